@@ -1,0 +1,34 @@
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { JsonState, StateFileError } from './state.js';
+
+describe('JsonState', () => {
+  it('survives a reload and leaves no temp files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kauri-state-'));
+    const a = new JsonState(dir, 'sim.json', () => ({ orders: [] as string[], offset: 0 }));
+    a.data.orders.push('o1');
+    a.save();
+    a.save();
+    await Promise.resolve();
+    const b = new JsonState(dir, 'sim.json', () => ({ orders: [] as string[], offset: 0, added: 'default' }));
+    expect(b.data.orders).toEqual(['o1']);
+    expect(b.data.added).toBe('default');
+    expect(readdirSync(dir)).toEqual(['sim.json']);
+  });
+
+  it('keeps memory-only state without a directory', () => {
+    const s = new JsonState(undefined, 'x.json', () => ({ n: 1 }));
+    s.data.n = 2;
+    s.saveNow();
+    expect(s.path).toBeUndefined();
+  });
+
+  it('refuses a corrupt state file with a clear error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kauri-state-'));
+    writeFileSync(join(dir, 'sim.json'), '{"half":');
+    expect(() => new JsonState(dir, 'sim.json', () => ({}))).toThrow(StateFileError);
+    expect(readFileSync(join(dir, 'sim.json'), 'utf8')).toBe('{"half":');
+  });
+});

@@ -1,0 +1,70 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+
+// A simulator's state as one JSON document in `--state DIR`, so a restarted simulator
+// remembers its orders, pending notifies, clock offset and faults. Writes are atomic
+// (temp file + rename): a crash mid-write leaves the previous state, never half a file.
+// Without a directory the state lives in memory only.
+
+export class StateFileError extends Error {
+  readonly code = 'state_file_unreadable';
+}
+
+export class JsonState<T extends object> {
+  readonly data: T;
+  private readonly file: string | undefined;
+  private pending = false;
+
+  constructor(dir: string | undefined, fileName: string, initial: () => T) {
+    if (dir === undefined) {
+      this.file = undefined;
+      this.data = initial();
+      return;
+    }
+    mkdirSync(dir, { recursive: true });
+    this.file = join(dir, fileName);
+    if (existsSync(this.file)) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(readFileSync(this.file, 'utf8'));
+      } catch (err) {
+        throw new StateFileError(`cannot read state file ${this.file}: ${(err as Error).message}`);
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        throw new StateFileError(`state file ${this.file} does not hold a JSON object`);
+      }
+      // Fields added in newer versions get their defaults.
+      this.data = { ...initial(), ...(parsed as Partial<T>) } as T;
+    } else {
+      this.data = initial();
+    }
+  }
+
+  get path(): string | undefined {
+    return this.file;
+  }
+
+  /** Writes now, synchronously: the state on disk matches memory when this returns. */
+  saveNow(): void {
+    this.pending = false;
+    if (!this.file) return;
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(this.data, null, 1));
+    const fd = openSync(tmp, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.file);
+  }
+
+  /** Coalesces the saves of one tick into one write. */
+  save(): void {
+    if (!this.file || this.pending) return;
+    this.pending = true;
+    queueMicrotask(() => {
+      if (this.pending) this.saveNow();
+    });
+  }
+}
