@@ -1,0 +1,102 @@
+import { sql } from 'kysely';
+import type { Store } from '../store/db.js';
+import { nowIso } from '../store/db.js';
+import { newId } from '../../protocol/ids.js';
+
+// The domain event log: every change someone outside must hear of is appended here.
+// Readers (merchant webhooks, terminal links) keep their own cursor, so delivery
+// survives restarts and works across bridge instances.
+
+export interface DomainEvent<P = unknown> {
+  seq: number;
+  id: string;
+  type: string;
+  merchantId: string | null;
+  storeId: string | null;
+  payload: P;
+  createdAt: string;
+}
+
+export interface AppendInput {
+  type: string;
+  merchantId?: string | null;
+  storeId?: string | null;
+  payload: unknown;
+}
+
+type Listener = () => void;
+
+export class EventLog {
+  private readonly listeners = new Set<Listener>();
+  constructor(private readonly store: Store) {}
+
+  async append(input: AppendInput): Promise<DomainEvent> {
+    const row = {
+      id: newId('evt'),
+      type: input.type,
+      merchant_id: input.merchantId ?? null,
+      store_id: input.storeId ?? null,
+      payload: JSON.stringify(input.payload),
+      created_at: nowIso(),
+    };
+    const inserted = await this.store.db.transaction().execute(async (trx) => {
+      if (this.store.dialect === 'postgres') {
+        // Appends are serialised so sequence numbers commit in order: a reader at
+        // cursor N never skips an N-1 that commits after N+1 became visible.
+        await sql`select pg_advisory_xact_lock(727274)`.execute(trx);
+      }
+      const r = await trx.insertInto('events').values(row).returning('seq').executeTakeFirstOrThrow();
+      if (this.store.dialect === 'postgres') await sql`select pg_notify('kauri_events', ${String(r.seq)})`.execute(trx);
+      return r;
+    });
+    for (const l of this.listeners) l();
+    return {
+      seq: Number(inserted.seq), id: row.id, type: row.type, merchantId: row.merchant_id, storeId: row.store_id,
+      payload: input.payload, createdAt: row.created_at,
+    };
+  }
+
+  /** Events after `afterSeq`, oldest first, optionally for one merchant or store. */
+  async read(afterSeq: number, options: { limit?: number; merchantId?: string; storeId?: string; types?: string[] } = {}): Promise<DomainEvent[]> {
+    let q = this.store.db.selectFrom('events').selectAll().where('seq', '>', afterSeq);
+    if (options.merchantId) q = q.where('merchant_id', '=', options.merchantId);
+    if (options.storeId) q = q.where('store_id', '=', options.storeId);
+    if (options.types?.length) q = q.where('type', 'in', options.types);
+    const rows = await q.orderBy('seq').limit(options.limit ?? 500).execute();
+    return rows.map((r) => ({
+      seq: Number(r.seq), id: r.id, type: r.type, merchantId: r.merchant_id, storeId: r.store_id,
+      payload: JSON.parse(r.payload), createdAt: r.created_at,
+    }));
+  }
+
+  async head(): Promise<number> {
+    const r = await this.store.db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
+    return Number(r?.seq ?? 0);
+  }
+
+  async cursor(reader: string): Promise<number> {
+    const r = await this.store.db.selectFrom('event_cursors').select('position').where('reader', '=', reader).executeTakeFirst();
+    return Number(r?.position ?? 0);
+  }
+
+  /** Moves a reader's cursor forward (never back). */
+  async advance(reader: string, position: number): Promise<void> {
+    const now = nowIso();
+    await this.store.db
+      .insertInto('event_cursors')
+      .values({ reader, position, updated_at: now })
+      .onConflict((oc) => oc.column('reader').doUpdateSet({ position: sql`case when event_cursors.position < excluded.position then excluded.position else event_cursors.position end`, updated_at: now }))
+      .execute();
+  }
+
+  /** Local wake-ups after an append in this process (other instances hear PostgreSQL NOTIFY). */
+  onAppend(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Wakes local listeners (used by the cross-instance NOTIFY listener). */
+  poke(): void {
+    for (const l of this.listeners) l();
+  }
+}

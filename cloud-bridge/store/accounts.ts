@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto';
+import type { Store } from './db.js';
+import { nowIso } from './db.js';
+import { SecretBox, hashPassword, sha256Hex, safeEqualHex, verifyPassword } from './secret-box.js';
+import { newId } from '../../protocol/ids.js';
+import { KauriError } from '../../protocol/errors.js';
+import { CHANNELS, type ChannelName } from '../../protocol/payments.js';
+import type { ChannelAccount } from '../channels/channel.js';
+import type { MerchantTable, StoreTable, UserTable } from './schema.js';
+
+export type Merchant = Omit<MerchantTable, 'allowed_domains'> & { allowed_domains: string[] };
+export type ShopStore = StoreTable;
+export type User = Omit<UserTable, 'password_hash'>;
+
+const API_KEY_PREFIX = 'kauri_sk';
+
+/** Merchants, stores, people, API keys and channel accounts. */
+export class AccountsRepo {
+  constructor(private readonly store: Store, private readonly box: SecretBox) {}
+
+  private get db() {
+    return this.store.db;
+  }
+
+  async createMerchant(input: { name: string; allowedDomains?: string[]; fxMarkup?: string; id?: string }): Promise<Merchant> {
+    const row: MerchantTable = {
+      id: input.id ?? newId('mch'),
+      name: input.name,
+      allowed_domains: JSON.stringify(input.allowedDomains ?? []),
+      fx_markup: input.fxMarkup ?? '0.02',
+      created_at: nowIso(),
+    };
+    await this.db.insertInto('merchants').values(row).execute();
+    return { ...row, allowed_domains: input.allowedDomains ?? [] };
+  }
+
+  async getMerchant(id: string): Promise<Merchant | undefined> {
+    const row = await this.db.selectFrom('merchants').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? { ...row, allowed_domains: JSON.parse(row.allowed_domains) as string[] } : undefined;
+  }
+
+  async listMerchants(): Promise<Merchant[]> {
+    const rows = await this.db.selectFrom('merchants').selectAll().orderBy('created_at').execute();
+    return rows.map((row) => ({ ...row, allowed_domains: JSON.parse(row.allowed_domains) as string[] }));
+  }
+
+  async createStore(input: { merchantId: string; name: string; code?: string; timezone?: string; maxStaticAmountMinor?: number }): Promise<ShopStore> {
+    await this.requireMerchant(input.merchantId);
+    const row: StoreTable = {
+      id: newId('sto'),
+      merchant_id: input.merchantId,
+      code: input.code ?? randomBytes(6).toString('base64url'),
+      name: input.name,
+      timezone: input.timezone ?? 'Pacific/Auckland',
+      max_static_amount_minor: input.maxStaticAmountMinor ?? 500_000,
+      currency: 'NZD',
+      created_at: nowIso(),
+    };
+    await this.db.insertInto('stores').values(row).execute();
+    return row;
+  }
+
+  async getStore(id: string): Promise<ShopStore | undefined> {
+    return this.db.selectFrom('stores').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async getStoreByCode(code: string): Promise<ShopStore | undefined> {
+    return this.db.selectFrom('stores').selectAll().where('code', '=', code).executeTakeFirst();
+  }
+
+  async listStores(merchantId: string): Promise<ShopStore[]> {
+    return this.db.selectFrom('stores').selectAll().where('merchant_id', '=', merchantId).orderBy('created_at').execute();
+  }
+
+  async createUser(input: { username: string; password: string; role: UserTable['role']; merchantId?: string }): Promise<User> {
+    const isHq = input.role.startsWith('hq_');
+    if (isHq && input.merchantId) throw new KauriError('invalid_request', 'HQ users belong to no merchant');
+    if (!isHq && !input.merchantId) throw new KauriError('invalid_request', 'A merchant user needs a merchant');
+    if (input.merchantId) await this.requireMerchant(input.merchantId);
+    if (input.password.length < 8) throw new KauriError('invalid_request', 'Passwords need at least 8 characters');
+    const row: UserTable = {
+      id: newId('usr'),
+      username: input.username,
+      password_hash: hashPassword(input.password),
+      role: input.role,
+      merchant_id: input.merchantId ?? null,
+      created_at: nowIso(),
+      disabled_at: null,
+    };
+    await this.db.insertInto('users').values(row).execute();
+    const { password_hash: _ignored, ...user } = row;
+    return user;
+  }
+
+  async authenticateUser(username: string, password: string): Promise<User | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+    if (!row || row.disabled_at || !verifyPassword(password, row.password_hash)) return undefined;
+    const { password_hash: _ignored, ...user } = row;
+    return user;
+  }
+
+  /** Creates an API key; the full key is returned once and only its hash is kept. */
+  async createApiKey(merchantId: string, label = 'default'): Promise<{ id: string; key: string }> {
+    await this.requireMerchant(merchantId);
+    const id = newId('key');
+    const secret = randomBytes(24).toString('base64url');
+    await this.db
+      .insertInto('api_keys')
+      .values({ id, merchant_id: merchantId, label, secret_hash: sha256Hex(secret), created_at: nowIso(), revoked_at: null, last_used_at: null })
+      .execute();
+    return { id, key: `${API_KEY_PREFIX}.${id}.${secret}` };
+  }
+
+  async revokeApiKey(id: string): Promise<void> {
+    await this.db.updateTable('api_keys').set({ revoked_at: nowIso() }).where('id', '=', id).execute();
+  }
+
+  /** The merchant an API key belongs to, or undefined for an unknown, malformed or revoked key. */
+  async merchantForApiKey(key: string): Promise<string | undefined> {
+    const parts = key.split('.');
+    if (parts.length !== 3 || parts[0] !== API_KEY_PREFIX) return undefined;
+    const [, id, secret] = parts as [string, string, string];
+    const row = await this.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row || row.revoked_at) return undefined;
+    if (!safeEqualHex(row.secret_hash, sha256Hex(secret))) return undefined;
+    return row.merchant_id;
+  }
+
+  async createChannelAccount(input: {
+    merchantId: string;
+    channel: ChannelName;
+    config: Record<string, unknown>;
+    secrets: Record<string, string>;
+  }): Promise<ChannelAccount> {
+    await this.requireMerchant(input.merchantId);
+    if (!CHANNELS.includes(input.channel)) throw new KauriError('invalid_request', `Unknown channel "${input.channel}"`);
+    const id = newId('cha');
+    // One active account per merchant and channel: a new one replaces the old.
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('channel_accounts').set({ active: 0 }).where('merchant_id', '=', input.merchantId).where('channel', '=', input.channel).execute();
+      await trx
+        .insertInto('channel_accounts')
+        .values({
+          id,
+          merchant_id: input.merchantId,
+          channel: input.channel,
+          config: JSON.stringify(input.config),
+          secrets: this.box.seal(JSON.stringify(input.secrets)),
+          active: 1,
+          created_at: nowIso(),
+        })
+        .execute();
+    });
+    return { id, merchantId: input.merchantId, channel: input.channel, config: input.config, secrets: input.secrets };
+  }
+
+  async activeChannelAccount(merchantId: string, channel: ChannelName): Promise<ChannelAccount | undefined> {
+    const row = await this.db
+      .selectFrom('channel_accounts')
+      .selectAll()
+      .where('merchant_id', '=', merchantId)
+      .where('channel', '=', channel)
+      .where('active', '=', 1)
+      .executeTakeFirst();
+    return row ? this.toAccount(row) : undefined;
+  }
+
+  async getChannelAccount(id: string): Promise<ChannelAccount | undefined> {
+    const row = await this.db.selectFrom('channel_accounts').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? this.toAccount(row) : undefined;
+  }
+
+  async listChannelAccounts(merchantId?: string): Promise<Array<Omit<ChannelAccount, 'secrets'> & { active: boolean }>> {
+    let q = this.db.selectFrom('channel_accounts').selectAll();
+    if (merchantId) q = q.where('merchant_id', '=', merchantId);
+    const rows = await q.orderBy('created_at').execute();
+    return rows.map((r) => ({ id: r.id, merchantId: r.merchant_id, channel: r.channel as ChannelName, config: JSON.parse(r.config), active: r.active === 1 }));
+  }
+
+  private toAccount(row: { id: string; merchant_id: string; channel: string; config: string; secrets: string }): ChannelAccount {
+    return {
+      id: row.id,
+      merchantId: row.merchant_id,
+      channel: row.channel as ChannelName,
+      config: JSON.parse(row.config) as Record<string, unknown>,
+      secrets: JSON.parse(this.box.open(row.secrets)) as Record<string, string>,
+    };
+  }
+
+  private async requireMerchant(id: string): Promise<void> {
+    const m = await this.db.selectFrom('merchants').select('id').where('id', '=', id).executeTakeFirst();
+    if (!m) throw new KauriError('not_found', `No merchant "${id}"`);
+  }
+}

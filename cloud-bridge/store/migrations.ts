@@ -1,0 +1,244 @@
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Dialect } from './db.js';
+
+// Migrations are code, applied in name order, identical on SQLite and PostgreSQL except
+// where a column type must differ (64-bit money and auto-increment sequences).
+
+type Builder = (dialect: Dialect) => Migration;
+
+const money = (d: Dialect) => (d === 'postgres' ? 'bigint' : 'integer');
+const serial = (d: Dialect) => (d === 'postgres' ? 'bigserial' : 'integer');
+
+const m0001_core: Builder = (d) => ({
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('merchants')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('allowed_domains', 'text', (c) => c.notNull().defaultTo('[]'))
+      .addColumn('fx_markup', 'text', (c) => c.notNull().defaultTo('0.02'))
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('stores')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('merchant_id', 'text', (c) => c.notNull().references('merchants.id'))
+      .addColumn('code', 'text', (c) => c.notNull().unique())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('timezone', 'text', (c) => c.notNull().defaultTo('Pacific/Auckland'))
+      .addColumn('max_static_amount_minor', money(d), (c) => c.notNull())
+      .addColumn('currency', 'text', (c) => c.notNull().defaultTo('NZD'))
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('users')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('username', 'text', (c) => c.notNull().unique())
+      .addColumn('password_hash', 'text', (c) => c.notNull())
+      .addColumn('role', 'text', (c) => c.notNull())
+      .addColumn('merchant_id', 'text', (c) => c.references('merchants.id'))
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('disabled_at', 'text')
+      .execute();
+    await db.schema
+      .createTable('api_keys')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('merchant_id', 'text', (c) => c.notNull().references('merchants.id'))
+      .addColumn('label', 'text', (c) => c.notNull())
+      .addColumn('secret_hash', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('revoked_at', 'text')
+      .addColumn('last_used_at', 'text')
+      .execute();
+    await db.schema
+      .createTable('terminals')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('merchant_id', 'text', (c) => c.notNull().references('merchants.id'))
+      .addColumn('store_id', 'text', (c) => c.notNull().references('stores.id'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('secret_hash', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('revoked_at', 'text')
+      .addColumn('last_seen_at', 'text')
+      .execute();
+    await db.schema
+      .createTable('pairing_codes')
+      .addColumn('code_hash', 'text', (c) => c.primaryKey())
+      .addColumn('merchant_id', 'text', (c) => c.notNull().references('merchants.id'))
+      .addColumn('store_id', 'text', (c) => c.notNull().references('stores.id'))
+      .addColumn('terminal_name', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'text', (c) => c.notNull())
+      .addColumn('used_at', 'text')
+      .execute();
+    await db.schema
+      .createTable('channel_accounts')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('merchant_id', 'text', (c) => c.notNull().references('merchants.id'))
+      .addColumn('channel', 'text', (c) => c.notNull())
+      .addColumn('config', 'text', (c) => c.notNull())
+      .addColumn('secrets', 'text', (c) => c.notNull())
+      .addColumn('active', 'integer', (c) => c.notNull().defaultTo(1))
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('channel_accounts_merchant').on('channel_accounts').columns(['merchant_id', 'channel']).execute();
+
+    await db.schema
+      .createTable('orders')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('merchant_id', 'text', (c) => c.notNull().references('merchants.id'))
+      .addColumn('store_id', 'text', (c) => c.references('stores.id'))
+      .addColumn('terminal_id', 'text')
+      .addColumn('checkout_id', 'text')
+      .addColumn('out_trade_no', 'text', (c) => c.notNull())
+      .addColumn('channel', 'text', (c) => c.notNull())
+      .addColumn('channel_account_id', 'text', (c) => c.notNull().references('channel_accounts.id'))
+      .addColumn('mode', 'text', (c) => c.notNull())
+      .addColumn('amount_minor', money(d), (c) => c.notNull())
+      .addColumn('currency', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('refunded_minor', money(d), (c) => c.notNull().defaultTo(0))
+      .addColumn('description', 'text')
+      .addColumn('channel_order_no', 'text', (c) => c.notNull().unique())
+      .addColumn('channel_trade_no', 'text')
+      .addColumn('qr_code', 'text')
+      .addColumn('redirect_url', 'text')
+      .addColumn('openid', 'text')
+      .addColumn('quote_id', 'text')
+      .addColumn('cny_quote_minor', money(d))
+      .addColumn('cny_charged_minor', money(d))
+      .addColumn('rate', 'text')
+      .addColumn('rate_time', 'text')
+      .addColumn('return_url', 'text')
+      .addColumn('request_hash', 'text', (c) => c.notNull())
+      .addColumn('flagged', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('flag_reason', 'text')
+      .addColumn('expires_at', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addColumn('paid_at', 'text')
+      .addColumn('channel_paid_at', 'text')
+      .addColumn('version', 'integer', (c) => c.notNull().defaultTo(0))
+      .addUniqueConstraint('orders_merchant_out_trade_no', ['merchant_id', 'out_trade_no'])
+      .execute();
+    await db.schema.createIndex('orders_status').on('orders').columns(['status', 'expires_at']).execute();
+    await db.schema.createIndex('orders_checkout').on('orders').column('checkout_id').execute();
+    await db.schema.createIndex('orders_created').on('orders').columns(['merchant_id', 'created_at']).execute();
+
+    await db.schema
+      .createTable('order_events')
+      .addColumn('id', serial(d), (c) => (d === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+      .addColumn('order_id', 'text', (c) => c.notNull().references('orders.id'))
+      .addColumn('from_status', 'text')
+      .addColumn('to_status', 'text', (c) => c.notNull())
+      .addColumn('cause', 'text', (c) => c.notNull())
+      .addColumn('data', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('order_events_order').on('order_events').column('order_id').execute();
+
+    await db.schema
+      .createTable('refunds')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('merchant_id', 'text', (c) => c.notNull().references('merchants.id'))
+      .addColumn('order_id', 'text', (c) => c.notNull().references('orders.id'))
+      .addColumn('out_refund_no', 'text', (c) => c.notNull())
+      .addColumn('channel_refund_no', 'text', (c) => c.notNull().unique())
+      .addColumn('channel_refund_id', 'text')
+      .addColumn('amount_minor', money(d), (c) => c.notNull())
+      .addColumn('currency', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text')
+      .addColumn('automatic', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('request_hash', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addUniqueConstraint('refunds_merchant_out_refund_no', ['merchant_id', 'out_refund_no'])
+      .execute();
+    await db.schema.createIndex('refunds_order').on('refunds').column('order_id').execute();
+
+    await db.schema
+      .createTable('channel_messages')
+      .addColumn('id', serial(d), (c) => (d === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+      .addColumn('channel', 'text', (c) => c.notNull())
+      .addColumn('channel_account_id', 'text')
+      .addColumn('order_id', 'text')
+      .addColumn('direction', 'text', (c) => c.notNull())
+      .addColumn('endpoint', 'text', (c) => c.notNull())
+      .addColumn('http_status', 'integer')
+      .addColumn('body', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('channel_messages_order').on('channel_messages').column('order_id').execute();
+
+    await db.schema
+      .createTable('events')
+      .addColumn('seq', serial(d), (c) => (d === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+      .addColumn('id', 'text', (c) => c.notNull().unique())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('merchant_id', 'text')
+      .addColumn('store_id', 'text')
+      .addColumn('payload', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('event_cursors')
+      .addColumn('reader', 'text', (c) => c.primaryKey())
+      .addColumn('position', money(d), (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+
+    await db.schema
+      .createTable('jobs')
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('next_run_at', 'text', (c) => c.notNull())
+      .addColumn('locked_by', 'text')
+      .addColumn('locked_until', 'text')
+      .addColumn('last_started_at', 'text')
+      .addColumn('last_finished_at', 'text')
+      .addColumn('last_error', 'text')
+      .addColumn('runs', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema
+      .createTable('tasks')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('dedupe_key', 'text', (c) => c.unique())
+      .addColumn('payload', 'text', (c) => c.notNull())
+      .addColumn('run_at', 'text', (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('max_attempts', 'integer', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('locked_by', 'text')
+      .addColumn('locked_until', 'text')
+      .addColumn('last_error', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('tasks_due').on('tasks').columns(['status', 'run_at']).execute();
+
+    await db.schema
+      .createTable('files')
+      .addColumn('sha256', 'text', (c) => c.primaryKey())
+      .addColumn('size', money(d), (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('channel', 'text')
+      .addColumn('day', 'text')
+      .addColumn('meta', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await sql`select 1`.execute(db);
+  },
+});
+
+const ALL: Record<string, Builder> = {
+  '0001_core': m0001_core,
+};
+
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  return {
+    async getMigrations() {
+      return Object.fromEntries(Object.entries(ALL).map(([name, build]) => [name, build(dialect)]));
+    },
+  };
+}

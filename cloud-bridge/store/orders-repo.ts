@@ -1,0 +1,251 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Store } from './db.js';
+import { nowIso } from './db.js';
+import type { Database, OrderTable, RefundTable } from './schema.js';
+import type { PaymentStatus, RefundStatus } from '../../protocol/payments.js';
+import { KauriError } from '../../protocol/errors.js';
+import { assertTransition, refundableMinor, statusAfterRefunds } from '../orders/state-machine.js';
+
+export type Order = OrderTable;
+export type Refund = RefundTable;
+export interface OrderEvent {
+  id: number;
+  order_id: string;
+  from_status: string | null;
+  to_status: string;
+  cause: string;
+  data: unknown;
+  created_at: string;
+}
+
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string } | undefined;
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** Orders, their append-only history, and refunds. */
+export class OrdersRepo {
+  constructor(private readonly store: Store) {}
+
+  get db(): Kysely<Database> {
+    return this.store.db;
+  }
+
+  /** Inserts a new order with its first history row; returns false if (merchant, out_trade_no) exists. */
+  async insert(order: Order, cause: string): Promise<boolean> {
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await trx.insertInto('orders').values(order).execute();
+        await trx
+          .insertInto('order_events')
+          .values({ order_id: order.id, from_status: null, to_status: order.status, cause, data: null, created_at: order.created_at })
+          .execute();
+      });
+      return true;
+    } catch (err) {
+      if (isUniqueViolation(err)) return false;
+      throw err;
+    }
+  }
+
+  async byId(id: string, db: Db = this.db): Promise<Order | undefined> {
+    return db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async byOutTradeNo(merchantId: string, outTradeNo: string): Promise<Order | undefined> {
+    return this.db.selectFrom('orders').selectAll().where('merchant_id', '=', merchantId).where('out_trade_no', '=', outTradeNo).executeTakeFirst();
+  }
+
+  async byChannelOrderNo(channelOrderNo: string): Promise<Order | undefined> {
+    return this.db.selectFrom('orders').selectAll().where('channel_order_no', '=', channelOrderNo).executeTakeFirst();
+  }
+
+  async list(merchantId: string, options: { limit?: number; before?: string; status?: string } = {}): Promise<Order[]> {
+    let q = this.db.selectFrom('orders').selectAll().where('merchant_id', '=', merchantId);
+    if (options.before) q = q.where('id', '<', options.before);
+    if (options.status) q = q.where('status', '=', options.status);
+    return q.orderBy('id', 'desc').limit(Math.min(options.limit ?? 50, 200)).execute();
+  }
+
+  /** Open orders created before `before`, oldest first: the order-sync job's work list. */
+  async openOrders(limit = 100): Promise<Order[]> {
+    return this.db.selectFrom('orders').selectAll().where('status', 'in', ['created', 'pending']).orderBy('created_at').limit(limit).execute();
+  }
+
+  async history(orderId: string): Promise<OrderEvent[]> {
+    const rows = await this.db.selectFrom('order_events').selectAll().where('order_id', '=', orderId).orderBy('id').execute();
+    return rows.map((r) => ({ ...r, data: r.data ? JSON.parse(r.data) : null }));
+  }
+
+  /** Sets fields that are not state (the channel's QR code, trade number…) without a transition. */
+  async patch(orderId: string, patch: Partial<Order>): Promise<void> {
+    await this.db.updateTable('orders').set({ ...patch, updated_at: nowIso() }).where('id', '=', orderId).execute();
+  }
+
+  /**
+   * Moves an order to `to` if it is still at `order.version`; records the history row in the
+   * same transaction. Returns the new order, or undefined if someone else changed it first
+   * (the caller reloads and decides again: this is how duplicate, concurrent notifies apply once).
+   */
+  async transition(
+    order: Order,
+    to: PaymentStatus,
+    cause: string,
+    data: unknown,
+    patch: Partial<Order> = {},
+  ): Promise<Order | undefined> {
+    assertTransition(order.status as PaymentStatus, to);
+    const now = nowIso();
+    return this.db.transaction().execute(async (trx) => {
+      const res = await trx
+        .updateTable('orders')
+        .set({ ...patch, status: to, updated_at: now, version: order.version + 1 })
+        .where('id', '=', order.id)
+        .where('version', '=', order.version)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) return undefined;
+      await trx
+        .insertInto('order_events')
+        .values({ order_id: order.id, from_status: order.status, to_status: to, cause, data: data === undefined ? null : JSON.stringify(data), created_at: now })
+        .execute();
+      return trx.selectFrom('orders').selectAll().where('id', '=', order.id).executeTakeFirstOrThrow();
+    });
+  }
+
+  /** Records a note in the history without changing state (flags, channel errors). */
+  async note(orderId: string, status: string, cause: string, data: unknown): Promise<void> {
+    await this.db
+      .insertInto('order_events')
+      .values({ order_id: orderId, from_status: status, to_status: status, cause, data: JSON.stringify(data ?? null), created_at: nowIso() })
+      .execute();
+  }
+
+  async refundsOf(orderId: string): Promise<Refund[]> {
+    return this.db.selectFrom('refunds').selectAll().where('order_id', '=', orderId).orderBy('created_at').execute();
+  }
+
+  async refundByOutRefundNo(merchantId: string, outRefundNo: string): Promise<Refund | undefined> {
+    return this.db.selectFrom('refunds').selectAll().where('merchant_id', '=', merchantId).where('out_refund_no', '=', outRefundNo).executeTakeFirst();
+  }
+
+  async refundById(id: string): Promise<Refund | undefined> {
+    return this.db.selectFrom('refunds').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /**
+   * Reserves a refund against the order's remainder, atomically: the refund row and the
+   * order's refunded total change together, and a concurrent refund that would overdraw
+   * the order loses the version race and is checked again. The order's status moves only
+   * when a refund succeeds (settleRefund), so a failed refund never has to undo a state.
+   */
+  async reserveRefund(orderId: string, refund: Refund, cause: string): Promise<{ order: Order; refund: Refund } | 'exists'> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const order = await this.byId(orderId);
+      if (!order) throw new KauriError('order_not_found');
+      const status = order.status as PaymentStatus;
+      if (status !== 'paid' && status !== 'partially_refunded') {
+        throw new KauriError('order_not_refundable', `A ${status} payment cannot be refunded`);
+      }
+      const remainder = refundableMinor(order.amount_minor, order.refunded_minor);
+      if (refund.amount_minor > remainder) {
+        throw new KauriError('refund_exceeds_remainder', `Only ${remainder} minor units of ${order.currency} remain refundable`, {
+          details: { refundable_minor: remainder },
+        });
+      }
+      try {
+        const result = await this.db.transaction().execute(async (trx) => {
+          const now = nowIso();
+          const res = await trx
+            .updateTable('orders')
+            .set({ refunded_minor: order.refunded_minor + refund.amount_minor, updated_at: now, version: order.version + 1 })
+            .where('id', '=', order.id)
+            .where('version', '=', order.version)
+            .executeTakeFirst();
+          if (Number(res.numUpdatedRows) !== 1) return undefined;
+          await trx.insertInto('refunds').values(refund).execute();
+          await trx
+            .insertInto('order_events')
+            .values({
+              order_id: order.id, from_status: order.status, to_status: order.status, cause,
+              data: JSON.stringify({ refund_id: refund.id, out_refund_no: refund.out_refund_no, amount_minor: refund.amount_minor }),
+              created_at: now,
+            })
+            .execute();
+          return trx.selectFrom('orders').selectAll().where('id', '=', order.id).executeTakeFirstOrThrow();
+        });
+        if (result) return { order: result, refund };
+      } catch (err) {
+        if (isUniqueViolation(err)) return 'exists';
+        throw err;
+      }
+    }
+    throw new KauriError('internal', 'The payment is changing too fast to refund; try again');
+  }
+
+  /**
+   * Settles a refund's outcome, once. Success moves the order to partially_refunded or
+   * refunded (by the sum of succeeded refunds); failure gives the amount back to the remainder.
+   */
+  async settleRefund(refundId: string, status: RefundStatus, channelRefundId: string | null, data: unknown): Promise<Refund> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const refund = await this.refundById(refundId);
+      if (!refund) throw new KauriError('not_found', 'No such refund');
+      if (refund.status !== 'processing' || status === 'processing') return refund;
+      const order = await this.byId(refund.order_id);
+      if (!order) throw new KauriError('order_not_found');
+      const now = nowIso();
+      const done = await this.db.transaction().execute(async (trx) => {
+        const r = await trx
+          .updateTable('refunds')
+          .set({ status, channel_refund_id: channelRefundId ?? refund.channel_refund_id, updated_at: now })
+          .where('id', '=', refund.id)
+          .where('status', '=', 'processing')
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) !== 1) return false;
+        let to = order.status as PaymentStatus;
+        let refunded = order.refunded_minor;
+        if (status === 'failed') {
+          refunded -= refund.amount_minor;
+        } else {
+          const succeeded = await trx
+            .selectFrom('refunds')
+            .select((eb) => eb.fn.sum<number>('amount_minor').as('total'))
+            .where('order_id', '=', order.id)
+            .where('status', '=', 'succeeded')
+            .executeTakeFirst();
+          to = statusAfterRefunds(order.amount_minor, Number(succeeded?.total ?? 0));
+          assertTransition(order.status as PaymentStatus, to);
+        }
+        const o = await trx
+          .updateTable('orders')
+          .set({ refunded_minor: refunded, status: to, updated_at: now, version: order.version + 1 })
+          .where('id', '=', order.id)
+          .where('version', '=', order.version)
+          .executeTakeFirst();
+        if (Number(o.numUpdatedRows) !== 1) throw new RetryRefund();
+        await trx
+          .insertInto('order_events')
+          .values({
+            order_id: order.id, from_status: order.status, to_status: to, cause: `refund_${status}`,
+            data: JSON.stringify({ refund_id: refund.id, amount_minor: refund.amount_minor, channel: data ?? null }),
+            created_at: now,
+          })
+          .execute();
+        return true;
+      }).catch((err) => {
+        if (err instanceof RetryRefund) return false;
+        throw err;
+      });
+      if (done) return (await this.refundById(refund.id))!;
+    }
+    throw new KauriError('internal', 'Could not settle the refund; it will be retried');
+  }
+
+  async processingRefunds(limit = 100): Promise<Refund[]> {
+    return this.db.selectFrom('refunds').selectAll().where('status', '=', 'processing').orderBy('created_at').limit(limit).execute();
+  }
+}
+
+class RetryRefund extends Error {}

@@ -1,0 +1,223 @@
+import type { Generated } from 'kysely';
+
+// Timestamps are ISO 8601 strings in UTC with milliseconds ("2026-11-21T23:52:06.123Z"),
+// which sort correctly as text on both SQLite and PostgreSQL. Money columns are integers
+// of minor units; rates and markups are decimal strings.
+
+export interface MerchantTable {
+  id: string;
+  name: string;
+  allowed_domains: string; // JSON array of host names for return/notify URLs
+  fx_markup: string; // decimal fraction, e.g. "0.02"
+  created_at: string;
+}
+
+export interface StoreTable {
+  id: string;
+  merchant_id: string;
+  code: string;
+  name: string;
+  timezone: string;
+  max_static_amount_minor: number;
+  currency: string;
+  created_at: string;
+}
+
+export interface UserTable {
+  id: string;
+  username: string;
+  password_hash: string;
+  role: 'hq_admin' | 'hq_finance' | 'merchant_admin' | 'merchant_user';
+  merchant_id: string | null; // null for HQ users
+  created_at: string;
+  disabled_at: string | null;
+}
+
+export interface ApiKeyTable {
+  id: string;
+  merchant_id: string;
+  label: string;
+  secret_hash: string; // SHA-256 hex of the secret part: keys are high-entropy, so no slow hash is needed
+  created_at: string;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+export interface TerminalTable {
+  id: string;
+  merchant_id: string;
+  store_id: string;
+  name: string;
+  secret_hash: string | null;
+  created_at: string;
+  revoked_at: string | null;
+  last_seen_at: string | null;
+}
+
+export interface PairingCodeTable {
+  code_hash: string;
+  merchant_id: string;
+  store_id: string;
+  terminal_name: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export interface ChannelAccountTable {
+  id: string;
+  merchant_id: string;
+  channel: string;
+  config: string; // JSON, not secret: base URLs, appid, mch_id, ...
+  secrets: string; // AES-256-GCM sealed JSON (KAURI_SECRET_KEY)
+  active: number;
+  created_at: string;
+}
+
+export interface OrderTable {
+  id: string;
+  merchant_id: string;
+  store_id: string | null;
+  terminal_id: string | null;
+  checkout_id: string | null;
+  out_trade_no: string;
+  channel: string;
+  channel_account_id: string;
+  mode: string;
+  amount_minor: number;
+  currency: string;
+  status: string;
+  refunded_minor: number;
+  description: string | null;
+  channel_order_no: string; // the bridge's own number sent to the channel
+  channel_trade_no: string | null;
+  qr_code: string | null;
+  redirect_url: string | null;
+  openid: string | null;
+  quote_id: string | null;
+  cny_quote_minor: number | null;
+  cny_charged_minor: number | null;
+  rate: string | null;
+  rate_time: string | null;
+  return_url: string | null;
+  request_hash: string;
+  flagged: number;
+  flag_reason: string | null;
+  expires_at: string | null;
+  created_at: string;
+  updated_at: string;
+  paid_at: string | null;
+  channel_paid_at: string | null;
+  version: number;
+}
+
+export interface OrderEventTable {
+  id: Generated<number>;
+  order_id: string;
+  from_status: string | null;
+  to_status: string;
+  cause: string;
+  data: string | null; // JSON: the channel's data that caused it
+  created_at: string;
+}
+
+export interface RefundTable {
+  id: string;
+  merchant_id: string;
+  order_id: string;
+  out_refund_no: string;
+  channel_refund_no: string; // the bridge's own refund number sent to the channel
+  channel_refund_id: string | null;
+  amount_minor: number;
+  currency: string;
+  status: string;
+  reason: string | null;
+  automatic: number;
+  request_hash: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ChannelMessageTable {
+  id: Generated<number>;
+  channel: string;
+  channel_account_id: string | null;
+  order_id: string | null;
+  direction: 'request' | 'response' | 'notify' | 'reply';
+  endpoint: string;
+  http_status: number | null;
+  body: string; // secrets redacted
+  created_at: string;
+}
+
+export interface EventTable {
+  seq: Generated<number>;
+  id: string;
+  type: string;
+  merchant_id: string | null;
+  store_id: string | null;
+  payload: string; // JSON
+  created_at: string;
+}
+
+export interface EventCursorTable {
+  reader: string;
+  position: number;
+  updated_at: string;
+}
+
+export interface JobTable {
+  name: string;
+  next_run_at: string;
+  locked_by: string | null;
+  locked_until: string | null;
+  last_started_at: string | null;
+  last_finished_at: string | null;
+  last_error: string | null;
+  runs: number;
+}
+
+export interface TaskTable {
+  id: string;
+  kind: string;
+  dedupe_key: string | null;
+  payload: string;
+  run_at: string;
+  attempts: number;
+  max_attempts: number;
+  status: 'queued' | 'running' | 'done' | 'dead';
+  locked_by: string | null;
+  locked_until: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface FileTable {
+  sha256: string;
+  size: number;
+  kind: string;
+  channel: string | null;
+  day: string | null;
+  meta: string; // JSON
+  created_at: string;
+}
+
+export interface Database {
+  merchants: MerchantTable;
+  stores: StoreTable;
+  users: UserTable;
+  api_keys: ApiKeyTable;
+  terminals: TerminalTable;
+  pairing_codes: PairingCodeTable;
+  channel_accounts: ChannelAccountTable;
+  orders: OrderTable;
+  order_events: OrderEventTable;
+  refunds: RefundTable;
+  channel_messages: ChannelMessageTable;
+  events: EventTable;
+  event_cursors: EventCursorTable;
+  jobs: JobTable;
+  tasks: TaskTable;
+  files: FileTable;
+}

@@ -1,0 +1,82 @@
+// One catalogue of every error Kauri reports across a boundary (HTTP, the terminal
+// link, the cashier's screen). Callers branch on `code`, never on message text.
+
+interface ErrorSpec {
+  readonly status: number;
+  readonly en: string;
+  readonly zh: string;
+}
+
+export const ERRORS = {
+  // Requests
+  invalid_request: { status: 400, en: 'The request is not valid', zh: '请求无效' },
+  invalid_json: { status: 400, en: 'The request body is not valid JSON', zh: '请求内容不是有效的 JSON' },
+  payload_too_large: { status: 413, en: 'The request body is too large', zh: '请求内容过大' },
+  unsupported_media_type: { status: 415, en: 'Unsupported content type', zh: '不支持的内容类型' },
+  not_found: { status: 404, en: 'Not found', zh: '未找到' },
+  rate_limited: { status: 429, en: 'Too many requests; slow down', zh: '请求过于频繁，请稍后再试' },
+  // Authentication and authorisation
+  unauthenticated: { status: 401, en: 'Missing or invalid credentials', zh: '缺少或无效的凭证' },
+  forbidden: { status: 403, en: 'Not allowed', zh: '无权操作' },
+  terminal_revoked: { status: 403, en: 'This terminal has been revoked', zh: '此终端已被停用' },
+  pairing_code_invalid: { status: 400, en: 'The pairing code is unknown, used or expired', zh: '配对码无效、已使用或已过期' },
+  // Money and orders
+  unknown_currency: { status: 400, en: 'Unknown currency', zh: '未知币种' },
+  invalid_amount: { status: 400, en: 'The amount must be a positive whole number of minor units', zh: '金额必须为正整数（最小货币单位）' },
+  currency_mismatch: { status: 400, en: 'The currencies do not match', zh: '币种不一致' },
+  amount_overflow: { status: 400, en: 'The amount is too large', zh: '金额过大' },
+  idempotency_conflict: { status: 409, en: 'This reference was already used for a different request', zh: '该单号已用于不同的请求' },
+  order_not_found: { status: 404, en: 'No such payment', zh: '未找到该支付' },
+  invalid_transition: { status: 409, en: 'The payment cannot change to that state', zh: '该支付无法变更为此状态' },
+  order_not_closable: { status: 409, en: 'The payment can no longer be closed', zh: '该支付已无法关闭' },
+  order_not_refundable: { status: 409, en: 'The payment has not been paid, so it cannot be refunded', zh: '该支付尚未成功，无法退款' },
+  refund_exceeds_remainder: { status: 409, en: 'The refund is more than what remains refundable', zh: '退款金额超过可退余额' },
+  mode_not_supported: { status: 400, en: 'The channel does not support that payment mode', zh: '该支付渠道不支持此支付方式' },
+  auth_code_invalid: { status: 400, en: 'That payment code is not valid for this channel', zh: '付款码无效' },
+  // Channels
+  channel_unavailable: { status: 503, en: 'That payment channel is not available', zh: '该支付渠道暂不可用' },
+  channel_not_configured: { status: 409, en: 'The merchant has no account on that payment channel', zh: '商户未开通该支付渠道' },
+  channel_timeout: { status: 504, en: 'The payment channel did not answer in time', zh: '支付渠道响应超时' },
+  channel_error: { status: 502, en: 'The payment channel reported an error', zh: '支付渠道返回错误' },
+  channel_rejected: { status: 402, en: 'The payment channel declined the payment', zh: '支付渠道拒绝了该支付' },
+  signature_invalid: { status: 400, en: 'The signature does not verify', zh: '签名验证失败' },
+  // FX
+  rate_stale: { status: 503, en: 'The exchange rate is out of date; try again shortly', zh: '汇率已过期，请稍后再试' },
+  rate_unavailable: { status: 503, en: 'No exchange rate is available', zh: '暂无汇率' },
+  quote_expired: { status: 409, en: 'The quote has expired; get a new one', zh: '报价已过期，请重新获取' },
+  // Devices
+  printer_paper_out: { status: 503, en: 'The printer is out of paper', zh: '打印机缺纸' },
+  printer_cover_open: { status: 503, en: 'The printer cover is open', zh: '打印机盖未关' },
+  printer_offline: { status: 503, en: 'The printer is offline', zh: '打印机离线' },
+  // Everything else
+  internal: { status: 500, en: 'Something went wrong on our side', zh: '系统内部错误' },
+  config_invalid: { status: 500, en: 'The configuration is not valid', zh: '配置无效' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class KauriError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details?: unknown;
+
+  constructor(code: ErrorCode, message?: string, options?: { details?: unknown; cause?: unknown }) {
+    super(message ?? ERRORS[code].en, { cause: options?.cause });
+    this.name = 'KauriError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.details = options?.details;
+  }
+
+  get zh(): string {
+    return ERRORS[this.code].zh;
+  }
+
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function isKauriError(e: unknown): e is KauriError {
+  return e instanceof KauriError;
+}
