@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { registerWechatSimCommand } from './wechat/command.js';
+import { registerDeviceSimCommands } from './printer/command.js';
 
 // `kauri sim <name>`: each simulator registers its own subcommand here.
 // Simulators share no code with the rest of Kauri (lint rule): they are stand-ins
@@ -7,5 +9,6 @@ export function registerSimCommands(program: Command): void {
   const sim = program
     .command('sim')
     .description('protocol-faithful simulators of the payment channels and counter devices');
-  void sim;
+  registerWechatSimCommand(sim);
+  registerDeviceSimCommands(sim);
 }

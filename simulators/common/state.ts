@@ -14,8 +14,15 @@ export class JsonState<T extends object> {
   readonly data: T;
   private readonly file: string | undefined;
   private pending = false;
+  private lastWrite = 0;
+  private readonly minIntervalMs: number;
 
-  constructor(dir: string | undefined, fileName: string, initial: () => T) {
+  /**
+   * `minIntervalMs` bounds how often a busy simulator rewrites its file (the whole
+   * document each time); `saveNow()` at shutdown writes whatever is pending.
+   */
+  constructor(dir: string | undefined, fileName: string, initial: () => T, opts: { minIntervalMs?: number } = {}) {
+    this.minIntervalMs = opts.minIntervalMs ?? 0;
     if (dir === undefined) {
       this.file = undefined;
       this.data = initial();
@@ -48,6 +55,7 @@ export class JsonState<T extends object> {
   saveNow(): void {
     this.pending = false;
     if (!this.file) return;
+    this.lastWrite = Date.now();
     const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(this.data, null, 1));
     const fd = openSync(tmp, 'r');
@@ -59,12 +67,15 @@ export class JsonState<T extends object> {
     renameSync(tmp, this.file);
   }
 
-  /** Coalesces the saves of one tick into one write. */
+  /** Coalesces the saves of one tick (or of `minIntervalMs`) into one write. */
   save(): void {
     if (!this.file || this.pending) return;
     this.pending = true;
-    queueMicrotask(() => {
+    const wait = this.lastWrite + this.minIntervalMs - Date.now();
+    const run = () => {
       if (this.pending) this.saveNow();
-    });
+    };
+    if (wait <= 0) queueMicrotask(run);
+    else setTimeout(run, wait);
   }
 }

@@ -1,0 +1,216 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { controlError, jsonBody } from '../common/server.js';
+import type { NotifyJob } from '../common/notifier.js';
+import { ControlError, type WechatGateway } from './gateway.js';
+import { formatMajor } from './fx.js';
+import { verifyJsapiParams } from './jsapi.js';
+import type { Order } from './model.js';
+
+// The /sim/ control API (CONTRACTS.md "Simulator control"), the customer's wallet page
+// (`sim-pay`), and the OAuth endpoints a JSAPI page uses to learn the payer's openid.
+
+export interface ControlDeps {
+  gw: WechatGateway;
+  notifies: () => NotifyJob[];
+  keys: () => object;
+}
+
+function str(body: Record<string, unknown>, name: string): string | undefined {
+  const v = body[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || v === '') throw new ControlError(400, 'invalid_request', `"${name}" must be a non-empty string`);
+  return v;
+}
+
+function sendControlError(reply: FastifyReply, err: unknown): FastifyReply {
+  if (err instanceof ControlError) return controlError(reply, err.status, err.code, err.message);
+  throw err;
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function walletPage(o: Order | undefined, ref: Record<string, string>, problem?: string): string {
+  const title = o ? `${escapeHtml(o.body)}` : 'Order not found';
+  const amount = o ? `${formatMajor(o.total_fee, o.fee_type)} ${o.fee_type}` : '';
+  const state = o ? o.trade_state : '';
+  const payable = o && o.trade_state === 'NOTPAY' && !problem;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>WeChat Pay (simulator)</title>
+<style>body{font-family:sans-serif;max-width:420px;margin:2em auto;padding:0 1em;text-align:center}
+.amount{font-size:2em;margin:.5em 0}button{background:#07c160;color:#fff;border:0;border-radius:6px;font-size:1.2em;padding:.7em 2em}
+.state{color:#666}</style></head>
+<body>
+<h1>WeChat Pay</h1>
+<p class="merchant">${o ? `Merchant ${escapeHtml(o.mch_id)}` : ''}</p>
+<p data-testid="sim-order-body">${title}</p>
+<p class="amount" data-testid="sim-amount">${escapeHtml(amount)}</p>
+<p class="state" data-testid="sim-state">${escapeHtml(problem ?? state)}</p>
+${payable ? '<button data-testid="sim-pay" id="pay">Confirm payment</button>' : ''}
+<script>
+const ref = ${JSON.stringify(ref).replace(/</g, '\\u003c')};
+const btn = document.getElementById('pay');
+if (btn) btn.addEventListener('click', async () => {
+  btn.disabled = true;
+  const res = await fetch('/sim/pay', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ref) });
+  const out = await res.json();
+  document.querySelector('[data-testid=sim-state]').textContent = res.ok ? 'SUCCESS' : out.error.message;
+  if (res.ok) btn.remove(); else btn.disabled = false;
+  if (res.ok && ref.redirect) location.href = ref.redirect;
+});
+</script>
+</body></html>`;
+}
+
+/**
+ * A stand-in for the WeChat in-app browser's `WeixinJSBridge`: a test loads it into a
+ * JSAPI page (e.g. Playwright's addInitScript) and `getBrandWCPayRequest` then opens
+ * this simulator's wallet for the prepay_id, the way WeChat shows its pay sheet.
+ */
+function jsBridge(origin: string): string {
+  return `(function(){
+  if (window.WeixinJSBridge) return;
+  window.WeixinJSBridge = { invoke: function(name, params, cb) {
+    if (name !== 'getBrandWCPayRequest') { cb && cb({ err_msg: name + ':fail' }); return; }
+    var pkg = String(params && params['package'] || '');
+    var prepay = pkg.indexOf('prepay_id=') === 0 ? pkg.slice(10) : '';
+    fetch(${JSON.stringify(origin)} + '/sim/jsapi/check', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(params) })
+      .then(function(r){ return r.json(); })
+      .then(function(r){
+        if (!r.ok) { cb && cb({ err_msg: 'get_brand_wcpay_request:fail', err_desc: r.reason }); return; }
+        location.href = ${JSON.stringify(origin)} + '/sim/wallet?prepay_id=' + encodeURIComponent(prepay) + '&redirect=' + encodeURIComponent(location.href);
+      });
+  } };
+  setTimeout(function(){ document.dispatchEvent(new Event('WeixinJSBridgeReady')); }, 0);
+})();`;
+}
+
+export function registerWechatControl(app: FastifyInstance, deps: ControlDeps): void {
+  const { gw } = deps;
+
+  app.post('/sim/pay', async (req, reply) => {
+    try {
+      const b = jsonBody(req);
+      const o = gw.simPay(
+        { out_trade_no: str(b, 'out_trade_no'), prepay_id: str(b, 'prepay_id'), code_url: str(b, 'code_url') ?? str(b, 'qr_code'), mch_id: str(b, 'mch_id') },
+        str(b, 'payer'),
+        b.force === true,
+      );
+      return { out_trade_no: o.out_trade_no, transaction_id: o.transaction_id, trade_state: o.trade_state, cash_fee: o.cash_fee, rate: o.rate };
+    } catch (err) {
+      return sendControlError(reply, err);
+    }
+  });
+
+  app.post('/sim/paycode', async (req, reply) => {
+    try {
+      const b = jsonBody(req);
+      const pc = gw.mintPaycode(str(b, 'behaviour') ?? 'success');
+      return { auth_code: pc.auth_code, behaviour: pc.behaviour, ...(pc.userpaying_n ? { userpaying_n: pc.userpaying_n } : {}) };
+    } catch (err) {
+      return sendControlError(reply, err);
+    }
+  });
+
+  app.get('/sim/orders', async () => ({
+    orders: gw.ordersView(),
+    notifies: deps.notifies().map(({ body: _b, ...n }) => n),
+  }));
+
+  app.get('/sim/rates', async () => ({
+    rates: gw.data.rates.map((r) => ({ ...r, from: new Date(r.from_ms).toISOString() })),
+  }));
+  app.post('/sim/rates', async (req, reply) => {
+    try {
+      const b = jsonBody(req);
+      const feeType = str(b, 'fee_type') ?? str(b, 'currency');
+      const rate = b.rate;
+      if (!feeType) throw new ControlError(400, 'invalid_request', 'give "fee_type" (or "currency"), e.g. "NZD"');
+      if (typeof rate !== 'string') throw new ControlError(400, 'invalid_rate', '"rate" must be a decimal string of CNY per unit, e.g. "4.25"');
+      const from = str(b, 'from');
+      if (from !== undefined && Number.isNaN(Date.parse(from))) throw new ControlError(400, 'invalid_request', '"from" must be ISO-8601');
+      const e = gw.setRate(feeType, rate, from === undefined ? undefined : Date.parse(from));
+      return { ...e, from: new Date(e.from_ms).toISOString() };
+    } catch (err) {
+      return sendControlError(reply, err);
+    }
+  });
+
+  app.get('/sim/keys', async () => deps.keys());
+
+  app.get('/sim/wallet', async (req, reply) => {
+    const q = req.query as Record<string, string | undefined>;
+    const ref: Record<string, string> = {};
+    for (const k of ['out_trade_no', 'prepay_id', 'code_url', 'mch_id', 'redirect'] as const) if (q[k]) ref[k] = q[k]!;
+    let o: Order | undefined;
+    let problem: string | undefined;
+    try {
+      o = gw.findForSim(ref);
+    } catch (err) {
+      if (!(err instanceof ControlError)) throw err;
+      problem = err.message;
+    }
+    return reply.code(o ? 200 : 404).type('text/html; charset=utf-8').send(walletPage(o, ref, problem));
+  });
+
+  app.post('/sim/jsapi/check', async (req, reply) => {
+    // Checks the JSAPI pay parameters a merchant page built, as WeChat's pay sheet does.
+    try {
+      const b = jsonBody(req) as Record<string, string>;
+      const pkg = String(b.package ?? '');
+      if (!pkg.startsWith('prepay_id=')) return { ok: false, reason: 'package must be prepay_id=…' };
+      const o = gw.findForSim({ prepay_id: pkg.slice(10) });
+      const m = gw.merchants.get(o.mch_id)!;
+      if (b.appId !== o.appid) return { ok: false, reason: 'appId does not match the order' };
+      const why = verifyJsapiParams(b, m.key);
+      return why ? { ok: false, reason: why } : { ok: true };
+    } catch (err) {
+      return sendControlError(reply, err);
+    }
+  });
+
+  app.get('/sim/jsbridge.js', async (req, reply) => {
+    const origin = `${req.protocol}://${req.headers.host ?? req.hostname}`;
+    return reply.type('application/javascript').send(jsBridge(origin));
+  });
+
+  // OAuth (snsapi_base): open.weixin.qq.com/connect/oauth2/authorize redirects back with a
+  // code; api.weixin.qq.com/sns/oauth2/access_token trades it (with the AppSecret) for the openid.
+  app.get('/connect/oauth2/authorize', async (req, reply) => {
+    const q = req.query as Record<string, string | undefined>;
+    const merchant = [...gw.merchants.values()].find((m) => m.appid === q.appid);
+    const page = (msg: string) => reply.code(400).type('text/html; charset=utf-8').send(`<!doctype html><p>${escapeHtml(msg)}</p>`);
+    if (!merchant) return page('appid参数错误 (unknown appid)');
+    if (q.response_type !== 'code') return page('response_type参数错误 (must be code)');
+    if (q.scope !== 'snsapi_base' && q.scope !== 'snsapi_userinfo') return page('scope参数错误 (snsapi_base or snsapi_userinfo)');
+    let target: URL;
+    try {
+      target = new URL(q.redirect_uri ?? '');
+    } catch {
+      return page('redirect_uri参数错误 (an absolute URL)');
+    }
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') return page('redirect_uri参数错误');
+    // The simulated WeChat user: a cookie-less browser is "sim-customer" unless the test names one.
+    const c = gw.mintOAuthCode(merchant.appid, q.sim_user ?? 'sim-customer');
+    target.searchParams.set('code', c.code);
+    if (q.state !== undefined) target.searchParams.set('state', q.state);
+    return reply.redirect(target.toString(), 302);
+  });
+
+  app.get('/sns/oauth2/access_token', async (req) => {
+    const q = req.query as Record<string, string | undefined>;
+    const merchant = [...gw.merchants.values()].find((m) => m.appid === q.appid);
+    if (!merchant) return { errcode: 40013, errmsg: 'invalid appid' };
+    if (q.secret !== merchant.appsecret) return { errcode: 40125, errmsg: 'invalid appsecret' };
+    if (q.grant_type !== 'authorization_code') return { errcode: 40002, errmsg: 'invalid grant_type' };
+    const c = q.code ? gw.redeemOAuthCode(merchant.appid, q.code) : undefined;
+    if (!c) return { errcode: 40029, errmsg: 'invalid code' };
+    return {
+      access_token: `sim_${c.code}`,
+      expires_in: 7200,
+      refresh_token: `simr_${c.code}`,
+      openid: c.openid,
+      scope: 'snsapi_base',
+    };
+  });
+}

@@ -1,0 +1,169 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { SimClock } from '../common/clock.js';
+import { FaultRegistry, type FaultRule } from '../common/faults.js';
+import { Notifier, type NotifyJob } from '../common/notifier.js';
+import { createSimServer, installRequestFaults, listen, registerControlRoutes, simLogger } from '../common/server.js';
+import { JsonState } from '../common/state.js';
+import { ensureClientCertificate, ensureServerTls } from '../common/tls.js';
+import { registerWechatApi } from './api.js';
+import { registerWechatControl } from './control.js';
+import { WechatGateway, type GatewayData } from './gateway.js';
+import { DEFAULT_MERCHANT, type Merchant } from './merchants.js';
+import { parseWechatXml } from './xml.js';
+
+// `kauri sim wechat`: the WeChat Pay overseas v2 API, its OAuth endpoints and the
+// /sim/ control API on one port.
+
+/** WeChat's notify retry schedule after the first delivery (protocols/wechatpay.md §5): 24 h 4 min in all. */
+export const NOTIFY_SCHEDULE_MS = [15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600].map(
+  (s) => s * 1000,
+);
+
+interface WechatState extends GatewayData {
+  clockOffsetMs: number;
+  faults: FaultRule[];
+  notifies: NotifyJob[];
+}
+
+export interface WechatSimOptions {
+  port: number;
+  host?: string;
+  /** Where state (and with tls, certificates) live; memory-only state without it. */
+  stateDir?: string;
+  tls?: boolean;
+  /** Extra merchants beside the CONTRACTS.md default. */
+  merchants?: Merchant[];
+  log?: Logger;
+}
+
+export interface ClientCertPaths {
+  mch_id: string;
+  p12: string;
+  cert: string;
+  key: string;
+  passphrase: string;
+}
+
+export interface WechatSim {
+  url: string;
+  app: FastifyInstance;
+  gateway: WechatGateway;
+  /** CA that signed the server (and client) certificates, with tls. */
+  caPem?: string;
+  clientCerts: ClientCertPaths[];
+  stateDir?: string;
+  close(): Promise<void>;
+}
+
+/** A reply acknowledges a notify only when it is XML with return_code SUCCESS. */
+export function isNotifyAck(status: number, body: string): boolean {
+  if (status !== 200) return false;
+  try {
+    return parseWechatXml(Buffer.from(body)).return_code === 'SUCCESS';
+  } catch {
+    return false;
+  }
+}
+
+export async function startWechatSim(opts: WechatSimOptions): Promise<WechatSim> {
+  const log = opts.log ?? simLogger('wechat-sim');
+  const merchants = new Map<string, Merchant>([[DEFAULT_MERCHANT.mch_id, DEFAULT_MERCHANT]]);
+  for (const m of opts.merchants ?? []) merchants.set(m.mch_id, m);
+
+  let stateDir = opts.stateDir;
+  if (opts.tls && !stateDir) {
+    stateDir = mkdtempSync(join(tmpdir(), 'kauri-wechat-sim-'));
+    log.warn({ stateDir }, 'no --state given: certificates and state go to a temporary folder');
+  }
+
+  const state = new JsonState<WechatState>(
+    stateDir,
+    'wechat-sim.json',
+    () => ({ clockOffsetMs: 0, faults: [], notifies: [], orders: [], paycodes: [], oauthCodes: [], rates: [] }),
+    { minIntervalMs: 100 },
+  );
+  const save = () => state.save();
+  const clock = new SimClock({ offsetMs: state.data.clockOffsetMs });
+  const faults = new FaultRegistry(state.data.faults, () => {
+    state.data.faults = faults.list();
+    save();
+  });
+  const notifier = new Notifier({
+    clock,
+    faults,
+    log,
+    schedule: NOTIFY_SCHEDULE_MS,
+    isAck: isNotifyAck,
+    tamper: (xml) => xml.replace(/<sign>(?:<!\[CDATA\[)?([0-9A-F]+)/, (all, s: string) => all.replace(s, s.split('').reverse().join(''))),
+    jobs: state.data.notifies,
+    onChange: save,
+  });
+  const gateway = new WechatGateway(state.data, merchants, clock, notifier, log, save);
+
+  let tlsMaterial: ReturnType<typeof ensureServerTls> | undefined;
+  const clientCerts: ClientCertPaths[] = [];
+  if (opts.tls) {
+    tlsMaterial = ensureServerTls(stateDir!, 'wechat');
+    for (const m of merchants.values()) {
+      // The default merchant's certificate sits at the top of --state (CONTRACTS.md); others per mch_id.
+      const dir = m.mch_id === DEFAULT_MERCHANT.mch_id ? stateDir! : join(stateDir!, 'merchants', m.mch_id);
+      const c = ensureClientCertificate(stateDir!, 'wechat', dir, {
+        base: 'apiclient',
+        commonName: m.mch_id,
+        organizationalUnit: 'Kauri simulated WeChat Pay merchant',
+        passphrase: m.mch_id,
+      });
+      clientCerts.push({ mch_id: m.mch_id, p12: c.p12Path, cert: c.certPath, key: c.keyPath, passphrase: m.mch_id });
+    }
+  }
+
+  const app = createSimServer({
+    log,
+    bodyLimit: 64 * 1024,
+    ...(tlsMaterial ? { tls: { key: tlsMaterial.keyPem, cert: tlsMaterial.certPem, ca: tlsMaterial.caPem, requestCert: true } } : {}),
+  });
+  registerControlRoutes(app, {
+    clock,
+    faults,
+    onClockChange: () => {
+      state.data.clockOffsetMs = clock.offsetMs;
+      save();
+    },
+  });
+  installRequestFaults(app, faults, clock);
+  registerWechatApi(app, gateway, { requireClientCert: Boolean(opts.tls) });
+  registerWechatControl(app, {
+    gw: gateway,
+    notifies: () => state.data.notifies,
+    keys: () => ({
+      tls: Boolean(opts.tls),
+      ca_pem: tlsMaterial?.caPem ?? null,
+      merchants: [...merchants.values()].map((m) => ({
+        mch_id: m.mch_id,
+        appid: m.appid,
+        currency: m.currency,
+        client_certificate: clientCerts.find((c) => c.mch_id === m.mch_id) ?? null,
+      })),
+    }),
+  });
+
+  const url = await listen(app, opts.port, opts.host ?? '127.0.0.1');
+  notifier.start();
+  return {
+    url,
+    app,
+    gateway,
+    caPem: tlsMaterial?.caPem,
+    clientCerts,
+    stateDir,
+    async close() {
+      notifier.stop();
+      await app.close();
+      state.saveNow();
+    },
+  };
+}
