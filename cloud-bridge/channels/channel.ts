@@ -138,7 +138,9 @@ export interface RateQuote {
 
 export interface Channel {
   readonly name: ChannelName;
-  readonly modes: readonly import('../../protocol/payments.js').PaymentMode[];
+  readonly modes: readonly PaymentMode[];
+  /** The order number the channel gets, when it needs its own shape (default: the bridge's id). */
+  orderNumber?(orderId: string, createdAt: Date): string;
   create(ctx: ChannelContext, req: CreatePaymentRequest): Promise<ChannelOutcome>;
   query(ctx: ChannelContext, ref: OrderRef): Promise<ChannelOutcome>;
   /** Closes an unpaid order (QR, web); for presented codes, reverses (refunds if it was paid). */

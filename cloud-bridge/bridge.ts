@@ -1,0 +1,130 @@
+import { join, resolve } from 'node:path';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import formbody from '@fastify/formbody';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import { sql } from 'kysely';
+import { systemClock, type Clock } from '../protocol/clock.js';
+import { openStore, redactUrl, type Store } from './store/db.js';
+import { AccountsRepo } from './store/accounts.js';
+import { OrdersRepo } from './store/orders-repo.js';
+import { SecretBox } from './store/secret-box.js';
+import { EventLog } from './events/event-log.js';
+import { Scheduler } from './jobs/scheduler.js';
+import { FileStore } from './files/file-store.js';
+import { MessageRecorder } from './channels/recorder.js';
+import type { ChannelRegistry } from './channels/channel.js';
+import { defaultChannels } from './channels/index.js';
+import { PaymentService } from './orders/payments.js';
+import { installErrorHandling } from './server/errors.js';
+import { registerMerchantApi } from './server/merchant-api.js';
+import { Metrics } from './server/metrics.js';
+import { createLogger } from './logger.js';
+
+export interface BridgeOptions {
+  dbUrl: string;
+  port?: number;
+  host?: string;
+  /** The URL customers and channels reach this bridge at (default http://host:port). */
+  publicBaseUrl?: string;
+  /** Where raw channel files are kept (content-addressed). */
+  filesDir?: string;
+  secretKey: string;
+  log?: Logger;
+  clock?: Clock;
+  channels?: ChannelRegistry;
+  /** Run the scheduler (jobs and tasks) in this instance (default true). */
+  runJobs?: boolean;
+}
+
+export interface Bridge {
+  readonly app: FastifyInstance;
+  readonly url: string;
+  readonly store: Store;
+  readonly accounts: AccountsRepo;
+  readonly orders: OrdersRepo;
+  readonly events: EventLog;
+  readonly scheduler: Scheduler;
+  readonly files: FileStore;
+  readonly payments: PaymentService;
+  readonly channels: ChannelRegistry;
+  readonly log: Logger;
+  readonly clock: Clock;
+  close(): Promise<void>;
+}
+
+/** Builds the bridge on its store and starts listening. */
+export async function startBridge(options: BridgeOptions): Promise<Bridge> {
+  const log = options.log ?? createLogger();
+  const clock = options.clock ?? systemClock();
+  const store = await openStore(options.dbUrl);
+  const box = new SecretBox(options.secretKey);
+  const accounts = new AccountsRepo(store, box);
+  const orders = new OrdersRepo(store);
+  const events = new EventLog(store);
+  const scheduler = new Scheduler(store, clock, log.child({ part: 'scheduler' }));
+  const files = new FileStore(resolve(options.filesDir ?? join('data', 'files')), store);
+  const recorder = new MessageRecorder(store);
+  const channels = options.channels ?? defaultChannels();
+  const metrics = new Metrics();
+
+  const app = Fastify({
+    loggerInstance: log as unknown as FastifyBaseLogger,
+    bodyLimit: 256 * 1024,
+    trustProxy: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(app);
+  metrics.install(app);
+
+  const host = options.host ?? '127.0.0.1';
+  // The public URL is needed before listening (channels get notify URLs), so when the
+  // port is chosen by the OS we fill it in after listen through this holder.
+  const urlHolder = { base: options.publicBaseUrl ?? '' };
+  const payments = new PaymentService({
+    accounts, orders, events, scheduler, channels, recorder, clock, log: log.child({ part: 'payments' }),
+    get publicBaseUrl() { return urlHolder.base; },
+  } as ConstructorParameters<typeof PaymentService>[0]);
+
+  app.get('/healthz', async () => {
+    await sql`select 1`.execute(store.db);
+    return { status: 'ok', db: store.dialect, channels: channels.names() };
+  });
+
+  registerMerchantApi(app, { accounts, payments, orders, metrics, get publicBaseUrl() { return urlHolder.base; } } as Parameters<typeof registerMerchantApi>[1]);
+
+  // Channel notifies: raw bodies whatever the Content-Type says, since signatures are
+  // computed over exactly what was sent.
+  await app.register(async (notify) => {
+    notify.removeAllContentTypeParsers();
+    notify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_req, body, done) => done(null, body));
+    const handler = async (req: import('fastify').FastifyRequest<{ Params: { channel: string; account: string } }>, reply: import('fastify').FastifyReply) => {
+      const result = await payments.handleNotify(req.params.channel, req.params.account, {
+        method: req.method, headers: req.headers, query: req.query as Record<string, string>, body: (req.body as Buffer | undefined) ?? Buffer.alloc(0),
+      });
+      metrics.notifies.inc({ channel: req.params.channel, result: result.status < 300 ? 'ok' : 'refused' });
+      void reply.status(result.status).type(result.contentType).send(result.body);
+    };
+    notify.post('/notify/:channel/:account', handler);
+    notify.get('/notify/:channel/:account', handler);
+  });
+  await app.register(formbody);
+
+  await app.listen({ port: options.port ?? 7300, host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const url = `http://${host}:${port}`;
+  if (!urlHolder.base) urlHolder.base = url;
+  if (options.runJobs !== false) scheduler.start();
+  log.info({ url, db: redactUrl(store.url), channels: channels.names() }, 'bridge listening');
+
+  return {
+    app, url, store, accounts, orders, events, scheduler, files, payments, channels, log, clock,
+    async close() {
+      await scheduler.stop();
+      await app.close();
+      await store.close();
+    },
+  };
+}

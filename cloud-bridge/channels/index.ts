@@ -1,0 +1,19 @@
+import { ChannelRegistry } from './channel.js';
+
+/** The channels this bridge speaks. Each channel issue adds its own here. */
+export function defaultChannels(): ChannelRegistry {
+  const registry = new ChannelRegistry();
+  return registry;
+}
+
+export interface SimulatorEndpoints {
+  wechat?: { url: string; stateDir?: string };
+  alipay?: { url: string; stateDir?: string };
+  bank?: { url: string; stateDir?: string };
+}
+
+/** Demo channel accounts pointing at the simulators (their CONTRACTS.md default merchants). */
+export async function demoChannelAccounts(sims: SimulatorEndpoints): Promise<import('../demo.js').DemoChannelAccount[]> {
+  void sims;
+  return [];
+}

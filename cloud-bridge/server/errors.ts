@@ -1,0 +1,65 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { KauriError, type ErrorCode } from '../../protocol/errors.js';
+import { MoneyError } from '../../protocol/money.js';
+
+// The one boundary where errors become HTTP answers: `{"error": {"code", "message"}}`.
+
+interface ValidationIssue {
+  instancePath?: string;
+  message?: string;
+  params?: { issue?: { path?: Array<string | number>; message?: string } };
+}
+
+function fieldOf(issue: ValidationIssue): string {
+  const path = issue.params?.issue?.path;
+  if (path && path.length) return path.join('.');
+  return (issue.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+}
+
+/** Names the validation failure precisely, with a code per field where one fits. */
+export function validationError(issues: ValidationIssue[], context: string): KauriError {
+  const first = issues[0] ?? {};
+  const field = fieldOf(first);
+  const what = issues.map((i) => `${fieldOf(i) || context}: ${i.params?.issue?.message ?? i.message ?? 'invalid'}`).join('; ');
+  let code: ErrorCode = 'invalid_request';
+  if (/_minor$/.test(field)) code = 'invalid_amount';
+  else if (field === 'currency') code = 'unknown_currency';
+  const message = code === 'invalid_amount'
+    ? `${field} must be a positive whole number of minor units (e.g. 1250 for 12.50): ${what}`
+    : `Invalid ${context}: ${what}`;
+  return new KauriError(code, message, { details: issues.map((i) => ({ field: fieldOf(i), message: i.params?.issue?.message ?? i.message })) });
+}
+
+export function toKauriError(err: unknown): KauriError {
+  if (err instanceof KauriError) return err;
+  if (err instanceof MoneyError) return new KauriError(err.code, err.message);
+  const fe = err as FastifyError & { validation?: ValidationIssue[]; validationContext?: string };
+  if (fe?.validation) return validationError(fe.validation, fe.validationContext ?? 'request');
+  switch (fe?.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new KauriError('invalid_json', `The request body is not valid JSON: ${fe.message}`);
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new KauriError('payload_too_large', 'The request body is larger than this endpoint accepts');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new KauriError('unsupported_media_type', 'Send JSON with Content-Type: application/json');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new KauriError('invalid_request', 'The Content-Length does not match the body');
+  }
+  if (err instanceof SyntaxError) return new KauriError('invalid_json', `The request body is not valid JSON: ${err.message}`);
+  if (fe?.statusCode === 429) return new KauriError('rate_limited', fe.message);
+  if (fe?.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new KauriError('invalid_request', fe.message);
+  return new KauriError('internal', undefined, { cause: err });
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    const ke = toKauriError(err);
+    if (ke.code === 'internal') req.log.error({ err }, 'request failed');
+    else req.log.info({ code: ke.code, reason: ke.message }, 'request refused');
+    void reply.status(ke.status).type('application/json; charset=utf-8').send({ error: ke.toJSON() });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ error: { code: 'not_found', message: `No route ${req.method} ${req.url.split('?')[0]}` } });
+  });
+}

@@ -1,0 +1,101 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { KauriError } from '../../protocol/errors.js';
+import { isCurrency } from '../../protocol/money.js';
+import { CHANNELS, PAYMENT_MODES } from '../../protocol/payments.js';
+import type { AccountsRepo } from '../store/accounts.js';
+import type { PaymentService } from '../orders/payments.js';
+import type { OrdersRepo } from '../store/orders-repo.js';
+import { paymentView, refundView } from '../orders/views.js';
+import type { Metrics } from './metrics.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    merchantId?: string;
+  }
+}
+
+const minor = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+// WeChat's out_trade_no alphabet, the narrowest of the channels', so any reference fits all.
+const reference = z.string().min(1).max(32).regex(/^[0-9A-Za-z_\-|*]+$/, 'use 1–32 of 0-9 A-Z a-z _ - | *');
+const currencyCode = z.string().refine(isCurrency, { message: 'unknown ISO 4217 currency' });
+
+export const createPaymentBody = z.strictObject({
+  out_trade_no: reference,
+  amount_minor: minor,
+  currency: currencyCode,
+  channel: z.enum(CHANNELS),
+  mode: z.enum(PAYMENT_MODES),
+  auth_code: z.string().min(1).max(128).optional(),
+  openid: z.string().min(1).max(128).optional(),
+  quote_id: z.string().min(1).max(64).optional(),
+  return_url: z.url({ protocol: /^https?$/ }).max(512).optional(),
+  description: z.string().min(1).max(127).optional(),
+});
+
+export const refundBody = z.strictObject({
+  out_refund_no: reference.max(64),
+  amount_minor: minor,
+  reason: z.string().max(80).optional(),
+});
+
+const outTradeNoParams = z.object({ out_trade_no: reference });
+
+/** Authenticates `Authorization: Bearer <api key>` to a merchant, before anything else runs. */
+export function apiKeyAuth(accounts: AccountsRepo) {
+  return async (req: FastifyRequest): Promise<void> => {
+    const header = req.headers.authorization;
+    if (!header) throw new KauriError('unauthenticated', 'Send your API key as "Authorization: Bearer <key>"');
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m) throw new KauriError('unauthenticated', 'The Authorization header must be "Bearer <key>"');
+    const merchantId = await accounts.merchantForApiKey(m[1]!);
+    if (!merchantId) throw new KauriError('unauthenticated', 'That API key is unknown or revoked');
+    req.merchantId = merchantId;
+  };
+}
+
+export function registerMerchantApi(
+  app: FastifyInstance,
+  deps: { accounts: AccountsRepo; payments: PaymentService; orders: OrdersRepo; metrics: Metrics; publicBaseUrl: string },
+): void {
+  const { payments, orders, publicBaseUrl } = deps;
+  void app.register(async (api) => {
+    const r = api.withTypeProvider<ZodTypeProvider>();
+    api.addHook('onRequest', apiKeyAuth(deps.accounts));
+    const merchant = (req: FastifyRequest) => req.merchantId!;
+
+    r.post('/api/v1/payments', { schema: { body: createPaymentBody } }, async (req, reply) => {
+      const order = await payments.createPayment(merchant(req), req.body, { clientIp: req.ip });
+      deps.metrics.paymentsCreated.inc({ channel: order.channel, mode: order.mode });
+      void reply.status(order.created_at === order.updated_at ? 201 : 200);
+      return paymentView(order, { publicBaseUrl });
+    });
+
+    r.get('/api/v1/payments', {
+      schema: { querystring: z.object({ limit: z.coerce.number().int().min(1).max(200).optional(), before: z.string().max(64).optional(), status: z.string().max(32).optional() }) },
+    }, async (req) => {
+      const list = await orders.list(merchant(req), req.query);
+      return { data: list.map((o) => paymentView(o, { publicBaseUrl })), next: list.length ? list[list.length - 1]!.id : null };
+    });
+
+    r.get('/api/v1/payments/:out_trade_no', { schema: { params: outTradeNoParams } }, async (req) => {
+      return paymentView(await payments.getPayment(merchant(req), req.params.out_trade_no), { publicBaseUrl });
+    });
+
+    r.post('/api/v1/payments/:out_trade_no/close', { schema: { params: outTradeNoParams } }, async (req) => {
+      return paymentView(await payments.closePayment(merchant(req), req.params.out_trade_no), { publicBaseUrl });
+    });
+
+    r.post('/api/v1/payments/:out_trade_no/refunds', { schema: { params: outTradeNoParams, body: refundBody } }, async (req, reply) => {
+      const { refund, order } = await payments.refund(merchant(req), req.params.out_trade_no, req.body);
+      void reply.status(201);
+      return refundView(refund, order);
+    });
+
+    r.get('/api/v1/payments/:out_trade_no/refunds', { schema: { params: outTradeNoParams } }, async (req) => {
+      const order = await payments.getPayment(merchant(req), req.params.out_trade_no);
+      return { data: (await orders.refundsOf(order.id)).map((x) => refundView(x, order)) };
+    });
+  });
+}
