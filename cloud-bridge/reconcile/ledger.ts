@@ -1,0 +1,382 @@
+import { RowProblem } from './errors.js';
+import {
+  channelStatusName, KEY_PREFIX, KIND_PAYMENT, platformStatusName,
+  type BillKind, type Category, type Channel, type ChannelStatus, type PlatformStatus,
+} from './codes.js';
+import {
+  channelSign, classifyPair, classifyPlatformOnly, platformRole, platformSign, supersedes,
+  ROLE_BEFORE, ROLE_CORE,
+} from './classify.js';
+import { text } from './lines.js';
+import { formatChinaTime, channelDayStartMs } from './time.js';
+import type { RowBatch } from './batch.js';
+
+// The matcher's memory: one open-addressing hash table keyed by (kind, id) bytes, with
+// both sides of every id in parallel typed arrays. A million ids cost about 100 bytes
+// each, not the ~400 of a Map of objects, and inserting needs no string per row.
+// Every decision is order-independent, so rows may arrive from several threads in any order.
+
+export interface ReconcileSummary {
+  channel: Channel;
+  date: string;
+  statementRows: number;
+  platformRows: number;
+  matched: number;
+  amountMismatch: number;
+  currencyMismatch: number;
+  statusMismatch: number;
+  channelOnly: number;
+  platformOnly: number;
+  duplicates: number;
+  suspense: number;
+  totals: { channelMinor: number; platformMinor: number; currency: string };
+}
+
+export interface Difference {
+  category: Exclude<Category, 'matched'>;
+  kind: BillKind;
+  /** The id matched on: out_trade_no for payments, out_refund_no (bank: the bank refund id) for refunds. */
+  id: string;
+  channelTradeNo: string | null;
+  channelStatus: ChannelStatus | null;
+  channelAmountMinor: number | null;
+  channelCurrency: string | null;
+  channelTime: string | null;
+  platformStatus: PlatformStatus | null;
+  platformAmountMinor: number | null;
+  platformCurrency: string | null;
+  paidAt: string | null;
+  /** How many times the statement has the row (duplicates only). */
+  occurrences: number | null;
+}
+
+export interface LedgerOptions {
+  channel: Channel;
+  /** Days since epoch of the channel day (China time). */
+  day: number;
+  date: string;
+  windowMs: number;
+  /** Expected number of ids, to size the table once. */
+  sizeHint?: number;
+}
+
+const EMPTY = 0;
+
+export class Ledger {
+  private cap: number;
+  private n = 0;
+  private slots: Int32Array;
+  private mask: number;
+  private keyArena: Uint8Array;
+  private keyUsed = 0;
+  private keyOff: Int32Array;
+  private keyLen: Int32Array;
+  private hashes: Int32Array;
+  private kind: Uint8Array;
+  // platform side
+  private pStatus: Uint8Array;
+  private pRole: Uint8Array;
+  private pCarried: Uint8Array;
+  private pAmount: Float64Array;
+  private pCur: Uint8Array;
+  private pTime: Float64Array;
+  private pLine: Int32Array;
+  // channel side
+  private cStatus: Uint8Array;
+  private cCount: Int32Array;
+  private cAmount: Float64Array;
+  private cCur: Uint8Array;
+  private cTime: Float64Array;
+  private cTradeOff: Int32Array;
+  private cTradeLen: Int32Array;
+  private tradeArena: Uint8Array;
+  private tradeUsed = 0;
+
+  private readonly currencies: string[] = [];
+  private readonly currencyIndex = new Map<string, number>();
+  private readonly channelNet = new Map<number, number>();
+  private firstStatementCurrency = -1;
+  statementRows = 0;
+  private readonly dayStart: number;
+
+  constructor(private readonly opts: LedgerOptions) {
+    this.dayStart = channelDayStartMs(opts.day);
+    let cap = 1024;
+    while (cap < (opts.sizeHint ?? 0) * 1.05) cap *= 2;
+    this.cap = cap;
+    this.slots = new Int32Array(cap * 2);
+    this.mask = cap * 2 - 1;
+    this.keyArena = new Uint8Array(cap * 24);
+    this.tradeArena = new Uint8Array(cap * 28);
+    this.keyOff = new Int32Array(cap);
+    this.keyLen = new Int32Array(cap);
+    this.hashes = new Int32Array(cap);
+    this.kind = new Uint8Array(cap);
+    this.pStatus = new Uint8Array(cap);
+    this.pRole = new Uint8Array(cap);
+    this.pCarried = new Uint8Array(cap);
+    this.pAmount = new Float64Array(cap);
+    this.pCur = new Uint8Array(cap);
+    this.pTime = new Float64Array(cap);
+    this.pLine = new Int32Array(cap);
+    this.cStatus = new Uint8Array(cap);
+    this.cCount = new Int32Array(cap);
+    this.cAmount = new Float64Array(cap);
+    this.cCur = new Uint8Array(cap);
+    this.cTime = new Float64Array(cap);
+    this.cTradeOff = new Int32Array(cap);
+    this.cTradeLen = new Int32Array(cap);
+  }
+
+  currencyCode(cur: string): number {
+    let i = this.currencyIndex.get(cur);
+    if (i === undefined) {
+      i = this.currencies.length;
+      if (i > 255) throw new RowProblem('malformed_row', 'more than 256 currencies');
+      this.currencies.push(cur);
+      this.currencyIndex.set(cur, i);
+    }
+    return i;
+  }
+
+  /** A statement row: merges with an earlier sighting of the same id, or counts as a duplicate. */
+  addStatement(kind: number, buf: Uint8Array, ks: number, ke: number, status: number, amountMinor: number, cur: number,
+    timeMs: number, tradeBuf: Uint8Array, ts: number, te: number): void {
+    this.statementRows++;
+    if (this.firstStatementCurrency < 0) this.firstStatementCurrency = cur;
+    const sign = channelSign(status);
+    if (sign !== 0) this.channelNet.set(cur, (this.channelNet.get(cur) ?? 0) + sign * amountMinor);
+    const i = this.entry(kind, buf, ks, ke);
+    const prev = this.cStatus[i]!;
+    if (prev !== EMPTY) {
+      if (supersedes(status, prev)) {
+        this.cStatus[i] = status;
+        this.cTime[i] = timeMs;
+      } else if (!supersedes(prev, status)) {
+        this.cCount[i]!++;
+      }
+      return;
+    }
+    this.cStatus[i] = status;
+    this.cCount[i] = 1;
+    this.cAmount[i] = amountMinor;
+    this.cCur[i] = cur;
+    this.cTime[i] = timeMs;
+    const len = te - ts;
+    if (this.tradeUsed + len > this.tradeArena.length) this.tradeArena = grow(this.tradeArena, this.tradeUsed + len);
+    this.tradeArena.set(buf === tradeBuf ? buf.subarray(ts, te) : tradeBuf.subarray(ts, te), this.tradeUsed);
+    this.cTradeOff[i] = this.tradeUsed;
+    this.cTradeLen[i] = len;
+    this.tradeUsed += len;
+  }
+
+  /**
+   * A platform row. Rows of other days are dropped here; `carried` marks a row that was in
+   * suspense after the previous day's run, so its absence now is a difference.
+   */
+  addPlatform(kind: number, buf: Uint8Array, ks: number, ke: number, status: number, amountMinor: number, cur: number,
+    timeMs: number, line: number, carried = false): void {
+    const role = platformRole(timeMs, this.dayStart, this.opts.windowMs);
+    if (role === 0) return;
+    const i = this.entry(kind, buf, ks, ke);
+    if (this.pStatus[i] !== EMPTY) {
+      throw Object.assign(
+        new RowProblem('malformed_row', `${kind === KIND_PAYMENT ? 'payment' : 'refund'} ${text(buf, ks, ke)} appears twice (first on line ${this.pLine[i]})`),
+        { line },
+      );
+    }
+    this.pStatus[i] = status;
+    this.pRole[i] = role;
+    this.pCarried[i] = carried ? 1 : 0;
+    this.pAmount[i] = amountMinor;
+    this.pCur[i] = cur;
+    this.pTime[i] = timeMs;
+    this.pLine[i] = line;
+  }
+
+  addBatch(b: RowBatch, lineOffset = 0): void {
+    const map = b.currencies.map((c) => this.currencyCode(c));
+    let ks = 0;
+    let ts = 0;
+    for (let r = 0; r < b.n; r++) {
+      const ke = b.keyEnds[r]!;
+      const te = b.tradeEnds[r]!;
+      if (b.side === 0) {
+        this.addStatement(b.kind[r]!, b.keys, ks, ke, b.status[r]!, b.amount[r]!, map[b.cur[r]!]!, b.time[r]!, b.trade, ts, te);
+      } else {
+        this.addPlatform(b.kind[r]!, b.keys, ks, ke, b.status[r]!, b.amount[r]!, map[b.cur[r]!]!, b.time[r]!, b.line[r]! + lineOffset, b.carried[r] === 1);
+      }
+      ks = ke;
+      ts = te;
+    }
+  }
+
+  private entry(kind: number, buf: Uint8Array, ks: number, ke: number): number {
+    // FNV-1a over the kind byte and the id.
+    let h = (0x811c9dc5 ^ KEY_PREFIX[kind]!) >>> 0;
+    h = Math.imul(h, 0x01000193);
+    for (let k = ks; k < ke; k++) h = Math.imul(h ^ buf[k]!, 0x01000193);
+    const len = ke - ks;
+    let s = h & this.mask;
+    const slots = this.slots;
+    for (;;) {
+      const e = slots[s]!;
+      if (e === 0) break;
+      const i = e - 1;
+      if (this.hashes[i] === h && this.kind[i] === kind && this.keyLen[i] === len) {
+        const off = this.keyOff[i]!;
+        const arena = this.keyArena;
+        let same = true;
+        for (let k = 0; k < len; k++) {
+          if (arena[off + k] !== buf[ks + k]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) return i;
+      }
+      s = (s + 1) & this.mask;
+    }
+    if (this.n === this.cap) {
+      this.growEntries();
+      return this.entry(kind, buf, ks, ke);
+    }
+    const i = this.n++;
+    slots[s] = i + 1;
+    this.hashes[i] = h;
+    this.kind[i] = kind;
+    if (this.keyUsed + len > this.keyArena.length) this.keyArena = grow(this.keyArena, this.keyUsed + len);
+    this.keyArena.set(buf.subarray(ks, ke), this.keyUsed);
+    this.keyOff[i] = this.keyUsed;
+    this.keyLen[i] = len;
+    this.keyUsed += len;
+    return i;
+  }
+
+  private growEntries(): void {
+    const cap = this.cap * 2;
+    this.cap = cap;
+    this.keyOff = resize(this.keyOff, cap);
+    this.keyLen = resize(this.keyLen, cap);
+    this.hashes = resize(this.hashes, cap);
+    this.kind = resize(this.kind, cap);
+    this.pStatus = resize(this.pStatus, cap);
+    this.pRole = resize(this.pRole, cap);
+    this.pCarried = resize(this.pCarried, cap);
+    this.pAmount = resize(this.pAmount, cap);
+    this.pCur = resize(this.pCur, cap);
+    this.pTime = resize(this.pTime, cap);
+    this.pLine = resize(this.pLine, cap);
+    this.cStatus = resize(this.cStatus, cap);
+    this.cCount = resize(this.cCount, cap);
+    this.cAmount = resize(this.cAmount, cap);
+    this.cCur = resize(this.cCur, cap);
+    this.cTime = resize(this.cTime, cap);
+    this.cTradeOff = resize(this.cTradeOff, cap);
+    this.cTradeLen = resize(this.cTradeLen, cap);
+    this.slots = new Int32Array(cap * 2);
+    this.mask = cap * 2 - 1;
+    for (let i = 0; i < this.n; i++) {
+      let s = this.hashes[i]! & this.mask;
+      while (this.slots[s] !== 0) s = (s + 1) & this.mask;
+      this.slots[s] = i + 1;
+    }
+  }
+
+  /** Classifies every id; deterministic whatever order the rows came in. */
+  finish(opts: { totalsCurrency?: string; collectDifferences?: boolean } = {}): { summary: ReconcileSummary; differences: Difference[] } {
+    const counts = { matched: 0, amountMismatch: 0, currencyMismatch: 0, statusMismatch: 0, channelOnly: 0, platformOnly: 0, duplicates: 0, suspense: 0 };
+    const collect = opts.collectDifferences !== false;
+    const differences: Difference[] = [];
+    const platformNet = new Map<number, number>();
+    let platformRows = 0;
+    const chSide = { status: 0, amountMinor: 0, currency: '' };
+    const plSide = { status: 0, amountMinor: 0, currency: '' };
+    for (let i = 0; i < this.n; i++) {
+      const hasC = this.cStatus[i] !== EMPTY;
+      const hasP = this.pStatus[i] !== EMPTY;
+      let category: Exclude<Category, 'duplicates'> | null;
+      if (hasC && hasP) {
+        chSide.status = this.cStatus[i]!;
+        chSide.amountMinor = this.cAmount[i]!;
+        chSide.currency = this.currencies[this.cCur[i]!]!;
+        plSide.status = this.pStatus[i]!;
+        plSide.amountMinor = this.pAmount[i]!;
+        plSide.currency = this.currencies[this.pCur[i]!]!;
+        category = classifyPair(chSide, plSide);
+      } else if (hasC) {
+        category = 'channelOnly';
+      } else if (this.pRole[i] === ROLE_CORE) {
+        category = classifyPlatformOnly(this.pStatus[i]!, this.pTime[i]!, this.dayStart, this.opts.windowMs);
+      } else if (this.pRole[i] === ROLE_BEFORE && this.pCarried[i] === 1) {
+        category = classifyPlatformOnly(this.pStatus[i]!, NaN, this.dayStart, this.opts.windowMs) === null ? null : 'platformOnly';
+      } else {
+        continue; // a neighbouring day's row the statement does not have: not this day's business
+      }
+      if (hasP) {
+        platformRows++;
+        const sign = platformSign(this.pStatus[i]!);
+        if (sign !== 0) platformNet.set(this.pCur[i]!, (platformNet.get(this.pCur[i]!) ?? 0) + sign * this.pAmount[i]!);
+      }
+      if (category !== null) counts[category]++;
+      if (collect && category !== null && category !== 'matched') differences.push(this.difference(i, category, hasC, hasP));
+      if (hasC && this.cCount[i]! > 1) {
+        counts.duplicates += this.cCount[i]! - 1;
+        if (collect) differences.push(this.difference(i, 'duplicates', hasC, hasP));
+      }
+    }
+    const currency =
+      opts.totalsCurrency ??
+      (this.firstStatementCurrency >= 0 ? this.currencies[this.firstStatementCurrency]! : this.currencies[0] ?? 'NZD');
+    const code = this.currencyIndex.get(currency) ?? -1;
+    differences.sort(compareDifferences);
+    return {
+      summary: {
+        channel: this.opts.channel,
+        date: this.opts.date,
+        statementRows: this.statementRows,
+        platformRows,
+        ...counts,
+        totals: { channelMinor: this.channelNet.get(code) ?? 0, platformMinor: platformNet.get(code) ?? 0, currency },
+      },
+      differences,
+    };
+  }
+
+  private difference(i: number, category: Difference['category'], hasC: boolean, hasP: boolean): Difference {
+    return {
+      category,
+      kind: this.kind[i] === KIND_PAYMENT ? 'payment' : 'refund',
+      id: text(this.keyArena, this.keyOff[i]!, this.keyOff[i]! + this.keyLen[i]!),
+      channelTradeNo: hasC && this.cTradeLen[i]! > 0 ? text(this.tradeArena, this.cTradeOff[i]!, this.cTradeOff[i]! + this.cTradeLen[i]!) : null,
+      channelStatus: hasC ? channelStatusName(this.cStatus[i]!) : null,
+      channelAmountMinor: hasC ? this.cAmount[i]! : null,
+      channelCurrency: hasC ? this.currencies[this.cCur[i]!]! : null,
+      channelTime: hasC ? formatChinaTime(this.cTime[i]!) : null,
+      platformStatus: hasP ? platformStatusName(this.pStatus[i]!) : null,
+      platformAmountMinor: hasP ? this.pAmount[i]! : null,
+      platformCurrency: hasP ? this.currencies[this.pCur[i]!]! : null,
+      paidAt: hasP && !Number.isNaN(this.pTime[i]!) ? formatChinaTime(this.pTime[i]!) : null,
+      occurrences: category === 'duplicates' ? this.cCount[i]! : null,
+    };
+  }
+}
+
+const ORDER: Difference['category'][] = ['amountMismatch', 'currencyMismatch', 'statusMismatch', 'channelOnly', 'platformOnly', 'duplicates', 'suspense'];
+function compareDifferences(a: Difference, b: Difference): number {
+  return ORDER.indexOf(a.category) - ORDER.indexOf(b.category) || a.kind.localeCompare(b.kind) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+function grow(a: Uint8Array, need: number): Uint8Array {
+  let len = a.length * 2;
+  while (len < need) len *= 2;
+  const b = new Uint8Array(len);
+  b.set(a);
+  return b;
+}
+
+function resize<T extends Uint8Array | Int32Array | Float64Array>(a: T, len: number): T {
+  const b = new (a.constructor as new (n: number) => T)(len);
+  b.set(a as never);
+  return b;
+}
