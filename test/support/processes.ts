@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+// Starts real `kauri …` processes from source for end-to-end tests, waits for the line that
+// says they are ready, and makes sure none outlives the test.
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const kauriBin = join(repoRoot, 'bin', 'kauri');
+
+export interface KauriProcess {
+  readonly proc: ChildProcess;
+  /** The first capture group of the ready pattern (usually the URL). */
+  readonly ready: string;
+  stdout(): string;
+  stderr(): string;
+  /** Waits until stdout (or stderr) matches; returns the first capture group. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
+export async function spawnKauri(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; ready?: RegExp; timeoutMs?: number; cwd?: string } = {},
+): Promise<KauriProcess> {
+  const proc = spawn(process.execPath, [kauriBin, ...args], {
+    cwd: options.cwd ?? repoRoot,
+    env: { ...process.env, KAURI_FROM_SOURCE: '1', KAURI_LOG_LEVEL: process.env.KAURI_LOG_LEVEL ?? 'warn', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(proc);
+  let out = '';
+  let err = '';
+  const waiters = new Set<() => void>();
+  proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); for (const w of waiters) w(); });
+  proc.stderr!.on('data', (d: Buffer) => { err += d.toString(); for (const w of waiters) w(); });
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => { running.delete(proc); for (const w of waiters) w(); resolve(code); }));
+
+  const waitFor = (pattern: RegExp, timeoutMs = options.timeoutMs ?? 30_000) =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        const m = pattern.exec(out) ?? pattern.exec(err);
+        if (m) { cleanup(); resolve(m[1] ?? m[0]); return; }
+        if (proc.exitCode !== null || proc.signalCode !== null) {
+          cleanup();
+          reject(new Error(`kauri ${args.join(' ')} exited (${proc.exitCode ?? proc.signalCode}) before ${pattern}:\n${out}\n${err}`));
+        }
+      };
+      const timer = setTimeout(() => { cleanup(); reject(new Error(`timed out waiting for ${pattern} from kauri ${args.join(' ')}:\n${out}\n${err}`)); }, timeoutMs);
+      const cleanup = () => { clearTimeout(timer); waiters.delete(check); };
+      waiters.add(check);
+      check();
+    });
+
+  const ready = options.ready ? await waitFor(options.ready) : '';
+  return {
+    proc, ready, waitFor,
+    stdout: () => out,
+    stderr: () => err,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      proc.kill(signal);
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** A free TCP port on loopback (for processes that need one before they start). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
