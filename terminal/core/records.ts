@@ -2,16 +2,14 @@
 // layouts need them. The terminal core (issue 7) fills them from its own store; the
 // layouts in terminal/receipts/ are pure functions of these and a printer profile.
 //
-// Money is integer minor units plus an ISO 4217 currency; rates are decimal strings.
+// Money is protocol's (integer minor units plus an ISO 4217 currency); rates are
+// decimal strings.
 
-export type Channel = 'wechat' | 'alipay' | 'bank';
+import type { Money } from '../../protocol/money.js';
+import type { ChannelName } from '../../protocol/payments.js';
 
-export interface Money {
-  /** Integer count of minor units (cents, fen). */
-  amountMinor: number;
-  /** ISO 4217, e.g. "NZD", "CNY". */
-  currency: string;
-}
+export type { Money };
+export type Channel = ChannelName;
 
 export interface StoreInfo {
   name: string;
@@ -125,7 +123,7 @@ export interface SettlementSummary {
   /** ISO 8601 instant the report was made. */
   generatedAt: string;
   /** The store currency every total is in (NZD). */
-  currency: string;
+  currency: Money['currency'];
   channels: ChannelTotals[];
   openPayments: OpenPayment[];
   channelDays: ChannelDaySplit[];

@@ -1,19 +1,11 @@
+import { format } from '../../protocol/money.js';
 import type { Channel, Money } from '../core/records.js';
 
 // Formatting shared by the layouts. Pure: no clock, no locale of the machine.
 
-const EXPONENT: Record<string, number> = { JPY: 0, KRW: 0 };
-
+/** "NZD 1,234.50", "-NZD 12.50": protocol's format, the same words as every screen. */
 export function formatMoney(m: Money): string {
-  if (!Number.isSafeInteger(m.amountMinor)) throw new Error(`amountMinor must be an integer, got ${m.amountMinor}`);
-  const exp = EXPONENT[m.currency] ?? 2;
-  const sign = m.amountMinor < 0 ? '-' : '';
-  const abs = Math.abs(m.amountMinor);
-  if (exp === 0) return `${m.currency} ${sign}${abs}`;
-  const unit = 10 ** exp;
-  const whole = Math.floor(abs / unit);
-  const frac = String(abs % unit).padStart(exp, '0');
-  return `${m.currency} ${sign}${whole.toLocaleString('en-US')}.${frac}`;
+  return format(m);
 }
 
 export const CHANNEL_NAMES: Record<Channel, { en: string; zh: string; ascii: string }> = {

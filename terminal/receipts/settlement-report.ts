@@ -26,7 +26,7 @@ export function canCloseDay(summary: Pick<SettlementSummary, 'openPayments'>): C
 
 export function settlementReport(s: SettlementSummary, profile: PrinterProfile): Uint8Array {
   const w = new ReceiptWriter(profile);
-  const money = (minor: number) => formatMoney({ amountMinor: minor, currency: s.currency });
+  const money = (minor: number) => formatMoney({ minor, currency: s.currency });
   const tz = s.store.timeZone;
 
   w.line(s.report === 'Z' ? 'Z-REPORT 日结' : 'X-REPORT 中途报表', { bold: true, size: 2, align: 'center' });
