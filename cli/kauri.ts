@@ -18,6 +18,13 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  if (process.env.KAURI_EXIT_WITH_PARENT === '1') {
+    // Started by `kauri start`: when the parent goes (even by SIGKILL) our stdin closes,
+    // and we stop as if told to, so no process is left behind.
+    process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM'));
+    process.stdin.on('error', () => process.kill(process.pid, 'SIGTERM'));
+    process.stdin.resume();
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -1,5 +1,194 @@
-import type { Command } from 'commander';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError, type Command } from 'commander';
+import { startBridge, type Bridge } from '../cloud-bridge/bridge.js';
+import { resolveSecretKey } from '../cloud-bridge/secret-key.js';
+import { seedDemo } from '../cloud-bridge/demo.js';
+import { demoChannelAccounts } from '../cloud-bridge/channels/index.js';
+import { createLogger } from '../cloud-bridge/logger.js';
+
+// `kauri start`: the whole system on one machine. Simulators run as child processes (they
+// are outside systems, reached only over the wire); the bridge runs in this process.
+
+const KAURI = fileURLToPath(new URL('../bin/kauri', import.meta.url).href.replace('/dist/bin/', '/bin/'));
+
+interface Child {
+  name: string;
+  proc: ChildProcess;
+}
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1024 || n > 65_000) throw new InvalidArgumentError('the port base is a whole number from 1024 to 65000');
+  return n;
+}
+
+/** Channel simulators `kauri start` runs (name, port offset, extra flags). */
+const SIMULATORS: Array<{ name: 'wechat' | 'alipay' | 'bank'; offset: number; flags: string[]; scheme: string }> = [
+  { name: 'wechat', offset: 1, flags: ['--tls'], scheme: 'https' },
+];
 
 export function registerStartCommand(program: Command): void {
-  void program;
+  program
+    .command('start')
+    .description('run the whole system on this machine: bridge, channel simulators, devices, a paired terminal')
+    .option('--data <dir>', 'data folder (databases, simulator state, printer output)', './data')
+    .option('--port-base <n>', 'ports: base+0 bridge, +1 wechat, +2 alipay, +3 bank, +10 terminal screens', port, 7300)
+    .action(async (opts: { data: string; portBase: number }) => {
+      await runStart(resolve(opts.data), opts.portBase);
+    });
+}
+
+async function runStart(dataDir: string, base: number): Promise<void> {
+  mkdirSync(dataDir, { recursive: true });
+  const endpointsPath = join(dataDir, 'endpoints.json');
+  rmSync(endpointsPath, { force: true });
+  const logsDir = join(dataDir, 'logs');
+  mkdirSync(logsDir, { recursive: true });
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  const children: Child[] = [];
+  let bridge: Bridge | undefined;
+  let stopping = false;
+
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    await bridge?.close().catch(() => undefined);
+    await Promise.all(children.map((c) => stopChild(c)));
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void stopAll(0));
+  process.once('SIGTERM', () => void stopAll(0));
+
+  try {
+    const secretKey = resolveSecretKey(dataDir, say);
+    const sims: Record<string, { url: string; stateDir: string }> = {};
+    await Promise.all(SIMULATORS.map(async (s) => {
+      const stateDir = join(dataDir, 'sims', s.name);
+      const child = spawnChild(s.name, ['sim', s.name, '--port', String(base + s.offset), '--state', stateDir, ...s.flags], logsDir);
+      children.push(child);
+      const url = await waitForLine(child, /listening on (\S+)/, 60_000);
+      sims[s.name] = { url, stateDir };
+    }));
+
+    bridge = await startBridge({
+      dbUrl: `sqlite:${join(dataDir, 'bridge.db')}`,
+      port: base,
+      secretKey,
+      filesDir: join(dataDir, 'files'),
+      log: createLogger({ destination: (await import('pino')).default.destination({ dest: join(logsDir, 'bridge.log'), mkdir: true, sync: false }) }),
+    });
+    const demoSecretsPath = join(dataDir, 'demo-secrets.json');
+    const demoSecrets = existsSync(demoSecretsPath)
+      ? (JSON.parse(readFileSync(demoSecretsPath, 'utf8')) as { hqPassword: string; managerPin: string })
+      : { hqPassword: randomBytes(9).toString('base64url'), managerPin: String(100000 + (randomBytes(4).readUInt32BE() % 900000)) };
+    writeFileSync(demoSecretsPath, JSON.stringify(demoSecrets), { mode: 0o600 });
+    const seed = await seedDemo(bridge.accounts, {
+      registry: bridge.channels,
+      hqPassword: demoSecrets.hqPassword,
+      channelAccounts: await demoChannelAccounts(sims),
+    });
+
+    const endpoints: Record<string, unknown> = {
+      bridge: bridge.url,
+      sims: Object.fromEntries(Object.entries(sims).map(([k, v]) => [k, v.url])),
+      demo: {
+        merchantId: seed.merchantId,
+        apiKey: seed.apiKey,
+        storeCode: seed.storeCode,
+        hqUser: seed.hqUser,
+        hqPassword: demoSecrets.hqPassword,
+      },
+    };
+    const tmp = `${endpointsPath}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(endpoints, null, 2)}\n`);
+    renameSync(tmp, endpointsPath);
+
+    say(`Kauri is running (data in ${dataDir}, logs in ${logsDir})`);
+    say(`  bridge        ${bridge.url}`);
+    for (const [name, s] of Object.entries(sims)) say(`  ${name.padEnd(13)} ${s.url}`);
+    say(`  demo API key  ${seed.apiKey}`);
+    say(`  HQ login      ${seed.hqUser} / ${demoSecrets.hqPassword}`);
+    say(`  endpoints     ${endpointsPath}`);
+    if (spawnSync('which', ['socat']).status !== 0) say('  (socat is not installed: running without the simulated printer and pole display)');
+    say('Press Ctrl-C to stop.');
+
+    for (const c of children) {
+      c.proc.once('exit', (code) => {
+        if (!stopping) {
+          process.stderr.write(`kauri: the ${c.name} process stopped unexpectedly (exit ${code}); see ${join(logsDir, `${c.name}.log`)}\n`);
+          void stopAll(1);
+        }
+      });
+    }
+  } catch (err) {
+    process.stderr.write(`kauri: start failed: ${(err as Error).message.split('\n')[0]}\n`);
+    await stopAll(1);
+  }
+}
+
+function spawnChild(name: string, args: string[], logsDir: string): Child {
+  const proc = spawn(process.execPath, [KAURI, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    // Children exit when this process goes, even if it is killed outright (stdin closes).
+    env: { ...process.env, KAURI_EXIT_WITH_PARENT: '1' },
+  });
+  const log = join(logsDir, `${name}.log`);
+  writeFileSync(log, '');
+  const append = (d: Buffer) => {
+    try {
+      writeFileSync(log, d, { flag: 'a' });
+    } catch {
+      /* the log is best effort */
+    }
+  };
+  proc.stdout!.on('data', append);
+  proc.stderr!.on('data', append);
+  return { name, proc };
+}
+
+function waitForLine(child: Child, pattern: RegExp, timeoutMs: number): Promise<string> {
+  return new Promise((resolveLine, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = pattern.exec(out);
+      if (m) {
+        cleanup();
+        resolveLine(m[1]!);
+      }
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`the ${child.name} simulator exited (${code}) before it was ready: ${out.trim().split('\n').pop() ?? ''}`));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`the ${child.name} simulator was not ready within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.proc.stdout!.off('data', onData);
+      child.proc.stderr!.off('data', onData);
+      child.proc.off('exit', onExit);
+    };
+    child.proc.stdout!.on('data', onData);
+    child.proc.stderr!.on('data', onData);
+    child.proc.once('exit', onExit);
+  });
+}
+
+async function stopChild(c: Child): Promise<void> {
+  if (c.proc.exitCode !== null || c.proc.signalCode !== null) return;
+  await new Promise<void>((done) => {
+    const timer = setTimeout(() => c.proc.kill('SIGKILL'), 5000);
+    c.proc.once('exit', () => {
+      clearTimeout(timer);
+      done();
+    });
+    c.proc.kill('SIGTERM');
+  });
 }
