@@ -199,7 +199,12 @@ export class ReceiptWriter {
   }
 
   encode(): Uint8Array {
-    return this.enc.encode();
+    const bytes = this.enc.encode();
+    // The encoder ends a cut with a line feed, which would feed the next slip's first
+    // line blank: a job ends at its cut.
+    const n = bytes.length;
+    if (n >= 4 && bytes[n - 1] === 0x0a && bytes[n - 4] === 0x1d && bytes[n - 3] === 0x56) return bytes.subarray(0, n - 1);
+    return bytes;
   }
 
   private styled(text: string, style: LineStyle): void {
