@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerWechatSimCommand } from './wechat/command.js';
 import { registerDeviceSimCommands } from './printer/command.js';
+import { registerBankSimCommand } from './bank/command.js';
 
 // `kauri sim <name>`: each simulator registers its own subcommand here.
 // Simulators share no code with the rest of Kauri (lint rule): they are stand-ins
@@ -11,4 +12,5 @@ export function registerSimCommands(program: Command): void {
     .description('protocol-faithful simulators of the payment channels and counter devices');
   registerWechatSimCommand(sim);
   registerDeviceSimCommands(sim);
+  registerBankSimCommand(sim);
 }
