@@ -153,6 +153,10 @@ export interface Channel {
   fetchRates?(ctx: ChannelContext, currencies: readonly string[]): Promise<RateQuote[]>;
   /** How a presented-code payment is settled when the first answer is not final. */
   readonly presentedCodePolicy?: { readonly pollEveryMs: number; readonly giveUpAfterMs: number };
+  /** The same, when an account may tune it (takes precedence over `presentedCodePolicy`). */
+  presentedCodePolicyFor?(account: ChannelAccount): { readonly pollEveryMs: number; readonly giveUpAfterMs: number };
+  /** Refuses, before anything is stored, a payment this account cannot take (throws a KauriError). */
+  validateCreate?(account: ChannelAccount, req: { readonly mode: PaymentMode; readonly amount: Money }): void;
 }
 
 export class NotifyRejectedError extends Error {

@@ -131,6 +131,7 @@ export class PaymentService {
     if (input.mode === 'jsapi' && !input.openid) throw new KauriError('invalid_request', 'Mode jsapi needs the payer\'s openid');
     const account = await this.deps.accounts.activeChannelAccount(merchantId, input.channel);
     if (!account) throw new KauriError('channel_not_configured', `This merchant has no ${input.channel} account`);
+    channel.validateCreate?.(account, { mode: input.mode, amount });
 
     const requestHash = hashRequest({ ...input, storeId: ctx.storeId ?? null, checkoutId: ctx.checkoutId ?? null });
     const existing = await this.deps.orders.byOutTradeNo(merchantId, input.out_trade_no);
@@ -207,7 +208,7 @@ export class PaymentService {
     }
     const settled = await this.apply(order.id, outcome, 'channel_create');
     if (settled.status === 'pending' || settled.status === 'created') {
-      await this.scheduleSync(settled, presented ? channel.presentedCodePolicy?.pollEveryMs ?? 5000 : 5000);
+      await this.scheduleSync(settled, presented ? presentedPolicy(channel, account).pollEveryMs : 5000);
       if (outcome.state === 'unknown' && !presented) {
         throw new KauriError('channel_unavailable', `The ${input.channel} channel did not answer: ${outcome.reason}. The payment ${input.out_trade_no} is pending and will be closed if it was not created.`);
       }
@@ -383,7 +384,7 @@ export class PaymentService {
   private async syncTask(orderId: string): Promise<{ again?: number } | void> {
     const order = await this.deps.orders.byId(orderId);
     if (!order || !isOpen(order.status as PaymentStatus)) return;
-    const { channel, ctx, ref } = await this.channelFor(order);
+    const { channel, ctx, ref, account } = await this.channelFor(order);
     const presented = PRESENTED_CODE_MODES.includes(order.mode as PaymentMode);
     let outcome: ChannelOutcome;
     try {
@@ -394,7 +395,7 @@ export class PaymentService {
     let after = await this.apply(order.id, outcome, 'channel_query');
     if (!isOpen(after.status as PaymentStatus)) return;
     const ageMs = this.deps.clock.now().getTime() - Date.parse(order.created_at);
-    const policy = channel.presentedCodePolicy ?? { pollEveryMs: 5000, giveUpAfterMs: 40_000 };
+    const policy = presentedPolicy(channel, account);
     const deadlineMs = presented ? this.deps.clock.duration(policy.giveUpAfterMs) : Date.parse(order.expires_at ?? order.created_at) - Date.parse(order.created_at);
     if (ageMs >= deadlineMs) {
       try {
@@ -559,6 +560,10 @@ export function orderRef(order: Order): OrderRef {
     amount: money(order.amount_minor, order.currency),
     createdAt: new Date(order.created_at),
   };
+}
+
+function presentedPolicy(channel: Channel, account: ChannelAccount): { pollEveryMs: number; giveUpAfterMs: number } {
+  return channel.presentedCodePolicyFor?.(account) ?? channel.presentedCodePolicy ?? { pollEveryMs: 5000, giveUpAfterMs: 40_000 };
 }
 
 function channelOrderNo(channel: Channel, id: string, at: Date): string {
