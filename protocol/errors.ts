@@ -20,6 +20,11 @@ export const ERRORS = {
   forbidden: { status: 403, en: 'Not allowed', zh: '无权操作' },
   terminal_revoked: { status: 403, en: 'This terminal has been revoked', zh: '此终端已被停用' },
   pairing_code_invalid: { status: 400, en: 'The pairing code is unknown, used or expired', zh: '配对码无效、已使用或已过期' },
+  manager_pin_invalid: { status: 403, en: 'The manager PIN is not correct', zh: '店长密码不正确' },
+  manager_pin_locked: { status: 429, en: 'Too many wrong PINs; wait a minute', zh: '密码错误次数过多，请稍候再试' },
+  terminal_offline: { status: 503, en: 'Offline: no new payment can start until the bridge is reachable', zh: '离线：连接恢复前无法发起新的支付' },
+  scan_duplicate: { status: 409, en: 'That code was just scanned; ignored', zh: '该付款码刚刚已扫描，已忽略' },
+  payment_in_progress: { status: 409, en: 'A payment is already in progress', zh: '已有一笔支付正在进行' },
   // Money and orders
   unknown_currency: { status: 400, en: 'Unknown currency', zh: '未知币种' },
   invalid_amount: { status: 400, en: 'The amount must be a positive whole number of minor units', zh: '金额必须为正整数（最小货币单位）' },
