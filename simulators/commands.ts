@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerWechatSimCommand } from './wechat/command.js';
+import { registerAlipaySimCommand } from './alipay/command.js';
 import { registerDeviceSimCommands } from './printer/command.js';
 import { registerBankSimCommand } from './bank/command.js';
 
@@ -11,6 +12,7 @@ export function registerSimCommands(program: Command): void {
     .command('sim')
     .description('protocol-faithful simulators of the payment channels and counter devices');
   registerWechatSimCommand(sim);
+  registerAlipaySimCommand(sim);
   registerDeviceSimCommands(sim);
   registerBankSimCommand(sim);
 }

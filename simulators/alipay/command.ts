@@ -1,0 +1,39 @@
+import { Command, InvalidArgumentError } from 'commander';
+import type { Merchant } from './model.js';
+import { startAlipaySim } from './server.js';
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0 picks a free one)');
+  return n;
+}
+
+function merchant(v: string, prev: Merchant[]): Merchant[] {
+  const f = Object.fromEntries(v.split(',').map((kv) => kv.split('=', 2) as [string, string]));
+  if (!/^2088\d{12}$/.test(f.partner ?? '')) throw new InvalidArgumentError('partner must be 16 digits starting 2088');
+  if (!/^[0-9a-z]{32}$/.test(f.key ?? '')) throw new InvalidArgumentError('key must be 32 lowercase letters and digits (the MD5 key)');
+  return [...prev, { partner: f.partner!, md5Key: f.key!, name: f.name ?? `Merchant ${f.partner}` }];
+}
+
+export function registerAlipaySimCommand(sim: Command): void {
+  sim
+    .command('alipay')
+    .description('Alipay cross-border (MAPI service=) simulator: gateway.do, cashier pages, notifies, files, /sim/ control')
+    .option('--port <n>', 'port to listen on (0 = any free port)', port, 7302)
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--state <dir>', 'folder for state (trades, notifies, clock) and its RSA keys; memory only without it')
+    .option('--merchant <spec>', 'another merchant: partner=2088…,key=<32 chars>[,name=…] (repeatable)', merchant, [] as Merchant[])
+    .action(async (opts: { port: number; host: string; state?: string; merchant: Merchant[] }) => {
+      const sim = await startAlipaySim({ port: opts.port, host: opts.host, stateDir: opts.state, merchants: opts.merchant });
+      process.stdout.write(`alipay simulator listening on ${sim.url}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          void sim.close().then(resolve, resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}
