@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Dialect } from './db.js';
+import { m0004_terminals } from '../terminals/migration.js';
 
 // Migrations are code, applied in name order, identical on SQLite and PostgreSQL except
 // where a column type must differ (64-bit money and auto-increment sequences).
@@ -233,6 +234,7 @@ const m0001_core: Builder = (d) => ({
 
 const ALL: Record<string, Builder> = {
   '0001_core': m0001_core,
+  '0004_terminals': m0004_terminals,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
