@@ -87,7 +87,7 @@ export class BatchBuilder {
       arena = bigger;
       this.b[which] = arena;
     }
-    arena.set(buf.subarray(s, e), used);
+    for (let k = s, at = used; k < e; k++, at++) arena[at] = buf[k]!;
     const end = used + e - s;
     if (which === 'keys') this.keyUsed = end;
     else this.tradeUsed = end;

@@ -76,11 +76,33 @@ function estimateRows(head: Uint8Array, size: number): number {
 
 function workerFor(tasks: WorkerTask[]): Worker {
   const here = import.meta.url;
-  // Run from source (tsx), the worker is TypeScript too and needs tsx's loader in its thread.
   if (here.endsWith('.ts')) {
-    return new Worker(new URL('./worker.ts', here), { workerData: tasks, execArgv: ['--import', import.meta.resolve('tsx')] });
+    // Run from source (tsx): the worker is TypeScript too, and module hooks are per
+    // thread, so the worker registers tsx itself before importing its module.
+    const api = import.meta.resolve('tsx/esm/api');
+    const url = new URL('./worker.ts', here).href;
+    const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(url)}); })`;
+    return new Worker(boot, { eval: true, workerData: tasks });
   }
   return new Worker(new URL('./worker.js', here), { workerData: tasks });
+}
+
+/** Offset where the last `k` lines of the file begin (a final line break does not start a line). */
+async function lastLinesStart(path: string, size: number, k: number): Promise<number> {
+  const from = Math.max(0, size - HEAD_BYTES);
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(size - from);
+    await fh.read(buf, 0, buf.length, from);
+    let end = buf.length;
+    if (end > 0 && buf[end - 1] === 10) end--;
+    for (let i = end - 1, seen = 0; i >= 0; i--) {
+      if (buf[i] === 10 && ++seen === k) return from + i + 1;
+    }
+    return from;
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Reconciles one channel-day from a statement file and a platform orders CSV. */
@@ -161,7 +183,11 @@ export async function reconcileFiles(input: FileReconcileInput): Promise<Reconci
       throw err;
     }
   } else {
-    const split = Math.min(sSize, await nextLineStart(statementPath, Math.max(head.dataOffset, Math.floor(head.dataOffset + total * MAIN_SHARE)), sSize));
+    // The summary/trailer lines must stay in the last part, so the split never passes the
+    // start of the file's last three lines.
+    const tailStart = await lastLinesStart(statementPath, sSize, 3);
+    const wanted = await nextLineStart(statementPath, Math.max(head.dataOffset, Math.floor(head.dataOffset + total * MAIN_SHARE)), sSize);
+    const split = Math.max(head.dataOffset, Math.min(wanted, tailStart));
     const tasks: WorkerTask[] = [{ type: 'platform', channel, layout: pHead.layout, path: platformPath, start: pHead.dataOffset, end: pSize }];
     if (split < sSize) tasks.push({ type: 'statement', channel, layout: head.layout, path: statementPath, start: split, end: sSize });
     const worker = workerFor(tasks);

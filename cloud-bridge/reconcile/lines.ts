@@ -34,7 +34,8 @@ export class LineSplitter {
       this.emit(chunk, pos, nl);
       pos = nl + 1;
     }
-    if (pos < len) this.carry = chunk.slice(pos);
+    // A copy: the reader reuses its chunk buffer (and Buffer#slice would not copy).
+    if (pos < len) this.carry = Uint8Array.prototype.slice.call(chunk, pos);
   }
 
   end(): void {
@@ -75,7 +76,8 @@ export async function readRange(
     while (pos < end) {
       const { bytesRead } = await fh.read(buf, 0, Math.min(chunkSize, end - pos), pos);
       if (bytesRead === 0) break;
-      onChunk(buf.subarray(0, bytesRead));
+      // A plain Uint8Array (not a Buffer) keeps the parsers' element access monomorphic.
+      onChunk(new Uint8Array(buf.buffer, buf.byteOffset, bytesRead));
       pos += bytesRead;
     }
   } finally {

@@ -1,10 +1,10 @@
 import { RowProblem } from './errors.js';
-import { KIND_PAYMENT, KIND_REFUND, platformStatusCode, type Channel } from './codes.js';
+import { KIND_PAYMENT, KIND_REFUND, PAYMENT_STATUSES, REFUND_STATUSES, platformStatusCode, type Channel } from './codes.js';
 import { ascii, bytesEqual, CurrencyInterner, text } from './lines.js';
 import { parseScaled } from './money.js';
 import { parseIsoWithOffset } from './time.js';
 import { decodeHeaderLine, checkUtf8Line } from './convertors/header.js';
-import { columnsByName, splitFields } from './convertors/fields.js';
+import { columnsByName, COUNT_MASK, HIGH_BIT, QUOTE_BIT, splitFields } from './convertors/fields.js';
 
 // The platform orders CSV of CONTRACTS.md: columns found by header name, `out_refund_no`
 // may be absent. Rows of other channels are skipped. Quoted fields (RFC 4180, as a
@@ -65,6 +65,16 @@ export function readPlatformHead(head: Uint8Array): { layout: PlatformLayout; da
 }
 
 const PAYMENT = ascii('payment');
+const STATUS_BYTES = [PAYMENT_STATUSES.map(ascii), REFUND_STATUSES.map(ascii)];
+
+/** The platform status code of buf[s, e), by bytes (no string per row); 0 if unknown. */
+function statusCode(kind: number, buf: Uint8Array, s: number, e: number): number {
+  const list = STATUS_BYTES[kind]!;
+  for (let i = 0; i < list.length; i++) {
+    if (bytesEqual(buf, s, e, list[i]!)) return platformStatusCode(kind, kind === KIND_PAYMENT ? PAYMENT_STATUSES[i]! : REFUND_STATUSES[i]!);
+  }
+  return 0;
+}
 const REFUND = ascii('refund');
 
 export class PlatformPartParser {
@@ -74,7 +84,6 @@ export class PlatformPartParser {
   private readonly row = new PlatformRowScratch();
   private readonly currencies = new CurrencyInterner();
   private readonly channelBytes: Uint8Array;
-  private readonly statusCache = new Map<string, number>();
   rows = 0;
   lines = 0;
 
@@ -95,13 +104,16 @@ export class PlatformPartParser {
     let b = buf;
     let s = start;
     let e = end;
-    if (buf.subarray(start, end).includes(34)) {
+    let split = splitFields(b, s, e, 44, this.S, this.E, this.n);
+    if (split & QUOTE_BIT) {
+      // Quoted fields (a spreadsheet's export): unquote, then split again.
       b = unquote(buf, start, end);
       s = 0;
       e = b.length;
+      split = splitFields(b, s, e, 44, this.S, this.E, this.n);
     }
-    const { count, high } = splitFields(b, s, e, 44, this.S, this.E, this.n);
-    if (high) checkUtf8Line(b, s, e);
+    if (split & HIGH_BIT) checkUtf8Line(b, s, e);
+    const count = split & COUNT_MASK;
     if (count !== this.n) throw new RowProblem('malformed_row', `${count > this.n ? 'more than' : count} fields where the header has ${this.n}`);
     const { S, E } = this;
     const c = this.layout.cols;
@@ -116,12 +128,7 @@ export class PlatformPartParser {
     if (bytesEqual(b, S[c.kind]!, E[c.kind]!, PAYMENT)) r.kind = KIND_PAYMENT;
     else if (bytesEqual(b, S[c.kind]!, E[c.kind]!, REFUND)) r.kind = KIND_REFUND;
     else this.bad(b, c.kind, 'is not a kind (payment, refund)');
-    const statusText = text(b, S[c.status]!, E[c.status]!);
-    let code = this.statusCache.get(`${r.kind}${statusText}`);
-    if (code === undefined) {
-      code = platformStatusCode(r.kind, statusText);
-      this.statusCache.set(`${r.kind}${statusText}`, code);
-    }
+    const code = statusCode(r.kind, b, S[c.status]!, E[c.status]!);
     if (code === 0) this.bad(b, c.status, `is not a ${r.kind === KIND_PAYMENT ? 'payment' : 'refund'} status`);
     r.status = code;
     const amount = parseScaled(b, S[c.amount]!, E[c.amount]!, 0);

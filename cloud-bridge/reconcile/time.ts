@@ -35,13 +35,8 @@ function valid(y: number, mo: number, d: number, h: number, mi: number, s: numbe
   return y >= 1970 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && s >= 0 && s <= 60;
 }
 
-function digitsOnly(buf: Uint8Array, start: number, end: number, skip: (i: number) => boolean): boolean {
-  for (let i = start; i < end; i++) {
-    if (skip(i - start)) continue;
-    const c = buf[i]!;
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
 }
 
 /**
@@ -53,7 +48,10 @@ export function parseChinaTime(buf: Uint8Array, start: number, end: number): num
   let y: number, mo: number, d: number, h: number, mi: number, s: number;
   if (len === 19) {
     if (buf[start + 4] !== 45 || buf[start + 7] !== 45 || (buf[start + 10] !== 32 && buf[start + 10] !== 84) || buf[start + 13] !== 58 || buf[start + 16] !== 58) return NaN;
-    if (!digitsOnly(buf, start, end, (k) => k === 4 || k === 7 || k === 10 || k === 13 || k === 16)) return NaN;
+    for (let k = 0; k < 19; k++) {
+      if (k === 4 || k === 7 || k === 10 || k === 13 || k === 16) continue;
+      if (!isDigit(buf[start + k]!)) return NaN;
+    }
     y = d2(buf, start) * 100 + d2(buf, start + 2);
     mo = d2(buf, start + 5);
     d = d2(buf, start + 8);
@@ -61,7 +59,7 @@ export function parseChinaTime(buf: Uint8Array, start: number, end: number): num
     mi = d2(buf, start + 14);
     s = d2(buf, start + 17);
   } else if (len === 14) {
-    if (!digitsOnly(buf, start, end, () => false)) return NaN;
+    for (let k = 0; k < 14; k++) if (!isDigit(buf[start + k]!)) return NaN;
     y = d2(buf, start) * 100 + d2(buf, start + 2);
     mo = d2(buf, start + 4);
     d = d2(buf, start + 6);

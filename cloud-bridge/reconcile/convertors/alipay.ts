@@ -6,7 +6,7 @@ import { StatementRowScratch, type StatementSink } from '../rows.js';
 import { parseChinaTime } from '../time.js';
 import type { Head, PartParser, PartResult, StatementFormat } from './format.js';
 import { checkUtf8Line, decodeHeaderLine } from './header.js';
-import { columnsByName, splitFields } from './fields.js';
+import { columnsByName, COUNT_MASK, HIGH_BIT, splitFields } from './fields.js';
 
 // Alipay cross-border files (protocol notes A5): pipe-separated with a header line,
 // optionally preceded by an info line "Partner:…|Payment_time: 2026-11-20|Total_count:4".
@@ -118,8 +118,9 @@ class AlipayPartParser implements PartParser {
   line(buf: Uint8Array, start: number, end: number, lineNo: number): void {
     this.lines = lineNo;
     if (end === start) return;
-    const { count, high } = splitFields(buf, start, end, 124, this.S, this.E, this.n);
-    if (high) checkUtf8Line(buf, start, end);
+    const split = splitFields(buf, start, end, 124, this.S, this.E, this.n);
+    if (split & HIGH_BIT) checkUtf8Line(buf, start, end);
+    const count = split & COUNT_MASK;
     if (count !== this.n) {
       throw new RowProblem('malformed_row', `${count > this.n ? 'more than' : count} fields where the header has ${this.n} (truncated or malformed row)`);
     }

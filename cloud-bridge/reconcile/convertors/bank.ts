@@ -6,7 +6,7 @@ import { StatementRowScratch, type StatementSink } from '../rows.js';
 import { parseChinaTime } from '../time.js';
 import type { Head, PartParser, PartResult, StatementFormat } from './format.js';
 import { checkUtf8Line, decodeHeaderLine } from './header.js';
-import { columnsByName, splitFields } from './fields.js';
+import { columnsByName, COUNT_MASK, HIGH_BIT, splitFields } from './fields.js';
 
 // The bank gateway publishes no statement of its own; Kauri defines one
 // (BANK-STATEMENT.md beside this file) and the bank simulator writes exactly that.
@@ -122,8 +122,9 @@ class BankPartParser implements PartParser {
       this.trailer.push({ line: lineNo, fields: text(buf, start, end).split(',') });
       return;
     }
-    const { count, high } = splitFields(buf, start, end, 44, this.S, this.E, this.n);
-    if (high) checkUtf8Line(buf, start, end);
+    const split = splitFields(buf, start, end, 44, this.S, this.E, this.n);
+    if (split & HIGH_BIT) checkUtf8Line(buf, start, end);
+    const count = split & COUNT_MASK;
     if (count !== this.n) {
       throw new RowProblem('malformed_row', `${count > this.n ? 'more than' : count} fields where the header has ${this.n} (truncated or malformed row)`);
     }

@@ -6,6 +6,7 @@ import { StatementRowScratch, type StatementSink } from '../rows.js';
 import { parseChinaTime } from '../time.js';
 import { addSum, SCALE_AMOUNT, SCALE_FEE, type Head, type PartParser, type PartResult, type StatementFormat } from './format.js';
 import { checkUtf8Line, decodeHeaderLine } from './header.js';
+import { COUNT_MASK, hasByte, HIGH_BIT, splitBacktickFields } from './fields.js';
 
 // WeChat Pay downloadbill (bill_type=ALL). Two header layouts are in use: the Chinese
 // one (domestic and the v3 cross-border statement) and the overseas v2 English one.
@@ -224,26 +225,10 @@ class WechatPartParser implements PartParser {
   private dataRow(buf: Uint8Array, start: number, end: number, lineNo: number): void {
     const S = this.starts;
     const E = this.ends;
-    const last = this.n - 1;
-    let f = 0;
-    let fs = start + 1;
-    let high = 0;
-    for (let i = fs; i < end; i++) {
-      const b = buf[i]!;
-      high |= b;
-      if (b === 44 && buf[i + 1] === 96) {
-        if (f === last) throw new RowProblem('malformed_row', `more than the header's ${this.n} fields`);
-        S[f] = fs;
-        E[f] = i;
-        f++;
-        i++;
-        fs = i + 1;
-      }
-    }
-    S[f] = fs;
-    E[f] = end;
-    f++;
-    if (high & 0x80) checkUtf8Line(buf, start, end);
+    const split = splitBacktickFields(buf, start, end, S, E, this.n);
+    if (split & HIGH_BIT) checkUtf8Line(buf, start, end);
+    const f = split & COUNT_MASK;
+    if (f > this.n) throw new RowProblem('malformed_row', `more than the header's ${this.n} fields`);
     if (f !== this.n) {
       throw new RowProblem('malformed_row', `${f} fields where the header has ${this.n} (truncated or malformed row)`);
     }
@@ -297,7 +282,7 @@ class WechatPartParser implements PartParser {
       if (c.fxRate >= 0) {
         r.rateS = S[c.fxRate]!;
         r.rateE = E[c.fxRate]!;
-        r.rateScale = buf.subarray(r.rateS, r.rateE).includes(46) ? 0 : 8;
+        r.rateScale = hasByte(buf, r.rateS, r.rateE, 46) ? 0 : 8;
       }
     } else if (bytesEqual(buf, ss, se, REFUND)) {
       r.kind = KIND_REFUND;
