@@ -74,7 +74,7 @@ function jsBridge(origin: string): string {
     if (name !== 'getBrandWCPayRequest') { cb && cb({ err_msg: name + ':fail' }); return; }
     var pkg = String(params && params['package'] || '');
     var prepay = pkg.indexOf('prepay_id=') === 0 ? pkg.slice(10) : '';
-    fetch(${JSON.stringify(origin)} + '/sim/jsapi/check', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(params) })
+    fetch(${JSON.stringify(origin)} + '/sim/jsapi/check', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(params) })
       .then(function(r){ return r.json(); })
       .then(function(r){
         if (!r.ok) { cb && cb({ err_msg: 'get_brand_wcpay_request:fail', err_desc: r.reason }); return; }
@@ -155,6 +155,9 @@ export function registerWechatControl(app: FastifyInstance, deps: ControlDeps): 
 
   app.post('/sim/jsapi/check', async (req, reply) => {
     // Checks the JSAPI pay parameters a merchant page built, as WeChat's pay sheet does.
+    // Called from the merchant's page (another origin) by jsbridge.js as a simple
+    // text/plain request, so no preflight is needed.
+    reply.header('access-control-allow-origin', '*');
     try {
       const b = jsonBody(req) as Record<string, string>;
       const pkg = String(b.package ?? '');
