@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../../../protocol/clock.js';
 import { DEVICE_ERRORS, DeviceError, isDeviceError, type DeviceErrorCode } from '../errors.js';
 import type { ByteTransport } from '../transport-base.js';
+import { chunkJob } from './frames.js';
 import { DLE_ENQ_CLEAR, DLE_EOT, interpretStatus, StatusReplyParser, statusProblem, type PrinterStatus } from './status.js';
 
 // An ESC/POS printer behind any transport: real-time status (DLE EOT 1..4) before a
@@ -112,8 +113,8 @@ export class EscPosPrinter extends EventEmitter<{ health: [PrinterHealth] }> {
         if (!this.transport.isOpen) await this.transport.open();
         this.check(await this.readStatus());
         if (opts.resume) await this.transport.write(DLE_ENQ_CLEAR);
-        for (let sent = 0; sent < job.length; ) {
-          const chunk = job.subarray(sent, sent + this.chunkSize);
+        let sent = 0;
+        for (const chunk of chunkJob(job, this.chunkSize)) {
           await this.transport.write(chunk);
           sent += chunk.length;
           opts.onChunk?.(sent, job.length);
