@@ -52,6 +52,8 @@ export interface OrderRef {
   readonly channelTradeNo?: string | null;
   readonly mode: PaymentMode;
   readonly amount: Money;
+  /** What the customer paid (or was quoted) in CNY, when the channel charges in CNY (bank). */
+  readonly payAmount?: Money;
   readonly createdAt: Date;
 }
 
@@ -140,7 +142,7 @@ export interface Channel {
   readonly name: ChannelName;
   readonly modes: readonly PaymentMode[];
   /** The order number the channel gets, when it needs its own shape (default: the bridge's id). */
-  orderNumber?(orderId: string, createdAt: Date): string;
+  orderNumber?(orderId: string, createdAt: Date, account: ChannelAccount): string;
   create(ctx: ChannelContext, req: CreatePaymentRequest): Promise<ChannelOutcome>;
   query(ctx: ChannelContext, ref: OrderRef): Promise<ChannelOutcome>;
   /** Closes an unpaid order (QR, web); for presented codes, reverses (refunds if it was paid). */

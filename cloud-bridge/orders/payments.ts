@@ -156,7 +156,7 @@ export class PaymentService {
       status: 'created',
       refunded_minor: 0,
       description: input.description ?? null,
-      channel_order_no: channelOrderNo(channel, id, now),
+      channel_order_no: channelOrderNo(channel, id, now, account),
       channel_trade_no: null,
       qr_code: null,
       redirect_url: null,
@@ -297,6 +297,12 @@ export class PaymentService {
             await orders.note(order.id, order.status, 'amount_mismatch', { reported: outcome.amount, raw });
             await this.flag(order, `The channel reported ${outcome.amount.currency} ${outcome.amount.minor} paid for an order of ${order.currency} ${order.amount_minor}`);
             throw new KauriError('channel_error', 'The paid amount does not match the order');
+          }
+          if (order.cny_quote_minor !== null && outcome.charged && (outcome.charged.currency !== 'CNY' || outcome.charged.minor !== order.cny_quote_minor)) {
+            // A quoted (bank) payment: the CNY paid must be the CNY asked, to the fen.
+            await orders.note(order.id, order.status, 'amount_mismatch', { reported: outcome.charged, quoted: order.cny_quote_minor, raw });
+            await this.flag(order, `The channel reported ${outcome.charged.currency} ${outcome.charged.minor} paid where CNY ${order.cny_quote_minor} was quoted`);
+            throw new KauriError('channel_error', 'The paid CNY amount does not match the quote');
           }
           if (isPaidFamily(status)) return order; // a duplicate report
           const patch: Partial<Order> = {
@@ -558,6 +564,7 @@ export function orderRef(order: Order): OrderRef {
     channelTradeNo: order.channel_trade_no,
     mode: order.mode as PaymentMode,
     amount: money(order.amount_minor, order.currency),
+    payAmount: order.cny_charged_minor !== null ? money(order.cny_charged_minor, 'CNY') : order.cny_quote_minor !== null ? money(order.cny_quote_minor, 'CNY') : undefined,
     createdAt: new Date(order.created_at),
   };
 }
@@ -566,9 +573,9 @@ function presentedPolicy(channel: Channel, account: ChannelAccount): { pollEvery
   return channel.presentedCodePolicyFor?.(account) ?? channel.presentedCodePolicy ?? { pollEveryMs: 5000, giveUpAfterMs: 40_000 };
 }
 
-function channelOrderNo(channel: Channel, id: string, at: Date): string {
+function channelOrderNo(channel: Channel, id: string, at: Date, account: ChannelAccount): string {
   // The bridge's own number, unique across merchants; a channel may need its own shape.
-  return channel.orderNumber ? channel.orderNumber(id, at) : id.replace(/^pay_/, 'K');
+  return channel.orderNumber ? channel.orderNumber(id, at, account) : id.replace(/^pay_/, 'K');
 }
 
 function hashRequest(value: Record<string, unknown>): string {
