@@ -1,8 +1,10 @@
 import { ChannelRegistry } from './channel.js';
+import { WechatChannel, wechatDemoAccount } from './wechat/index.js';
 
 /** The channels this bridge speaks. Each channel issue adds its own here. */
 export function defaultChannels(): ChannelRegistry {
   const registry = new ChannelRegistry();
+  registry.register(new WechatChannel());
   return registry;
 }
 
@@ -14,6 +16,7 @@ export interface SimulatorEndpoints {
 
 /** Demo channel accounts pointing at the simulators (their CONTRACTS.md default merchants). */
 export async function demoChannelAccounts(sims: SimulatorEndpoints): Promise<import('../demo.js').DemoChannelAccount[]> {
-  void sims;
-  return [];
+  const accounts: import('../demo.js').DemoChannelAccount[] = [];
+  if (sims.wechat) accounts.push(wechatDemoAccount(sims.wechat));
+  return accounts;
 }
