@@ -53,6 +53,13 @@ export const ERRORS = {
   printer_paper_out: { status: 503, en: 'The printer is out of paper', zh: '打印机缺纸' },
   printer_cover_open: { status: 503, en: 'The printer cover is open', zh: '打印机盖未关' },
   printer_offline: { status: 503, en: 'The printer is offline', zh: '打印机离线' },
+  // Checkouts (one-code) and merchant webhooks
+  checkout_not_found: { status: 404, en: 'No such checkout', zh: '未找到该收款码' },
+  checkout_expired: { status: 410, en: 'This checkout has expired', zh: '该收款码已过期' },
+  checkout_closed: { status: 409, en: 'This checkout is already paid or cancelled', zh: '该收款码已支付或已取消' },
+  amount_over_limit: { status: 400, en: 'The amount is more than this store accepts on its code', zh: '金额超过本店收款码的上限' },
+  url_not_allowed: { status: 400, en: 'That URL is not on the merchant\'s allowed domains', zh: '该网址不在商户允许的域名内' },
+  webhook_not_set: { status: 404, en: 'No webhook URL is set', zh: '尚未设置回调网址' },
   // Everything else
   internal: { status: 500, en: 'Something went wrong on our side', zh: '系统内部错误' },
   config_invalid: { status: 500, en: 'The configuration is not valid', zh: '配置无效' },

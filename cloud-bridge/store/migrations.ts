@@ -232,9 +232,83 @@ const m0001_core: Builder = (d) => ({
   },
 });
 
+// One-code checkouts (the landing pages and the store sticker) and merchant webhooks.
+const m0003_onecode: Builder = (d) => ({
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('checkouts')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('token', 'text', (c) => c.notNull().unique())
+      .addColumn('merchant_id', 'text', (c) => c.notNull().references('merchants.id'))
+      .addColumn('store_id', 'text', (c) => c.references('stores.id'))
+      .addColumn('terminal_id', 'text')
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('amount_minor', money(d), (c) => c.notNull())
+      .addColumn('currency', 'text', (c) => c.notNull())
+      .addColumn('allowed_channels', 'text')
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('paid_order_id', 'text')
+      .addColumn('description', 'text')
+      .addColumn('return_url', 'text')
+      .addColumn('reference', 'text')
+      .addColumn('expires_at', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('checkouts_open').on('checkouts').columns(['status', 'expires_at']).execute();
+    await db.schema.createIndex('checkouts_merchant').on('checkouts').columns(['merchant_id', 'created_at']).execute();
+    await db.schema
+      .createTable('checkout_presentations')
+      .addColumn('order_id', 'text', (c) => c.primaryKey())
+      .addColumn('checkout_id', 'text', (c) => c.notNull())
+      .addColumn('data', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('webhook_endpoints')
+      .addColumn('merchant_id', 'text', (c) => c.primaryKey().references('merchants.id'))
+      .addColumn('url', 'text', (c) => c.notNull())
+      .addColumn('secret', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('webhook_deliveries')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('merchant_id', 'text', (c) => c.notNull())
+      .addColumn('event_id', 'text', (c) => c.notNull())
+      .addColumn('event_seq', money(d), (c) => c.notNull())
+      .addColumn('event_type', 'text', (c) => c.notNull())
+      .addColumn('url', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('last_status_code', 'integer')
+      .addColumn('last_error', 'text')
+      .addColumn('next_attempt_at', 'text')
+      .addColumn('delivered_at', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addUniqueConstraint('webhook_deliveries_event', ['merchant_id', 'event_id'])
+      .execute();
+    await db.schema
+      .createTable('webhook_attempts')
+      .addColumn('id', serial(d), (c) => (d === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+      .addColumn('delivery_id', 'text', (c) => c.notNull())
+      .addColumn('attempt', 'integer', (c) => c.notNull())
+      .addColumn('status_code', 'integer')
+      .addColumn('error', 'text')
+      .addColumn('duration_ms', 'integer', (c) => c.notNull())
+      .addColumn('manual', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('webhook_attempts_delivery').on('webhook_attempts').column('delivery_id').execute();
+  },
+});
+
 const ALL: Record<string, Builder> = {
   '0001_core': m0001_core,
   '0004_terminals': m0004_terminals,
+  '0003_onecode': m0003_onecode,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -203,6 +203,69 @@ export interface FileTable {
   created_at: string;
 }
 
+export interface CheckoutTable {
+  id: string;
+  token: string; // >= 128 random bits, base64url: the /c/<token> URL
+  merchant_id: string;
+  store_id: string | null;
+  terminal_id: string | null;
+  kind: 'dynamic' | 'static'; // static: started from the store sticker, amount typed by the customer
+  amount_minor: number;
+  currency: string;
+  allowed_channels: string | null; // JSON array of channel names; null = every configured channel
+  status: 'open' | 'paid' | 'expired' | 'cancelled';
+  paid_order_id: string | null;
+  description: string | null;
+  return_url: string | null;
+  reference: string | null; // the merchant's own reference
+  expires_at: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CheckoutPresentationTable {
+  order_id: string;
+  checkout_id: string;
+  data: string; // JSON: what the payer's browser needs (JSAPI pay parameters, a channel page)
+  created_at: string;
+}
+
+export interface WebhookEndpointTable {
+  merchant_id: string;
+  url: string;
+  secret: string; // sealed with KAURI_SECRET_KEY
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookDeliveryTable {
+  id: string;
+  merchant_id: string;
+  event_id: string;
+  event_seq: number;
+  event_type: string;
+  url: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  next_attempt_at: string | null;
+  delivered_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookAttemptTable {
+  id: Generated<number>;
+  delivery_id: string;
+  attempt: number;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  manual: number;
+  created_at: string;
+}
+
 export interface Database {
   merchants: MerchantTable;
   stores: StoreTable;
@@ -220,4 +283,9 @@ export interface Database {
   jobs: JobTable;
   tasks: TaskTable;
   files: FileTable;
+  checkouts: CheckoutTable;
+  checkout_presentations: CheckoutPresentationTable;
+  webhook_endpoints: WebhookEndpointTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  webhook_attempts: WebhookAttemptTable;
 }

@@ -1,0 +1,97 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import pino from 'pino';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBridge, type Bridge } from '../bridge.js';
+import { createTestDatabase, type TestDatabase } from '../../test/support/stores.js';
+import { ChannelRegistry } from '../channels/channel.js';
+import { CheckoutService, assertAllowedUrl } from './checkouts.js';
+
+describe('checkout service', () => {
+  let tdb: TestDatabase;
+  let bridge: Bridge;
+  let checkouts: CheckoutService;
+  let merchantId: string;
+  let storeId: string;
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase('sqlite');
+    bridge = await startBridge({
+      dbUrl: tdb.url, port: 0, secretKey: 'test-secret-key-0123456789', log: pino({ level: 'silent' }),
+      filesDir: mkdtempSync(join(tmpdir(), 'kauri-files-')), channels: new ChannelRegistry(), runJobs: false,
+    });
+    checkouts = (bridge as Bridge & { checkouts?: CheckoutService }).checkouts ?? new CheckoutService({
+      store: bridge.store, accounts: bridge.accounts, orders: bridge.orders, payments: bridge.payments, events: bridge.events,
+      scheduler: bridge.scheduler, channels: bridge.channels, clock: bridge.clock, log: bridge.log, publicBaseUrl: bridge.url,
+    });
+    merchantId = (await bridge.accounts.createMerchant({ name: 'Shop', allowedDomains: ['shop.example'] })).id;
+    storeId = (await bridge.accounts.createStore({ merchantId, name: 'Main St', code: 'main-st' })).id;
+  });
+  afterAll(async () => {
+    await bridge?.close();
+    await tdb?.drop();
+  });
+
+  it('creates a checkout with an unguessable token and an absolute URL, and finds it again', async () => {
+    const c = await checkouts.create(merchantId, { amountMinor: 1250, currency: 'NZD', storeId, terminalId: 'trm_1' });
+    expect(c.status).toBe('open');
+    expect(Buffer.from(c.token, 'base64url').length).toBeGreaterThanOrEqual(16);
+    expect(c.url).toBe(`${bridge.url}/c/${c.token}`);
+    expect(Date.parse(c.expiresAt) - Date.parse(c.createdAt)).toBeGreaterThan(0);
+    const again = await checkouts.get(c.token);
+    expect(again).toMatchObject({ id: c.id, amountMinor: 1250, currency: 'NZD', storeId, terminalId: 'trm_1', status: 'open' });
+    expect(await checkouts.getById(c.id)).toMatchObject({ token: c.token });
+    const other = await checkouts.create(merchantId, { amountMinor: 1250, currency: 'NZD' });
+    expect(other.token).not.toBe(c.token);
+  });
+
+  it('does not find guessed or malformed tokens', async () => {
+    expect(await checkouts.get('AAAAAAAAAAAAAAAAAAAAAA')).toBeUndefined();
+    expect(await checkouts.get('../../etc/passwd')).toBeUndefined();
+  });
+
+  it('refuses bad amounts, expiries, stores and channels, storing nothing', async () => {
+    const before = (await checkouts.list(merchantId, { limit: 200 })).length;
+    await expect(checkouts.create(merchantId, { amountMinor: 0, currency: 'NZD' })).rejects.toMatchObject({ code: 'invalid_amount' });
+    await expect(checkouts.create(merchantId, { amountMinor: 1.5, currency: 'NZD' })).rejects.toMatchObject({ code: 'invalid_amount' });
+    await expect(checkouts.create(merchantId, { amountMinor: 100, currency: 'XXX' })).rejects.toMatchObject({ code: 'unknown_currency' });
+    await expect(checkouts.create(merchantId, { amountMinor: 100, currency: 'NZD', expiresInS: 5 })).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(checkouts.create(merchantId, { amountMinor: 100, currency: 'NZD', storeId: 'sto_nope' })).rejects.toMatchObject({ code: 'not_found' });
+    await expect(checkouts.create(merchantId, { amountMinor: 100, currency: 'NZD', allowedChannels: ['paypal' as never] })).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(checkouts.create(merchantId, { amountMinor: 100, currency: 'NZD', returnUrl: 'https://evil.example/x' })).rejects.toMatchObject({ code: 'url_not_allowed' });
+    expect((await checkouts.list(merchantId, { limit: 200 })).length).toBe(before);
+  });
+
+  it('cancels an open checkout once, and announces it', async () => {
+    const c = await checkouts.create(merchantId, { amountMinor: 990, currency: 'NZD', storeId });
+    const head = await bridge.events.head();
+    const cancelled = await checkouts.cancel(merchantId, c.token);
+    expect(cancelled.status).toBe('cancelled');
+    expect((await checkouts.cancel(merchantId, c.id)).status).toBe('cancelled');
+    const events = await bridge.events.read(head, { types: ['checkout.cancelled'] });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ merchantId, storeId, payload: { checkout: { id: c.id, status: 'cancelled' } } });
+    const stranger = (await bridge.accounts.createMerchant({ name: 'Other' })).id;
+    await expect(checkouts.cancel(stranger, c.token)).rejects.toMatchObject({ code: 'checkout_not_found' });
+  });
+
+  it('expires a checkout past its time, on read and by the job', async () => {
+    const a = await checkouts.create(merchantId, { amountMinor: 500, currency: 'NZD', storeId, expiresInS: 30 });
+    const b = await checkouts.create(merchantId, { amountMinor: 600, currency: 'NZD', storeId, expiresInS: 30 });
+    const past = new Date(Date.now() - 1000).toISOString();
+    await bridge.store.db.updateTable('checkouts').set({ expires_at: past }).where('id', 'in', [a.id, b.id]).execute();
+    expect((await checkouts.get(a.token))!.status).toBe('expired');
+    expect(await checkouts.expireDue()).toBe(1);
+    expect((await checkouts.getById(b.id))!.status).toBe('expired');
+    await expect(checkouts.startPayment((await checkouts.getById(b.id))!, { channel: 'wechat', mode: 'native' })).rejects.toMatchObject({ code: 'checkout_expired' });
+  });
+
+  it('allows return URLs only on the merchant\'s domains', () => {
+    expect(assertAllowedUrl('https://shop.example/done', ['shop.example'], 'return_url').host).toBe('shop.example');
+    expect(assertAllowedUrl('https://pay.shop.example/done', ['shop.example'], 'return_url').host).toBe('pay.shop.example');
+    for (const bad of ['https://shop.example.evil.com/', 'https://evilshop.example/', 'javascript:alert(1)', 'https://user:pw@shop.example/', '/relative']) {
+      expect(() => assertAllowedUrl(bad, ['shop.example'], 'return_url'), bad).toThrow();
+    }
+  });
+});
