@@ -56,6 +56,8 @@ export interface PaymentHooks {
   } | undefined>;
   /** Called once an order under a checkout is paid (to close the siblings). */
   onPaid?(order: Order): Promise<void>;
+  /** Called once a channel answered a create: checkouts keep what the payer's browser needs (JSAPI parameters, a page). */
+  onCreated?(order: Order, outcome: ChannelOutcome): Promise<void>;
 }
 
 const DEFAULT_EXPIRY_MS = 15 * 60_000;
@@ -207,6 +209,7 @@ export class PaymentService {
       outcome = { state: 'unknown', reason: (err as Error).message };
     }
     const settled = await this.apply(order.id, outcome, 'channel_create');
+    await this.hooks.onCreated?.(settled, outcome);
     if (settled.status === 'pending' || settled.status === 'created') {
       await this.scheduleSync(settled, presented ? presentedPolicy(channel, account).pollEveryMs : 5000);
       if (outcome.state === 'unknown' && !presented) {
