@@ -1,0 +1,93 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SerialPort } from 'serialport';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPtyPair, startDeviceSimulators, type DeviceSimulators } from '../../cli/devices.js';
+import { PoleDisplay } from '../../terminal/drivers/customer-display/pole-display.js';
+import { amountScreen, idleScreen, paidScreen, scanToPayScreen } from '../../terminal/drivers/customer-display/screens.js';
+import { parseDeviceSpec } from '../../terminal/drivers/device-spec.js';
+import type { ScanResult } from '../../terminal/drivers/scanner/payment-code.js';
+import { SerialScanner } from '../../terminal/drivers/scanner/serial-scanner.js';
+import { openTransport } from '../../terminal/drivers/transport.js';
+
+// The pole display and the payment-code scanner over real ptys.
+
+async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('pole display through startDeviceSimulators', () => {
+  let dir: string;
+  let devices: DeviceSimulators;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'kauri-display-'));
+    devices = await startDeviceSimulators({ dataDir: dir });
+  });
+
+  afterAll(async () => {
+    await devices?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gives the terminal device paths and simulator outputs under the data folder', () => {
+    expect(devices.printerSpec).toBe(`serial:${join(dir, 'devices', 'printer')}`);
+    expect(devices.displayOut).toBe(join(dir, 'display.txt'));
+    expect(devices.printerOut).toBe(join(dir, 'printer'));
+  });
+
+  it.each(['epson', 'cd5220'] as const)('shows what the terminal says (%s command set)', async (commandSet) => {
+    const spec = parseDeviceSpec(`${devices.displaySpec}?protocol=${commandSet}`);
+    const display = new PoleDisplay({ transport: openTransport(spec), commandSet: spec.options.protocol });
+    const shown = () => readFileSync(devices.displayOut, 'utf8');
+    const nzd = { minor: 2550, currency: 'NZD' } as const;
+    await display.start();
+    for (const lines of [
+      idleScreen('Kauri Tea House 考里茶馆'),
+      amountScreen(nzd, { minor: 10726, currency: 'CNY' }),
+      scanToPayScreen(nzd),
+      paidScreen(nzd),
+    ]) {
+      await display.show(lines);
+      const want = lines.map((l) => l.trimEnd()).join('\n') + '\n';
+      await waitFor(`display to show ${JSON.stringify(lines)}`, () => shown() === want);
+    }
+    expect(shown()).toBe('PAID       NZD 25.50\n     Thank you\n');
+    await display.stop();
+  });
+});
+
+describe('serial payment-code scanner over a pty', () => {
+  it('delivers codes ended by CR, LF or CRLF, and rejects garbage', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kauri-scanner-'));
+    const pair = await createPtyPair(join(dir, 'scanner'), join(dir, 'scanner-device'));
+    const scanner = new SerialScanner(openTransport(parseDeviceSpec(`serial:${pair.a}?baud=9600`)));
+    const got: ScanResult[] = [];
+    scanner.on('scan', (r) => got.push(r));
+    await scanner.start();
+    // The scanner hardware, played by the other end of the pty.
+    const device = new SerialPort({ path: pair.b, baudRate: 9600 });
+    await new Promise<void>((r) => device.once('open', () => r()));
+    for (const s of ['134567890123456789\r', '2845678901234567\n', '\x1b[A garbage\r\n', '285678901234567890\r\n']) {
+      await new Promise<void>((r) => device.write(s, () => device.drain(() => r())));
+    }
+    await waitFor('four scans', () => got.length >= 4);
+    expect(got.map((r) => (r.ok ? `${r.channel}:${r.code}` : `rejected:${r.error.code}`))).toEqual([
+      'wechat:134567890123456789',
+      'alipay:2845678901234567',
+      'rejected:scan_code_invalid',
+      'alipay:285678901234567890',
+    ]);
+    await new Promise<void>((r) => device.close(() => r()));
+    await scanner.stop();
+    await pair.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
