@@ -8,9 +8,9 @@ function port(v: string): number {
   return n;
 }
 
-function merchant(v: string, prev: Merchant[]): Merchant[] {
+function merchant(v: string, prev: Merchant[] | undefined): Merchant[] {
   try {
-    return [...prev, parseMerchantSpec(v)];
+    return [...(prev ?? []), parseMerchantSpec(v)];
   } catch (err) {
     if (err instanceof MerchantSpecError) throw new InvalidArgumentError(err.message);
     throw err;
@@ -29,15 +29,14 @@ export function registerWechatSimCommand(sim: Command): void {
       '--merchant <spec>',
       'another merchant: mch_id=…,appid=wx…,key=<32 chars>[,appsecret=…][,currency=NZD] (repeatable)',
       merchant,
-      [] as Merchant[],
     )
-    .action(async (opts: { port: number; host: string; state?: string; tls?: boolean; merchant: Merchant[] }) => {
+    .action(async (opts: { port: number; host: string; state?: string; tls?: boolean; merchant?: Merchant[] }) => {
       const sim = await startWechatSim({
         port: opts.port,
         host: opts.host,
         stateDir: opts.state,
         tls: Boolean(opts.tls),
-        merchants: opts.merchant,
+        merchants: opts.merchant ?? [],
       });
       process.stdout.write(`wechat simulator listening on ${sim.url}\n`);
       if (sim.clientCerts.length > 0) {
