@@ -1,10 +1,12 @@
 import { ChannelRegistry } from './channel.js';
 import { WechatChannel, wechatDemoAccount } from './wechat/index.js';
+import { AlipayChannel, alipayDemoAccount } from './alipay/index.js';
 
 /** The channels this bridge speaks. Each channel issue adds its own here. */
 export function defaultChannels(): ChannelRegistry {
   const registry = new ChannelRegistry();
   registry.register(new WechatChannel());
+  registry.register(new AlipayChannel());
   return registry;
 }
 
@@ -18,5 +20,6 @@ export interface SimulatorEndpoints {
 export async function demoChannelAccounts(sims: SimulatorEndpoints): Promise<import('../demo.js').DemoChannelAccount[]> {
   const accounts: import('../demo.js').DemoChannelAccount[] = [];
   if (sims.wechat) accounts.push(wechatDemoAccount(sims.wechat));
+  if (sims.alipay) accounts.push(alipayDemoAccount(sims.alipay));
   return accounts;
 }

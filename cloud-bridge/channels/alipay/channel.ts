@@ -1,0 +1,414 @@
+import { Decimal } from 'decimal.js';
+import { parseDecimal, toDecimalString, type Money } from '../../../protocol/money.js';
+import type { PaymentMode } from '../../../protocol/payments.js';
+import {
+  NotifyRejectedError,
+  type Channel, type ChannelContext, type ChannelOutcome, type CreatePaymentRequest, type HttpReply, type OrderRef,
+  type RateQuote, type RawHttpRequest, type RefundOutcome, type RefundRequest, type StatementResult, type VerifiedNotify,
+} from '../channel.js';
+import { AlipayClient } from './client.js';
+import { AlipayError } from './errors.js';
+import { charsetOf, decodeForm, declaredFormCharset } from './form.js';
+import { SIGN_TYPES, verifyParams, type SignType } from './sign.js';
+import type { AlipayXml } from './xml.js';
+
+// Alipay cross-border (MAPI `service=` API) behind the one Channel interface:
+//   web       create_forex_trade link (the browser goes to Alipay's cashier), notify, single_trade_query, forex_refund
+//   precreate alipay.acquire.precreate (a qr_code URL), alipay.acquire.query, alipay.acquire.cancel, spot.refund
+//   spot      alipay.acquire.overseas.spot.pay (the customer's code), alipay.acquire.overseas.query, cancel, spot.refund
+// Alipay's status words stay here; the bridge sees pending / paid / closed / reversed / failed / unknown.
+
+const OFFSET = 8 * 3600_000;
+
+function beijing(ms: number): { compact: string; dashed: string; day: string } {
+  const d = new Date(ms + OFFSET).toISOString(); // 2026-11-22T08:30:00.000Z read as Beijing wall time
+  const dashed = `${d.slice(0, 10)} ${d.slice(11, 19)}`;
+  return { compact: dashed.replace(/[- :]/g, ''), dashed, day: d.slice(0, 10).replace(/-/g, '') };
+}
+
+/** Beijing yyyy-MM-dd HH:mm:ss or yyyyMMddHHmmss → Date. */
+function parseBeijing(s: string | undefined): Date | undefined {
+  if (!s) return undefined;
+  const m = /^(\d{4})-?(\d{2})-?(\d{2}) ?(\d{2}):?(\d{2}):?(\d{2})$/.exec(s);
+  if (!m) return undefined;
+  const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) - OFFSET;
+  return Number.isNaN(ms) ? undefined : new Date(ms);
+}
+
+const TIMEOUT_RULES: Array<[string, number]> = [
+  ['5m', 5], ['10m', 10], ['15m', 15], ['30m', 30], ['1h', 60], ['2h', 120], ['3h', 180], ['5h', 300], ['10h', 600], ['12h', 720], ['1d', 1440],
+];
+
+/** The longest timeout_rule that does not outlive the order (at least 5m). */
+export function timeoutRuleFor(ms: number): string {
+  const minutes = ms / 60_000;
+  let pick = '5m';
+  for (const [rule, min] of TIMEOUT_RULES) if (min <= minutes) pick = rule;
+  return pick;
+}
+
+const UNCERTAIN_ERRORS = new Set(['SYSTEM_ERROR', 'SYSTEM_EXCEPTION', 'SYSTEM_BUSY', 'UNKNOW', 'UNKNOWN']);
+
+function amountOf(text: string | undefined, currency: string | undefined, what: string): Money {
+  if (!text || !currency) throw new AlipayError('channel_error', `Alipay's ${what} has no amount or currency`);
+  try {
+    return parseDecimal(text, currency);
+  } catch (err) {
+    throw new AlipayError('channel_error', `Alipay's ${what} amount "${text} ${currency}" is not valid: ${(err as Error).message}`);
+  }
+}
+
+function cnyOf(text: string | undefined): Money | undefined {
+  if (!text) return undefined;
+  try {
+    return parseDecimal(text, 'CNY');
+  } catch {
+    return undefined;
+  }
+}
+
+export class AlipayChannel implements Channel {
+  readonly name = 'alipay' as const;
+  readonly modes: readonly PaymentMode[] = ['web', 'precreate', 'spot'];
+  /** Alipay suggests polling a spot payment every few seconds and cancelling after about 30–60 s. */
+  readonly presentedCodePolicy = { pollEveryMs: 3000, giveUpAfterMs: 45_000 };
+
+  protected client(ctx: ChannelContext): AlipayClient {
+    return new AlipayClient(ctx);
+  }
+
+  private checkCurrency(c: AlipayClient, amount: Money): void {
+    if (amount.currency !== c.cfg.currency) {
+      throw new AlipayError('currency_mismatch', `This Alipay account settles in ${c.cfg.currency}; the payment is in ${amount.currency}`);
+    }
+  }
+
+  async create(ctx: ChannelContext, req: CreatePaymentRequest): Promise<ChannelOutcome> {
+    const c = this.client(ctx);
+    this.checkCurrency(c, req.amount);
+    const lifetime = Math.max(60_000, req.expiresAt.getTime() - req.createdAt.getTime());
+    switch (req.mode) {
+      case 'web': {
+        const service = c.cfg.wap ? 'create_forex_trade_wap' : 'create_forex_trade';
+        const params = {
+          out_trade_no: req.channelOrderNo,
+          subject: req.description,
+          currency: c.cfg.currency,
+          total_fee: toDecimalString(req.amount),
+          product_code: c.cfg.wap ? 'NEW_WAP_OVERSEAS_SELLER' : 'NEW_OVERSEAS_SELLER',
+          notify_url: ctx.notifyUrl,
+          return_url: req.returnUrl,
+          timeout_rule: timeoutRuleFor(lifetime),
+          // The link itself stops opening when the order expires, so a closed order is not paid later.
+          order_gmt_create: beijing(req.createdAt.getTime()).dashed,
+          order_valid_time: String(Math.floor(lifetime / 1000)),
+        };
+        // No call to Alipay yet: the trade exists once the customer opens the cashier.
+        return { state: 'pending', redirectUrl: c.link(service, params), page: { html: c.form(service, params) } };
+      }
+      case 'precreate': {
+        const xml = await c.call('alipay.acquire.precreate', {
+          out_trade_no: req.channelOrderNo,
+          subject: req.description,
+          product_code: 'OVERSEAS_MBARCODE_PAY',
+          total_fee: toDecimalString(req.amount),
+          currency: c.cfg.currency,
+          trans_currency: req.amount.currency,
+          timestamp: beijing(ctx.clock.now().getTime()).dashed,
+          notify_url: ctx.notifyUrl,
+          it_b_pay: `${Math.max(1, Math.floor(lifetime / 60_000))}m`,
+          extend_params: c.cfg.extendParams ? JSON.stringify(c.cfg.extendParams) : undefined,
+        }, 'instore');
+        if (!xml.isSuccess) return this.gatewayRefusal(xml, 'alipay.acquire.precreate');
+        const r = xml.response;
+        if (r.result_code === 'SUCCESS' && r.qr_code) return { state: 'pending', qrCode: r.qr_code, raw: r };
+        if (r.result_code === 'FAILED') return { state: 'failed', reason: r.detail_error_code ?? r.error ?? 'FAILED', raw: r };
+        return { state: 'unknown', reason: `precreate result ${r.result_code ?? 'missing'}`, raw: r };
+      }
+      case 'spot': {
+        if (!req.authCode) throw new AlipayError('invalid_request', 'spot needs the customer\'s payment code');
+        const xml = await c.call('alipay.acquire.overseas.spot.pay', {
+          alipay_seller_id: c.cfg.partner,
+          partner_trans_id: req.channelOrderNo,
+          trans_name: req.description,
+          currency: c.cfg.currency,
+          trans_currency: req.amount.currency,
+          trans_amount: toDecimalString(req.amount),
+          buyer_identity_code: req.authCode,
+          identity_code_type: 'barcode',
+          trans_create_time: beijing(req.createdAt.getTime()).compact,
+          biz_product: 'OVERSEAS_MBARCODE_PAY',
+          notify_url: ctx.notifyUrl,
+          extend_info: c.cfg.extendParams ? JSON.stringify(c.cfg.extendParams) : undefined,
+        }, 'instore');
+        if (!xml.isSuccess) return this.gatewayRefusal(xml, 'alipay.acquire.overseas.spot.pay');
+        const r = xml.response;
+        if (r.result_code === 'SUCCESS') return this.spotPaid(r);
+        if (r.result_code === 'FAILED') return { state: 'failed', reason: r.error ?? 'FAILED', raw: r };
+        // UNKNOW (sic): the payment may or may not have happened; the bridge queries and cancels.
+        return { state: 'unknown', reason: `spot pay result ${r.result_code ?? 'missing'}${r.error ? ` (${r.error})` : ''}`, raw: r };
+      }
+      default:
+        throw new AlipayError('mode_not_supported', `Alipay does not offer mode ${req.mode}`);
+    }
+  }
+
+  /** is_success=F: refused before any trade was touched, or a gateway error (uncertain). */
+  private gatewayRefusal(xml: AlipayXml, service: string): ChannelOutcome {
+    const code = xml.error ?? 'UNKNOWN';
+    if (UNCERTAIN_ERRORS.has(code)) return { state: 'unknown', reason: `${service}: ${code}` };
+    // ILLEGAL_SIGN, ILLEGAL_ARGUMENT… are about our request, not the trade: nothing was created.
+    return { state: 'failed', reason: `${service} refused: ${code}`, raw: { error: code } };
+  }
+
+  private spotPaid(r: Record<string, string>): ChannelOutcome {
+    const tradeNo = r.alipay_trans_id;
+    if (!tradeNo) throw new AlipayError('channel_error', 'Alipay reported a spot payment without alipay_trans_id');
+    return {
+      state: 'paid',
+      channelTradeNo: tradeNo,
+      paidAt: parseBeijing(r.alipay_pay_time),
+      amount: amountOf(r.trans_amount, r.trans_currency ?? r.currency, 'spot payment'),
+      charged: cnyOf(r.trans_amount_cny),
+      rate: r.exchange_rate,
+      raw: r,
+    };
+  }
+
+  async query(ctx: ChannelContext, ref: OrderRef): Promise<ChannelOutcome> {
+    const c = this.client(ctx);
+    if (ref.mode === 'web') {
+      const xml = await c.call('single_trade_query', { out_trade_no: ref.channelOrderNo });
+      if (!xml.isSuccess) {
+        // Until the customer opens the cashier the trade does not exist (protocols A1).
+        if (xml.error === 'TRADE_NOT_EXIST') return { state: 'pending', raw: { error: xml.error } };
+        return { state: 'unknown', reason: `single_trade_query: ${xml.error ?? 'refused'}` };
+      }
+      const r = xml.response;
+      switch (r.trade_status) {
+        case 'WAIT_BUYER_PAY':
+          return { state: 'pending', userPaying: true, channelTradeNo: r.trade_no, raw: r };
+        case 'TRADE_FINISHED':
+        case 'TRADE_SUCCESS':
+          return this.webPaid(r);
+        case 'TRADE_CLOSED':
+          return r.gmt_payment ? this.webPaid(r) : { state: 'closed', reason: 'TRADE_CLOSED', raw: r };
+        default:
+          return { state: 'unknown', reason: `trade_status ${r.trade_status ?? 'missing'}`, raw: r };
+      }
+    }
+    const spot = ref.mode === 'spot';
+    const xml = spot
+      ? await c.call('alipay.acquire.overseas.query', { partner_trans_id: ref.channelOrderNo }, 'instore')
+      : await c.call('alipay.acquire.query', { out_trade_no: ref.channelOrderNo }, 'instore');
+    if (!xml.isSuccess) return { state: 'unknown', reason: `query: ${xml.error ?? 'refused'}` };
+    const r = xml.response;
+    if (r.result_code !== 'SUCCESS') return { state: 'unknown', reason: `query result ${r.result_code ?? 'missing'} ${r.error ?? r.detail_error_code ?? ''}`.trim(), raw: r };
+    const status = spot ? r.alipay_trans_status : r.trade_status;
+    const tradeNo = spot ? r.alipay_trans_id : r.trade_no;
+    switch (status) {
+      case 'WAIT_BUYER_PAY':
+        return { state: 'pending', userPaying: true, channelTradeNo: tradeNo, raw: r };
+      case 'TRADE_SUCCESS':
+      case 'TRADE_FINISHED':
+        return spot
+          ? this.spotPaid(r)
+          : {
+            state: 'paid', channelTradeNo: tradeNo!, paidAt: parseBeijing(r.gmt_payment),
+            amount: amountOf(r.total_fee, r.trans_currency ?? r.currency, 'trade'), charged: cnyOf(r.trans_amount_cny), rate: r.exchange_rate, raw: r,
+          };
+      case 'TRADE_CLOSED':
+        return { state: spot ? 'reversed' : 'closed', reason: 'TRADE_CLOSED', raw: r };
+      default:
+        return { state: 'unknown', reason: `trade status ${status ?? 'missing'}`, raw: r };
+    }
+  }
+
+  private webPaid(r: Record<string, string>): ChannelOutcome {
+    if (!r.trade_no) throw new AlipayError('channel_error', 'Alipay reported a paid trade without trade_no');
+    return {
+      state: 'paid', channelTradeNo: r.trade_no, paidAt: parseBeijing(r.gmt_payment),
+      amount: amountOf(r.total_fee, r.currency, 'trade'), charged: cnyOf(r.rmb_total_fee), rate: r.forex_rate, raw: r,
+    };
+  }
+
+  async close(ctx: ChannelContext, ref: OrderRef): Promise<ChannelOutcome> {
+    if (ref.mode === 'web') {
+      // MAPI has no close for online trades: Alipay closes them itself at timeout_rule, and the
+      // link stops opening at order_valid_time. So: what does Alipay say now?
+      const now = await this.query(ctx, ref);
+      if (now.state === 'pending' && !now.userPaying) return { state: 'closed', reason: 'the cashier was never opened and the link has expired', raw: now.raw };
+      return now;
+    }
+    const c = this.client(ctx);
+    const xml = await c.call('alipay.acquire.cancel', { out_trade_no: ref.channelOrderNo, timestamp: beijing(ctx.clock.now().getTime()).dashed }, 'instore');
+    if (!xml.isSuccess) return { state: 'unknown', reason: `cancel: ${xml.error ?? 'refused'}` };
+    const r = xml.response;
+    const spot = ref.mode === 'spot';
+    if (r.result_code === 'SUCCESS') {
+      // action=refund: it had been paid and the money went back; either way nothing is charged now.
+      return { state: spot || r.action === 'refund' ? 'reversed' : 'closed', reason: `cancelled (${r.action ?? 'close'})`, raw: r };
+    }
+    if (r.result_code === 'FAILED' && r.retry_flag !== 'Y') {
+      if (r.error === 'TRADE_NOT_EXIST' || r.detail_error_code === 'TRADE_NOT_EXIST') {
+        return { state: spot ? 'reversed' : 'closed', reason: 'no such trade at Alipay', raw: r };
+      }
+      // Paid on an earlier Beijing day (cannot be cancelled) or refunded: it is what the query says.
+      const q = await this.query(ctx, ref);
+      if (q.state !== 'pending') return q;
+    }
+    return { state: 'unknown', reason: `cancel result ${r.result_code ?? 'missing'} ${r.error ?? ''}`.trim(), raw: r };
+  }
+
+  async refund(ctx: ChannelContext, req: RefundRequest): Promise<RefundOutcome> {
+    const c = this.client(ctx);
+    this.checkCurrency(c, req.amount);
+    if (req.order.mode === 'web') {
+      const xml = await c.call('forex_refund', {
+        out_return_no: req.channelRefundNo,
+        out_trade_no: req.order.channelOrderNo,
+        return_amount: toDecimalString(req.amount),
+        currency: c.cfg.currency,
+        gmt_return: beijing(ctx.clock.now().getTime()).compact,
+        reason: req.reason,
+        product_code: c.cfg.wap ? 'NEW_WAP_OVERSEAS_SELLER' : 'NEW_OVERSEAS_SELLER',
+      });
+      if (xml.isSuccess) return { state: 'succeeded', channelRefundId: req.channelRefundNo };
+      if (UNCERTAIN_ERRORS.has(xml.error ?? '')) return { state: 'unknown', reason: `forex_refund: ${xml.error}` };
+      return { state: 'failed', reason: `forex_refund refused: ${xml.error ?? 'unknown error'}`, raw: { error: xml.error } };
+    }
+    const xml = await c.call('alipay.acquire.overseas.spot.refund', {
+      partner_trans_id: req.order.channelOrderNo,
+      alipay_trans_id: req.order.channelTradeNo ?? undefined,
+      partner_refund_id: req.channelRefundNo,
+      refund_amount: toDecimalString(req.amount),
+      currency: c.cfg.currency,
+      refund_reason: req.reason,
+      is_sync: 'Y',
+    }, 'instore');
+    if (!xml.isSuccess) {
+      if (UNCERTAIN_ERRORS.has(xml.error ?? '')) return { state: 'unknown', reason: `spot refund: ${xml.error}` };
+      return { state: 'failed', reason: `spot refund refused: ${xml.error ?? 'unknown error'}` };
+    }
+    const r = xml.response;
+    if (r.result_code === 'SUCCESS') return { state: 'succeeded', channelRefundId: req.channelRefundNo, raw: r };
+    if (r.result_code === 'FAILED') return { state: 'failed', reason: r.error ?? 'FAILED', raw: r };
+    return { state: 'unknown', reason: `spot refund result ${r.result_code ?? 'missing'}`, raw: r };
+  }
+
+  async verifyNotify(ctx: ChannelContext, req: RawHttpRequest): Promise<VerifiedNotify> {
+    const ack: HttpReply = { status: 200, contentType: 'text/plain', body: 'success' };
+    const nack: HttpReply = { status: 200, contentType: 'text/plain', body: 'fail' };
+    const reject = (reason: string): never => {
+      throw new NotifyRejectedError(reason, { status: 400, contentType: 'text/plain', body: 'fail' });
+    };
+    const c = this.client(ctx);
+    const raw = req.body.toString('latin1');
+    // Charset: the notify's own `_input_charset`, else the Content-Type's, else the account's.
+    const ct = /charset=([A-Za-z0-9_-]+)/i.exec(String(req.headers['content-type'] ?? ''))?.[1];
+    const declared = declaredFormCharset(raw);
+    const charset = charsetOf(declared) ?? charsetOf(ct) ?? c.cfg.charset;
+    if (declared && !charsetOf(declared)) reject(`_input_charset "${declared}" is neither UTF-8 nor GBK`);
+    let fields: Record<string, string>;
+    try {
+      fields = decodeForm(req.body, charset);
+    } catch {
+      return reject(`the notify body is not valid ${charset}`);
+    }
+    // Fields in the query string are part of what was signed too (body wins).
+    for (const [k, v] of Object.entries(req.query)) if (typeof v === 'string' && !(k in fields)) fields[k] = v;
+    if (!fields.sign) reject('the notify has no sign');
+    const signType = (fields.sign_type ?? '').toUpperCase() as SignType;
+    if (!SIGN_TYPES.includes(signType)) reject(`sign_type "${fields.sign_type ?? ''}" is not MD5, RSA or RSA2`);
+    if (signType !== c.cfg.signType) reject(`the notify is signed ${signType} but this account uses ${c.cfg.signType}`);
+    // `_input_charset` stays in the signed fields (protocols A3, vector 4).
+    if (!verifyParams(fields, signType, fields.sign!, { md5Key: c.keys.md5Key, publicKey: c.keys.alipayPublicKey }, charset)) {
+      reject(`the ${signType} signature over the notify fields (including _input_charset) does not verify`);
+    }
+    if (!fields.out_trade_no) reject('the notify has no out_trade_no');
+    if (c.cfg.notifyVerify) {
+      if (!fields.notify_id) reject('the notify has no notify_id to verify');
+      let answer: string;
+      try {
+        answer = (await c.text('notify_verify', { notify_id: fields.notify_id })).trim();
+      } catch (err) {
+        // Could not ask: let Alipay send it again rather than believe it unchecked.
+        throw new NotifyRejectedError(`notify_verify could not be asked: ${(err as Error).message}`, nack);
+      }
+      if (answer !== 'true') reject(`notify_verify answered "${answer}" for notify_id ${fields.notify_id}: not sent by Alipay (or too old)`);
+    }
+    let outcome: ChannelOutcome;
+    const currency = fields.trans_currency ?? fields.currency;
+    try {
+      switch (fields.trade_status) {
+        case 'TRADE_FINISHED':
+        case 'TRADE_SUCCESS':
+          if (!fields.trade_no) reject('a paid notify without trade_no');
+          outcome = {
+            state: 'paid', channelTradeNo: fields.trade_no!, paidAt: parseBeijing(fields.gmt_payment),
+            amount: amountOf(fields.total_fee, currency, 'notify'), charged: cnyOf(fields.trans_amount_cny), rate: fields.forex_rate, raw: fields,
+          };
+          break;
+        case 'TRADE_CLOSED':
+          outcome = { state: 'closed', reason: 'TRADE_CLOSED', raw: fields };
+          break;
+        case 'WAIT_BUYER_PAY':
+          outcome = { state: 'pending', channelTradeNo: fields.trade_no, raw: fields };
+          break;
+        default:
+          return reject(`trade_status "${fields.trade_status ?? ''}" is not one Kauri knows`);
+      }
+    } catch (err) {
+      if (err instanceof AlipayError) return reject(err.message);
+      throw err;
+    }
+    return { outcomes: [{ channelOrderNo: fields.out_trade_no!, outcome }], ack, nack };
+  }
+
+  /** forex_rate_file: `yyyyMMdd|HHmmss|CUR|rate`, CNY per 1 unit, today's only. */
+  async fetchRates(ctx: ChannelContext, currencies: readonly string[]): Promise<RateQuote[]> {
+    const text = await this.client(ctx).text('forex_rate_file', {});
+    return parseRateFile(text).filter((r) => currencies.length === 0 || currencies.includes(r.currency));
+  }
+
+  /** The day's transaction file (`YYYY-MM-DD` or `YYYYMMDD`, a Beijing day), ready from 09:30 on the next day. */
+  async fetchStatement(ctx: ChannelContext, day: string): Promise<StatementResult> {
+    return this.fetchDailyFile(ctx, day, 'transaction');
+  }
+
+  /** The day's settlement file (same folder, same rules). */
+  async fetchSettlement(ctx: ChannelContext, day: string): Promise<StatementResult> {
+    return this.fetchDailyFile(ctx, day, 'settlement');
+  }
+
+  private async fetchDailyFile(ctx: ChannelContext, day: string, kind: 'transaction' | 'settlement'): Promise<StatementResult> {
+    const d = day.replace(/-/g, '');
+    if (!/^\d{8}$/.test(d)) throw new AlipayError('invalid_request', `"${day}" is not a day (YYYY-MM-DD)`);
+    const c = this.client(ctx);
+    const fileName = `${c.cfg.partner}_${kind}_${d}.txt`;
+    const res = await c.file(fileName);
+    if (res.status === 404) return { state: 'not_ready', reason: res.body.toString('utf8').slice(0, 200) || `${fileName} is not there yet` };
+    if (res.status !== 200) throw new AlipayError('channel_error', `Fetching ${fileName} answered HTTP ${res.status}`);
+    return { state: 'ready', body: res.body, fileName, contentType: 'text/plain' };
+  }
+}
+
+/** Parses forex_rate_file lines; a malformed line is an error, never a silent skip. */
+export function parseRateFile(text: string): RateQuote[] {
+  const out: RateQuote[] = [];
+  const trimmed = text.trim();
+  if (trimmed === '' || /^(System exception|Merchant ID incorrect|File empty)/i.test(trimmed)) {
+    throw new AlipayError('rate_unavailable', `Alipay's rate file: ${trimmed || 'empty'}`);
+  }
+  for (const [i, line] of trimmed.split(/\r?\n/).entries()) {
+    const m = /^(\d{8})\|(\d{6})\|([A-Z]{3})\|(\d{1,5}(?:\.\d{1,8})?)$/.exec(line.trim());
+    if (!m) throw new AlipayError('channel_error', `Alipay's rate file line ${i + 1} is not yyyyMMdd|HHmmss|CUR|rate: "${line.slice(0, 60)}"`);
+    const rate = new Decimal(m[4]!);
+    if (rate.lte(0)) throw new AlipayError('channel_error', `Alipay's rate file line ${i + 1}: rate must be positive`);
+    const publishedAt = parseBeijing(`${m[1]}${m[2]}`);
+    if (!publishedAt) throw new AlipayError('channel_error', `Alipay's rate file line ${i + 1}: bad date or time`);
+    out.push({ currency: m[3]!, cnyPerUnit: rate.toString(), publishedAt, source: 'alipay:forex_rate_file' });
+  }
+  return out;
+}
+

@@ -1,0 +1,4 @@
+export { AlipayChannel, parseRateFile, timeoutRuleFor } from './channel.js';
+export { alipayDemoAccount, SIM_DEFAULT_PARTNER } from './demo-account.js';
+export { AlipayClient } from './client.js';
+export { AlipayError } from './errors.js';
