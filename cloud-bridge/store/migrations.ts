@@ -305,8 +305,45 @@ const m0003_onecode: Builder = (d) => ({
   },
 });
 
+const m0002_fx: Builder = () => ({
+  async up(db: Kysely<any>) {
+    // Every rate ever fetched (a history, not a single row), and the quotes made from them.
+    await db.schema
+      .createTable('fx_rates')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('channel', 'text', (c) => c.notNull())
+      .addColumn('source', 'text', (c) => c.notNull())
+      .addColumn('currency', 'text', (c) => c.notNull())
+      .addColumn('cny_per_unit', 'text', (c) => c.notNull())
+      .addColumn('published_at', 'text', (c) => c.notNull())
+      .addColumn('fetched_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('fx_rates_latest').on('fx_rates').columns(['channel', 'currency', 'fetched_at']).execute();
+    await db.schema
+      .createTable('fx_quotes')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('merchant_id', 'text', (c) => c.notNull().references('merchants.id'))
+      .addColumn('channel', 'text', (c) => c.notNull())
+      .addColumn('amount_minor', 'bigint', (c) => c.notNull())
+      .addColumn('currency', 'text', (c) => c.notNull())
+      .addColumn('cny_minor', 'bigint', (c) => c.notNull())
+      .addColumn('rate', 'text', (c) => c.notNull())
+      .addColumn('markup', 'text', (c) => c.notNull())
+      .addColumn('exact_cny', 'text', (c) => c.notNull())
+      .addColumn('rounding', 'text', (c) => c.notNull())
+      .addColumn('source', 'text', (c) => c.notNull())
+      .addColumn('rate_id', 'text', (c) => c.notNull())
+      .addColumn('rate_time', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('fx_quotes_merchant').on('fx_quotes').columns(['merchant_id', 'created_at']).execute();
+  },
+});
+
 const ALL: Record<string, Builder> = {
   '0001_core': m0001_core,
+  '0002_fx': m0002_fx,
   '0004_terminals': m0004_terminals,
   '0003_onecode': m0003_onecode,
 };

@@ -266,6 +266,34 @@ export interface WebhookAttemptTable {
   created_at: string;
 }
 
+export interface FxRateTable {
+  id: string;
+  channel: string; // wechat | alipay | bank
+  source: string; // e.g. wechat.queryexchagerate, alipay.forex_rate_file, bank.rate
+  currency: string; // the foreign currency, e.g. NZD
+  cny_per_unit: string; // decimal string
+  published_at: string;
+  fetched_at: string;
+}
+
+export interface FxQuoteTable {
+  id: string;
+  merchant_id: string;
+  channel: string;
+  amount_minor: number;
+  currency: string;
+  cny_minor: number;
+  rate: string; // CNY per unit, decimal string
+  markup: string; // fraction, decimal string
+  exact_cny: string; // amount × rate × (1 + markup) in yuan, before rounding
+  rounding: string; // "up" (bank: payable) or "half_up" (wallet display estimate)
+  source: string;
+  rate_id: string;
+  rate_time: string; // the rate's published time
+  created_at: string;
+  expires_at: string;
+}
+
 export interface Database {
   merchants: MerchantTable;
   stores: StoreTable;
@@ -288,4 +316,6 @@ export interface Database {
   webhook_endpoints: WebhookEndpointTable;
   webhook_deliveries: WebhookDeliveryTable;
   webhook_attempts: WebhookAttemptTable;
+  fx_rates: FxRateTable;
+  fx_quotes: FxQuoteTable;
 }
