@@ -20,6 +20,7 @@ import { installErrorHandling } from './server/errors.js';
 import { registerMerchantApi } from './server/merchant-api.js';
 import { Metrics } from './server/metrics.js';
 import { createLogger } from './logger.js';
+import { TerminalService } from './terminals/service.js';
 
 export interface BridgeOptions {
   dbUrl: string;
@@ -47,6 +48,7 @@ export interface Bridge {
   readonly scheduler: Scheduler;
   readonly files: FileStore;
   readonly payments: PaymentService;
+  readonly terminals: TerminalService;
   readonly channels: ChannelRegistry;
   readonly log: Logger;
   readonly clock: Clock;
@@ -110,6 +112,10 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     notify.get('/notify/:channel/:account', handler);
   });
   await app.register(formbody);
+  const terminals = new TerminalService({
+    store, accounts, orders, events, payments, clock, log: log.child({ part: 'terminals' }), publicBaseUrl: () => urlHolder.base,
+  });
+  await terminals.register(app);
 
   await app.listen({ port: options.port ?? 7300, host });
   const address = app.server.address();
@@ -120,9 +126,10 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   log.info({ url, db: redactUrl(store.url), channels: channels.names() }, 'bridge listening');
 
   return {
-    app, url, store, accounts, orders, events, scheduler, files, payments, channels, log, clock,
+    app, url, store, accounts, orders, events, scheduler, files, payments, terminals, channels, log, clock,
     async close() {
       await scheduler.stop();
+      await terminals.close();
       await app.close();
       await store.close();
     },

@@ -1,0 +1,155 @@
+import type { Logger } from 'pino';
+import { KauriError } from '../../protocol/errors.js';
+import type { CommandArgsOf, CommandName } from '../../protocol/link.js';
+import { money } from '../../protocol/money.js';
+import { channelOfPaymentCode, type ChannelName, type PaymentStatus } from '../../protocol/payments.js';
+import type { PaymentService } from '../orders/payments.js';
+import { isPaidFamily } from '../orders/state-machine.js';
+import { paymentView, refundView } from '../orders/views.js';
+import type { Order, OrdersRepo } from '../store/orders-repo.js';
+import type { Terminal, TerminalsRepo } from './repo.js';
+
+// What a terminal's commands do. A terminal acts only for its own merchant and store:
+// an order of another store is "not found", exactly as an order that does not exist.
+
+/** The one-code checkouts, as the terminal needs them (cloud-bridge/onecode). */
+export interface CheckoutPort {
+  create(merchantId: string, input: { amountMinor: number; currency: string; storeId: string; terminalId: string; expiresInS?: number }): Promise<{
+    id: string; token: string; url: string; status: string; expiresAt: string;
+  }>;
+  cancel(merchantId: string, checkoutId: string): Promise<{ id: string; status: string }>;
+  /** The store of a checkout, so a terminal cannot cancel another store's. */
+  storeOf(checkoutId: string): Promise<string | null | undefined>;
+}
+
+/** CNY estimates for the customer screen (cloud-bridge/fx). */
+export interface FxPort {
+  estimate(merchantId: string, channel: ChannelName, amountMinor: number, currency: string): Promise<{ cnyMinor: number; rate: string; rateTime: string } | undefined>;
+}
+
+export interface ExecutorDeps {
+  terminals: TerminalsRepo;
+  payments: PaymentService;
+  orders: OrdersRepo;
+  log: Logger;
+  checkouts?: () => CheckoutPort | undefined;
+  fx?: () => FxPort | undefined;
+}
+
+const PIN_TRIES = 5;
+const PIN_LOCK_MS = 60_000;
+
+export class TerminalCommandExecutor {
+  private readonly pinFailures = new Map<string, { count: number; until: number }>();
+  readonly health = new Map<string, { at: string; devices: CommandArgsOf<'device.health'>['devices'] }>();
+
+  constructor(private readonly deps: ExecutorDeps) {}
+
+  async execute(terminal: Terminal, name: CommandName, args: unknown): Promise<unknown> {
+    switch (name) {
+      case 'checkout.create': {
+        const a = args as CommandArgsOf<'checkout.create'>;
+        money(a.amountMinor, a.currency);
+        const c = this.checkouts();
+        return c.create(terminal.merchantId, { amountMinor: a.amountMinor, currency: a.currency, storeId: terminal.storeId, terminalId: terminal.id, expiresInS: a.expiresInS });
+      }
+      case 'checkout.cancel': {
+        const a = args as CommandArgsOf<'checkout.cancel'>;
+        const c = this.checkouts();
+        if ((await c.storeOf(a.checkoutId)) !== terminal.storeId) throw new KauriError('not_found', 'No such checkout at this store');
+        return c.cancel(terminal.merchantId, a.checkoutId);
+      }
+      case 'payment.scan': {
+        const a = args as CommandArgsOf<'payment.scan'>;
+        const channel = channelOfPaymentCode(a.authCode);
+        if (!channel) throw new KauriError('auth_code_invalid', 'That is not a WeChat or Alipay payment code');
+        const order = await this.deps.payments.createPayment(terminal.merchantId, {
+          out_trade_no: a.outTradeNo, amount_minor: a.amountMinor, currency: a.currency, channel,
+          mode: channel === 'wechat' ? 'micropay' : 'spot', auth_code: a.authCode, description: 'Kauri counter sale',
+        }, { storeId: terminal.storeId, terminalId: terminal.id });
+        return paymentView(order);
+      }
+      case 'payment.query': {
+        const a = args as CommandArgsOf<'payment.query'>;
+        return paymentView(await this.ownOrder(terminal, a.outTradeNo));
+      }
+      case 'payment.cancel': {
+        const a = args as CommandArgsOf<'payment.cancel'>;
+        const order = await this.ownOrder(terminal, a.outTradeNo);
+        // Paid already (the customer was quicker than the cancel): say so; the cashier refunds.
+        if (isPaidFamily(order.status as PaymentStatus)) return paymentView(order);
+        return paymentView(await this.deps.payments.closeOrder(order, 'terminal_cancel'));
+      }
+      case 'refund.create': {
+        const a = args as CommandArgsOf<'refund.create'>;
+        await this.checkPin(terminal, a.managerPin);
+        const order = await this.ownOrder(terminal, a.outTradeNo);
+        const { refund, order: after } = await this.deps.payments.refund(terminal.merchantId, order.out_trade_no, {
+          out_refund_no: a.outRefundNo, amount_minor: a.amountMinor, reason: a.reason,
+        }, { cause: `terminal_refund:${terminal.id}` });
+        return { refund: refundView(refund, after), payment: paymentView(after) };
+      }
+      case 'fx.estimate': {
+        const a = args as CommandArgsOf<'fx.estimate'>;
+        const fx = this.deps.fx?.();
+        const out: Record<string, unknown> = {};
+        for (const channel of ['wechat', 'alipay'] as const) {
+          out[channel] = fx ? (await fx.estimate(terminal.merchantId, channel, a.amountMinor, a.currency).catch(() => undefined)) ?? null : null;
+        }
+        return out;
+      }
+      case 'device.health': {
+        const a = args as CommandArgsOf<'device.health'>;
+        this.health.set(terminal.id, { at: new Date().toISOString(), devices: a.devices });
+        return { recorded: true };
+      }
+    }
+  }
+
+  private checkouts(): CheckoutPort {
+    const c = this.deps.checkouts?.();
+    if (!c) throw new KauriError('channel_unavailable', 'One-code checkouts are not available on this bridge');
+    return c;
+  }
+
+  private async ownOrder(terminal: Terminal, outTradeNo: string): Promise<Order> {
+    const order = await this.deps.orders.byOutTradeNo(terminal.merchantId, outTradeNo);
+    if (!order || order.store_id !== terminal.storeId) throw new KauriError('order_not_found', `No payment "${outTradeNo}" at this store`);
+    return order;
+  }
+
+  private async checkPin(terminal: Terminal, pin: string): Promise<void> {
+    const now = Date.now();
+    const f = this.pinFailures.get(terminal.id);
+    if (f && f.count >= PIN_TRIES && f.until > now) throw new KauriError('manager_pin_locked');
+    if (await this.deps.terminals.checkManagerPin(terminal.storeId, pin)) {
+      this.pinFailures.delete(terminal.id);
+      return;
+    }
+    const count = (f && f.until > now ? f.count : 0) + 1;
+    this.pinFailures.set(terminal.id, { count, until: now + PIN_LOCK_MS });
+    this.deps.log.warn({ terminal: terminal.id, failures: count }, 'wrong manager PIN');
+    throw new KauriError('manager_pin_invalid');
+  }
+}
+
+/** The checkout service as the terminal link needs it. */
+export function checkoutPortOf(service: {
+  create(merchantId: string, input: { amountMinor: number; currency: string; storeId?: string | null; terminalId?: string | null; expiresInS?: number }): Promise<{ id: string; token: string; url: string; status: string; expiresAt: string }>;
+  cancel(merchantId: string, idOrToken: string): Promise<{ id: string; status: string }>;
+  getById(id: string): Promise<{ storeId: string | null } | undefined>;
+}): CheckoutPort {
+  return {
+    async create(merchantId, input) {
+      const c = await service.create(merchantId, input);
+      return { id: c.id, token: c.token, url: c.url, status: c.status, expiresAt: c.expiresAt };
+    },
+    async cancel(merchantId, checkoutId) {
+      const c = await service.cancel(merchantId, checkoutId);
+      return { id: c.id, status: c.status };
+    },
+    async storeOf(checkoutId) {
+      return (await service.getById(checkoutId))?.storeId;
+    },
+  };
+}

@@ -1,0 +1,139 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import WebSocket from 'ws';
+import { startBridge, type Bridge } from '../bridge.js';
+import { ChannelRegistry } from '../channels/channel.js';
+import { createTestDatabase, type TestDatabase } from '../../test/support/stores.js';
+import { LINK_SUBPROTOCOL, terminalAuthorization, type BridgeMessage } from '../../protocol/link.js';
+
+// The bridge's side of the terminal link over real sockets: pairing, credentials checked
+// before the upgrade, replay after the sequence the terminal names, dedupe of commands,
+// and revocation cutting the link at once.
+
+interface Client {
+  ws: WebSocket;
+  messages: BridgeMessage[];
+  next(pred: (m: BridgeMessage) => boolean, timeoutMs?: number): Promise<BridgeMessage>;
+  closed: Promise<number>;
+}
+
+function connect(url: string, auth?: string): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, LINK_SUBPROTOCOL, { headers: auth ? { authorization: auth } : {} });
+    const messages: BridgeMessage[] = [];
+    const waiters = new Set<() => void>();
+    const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+    ws.on('message', (d) => { messages.push(JSON.parse(d.toString())); for (const w of waiters) w(); });
+    ws.on('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+    ws.on('error', reject);
+    ws.on('open', () => resolve({
+      ws, messages, closed,
+      next: (pred, timeoutMs = 5000) => new Promise((res, rej) => {
+        const check = () => {
+          const i = messages.findIndex(pred);
+          if (i >= 0) { waiters.delete(check); clearTimeout(t); res(messages.splice(i, 1)[0]!); }
+        };
+        const t = setTimeout(() => { waiters.delete(check); rej(new Error('timed out waiting for a message')); }, timeoutMs);
+        waiters.add(check);
+        check();
+      }),
+    }));
+  });
+}
+
+describe('terminal link (bridge side)', () => {
+  let tdb: TestDatabase;
+  let bridge: Bridge;
+  let storeA: string;
+  let storeB: string;
+  let merchant: string;
+  let wsUrl: string;
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase('sqlite');
+    bridge = await startBridge({
+      dbUrl: tdb.url, port: 0, secretKey: 'test-secret-key-0123456789', log: pino({ level: 'silent' }),
+      filesDir: mkdtempSync(join(tmpdir(), 'kauri-files-')), channels: new ChannelRegistry(),
+    });
+    merchant = (await bridge.accounts.createMerchant({ name: 'M' })).id;
+    storeA = (await bridge.accounts.createStore({ merchantId: merchant, name: 'A', code: 'store-a' })).id;
+    storeB = (await bridge.accounts.createStore({ merchantId: merchant, name: 'B', code: 'store-b' })).id;
+    await bridge.terminals.repo.setManagerPin(storeA, '2468');
+    wsUrl = `${bridge.url.replace('http', 'ws')}/terminal`;
+  });
+  afterAll(async () => {
+    await bridge?.close();
+    await tdb?.drop();
+  });
+
+  async function pairAt(store: string) {
+    const { code } = await bridge.terminals.createPairingCode(store);
+    const res = await fetch(`${bridge.url}/terminal/pair`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as { terminalId: string; secret: string; storeId: string };
+    // One-time: the same code again is refused.
+    const again = await fetch(`${bridge.url}/terminal/pair`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
+    expect(again.status).toBe(400);
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe('pairing_code_invalid');
+    return body;
+  }
+
+  it('refuses a client without credentials, or with a wrong secret, before the upgrade', async () => {
+    await expect(connect(wsUrl)).rejects.toMatchObject({ status: 401 });
+    const t = await pairAt('store-a');
+    await expect(connect(wsUrl, terminalAuthorization(t.terminalId, `${t.secret.slice(0, -2)}xx`))).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('replays events of its own store after the sequence it names, then streams new ones', async () => {
+    const t = await pairAt('store-a');
+    const before = await bridge.events.head();
+    await bridge.events.append({ type: 'payment.paid', merchantId: merchant, storeId: storeA, payload: { out_trade_no: 'A1' } });
+    await bridge.events.append({ type: 'payment.paid', merchantId: merchant, storeId: storeB, payload: { out_trade_no: 'B1' } });
+    await bridge.events.append({ type: 'payment.paid', merchantId: merchant, storeId: storeA, payload: { out_trade_no: 'A2' } });
+    const c = await connect(wsUrl, terminalAuthorization(t.terminalId, t.secret));
+    c.ws.send(JSON.stringify({ v: 1, type: 'hello', lastSeq: before + 1 }));
+    const welcome = await c.next((m) => m.type === 'welcome');
+    expect(welcome).toMatchObject({ terminalId: t.terminalId, store: { id: storeA, code: 'store-a' } });
+    const replayed = await c.next((m) => m.type === 'event');
+    expect(replayed).toMatchObject({ seq: before + 3, payload: { out_trade_no: 'A2' } });
+    await bridge.events.append({ type: 'payment.paid', merchantId: merchant, storeId: storeB, payload: { out_trade_no: 'B2' } });
+    await bridge.events.append({ type: 'refund.succeeded', merchantId: merchant, storeId: storeA, payload: { out_trade_no: 'A3' } });
+    const live = await c.next((m) => m.type === 'event');
+    expect(live).toMatchObject({ event: 'refund.succeeded', payload: { out_trade_no: 'A3' } });
+    expect(c.messages.filter((m) => m.type === 'event')).toEqual([]);
+    c.ws.close();
+  });
+
+  it('answers a repeated command from its record, and refuses another store\'s payment and a wrong PIN', async () => {
+    const t = await pairAt('store-a');
+    const c = await connect(wsUrl, terminalAuthorization(t.terminalId, t.secret));
+    c.ws.send(JSON.stringify({ v: 1, type: 'hello', lastSeq: await bridge.events.head() }));
+    await c.next((m) => m.type === 'welcome');
+    const cmd = { v: 1, type: 'command', key: 'key-query-0001', name: 'payment.query', args: { outTradeNo: 'NOPE-0001' } };
+    c.ws.send(JSON.stringify(cmd));
+    const first = await c.next((m) => m.type === 'result');
+    expect(first).toMatchObject({ ok: false, error: { code: 'order_not_found' } });
+    c.ws.send(JSON.stringify(cmd));
+    expect(await c.next((m) => m.type === 'result')).toMatchObject({ ok: false, replayed: true, error: { code: 'order_not_found' } });
+    expect(await bridge.terminals.repo.countCommands(t.terminalId)).toBe(1);
+    c.ws.send(JSON.stringify({ v: 1, type: 'command', key: 'key-refund-0001', name: 'refund.create', args: { outTradeNo: 'NOPE-0001', outRefundNo: 'R-NOPE-0001', amountMinor: 1, managerPin: '1111' } }));
+    expect(await c.next((m) => m.type === 'result')).toMatchObject({ ok: false, error: { code: 'manager_pin_invalid' } });
+    c.ws.send(JSON.stringify({ v: 1, type: 'command', key: 'key-bad-0001', name: 'payment.scan', args: { outTradeNo: 'x', amountMinor: -5 } }));
+    expect(await c.next((m) => m.type === 'result')).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+    c.ws.close();
+  });
+
+  it('cuts a revoked terminal at once and refuses it afterwards', async () => {
+    const t = await pairAt('store-b');
+    const auth = terminalAuthorization(t.terminalId, t.secret);
+    const c = await connect(wsUrl, auth);
+    c.ws.send(JSON.stringify({ v: 1, type: 'hello', lastSeq: 0 }));
+    await c.next((m) => m.type === 'welcome');
+    await bridge.terminals.revoke(t.terminalId);
+    expect(await c.closed).toBe(4403);
+    await expect(connect(wsUrl, auth)).rejects.toMatchObject({ status: 403 });
+  });
+});

@@ -1,0 +1,319 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import websocket from '@fastify/websocket';
+import type { WebSocket } from 'ws';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Clock } from '../../protocol/clock.js';
+import { ERRORS, KauriError, isKauriError, type ErrorCode } from '../../protocol/errors.js';
+import {
+  CLOSE, CommandArgs, LINK_SUBPROTOCOL, LINK_VERSION, PairRequest, parseTerminalAuthorization, parseTerminalMessage,
+  type BridgeMessage, type CommandMessage, type LinkErrorBody,
+} from '../../protocol/link.js';
+import type { DomainEvent, EventLog } from '../events/event-log.js';
+import type { Store } from '../store/db.js';
+import type { AccountsRepo } from '../store/accounts.js';
+import type { Terminal, TerminalsRepo } from './repo.js';
+import type { TerminalCommandExecutor } from './executor.js';
+
+// The bridge's side of the terminal link. Events reach a terminal from the domain event
+// log: on connect it replays everything for its store after the sequence it says it has,
+// then one pump per bridge instance reads new events once and hands them to the
+// connections of their store. Appends made by another instance arrive through PostgreSQL
+// LISTEN/NOTIFY (and, on SQLite, a short poll), so it does not matter which instance a
+// terminal is connected to.
+
+/** Event types a counter hears about (those of its store). */
+const FOR_TERMINALS = /^(payment|refund|checkout|static_code)\./;
+const REVOKED = 'terminal.revoked';
+
+interface Connection {
+  terminal: Terminal;
+  socket: WebSocket;
+  /** Highest sequence sent; nothing at or below it is sent again on this connection. */
+  lastSent: number;
+  replaying: boolean;
+  buffered: DomainEvent[];
+  commands: Promise<void>;
+  alive: boolean;
+}
+
+export interface HubDeps {
+  store: Store;
+  events: EventLog;
+  terminals: TerminalsRepo;
+  accounts: AccountsRepo;
+  executor: TerminalCommandExecutor;
+  clock: Clock;
+  log: Logger;
+  publicBaseUrl: () => string;
+}
+
+export class TerminalHub {
+  private readonly byTerminal = new Map<string, Connection>();
+  private readonly byStore = new Map<string, Set<Connection>>();
+  private position = 0;
+  private pumping = false;
+  private again = false;
+  private timers: NodeJS.Timeout[] = [];
+  private listener?: pg.Client;
+  private closed = false;
+  private offAppend?: () => void;
+
+  constructor(private readonly deps: HubDeps) {}
+
+  get connectionCount(): number {
+    return this.byTerminal.size;
+  }
+
+  isConnected(terminalId: string): boolean {
+    return this.byTerminal.has(terminalId);
+  }
+
+  async start(): Promise<void> {
+    this.position = await this.deps.events.head();
+    this.offAppend = this.deps.events.onAppend(() => this.pump());
+    const { clock } = this.deps;
+    if (this.deps.store.dialect === 'postgres') await this.listen();
+    // SQLite has no NOTIFY: another process (kauri admin revoke) is heard by polling; on
+    // PostgreSQL the poll is only a safety net under LISTEN.
+    this.timers.push(setInterval(() => this.pump(), this.deps.store.dialect === 'postgres' ? 5000 : 500));
+    this.timers.push(setInterval(() => this.heartbeat(), clock.duration(15_000)));
+  }
+
+  private async listen(): Promise<void> {
+    if (this.closed) return;
+    const client = new pg.Client({ connectionString: this.deps.store.url });
+    client.on('notification', () => this.pump());
+    client.on('error', (err) => {
+      this.deps.log.warn({ err: err.message }, 'event listener lost its connection; reconnecting');
+      client.end().catch(() => undefined);
+      if (this.listener === client) this.listener = undefined;
+      setTimeout(() => void this.listen().catch(() => undefined), 1000).unref();
+    });
+    await client.connect();
+    await client.query('LISTEN kauri_events');
+    this.listener = client;
+    this.pump(); // anything appended while we were not listening
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    this.offAppend?.();
+    for (const c of this.byTerminal.values()) c.socket.close(1001, 'bridge stopping');
+    await this.listener?.end().catch(() => undefined);
+  }
+
+  /** Reads new events once for this instance and hands each to its store's terminals. */
+  pump(): void {
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    void (async () => {
+      try {
+        do {
+          this.again = false;
+          for (;;) {
+            const batch = await this.deps.events.read(this.position, { limit: 1000 });
+            for (const e of batch) this.dispatch(e);
+            if (batch.length) this.position = batch[batch.length - 1]!.seq;
+            if (batch.length < 1000) break;
+          }
+        } while (this.again && !this.closed);
+      } catch (err) {
+        if (!this.closed) this.deps.log.error({ err }, 'terminal event pump failed');
+      } finally {
+        this.pumping = false;
+      }
+    })();
+  }
+
+  private dispatch(e: DomainEvent): void {
+    if (e.type === REVOKED) {
+      const id = (e.payload as { terminalId?: string }).terminalId;
+      const c = id ? this.byTerminal.get(id) : undefined;
+      if (c) this.bye(c, 'terminal_revoked', CLOSE.revoked);
+      return;
+    }
+    if (!FOR_TERMINALS.test(e.type) || !e.storeId) return;
+    for (const c of this.byStore.get(e.storeId) ?? []) {
+      if (c.replaying) c.buffered.push(e);
+      else this.sendEvent(c, e);
+    }
+  }
+
+  private sendEvent(c: Connection, e: DomainEvent): void {
+    if (e.seq <= c.lastSent) return;
+    c.lastSent = e.seq;
+    send(c.socket, { v: LINK_VERSION, type: 'event', seq: e.seq, event: e.type, at: e.createdAt, payload: e.payload });
+  }
+
+  private heartbeat(): void {
+    for (const c of this.byTerminal.values()) {
+      if (!c.alive) {
+        c.socket.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.socket.ping();
+    }
+  }
+
+  private bye(c: Connection, code: ErrorCode, closeCode: number): void {
+    send(c.socket, { v: LINK_VERSION, type: 'bye', error: errorBody(new KauriError(code)) });
+    c.socket.close(closeCode, code);
+  }
+
+  /** The `/terminal` WebSocket and the pairing endpoint. */
+  async register(app: FastifyInstance): Promise<void> {
+    await app.register(websocket, {
+      options: {
+        maxPayload: 64 * 1024,
+        handleProtocols: (protocols) => (protocols.has(LINK_SUBPROTOCOL) ? LINK_SUBPROTOCOL : false),
+      },
+    });
+    const authenticated = new WeakMap<FastifyRequest, Terminal>();
+    await app.register(async (scope) => {
+      scope.get('/terminal', {
+        websocket: true,
+        // Credentials are checked before the upgrade: an unpaired or revoked client gets a
+        // plain HTTP 401/403 and never a socket.
+        preValidation: async (req, reply) => {
+          const cred = parseTerminalAuthorization(req.headers.authorization);
+          if (!cred) {
+            return reply.code(401).send({ error: { code: 'unauthenticated', message: 'A paired terminal\'s credentials are required (kauri terminal --pair CODE)' } });
+          }
+          try {
+            authenticated.set(req, await this.deps.terminals.authenticate(cred.terminalId, cred.secret));
+          } catch (err) {
+            const e = isKauriError(err) ? err : new KauriError('unauthenticated');
+            return reply.code(e.status).send({ error: e.toJSON() });
+          }
+        },
+      }, (socket, req) => {
+        const terminal = authenticated.get(req)!;
+        this.accept(terminal, socket);
+      });
+    });
+
+    app.post('/terminal/pair', async (req, reply) => {
+      const body = PairRequest.safeParse(req.body);
+      if (!body.success) throw new KauriError('invalid_request', 'Send {"code": "…", "name"?: "…"}');
+      const { terminal, secret } = await this.deps.terminals.pair(body.data.code, body.data.name);
+      this.deps.log.info({ terminal: terminal.id, store: terminal.storeId }, 'terminal paired');
+      return reply.code(201).send({ terminalId: terminal.id, secret, storeId: terminal.storeId, merchantId: terminal.merchantId, name: terminal.name });
+    });
+  }
+
+  private accept(terminal: Terminal, socket: WebSocket): void {
+    const { log } = this.deps;
+    const previous = this.byTerminal.get(terminal.id);
+    // One link per counter: a reconnect that overtakes its own dead socket replaces it.
+    if (previous) previous.socket.close(4409, 'replaced by a newer connection');
+    const c: Connection = { terminal, socket, lastSent: 0, replaying: true, buffered: [], commands: Promise.resolve(), alive: true };
+    this.byTerminal.set(terminal.id, c);
+    let set = this.byStore.get(terminal.storeId);
+    if (!set) this.byStore.set(terminal.storeId, (set = new Set()));
+    set.add(c);
+    void this.deps.terminals.touch(terminal.id).catch(() => undefined);
+    log.info({ terminal: terminal.id, store: terminal.storeId }, 'terminal connected');
+
+    socket.on('pong', () => { c.alive = true; });
+    socket.on('close', () => {
+      if (this.byTerminal.get(terminal.id) === c) this.byTerminal.delete(terminal.id);
+      set!.delete(c);
+    });
+    socket.on('message', (data, isBinary) => {
+      c.alive = true;
+      const msg = isBinary ? undefined : parseTerminalMessage(data.toString());
+      if (!msg) {
+        send(socket, { v: LINK_VERSION, type: 'bye', error: { code: 'invalid_request', message: `Not a kauri-link v${LINK_VERSION} message` } });
+        socket.close(CLOSE.protocol, 'bad message');
+        return;
+      }
+      switch (msg.type) {
+        case 'hello':
+          void this.hello(c, msg.lastSeq).catch((err) => {
+            log.error({ err, terminal: terminal.id }, 'replay failed');
+            socket.close(1011, 'replay failed');
+          });
+          break;
+        case 'ack':
+          void this.deps.events.advance(`terminal:${terminal.id}`, msg.seq).catch(() => undefined);
+          break;
+        case 'ping':
+          send(socket, { v: LINK_VERSION, type: 'pong', at: msg.at });
+          break;
+        case 'command':
+          // One at a time per counter, in the order sent: a cancel never overtakes its sale.
+          c.commands = c.commands.then(() => this.command(c, msg)).catch((err) => log.error({ err }, 'terminal command failed'));
+          break;
+      }
+    });
+  }
+
+  private async hello(c: Connection, lastSeq: number): Promise<void> {
+    const info = await this.deps.terminals.storeInfo(c.terminal.storeId);
+    const head = await this.deps.events.head();
+    const base = this.deps.publicBaseUrl();
+    send(c.socket, {
+      v: LINK_VERSION, type: 'welcome', terminalId: c.terminal.id, terminalName: c.terminal.name, head,
+      store: {
+        id: c.terminal.storeId, code: info?.store.code ?? '', name: info?.store.name ?? '', timezone: info?.store.timezone ?? 'Pacific/Auckland',
+        currency: info?.store.currency ?? 'NZD', merchantId: c.terminal.merchantId, merchantName: info?.merchantName ?? '',
+        staticCodeUrl: info && base ? new URL(`/s/${info.store.code}`, base).toString() : undefined,
+      },
+    });
+    c.replaying = true;
+    c.lastSent = lastSeq;
+    for (;;) {
+      const batch = await this.deps.events.read(c.lastSent, { storeId: c.terminal.storeId, limit: 500 });
+      for (const e of batch) if (FOR_TERMINALS.test(e.type)) this.sendEvent(c, e);
+      if (batch.length) c.lastSent = Math.max(c.lastSent, batch[batch.length - 1]!.seq);
+      if (batch.length < 500) break;
+    }
+    c.replaying = false;
+    const held = c.buffered.sort((a, b) => a.seq - b.seq);
+    c.buffered = [];
+    for (const e of held) this.sendEvent(c, e);
+  }
+
+  private async command(c: Connection, msg: CommandMessage): Promise<void> {
+    const { terminals, executor, log } = this.deps;
+    const reply = (r: { ok: boolean; data?: unknown; error?: LinkErrorBody; replayed?: boolean }) =>
+      send(c.socket, { v: LINK_VERSION, type: 'result', key: msg.key, ...r });
+    const claim = await terminals.claimCommand(c.terminal.id, msg.key, msg.name);
+    if (claim.done) {
+      reply({ ...(claim.result as { ok: boolean }), replayed: true });
+      return;
+    }
+    let result: { ok: boolean; data?: unknown; error?: LinkErrorBody };
+    const parsed = CommandArgs[msg.name].safeParse(msg.args);
+    if (!parsed.success) {
+      result = { ok: false, error: { code: 'invalid_request', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), zh: ERRORS.invalid_request.zh } };
+    } else {
+      try {
+        result = { ok: true, data: await executor.execute(c.terminal, msg.name, parsed.data) };
+      } catch (err) {
+        if (!isKauriError(err)) log.error({ err, command: msg.name, terminal: c.terminal.id }, 'terminal command crashed');
+        result = { ok: false, error: errorBody(err) };
+      }
+    }
+    // A wrong PIN or an internal failure is not recorded: the same command may be tried
+    // again and deserves a fresh answer.
+    const transient = !result.ok && ['manager_pin_invalid', 'manager_pin_locked', 'internal'].includes(result.error!.code);
+    if (!transient) await terminals.finishCommand(c.terminal.id, msg.key, result);
+    reply(result);
+  }
+}
+
+function errorBody(err: unknown): LinkErrorBody {
+  if (isKauriError(err)) return { code: err.code, message: err.message, zh: err.zh };
+  return { code: 'internal', message: ERRORS.internal.en, zh: ERRORS.internal.zh };
+}
+
+function send(socket: WebSocket, msg: BridgeMessage): void {
+  if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg));
+}

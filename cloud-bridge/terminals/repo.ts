@@ -1,0 +1,185 @@
+import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
+import type { Kysely } from 'kysely';
+import { KauriError } from '../../protocol/errors.js';
+import { newId } from '../../protocol/ids.js';
+import { nowIso, type Store } from '../store/db.js';
+
+// Terminals, their pairing codes and credentials, the record of their commands, and the
+// stores' manager PINs. A terminal's secret is random (256 bits), so the bridge keeps
+// only its SHA-256: ten thousand counters reconnecting cost no password hashing.
+
+const scrypt = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
+
+interface Tables {
+  terminals: { id: string; merchant_id: string; store_id: string; name: string; secret_hash: string | null; created_at: string; revoked_at: string | null; last_seen_at: string | null };
+  pairing_codes: { code_hash: string; merchant_id: string; store_id: string; terminal_name: string; created_at: string; expires_at: string; used_at: string | null };
+  terminal_commands: { terminal_id: string; idem_key: string; name: string; status: string; result: string | null; created_at: string; updated_at: string };
+  manager_pins: { store_id: string; pin_hash: string; updated_at: string };
+  stores: { id: string; merchant_id: string; code: string; name: string; timezone: string; currency: string };
+  merchants: { id: string; name: string };
+}
+
+export interface Terminal {
+  id: string;
+  merchantId: string;
+  storeId: string;
+  name: string;
+  createdAt: string;
+  revokedAt: string | null;
+  lastSeenAt: string | null;
+}
+
+export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** Pairing codes people type: no 0/O/1/I, grouped for reading aloud. */
+const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+export function newPairingCode(): string {
+  const bytes = randomBytes(10);
+  const chars = [...bytes].map((b) => CODE_ALPHABET[b % CODE_ALPHABET.length]).join('');
+  return `${chars.slice(0, 5)}-${chars.slice(5)}`;
+}
+const normaliseCode = (code: string) => code.toUpperCase().replace(/[^A-Z0-9]/g, '');
+
+export class TerminalsRepo {
+  private readonly db: Kysely<Tables>;
+  constructor(store: Store) {
+    this.db = store.db as unknown as Kysely<Tables>;
+  }
+
+  async storeByIdOrCode(idOrCode: string): Promise<Tables['stores'] | undefined> {
+    return this.db.selectFrom('stores').select(['id', 'merchant_id', 'code', 'name', 'timezone', 'currency'])
+      .where((eb) => eb.or([eb('id', '=', idOrCode), eb('code', '=', idOrCode)])).executeTakeFirst();
+  }
+
+  async storeInfo(storeId: string): Promise<{ store: Tables['stores']; merchantName: string } | undefined> {
+    const store = await this.storeByIdOrCode(storeId);
+    if (!store) return undefined;
+    const m = await this.db.selectFrom('merchants').select('name').where('id', '=', store.merchant_id).executeTakeFirst();
+    return { store, merchantName: m?.name ?? '' };
+  }
+
+  /** A one-time code for a new counter at `store`; only its hash is kept. */
+  async createPairingCode(input: { storeIdOrCode: string; merchantId?: string; terminalName?: string; ttlMs?: number }): Promise<{ code: string; storeId: string; expiresAt: string }> {
+    const store = await this.storeByIdOrCode(input.storeIdOrCode);
+    if (!store || (input.merchantId && store.merchant_id !== input.merchantId)) throw new KauriError('not_found', `No store "${input.storeIdOrCode}"`);
+    const code = newPairingCode();
+    const now = new Date();
+    const expiresAt = nowIso(new Date(now.getTime() + (input.ttlMs ?? 24 * 3600_000)));
+    await this.db.insertInto('pairing_codes').values({
+      code_hash: sha256(normaliseCode(code)), merchant_id: store.merchant_id, store_id: store.id,
+      terminal_name: input.terminalName ?? `Counter ${code.slice(0, 5)}`, created_at: nowIso(now), expires_at: expiresAt, used_at: null,
+    }).execute();
+    return { code, storeId: store.id, expiresAt };
+  }
+
+  /** Exchanges a pairing code (once) for a terminal and its secret. */
+  async pair(code: string, name?: string): Promise<{ terminal: Terminal; secret: string }> {
+    const hash = sha256(normaliseCode(code));
+    const now = nowIso();
+    return this.db.transaction().execute(async (trx) => {
+      const used = await trx.updateTable('pairing_codes').set({ used_at: now })
+        .where('code_hash', '=', hash).where('used_at', 'is', null).where('expires_at', '>', now)
+        .returning(['merchant_id', 'store_id', 'terminal_name']).executeTakeFirst();
+      if (!used) throw new KauriError('pairing_code_invalid');
+      const secret = randomBytes(32).toString('base64url');
+      const id = newId('term');
+      const terminalName = name ?? used.terminal_name;
+      await trx.insertInto('terminals').values({
+        id, merchant_id: used.merchant_id, store_id: used.store_id, name: terminalName, secret_hash: sha256(secret),
+        created_at: now, revoked_at: null, last_seen_at: null,
+      }).execute();
+      return {
+        secret,
+        terminal: { id, merchantId: used.merchant_id, storeId: used.store_id, name: terminalName, createdAt: now, revokedAt: null, lastSeenAt: null },
+      };
+    });
+  }
+
+  /** The terminal these credentials belong to; a revoked terminal is refused with its own code. */
+  async authenticate(terminalId: string, secret: string): Promise<Terminal> {
+    const row = await this.db.selectFrom('terminals').selectAll().where('id', '=', terminalId).executeTakeFirst();
+    const given = Buffer.from(sha256(secret), 'hex');
+    const kept = Buffer.from(row?.secret_hash ?? sha256('\u0000no terminal'), 'hex');
+    if (!row || !timingSafeEqual(given, kept)) throw new KauriError('unauthenticated', 'Unknown terminal or wrong secret');
+    if (row.revoked_at) throw new KauriError('terminal_revoked');
+    return toTerminal(row);
+  }
+
+  async get(id: string): Promise<Terminal | undefined> {
+    const row = await this.db.selectFrom('terminals').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toTerminal(row) : undefined;
+  }
+
+  async list(filter: { merchantId?: string; storeId?: string } = {}): Promise<Terminal[]> {
+    let q = this.db.selectFrom('terminals').selectAll();
+    if (filter.merchantId) q = q.where('merchant_id', '=', filter.merchantId);
+    if (filter.storeId) q = q.where('store_id', '=', filter.storeId);
+    return (await q.orderBy('created_at').execute()).map(toTerminal);
+  }
+
+  async revoke(id: string): Promise<Terminal> {
+    const now = nowIso();
+    await this.db.updateTable('terminals').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+    const t = await this.get(id);
+    if (!t) throw new KauriError('not_found', `No terminal "${id}"`);
+    return t;
+  }
+
+  async touch(id: string): Promise<void> {
+    await this.db.updateTable('terminals').set({ last_seen_at: nowIso() }).where('id', '=', id).execute();
+  }
+
+  // ---- the command record (dedupe on terminal + idempotency key) ----
+
+  /** The stored answer to a command already done, or undefined after claiming it. */
+  async claimCommand(terminalId: string, key: string, name: string): Promise<{ done: true; result: unknown } | { done: false }> {
+    const now = nowIso();
+    const existing = await this.db.selectFrom('terminal_commands').select(['status', 'result', 'name'])
+      .where('terminal_id', '=', terminalId).where('idem_key', '=', key).executeTakeFirst();
+    if (existing?.status === 'done') return { done: true, result: JSON.parse(existing.result ?? 'null') };
+    if (!existing) {
+      await this.db.insertInto('terminal_commands').values({ terminal_id: terminalId, idem_key: key, name, status: 'running', result: null, created_at: now, updated_at: now })
+        .onConflict((oc) => oc.columns(['terminal_id', 'idem_key']).doNothing()).execute();
+    }
+    // A command left "running" by a crash is done again: every command is idempotent
+    // underneath (out_trade_no, out_refund_no, checkout ids), so this cannot charge twice.
+    return { done: false };
+  }
+
+  async finishCommand(terminalId: string, key: string, result: unknown): Promise<void> {
+    await this.db.updateTable('terminal_commands').set({ status: 'done', result: JSON.stringify(result), updated_at: nowIso() })
+      .where('terminal_id', '=', terminalId).where('idem_key', '=', key).execute();
+  }
+
+  async countCommands(terminalId: string): Promise<number> {
+    const r = await this.db.selectFrom('terminal_commands').select((eb) => eb.fn.countAll<number>().as('n')).where('terminal_id', '=', terminalId).executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
+  // ---- manager PINs ----
+
+  async setManagerPin(storeId: string, pin: string): Promise<void> {
+    if (!/^\d{4,12}$/.test(pin)) throw new KauriError('invalid_request', 'A manager PIN is 4–12 digits');
+    const salt = randomBytes(16);
+    const hash = `scrypt$${salt.toString('base64')}$${(await scrypt(pin, salt, 32)).toString('base64')}`;
+    const now = nowIso();
+    await this.db.insertInto('manager_pins').values({ store_id: storeId, pin_hash: hash, updated_at: now })
+      .onConflict((oc) => oc.column('store_id').doUpdateSet({ pin_hash: hash, updated_at: now })).execute();
+  }
+
+  async checkManagerPin(storeId: string, pin: string): Promise<boolean> {
+    const row = await this.db.selectFrom('manager_pins').select('pin_hash').where('store_id', '=', storeId).executeTakeFirst();
+    if (!row) return false;
+    const [, salt, want] = row.pin_hash.split('$');
+    const got = await scrypt(pin, Buffer.from(salt!, 'base64'), 32);
+    return timingSafeEqual(got, Buffer.from(want!, 'base64'));
+  }
+}
+
+function toTerminal(row: Tables['terminals']): Terminal {
+  return {
+    id: row.id, merchantId: row.merchant_id, storeId: row.store_id, name: row.name, createdAt: row.created_at,
+    revokedAt: row.revoked_at, lastSeenAt: row.last_seen_at,
+  };
+}

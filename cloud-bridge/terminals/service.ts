@@ -1,0 +1,113 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Logger } from 'pino';
+import type { Clock } from '../../protocol/clock.js';
+import { KauriError } from '../../protocol/errors.js';
+import type { EventLog } from '../events/event-log.js';
+import type { PaymentService } from '../orders/payments.js';
+import type { AccountsRepo } from '../store/accounts.js';
+import type { Store } from '../store/db.js';
+import type { OrdersRepo } from '../store/orders-repo.js';
+import { TerminalCommandExecutor, type CheckoutPort, type FxPort } from './executor.js';
+import { TerminalHub } from './hub.js';
+import { TerminalsRepo, type Terminal } from './repo.js';
+
+// Counters: pairing, credentials, revocation, and the link hub. `startBridge` builds one
+// of these and `kauri start` uses it to pair its own headless terminal.
+
+export interface TerminalServiceDeps {
+  store: Store;
+  accounts: AccountsRepo;
+  orders: OrdersRepo;
+  events: EventLog;
+  payments: PaymentService;
+  clock: Clock;
+  log: Logger;
+  publicBaseUrl: () => string;
+}
+
+export class TerminalService {
+  readonly repo: TerminalsRepo;
+  readonly executor: TerminalCommandExecutor;
+  readonly hub: TerminalHub;
+  private checkouts?: CheckoutPort;
+  private fx?: FxPort;
+
+  constructor(readonly deps: TerminalServiceDeps) {
+    this.repo = new TerminalsRepo(deps.store);
+    this.executor = new TerminalCommandExecutor({
+      terminals: this.repo, payments: deps.payments, orders: deps.orders, log: deps.log,
+      checkouts: () => this.checkouts, fx: () => this.fx,
+    });
+    this.hub = new TerminalHub({
+      store: deps.store, events: deps.events, terminals: this.repo, accounts: deps.accounts, executor: this.executor,
+      clock: deps.clock, log: deps.log, publicBaseUrl: deps.publicBaseUrl,
+    });
+  }
+
+  /** Plugs in the one-code checkouts and the FX estimates once the bridge has them. */
+  use(parts: { checkouts?: CheckoutPort; fx?: FxPort }): void {
+    if (parts.checkouts) this.checkouts = parts.checkouts;
+    if (parts.fx) this.fx = parts.fx;
+  }
+
+  async register(app: FastifyInstance): Promise<void> {
+    await this.hub.register(app);
+    registerTerminalApi(app, this);
+    await this.hub.start();
+  }
+
+  createPairingCode(storeIdOrCode: string, options: { merchantId?: string; terminalName?: string } = {}) {
+    return this.repo.createPairingCode({ storeIdOrCode, ...options });
+  }
+
+  /** Revokes a terminal: refused from now on, and its open link (on any instance) is cut. */
+  async revoke(terminalId: string, merchantId?: string): Promise<Terminal> {
+    const t = await this.repo.get(terminalId);
+    if (!t || (merchantId && t.merchantId !== merchantId)) throw new KauriError('not_found', `No terminal "${terminalId}"`);
+    const revoked = await this.repo.revoke(terminalId);
+    await this.deps.events.append({ type: 'terminal.revoked', merchantId: t.merchantId, storeId: t.storeId, payload: { terminalId } });
+    return revoked;
+  }
+
+  close(): Promise<void> {
+    return this.hub.close();
+  }
+}
+
+/** Appends the revocation event from a process that has no hub (the admin CLI). */
+export async function revokeTerminal(store: Store, events: EventLog, terminalId: string): Promise<Terminal> {
+  const repo = new TerminalsRepo(store);
+  const t = await repo.get(terminalId);
+  if (!t) throw new KauriError('not_found', `No terminal "${terminalId}"`);
+  const revoked = await repo.revoke(terminalId);
+  await events.append({ type: 'terminal.revoked', merchantId: t.merchantId, storeId: t.storeId, payload: { terminalId } });
+  return revoked;
+}
+
+function registerTerminalApi(app: FastifyInstance, service: TerminalService): void {
+  const merchantOf = async (req: FastifyRequest): Promise<string> => {
+    const m = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
+    const merchantId = m ? await service.deps.accounts.merchantForApiKey(m[1]!) : undefined;
+    if (!merchantId) throw new KauriError('unauthenticated', 'Send the merchant API key as "Authorization: Bearer <key>"');
+    return merchantId;
+  };
+  const codeBody = z.object({ store: z.string().min(1).max(64), name: z.string().min(1).max(60).optional() });
+
+  app.post('/api/v1/terminals/pairing-codes', async (req, reply) => {
+    const merchantId = await merchantOf(req);
+    const body = codeBody.safeParse(req.body);
+    if (!body.success) throw new KauriError('invalid_request', 'Send {"store": "<store id or code>", "name"?: "…"}');
+    const code = await service.createPairingCode(body.data.store, { merchantId, terminalName: body.data.name });
+    return reply.code(201).send({ code: code.code, store_id: code.storeId, expires_at: code.expiresAt });
+  });
+  app.get('/api/v1/terminals', async (req) => {
+    const merchantId = await merchantOf(req);
+    const list = await service.repo.list({ merchantId });
+    return { terminals: list.map((t) => ({ ...t, connected: service.hub.isConnected(t.id) })) };
+  });
+  app.post<{ Params: { id: string } }>('/api/v1/terminals/:id/revoke', async (req) => {
+    const merchantId = await merchantOf(req);
+    return service.revoke(req.params.id, merchantId);
+  });
+}

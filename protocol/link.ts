@@ -1,0 +1,145 @@
+import { z } from 'zod';
+
+// The terminal ⇄ bridge link: one WebSocket at `/terminal`, JSON text frames, each a
+// message below. Every message carries `v` (the link version): a peer refuses a frame it
+// cannot parse with a `link_error` rather than guessing. See protocol/README.md.
+
+export const LINK_VERSION = 1;
+/** The WebSocket subprotocol a terminal asks for; a bridge that cannot speak it refuses. */
+export const LINK_SUBPROTOCOL = `kauri-link.v${LINK_VERSION}`;
+
+const v = z.literal(LINK_VERSION);
+const key = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'an idempotency key is 8–64 of A-Z a-z 0-9 _ -');
+const minor = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const currency = z.string().regex(/^[A-Z]{3}$/);
+const outTradeNo = z.string().regex(/^[A-Za-z0-9_-]{6,32}$/);
+
+// ---- commands (terminal → bridge). Each is written to the terminal's outbox first. ----
+
+export const CommandArgs = {
+  /** A dynamic one-code checkout: the customer scans one QR with any wallet. */
+  'checkout.create': z.object({ amountMinor: minor, currency, expiresInS: z.number().int().min(30).max(3600).optional() }),
+  /** Stop a checkout that was not paid (the bridge closes its channel orders). */
+  'checkout.cancel': z.object({ checkoutId: z.string().min(1).max(64) }),
+  /** A customer-presented payment code the cashier scanned (WeChat micropay / Alipay spot). */
+  'payment.scan': z.object({ outTradeNo, amountMinor: minor, currency, authCode: z.string().regex(/^\d{16,24}$/) }),
+  /** Ask where a payment stands (the bridge answers with its view). */
+  'payment.query': z.object({ outTradeNo }),
+  /** Cancel that resolves safely: the bridge queries, then closes or reverses, or says it was paid. */
+  'payment.cancel': z.object({ outTradeNo }),
+  /** A full or partial refund, approved by the store's manager PIN. */
+  'refund.create': z.object({ outTradeNo, outRefundNo: outTradeNo, amountMinor: minor, managerPin: z.string().regex(/^\d{4,12}$/), reason: z.string().max(200).optional() }),
+  /** CNY estimates per wallet for the customer screen. */
+  'fx.estimate': z.object({ amountMinor: minor, currency }),
+  /** The counter's devices, for HQ's view. */
+  'device.health': z.object({ devices: z.array(z.object({ kind: z.string().max(20), state: z.string().max(40), detail: z.string().max(200).optional() })).max(10) }),
+} as const;
+
+export type CommandName = keyof typeof CommandArgs;
+export type CommandArgsOf<N extends CommandName> = z.infer<(typeof CommandArgs)[N]>;
+export const COMMAND_NAMES = Object.keys(CommandArgs) as CommandName[];
+
+export const CommandMessage = z.object({
+  v,
+  type: z.literal('command'),
+  key,
+  name: z.enum(COMMAND_NAMES as [CommandName, ...CommandName[]]),
+  args: z.unknown(),
+});
+export type CommandMessage = z.infer<typeof CommandMessage>;
+
+export const HelloMessage = z.object({
+  v,
+  type: z.literal('hello'),
+  /** The last event sequence this terminal applied; the bridge replays everything after it. */
+  lastSeq: z.number().int().min(0),
+  software: z.string().max(60).optional(),
+});
+/** The terminal has applied (and stored) every event up to `seq`. */
+export const AckMessage = z.object({ v, type: z.literal('ack'), seq: z.number().int().min(0) });
+export const PingMessage = z.object({ v, type: z.literal('ping'), at: z.number() });
+
+export const TerminalMessage = z.discriminatedUnion('type', [HelloMessage, CommandMessage, AckMessage, PingMessage]);
+export type TerminalMessage = z.infer<typeof TerminalMessage>;
+
+// ---- bridge → terminal ----
+
+export const StoreInfoSchema = z.object({
+  id: z.string(), code: z.string(), name: z.string(), timezone: z.string(), currency: z.string(),
+  merchantId: z.string(), merchantName: z.string(),
+  staticCodeUrl: z.string().optional(),
+});
+export type LinkStoreInfo = z.infer<typeof StoreInfoSchema>;
+
+export const WelcomeMessage = z.object({
+  v, type: z.literal('welcome'), terminalId: z.string(), terminalName: z.string(), store: StoreInfoSchema,
+  /** The newest event sequence when the replay started. */
+  head: z.number().int().min(0),
+});
+export const LinkErrorBody = z.object({ code: z.string(), message: z.string(), zh: z.string().optional() });
+export type LinkErrorBody = z.infer<typeof LinkErrorBody>;
+export const ResultMessage = z.object({
+  v, type: z.literal('result'), key,
+  ok: z.boolean(),
+  data: z.unknown().optional(),
+  error: LinkErrorBody.optional(),
+  /** True when the bridge had already done this command and answers from its record. */
+  replayed: z.boolean().optional(),
+});
+export type ResultMessage = z.infer<typeof ResultMessage>;
+export const EventMessage = z.object({
+  v, type: z.literal('event'), seq: z.number().int().positive(), event: z.string(), at: z.string(), payload: z.unknown(),
+});
+export type EventMessage = z.infer<typeof EventMessage>;
+export const PongMessage = z.object({ v, type: z.literal('pong'), at: z.number() });
+/** Sent just before the bridge closes the link for good (revoked, unknown terminal). */
+export const ByeMessage = z.object({ v, type: z.literal('bye'), error: LinkErrorBody });
+
+export const BridgeMessage = z.discriminatedUnion('type', [WelcomeMessage, ResultMessage, EventMessage, PongMessage, ByeMessage]);
+export type BridgeMessage = z.infer<typeof BridgeMessage>;
+
+/** WebSocket close codes the link uses (4000–4999 are the application's). */
+export const CLOSE = {
+  /** Bad or missing credentials, or a revoked terminal: do not reconnect with the same ones. */
+  unauthorised: 4401,
+  revoked: 4403,
+  /** A frame that did not parse: the peer speaks another version. */
+  protocol: 4400,
+  /** The peer stopped answering heartbeats. */
+  silent: 4408,
+} as const;
+
+/** Parses one text frame from the bridge; undefined when it is not a valid message. */
+export function parseBridgeMessage(text: string): BridgeMessage | undefined {
+  try {
+    const r = BridgeMessage.safeParse(JSON.parse(text));
+    return r.success ? r.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function parseTerminalMessage(text: string): TerminalMessage | undefined {
+  try {
+    const r = TerminalMessage.safeParse(JSON.parse(text));
+    return r.success ? r.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---- pairing (plain HTTP, before there is a link) ----
+
+export const PairRequest = z.object({ code: z.string().min(6).max(40), name: z.string().min(1).max(60).optional() });
+export const PairResponse = z.object({ terminalId: z.string(), secret: z.string(), storeId: z.string(), merchantId: z.string(), name: z.string() });
+export type PairResponse = z.infer<typeof PairResponse>;
+
+/** The credential a terminal presents: `Authorization: Bearer <terminalId>.<secret>`. */
+export function terminalAuthorization(terminalId: string, secret: string): string {
+  return `Bearer ${terminalId}.${secret}`;
+}
+
+export function parseTerminalAuthorization(header: string | undefined): { terminalId: string; secret: string } | undefined {
+  const m = /^Bearer (term_[A-Za-z0-9]{10,40})\.([A-Za-z0-9_-]{20,100})$/.exec(header ?? '');
+  return m ? { terminalId: m[1]!, secret: m[2]! } : undefined;
+}
