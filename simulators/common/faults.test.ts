@@ -18,6 +18,9 @@ describe('faults', () => {
     expect(() => parseFaultRequest({ target: '', mode: 'timeout' })).toThrow(/target/);
     expect(() => parseFaultRequest({ target: 'notify', mode: 'drop-notify', count: 0 })).toThrow(/count/);
     expect(() => parseFaultRequest([])).toThrow(FaultInputError);
+    expect(() => parseFaultRequest({ target: '/pay/micropay', mode: 'drop-notify' })).toThrow(/notify/);
+    expect(() => parseFaultRequest({ target: 'notify', mode: 'http500' })).toThrow(/calls/);
+    expect(parseFaultRequest({ target: 'notify', mode: 'bad-signature' }).mode).toBe('bad-signature');
   });
 
   it('consumes count uses per target and only of the asked kinds', () => {

@@ -46,7 +46,16 @@ export function parseFaultRequest(body: unknown): FaultRule {
   const b = body as Record<string, unknown>;
   if (typeof b.target !== 'string' || b.target === '') throw new FaultInputError('"target" must be a non-empty string');
   if (typeof b.mode !== 'string') throw new FaultInputError('"mode" must be a string');
-  parseFaultMode(b.mode);
+  const kind = parseFaultMode(b.mode).kind;
+  // A rule that nothing would ever consume is a mistake worth saying so.
+  const notifyOnly: FaultKind[] = ['duplicate-notify', 'late-notify', 'drop-notify'];
+  const callOnly: FaultKind[] = ['timeout', 'http500', 'unknown'];
+  if (b.target === 'notify' && callOnly.includes(kind)) {
+    throw new FaultInputError(`mode "${b.mode}" applies to calls; for "notify" use duplicate-notify, late-notify:SECONDS, drop-notify or bad-signature`);
+  }
+  if (b.target !== 'notify' && notifyOnly.includes(kind)) {
+    throw new FaultInputError(`mode "${b.mode}" applies to notifications: use "target": "notify"`);
+  }
   const count = b.count === undefined ? 1 : b.count;
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) {
     throw new FaultInputError('"count" must be a positive integer');
