@@ -14,17 +14,23 @@ export const CHANNEL_NAMES: Record<Channel, { en: string; zh: string; ascii: str
   bank: { en: 'Online banking', zh: '网银支付', ascii: 'Bank' },
 };
 
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 function parts(instant: Date, timeZone: string): Record<string, string> {
-  const f = new Intl.DateTimeFormat('en-NZ', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-    timeZoneName: 'short',
-  });
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-NZ', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+      timeZoneName: 'short',
+    });
+    formatters.set(timeZone, f);
+  }
   const out: Record<string, string> = {};
   for (const p of f.formatToParts(instant)) out[p.type] = p.value;
   return out;
