@@ -224,15 +224,17 @@ describe('refunds', () => {
     const a = gw.refund(M, rf('R1', '300'));
     expect(a).toMatchObject({ refund_fee: '300', total_fee: '1000', fee_type: 'NZD', cash_refund_fee_type: 'CNY' });
     expect(gw.refund(M, rf('R1', '300'))).toEqual(a);
-    expect(biz(() => gw.refund(M, rf('R1', '301')))).toBe('INVALID_REQUEST');
+    expect(biz(() => gw.refund(M, rf('R1', '301')))).toBe('REFUND_FEE_MISMATCH');
     expect(biz(() => gw.refund(M, rf('R2', '701')))).toBe('INVALID_REQUEST');
-    expect(biz(() => gw.refund(M, rf('R2', '100', '999')))).toBe('INVALID_REQUEST');
+    expect(biz(() => gw.refund(M, rf('R2', '1001')))).toBe('FAIL:invalid refund_fee');
+    expect(biz(() => gw.refund(M, rf('R2', '100', '999')))).toBe('REFUND_FEE_MISMATCH');
     expect(biz(() => gw.refund(M, { ...rf('R2', '100'), refund_fee_type: 'CNY' }))).toBe('PARAM_ERROR');
     const b = gw.refund(M, rf('R2', '700'));
     expect(Number(a.cash_refund_fee) + Number(b.cash_refund_fee)).toBe(o.cash_fee);
     expect(gw.orderQuery(M, { out_trade_no: 'T1' }).trade_state).toBe('REFUND');
-    expect(biz(() => gw.refund(M, rf('R3', '1')))).toBe('INVALID_REQUEST');
+    expect(biz(() => gw.refund(M, rf('R3', '1')))).toBe('ERROR'); // fully refunded
     expect(biz(() => gw.reverse(M, { out_trade_no: 'T1' }))).toBe('TRADE_ERROR');
+    expect(o.refunds).toHaveLength(2);
   });
 
   it('refuses refunds of unpaid orders', () => {

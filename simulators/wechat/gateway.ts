@@ -429,22 +429,28 @@ export class WechatGateway {
     const total = amount(f, 'total_fee');
     const fee = amount(f, 'refund_fee');
     if (!/^[0-9A-Za-z_\-|*@]{1,64}$/.test(f.out_refund_no!)) throw new ReturnError('out_refund_no参数格式错误');
+    // Answers as seen from WeChat (public reports of its replies): refund_fee above
+    // total_fee is a FAIL envelope; amounts that differ from the order or from an
+    // earlier request with the same out_refund_no are REFUND_FEE_MISMATCH; a fully
+    // refunded order is ERROR; more than what is left is INVALID_REQUEST.
+    if (fee > total) throw new ReturnError('invalid refund_fee');
     const prior = o.refunds.find((r) => r.out_refund_no === f.out_refund_no);
     if (prior) {
       if (prior.refund_fee !== fee || total !== o.total_fee) {
-        throw new BizError('INVALID_REQUEST', '订单金额或退款金额与之前请求不一致，请核实后再试 (differs from the first request)');
+        throw new BizError('REFUND_FEE_MISMATCH', '订单金额或退款金额与之前请求不一致，请核实后再试');
       }
       return this.refundFields(o, prior);
     }
     if (!wasPaid(o) || o.trade_state === 'REVOKED') throw new BizError('TRADE_STATE_ERROR', '订单状态错误 (order is not paid)');
-    if (total !== o.total_fee) throw new BizError('INVALID_REQUEST', '订单金额或退款金额与之前请求不一致，请核实后再试 (total_fee is not the order amount)');
+    if (total !== o.total_fee) throw new BizError('REFUND_FEE_MISMATCH', '订单金额或退款金额与之前请求不一致，请核实后再试 (total_fee is not the order amount)');
     if (f.refund_fee_type && f.refund_fee_type !== o.fee_type) {
       throw new BizError('PARAM_ERROR', `refund_fee_type must equal the order's fee_type ${o.fee_type}`);
     }
     if (this.clock.nowMs() - o.paid_ms! > REFUND_WINDOW_MS) throw new BizError('TRADE_OVERDUE', '订单已经超过退款期限 (older than one year)');
     if (o.refunds.length >= MAX_REFUNDS) throw new BizError('ERROR', '退款次数超过限制 (at most 50 refunds per order)');
     const before = refundedTotal(o);
-    if (before + fee > o.total_fee) throw new BizError('INVALID_REQUEST', '累计退款金额大于支付金额 (refunds would exceed the payment)');
+    if (before >= o.total_fee) throw new BizError('ERROR', '订单已全额退款 (already fully refunded)');
+    if (before + fee > o.total_fee) throw new BizError('INVALID_REQUEST', 'refund_fee大于可退金额 (more than what is left to refund)');
     const now = this.clock.nowMs();
     const r: Refund = {
       out_refund_no: f.out_refund_no!,

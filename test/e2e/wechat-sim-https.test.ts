@@ -98,7 +98,7 @@ describe('kauri sim wechat --tls', () => {
     expect(r).toMatchObject({ return_code: 'SUCCESS', result_code: 'SUCCESS', refund_fee: '234', out_refund_no: 'E2E-1-R1' });
     expect(r.sign).toBe(signFields(r, MERCHANT.key, 'MD5'));
     const over = await call(sim.url, '/secapi/pay/refund', { ...refund, out_refund_no: 'E2E-1-R2', refund_fee: '1001' }, { tls: withCert });
-    expect(over).toMatchObject({ return_code: 'SUCCESS', result_code: 'FAIL', err_code: 'INVALID_REQUEST' });
+    expect(over).toMatchObject({ return_code: 'SUCCESS', result_code: 'FAIL', err_code: 'INVALID_REQUEST' }); // 1001 > the 1000 left
     const rq = await call(sim.url, '/pay/refundquery', { ...base, out_trade_no: 'E2E-1' }, { tls });
     expect(rq).toMatchObject({ result_code: 'SUCCESS', refund_count: '1', out_refund_no_0: 'E2E-1-R1' });
   });
