@@ -1,0 +1,48 @@
+import { createHash, createHmac, createPublicKey, privateEncrypt, publicDecrypt, constants, type KeyObject } from 'node:crypto';
+import iconv from 'iconv-lite';
+
+// PayEase's signatures (protocols/alipay-and-bank.md B3, B6), the bridge's own copy:
+// - HMAC-MD5 (RFC 2104) with the merchant key, lowercase hex, over field values joined
+//   without separators; Chinese values are hashed as GBK bytes, the gateway's encoding.
+// - v_sign "RSA_MD5": the 32 lowercase hex characters of MD5(src), PKCS#1 v1.5 type 1
+//   "encrypted" with the gateway's private key, no DigestInfo; verified by decrypting
+//   with the gateway's public key and comparing case-insensitively.
+
+export function hmacMd5(key: string, data: string): string {
+  return createHmac('md5', Buffer.from(key, 'utf8')).update(iconv.encode(data, 'gbk')).digest('hex');
+}
+
+export function md5Hex(data: string): string {
+  return createHash('md5').update(iconv.encode(data, 'gbk')).digest('hex');
+}
+
+export function rsaMd5Verify(publicKey: KeyObject, src: string, signHex: string): boolean {
+  if (!/^[0-9a-fA-F]+$/.test(signHex) || signHex.length % 2 !== 0) return false;
+  try {
+    const plain = publicDecrypt({ key: publicKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.from(signHex, 'hex'));
+    return plain.toString('latin1').toLowerCase() === md5Hex(src);
+  } catch {
+    return false;
+  }
+}
+
+/** Signs as the gateway does (tests, and tools that stand in for the gateway). */
+export function rsaMd5Sign(privateKey: KeyObject, src: string): string {
+  return privateEncrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.from(md5Hex(src), 'ascii')).toString('hex');
+}
+
+const hexToB64url = (hex: string) => Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex').toString('base64url');
+
+/** The gateway's public key: a PEM, or PayEase's key file text `m=<hex>;e=<hex>;`. */
+export function parseGatewayPublicKey(text: string): KeyObject {
+  const trimmed = text.trim();
+  if (trimmed.includes('-----BEGIN')) return createPublicKey(trimmed);
+  const fields = Object.fromEntries(trimmed.split(';').filter(Boolean).map((kv) => {
+    const i = kv.indexOf('=');
+    return [kv.slice(0, i).trim(), kv.slice(i + 1).trim()];
+  }));
+  if (!/^[0-9a-fA-F]+$/.test(fields.m ?? '') || !/^[0-9a-fA-F]+$/.test(fields.e ?? '')) {
+    throw new Error('the gateway public key must be a PEM or "m=<hex>;e=<hex>;"');
+  }
+  return createPublicKey({ key: { kty: 'RSA', n: hexToB64url(fields.m!), e: hexToB64url(fields.e!) }, format: 'jwk' });
+}
