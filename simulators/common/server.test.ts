@@ -11,12 +11,12 @@ afterEach(async () => {
   for (const a of apps.splice(0)) await a.close();
 });
 
-async function start() {
+async function start(holdMs = 5000) {
   const clock = new SimClock({ scale: 1000 });
   const faults = new FaultRegistry();
   const app = createSimServer({ log: pino({ level: 'silent' }), bodyLimit: 1024 });
   registerControlRoutes(app, { clock, faults, onClockChange: () => {} });
-  installRequestFaults(app, faults, clock, { holdMs: 5000 });
+  installRequestFaults(app, faults, clock, { holdMs });
   let processed = 0;
   app.post('/echo', async (req) => {
     processed++;
@@ -89,5 +89,18 @@ describe('simulator server', () => {
     await expect(fetch(`${url}/echo`, { method: 'POST', body: 'a' })).rejects.toThrow();
     expect(processed()).toBe(before + 1); // it took effect; only the answer was lost
     expect((await fetch(`${url}/echo`, { method: 'POST', body: 'a' })).status).toBe(200);
+  });
+});
+
+describe('shutdown', () => {
+  it('does not wait for a request held by a timeout fault', async () => {
+    const { url } = await start(3_600_000); // held for an hour of protocol time (3.6 s here)
+    await fetch(`${url}/sim/faults`, { method: 'POST', body: JSON.stringify({ target: '/echo', mode: 'timeout' }) });
+    const held = fetch(`${url}/echo`, { method: 'POST', body: 'a' }).catch(() => 'dropped');
+    await new Promise((r) => setTimeout(r, 100));
+    const t = Date.now();
+    await apps.pop()!.close();
+    expect(Date.now() - t).toBeLessThan(2000);
+    expect(await held).toBe('dropped');
   });
 });

@@ -40,6 +40,8 @@ export function createSimServer(opts: SimServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: opts.log,
     bodyLimit: opts.bodyLimit ?? 64 * 1024,
+    // A request held by a `timeout` fault must not keep a stopping simulator alive.
+    forceCloseConnections: true,
     logController: new LogController({ disableRequestLogging: process.env.KAURI_LOG_LEVEL !== 'debug' }),
     ...(opts.tls
       ? {
