@@ -32,7 +32,9 @@ function parseBeijing(s: string | undefined): Date | undefined {
   const m = /^(\d{4})-?(\d{2})-?(\d{2}) ?(\d{2}):?(\d{2}):?(\d{2})$/.exec(s);
   if (!m) return undefined;
   const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) - OFFSET;
-  return Number.isNaN(ms) ? undefined : new Date(ms);
+  // Refuse roll-overs (month 13, 31 November) that Date would quietly move on.
+  if (Number.isNaN(ms) || beijing(ms).compact !== m.slice(1).join('')) return undefined;
+  return new Date(ms);
 }
 
 const TIMEOUT_RULES: Array<[string, number]> = [

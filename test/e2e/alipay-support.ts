@@ -1,0 +1,119 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { startBridge, type Bridge } from '../../cloud-bridge/bridge.js';
+import { seedDemo } from '../../cloud-bridge/demo.js';
+import { demoChannelAccounts } from '../../cloud-bridge/channels/index.js';
+import type { ChannelAccount, ChannelContext } from '../../cloud-bridge/channels/channel.js';
+import { systemClock } from '../../protocol/clock.js';
+import { spawnKauri, type KauriProcess } from '../support/processes.js';
+import { createTestDatabase, type TestDatabase } from '../support/stores.js';
+
+// Shared by the Alipay end-to-end tests: a real `kauri sim alipay` process, and a bridge
+// in this process whose demo merchant's Alipay account points at it.
+
+export const PARTNER = '2088101122136241';
+export const MD5_KEY = '760bdzec6y9goq7ctyx96ezkz78287de';
+
+export interface AlipaySimProcess {
+  readonly url: string;
+  readonly stateDir: string;
+  readonly proc: KauriProcess;
+  control<T = any>(path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  get<T = any>(path: string): Promise<T>;
+  trade(outTradeNo: string): Promise<any>;
+  stop(keepState?: boolean): Promise<void>;
+}
+
+export async function startAlipaySimProcess(env: NodeJS.ProcessEnv = {}, stateDir = mkdtempSync(join(tmpdir(), 'kauri-alipay-e2e-'))): Promise<AlipaySimProcess> {
+  const proc = await spawnKauri(['sim', 'alipay', '--port', '0', '--state', stateDir], { ready: /alipay simulator listening on (\S+)/, env, timeoutMs: 60_000 });
+  const url = proc.ready;
+  const sim: AlipaySimProcess = {
+    url, stateDir, proc,
+    async control(path, body) {
+      const res = await fetch(url + path, { method: 'POST', body: JSON.stringify(body ?? {}), headers: { 'content-type': 'application/json' } });
+      return { status: res.status, body: (await res.json()) as any };
+    },
+    async get(path) {
+      return (await fetch(url + path)).json() as any;
+    },
+    async trade(outTradeNo) {
+      const { orders } = await sim.get<{ orders: any[] }>('/sim/orders');
+      return orders.find((o) => o.out_trade_no === outTradeNo);
+    },
+    async stop(keepState = false) {
+      await proc.stop();
+      if (!keepState) rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+  return sim;
+}
+
+export interface BridgeUnderTest {
+  readonly bridge: Bridge;
+  readonly apiKey: string;
+  readonly merchantId: string;
+  readonly db: TestDatabase;
+  api<T = any>(method: string, path: string, body?: unknown, key?: string): Promise<{ status: number; body: T }>;
+  waitFor(outTradeNo: string, until: (p: any) => boolean, timeoutMs?: number, key?: string): Promise<any>;
+  /** The channel context of the merchant's active Alipay account (for direct channel calls). */
+  context(merchantId?: string): Promise<{ ctx: ChannelContext; account: ChannelAccount }>;
+  paidTransitions(orderId: string): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startBridgeForAlipay(sim: AlipaySimProcess, kind: 'sqlite' | 'postgres', options: { timeScale?: number } = {}): Promise<BridgeUnderTest> {
+  const db = await createTestDatabase(kind);
+  const filesDir = mkdtempSync(join(tmpdir(), 'kauri-files-'));
+  const bridge = await startBridge({
+    dbUrl: db.url, port: 0, secretKey: 'e2e-alipay-secret-key-0123456789abcdef', filesDir,
+    log: pino({ level: process.env.KAURI_LOG_LEVEL ?? 'silent' }),
+    clock: systemClock(options.timeScale ?? 200),
+  });
+  const seed = await seedDemo(bridge.accounts, {
+    registry: bridge.channels,
+    channelAccounts: await demoChannelAccounts({ alipay: { url: sim.url, stateDir: sim.stateDir } }),
+  });
+  const api: BridgeUnderTest['api'] = async (method, path, body, key = seed.apiKey) => {
+    const res = await fetch(bridge.url + path, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+  return {
+    bridge, apiKey: seed.apiKey, merchantId: seed.merchantId, db, api,
+    async waitFor(outTradeNo, until, timeoutMs = 20_000, key = seed.apiKey) {
+      const deadline = Date.now() + timeoutMs;
+      let last: any;
+      while (Date.now() < deadline) {
+        last = (await api('GET', `/api/v1/payments/${outTradeNo}`, undefined, key)).body;
+        if (until(last)) return last;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`payment ${outTradeNo} did not reach the expected state; last: ${JSON.stringify(last)}`);
+    },
+    async context(merchantId = seed.merchantId) {
+      const account = (await bridge.accounts.activeChannelAccount(merchantId, 'alipay'))!;
+      return { account, ctx: bridge.payments.channelContext(account) };
+    },
+    async paidTransitions(orderId) {
+      const rows = await bridge.store.db.selectFrom('order_events').select('to_status').where('order_id', '=', orderId).where('to_status', '=', 'paid').execute();
+      return rows.length;
+    },
+    async stop() {
+      await bridge.close();
+      await db.drop();
+      rmSync(filesDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function uniqueNo(prefix: string): string {
+  return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
