@@ -104,3 +104,25 @@ describe('shutdown', () => {
     expect(await held).toBe('dropped');
   });
 });
+
+describe('service-name targets', () => {
+  it('matches a fault by service name (Alipay style) or by path', async () => {
+    const clock = new SimClock({ scale: 1000 });
+    const faults = new FaultRegistry();
+    const app = createSimServer({ log: pino({ level: 'silent' }) });
+    registerControlRoutes(app, { clock, faults, onClockChange: () => {} });
+    installRequestFaults(app, faults, clock, {
+      targetOf: (req) => new URLSearchParams(rawBody(req).toString()).get('service') ?? undefined,
+    });
+    app.post('/gateway.do', async () => 'ok');
+    apps.push(app);
+    const url = await listen(app, 0);
+    faults.add({ target: 'alipay.acquire.query', mode: 'http500', remaining: 1 });
+    faults.add({ target: '/gateway.do', mode: 'http500', remaining: 1 });
+    const post = (service: string) => fetch(`${url}/gateway.do`, { method: 'POST', body: `service=${service}` }).then((r) => r.status);
+    expect(await post('alipay.acquire.create')).toBe(500); // the path rule
+    expect(await post('alipay.acquire.create')).toBe(200);
+    expect(await post('alipay.acquire.query')).toBe(500); // the service rule
+    expect(await post('alipay.acquire.query')).toBe(200);
+  });
+});

@@ -119,8 +119,14 @@ export function installRequestFaults(
   app.addHook('preHandler', async (req, reply) => {
     const path = req.url.split('?')[0]!;
     if (path.startsWith('/sim/')) return;
-    const target = opts.targetOf?.(req) ?? path;
-    const fault = faults.take(target, kinds);
+    // A service name (e.g. Alipay's `service=`) first, then the path itself.
+    const named = opts.targetOf?.(req);
+    let target = named ?? path;
+    let fault = named !== undefined ? faults.take(named, kinds) : undefined;
+    if (!fault) {
+      target = path;
+      fault = faults.take(path, kinds);
+    }
     if (!fault) return;
     req.log.info({ target, fault: fault.kind }, 'injecting fault');
     if (fault.kind === 'http500') {
