@@ -49,8 +49,8 @@ const keyCache = new Map<string, KeyObject>();
 export function bankSettings(account: ChannelAccount): Settings {
   const c = account.config as Partial<BankAccountConfig>;
   const key = account.secrets.key;
-  if (typeof c.baseUrl !== 'string' || typeof c.v_mid !== 'string' || !/^\d+$/.test(c.v_mid) || typeof c.publicKey !== 'string' || !key) {
-    throw new KauriError('config_invalid', 'A bank channel account needs config baseUrl, v_mid (digits), publicKey and the secret key');
+  if (typeof c.baseUrl !== 'string' || typeof c.v_mid !== 'string' || !/^\d+$/.test(c.v_mid) || typeof c.publicKey !== 'string' || !c.publicKey || !key) {
+    throw new KauriError('config_invalid', 'A bank channel account needs config baseUrl, v_mid (digits), publicKey (the gateway public key; for the simulator, its --state/bank-public.pem or GET /sim/keys) and the secret key');
   }
   let pk = keyCache.get(c.publicKey);
   if (!pk) {
