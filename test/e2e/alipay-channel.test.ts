@@ -253,7 +253,7 @@ describe('Alipay through the merchant API (sqlite)', () => {
       out_trade_no: channelNo(res.body), trade_no: '2026112222001000009999999999', trade_status: 'TRADE_SUCCESS', total_fee: '3.30', currency: 'NZD', trans_currency: 'NZD',
     };
     const post = async (f: Record<string, string>, body?: Buffer | string, contentType = 'application/x-www-form-urlencoded') => {
-      const r = await fetch(notifyUrl, { method: 'POST', headers: { 'content-type': contentType }, body: body ?? new URLSearchParams(f).toString() });
+      const r = await fetch(notifyUrl, { method: 'POST', headers: { 'content-type': contentType }, body: body === undefined ? new URLSearchParams(f).toString() : typeof body === 'string' ? body : new Uint8Array(body) });
       return { status: r.status, text: await r.text() };
     };
     const forgedId = await post({ ...fields, sign: md5Sign(fields), sign_type: 'MD5' });
