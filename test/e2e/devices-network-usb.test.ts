@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import jsQR from 'jsqr';
+import jsQRModule from 'jsqr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPtyPair } from '../../cli/devices.js';
 import { EscPosDecoder } from '../../simulators/printer/decoder.js';
@@ -20,6 +20,9 @@ import { testPage } from '../../terminal/receipts/test-page.js';
 // emulated on these machines (no USB subsystem in the kernel), so the USB transport
 // runs against a fake device whose bulk endpoints are wired to the printer simulator
 // over loopback TCP: the transport's claim/transfer logic is real, the wire is not.
+
+// jsqr is CommonJS whose types declare an ES default export: take whichever is callable.
+const jsQR = ((jsQRModule as unknown as { default?: unknown }).default ?? jsQRModule) as typeof jsQRModule.default;
 
 const jobs = (dir: string) =>
   readdirSync(dir)
