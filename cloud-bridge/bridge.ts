@@ -20,7 +20,15 @@ import { installErrorHandling } from './server/errors.js';
 import { registerMerchantApi } from './server/merchant-api.js';
 import { Metrics } from './server/metrics.js';
 import { createLogger } from './logger.js';
+import { installFx, type FxOptions, type FxService, type PullReport } from './fx/index.js';
+import { registerBankPages } from './channels/bank/pages.js';
 import { TerminalService } from './terminals/service.js';
+import { CheckoutService } from './onecode/checkouts.js';
+import { registerCheckoutApi } from './onecode/api.js';
+import { registerLandingPages } from './onecode/landing.js';
+import { WebhookService } from './webhooks/service.js';
+import { registerWebhookApi } from './webhooks/api.js';
+import { registerOpenApi } from './server/openapi.js';
 
 export interface BridgeOptions {
   dbUrl: string;
@@ -36,6 +44,10 @@ export interface BridgeOptions {
   channels?: ChannelRegistry;
   /** Run the scheduler (jobs and tasks) in this instance (default true). */
   runJobs?: boolean;
+  /** FX: rate sources, limits and quotes; `pullAtStart: false` skips the first pull. */
+  fx?: FxOptions & { pullAtStart?: boolean };
+  /** Requests a minute per client on the one-code pages (default KAURI_LANDING_RATE_LIMIT or 120). */
+  landingRateLimitPerMinute?: number;
 }
 
 export interface Bridge {
@@ -48,7 +60,12 @@ export interface Bridge {
   readonly scheduler: Scheduler;
   readonly files: FileStore;
   readonly payments: PaymentService;
+  readonly fx: FxService;
+  /** What the start-up rate pull found (absent when skipped); `fx.pullAll()` pulls again, e.g. after seeding accounts. */
+  readonly fxStartReport?: PullReport;
   readonly terminals: TerminalService;
+  readonly checkouts: CheckoutService;
+  readonly webhooks: WebhookService;
   readonly channels: ChannelRegistry;
   readonly log: Logger;
   readonly clock: Clock;
@@ -89,12 +106,23 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     get publicBaseUrl() { return urlHolder.base; },
   } as ConstructorParameters<typeof PaymentService>[0]);
 
+  const checkouts = new CheckoutService({
+    store, accounts, orders, payments, events, scheduler, channels, clock, log: log.child({ part: 'checkouts' }),
+    get publicBaseUrl() { return urlHolder.base; },
+  });
+  const webhooks = new WebhookService({ store, box, accounts, events, scheduler, clock, log: log.child({ part: 'webhooks' }) });
+  await registerOpenApi(app, { publicBaseUrl: () => urlHolder.base });
+
   app.get('/healthz', async () => {
     await sql`select 1`.execute(store.db);
     return { status: 'ok', db: store.dialect, channels: channels.names() };
   });
 
   registerMerchantApi(app, { accounts, payments, orders, metrics, get publicBaseUrl() { return urlHolder.base; } } as Parameters<typeof registerMerchantApi>[1]);
+  registerBankPages(app, { orders, accounts, channels, clock, get publicBaseUrl() { return urlHolder.base; } });
+  const { fx, startReport: fxStartReport } = await installFx(app, { store, accounts, channels, events, scheduler, payments, clock, log, options: options.fx });
+  registerCheckoutApi(app, { accounts, checkouts, get publicBaseUrl() { return urlHolder.base; } });
+  registerWebhookApi(app, { accounts, webhooks });
 
   // Channel notifies: raw bodies whatever the Content-Type says, since signatures are
   // computed over exactly what was sent.
@@ -112,6 +140,10 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     notify.get('/notify/:channel/:account', handler);
   });
   await app.register(formbody);
+  await registerLandingPages(app, {
+    checkouts, accounts, orders, log: log.child({ part: 'onecode' }), get publicBaseUrl() { return urlHolder.base; },
+    rateLimitPerMinute: options.landingRateLimitPerMinute ?? (Number(process.env.KAURI_LANDING_RATE_LIMIT) || undefined),
+  });
   const terminals = new TerminalService({
     store, accounts, orders, events, payments, clock, log: log.child({ part: 'terminals' }), publicBaseUrl: () => urlHolder.base,
   });
@@ -126,9 +158,10 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   log.info({ url, db: redactUrl(store.url), channels: channels.names() }, 'bridge listening');
 
   return {
-    app, url, store, accounts, orders, events, scheduler, files, payments, terminals, channels, log, clock,
+    app, url, store, accounts, orders, events, scheduler, files, payments, fx, fxStartReport, terminals, checkouts, webhooks, channels, log, clock,
     async close() {
       await scheduler.stop();
+      webhooks.close();
       await terminals.close();
       await app.close();
       await store.close();

@@ -258,7 +258,7 @@ export class CheckoutService {
    * payable one: the merchant reference is derived from the checkout, so concurrent scans
    * converge on one order through the payment service's idempotency.
    */
-  async startPayment(c: Checkout, req: { channel: ChannelName; mode: PaymentMode; openid?: string; clientIp?: string }): Promise<StartedPayment> {
+  async startPayment(c: Checkout, req: { channel: ChannelName; mode: PaymentMode; openid?: string; clientIp?: string; quoteId?: string }): Promise<StartedPayment> {
     if (c.status === 'expired') throw new KauriError('checkout_expired');
     if (c.status !== 'open') throw new KauriError('checkout_closed', `The checkout is ${c.status}`);
     if (!(await this.channelsFor(c)).includes(req.channel)) {
@@ -278,6 +278,7 @@ export class CheckoutService {
       channel: req.channel,
       mode: req.mode,
       openid: req.openid,
+      quote_id: req.quoteId,
       description: c.description ?? undefined,
       return_url: undefined,
     }, {

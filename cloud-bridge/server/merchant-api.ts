@@ -9,6 +9,8 @@ import type { PaymentService } from '../orders/payments.js';
 import type { OrdersRepo } from '../store/orders-repo.js';
 import { paymentView, refundView } from '../orders/views.js';
 import type { Metrics } from './metrics.js';
+import { errorResponse, paymentSchema, refundSchema } from './openapi-schemas.js';
+import { assertAllowedUrl } from '../onecode/checkouts.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -64,8 +66,14 @@ export function registerMerchantApi(
     const r = api.withTypeProvider<ZodTypeProvider>();
     api.addHook('onRequest', apiKeyAuth(deps.accounts));
     const merchant = (req: FastifyRequest) => req.merchantId!;
+    const tags = ['payments'];
 
-    r.post('/api/v1/payments', { schema: { body: createPaymentBody } }, async (req, reply) => {
+    r.post('/api/v1/payments', { schema: { tags, body: createPaymentBody, response: { 200: paymentSchema, 201: paymentSchema, ...errorResponse } } }, async (req, reply) => {
+      if (req.body.return_url) {
+        // No open redirects: the payer is only ever sent back to a host the merchant named.
+        const m = await deps.accounts.getMerchant(merchant(req));
+        assertAllowedUrl(req.body.return_url, m?.allowed_domains ?? [], 'return_url');
+      }
       const order = await payments.createPayment(merchant(req), req.body, { clientIp: req.ip });
       deps.metrics.paymentsCreated.inc({ channel: order.channel, mode: order.mode });
       void reply.status(order.created_at === order.updated_at ? 201 : 200);
@@ -73,27 +81,31 @@ export function registerMerchantApi(
     });
 
     r.get('/api/v1/payments', {
-      schema: { querystring: z.object({ limit: z.coerce.number().int().min(1).max(200).optional(), before: z.string().max(64).optional(), status: z.string().max(32).optional() }) },
+      schema: {
+        tags,
+        querystring: z.object({ limit: z.coerce.number().int().min(1).max(200).optional(), before: z.string().max(64).optional(), status: z.string().max(32).optional() }),
+        response: { 200: z.object({ data: z.array(paymentSchema), next: z.string().nullable() }), ...errorResponse },
+      },
     }, async (req) => {
       const list = await orders.list(merchant(req), req.query);
       return { data: list.map((o) => paymentView(o, { publicBaseUrl })), next: list.length ? list[list.length - 1]!.id : null };
     });
 
-    r.get('/api/v1/payments/:out_trade_no', { schema: { params: outTradeNoParams } }, async (req) => {
+    r.get('/api/v1/payments/:out_trade_no', { schema: { tags, params: outTradeNoParams, response: { 200: paymentSchema, ...errorResponse } } }, async (req) => {
       return paymentView(await payments.getPayment(merchant(req), req.params.out_trade_no), { publicBaseUrl });
     });
 
-    r.post('/api/v1/payments/:out_trade_no/close', { schema: { params: outTradeNoParams } }, async (req) => {
+    r.post('/api/v1/payments/:out_trade_no/close', { schema: { tags, params: outTradeNoParams, response: { 200: paymentSchema, ...errorResponse } } }, async (req) => {
       return paymentView(await payments.closePayment(merchant(req), req.params.out_trade_no), { publicBaseUrl });
     });
 
-    r.post('/api/v1/payments/:out_trade_no/refunds', { schema: { params: outTradeNoParams, body: refundBody } }, async (req, reply) => {
+    r.post('/api/v1/payments/:out_trade_no/refunds', { schema: { tags, params: outTradeNoParams, body: refundBody, response: { 201: refundSchema, ...errorResponse } } }, async (req, reply) => {
       const { refund, order } = await payments.refund(merchant(req), req.params.out_trade_no, req.body);
       void reply.status(201);
       return refundView(refund, order);
     });
 
-    r.get('/api/v1/payments/:out_trade_no/refunds', { schema: { params: outTradeNoParams } }, async (req) => {
+    r.get('/api/v1/payments/:out_trade_no/refunds', { schema: { tags, params: outTradeNoParams, response: { 200: z.object({ data: z.array(refundSchema) }), ...errorResponse } } }, async (req) => {
       const order = await payments.getPayment(merchant(req), req.params.out_trade_no);
       return { data: (await orders.refundsOf(order.id)).map((x) => refundView(x, order)) };
     });

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+// Response shapes of the merchant API, for the OpenAPI description and for fastify's
+// serializer (a response that does not fit its schema is a bug, caught in tests).
+
+export const errorSchema = z.object({
+  error: z.object({ code: z.string().describe('stable, lower_snake_case'), message: z.string() }),
+});
+
+export const errorResponse = {
+  400: errorSchema,
+  401: errorSchema,
+  404: errorSchema,
+  409: errorSchema,
+  410: errorSchema,
+  503: errorSchema,
+} as const;
+
+export const paymentSchema = z.object({
+  id: z.string(),
+  out_trade_no: z.string(),
+  channel: z.string(),
+  mode: z.string(),
+  amount_minor: z.number().int(),
+  currency: z.string(),
+  status: z.string().describe('created | pending | paid | partially_refunded | refunded | closed | reversed | failed'),
+  refunded_minor: z.number().int(),
+  cny_quote_minor: z.number().int().optional(),
+  cny_charged_minor: z.number().int().optional(),
+  rate: z.string().optional(),
+  rate_time: z.string().optional(),
+  channel_trade_no: z.string().optional(),
+  qr_code: z.string().optional(),
+  redirect_url: z.string().optional(),
+  checkout_id: z.string().optional(),
+  store_id: z.string().optional(),
+  flagged: z.boolean().optional(),
+  flag_reason: z.string().optional(),
+  created_at: z.string(),
+  paid_at: z.string().optional(),
+  expires_at: z.string().optional(),
+});
+
+export const refundSchema = z.object({
+  id: z.string(),
+  out_refund_no: z.string(),
+  out_trade_no: z.string().optional(),
+  amount_minor: z.number().int(),
+  currency: z.string(),
+  status: z.string().describe('processing | succeeded | failed'),
+  reason: z.string().optional(),
+  automatic: z.boolean().optional(),
+  created_at: z.string(),
+});

@@ -1,0 +1,243 @@
+import { randomBytes } from 'node:crypto';
+import { request } from 'undici';
+import type { Logger } from 'pino';
+import type { Clock } from '../../protocol/clock.js';
+import { KauriError } from '../../protocol/errors.js';
+import type { EventLog, DomainEvent } from '../events/event-log.js';
+import type { Scheduler } from '../jobs/scheduler.js';
+import type { AccountsRepo } from '../store/accounts.js';
+import type { Store } from '../store/db.js';
+import { nowIso } from '../store/db.js';
+import type { SecretBox } from '../store/secret-box.js';
+import type { WebhookAttemptTable, WebhookDeliveryTable } from '../store/schema.js';
+import { assertAllowedUrl } from '../onecode/checkouts.js';
+import { EVENT_ID_HEADER, SIGNATURE_HEADER, signatureHeader } from './verify-signature.js';
+
+// Merchant webhooks. Each merchant with a webhook URL is a reader of the domain event log
+// with its own cursor; every event of theirs becomes a delivery row, and a scheduler task
+// posts it, signed, until the receiver answers 2xx: exponential backoff for more than a
+// day (18 attempts). Deliveries, tasks and cursors are rows in the store, so a restart (or
+// another bridge instance) carries on where this one stopped, and nothing is lost.
+
+export const DELIVER_TASK = 'webhook.deliver';
+const FANOUT_JOB = 'webhooks.fanout';
+export const MAX_ATTEMPTS = 18;
+const FIRST_RETRY_MS = 10_000;
+const MAX_RETRY_MS = 6 * 3600_000;
+const TIMEOUT_MS = 10_000;
+const DELIVERABLE = /^(payment|refund|checkout|static_code)\./;
+
+/** Protocol delay before attempt `failed + 1` (unscaled): 10 s, 20 s, 40 s, … capped at 6 h. */
+export function retryDelayMs(failedAttempts: number): number {
+  return Math.min(FIRST_RETRY_MS * 2 ** Math.max(0, failedAttempts - 1), MAX_RETRY_MS);
+}
+
+export type Delivery = WebhookDeliveryTable;
+export type DeliveryAttempt = Omit<WebhookAttemptTable, 'id'> & { id: number };
+
+export interface WebhookServiceDeps {
+  store: Store;
+  box: SecretBox;
+  accounts: AccountsRepo;
+  events: EventLog;
+  scheduler: Scheduler;
+  clock: Clock;
+  log: Logger;
+}
+
+export class WebhookService {
+  private fanning: Promise<void> | undefined;
+  private again = false;
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly deps: WebhookServiceDeps) {
+    deps.scheduler.defineTask<{ deliveryId: string }>(DELIVER_TASK, (p) => this.deliverTask(p.deliveryId), {
+      maxAttempts: MAX_ATTEMPTS, backoffMs: retryDelayMs,
+    });
+    // The periodic pass catches events appended by other instances (and anything missed).
+    deps.scheduler.every(FANOUT_JOB, 2_000, () => this.fanout());
+    this.unsubscribe = deps.events.onAppend(() => this.wake());
+  }
+
+  private get db() {
+    return this.deps.store.db;
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+
+  /** Sets the merchant's webhook URL and returns a new signing secret (shown once). */
+  async setEndpoint(merchantId: string, url: string): Promise<{ url: string; secret: string }> {
+    const merchant = await this.deps.accounts.getMerchant(merchantId);
+    if (!merchant) throw new KauriError('not_found', `No merchant "${merchantId}"`);
+    assertAllowedUrl(url, merchant.allowed_domains, 'url');
+    const secret = `whsec_${randomBytes(24).toString('base64url')}`;
+    const now = nowIso(this.deps.clock.now());
+    const sealed = this.deps.box.seal(secret);
+    // A merchant hears of events from the moment the webhook is set, not the whole history.
+    const reader = readerOf(merchantId);
+    const existing = await this.db.selectFrom('event_cursors').select('position').where('reader', '=', reader).executeTakeFirst();
+    if (!existing) await this.deps.events.advance(reader, await this.deps.events.head());
+    await this.db.insertInto('webhook_endpoints')
+      .values({ merchant_id: merchantId, url, secret: sealed, created_at: now, updated_at: now })
+      .onConflict((oc) => oc.column('merchant_id').doUpdateSet({ url, secret: sealed, updated_at: now }))
+      .execute();
+    return { url, secret };
+  }
+
+  async getEndpoint(merchantId: string): Promise<{ url: string; created_at: string; updated_at: string }> {
+    const row = await this.db.selectFrom('webhook_endpoints').select(['url', 'created_at', 'updated_at']).where('merchant_id', '=', merchantId).executeTakeFirst();
+    if (!row) throw new KauriError('webhook_not_set', 'No webhook URL is set: PUT /api/v1/webhook {"url"} first');
+    return row;
+  }
+
+  private wake(): void {
+    if (this.fanning) {
+      this.again = true;
+      return;
+    }
+    this.fanning = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.fanout();
+        } catch (err) {
+          this.deps.log.warn({ err }, 'webhook fan-out failed; the periodic pass retries');
+        }
+      } while (this.again);
+    })().finally(() => {
+      this.fanning = undefined;
+    });
+  }
+
+  /** Turns new events of every merchant with a webhook into deliveries. Safe to run anywhere, any time. */
+  async fanout(): Promise<void> {
+    const endpoints = await this.db.selectFrom('webhook_endpoints').select(['merchant_id', 'url']).execute();
+    for (const ep of endpoints) {
+      const reader = readerOf(ep.merchant_id);
+      for (;;) {
+        const cursor = await this.deps.events.cursor(reader);
+        const batch = await this.deps.events.read(cursor, { merchantId: ep.merchant_id, limit: 200 });
+        if (!batch.length) break;
+        for (const e of batch) if (DELIVERABLE.test(e.type)) await this.queue(ep.merchant_id, ep.url, e);
+        await this.deps.events.advance(reader, batch[batch.length - 1]!.seq);
+        if (batch.length < 200) break;
+      }
+    }
+  }
+
+  private async queue(merchantId: string, url: string, e: DomainEvent): Promise<void> {
+    const now = nowIso(this.deps.clock.now());
+    const id = `whd_${e.id.replace(/^evt_/, '')}`;
+    await this.db.insertInto('webhook_deliveries')
+      .values({
+        id, merchant_id: merchantId, event_id: e.id, event_seq: e.seq, event_type: e.type, url, status: 'pending', attempts: 0,
+        last_status_code: null, last_error: null, next_attempt_at: now, delivered_at: null, created_at: now, updated_at: now,
+      })
+      .onConflict((oc) => oc.columns(['merchant_id', 'event_id']).doNothing())
+      .execute();
+    // Enqueued even when the row existed: a crash between the two leaves no delivery without its task.
+    await this.deps.scheduler.enqueue(DELIVER_TASK, { deliveryId: id }, { dedupeKey: `${DELIVER_TASK}:${id}` });
+  }
+
+  private async deliverTask(deliveryId: string): Promise<void> {
+    const d = await this.db.selectFrom('webhook_deliveries').selectAll().where('id', '=', deliveryId).executeTakeFirst();
+    if (!d || d.status !== 'pending') return;
+    const result = await this.attempt(d, false);
+    if (result.ok) return;
+    if (result.attempt >= MAX_ATTEMPTS) {
+      await this.db.updateTable('webhook_deliveries').set({ status: 'failed', next_attempt_at: null, updated_at: nowIso(this.deps.clock.now()) })
+        .where('id', '=', d.id).where('status', '=', 'pending').execute();
+      this.deps.log.error({ delivery: d.id, event: d.event_id }, 'webhook delivery gave up after the last attempt');
+      return;
+    }
+    // Throwing hands the retry to the scheduler, which waits retryDelayMs(attempt) (scaled).
+    throw new Error(`webhook answered ${result.statusCode ?? result.error}`);
+  }
+
+  /** One signed POST of a delivery; records the attempt and, on 2xx, marks it delivered. */
+  private async attempt(d: Delivery, manual: boolean): Promise<{ ok: boolean; attempt: number; statusCode?: number; error?: string }> {
+    const ep = await this.db.selectFrom('webhook_endpoints').selectAll().where('merchant_id', '=', d.merchant_id).executeTakeFirst();
+    if (!ep) throw new KauriError('webhook_not_set');
+    const event = await this.db.selectFrom('events').selectAll().where('id', '=', d.event_id).executeTakeFirst();
+    if (!event) throw new KauriError('not_found', `Event ${d.event_id} is gone`);
+    const body = JSON.stringify({
+      id: event.id, type: event.type, created_at: event.created_at, merchant_id: event.merchant_id, store_id: event.store_id,
+      data: JSON.parse(event.payload),
+    });
+    const secret = this.deps.box.open(ep.secret);
+    const claimed = await this.db.updateTable('webhook_deliveries')
+      .set((eb) => ({ attempts: eb('attempts', '+', 1), url: ep.url, updated_at: nowIso(this.deps.clock.now()) }))
+      .where('id', '=', d.id).returning('attempts').executeTakeFirstOrThrow();
+    const attempt = Number(claimed.attempts);
+    const started = Date.now();
+    let statusCode: number | undefined;
+    let error: string | undefined;
+    try {
+      const res = await request(ep.url, {
+        method: 'POST',
+        body,
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'kauri-webhooks/1',
+          [SIGNATURE_HEADER]: signatureHeader(secret, body, Math.floor(this.deps.clock.now().getTime() / 1000)),
+          [EVENT_ID_HEADER]: event.id,
+          'kauri-event-type': event.type,
+          'kauri-delivery-id': d.id,
+          'kauri-delivery-attempt': String(attempt),
+        },
+        headersTimeout: TIMEOUT_MS,
+        bodyTimeout: TIMEOUT_MS,
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+        maxRedirections: 0,
+      } as Parameters<typeof request>[1]);
+      statusCode = res.statusCode;
+      await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+    } catch (err) {
+      const e = err as { code?: string; message?: string; cause?: { code?: string } };
+      error = `${e.code ?? e.cause?.code ?? 'error'}: ${e.message ?? ''}`.slice(0, 300);
+    }
+    const ok = statusCode !== undefined && statusCode >= 200 && statusCode < 300;
+    const now = this.deps.clock.now();
+    await this.db.insertInto('webhook_attempts').values({
+      delivery_id: d.id, attempt, status_code: statusCode ?? null, error: error ?? (ok ? null : `HTTP ${statusCode}`),
+      duration_ms: Date.now() - started, manual: manual ? 1 : 0, created_at: nowIso(now),
+    }).execute();
+    await this.db.updateTable('webhook_deliveries').set({
+      last_status_code: statusCode ?? null,
+      last_error: ok ? null : error ?? `HTTP ${statusCode}`,
+      updated_at: nowIso(now),
+      ...(ok
+        ? { status: 'delivered', delivered_at: nowIso(now), next_attempt_at: null }
+        : { next_attempt_at: manual ? d.next_attempt_at : nowIso(new Date(now.getTime() + this.deps.clock.duration(retryDelayMs(attempt)))) }),
+    }).where('id', '=', d.id).execute();
+    if (!ok) this.deps.log.info({ delivery: d.id, attempt, statusCode, error }, 'webhook not acknowledged');
+    return { ok, attempt, statusCode, error };
+  }
+
+  async listDeliveries(merchantId: string, options: { eventId?: string; status?: Delivery['status']; limit?: number } = {}): Promise<Delivery[]> {
+    let q = this.db.selectFrom('webhook_deliveries').selectAll().where('merchant_id', '=', merchantId);
+    if (options.eventId) q = q.where('event_id', '=', options.eventId);
+    if (options.status) q = q.where('status', '=', options.status);
+    return q.orderBy('event_seq', 'desc').limit(options.limit ?? 50).execute();
+  }
+
+  async getDelivery(merchantId: string, id: string): Promise<{ delivery: Delivery; attempts: DeliveryAttempt[] }> {
+    const delivery = await this.db.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).where('merchant_id', '=', merchantId).executeTakeFirst();
+    if (!delivery) throw new KauriError('not_found', `No webhook delivery "${id}"`);
+    const attempts = await this.db.selectFrom('webhook_attempts').selectAll().where('delivery_id', '=', id).orderBy('id').execute();
+    return { delivery, attempts: attempts.map((a) => ({ ...a, id: Number(a.id) })) };
+  }
+
+  /** Sends a delivery again now (delivered or not); a failure here does not change its retry schedule. */
+  async redeliver(merchantId: string, id: string): Promise<{ delivery: Delivery; attempts: DeliveryAttempt[] }> {
+    const { delivery } = await this.getDelivery(merchantId, id);
+    await this.attempt(delivery, true);
+    return this.getDelivery(merchantId, id);
+  }
+}
+
+function readerOf(merchantId: string): string {
+  return `webhook:${merchantId}`;
+}
