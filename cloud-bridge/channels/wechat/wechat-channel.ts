@@ -277,6 +277,8 @@ export class WechatChannel implements Channel {
    */
   async fetchStatement(ctx: ChannelContext, day: string): Promise<StatementResult> {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new KauriError('invalid_request', `a statement day is YYYY-MM-DD, not "${day}"`);
+    const availableFrom = Date.parse(`${day}T09:00:00+08:00`) + 24 * 3600_000;
+    if (ctx.clock.now().getTime() < availableFrom) return { state: 'not_ready', reason: `WeChat publishes ${day}'s statement from 09:00 (UTC+8) the next day` };
     const client = this.client(ctx);
     const path = '/pay/downloadbill';
     const res = await client.send(path, { bill_date: day.replace(/-/g, ''), bill_type: 'ALL' }, { maxBytes: 64 * 1024 * 1024 });
@@ -286,7 +288,6 @@ export class WechatChannel implements Channel {
       if (f.return_code === 'SUCCESS') throw new KauriError('channel_error', 'downloadbill answered XML with SUCCESS instead of a statement');
       const msg = f.return_msg ?? '';
       if (f.error_code === '20002' || /No Bill Exist/i.test(msg)) {
-        const availableFrom = Date.parse(`${day}T09:00:00+08:00`) + 24 * 3600_000;
         // An hour's grace after 09:00: WeChat advises fetching after 10:00.
         if (ctx.clock.now().getTime() < availableFrom + 3600_000) return { state: 'not_ready', reason: `WeChat publishes ${day}'s statement from 09:00 (UTC+8) the next day` };
         return { state: 'empty' };

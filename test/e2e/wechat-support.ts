@@ -1,0 +1,108 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { pino } from 'pino';
+import { startBridge, type Bridge } from '../../cloud-bridge/bridge.js';
+import { seedDemo } from '../../cloud-bridge/demo.js';
+import { demoChannelAccounts } from '../../cloud-bridge/channels/index.js';
+import { closeWechatAgents } from '../../cloud-bridge/channels/wechat/index.js';
+import { systemClock } from '../../protocol/clock.js';
+import { spawnKauri, type KauriProcess } from '../support/processes.js';
+import { createTestDatabase, type TestDatabase } from '../support/stores.js';
+
+// Shared by the WeChat end-to-end tests: a real `kauri sim wechat --tls` process, and a
+// bridge in this process whose demo merchant's WeChat account points at it.
+
+export interface WechatSimProcess {
+  readonly url: string;
+  readonly stateDir: string;
+  readonly ca: string;
+  /** POST a /sim/ control call (JSON) over the simulator's HTTPS. */
+  control<T = any>(path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  get<T = any>(path: string): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export async function startWechatSimProcess(env: NodeJS.ProcessEnv = {}): Promise<WechatSimProcess> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'kauri-wechat-e2e-'));
+  const proc: KauriProcess = await spawnKauri(['sim', 'wechat', '--port', '0', '--state', stateDir, '--tls'], {
+    ready: /listening on (\S+)/, env, timeoutMs: 60_000,
+  });
+  const ca = readFileSync(join(stateDir, 'ca.pem'), 'utf8');
+  const agent = new Agent({ connect: { ca } });
+  const url = proc.ready;
+  return {
+    url, stateDir, ca,
+    async control(path, body) {
+      const res = await request(url + path, { method: 'POST', body: JSON.stringify(body ?? {}), headers: { 'content-type': 'application/json' }, dispatcher: agent });
+      return { status: res.statusCode, body: (await res.body.json()) as any };
+    },
+    async get(path) {
+      const res = await request(url + path, { dispatcher: agent });
+      return res.body.json() as any;
+    },
+    async stop() {
+      await agent.close();
+      await proc.stop();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface BridgeUnderTest {
+  readonly bridge: Bridge;
+  readonly apiKey: string;
+  readonly merchantId: string;
+  readonly db: TestDatabase;
+  api<T = any>(method: string, path: string, body?: unknown, key?: string): Promise<{ status: number; body: T }>;
+  /** Polls GET /api/v1/payments/{no} until `until` holds (or fails after timeoutMs). */
+  waitFor(outTradeNo: string, until: (p: any) => boolean, timeoutMs?: number, key?: string): Promise<any>;
+  stop(): Promise<void>;
+}
+
+export async function startBridgeForSim(sim: WechatSimProcess, kind: 'sqlite' | 'postgres', options: { timeScale?: number } = {}): Promise<BridgeUnderTest> {
+  const db = await createTestDatabase(kind);
+  const filesDir = mkdtempSync(join(tmpdir(), 'kauri-files-'));
+  const bridge = await startBridge({
+    dbUrl: db.url, port: 0, secretKey: 'e2e-wechat-secret-key-0123456789abcdef', filesDir,
+    log: pino({ level: process.env.KAURI_LOG_LEVEL ?? 'silent' }),
+    clock: systemClock(options.timeScale ?? 20),
+  });
+  const seed = await seedDemo(bridge.accounts, {
+    registry: bridge.channels,
+    channelAccounts: await demoChannelAccounts({ wechat: { url: sim.url, stateDir: sim.stateDir } }),
+  });
+  const api: BridgeUnderTest['api'] = async (method, path, body, key = seed.apiKey) => {
+    const res = await fetch(bridge.url + path, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+  return {
+    bridge, apiKey: seed.apiKey, merchantId: seed.merchantId, db, api,
+    async waitFor(outTradeNo, until, timeoutMs = 20_000, key = seed.apiKey) {
+      const deadline = Date.now() + timeoutMs;
+      let last: any;
+      while (Date.now() < deadline) {
+        last = (await api('GET', `/api/v1/payments/${outTradeNo}`, undefined, key)).body;
+        if (until(last)) return last;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`payment ${outTradeNo} did not reach the expected state; last: ${JSON.stringify(last)}`);
+    },
+    async stop() {
+      await bridge.close();
+      await closeWechatAgents();
+      await db.drop();
+      rmSync(filesDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function uniqueNo(prefix: string): string {
+  return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
