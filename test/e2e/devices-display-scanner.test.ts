@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
@@ -89,5 +90,31 @@ describe('serial payment-code scanner over a pty', () => {
     await scanner.stop();
     await pair.stop();
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('kauri sim display as its own process', () => {
+  it('keeps FILE holding the two lines shown', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kauri-simdisplay-'));
+    const pair = await createPtyPair(join(dir, 'display'), join(dir, 'display-sim'));
+    const outFile = join(dir, 'display.txt');
+    const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'kauri'), 'sim', 'display', '--device', pair.b, '--out', outFile], {
+      env: { ...process.env, KAURI_FROM_SOURCE: '1' },
+      stdio: 'ignore',
+    });
+    try {
+      await waitFor('the display file', () => existsSync(outFile), 30_000);
+      const display = new PoleDisplay({ transport: openTransport(parseDeviceSpec(`serial:${pair.a}`)), commandSet: 'cd5220' });
+      await display.show(scanToPayScreen({ minor: 880, currency: 'NZD' }));
+      await waitFor('the lines', () => readFileSync(outFile, 'utf8') === 'TOTAL       NZD 8.80\n    Scan to pay\n');
+      await display.stop();
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await pair.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
