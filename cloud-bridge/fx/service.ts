@@ -31,7 +31,7 @@ export interface FxOptions {
   quoteTtlMs?: number;
   /** The bank rate source; when unset, the bank channel account's `rateUrl` (or `<baseUrl>/rate`). */
   bankRateUrl?: string;
-  /** A bank quote first refreshes the bank rate when the last fetch is older than this (default 60 s). */
+  /** A bank quote first refreshes the bank rate when the last fetch is older than this (default 0: every bank quote asks the source). */
   bankRefreshMs?: number;
   /** Per-source timeout of a pull (real ms, default 10 s). */
   pullTimeoutMs?: number;
@@ -126,8 +126,8 @@ export class FxService {
     return first ? this.deps.accounts.getChannelAccount(first.id) : undefined;
   }
 
-  private async fetchFrom(channel: FxChannel): Promise<RateQuote[] | { skipped: string }> {
-    const timeout = this.deps.options?.pullTimeoutMs ?? 10_000;
+  private async fetchFrom(channel: FxChannel, timeoutMs?: number): Promise<RateQuote[] | { skipped: string }> {
+    const timeout = timeoutMs ?? this.deps.options?.pullTimeoutMs ?? 10_000;
     if (channel === 'bank' && this.deps.options?.bankRateUrl) {
       return withTimeout(fetchBankRates(this.deps.options.bankRateUrl, this.currencies, timeout), timeout + 1000, 'bank rate source');
     }
@@ -139,11 +139,11 @@ export class FxService {
   }
 
   /** Pulls every source once; a source that fails keeps its last good rate (until that is stale). */
-  async pullAll(only?: FxChannel[]): Promise<PullReport> {
+  async pullAll(only?: FxChannel[], timeoutMs?: number): Promise<PullReport> {
     const report: PullReport = { ok: [], failed: [], skipped: [] };
     await Promise.all((only ?? FX_CHANNELS).map(async (channel) => {
       try {
-        const got = await this.fetchFrom(channel);
+        const got = await this.fetchFrom(channel, timeoutMs);
         if ('skipped' in got) {
           report.skipped.push({ channel, reason: got.skipped });
           return;
@@ -251,9 +251,10 @@ export class FxService {
   /** A bank quote is made on the freshest rate: refresh the bank source when the last fetch is not recent. */
   private async refreshBank(currency: string): Promise<void> {
     const last = await this.latest('bank', currency);
-    const maxMs = this.deps.clock.duration(this.deps.options?.bankRefreshMs ?? 60_000);
-    if (last && this.deps.clock.now().getTime() - Date.parse(last.fetchedAt) < maxMs) return;
-    const report = await this.pullAll(['bank']);
+    const maxMs = this.deps.options?.bankRefreshMs ?? 0;
+    if (last && maxMs > 0 && this.deps.clock.now().getTime() - Date.parse(last.fetchedAt) < this.deps.clock.duration(maxMs)) return;
+    // Kept short: a slow source must not hold the customer; the last good rate (if fresh) still serves.
+    const report = await this.pullAll(['bank'], 3000);
     if (report.failed.length) this.deps.log.warn({ failed: report.failed }, 'bank rate refresh before a quote failed');
   }
 
