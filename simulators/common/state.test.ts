@@ -18,6 +18,26 @@ describe('JsonState', () => {
     expect(readdirSync(dir)).toEqual(['sim.json']);
   });
 
+  it('writes a busy document at most once per interval, and everything at saveNow', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kauri-state-'));
+    const s = new JsonState(dir, 'sim.json', () => ({ n: 0 }), { minIntervalMs: 200 });
+    const onDisk = () => JSON.parse(readFileSync(join(dir, 'sim.json'), 'utf8')).n;
+    s.data.n = 1;
+    s.saveNow();
+    s.data.n = 2;
+    s.save();
+    s.data.n = 3;
+    s.save();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(onDisk()).toBe(1);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(onDisk()).toBe(3);
+    s.data.n = 4;
+    s.save();
+    s.saveNow();
+    expect(onDisk()).toBe(4);
+  });
+
   it('keeps memory-only state without a directory', () => {
     const s = new JsonState(undefined, 'x.json', () => ({ n: 1 }));
     s.data.n = 2;

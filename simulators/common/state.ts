@@ -15,6 +15,7 @@ export class JsonState<T extends object> {
   private readonly file: string | undefined;
   private pending = false;
   private lastWrite = 0;
+  private lastCost = 0;
   private readonly minIntervalMs: number;
 
   /**
@@ -55,7 +56,8 @@ export class JsonState<T extends object> {
   saveNow(): void {
     this.pending = false;
     if (!this.file) return;
-    this.lastWrite = Date.now();
+    const started = Date.now();
+    this.lastWrite = started;
     const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(this.data, null, 1));
     const fd = openSync(tmp, 'r');
@@ -65,13 +67,15 @@ export class JsonState<T extends object> {
       closeSync(fd);
     }
     renameSync(tmp, this.file);
+    this.lastCost = Date.now() - started;
   }
 
   /** Coalesces the saves of one tick (or of `minIntervalMs`) into one write. */
   save(): void {
     if (!this.file || this.pending) return;
     this.pending = true;
-    const wait = this.lastWrite + this.minIntervalMs - Date.now();
+    // A big document is written less often: at most ~10% of the time goes to writing.
+    const wait = this.lastWrite + Math.max(this.minIntervalMs, 10 * this.lastCost) - Date.now();
     const run = () => {
       if (this.pending) this.saveNow();
     };
