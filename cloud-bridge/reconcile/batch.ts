@@ -13,19 +13,18 @@ export interface RowBatch {
   kind: Uint8Array;
   keys: Uint8Array;
   keyEnds: Int32Array;
-  trade: Uint8Array;
-  tradeEnds: Int32Array;
   status: Uint8Array;
   amount: Float64Array;
   cur: Uint8Array;
   currencies: string[];
+  /** Platform rows: paid_at (epoch ms, NaN when empty). Statement rows: the line's file offset. */
   time: Float64Array;
   line: Int32Array;
   carried: Uint8Array;
 }
 
 export function batchTransferList(b: RowBatch): ArrayBuffer[] {
-  return [b.kind, b.keys, b.keyEnds, b.trade, b.tradeEnds, b.status, b.amount, b.cur, b.time, b.line, b.carried].map(
+  return [b.kind, b.keys, b.keyEnds, b.status, b.amount, b.cur, b.time, b.line, b.carried].map(
     (a) => a.buffer as ArrayBuffer,
   );
 }
@@ -33,14 +32,13 @@ export function batchTransferList(b: RowBatch): ArrayBuffer[] {
 export class BatchBuilder {
   private b!: RowBatch;
   private keyUsed = 0;
-  private tradeUsed = 0;
   private curIndex = new Map<string, number>();
 
   constructor(
     private readonly side: 0 | 1,
     private readonly channel: Channel,
     private readonly flush: (b: RowBatch) => void,
-    private readonly rows = 32768,
+    private readonly rows = 8192,
   ) {
     this.reset();
   }
@@ -53,8 +51,6 @@ export class BatchBuilder {
       kind: new Uint8Array(n),
       keys: new Uint8Array(n * 24),
       keyEnds: new Int32Array(n),
-      trade: new Uint8Array(this.side === 0 ? n * 30 : 0),
-      tradeEnds: new Int32Array(n),
       status: new Uint8Array(n),
       amount: new Float64Array(n),
       cur: new Uint8Array(n),
@@ -64,7 +60,6 @@ export class BatchBuilder {
       carried: new Uint8Array(n),
     };
     this.keyUsed = 0;
-    this.tradeUsed = 0;
     this.curIndex = new Map();
   }
 
@@ -78,20 +73,18 @@ export class BatchBuilder {
     return i;
   }
 
-  private put(buf: Uint8Array, s: number, e: number, which: 'keys' | 'trade'): number {
-    const used = which === 'keys' ? this.keyUsed : this.tradeUsed;
-    let arena = this.b[which];
+  private put(buf: Uint8Array, s: number, e: number): number {
+    const used = this.keyUsed;
+    let arena = this.b.keys;
     if (used + e - s > arena.length) {
       const bigger = new Uint8Array(Math.max(arena.length * 2, used + e - s));
       bigger.set(arena);
       arena = bigger;
-      this.b[which] = arena;
+      this.b.keys = arena;
     }
     for (let k = s, at = used; k < e; k++, at++) arena[at] = buf[k]!;
-    const end = used + e - s;
-    if (which === 'keys') this.keyUsed = end;
-    else this.tradeUsed = end;
-    return end;
+    this.keyUsed = used + e - s;
+    return this.keyUsed;
   }
 
   statement = (r: StatementRowScratch): void => {
@@ -99,12 +92,11 @@ export class BatchBuilder {
     const i = b.n;
     const [ks, ke] = statementKeyRange(this.channel, r);
     b.kind[i] = r.kind;
-    b.keyEnds[i] = this.put(r.buf, ks, ke, 'keys');
-    b.tradeEnds[i] = this.put(r.buf, r.tradeNoS, r.tradeNoE, 'trade');
+    b.keyEnds[i] = this.put(r.buf, ks, ke);
     b.status[i] = r.status;
     b.amount[i] = r.amountMinor;
     b.cur[i] = this.cur(r.currency);
-    b.time[i] = r.timeMs;
+    b.time[i] = r.offset;
     b.line[i] = r.line;
     if (++b.n === this.rows) this.emit();
   };
@@ -113,8 +105,7 @@ export class BatchBuilder {
     const b = this.b;
     const i = b.n;
     b.kind[i] = r.kind;
-    b.keyEnds[i] = this.put(r.buf, r.keyS, r.keyE, 'keys');
-    b.tradeEnds[i] = this.tradeUsed;
+    b.keyEnds[i] = this.put(r.buf, r.keyS, r.keyE);
     b.status[i] = r.status;
     b.amount[i] = r.amountMinor;
     b.cur[i] = this.cur(r.currency);

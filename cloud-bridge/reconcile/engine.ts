@@ -1,16 +1,16 @@
 import { open, stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { ReconcileError, RowProblem } from './errors.js';
-import { KIND_PAYMENT, KIND_REFUND, platformStatusCode, type Channel } from './codes.js';
+import { CHANNEL_STATUSES, KIND_PAYMENT, KIND_REFUND, platformStatusCode, type Channel } from './codes.js';
 import { statementFormats } from './convertors/index.js';
-import type { PartResult } from './convertors/format.js';
+import type { PartResult, StatementFormat } from './convertors/format.js';
 import { Ledger, type Difference, type ReconcileSummary } from './ledger.js';
-import { nextLineStart } from './lines.js';
+import { nextLineStart, text } from './lines.js';
 import { currencyExponent } from './money.js';
 import { convertStatement, headProblem, parsePlatformPart, parseStatementPart, PartFailed, readPlatformHead, type LocalProblem } from './parse.js';
 import type { PlatformRow } from './platform-csv.js';
 import { statementKeyRange, type StatementRowScratch } from './rows.js';
-import { dayNumberOf } from './time.js';
+import { dayNumberOf, formatChinaTime } from './time.js';
 import type { WorkerMessage, WorkerTask } from './worker.js';
 
 export interface ReconcileResult {
@@ -142,8 +142,12 @@ export async function reconcileFiles(input: FileReconcileInput): Promise<Reconci
       lastCur = r.currency;
       lastCode = ledger.currencyCode(r.currency);
     }
-    const [ks, ke] = statementKeyRange(channel, r);
-    ledger.addStatement(r.kind, r.buf, ks, ke, r.status, r.amountMinor, lastCode, r.timeMs, r.buf, r.tradeNoS, r.tradeNoE);
+    if (r.kind === KIND_PAYMENT) {
+      ledger.addStatement(r.kind, r.buf, r.outTradeNoS, r.outTradeNoE, r.status, r.amountMinor, lastCode, r.offset);
+    } else {
+      const [ks, ke] = statementKeyRange(channel, r);
+      ledger.addStatement(r.kind, r.buf, ks, ke, r.status, r.amountMinor, lastCode, r.offset);
+    }
   };
 
   const threads = input.threads ?? (total >= PARALLEL_FROM_BYTES ? 2 : 1);
@@ -271,8 +275,40 @@ export async function reconcileFiles(input: FileReconcileInput): Promise<Reconci
     }
   }
 
-  const { summary, differences } = ledger.finish({ totalsCurrency: channel === 'bank' ? 'CNY' : undefined });
+  const { summary, differences, refs } = ledger.finish({ totalsCurrency: channel === 'bank' ? 'CNY' : undefined });
+  await fillFromStatement(format, head.layout, statementPath, differences, refs);
   return { summary, differences, layout: head.layoutName };
+}
+
+/** Reads the channel trade no and time of each difference back from its statement line. */
+async function fillFromStatement(format: StatementFormat<any>, layout: unknown, path: string, differences: Difference[], refs: number[]): Promise<void> {
+  if (!refs.some((r) => !Number.isNaN(r))) return;
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(HEAD_BYTES);
+    let found: { tradeNo: string | null; time: string } | null = null;
+    const parser = format.createParser(layout, (r) => {
+      found = { tradeNo: r.tradeNoE > r.tradeNoS ? text(r.buf, r.tradeNoS, r.tradeNoE) : null, time: formatChinaTime(r.timeMs) };
+    });
+    for (let k = 0; k < differences.length; k++) {
+      const ref = refs[k]!;
+      if (Number.isNaN(ref)) continue;
+      const { bytesRead } = await fh.read(buf, 0, buf.length, ref);
+      const view = new Uint8Array(buf.buffer, buf.byteOffset, bytesRead);
+      let end = view.indexOf(10);
+      if (end < 0) end = bytesRead;
+      if (end > 0 && view[end - 1] === 13) end--;
+      found = null;
+      parser.line(view, 0, end, 1);
+      const f = found as { tradeNo: string | null; time: string } | null;
+      if (f) {
+        differences[k]!.channelTradeNo = f.tradeNo;
+        differences[k]!.channelTime = f.time;
+      }
+    }
+  } finally {
+    await fh.close();
+  }
 }
 
 /**
@@ -291,6 +327,7 @@ export async function reconcileStreams(input: {
   const { channel, date } = input;
   const ledger = new Ledger({ channel, day: dayOf(date), date, windowMs: (input.windowMinutes ?? DEFAULT_WINDOW_MINUTES) * 60_000 });
   const enc = new TextEncoder();
+  const seen: { tradeNo: string; time: string }[] = [];
   const rows = convertStatement(channel, input.statement, { date, file: input.statementName });
   let layout = '';
   for (;;) {
@@ -302,10 +339,10 @@ export async function reconcileStreams(input: {
     const row = r.value;
     const key = row.kind === 'payment' ? row.outTradeNo : channel === 'bank' ? row.channelRefundNo : row.outRefundNo;
     const k = enc.encode(key ?? '');
-    const t = enc.encode(row.channelTradeNo);
-    const status = ['paid', 'revoked', 'refund_succeeded', 'refund_processing', 'refund_failed'].indexOf(row.status) + 1;
+    const status = CHANNEL_STATUSES.indexOf(row.status) + 1;
+    seen.push({ tradeNo: row.channelTradeNo, time: row.channelTime });
     ledger.addStatement(row.kind === 'payment' ? KIND_PAYMENT : KIND_REFUND, k, 0, k.length, status, row.amountMinor,
-      ledger.currencyCode(row.currency), Date.parse(row.channelTime), t, 0, t.length);
+      ledger.currencyCode(row.currency), seen.length - 1);
   }
   let n = 0;
   for await (const p of input.platform) {
@@ -326,6 +363,11 @@ export async function reconcileStreams(input: {
       throw err;
     }
   }
-  const { summary, differences } = ledger.finish({ totalsCurrency: channel === 'bank' ? 'CNY' : undefined });
+  const { summary, differences, refs } = ledger.finish({ totalsCurrency: channel === 'bank' ? 'CNY' : undefined });
+  refs.forEach((ref, k) => {
+    if (Number.isNaN(ref)) return;
+    differences[k]!.channelTradeNo = seen[ref]!.tradeNo || null;
+    differences[k]!.channelTime = seen[ref]!.time;
+  });
   return { summary, differences, layout };
 }

@@ -61,6 +61,7 @@ export interface LedgerOptions {
 }
 
 const EMPTY = 0;
+const SLOT = 3;
 
 export class Ledger {
   private cap: number;
@@ -69,10 +70,8 @@ export class Ledger {
   private mask: number;
   private keyArena: Uint8Array;
   private keyUsed = 0;
+  /** Where entry i's key starts in keyArena: [kind, length low, length high, id bytes…]. */
   private keyOff: Int32Array;
-  private keyLen: Int32Array;
-  private hashes: Int32Array;
-  private kind: Uint8Array;
   // platform side
   private pStatus: Uint8Array;
   private pRole: Uint8Array;
@@ -86,11 +85,12 @@ export class Ledger {
   private cCount: Int32Array;
   private cAmount: Float64Array;
   private cCur: Uint8Array;
-  private cTime: Float64Array;
-  private cTradeOff: Int32Array;
-  private cTradeLen: Int32Array;
-  private tradeArena: Uint8Array;
-  private tradeUsed = 0;
+  /**
+   * Where the statement row can be found again (its file offset, or a caller's index):
+   * the channel trade no and time are only needed for the few differences, so they are
+   * read back from the file at the end instead of being kept for a million rows.
+   */
+  private cRef: Float64Array;
 
   private readonly currencies: string[] = [];
   private readonly currencyIndex = new Map<string, number>();
@@ -104,14 +104,10 @@ export class Ledger {
     let cap = 1024;
     while (cap < (opts.sizeHint ?? 0) * 1.05) cap *= 2;
     this.cap = cap;
-    this.slots = new Int32Array(cap * 4);
+    this.slots = new Int32Array(cap * 2 * SLOT);
     this.mask = cap * 2 - 1;
-    this.keyArena = new Uint8Array(cap * 24);
-    this.tradeArena = new Uint8Array(cap * 28);
+    this.keyArena = new Uint8Array(cap * 26);
     this.keyOff = new Int32Array(cap);
-    this.keyLen = new Int32Array(cap);
-    this.hashes = new Int32Array(cap);
-    this.kind = new Uint8Array(cap);
     this.pStatus = new Uint8Array(cap);
     this.pRole = new Uint8Array(cap);
     this.pCarried = new Uint8Array(cap);
@@ -123,9 +119,7 @@ export class Ledger {
     this.cCount = new Int32Array(cap);
     this.cAmount = new Float64Array(cap);
     this.cCur = new Uint8Array(cap);
-    this.cTime = new Float64Array(cap);
-    this.cTradeOff = new Int32Array(cap);
-    this.cTradeLen = new Int32Array(cap);
+    this.cRef = new Float64Array(cap);
   }
 
   currencyCode(cur: string): number {
@@ -140,8 +134,7 @@ export class Ledger {
   }
 
   /** A statement row: merges with an earlier sighting of the same id, or counts as a duplicate. */
-  addStatement(kind: number, buf: Uint8Array, ks: number, ke: number, status: number, amountMinor: number, cur: number,
-    timeMs: number, tradeBuf: Uint8Array, ts: number, te: number): void {
+  addStatement(kind: number, buf: Uint8Array, ks: number, ke: number, status: number, amountMinor: number, cur: number, ref: number): void {
     this.statementRows++;
     if (this.firstStatementCurrency < 0) this.firstStatementCurrency = cur;
     const sign = channelSign(status);
@@ -151,7 +144,7 @@ export class Ledger {
     if (prev !== EMPTY) {
       if (supersedes(status, prev)) {
         this.cStatus[i] = status;
-        this.cTime[i] = timeMs;
+        this.cRef[i] = ref;
       } else if (!supersedes(prev, status)) {
         this.cCount[i]!++;
       }
@@ -161,13 +154,7 @@ export class Ledger {
     this.cCount[i] = 1;
     this.cAmount[i] = amountMinor;
     this.cCur[i] = cur;
-    this.cTime[i] = timeMs;
-    const len = te - ts;
-    if (this.tradeUsed + len > this.tradeArena.length) this.tradeArena = grow(this.tradeArena, this.tradeUsed + len);
-    copyBytes(tradeBuf, ts, te, this.tradeArena, this.tradeUsed);
-    this.cTradeOff[i] = this.tradeUsed;
-    this.cTradeLen[i] = len;
-    this.tradeUsed += len;
+    this.cRef[i] = ref;
   }
 
   /**
@@ -197,45 +184,40 @@ export class Ledger {
   addBatch(b: RowBatch, lineOffset = 0): void {
     const map = b.currencies.map((c) => this.currencyCode(c));
     let ks = 0;
-    let ts = 0;
     for (let r = 0; r < b.n; r++) {
       const ke = b.keyEnds[r]!;
-      const te = b.tradeEnds[r]!;
       if (b.side === 0) {
-        this.addStatement(b.kind[r]!, b.keys, ks, ke, b.status[r]!, b.amount[r]!, map[b.cur[r]!]!, b.time[r]!, b.trade, ts, te);
+        this.addStatement(b.kind[r]!, b.keys, ks, ke, b.status[r]!, b.amount[r]!, map[b.cur[r]!]!, b.time[r]!);
       } else {
         this.addPlatform(b.kind[r]!, b.keys, ks, ke, b.status[r]!, b.amount[r]!, map[b.cur[r]!]!, b.time[r]!, b.line[r]! + lineOffset, b.carried[r] === 1);
       }
       ks = ke;
-      ts = te;
     }
   }
 
   private entry(kind: number, buf: Uint8Array, ks: number, ke: number): number {
+    const len = ke - ks;
+    if (len > 0xffff) throw new RowProblem('malformed_row', 'an id longer than 65535 bytes');
     // FNV-1a over the kind byte and the id.
     let h = (0x811c9dc5 ^ KEY_PREFIX[kind]!) >>> 0;
     h = Math.imul(h, 0x01000193);
     for (let k = ks; k < ke; k++) h = Math.imul(h ^ buf[k]!, 0x01000193);
-    const len = ke - ks;
-    // Slots hold (entry + 1, hash) pairs, so a probe reads one cache line until the hash matches.
-    let s = h & this.mask;
+    // Slots hold (entry + 1, hash, key offset): a probe touches the slot's cache line and,
+    // when the hash matches, the key's; nothing else.
     const slots = this.slots;
+    const arena = this.keyArena;
+    let s = h & this.mask;
     for (;;) {
-      const e = slots[s * 2]!;
+      const at = s * SLOT;
+      const e = slots[at]!;
       if (e === 0) break;
-      if (slots[s * 2 + 1] === h) {
-        const i = e - 1;
-        if (this.kind[i] === kind && this.keyLen[i] === len) {
-          const off = this.keyOff[i]!;
-          const arena = this.keyArena;
-          let same = true;
-          for (let k = 0; k < len; k++) {
-            if (arena[off + k] !== buf[ks + k]) {
-              same = false;
-              break;
-            }
-          }
-          if (same) return i;
+      if (slots[at + 1] === h) {
+        const off = slots[at + 2]!;
+        if (arena[off] === kind && arena[off + 1] === (len & 0xff) && arena[off + 2] === len >> 8) {
+          let k = 0;
+          const base = off + 3 - ks;
+          for (k = ks; k < ke; k++) if (arena[base + k] !== buf[k]) break;
+          if (k === ke) return e - 1;
         }
       }
       s = (s + 1) & this.mask;
@@ -245,15 +227,19 @@ export class Ledger {
       return this.entry(kind, buf, ks, ke);
     }
     const i = this.n++;
-    slots[s * 2] = i + 1;
-    slots[s * 2 + 1] = h;
-    this.hashes[i] = h;
-    this.kind[i] = kind;
-    if (this.keyUsed + len > this.keyArena.length) this.keyArena = grow(this.keyArena, this.keyUsed + len);
-    copyBytes(buf, ks, ke, this.keyArena, this.keyUsed);
-    this.keyOff[i] = this.keyUsed;
-    this.keyLen[i] = len;
-    this.keyUsed += len;
+    if (this.keyUsed + len + 3 > this.keyArena.length) this.keyArena = grow(this.keyArena, this.keyUsed + len + 3);
+    const off = this.keyUsed;
+    const a = this.keyArena;
+    a[off] = kind;
+    a[off + 1] = len & 0xff;
+    a[off + 2] = len >> 8;
+    copyBytes(buf, ks, ke, a, off + 3);
+    this.keyUsed += len + 3;
+    this.keyOff[i] = off;
+    const at = s * SLOT;
+    slots[at] = i + 1;
+    slots[at + 1] = h;
+    slots[at + 2] = off;
     return i;
   }
 
@@ -261,9 +247,6 @@ export class Ledger {
     const cap = this.cap * 2;
     this.cap = cap;
     this.keyOff = resize(this.keyOff, cap);
-    this.keyLen = resize(this.keyLen, cap);
-    this.hashes = resize(this.hashes, cap);
-    this.kind = resize(this.kind, cap);
     this.pStatus = resize(this.pStatus, cap);
     this.pRole = resize(this.pRole, cap);
     this.pCarried = resize(this.pCarried, cap);
@@ -275,25 +258,39 @@ export class Ledger {
     this.cCount = resize(this.cCount, cap);
     this.cAmount = resize(this.cAmount, cap);
     this.cCur = resize(this.cCur, cap);
-    this.cTime = resize(this.cTime, cap);
-    this.cTradeOff = resize(this.cTradeOff, cap);
-    this.cTradeLen = resize(this.cTradeLen, cap);
-    this.slots = new Int32Array(cap * 4);
+    this.cRef = resize(this.cRef, cap);
+    const old = this.slots;
+    this.slots = new Int32Array(cap * 2 * SLOT);
     this.mask = cap * 2 - 1;
-    for (let i = 0; i < this.n; i++) {
-      const h = this.hashes[i]!;
-      let s = h & this.mask;
-      while (this.slots[s * 2] !== 0) s = (s + 1) & this.mask;
-      this.slots[s * 2] = i + 1;
-      this.slots[s * 2 + 1] = h;
+    for (let at = 0; at < old.length; at += SLOT) {
+      if (old[at] === 0) continue;
+      let s = old[at + 1]! & this.mask;
+      while (this.slots[s * SLOT] !== 0) s = (s + 1) & this.mask;
+      this.slots.set(old.subarray(at, at + SLOT), s * SLOT);
     }
   }
 
+  private kindOf(i: number): number {
+    return this.keyArena[this.keyOff[i]!]!;
+  }
+
+  private idOf(i: number): string {
+    const off = this.keyOff[i]!;
+    const len = this.keyArena[off + 1]! | (this.keyArena[off + 2]! << 8);
+    return text(this.keyArena, off + 3, off + 3 + len);
+  }
+
   /** Classifies every id; deterministic whatever order the rows came in. */
-  finish(opts: { totalsCurrency?: string; collectDifferences?: boolean } = {}): { summary: ReconcileSummary; differences: Difference[] } {
+  finish(opts: { totalsCurrency?: string; collectDifferences?: boolean } = {}): { summary: ReconcileSummary; differences: Difference[]; refs: number[] } {
     const counts = { matched: 0, amountMismatch: 0, currencyMismatch: 0, statusMismatch: 0, channelOnly: 0, platformOnly: 0, duplicates: 0, suspense: 0 };
     const collect = opts.collectDifferences !== false;
     const differences: Difference[] = [];
+    const refOf = new Map<Difference, number>();
+    const diff = (i: number, category: Difference['category'], hasC: boolean, hasP: boolean): void => {
+      const d = this.difference(i, category, hasC, hasP);
+      if (hasC) refOf.set(d, this.cRef[i]!);
+      differences.push(d);
+    };
     const platformNet = new Map<number, number>();
     let platformRows = 0;
     const chSide = { status: 0, amountMinor: 0, currency: '' };
@@ -325,10 +322,10 @@ export class Ledger {
         if (sign !== 0) platformNet.set(this.pCur[i]!, (platformNet.get(this.pCur[i]!) ?? 0) + sign * this.pAmount[i]!);
       }
       if (category !== null) counts[category]++;
-      if (collect && category !== null && category !== 'matched') differences.push(this.difference(i, category, hasC, hasP));
+      if (collect && category !== null && category !== 'matched') diff(i, category, hasC, hasP);
       if (hasC && this.cCount[i]! > 1) {
         counts.duplicates += this.cCount[i]! - 1;
-        if (collect) differences.push(this.difference(i, 'duplicates', hasC, hasP));
+        if (collect) diff(i, 'duplicates', hasC, hasP);
       }
     }
     const currency =
@@ -336,6 +333,7 @@ export class Ledger {
       (this.firstStatementCurrency >= 0 ? this.currencies[this.firstStatementCurrency]! : this.currencies[0] ?? 'NZD');
     const code = this.currencyIndex.get(currency) ?? -1;
     differences.sort(compareDifferences);
+    const refs = differences.map((d) => refOf.get(d) ?? NaN);
     return {
       summary: {
         channel: this.opts.channel,
@@ -346,19 +344,20 @@ export class Ledger {
         totals: { channelMinor: this.channelNet.get(code) ?? 0, platformMinor: platformNet.get(code) ?? 0, currency },
       },
       differences,
+      refs,
     };
   }
 
   private difference(i: number, category: Difference['category'], hasC: boolean, hasP: boolean): Difference {
     return {
       category,
-      kind: this.kind[i] === KIND_PAYMENT ? 'payment' : 'refund',
-      id: text(this.keyArena, this.keyOff[i]!, this.keyOff[i]! + this.keyLen[i]!),
-      channelTradeNo: hasC && this.cTradeLen[i]! > 0 ? text(this.tradeArena, this.cTradeOff[i]!, this.cTradeOff[i]! + this.cTradeLen[i]!) : null,
+      kind: this.kindOf(i) === KIND_PAYMENT ? 'payment' : 'refund',
+      id: this.idOf(i),
+      channelTradeNo: null, // filled in from the statement row (see cRef)
       channelStatus: hasC ? channelStatusName(this.cStatus[i]!) : null,
       channelAmountMinor: hasC ? this.cAmount[i]! : null,
       channelCurrency: hasC ? this.currencies[this.cCur[i]!]! : null,
-      channelTime: hasC ? formatChinaTime(this.cTime[i]!) : null,
+      channelTime: null,
       platformStatus: hasP ? platformStatusName(this.pStatus[i]!) : null,
       platformAmountMinor: hasP ? this.pAmount[i]! : null,
       platformCurrency: hasP ? this.currencies[this.pCur[i]!]! : null,

@@ -12,30 +12,49 @@ export class LineSplitter {
   lines = 0;
   /** False when the last line had no line break (often a sign of truncation). */
   lastTerminated = true;
-  constructor(private readonly onLine: LineHandler) {}
+  /** File offset of the line being handled (for going back to it later). */
+  lineOffset = 0;
+  private chunkBase: number;
+  private carryOffset = 0;
+  constructor(
+    private readonly onLine: LineHandler,
+    baseOffset = 0,
+  ) {
+    this.chunkBase = baseOffset;
+  }
 
   push(chunk: Uint8Array): void {
     let pos = 0;
     const len = chunk.length;
+    // Buffer#indexOf is memchr; TypedArray#indexOf is several times slower. The handler
+    // still gets the plain Uint8Array, so its element access stays monomorphic.
+    const find = Buffer.from(chunk.buffer, chunk.byteOffset, len);
     if (this.carry) {
-      const nl = chunk.indexOf(10);
+      const nl = find.indexOf(10);
       if (nl < 0) {
         this.carry = concat(this.carry, chunk, len);
+        this.chunkBase += len;
         return;
       }
       const joined = concat(this.carry, chunk, nl);
       this.carry = null;
+      this.lineOffset = this.carryOffset;
       this.emit(joined, 0, joined.length);
       pos = nl + 1;
     }
     for (;;) {
-      const nl = chunk.indexOf(10, pos);
+      const nl = find.indexOf(10, pos);
       if (nl < 0) break;
+      this.lineOffset = this.chunkBase + pos;
       this.emit(chunk, pos, nl);
       pos = nl + 1;
     }
     // A copy: the reader reuses its chunk buffer (and Buffer#slice would not copy).
-    if (pos < len) this.carry = Uint8Array.prototype.slice.call(chunk, pos);
+    if (pos < len) {
+      this.carry = Uint8Array.prototype.slice.call(chunk, pos);
+      this.carryOffset = this.chunkBase + pos;
+    }
+    this.chunkBase += len;
   }
 
   end(): void {
@@ -43,6 +62,7 @@ export class LineSplitter {
       const c = this.carry;
       this.carry = null;
       this.lastTerminated = false;
+      this.lineOffset = this.carryOffset;
       this.emit(c, 0, c.length);
     }
   }

@@ -32,12 +32,15 @@ export async function parseStatementPart(
   format: StatementFormat<any>, layout: unknown, path: string, start: number, end: number,
   sink: StatementSink, onBytes?: (n: number) => void,
 ): Promise<{ result: PartResult; lastTerminated: boolean }> {
-  const parser = format.createParser(layout, sink);
+  const parser = format.createParser(layout, (r) => {
+    r.offset = splitter.lineOffset;
+    sink(r);
+  });
   let current = 0;
   const splitter = new LineSplitter((buf, s, e, lineNo) => {
     current = lineNo;
     parser.line(buf, s, e, lineNo);
-  });
+  }, start);
   try {
     await readRange(path, start, end, (chunk) => {
       splitter.push(chunk);

@@ -56,6 +56,8 @@ export class StatementRowScratch {
   feeMicro = NaN;
   timeMs = 0;
   line = 0;
+  /** File offset of the row's line (set by the reader, not the parser). */
+  offset = 0;
 }
 
 export type StatementSink = (row: StatementRowScratch) => void;

@@ -70,8 +70,17 @@ export function parseChinaTime(buf: Uint8Array, start: number, end: number): num
     return NaN;
   }
   if (!valid(y, mo, d, h, mi, s)) return NaN;
-  return Date.UTC(y, mo - 1, d, h, mi, s) - CHINA_OFFSET_MS;
+  // A statement's rows share a handful of dates: Date.UTC once per date, not per row.
+  const key = y * 10000 + mo * 100 + d;
+  if (key !== lastDateKey) {
+    lastDateKey = key;
+    lastDateMs = Date.UTC(y, mo - 1, d);
+    if (new Date(lastDateMs).getUTCDate() !== d) lastDateMs = NaN; // 2026-02-30
+  }
+  return lastDateMs + ((h * 60 + mi) * 60 + s) * 1000 - CHINA_OFFSET_MS;
 }
+let lastDateKey = -1;
+let lastDateMs = NaN;
 
 const latin1 = new TextDecoder('latin1');
 
