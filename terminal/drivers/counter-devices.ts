@@ -160,14 +160,13 @@ export async function startCounterDevices(opts: CounterDevicesOptions): Promise<
 
   if (scannerSpec && scannerSpec.kind !== 'none') {
     d.specs.scanner = describeSpec(scannerSpec);
-    d.scanner = new SerialScanner(openTransport(scannerSpec, opts.transport));
+    d.scanner = new SerialScanner(openTransport(scannerSpec, opts.transport), opts.clock);
     d.scanner.on('scan', (r) => d.emit('scan', r));
-    try {
-      await d.scanner.start();
-      d.scannerConnected = true;
-    } catch {
-      d.scannerConnected = false;
-    }
+    d.scanner.on('health', (h) => {
+      d.scannerConnected = h.connected;
+      d.changed();
+    });
+    await d.scanner.start().catch(() => undefined);
   }
   return d;
 }

@@ -62,7 +62,6 @@ export class UsbPrinterTransport extends BaseTransport {
   private iface = -1;
   private epOut = -1;
   private epIn = -1;
-  private reading = false;
 
   constructor(
     private readonly vendorId: number,
@@ -110,7 +109,6 @@ export class UsbPrinterTransport extends BaseTransport {
   }
 
   private async readLoop(device: UsbDeviceLike): Promise<void> {
-    this.reading = true;
     while (this.device === device) {
       try {
         const r = await device.transferIn(this.epIn, 64);
@@ -123,7 +121,6 @@ export class UsbPrinterTransport extends BaseTransport {
         break;
       }
     }
-    this.reading = false;
   }
 
   async write(data: Uint8Array): Promise<void> {

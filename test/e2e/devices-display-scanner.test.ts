@@ -69,7 +69,7 @@ describe('serial payment-code scanner over a pty', () => {
   it('delivers codes ended by CR, LF or CRLF, and rejects garbage', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kauri-scanner-'));
     const pair = await createPtyPair(join(dir, 'scanner'), join(dir, 'scanner-device'));
-    const scanner = new SerialScanner(openTransport(parseDeviceSpec(`serial:${pair.a}?baud=9600`)));
+    const scanner = new SerialScanner(openTransport(parseDeviceSpec(`serial:${pair.a}?baud=9600`)), undefined, 100);
     const got: ScanResult[] = [];
     scanner.on('scan', (r) => got.push(r));
     await scanner.start();
@@ -87,8 +87,22 @@ describe('serial payment-code scanner over a pty', () => {
       'alipay:285678901234567890',
     ]);
     await new Promise<void>((r) => device.close(() => r()));
-    await scanner.stop();
+
+    // Unplugged and plugged back: the scanner is read again without a restart.
+    const health: boolean[] = [];
+    scanner.on('health', (h) => health.push(h.connected));
     await pair.stop();
+    await waitFor('the scanner to notice', () => health.includes(false));
+    const pair2 = await createPtyPair(join(dir, 'scanner'), join(dir, 'scanner-device'));
+    await waitFor('the scanner to reopen', () => health.at(-1) === true);
+    const device2 = new SerialPort({ path: pair2.b, baudRate: 9600 });
+    await new Promise<void>((r) => device2.once('open', () => r()));
+    await new Promise<void>((r) => device2.write('144567890123456789\r\n', () => device2.drain(() => r())));
+    await waitFor('a scan after reconnect', () => got.length >= 5);
+    expect(got[4]).toMatchObject({ ok: true, channel: 'wechat', code: '144567890123456789' });
+    await new Promise<void>((r) => device2.close(() => r()));
+    await scanner.stop();
+    await pair2.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 });

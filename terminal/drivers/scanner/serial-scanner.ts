@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Transform, type TransformCallback } from 'node:stream';
 import { ReadlineParser } from '@serialport/parser-readline';
+import { systemClock, type Clock } from '../../../protocol/clock.js';
 import type { ByteTransport } from '../transport-base.js';
 import { checkScannedCode, type ScanResult } from './payment-code.js';
 
@@ -32,13 +33,24 @@ class LineEnds extends Transform {
   }
 }
 
-export class SerialScanner extends EventEmitter<{ scan: [ScanResult] }> {
+export class SerialScanner extends EventEmitter<{ scan: [ScanResult]; health: [{ connected: boolean }] }> {
   private readonly ends = new LineEnds();
   private readonly parser = new ReadlineParser({ delimiter: '\n', encoding: 'latin1' });
   private detach: (() => void) | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private stopped = false;
 
-  constructor(private readonly transport: ByteTransport) {
+  constructor(
+    private readonly transport: ByteTransport,
+    private readonly clock: Clock = systemClock(),
+    private readonly retryMs = 5000,
+  ) {
     super();
+    // An unplugged scanner is reopened when it comes back.
+    this.transport.onClose(() => {
+      this.emit('health', { connected: false });
+      this.reopenLater();
+    });
     this.ends.pipe(this.parser);
     this.parser.on('data', (line: string) => {
       if (line.trim() === '') return;
@@ -47,12 +59,32 @@ export class SerialScanner extends EventEmitter<{ scan: [ScanResult] }> {
   }
 
   async start(): Promise<void> {
-    this.detach = this.transport.onData((chunk) => this.ends.write(chunk));
-    await this.transport.open();
+    this.stopped = false;
+    this.detach ??= this.transport.onData((chunk) => this.ends.write(chunk));
+    try {
+      await this.transport.open();
+      this.emit('health', { connected: true });
+    } catch (err) {
+      this.reopenLater();
+      throw err;
+    }
+  }
+
+  private reopenLater(): void {
+    if (this.stopped || this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.start().catch(() => undefined);
+    }, this.clock.duration(this.retryMs));
+    this.retry.unref?.();
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = undefined;
     this.detach?.();
+    this.detach = undefined;
     await this.transport.close();
   }
 }
