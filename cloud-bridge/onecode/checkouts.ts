@@ -264,15 +264,17 @@ export class CheckoutService {
     if (!(await this.channelsFor(c)).includes(req.channel)) {
       throw new KauriError('channel_not_configured', `This checkout does not offer ${req.channel}`);
     }
-    const key = createHash('sha256').update(`${req.channel}\0${req.mode}\0${req.openid ?? ''}`).digest('hex').slice(0, 10);
-    const prefix = `${c.id.slice(4)}-${key}-`;
+    // The merchant reference fits every channel's 32 characters: the checkout's ULID, five
+    // hex digits for wallet, mode and payer, and the attempt in base 36.
+    const key = createHash('sha256').update(`${req.channel}\0${req.mode}\0${req.openid ?? ''}`).digest('hex').slice(0, 5);
+    const prefix = `${c.id.slice(4)}${key}`;
     const siblings = (await this.ordersOf(c.id)).filter((o) => o.out_trade_no.startsWith(prefix));
     const open = siblings.find((o) => isOpen(o.status as PaymentStatus));
     if (open) return { order: open, presentation: await this.presentationOf(open), reused: true };
     const startedAt = this.deps.clock.now().getTime();
     const remainingMs = Date.parse(c.expiresAt) - startedAt;
     const order = await this.deps.payments.createPayment(c.merchantId, {
-      out_trade_no: `${prefix}${siblings.length + 1}`,
+      out_trade_no: `${prefix}${Math.min(siblings.length + 1, 35).toString(36)}`,
       amount_minor: c.amountMinor,
       currency: c.currency,
       channel: req.channel,

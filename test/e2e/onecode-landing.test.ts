@@ -1,0 +1,261 @@
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, UA, actAsWechat, startSim, startWorld, type Sim, type World } from './onecode-support.js';
+
+// One QR code, whichever wallet the customer has: a checkout's /c/<token> in real
+// Chromium with WeChat's, Alipay's and a desktop browser's User-Agent, against the
+// channel simulators, and the store sticker /s/<code> with the amount typed on the phone.
+
+if (!existsSync(CHROMIUM)) console.warn(`${CHROMIUM} is missing: the one-code browser tests are skipped`);
+
+describe.skipIf(!existsSync(CHROMIUM))('one-code landing pages in Chromium', () => {
+  let wechat: Sim;
+  let alipay: Sim;
+  let w: World;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    [wechat, alipay] = await Promise.all([startSim('wechat', { KAURI_TIME_SCALE: '10' }), startSim('alipay', { KAURI_TIME_SCALE: '10' })]);
+    w = await startWorld({ wechat, alipay }, { timeScale: 20 });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await w?.stop();
+    await Promise.all([wechat?.stop(), alipay?.stop()]);
+  });
+
+  const newCheckout = async (amount: number, extra: Record<string, unknown> = {}) => {
+    const res = await w.api('POST', '/api/v1/checkouts', { amount_minor: amount, currency: 'NZD', store: w.seed.storeCode, ...extra });
+    expect(res.status).toBe(201);
+    return res.body as { token: string; url: string; id: string; status: string };
+  };
+
+  const phone = async (ua: string): Promise<BrowserContext> => browser.newContext({ userAgent: ua, ignoreHTTPSErrors: true, locale: 'zh-CN' });
+
+  it('WeChat: OAuth for the openid, the JSAPI page opens the pay sheet by itself, and the checkout is paid once WeChat says so', async () => {
+    const c = await newCheckout(1888);
+    const ctx = await phone(UA.wechat);
+    const invoked = await actAsWechat(ctx, wechat);
+    const seen: string[] = [];
+    ctx.on('request', (r) => { if (r.isNavigationRequest()) seen.push(r.url()); });
+    try {
+      const page = await ctx.newPage();
+      await page.goto(c.url);
+      await expect.poll(() => page.getByTestId('checkout-status').getAttribute('data-status'), { timeout: 20_000 }).toBe('paid');
+      // Went through WeChat's OAuth (snsapi_base) and back to the bridge's JSAPI page.
+      const authorize = seen.find((u) => u.startsWith(`${wechat.url}/connect/oauth2/authorize`));
+      expect(authorize).toBeDefined();
+      expect(new URL(authorize!).searchParams.get('scope')).toBe('snsapi_base');
+      expect(seen.some((u) => u.startsWith(`${w.bridge.url}/c/${c.token}/pay/`))).toBe(true);
+      expect(invoked).toHaveLength(1);
+      expect(invoked[0]).toMatchObject({ appId: 'wx2421b1c4370ec43b', signType: 'MD5' });
+      expect(invoked[0]!.package).toMatch(/^prepay_id=/);
+      // The paid page says so in Chinese and English, with the amount and the merchant.
+      const text = await page.locator('body').innerText();
+      expect(text).toContain('已支付');
+      expect(text).toContain('Paid');
+      expect(await page.getByTestId('pay-amount').textContent()).toBe('NZD 18.88');
+      expect(await page.getByTestId('merchant-name').textContent()).toBe('Kauri Demo Shop 奇异果小店');
+    } finally {
+      await ctx.close();
+    }
+    const paid = await w.waitForCheckout(c.token, (x) => x.status === 'paid');
+    expect(paid.payment).toMatchObject({ channel: 'wechat', mode: 'jsapi', amount_minor: 1888, currency: 'NZD', status: 'paid' });
+    const events = await w.bridge.events.read(0, { types: ['checkout.paid'] });
+    expect(events.filter((e) => (e.payload as any).checkout.id === c.id)).toHaveLength(1);
+  });
+
+  it('WeChat: a cancelled pay sheet offers to pay again, and nothing is marked paid on the JS "ok" alone', async () => {
+    const c = await newCheckout(1200);
+    const ctx = await phone(UA.wechat);
+    await actAsWechat(ctx, wechat, { confirm: false });
+    try {
+      const page = await ctx.newPage();
+      await page.goto(c.url);
+      await expect.poll(() => page.getByTestId('jsapi-retry').isVisible(), { timeout: 20_000 }).toBe(true);
+      expect(await page.getByTestId('jsapi-message').textContent()).toContain('取消');
+      expect((await w.api('GET', `/api/v1/checkouts/${c.token}`)).body.status).toBe('open');
+    } finally {
+      await ctx.close();
+    }
+    // A JS bridge that lies ("ok" without paying) changes nothing either.
+    const liar = await phone(UA.wechat);
+    await liar.addInitScript(() => {
+      (window as unknown as { WeixinJSBridge: unknown }).WeixinJSBridge = { invoke: (_n: string, _p: unknown, cb: (r: unknown) => void) => cb({ err_msg: 'get_brand_wcpay_request:ok' }) };
+    });
+    try {
+      const page = await liar.newPage();
+      await page.goto(c.url);
+      await expect.poll(() => page.getByTestId('jsapi-message').textContent(), { timeout: 20_000 }).toContain('确认');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await w.api('GET', `/api/v1/checkouts/${c.token}`)).body.status).toBe('open');
+      expect(await page.getByTestId('jsapi-page').isVisible()).toBe(true);
+    } finally {
+      await liar.close();
+    }
+  });
+
+  it('Alipay: straight to the precreated qr_code inside Alipay, the customer pays, the checkout is paid', async () => {
+    const c = await newCheckout(2450);
+    const ctx = await phone(UA.alipay);
+    try {
+      const page = await ctx.newPage();
+      const res = await page.goto(c.url);
+      expect(page.url()).toMatch(new RegExp(`^${alipay.url}/qr/`));
+      expect(res?.request().redirectedFrom()?.url()).toBe(c.url);
+      await page.getByTestId('sim-pay').click();
+      const paid = await w.waitForCheckout(c.token, (x) => x.status === 'paid');
+      expect(paid.payment).toMatchObject({ channel: 'alipay', mode: 'precreate', amount_minor: 2450, status: 'paid' });
+      // Scanning the paid code again shows that it is paid.
+      const again = await page.goto(c.url);
+      expect(again?.status()).toBe(200);
+      expect(await page.getByTestId('checkout-status').getAttribute('data-status')).toBe('paid');
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('a desktop browser gets the chooser: amount, merchant, how to pay with each wallet, in English with 中文 one tap away', async () => {
+    const c = await newCheckout(990);
+    const ctx = await browser.newContext({ userAgent: UA.desktop, locale: 'en-NZ' });
+    try {
+      const page = await ctx.newPage();
+      await page.goto(c.url);
+      expect(await page.getByTestId('pay-amount').textContent()).toBe('NZD 9.90');
+      expect(await page.getByTestId('merchant-name').textContent()).toBe('Kauri Demo Shop 奇异果小店');
+      expect(await page.getByTestId('chooser-wechat').textContent()).toContain('WeChat');
+      expect(await page.getByTestId('chooser-alipay').textContent()).toContain('Alipay');
+      expect(await page.locator('[data-testid=checkout-qr] svg').count()).toBe(1);
+      // This merchant has no bank account in this world: no bank button.
+      expect(await page.getByTestId('chooser-bank').count()).toBe(0);
+      await page.getByTestId('lang-switch').click();
+      expect(await page.locator('h2.choose').textContent()).toBe('请选择付款方式');
+      expect(await page.getByTestId('pay-amount').textContent()).toBe('NZD 9.90');
+    } finally {
+      await ctx.close();
+    }
+    expect((await w.api('GET', `/api/v1/checkouts/${c.token}/payments`)).body.data).toEqual([]);
+  });
+
+  it('the store sticker: the customer types the amount, within the store\'s limit, then pays in Alipay; the store hears of it', async () => {
+    const ctx = await phone(UA.alipay);
+    const head = await w.bridge.events.head();
+    try {
+      const page = await ctx.newPage();
+      await page.goto(`${w.bridge.url}/s/${w.seed.storeCode}`);
+      expect(await page.getByTestId('merchant-name').textContent()).toBe('Kauri Demo Shop 奇异果小店');
+      // Over the store's maximum (NZD 5,000.00): refused, nothing created.
+      await page.getByTestId('pay-amount-input').fill('5000.01');
+      await page.getByTestId('pay-button').click();
+      expect(await page.getByTestId('pay-amount-error').textContent()).toContain('5,000.00');
+      await page.getByTestId('pay-amount-input').fill('12.34');
+      await page.getByTestId('pay-button').click();
+      await page.waitForURL(new RegExp(`^${alipay.url}/qr/`));
+      expect(await page.getByTestId('sim-amount').textContent()).toContain('12.34');
+      await page.getByTestId('sim-pay').click();
+    } finally {
+      await ctx.close();
+    }
+    await expect.poll(async () => (await w.bridge.events.read(head, { types: ['static_code.paid'] })).length, { timeout: 20_000 }).toBe(1);
+    const [e] = await w.bridge.events.read(head, { types: ['static_code.paid'] });
+    expect(e).toMatchObject({ merchantId: w.seed.merchantId, storeId: w.seed.storeId });
+    expect((e!.payload as any).checkout).toMatchObject({ kind: 'static', amount_minor: 1234, status: 'paid' });
+    expect((e!.payload as any).payment).toMatchObject({ channel: 'alipay', amount_minor: 1234, status: 'paid' });
+  });
+
+  it('an expired checkout answers 410 with a clear page, in both languages; an unknown one 404', async () => {
+    const c = await newCheckout(500, { expires_in_s: 30 }); // 1.5 s at 20× time
+    await new Promise((r) => setTimeout(r, 1800));
+    const ctx = await phone(UA.wechat);
+    try {
+      const page = await ctx.newPage();
+      const res = await page.goto(c.url);
+      expect(res?.status()).toBe(410);
+      expect(await page.getByTestId('checkout-status').getAttribute('data-status')).toBe('expired');
+      const text = await page.locator('body').innerText();
+      expect(text).toContain('已过期');
+      expect(text).toContain('Expired');
+      expect(await page.getByTestId('pay-amount').textContent()).toBe('NZD 5.00');
+      const missing = await page.goto(`${w.bridge.url}/c/AAAAAAAAAAAAAAAAAAAAAA`);
+      expect(missing?.status()).toBe(404);
+      expect(await page.getByTestId('checkout-status').getAttribute('data-status')).toBe('not_found');
+    } finally {
+      await ctx.close();
+    }
+    expect((await w.api('GET', `/api/v1/checkouts/${c.token}`)).body.status).toBe('expired');
+  });
+
+  it('scanning the same code twice makes no second payable order', async () => {
+    const c = await newCheckout(777);
+    const ali = await phone(UA.alipay);
+    const wx = await phone(UA.wechat);
+    const invoked = await actAsWechat(wx, wechat, { confirm: false });
+    try {
+      const p1 = await ali.newPage();
+      await p1.goto(c.url);
+      const first = p1.url();
+      const p2 = await ali.newPage();
+      await p2.goto(c.url);
+      expect(p2.url()).toBe(first);
+      const w1 = await wx.newPage();
+      await w1.goto(c.url);
+      await expect.poll(() => invoked.length, { timeout: 20_000 }).toBe(1);
+      const w2 = await wx.newPage();
+      await w2.goto(c.url);
+      await expect.poll(() => invoked.length, { timeout: 20_000 }).toBe(2);
+      expect(invoked[1]!.package).toBe(invoked[0]!.package);
+      expect(w2.url()).toBe(w1.url());
+    } finally {
+      await ali.close();
+      await wx.close();
+    }
+    const orders = (await w.api('GET', `/api/v1/checkouts/${c.token}/payments`)).body.data as any[];
+    expect(orders.map((o) => `${o.channel}:${o.mode}:${o.status}`).sort()).toEqual(['alipay:precreate:pending', 'wechat:jsapi:pending']);
+  });
+
+  it('two wallets paying in a race end in one payment and one automatic refund, flagged', async () => {
+    const c = await newCheckout(3300);
+    const ali = await phone(UA.alipay);
+    const wx = await phone(UA.wechat);
+    // Both customers get as far as the wallet's confirm screen.
+    await actAsWechat(wx, wechat, { confirm: false });
+    let qr = '';
+    try {
+      const p1 = await ali.newPage();
+      await p1.goto(c.url);
+      qr = p1.url();
+      const w1 = await wx.newPage();
+      await w1.goto(c.url);
+      await expect.poll(() => w1.getByTestId('jsapi-retry').isVisible(), { timeout: 20_000 }).toBe(true);
+    } finally {
+      await ali.close();
+      await wx.close();
+    }
+    const orders = (await w.api('GET', `/api/v1/checkouts/${c.token}/payments`)).body.data as any[];
+    const wxOrder = orders.find((o) => o.channel === 'wechat')!;
+    const prepay = (await w.bridge.store.db.selectFrom('checkout_presentations').select('data').where('order_id', '=', wxOrder.id).executeTakeFirstOrThrow()).data;
+    const prepayId = JSON.parse(prepay).jsapiParams.package.replace(/^prepay_id=/, '');
+    // Both wallets confirm before either notify reaches the bridge.
+    await wechat.control('/sim/faults', { target: 'notify', mode: 'late-notify:2', count: 1 });
+    await alipay.control('/sim/faults', { target: 'notify', mode: 'late-notify:2', count: 1 });
+    const [a, b] = await Promise.all([alipay.control('/sim/pay', { qr_code: qr }), wechat.control('/sim/pay', { prepay_id: prepayId })]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+
+    const paid = await w.waitForCheckout(c.token, (x) => x.status === 'paid', 30_000);
+    const winner = paid.payment.out_trade_no;
+    const loser = orders.find((o) => o.out_trade_no !== winner)!;
+    await expect.poll(async () => (await w.api('GET', `/api/v1/payments/${loser.out_trade_no}`)).body.status, { timeout: 30_000 }).toBe('refunded');
+    const lost = (await w.api('GET', `/api/v1/payments/${loser.out_trade_no}`)).body;
+    expect(lost).toMatchObject({ flagged: true, refunded_minor: 3300 });
+    const refunds = (await w.api('GET', `/api/v1/payments/${loser.out_trade_no}/refunds`)).body.data;
+    expect(refunds).toEqual([expect.objectContaining({ automatic: true, amount_minor: 3300, status: 'succeeded' })]);
+    const won = (await w.api('GET', `/api/v1/payments/${winner}`)).body;
+    expect(won).toMatchObject({ status: 'paid', refunded_minor: 0 });
+    expect(won.flagged).toBeUndefined();
+    const events = await w.bridge.events.read(0, { types: ['checkout.paid'] });
+    expect(events.filter((e) => (e.payload as any).checkout.id === c.id)).toHaveLength(1);
+  }, 60_000);
+});
