@@ -167,12 +167,20 @@ export class FxService {
       throw new Error(`the ${channel} source gave an unusable rate (${q.currency} ${q.cnyPerUnit})`);
     }
     const previous = await this.latest(channel, q.currency);
+    const now = this.deps.clock.now();
+    let published = q.publishedAt;
+    if (published.getTime() > now.getTime()) {
+      // A source whose day starts before its publication hour dates the rate ahead of us;
+      // it cannot be newer than the moment we got it.
+      this.deps.log.info({ channel, published: published.toISOString() }, 'rate dated in the future; taken as published now');
+      published = now;
+    }
     const row: FxRateTable = {
       id: newId('fxr'), channel, source: q.source, currency: q.currency, cny_per_unit: q.cnyPerUnit,
-      published_at: nowIso(q.publishedAt), fetched_at: nowIso(this.deps.clock.now()),
+      published_at: nowIso(published), fetched_at: nowIso(now),
     };
     await this.db.insertInto('fx_rates').values(row).execute();
-    if (!previous || previous.rate !== row.cny_per_unit || previous.publishedAt !== row.published_at) {
+    if (!previous || previous.rate !== row.cny_per_unit) {
       await this.deps.events.append({
         type: 'fx.rate_changed',
         payload: { channel, source: row.source, currency: row.currency, rate: row.cny_per_unit, previous_rate: previous?.rate ?? null, published_at: row.published_at, fetched_at: row.fetched_at },
