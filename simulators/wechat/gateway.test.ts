@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import { createDecipheriv, createHash } from 'node:crypto';
 import { pino } from 'pino';
 import { SimClock } from '../common/clock.js';
 import { FaultRegistry } from '../common/faults.js';
@@ -235,6 +236,25 @@ describe('refunds', () => {
     expect(biz(() => gw.refund(M, rf('R3', '1')))).toBe('ERROR'); // fully refunded
     expect(biz(() => gw.reverse(M, { out_trade_no: 'T1' }))).toBe('TRADE_ERROR');
     expect(o.refunds).toHaveLength(2);
+  });
+
+  it('notifies a settled refund with req_info encrypted by MD5(key), when asked to', () => {
+    const { gw, advance, jobs } = paid();
+    const before = jobs.length;
+    gw.refund(M, { ...rf('R1', '250'), notify_url: 'http://127.0.0.1:1/refund-notify' });
+    gw.refund(M, rf('R2', '100')); // no notify_url: no notification
+    advance(5_000);
+    gw.refundQuery(M, { out_trade_no: 'T1' });
+    expect(jobs.length).toBe(before + 1);
+    const n = parseWechatXml(Buffer.from(jobs.at(-1)!.body));
+    expect(n).toMatchObject({ return_code: 'SUCCESS', appid: M.appid, mch_id: M.mch_id });
+    expect(n.sign).toBeUndefined();
+    const decipher = createDecipheriv('aes-256-ecb', Buffer.from(createHash('md5').update(M.key).digest('hex')), null);
+    const plain = Buffer.concat([decipher.update(Buffer.from(n.req_info!, 'base64')), decipher.final()]).toString('utf8');
+    expect(plain).toMatch(/^<root>.*<\/root>$/);
+    expect(plain).toContain('<out_refund_no><![CDATA[R1]]></out_refund_no>');
+    expect(plain).toContain('<refund_status><![CDATA[SUCCESS]]></refund_status>');
+    expect(plain).toContain('<refund_fee>250</refund_fee>');
   });
 
   it('refuses refunds of unpaid orders', () => {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes, randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SimClock } from '../common/clock.js';
 import type { Notifier } from '../common/notifier.js';
@@ -17,7 +17,7 @@ import {
   type TradeType,
 } from './model.js';
 import { isSignType, sign, type SignType } from './sign.js';
-import { beijingDay, compactTime, parseCompactTime } from './time.js';
+import { beijingDay, billTime, compactTime, parseCompactTime } from './time.js';
 import { buildWechatXml } from './xml.js';
 
 // The WeChat Pay side of every call: orders and their states, payment codes, refunds,
@@ -120,7 +120,10 @@ export class WechatGateway {
     private readonly log: Logger,
     private readonly changed: () => void,
   ) {
-    for (const o of data.orders) this.index(o);
+    for (const o of data.orders) {
+      this.index(o);
+      for (const r of o.refunds) if (r.status === 'PROCESSING') this.armRefund(o, r);
+    }
     if (data.rates.length === 0) {
       for (const [fee_type, rate] of Object.entries(DEFAULT_RATES)) data.rates.push({ fee_type, rate: rateToWechat(rate), from_ms: 0 });
     }
@@ -145,6 +148,7 @@ export class WechatGateway {
         r.status = 'SUCCESS';
         r.success_ms = this.clock.nowMs();
         dirty = true;
+        if (r.notify_url) this.sendRefundNotify(o, r);
       }
     }
     if (o.trade_state === 'USERPAYING' && this.clock.elapsedSince(o.created_mark) >= USERPAYING_LIMIT_MS) {
@@ -434,6 +438,7 @@ export class WechatGateway {
     // earlier request with the same out_refund_no are REFUND_FEE_MISMATCH; a fully
     // refunded order is ERROR; more than what is left is INVALID_REQUEST.
     if (fee > total) throw new ReturnError('invalid refund_fee');
+    if (f.notify_url && !/^https?:\/\/[^?#\s]+$/.test(f.notify_url)) throw new ReturnError('notify_url参数格式错误 (an absolute URL without a query string)');
     const prior = o.refunds.find((r) => r.out_refund_no === f.out_refund_no);
     if (prior) {
       if (prior.refund_fee !== fee || total !== o.total_fee) {
@@ -458,16 +463,52 @@ export class WechatGateway {
       refund_fee: fee,
       cash_refund_fee: cashRefund(o.cash_fee!, o.total_fee, before, fee),
       refund_desc: f.refund_desc || undefined,
+      notify_url: f.notify_url || undefined,
       status: 'PROCESSING',
       created_ms: now,
       created_mark: this.clock.mark(),
     };
     o.refunds.push(r);
+    this.armRefund(o, r);
     o.trade_state = 'REFUND';
     o.trade_state_desc = '订单发生过退款，退款详情请查询退款单';
     this.changed();
     this.log.info({ out_trade_no: o.out_trade_no, out_refund_no: r.out_refund_no, refund_fee: fee }, 'refund accepted');
     return this.refundFields(o, r);
+  }
+
+  /** Settles the refund when its time comes even if nobody asks, so its notify goes out. */
+  private armRefund(o: Order, r: Refund): void {
+    const left = Math.max(0, REFUND_SETTLE_MS - this.clock.elapsedSince(r.created_mark));
+    setTimeout(() => this.tick(o), this.clock.duration(left) + 1).unref();
+  }
+
+  /**
+   * The refund result notification (domestic v2 shape; its use overseas is UNCONFIRMED):
+   * `req_info` is the refund's fields as XML, AES-256-ECB encrypted with the lowercase
+   * hex MD5 of the API key, base64. It carries no signature.
+   */
+  private sendRefundNotify(o: Order, r: Refund): void {
+    const m = this.merchants.get(o.mch_id)!;
+    const plain = buildWechatXml({
+      transaction_id: o.transaction_id,
+      out_trade_no: o.out_trade_no,
+      refund_id: r.refund_id,
+      out_refund_no: r.out_refund_no,
+      total_fee: String(o.total_fee),
+      settlement_total_fee: String(o.total_fee),
+      refund_fee: String(r.refund_fee),
+      settlement_refund_fee: String(r.refund_fee),
+      refund_status: r.status,
+      success_time: billTime(r.success_ms!),
+      refund_recv_accout: '支付用户的零钱',
+      refund_account: 'REFUND_SOURCE_UNSETTLED_FUNDS',
+      refund_request_source: 'API',
+    }).replace(/^<xml>/, '<root>').replace(/<\/xml>$/, '</root>');
+    const cipher = createCipheriv('aes-256-ecb', Buffer.from(createHash('md5').update(m.key).digest('hex')), null);
+    const reqInfo = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]).toString('base64');
+    const body = buildWechatXml({ return_code: 'SUCCESS', appid: o.appid, mch_id: o.mch_id, nonce_str: randomBytes(16).toString('hex'), req_info: reqInfo });
+    this.notifier.send(r.notify_url!, body, 'text/xml', { out_trade_no: o.out_trade_no, out_refund_no: r.out_refund_no, mch_id: o.mch_id });
   }
 
   private refundFields(o: Order, r: Refund): Fields {

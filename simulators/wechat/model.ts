@@ -14,6 +14,8 @@ export interface Refund {
   refund_fee: number;
   cash_refund_fee: number;
   refund_desc?: string;
+  /** Where the refund result notification goes (optional in the request). */
+  notify_url?: string;
   status: 'PROCESSING' | 'SUCCESS';
   created_ms: number;
   created_mark: ClockMark;

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createDecipheriv, createHash } from 'node:crypto';
 import { MERCHANT, call, fromXml, rawPost, readCa, signFields, simJson, startSim, toXml, type RunningSim, type TlsClient } from './wechat-sim-harness.js';
 
 // `kauri sim wechat --tls --state DIR --port 0` as a process, over real HTTPS with the
@@ -90,7 +90,7 @@ describe('kauri sim wechat --tls', () => {
     expect(q).toMatchObject({ result_code: 'SUCCESS', trade_state: 'SUCCESS', transaction_id: n.transaction_id, rate: expect.stringMatching(/^\d+$/) });
     expect(q.sign).toBe(signFields(q, MERCHANT.key, 'MD5'));
 
-    const refund = { ...base, out_trade_no: 'E2E-1', out_refund_no: 'E2E-1-R1', total_fee: '1234', refund_fee: '234', refund_fee_type: 'NZD' };
+    const refund = { ...base, out_trade_no: 'E2E-1', out_refund_no: 'E2E-1-R1', total_fee: '1234', refund_fee: '234', refund_fee_type: 'NZD', notify_url: notifyUrl };
     const noCert = await call(sim.url, '/secapi/pay/refund', refund, { tls });
     expect(noCert.return_code).toBe('FAIL');
     expect(noCert.return_msg).toMatch(/证书|certificate/);
@@ -206,6 +206,13 @@ describe('kauri sim wechat --tls', () => {
     const ok = await token('kauri-demo-appsecret');
     expect(ok.json.openid).toMatch(/^o/);
     expect((await token('kauri-demo-appsecret')).json.errcode).toBe(40029); // a code works once
+  });
+
+  it('notifies the settled refund (req_info, AES-256-ECB with MD5 of the key)', async () => {
+    const n = await until(() => notifies.find((x) => x.req_info !== undefined), 20_000);
+    const d = createDecipheriv('aes-256-ecb', Buffer.from(createHash('md5').update(MERCHANT.key).digest('hex')), null);
+    const info = fromXml(Buffer.concat([d.update(Buffer.from(n.req_info!, 'base64')), d.final()]).toString('utf8').replace(/^<root>|<\/root>$/g, (t) => (t === '<root>' ? '<xml>' : '</xml>')));
+    expect(info).toMatchObject({ out_refund_no: 'E2E-1-R1', refund_fee: '234', refund_status: 'SUCCESS' });
   });
 
   it('keeps its state and certificates across a restart', async () => {
