@@ -3,6 +3,7 @@ import { registerBridgeCommands } from '../cloud-bridge/commands.js';
 import { registerSimCommands } from '../simulators/commands.js';
 import { registerTerminalCommands } from '../terminal/commands.js';
 import { registerStartCommand } from './start.js';
+import { registerTerminalAdminCommands } from '../cloud-bridge/terminals/admin.js';
 
 // The composition root: every deployable registers its own commands here.
 export function buildProgram(): Command {
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerStartCommand(program);
   registerBridgeCommands(program);
+  registerTerminalAdminCommands(program);
   registerSimCommands(program);
   registerTerminalCommands(program);
   return program;

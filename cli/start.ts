@@ -92,13 +92,19 @@ async function runStart(dataDir: string, base: number): Promise<void> {
       channelAccounts: await demoChannelAccounts(sims),
     });
 
+    const terminal = await startTerminal({ bridge, storeId: seed.storeId, managerPin: demoSecrets.managerPin, dataDir, base, logsDir, children });
+
     const endpoints: Record<string, unknown> = {
       bridge: bridge.url,
+      bridgeWs: terminal.bridgeWs,
+      cashier: terminal.cashier,
+      customer: terminal.customer,
       sims: Object.fromEntries(Object.entries(sims).map(([k, v]) => [k, v.url])),
       demo: {
         merchantId: seed.merchantId,
         apiKey: seed.apiKey,
         storeCode: seed.storeCode,
+        managerPin: demoSecrets.managerPin,
         hqUser: seed.hqUser,
         hqPassword: demoSecrets.hqPassword,
       },
@@ -110,6 +116,9 @@ async function runStart(dataDir: string, base: number): Promise<void> {
     say(`Kauri is running (data in ${dataDir}, logs in ${logsDir})`);
     say(`  bridge        ${bridge.url}`);
     for (const [name, s] of Object.entries(sims)) say(`  ${name.padEnd(13)} ${s.url}`);
+    say(`  cashier       ${terminal.cashier}`);
+    say(`  customer      ${terminal.customer}`);
+    say(`  manager PIN   ${demoSecrets.managerPin}`);
     say(`  demo API key  ${seed.apiKey}`);
     say(`  HQ login      ${seed.hqUser} / ${demoSecrets.hqPassword}`);
     say(`  endpoints     ${endpointsPath}`);
@@ -191,4 +200,26 @@ async function stopChild(c: Child): Promise<void> {
     });
     c.proc.kill('SIGTERM');
   });
+}
+
+/**
+ * The demo counter: a headless terminal paired with the demo store (once per data folder),
+ * its refunds approved by the demo manager PIN.
+ */
+async function startTerminal(o: {
+  bridge: Bridge; storeId: string; managerPin: string; dataDir: string; base: number; logsDir: string; children: Child[];
+}): Promise<{ bridgeWs: string; cashier: string; customer: string }> {
+  await o.bridge.terminals.repo.setManagerPin(o.storeId, o.managerPin);
+  const bridgeWs = `${o.bridge.url.replace(/^http/, 'ws')}/terminal`;
+  const termDir = join(o.dataDir, 'terminal');
+  const args = ['terminal', '--bridge', bridgeWs, '--data', termDir, '--headless', '--ui-port', String(o.base + 10)];
+  if (!existsSync(join(termDir, 'terminal.db'))) {
+    const { code } = await o.bridge.terminals.createPairingCode(o.storeId, { terminalName: 'Demo counter 1' });
+    args.push('--pair', code);
+  }
+  const child = spawnChild('terminal', args, o.logsDir);
+  o.children.push(child);
+  const cashier = await waitForLine(child, /cashier (\S+)/, 60_000);
+  const customer = cashier.replace(/\/cashier$/, '/customer');
+  return { bridgeWs, cashier, customer };
 }

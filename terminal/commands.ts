@@ -1,8 +1,40 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { registerPrintTestCommand } from './drivers/escpos/print-test.js';
+import { launchElectron, runTerminal } from './core/run.js';
+import { counterDevices } from './core/devices.js';
 
 // Commands of the counter app: each registers itself here.
 export function registerTerminalCommands(program: Command): void {
-  void program;
   registerPrintTestCommand(program);
+  program
+    .command('terminal')
+    .description('the counter app: cashier and customer screens, linked to the bridge')
+    .option('--bridge <wsurl>', 'the bridge\'s terminal endpoint, e.g. ws://127.0.0.1:7300/terminal (remembered after pairing)')
+    .requiredOption('--data <dir>', 'this counter\'s data folder (its SQLite: outbox, sales, journal, credential)')
+    .option('--pair <code>', 'pair with the bridge using a one-time code from HQ (once per data folder)')
+    .option('--name <name>', 'with --pair: what HQ calls this counter')
+    .option('--headless', 'serve the screens over loopback HTTP instead of opening Electron windows')
+    .option('--ui-port <n>', 'port of the loopback screens (0 = any free port)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is a whole number from 0 to 65535');
+      return n;
+    }, 7310)
+    .option('--printer <spec>', 'receipt printer: serial:/dev/ttyX?baud=9600 | usb:VID:PID | usb:/dev/usb/lpN | tcp:HOST:PORT | none', 'none')
+    .option('--display <spec>', 'pole display: serial:/dev/ttyX?protocol=epson|cd5220 | none', 'none')
+    .option('--scanner <spec>', 'serial payment-code scanner (keyboard-wedge scanners type into the scan field) | none', 'none')
+    .action(async (o) => {
+      const t = await runTerminal({ ...o, headless: !!o.headless }, counterDevices);
+      const stop = async () => {
+        await t.close().catch(() => undefined);
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void stop());
+      process.once('SIGTERM', () => void stop());
+      process.stdout.write('terminal ready\n');
+      if (!o.headless) {
+        const code = await launchElectron(t.url);
+        await t.close();
+        process.exit(code);
+      }
+    });
 }

@@ -1,0 +1,80 @@
+import { randomInt } from 'node:crypto';
+import { Option, type Command } from 'commander';
+import { EventLog } from '../events/event-log.js';
+import { openStore, type Store } from '../store/db.js';
+import { TerminalsRepo } from './repo.js';
+import { revokeTerminal } from './service.js';
+
+// `kauri admin pairing-code create --store …`, `kauri admin terminal list|revoke`,
+// `kauri admin manager-pin set --store …`: through the repositories, never by hand.
+
+const DEFAULT_DB = 'sqlite:./data/bridge.db';
+
+async function withStore<T>(url: string, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(url);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Adds the terminal subcommands to `kauri admin` (created by the bridge's commands). */
+export function registerTerminalAdminCommands(program: Command): void {
+  const admin = program.commands.find((c) => c.name() === 'admin') ?? program.command('admin').description('administration');
+  const db = () => new Option('--db <url>', 'sqlite:PATH or postgres://…').default(DEFAULT_DB);
+  const json = () => new Option('--json', 'print JSON');
+  const print = (value: unknown, asJson: boolean | undefined, human: string) => process.stdout.write(asJson ? `${JSON.stringify(value)}\n` : `${human}\n`);
+
+  admin
+    .command('pairing-code')
+    .description('one-time codes that pair a new counter with a store')
+    .command('create')
+    .description('create a pairing code (valid once, for 24 hours; only its hash is kept)')
+    .requiredOption('--store <id-or-code>', 'the store the counter belongs to')
+    .option('--name <name>', 'what HQ calls the counter')
+    .addOption(db()).addOption(json())
+    .action(async (o) => {
+      const r = await withStore(o.db, (s) => new TerminalsRepo(s).createPairingCode({ storeIdOrCode: o.store, terminalName: o.name }));
+      print(r, o.json, `pairing code (shown once, valid until ${r.expiresAt}): ${r.code}`);
+    });
+
+  const terminal = admin.command('terminal').description('paired counters');
+  terminal
+    .command('list')
+    .description('list counters')
+    .option('--store <id>', 'only this store')
+    .option('--merchant <id>', 'only this merchant')
+    .addOption(db()).addOption(json())
+    .action(async (o) => {
+      const list = await withStore(o.db, (s) => new TerminalsRepo(s).list({ storeId: o.store, merchantId: o.merchant }));
+      print(list, o.json, list.map((t) => `${t.id}\t${t.storeId}\t${t.name}\t${t.revokedAt ? `revoked ${t.revokedAt}` : 'active'}`).join('\n') || '(no terminals)');
+    });
+  terminal
+    .command('revoke')
+    .description('revoke a counter: its link is cut at once (on every bridge) and refused afterwards')
+    .argument('<id>', 'terminal id (term_…)')
+    .addOption(db())
+    .action(async (id, o) => {
+      await withStore(o.db, (s) => revokeTerminal(s, new EventLog(s), id));
+      process.stdout.write(`terminal ${id} revoked\n`);
+    });
+
+  admin
+    .command('manager-pin')
+    .description('the store manager\'s PIN that approves refunds at the counter')
+    .command('set')
+    .description('set a store\'s manager PIN (read from KAURI_NEW_PIN, or generated and printed)')
+    .requiredOption('--store <id-or-code>', 'store')
+    .addOption(db())
+    .action(async (o) => {
+      const pin = process.env.KAURI_NEW_PIN ?? String(randomInt(100000, 1000000));
+      await withStore(o.db, async (s) => {
+        const repo = new TerminalsRepo(s);
+        const store = await repo.storeByIdOrCode(o.store);
+        if (!store) throw new Error(`no store "${o.store}"`);
+        await repo.setManagerPin(store.id, pin);
+      });
+      process.stdout.write(process.env.KAURI_NEW_PIN ? 'manager PIN set\n' : `manager PIN set (shown once): ${pin}\n`);
+    });
+}

@@ -1,0 +1,718 @@
+import { EventEmitter } from 'node:events';
+import { chmodSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import QRCode from 'qrcode';
+import type { Logger } from 'pino';
+import type { Clock } from '../../protocol/clock.js';
+import { KauriError } from '../../protocol/errors.js';
+import { newId } from '../../protocol/ids.js';
+import {
+  LINK_VERSION, PairResponse, type CommandArgsOf, type CommandName, type EventMessage, type LinkErrorBody, type LinkStoreInfo, type ResultMessage,
+} from '../../protocol/link.js';
+import { money, parseDecimal, type Money } from '../../protocol/money.js';
+import type { ChannelName } from '../../protocol/payments.js';
+import type { ChannelTotals, OpenPayment, RefundRecord, SaleRecord, SettlementSummary, StoreInfo } from './records.js';
+import { TerminalDb, type RefundRow, type SaleRow, type SaleStatus } from './db.js';
+import { LinkClient } from './link-client.js';
+import { ScanFilter } from './scan.js';
+import { isActive, isPaidFamily, statusWord, STATUS_TEXT, type StatusWord } from './words.js';
+
+// Everything the counter does, as plain Node: the screens (Electron windows or the
+// headless HTTP server) only show `snapshot()` and call the actions. Every command is
+// written to SQLite with its idempotency key before it is sent, and leaves only on the
+// bridge's answer; every event is applied, with the sequence it carries, in one
+// transaction: killing the process at any moment loses nothing and repeats nothing.
+
+const CURRENCY = 'NZD';
+
+interface PaymentView {
+  id: string; out_trade_no: string; channel: string; status: string; amount_minor: number; currency: string; refunded_minor: number;
+  cny_charged_minor?: number; rate?: string; channel_trade_no?: string; checkout_id?: string; paid_at?: string; created_at: string;
+}
+
+export interface DeviceHealth {
+  kind: 'printer' | 'display' | 'scanner';
+  state: string;
+  detail?: string;
+}
+
+/** Output devices the counter drives, when the device drivers are wired in (`none` otherwise). */
+export interface CounterDevices {
+  health(): DeviceHealth[];
+  saleDisplayed?(sale: { amount: Money; cny?: Money; status: StatusWord }): void;
+  idle?(): void;
+  printSale?(record: SaleRecord): void;
+  printRefund?(record: RefundRecord): void;
+  printSettlement?(summary: SettlementSummary): void;
+}
+
+export interface FxEstimate { cnyMinor: number; rate: string; rateTime: string }
+
+export interface CounterState {
+  terminalId: string | null;
+  terminalName: string | null;
+  store: LinkStoreInfo | null;
+  connection: 'ONLINE' | 'OFFLINE';
+  linkError: LinkErrorBody | null;
+  outboxCount: number;
+  current: SaleView | null;
+  fx: { amountMinor: number; wechat: FxEstimate | null; alipay: FxEstimate | null } | null;
+  staticQr: string | null;
+  today: SaleView[];
+  totals: { count: number; grossMinor: number; refundsMinor: number; netMinor: number };
+  devices: DeviceHealth[];
+  settlement: SettlementSummary | null;
+  notice: { kind: 'info' | 'error'; en: string; zh: string; at: string } | null;
+  scanError: { en: string; zh: string; at: string } | null;
+  now: string;
+}
+
+export interface SaleView {
+  id: string;
+  kind: SaleRow['kind'];
+  outTradeNo: string | null;
+  channel: string | null;
+  amountMinor: number;
+  currency: string;
+  status: StatusWord;
+  text: { cashier: [string, string]; customer: [string, string] };
+  active: boolean;
+  refundedMinor: number;
+  refundableMinor: number;
+  cnyChargedMinor: number | null;
+  rate: string | null;
+  qr: string | null;
+  url: string | null;
+  expiresAt: string | null;
+  message: string | null;
+  createdAt: string;
+  updatedAt: string;
+  paidAt: string | null;
+}
+
+export interface CounterOptions {
+  dataDir: string;
+  clock: Clock;
+  log: Logger;
+  devices?: CounterDevices;
+  /** How long a double scan of the same code is ignored. */
+  scanWindowMs?: number;
+}
+
+/** Exchanges a one-time pairing code for this counter's credential (kept in its SQLite only). */
+export async function pairTerminal(dataDir: string, bridgeWs: string, code: string, name?: string): Promise<PairResponse> {
+  const url = new URL(bridgeWs);
+  url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
+  url.pathname = url.pathname.replace(/\/terminal\/?$/, '') + '/terminal/pair';
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, name }) });
+  } catch (err) {
+    throw new KauriError('channel_unavailable', `Cannot reach the bridge at ${url.origin}: ${(err as Error).message}`);
+  }
+  const body = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
+  if (!res.ok) throw new KauriError(res.status === 400 ? 'pairing_code_invalid' : 'unauthenticated', body.error?.message ?? `Pairing refused (HTTP ${res.status})`);
+  const paired = PairResponse.parse(body);
+  const db = new TerminalDb(dataDir);
+  try {
+    db.tx(() => {
+      db.setSetting('terminal_id', paired.terminalId);
+      db.setSetting('terminal_secret', paired.secret);
+      db.setSetting('terminal_name', paired.name);
+      db.setSetting('bridge_ws', bridgeWs);
+    });
+  } finally {
+    db.close();
+  }
+  // The secret never leaves this machine: only this user may read the database.
+  for (const f of ['terminal.db', 'terminal.db-wal', 'terminal.db-shm']) {
+    if (existsSync(join(dataDir, f))) chmodSync(join(dataDir, f), 0o600);
+  }
+  return paired;
+}
+
+export class Counter extends EventEmitter {
+  readonly db: TerminalDb;
+  private link?: LinkClient;
+  private readonly scans: ScanFilter;
+  private readonly qrCache = new Map<string, string>();
+  private readonly ephemeral = new Map<string, (r: ResultMessage) => void>();
+  private fx: CounterState['fx'] = null;
+  private notice: CounterState['notice'] = null;
+  private scanError: CounterState['scanError'] = null;
+  private settlement: SettlementSummary | null = null;
+  private linkError: LinkErrorBody | null = null;
+
+  constructor(private readonly o: CounterOptions) {
+    super();
+    this.db = new TerminalDb(o.dataDir);
+    this.scans = new ScanFilter(o.scanWindowMs ?? 5000);
+  }
+
+  get paired(): boolean {
+    return !!this.db.getSetting('terminal_id');
+  }
+
+  get online(): boolean {
+    return this.link?.online ?? false;
+  }
+
+  /** Connects to the bridge this counter was paired with (or `bridgeWs`, if given). */
+  start(bridgeWs?: string): void {
+    const terminalId = this.db.getSetting('terminal_id');
+    const secret = this.db.getSetting('terminal_secret');
+    if (!terminalId || !secret) throw new KauriError('unauthenticated', 'This terminal is not paired: run kauri terminal --pair CODE once');
+    const url = bridgeWs ?? this.db.getSetting('bridge_ws');
+    if (!url) throw new KauriError('config_invalid', 'No bridge URL: pass --bridge ws://…/terminal');
+    this.link = new LinkClient({
+      url, terminalId, secret, clock: this.o.clock, log: this.o.log.child({ part: 'link' }),
+      lastSeq: () => this.db.lastEventSeq,
+      handlers: {
+        welcome: (m) => {
+          this.db.setSetting('store', JSON.stringify(m.store));
+          this.db.setSetting('terminal_name', m.terminalName);
+        },
+        online: (online) => {
+          if (online) {
+            this.linkError = null;
+            this.flushOutbox();
+            this.reportHealth();
+          }
+          this.changed();
+        },
+        event: (m) => this.onEvent(m),
+        result: (m) => this.onResult(m),
+        fatal: (e) => {
+          this.linkError = e;
+          this.o.log.error({ code: e.code }, 'the bridge refused this terminal');
+          this.changed();
+        },
+      },
+    });
+    this.link.start();
+  }
+
+  stop(): void {
+    this.link?.stop();
+    this.db.close();
+  }
+
+  private changed(): void {
+    this.emit('change');
+  }
+
+  // ---- actions (from the screens) ----
+
+  charge(amountText: string): SaleView {
+    const amount = this.parseAmount(amountText);
+    this.mustStartPayment();
+    const id = newId('sale');
+    const key = newId();
+    const now = new Date().toISOString();
+    this.db.tx(() => {
+      this.db.insertSale(newSale({ id, kind: 'checkout', amount_minor: amount.minor, currency: amount.currency, status: 'creating', created_at: now }));
+      this.db.enqueue(key, 'checkout.create', { amountMinor: amount.minor, currency: amount.currency } satisfies CommandArgsOf<'checkout.create'>, id);
+      this.db.setSetting('current_sale', id);
+      this.db.journal('sale.started', { id, kind: 'checkout', amountMinor: amount.minor, currency: amount.currency });
+    });
+    this.scanError = null;
+    this.settlement = null;
+    this.sendQueued(key);
+    this.estimate(amount);
+    this.changed();
+    return this.view(this.db.sale(id)!);
+  }
+
+  /** A customer-presented code from the scan field (or a serial scanner). */
+  scan(code: string, amountText: string): SaleView {
+    const verdict = this.scans.check(code);
+    if (!verdict.ok) {
+      this.scanError = { en: verdict.message, zh: verdict.zh, at: new Date().toISOString() };
+      this.changed();
+      throw new KauriError(verdict.reason === 'duplicate' ? 'scan_duplicate' : 'auth_code_invalid', verdict.message);
+    }
+    let amount: Money;
+    try {
+      amount = this.parseAmount(amountText);
+      this.mustStartPayment();
+    } catch (err) {
+      const e = err as KauriError;
+      this.scanError = { en: e.message, zh: e.zh ?? '', at: new Date().toISOString() };
+      this.changed();
+      throw err;
+    }
+    const id = newId('sale');
+    const key = newId();
+    const outTradeNo = `K${newId()}`;
+    const now = new Date().toISOString();
+    this.db.tx(() => {
+      this.db.insertSale(newSale({ id, kind: 'scan', out_trade_no: outTradeNo, channel: verdict.channel, amount_minor: amount.minor, currency: amount.currency, status: 'pending', created_at: now }));
+      this.db.enqueue(key, 'payment.scan', { outTradeNo, amountMinor: amount.minor, currency: amount.currency, authCode: verdict.code } satisfies CommandArgsOf<'payment.scan'>, id);
+      this.db.setSetting('current_sale', id);
+      this.db.journal('sale.started', { id, kind: 'scan', outTradeNo, channel: verdict.channel, amountMinor: amount.minor, currency: amount.currency });
+    });
+    this.scanError = null;
+    this.settlement = null;
+    this.sendQueued(key);
+    this.estimate(amount);
+    this.changed();
+    return this.view(this.db.sale(id)!);
+  }
+
+  /** Cancels the current payment safely: the bridge asks the channel first, then closes or reverses. */
+  cancel(): SaleView | null {
+    const sale = this.currentSale();
+    if (!sale || !isActive(sale.status)) return sale ? this.view(sale) : null;
+    const key = newId();
+    this.db.tx(() => {
+      if (sale.kind === 'checkout') {
+        if (sale.checkout_id) this.db.enqueue(key, 'checkout.cancel', { checkoutId: sale.checkout_id }, sale.id);
+        this.db.updateSale(sale.id, { cancel_requested: 1 });
+      } else if (sale.out_trade_no) {
+        this.db.enqueue(key, 'payment.cancel', { outTradeNo: sale.out_trade_no }, sale.id);
+        this.db.updateSale(sale.id, { cancel_requested: 1 });
+      }
+      this.db.journal('sale.cancel_requested', { id: sale.id });
+    });
+    this.sendQueued(key);
+    this.changed();
+    return this.view(this.db.sale(sale.id)!);
+  }
+
+  /** A refund of a paid sale (by sale id or the order number on its receipt), full when no amount is given. */
+  refund(ref: string, amountText: string, managerPin: string, reason?: string): { outRefundNo: string } {
+    const sale = this.db.sale(ref) ?? this.db.saleBy('out_trade_no', ref.trim());
+    if (!sale || !sale.out_trade_no || !isPaidFamily(sale.status)) throw new KauriError('order_not_refundable', 'Pick a paid sale to refund');
+    const remaining = sale.amount_minor - sale.refunded_minor - this.pendingRefunds(sale.id);
+    const amount = amountText.trim() ? this.parseAmount(amountText) : money(remaining, sale.currency);
+    if (amount.minor <= 0 || amount.minor > remaining) throw new KauriError('refund_exceeds_remainder', `At most ${(remaining / 100).toFixed(2)} ${sale.currency} can be refunded`);
+    if (!/^\d{4,12}$/.test(managerPin)) throw new KauriError('manager_pin_invalid', 'Enter the manager PIN (4–12 digits)');
+    const outRefundNo = `R${newId()}`;
+    const key = newId();
+    const now = new Date().toISOString();
+    this.db.tx(() => {
+      this.db.insertRefund({ out_refund_no: outRefundNo, sale_id: sale.id, amount_minor: amount.minor, currency: sale.currency, status: 'queued', message: null, created_at: now, updated_at: now });
+      this.db.enqueue(key, 'refund.create', { outTradeNo: sale.out_trade_no!, outRefundNo, amountMinor: amount.minor, managerPin, reason } satisfies CommandArgsOf<'refund.create'>, outRefundNo);
+      this.db.journal('refund.requested', { outRefundNo, outTradeNo: sale.out_trade_no, amountMinor: amount.minor });
+    });
+    this.sendQueued(key);
+    this.changed();
+    return { outRefundNo };
+  }
+
+  dismiss(): void {
+    const sale = this.currentSale();
+    if (sale && isActive(sale.status)) throw new KauriError('payment_in_progress', 'Finish or cancel the current payment first');
+    this.db.setSetting('current_sale', '');
+    this.settlement = null;
+    this.notice = null;
+    this.o.devices?.idle?.();
+    this.changed();
+  }
+
+  /** The X report (a mid-day look that closes nothing) of the store day. */
+  settlementReport(): SettlementSummary {
+    const summary = this.buildSettlement('X');
+    this.settlement = summary;
+    this.db.journal('settlement.x', { storeDay: summary.storeDay, head: summary.journalHead });
+    this.o.devices?.printSettlement?.(summary);
+    this.changed();
+    return summary;
+  }
+
+  private parseAmount(text: string): Money {
+    let amount: Money;
+    try {
+      amount = parseDecimal(text.trim(), CURRENCY);
+    } catch {
+      throw new KauriError('invalid_amount', `"${text}" is not an amount: key it like 12.50`);
+    }
+    if (amount.minor <= 0) throw new KauriError('invalid_amount', 'Key an amount above zero');
+    if (amount.minor > 10_000_000) throw new KauriError('amount_overflow', 'That is more than a counter may charge at once');
+    return amount;
+  }
+
+  private mustStartPayment(): void {
+    if (this.linkError) throw new KauriError('terminal_revoked', `The bridge refused this terminal: ${this.linkError.message}`);
+    // A new payment needs the channel now: offline, say so plainly rather than queue it.
+    if (!this.online) throw new KauriError('terminal_offline');
+    const cur = this.currentSale();
+    if (cur && isActive(cur.status)) throw new KauriError('payment_in_progress', 'Finish or cancel the current payment first');
+  }
+
+  private currentSale(): SaleRow | undefined {
+    const id = this.db.getSetting('current_sale');
+    return id ? this.db.sale(id) : undefined;
+  }
+
+  private pendingRefunds(saleId: string): number {
+    return this.db.refundsOf(saleId).filter((r) => r.status === 'queued').reduce((a, r) => a + r.amount_minor, 0);
+  }
+
+  private estimate(amount: Money): void {
+    this.fx = { amountMinor: amount.minor, wechat: null, alipay: null };
+    this.sendEphemeral('fx.estimate', { amountMinor: amount.minor, currency: amount.currency }, (r) => {
+      if (!r.ok || this.fx?.amountMinor !== amount.minor) return;
+      const d = r.data as { wechat: FxEstimate | null; alipay: FxEstimate | null };
+      this.fx = { amountMinor: amount.minor, wechat: d.wechat ?? null, alipay: d.alipay ?? null };
+      this.changed();
+    });
+  }
+
+  private reportHealth(): void {
+    const devices = this.deviceHealth();
+    this.sendEphemeral('device.health', { devices }, () => undefined);
+  }
+
+  private deviceHealth(): DeviceHealth[] {
+    return this.o.devices?.health() ?? [
+      { kind: 'printer', state: 'none', detail: 'not configured (--printer)' },
+      { kind: 'display', state: 'none', detail: 'not configured (--display)' },
+      { kind: 'scanner', state: 'keyboard', detail: 'scan field (keyboard wedge)' },
+    ];
+  }
+
+  // ---- the link ----
+
+  private sendQueued(key: string): void {
+    const row = this.db.outboxEntry(key);
+    if (row) this.link?.send({ v: LINK_VERSION, type: 'command', key: row.key, name: row.name as CommandName, args: JSON.parse(row.args) });
+  }
+
+  private flushOutbox(): void {
+    for (const row of this.db.outbox()) {
+      if (!this.link?.send({ v: LINK_VERSION, type: 'command', key: row.key, name: row.name as CommandName, args: JSON.parse(row.args) })) break;
+    }
+  }
+
+  /** Queries that need no outbox (estimates, health): lost with the link, asked again later. */
+  private sendEphemeral<N extends CommandName>(name: N, args: CommandArgsOf<N>, done: (r: ResultMessage) => void): void {
+    const key = newId();
+    if (this.link?.send({ v: LINK_VERSION, type: 'command', key, name, args })) this.ephemeral.set(key, done);
+  }
+
+  private onResult(msg: ResultMessage): void {
+    const eph = this.ephemeral.get(msg.key);
+    if (eph) {
+      this.ephemeral.delete(msg.key);
+      eph(msg);
+      return;
+    }
+    const row = this.db.outboxEntry(msg.key);
+    if (!row) return; // answered before (a resend after a lost ack): nothing to do twice
+    const followUps: string[] = [];
+    this.db.tx(() => {
+      this.db.dequeue(msg.key);
+      this.applyResult(row.name as CommandName, JSON.parse(row.args), row.ref, msg, followUps);
+      this.db.journal('command.answered', { key: msg.key, name: row.name, ok: msg.ok, error: msg.error?.code });
+    });
+    for (const k of followUps) this.sendQueued(k);
+    this.changed();
+  }
+
+  private applyResult(name: CommandName, args: any, ref: string | null, msg: ResultMessage, followUps: string[]): void {
+    const err = msg.error;
+    switch (name) {
+      case 'checkout.create': {
+        const sale = ref ? this.db.sale(ref) : undefined;
+        if (!sale) return;
+        if (!msg.ok) {
+          this.db.updateSale(sale.id, { status: 'failed', message: err?.message ?? 'The checkout could not be created' });
+          return;
+        }
+        const c = msg.data as { id: string; url: string; expiresAt: string; status: string };
+        this.db.updateSale(sale.id, { status: sale.status === 'creating' ? 'waiting' : sale.status, checkout_id: c.id, checkout_url: c.url, expires_at: c.expiresAt });
+        if (sale.cancel_requested) {
+          const key = newId();
+          this.db.enqueue(key, 'checkout.cancel', { checkoutId: c.id }, sale.id);
+          followUps.push(key);
+        }
+        return;
+      }
+      case 'checkout.cancel': {
+        const sale = ref ? this.db.sale(ref) : undefined;
+        if (!sale) return;
+        if (msg.ok && (msg.data as { status: string }).status === 'cancelled' && isActive(sale.status)) this.db.updateSale(sale.id, { status: 'closed' });
+        else if (!msg.ok) this.db.updateSale(sale.id, { message: err?.message ?? null });
+        return;
+      }
+      case 'payment.scan':
+      case 'payment.cancel':
+      case 'payment.query': {
+        const sale = ref ? this.db.sale(ref) : this.db.saleBy('out_trade_no', args.outTradeNo);
+        if (!sale) return;
+        if (msg.ok) {
+          this.applyPayment(sale, msg.data as PaymentView);
+        } else if (name === 'payment.scan') {
+          // The bridge could not tell (channel silent): it keeps asking, and the answer
+          // arrives as an event. A refusal is final.
+          const unknown = ['channel_unavailable', 'channel_timeout', 'internal'].includes(err?.code ?? '');
+          this.db.updateSale(sale.id, { status: unknown ? 'unknown' : 'failed', message: err?.message ?? null });
+        } else {
+          this.db.updateSale(sale.id, { message: err?.message ?? null });
+        }
+        return;
+      }
+      case 'refund.create': {
+        const outRefundNo = args.outRefundNo as string;
+        if (!msg.ok) {
+          this.db.updateRefund(outRefundNo, 'failed', err?.message ?? 'refused');
+          this.notice = { kind: 'error', en: `Refund refused: ${err?.message ?? ''}`, zh: `退款被拒绝：${err?.zh ?? ''}`, at: new Date().toISOString() };
+          return;
+        }
+        const d = msg.data as { refund: { status: RefundRow['status'] }; payment: PaymentView };
+        this.db.updateRefund(outRefundNo, d.refund.status);
+        const sale = this.db.saleBy('out_trade_no', d.payment.out_trade_no);
+        if (sale) this.applyPayment(sale, d.payment);
+        const r = this.db.refund(outRefundNo);
+        if (r && sale) this.saveRefundReceipt(this.db.sale(sale.id)!, r);
+        this.notice = { kind: 'info', en: `Refund ${d.refund.status}`, zh: d.refund.status === 'failed' ? '退款失败' : '退款已提交', at: new Date().toISOString() };
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private onEvent(msg: EventMessage): void {
+    if (msg.seq <= this.db.lastEventSeq) {
+      this.link?.send({ v: LINK_VERSION, type: 'ack', seq: msg.seq });
+      return;
+    }
+    this.db.tx(() => {
+      this.applyEvent(msg);
+      this.db.setSetting('last_event_seq', String(msg.seq));
+    });
+    this.link?.send({ v: LINK_VERSION, type: 'ack', seq: msg.seq });
+    this.changed();
+  }
+
+  private applyEvent(msg: EventMessage): void {
+    const p = msg.payload as any;
+    switch (msg.event) {
+      case 'payment.paid':
+      case 'payment.failed':
+      case 'payment.closed':
+      case 'payment.reversed': {
+        const view = p as PaymentView;
+        let sale = this.db.saleBy('out_trade_no', view.out_trade_no);
+        // A checkout's channel orders are the bridge's: only the one that was paid is ours to show.
+        if (!sale && msg.event === 'payment.paid' && view.checkout_id) sale = this.db.saleBy('checkout_id', view.checkout_id);
+        if (!sale) return;
+        if (sale.kind === 'checkout' && msg.event !== 'payment.paid') return;
+        this.applyPayment(sale, view, msg.seq);
+        return;
+      }
+      case 'checkout.paid':
+      case 'checkout.expired':
+      case 'checkout.cancelled': {
+        const sale = p.checkout?.id ? this.db.saleBy('checkout_id', p.checkout.id) : undefined;
+        if (!sale) return;
+        if (msg.event === 'checkout.paid' && p.payment) this.applyPayment(sale, p.payment as PaymentView, msg.seq);
+        else if (isActive(sale.status)) this.db.updateSale(sale.id, { status: msg.event === 'checkout.expired' ? 'expired' : 'closed' });
+        this.db.journal(msg.event, { id: sale.id, checkoutId: p.checkout.id, seq: msg.seq });
+        return;
+      }
+      case 'static_code.paid': {
+        const pay = p.payment as PaymentView | undefined;
+        if (!pay || this.db.saleBy('out_trade_no', pay.out_trade_no)) return;
+        const id = newId('sale');
+        this.db.insertSale(newSale({ id, kind: 'static', out_trade_no: pay.out_trade_no, checkout_id: p.checkout?.id ?? null, channel: pay.channel, amount_minor: pay.amount_minor, currency: pay.currency, status: 'pending', created_at: pay.created_at }));
+        this.applyPayment(this.db.sale(id)!, pay, msg.seq);
+        this.notice = { kind: 'info', en: `Store code payment received: ${(pay.amount_minor / 100).toFixed(2)} ${pay.currency} (${pay.channel})`, zh: `收到店铺码付款：${(pay.amount_minor / 100).toFixed(2)} ${pay.currency}`, at: new Date().toISOString() };
+        return;
+      }
+      case 'refund.succeeded':
+      case 'refund.failed': {
+        const r = p.refund as { out_refund_no: string; status: RefundRow['status'] };
+        if (this.db.refund(r.out_refund_no)) this.db.updateRefund(r.out_refund_no, r.status);
+        const sale = p.payment ? this.db.saleBy('out_trade_no', (p.payment as PaymentView).out_trade_no) : undefined;
+        if (sale) this.applyPayment(sale, p.payment as PaymentView, msg.seq);
+        this.db.journal(msg.event, { outRefundNo: r.out_refund_no, seq: msg.seq });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** Takes the bridge's view of a payment into the sale (never back from paid). */
+  private applyPayment(sale: SaleRow, view: PaymentView, seq?: number): void {
+    const status = saleStatusOf(view.status);
+    if (isPaidFamily(sale.status) && !isPaidFamily(status)) return;
+    const wasPaid = isPaidFamily(sale.status);
+    const patch: Partial<SaleRow> = {
+      status, refunded_minor: view.refunded_minor ?? sale.refunded_minor, payment_id: view.id,
+      channel: view.channel ?? sale.channel, out_trade_no: sale.out_trade_no ?? view.out_trade_no,
+    };
+    if (view.cny_charged_minor !== undefined) patch.cny_charged_minor = view.cny_charged_minor;
+    if (view.rate !== undefined) patch.rate = view.rate;
+    if (view.channel_trade_no) patch.channel_trade_no = view.channel_trade_no;
+    if (view.paid_at) patch.paid_at = view.paid_at;
+    const after = this.db.updateSale(sale.id, patch)!;
+    if (status !== sale.status) this.db.journal(`sale.${status}`, { id: sale.id, outTradeNo: after.out_trade_no, channel: after.channel, amountMinor: after.amount_minor, refundedMinor: after.refunded_minor, seq });
+    if (!wasPaid && isPaidFamily(status)) {
+      const record = this.saleRecord(after);
+      this.db.saveReceipt('sale', after.id, record);
+      this.o.devices?.printSale?.(record);
+    }
+  }
+
+  // ---- records ----
+
+  storeInfo(): StoreInfo {
+    const s = this.store();
+    return { name: s?.name ?? 'Kauri counter', timeZone: s?.timezone ?? 'Pacific/Auckland', storeCode: s?.code, terminalId: this.db.getSetting('terminal_id') };
+  }
+
+  private store(): LinkStoreInfo | null {
+    const raw = this.db.getSetting('store');
+    return raw ? (JSON.parse(raw) as LinkStoreInfo) : null;
+  }
+
+  saleRecord(s: SaleRow): SaleRecord {
+    return {
+      store: this.storeInfo(), paymentId: s.payment_id ?? s.id, outTradeNo: s.out_trade_no ?? s.id, channelTradeNo: s.channel_trade_no ?? undefined,
+      channel: (s.channel ?? 'wechat') as ChannelName, amount: money(s.amount_minor, s.currency),
+      cnyCharged: s.cny_charged_minor !== null ? money(s.cny_charged_minor, 'CNY') : undefined, rate: s.rate ?? undefined,
+      paidAt: s.paid_at ?? s.updated_at, lookupPayload: s.out_trade_no ?? undefined,
+    };
+  }
+
+  private saveRefundReceipt(s: SaleRow, r: RefundRow): void {
+    const record: RefundRecord = {
+      store: this.storeInfo(), paymentId: s.payment_id ?? s.id, outTradeNo: s.out_trade_no ?? s.id, outRefundNo: r.out_refund_no,
+      channelTradeNo: s.channel_trade_no ?? undefined, channel: (s.channel ?? 'wechat') as ChannelName, amount: money(r.amount_minor, r.currency),
+      original: money(s.amount_minor, s.currency), refundedTotal: money(s.refunded_minor, s.currency),
+      status: r.status === 'queued' ? 'processing' : r.status, refundedAt: r.created_at, lookupPayload: s.out_trade_no ?? undefined,
+    };
+    this.db.saveReceipt('refund', r.out_refund_no, record);
+    this.o.devices?.printRefund?.(record);
+  }
+
+  private todaySales(): SaleRow[] {
+    const tz = this.storeInfo().timeZone;
+    const today = storeDay(new Date().toISOString(), tz);
+    return this.db.salesSince(new Date(Date.now() - 48 * 3600_000).toISOString()).filter((s) => storeDay(s.created_at, tz) === today);
+  }
+
+  buildSettlement(report: 'X' | 'Z'): SettlementSummary {
+    const tz = this.storeInfo().timeZone;
+    const sales = this.todaySales();
+    const byChannel = new Map<string, ChannelTotals>();
+    const open: OpenPayment[] = [];
+    const days = new Map<string, { count: number; netMinor: number }>();
+    for (const s of sales) {
+      const channel = (s.channel ?? 'wechat') as ChannelName;
+      if (isActive(s.status)) {
+        if (s.out_trade_no) open.push({ outTradeNo: s.out_trade_no, channel, amount: money(s.amount_minor, s.currency), status: s.status === 'unknown' ? 'unknown' : 'pending', createdAt: s.created_at });
+        continue;
+      }
+      if (!isPaidFamily(s.status)) continue;
+      const t = byChannel.get(channel) ?? { channel, count: 0, grossMinor: 0, refundCount: 0, refundsMinor: 0, netMinor: 0 };
+      t.count++;
+      t.grossMinor += s.amount_minor;
+      const refunds = this.db.refundsOf(s.id).filter((r) => r.status === 'succeeded' || r.status === 'processing');
+      t.refundCount += refunds.length;
+      t.refundsMinor += s.refunded_minor;
+      t.netMinor = t.grossMinor - t.refundsMinor;
+      byChannel.set(channel, t);
+      const cd = channelDay(s.paid_at ?? s.created_at);
+      const d = days.get(cd) ?? { count: 0, netMinor: 0 };
+      d.count++;
+      d.netMinor += s.amount_minor - s.refunded_minor;
+      days.set(cd, d);
+    }
+    return {
+      report, store: this.storeInfo(), storeDay: storeDay(new Date().toISOString(), tz), generatedAt: new Date().toISOString(), currency: CURRENCY,
+      channels: [...byChannel.values()], openPayments: open,
+      channelDays: [...days.entries()].sort().map(([channelDay, d]) => ({ channelDay, ...d })),
+      journalHead: this.db.journalHead(),
+    };
+  }
+
+  // ---- what the screens show ----
+
+  private async qr(text: string | null): Promise<string | null> {
+    if (!text) return null;
+    let url = this.qrCache.get(text);
+    if (!url) {
+      url = await QRCode.toDataURL(text, { errorCorrectionLevel: 'M', margin: 2, scale: 8 });
+      if (this.qrCache.size > 50) this.qrCache.clear();
+      this.qrCache.set(text, url);
+    }
+    return url;
+  }
+
+  private view(s: SaleRow, qr: string | null = null): SaleView {
+    const word = statusWord(s.status);
+    const pendingRefunds = this.pendingRefunds(s.id);
+    return {
+      id: s.id, kind: s.kind, outTradeNo: s.out_trade_no, channel: s.channel, amountMinor: s.amount_minor, currency: s.currency,
+      status: word, text: STATUS_TEXT[word], active: isActive(s.status), refundedMinor: s.refunded_minor,
+      refundableMinor: isPaidFamily(s.status) ? Math.max(0, s.amount_minor - s.refunded_minor - pendingRefunds) : 0,
+      cnyChargedMinor: s.cny_charged_minor, rate: s.rate, qr, url: s.checkout_url, expiresAt: s.expires_at, message: s.message,
+      createdAt: s.created_at, updatedAt: s.updated_at, paidAt: s.paid_at,
+    };
+  }
+
+  async snapshot(): Promise<CounterState> {
+    const cur = this.currentSale();
+    const today = this.todaySales();
+    const paid = today.filter((s) => isPaidFamily(s.status));
+    const gross = paid.reduce((a, s) => a + s.amount_minor, 0);
+    const refunds = paid.reduce((a, s) => a + s.refunded_minor, 0);
+    const store = this.store();
+    return {
+      terminalId: this.db.getSetting('terminal_id') ?? null,
+      terminalName: this.db.getSetting('terminal_name') ?? null,
+      store,
+      connection: this.online ? 'ONLINE' : 'OFFLINE',
+      linkError: this.linkError,
+      outboxCount: this.db.outboxCount(),
+      current: cur ? this.view(cur, cur.status === 'waiting' ? await this.qr(cur.checkout_url) : null) : null,
+      fx: this.fx,
+      staticQr: await this.qr(store?.staticCodeUrl ?? null),
+      today: today.map((s) => this.view(s)),
+      totals: { count: paid.length, grossMinor: gross, refundsMinor: refunds, netMinor: gross - refunds },
+      devices: this.deviceHealth(),
+      settlement: this.settlement,
+      notice: this.notice,
+      scanError: this.scanError,
+      now: new Date().toISOString(),
+    };
+  }
+}
+
+function newSale(p: Partial<SaleRow> & Pick<SaleRow, 'id' | 'kind' | 'amount_minor' | 'currency' | 'status' | 'created_at'>): SaleRow {
+  return {
+    out_trade_no: null, checkout_id: null, checkout_url: null, channel: null, refunded_minor: 0, cny_charged_minor: null, rate: null,
+    payment_id: null, channel_trade_no: null, message: null, expires_at: null, cancel_requested: 0, updated_at: p.created_at, paid_at: null,
+    ...p,
+  };
+}
+
+export function saleStatusOf(bridgeStatus: string): SaleStatus {
+  switch (bridgeStatus) {
+    case 'created':
+    case 'pending': return 'pending';
+    case 'paid': return 'paid';
+    case 'partially_refunded': return 'partially_refunded';
+    case 'refunded': return 'refunded';
+    case 'closed':
+    case 'reversed': return 'closed';
+    case 'failed': return 'failed';
+    default: return 'unknown';
+  }
+}
+
+/** YYYY-MM-DD of an instant in the store's time zone. */
+export function storeDay(iso: string, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(iso));
+}
+
+/** The channels' statement day (UTC+8). */
+export function channelDay(iso: string): string {
+  return new Date(Date.parse(iso) + 8 * 3600_000).toISOString().slice(0, 10);
+}
+

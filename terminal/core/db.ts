@@ -1,0 +1,223 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { GENESIS, journalHash, type JournalEntry } from './journal.js';
+
+// The counter's own store. Everything that must survive a power cut is here, written
+// with synchronous=FULL before anyone is told: the outbox of commands for the bridge, the
+// sales and refunds as this counter saw them, receipts, the last bridge event applied,
+// device settings, and the hash-chained journal.
+
+export type SaleStatus =
+  | 'creating' | 'waiting' | 'pending' | 'paid' | 'failed' | 'expired' | 'closed' | 'unknown'
+  | 'refunded' | 'partially_refunded';
+
+export interface SaleRow {
+  id: string;
+  kind: 'checkout' | 'scan' | 'static';
+  out_trade_no: string | null;
+  checkout_id: string | null;
+  checkout_url: string | null;
+  channel: string | null;
+  amount_minor: number;
+  currency: string;
+  status: SaleStatus;
+  refunded_minor: number;
+  cny_charged_minor: number | null;
+  rate: string | null;
+  payment_id: string | null;
+  channel_trade_no: string | null;
+  message: string | null;
+  expires_at: string | null;
+  cancel_requested: number;
+  created_at: string;
+  updated_at: string;
+  paid_at: string | null;
+}
+
+export interface RefundRow {
+  out_refund_no: string;
+  sale_id: string;
+  amount_minor: number;
+  currency: string;
+  status: 'queued' | 'processing' | 'succeeded' | 'failed';
+  message: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface OutboxRow {
+  seq: number;
+  key: string;
+  name: string;
+  args: string;
+  /** The local record the command is about (a sale id or a refund number). */
+  ref: string | null;
+  created_at: string;
+}
+
+const SCHEMA = `
+create table if not exists settings (key text primary key, value text not null);
+create table if not exists outbox (
+  seq integer primary key autoincrement, key text not null unique, name text not null, args text not null,
+  ref text, created_at text not null
+);
+create table if not exists sales (
+  id text primary key, kind text not null, out_trade_no text unique, checkout_id text unique, checkout_url text,
+  channel text, amount_minor integer not null, currency text not null, status text not null,
+  refunded_minor integer not null default 0, cny_charged_minor integer, rate text, payment_id text, channel_trade_no text,
+  message text, expires_at text, cancel_requested integer not null default 0,
+  created_at text not null, updated_at text not null, paid_at text
+);
+create index if not exists sales_created on sales (created_at);
+create table if not exists refunds (
+  out_refund_no text primary key, sale_id text not null references sales(id), amount_minor integer not null, currency text not null,
+  status text not null, message text, created_at text not null, updated_at text not null
+);
+create table if not exists receipts (
+  id integer primary key autoincrement, kind text not null, ref text not null, data text not null, created_at text not null,
+  printed_at text, unique (kind, ref)
+);
+create table if not exists journal (
+  seq integer primary key, at text not null, kind text not null, data text not null, prev_hash text not null, hash text not null
+);
+`;
+
+export class TerminalDb {
+  readonly raw: Database.Database;
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.raw = new Database(join(dataDir, 'terminal.db'));
+    this.raw.pragma('journal_mode = WAL');
+    // FULL: a sale, a refund or a queued command is on disk before the screen says so.
+    this.raw.pragma('synchronous = FULL');
+    this.raw.pragma('foreign_keys = ON');
+    this.raw.pragma('busy_timeout = 5000');
+    this.raw.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+
+  tx<T>(fn: () => T): T {
+    return this.raw.transaction(fn)();
+  }
+
+  // ---- settings ----
+  getSetting(key: string): string | undefined {
+    return (this.raw.prepare('select value from settings where key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  setSetting(key: string, value: string): void {
+    this.raw.prepare('insert into settings (key, value) values (?, ?) on conflict(key) do update set value = excluded.value').run(key, value);
+  }
+
+  get lastEventSeq(): number {
+    return Number(this.getSetting('last_event_seq') ?? 0);
+  }
+
+  // ---- outbox ----
+  enqueue(key: string, name: string, args: unknown, ref: string | null = null): void {
+    this.raw.prepare('insert into outbox (key, name, args, ref, created_at) values (?, ?, ?, ?, ?)').run(key, name, JSON.stringify(args), ref, new Date().toISOString());
+  }
+
+  outbox(limit = 100_000): OutboxRow[] {
+    return this.raw.prepare('select * from outbox order by seq limit ?').all(limit) as OutboxRow[];
+  }
+
+  outboxCount(): number {
+    return (this.raw.prepare('select count(*) as n from outbox').get() as { n: number }).n;
+  }
+
+  outboxEntry(key: string): OutboxRow | undefined {
+    return this.raw.prepare('select * from outbox where key = ?').get(key) as OutboxRow | undefined;
+  }
+
+  /** Leaves the outbox: true if it was there (a duplicate answer finds nothing). */
+  dequeue(key: string): boolean {
+    return this.raw.prepare('delete from outbox where key = ?').run(key).changes === 1;
+  }
+
+  // ---- sales and refunds ----
+  insertSale(row: SaleRow): void {
+    const cols = Object.keys(row);
+    this.raw.prepare(`insert into sales (${cols.join(', ')}) values (${cols.map((c) => `@${c}`).join(', ')})`).run(row);
+  }
+
+  updateSale(id: string, patch: Partial<SaleRow>): SaleRow | undefined {
+    const cols = Object.keys(patch).filter((k) => k !== 'id');
+    if (cols.length) {
+      this.raw.prepare(`update sales set ${cols.map((c) => `${c} = @${c}`).join(', ')}, updated_at = @__now where id = @__id`)
+        .run({ ...patch, __now: new Date().toISOString(), __id: id });
+    }
+    return this.sale(id);
+  }
+
+  sale(id: string): SaleRow | undefined {
+    return this.raw.prepare('select * from sales where id = ?').get(id) as SaleRow | undefined;
+  }
+
+  saleBy(column: 'out_trade_no' | 'checkout_id', value: string): SaleRow | undefined {
+    return this.raw.prepare(`select * from sales where ${column} = ?`).get(value) as SaleRow | undefined;
+  }
+
+  salesSince(iso: string): SaleRow[] {
+    return this.raw.prepare('select * from sales where created_at >= ? order by created_at desc').all(iso) as SaleRow[];
+  }
+
+  insertRefund(row: RefundRow): void {
+    this.raw.prepare(`insert into refunds (out_refund_no, sale_id, amount_minor, currency, status, message, created_at, updated_at)
+      values (@out_refund_no, @sale_id, @amount_minor, @currency, @status, @message, @created_at, @updated_at)`).run(row);
+  }
+
+  updateRefund(outRefundNo: string, status: RefundRow['status'], message: string | null = null): void {
+    this.raw.prepare('update refunds set status = ?, message = coalesce(?, message), updated_at = ? where out_refund_no = ?')
+      .run(status, message, new Date().toISOString(), outRefundNo);
+  }
+
+  refundsOf(saleId: string): RefundRow[] {
+    return this.raw.prepare('select * from refunds where sale_id = ? order by created_at').all(saleId) as RefundRow[];
+  }
+
+  refundsSince(iso: string): RefundRow[] {
+    return this.raw.prepare('select * from refunds where created_at >= ? order by created_at').all(iso) as RefundRow[];
+  }
+
+  refund(outRefundNo: string): RefundRow | undefined {
+    return this.raw.prepare('select * from refunds where out_refund_no = ?').get(outRefundNo) as RefundRow | undefined;
+  }
+
+  // ---- receipts ----
+  saveReceipt(kind: 'sale' | 'refund', ref: string, data: unknown): void {
+    this.raw.prepare('insert into receipts (kind, ref, data, created_at) values (?, ?, ?, ?) on conflict(kind, ref) do nothing')
+      .run(kind, ref, JSON.stringify(data), new Date().toISOString());
+  }
+
+  receipt(kind: 'sale' | 'refund', ref: string): unknown {
+    const r = this.raw.prepare('select data from receipts where kind = ? and ref = ?').get(kind, ref) as { data: string } | undefined;
+    return r ? JSON.parse(r.data) : undefined;
+  }
+
+  // ---- journal ----
+  journal(kind: string, data: unknown): JournalEntry {
+    const head = this.journalHead();
+    const seq = head.sequence + 1;
+    const at = new Date().toISOString();
+    const text = JSON.stringify(data);
+    const hash = journalHash(head.hash, seq, at, kind, text);
+    this.raw.prepare('insert into journal (seq, at, kind, data, prev_hash, hash) values (?, ?, ?, ?, ?, ?)').run(seq, at, kind, text, head.hash, hash);
+    return { seq, at, kind, data: text, prevHash: head.hash, hash };
+  }
+
+  journalHead(): { sequence: number; hash: string } {
+    const r = this.raw.prepare('select seq, hash from journal order by seq desc limit 1').get() as { seq: number; hash: string } | undefined;
+    return r ? { sequence: r.seq, hash: r.hash } : { sequence: 0, hash: GENESIS };
+  }
+
+  journalEntries(): JournalEntry[] {
+    return (this.raw.prepare('select * from journal order by seq').all() as Array<{ seq: number; at: string; kind: string; data: string; prev_hash: string; hash: string }>)
+      .map((r) => ({ seq: r.seq, at: r.at, kind: r.kind, data: r.data, prevHash: r.prev_hash, hash: r.hash }));
+  }
+}
