@@ -260,7 +260,7 @@ export class WechatGateway {
       this.data.orders.push(o);
       this.index(o);
       this.changed();
-      this.log.info({ out_trade_no: o.out_trade_no, trade_type: tradeType, total_fee: o.total_fee }, 'order created');
+      this.log.debug({ out_trade_no: o.out_trade_no, trade_type: tradeType, total_fee: o.total_fee }, 'order created');
     }
     return {
       trade_type: o.trade_type,
