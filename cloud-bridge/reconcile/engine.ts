@@ -74,6 +74,10 @@ function estimateRows(head: Uint8Array, size: number): number {
   return Math.ceil((size / (head.length / lines)) * 1.02);
 }
 
+// The worker allocates little (rows go out in transferred column batches); a small young
+// generation keeps its share of the 256 MB budget small.
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4 };
+
 function workerFor(tasks: WorkerTask[]): Worker {
   const here = import.meta.url;
   if (here.endsWith('.ts')) {
@@ -82,9 +86,9 @@ function workerFor(tasks: WorkerTask[]): Worker {
     const api = import.meta.resolve('tsx/esm/api');
     const url = new URL('./worker.ts', here).href;
     const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(url)}); })`;
-    return new Worker(boot, { eval: true, workerData: tasks });
+    return new Worker(boot, { eval: true, workerData: tasks, resourceLimits: WORKER_LIMITS });
   }
-  return new Worker(new URL('./worker.js', here), { workerData: tasks });
+  return new Worker(new URL('./worker.js', here), { workerData: tasks, resourceLimits: WORKER_LIMITS });
 }
 
 /** Offset where the last `k` lines of the file begin (a final line break does not start a line). */
@@ -112,6 +116,8 @@ export async function reconcileFiles(input: FileReconcileInput): Promise<Reconci
   const windowMs = (input.windowMinutes ?? DEFAULT_WINDOW_MINUTES) * 60_000;
   const format = statementFormats[channel];
   const [sSize, pSize] = await Promise.all([sizeOf(statementPath, 'statement'), sizeOf(platformPath, 'platform file')]);
+  // Statement rows are found again by a 32-bit file offset (see Ledger.cRef).
+  if (sSize >= 2 ** 32) throw new ReconcileError('file_unreadable', `statement ${statementPath} is over 4 GB, more than one channel-day can hold`);
   const [sHeadBytes, pHeadBytes] = await Promise.all([readHead(statementPath, sSize), readHead(platformPath, pSize)]);
   let head;
   try {

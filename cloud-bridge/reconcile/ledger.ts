@@ -76,21 +76,23 @@ export class Ledger {
   private pStatus: Uint8Array;
   private pRole: Uint8Array;
   private pCarried: Uint8Array;
-  private pAmount: Float64Array;
+  private pAmount: Int32Array;
   private pCur: Uint8Array;
-  private pTime: Float64Array;
-  private pLine: Int32Array;
+  /** paid_at in whole epoch seconds (0 when unknown): half the memory of a Float64 of ms. */
+  private pTime: Uint32Array;
   // channel side
   private cStatus: Uint8Array;
   private cCount: Int32Array;
-  private cAmount: Float64Array;
+  private cAmount: Int32Array;
   private cCur: Uint8Array;
   /**
    * Where the statement row can be found again (its file offset, or a caller's index):
    * the channel trade no and time are only needed for the few differences, so they are
    * read back from the file at the end instead of being kept for a million rows.
    */
-  private cRef: Float64Array;
+  private cRef: Uint32Array;
+  /** Amounts too big for an Int32 (over 21 million dollars), kept aside; the arrays hold -1. */
+  private readonly bigAmounts = new Map<number, number>();
 
   private readonly currencies: string[] = [];
   private readonly currencyIndex = new Map<string, number>();
@@ -111,15 +113,14 @@ export class Ledger {
     this.pStatus = new Uint8Array(cap);
     this.pRole = new Uint8Array(cap);
     this.pCarried = new Uint8Array(cap);
-    this.pAmount = new Float64Array(cap);
+    this.pAmount = new Int32Array(cap);
     this.pCur = new Uint8Array(cap);
-    this.pTime = new Float64Array(cap);
-    this.pLine = new Int32Array(cap);
+    this.pTime = new Uint32Array(cap);
     this.cStatus = new Uint8Array(cap);
     this.cCount = new Int32Array(cap);
-    this.cAmount = new Float64Array(cap);
+    this.cAmount = new Int32Array(cap);
     this.cCur = new Uint8Array(cap);
-    this.cRef = new Float64Array(cap);
+    this.cRef = new Uint32Array(cap);
   }
 
   currencyCode(cur: string): number {
@@ -152,7 +153,7 @@ export class Ledger {
     }
     this.cStatus[i] = status;
     this.cCount[i] = 1;
-    this.cAmount[i] = amountMinor;
+    this.cAmount[i] = this.small(amountMinor, i * 2);
     this.cCur[i] = cur;
     this.cRef[i] = ref;
   }
@@ -168,17 +169,16 @@ export class Ledger {
     const i = this.entry(kind, buf, ks, ke);
     if (this.pStatus[i] !== EMPTY) {
       throw Object.assign(
-        new RowProblem('malformed_row', `${kind === KIND_PAYMENT ? 'payment' : 'refund'} ${text(buf, ks, ke)} appears twice (first on line ${this.pLine[i]})`),
+        new RowProblem('malformed_row', `${kind === KIND_PAYMENT ? 'payment' : 'refund'} ${text(buf, ks, ke)} appears twice`),
         { line },
       );
     }
     this.pStatus[i] = status;
     this.pRole[i] = role;
     this.pCarried[i] = carried ? 1 : 0;
-    this.pAmount[i] = amountMinor;
+    this.pAmount[i] = this.small(amountMinor, i * 2 + 1);
     this.pCur[i] = cur;
-    this.pTime[i] = timeMs;
-    this.pLine[i] = line;
+    this.pTime[i] = Number.isNaN(timeMs) ? 0 : Math.floor(timeMs / 1000);
   }
 
   addBatch(b: RowBatch, lineOffset = 0): void {
@@ -253,7 +253,6 @@ export class Ledger {
     this.pAmount = resize(this.pAmount, cap);
     this.pCur = resize(this.pCur, cap);
     this.pTime = resize(this.pTime, cap);
-    this.pLine = resize(this.pLine, cap);
     this.cStatus = resize(this.cStatus, cap);
     this.cCount = resize(this.cCount, cap);
     this.cAmount = resize(this.cAmount, cap);
@@ -268,6 +267,17 @@ export class Ledger {
       while (this.slots[s * SLOT] !== 0) s = (s + 1) & this.mask;
       this.slots.set(old.subarray(at, at + SLOT), s * SLOT);
     }
+  }
+
+  private small(amountMinor: number, slot: number): number {
+    if (amountMinor <= 0x7fffffff) return amountMinor;
+    this.bigAmounts.set(slot, amountMinor);
+    return -1;
+  }
+
+  private amount(arr: Int32Array, i: number, side: number): number {
+    const v = arr[i]!;
+    return v === -1 ? this.bigAmounts.get(i * 2 + side)! : v;
   }
 
   private kindOf(i: number): number {
@@ -301,16 +311,16 @@ export class Ledger {
       let category: Exclude<Category, 'duplicates'> | null;
       if (hasC && hasP) {
         chSide.status = this.cStatus[i]!;
-        chSide.amountMinor = this.cAmount[i]!;
+        chSide.amountMinor = this.amount(this.cAmount, i, 0);
         chSide.currency = this.currencies[this.cCur[i]!]!;
         plSide.status = this.pStatus[i]!;
-        plSide.amountMinor = this.pAmount[i]!;
+        plSide.amountMinor = this.amount(this.pAmount, i, 1);
         plSide.currency = this.currencies[this.pCur[i]!]!;
         category = classifyPair(chSide, plSide);
       } else if (hasC) {
         category = 'channelOnly';
       } else if (this.pRole[i] === ROLE_CORE) {
-        category = classifyPlatformOnly(this.pStatus[i]!, this.pTime[i]!, this.dayStart, this.opts.windowMs);
+        category = classifyPlatformOnly(this.pStatus[i]!, this.pTime[i]! * 1000, this.dayStart, this.opts.windowMs);
       } else if (this.pRole[i] === ROLE_BEFORE && this.pCarried[i] === 1) {
         category = classifyPlatformOnly(this.pStatus[i]!, NaN, this.dayStart, this.opts.windowMs) === null ? null : 'platformOnly';
       } else {
@@ -319,7 +329,7 @@ export class Ledger {
       if (hasP) {
         platformRows++;
         const sign = platformSign(this.pStatus[i]!);
-        if (sign !== 0) platformNet.set(this.pCur[i]!, (platformNet.get(this.pCur[i]!) ?? 0) + sign * this.pAmount[i]!);
+        if (sign !== 0) platformNet.set(this.pCur[i]!, (platformNet.get(this.pCur[i]!) ?? 0) + sign * this.amount(this.pAmount, i, 1));
       }
       if (category !== null) counts[category]++;
       if (collect && category !== null && category !== 'matched') diff(i, category, hasC, hasP);
@@ -355,13 +365,13 @@ export class Ledger {
       id: this.idOf(i),
       channelTradeNo: null, // filled in from the statement row (see cRef)
       channelStatus: hasC ? channelStatusName(this.cStatus[i]!) : null,
-      channelAmountMinor: hasC ? this.cAmount[i]! : null,
+      channelAmountMinor: hasC ? this.amount(this.cAmount, i, 0) : null,
       channelCurrency: hasC ? this.currencies[this.cCur[i]!]! : null,
       channelTime: null,
       platformStatus: hasP ? platformStatusName(this.pStatus[i]!) : null,
-      platformAmountMinor: hasP ? this.pAmount[i]! : null,
+      platformAmountMinor: hasP ? this.amount(this.pAmount, i, 1) : null,
       platformCurrency: hasP ? this.currencies[this.pCur[i]!]! : null,
-      paidAt: hasP && !Number.isNaN(this.pTime[i]!) ? formatChinaTime(this.pTime[i]!) : null,
+      paidAt: hasP && this.pTime[i] !== 0 ? formatChinaTime(this.pTime[i]! * 1000) : null,
       occurrences: category === 'duplicates' ? this.cCount[i]! : null,
     };
   }
@@ -385,7 +395,7 @@ function grow(a: Uint8Array, need: number): Uint8Array {
   return b;
 }
 
-function resize<T extends Uint8Array | Int32Array | Float64Array>(a: T, len: number): T {
+function resize<T extends Uint8Array | Int32Array | Uint32Array | Float64Array>(a: T, len: number): T {
   const b = new (a.constructor as new (n: number) => T)(len);
   b.set(a as never);
   return b;
