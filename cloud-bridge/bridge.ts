@@ -5,6 +5,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { Logger } from 'pino';
 import { sql } from 'kysely';
 import { systemClock, type Clock } from '../protocol/clock.js';
+import { money } from '../protocol/money.js';
 import { openStore, redactUrl, type Store } from './store/db.js';
 import { AccountsRepo } from './store/accounts.js';
 import { OrdersRepo } from './store/orders-repo.js';
@@ -23,6 +24,7 @@ import { createLogger } from './logger.js';
 import { installFx, type FxOptions, type FxService, type PullReport } from './fx/index.js';
 import { registerBankPages } from './channels/bank/pages.js';
 import { TerminalService } from './terminals/service.js';
+import { checkoutPortOf } from './terminals/executor.js';
 import { CheckoutService } from './onecode/checkouts.js';
 import { registerCheckoutApi } from './onecode/api.js';
 import { registerLandingPages } from './onecode/landing.js';
@@ -148,6 +150,15 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     store, accounts, orders, events, payments, clock, log: log.child({ part: 'terminals' }), publicBaseUrl: () => urlHolder.base,
   });
   await terminals.register(app);
+  terminals.use({
+    checkouts: checkoutPortOf(checkouts),
+    fx: {
+      async estimate(merchantId, channel, amountMinor, currency) {
+        const q = await fx.quote(merchantId, channel as 'wechat' | 'alipay', money(amountMinor, currency));
+        return { cnyMinor: q.cny_minor, rate: q.rate, rateTime: q.rate_time };
+      },
+    },
+  });
 
   await app.listen({ port: options.port ?? 7300, host });
   const address = app.server.address();
