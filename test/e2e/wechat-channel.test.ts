@@ -225,6 +225,27 @@ describe('WeChat Pay channel behaviour (SQLite)', () => {
     expect(await eventsOf(created.id, 'payment.paid')).toBe(1);
   });
 
+  it('concurrent deliveries of the same notify are applied exactly once, each acknowledged', async () => {
+    const created = await createNative(420);
+    const id = await accountId();
+    const body = signedNotify({ out_trade_no: channelNo(created), transaction_id: '4200000000000000000000000042', total_fee: '420', fee_type: 'NZD', cash_fee: '1743', cash_fee_type: 'CNY', rate: '415000000', time_end: '20261122101010', trade_type: 'NATIVE', openid: 'oY' });
+    const replies = await Promise.all(Array.from({ length: 8 }, () => notify(id, body)));
+    expect(replies.map((r) => r.text)).toEqual(Array(8).fill(NOTIFY_ACK));
+    const paid = await b.waitFor(created.out_trade_no, (p) => p.status === 'paid');
+    expect(paid).toMatchObject({ channel_trade_no: '4200000000000000000000000042', cny_charged_minor: 1743, rate: '4.15' });
+    expect(await eventsOf(created.id, 'payment.paid')).toBe(1);
+  });
+
+  it('a payment whose notify never arrives is found by querying', async () => {
+    const created = await createNative(330);
+    await sim.control('/sim/faults', { target: 'notify', mode: 'drop-notify', count: 1 });
+    await sim.control('/sim/pay', { code_url: created.qr_code });
+    const paid = await b.waitFor(created.out_trade_no, (p) => p.status === 'paid');
+    expect(paid.channel_trade_no).toMatch(/^42000/);
+    const { notifies } = await sim.get<{ notifies: any[] }>('/sim/orders');
+    expect(notifies.find((n) => n.meta.out_trade_no === channelNo(created))?.status).toBe('dropped');
+  });
+
   it('forged and mismatched notifies get FAIL and change nothing', async () => {
     const created = await createNative(500);
     const id = await accountId();
