@@ -75,6 +75,15 @@ describe('WeChat v2 envelope', () => {
     expect((await post('/secapi/pay/reverse', { ...env, out_trade_no: 'U1' })).fields).toMatchObject({ result_code: 'SUCCESS', recall: 'N' });
   });
 
+  it('lists what it believes at /sim/orders, narrowed by out_trade_no', async () => {
+    const all = (await sim.app.inject({ method: 'GET', url: '/sim/orders' })).json();
+    expect(all.orders.length).toBeGreaterThan(1);
+    const one = (await sim.app.inject({ method: 'GET', url: '/sim/orders?out_trade_no=A1' })).json();
+    expect(one.orders).toHaveLength(1);
+    expect(one.orders[0]).toMatchObject({ out_trade_no: 'A1', trade_state: 'NOTPAY', total_fee: 100, fee_type: 'NZD' });
+    expect(one.orders[0].fingerprint).toBeUndefined();
+  });
+
   it('answers downloadbill errors in XML with error_code', async () => {
     const r = await post('/pay/downloadbill', { ...env, bill_date: '20200101' });
     expect(r.fields).toEqual({ return_code: 'FAIL', return_msg: 'invalid bill_date', error_code: '20001' });

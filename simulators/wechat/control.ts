@@ -112,10 +112,16 @@ export function registerWechatControl(app: FastifyInstance, deps: ControlDeps): 
     }
   });
 
-  app.get('/sim/orders', async () => ({
-    orders: gw.ordersView(),
-    notifies: deps.notifies().map(({ body: _b, ...n }) => n),
-  }));
+  app.get('/sim/orders', async (req) => {
+    // ?out_trade_no=…&mch_id=… narrow the answer; without them, everything.
+    const q = req.query as Record<string, string | undefined>;
+    const match = (x: { out_trade_no?: string; mch_id?: string }) =>
+      (!q.out_trade_no || x.out_trade_no === q.out_trade_no) && (!q.mch_id || x.mch_id === q.mch_id);
+    return {
+      orders: gw.ordersView().filter((o) => match(o as { out_trade_no?: string; mch_id?: string })),
+      notifies: deps.notifies().filter((n) => match(n.meta)).map(({ body: _b, ...n }) => n),
+    };
+  });
 
   app.get('/sim/rates', async () => ({
     rates: gw.data.rates.map((r) => ({ ...r, from: new Date(r.from_ms).toISOString() })),
