@@ -54,7 +54,7 @@ export function registerAlipayApi(app: FastifyInstance, gw: AlipayGateway): void
     } catch {
       /* found above */
     }
-    return reply.type('text/html; charset=utf-8').send(cashierPage(t, gw.merchants.get(t.partner)?.name ?? t.partner));
+    return reply.type('text/html; charset=utf-8').send(cashierPage(t, gw.merchants.get(t.partner)?.name ?? t.partner, t.rate ?? gw.data.rates[t.trans_currency] ?? '1'));
   };
   app.get('/cashier/:token', page);
   app.get('/qr/:token', page);

@@ -1,5 +1,5 @@
 import type { Trade } from './model.js';
-import { formatMajor } from './money.js';
+import { formatMajor, toCny } from './money.js';
 
 // The customer's side: the cashier a create_forex_trade redirect lands on and the page a
 // qr_code URL opens inside Alipay. `sim-pay` stands for the customer confirming.
@@ -20,7 +20,7 @@ export function messagePage(title: string, message: string): string {
   return shell(`Alipay (simulator): ${title}`, `<h1>支付宝 Alipay</h1><h2 data-testid="sim-error">${escapeHtml(title)}</h2><p>${escapeHtml(message)}</p>`);
 }
 
-export function cashierPage(t: Trade, merchantName: string): string {
+export function cashierPage(t: Trade, merchantName: string, rate: string): string {
   const payable = t.status === 'WAIT_BUYER_PAY';
   const amount = `${formatMajor(t.amount_minor, t.trans_currency)} ${t.trans_currency}`;
   const ref = { token: t.token };
@@ -29,7 +29,7 @@ export function cashierPage(t: Trade, merchantName: string): string {
 <p data-testid="sim-merchant">${escapeHtml(merchantName)}</p>
 <p data-testid="sim-order-body">${escapeHtml(t.subject)}</p>
 <p class="amount" data-testid="sim-amount">${escapeHtml(amount)}</p>
-<p class="cny" data-testid="sim-amount-cny"></p>
+<p class="cny" data-testid="sim-amount-cny">≈ ¥${escapeHtml(formatMajor(t.cny_minor ?? toCny(t.amount_minor, t.trans_currency, rate), 'CNY'))} CNY</p>
 <p data-testid="sim-state">${escapeHtml(t.status)}</p>
 ${payable ? '<button data-testid="sim-pay" id="pay">Confirm payment 确认付款</button>' : ''}
 <script>
