@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Dialect } from './db.js';
 import { m0004_terminals } from '../terminals/migration.js';
+import { m0005_reconcile } from '../reconcile/runs/migration.js';
 
 // Migrations are code, applied in name order, identical on SQLite and PostgreSQL except
 // where a column type must differ (64-bit money and auto-increment sequences).
@@ -346,6 +347,7 @@ const ALL: Record<string, Builder> = {
   '0002_fx': m0002_fx,
   '0004_terminals': m0004_terminals,
   '0003_onecode': m0003_onecode,
+  '0005_reconcile': m0005_reconcile,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -294,6 +294,99 @@ export interface FxQuoteTable {
   expires_at: string;
 }
 
+// Reconciliation (cloud-bridge/reconcile/runs) and the HQ page's sessions.
+export interface ReconDownloadTable {
+  channel: string;
+  day: string; // the channel's day, UTC+8
+  merchant_id: string;
+  account_id: string;
+  state: 'ready' | 'not_ready' | 'empty' | 'failed';
+  file_sha256: string | null;
+  attempts: number;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ReconRunTable {
+  id: string;
+  channel: string;
+  day: string;
+  merchant_id: string;
+  state: 'done' | 'failed' | 'no_statement';
+  file_sha256: string | null;
+  layout: string | null;
+  summary: string | null; // JSON: the ReconcileSummary
+  error: string | null;
+  actor: string;
+  started_at: string;
+  finished_at: string | null;
+}
+
+export interface ReconDifferenceTable {
+  seq: Generated<number>;
+  diff_key: string;
+  version: number;
+  channel: string;
+  day: string;
+  merchant_id: string;
+  category: string;
+  kind: string;
+  ref_id: string;
+  state: 'open' | 'resolved' | 'cleared';
+  action: 'accept' | 'adjust' | 'refund' | 'link' | null;
+  note: string | null;
+  linked_order: string | null;
+  adjust_minor: number | null;
+  actor: string;
+  data: string; // JSON: the Difference
+  created_at: string;
+}
+
+export interface ReconSignoffTable {
+  channel: string;
+  day: string;
+  signed_by: string;
+  note: string | null;
+  signed_at: string;
+}
+
+export interface ReconSettlementTable {
+  channel: string;
+  day: string;
+  merchant_id: string;
+  currency: string;
+  payments: number;
+  gross_minor: number;
+  refunds: number;
+  refunds_minor: number;
+  fees_minor: number;
+  cny_charged_minor: number;
+  run_id: string;
+  updated_at: string;
+}
+
+export interface ReconAdjustmentTable {
+  id: string;
+  channel: string;
+  day: string;
+  merchant_id: string;
+  currency: string;
+  amount_minor: number;
+  note: string;
+  refers_to: string | null;
+  actor: string;
+  created_at: string;
+}
+
+export interface HqSessionTable {
+  id_hash: string;
+  user_id: string;
+  csrf: string;
+  created_at: string;
+  expires_at: string;
+}
+
 export interface Database {
   merchants: MerchantTable;
   stores: StoreTable;
@@ -318,4 +411,11 @@ export interface Database {
   webhook_attempts: WebhookAttemptTable;
   fx_rates: FxRateTable;
   fx_quotes: FxQuoteTable;
+  recon_downloads: ReconDownloadTable;
+  recon_runs: ReconRunTable;
+  recon_differences: ReconDifferenceTable;
+  recon_signoffs: ReconSignoffTable;
+  recon_settlements: ReconSettlementTable;
+  recon_adjustments: ReconAdjustmentTable;
+  hq_sessions: HqSessionTable;
 }
