@@ -328,6 +328,21 @@ describe('WeChat Pay channel behaviour (SQLite)', () => {
     expect((await b.api('GET', `/api/v1/payments/${no}`)).status).toBe(404);
   });
 
+  it('an account WeChat does not know: payments fail with WeChat\'s reason, nothing pending', async () => {
+    const m = await b.bridge.accounts.createMerchant({ name: 'Unknown mch shop' });
+    const { key } = await b.bridge.accounts.createApiKey(m.id, 'test');
+    const demo = wechatDemoAccount({ url: sim.url, stateDir: sim.stateDir });
+    await b.bridge.accounts.createChannelAccount({ merchantId: m.id, channel: 'wechat', config: { ...demo.config, mch_id: '99999999' }, secrets: demo.secrets });
+    const no = uniqueNo('um');
+    const native = await b.api('POST', '/api/v1/payments', { out_trade_no: no, amount_minor: 300, currency: 'NZD', channel: 'wechat', mode: 'native' }, key);
+    expect(native.body.status).toBe('failed');
+    const { body: code } = await sim.control('/sim/paycode', { behaviour: 'success' });
+    const mp = await b.api('POST', '/api/v1/payments', { out_trade_no: uniqueNo('um'), amount_minor: 300, currency: 'NZD', channel: 'wechat', mode: 'micropay', auth_code: code.auth_code }, key);
+    expect(mp.body.status).toBe('failed');
+    const raw = await b.bridge.store.db.selectFrom('channel_messages').selectAll().where('order_id', '=', native.body.id).where('direction', '=', 'response').execute();
+    expect(raw[0]!.body).toMatch(/MCHID_NOT_EXIST|mch_id/);
+  });
+
   it('a refund without the client certificate is refused by WeChat; nothing is refunded', async () => {
     // A second merchant on the same simulator merchant, whose account lacks the certificate.
     const m = await b.bridge.accounts.createMerchant({ name: 'No cert shop' });

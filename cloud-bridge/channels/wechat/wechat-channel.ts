@@ -91,9 +91,9 @@ export class WechatChannel implements Channel {
       const answer = await client.call(path, {
         ...common, auth_code: req.authCode, spbill_create_ip: req.clientIp && IPV4.test(req.clientIp) ? req.clientIp : a.config.serverIp,
       }, { orderId: req.orderId });
-      // A micropay refusal may still hide a debit (the request could have been half-read):
-      // ask orderquery rather than fail the payment.
-      if (answer.kind === 'refused') return { state: 'unknown', reason: refusedReason(path, answer.returnMsg), raw: answer.fields };
+      // return_code=FAIL is WeChat refusing the request itself (signature, format, merchant)
+      // before any business is done (§2.2): nobody was charged.
+      if (answer.kind === 'refused') return { state: 'failed', reason: refusedReason(path, answer.returnMsg), raw: answer.fields };
       return micropayOutcome(answer.fields);
     }
     const path = '/pay/unifiedorder';
