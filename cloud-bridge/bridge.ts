@@ -145,6 +145,10 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   await registerLandingPages(app, {
     checkouts, accounts, orders, log: log.child({ part: 'onecode' }), get publicBaseUrl() { return urlHolder.base; },
     rateLimitPerMinute: options.landingRateLimitPerMinute ?? (Number(process.env.KAURI_LANDING_RATE_LIMIT) || undefined),
+    bankQuote: async (merchantId, amountMinor, currency) => {
+      const q = await fx.quote(merchantId, 'bank', money(amountMinor, currency));
+      return { quoteId: q.quote_id, cnyMinor: q.cny_minor, rate: q.rate, markup: q.markup, rateTime: q.rate_time };
+    },
   });
   const terminals = new TerminalService({
     store, accounts, orders, events, payments, clock, log: log.child({ part: 'terminals' }), publicBaseUrl: () => urlHolder.base,

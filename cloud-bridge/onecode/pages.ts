@@ -1,3 +1,4 @@
+import { Decimal } from 'decimal.js';
 import { format, money, type Money } from '../../protocol/money.js';
 import type { Lang } from './user-agent.js';
 
@@ -18,7 +19,7 @@ const TEXT = {
     wechatHow: '微信支付：打开微信，点右上角“+” → “扫一扫”，扫描此二维码。',
     alipayHow: '支付宝：打开支付宝，点“扫一扫”，扫描此二维码。',
     bankTitle: '网上银行（人民币）',
-    bankPay: '用网上银行支付', bankRate: '汇率', bankRateTime: '汇率时间',
+    bankPay: '用网上银行支付', bankRate: '汇率', bankRateTime: '汇率时间', bankFee: '汇兑服务费',
     bankEstimate: '支付时以银行页面显示的人民币金额为准。',
     notOffered: '此商户暂不支持该钱包，请选择其他方式。',
     jsapiTitle: '微信支付', jsapiWaiting: '正在打开微信支付…', jsapiConfirming: '正在确认付款结果，请稍候…',
@@ -32,7 +33,7 @@ const TEXT = {
     wechatHow: 'WeChat Pay: open WeChat, tap “+” → “Scan”, and scan this code.',
     alipayHow: 'Alipay: open Alipay, tap “Scan”, and scan this code.',
     bankTitle: 'Online banking (CNY)',
-    bankPay: 'Pay by online banking', bankRate: 'Rate', bankRateTime: 'Rate time',
+    bankPay: 'Pay by online banking', bankRate: 'Rate', bankRateTime: 'Rate time', bankFee: 'exchange fee',
     bankEstimate: 'You pay the CNY amount shown on the bank\'s page.',
     notOffered: 'This merchant does not take that wallet; choose another way.',
     jsapiTitle: 'WeChat Pay', jsapiWaiting: 'Opening WeChat Pay…', jsapiConfirming: 'Confirming your payment…',
@@ -104,7 +105,10 @@ ${extra.returnUrl ? `<p><a class="button" data-testid="return-link" href="${esc(
 
 export interface BankQuoteView {
   cnyMinor: number;
+  /** CNY per unit of the checkout's currency (the source's rate). */
   rate: string;
+  /** The bridge's markup on it, a fraction ("0.02"). */
+  markup?: string;
   rateTime: string;
 }
 
@@ -137,7 +141,7 @@ ${p.offers.alipay ? `<p class="wallet alipay" data-testid="chooser-alipay">${t.a
     parts.push(`<section class="bank" data-testid="chooser-bank">
 <h2>${t.bankTitle}</h2>
 ${q ? `<p class="cny" data-testid="bank-cny">${esc(format(money(q.cnyMinor, 'CNY')))}</p>
-<p class="rate" data-testid="bank-rate">${t.bankRate}: 1 ${esc(p.amount.currency)} = ${esc(q.rate)} CNY · ${t.bankRateTime}: <time datetime="${esc(q.rateTime)}">${esc(formatTime(q.rateTime))}</time></p>` : `<p class="rate">${t.bankEstimate}</p>`}
+<p class="rate" data-testid="bank-rate">${t.bankRate}: 1 ${esc(p.amount.currency)} = ${esc(q.rate)} CNY${q.markup && Number(q.markup) > 0 ? ` + ${esc(percent(q.markup))} ${t.bankFee}` : ''} · ${t.bankRateTime}: <time datetime="${esc(q.rateTime)}">${esc(formatTime(q.rateTime))}</time></p>` : `<p class="rate">${t.bankEstimate}</p>`}
 <form method="post" action="${esc(p.bankAction)}">${q?.quoteId ? `<input type="hidden" name="quote_id" value="${esc(q.quoteId)}">` : ''}<button type="submit" class="button" data-testid="pay-bank">${t.bankPay}</button></form>
 </section>`);
   }
@@ -215,6 +219,11 @@ export function staticAmountPage(p: StaticAmountInput): string {
 ${p.error ? `<p class="notice" data-testid="pay-amount-error">${esc(p.error)}</p>` : ''}
 <button type="submit" class="button" data-testid="pay-button">${t.staticPay}</button>
 </form>`);
+}
+
+/** "0.02" → "2%", exactly (decimal strings, no floating point). */
+function percent(fraction: string): string {
+  return `${new Decimal(fraction).times(100).toString()}%`;
 }
 
 function formatTime(iso: string): string {

@@ -12,19 +12,24 @@ if (!existsSync(CHROMIUM)) console.warn(`${CHROMIUM} is missing: the one-code br
 describe.skipIf(!existsSync(CHROMIUM))('one-code landing pages in Chromium', () => {
   let wechat: Sim;
   let alipay: Sim;
+  let bank: Sim;
   let w: World;
   let browser: Browser;
 
   beforeAll(async () => {
-    [wechat, alipay] = await Promise.all([startSim('wechat', { KAURI_TIME_SCALE: '10' }), startSim('alipay', { KAURI_TIME_SCALE: '10' })]);
-    w = await startWorld({ wechat, alipay }, { timeScale: 20 });
+    [wechat, alipay, bank] = await Promise.all([
+      startSim('wechat', { KAURI_TIME_SCALE: '10' }), startSim('alipay', { KAURI_TIME_SCALE: '10' }), startSim('bank', { KAURI_TIME_SCALE: '10' }),
+    ]);
+    w = await startWorld({ wechat, alipay, bank }, { timeScale: 20 });
+    // The demo accounts exist only now: pull the rates the chooser quotes from.
+    await w.bridge.fx.pullAll();
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
     await w?.stop();
-    await Promise.all([wechat?.stop(), alipay?.stop()]);
+    await Promise.all([wechat?.stop(), alipay?.stop(), bank?.stop()]);
   });
 
   const newCheckout = async (amount: number, extra: Record<string, unknown> = {}) => {
@@ -118,8 +123,9 @@ describe.skipIf(!existsSync(CHROMIUM))('one-code landing pages in Chromium', () 
     }
   });
 
-  it('a desktop browser gets the chooser: amount, merchant, how to pay with each wallet, in English with 中文 one tap away', async () => {
+  it('a desktop browser gets the chooser: amount, merchant, each wallet, and online banking in CNY with the exact amount, rate and time; it pays', async () => {
     const c = await newCheckout(990);
+    const quote = (await w.api('GET', '/api/v1/fx/quote?channel=bank&amount_minor=990&currency=NZD')).body;
     const ctx = await browser.newContext({ userAgent: UA.desktop, locale: 'en-NZ' });
     try {
       const page = await ctx.newPage();
@@ -129,13 +135,47 @@ describe.skipIf(!existsSync(CHROMIUM))('one-code landing pages in Chromium', () 
       expect(await page.getByTestId('chooser-wechat').textContent()).toContain('WeChat');
       expect(await page.getByTestId('chooser-alipay').textContent()).toContain('Alipay');
       expect(await page.locator('[data-testid=checkout-qr] svg').count()).toBe(1);
-      // This merchant has no bank account in this world: no bank button.
-      expect(await page.getByTestId('chooser-bank').count()).toBe(0);
+      const cny = `CNY ${(quote.cny_minor / 100).toFixed(2)}`;
+      expect(await page.getByTestId('bank-cny').textContent()).toBe(cny);
+      const rate = await page.getByTestId('bank-rate').textContent();
+      expect(rate).toContain(`1 NZD = ${quote.rate} CNY + 2% exchange fee`);
+      expect(await page.locator('[data-testid=bank-rate] time').getAttribute('datetime')).toBe(quote.rate_time);
       await page.getByTestId('lang-switch').click();
       expect(await page.locator('h2.choose').textContent()).toBe('请选择付款方式');
       expect(await page.getByTestId('pay-amount').textContent()).toBe('NZD 9.90');
+      await page.getByTestId('pay-bank').click();
+      await page.waitForURL(`${bank.url}/prs/user_payment.checkit`);
+      expect(await page.getByTestId('sim-amount').textContent()).toBe((quote.cny_minor / 100).toFixed(2));
+      await page.getByLabel('中国建设银行').check();
+      await page.getByTestId('sim-pay').click();
+      await page.waitForURL(new RegExp(`^${w.bridge.url}/return/bank/`));
     } finally {
       await ctx.close();
+    }
+    const paid = await w.waitForCheckout(c.token, (x) => x.status === 'paid');
+    expect(paid.payment).toMatchObject({ channel: 'bank', amount_minor: 990, currency: 'NZD', cny_quote_minor: quote.cny_minor, rate: quote.rate, status: 'paid' });
+  });
+
+  it('the chooser hides what the checkout does not allow', async () => {
+    const c = await newCheckout(990, { allowed_channels: ['wechat'] });
+    const ctx = await browser.newContext({ userAgent: UA.desktop });
+    try {
+      const page = await ctx.newPage();
+      await page.goto(c.url);
+      expect(await page.getByTestId('chooser-wechat').count()).toBe(1);
+      expect(await page.getByTestId('chooser-alipay').count()).toBe(0);
+      expect(await page.getByTestId('chooser-bank').count()).toBe(0);
+    } finally {
+      await ctx.close();
+    }
+    // An Alipay scan of a WeChat-only checkout is told so, and no Alipay order is made.
+    const ali = await phone(UA.alipay);
+    try {
+      const page = await ali.newPage();
+      await page.goto(c.url);
+      expect(await page.getByTestId('wallet-not-offered').isVisible()).toBe(true);
+    } finally {
+      await ali.close();
     }
     expect((await w.api('GET', `/api/v1/checkouts/${c.token}/payments`)).body.data).toEqual([]);
   });
