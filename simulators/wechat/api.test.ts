@@ -84,6 +84,13 @@ describe('WeChat v2 envelope', () => {
     expect(one.orders[0].fingerprint).toBeUndefined();
   });
 
+  it('says what it is at /', async () => {
+    const res = await sim.app.inject({ method: 'GET', url: '/' });
+    expect(res.body).toContain('/pay/unifiedorder');
+    expect(res.body).toContain('mch_id 10000100');
+    expect(res.body).not.toContain(M.key);
+  });
+
   it('answers downloadbill errors in XML with error_code', async () => {
     const r = await post('/pay/downloadbill', { ...env, bill_date: '20200101' });
     expect(r.fields).toEqual({ return_code: 'FAIL', return_msg: 'invalid bill_date', error_code: '20001' });

@@ -88,6 +88,23 @@ function jsBridge(origin: string): string {
 export function registerWechatControl(app: FastifyInstance, deps: ControlDeps): void {
   const { gw } = deps;
 
+  app.get('/', async (_req, reply) =>
+    reply.type('text/plain; charset=utf-8').send(
+      [
+        'Kauri WeChat Pay simulator (overseas API v2, XML).',
+        '',
+        'API (POST XML): /pay/unifiedorder /pay/micropay /pay/orderquery /secapi/pay/reverse /pay/closeorder',
+        '                /secapi/pay/refund /pay/refundquery /pay/downloadbill /pay/queryexchagerate',
+        'OAuth:          GET /connect/oauth2/authorize, GET /sns/oauth2/access_token',
+        'Control (JSON): POST /sim/pay /sim/paycode /sim/faults /sim/clock /sim/rates; GET /sim/orders /sim/keys /sim/clock',
+        'Customer:       GET /sim/wallet?code_url=…|prepay_id=…|out_trade_no=…',
+        '',
+        `Merchants: ${[...gw.merchants.values()].map((m) => `mch_id ${m.mch_id} appid ${m.appid} (${m.currency})`).join('; ')}`,
+        '',
+      ].join('\n'),
+    ),
+  );
+
   app.post('/sim/pay', async (req, reply) => {
     try {
       const b = jsonBody(req);
