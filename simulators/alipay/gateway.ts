@@ -691,8 +691,10 @@ export class AlipayGateway {
 
   /** forex_rate_file: today's rates, `yyyyMMdd|HHmmss|CUR|rate`, published 09:30 Beijing. */
   rateFile(): string {
+    // Before today's 09:30 publication the file still carries yesterday's rates.
     const now = this.clock.nowMs();
-    const day = beijingDay(now);
+    const published = compactTime(now).slice(8) >= '093000' ? now : now - 86_400_000;
+    const day = beijingDay(published);
     return Object.keys(this.data.rates).sort().map((c) => `${day}|093000|${c}|${this.data.rates[c]}`).join('\n') + '\n';
   }
 

@@ -43,7 +43,7 @@ describe('Alipay through the merchant API (sqlite)', () => {
   }
 
   it('web: a signed create_forex_trade link; the cashier opens, the customer pays, the notify makes it paid', async () => {
-    const { no, res } = await create('web', 1250, { return_url: 'https://shop.example.nz/thanks' });
+    const { no, res } = await create('web', 1250, { return_url: 'https://localhost/thanks' });
     expect(res.status).toBeLessThan(300);
     expect(res.body).toMatchObject({ status: 'pending', channel: 'alipay', mode: 'web', amount_minor: 1250 });
     const link = new URL(res.body.redirect_url);
@@ -51,7 +51,7 @@ describe('Alipay through the merchant API (sqlite)', () => {
     const q = Object.fromEntries(link.searchParams);
     expect(q).toMatchObject({
       service: 'create_forex_trade', partner: PARTNER, _input_charset: 'UTF-8', currency: 'NZD', total_fee: '12.50', product_code: 'NEW_OVERSEAS_SELLER',
-      timeout_rule: '15m', return_url: 'https://shop.example.nz/thanks', out_trade_no: channelNo(res.body), subject: 'Manuka honey 麦卢卡蜂蜜', sign_type: 'MD5',
+      timeout_rule: '15m', return_url: 'https://localhost/thanks', out_trade_no: channelNo(res.body), subject: 'Manuka honey 麦卢卡蜂蜜', sign_type: 'MD5',
     });
     expect(q.notify_url).toMatch(new RegExp(`^${b.bridge.url}/notify/alipay/cha_`));
     expect(q.sign).toBe(md5Sign(q));
@@ -69,7 +69,7 @@ describe('Alipay through the merchant API (sqlite)', () => {
 
     const pay = await sim.control('/sim/pay', { out_trade_no: channelNo(res.body) });
     expect(pay.status).toBe(200);
-    expect(pay.body.return_url).toMatch(/^https:\/\/shop\.example\.nz\/thanks\?.*trade_status=TRADE_FINISHED/);
+    expect(pay.body.return_url).toMatch(/^https:\/\/localhost\/thanks\?.*trade_status=TRADE_FINISHED/);
     const paid = await b.waitFor(no, (p) => p.status === 'paid');
     expect(paid.channel_trade_no).toBe(pay.body.trade_no);
     expect(paid.redirect_url).toBeUndefined();
@@ -275,6 +275,13 @@ describe('Alipay through the merchant API (sqlite)', () => {
     const rates = await b.bridge.channels.get('alipay')!.fetchRates!(ctx, ['NZD', 'AUD']);
     expect(rates.map((r) => [r.currency, r.cnyPerUnit])).toEqual([['AUD', '4.6712'], ['NZD', '4.2156']]);
     expect(rates[0]!.source).toBe('alipay:forex_rate_file');
+    expect(rates[0]!.publishedAt.getTime()).toBeLessThanOrEqual(Date.now());
+    // The FX service takes them: a quote for Alipay uses Alipay's rate.
+    const report = await b.bridge.fx.pullAll(['alipay']);
+    expect(report.failed).toEqual([]);
+    const quote = await b.api('GET', '/api/v1/fx/quote?channel=alipay&amount_minor=1000&currency=NZD');
+    expect(quote.status).toBe(200);
+    expect(quote.body).toMatchObject({ channel: 'alipay', rate: '4.2156', amount_minor: 1000, currency: 'NZD' });
   });
 });
 
