@@ -54,7 +54,8 @@ describe('bank statement', () => {
     const refund = await form('/merchant/refund/ref_ack_submit.jsp', { v_mid: '8888', v_oid: a, v_refamount: '23.45', v_refreason: 'R1 part', v_refoprt: 'kauri', v_mac: hmacMd5('test', `8888${a}23.45kauri`) });
     expect(refund.status).toBe(200);
 
-    const account: ChannelAccount = { id: 'cha_test', merchantId: 'm', channel: 'bank', ...(await bankDemoAccount({ url: sim.url, stateDir: sim.stateDir })) };
+    const demo = await bankDemoAccount({ url: sim.url, stateDir: sim.stateDir });
+    const account: ChannelAccount = { id: 'cha_test', merchantId: 'm', channel: 'bank', config: demo.config, secrets: demo.secrets };
     const ctx: ChannelContext = { account, clock: systemClock(), log: pino({ level: 'silent' }), notifyUrl: 'http://127.0.0.1:9/n', publicBaseUrl: 'http://127.0.0.1:9', record: async () => undefined };
     const channel = new BankChannel();
     await sim.control('POST', '/sim/clock', { now: '2026-11-21T09:59:00+08:00' });
