@@ -42,7 +42,20 @@ async function compiledCli(): Promise<{ argv: string[]; label: string }> {
   // tsc still emits when someone else's work in progress has type errors; only the JS matters here.
   await exec(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', out]);
   if (!existsSync(join(out, 'cli/kauri.js'))) throw new Error('could not compile the CLI for the benchmark');
+  // The same command without the rest of the CLI, to show what the other commands' eager
+  // imports cost at start-up.
+  writeFileSync(join(out, 'reconcile-only.mjs'), [
+    "import { Command } from 'commander';",
+    "import { registerReconcileCommand } from './cloud-bridge/reconcile/command.js';",
+    "const program = new Command('kauri');",
+    'registerReconcileCommand(program);',
+    'await program.parseAsync(process.argv);',
+  ].join('\n'));
   return { argv: [process.execPath, join(out, 'cli/kauri.js')], label: 'compiled JS (`tsc -p tsconfig.build.json`, run with node as `bin/kauri` runs dist/)' };
+}
+
+function reconcileOnly(): string[] {
+  return [process.execPath, join(root, 'node_modules/.cache/kauri-bench/reconcile-only.mjs')];
 }
 
 async function timeCommand(argv: string[]): Promise<Timed> {
@@ -79,12 +92,14 @@ export async function run(options: { rows?: number; runs?: number; log?: (line: 
   const kauri: Timed[] = [];
   const duck: number[] = [];
   const startup: number[] = [];
+  const alone: Timed[] = [];
   let duckCounts: DuckCounts | null = null;
   // Interleaved, so both sides see the same machine load.
   for (let i = 0; i < runs; i++) {
     log(`reconcile bench: run ${i + 1}/${runs}`);
     startup.push((await timeCommand([...cli.argv, '--help'])).seconds);
     kauri.push(await timeCommand([...cli.argv, ...args]));
+    alone.push(await timeCommand([...reconcileOnly(), ...args]));
     const t = performance.now();
     duckCounts = await duckdbReconcile(statement, platform, DATE, 15, 2);
     duck.push((performance.now() - t) / 1000);
@@ -108,6 +123,7 @@ export async function run(options: { rows?: number; runs?: number; log?: (line: 
     '|---|---|---|',
     `| \`kauri reconcile --statement … --platform … --json\`, ${cli.label}, whole command | ${kauriSeconds.toFixed(2)} s (runs: ${kauri.map((k) => k.seconds.toFixed(2)).join(', ')}) | ${peakMb.toFixed(0)} MB max RSS (\`/usr/bin/time\`) |`,
     `| of which start-up (\`kauri --help\`) | ${median(startup).toFixed(2)} s | |`,
+    `| the same command with only the reconcile module registered (no other command's imports) | ${median(alone.map((a) => a.seconds)).toFixed(2)} s | ${(Math.max(...alone.map((a) => a.maxRssKb)) / 1024).toFixed(0)} MB |`,
     `| DuckDB (\`@duckdb/node-api\`, 2 threads, in-process: load both files + classify in SQL) | ${duckSeconds.toFixed(2)} s (runs: ${duck.map((d) => d.toFixed(2)).join(', ')}) | |`,
     '',
     `Ratio kauri / DuckDB: **${ratio.toFixed(2)}×** (target ≤ 1.5×: ${ratio <= 1.5 ? 'met' : 'not met'}); peak memory ${peakMb.toFixed(0)} MB (target ≤ 256 MB: ${peakMb <= 256 ? 'met' : 'not met'}).`,

@@ -11,7 +11,7 @@ import { convertStatement, headProblem, parsePlatformPart, parseStatementPart, P
 import type { PlatformRow } from './platform-csv.js';
 import { statementKeyRange, type StatementRowScratch } from './rows.js';
 import { dayNumberOf, formatChinaTime } from './time.js';
-import type { WorkerMessage, WorkerTask } from './worker.js';
+import type { WorkerInput, WorkerMessage, WorkerTask } from './worker.js';
 
 export interface ReconcileResult {
   summary: ReconcileSummary;
@@ -78,7 +78,7 @@ function estimateRows(head: Uint8Array, size: number): number {
 // generation keeps its share of the 256 MB budget small.
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4 };
 
-function workerFor(tasks: WorkerTask[]): Worker {
+function workerFor(input: WorkerInput): Worker {
   const here = import.meta.url;
   if (here.endsWith('.ts')) {
     // Run from source (tsx): the worker is TypeScript too, and module hooks are per
@@ -86,9 +86,9 @@ function workerFor(tasks: WorkerTask[]): Worker {
     const api = import.meta.resolve('tsx/esm/api');
     const url = new URL('./worker.ts', here).href;
     const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(url)}); })`;
-    return new Worker(boot, { eval: true, workerData: tasks, resourceLimits: WORKER_LIMITS });
+    return new Worker(boot, { eval: true, workerData: input, resourceLimits: WORKER_LIMITS });
   }
-  return new Worker(new URL('./worker.js', here), { workerData: tasks, resourceLimits: WORKER_LIMITS });
+  return new Worker(new URL('./worker.js', here), { workerData: input, resourceLimits: WORKER_LIMITS });
 }
 
 /** Offset where the last `k` lines of the file begin (a final line break does not start a line). */
@@ -200,7 +200,8 @@ export async function reconcileFiles(input: FileReconcileInput): Promise<Reconci
     const split = Math.max(head.dataOffset, Math.min(wanted, tailStart));
     const tasks: WorkerTask[] = [{ type: 'platform', channel, layout: pHead.layout, path: platformPath, start: pHead.dataOffset, end: pSize }];
     if (split < sSize) tasks.push({ type: 'statement', channel, layout: head.layout, path: statementPath, start: split, end: sSize });
-    const worker = workerFor(tasks);
+    const inflight = new Int32Array(new SharedArrayBuffer(4));
+    const worker = workerFor({ tasks, inflight: inflight.buffer as SharedArrayBuffer });
     let failure: unknown = null;
     const results: { task: number; result: unknown; lastTerminated?: boolean }[] = [];
     let workerProblem: { task: number; problem: LocalProblem } | null = null;
@@ -210,8 +211,13 @@ export async function reconcileFiles(input: FileReconcileInput): Promise<Reconci
         try {
           if (m.type === 'batch') {
             progress(m.bytes);
-            if (m.batch.side === 0) ledger.addBatch(m.batch);
-            else addPlatform(() => ledger.addBatch(m.batch, 1));
+            try {
+              if (m.batch.side === 0) ledger.addBatch(m.batch);
+              else addPlatform(() => ledger.addBatch(m.batch, 1));
+            } finally {
+              Atomics.sub(inflight, 0, 1);
+              Atomics.notify(inflight, 0);
+            }
           } else if (m.type === 'done') {
             results.push(m);
             if (results.length === tasks.length) resolve();
