@@ -200,6 +200,24 @@ describe('a GBK merchant signing RSA2, through the bridge', () => {
   });
 });
 
+describe('the return URL', () => {
+  it('is verified with the account key; a tampered one is refused', async () => {
+    const b = await startBridgeForAlipay(sim, 'sqlite', { timeScale: 20 });
+    try {
+      const w = await b.api('POST', '/api/v1/payments', { out_trade_no: uniqueNo('ret'), amount_minor: 700, currency: 'NZD', channel: 'alipay', mode: 'web', return_url: 'http://127.0.0.1:9/back' });
+      const pay = await sim.control('/sim/pay', { redirect_url: w.body.redirect_url });
+      const query = Object.fromEntries(new URL(pay.body.return_url).searchParams);
+      const { ctx } = await b.context();
+      const channel = b.bridge.channels.get('alipay') as AlipayChannel;
+      expect(channel.verifyReturn(ctx, query)).toEqual({ outTradeNo: w.body.id.replace(/^pay_/, 'K'), tradeNo: pay.body.trade_no, tradeStatus: 'TRADE_FINISHED' });
+      expect(() => channel.verifyReturn(ctx, { ...query, total_fee: '70.00' })).toThrow(AlipayError);
+      expect(() => channel.verifyReturn(ctx, { ...query, sign_type: 'RSA2' })).toThrow(/not signed MD5/);
+    } finally {
+      await b.stop();
+    }
+  });
+});
+
 describe('the client against a broken gateway', () => {
   let fake: Server;
   let fakeUrl: string;
@@ -279,6 +297,15 @@ describe('daily files', () => {
       const srows = [];
       for await (const row of convertStatement('alipay', Readable.from([st.state === 'ready' ? st.body : Buffer.alloc(0)]), { date: day })) srows.push(row);
       expect(srows.length).toBe(rows.length);
+
+      const d8 = day.replace(/-/g, '');
+      const legacy = await channel.fetchLegacyFile(ctx, 'compare', d8, d8);
+      expect(legacy.state).toBe('ready');
+      expect(legacy.state === 'ready' && legacy.body.toString()).toMatch(new RegExp(`^${channelNo}\\|15\\.00\\|NZD\\|${d8}\\d{6}\\|\\|P\\|0\\.27\\|P\\|$`, 'm'));
+      const liq = await channel.fetchLegacyFile(ctx, 'liquidation', d8, d8);
+      expect(liq.state === 'ready' && liq.body.toString()).toMatch(/\|R\|0\.00\|L\|$/m);
+      expect((await channel.fetchLegacyFile(ctx, 'compare', '20200101', '20200105')).state).toBe('empty');
+      expect(await channel.fetchLegacyFile(ctx, 'compare', '20200101', '20200201')).toEqual({ state: 'not_ready', reason: 'File download failed:Over 10 days to Date period' });
 
       const rates = await channel.fetchRates!(ctx, ['NZD']);
       expect(rates[0]!.publishedAt.toISOString()).toBe(new Date(`${next.toISOString().slice(0, 10)}T09:30:00+08:00`).toISOString());

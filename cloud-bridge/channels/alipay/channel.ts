@@ -367,6 +367,35 @@ export class AlipayChannel implements Channel {
     return { outcomes: [{ channelOrderNo: fields.out_trade_no!, outcome }], ack, nack };
   }
 
+  /**
+   * Checks the signed query string Alipay appends to return_url. As Alipay says, this is
+   * for showing the customer a result page: the order is settled by the notify or a query.
+   */
+  verifyReturn(ctx: ChannelContext, query: Readonly<Record<string, string>>): { outTradeNo: string; tradeNo: string; tradeStatus: string } {
+    const c = this.client(ctx);
+    const type = (query.sign_type ?? '').toUpperCase() as SignType;
+    if (!query.sign || type !== c.cfg.signType) throw new AlipayError('signature_invalid', `the return URL is not signed ${c.cfg.signType}`, 'ILLEGAL_SIGN');
+    if (!verifyParams(query, type, query.sign, { md5Key: c.keys.md5Key, publicKey: c.keys.alipayPublicKey }, 'UTF-8')) {
+      throw new AlipayError('signature_invalid', 'the return URL signature does not verify', 'ILLEGAL_SIGN');
+    }
+    if (!query.out_trade_no || !query.trade_no || !query.trade_status) throw new AlipayError('channel_error', 'the return URL lacks out_trade_no, trade_no or trade_status');
+    return { outTradeNo: query.out_trade_no, tradeNo: query.trade_no, tradeStatus: query.trade_status };
+  }
+
+  /**
+   * The legacy online files: forex_compare_file (transactions) or forex_liquidation_file
+   * (settlement) for yyyyMMdd..yyyyMMdd (at most 10 days, not today), `|`-separated lines
+   * with no header (protocols A5). `empty` when Alipay has no data for the period.
+   */
+  async fetchLegacyFile(ctx: ChannelContext, kind: 'compare' | 'liquidation', startDate: string, endDate: string): Promise<StatementResult> {
+    if (!/^\d{8}$/.test(startDate) || !/^\d{8}$/.test(endDate)) throw new AlipayError('invalid_request', 'dates are yyyyMMdd');
+    const text = await this.client(ctx).text(`forex_${kind}_file`, { start_date: startDate, end_date: endDate });
+    const t = text.trim();
+    if (t === 'No balance account data in the period') return { state: 'empty' };
+    if (/^(File download failed|Date format incorrect|System exception|Over limit)/.test(t)) return { state: 'not_ready', reason: t };
+    return { state: 'ready', body: Buffer.from(text, 'utf8'), fileName: `forex_${kind}_file_${startDate}_${endDate}.txt`, contentType: 'text/plain' };
+  }
+
   /** forex_rate_file: `yyyyMMdd|HHmmss|CUR|rate`, CNY per 1 unit, today's only. */
   async fetchRates(ctx: ChannelContext, currencies: readonly string[]): Promise<RateQuote[]> {
     const text = await this.client(ctx).text('forex_rate_file', {});
