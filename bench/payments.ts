@@ -152,7 +152,9 @@ export async function run(options: { seconds?: number; rate?: number; connection
     '|---|---|---:|---:|---:|---:|---:|---:|---:|',
     ...measures.map((m) => `| ${m.target} | ${m.mode} | ${f(m.rps)} | ${f(m.p50)} | ${f(m.p90)} | ${f(m.p99)} | ${f(m.max)} | ${m.ok} | ${m.bad} |`),
     '',
-    'At the fixed rate, throughput equal to the rate means the bridge kept up; the latencies then show the cost of one payment creation (dominated by the round trip to the channel and the database writes). Flat out shows where each store saturates on this machine.',
+    'At the fixed rate, throughput equal to the rate means the bridge kept up; below it, requests queued and the latencies grew. Flat out shows where each store saturates on this machine.',
+    '',
+    'Where the time goes (a CPU profile of the bridge during the SQLite flat-out run, 2026-11-22): about half of the samples are in better-sqlite3\'s synchronous `Statement.run`. The store opens SQLite with `synchronous = FULL` (a commit is on disk before anyone is answered), and creating one payment commits several times (the order and its first event, the raw unifiedorder request and response kept by the recorder, the pending transition, the sync task), each an fsync on the event loop; a single-row commit costs about 6 ms on this machine's disk, with SQLite (`synchronous = FULL`) and PostgreSQL alike, so a handful of sequential commits per payment caps both stores at a few dozen payments per second here. The simulator alone answers unifiedorder at a few hundred per second on this machine once its connections are warm, so it is not the limit. Fewer commits per payment (recording the two raw messages in the transition\'s transaction, say) is the lever, not the channel client.',
     '<!-- payments-api:end -->',
   ];
   return lines.join('\n');
