@@ -1,6 +1,222 @@
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { startBridge } from './bridge.js';
+import { resolveSecretKey } from './secret-key.js';
+import { seedDemo } from './demo.js';
+import { demoChannelAccounts } from './channels/index.js';
+import { openStore } from './store/db.js';
+import { AccountsRepo } from './store/accounts.js';
+import { SecretBox } from './store/secret-box.js';
+import { parseDecimal } from '../protocol/money.js';
+import { CHANNELS, type ChannelName } from '../protocol/payments.js';
 import { registerReconcileCommand } from './reconcile/command.js';
+import { registerStickerCommand } from './onecode/sticker-command.js';
+
+const DEFAULT_DB = 'sqlite:./data/bridge.db';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is a whole number from 0 to 65535');
+  return n;
+}
+
+function dataDirOf(dbUrl: string): string {
+  return dbUrl.startsWith('sqlite:') ? dirname(dbUrl.slice('sqlite:'.length)) : './data';
+}
 
 export function registerBridgeCommands(program: Command): void {
+  program
+    .command('bridge')
+    .description('run the cloud bridge (merchant API, channel notifies, jobs)')
+    .option('--port <n>', 'port to listen on', port, 7300)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--db <url>', 'sqlite:PATH or postgres://…', DEFAULT_DB)
+    .option('--public-url <url>', 'the URL customers and channels reach this bridge at')
+    .option('--files <dir>', 'folder for raw channel files (content-addressed)')
+    .option('--demo', 'seed the demo merchant, store and channel accounts (simulators on the default ports) and print its API key')
+    .option('--wechat-sim <url>', 'with --demo: the WeChat simulator', 'http://127.0.0.1:7301')
+    .option('--wechat-sim-state <dir>', 'with --demo: the WeChat simulator state folder (its client certificate, for --tls)')
+    .option('--alipay-sim <url>', 'with --demo: the Alipay simulator', 'http://127.0.0.1:7302')
+    .option('--alipay-sim-state <dir>', 'with --demo: the Alipay simulator state folder')
+    .option('--bank-sim <url>', 'with --demo: the bank simulator', 'http://127.0.0.1:7303')
+    .option('--bank-sim-state <dir>', 'with --demo: the bank simulator state folder')
+    .action(async (opts) => {
+      const dataDir = dataDirOf(opts.db);
+      const secretKey = resolveSecretKey(dataDir, (l) => process.stderr.write(`${l}\n`));
+      const bridge = await startBridge({
+        dbUrl: opts.db, port: opts.port, host: opts.host, publicBaseUrl: opts.publicUrl, secretKey,
+        filesDir: opts.files ?? `${dataDir}/files`,
+      });
+      const stop = async () => {
+        await bridge.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      if (opts.demo) {
+        const seed = await seedDemo(bridge.accounts, {
+          registry: bridge.channels,
+          channelAccounts: await demoChannelAccounts({
+            wechat: { url: opts.wechatSim, stateDir: opts.wechatSimState },
+            alipay: { url: opts.alipaySim, stateDir: opts.alipaySimState },
+            bank: { url: opts.bankSim, stateDir: opts.bankSimState },
+          }),
+        });
+        process.stdout.write(`demo merchant ${seed.merchantId}, store ${seed.storeCode}, channels: ${seed.channels.join(', ') || 'none'}\n`);
+        process.stdout.write(`demo API key: ${seed.apiKey}\n`);
+        if (seed.hqPassword) process.stdout.write(`demo HQ login: ${seed.hqUser} / ${seed.hqPassword}\n`);
+      }
+      process.stdout.write(`bridge listening on ${bridge.url}\n`);
+    });
+
+  registerAdminCommands(program);
   registerReconcileCommand(program);
+  registerStickerCommand(program);
+}
+
+async function withAccounts<T>(dbUrl: string, fn: (accounts: AccountsRepo) => Promise<T>): Promise<T> {
+  const secretKey = resolveSecretKey(dataDirOf(dbUrl), (l) => process.stderr.write(`${l}\n`));
+  const store = await openStore(dbUrl);
+  try {
+    return await fn(new AccountsRepo(store, new SecretBox(secretKey)));
+  } finally {
+    await store.close();
+  }
+}
+
+function print(value: unknown, json: boolean, human: string): void {
+  process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${human}\n`);
+}
+
+function jsonArg(label: string) {
+  return (value: string): Record<string, any> => {
+    try {
+      const text = value.startsWith('@') ? readFileSync(value.slice(1), 'utf8') : value;
+      const parsed = JSON.parse(text);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      return parsed;
+    } catch (err) {
+      throw new InvalidArgumentError(`${label} must be a JSON object (or @file): ${(err as Error).message}`);
+    }
+  };
+}
+
+function registerAdminCommands(program: Command): void {
+  const admin = program
+    .command('admin')
+    .description('manage merchants, stores, API keys, channel accounts and HQ users (no direct database edits)');
+  const db = () => new Option('--db <url>', 'sqlite:PATH or postgres://…').default(DEFAULT_DB);
+  const json = () => new Option('--json', 'print JSON');
+
+  const merchant = admin.command('merchant').description('merchants');
+  merchant
+    .command('create')
+    .description('create a merchant')
+    .requiredOption('--name <name>', 'trading name')
+    .option('--allowed-domain <host...>', 'host names allowed in return_url and notify_url')
+    .option('--fx-markup <fraction>', 'FX markup for the bank channel, e.g. 0.02', '0.02')
+    .addOption(db()).addOption(json())
+    .action(async (o) => {
+      if (!/^0(\.\d{1,6})?$/.test(o.fxMarkup)) throw new Error('--fx-markup must be a fraction below 1, e.g. 0.02');
+      const m = await withAccounts(o.db, (a) => a.createMerchant({ name: o.name, allowedDomains: o.allowedDomain ?? [], fxMarkup: o.fxMarkup }));
+      print(m, o.json, `merchant ${m.id} created: ${m.name}`);
+    });
+  merchant
+    .command('list')
+    .description('list merchants')
+    .addOption(db()).addOption(json())
+    .action(async (o) => {
+      const list = await withAccounts(o.db, (a) => a.listMerchants());
+      print(list, o.json, list.map((m) => `${m.id}\t${m.name}`).join('\n') || '(no merchants)');
+    });
+
+  const store = admin.command('store').description('stores of a merchant');
+  store
+    .command('create')
+    .description('create a store')
+    .requiredOption('--merchant <id>', 'merchant id')
+    .requiredOption('--name <name>', 'store name')
+    .option('--code <code>', 'the store code printed on its sticker (default: random)')
+    .option('--timezone <tz>', 'IANA time zone', 'Pacific/Auckland')
+    .option('--max-static-amount <NZD>', 'largest amount a customer may type on the store code', '5000.00')
+    .addOption(db()).addOption(json())
+    .action(async (o) => {
+      const max = parseDecimal(o.maxStaticAmount, 'NZD');
+      if (o.code && !/^[A-Za-z0-9_-]{3,40}$/.test(o.code)) throw new Error('--code must be 3–40 of A-Z a-z 0-9 _ -');
+      const s = await withAccounts(o.db, (a) => a.createStore({ merchantId: o.merchant, name: o.name, code: o.code, timezone: o.timezone, maxStaticAmountMinor: max.minor }));
+      print(s, o.json, `store ${s.id} created: ${s.name} (code ${s.code})`);
+    });
+  store
+    .command('list')
+    .description('list the stores of a merchant')
+    .requiredOption('--merchant <id>', 'merchant id')
+    .addOption(db()).addOption(json())
+    .action(async (o) => {
+      const list = await withAccounts(o.db, (a) => a.listStores(o.merchant));
+      print(list, o.json, list.map((s) => `${s.id}\t${s.code}\t${s.name}`).join('\n') || '(no stores)');
+    });
+
+  const key = admin.command('api-key').description('merchant API keys');
+  key
+    .command('create')
+    .description('create an API key (shown once; only its hash is kept)')
+    .requiredOption('--merchant <id>', 'merchant id')
+    .option('--label <label>', 'what the key is for', 'default')
+    .addOption(db()).addOption(json())
+    .action(async (o) => {
+      const k = await withAccounts(o.db, (a) => a.createApiKey(o.merchant, o.label));
+      print(k, o.json, `API key ${k.id} (shown once): ${k.key}`);
+    });
+  key
+    .command('revoke')
+    .description('revoke an API key')
+    .argument('<id>', 'key id (key_…)')
+    .addOption(db())
+    .action(async (id, o) => {
+      await withAccounts(o.db, (a) => a.revokeApiKey(id));
+      process.stdout.write(`API key ${id} revoked\n`);
+    });
+
+  const ca = admin.command('channel-account').description('merchant accounts on the payment channels');
+  ca
+    .command('set')
+    .description('set the merchant\'s account on a channel (credentials are sealed with KAURI_SECRET_KEY)')
+    .requiredOption('--merchant <id>', 'merchant id')
+    .addOption(new Option('--channel <name>', 'channel').choices([...CHANNELS]).makeOptionMandatory())
+    .requiredOption('--config <json>', 'non-secret settings as JSON (or @file): base URLs, app and merchant ids', jsonArg('--config'))
+    .requiredOption('--secrets <json>', 'credentials as JSON (or @file): keys, certificates', jsonArg('--secrets'))
+    .addOption(db()).addOption(json())
+    .action(async (o) => {
+      const acc = await withAccounts(o.db, (a) => a.createChannelAccount({ merchantId: o.merchant, channel: o.channel as ChannelName, config: o.config, secrets: o.secrets }));
+      print({ id: acc.id, channel: acc.channel, merchantId: acc.merchantId }, o.json, `${acc.channel} account ${acc.id} set for ${acc.merchantId}`);
+    });
+  ca
+    .command('list')
+    .description('list channel accounts (without credentials)')
+    .option('--merchant <id>', 'only this merchant')
+    .addOption(db()).addOption(json())
+    .action(async (o) => {
+      const list = await withAccounts(o.db, (a) => a.listChannelAccounts(o.merchant));
+      print(list, o.json, list.map((x) => `${x.id}\t${x.merchantId}\t${x.channel}\t${x.active ? 'active' : 'replaced'}`).join('\n') || '(no channel accounts)');
+    });
+
+  const user = admin.command('user').description('HQ and merchant users');
+  user
+    .command('create')
+    .description('create a user; the password is read from KAURI_NEW_PASSWORD or generated and printed')
+    .requiredOption('--username <name>', 'login name')
+    .addOption(new Option('--role <role>', 'role').choices(['hq_admin', 'hq_finance', 'merchant_admin', 'merchant_user']).makeOptionMandatory())
+    .option('--merchant <id>', 'for merchant roles: their merchant')
+    .addOption(db()).addOption(json())
+    .action(async (o) => {
+      const password = process.env.KAURI_NEW_PASSWORD ?? (await import('node:crypto')).randomBytes(12).toString('base64url');
+      const u = await withAccounts(o.db, (a) => a.createUser({ username: o.username, password, role: o.role, merchantId: o.merchant }));
+      print(
+        { ...u, password: process.env.KAURI_NEW_PASSWORD ? undefined : password },
+        o.json,
+        `user ${u.username} (${u.role}) created${process.env.KAURI_NEW_PASSWORD ? '' : `; password (shown once): ${password}`}`,
+      );
+    });
 }

@@ -1,0 +1,66 @@
+import { writeFileSync, renameSync } from 'node:fs';
+import { dirname, extname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { CHANNELS, type ChannelName } from '../../protocol/payments.js';
+import { openStore } from '../store/db.js';
+import { stickerPdf, stickerPng, type StickerInput } from './sticker.js';
+
+// `kauri sticker --store CODE --out FILE.pdf|FILE.png`: the store's printed one-code
+// sticker. It reads the store, its merchant and the wallets the merchant has accounts
+// on from the bridge's database, and points the QR at <base URL>/s/<store code>.
+
+export async function stickerFor(dbUrl: string, storeCode: string, baseUrl: string): Promise<StickerInput> {
+  const store = await openStore(dbUrl);
+  try {
+    const s = await store.db.selectFrom('stores').selectAll().where('code', '=', storeCode).executeTakeFirst();
+    if (!s) throw new Error(`no store with code "${storeCode}" in ${dbUrl.startsWith('sqlite:') ? dbUrl : 'the database'}`);
+    const m = await store.db.selectFrom('merchants').select('name').where('id', '=', s.merchant_id).executeTakeFirstOrThrow();
+    const accounts = await store.db.selectFrom('channel_accounts').select('channel').where('merchant_id', '=', s.merchant_id).where('active', '=', 1).execute();
+    const have = new Set(accounts.map((a) => a.channel));
+    const wallets = CHANNELS.filter((c): c is ChannelName => have.has(c));
+    return { url: new URL(`/s/${encodeURIComponent(s.code)}`, baseUrl).toString(), storeName: s.name, merchantName: m.name, wallets };
+  } finally {
+    await store.close();
+  }
+}
+
+export function registerStickerCommand(program: Command): void {
+  program
+    .command('sticker')
+    .description('make a store\'s printed one-code sticker (QR to /s/<store code>, store name, wallets) as PDF or PNG')
+    .requiredOption('--store <code>', 'the store code')
+    .requiredOption('--out <file>', 'FILE.pdf (A6, vector) or FILE.png')
+    .option('--db <url>', 'the bridge database: sqlite:PATH or postgres://…', 'sqlite:./data/bridge.db')
+    .option('--base-url <url>', 'the bridge URL customers reach', 'http://127.0.0.1:7300')
+    .action(async (o: { store: string; out: string; db: string; baseUrl: string }) => {
+      const kind = extname(o.out).toLowerCase();
+      if (kind !== '.pdf' && kind !== '.png') throw new Error(`--out must end in .pdf or .png, got "${o.out}"`);
+      let base: URL;
+      try {
+        base = new URL(o.baseUrl);
+        if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error();
+      } catch {
+        throw new Error(`--base-url must be an http(s) URL, got "${o.baseUrl}"`);
+      }
+      if (o.db.startsWith('sqlite:')) {
+        const { existsSync } = await import('node:fs');
+        const path = o.db.slice('sqlite:'.length);
+        if (!existsSync(path)) throw new Error(`no bridge database at ${path} (run kauri start or kauri bridge first, or give --db)`);
+      }
+      const input = await stickerFor(o.db, o.store, base.toString());
+      const out = resolve(o.out);
+      let bytes: Buffer;
+      if (kind === '.pdf') {
+        const { pdf, warning } = await stickerPdf(input);
+        if (warning) process.stderr.write(`kauri sticker: ${warning}\n`);
+        bytes = pdf;
+      } else {
+        bytes = stickerPng(input);
+      }
+      // Written whole or not at all.
+      const tmp = `${dirname(out)}/.${Date.now()}.${process.pid}.sticker.tmp`;
+      writeFileSync(tmp, bytes);
+      renameSync(tmp, out);
+      process.stdout.write(`sticker for ${input.storeName} (${input.url}, ${input.wallets.join(', ') || 'no wallets yet'}) written to ${out}\n`);
+    });
+}
