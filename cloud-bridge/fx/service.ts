@@ -262,7 +262,7 @@ export class FxService {
     const maxMs = this.deps.options?.bankRefreshMs ?? 0;
     if (last && maxMs > 0 && this.deps.clock.now().getTime() - Date.parse(last.fetchedAt) < this.deps.clock.duration(maxMs)) return;
     // Kept short: a slow source must not hold the customer; the last good rate (if fresh) still serves.
-    const report = await this.pullAll(['bank'], 3000);
+    const report = await this.pullAll(['bank'], Math.min(3000, this.deps.options?.pullTimeoutMs ?? 3000));
     if (report.failed.length) this.deps.log.warn({ failed: report.failed }, 'bank rate refresh before a quote failed');
   }
 

@@ -63,7 +63,7 @@ export function registerBankPages(app: FastifyInstance, deps: BankPagesDeps): vo
     return send(page('Pay by online banking', `<h1>Pay by online banking 网上银行支付</h1>
 <p>${esc(format(money(order.amount_minor, order.currency)))} =</p>
 <p class="cny" data-testid="bank-cny">${esc(format(pay))}</p>
-<p data-testid="bank-rate">Rate ${esc(order.rate ?? '')} CNY per ${esc(order.currency)} (incl. fees), published ${esc(order.rate_time ?? '')}</p>
+<p data-testid="bank-rate">Exchange rate ${esc(order.rate ?? '')} CNY per 1 ${esc(order.currency)}, published ${esc(order.rate_time ?? '')}; the amount includes the shop's exchange margin. 汇率 ${esc(order.rate ?? '')}</p>
 <form id="payease" method="post" action="${esc(form.action)}" accept-charset="GBK">
 ${inputs}
 <noscript><button type="submit">Continue to your bank 前往银行</button></noscript>
