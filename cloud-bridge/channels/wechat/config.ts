@@ -31,7 +31,8 @@ export const wechatConfigSchema = z.object({
   timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
   micropay: z.object({
     pollEveryMs: z.number().int().min(100).max(60_000).default(5_000),
-    giveUpAfterMs: z.number().int().min(1_000).max(44_000).default(40_000),
+    // WeChat asks for a reverse no sooner than 15 s after the order, and revokes by itself at 45 s.
+    giveUpAfterMs: z.number().int().min(15_000).max(44_000).default(40_000),
   }).default({ pollEveryMs: 5_000, giveUpAfterMs: 40_000 }),
 });
 
