@@ -40,3 +40,16 @@ describe('WeChat XML', () => {
     expect(refused('<xml><a><b>1</b></a></xml>').message).toMatch(/flat/);
   });
 });
+
+describe('WeChat XML round trip (property)', () => {
+  it('reads back exactly what it wrote, for any flat fields', async () => {
+    const fc = (await import('fast-check')).default;
+    // XML 1.0 cannot carry most C0 controls at all; WeChat values never hold them.
+    const value = fc.string({ unit: fc.constantFrom('a', 'Z', '0', ' ', '\n', '\t', '<', '>', '&', ']', '[', '"', "'", '奇', '果', '\u{1F95D}', '=', ';') });
+    const name = fc.stringMatching(/^[a-z_][a-z0-9_]{0,15}$/);
+    fc.assert(fc.property(fc.dictionary(name, value, { maxKeys: 12 }), (fields) => {
+      const clean = Object.fromEntries(Object.entries(fields).filter(([k]) => k !== '__proto__'));
+      expect(parseWechatXml(buildWechatXml(clean))).toEqual(clean);
+    }), { numRuns: 300 });
+  });
+});
