@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ReconcileError } from './errors.js';
 import { CHANNELS, type Channel } from './codes.js';
@@ -53,20 +54,26 @@ async function runReconcile(opts: Options): Promise<void> {
   if (threads !== undefined && threads !== 1 && threads !== 2) {
     throw new ReconcileError('bad_argument', `--threads must be 1 or 2, got "${opts.threads}"`);
   }
-  if (!opts.statement || !opts.platform) {
-    const missing = [!opts.statement && '--statement', !opts.platform && '--platform'].filter(Boolean).join(' and ');
-    throw new ReconcileError(
-      'database_required',
-      opts.db
-        ? `without ${missing}, reconcile downloads statements and reads orders through the database, which this build cannot do yet; pass --statement FILE --platform FILE`
-        : `without ${missing}, reconcile needs the database: pass --db URL (or give --statement FILE --platform FILE)`,
-    );
-  }
   const [{ reconcileFiles }, { checkWritable, writeDifferences }, { progressBar }] = await Promise.all([
     import('./engine.js'),
     import('./differences.js'),
     import('./progress.js'),
   ]);
+  if (!opts.statement || !opts.platform) {
+    // Database mode (runs/cli.ts): download and/or read orders from the bridge's database,
+    // by default the one `npm start` keeps in ./data (never created here by accident).
+    if (!opts.db && !existsSync('./data/bridge.db')) {
+      const missing = [!opts.statement && '--statement', !opts.platform && '--platform'].filter(Boolean).join(' and ');
+      throw new ReconcileError('database_required', `without ${missing}, reconcile needs the database: pass --db URL (there is no ./data/bridge.db here)`);
+    }
+    if (opts.differencesOut) await checkWritable(opts.differencesOut);
+    const { reconcileWithDatabase } = await import('./runs/cli.js');
+    const r = await reconcileWithDatabase({ channel, date: opts.date, db: opts.db, statement: opts.statement, platform: opts.platform, windowMinutes });
+    if (opts.differencesOut) await writeDifferences(opts.differencesOut, r.differences);
+    if (opts.json) process.stdout.write(`${JSON.stringify(r.summary)}\n`);
+    else process.stdout.write(`${await summaryText(r.summary, r.layout, r.differences.length, opts.differencesOut)}\n${r.notes.map((n) => `  ${n}`).join('\n')}\n`);
+    return;
+  }
   if (opts.differencesOut) await checkWritable(opts.differencesOut);
   const bar = opts.progress ? progressBar(process.stderr) : undefined;
   let result;
@@ -92,9 +99,13 @@ async function runReconcile(opts: Options): Promise<void> {
     process.stdout.write(`${JSON.stringify(s)}\n`);
     return;
   }
+  process.stdout.write(`${await summaryText(s, result.layout, result.differences.length, opts.differencesOut)}\n`);
+}
+
+async function summaryText(s: import('./ledger.js').ReconcileSummary, layout: string, differences: number, differencesOut?: string): Promise<string> {
   const { formatMinor } = await import('./money.js');
   const lines = [
-    `${s.channel} ${s.date} (${result.layout}): ${s.statementRows} statement rows, ${s.platformRows} platform rows`,
+    `${s.channel} ${s.date} (${layout}): ${s.statementRows} statement rows, ${s.platformRows} platform rows`,
     `  matched            ${s.matched}`,
     `  amount mismatch    ${s.amountMismatch}`,
     `  currency mismatch  ${s.currencyMismatch}`,
@@ -105,6 +116,6 @@ async function runReconcile(opts: Options): Promise<void> {
     `  suspense           ${s.suspense}`,
     `  net at the channel ${formatMinor(s.totals.channelMinor, s.totals.currency)} ${s.totals.currency}, on the platform ${formatMinor(s.totals.platformMinor, s.totals.currency)} ${s.totals.currency}`,
   ];
-  if (opts.differencesOut) lines.push(`  ${result.differences.length} differences written to ${opts.differencesOut}`);
-  process.stdout.write(`${lines.join('\n')}\n`);
+  if (differencesOut) lines.push(`  ${differences} differences written to ${differencesOut}`);
+  return lines.join('\n');
 }

@@ -4,7 +4,7 @@ import { ascii, bytesEqual, CurrencyInterner, text } from './lines.js';
 import { parseScaled } from './money.js';
 import { parseIsoWithOffset } from './time.js';
 import { decodeHeaderLine, checkUtf8Line } from './convertors/header.js';
-import { columnsByName, COUNT_MASK, HIGH_BIT, QUOTE_BIT, splitFields } from './convertors/fields.js';
+import { columnsByName, COUNT_MASK, hasByte, HIGH_BIT, QUOTE_BIT, splitFields } from './convertors/fields.js';
 
 // The platform orders CSV of CONTRACTS.md: columns found by header name, `out_refund_no`
 // may be absent. Rows of other channels are skipped. Quoted fields (RFC 4180, as a
@@ -132,7 +132,7 @@ export class PlatformPartParser {
     if (code === 0) this.bad(b, c.status, `is not a ${r.kind === KIND_PAYMENT ? 'payment' : 'refund'} status`);
     r.status = code;
     const amount = parseScaled(b, S[c.amount]!, E[c.amount]!, 0);
-    if (Number.isNaN(amount) || amount < 0) this.bad(b, c.amount, 'is not a whole number of minor units');
+    if (Number.isNaN(amount) || amount < 0 || hasByte(b, S[c.amount]!, E[c.amount]!, 46)) this.bad(b, c.amount, 'is not a whole number of minor units');
     r.amountMinor = amount;
     const cur = this.currencies.get(b, S[c.currency]!, E[c.currency]!);
     if (cur === null) this.bad(b, c.currency, 'is not a currency code');
