@@ -107,6 +107,13 @@ export class BankChannel implements Channel {
     return { action: `${s.baseUrl}/prs/user_payment.checkit`, fields: f };
   }
 
+  /** Refuses before anything is stored: a misconfigured account, or a mode the gateway lacks. */
+  validateCreate(account: ChannelAccount, req: { readonly mode: PaymentMode; readonly amount: Money }): void {
+    if (req.mode !== 'bank') throw new KauriError('mode_not_supported', 'The bank channel offers mode "bank" only');
+    bankSettings(account);
+    void req.amount;
+  }
+
   async create(ctx: ChannelContext, req: CreatePaymentRequest): Promise<ChannelOutcome> {
     if (req.mode !== 'bank') throw new KauriError('mode_not_supported', 'The bank channel offers mode "bank" only');
     payableCny(req.amount, req.payAmount);
