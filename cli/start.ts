@@ -29,6 +29,8 @@ function port(v: string): number {
 /** Channel simulators `kauri start` runs (name, port offset, extra flags). */
 const SIMULATORS: Array<{ name: 'wechat' | 'alipay' | 'bank'; offset: number; flags: string[]; scheme: string }> = [
   { name: 'wechat', offset: 1, flags: ['--tls'], scheme: 'https' },
+  { name: 'alipay', offset: 2, flags: [], scheme: 'http' },
+  { name: 'bank', offset: 3, flags: [], scheme: 'http' },
 ];
 
 export function registerStartCommand(program: Command): void {
@@ -92,6 +94,8 @@ async function runStart(dataDir: string, base: number): Promise<void> {
       channelAccounts: await demoChannelAccounts(sims),
     });
 
+    // Rates for the customer screen's CNY estimates, now that the channel accounts exist.
+    await bridge.fx.pullAll().catch(() => undefined);
     const terminal = await startTerminal({ bridge, storeId: seed.storeId, managerPin: demoSecrets.managerPin, dataDir, base, logsDir, children });
 
     const endpoints: Record<string, unknown> = {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import QRCode from 'qrcode';
 import type { Logger } from 'pino';
 import type { Clock } from '../../protocol/clock.js';
-import { KauriError } from '../../protocol/errors.js';
+import { ERRORS, KauriError, type ErrorCode } from '../../protocol/errors.js';
 import { newId } from '../../protocol/ids.js';
 import {
   LINK_VERSION, PairResponse, type CommandArgsOf, type CommandName, type EventMessage, type LinkErrorBody, type LinkStoreInfo, type ResultMessage,
@@ -137,6 +137,7 @@ export class Counter extends EventEmitter {
   private readonly scans: ScanFilter;
   private readonly qrCache = new Map<string, string>();
   private readonly ephemeral = new Map<string, (r: ResultMessage) => void>();
+  private readonly answered = new Map<string, (r: ResultMessage) => void>();
   private fx: CounterState['fx'] = null;
   private notice: CounterState['notice'] = null;
   private scanError: CounterState['scanError'] = null;
@@ -280,7 +281,7 @@ export class Counter extends EventEmitter {
   }
 
   /** A refund of a paid sale (by sale id or the order number on its receipt), full when no amount is given. */
-  refund(ref: string, amountText: string, managerPin: string, reason?: string): { outRefundNo: string } {
+  async refund(ref: string, amountText: string, managerPin: string, reason?: string): Promise<{ outRefundNo: string; status: string }> {
     const sale = this.db.sale(ref) ?? this.db.saleBy('out_trade_no', ref.trim());
     if (!sale || !sale.out_trade_no || !isPaidFamily(sale.status)) throw new KauriError('order_not_refundable', 'Pick a paid sale to refund');
     const remaining = sale.amount_minor - sale.refunded_minor - this.pendingRefunds(sale.id);
@@ -295,9 +296,19 @@ export class Counter extends EventEmitter {
       this.db.enqueue(key, 'refund.create', { outTradeNo: sale.out_trade_no!, outRefundNo, amountMinor: amount.minor, managerPin, reason } satisfies CommandArgsOf<'refund.create'>, outRefundNo);
       this.db.journal('refund.requested', { outRefundNo, outTradeNo: sale.out_trade_no, amountMinor: amount.minor });
     });
-    this.sendQueued(key);
     this.changed();
-    return { outRefundNo };
+    if (!this.online) return { outRefundNo, status: 'queued' };
+    // Online, the cashier waits for the bridge's word (a wrong PIN is said at once);
+    // should it be slow, the refund stays queued and its answer arrives later.
+    const answer = new Promise<ResultMessage | undefined>((resolve) => {
+      const t = setTimeout(() => { this.answered.delete(key); resolve(undefined); }, this.o.clock.duration(10_000));
+      this.answered.set(key, (m) => { clearTimeout(t); resolve(m); });
+    });
+    this.sendQueued(key);
+    const m = await answer;
+    if (!m) return { outRefundNo, status: 'queued' };
+    if (!m.ok) throw new KauriError((m.error!.code in ERRORS ? m.error!.code : 'internal') as ErrorCode, m.error!.message);
+    return { outRefundNo, status: this.db.refund(outRefundNo)?.status ?? 'processing' };
   }
 
   dismiss(): void {
@@ -407,6 +418,8 @@ export class Counter extends EventEmitter {
       this.db.journal('command.answered', { key: msg.key, name: row.name, ok: msg.ok, error: msg.error?.code });
     });
     for (const k of followUps) this.sendQueued(k);
+    this.answered.get(msg.key)?.(msg);
+    this.answered.delete(msg.key);
     this.changed();
   }
 

@@ -1,0 +1,188 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, UA, actAsWechat, type Sim } from './onecode-support.js';
+import { paymentCode, portBase, readEndpoints, readQr, simControl, textOf, waitFor, type Endpoints } from './terminal-support.js';
+import { repoRoot, spawnKauri, type KauriProcess } from '../support/processes.js';
+
+// The counter as a shop uses it, against `kauri start`: the cashier's and the customer's
+// screens in Chromium, the customer's phone played by Chromium with a wallet's
+// User-Agent, and the QR read from the customer screen's pixels.
+
+if (!existsSync(CHROMIUM)) console.warn(`${CHROMIUM} is missing: the counter screen tests are skipped`);
+
+describe.skipIf(!existsSync(CHROMIUM))('counter screens against kauri start', () => {
+  let data: string;
+  let kauri: KauriProcess;
+  let ep: Endpoints;
+  let browser: Browser;
+  let cashier: Page;
+  let customer: Page;
+  let wechat: Sim;
+  let alipay: Sim;
+
+  beforeAll(async () => {
+    data = mkdtempSync(join(tmpdir(), 'kauri-counter-'));
+    const base = await portBase();
+    kauri = await spawnKauri(['start', '--data', data, '--port-base', String(base)], {
+      ready: /Press Ctrl-C to stop/, timeoutMs: 90_000, env: { KAURI_TIME_SCALE: '10' },
+    });
+    ep = readEndpoints(data);
+    wechat = simControl('wechat', ep.sims.wechat, join(data, 'sims', 'wechat'));
+    alipay = simControl('alipay', ep.sims.alipay, join(data, 'sims', 'alipay'));
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const screens = await browser.newContext({ viewport: { width: 1400, height: 860 }, locale: 'en-NZ' });
+    cashier = await screens.newPage();
+    customer = await screens.newPage();
+    await cashier.goto(ep.cashier);
+    await customer.goto(ep.customer);
+    await waitFor(() => textOf(cashier, 'connection-status'), (t) => t === 'ONLINE', 30_000, 'the counter online');
+  }, 150_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await wechat?.stop();
+    await alipay?.stop();
+    await kauri?.stop();
+    if (data) rmSync(data, { recursive: true, force: true });
+  });
+
+  const status = () => textOf(cashier, 'payment-status');
+  const customerStatus = () => textOf(customer, 'customer-status');
+
+  async function nextSale() {
+    if (await cashier.getByTestId('done-button').isVisible()) await cashier.getByTestId('done-button').click();
+  }
+
+  it('shows the idle customer screen with the store\'s own code', async () => {
+    await expect.poll(() => customer.getByTestId('customer-static-qr').isVisible(), { timeout: 10_000 }).toBe(true);
+    expect(await readQr(customer.getByTestId('customer-static-qr'))).toBe(`${ep.bridge}/s/${ep.demo.storeCode}`);
+    expect(await textOf(cashier, 'outbox-count')).toBe('0');
+  });
+
+  it('one-code sale paid as WeChat: keypad 12.50, Charge, the phone reads the QR, pays; both screens say PAID', async () => {
+    await nextSale();
+    for (const k of ['1', '2', '.', '5', '0']) await cashier.getByRole('button', { name: k, exact: true }).click();
+    expect(await cashier.getByTestId('amount-input').inputValue()).toBe('12.50');
+    await cashier.getByTestId('charge-button').click();
+    await expect.poll(status, { timeout: 15_000 }).toContain('WAITING');
+    await expect.poll(() => customer.getByTestId('customer-qr').isVisible(), { timeout: 10_000 }).toBe(true);
+    expect(await textOf(customer, 'customer-amount')).toBe('NZD 12.50');
+    expect(await customer.getByTestId('customer-cny-wechat').isVisible()).toBe(true);
+    expect(await customer.getByTestId('customer-cny-alipay').isVisible()).toBe(true);
+    expect(await customerStatus()).toContain('WAITING');
+    const url = await readQr(customer.getByTestId('customer-qr'));
+    expect(url).toMatch(new RegExp(`^${ep.bridge}/c/`));
+
+    const phone = await browser.newContext({ userAgent: UA.wechat, ignoreHTTPSErrors: true, locale: 'zh-CN' });
+    await actAsWechat(phone, wechat);
+    try {
+      const page = await phone.newPage();
+      await page.goto(url);
+      await expect.poll(status, { timeout: 30_000 }).toContain('PAID');
+    } finally {
+      await phone.close();
+    }
+    await expect.poll(customerStatus, { timeout: 10_000 }).toContain('PAID');
+    expect(await customer.locator('.charged').textContent()).toMatch(/¥\d+\.\d\d/);
+  });
+
+  it('one-code sale paid as Alipay', async () => {
+    await nextSale();
+    await cashier.getByTestId('amount-input').fill('12.50');
+    await cashier.getByTestId('amount-input').press('Enter');
+    await expect.poll(status, { timeout: 15_000 }).toContain('WAITING');
+    await expect.poll(() => customer.getByTestId('customer-qr').isVisible(), { timeout: 10_000 }).toBe(true);
+    const url = await readQr(customer.getByTestId('customer-qr'));
+    const phone = await browser.newContext({ userAgent: UA.alipay, locale: 'zh-CN' });
+    try {
+      const page = await phone.newPage();
+      await page.goto(url);
+      await page.getByTestId('sim-pay').click();
+      await expect.poll(status, { timeout: 30_000 }).toContain('PAID');
+    } finally {
+      await phone.close();
+    }
+    await expect.poll(customerStatus, { timeout: 10_000 }).toContain('PAID');
+  });
+
+  it('scan-code sale: a WeChat code typed into the scan field is paid at once', async () => {
+    await nextSale();
+    await cashier.getByTestId('amount-input').fill('8.20');
+    await cashier.getByTestId('scan-input').fill(await paymentCode(wechat, 'success'));
+    await cashier.getByTestId('scan-input').press('Enter');
+    await expect.poll(status, { timeout: 20_000 }).toContain('PAID');
+    await expect.poll(customerStatus, { timeout: 10_000 }).toContain('PAID');
+  });
+
+  it('scan-code sale with userpaying:3: PENDING while the customer confirms, then PAID', async () => {
+    await nextSale();
+    await cashier.getByTestId('amount-input').fill('3.30');
+    await cashier.getByTestId('scan-input').fill(await paymentCode(wechat, 'userpaying:3'));
+    await cashier.getByTestId('scan-input').press('Enter');
+    await expect.poll(status, { timeout: 10_000 }).toContain('PENDING');
+    await expect.poll(customerStatus, { timeout: 10_000 }).toContain('PENDING');
+    await expect.poll(status, { timeout: 30_000 }).toContain('PAID');
+  });
+
+  it('refuses garbage in the scan field and a double scan, starting no payment', async () => {
+    await nextSale();
+    const before = await cashier.getByTestId('sale-row').count();
+    await cashier.getByTestId('amount-input').fill('1.00');
+    await cashier.getByTestId('scan-input').fill('hello-123');
+    await cashier.getByTestId('scan-input').press('Enter');
+    await expect.poll(() => textOf(cashier, 'scan-error')).toContain('Not a WeChat or Alipay payment code');
+    expect(await cashier.getByTestId('sale-row').count()).toBe(before);
+    const code = await paymentCode(wechat, 'success');
+    await cashier.getByTestId('scan-input').fill(code);
+    await cashier.getByTestId('scan-input').press('Enter');
+    await expect.poll(status, { timeout: 20_000 }).toContain('PAID');
+    await cashier.getByTestId('done-button').click();
+    await cashier.getByTestId('amount-input').fill('1.00');
+    await cashier.getByTestId('scan-input').fill(code);
+    await cashier.getByTestId('scan-input').press('Enter');
+    await expect.poll(() => textOf(cashier, 'scan-error')).toContain('just scanned');
+    expect(await cashier.getByTestId('sale-row').count()).toBe(before + 1);
+  });
+
+  it('partial refund with the manager PIN; a wrong PIN is refused and refunds nothing', async () => {
+    await nextSale();
+    const row = cashier.getByTestId('sale-row').filter({ hasText: 'NZD 8.20' }).first();
+    const outTradeNo = await row.getAttribute('data-out-trade-no');
+    await row.getByTestId('refund-select').click();
+    expect(await cashier.getByTestId('refund-sale').inputValue()).toBe(outTradeNo);
+    await cashier.getByTestId('refund-amount').fill('2.00');
+    await cashier.getByTestId('manager-pin').fill(ep.demo.managerPin === '000000' ? '111111' : '000000');
+    await cashier.getByTestId('refund-button').click();
+    await expect.poll(() => textOf(cashier, 'refund-error'), { timeout: 15_000 }).toContain('manager PIN is not correct');
+    const before = await (await fetch(`${ep.bridge}/api/v1/payments/${outTradeNo}`, { headers: { authorization: `Bearer ${ep.demo.apiKey}` } })).json();
+    expect(before.refunded_minor).toBe(0);
+
+    await cashier.getByTestId('refund-amount').fill('2.00');
+    await cashier.getByTestId('manager-pin').fill(ep.demo.managerPin);
+    await cashier.getByTestId('refund-button').click();
+    await expect.poll(() => row.locator('.status').textContent(), { timeout: 30_000 }).toBe('PARTIALLY REFUNDED');
+    const after = await (await fetch(`${ep.bridge}/api/v1/payments/${outTradeNo}`, { headers: { authorization: `Bearer ${ep.demo.apiKey}` } })).json();
+    expect(after).toMatchObject({ refunded_minor: 200, status: 'partially_refunded' });
+  });
+
+  it('shows the settlement report with the journal head, and the screens for the README', async () => {
+    await cashier.getByTestId('settlement-button').click();
+    await expect.poll(() => cashier.getByTestId('settlement-report').isVisible()).toBe(true);
+    const report = await textOf(cashier, 'settlement-report');
+    expect(report).toContain('wechat');
+    expect(report).toMatch(/#\d+ [0-9a-f]{16}/);
+    const docs = join(repoRoot, 'docs');
+    mkdirSync(docs, { recursive: true });
+    await cashier.screenshot({ path: join(docs, 'cashier-screen.png') });
+    await cashier.getByTestId('done-button').click().catch(() => undefined);
+    await cashier.getByTestId('amount-input').fill('25.80');
+    await cashier.getByTestId('charge-button').click();
+    await expect.poll(() => customer.getByTestId('customer-qr').isVisible(), { timeout: 15_000 }).toBe(true);
+    await customer.screenshot({ path: join(docs, 'customer-screen.png') });
+    await cashier.getByTestId('cancel-button').click();
+    await expect.poll(status, { timeout: 20_000 }).toContain('CLOSED');
+  });
+});
