@@ -60,6 +60,8 @@ async function readHead(path: string, size: number): Promise<Uint8Array> {
   try {
     const buf = Buffer.alloc(Math.min(size, HEAD_BYTES));
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    // A whole file whose only line lacks its line break (a header-only export) still has a header.
+    if (bytesRead === size && size > 0 && buf[size - 1] !== 10) return Buffer.concat([buf.subarray(0, bytesRead), Buffer.from('\n')]);
     return buf.subarray(0, bytesRead);
   } finally {
     await fh.close();

@@ -74,6 +74,11 @@ describe('WeChat downloadbill convertor', () => {
     expect(alipay.code).toBe('wrong_header');
   });
 
+  it('names a downloadbill error reply saved as a statement', async () => {
+    const err = await rejection(convertText('wechat', '<xml><return_code>FAIL</return_code><return_msg>No Bill Exist</return_msg><error_code>20002</error_code></xml>'));
+    expect(err.message).toBe('a WeChat Pay error reply ("No Bill Exist"), not a statement');
+  });
+
   it('rejects a wrong encoding (GBK, UTF-16)', async () => {
     const gbk = iconv.encode(wechatStatement(rows, 'zh'), 'gbk');
     const err = await rejection(convertText('wechat', gbk));

@@ -79,6 +79,12 @@ export const wechatFormat: StatementFormat<WechatLayout> = {
   channel: 'wechat',
 
   readHead(head: Uint8Array): Head<WechatLayout> {
+    const start = new TextDecoder().decode(head.subarray(0, 512));
+    if (/^\s*<xml>/.test(start)) {
+      // downloadbill answers errors ("No Bill Exist") as XML instead of a statement.
+      const msg = /<return_msg>(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?<\/return_msg>/.exec(start)?.[1] ?? 'unknown';
+      throw new RowProblem('wrong_header', `a WeChat Pay error reply ("${msg}"), not a statement`);
+    }
     const { fields, next } = decodeHeaderLine(head, ',', 'WeChat Pay statement');
     const layout = findColumns(fields);
     return { layout, layoutName: layout.english ? 'wechat-en' : 'wechat-zh', dataOffset: next, dataLine: 2 };
