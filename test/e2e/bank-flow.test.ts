@@ -148,4 +148,26 @@ describe('bank channel through a real browser', () => {
     const late = await fetch(a.body.redirect_url);
     expect(late.status).toBe(410);
   });
+
+  it('partial refunds give back the CNY in proportion and never more than was paid', async () => {
+    const no = uniqueNo('PR');
+    const c = await b.api('POST', '/api/v1/payments', { out_trade_no: no, amount_minor: 10001, currency: 'NZD', channel: 'bank', mode: 'bank' });
+    // The customer's browser posts the form to the gateway; here as plain HTTP.
+    const html = await (await fetch(c.body.redirect_url)).text();
+    const fields = Object.fromEntries([...html.matchAll(/name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!.replace(/&#38;/g, '&')]));
+    const posted = await fetch(`${sim.url}/prs/user_payment.checkit`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+    expect(posted.status).toBe(200);
+    expect((await sim.control('POST', '/sim/pay', { v_oid: fields.v_oid })).status).toBe(200);
+    await waitFor('paid', async () => (await payment(no)).status === 'paid');
+    for (const [i, amount] of [3333, 3333, 3335].entries()) {
+      const r = await b.api('POST', `/api/v1/payments/${no}/refunds`, { out_refund_no: `${no}R${i}`, amount_minor: amount });
+      expect(r.body.status, JSON.stringify(r.body)).toBe('succeeded');
+    }
+    expect((await payment(no)).status).toBe('refunded');
+    const order = (await sim.control('GET', '/sim/orders')).body.orders.find((o: { v_oid: string }) => o.v_oid === fields.v_oid);
+    const refunded = order.refunds.reduce((s: number, r: { amount: string }) => s + Math.round(Number(r.amount) * 100), 0);
+    const paid = Math.round(Number(order.v_amount) * 100);
+    expect(refunded).toBeLessThanOrEqual(paid);
+    expect(paid - refunded).toBeLessThanOrEqual(1);
+  });
 });

@@ -205,7 +205,13 @@ export class BankChannel implements Channel {
 
   async refund(ctx: ChannelContext, req: RefundRequest): Promise<RefundOutcome> {
     const s = bankSettings(ctx.account);
-    const amount = toDecimalString(this.refundCny(req));
+    let cny = this.refundCny(req);
+    if (req.order.payAmount && cny.minor < req.order.payAmount.minor) {
+      // Partial refunds are rounded each; never ask for more than the gateway still holds.
+      const before = await this.refundedCny(ctx, req).catch(() => undefined);
+      if (before !== undefined) cny = money(Math.max(0, Math.min(cny.minor, req.order.payAmount.minor - before)), 'CNY');
+    }
+    const amount = toDecimalString(cny);
     const oprt = 'kauri';
     const reason = `${req.channelRefundNo} ${req.reason ?? 'refund'}`.slice(0, 60);
     const res = await this.post(ctx, `${s.baseUrl}/merchant/refund/ref_ack_submit.jsp`, {
@@ -230,24 +236,36 @@ export class BankChannel implements Channel {
     return { state: 'failed', reason: `${f('statusdesc') || 'refused'} (status ${f('status')})`, raw };
   }
 
-  /** Finds the refund by our refund number (kept at the start of v_refreason); resends it if the gateway never got it. */
-  async queryRefund(ctx: ChannelContext, req: RefundRequest): Promise<RefundOutcome> {
+  private async refundList(ctx: ChannelContext, req: RefundRequest): Promise<Array<Record<string, unknown>> | undefined> {
     const s = bankSettings(ctx.account);
     const body = encodeForm({ v_mid: s.vMid, v_oid: req.order.channelOrderNo, v_version: '1.0', v_mac: hmacMd5(s.key, s.vMid + req.order.channelOrderNo) }, 'utf-8');
     const res = await fetch(`${s.baseUrl}/merchant/refund/ref_ack_oid_list_utf8.jsp`, {
       method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body, signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
     });
-    if (res.status !== 200) return { state: 'unknown', reason: `refund query answered HTTP ${res.status}` };
-    let doc: Record<string, any>;
+    if (res.status !== 200) return undefined;
+    const m = parseBankXml(Buffer.from(await res.arrayBuffer())).refundmessage ?? {};
+    if (xmlText(m.messagehead?.status) !== '0') return undefined;
+    return (m.messagebody?.refund ?? []) as Array<Record<string, unknown>>;
+  }
+
+  /** CNY already refunded at the gateway, in fen. */
+  private async refundedCny(ctx: ChannelContext, req: RefundRequest): Promise<number | undefined> {
+    const list = await this.refundList(ctx, req);
+    if (!list) return undefined;
+    return list.reduce((sum, r) => sum + parseDecimal(xmlText(r.refamount), 'CNY').minor, 0);
+  }
+
+  /** Finds the refund by our refund number (kept at the start of v_refreason); resends it if the gateway never got it. */
+  async queryRefund(ctx: ChannelContext, req: RefundRequest): Promise<RefundOutcome> {
+    const s = bankSettings(ctx.account);
+    let list: Array<Record<string, unknown>> | undefined;
     try {
-      doc = parseBankXml(Buffer.from(await res.arrayBuffer()));
+      list = await this.refundList(ctx, req);
     } catch (err) {
-      return { state: 'unknown', reason: `refund query reply unreadable: ${(err as Error).message}` };
+      return { state: 'unknown', reason: `refund query failed: ${(err as Error).message}` };
     }
-    const m = doc.refundmessage ?? {};
-    const status = xmlText(m.messagehead?.status);
-    if (status !== '0') return { state: 'unknown', reason: `refund query status ${status}` };
-    const found = (m.messagebody?.refund ?? []).find((r: Record<string, unknown>) => xmlText(r.refreason).startsWith(`${req.channelRefundNo} `));
+    if (!list) return { state: 'unknown', reason: 'refund query was not answered' };
+    const found = list.find((r) => xmlText(r.refreason).startsWith(`${req.channelRefundNo} `));
     if (!found) return this.refund(ctx, req);
     const refid = xmlText(found.refid);
     if (!rsaMd5Verify(s.publicKey, req.order.channelOrderNo + refid + xmlText(found.refamount) + xmlText(found.refstatus), xmlText(found.sign))) {
