@@ -129,7 +129,7 @@ export async function registerLandingPages(app: FastifyInstance, deps: LandingDe
           return undefined;
         });
       }
-      const qrSvg = await QRCode.toString(c.url, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 });
+      const qrSvg = await qrSvgFor(c.url);
       return reply.type('text/html; charset=utf-8').send(chooserPage({
         ...head, amount: money(c.amountMinor, c.currency),
         offers: { wechat: offered.includes('wechat'), alipay: offered.includes('alipay'), bank: offered.includes('bank') },
@@ -243,6 +243,17 @@ export async function registerLandingPages(app: FastifyInstance, deps: LandingDe
       return reply.redirect(`/c/${c.token}${langQuery(req)}`, 303);
     });
   });
+}
+
+// Drawing a QR code costs more than the rest of the page; a checkout's URL never changes.
+const qrCache = new Map<string, string>();
+async function qrSvgFor(url: string): Promise<string> {
+  const hit = qrCache.get(url);
+  if (hit) return hit;
+  const svg = await QRCode.toString(url, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 });
+  if (qrCache.size >= 2000) qrCache.delete(qrCache.keys().next().value!);
+  qrCache.set(url, svg);
+  return svg;
 }
 
 function langOf(req: FastifyRequest): Lang {
