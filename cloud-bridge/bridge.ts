@@ -31,6 +31,10 @@ import { registerLandingPages } from './onecode/landing.js';
 import { WebhookService } from './webhooks/service.js';
 import { registerWebhookApi } from './webhooks/api.js';
 import { registerOpenApi } from './server/openapi.js';
+import { ReconcileService } from './reconcile/runs/service.js';
+import { installReconcileJobs, type ReconcileScheduleOptions } from './reconcile/runs/jobs.js';
+import { HqSessions } from './hq/sessions.js';
+import { registerHq } from './hq/routes.js';
 
 export interface BridgeOptions {
   dbUrl: string;
@@ -50,6 +54,8 @@ export interface BridgeOptions {
   fx?: FxOptions & { pullAtStart?: boolean };
   /** Requests a minute per client on the one-code pages (default KAURI_LANDING_RATE_LIMIT or 120). */
   landingRateLimitPerMinute?: number;
+  /** Reconciliation: suspense window and the statement download schedule. */
+  reconcile?: ReconcileScheduleOptions & { windowMinutes?: number };
 }
 
 export interface Bridge {
@@ -68,6 +74,7 @@ export interface Bridge {
   readonly terminals: TerminalService;
   readonly checkouts: CheckoutService;
   readonly webhooks: WebhookService;
+  readonly reconcile: ReconcileService;
   readonly channels: ChannelRegistry;
   readonly log: Logger;
   readonly clock: Clock;
@@ -154,6 +161,15 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     store, accounts, orders, events, payments, clock, log: log.child({ part: 'terminals' }), publicBaseUrl: () => urlHolder.base,
   });
   await terminals.register(app);
+  const reconcile = new ReconcileService({
+    store, accounts, channels, files, clock, log: log.child({ part: 'reconcile' }), windowMinutes: options.reconcile?.windowMinutes,
+    contextFor: (account) => payments.channelContext(account),
+  });
+  installReconcileJobs(scheduler, reconcile, channels, clock, log.child({ part: 'reconcile' }), options.reconcile);
+  await registerHq(app, {
+    accounts, reconcile, clock, log: log.child({ part: 'hq' }), sessions: new HqSessions({ store, accounts, clock }),
+    createPairingCode: (store, o) => terminals.createPairingCode(store, o),
+  });
   terminals.use({
     checkouts: checkoutPortOf(checkouts),
     fx: {
@@ -173,7 +189,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   log.info({ url, db: redactUrl(store.url), channels: channels.names() }, 'bridge listening');
 
   return {
-    app, url, store, accounts, orders, events, scheduler, files, payments, fx, fxStartReport, terminals, checkouts, webhooks, channels, log, clock,
+    app, url, store, accounts, orders, events, scheduler, files, payments, fx, fxStartReport, terminals, checkouts, webhooks, reconcile, channels, log, clock,
     async close() {
       await scheduler.stop();
       webhooks.close();

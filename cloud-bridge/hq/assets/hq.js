@@ -1,0 +1,294 @@
+// The HQ page: plain DOM, no framework. Every value from the server is put in with
+// textContent, never as HTML. Changes are JSON POSTs with the session's CSRF token.
+'use strict';
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const CHANNELS = ['wechat', 'alipay', 'bank'];
+  let me = null;
+  let chart = null;
+  let current = null; // { channel, day }
+
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === 'class') e.className = v;
+      else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+      else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? '' : String(v));
+    }
+    for (const c of children) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    return e;
+  }
+
+  function money(minor, currency) {
+    if (minor === null || minor === undefined) return '';
+    const exp = ['JPY', 'KRW'].includes(currency) ? 0 : 2;
+    const neg = minor < 0;
+    const s = String(Math.abs(minor)).padStart(exp + 1, '0');
+    const v = exp ? `${s.slice(0, -exp)}.${s.slice(-exp)}` : s;
+    return `${neg ? '-' : ''}${v} ${currency || ''}`.trim();
+  }
+
+  async function api(method, path, body) {
+    const headers = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (method !== 'GET' && me) headers['x-csrf-token'] = me.csrf;
+    const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+    const data = await res.json().catch(() => ({}));
+    if (res.status === 401 && path !== '/hq/api/login') {
+      showLogin();
+      throw new Error('Your session ended: log in again.');
+    }
+    if (!res.ok) throw new Error((data.error && data.error.message) || `HTTP ${res.status}`);
+    return data;
+  }
+
+  function say(msg) { $('notice').textContent = msg || ''; $('error').textContent = ''; }
+  function fail(err) { $('error').textContent = err instanceof Error ? err.message : String(err); $('notice').textContent = ''; }
+
+  function showLogin() {
+    me = null;
+    $('login').hidden = false;
+    $('tabs').hidden = true;
+    $('who').hidden = true;
+    for (const s of document.querySelectorAll('.tab')) s.hidden = true;
+  }
+
+  function chinaToday() {
+    return new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
+  }
+  function addDays(day, n) {
+    return new Date(Date.parse(`${day}T00:00:00Z`) + n * 86400e3).toISOString().slice(0, 10);
+  }
+
+  function showTab(name) {
+    for (const s of document.querySelectorAll('.tab')) s.hidden = s.id !== name;
+    for (const b of document.querySelectorAll('#tabs button')) b.classList.toggle('active', b.dataset.tab === name);
+    $('error').textContent = '';
+    if (name === 'overview') loadOverview().catch(fail);
+    if (name === 'files') loadFiles().catch(fail);
+    if (name === 'settlement') loadSettlement().catch(fail);
+    if (name === 'terminals') loadStores().catch(fail);
+  }
+
+  async function start() {
+    try {
+      me = await api('GET', '/hq/api/me');
+    } catch {
+      showLogin();
+      return;
+    }
+    signedIn();
+  }
+
+  function signedIn() {
+    $('login').hidden = true;
+    $('tabs').hidden = false;
+    $('who').hidden = false;
+    $('who-name').textContent = `${me.username} (${me.role})`;
+    for (const b of document.querySelectorAll('.hq-only')) b.hidden = !me.hq;
+    for (const b of document.querySelectorAll('.pair-only')) b.hidden = !(me.hq || me.role === 'merchant_admin');
+    const to = chinaToday();
+    $('ov-to').value = addDays(to, -1);
+    $('ov-from').value = addDays(to, -14);
+    $('st-to').value = addDays(to, -1);
+    $('st-from').value = addDays(to, -14);
+    showTab(me.hq ? 'overview' : 'settlement');
+  }
+
+  $('login-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const f = e.target;
+    $('login-error').textContent = '';
+    try {
+      me = await api('POST', '/hq/api/login', { username: f.username.value, password: f.password.value });
+      f.password.value = '';
+      signedIn();
+    } catch (err) {
+      $('login-error').textContent = err.message;
+    }
+  });
+  $('logout').addEventListener('click', async () => {
+    await api('POST', '/hq/api/logout', {}).catch(() => undefined);
+    showLogin();
+  });
+  for (const b of document.querySelectorAll('#tabs button')) b.addEventListener('click', () => showTab(b.dataset.tab));
+
+  function cellClass(c) {
+    if (!c) return 'st-none';
+    if (c.state === 'reconciled' && c.open === 0) return 'st-clean';
+    return `st-${c.state}`;
+  }
+
+  async function loadOverview() {
+    const data = await api('GET', `/hq/api/overview?from=${encodeURIComponent($('ov-from').value)}&to=${encodeURIComponent($('ov-to').value)}`);
+    const byKey = new Map(data.cells.map((c) => [`${c.day}|${c.channel}`, c]));
+    const days = [];
+    for (let d = data.to; d >= data.from; d = addDays(d, -1)) days.push(d);
+    const thead = $('grid').tHead;
+    thead.replaceChildren(el('tr', {}, el('th', {}, 'Day (UTC+8)'), ...CHANNELS.map((c) => el('th', {}, c))));
+    const tbody = $('grid').tBodies[0];
+    tbody.replaceChildren(...days.map((day) => el('tr', {}, el('td', {}, day), ...CHANNELS.map((ch) => {
+      const c = byKey.get(`${day}|${ch}`);
+      const label = !c ? '—' : c.state === 'none' ? (c.download || '—')
+        : `${c.state.replace('_', ' ')} · ${c.statementRows} rows · ${c.matched} matched · ${c.open} open / ${c.differences} differences`;
+      return el('td', {}, el('a', { class: `cell ${cellClass(c)}`, href: `#day/${ch}/${day}`, 'data-day': day, 'data-channel': ch, onclick: (e) => { e.preventDefault(); openDay(ch, day).catch(fail); } }, label));
+    }))));
+    drawChart(days.slice().reverse(), byKey);
+  }
+
+  function drawChart(days, byKey) {
+    if (typeof Chart === 'undefined') return;
+    const colors = { wechat: '#2aae67', alipay: '#1677ff', bank: '#c0392b' };
+    const datasets = CHANNELS.map((ch) => ({
+      type: 'bar', label: `${ch} rows`, stack: 'rows', backgroundColor: colors[ch], yAxisID: 'y',
+      data: days.map((d) => (byKey.get(`${d}|${ch}`) || {}).statementRows || 0),
+    }));
+    datasets.push({
+      type: 'line', label: 'differences (all channels)', borderColor: '#e67e22', backgroundColor: '#e67e22', yAxisID: 'y1', tension: 0.2,
+      data: days.map((d) => CHANNELS.reduce((n, ch) => n + ((byKey.get(`${d}|${ch}`) || {}).differences || 0), 0)),
+    });
+    const cfg = {
+      data: { labels: days, datasets },
+      options: {
+        animation: false, responsive: true, maintainAspectRatio: false,
+        scales: {
+          y: { stacked: true, beginAtZero: true, title: { display: true, text: 'statement rows' } },
+          y1: { position: 'right', beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: 'differences' }, ticks: { precision: 0 } },
+          x: { stacked: true },
+        },
+      },
+    };
+    if (chart) chart.destroy();
+    chart = new Chart($('chart'), cfg);
+  }
+
+  async function openDay(channel, day) {
+    current = { channel, day };
+    for (const s of document.querySelectorAll('.tab')) s.hidden = s.id !== 'day';
+    const data = await api('GET', `/hq/api/days/${channel}/${day}`);
+    $('day-title').textContent = `${channel} · ${day}`;
+    const c = data.cell;
+    const facts = c ? [
+      ['State', c.state.replace('_', ' ')], ['Statement rows', c.statementRows], ['Platform rows', c.platformRows], ['Matched', c.matched],
+      ['Differences', `${c.open} open, ${c.resolved} resolved, ${c.cleared} cleared`],
+      ['Net at the channel', money(c.channelMinor, c.currency)], ['Net on the platform', money(c.platformMinor, c.currency)],
+      ['Fees', money(c.feesMinor, c.currency)], ['Download', c.download || '—'], ['Last run', c.lastRunAt || '—'],
+    ] : [['State', 'not reconciled yet']];
+    if (c && c.error) facts.push(['Problem', c.error]);
+    $('day-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+    $('diff-csv').href = `/hq/api/days/${channel}/${day}/differences.csv`;
+    const signed = data.signOff;
+    $('locked').hidden = !signed;
+    $('locked').textContent = signed ? `Signed off by ${signed.signedBy} at ${signed.signedAt}${signed.note ? ` — ${signed.note}` : ''}. This day is locked; book corrections as adjustments on a later day.` : '';
+    $('sign-off').disabled = !!signed;
+    $('day-rerun').disabled = !!signed;
+    const rows = data.differences.map((d) => {
+      const x = d.data;
+      const chSide = x.channelStatus ? `${x.channelStatus} ${money(x.channelAmountMinor, x.channelCurrency)}${x.occurrences ? ` ×${x.occurrences}` : ''}${x.channelTime ? ` at ${x.channelTime}` : ''}` : '—';
+      const plSide = x.platformStatus ? `${x.platformStatus} ${money(x.platformAmountMinor, x.platformCurrency)}${x.paidAt ? ` at ${x.paidAt}` : ''}` : '—';
+      const res = d.state === 'open' ? '' : `${d.action || d.state}${d.adjustMinor ? ` ${money(d.adjustMinor, x.channelCurrency || x.platformCurrency)}` : ''}${d.linkedOrder ? ` → ${d.linkedOrder}` : ''}: ${d.note || ''} (${d.actor}, ${d.at}, v${d.version})`;
+      return el('tr', { 'data-key': d.key, 'data-state': d.state },
+        el('td', {}, d.category), el('td', {}, d.kind), el('td', {}, d.id), el('td', {}, chSide), el('td', {}, plSide),
+        el('td', { class: `state-${d.state}` }, d.state), el('td', {}, res),
+        el('td', {}, d.state === 'cleared' ? '' : el('button', { type: 'button', class: 'resolve', onclick: () => openResolve(d) }, d.state === 'open' ? 'Resolve' : 'Change')));
+    });
+    $('diffs').tBodies[0].replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 8 }, 'No differences.'))]));
+  }
+
+  function openResolve(d) {
+    const f = $('resolve-form');
+    f.key.value = d.key;
+    f.note.value = '';
+    f.adjustMinor.value = '';
+    f.linkedOrder.value = '';
+    $('resolve-id').textContent = `${d.category} ${d.kind} ${d.id}`;
+    $('resolve-error').textContent = '';
+    syncResolve();
+    $('resolve-dialog').showModal();
+  }
+  function syncResolve() {
+    const a = $('resolve-form').action.value;
+    for (const l of document.querySelectorAll('.for-adjust')) l.hidden = a !== 'adjust';
+    for (const l of document.querySelectorAll('.for-link')) l.hidden = a !== 'link';
+  }
+  $('resolve-form').action.addEventListener('change', syncResolve);
+  $('resolve-cancel').addEventListener('click', () => $('resolve-dialog').close());
+  $('resolve-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const f = e.target;
+    try {
+      await api('POST', '/hq/api/resolve', {
+        key: f.key.value, action: f.action.value, note: f.note.value,
+        adjustMinor: f.adjustMinor.value === '' ? undefined : Number(f.adjustMinor.value), linkedOrder: f.linkedOrder.value || undefined,
+      });
+      $('resolve-dialog').close();
+      say('Resolution saved.');
+      await openDay(current.channel, current.day);
+    } catch (err) {
+      $('resolve-error').textContent = err.message;
+    }
+  });
+  $('sign-off').addEventListener('click', async () => {
+    try {
+      await api('POST', `/hq/api/days/${current.channel}/${current.day}/sign-off`, {});
+      say(`${current.channel} ${current.day} signed off.`);
+      await openDay(current.channel, current.day);
+    } catch (err) { fail(err); }
+  });
+  $('day-rerun').addEventListener('click', async () => {
+    try {
+      const r = await api('POST', `/hq/api/days/${current.channel}/${current.day}/reconcile`, {});
+      say(`Reconciled: ${r.summary.matched} matched, downloads ${r.downloads.map((d) => d.state).join(', ') || 'none'}.`);
+      await openDay(current.channel, current.day);
+    } catch (err) { fail(err); }
+  });
+  $('back').addEventListener('click', () => showTab('overview'));
+  $('ov-load').addEventListener('click', () => loadOverview().catch(fail));
+  $('run-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const f = e.target;
+    try {
+      const r = await api('POST', `/hq/api/days/${f.channel.value}/${f.day.value}/reconcile`, { download: f.download.checked });
+      say(`${f.channel.value} ${f.day.value}: ${r.summary.statementRows} statement rows, ${r.summary.matched} matched; downloads: ${r.downloads.map((d) => d.state).join(', ') || 'no merchant has this channel'}.`);
+      await loadOverview();
+    } catch (err) { fail(err); }
+  });
+
+  async function loadFiles() {
+    const data = await api('GET', '/hq/api/files');
+    const rows = data.files.map((f) => el('tr', {},
+      el('td', {}, f.day), el('td', {}, f.channel), el('td', {}, f.merchantId), el('td', {}, f.state),
+      el('td', { title: f.sha256 || '' }, f.fileName || (f.sha256 ? f.sha256.slice(0, 12) : '—')), el('td', { class: 'num' }, f.size ?? ''),
+      el('td', { class: 'num' }, f.attempts), el('td', {}, f.runState || '—'), el('td', {}, f.runError || f.lastError || '')));
+    $('file-list').tBodies[0].replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 9 }, 'Nothing downloaded yet.'))]));
+  }
+
+  async function loadSettlement() {
+    const q = `from=${encodeURIComponent($('st-from').value)}&to=${encodeURIComponent($('st-to').value)}`;
+    $('st-csv').href = `/hq/api/settlement.csv?${q}`;
+    const data = await api('GET', `/hq/api/settlement?${q}`);
+    const rows = data.rows.map((r) => el('tr', {},
+      el('td', {}, r.day), el('td', {}, r.merchantName), el('td', {}, r.channel), el('td', {}, r.currency), el('td', { class: 'num' }, r.payments),
+      el('td', { class: 'num' }, money(r.grossMinor, r.currency)), el('td', { class: 'num' }, money(r.refundsMinor, r.currency)),
+      el('td', { class: 'num' }, money(r.feesMinor, r.currency)), el('td', { class: 'num' }, money(r.adjustmentsMinor, r.currency)),
+      el('td', { class: 'num' }, money(r.netMinor, r.currency)), el('td', {}, r.signedOff ? 'yes' : 'no')));
+    $('st-list').tBodies[0].replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 11 }, 'No settlement in these days.'))]));
+  }
+  $('st-load').addEventListener('click', () => loadSettlement().catch(fail));
+
+  async function loadStores() {
+    const data = await api('GET', '/hq/api/stores');
+    $('pair-form').store.replaceChildren(...data.stores.map((s) => el('option', { value: s.id }, `${s.name} (${s.code}) — ${s.merchant}`)));
+  }
+  $('pair-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const f = e.target;
+    try {
+      const r = await api('POST', '/hq/api/pairing-codes', { store: f.store.value, terminalName: f.terminalName.value });
+      $('pair-result').hidden = false;
+      $('pair-result').textContent = `${r.code}  (valid until ${r.expiresAt})`;
+    } catch (err) { fail(err); }
+  });
+
+  start();
+})();

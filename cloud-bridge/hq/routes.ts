@@ -1,0 +1,245 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { AccountsRepo, User } from '../store/accounts.js';
+import type { ReconcileService } from '../reconcile/runs/service.js';
+import { checkChannel, checkDay, settlementCsv } from '../reconcile/runs/service.js';
+import { RunError } from '../reconcile/runs/errors.js';
+import { DIFFERENCE_COLUMNS, differenceCsvLine } from '../reconcile/differences.js';
+import { HqSessions, isHq, SESSION_COOKIE, type Session } from './sessions.js';
+import { dateOfDayNumber, channelDayNumber } from '../reconcile/time.js';
+import type { Clock } from '../../protocol/clock.js';
+
+// The HQ workspace at /hq: one page (assets/hq.html + hq.js + hq.css, Chart.js from
+// node_modules: the machines have no internet) and its JSON API under /hq/api. HQ users
+// see everything; a merchant's users see their own merchant's settlement and nothing else.
+
+export interface HqDeps {
+  accounts: AccountsRepo;
+  reconcile: ReconcileService;
+  sessions: HqSessions;
+  clock: Clock;
+  log: Logger;
+  /** Terminal pairing codes (TerminalService.createPairingCode). */
+  createPairingCode(storeIdOrCode: string, options: { merchantId?: string; terminalName?: string }): Promise<{ code: string; storeId: string; expiresAt: string }>;
+}
+
+function assetsDir(): string {
+  const here = fileURLToPath(new URL('./assets/', import.meta.url));
+  if (existsSync(here)) return here;
+  // Compiled to dist/: the assets stay beside the sources.
+  return fileURLToPath(new URL('../../../cloud-bridge/hq/assets/', import.meta.url));
+}
+
+const ASSETS: Record<string, string> = {
+  'hq.js': 'text/javascript; charset=utf-8',
+  'hq.css': 'text/css; charset=utf-8',
+};
+
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+
+function cookieOf(req: FastifyRequest): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === SESSION_COOKIE) return v.join('=');
+  }
+  return undefined;
+}
+
+function setCookie(reply: FastifyReply, req: FastifyRequest, value: string, maxAgeS: number): void {
+  const secure = req.protocol === 'https' ? '; Secure' : '';
+  void reply.header('set-cookie', `${SESSION_COOKIE}=${value}; Path=/hq; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}${secure}`);
+}
+
+function str(v: unknown, name: string, max = 200): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > max) throw new RunError('bad_argument', `${name} is required (text up to ${max} characters)`);
+  return v;
+}
+
+function body(req: FastifyRequest): Record<string, unknown> {
+  const b = req.body;
+  return b && typeof b === 'object' && !Buffer.isBuffer(b) ? (b as Record<string, unknown>) : {};
+}
+
+export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<void> {
+  const dir = assetsDir();
+  // chart.js exports no path to its UMD build: find the package, then the file beside it.
+  const chartPath = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');
+
+  await app.register(async (hq) => {
+    hq.setErrorHandler((err, _req, reply) => {
+      if (err instanceof RunError) {
+        const status = (err as RunError & { status: number }).status;
+        const retry = (err as RunError & { retryAfterS?: number }).retryAfterS;
+        if (retry) void reply.header('retry-after', String(retry));
+        return reply.status(status).send({ error: { code: status === 429 ? 'too_many_logins' : err.code, message: err.message } });
+      }
+      const e = err as { statusCode?: number; message?: string };
+      if (e.statusCode && e.statusCode < 500) return reply.status(e.statusCode).send({ error: { code: 'bad_request', message: e.message } });
+      deps.log.error({ err }, 'hq request failed');
+      return reply.status(500).send({ error: { code: 'internal', message: 'something went wrong on the bridge; see its log' } });
+    });
+    hq.addHook('onSend', async (_req, reply) => {
+      void reply.header('content-security-policy', CSP);
+      void reply.header('x-content-type-options', 'nosniff');
+      void reply.header('referrer-policy', 'same-origin');
+      void reply.header('cache-control', 'no-store');
+    });
+
+    const page = async (_req: FastifyRequest, reply: FastifyReply) => reply.type('text/html; charset=utf-8').send(await readFile(`${dir}hq.html`));
+    hq.get('/hq', page);
+    hq.get('/hq/', page);
+    hq.get<{ Params: { name: string } }>('/hq/assets/:name', async (req, reply) => {
+      const name = req.params.name;
+      if (name === 'chart.umd.min.js') return reply.type('text/javascript; charset=utf-8').send(await readFile(chartPath));
+      const type = ASSETS[name];
+      if (!type) throw new RunError('not_found', 'no such asset');
+      return reply.type(type).send(await readFile(`${dir}${name}`));
+    });
+
+    /** The session of the request, or 401; changes must carry the CSRF token and be JSON. */
+    const auth = async (req: FastifyRequest, opts: { write?: boolean; hq?: boolean } = {}): Promise<Session> => {
+      const session = await deps.sessions.get(cookieOf(req));
+      if (!session) throw new RunError('unauthorized', 'log in first');
+      if (opts.write) {
+        if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) throw new RunError('forbidden', 'changes are JSON requests from the HQ page');
+        if (!HqSessions.csrfMatches(session, req.headers['x-csrf-token'])) throw new RunError('forbidden', 'missing or wrong CSRF token: reload the page');
+      }
+      if (opts.hq !== false && !isHq(session.user)) throw new RunError('forbidden', 'only HQ users may do this');
+      return session;
+    };
+    const who = (u: User) => u.username;
+    const me = (s: Session) => ({ username: s.user.username, role: s.user.role, merchantId: s.user.merchant_id, hq: isHq(s.user), csrf: s.csrf });
+    const today = () => dateOfDayNumber(channelDayNumber(deps.clock.now().getTime()));
+    const range = (q: Record<string, string | undefined>): { from: string; to: string } => {
+      const to = q.to ? checkDay(q.to) : today();
+      const from = q.from ? checkDay(q.from) : dateOfDayNumber(channelDayNumber(Date.parse(`${to}T12:00:00+08:00`)) - 13);
+      if (from > to) throw new RunError('bad_argument', 'from is after to');
+      return { from, to };
+    };
+
+    hq.post('/hq/api/login', async (req, reply) => {
+      if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) throw new RunError('forbidden', 'log in from the HQ page');
+      const b = body(req);
+      const { token, session } = await deps.sessions.login(String(b.username ?? '').slice(0, 100), String(b.password ?? '').slice(0, 200), req.ip);
+      setCookie(reply, req, token, 12 * 3600);
+      return me(session);
+    });
+    hq.post('/hq/api/logout', async (req, reply) => {
+      await auth(req, { write: true, hq: false });
+      await deps.sessions.logout(cookieOf(req));
+      setCookie(reply, req, '', 0);
+      return { ok: true };
+    });
+    hq.get('/hq/api/me', async (req) => me(await auth(req, { hq: false })));
+
+    hq.get<{ Querystring: Record<string, string | undefined> }>('/hq/api/overview', async (req) => {
+      await auth(req);
+      const { from, to } = range(req.query);
+      return { from, to, today: today(), cells: await deps.reconcile.overview(from, to) };
+    });
+    hq.get<{ Params: { channel: string; day: string } }>('/hq/api/days/:channel/:day', async (req) => {
+      await auth(req);
+      const channel = checkChannel(req.params.channel);
+      const day = checkDay(req.params.day);
+      const [cell] = (await deps.reconcile.overview(day, day)).filter((c) => c.channel === channel);
+      const differences = await deps.reconcile.differences({ channel, day });
+      return { channel, day, cell: cell ?? null, signOff: (await deps.reconcile.signOffOf(channel, day)) ?? null, differences };
+    });
+    hq.get<{ Params: { channel: string; day: string } }>('/hq/api/days/:channel/:day/differences.csv', async (req, reply) => {
+      await auth(req);
+      const channel = checkChannel(req.params.channel);
+      const day = checkDay(req.params.day);
+      const list = await deps.reconcile.differences({ channel, day });
+      const lines = [['merchant_id', 'state', 'action', 'note', 'actor', 'at', ...DIFFERENCE_COLUMNS].join(',')];
+      const f = (v: string | null) => (v === null ? '' : /[",\r\n]/.test(v) || /^[=+\-@]/.test(v) ? `"${(/^[=+\-@]/.test(v) ? `'${v}` : v).replace(/"/g, '""')}"` : v);
+      for (const d of list) lines.push([d.merchantId, d.state, d.action, d.note, d.actor, d.at].map(f).join(',') + ',' + differenceCsvLine(d.data));
+      return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="differences-${channel}-${day}.csv"`).send(`${lines.join('\n')}\n`);
+    });
+    hq.get<{ Querystring: { key?: string } }>('/hq/api/history', async (req) => {
+      await auth(req);
+      return { versions: await deps.reconcile.history(str(req.query.key, 'key', 400)) };
+    });
+    hq.post('/hq/api/resolve', async (req) => {
+      const s = await auth(req, { write: true });
+      const b = body(req);
+      const adjust = b.adjustMinor === undefined || b.adjustMinor === null || b.adjustMinor === '' ? undefined : Number(b.adjustMinor);
+      return deps.reconcile.resolve(str(b.key, 'key', 400), {
+        action: str(b.action, 'action', 20), note: typeof b.note === 'string' ? b.note : '', actor: who(s.user),
+        linkedOrder: typeof b.linkedOrder === 'string' ? b.linkedOrder : undefined, adjustMinor: adjust,
+      });
+    });
+    hq.post<{ Params: { channel: string; day: string } }>('/hq/api/days/:channel/:day/sign-off', async (req) => {
+      const s = await auth(req, { write: true });
+      const b = body(req);
+      await deps.reconcile.signOff(req.params.channel, req.params.day, who(s.user), typeof b.note === 'string' ? b.note.slice(0, 2000) : undefined);
+      return { signOff: await deps.reconcile.signOffOf(req.params.channel, req.params.day) };
+    });
+    hq.post<{ Params: { channel: string; day: string } }>('/hq/api/days/:channel/:day/reconcile', async (req) => {
+      const s = await auth(req, { write: true });
+      const channel = checkChannel(req.params.channel);
+      const day = checkDay(req.params.day);
+      if (day >= today()) throw new RunError('bad_argument', `${day} is not over yet in China time; its statement comes the next morning`);
+      const run = await deps.reconcile.reconcileDay(channel, day, { actor: who(s.user), forceDownload: body(req).download === true });
+      return { summary: run.summary, merchants: run.merchants, downloads: run.downloads };
+    });
+    hq.post('/hq/api/adjustments', async (req) => {
+      const s = await auth(req, { write: true });
+      const b = body(req);
+      const id = await deps.reconcile.addAdjustment({
+        channel: str(b.channel, 'channel'), day: str(b.day, 'day'), merchantId: str(b.merchantId, 'merchantId'), currency: str(b.currency, 'currency', 3),
+        amountMinor: Number(b.amountMinor), note: str(b.note, 'note', 2000), refersTo: typeof b.refersTo === 'string' ? b.refersTo : undefined, actor: who(s.user),
+      });
+      return { id };
+    });
+    hq.get('/hq/api/files', async (req) => {
+      await auth(req);
+      return { files: await deps.reconcile.files() };
+    });
+
+    // Settlement: HQ sees every merchant (or one); a merchant's user only their own.
+    const settlementScope = (s: Session, q: Record<string, string | undefined>): string | undefined => {
+      if (isHq(s.user)) return q.merchant || undefined;
+      if (!s.user.merchant_id) throw new RunError('forbidden', 'this user belongs to no merchant');
+      return s.user.merchant_id;
+    };
+    hq.get<{ Querystring: Record<string, string | undefined> }>('/hq/api/settlement', async (req) => {
+      const s = await auth(req, { hq: false });
+      const { from, to } = range(req.query);
+      return { from, to, rows: await deps.reconcile.settlement({ from, to, merchantId: settlementScope(s, req.query), channel: req.query.channel || undefined }) };
+    });
+    hq.get<{ Querystring: Record<string, string | undefined> }>('/hq/api/settlement.csv', async (req, reply) => {
+      const s = await auth(req, { hq: false });
+      const { from, to } = range(req.query);
+      const rows = await deps.reconcile.settlement({ from, to, merchantId: settlementScope(s, req.query), channel: req.query.channel || undefined });
+      return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="settlement-${from}-${to}.csv"`).send(settlementCsv(rows));
+    });
+
+    hq.get('/hq/api/stores', async (req) => {
+      const s = await auth(req, { hq: false });
+      if (!isHq(s.user) && s.user.role !== 'merchant_admin') throw new RunError('forbidden', 'only HQ and merchant admins pair terminals');
+      const merchants = isHq(s.user) ? await deps.accounts.listMerchants() : [(await deps.accounts.getMerchant(s.user.merchant_id!))!];
+      const out = [];
+      for (const m of merchants) for (const st of await deps.accounts.listStores(m.id)) out.push({ id: st.id, code: st.code, name: st.name, merchant: m.name });
+      return { stores: out };
+    });
+    hq.post('/hq/api/pairing-codes', async (req) => {
+      const s = await auth(req, { write: true, hq: false });
+      if (!isHq(s.user) && s.user.role !== 'merchant_admin') throw new RunError('forbidden', 'only HQ and merchant admins pair terminals');
+      const b = body(req);
+      const store = str(b.store, 'store');
+      const name = typeof b.terminalName === 'string' && b.terminalName.trim() ? b.terminalName.trim().slice(0, 60) : undefined;
+      try {
+        return await deps.createPairingCode(store, { merchantId: isHq(s.user) ? undefined : s.user.merchant_id ?? undefined, terminalName: name });
+      } catch (err) {
+        throw new RunError('bad_argument', (err as Error).message);
+      }
+    });
+  });
+}
