@@ -22,9 +22,10 @@ export function registerAlipaySimCommand(sim: Command): void {
     .option('--port <n>', 'port to listen on (0 = any free port)', port, 7302)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--state <dir>', 'folder for state (trades, notifies, clock) and its RSA keys; memory only without it')
+    .option('--tls', 'serve HTTPS (CA and certificate generated into --state: ca.pem)')
     .option('--merchant <spec>', 'another merchant: partner=2088…,key=<32 chars>[,name=…] (repeatable)', merchant, [] as Merchant[])
-    .action(async (opts: { port: number; host: string; state?: string; merchant: Merchant[] }) => {
-      const sim = await startAlipaySim({ port: opts.port, host: opts.host, stateDir: opts.state, merchants: opts.merchant });
+    .action(async (opts: { port: number; host: string; state?: string; tls?: boolean; merchant: Merchant[] }) => {
+      const sim = await startAlipaySim({ port: opts.port, host: opts.host, stateDir: opts.state, tls: Boolean(opts.tls), merchants: opts.merchant });
       process.stdout.write(`alipay simulator listening on ${sim.url}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {

@@ -8,6 +8,7 @@ import { FaultRegistry, type FaultRule } from '../common/faults.js';
 import { Notifier, type NotifyJob } from '../common/notifier.js';
 import { createSimServer, installRequestFaults, listen, registerControlRoutes, simLogger } from '../common/server.js';
 import { JsonState } from '../common/state.js';
+import { ensureServerTls } from '../common/tls.js';
 import { registerAlipayApi, serviceOf } from './api.js';
 import { registerAlipayControl } from './control.js';
 import { AlipayGateway, DEFAULT_RATES, type GatewayData } from './gateway.js';
@@ -33,6 +34,8 @@ export interface AlipaySimOptions {
   port: number;
   host?: string;
   stateDir?: string;
+  /** Serve HTTPS with a CA and certificate generated into stateDir (ca.pem). */
+  tls?: boolean;
   merchants?: Merchant[];
   log?: Logger;
 }
@@ -104,7 +107,9 @@ export async function startAlipaySim(opts: AlipaySimOptions): Promise<AlipaySim>
   });
   const gateway = new AlipayGateway(state.data, merchants, clock, notifier, () => state.data.notifies, keys, log, save);
 
-  const app = createSimServer({ log, bodyLimit: 64 * 1024 });
+  if (opts.tls && !opts.stateDir) throw new Error('--tls needs --state DIR (the CA and certificate are generated there)');
+  const tls = opts.tls ? ensureServerTls(opts.stateDir!, 'alipay') : undefined;
+  const app = createSimServer({ log, bodyLimit: 64 * 1024, ...(tls ? { tls: { key: tls.keyPem, cert: tls.certPem, ca: tls.caPem } } : {}) });
   registerControlRoutes(app, {
     clock,
     faults,

@@ -115,12 +115,12 @@ describe('notifies', () => {
     expect(r.text).toContain('<result_code>SUCCESS</result_code>');
     replies.splice(0, replies.length, 'fail', 'SUCCESS');
     expect((await sim.control('/sim/pay', { out_trade_no: out })).status).toBe(200);
-    const deadline = Date.now() + 8000;
+    const deadline = Date.now() + 12_000;
     while (received.length < 2 && Date.now() < deadline) await sleep(100);
     expect(received).toHaveLength(2);
     const gap = received[1]!.at - received[0]!.at;
     expect(gap).toBeGreaterThan(1500); // 2 min at 60×
-    expect(gap).toBeLessThan(4000);
+    expect(gap).toBeLessThan(6000); // slack for a loaded machine
     const fields = Object.fromEntries(new URLSearchParams(received[0]!.body));
     expect(fields).toMatchObject({ out_trade_no: out, trade_status: 'TRADE_SUCCESS', total_fee: '2.00', currency: 'NZD', notify_type: 'trade_status_sync', _input_charset: 'utf-8', sign_type: 'MD5' });
     expect(fields.sign).toBe(md5(fields));

@@ -1,10 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { startBridge, type Bridge } from '../../cloud-bridge/bridge.js';
 import { seedDemo } from '../../cloud-bridge/demo.js';
 import { demoChannelAccounts } from '../../cloud-bridge/channels/index.js';
+import { closeAlipayAgents } from '../../cloud-bridge/channels/alipay/index.js';
 import type { ChannelAccount, ChannelContext } from '../../cloud-bridge/channels/channel.js';
 import { systemClock } from '../../protocol/clock.js';
 import { spawnKauri, type KauriProcess } from '../support/processes.js';
@@ -20,29 +22,36 @@ export interface AlipaySimProcess {
   readonly url: string;
   readonly stateDir: string;
   readonly proc: KauriProcess;
+  /** fetch against the simulator (trusting its CA with --tls). */
+  fetch(path: string, init?: Parameters<typeof undiciFetch>[1]): ReturnType<typeof undiciFetch>;
   control<T = any>(path: string, body?: unknown): Promise<{ status: number; body: T }>;
   get<T = any>(path: string): Promise<T>;
   trade(outTradeNo: string): Promise<any>;
   stop(keepState?: boolean): Promise<void>;
 }
 
-export async function startAlipaySimProcess(env: NodeJS.ProcessEnv = {}, stateDir = mkdtempSync(join(tmpdir(), 'kauri-alipay-e2e-'))): Promise<AlipaySimProcess> {
-  const proc = await spawnKauri(['sim', 'alipay', '--port', '0', '--state', stateDir], { ready: /alipay simulator listening on (\S+)/, env, timeoutMs: 60_000 });
+export async function startAlipaySimProcess(
+  env: NodeJS.ProcessEnv = {}, stateDir = mkdtempSync(join(tmpdir(), 'kauri-alipay-e2e-')), options: { tls?: boolean } = {},
+): Promise<AlipaySimProcess> {
+  const proc = await spawnKauri(['sim', 'alipay', '--port', '0', '--state', stateDir, ...(options.tls ? ['--tls'] : [])], { ready: /alipay simulator listening on (\S+)/, env, timeoutMs: 60_000 });
   const url = proc.ready;
+  const dispatcher = options.tls ? new Agent({ connect: { ca: readFileSync(join(stateDir, 'ca.pem'), 'utf8') } }) : undefined;
+  const get = (path: string, init: Parameters<typeof undiciFetch>[1] = {}) => undiciFetch(url + path, { ...init, ...(dispatcher ? { dispatcher } : {}) });
   const sim: AlipaySimProcess = {
-    url, stateDir, proc,
+    url, stateDir, proc, fetch: get,
     async control(path, body) {
-      const res = await fetch(url + path, { method: 'POST', body: JSON.stringify(body ?? {}), headers: { 'content-type': 'application/json' } });
+      const res = await get(path, { method: 'POST', body: JSON.stringify(body ?? {}), headers: { 'content-type': 'application/json' } });
       return { status: res.status, body: (await res.json()) as any };
     },
     async get(path) {
-      return (await fetch(url + path)).json() as any;
+      return (await get(path)).json() as any;
     },
     async trade(outTradeNo) {
       const { orders } = await sim.get<{ orders: any[] }>('/sim/orders');
       return orders.find((o) => o.out_trade_no === outTradeNo);
     },
     async stop(keepState = false) {
+      await dispatcher?.close();
       await proc.stop();
       if (!keepState) rmSync(stateDir, { recursive: true, force: true });
     },
@@ -106,6 +115,7 @@ export async function startBridgeForAlipay(sim: AlipaySimProcess, kind: 'sqlite'
     },
     async stop() {
       await bridge.close();
+      await closeAlipayAgents();
       await db.drop();
       rmSync(filesDir, { recursive: true, force: true });
     },

@@ -2,6 +2,7 @@ import type { ChannelContext } from '../channel.js';
 import { alipayConfig, alipayKeys, type AlipayConfig, type AlipayKeys } from './config.js';
 import { AlipayError } from './errors.js';
 import { encodeForm } from './form.js';
+import { alipayFetch } from './http.js';
 import { signParams, verifyParams, type SignType } from './sign.js';
 import { parseAlipayXml, type AlipayXml } from './xml.js';
 
@@ -54,14 +55,14 @@ ${fields}
     const body = encodeForm(this.signed(service, params), this.cfg.charset);
     const url = `${gateway}?_input_charset=${this.cfg.charset}`;
     await this.ctx.record({ direction: 'request', endpoint: service, body: maskCodes(body) });
-    let res: Response;
+    let res: Awaited<ReturnType<typeof alipayFetch>>;
     try {
-      res = await fetch(url, {
+      res = await alipayFetch(url, {
         method: 'POST',
         headers: { 'content-type': `application/x-www-form-urlencoded; charset=${this.cfg.charset}` },
         body,
         signal: AbortSignal.timeout(this.cfg.timeoutMs),
-      });
+      }, this.cfg.caPem);
     } catch (err) {
       const e = err as Error;
       if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new AlipayError('channel_timeout', `Alipay did not answer ${service} within ${this.cfg.timeoutMs} ms`);
@@ -117,12 +118,12 @@ ${fields}
   async file(name: string): Promise<{ status: number; body: Buffer }> {
     const url = `${this.cfg.statementBaseUrl}/${name}`;
     const password = this.keys.statementPassword ?? this.keys.md5Key ?? '';
-    let res: Response;
+    let res: Awaited<ReturnType<typeof alipayFetch>>;
     try {
-      res = await fetch(url, {
+      res = await alipayFetch(url, {
         headers: { authorization: `Basic ${Buffer.from(`${this.cfg.partner}:${password}`).toString('base64')}` },
         signal: AbortSignal.timeout(this.cfg.timeoutMs * 4),
-      });
+      }, this.cfg.caPem);
     } catch (err) {
       throw new AlipayError('channel_unavailable', `The Alipay file ${name} could not be fetched: ${(err as Error).message}`);
     }

@@ -24,6 +24,8 @@ export interface AlipayConfig {
   /** Ask notify_verify whether a notify came from Alipay (default true). */
   notifyVerify: boolean;
   timeoutMs: number;
+  /** A CA to trust instead of the system's (the simulator's, with --tls); unset in production. */
+  caPem?: string;
   /** extend_params for in-store orders (secondary merchant, store). */
   extendParams?: Record<string, string>;
 }
@@ -72,6 +74,7 @@ export function alipayConfig(account: ChannelAccount): AlipayConfig {
     notifyVerify: c.notifyVerify !== false,
     timeoutMs: typeof c.timeoutMs === 'number' && c.timeoutMs > 0 ? c.timeoutMs : 15_000,
     extendParams: typeof extend === 'object' && extend !== null ? (extend as Record<string, string>) : undefined,
+    caPem: str(c.caPem),
   };
 }
 

@@ -20,6 +20,8 @@ export function alipayDemoAccount(sim: { url: string; stateDir?: string }): Demo
   if (sim.stateDir) {
     const pub = join(sim.stateDir, 'alipay_public_key.pem');
     if (existsSync(pub)) config.alipayPublicKey = readFileSync(pub, 'utf8');
+    const ca = join(sim.stateDir, 'ca.pem');
+    if (base.startsWith('https:') && existsSync(ca)) config.caPem = readFileSync(ca, 'utf8');
   }
   return { channel: 'alipay', config, secrets: { md5Key: SIM_DEFAULT_PARTNER.md5Key } };
 }

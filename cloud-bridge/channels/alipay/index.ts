@@ -2,3 +2,4 @@ export { AlipayChannel, parseRateFile, timeoutRuleFor } from './channel.js';
 export { alipayDemoAccount, SIM_DEFAULT_PARTNER } from './demo-account.js';
 export { AlipayClient } from './client.js';
 export { AlipayError } from './errors.js';
+export { closeAlipayAgents } from './http.js';
