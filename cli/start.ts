@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
+import QRCode from 'qrcode';
 import { startBridge, type Bridge } from '../cloud-bridge/bridge.js';
 import { resolveSecretKey } from '../cloud-bridge/secret-key.js';
 import { seedDemo } from '../cloud-bridge/demo.js';
@@ -98,12 +99,15 @@ async function runStart(dataDir: string, base: number): Promise<void> {
     await bridge.fx.pullAll().catch(() => undefined);
     const terminal = await startTerminal({ bridge, storeId: seed.storeId, managerPin: demoSecrets.managerPin, dataDir, base, logsDir, children });
 
+    // The demo store's printed code: any wallet (or browser) that opens it can pay the store.
+    const staticCode = new URL(`/s/${encodeURIComponent(seed.storeCode)}`, bridge.url).toString();
     const endpoints: Record<string, unknown> = {
       bridge: bridge.url,
       bridgeWs: terminal.bridgeWs,
       cashier: terminal.cashier,
       customer: terminal.customer,
       sims: Object.fromEntries(Object.entries(sims).map(([k, v]) => [k, v.url])),
+      staticCode: staticCode,
       demo: {
         merchantId: seed.merchantId,
         apiKey: seed.apiKey,
@@ -126,6 +130,8 @@ async function runStart(dataDir: string, base: number): Promise<void> {
     say(`  demo API key  ${seed.apiKey}`);
     say(`  HQ login      ${seed.hqUser} / ${demoSecrets.hqPassword}`);
     say(`  endpoints     ${endpointsPath}`);
+    say(`  store code    ${staticCode}  (its sticker: kauri sticker --store ${seed.storeCode} --out sticker.pdf)`);
+    say((await QRCode.toString(staticCode, { type: 'terminal', small: true })).trimEnd());
     if (spawnSync('which', ['socat']).status !== 0) say('  (socat is not installed: running without the simulated printer and pole display)');
     say('Press Ctrl-C to stop.');
 
