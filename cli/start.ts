@@ -103,6 +103,7 @@ async function runStart(dataDir: string, base: number): Promise<void> {
     const staticCode = new URL(`/s/${encodeURIComponent(seed.storeCode)}`, bridge.url).toString();
     const endpoints: Record<string, unknown> = {
       bridge: bridge.url,
+      hq: new URL("/hq", bridge.url).toString(),
       bridgeWs: terminal.bridgeWs,
       cashier: terminal.cashier,
       customer: terminal.customer,
