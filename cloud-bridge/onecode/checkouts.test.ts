@@ -4,11 +4,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBridge, type Bridge } from '../bridge.js';
-import { createTestDatabase, type TestDatabase } from '../../test/support/stores.js';
+import { createTestDatabase, storeKinds, type TestDatabase } from '../../test/support/stores.js';
 import { ChannelRegistry } from '../channels/channel.js';
 import { CheckoutService, assertAllowedUrl } from './checkouts.js';
 
-describe('checkout service', () => {
+describe.each(storeKinds())('checkout service (%s)', (kind) => {
   let tdb: TestDatabase;
   let bridge: Bridge;
   let checkouts: CheckoutService;
@@ -16,7 +16,7 @@ describe('checkout service', () => {
   let storeId: string;
 
   beforeAll(async () => {
-    tdb = await createTestDatabase('sqlite');
+    tdb = await createTestDatabase(kind);
     bridge = await startBridge({
       dbUrl: tdb.url, port: 0, secretKey: 'test-secret-key-0123456789', log: pino({ level: 'silent' }),
       filesDir: mkdtempSync(join(tmpdir(), 'kauri-files-')), channels: new ChannelRegistry(), runJobs: false,

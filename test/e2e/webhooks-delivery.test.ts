@@ -9,7 +9,7 @@ import { ChannelRegistry } from '../../cloud-bridge/channels/channel.js';
 import { verifyKauriWebhook } from '../../cloud-bridge/webhooks/verify-signature.js';
 import { MAX_ATTEMPTS } from '../../cloud-bridge/webhooks/service.js';
 import { systemClock } from '../../protocol/clock.js';
-import { createTestDatabase, type TestDatabase } from '../support/stores.js';
+import { createTestDatabase, storeKinds, type TestDatabase } from '../support/stores.js';
 
 // Merchant webhooks end to end: a real HTTP receiver that verifies every request with the
 // documented verifier, a bridge whose retry schedule runs KAURI_TIME_SCALE-fast, and a
@@ -63,14 +63,14 @@ class Receiver {
   }
 }
 
-describe('merchant webhooks', () => {
+describe.each(storeKinds())('merchant webhooks (%s)', (kind) => {
   let tdb: TestDatabase;
   let filesDir: string;
   const bridges: Bridge[] = [];
   const receivers: Receiver[] = [];
 
   beforeAll(async () => {
-    tdb = await createTestDatabase('sqlite');
+    tdb = await createTestDatabase(kind);
     filesDir = mkdtempSync(join(tmpdir(), 'kauri-files-'));
   });
   afterEach(async () => {
