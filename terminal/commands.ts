@@ -23,7 +23,15 @@ export function registerTerminalCommands(program: Command): void {
     .option('--display <spec>', 'pole display: serial:/dev/ttyX?protocol=epson|cd5220 | none', 'none')
     .option('--scanner <spec>', 'serial payment-code scanner (keyboard-wedge scanners type into the scan field) | none', 'none')
     .action(async (o) => {
-      const t = await runTerminal({ ...o, headless: !!o.headless }, counterDevices);
+      if (!o.headless) {
+        // Pair first (here, in plain Node), then hand the data folder to the shell.
+        if (o.pair) {
+          const t = await runTerminal({ ...o, headless: true, uiPort: 0 }, counterDevices);
+          await t.close();
+        }
+        process.exit(await launchElectron({ ...o, headless: false }));
+      }
+      const t = await runTerminal({ ...o, headless: true }, counterDevices);
       const stop = async () => {
         await t.close().catch(() => undefined);
         process.exit(0);
@@ -31,10 +39,5 @@ export function registerTerminalCommands(program: Command): void {
       process.once('SIGINT', () => void stop());
       process.once('SIGTERM', () => void stop());
       process.stdout.write('terminal ready\n');
-      if (!o.headless) {
-        const code = await launchElectron(t.url);
-        await t.close();
-        process.exit(code);
-      }
     });
 }

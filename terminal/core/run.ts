@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,16 +63,22 @@ export async function runTerminal(o: TerminalRunOptions, devices?: DeviceFactory
   };
 }
 
-/** Opens the Electron shell on the screens (when Electron and its binary are installed). */
-export function launchElectron(url: string): Promise<number> {
+/**
+ * Opens the Electron shell, which runs the counter core in its main process (the
+ * compiled one: Electron does not run TypeScript). Needs Electron's binary, which these
+ * machines cannot download: say so plainly.
+ */
+export function launchElectron(o: TerminalRunOptions): Promise<number> {
   const require = createRequire(import.meta.url);
   let electron: string;
   try {
     electron = require('electron') as unknown as string;
   } catch {
-    throw new KauriError('config_invalid', 'Electron is not installed here (its binary cannot be downloaded on this machine): use --headless and open the printed URLs');
+    throw new KauriError('config_invalid', 'Electron\'s binary is not installed here (node node_modules/electron/install.js fetches it where the network allows): use --headless and open the printed URLs');
   }
-  const main = join(dirname(fileURLToPath(import.meta.url)), '..', 'main', 'main.cjs');
-  const child = spawn(electron, [main], { stdio: 'inherit', env: { ...process.env, KAURI_SCREENS_URL: url } });
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const main = [join(root, 'terminal', 'main', 'main.js'), join(root, 'dist', 'terminal', 'main', 'main.js')].find((f) => existsSync(f));
+  if (!main) throw new KauriError('config_invalid', 'The Electron shell is not built: run npm run build');
+  const child = spawn(electron, [main], { stdio: 'inherit', env: { ...process.env, KAURI_TERMINAL_OPTIONS: JSON.stringify({ ...o, pair: undefined, data: resolve(o.data) }) } });
   return new Promise((res) => child.once('exit', (code) => res(code ?? 0)));
 }
