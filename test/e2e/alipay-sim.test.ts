@@ -133,16 +133,47 @@ describe('notifies', () => {
 });
 
 describe('state survives a restart', () => {
-  it('trades, keys, paycodes and the clock come back', async () => {
-    const out = uniqueNo('RST');
-    await gateway(form(signed({ _input_charset: 'UTF-8', partner: PARTNER, service: 'alipay.acquire.precreate', out_trade_no: out, subject: 'x', total_fee: '3.00', currency: 'NZD', timestamp: String(Date.now()) })));
-    await sim.control('/sim/pay', { out_trade_no: out });
-    const keys = await sim.get('/sim/keys');
-    const stateDir = sim.stateDir;
-    await sim.stop(true);
-    sim = await startAlipaySimProcess({ KAURI_TIME_SCALE: '60' }, stateDir);
-    expect(await sim.trade(out)).toMatchObject({ status: 'TRADE_SUCCESS', amount: '3.00' });
-    expect((await sim.get('/sim/keys')).alipay_public_key).toBe(keys.alipay_public_key);
+  it('trades, keys and pending notify retries come back', async () => {
+    // A merchant endpoint that is down at first: the notify's retry is pending across the restart.
+    let up = false;
+    const got: string[] = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        got.push(body);
+        res.end(up ? 'success' : 'fail');
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    const a = hook.address();
+    const hookUrl = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/n`;
+    try {
+      const out = uniqueNo('RST');
+      await gateway(form(signed({ _input_charset: 'UTF-8', partner: PARTNER, service: 'alipay.acquire.precreate', out_trade_no: out, subject: 'x', total_fee: '3.00', currency: 'NZD', timestamp: String(Date.now()), notify_url: hookUrl })));
+      await sim.control('/sim/pay', { out_trade_no: out });
+      const deadline = Date.now() + 5000;
+      while (got.length < 1 && Date.now() < deadline) await sleep(50);
+      expect(got).toHaveLength(1);
+      const keys = await sim.get('/sim/keys');
+      const stateDir = sim.stateDir;
+      await sim.stop(true);
+      up = true;
+      sim = await startAlipaySimProcess({ KAURI_TIME_SCALE: '60' }, stateDir);
+      expect(await sim.trade(out)).toMatchObject({ status: 'TRADE_SUCCESS', amount: '3.00' });
+      expect((await sim.get('/sim/keys')).alipay_public_key).toBe(keys.alipay_public_key);
+      const until = Date.now() + 10_000;
+      let job: any;
+      while (Date.now() < until) {
+        job = (await sim.get('/sim/orders')).notifies.find((n: any) => n.meta.out_trade_no === out);
+        if (job?.status === 'acked') break;
+        await sleep(100);
+      }
+      expect(job).toMatchObject({ status: 'acked', attempts: 2 });
+      expect(got[1]).toBe(got[0]);
+    } finally {
+      await new Promise((r) => hook.close(r));
+    }
   });
 });
 
