@@ -173,7 +173,9 @@ export async function registerLandingPages(app: FastifyInstance, deps: LandingDe
     });
 
     // What a waiting page polls: the checkout's state, nothing more.
-    pages.get('/c/:token/status', async (req: TokenReq, reply) => {
+    // A waiting page polls about once a second for as long as the customer takes: its own,
+    // looser limit, so waiting never runs into the page limit.
+    pages.get('/c/:token/status', { config: { rateLimit: { max: 600, timeWindow: 60_000 } } }, async (req: TokenReq, reply) => {
       void reply.header('cache-control', 'no-store');
       const c = await checkouts.get(req.params.token);
       if (!c) return reply.status(404).send({ error: { code: 'checkout_not_found', message: 'No such checkout' } });

@@ -179,7 +179,7 @@ function pay() {
 var polling = false;
 function poll(fast) {
   if (polling) return; polling = true;
-  var delay = fast ? 700 : 2000;
+  var delay = fast ? 1000 : 2000;
   (function tick() {
     fetch(statusUrl, { headers: { accept: 'application/json' }, cache: 'no-store' })
       .then(function (r) { return r.json(); })

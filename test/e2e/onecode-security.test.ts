@@ -124,6 +124,30 @@ describe('one-code security', () => {
     expect((await w.api('GET', `/api/v1/checkouts/${c.token}`)).status).toBe(200);
   });
 
+  it('a cancelled checkout answers 410 with a page that says so in both languages, and takes no payment', async () => {
+    const c = (await w.api('POST', '/api/v1/checkouts', { amount_minor: 640, currency: 'NZD' })).body;
+    expect((await w.api('POST', `/api/v1/checkouts/${c.token}/cancel`)).body.status).toBe('cancelled');
+    const get = client();
+    const res = await get(`/c/${c.token}`, { headers: { 'user-agent': 'Mozilla/5.0 AlipayClient/10.5.26.8000' } });
+    expect(res.status).toBe(410);
+    const page = await res.text();
+    expect(page).toContain('data-status="cancelled"');
+    expect(page).toContain('已取消');
+    expect(page).toContain('Cancelled');
+    expect(page).toContain('NZD 6.40');
+    expect((await get(`/c/${c.token}/bank`, form({}))).status).toBe(410);
+    expect((await w.api('GET', `/api/v1/checkouts/${c.token}/payments`)).body.data).toEqual([]);
+    expect((await get(`/c/${c.token}/status`)).status).toBe(200);
+  });
+
+  it('a waiting page may poll its status for minutes without being limited', async () => {
+    const c = (await w.api('POST', '/api/v1/checkouts', { amount_minor: 640, currency: 'NZD' })).body;
+    const get = client();
+    const statuses: number[] = [];
+    for (let i = 0; i < 200; i++) statuses.push((await get(`/c/${c.token}/status`)).status);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+  });
+
   it('the limit is configurable per bridge', async () => {
     const strict = await startWorld({ alipay }, { bridge: { landingRateLimitPerMinute: 5 } });
     try {
