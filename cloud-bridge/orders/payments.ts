@@ -117,6 +117,11 @@ export class PaymentService {
   }
 
   async createPayment(merchantId: string, input: CreatePaymentInput, ctx: CreateContext = {}): Promise<Order> {
+    return (await this.createPaymentResult(merchantId, input, ctx)).order;
+  }
+
+  /** Creates a payment, or answers a replay of the same request; `created` tells which. */
+  async createPaymentResult(merchantId: string, input: CreatePaymentInput, ctx: CreateContext = {}): Promise<{ order: Order; created: boolean }> {
     const channel = this.channel(input.channel);
     if (!CHANNEL_MODES[input.channel].includes(input.mode) || !channel.modes.includes(input.mode)) {
       throw new KauriError('mode_not_supported', `The ${input.channel} channel does not offer mode "${input.mode}" (it offers ${CHANNEL_MODES[input.channel].join(', ')})`);
@@ -137,12 +142,13 @@ export class PaymentService {
 
     const requestHash = hashRequest({ ...input, storeId: ctx.storeId ?? null, checkoutId: ctx.checkoutId ?? null });
     const existing = await this.deps.orders.byOutTradeNo(merchantId, input.out_trade_no);
-    if (existing) return this.sameRequest(existing, requestHash);
+    if (existing) return { order: this.sameRequest(existing, requestHash), created: false };
 
     const quote = this.hooks.quoteFor ? await this.hooks.quoteFor({ merchantId, channel: input.channel, amount, quoteId: input.quote_id }) : undefined;
     const now = this.deps.clock.now();
     const id = newId('pay');
-    const expiresAt = new Date(now.getTime() + (ctx.expiresInMs ?? DEFAULT_EXPIRY_MS));
+    // Expiry is a protocol duration: it follows KAURI_TIME_SCALE like every other timer.
+    const expiresAt = new Date(now.getTime() + this.deps.clock.duration(ctx.expiresInMs ?? DEFAULT_EXPIRY_MS));
     const order: Order = {
       id,
       merchant_id: merchantId,
@@ -182,7 +188,7 @@ export class PaymentService {
     if (!(await this.deps.orders.insert(order, 'api_create'))) {
       // Lost a race with the same out_trade_no: answer as a replay would.
       const raced = await this.deps.orders.byOutTradeNo(merchantId, input.out_trade_no);
-      return this.sameRequest(raced!, requestHash);
+      return { order: this.sameRequest(raced!, requestHash), created: false };
     }
 
     const cctx = this.channelContext(account, id);
@@ -216,7 +222,7 @@ export class PaymentService {
         throw new KauriError('channel_unavailable', `The ${input.channel} channel did not answer: ${outcome.reason}. The payment ${input.out_trade_no} is pending and will be closed if it was not created.`);
       }
     }
-    return settled;
+    return { order: settled, created: true };
   }
 
   private sameRequest(existing: Order, requestHash: string): Order {
@@ -285,6 +291,8 @@ export class PaymentService {
             if (outcome.qrCode && !order.qr_code) patch.qr_code = outcome.qrCode;
             if (outcome.redirectUrl && !order.redirect_url) patch.redirect_url = outcome.redirectUrl;
             if (outcome.channelTradeNo && !order.channel_trade_no) patch.channel_trade_no = outcome.channelTradeNo;
+            // What the payer's wallet needs to pay (JSAPI parameters), kept for replays of the request.
+            if (outcome.jsapiParams && !order.pay_params) patch.pay_params = JSON.stringify({ jsapi: outcome.jsapiParams });
           }
           if (status === 'created') {
             next = await orders.transition(order, 'pending', outcome.state === 'unknown' ? `${cause}:unknown` : cause, raw ?? (outcome.state === 'unknown' ? { reason: outcome.reason } : null), patch);

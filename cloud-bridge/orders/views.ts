@@ -17,6 +17,8 @@ export interface PaymentView {
   channel_trade_no?: string;
   qr_code?: string;
   redirect_url?: string;
+  /** For mode jsapi: the signed parameters for WeixinJSBridge getBrandWCPayRequest. */
+  jsapi_params?: Record<string, string>;
   checkout_id?: string;
   store_id?: string;
   flagged?: boolean;
@@ -46,6 +48,10 @@ export function paymentView(o: Order, options: { publicBaseUrl?: string } = {}):
   if (o.status === 'pending' || o.status === 'created') {
     if (o.qr_code !== null) v.qr_code = o.qr_code;
     if (o.redirect_url !== null) v.redirect_url = absolute(o.redirect_url, options.publicBaseUrl);
+    if (o.pay_params) {
+      const params = JSON.parse(o.pay_params) as { jsapi?: Record<string, string> };
+      if (params.jsapi) v.jsapi_params = params.jsapi;
+    }
   }
   if (o.checkout_id !== null) v.checkout_id = o.checkout_id;
   if (o.store_id !== null) v.store_id = o.store_id;

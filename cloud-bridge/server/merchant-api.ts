@@ -74,9 +74,9 @@ export function registerMerchantApi(
         const m = await deps.accounts.getMerchant(merchant(req));
         assertAllowedUrl(req.body.return_url, m?.allowed_domains ?? [], 'return_url');
       }
-      const order = await payments.createPayment(merchant(req), req.body, { clientIp: req.ip });
-      deps.metrics.paymentsCreated.inc({ channel: order.channel, mode: order.mode });
-      void reply.status(order.created_at === order.updated_at ? 201 : 200);
+      const { order, created } = await payments.createPaymentResult(merchant(req), req.body, { clientIp: req.ip });
+      if (created) deps.metrics.paymentsCreated.inc({ channel: order.channel, mode: order.mode });
+      void reply.status(created ? 201 : 200);
       return paymentView(order, { publicBaseUrl });
     });
 

@@ -342,12 +342,19 @@ const m0002_fx: Builder = () => ({
   },
 });
 
+const m0006_order_pay_params: Builder = () => ({
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('orders').addColumn('pay_params', 'text').execute();
+  },
+});
+
 const ALL: Record<string, Builder> = {
   '0001_core': m0001_core,
   '0002_fx': m0002_fx,
   '0004_terminals': m0004_terminals,
   '0003_onecode': m0003_onecode,
   '0005_reconcile': m0005_reconcile,
+  '0006_order_pay_params': m0006_order_pay_params,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

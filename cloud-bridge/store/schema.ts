@@ -109,6 +109,8 @@ export interface OrderTable {
   paid_at: string | null;
   channel_paid_at: string | null;
   version: number;
+  /** JSON: what the payer's wallet needs (e.g. {"jsapi": {...}}), from migration 0006. */
+  pay_params?: string | null;
 }
 
 export interface OrderEventTable {
