@@ -45,3 +45,13 @@ export async function installFx(
   }
   return { fx, startReport };
 }
+
+/**
+ * For `kauri start` (after the demo accounts are seeded): pulls every rate source once and
+ * says, one line each, which failed; an empty list means every source answered.
+ */
+export async function pullRatesBeforeReady(fx: FxService): Promise<{ report: PullReport; problems: string[] }> {
+  const report = await fx.pullAll();
+  const problems = report.failed.map((f) => `the ${f.channel} rate source failed: ${f.error}`);
+  return { report, problems };
+}
