@@ -329,10 +329,15 @@ export class ReconcileService {
   private async settlementOf(channel: Channel, date: string, sha256: string, name: string): Promise<SettlementLine[]> {
     const lines = new Map<string, SettlementLine>();
     const rows = convertStatement(channel, this.deps.files.stream(sha256), { date, file: name });
+    // A row the statement repeats is one payment (the matcher reports it as a duplicate).
+    const seen = new Set<string>();
     for (;;) {
       const r = await rows.next();
       if (r.done) break;
       const row = r.value;
+      const id = `${row.kind}|${row.kind === 'payment' ? row.channelTradeNo || row.outTradeNo : row.channelRefundNo || row.outRefundNo}|${row.status}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
       let l = lines.get(row.currency);
       if (!l) lines.set(row.currency, (l = { currency: row.currency, payments: 0, grossMinor: 0, refunds: 0, refundsMinor: 0, feesMinor: 0, cnyChargedMinor: 0 }));
       if (row.kind === 'payment' && row.status === 'paid') {
