@@ -345,20 +345,29 @@ export class CheckoutService {
       ? 'A second wallet paid a checkout that was already paid; refunded automatically'
       : `Paid after the checkout was ${c.status}; refunded automatically`;
     this.deps.log.warn({ checkout: c.id, order: order.id, status: c.status }, 'extra payment on a checkout: refunding it');
+    await this.flag(order, reason, c.id);
+    await this.deps.scheduler.enqueue(AUTO_REFUND_TASK, { orderId: order.id, reason: 'checkout already paid' }, { dedupeKey: `auto-refund:${order.id}` });
+  }
+
+  private async flag(order: Order, reason: string, checkoutId: string): Promise<void> {
     await this.deps.orders.patch(order.id, { flagged: 1, flag_reason: reason });
     const flagged = (await this.deps.orders.byId(order.id))!;
     await this.deps.events.append({
       type: 'payment.flagged', merchantId: flagged.merchant_id, storeId: flagged.store_id,
-      payload: { ...paymentView(flagged, { publicBaseUrl: this.deps.publicBaseUrl }), checkout_id: c.id },
+      payload: { ...paymentView(flagged, { publicBaseUrl: this.deps.publicBaseUrl }), checkout_id: checkoutId },
     });
-    await this.deps.scheduler.enqueue(AUTO_REFUND_TASK, { orderId: order.id, reason: 'checkout already paid' }, { dedupeKey: `auto-refund:${order.id}` });
   }
 
   private async closeOpenOrders(checkoutId: string, cause: string, exceptOrderId?: string): Promise<void> {
     for (const o of await this.ordersOf(checkoutId)) {
       if (o.id === exceptOrderId || !isOpen(o.status as PaymentStatus)) continue;
       try {
-        await this.deps.payments.closeOrder(o, cause);
+        const after = await this.deps.payments.closeOrder(o, cause);
+        if (after.status === 'reversed') {
+          // The customer had paid this one too and the channel's close gave the money back
+          // (Alipay cancels a paid trade): nothing is owed, but HQ hears of it.
+          await this.flag(after, `Paid as well (${cause.replace(/_/g, ' ')}); the channel reversed it when the checkout closed it`, checkoutId);
+        }
       } catch (err) {
         // The payment service keeps asking the channel and closes it at expiry; a payment
         // that still lands is refunded automatically.

@@ -1,12 +1,12 @@
 import { describe, it, expect } from 'vitest';
 import { PNG } from 'pngjs';
-import jsQR from 'jsqr';
+import jsQRModule from 'jsqr';
 import { findCjkFont, stickerPdf, stickerPng, stickerSvg } from './sticker.js';
 
 const input = { url: 'http://127.0.0.1:7300/s/demo-queen-st', storeName: 'Queen Street 皇后街店', merchantName: 'Kauri Demo Shop 奇异果小店', wallets: ['wechat', 'alipay', 'bank'] as const };
 
-// jsqr's module shape differs between its CJS and ESM builds.
-const decode = ((jsQR as unknown as { default?: typeof jsQR }).default ?? jsQR);
+// jsqr is CommonJS whose types declare an ES default export: take whichever is callable.
+const decode = ((jsQRModule as unknown as { default?: unknown }).default ?? jsQRModule) as typeof jsQRModule.default;
 
 describe('store sticker', () => {
   it('draws a PNG whose QR code reads back as the store URL', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PNG } from 'pngjs';
-import jsQR from 'jsqr';
+import jsQRModule from 'jsqr';
 import { openStore } from '../../cloud-bridge/store/db.js';
 import { AccountsRepo } from '../../cloud-bridge/store/accounts.js';
 import { SecretBox } from '../../cloud-bridge/store/secret-box.js';
@@ -12,7 +12,8 @@ import { spawnKauri } from '../support/processes.js';
 
 // `kauri sticker` as a shop owner runs it, against a bridge database with the demo store.
 
-const decode = ((jsQR as unknown as { default?: typeof jsQR }).default ?? jsQR);
+// jsqr is CommonJS whose types declare an ES default export: take whichever is callable.
+const decode = ((jsQRModule as unknown as { default?: unknown }).default ?? jsQRModule) as typeof jsQRModule.default;
 
 describe('kauri sticker', () => {
   let dir: string;
