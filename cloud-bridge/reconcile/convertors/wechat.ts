@@ -6,7 +6,7 @@ import { StatementRowScratch, type StatementSink } from '../rows.js';
 import { parseChinaTime } from '../time.js';
 import { addSum, SCALE_AMOUNT, SCALE_FEE, type Head, type PartParser, type PartResult, type StatementFormat } from './format.js';
 import { checkUtf8Line, decodeHeaderLine } from './header.js';
-import { COUNT_MASK, hasByte, HIGH_BIT, splitBacktickFields } from './fields.js';
+import { COUNT_MASK, hasByte, HIGH_BIT, LITTLE_ENDIAN, splitBacktickFields, splitBacktickFieldsWords } from './fields.js';
 
 // WeChat Pay downloadbill (bill_type=ALL). Two header layouts are in use: the Chinese
 // one (domestic and the v3 cross-border statement) and the overseas v2 English one.
@@ -198,6 +198,8 @@ class WechatPartParser implements PartParser {
   private readonly feeSum = new ExactSum();
   private readonly trailer: PartResult['trailer'] = [];
   private readonly c: Record<Role, number>;
+  private wordsOf: Uint8Array | null = null;
+  private words: Uint32Array | null = null;
 
   constructor(
     private readonly layout: WechatLayout,
@@ -231,7 +233,13 @@ class WechatPartParser implements PartParser {
   private dataRow(buf: Uint8Array, start: number, end: number, lineNo: number): void {
     const S = this.starts;
     const E = this.ends;
-    const split = splitBacktickFields(buf, start, end, S, E, this.n);
+    if (buf !== this.wordsOf) {
+      this.wordsOf = buf;
+      this.words = LITTLE_ENDIAN && (buf.byteOffset & 3) === 0 ? new Uint32Array(buf.buffer, buf.byteOffset, buf.length >> 2) : null;
+    }
+    const split = this.words
+      ? splitBacktickFieldsWords(buf, this.words, start, end, S, E, this.n)
+      : splitBacktickFields(buf, start, end, S, E, this.n);
     if (split & HIGH_BIT) checkUtf8Line(buf, start, end);
     const f = split & COUNT_MASK;
     if (f > this.n) throw new RowProblem('malformed_row', `more than the header's ${this.n} fields`);
