@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { platformCsv, wechatStatement, type FixturePlatformRow, type FixtureRow } from '../../cloud-bridge/reconcile/fixtures.js';
+import { bankStatement, platformCsv, wechatStatement, type FixturePlatformRow, type FixtureRow } from '../../cloud-bridge/reconcile/fixtures.js';
 
 const kauri = fileURLToPath(new URL('../../bin/kauri', import.meta.url));
 
@@ -112,6 +112,29 @@ describe('kauri reconcile --statement --platform', () => {
     expect(r.stderr).toContain(`${statement} line 3: 应结订单金额 "20.001" is not an amount in NZD's minor unit`);
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(dir).sort()).toEqual(['orders.csv', 'wechat-20261120.csv']);
+  });
+
+  it('reconciles a bank statement (BANK-STATEMENT.md) in CNY, refunds on the bank refund id', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kauri-reconcile-e2e-'));
+    const statement = join(dir, 'bank-8888-20261120.csv');
+    const platform = join(dir, 'orders.csv');
+    writeFileSync(statement, bankStatement([
+      { kind: 'payment', status: 'paid', outTradeNo: '20261120-8888-1', tradeNo: 'PE1', amountMinor: 12345, currency: 'CNY', timeMs: at('10:00:00'), feeMicro: 620_000 },
+      { kind: 'payment', status: 'paid', outTradeNo: '20261120-8888-2', tradeNo: 'PE2', amountMinor: 5000, currency: 'CNY', timeMs: at('11:00:00') },
+      { kind: 'refund', status: 'succeeded', outTradeNo: '20261120-8888-1', refundId: 'RF1', tradeNo: 'PE1', amountMinor: 2345, currency: 'CNY', timeMs: at('12:00:00') },
+    ], D));
+    writeFileSync(platform, platformCsv([
+      { outTradeNo: '20261120-8888-1', channel: 'bank', channelTradeNo: 'PE1', kind: 'payment', amountMinor: 12345, currency: 'CNY', status: 'partially_refunded', paidAtMs: at('10:00:00') },
+      { outTradeNo: '20261120-8888-2', channel: 'bank', channelTradeNo: 'PE2', kind: 'payment', amountMinor: 5000, currency: 'CNY', status: 'failed', paidAtMs: at('11:00:00') },
+      { outTradeNo: '20261120-8888-1', outRefundNo: 'KR1', channel: 'bank', channelTradeNo: 'RF1', kind: 'refund', amountMinor: 2345, currency: 'CNY', status: 'succeeded', paidAtMs: at('12:00:00') },
+    ]));
+    const r = await run(['reconcile', '--channel', 'bank', '--date', D, '--statement', statement, '--platform', platform, '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      '{"channel":"bank","date":"2026-11-20","statementRows":3,"platformRows":3,"matched":2,"amountMismatch":0,' +
+        '"currencyMismatch":0,"statusMismatch":1,"channelOnly":0,"platformOnly":0,"duplicates":0,"suspense":0,' +
+        '"totals":{"channelMinor":15000,"platformMinor":10000,"currency":"CNY"}}\n',
+    );
   });
 
   it('refuses bad arguments and the database mode with a one-line reason', async () => {
