@@ -198,6 +198,7 @@
   function openResolve(d) {
     const f = $('resolve-form');
     f.key.value = d.key;
+    f.action.value = 'accept';
     f.note.value = '';
     f.adjustMinor.value = '';
     f.linkedOrder.value = '';
