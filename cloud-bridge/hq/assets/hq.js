@@ -64,6 +64,7 @@
     for (const s of document.querySelectorAll('.tab')) s.hidden = s.id !== name;
     for (const b of document.querySelectorAll('#tabs button')) b.classList.toggle('active', b.dataset.tab === name);
     $('error').textContent = '';
+    $('notice').textContent = '';
     if (name === 'overview') loadOverview().catch(fail);
     if (name === 'files') loadFiles().catch(fail);
     if (name === 'settlement') loadSettlement().catch(fail);
@@ -144,7 +145,7 @@
       data: days.map((d) => (byKey.get(`${d}|${ch}`) || {}).statementRows || 0),
     }));
     datasets.push({
-      type: 'line', label: 'differences (all channels)', borderColor: '#e67e22', backgroundColor: '#e67e22', yAxisID: 'y1', tension: 0.2,
+      type: 'line', label: 'differences (all channels)', borderColor: '#e67e22', backgroundColor: '#e67e22', yAxisID: 'y1', tension: 0,
       data: days.map((d) => CHANNELS.reduce((n, ch) => n + ((byKey.get(`${d}|${ch}`) || {}).differences || 0), 0)),
     });
     const cfg = {
@@ -152,7 +153,7 @@
       options: {
         animation: false, responsive: true, maintainAspectRatio: false,
         scales: {
-          y: { stacked: true, beginAtZero: true, title: { display: true, text: 'statement rows' } },
+          y: { stacked: true, beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: 'statement rows' } },
           y1: { position: 'right', beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: 'differences' }, ticks: { precision: 0 } },
           x: { stacked: true },
         },
