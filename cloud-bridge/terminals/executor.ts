@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { KauriError } from '../../protocol/errors.js';
 import type { CommandArgsOf, CommandName } from '../../protocol/link.js';
@@ -38,9 +39,12 @@ export interface ExecutorDeps {
 
 const PIN_TRIES = 5;
 const PIN_LOCK_MS = 60_000;
+const PIN_CACHE_MS = 60_000;
 
 export class TerminalCommandExecutor {
   private readonly pinFailures = new Map<string, { count: number; until: number }>();
+  /** PINs that verified lately (by hash, never the PIN): a queue of refunds costs one scrypt, not one each. */
+  private readonly pinsVerified = new Map<string, number>();
   readonly health = new Map<string, { at: string; devices: CommandArgsOf<'device.health'>['devices'] }>();
 
   constructor(private readonly deps: ExecutorDeps) {}
@@ -122,8 +126,12 @@ export class TerminalCommandExecutor {
     const now = Date.now();
     const f = this.pinFailures.get(terminal.id);
     if (f && f.count >= PIN_TRIES && f.until > now) throw new KauriError('manager_pin_locked');
+    const cacheKey = createHash('sha256').update(`${terminal.storeId}\0${pin}`).digest('hex');
+    if ((this.pinsVerified.get(cacheKey) ?? 0) > now) return;
     if (await this.deps.terminals.checkManagerPin(terminal.storeId, pin)) {
       this.pinFailures.delete(terminal.id);
+      if (this.pinsVerified.size > 1000) this.pinsVerified.clear();
+      this.pinsVerified.set(cacheKey, now + PIN_CACHE_MS);
       return;
     }
     const count = (f && f.until > now ? f.count : 0) + 1;
