@@ -10,6 +10,7 @@ import { resolveSecretKey } from '../cloud-bridge/secret-key.js';
 import { seedDemo } from '../cloud-bridge/demo.js';
 import { demoChannelAccounts } from '../cloud-bridge/channels/index.js';
 import { createLogger } from '../cloud-bridge/logger.js';
+import { pullRatesBeforeReady } from '../cloud-bridge/fx/index.js';
 
 // `kauri start`: the whole system on one machine. Simulators run as child processes (they
 // are outside systems, reached only over the wire); the bridge runs in this process.
@@ -95,8 +96,10 @@ async function runStart(dataDir: string, base: number): Promise<void> {
       channelAccounts: await demoChannelAccounts(sims),
     });
 
-    // Rates for the customer screen's CNY estimates, now that the channel accounts exist.
-    await bridge.fx.pullAll().catch(() => undefined);
+    // Rates for quotes and the customer screen's CNY estimates, now that the channel
+    // accounts exist: endpoints.json is written after the first pull, or we say what failed.
+    const { problems } = await pullRatesBeforeReady(bridge.fx);
+    for (const p of problems) say(`  warning: ${p}`);
     const terminal = await startTerminal({ bridge, storeId: seed.storeId, managerPin: demoSecrets.managerPin, dataDir, base, logsDir, children });
 
     // The demo store's printed code: any wallet (or browser) that opens it can pay the store.

@@ -195,6 +195,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       webhooks.close();
       await terminals.close();
       await app.close();
+      await channels.shutdown();
       await store.close();
     },
   };

@@ -6,6 +6,7 @@ import { startBridge } from './bridge.js';
 import { resolveSecretKey } from './secret-key.js';
 import { seedDemo } from './demo.js';
 import { demoChannelAccounts } from './channels/index.js';
+import { pullRatesBeforeReady } from './fx/index.js';
 import { openStore } from './store/db.js';
 import { AccountsRepo } from './store/accounts.js';
 import { SecretBox } from './store/secret-box.js';
@@ -64,6 +65,8 @@ export function registerBridgeCommands(program: Command): void {
             bank: { url: opts.bankSim, stateDir: opts.bankSimState },
           }),
         });
+        const { problems } = await pullRatesBeforeReady(bridge.fx);
+        for (const p of problems) process.stderr.write(`warning: ${p}\n`);
         process.stdout.write(`demo merchant ${seed.merchantId}, store ${seed.storeCode}, channels: ${seed.channels.join(', ') || 'none'}\n`);
         process.stdout.write(`demo API key: ${seed.apiKey}\n`);
         if (seed.hqPassword) process.stdout.write(`demo HQ login: ${seed.hqUser} / ${seed.hqPassword}\n`);

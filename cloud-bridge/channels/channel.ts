@@ -153,6 +153,8 @@ export interface Channel {
   verifyNotify(ctx: ChannelContext, req: RawHttpRequest): Promise<VerifiedNotify>;
   fetchStatement?(ctx: ChannelContext, day: string): Promise<StatementResult>;
   fetchRates?(ctx: ChannelContext, currencies: readonly string[]): Promise<RateQuote[]>;
+  /** Releases what the channel holds open (connection pools) when the bridge stops. */
+  shutdown?(): Promise<void>;
   /** How a presented-code payment is settled when the first answer is not final. */
   readonly presentedCodePolicy?: { readonly pollEveryMs: number; readonly giveUpAfterMs: number };
   /** The same, when an account may tune it (takes precedence over `presentedCodePolicy`). */
@@ -180,5 +182,8 @@ export class ChannelRegistry {
   }
   names(): ChannelName[] {
     return [...this.channels.keys()];
+  }
+  async shutdown(): Promise<void> {
+    await Promise.allSettled([...this.channels.values()].map((c) => c.shutdown?.()));
   }
 }

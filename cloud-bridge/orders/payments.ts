@@ -551,13 +551,32 @@ export class PaymentService {
     }
     for (const r of verified.rejected ?? []) log.warn({ order: r.channelOrderNo, reason: r.reason }, 'notify item rejected');
     try {
+      let applied = 0;
+      let refused = 0;
       for (const item of verified.outcomes) {
         const order = await this.deps.orders.byChannelOrderNo(item.channelOrderNo);
         if (!order || order.channel_account_id !== account.id) {
+          // Signed by the channel but not ours: retrying would not change that.
           log.warn({ order: item.channelOrderNo }, 'notify for an order this account does not have');
           continue;
         }
-        await this.apply(order.id, item.outcome, 'channel_notify');
+        try {
+          await this.apply(order.id, item.outcome, 'channel_notify');
+          applied++;
+        } catch (err) {
+          // A report that contradicts the order (another amount, another CNY sum) was
+          // flagged and noted by apply; anything else is ours to retry.
+          if (!(err instanceof KauriError && err.code === 'channel_error')) throw err;
+          log.warn({ order: item.channelOrderNo, reason: err.message }, 'notify item refused');
+          refused++;
+        }
+      }
+      // A batch acknowledges what it applied (the refused items are flagged for HQ, and
+      // resending them would change nothing); a notify with nothing applied is refused, so
+      // the channel sees a FAIL for a forged or mismatched report.
+      if (refused > 0 && applied === 0) {
+        await ctx.record({ direction: 'reply', endpoint: `/notify/${channelName}`, body: verified.nack.body, httpStatus: verified.nack.status });
+        return verified.nack;
       }
     } catch (err) {
       log.error({ err }, 'applying a notify failed; the channel will retry');

@@ -1,3 +1,4 @@
+import { closeWechatAgents } from './http.js';
 import { Decimal } from 'decimal.js';
 import { KauriError } from '../../../protocol/errors.js';
 import type { Money } from '../../../protocol/money.js';
@@ -51,6 +52,10 @@ export class WechatChannel implements Channel {
   readonly modes: readonly PaymentMode[] = ['native', 'jsapi', 'micropay'];
   /** WeChat revokes unconfirmed Quick Pay orders at 45 s; we settle within 40 s (an account may tune it). */
   readonly presentedCodePolicy = { pollEveryMs: 5_000, giveUpAfterMs: 40_000 };
+
+  async shutdown(): Promise<void> {
+    await closeWechatAgents();
+  }
   /** Between reverse attempts while WeChat says recall=Y. */
   readonly reverseRetryMs: number;
   readonly reverseAttempts: number;
