@@ -33,7 +33,8 @@ describe.skipIf(!existsSync(CHROMIUM))('one-code landing pages in Chromium', () 
   });
 
   const newCheckout = async (amount: number, extra: Record<string, unknown> = {}) => {
-    const res = await w.api('POST', '/api/v1/checkouts', { amount_minor: amount, currency: 'NZD', store: w.seed.storeCode, ...extra });
+    // An hour (3 minutes at 20× time), so a loaded machine does not expire it mid-test.
+    const res = await w.api('POST', '/api/v1/checkouts', { amount_minor: amount, currency: 'NZD', store: w.seed.storeCode, expires_in_s: 3600, ...extra });
     expect(res.status).toBe(201);
     return res.body as { token: string; url: string; id: string; status: string };
   };
@@ -278,7 +279,11 @@ describe.skipIf(!existsSync(CHROMIUM))('one-code landing pages in Chromium', () 
     const wxOrder = orders.find((o) => o.channel === 'wechat')!;
     const prepay = (await w.bridge.store.db.selectFrom('checkout_presentations').select('data').where('order_id', '=', wxOrder.id).executeTakeFirstOrThrow()).data;
     const prepayId = JSON.parse(prepay).jsapiParams.package.replace(/^prepay_id=/, '');
-    // Both wallets confirm before either notify reaches the bridge.
+    // Both wallets confirm before the bridge can know of either: the notifies come late, and
+    // the bridge's own order queries fail for a while (else a quick query of one payment
+    // could close the other order before its customer confirms, and there is no race).
+    expect((await wechat.control('/sim/faults', { target: '/pay/orderquery', mode: 'http500', count: 40 })).status).toBe(200);
+    expect((await alipay.control('/sim/faults', { target: 'alipay.acquire.query', mode: 'http500', count: 40 })).status).toBe(200);
     await wechat.control('/sim/faults', { target: 'notify', mode: 'late-notify:2', count: 1 });
     await alipay.control('/sim/faults', { target: 'notify', mode: 'late-notify:2', count: 1 });
     const [a, b] = await Promise.all([alipay.control('/sim/pay', { qr_code: qr }), wechat.control('/sim/pay', { prepay_id: prepayId })]);
