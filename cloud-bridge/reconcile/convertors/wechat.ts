@@ -14,6 +14,11 @@ import { COUNT_MASK, hasByte, HIGH_BIT, LITTLE_ENDIAN, splitBacktickFields, spli
 // parser. Data rows are backtick-prefixed fields ("`a,`b"), split on ",`" because a
 // product name may hold a comma; the last two lines are a summary header and its
 // backtick-prefixed totals, which must agree with the rows.
+//
+// Hand-written rather than a CSV library: none splits on the two-byte ",`" separator, and
+// the general ones (csv-parse, papaparse) make a string per field, 35 fields × a million
+// rows, which is most of their time; here fields stay byte ranges and only the dozen
+// columns reconciliation needs are ever decoded (BENCHMARKS.md, Reconciliation).
 
 const ROLES = {
   time: ['交易时间', 'transaction time'],
