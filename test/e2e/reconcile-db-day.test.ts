@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { closeWechatAgents } from '../../cloud-bridge/channels/wechat/index.js';
 import type { Channel as PaymentChannel, StatementResult } from '../../cloud-bridge/channels/channel.js';
 import { systemClock, type Clock } from '../../protocol/clock.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../support/stores.js';
+import { kauriBin } from '../support/processes.js';
 import { startWechatSimProcess, uniqueNo, type WechatSimProcess } from './wechat-support.js';
 
 // A day of WeChat traffic through `kauri sim wechat`, with the anomalies of issue 9
@@ -28,6 +30,19 @@ const D = new Date(Date.now() + CHINA - 5 * DAY).toISOString().slice(0, 10);
 const D1 = new Date(Date.parse(`${D}T00:00:00Z`) + DAY).toISOString().slice(0, 10);
 const D2 = new Date(Date.parse(`${D}T00:00:00Z`) + 2 * DAY).toISOString().slice(0, 10);
 const at = (day: string, hhmm: string) => Date.parse(`${day}T${hhmm}:00+08:00`);
+const SECRET = 'e2e-reconcile-secret-key-0123456789abcdef';
+
+function kauri(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(kauriBin, args, { env: { ...process.env, KAURI_FROM_SOURCE: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 /** Statement surgery: rows keyed by Vendor order number (field 6), summary recomputed. */
 interface Tamper {
@@ -126,7 +141,7 @@ describe.each(storeKinds())('reconciliation of a WeChat day from the database (%
     const base = systemClock(20);
     const clock: Clock = { now: () => new Date(Date.now() + offsetMs), duration: base.duration, sleep: base.sleep };
     bridge = await startBridge({
-      dbUrl: db.url, port: 0, secretKey: 'e2e-reconcile-secret-key-0123456789abcdef', filesDir, clock,
+      dbUrl: db.url, port: 0, secretKey: SECRET, filesDir, clock,
       log: pino({ level: process.env.KAURI_LOG_LEVEL ?? 'silent' }),
       // The test runs each day itself; the schedule looks at no day.
       reconcile: { lookbackDays: 0 },
@@ -302,4 +317,45 @@ describe.each(storeKinds())('reconciliation of a WeChat day from the database (%
     expect(runs.map((r) => r.state)).toEqual(['failed', 'failed', 'failed', 'failed']);
     for (const r of runs) expect((await bridge.files.read(r.file_sha256!)).length).toBeGreaterThan(0);
   }, 60_000);
+
+  it('kauri reconcile --db: downloads through the channel, matches against the database, and the run is the HQ page\'s', async () => {
+    // A sale on D-2 whose notify is lost, and one that is fine; then WeChat's clock is today's.
+    const day = new Date(Date.parse(`${D}T00:00:00Z`) - 2 * DAY).toISOString().slice(0, 10);
+    await setTime(at(day, '15:00'));
+    const ok = await sale(1234);
+    const lost = await sale(4321, { loseNotify: true });
+    await setTime(Date.now());
+    const dir = mkdtempSync(join(tmpdir(), 'kauri-recon-cli-'));
+    try {
+      const out = join(dir, 'differences.jsonl');
+      const env = { KAURI_SECRET_KEY: SECRET, KAURI_FILES_DIR: filesDir };
+      const r = await kauri(['reconcile', '--channel', 'wechat', '--date', day, '--db', db.url, '--json', '--differences-out', out], env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({
+        channel: 'wechat', date: day, statementRows: 2, platformRows: 2, matched: 1, amountMismatch: 0, currencyMismatch: 0, statusMismatch: 1,
+        channelOnly: 0, platformOnly: 0, duplicates: 0, suspense: 0, totals: { channelMinor: 1234 + 4321, platformMinor: 1234, currency: 'NZD' },
+      });
+      const diffs = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(diffs).toMatchObject([{ category: 'statusMismatch', id: lost.cno, channelStatus: 'paid', platformStatus: 'pending' }]);
+      expect(diffs[0].id).not.toBe(ok.cno);
+      // Recorded where the HQ page looks: the day's cell, its difference, the raw file.
+      const [cell] = await bridge.reconcile.overview(day, day);
+      expect(cell).toMatchObject({ channel: 'wechat', day, state: 'reconciled', statementRows: 2, matched: 1, open: 1, download: 'ready' });
+      const files = await bridge.reconcile.files();
+      const f = files.find((x) => x.day === day)!;
+      expect(f).toMatchObject({ state: 'ready', runState: 'done' });
+      expect((await bridge.files.read(f.sha256!)).toString('utf8')).toContain(lost.cno);
+      // Twice is once; a day not over yet is "not available", with a one-line reason.
+      const again = await kauri(['reconcile', '--channel', 'wechat', '--date', day, '--db', db.url, '--json'], env);
+      expect(again.stdout).toBe(r.stdout);
+      const today = new Date(Date.now() + CHINA).toISOString().slice(0, 10);
+      const early = await kauri(['reconcile', '--channel', 'wechat', '--date', today, '--db', db.url, '--json'], env);
+      expect(early.code).not.toBe(0);
+      expect(early.stdout).toBe('');
+      expect(early.stderr.trim().split('\n')).toHaveLength(1);
+      expect(early.stderr).toMatch(/the statement is not available yet/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
