@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { startBridge, type Bridge } from '../bridge.js';
 import { ChannelRegistry } from '../channels/channel.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/stores.js';
+import { newId } from '../../protocol/ids.js';
 import { LINK_SUBPROTOCOL, terminalAuthorization, type BridgeMessage } from '../../protocol/link.js';
 
 // The bridge's side of the terminal link over real sockets: pairing, credentials checked
@@ -123,6 +124,35 @@ describe('terminal link (bridge side)', () => {
     expect(await c.next((m) => m.type === 'result')).toMatchObject({ ok: false, error: { code: 'manager_pin_invalid' } });
     c.ws.send(JSON.stringify({ v: 1, type: 'command', key: 'key-bad-0001', name: 'payment.scan', args: { outTradeNo: 'x', amountMinor: -5 } }));
     expect(await c.next((m) => m.type === 'result')).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+    c.ws.close();
+  });
+
+  it('refuses a terminal of store A asking for, cancelling or refunding store B\'s payment', async () => {
+    const account = await bridge.accounts.createChannelAccount({ merchantId: merchant, channel: 'wechat', config: {}, secrets: {} });
+    const now = new Date().toISOString();
+    await bridge.orders.insert({
+      id: newId('pay'), merchant_id: merchant, store_id: storeB, terminal_id: null, checkout_id: null, out_trade_no: 'B-ORDER-0001',
+      channel: 'wechat', channel_account_id: account.id, mode: 'micropay', amount_minor: 1250, currency: 'NZD', status: 'paid',
+      refunded_minor: 0, description: null, channel_order_no: 'KTESTB1', channel_trade_no: null, qr_code: null, redirect_url: null,
+      openid: null, quote_id: null, cny_quote_minor: null, cny_charged_minor: null, rate: null, rate_time: null, return_url: null,
+      request_hash: 'h', flagged: 0, flag_reason: null, expires_at: null, created_at: now, updated_at: now, paid_at: now,
+      channel_paid_at: null, version: 0,
+    }, 'test');
+    const t = await pairAt('store-a');
+    const c = await connect(wsUrl, terminalAuthorization(t.terminalId, t.secret));
+    c.ws.send(JSON.stringify({ v: 1, type: 'hello', lastSeq: await bridge.events.head() }));
+    await c.next((m) => m.type === 'welcome');
+    const commands = [
+      { name: 'payment.query', args: { outTradeNo: 'B-ORDER-0001' } },
+      { name: 'payment.cancel', args: { outTradeNo: 'B-ORDER-0001' } },
+      { name: 'refund.create', args: { outTradeNo: 'B-ORDER-0001', outRefundNo: 'R-B-ORDER-01', amountMinor: 100, managerPin: '2468' } },
+    ];
+    for (const [i, cmd] of commands.entries()) {
+      c.ws.send(JSON.stringify({ v: 1, type: 'command', key: `key-cross-000${i}`, ...cmd }));
+      expect(await c.next((m) => m.type === 'result')).toMatchObject({ ok: false, error: { code: 'order_not_found' } });
+    }
+    const order = await bridge.orders.byOutTradeNo(merchant, 'B-ORDER-0001');
+    expect(order).toMatchObject({ status: 'paid', refunded_minor: 0 });
     c.ws.close();
   });
 
