@@ -87,6 +87,27 @@ describe.each(storeKinds())('checkout service (%s)', (kind) => {
     await expect(checkouts.startPayment((await checkouts.getById(b.id))!, { channel: 'wechat', mode: 'native' })).rejects.toMatchObject({ code: 'checkout_expired' });
   });
 
+  it('settles a checkout whose paid order the hook missed, instead of expiring it', async () => {
+    const c = await checkouts.create(merchantId, { amountMinor: 700, currency: 'NZD', storeId, expiresInS: 30 });
+    const account = await bridge.accounts.createChannelAccount({ merchantId, channel: 'wechat', config: {}, secrets: {} });
+    const now = new Date().toISOString();
+    await bridge.orders.insert({
+      id: `pay_missed${kind}`, merchant_id: merchantId, store_id: storeId, terminal_id: null, checkout_id: c.id, out_trade_no: `missed-${kind}`,
+      channel: 'wechat', channel_account_id: account.id, mode: 'jsapi', amount_minor: 700, currency: 'NZD', status: 'paid',
+      refunded_minor: 0, description: null, channel_order_no: `KMISSED${kind}`, channel_trade_no: '4200', qr_code: null, redirect_url: null,
+      openid: 'o1', quote_id: null, cny_quote_minor: null, cny_charged_minor: null, rate: null, rate_time: null, return_url: null,
+      request_hash: 'h', flagged: 0, flag_reason: null, expires_at: now, created_at: now, updated_at: now, paid_at: now,
+      channel_paid_at: null, version: 0,
+    }, 'test');
+    await bridge.store.db.updateTable('checkouts').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('id', '=', c.id).execute();
+    const head = await bridge.events.head();
+    await checkouts.expireDue();
+    const after = (await checkouts.getById(c.id))!;
+    expect(after.status).toBe('paid');
+    expect(after.payment).toMatchObject({ out_trade_no: `missed-${kind}`, status: 'paid' });
+    expect((await bridge.events.read(head)).map((e) => e.type)).toEqual(['checkout.paid']);
+  });
+
   it('allows return URLs only on the merchant\'s domains', () => {
     expect(assertAllowedUrl('https://shop.example/done', ['shop.example'], 'return_url').host).toBe('shop.example');
     expect(assertAllowedUrl('https://pay.shop.example/done', ['shop.example'], 'return_url').host).toBe('pay.shop.example');

@@ -392,6 +392,13 @@ export class CheckoutService {
   }
 
   private async expire(id: string): Promise<void> {
+    // A payment the hook missed (the bridge stopped between the order's paid transition and
+    // the checkout's) settles the checkout instead of letting it expire.
+    const paid = (await this.ordersOf(id)).find((o) => isPaidFamily(o.status as PaymentStatus));
+    if (paid) {
+      await this.onOrderPaid(paid);
+      return;
+    }
     if (!(await this.moveFromOpen(id, 'expired'))) return;
     await this.closeOpenOrders(id, 'checkout_expired');
     const c = await this.getById(id);
@@ -400,6 +407,10 @@ export class CheckoutService {
 
   /** The periodic job: open checkouts past their expiry become expired and their orders are closed. */
   async expireDue(): Promise<number> {
+    const missed = await this.db.selectFrom('orders').innerJoin('checkouts', 'checkouts.id', 'orders.checkout_id')
+      .selectAll('orders').where('checkouts.status', '=', 'open').where('orders.status', 'in', ['paid', 'partially_refunded', 'refunded'])
+      .limit(100).execute();
+    for (const o of missed) await this.onOrderPaid(o);
     const due = await this.db.selectFrom('checkouts').select('id')
       .where('status', '=', 'open').where('expires_at', '<=', nowIso(this.deps.clock.now()))
       .limit(200).execute();
