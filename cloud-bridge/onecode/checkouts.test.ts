@@ -106,6 +106,18 @@ describe.each(storeKinds())('checkout service (%s)', (kind) => {
     expect(after.status).toBe('paid');
     expect(after.payment).toMatchObject({ out_trade_no: `missed-${kind}`, status: 'paid' });
     expect((await bridge.events.read(head)).map((e) => e.type)).toEqual(['checkout.paid']);
+    // A second paid order the hook missed on the now-paid checkout is flagged and refunded at the next pass.
+    await bridge.orders.insert({
+      ...(await bridge.orders.byId(`pay_missed${kind}`))!, id: `pay_missed2${kind}`, out_trade_no: `missed2-${kind}`, channel_order_no: `KMISSED2${kind}`,
+      paid_at: new Date().toISOString(),
+    }, 'test');
+    await checkouts.expireDue();
+    expect((await bridge.orders.byId(`pay_missed2${kind}`))!.flagged).toBe(1);
+    expect((await bridge.orders.byId(`pay_missed${kind}`))!.flagged).toBe(0);
+    const tasks = await bridge.store.db.selectFrom('tasks').select(['kind', 'payload']).where('kind', '=', 'refund.automatic').execute();
+    expect(tasks.map((t) => JSON.parse(t.payload).orderId)).toContain(`pay_missed2${kind}`);
+    await checkouts.expireDue();
+    expect((await bridge.events.read(head, { types: ['payment.flagged'] })).length).toBe(1);
   });
 
   it('allows return URLs only on the merchant\'s domains', () => {

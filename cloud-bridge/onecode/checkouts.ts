@@ -407,8 +407,17 @@ export class CheckoutService {
 
   /** The periodic job: open checkouts past their expiry become expired and their orders are closed. */
   async expireDue(): Promise<number> {
+    // Paid orders of the last day whose checkout never heard of them: the open checkout they
+    // settle, or the extra payment on an ended one that must be refunded and flagged.
+    const since = nowIso(new Date(this.deps.clock.now().getTime() - 24 * 3600_000));
     const missed = await this.db.selectFrom('orders').innerJoin('checkouts', 'checkouts.id', 'orders.checkout_id')
-      .selectAll('orders').where('checkouts.status', '=', 'open').where('orders.status', 'in', ['paid', 'partially_refunded', 'refunded'])
+      .selectAll('orders')
+      .where('orders.status', 'in', ['paid', 'partially_refunded', 'refunded'])
+      .where('orders.paid_at', '>', since)
+      .where((eb) => eb.or([
+        eb('checkouts.status', '=', 'open'),
+        eb.and([eb('orders.flagged', '=', 0), eb.or([eb('checkouts.paid_order_id', 'is', null), eb('checkouts.paid_order_id', '!=', eb.ref('orders.id'))])]),
+      ]))
       .limit(100).execute();
     for (const o of missed) await this.onOrderPaid(o);
     const due = await this.db.selectFrom('checkouts').select('id')
