@@ -50,6 +50,8 @@ export function installReconcileJobs(scheduler: Scheduler, service: ReconcileSer
         // Day `day` is published from publishHour China time on day + 1.
         if (now < (day + 1) * DAY_MS - CHINA_OFFSET_MS + publishMs) continue;
         const date = dateOfDayNumber(day);
+        // A finished task gives its dedupe key back, so the day's own state decides.
+        if (!(await service.needsRun(channel, date))) continue;
         const id = await scheduler.enqueue(RECONCILE_TASK, { channel, day: date }, { dedupeKey: `reconcile:${channel}:${date}` });
         if (id) log.info({ channel, day: date }, 'reconciliation queued');
       }

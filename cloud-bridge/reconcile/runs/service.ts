@@ -160,6 +160,16 @@ export class ReconcileService {
     return r ? { signedBy: r.signed_by, signedAt: r.signed_at, note: r.note } : undefined;
   }
 
+  /** Whether the schedule still has work on a channel-day: not signed off, and some merchant without a finished run. */
+  async needsRun(channel: Channel, day: string): Promise<boolean> {
+    if (await this.signOffOf(channel, day)) return false;
+    const accounts = await this.accountsOf(channel);
+    if (accounts.length === 0) return false;
+    const done = await this.db.selectFrom('recon_runs').select('merchant_id').where('channel', '=', channel).where('day', '=', day).where('state', '=', 'done').execute();
+    const have = new Set(done.map((r) => r.merchant_id));
+    return accounts.some((a) => !have.has(a.merchantId));
+  }
+
   private async assertOpen(channel: string, day: string): Promise<void> {
     const s = await this.signOffOf(channel, day);
     if (s) {
