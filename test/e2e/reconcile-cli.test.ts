@@ -10,7 +10,9 @@ const kauri = fileURLToPath(new URL('../../bin/kauri', import.meta.url));
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(kauri, args, { env: { ...process.env, KAURI_FROM_SOURCE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A fresh working folder: without --db the command looks for ./data/bridge.db.
+    const cwd = mkdtempSync(join(tmpdir(), 'kauri-reconcile-cwd-'));
+    const child = spawn(kauri, args, { cwd, env: { ...process.env, KAURI_FROM_SOURCE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
