@@ -171,6 +171,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     createPairingCode: (store, o) => terminals.createPairingCode(store, o),
   });
   terminals.use({
+    channels,
     checkouts: checkoutPortOf(checkouts),
     fx: {
       async estimate(merchantId, channel, amountMinor, currency) {

@@ -4,8 +4,10 @@ import { KauriError } from '../../protocol/errors.js';
 import type { CommandArgsOf, CommandName } from '../../protocol/link.js';
 import { money } from '../../protocol/money.js';
 import { channelOfPaymentCode, type ChannelName, type PaymentStatus } from '../../protocol/payments.js';
-import type { PaymentService } from '../orders/payments.js';
-import { isPaidFamily } from '../orders/state-machine.js';
+import { orderRef, type PaymentService } from '../orders/payments.js';
+import type { ChannelOutcome, ChannelRegistry } from '../channels/channel.js';
+import type { AccountsRepo } from '../store/accounts.js';
+import { isOpen, isPaidFamily } from '../orders/state-machine.js';
 import { paymentView, refundView } from '../orders/views.js';
 import type { Order, OrdersRepo } from '../store/orders-repo.js';
 import type { Terminal, TerminalsRepo } from './repo.js';
@@ -35,6 +37,9 @@ export interface ExecutorDeps {
   log: Logger;
   checkouts?: () => CheckoutPort | undefined;
   fx?: () => FxPort | undefined;
+  /** The channels, so a cancel can ask the channel before closing. */
+  channels?: () => ChannelRegistry | undefined;
+  accounts?: AccountsRepo;
 }
 
 const PIN_TRIES = 5;
@@ -79,8 +84,11 @@ export class TerminalCommandExecutor {
       }
       case 'payment.cancel': {
         const a = args as CommandArgsOf<'payment.cancel'>;
-        const order = await this.ownOrder(terminal, a.outTradeNo);
-        // Paid already (the customer was quicker than the cancel): say so; the cashier refunds.
+        let order = await this.ownOrder(terminal, a.outTradeNo);
+        // Ask the channel first: the customer may have just confirmed. Closing (for a
+        // scanned code: reversing) an order that is in fact paid would hand the money back
+        // behind the cashier's back; a paid one is shown as paid and refunded on purpose.
+        if (isOpen(order.status as PaymentStatus)) order = await this.queryChannel(order);
         if (isPaidFamily(order.status as PaymentStatus)) return paymentView(order);
         return paymentView(await this.deps.payments.closeOrder(order, 'terminal_cancel'));
       }
@@ -108,6 +116,19 @@ export class TerminalCommandExecutor {
         return { recorded: true };
       }
     }
+  }
+
+  private async queryChannel(order: Order): Promise<Order> {
+    const channel = this.deps.channels?.()?.get(order.channel as ChannelName);
+    const account = channel ? await this.deps.accounts?.getChannelAccount(order.channel_account_id) : undefined;
+    if (!channel || !account) return order;
+    let outcome: ChannelOutcome;
+    try {
+      outcome = await channel.query(this.deps.payments.channelContext(account, order.id), orderRef(order));
+    } catch (err) {
+      outcome = { state: 'unknown', reason: (err as Error).message };
+    }
+    return this.deps.payments.apply(order.id, outcome, 'terminal_cancel_query');
   }
 
   private checkouts(): CheckoutPort {

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../protocol/clock.js';
 import { KauriError } from '../../protocol/errors.js';
 import type { EventLog } from '../events/event-log.js';
+import type { ChannelRegistry } from '../channels/channel.js';
 import type { PaymentService } from '../orders/payments.js';
 import type { AccountsRepo } from '../store/accounts.js';
 import type { Store } from '../store/db.js';
@@ -32,12 +33,13 @@ export class TerminalService {
   readonly hub: TerminalHub;
   private checkouts?: CheckoutPort;
   private fx?: FxPort;
+  private channels?: ChannelRegistry;
 
   constructor(readonly deps: TerminalServiceDeps) {
     this.repo = new TerminalsRepo(deps.store);
     this.executor = new TerminalCommandExecutor({
       terminals: this.repo, payments: deps.payments, orders: deps.orders, log: deps.log,
-      checkouts: () => this.checkouts, fx: () => this.fx,
+      checkouts: () => this.checkouts, fx: () => this.fx, channels: () => this.channels, accounts: deps.accounts,
     });
     this.hub = new TerminalHub({
       store: deps.store, events: deps.events, terminals: this.repo, accounts: deps.accounts, executor: this.executor,
@@ -46,7 +48,8 @@ export class TerminalService {
   }
 
   /** Plugs in the one-code checkouts and the FX estimates once the bridge has them. */
-  use(parts: { checkouts?: CheckoutPort; fx?: FxPort }): void {
+  use(parts: { checkouts?: CheckoutPort; fx?: FxPort; channels?: ChannelRegistry }): void {
+    if (parts.channels) this.channels = parts.channels;
     if (parts.checkouts) this.checkouts = parts.checkouts;
     if (parts.fx) this.fx = parts.fx;
   }
