@@ -118,4 +118,25 @@ describe.each(storeKinds())('reconciliation schedule (%s)', (kind) => {
     await until('the schedule ran again', async () => (await store!.db.selectFrom('jobs').select('runs').where('name', '=', 'reconcile.schedule').executeTakeFirstOrThrow()).runs > runs);
     expect(await store.db.selectFrom('tasks').select('id').where('kind', '=', RECONCILE_TASK).execute()).toHaveLength(1);
   }, 30_000);
+
+  it('two runs of the same day at once record each difference once', async () => {
+    db = await createTestDatabase(kind);
+    store = await db.open();
+    dir = mkdtempSync(join(tmpdir(), 'kauri-jobs-files-'));
+    const clock: Clock = { now: () => new Date(), duration: (ms) => ms, sleep: async () => undefined };
+    const accounts = new AccountsRepo(store, new SecretBox('jobs-test-secret-key-0123456789abcdef0123'));
+    const m = await accounts.createMerchant({ name: 'Tui Tea' });
+    await accounts.createChannelAccount({ merchantId: m.id, channel: 'wechat', config: { mch_id: '1' }, secrets: { key: 'k' } });
+    const rows = [1, 2, 3].map((k) => ({ kind: 'payment' as const, status: 'paid' as const, outTradeNo: `K${k}`, tradeNo: `420000${k}`, amountMinor: 100 * k, currency: 'NZD', timeMs: china(D, '12:00') }));
+    const service = new ReconcileService({
+      store, accounts, channels: new ChannelRegistry(), files: new FileStore(dir, store), clock, log,
+      contextFor: (account) => ({ account, clock, log, notifyUrl: 'http://127.0.0.1/n', publicBaseUrl: 'http://127.0.0.1', record: async () => undefined }),
+    });
+    const statement = { body: Buffer.from(wechatStatement(rows)), fileName: 's.csv' };
+    const runs = await Promise.all([1, 2, 3].map(() => service.reconcileDay('wechat', D, { statement })));
+    expect(runs.map((r) => r.summary.channelOnly)).toEqual([3, 3, 3]);
+    const versions = await store.db.selectFrom('recon_differences').select(['diff_key', 'version']).execute();
+    expect(versions).toHaveLength(3);
+    expect(versions.every((v) => v.version === 1)).toBe(true);
+  }, 30_000);
 });

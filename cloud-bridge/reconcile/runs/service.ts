@@ -235,6 +235,25 @@ export class ReconcileService {
     actor?: string; merchantId?: string; statement?: { body: Buffer; fileName: string }; forceDownload?: boolean;
   } = {}): Promise<DayRun> {
     checkDay(date);
+    // One run of a channel-day at a time in this process (the schedule and an HQ click
+    // may meet); a second caller waits, then runs on what the first recorded.
+    const key = `${channel}|${date}`;
+    const before = this.running.get(key) ?? Promise.resolve();
+    const mine = before.catch(() => undefined).then(() => this.reconcileDayNow(channel, date, options));
+    const tail = mine.catch(() => undefined);
+    this.running.set(key, tail);
+    try {
+      return await mine;
+    } finally {
+      if (this.running.get(key) === tail) this.running.delete(key);
+    }
+  }
+
+  private readonly running = new Map<string, Promise<unknown>>();
+
+  private async reconcileDayNow(channel: Channel, date: string, options: {
+    actor?: string; merchantId?: string; statement?: { body: Buffer; fileName: string }; forceDownload?: boolean;
+  }): Promise<DayRun> {
     await this.assertOpen(channel, date);
     const actor = options.actor ?? 'system';
     const accounts = await this.accountsOf(channel, options.merchantId);
