@@ -1,21 +1,36 @@
 import { Command, CommanderError } from 'commander';
-import { registerBridgeCommands } from '../cloud-bridge/commands.js';
-import { registerSimCommands } from '../simulators/commands.js';
-import { registerTerminalCommands } from '../terminal/commands.js';
-import { registerStartCommand } from './start.js';
-import { registerTerminalAdminCommands } from '../cloud-bridge/terminals/admin.js';
 
-// The composition root: every deployable registers its own commands here.
-export function buildProgram(): Command {
+// The composition root: every deployable registers its own commands here. Each command's
+// modules load only when that command runs (its first argument picks them), so `kauri sim
+// wechat` or `kauri reconcile` does not pay for the bridge, the terminal and the device
+// drivers at start-up; help and unknown commands load them all.
+type Registrar = (program: Command) => void;
+
+const REGISTRARS: Array<{ commands: string[]; load: () => Promise<Registrar[]> }> = [
+  { commands: ['start'], load: async () => [(await import('./start.js')).registerStartCommand] },
+  {
+    commands: ['bridge', 'admin'],
+    load: async () => [
+      (await import('../cloud-bridge/commands.js')).registerBridgeCommands,
+      (await import('../cloud-bridge/terminals/admin.js')).registerTerminalAdminCommands,
+    ],
+  },
+  { commands: ['reconcile'], load: async () => [(await import('../cloud-bridge/reconcile/command.js')).registerReconcileCommand] },
+  { commands: ['sticker'], load: async () => [(await import('../cloud-bridge/onecode/sticker-command.js')).registerStickerCommand] },
+  { commands: ['sim'], load: async () => [(await import('../simulators/commands.js')).registerSimCommands] },
+  { commands: ['terminal', 'print-test'], load: async () => [(await import('../terminal/commands.js')).registerTerminalCommands] },
+];
+
+export async function buildProgram(argv: string[] = process.argv): Promise<Command> {
   const program = new Command('kauri')
     .description('Kauri: WeChat Pay, Alipay and Chinese online banking at a New Zealand counter')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerStartCommand(program);
-  registerBridgeCommands(program);
-  registerTerminalAdminCommands(program);
-  registerSimCommands(program);
-  registerTerminalCommands(program);
+  const first = argv[2];
+  const wanted = REGISTRARS.filter((r) => first !== undefined && r.commands.includes(first));
+  for (const r of wanted.length ? wanted : REGISTRARS) {
+    for (const register of await r.load()) register(program);
+  }
   return program;
 }
 
@@ -27,7 +42,7 @@ export async function main(argv: string[]): Promise<void> {
     process.stdin.on('error', () => process.kill(process.pid, 'SIGTERM'));
     process.stdin.resume();
   }
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -2,18 +2,12 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import { startBridge } from './bridge.js';
 import { resolveSecretKey } from './secret-key.js';
-import { seedDemo } from './demo.js';
-import { demoChannelAccounts } from './channels/index.js';
-import { pullRatesBeforeReady } from './fx/index.js';
 import { openStore } from './store/db.js';
 import { AccountsRepo } from './store/accounts.js';
 import { SecretBox } from './store/secret-box.js';
 import { parseDecimal } from '../protocol/money.js';
 import { CHANNELS, type ChannelName } from '../protocol/payments.js';
-import { registerReconcileCommand } from './reconcile/command.js';
-import { registerStickerCommand } from './onecode/sticker-command.js';
 
 const DEFAULT_DB = 'sqlite:./data/bridge.db';
 
@@ -44,6 +38,10 @@ export function registerBridgeCommands(program: Command): void {
     .option('--bank-sim <url>', 'with --demo: the bank simulator', 'http://127.0.0.1:7303')
     .option('--bank-sim-state <dir>', 'with --demo: the bank simulator state folder')
     .action(async (opts) => {
+      // The bridge and its channels load only when this command runs.
+      const [{ startBridge }, { seedDemo }, { demoChannelAccounts }, { pullRatesBeforeReady }] = await Promise.all([
+        import('./bridge.js'), import('./demo.js'), import('./channels/index.js'), import('./fx/index.js'),
+      ]);
       const dataDir = dataDirOf(opts.db);
       const secretKey = resolveSecretKey(dataDir, (l) => process.stderr.write(`${l}\n`));
       const bridge = await startBridge({
@@ -75,8 +73,6 @@ export function registerBridgeCommands(program: Command): void {
     });
 
   registerAdminCommands(program);
-  registerReconcileCommand(program);
-  registerStickerCommand(program);
 }
 
 async function withAccounts<T>(dbUrl: string, fn: (accounts: AccountsRepo) => Promise<T>): Promise<T> {
