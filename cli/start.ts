@@ -10,6 +10,7 @@ import { resolveSecretKey } from '../cloud-bridge/secret-key.js';
 import { seedDemo } from '../cloud-bridge/demo.js';
 import { demoChannelAccounts } from '../cloud-bridge/channels/index.js';
 import { createLogger } from '../cloud-bridge/logger.js';
+import { socatAvailable, startDeviceSimulators, type DeviceSimulators } from './devices.js';
 import { pullRatesBeforeReady } from '../cloud-bridge/fx/index.js';
 
 // `kauri start`: the whole system on one machine. Simulators run as child processes (they
@@ -55,6 +56,7 @@ async function runStart(dataDir: string, base: number): Promise<void> {
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const children: Child[] = [];
   let bridge: Bridge | undefined;
+  let devices: DeviceSimulators | undefined;
   let stopping = false;
 
   const stopAll = async (code: number) => {
@@ -62,6 +64,7 @@ async function runStart(dataDir: string, base: number): Promise<void> {
     stopping = true;
     await bridge?.close().catch(() => undefined);
     await Promise.all(children.map((c) => stopChild(c)));
+    await devices?.stop().catch(() => undefined);
     process.exit(code);
   };
   process.once('SIGINT', () => void stopAll(0));
@@ -100,7 +103,16 @@ async function runStart(dataDir: string, base: number): Promise<void> {
     // accounts exist: endpoints.json is written after the first pull, or we say what failed.
     const { problems } = await pullRatesBeforeReady(bridge.fx);
     for (const p of problems) say(`  warning: ${p}`);
-    const terminal = await startTerminal({ bridge, storeId: seed.storeId, managerPin: demoSecrets.managerPin, dataDir, base, logsDir, children });
+    if (socatAvailable()) {
+      devices = await startDeviceSimulators({ dataDir }).catch((err: Error) => {
+        say(`  (the simulated printer and pole display did not start: ${err.message})`);
+        return undefined;
+      });
+    }
+    const terminal = await startTerminal({
+      bridge, storeId: seed.storeId, managerPin: demoSecrets.managerPin, dataDir, base, logsDir, children,
+      printer: devices?.printerSpec ?? 'none', display: devices?.displaySpec ?? 'none',
+    });
 
     // The demo store's printed code: any wallet (or browser) that opens it can pay the store.
     const staticCode = new URL(`/s/${encodeURIComponent(seed.storeCode)}`, bridge.url).toString();
@@ -110,6 +122,7 @@ async function runStart(dataDir: string, base: number): Promise<void> {
       bridgeWs: terminal.bridgeWs,
       cashier: terminal.cashier,
       customer: terminal.customer,
+      ...(devices ? { printerOut: devices.printerOut, displayOut: devices.displayOut } : {}),
       sims: Object.fromEntries(Object.entries(sims).map(([k, v]) => [k, v.url])),
       staticCode: staticCode,
       demo: {
@@ -222,11 +235,12 @@ async function stopChild(c: Child): Promise<void> {
  */
 async function startTerminal(o: {
   bridge: Bridge; storeId: string; managerPin: string; dataDir: string; base: number; logsDir: string; children: Child[];
+  printer: string; display: string;
 }): Promise<{ bridgeWs: string; cashier: string; customer: string }> {
   await o.bridge.terminals.repo.setManagerPin(o.storeId, o.managerPin);
   const bridgeWs = `${o.bridge.url.replace(/^http/, 'ws')}/terminal`;
   const termDir = join(o.dataDir, 'terminal');
-  const args = ['terminal', '--bridge', bridgeWs, '--data', termDir, '--headless', '--ui-port', String(o.base + 10)];
+  const args = ['terminal', '--bridge', bridgeWs, '--data', termDir, '--headless', '--ui-port', String(o.base + 10), '--printer', o.printer, '--display', o.display];
   if (!existsSync(join(termDir, 'terminal.db'))) {
     const { code } = await o.bridge.terminals.createPairingCode(o.storeId, { terminalName: 'Demo counter 1' });
     args.push('--pair', code);

@@ -39,11 +39,12 @@ export interface DeviceHealth {
 /** Output devices the counter drives, when the device drivers are wired in (`none` otherwise). */
 export interface CounterDevices {
   health(): DeviceHealth[];
-  saleDisplayed?(sale: { amount: Money; cny?: Money; status: StatusWord }): void;
-  idle?(): void;
+  /** The pole display follows the current sale (null: idle). */
+  showSale?(sale: { amountMinor: number; currency: string; cnyMinor?: number; status: StatusWord } | null, storeName: string): void;
   printSale?(record: SaleRecord): void;
   printRefund?(record: RefundRecord): void;
   printSettlement?(summary: SettlementSummary): void;
+  stop?(): Promise<void>;
 }
 
 export interface FxEstimate { cnyMinor: number; rate: string; rateTime: string }
@@ -195,11 +196,22 @@ export class Counter extends EventEmitter {
 
   stop(): void {
     this.link?.stop();
+    void this.o.devices?.stop?.();
     this.db.close();
   }
 
+  private shown = '';
+
   private changed(): void {
     this.emit('change');
+    const show = this.o.devices?.showSale;
+    if (!show) return;
+    const cur = this.currentSale();
+    const sale = cur ? { amountMinor: cur.amount_minor, currency: cur.currency, status: statusWord(cur.status), cnyMinor: this.fx?.amountMinor === cur.amount_minor ? this.fx.wechat?.cnyMinor : undefined } : null;
+    const key = JSON.stringify(sale);
+    if (key === this.shown) return;
+    this.shown = key;
+    show(sale, this.storeInfo().name);
   }
 
   // ---- actions (from the screens) ----
@@ -317,7 +329,6 @@ export class Counter extends EventEmitter {
     this.db.setSetting('current_sale', '');
     this.settlement = null;
     this.notice = null;
-    this.o.devices?.idle?.();
     this.changed();
   }
 

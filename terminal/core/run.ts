@@ -25,7 +25,7 @@ export interface TerminalRunOptions {
   scanner: string;
 }
 
-export type DeviceFactory = (o: { printer: string; display: string; scanner: string; counter: () => Counter }) => Promise<CounterDevices | undefined>;
+export type DeviceFactory = (o: { printer: string; display: string; scanner: string; dataDir: string; counter: () => Counter }) => Promise<CounterDevices | undefined>;
 
 export async function runTerminal(o: TerminalRunOptions, devices?: DeviceFactory): Promise<{ counter: Counter; url: string; close(): Promise<void> }> {
   for (const [flag, spec] of [['--printer', o.printer], ['--display', o.display], ['--scanner', o.scanner]] as const) {
@@ -44,7 +44,7 @@ export async function runTerminal(o: TerminalRunOptions, devices?: DeviceFactory
   }
   const log = pino({ level: process.env.KAURI_LOG_LEVEL ?? 'info' }, pino.destination(2));
   const holder: { counter?: Counter } = {};
-  const devs = devices ? await devices({ printer: o.printer, display: o.display, scanner: o.scanner, counter: () => holder.counter! }) : undefined;
+  const devs = devices ? await devices({ printer: o.printer, display: o.display, scanner: o.scanner, dataDir, counter: () => holder.counter! }) : undefined;
   const counter = new Counter({ dataDir, clock: systemClock(), log, devices: devs });
   holder.counter = counter;
   if (!counter.paired) {
