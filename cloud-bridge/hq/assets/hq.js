@@ -130,8 +130,11 @@
     const tbody = $('grid').tBodies[0];
     tbody.replaceChildren(...days.map((day) => el('tr', {}, el('td', {}, day), ...CHANNELS.map((ch) => {
       const c = byKey.get(`${day}|${ch}`);
-      const label = !c ? '—' : c.state === 'none' ? (c.download || '—')
-        : `${c.state.replace('_', ' ')} · ${c.statementRows} rows · ${c.matched} matched · ${c.open} open / ${c.differences} differences`;
+      const label = !c ? '—'
+        : c.state === 'none' ? (c.download || '—')
+          : c.state === 'waiting' ? `waiting for the statement${c.download === 'failed' ? ' (download failed)' : ''}`
+            : c.state === 'reconciled' && c.download === 'empty' && c.differences === 0 ? 'no transactions'
+              : `${c.state.replace('_', ' ')} · ${c.statementRows} rows · ${c.matched} matched · ${c.open} open / ${c.differences} differences`;
       return el('td', {}, el('a', { class: `cell ${cellClass(c)}`, href: `#day/${ch}/${day}`, 'data-day': day, 'data-channel': ch, onclick: (e) => { e.preventDefault(); openDay(ch, day).catch(fail); } }, label));
     }))));
     drawChart(days.slice().reverse(), byKey);

@@ -9,8 +9,12 @@ import { channelDayStartMs, dayNumberOf, DAY_MS } from '../time.js';
 // bridge's clock, so an order paid at 23:59 China time by the channel's clock lands on
 // the channel's day even if the notify arrived after midnight.
 
-/** Orders are created before they are paid; two days covers any payment window. */
-const CREATED_BEFORE_MS = 2 * DAY_MS;
+/**
+ * Orders are created by the bridge's clock and paid by the channel's: two days either side
+ * covers any payment window and any disagreement of the two clocks (a simulator's clock
+ * set to yesterday, a notify that arrives late), and keeps the query on the index.
+ */
+const CREATED_SLACK_MS = 2 * DAY_MS;
 
 export interface PlatformSourceOptions {
   channel: Channel;
@@ -33,8 +37,8 @@ export async function platformRows(store: Store, o: PlatformSourceOptions): Prom
     .select(['id', 'channel_order_no', 'channel_trade_no', 'amount_minor', 'currency', 'status', 'paid_at', 'channel_paid_at', 'created_at'])
     .where('merchant_id', '=', o.merchantId)
     .where('channel', '=', o.channel)
-    .where('created_at', '>=', iso(lo - CREATED_BEFORE_MS))
-    .where('created_at', '<', iso(hi))
+    .where('created_at', '>=', iso(lo - CREATED_SLACK_MS))
+    .where('created_at', '<', iso(hi + CREATED_SLACK_MS))
     .execute();
   const out: DbPlatformRow[] = [];
   for (const r of orders) {
