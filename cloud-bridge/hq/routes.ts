@@ -162,6 +162,13 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
       for (const d of list) lines.push([d.merchantId, d.state, d.action, d.note, d.actor, d.at].map(f).join(',') + ',' + differenceCsvLine(d.data));
       return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="differences-${channel}-${day}.csv"`).send(`${lines.join('\n')}\n`);
     });
+    hq.get<{ Params: { channel: string; day: string } }>('/hq/api/days/:channel/:day/platform.csv', async (req, reply) => {
+      await auth(req);
+      const channel = checkChannel(req.params.channel);
+      const day = checkDay(req.params.day);
+      return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="platform-${channel}-${day}.csv"`)
+        .send(await deps.reconcile.platformExport(channel, day));
+    });
     hq.get<{ Querystring: { key?: string } }>('/hq/api/history', async (req) => {
       await auth(req);
       return { versions: await deps.reconcile.history(str(req.query.key, 'key', 400)) };

@@ -117,6 +117,19 @@ describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (k
     expect(await page.textContent('#diffs')).toContain('platformOnly');
     await page.screenshot({ path: join(SHOTS, `${kind}-2-day.png`), fullPage: true });
 
+    // The day's exports: its differences, and the platform side as the orders CSV of CONTRACTS.md.
+    const [diffCsv, platCsv] = await page.evaluate(async (hrefs: string[]) => Promise.all(hrefs.map(async (h) => (await fetch(h)).text())),
+      [(await page.getAttribute('#diff-csv', 'href'))!, (await page.getAttribute('#platform-csv', 'href'))!]);
+    expect(diffCsv.trim().split('\n')).toHaveLength(3);
+    expect(diffCsv).toMatch(/^merchant_id,state,action,note,actor,at,category,kind,id,/);
+    expect(platCsv.trim().split('\n').sort()).toEqual([
+      'A1,,wechat,42000A1,payment,1000,NZD,paid,2026-11-18T02:00:00.000Z',
+      'A2,,wechat,42000A2,payment,2000,NZD,paid,2026-11-18T03:00:00.000Z',
+      'A3,,wechat,42000A3,payment,3000,NZD,paid,2026-11-18T06:00:00.000Z',
+      'B1,,wechat,42000B1,payment,5000,NZD,paid,2026-11-18T04:00:00.000Z',
+      'out_trade_no,out_refund_no,channel,channel_trade_no,kind,amount_minor,currency,status,paid_at',
+    ]);
+
     // Signing off with open differences is refused.
     await page.click('#sign-off');
     await expect.poll(() => page.textContent('#error')).toContain('still has 2 open differences');

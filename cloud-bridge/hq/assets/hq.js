@@ -181,6 +181,7 @@
     if (c && c.error) facts.push(['Problem', c.error]);
     $('day-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
     $('diff-csv').href = `/hq/api/days/${channel}/${day}/differences.csv`;
+    $('platform-csv').href = `/hq/api/days/${channel}/${day}/platform.csv`;
     const signed = data.signOff;
     $('locked').hidden = !signed;
     $('locked').textContent = signed ? `Signed off by ${signed.signedBy} at ${signed.signedAt}${signed.note ? ` — ${signed.note}` : ''}. This day is locked; book corrections as adjustments on a later day.` : '';

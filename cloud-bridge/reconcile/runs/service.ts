@@ -16,7 +16,7 @@ import { ReconcileError } from '../errors.js';
 import { Ledger, type Difference, type ReconcileSummary } from '../ledger.js';
 import { convertStatement } from '../parse.js';
 import { dayNumberOf, dateOfDayNumber } from '../time.js';
-import { platformRows } from './platform-source.js';
+import { platformCsv, platformRows } from './platform-source.js';
 import { RunError } from './errors.js';
 
 // Reconciliation with the database: download each merchant's statement for a channel-day
@@ -654,6 +654,16 @@ export class ReconcileService {
     for (const r of await a.execute()) row(r).adjustmentsMinor += Number(r.amount_minor);
     for (const s of out.values()) s.netMinor = s.grossMinor - s.refundsMinor - s.feesMinor + s.adjustmentsMinor;
     return [...out.values()].sort((x, y) => x.day.localeCompare(y.day) || x.merchantId.localeCompare(y.merchantId) || x.channel.localeCompare(y.channel) || x.currency.localeCompare(y.currency));
+  }
+
+  /** The platform side of a channel-day as the orders CSV of CONTRACTS.md (every merchant on the channel). */
+  async platformExport(channel: Channel, date: string): Promise<string> {
+    checkDay(date);
+    const rows = [];
+    for (const a of await this.accountsOf(channel)) {
+      rows.push(...(await platformRows(this.deps.store, { channel, date, merchantId: a.merchantId, windowMs: this.windowMs })));
+    }
+    return platformCsv(rows);
   }
 
   async files(limit = 200): Promise<FileRow[]> {
