@@ -42,6 +42,10 @@ export async function runTerminal(o: TerminalRunOptions, devices?: DeviceFactory
     const paired = await pairTerminal(dataDir, o.bridge, o.pair, o.name);
     process.stdout.write(`paired as ${paired.terminalId} (${paired.name})\n`);
   }
+  if (!existsSync(join(dataDir, 'terminal.db'))) {
+    // Checked before anything is created: an unpaired run leaves no half-made data folder.
+    throw new KauriError('unauthenticated', `The terminal in ${dataDir} is not paired: run kauri terminal --bridge WSURL --data DIR --pair CODE`);
+  }
   const log = pino({ level: process.env.KAURI_LOG_LEVEL ?? 'info' }, pino.destination(2));
   const holder: { counter?: Counter } = {};
   const devs = devices ? await devices({ printer: o.printer, display: o.display, scanner: o.scanner, dataDir, counter: () => holder.counter! }) : undefined;
