@@ -365,6 +365,11 @@ export class PaymentService {
             await orders.transition(order, 'pending', cause, null);
             continue;
           }
+          if (outcome.state === 'reversed' && (status === 'paid' || status === 'partially_refunded')) {
+            // A close that raced a payment: the channel reversed a paid trade, so the customer
+            // has the money back. That is a refund of what remained, not a state of its own.
+            return this.recordReversalOfPaid(order, cause, raw ?? { reason: outcome.reason });
+          }
           if (status !== 'pending') return order;
           next = await orders.transition(order, outcome.state, cause, raw ?? { reason: outcome.reason });
           if (next) await this.emit(`payment.${outcome.state}`, next);
@@ -375,6 +380,25 @@ export class PaymentService {
       // someone else moved the order first; read it again and decide again
     }
     throw new KauriError('internal', 'The payment kept changing while being updated');
+  }
+
+  /** Books a channel's reversal of a paid order as a succeeded automatic refund of the remainder, flagged for HQ. */
+  private async recordReversalOfPaid(order: Order, cause: string, data: unknown): Promise<Order> {
+    const remainder = order.amount_minor - order.refunded_minor;
+    if (remainder > 0) {
+      const now = nowIso(this.deps.clock.now());
+      const id = newId('ref');
+      const reserved = await this.deps.orders.reserveRefund(order.id, {
+        id, merchant_id: order.merchant_id, order_id: order.id, out_refund_no: `reversal-${order.id}`,
+        channel_refund_no: id.replace(/^ref_/, 'R'), channel_refund_id: null, amount_minor: remainder, currency: order.currency,
+        status: 'processing', reason: 'reversed by the channel after payment', automatic: 1,
+        request_hash: 'reversal', created_at: now, updated_at: now,
+      }, `${cause}:reversed_after_paid`);
+      if (reserved !== 'exists') await this.applyRefund(reserved.refund, { state: 'succeeded', raw: data });
+    }
+    const after = (await this.deps.orders.byId(order.id))!;
+    if (!after.flagged) await this.flag(after, 'Reversed by the channel after it was paid (a close raced the payment); the customer was refunded');
+    return (await this.deps.orders.byId(order.id))!;
   }
 
   private async flag(order: Order, reason: string): Promise<void> {
