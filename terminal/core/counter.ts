@@ -549,7 +549,12 @@ export class Counter extends EventEmitter {
       case 'refund.succeeded':
       case 'refund.failed': {
         const r = p.refund as { out_refund_no: string; status: RefundRow['status'] };
-        if (this.db.refund(r.out_refund_no)) this.db.updateRefund(r.out_refund_no, r.status);
+        if (this.db.refund(r.out_refund_no)) {
+          this.db.updateRefund(r.out_refund_no, r.status);
+          this.notice = r.status === 'succeeded'
+            ? { kind: 'info', en: 'Refund succeeded', zh: '退款成功', at: new Date().toISOString() }
+            : { kind: 'error', en: 'Refund failed at the channel', zh: '退款失败', at: new Date().toISOString() };
+        }
         const sale = p.payment ? this.db.saleBy('out_trade_no', (p.payment as PaymentView).out_trade_no) : undefined;
         if (sale) this.applyPayment(sale, p.payment as PaymentView, msg.seq);
         this.db.journal(msg.event, { outRefundNo: r.out_refund_no, seq: msg.seq });

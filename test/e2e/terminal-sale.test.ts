@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -174,6 +174,12 @@ describe.skipIf(!existsSync(CHROMIUM))('counter screens against kauri start', ()
     const report = await textOf(cashier, 'settlement-report');
     expect(report).toContain('wechat');
     expect(report).toMatch(/#\d+ [0-9a-f]{16}/);
+    // With socat, kauri start wires the simulated printer: the sales printed their receipts.
+    const printerOut = (ep as Endpoints & { printerOut?: string }).printerOut;
+    if (printerOut) {
+      await expect.poll(() => readdirSync(printerOut).filter((f) => f.endsWith('.txt')).map((f) => readFileSync(join(printerOut, f), 'utf8')).join('\n'), { timeout: 30_000 })
+        .toContain('NZD 8.20');
+    }
     const docs = join(repoRoot, 'docs');
     mkdirSync(docs, { recursive: true });
     await cashier.screenshot({ path: join(docs, 'cashier-screen.png') });

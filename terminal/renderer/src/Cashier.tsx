@@ -115,7 +115,7 @@ export function Cashier() {
         <ul data-testid="today-sales" className="sales">
           {state.today.map((s) => (
             <li key={s.id} data-testid="sale-row" data-out-trade-no={s.outTradeNo ?? ''}>
-              <span>{new Date(s.createdAt).toLocaleTimeString('en-NZ', { hour: '2-digit', minute: '2-digit' })}</span>
+              <span>{new Date(s.createdAt).toLocaleTimeString('en-NZ', { hour: '2-digit', minute: '2-digit', hour12: false, timeZone: state.store?.timezone ?? 'Pacific/Auckland' })}</span>
               <span>{s.channel ? CHANNEL_NAMES[s.channel]?.[0] ?? s.channel : '—'}</span>
               <span>{nzd(s.amountMinor, s.currency)}</span>
               <span className="status">{s.status}</span>
