@@ -58,6 +58,7 @@ export class HqSessions {
     const csrf = randomBytes(24).toString('base64url');
     const created = this.deps.clock.now();
     const expiresAt = nowIso(new Date(created.getTime() + SESSION_MS));
+    await this.deps.store.db.deleteFrom('hq_sessions').where('expires_at', '<=', nowIso(created)).execute();
     await this.deps.store.db.insertInto('hq_sessions').values({ id_hash: hash(token), user_id: user.id, csrf, created_at: nowIso(created), expires_at: expiresAt }).execute();
     return { token, session: { user, csrf, expiresAt } };
   }

@@ -166,6 +166,17 @@ describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (k
     await expect.poll(() => page.textContent('#resolve-error')).toMatch(/signed off by fin .* cannot change\. Record a correction as an adjustment on a later day/);
     await page.click('#resolve-cancel');
     const key = await amountRow.getAttribute('data-key');
+    // A correction is an adjustment on a later day; never on the signed-off one.
+    const adjust = (day: string) => page.evaluate(async ([d, k, m]: string[]) => {
+      const me = await (await fetch('/hq/api/me')).json();
+      const r = await fetch('/hq/api/adjustments', {
+        method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrf },
+        body: JSON.stringify({ channel: 'wechat', day: d, merchantId: m, currency: 'NZD', amountMinor: -100, note: 'WeChat took the 1.00 back', refersTo: k }),
+      });
+      return { status: r.status, body: await r.json() };
+    }, [day, key!, ids.a]);
+    expect(await adjust(D)).toMatchObject({ status: 409, body: { error: { code: 'day_signed_off' } } });
+    expect((await adjust('2026-11-19')).status).toBe(200);
     expect((await bridge.reconcile.history(key!)).map((v) => [v.version, v.state, v.action, v.actor])).toEqual([[1, 'open', null, 'system'], [2, 'resolved', 'adjust', 'fin']]);
 
     // Files, settlement (with its CSV) and a pairing code.
