@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { startBridge } from '../cloud-bridge/bridge.js';
 import { seedDemo } from '../cloud-bridge/demo.js';
 import { demoChannelAccounts } from '../cloud-bridge/channels/index.js';
+import { writeSection } from './section.js';
 import { createTestDatabase } from '../test/support/stores.js';
 
 // One-code landing page benchmark (issue 6): how many customers' page loads the bridge
@@ -16,7 +17,6 @@ import { createTestDatabase } from '../test/support/stores.js';
 // `run()` returns the markdown section; run standalone it also writes BENCHMARKS.md:
 //   node --import tsx bench/landing.ts
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const DESKTOP = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36';
 
 interface Measure {
@@ -124,15 +124,8 @@ export async function run(options: { seconds?: number; connections?: number; log
   ].join('\n');
 }
 
-/** Replaces (or appends) this benchmark's section of BENCHMARKS.md, keeping the others. */
-export function writeSection(section: string, file = join(root, 'BENCHMARKS.md')): void {
-  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Kauri benchmarks\n';
-  const re = /<!-- onecode-landing:start -->[\s\S]*?<!-- onecode-landing:end -->/;
-  writeFileSync(file, re.test(current) ? current.replace(re, section) : `${current.trimEnd()}\n\n${section}\n`);
-}
-
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const section = await run();
   process.stdout.write(`${section}\n`);
-  writeSection(section);
+  writeSection('onecode-landing', section);
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { seedDemo } from '../cloud-bridge/demo.js';
 import { demoChannelAccounts } from '../cloud-bridge/channels/index.js';
 import { closeWechatAgents } from '../cloud-bridge/channels/wechat/index.js';
 import { spawnKauri } from '../test/support/processes.js';
+import { writeSection } from './section.js';
 
 // Payments API benchmark (issue 3): POST /api/v1/payments (WeChat NATIVE) through the
 // whole bridge — API key check, validation, the order row, the signed unifiedorder call
@@ -21,7 +22,6 @@ import { spawnKauri } from '../test/support/processes.js';
 // `run()` returns the markdown section; run standalone it also writes BENCHMARKS.md:
 //   node --import tsx bench/payments.ts
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const PG_URL = process.env.KAURI_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 interface Measure {
@@ -160,15 +160,8 @@ export async function run(options: { seconds?: number; rate?: number; connection
   return lines.join('\n');
 }
 
-/** Replaces (or appends) this benchmark's section of BENCHMARKS.md, keeping the others. */
-export function writeSection(section: string, file = join(root, 'BENCHMARKS.md')): void {
-  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Kauri benchmarks\n';
-  const re = /<!-- payments-api:start -->[\s\S]*?<!-- payments-api:end -->/;
-  writeFileSync(file, re.test(current) ? current.replace(re, section) : `${current.trimEnd()}\n\n${section}\n`);
-}
-
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const section = await run();
   process.stdout.write(`${section}\n`);
-  writeSection(section);
+  writeSection('payments-api', section);
 }

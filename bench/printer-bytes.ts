@@ -6,10 +6,9 @@
 //
 //   node --import tsx bench/printer-bytes.ts        (writes its section of BENCHMARKS.md)
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { BENCHMARKS_FILE, writeSection } from './section.js';
 import { sampleRefund, sampleSale, sampleSettlement } from '../terminal/receipts/fixtures.js';
 import { printerProfile, type PrinterProfile } from '../terminal/receipts/profiles.js';
 import { refundReceipt, saleReceipt } from '../terminal/receipts/sale-receipt.js';
@@ -77,9 +76,5 @@ profiles use the printer's own \`GS ( k\` and keep raster for printers without i
 
 process.stdout.write(`${header}\n${table}\n`);
 
-const file = join(import.meta.dirname, '..', 'BENCHMARKS.md');
-const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Kauri benchmarks\n\nEach section is written by its benchmark; other sections are left as they are.\n';
-const re = /<!-- printer-bytes:start -->[\s\S]*?<!-- printer-bytes:end -->/;
-const next = re.test(current) ? current.replace(re, section) : `${current.trimEnd()}\n\n${section}\n`;
-writeFileSync(file, next);
-process.stdout.write(`wrote the "Printer bytes" section of ${file}\n`);
+writeSection('printer-bytes', section);
+process.stdout.write(`wrote the "Printer bytes" section of ${BENCHMARKS_FILE}\n`);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { duckdbReconcile, type DuckCounts } from './reconcile-duckdb.js';
 import { DATE, generateDay, PLANTED, type Expected } from './reconcile-data.js';
+import { writeSection } from './section.js';
 
 // Reconciliation benchmark (issue 9): a WeChat statement of a million rows and the
 // matching platform CSV with known differences; the whole `kauri reconcile … --json`
@@ -153,24 +154,9 @@ export async function run(options: { rows?: number; runs?: number; log?: (line: 
   return lines.join('\n');
 }
 
-/**
- * Replaces (or appends) this benchmark's section of BENCHMARKS.md, between its
- * `<!-- reconcile:start -->` and `<!-- reconcile:end -->` markers, keeping the rest.
- */
-export function writeSection(section: string, file = join(root, 'BENCHMARKS.md')): void {
-  const begin = '<!-- reconcile:start -->';
-  const end = '<!-- reconcile:end -->';
-  const block = `${begin}\n${section.trimEnd()}\n${end}`;
-  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Kauri benchmarks\n';
-  const i = current.indexOf(begin);
-  const j = current.indexOf(end);
-  const next = i >= 0 && j > i ? `${current.slice(0, i)}${block}${current.slice(j + end.length)}` : `${current.trimEnd()}\n\n${block}\n`;
-  writeFileSync(file, next);
-}
-
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const rows = Number(process.env.KAURI_BENCH_ROWS ?? 1_000_000);
   const section = await run({ rows });
   process.stdout.write(`${section}\n`);
-  writeSection(section);
+  writeSection('reconcile', section);
 }
