@@ -78,6 +78,8 @@ function jsBridge(origin: string): string {
       .then(function(r){ return r.json(); })
       .then(function(r){
         if (!r.ok) { cb && cb({ err_msg: 'get_brand_wcpay_request:fail', err_desc: r.reason }); return; }
+        // Back from the wallet on a page that asks again at load: the sheet would just close.
+        if (r.trade_state && r.trade_state !== 'NOTPAY') { cb && cb({ err_msg: 'get_brand_wcpay_request:ok' }); return; }
         location.href = ${JSON.stringify(origin)} + '/sim/wallet?prepay_id=' + encodeURIComponent(prepay) + '&redirect=' + encodeURIComponent(location.href);
       });
   } };
@@ -189,7 +191,7 @@ export function registerWechatControl(app: FastifyInstance, deps: ControlDeps): 
       const m = gw.merchants.get(o.mch_id)!;
       if (b.appId !== o.appid) return { ok: false, reason: 'appId does not match the order' };
       const why = verifyJsapiParams(b, m.key);
-      return why ? { ok: false, reason: why } : { ok: true };
+      return why ? { ok: false, reason: why } : { ok: true, trade_state: o.trade_state };
     } catch (err) {
       return sendControlError(reply, err);
     }

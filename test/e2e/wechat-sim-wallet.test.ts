@@ -91,6 +91,8 @@ describe('the simulated customer in a browser', () => {
     await page.goto(`${shopUrl}/pay`);
     const { openid, out_trade_no } = shopLog; // the page reloads after paying (with a spent code)
     expect(openid).toMatch(/^o/);
+    const onclick = (await page.getByTestId('pay-button').getAttribute('onclick'))!;
+    const params = JSON.parse(onclick.slice(onclick.indexOf('{'), onclick.indexOf('}') + 1)) as Record<string, string>;
     await page.getByTestId('pay-button').click();
     await page.waitForURL(/\/sim\/wallet\?prepay_id=/);
     await expect(page.getByTestId('sim-amount').textContent()).resolves.toBe('15.50 NZD');
@@ -99,6 +101,15 @@ describe('the simulated customer in a browser', () => {
     const { json } = await simJson(sim.url, '/sim/orders');
     const order = json.orders.find((o: { out_trade_no: string }) => o.out_trade_no === out_trade_no);
     expect(order).toMatchObject({ trade_type: 'JSAPI', trade_state: 'SUCCESS', payer_openid: openid });
+    // A page that asks again on its return (as Kauri's does at load) is answered like a closing
+    // pay sheet, not sent round to the wallet again.
+    const again = await page.evaluate(
+      (p) => new Promise<string>((resolve) => (window as unknown as { WeixinJSBridge: { invoke(n: string, p: unknown, cb: (r: { err_msg: string }) => void): void } })
+        .WeixinJSBridge.invoke('getBrandWCPayRequest', p, (r) => resolve(r.err_msg))),
+      params,
+    );
+    expect(again).toBe('get_brand_wcpay_request:ok');
+    expect(page.url()).toMatch(/\/pay\?code=/);
     await page.close();
   });
 
