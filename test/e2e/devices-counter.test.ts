@@ -7,19 +7,10 @@ import { startDeviceSimulators, type DeviceSimulators } from '../../cli/devices.
 import { startCounterDevices } from '../../terminal/drivers/counter-devices.js';
 import { paidScreen } from '../../terminal/drivers/customer-display/screens.js';
 import { sampleSale, sampleSettlement } from '../../terminal/receipts/fixtures.js';
+import { waitFor } from '../support/wait.js';
 
 // What `kauri start` wires: the simulated printer and display on socat ptys, and the
 // terminal's devices opened from SPECs, printing into the simulator's folder.
-
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('counter devices from SPECs against the simulators', () => {
   let dir: string;

@@ -11,18 +11,9 @@ import { parseDeviceSpec } from '../../terminal/drivers/device-spec.js';
 import type { ScanResult } from '../../terminal/drivers/scanner/payment-code.js';
 import { SerialScanner } from '../../terminal/drivers/scanner/serial-scanner.js';
 import { openTransport } from '../../terminal/drivers/transport.js';
+import { waitFor } from '../support/wait.js';
 
 // The pole display and the payment-code scanner over real ptys.
-
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('pole display through startDeviceSimulators', () => {
   let dir: string;

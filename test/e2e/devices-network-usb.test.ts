@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ import { sampleRefund, sampleSale } from '../../terminal/receipts/fixtures.js';
 import { printerProfile } from '../../terminal/receipts/profiles.js';
 import { refundReceipt, saleReceipt } from '../../terminal/receipts/sale-receipt.js';
 import { testPage } from '../../terminal/receipts/test-page.js';
+import { printedJobs } from '../support/printer-out.js';
+import { waitFor } from '../support/wait.js';
 
 // Network (TCP 9100) and USB printers. The TCP test is real (loopback). USB cannot be
 // emulated on these machines (no USB subsystem in the kernel), so the USB transport
@@ -23,22 +25,6 @@ import { testPage } from '../../terminal/receipts/test-page.js';
 
 // jsqr is CommonJS whose types declare an ES default export: take whichever is callable.
 const jsQR = ((jsQRModule as unknown as { default?: unknown }).default ?? jsQRModule) as typeof jsQRModule.default;
-
-const jobs = (dir: string) =>
-  readdirSync(dir)
-    .filter((f) => /^\d{4}\.txt$/.test(f))
-    .sort()
-    .map((f) => ({ text: readFileSync(join(dir, f), 'utf8'), bin: readFileSync(join(dir, f.replace('.txt', '.bin'))) }));
-
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** A printer-class USB device whose bulk endpoints talk to a TCP printer (the simulator). */
 class FakeUsbPrinter implements UsbDeviceLike {
@@ -132,11 +118,11 @@ describe('network and USB printers', () => {
 
   it('prints over TCP 9100 to a loopback printer, and a raster QR decodes to the order', async () => {
     const printer = new EscPosPrinter({ transport: openTransport(parseDeviceSpec(`tcp:127.0.0.1:${sim.tcpPort}&profile=basic-58mm-raster`)) });
-    const before = jobs(out).length;
+    const before = printedJobs(out).length;
     const bytes = saleReceipt(sampleSale, printerProfile('basic-58mm-raster'));
     await printer.print(bytes);
     await printer.stop();
-    const job = await waitFor('the job', () => jobs(out).slice(before)[0]);
+    const job = await waitFor('the job', () => printedJobs(out).slice(before)[0]);
     expect(job.text).toContain('TOTAL 合计');
     expect(job.text).toMatch(/\[IMAGE \d+x\d+\]/);
     expect(job.bin).toEqual(Buffer.from(bytes));
@@ -165,11 +151,11 @@ describe('network and USB printers', () => {
   it('prints through the USB transport (printer class, bulk OUT, status on bulk IN) on a fake device', async () => {
     const device = new FakeUsbPrinter(sim.tcpPort!);
     const printer = new EscPosPrinter({ transport: openTransport(parseDeviceSpec('usb:04b8:0e28'), { usbFinder: async (v, p) => (v === 0x04b8 && p === 0x0e28 ? device : undefined) }) });
-    const before = jobs(out).length;
+    const before = printedJobs(out).length;
     await printer.print(refundReceipt(sampleRefund, printerProfile('tm-t88-80mm')));
     expect(device.claimed).toEqual([1]);
     if (process.platform === 'linux') expect(device.detached).toEqual([1]);
-    const job = await waitFor('the refund slip', () => jobs(out).slice(before)[0]);
+    const job = await waitFor('the refund slip', () => printedJobs(out).slice(before)[0]);
     expect(job.text).toContain('退款成功');
     expect(job.text).toContain(`[QR: ${sampleRefund.lookupPayload}]`);
 
@@ -205,7 +191,7 @@ describe('network and USB printers', () => {
     const printer = new EscPosPrinter({ transport: openTransport(parseDeviceSpec(`usb:${pair.a}`)) });
     await printer.print(testPage(printerProfile('generic-58mm-cn')));
     await printer.stop();
-    const job = await waitFor('the test page', () => jobs(join(dir, 'lp-out'))[0]);
+    const job = await waitFor('the test page', () => printedJobs(join(dir, 'lp-out'))[0]);
     expect(job.text).toContain('[QR: KAURI-PRINT-TEST:generic-58mm-cn]');
     await far.stop();
     await pair.stop();

@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,28 +15,14 @@ import { sampleSale, sampleSettlement } from '../../terminal/receipts/fixtures.j
 import { printerProfile } from '../../terminal/receipts/profiles.js';
 import { saleReceipt } from '../../terminal/receipts/sale-receipt.js';
 import { settlementReport } from '../../terminal/receipts/settlement-report.js';
+import { printedJobs } from '../support/printer-out.js';
+import { waitFor } from '../support/wait.js';
 
 // The receipt printer end to end over real pseudo-terminals: the terminal's serial
 // driver on one end of a socat pair, the printer simulator on the other.
 
 const root = join(import.meta.dirname, '..', '..');
 if (!socatAvailable()) console.warn('devices-printer: socat is missing (apt-get install socat); these tests fail without it');
-
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-const jobTexts = (dir: string) =>
-  readdirSync(dir)
-    .filter((f) => /^\d{4}\.txt$/.test(f))
-    .sort()
-    .map((f) => ({ name: f, text: readFileSync(join(dir, f), 'utf8'), bin: readFileSync(join(dir, f.replace('.txt', '.bin'))) }));
 
 describe('receipt printer over a socat pty pair', () => {
   let dir: string;
@@ -61,7 +47,7 @@ describe('receipt printer over a socat pty pair', () => {
     const store = new SqlitePrintJobStore(join(dir, 'jobs.db'));
     const printer = new EscPosPrinter({ transport: openTransport(parseDeviceSpec(`serial:${pair.a}`)) });
     const queue = new PrintQueue({ printer, store });
-    const before = jobTexts(out).length;
+    const before = printedJobs(out).length;
     const bytes = saleReceipt(sampleSale, printerProfile('tm-t88-80mm'));
     const printed = new Promise((r) => queue.once('printed', r));
     const job = queue.enqueue('sale', bytes, sampleSale.paymentId);
@@ -69,7 +55,7 @@ describe('receipt printer over a socat pty pair', () => {
     expect(store.get(job.id)).toBeTruthy();
     await printed;
     expect(store.get(job.id)?.state).toBe('printed');
-    const jobs = await waitFor('the receipt', () => (jobTexts(out).length > before ? jobTexts(out) : undefined));
+    const jobs = await waitFor('the receipt', () => (printedJobs(out).length > before ? printedJobs(out) : undefined));
     const { text, bin } = jobs.at(-1)!;
     expect(text).toContain('Kauri Tea House');
     expect(text).toContain('考里茶馆');
@@ -108,7 +94,7 @@ describe('receipt printer over a socat pty pair', () => {
     try {
     const healths: PrinterHealth[] = [];
     printer.on('health', (h) => healths.push(h));
-    const before = jobTexts(out).length;
+    const before = printedJobs(out).length;
     const payload = 'https://kauri.example/r/PAPER-TEST-1';
     const bytes = saleReceipt({ ...sampleSale, lookupPayload: payload }, printerProfile('tm-t88-80mm'));
     const held = new Promise<HeldJob>((r) => queue.once('held', r));
@@ -122,7 +108,7 @@ describe('receipt printer over a socat pty pair', () => {
     // the printer) do not print.
     await new Promise((r) => setTimeout(r, 400));
     expect(['held', 'printing']).toContain(store.get(job.id)?.state);
-    expect(jobTexts(out).slice(before).filter((j) => j.text.includes('[CUT'))).toHaveLength(0);
+    expect(printedJobs(out).slice(before).filter((j) => j.text.includes('[CUT'))).toHaveLength(0);
 
     const resumed = new Promise((r) => queue.once('resumed', r));
     writeFileSync(join(out, 'status'), 'ok\n');
@@ -130,7 +116,7 @@ describe('receipt printer over a socat pty pair', () => {
     expect(store.get(job.id)).toMatchObject({ state: 'printed' });
     expect(store.get(job.id)!.attempts).toBeGreaterThanOrEqual(2);
     await new Promise((r) => setTimeout(r, 300));
-    const after = jobTexts(out).slice(before);
+    const after = printedJobs(out).slice(before);
     const complete = after.filter((j) => j.text.includes(`[QR: ${payload}]`) && j.text.includes('[CUT'));
     expect(complete).toHaveLength(1);
     expect(complete[0]!.bin).toEqual(Buffer.from(bytes));
@@ -152,12 +138,12 @@ describe('receipt printer over a socat pty pair', () => {
           resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
         );
       });
-    const before = jobTexts(out).length;
+    const before = printedJobs(out).length;
     const ok = await run(['print-test', '--printer', `serial:${pair.a}?baud=9600`]);
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/^printed: test page \(\d+ bytes, profile tm-t88-80mm\)/);
-    const page = jobTexts(out).slice(before).at(-1)!;
+    const page = printedJobs(out).slice(before).at(-1)!;
     expect(page.text).toContain('KAURI PRINT TEST');
     expect(page.text).toContain('中文: 收据 微信支付 支付宝 ￥12.50');
     expect(page.text).toContain('[QR: KAURI-PRINT-TEST:tm-t88-80mm]');
@@ -178,7 +164,7 @@ describe('receipt printer over a socat pty pair', () => {
       await expect(printTestPage(`serial:${pair.a}`)).rejects.toMatchObject({ code: reason });
     }
     writeFileSync(join(out, 'status'), 'ok');
-    expect(jobTexts(out).slice(before)).toHaveLength(1);
+    expect(printedJobs(out).slice(before)).toHaveLength(1);
 
     // A printer that does not answer at all: socat running, nobody on the other end.
     const silent = await createPtyPair(join(dir, 'silent'), join(dir, 'silent-far'));
@@ -211,7 +197,7 @@ describe('receipt printer over a socat pty pair', () => {
     s1 = await startPrinterSim({ device: p1.b, outDir: out2 });
     await waitFor('reconnected', () => printer.health.state === 'ready');
     await printer.print(settlementReport(sampleSettlement, printerProfile('tm-t88-80mm')));
-    const jobs = await waitFor('the report', () => (jobTexts(out2).length > 0 ? jobTexts(out2) : undefined));
+    const jobs = await waitFor('the report', () => (printedJobs(out2).length > 0 ? printedJobs(out2) : undefined));
     expect(jobs.at(-1)!.text).toContain('Z-REPORT 日结');
     expect(states).toEqual(expect.arrayContaining(['ready', 'disconnected']));
     await printer.stop();
@@ -235,7 +221,7 @@ describe('receipt printer over a socat pty pair', () => {
       const printer = new EscPosPrinter({ transport: openTransport(parseDeviceSpec(`serial:${p.a}`)) });
       await printer.print(saleReceipt(sampleSale, printerProfile('generic-58mm-cn')));
       await printer.stop();
-      const jobs = await waitFor('a job', () => (existsSync(join(simDir, 'out', '0001.txt')) ? jobTexts(join(simDir, 'out')) : undefined));
+      const jobs = await waitFor('a job', () => (existsSync(join(simDir, 'out', '0001.txt')) ? printedJobs(join(simDir, 'out')) : undefined));
       expect(jobs[0]!.text).toContain('TOTAL 合计');
       const exited = new Promise((r) => child!.once('exit', r));
       child.kill('SIGTERM');
