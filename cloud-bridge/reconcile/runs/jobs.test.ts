@@ -119,7 +119,7 @@ describe.each(storeKinds())('reconciliation schedule (%s)', (kind) => {
     expect(await store.db.selectFrom('tasks').select('id').where('kind', '=', RECONCILE_TASK).execute()).toHaveLength(1);
   }, 30_000);
 
-  it('two runs of the same day at once record each difference once', async () => {
+  it('two runs of the same day at once record each difference once; a changed difference opens again', async () => {
     db = await createTestDatabase(kind);
     store = await db.open();
     dir = mkdtempSync(join(tmpdir(), 'kauri-jobs-files-'));
@@ -138,5 +138,18 @@ describe.each(storeKinds())('reconciliation schedule (%s)', (kind) => {
     const versions = await store.db.selectFrom('recon_differences').select(['diff_key', 'version']).execute();
     expect(versions).toHaveLength(3);
     expect(versions.every((v) => v.version === 1)).toBe(true);
+
+    // Resolved stays resolved on a re-run of the same file; a corrected file that changes
+    // the difference opens it again.
+    const [k1] = (await service.differences({ channel: 'wechat', day: D })).filter((d) => d.id === 'K1');
+    await service.resolve(k1!.key, { action: 'accept', note: 'test payment', actor: 'fin' });
+    await service.reconcileDay('wechat', D, { statement });
+    expect((await service.history(k1!.key)).map((v) => v.state)).toEqual(['open', 'resolved']);
+    const corrected = { body: Buffer.from(wechatStatement([{ ...rows[0]!, amountMinor: 150 }, rows[1]!, rows[2]!])), fileName: 's2.csv' };
+    await service.reconcileDay('wechat', D, { statement: corrected });
+    const h = await service.history(k1!.key);
+    expect(h.map((v) => [v.version, v.state, v.actor])).toEqual([[1, 'open', 'system'], [2, 'resolved', 'fin'], [3, 'open', 'system']]);
+    expect(h[2]!.note).toMatch(/^changed since it was resolved/);
+    expect(h[2]!.data.channelAmountMinor).toBe(150);
   }, 30_000);
 });

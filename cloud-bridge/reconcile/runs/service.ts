@@ -428,10 +428,12 @@ export class ReconcileService {
       seen.add(key);
       const prev = current.get(key);
       const data = JSON.stringify(d);
-      if (prev && prev.state !== 'cleared' && (prev.state === 'resolved' || JSON.stringify(prev.data) === data)) continue;
+      // Unchanged: nothing to record. Changed since it was resolved (the channel sent a
+      // corrected file): open again, so HQ looks at it once more.
+      if (prev && prev.state !== 'cleared' && JSON.stringify(prev.data) === data) continue;
       await this.addVersion(prev, {
         diff_key: key, channel, day: date, merchant_id: merchantId, category: d.category, kind: d.kind, ref_id: d.id, state: 'open',
-        action: null, note: prev ? `found again by run ${runId}` : `found by run ${runId}`, linked_order: null, adjust_minor: null, actor: 'system', data,
+        action: null, note: !prev ? `found by run ${runId}` : prev.state === 'resolved' ? `changed since it was resolved (run ${runId})` : `found again by run ${runId}`, linked_order: null, adjust_minor: null, actor: 'system', data,
       });
     }
     for (const prev of current.values()) {
