@@ -1,12 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { listenOptions, waitForStopSignal } from '../common/command.js';
 import type { Merchant } from './model.js';
 import { startAlipaySim } from './server.js';
-
-function port(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0 picks a free one)');
-  return n;
-}
 
 function merchant(v: string, prev: Merchant[]): Merchant[] {
   const f = Object.fromEntries(v.split(',').map((kv) => kv.split('=', 2) as [string, string]));
@@ -16,25 +11,15 @@ function merchant(v: string, prev: Merchant[]): Merchant[] {
 }
 
 export function registerAlipaySimCommand(sim: Command): void {
-  sim
-    .command('alipay')
+  listenOptions(sim.command('alipay'), 7302)
     .description('Alipay cross-border (MAPI service=) simulator: gateway.do, cashier pages, notifies, files, /sim/ control')
-    .option('--port <n>', 'port to listen on (0 = any free port)', port, 7302)
-    .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--state <dir>', 'folder for state (trades, notifies, clock) and its RSA keys; memory only without it')
     .option('--tls', 'serve HTTPS (CA and certificate generated into --state: ca.pem)')
     .option('--merchant <spec>', 'another merchant: partner=2088…,key=<32 chars>[,name=…] (repeatable)', merchant, [] as Merchant[])
     .action(async (opts: { port: number; host: string; state?: string; tls?: boolean; merchant: Merchant[] }) => {
       const sim = await startAlipaySim({ port: opts.port, host: opts.host, stateDir: opts.state, tls: Boolean(opts.tls), merchants: opts.merchant });
       process.stdout.write(`alipay simulator listening on ${sim.url}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          void sim.close().then(resolve, resolve);
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await waitForStopSignal();
+      await sim.close().catch(() => undefined);
     });
 }

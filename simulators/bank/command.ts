@@ -1,12 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { listenOptions, waitForStopSignal } from '../common/command.js';
 import type { Merchant } from './gateway.js';
 import { startBankSim } from './server.js';
-
-function port(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0 picks a free one)');
-  return n;
-}
 
 function merchant(v: string, prev: Merchant[]): Merchant[] {
   const fields = Object.fromEntries(v.split(',').map((kv) => {
@@ -25,24 +20,14 @@ function merchant(v: string, prev: Merchant[]): Merchant[] {
 }
 
 export function registerBankSimCommand(sim: Command): void {
-  sim
-    .command('bank')
+  listenOptions(sim.command('bank'), 7303)
     .description('PayEase-style online-banking gateway simulator (payment page, batched notifies, query, refund, statement, rate source, /sim/ control)')
-    .option('--port <n>', 'port to listen on (0 = any free port)', port, 7303)
-    .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--state <dir>', 'folder for state (orders, notifies, clock) and the gateway RSA keys')
     .option('--merchant <spec>', 'another merchant: v_mid=…,key=…[,notify_url=…] (repeatable)', merchant, [] as Merchant[])
     .action(async (opts: { port: number; host: string; state?: string; merchant: Merchant[] }) => {
       const sim = await startBankSim({ port: opts.port, host: opts.host, stateDir: opts.state, merchants: opts.merchant });
       process.stdout.write(`bank simulator listening on ${sim.url}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          void sim.close().then(resolve, resolve);
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await waitForStopSignal();
+      await sim.close().catch(() => undefined);
     });
 }

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { waitForStopSignal } from '../common/command.js';
 import { registerDisplaySimCommand } from '../display/command.js';
 import { startPrinterSim } from './printer-sim.js';
 
@@ -21,21 +22,9 @@ export function registerPrinterSimCommand(sim: Command): void {
       const printer = await startPrinterSim({ device: o.device, tcpPort, outDir, log: (l) => process.stderr.write(`${l}\n`) });
       const where = [o.device, printer.tcpPort !== undefined ? `tcp:127.0.0.1:${printer.tcpPort}` : undefined].filter(Boolean).join(' and ');
       process.stdout.write(`printer simulator on ${where}, printing into ${outDir}\n`);
-      await waitForSignal();
+      await waitForStopSignal();
       await printer.stop();
     });
-}
-
-export function waitForSignal(): Promise<void> {
-  return new Promise((res) => {
-    const done = () => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      res();
-    };
-    process.on('SIGINT', done);
-    process.on('SIGTERM', done);
-  });
 }
 
 /** `kauri sim printer` and `kauri sim display`. */

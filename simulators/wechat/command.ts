@@ -1,12 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { listenOptions, waitForStopSignal } from '../common/command.js';
 import { parseMerchantSpec, MerchantSpecError, type Merchant } from './merchants.js';
 import { startWechatSim } from './server.js';
-
-function port(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0 picks a free one)');
-  return n;
-}
 
 function merchant(v: string, prev: Merchant[] | undefined): Merchant[] {
   try {
@@ -18,11 +13,8 @@ function merchant(v: string, prev: Merchant[] | undefined): Merchant[] {
 }
 
 export function registerWechatSimCommand(sim: Command): void {
-  sim
-    .command('wechat')
+  listenOptions(sim.command('wechat'), 7301)
     .description('WeChat Pay overseas API v2 simulator (XML, MD5/HMAC-SHA256, notifies, statements, OAuth, /sim/ control)')
-    .option('--port <n>', 'port to listen on (0 = any free port)', port, 7301)
-    .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--state <dir>', 'folder for state (orders, notifies, clock) and, with --tls, certificates')
     .option('--tls', 'serve HTTPS and require the merchant client certificate on /secapi/*')
     .option(
@@ -42,14 +34,7 @@ export function registerWechatSimCommand(sim: Command): void {
       if (sim.clientCerts.length > 0) {
         process.stdout.write(`client certificate: ${sim.clientCerts[0]!.p12} (passphrase ${sim.clientCerts[0]!.passphrase})\n`);
       }
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          void sim.close().then(resolve, resolve);
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await waitForStopSignal();
+      await sim.close().catch(() => undefined);
     });
 }
