@@ -64,6 +64,7 @@ describe('bank channel through a real browser', () => {
       await page.getByTestId('sim-pay').click();
       await page.waitForURL(new RegExp(`^${b.bridge.url}/return/bank/`));
       expect(await page.getByTestId('bank-return-status').textContent()).toBe('PAID');
+      expect(await page.getByTestId('bank-return-text').textContent()).toMatch(/商户/); // the customer reads Chinese
     } finally {
       await page.close();
     }

@@ -20,7 +20,7 @@ function page(title: string, body: string, status = 200): { status: number; html
   return {
     status,
     html: `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title><style>body{font-family:sans-serif;max-width:480px;margin:2em auto;padding:0 1em}.cny{font-size:1.8em}</style></head>
+<title>${esc(title)}</title><style>body{font-family:sans-serif;max-width:480px;margin:2em auto;padding:0 1em;overflow-wrap:anywhere}.cny{font-size:1.8em}</style></head>
 <body>${body}</body></html>`,
   };
 }
@@ -93,10 +93,15 @@ ${inputs}
       u.searchParams.set('bank_status', said.toLowerCase());
       return reply.redirect(u.toString(), 302);
     }
-    const text = said === 'PAID'
-      ? 'The bank says the payment went through; the shop confirms it as soon as the bank\'s notice arrives.'
-      : said === 'FAILED' ? 'The bank did not take the payment. You may try again before the payment expires.' : 'The payment is waiting.';
+    // Customers from China land here: every sentence in both languages.
+    const text = said !== 'PAID'
+      ? said === 'FAILED'
+        ? ['The bank did not take the payment. You may try again before the payment expires.', '银行未完成扣款。您可以在订单过期前重新支付。']
+        : ['The payment is waiting.', '付款处理中。']
+      : order.status === 'paid'
+        ? ['The shop has received your payment.', '商户已确认收款。']
+        : ['The bank says the payment went through; the shop confirms it as soon as the bank\'s notice arrives.', '银行已受理付款，商户收到银行通知后即确认收款。'];
     return send(page('Payment return', `<h1>${said === 'PAID' ? 'Thank you 谢谢' : 'Payment not completed 支付未完成'}</h1>
-<p data-testid="bank-return-status">${said}</p><p>${esc(text)}</p><p>Order ${esc(order.out_trade_no)} · ¥ ${esc(q.v_amount ?? '')}</p>`));
+<p data-testid="bank-return-status">${said}</p><p data-testid="bank-return-text">${esc(text[0]!)}<br>${esc(text[1]!)}</p><p>Order 订单 ${esc(order.out_trade_no)} · ¥ ${esc(q.v_amount ?? '')}</p>`));
   });
 }
