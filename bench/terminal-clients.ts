@@ -13,7 +13,7 @@ let expected = 0;
 
 function report(seq: number): void {
   const l = (received.get(seq) ?? []).sort((a, b) => a - b);
-  if (l.length < expected) return;
+  if (expected === 0 || l.length < expected) return;
   const q = (p: number) => l[Math.min(l.length - 1, Math.floor(p * l.length))]!;
   process.stdout.write(`${JSON.stringify({ type: 'latency', seq, n: l.length, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: l[l.length - 1] })}\n`);
 }

@@ -44,10 +44,10 @@ async function pairMany(n: number): Promise<string> {
   return file;
 }
 
-function clients(file: string) {
+function clients(file: string, head: number) {
   // Each simulated counter is a socket: give the client process the most descriptors allowed.
   const child = spawn('sh', ['-c', `ulimit -n $(ulimit -Hn); exec "${process.execPath}" --import tsx bench/terminal-clients.ts "$0" "$1"`, wsUrl, file], {
-    stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, BENCH_HEAD: '0' },
+    stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, BENCH_HEAD: String(head) },
   });
   const lines = createInterface({ input: child.stdout! });
   const waiting: Array<(m: any) => void> = [];
@@ -63,7 +63,7 @@ const rows: string[] = [];
 
 // 1. notify → PAID fan-out to 1,000 counters
 {
-  const c = clients(await pairMany(1000));
+  const c = clients(await pairMany(1000), await bridge.events.head());
   const connected = await c.next();
   const lat: any[] = [];
   for (let i = 0; i < 5; i++) {
@@ -101,7 +101,7 @@ const rows: string[] = [];
 {
   const file = await pairMany(10_000);
   const before = mem();
-  const c = clients(file);
+  const c = clients(file, await bridge.events.head());
   const connected = await c.next();
   await new Promise((r) => setTimeout(r, 1000));
   const after = mem();
