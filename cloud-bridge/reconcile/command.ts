@@ -27,7 +27,7 @@ export function registerReconcileCommand(program: Command): void {
     .requiredOption('--date <YYYY-MM-DD>', "the channel's day (China time)")
     .option('--statement <file>', "the channel's statement file (WeChat downloadbill, Alipay transaction/settlement file, bank statement)")
     .option('--platform <file>', 'platform orders CSV (CONTRACTS.md)')
-    .option('--db <url>', 'the bridge database (sqlite:PATH or postgres://…), for orders and downloads')
+    .option('--db <url>', 'the bridge database (sqlite:PATH or postgres://…; default sqlite:./data/bridge.db when it exists), for orders, downloads and the recorded run')
     .option('--json', 'print the result as one JSON object on stdout')
     .option('--differences-out <file>', 'write the differences: JSON lines if FILE ends in .jsonl/.ndjson/.json, CSV otherwise')
     .option('--window-minutes <n>', 'orders this close to the day cut-off wait in suspense', '15')
