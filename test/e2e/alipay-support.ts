@@ -10,6 +10,7 @@ import { closeAlipayAgents } from '../../cloud-bridge/channels/alipay/index.js';
 import type { ChannelAccount, ChannelContext } from '../../cloud-bridge/channels/channel.js';
 import { systemClock } from '../../protocol/clock.js';
 import { spawnKauri, type KauriProcess } from '../support/processes.js';
+import { merchantApi, pollApi } from '../support/merchant-api.js';
 import { createTestDatabase, type TestDatabase } from '../support/stores.js';
 
 // Shared by the Alipay end-to-end tests: a real `kauri sim alipay` process, and a bridge
@@ -84,27 +85,10 @@ export async function startBridgeForAlipay(sim: AlipaySimProcess, kind: 'sqlite'
     registry: bridge.channels,
     channelAccounts: await demoChannelAccounts({ alipay: { url: sim.url, stateDir: sim.stateDir } }),
   });
-  const api: BridgeUnderTest['api'] = async (method, path, body, key = seed.apiKey) => {
-    const res = await fetch(bridge.url + path, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
+  const api = merchantApi(bridge.url, seed.apiKey);
   return {
     bridge, apiKey: seed.apiKey, merchantId: seed.merchantId, db, api,
-    async waitFor(outTradeNo, until, timeoutMs = 20_000, key = seed.apiKey) {
-      const deadline = Date.now() + timeoutMs;
-      let last: any;
-      while (Date.now() < deadline) {
-        last = (await api('GET', `/api/v1/payments/${outTradeNo}`, undefined, key)).body;
-        if (until(last)) return last;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`payment ${outTradeNo} did not reach the expected state; last: ${JSON.stringify(last)}`);
-    },
+    waitFor: (outTradeNo, until, timeoutMs, key) => pollApi(api, `payment ${outTradeNo}`, `/api/v1/payments/${outTradeNo}`, until, timeoutMs, key),
     async context(merchantId = seed.merchantId) {
       const account = (await bridge.accounts.activeChannelAccount(merchantId, 'alipay'))!;
       return { account, ctx: bridge.payments.channelContext(account) };

@@ -10,6 +10,7 @@ import { demoChannelAccounts } from '../../cloud-bridge/channels/index.js';
 import { closeWechatAgents } from '../../cloud-bridge/channels/wechat/index.js';
 import { systemClock } from '../../protocol/clock.js';
 import { spawnKauri, type KauriProcess } from '../support/processes.js';
+import { merchantApi, pollApi } from '../support/merchant-api.js';
 import { createTestDatabase, type TestDatabase } from '../support/stores.js';
 
 // The one-code end-to-end tests' world: the three channel simulators as real processes,
@@ -86,27 +87,10 @@ export async function startWorld(sims: Partial<Record<Sim['name'], Sim>>, option
     registry: bridge.channels,
     channelAccounts: await demoChannelAccounts(Object.fromEntries(Object.entries(sims).map(([k, s]) => [k, { url: s!.url, stateDir: s!.stateDir }]))),
   });
-  const api: World['api'] = async (method, path, body) => {
-    const res = await fetch(bridge.url + path, {
-      method,
-      headers: { authorization: `Bearer ${seed.apiKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
+  const api = merchantApi(bridge.url, seed.apiKey);
   return {
     bridge, seed, db, api,
-    async waitForCheckout(token, until, timeoutMs = 20_000) {
-      const deadline = Date.now() + timeoutMs;
-      let last: any;
-      while (Date.now() < deadline) {
-        last = (await api('GET', `/api/v1/checkouts/${token}`)).body;
-        if (until(last)) return last;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`checkout ${token} did not reach the expected state; last: ${JSON.stringify(last)}`);
-    },
+    waitForCheckout: (token, until, timeoutMs) => pollApi(api, `checkout ${token}`, `/api/v1/checkouts/${token}`, until, timeoutMs),
     async stop() {
       await bridge.close();
       await closeWechatAgents();

@@ -9,6 +9,7 @@ import { demoChannelAccounts } from '../../cloud-bridge/channels/index.js';
 import { closeWechatAgents } from '../../cloud-bridge/channels/wechat/index.js';
 import { systemClock } from '../../protocol/clock.js';
 import { spawnKauri, type KauriProcess } from '../support/processes.js';
+import { merchantApi, pollApi } from '../support/merchant-api.js';
 import { createTestDatabase, type TestDatabase } from '../support/stores.js';
 
 // Shared by the WeChat end-to-end tests: a real `kauri sim wechat --tls` process, and a
@@ -74,27 +75,10 @@ export async function startBridgeForSim(sim: WechatSimProcess, kind: 'sqlite' | 
   // busy machine still fits several queries before the 40 s (2 s) deadline.
   for (const a of channelAccounts) a.config = { ...a.config, micropay: { pollEveryMs: 2_000, giveUpAfterMs: 40_000 } };
   const seed = await seedDemo(bridge.accounts, { registry: bridge.channels, channelAccounts });
-  const api: BridgeUnderTest['api'] = async (method, path, body, key = seed.apiKey) => {
-    const res = await fetch(bridge.url + path, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
+  const api = merchantApi(bridge.url, seed.apiKey);
   return {
     bridge, apiKey: seed.apiKey, merchantId: seed.merchantId, db, api,
-    async waitFor(outTradeNo, until, timeoutMs = 20_000, key = seed.apiKey) {
-      const deadline = Date.now() + timeoutMs;
-      let last: any;
-      while (Date.now() < deadline) {
-        last = (await api('GET', `/api/v1/payments/${outTradeNo}`, undefined, key)).body;
-        if (until(last)) return last;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`payment ${outTradeNo} did not reach the expected state; last: ${JSON.stringify(last)}`);
-    },
+    waitFor: (outTradeNo, until, timeoutMs, key) => pollApi(api, `payment ${outTradeNo}`, `/api/v1/payments/${outTradeNo}`, until, timeoutMs, key),
     async stop() {
       await bridge.close();
       await closeWechatAgents();
