@@ -144,6 +144,7 @@ export class Counter extends EventEmitter {
   private scanError: CounterState['scanError'] = null;
   private settlement: SettlementSummary | null = null;
   private linkError: LinkErrorBody | null = null;
+  private keyedAmount = '';
 
   constructor(private readonly o: CounterOptions) {
     super();
@@ -321,6 +322,26 @@ export class Counter extends EventEmitter {
     if (!m) return { outRefundNo, status: 'queued' };
     if (!m.ok) throw new KauriError((m.error!.code in ERRORS ? m.error!.code : 'internal') as ErrorCode, m.error!.message);
     return { outRefundNo, status: this.db.refund(outRefundNo)?.status ?? 'processing' };
+  }
+
+  /** What the cashier has keyed so far: a serial scanner's code is charged for this amount. */
+  setKeyedAmount(text: string): void {
+    this.keyedAmount = text;
+  }
+
+  /** A code from a serial scanner (a keyboard-wedge one types into the scan field instead). */
+  scanFromDevice(code: string): void {
+    try {
+      this.scan(code, this.keyedAmount);
+    } catch {
+      // scan() put the reason on the screen (scan-error)
+    }
+  }
+
+  /** A refused scan from a device, said on the screen as the scan field says it. */
+  deviceScanRefused(en: string): void {
+    this.scanError = { en, zh: '付款码无效', at: new Date().toISOString() };
+    this.changed();
   }
 
   dismiss(): void {

@@ -31,6 +31,7 @@ export const UiActions = {
   refund: z.object({ sale: z.string().min(1).max(64), amount: z.string().max(20).default(''), pin: z.string().max(12) }),
   settlement: z.object({}),
   dismiss: z.object({}),
+  amount: z.object({ amount: z.string().max(20) }),
 } as const;
 export type UiAction = keyof typeof UiActions;
 
@@ -43,6 +44,7 @@ export async function runAction(counter: Counter, action: UiAction, raw: unknown
     case 'refund': return counter.refund(body.sale, body.amount, body.pin);
     case 'settlement': return counter.settlementReport();
     case 'dismiss': counter.dismiss(); return { ok: true };
+    case 'amount': counter.setKeyedAmount(body.amount); return { ok: true };
   }
 }
 

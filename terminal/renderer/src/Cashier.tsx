@@ -22,6 +22,8 @@ export function Cashier() {
   const [pin, setPin] = useState('');
   const [refundMsg, setRefundMsg] = useState<ActionError | null>(null);
   const amountRef = useRef<HTMLInputElement>(null);
+  // A serial scanner charges what is keyed here: the counter is told as it changes.
+  useEffect(() => { void act('amount', { amount }); }, [amount]);
   const scanRef = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
