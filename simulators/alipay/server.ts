@@ -3,10 +3,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { SimClock } from '../common/clock.js';
-import { FaultRegistry, type FaultRule } from '../common/faults.js';
-import { Notifier, type NotifyJob } from '../common/notifier.js';
-import { createSimServer, installRequestFaults, listen, registerControlRoutes, simLogger } from '../common/server.js';
+import { simRuntime, type RuntimeState } from '../common/runtime.js';
+import { createSimServer, listen, simLogger } from '../common/server.js';
 import { JsonState } from '../common/state.js';
 import { ensureServerTls } from '../common/tls.js';
 import { registerAlipayApi, serviceOf } from './api.js';
@@ -24,11 +22,7 @@ export const DEFAULT_MERCHANT: Merchant = { partner: '2088101122136241', md5Key:
 /** Alipay retries a notify 8 times within 25 h: 2m, 10m, 10m, 1h, 2h, 6h, 15h after the first (protocols A1). */
 export const NOTIFY_SCHEDULE_MS = [2 * 60, 10 * 60, 10 * 60, 3600, 2 * 3600, 6 * 3600, 15 * 3600].map((s) => s * 1000);
 
-interface AlipayState extends GatewayData {
-  clockOffsetMs: number;
-  faults: FaultRule[];
-  notifies: NotifyJob[];
-}
+type AlipayState = GatewayData & RuntimeState;
 
 export interface AlipaySimOptions {
   port: number;
@@ -85,40 +79,22 @@ export async function startAlipaySim(opts: AlipaySimOptions): Promise<AlipaySim>
     () => ({ clockOffsetMs: 0, faults: [], notifies: [], trades: [], paycodes: [], notifyIds: {}, merchantKeys: {}, rates: { ...DEFAULT_RATES }, seq: 0 }),
     { minIntervalMs: 100 },
   );
-  const save = () => state.save();
   for (const [partner, pem] of Object.entries(state.data.merchantKeys)) {
     const m = merchants.get(partner);
     if (m) m.publicKey = pem;
   }
-  const clock = new SimClock({ offsetMs: state.data.clockOffsetMs });
-  const faults = new FaultRegistry(state.data.faults, () => {
-    state.data.faults = faults.list();
-    save();
-  });
-  const notifier = new Notifier({
-    clock,
-    faults,
-    log,
+  const runtime = simRuntime(state, log, {
     schedule: NOTIFY_SCHEDULE_MS,
     isAck: isNotifyAck,
     tamper: (body) => body.replace(/(^|&)sign=([^&]*)/, (_all, p: string, s: string) => `${p}sign=${s.split('').reverse().join('')}`),
-    jobs: state.data.notifies,
-    onChange: save,
   });
+  const { clock, notifier, save } = runtime;
   const gateway = new AlipayGateway(state.data, merchants, clock, notifier, () => state.data.notifies, keys, log, save);
 
   if (opts.tls && !opts.stateDir) throw new Error('--tls needs --state DIR (the CA and certificate are generated there)');
   const tls = opts.tls ? ensureServerTls(opts.stateDir!, 'alipay') : undefined;
   const app = createSimServer({ log, bodyLimit: 64 * 1024, ...(tls ? { tls: { key: tls.keyPem, cert: tls.certPem, ca: tls.caPem } } : {}) });
-  registerControlRoutes(app, {
-    clock,
-    faults,
-    onClockChange: () => {
-      state.data.clockOffsetMs = clock.offsetMs;
-      save();
-    },
-  });
-  installRequestFaults(app, faults, clock, { targetOf: (req) => (req.url.startsWith('/gateway.do') ? serviceOf(req) : undefined) });
+  runtime.install(app, { targetOf: (req) => (req.url.startsWith('/gateway.do') ? serviceOf(req) : undefined) });
   registerAlipayApi(app, gateway);
   registerAlipayControl(app, {
     gw: gateway,
@@ -132,15 +108,11 @@ export async function startAlipaySim(opts: AlipaySimOptions): Promise<AlipaySim>
   });
 
   const url = await listen(app, opts.port, opts.host ?? '127.0.0.1');
-  notifier.start();
+  runtime.start();
   return {
     url,
     app,
     gateway,
-    async close() {
-      notifier.stop();
-      await app.close();
-      state.saveNow();
-    },
+    close: () => runtime.close(app),
   };
 }

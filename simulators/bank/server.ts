@@ -1,9 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { SimClock } from '../common/clock.js';
-import { FaultRegistry, type FaultRule } from '../common/faults.js';
-import { Notifier, type NotifyJob } from '../common/notifier.js';
-import { controlError, createSimServer, installRequestFaults, jsonBody, listen, rawBody, registerControlRoutes, simLogger } from '../common/server.js';
+import { simRuntime, type RuntimeState } from '../common/runtime.js';
+import { controlError, createSimServer, jsonBody, listen, rawBody, simLogger } from '../common/server.js';
 import { JsonState } from '../common/state.js';
 import { charsetOf, decodeForm } from './form.js';
 import { BANKS, BankGateway, DEFAULT_MERCHANT, DEFAULT_RATES, GatewayError, type GatewayData, type Merchant } from './gateway.js';
@@ -19,11 +17,7 @@ import { xmlDocument } from './xml.js';
 /** Retries after the first delivery until the merchant answers `sent` (the real schedule is UNCONFIRMED). */
 export const NOTIFY_SCHEDULE_MS = [10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400].map((s) => s * 1000);
 
-interface BankState extends GatewayData {
-  clockOffsetMs: number;
-  faults: FaultRule[];
-  notifies: NotifyJob[];
-}
+type BankState = GatewayData & RuntimeState;
 
 export interface BankSimOptions {
   port: number;
@@ -64,23 +58,16 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
     () => ({ clockOffsetMs: 0, faults: [], notifies: [], orders: [], queued: [], rates: { ...DEFAULT_RATES }, seq: 0, merchantPublicKey: null }),
     { minIntervalMs: 100 },
   );
-  const save = () => state.save();
   const keys = ensureGatewayKeys(opts.stateDir);
-  const clock = new SimClock({ offsetMs: state.data.clockOffsetMs });
-  const faults = new FaultRegistry(state.data.faults, () => {
-    state.data.faults = faults.list();
-    save();
-  });
-  const notifier = new Notifier({
-    clock, faults, log, schedule: NOTIFY_SCHEDULE_MS, isAck: isNotifyAck,
+  const runtime = simRuntime(state, log, {
+    schedule: NOTIFY_SCHEDULE_MS, isAck: isNotifyAck,
     tamper: (body) => body.replace(/v_sign=([0-9a-f])/, (_a, c: string) => `v_sign=${c === '0' ? '1' : '0'}`),
-    jobs: state.data.notifies, onChange: save,
   });
+  const { clock, notifier, save } = runtime;
   const gw = new BankGateway(state.data, merchants, clock, keys, notifier, log, save);
 
   const app = createSimServer({ log, bodyLimit: 64 * 1024 });
-  registerControlRoutes(app, { clock, faults, onClockChange: () => { state.data.clockOffsetMs = clock.offsetMs; save(); } });
-  installRequestFaults(app, faults, clock);
+  runtime.install(app);
 
   const gatewayError = (reply: FastifyReply, err: unknown): FastifyReply => {
     if (err instanceof GatewayError) return reply.code(err.status).type('text/html; charset=utf-8').send(errorPage(err.message));
@@ -251,15 +238,13 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
   });
 
   const url = await listen(app, opts.port, opts.host ?? '127.0.0.1');
-  notifier.start();
+  runtime.start();
   gw.armBatchTimer();
   return {
     url, app, gateway: gw, stateDir: opts.stateDir, publicKeyPem: keys.publicPem,
     async close() {
       gw.stop();
-      notifier.stop();
-      await app.close();
-      state.saveNow();
+      await runtime.close(app);
     },
   };
 }

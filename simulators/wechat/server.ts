@@ -3,10 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { SimClock } from '../common/clock.js';
-import { FaultRegistry, type FaultRule } from '../common/faults.js';
-import { Notifier, type NotifyJob } from '../common/notifier.js';
-import { createSimServer, installRequestFaults, listen, registerControlRoutes, simLogger } from '../common/server.js';
+import { simRuntime, type RuntimeState } from '../common/runtime.js';
+import { createSimServer, listen, simLogger } from '../common/server.js';
 import { JsonState } from '../common/state.js';
 import { ensureClientCertificate, ensureServerTls } from '../common/tls.js';
 import { registerWechatApi } from './api.js';
@@ -23,11 +21,7 @@ export const NOTIFY_SCHEDULE_MS = [15, 15, 30, 180, 600, 1200, 1800, 1800, 1800,
   (s) => s * 1000,
 );
 
-interface WechatState extends GatewayData {
-  clockOffsetMs: number;
-  faults: FaultRule[];
-  notifies: NotifyJob[];
-}
+type WechatState = GatewayData & RuntimeState;
 
 export interface WechatSimOptions {
   port: number;
@@ -86,22 +80,12 @@ export async function startWechatSim(opts: WechatSimOptions): Promise<WechatSim>
     () => ({ clockOffsetMs: 0, faults: [], notifies: [], orders: [], paycodes: [], oauthCodes: [], rates: [] }),
     { minIntervalMs: 100 },
   );
-  const save = () => state.save();
-  const clock = new SimClock({ offsetMs: state.data.clockOffsetMs });
-  const faults = new FaultRegistry(state.data.faults, () => {
-    state.data.faults = faults.list();
-    save();
-  });
-  const notifier = new Notifier({
-    clock,
-    faults,
-    log,
+  const runtime = simRuntime(state, log, {
     schedule: NOTIFY_SCHEDULE_MS,
     isAck: isNotifyAck,
     tamper: (xml) => xml.replace(/<sign>(?:<!\[CDATA\[)?([0-9A-F]+)/, (all, s: string) => all.replace(s, s.split('').reverse().join(''))),
-    jobs: state.data.notifies,
-    onChange: save,
   });
+  const { clock, notifier, save } = runtime;
   const gateway = new WechatGateway(state.data, merchants, clock, notifier, log, save);
 
   let tlsMaterial: ReturnType<typeof ensureServerTls> | undefined;
@@ -126,15 +110,7 @@ export async function startWechatSim(opts: WechatSimOptions): Promise<WechatSim>
     bodyLimit: 64 * 1024,
     ...(tlsMaterial ? { tls: { key: tlsMaterial.keyPem, cert: tlsMaterial.certPem, ca: tlsMaterial.caPem, requestCert: true } } : {}),
   });
-  registerControlRoutes(app, {
-    clock,
-    faults,
-    onClockChange: () => {
-      state.data.clockOffsetMs = clock.offsetMs;
-      save();
-    },
-  });
-  installRequestFaults(app, faults, clock);
+  runtime.install(app);
   registerWechatApi(app, gateway, { requireClientCert: Boolean(opts.tls) });
   registerWechatControl(app, {
     gw: gateway,
@@ -152,7 +128,7 @@ export async function startWechatSim(opts: WechatSimOptions): Promise<WechatSim>
   });
 
   const url = await listen(app, opts.port, opts.host ?? '127.0.0.1');
-  notifier.start();
+  runtime.start();
   return {
     url,
     app,
@@ -160,10 +136,6 @@ export async function startWechatSim(opts: WechatSimOptions): Promise<WechatSim>
     caPem: tlsMaterial?.caPem,
     clientCerts,
     stateDir,
-    async close() {
-      notifier.stop();
-      await app.close();
-      state.saveNow();
-    },
+    close: () => runtime.close(app),
   };
 }
