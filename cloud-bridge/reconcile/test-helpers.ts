@@ -1,3 +1,4 @@
+import { ReconcileError } from './errors.js';
 import { convertStatement } from './parse.js';
 import type { Channel } from './codes.js';
 import type { StandardBillRow } from './rows.js';
@@ -11,4 +12,15 @@ export async function convertText(channel: Channel, content: string | Uint8Array
   const rows: StandardBillRow[] = [];
   for await (const r of convertStatement(channel, chunks(), { date, file: 'statement.csv' })) rows.push(r);
   return rows;
+}
+
+/** The ReconcileError that `p` rejects with; fails if it resolves or rejects with something else. */
+export async function rejection(p: Promise<unknown>): Promise<ReconcileError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ReconcileError) return err;
+    throw err;
+  }
+  throw new Error('expected the file to be rejected');
 }

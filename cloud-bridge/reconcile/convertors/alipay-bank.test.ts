@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ReconcileError } from '../errors.js';
 import { alipaySettlementFile, alipayTransactionFile, bankStatement, type FixtureRow } from '../fixtures.js';
-import { convertText } from '../test-helpers.js';
+import { convertText, rejection } from '../test-helpers.js';
 
 const t0 = Date.parse('2026-11-20T10:00:00+08:00');
 const alipayRows: FixtureRow[] = [
@@ -14,16 +13,6 @@ const bankRows: FixtureRow[] = [
   { kind: 'refund', status: 'succeeded', outTradeNo: '20261120-8888-K1', refundId: 'RF1', tradeNo: 'PE1', amountMinor: 2345, currency: 'CNY', timeMs: t0 + 5000 },
   { kind: 'refund', status: 'processing', outTradeNo: '20261120-8888-K1', refundId: 'RF2', tradeNo: 'PE1', amountMinor: 100, currency: 'CNY', timeMs: t0 + 6000 },
 ];
-
-async function rejection(p: Promise<unknown>): Promise<ReconcileError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ReconcileError) return err;
-    throw err;
-  }
-  throw new Error('expected the file to be rejected');
-}
 
 describe('Alipay convertor', () => {
   it('reads the transaction file (info line, header, PAYMENT/REVERSAL/REFUND)', async () => {

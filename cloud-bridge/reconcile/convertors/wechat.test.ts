@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import iconv from 'iconv-lite';
-import { ReconcileError } from '../errors.js';
 import { wechatStatement, type FixtureRow } from '../fixtures.js';
-import { convertText } from '../test-helpers.js';
+import { convertText, rejection } from '../test-helpers.js';
 
 const t0 = Date.parse('2026-11-20T10:00:00+08:00');
 const rows: FixtureRow[] = [
@@ -11,16 +10,6 @@ const rows: FixtureRow[] = [
   { kind: 'refund', status: 'succeeded', outTradeNo: 'K1', outRefundNo: 'R1', refundId: '5030001', tradeNo: '4200000001', amountMinor: 234, currency: 'NZD', timeMs: t0 + 120_000 },
   { kind: 'refund', status: 'processing', outTradeNo: 'K1', outRefundNo: 'R2', refundId: '5030002', tradeNo: '4200000001', amountMinor: 100, currency: 'NZD', timeMs: Date.parse('2026-11-20T23:59:59+08:00') },
 ];
-
-async function rejection(p: Promise<unknown>): Promise<ReconcileError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ReconcileError) return err;
-    throw err;
-  }
-  throw new Error('expected the file to be rejected');
-}
 
 describe('WeChat downloadbill convertor', () => {
   it('reads the overseas English layout into standard bill rows', async () => {
