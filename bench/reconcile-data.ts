@@ -1,5 +1,6 @@
 import type { FixturePlatformRow, FixtureRow } from '../cloud-bridge/reconcile/fixtures.js';
 import { writePlatformCsv, writeWechatStatement } from '../cloud-bridge/reconcile/fixtures.js';
+import type { ReconcileSummary } from '../cloud-bridge/reconcile/ledger.js';
 
 // The benchmark's day: a WeChat statement (overseas English layout) of `rows` rows and the
 // platform's orders for it, with a known set of differences planted at fixed positions.
@@ -25,18 +26,8 @@ export const PLANTED: Planted = {
   duplicates: 50, suspense: 20, otherDay: 100, otherChannel: 1000,
 };
 
-export interface Expected {
-  statementRows: number;
-  platformRows: number;
-  matched: number;
-  amountMismatch: number;
-  currencyMismatch: number;
-  statusMismatch: number;
-  channelOnly: number;
-  platformOnly: number;
-  duplicates: number;
-  suspense: number;
-}
+/** The counts of a reconciled day (what `kauri reconcile` and the DuckDB baseline report). */
+export type Expected = Omit<ReconcileSummary, 'channel' | 'date' | 'totals'>;
 
 /** Small deterministic PRNG (mulberry32), so every run benchmarks the same files. */
 function rng(seed: number): () => number {

@@ -1,21 +1,11 @@
 import { DuckDBInstance } from '@duckdb/node-api';
+import type { Expected } from './reconcile-data.js';
 
 // The baseline: DuckDB loads the same two files and computes the same classification in
 // SQL (the rules of cloud-bridge/reconcile/classify.ts, written again independently), so
 // its counts double-check ours and its time is the yardstick.
 
-export interface DuckCounts {
-  statementRows: number;
-  platformRows: number;
-  matched: number;
-  amountMismatch: number;
-  currencyMismatch: number;
-  statusMismatch: number;
-  channelOnly: number;
-  platformOnly: number;
-  duplicates: number;
-  suspense: number;
-}
+export type DuckCounts = Expected;
 
 const q = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
