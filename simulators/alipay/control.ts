@@ -1,23 +1,12 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { controlError, jsonBody } from '../common/server.js';
+import { ControlError, optionalString, sendControlError } from '../common/control.js';
 import type { NotifyJob } from '../common/notifier.js';
 import { originOf } from './api.js';
-import { ControlError, type AlipayGateway } from './gateway.js';
+import type { AlipayGateway } from './gateway.js';
 import { formatMajor } from './money.js';
 
 // The /sim/ control API (CONTRACTS.md "Simulator control").
-
-function str(body: Record<string, unknown>, name: string): string | undefined {
-  const v = body[name];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || v === '') throw new ControlError(400, 'invalid_request', `"${name}" must be a non-empty string`);
-  return v;
-}
-
-function fail(reply: FastifyReply, err: unknown): FastifyReply {
-  if (err instanceof ControlError) return controlError(reply, err.status, err.code, err.message);
-  throw err;
-}
 
 export function registerAlipayControl(app: FastifyInstance, deps: { gw: AlipayGateway; notifies: () => NotifyJob[]; setMerchantKey: (partner: string, pem: string) => void }): void {
   const { gw } = deps;
@@ -25,26 +14,26 @@ export function registerAlipayControl(app: FastifyInstance, deps: { gw: AlipayGa
   app.post('/sim/pay', async (req, reply) => {
     try {
       const b = jsonBody(req);
-      const link = str(b, 'redirect_url');
+      const link = optionalString(b, 'redirect_url');
       const t = link
         ? gw.openLink(link, originOf(req))
-        : gw.findForSim({ out_trade_no: str(b, 'out_trade_no'), trade_no: str(b, 'trade_no'), qr_code: str(b, 'qr_code'), token: str(b, 'token'), partner: str(b, 'partner') });
-      gw.simPay(t, str(b, 'payer'), b.force === true);
+        : gw.findForSim({ out_trade_no: optionalString(b, 'out_trade_no'), trade_no: optionalString(b, 'trade_no'), qr_code: optionalString(b, 'qr_code'), token: optionalString(b, 'token'), partner: optionalString(b, 'partner') });
+      gw.simPay(t, optionalString(b, 'payer'), b.force === true);
       return {
         out_trade_no: t.out_trade_no, trade_no: t.trade_no, trade_status: t.status, amount: formatMajor(t.amount_minor, t.trans_currency),
         currency: t.trans_currency, rate: t.rate, cny: formatMajor(t.cny_minor!, 'CNY'), return_url: gw.returnUrl(t),
       };
     } catch (err) {
-      return fail(reply, err);
+      return sendControlError(reply, err);
     }
   });
 
   app.post('/sim/paycode', async (req, reply) => {
     try {
-      const pc = gw.mintPaycode(str(jsonBody(req), 'behaviour') ?? 'success');
+      const pc = gw.mintPaycode(optionalString(jsonBody(req), 'behaviour') ?? 'success');
       return { auth_code: pc.code, behaviour: pc.behaviour, ...(pc.userpaying_n ? { userpaying_n: pc.userpaying_n } : {}) };
     } catch (err) {
-      return fail(reply, err);
+      return sendControlError(reply, err);
     }
   });
 
@@ -54,14 +43,14 @@ export function registerAlipayControl(app: FastifyInstance, deps: { gw: AlipayGa
   app.post('/sim/rates', async (req, reply) => {
     try {
       const b = jsonBody(req);
-      const currency = str(b, 'currency');
-      const rate = str(b, 'rate');
+      const currency = optionalString(b, 'currency');
+      const rate = optionalString(b, 'rate');
       if (!currency || !/^[A-Z]{3}$/.test(currency)) throw new ControlError(400, 'invalid_request', '"currency" must be an ISO code such as "NZD"');
       if (!rate || !/^\d{1,4}(\.\d{1,8})?$/.test(rate) || Number(rate) <= 0) throw new ControlError(400, 'invalid_rate', '"rate" must be a positive decimal string of CNY per unit, e.g. "4.2156"');
       gw.data.rates[currency] = rate;
       return { rates: gw.data.rates };
     } catch (err) {
-      return fail(reply, err);
+      return sendControlError(reply, err);
     }
   });
 
@@ -72,8 +61,8 @@ export function registerAlipayControl(app: FastifyInstance, deps: { gw: AlipayGa
   app.post('/sim/keys', async (req, reply) => {
     try {
       const b = jsonBody(req);
-      const pem = str(b, 'merchant_public_key');
-      const partner = str(b, 'partner') ?? [...gw.merchants.keys()][0]!;
+      const pem = optionalString(b, 'merchant_public_key');
+      const partner = optionalString(b, 'partner') ?? [...gw.merchants.keys()][0]!;
       if (!pem) throw new ControlError(400, 'invalid_request', 'give "merchant_public_key" (PEM or base64 X.509 SubjectPublicKeyInfo)');
       if (!gw.merchants.has(partner)) throw new ControlError(404, 'unknown_partner', `no partner ${partner}`);
       deps.setMerchantKey(partner, pem);
@@ -82,7 +71,7 @@ export function registerAlipayControl(app: FastifyInstance, deps: { gw: AlipayGa
       if (err instanceof Error && !(err instanceof ControlError) && /key/i.test(err.message)) {
         return controlError(reply, 400, 'invalid_key', `not an RSA public key: ${err.message}`);
       }
-      return fail(reply, err);
+      return sendControlError(reply, err);
     }
   });
 }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SimClock } from '../common/clock.js';
+import { ControlError } from '../common/control.js';
 import type { FaultMode } from '../common/faults.js';
 import type { Notifier, NotifyJob } from '../common/notifier.js';
 import { CharsetError, decodeParams, declaredCharset, encodeForm, normaliseCharset } from './form.js';
@@ -45,11 +46,7 @@ export type GatewayAnswer =
   | { type: 'redirect'; location: string }
   | { type: 'html'; status: number; title: string; message: string };
 
-export class ControlError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
-    super(message);
-  }
-}
+export { ControlError };
 
 /** A gateway-level refusal: `<is_success>F</is_success><error>CODE</error>`. */
 class GatewayError extends Error {

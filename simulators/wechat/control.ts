@@ -1,7 +1,8 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { controlError, jsonBody } from '../common/server.js';
+import type { FastifyInstance } from 'fastify';
+import { jsonBody } from '../common/server.js';
+import { ControlError, optionalString, sendControlError } from '../common/control.js';
 import type { NotifyJob } from '../common/notifier.js';
-import { ControlError, type WechatGateway } from './gateway.js';
+import type { WechatGateway } from './gateway.js';
 import { formatMajor } from './fx.js';
 import { verifyJsapiParams } from './jsapi.js';
 import type { Order } from './model.js';
@@ -13,18 +14,6 @@ export interface ControlDeps {
   gw: WechatGateway;
   notifies: () => NotifyJob[];
   keys: () => object;
-}
-
-function str(body: Record<string, unknown>, name: string): string | undefined {
-  const v = body[name];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || v === '') throw new ControlError(400, 'invalid_request', `"${name}" must be a non-empty string`);
-  return v;
-}
-
-function sendControlError(reply: FastifyReply, err: unknown): FastifyReply {
-  if (err instanceof ControlError) return controlError(reply, err.status, err.code, err.message);
-  throw err;
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -111,8 +100,8 @@ export function registerWechatControl(app: FastifyInstance, deps: ControlDeps): 
     try {
       const b = jsonBody(req);
       const o = gw.simPay(
-        { out_trade_no: str(b, 'out_trade_no'), prepay_id: str(b, 'prepay_id'), code_url: str(b, 'code_url') ?? str(b, 'qr_code'), mch_id: str(b, 'mch_id') },
-        str(b, 'payer'),
+        { out_trade_no: optionalString(b, 'out_trade_no'), prepay_id: optionalString(b, 'prepay_id'), code_url: optionalString(b, 'code_url') ?? optionalString(b, 'qr_code'), mch_id: optionalString(b, 'mch_id') },
+        optionalString(b, 'payer'),
         b.force === true,
       );
       return { out_trade_no: o.out_trade_no, transaction_id: o.transaction_id, trade_state: o.trade_state, cash_fee: o.cash_fee, rate: o.rate };
@@ -124,7 +113,7 @@ export function registerWechatControl(app: FastifyInstance, deps: ControlDeps): 
   app.post('/sim/paycode', async (req, reply) => {
     try {
       const b = jsonBody(req);
-      const pc = gw.mintPaycode(str(b, 'behaviour') ?? 'success');
+      const pc = gw.mintPaycode(optionalString(b, 'behaviour') ?? 'success');
       return { auth_code: pc.auth_code, behaviour: pc.behaviour, ...(pc.userpaying_n ? { userpaying_n: pc.userpaying_n } : {}) };
     } catch (err) {
       return sendControlError(reply, err);
@@ -148,11 +137,11 @@ export function registerWechatControl(app: FastifyInstance, deps: ControlDeps): 
   app.post('/sim/rates', async (req, reply) => {
     try {
       const b = jsonBody(req);
-      const feeType = str(b, 'fee_type') ?? str(b, 'currency');
+      const feeType = optionalString(b, 'fee_type') ?? optionalString(b, 'currency');
       const rate = b.rate;
       if (!feeType) throw new ControlError(400, 'invalid_request', 'give "fee_type" (or "currency"), e.g. "NZD"');
       if (typeof rate !== 'string') throw new ControlError(400, 'invalid_rate', '"rate" must be a decimal string of CNY per unit, e.g. "4.25"');
-      const from = str(b, 'from');
+      const from = optionalString(b, 'from');
       if (from !== undefined && Number.isNaN(Date.parse(from))) throw new ControlError(400, 'invalid_request', '"from" must be ISO-8601');
       const e = gw.setRate(feeType, rate, from === undefined ? undefined : Date.parse(from));
       return { ...e, from: new Date(e.from_ms).toISOString() };

@@ -1,6 +1,7 @@
 import { createCipheriv, createHash, randomBytes, randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SimClock } from '../common/clock.js';
+import { ControlError } from '../common/control.js';
 import type { Notifier } from '../common/notifier.js';
 import { renderBill, type BillType } from './bill.js';
 import { cashFee, cashRefund, rateToWechat } from './fx.js';
@@ -42,16 +43,7 @@ export class ReturnError extends Error {
   }
 }
 
-/** A /sim/ control call that cannot be done. */
-export class ControlError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { ControlError };
 
 export type Fields = Record<string, string>;
 
