@@ -18,10 +18,14 @@ const data = mkdtempSync(join(tmpdir(), 'kauri-bench-screens-'));
 const kauri = await spawnKauri(['start', '--data', data, '--port-base', String(await portBase())], { ready: /Press Ctrl-C to stop/, timeoutMs: 120_000 });
 const ep = readEndpoints(data);
 const alipay = simControl('alipay', ep.sims.alipay, join(data, 'sims', 'alipay'));
-const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-const ctx = await browser.newContext({ viewport: { width: 1400, height: 860 } });
-const cashier = await ctx.newPage();
-const customer = await ctx.newPage();
+// Two screens of one counter are two windows, both in front: keep Chromium from
+// throttling the one that is not focused (a background tab gets its timers slowed).
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: [...CHROMIUM_ARGS, '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'],
+});
+const cashier = await (await browser.newContext({ viewport: { width: 1400, height: 860 } })).newPage();
+const customer = await (await browser.newContext({ viewport: { width: 1400, height: 860 } })).newPage();
 await cashier.goto(ep.cashier);
 await customer.goto(ep.customer);
 await cashier.getByTestId('connection-status').filter({ hasText: 'ONLINE' }).waitFor({ timeout: 30_000 });

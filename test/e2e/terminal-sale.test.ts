@@ -32,7 +32,8 @@ describe.skipIf(!existsSync(CHROMIUM))('counter screens against kauri start', ()
     ep = readEndpoints(data);
     wechat = simControl('wechat', ep.sims.wechat, join(data, 'sims', 'wechat'));
     alipay = simControl('alipay', ep.sims.alipay, join(data, 'sims', 'alipay'));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    // The two screens are two windows in front of people: no background-tab throttling.
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'] });
     const screens = await browser.newContext({ viewport: { width: 1400, height: 860 }, locale: 'en-NZ' });
     cashier = await screens.newPage();
     customer = await screens.newPage();
@@ -166,6 +167,23 @@ describe.skipIf(!existsSync(CHROMIUM))('counter screens against kauri start', ()
     await expect.poll(() => row.locator('.status').textContent(), { timeout: 30_000 }).toBe('PARTIALLY REFUNDED');
     const after = await (await fetch(`${ep.bridge}/api/v1/payments/${outTradeNo}`, { headers: { authorization: `Bearer ${ep.demo.apiKey}` } })).json();
     expect(after).toMatchObject({ refunded_minor: 200, status: 'partially_refunded' });
+  });
+
+  it('a payment on the store sticker appears at the counter as it happens', async () => {
+    const before = await cashier.getByTestId('sale-row').count();
+    const phone = await browser.newContext({ userAgent: UA.alipay, locale: 'zh-CN' });
+    try {
+      const page = await phone.newPage();
+      await page.goto(`${ep.bridge}/s/${ep.demo.storeCode}`);
+      await page.getByTestId('pay-amount-input').fill('6.66');
+      await page.getByTestId('pay-button').click();
+      await page.getByTestId('sim-pay').click();
+    } finally {
+      await phone.close();
+    }
+    await expect.poll(() => cashier.getByTestId('sale-row').count(), { timeout: 30_000 }).toBe(before + 1);
+    expect(await textOf(cashier, 'notice')).toContain('Store code payment received: 6.66 NZD');
+    expect(await cashier.getByTestId('sale-row').filter({ hasText: 'NZD 6.66' }).locator('.status').textContent()).toBe('PAID');
   });
 
   it('shows the settlement report with the journal head, and the screens for the README', async () => {
