@@ -2,16 +2,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { startBridge, type Bridge } from '../../cloud-bridge/bridge.js';
+import type { Bridge } from '../../cloud-bridge/bridge.js';
 import { seedDemo } from '../../cloud-bridge/demo.js';
 import { demoChannelAccounts } from '../../cloud-bridge/channels/index.js';
 import { closeAlipayAgents } from '../../cloud-bridge/channels/alipay/index.js';
 import type { ChannelAccount, ChannelContext } from '../../cloud-bridge/channels/channel.js';
-import { systemClock } from '../../protocol/clock.js';
 import { spawnKauri, type KauriProcess } from '../support/processes.js';
+import { startTestBridge } from '../support/bridges.js';
 import { merchantApi, pollApi } from '../support/merchant-api.js';
-import { createTestDatabase, type TestDatabase } from '../support/stores.js';
+import type { TestDatabase } from '../support/stores.js';
 
 // Shared by the Alipay end-to-end tests: a real `kauri sim alipay` process, and a bridge
 // in this process whose demo merchant's Alipay account points at it.
@@ -74,13 +73,7 @@ export interface BridgeUnderTest {
 }
 
 export async function startBridgeForAlipay(sim: AlipaySimProcess, kind: 'sqlite' | 'postgres', options: { timeScale?: number } = {}): Promise<BridgeUnderTest> {
-  const db = await createTestDatabase(kind);
-  const filesDir = mkdtempSync(join(tmpdir(), 'kauri-files-'));
-  const bridge = await startBridge({
-    dbUrl: db.url, port: 0, secretKey: 'e2e-alipay-secret-key-0123456789abcdef', filesDir,
-    log: pino({ level: process.env.KAURI_LOG_LEVEL ?? 'silent' }),
-    clock: systemClock(options.timeScale ?? 200),
-  });
+  const { bridge, db, cleanup } = await startTestBridge({ kind, secretKey: 'e2e-alipay-secret-key-0123456789abcdef', timeScale: options.timeScale ?? 200 });
   const seed = await seedDemo(bridge.accounts, {
     registry: bridge.channels,
     channelAccounts: await demoChannelAccounts({ alipay: { url: sim.url, stateDir: sim.stateDir } }),
@@ -100,8 +93,7 @@ export async function startBridgeForAlipay(sim: AlipaySimProcess, kind: 'sqlite'
     async stop() {
       await bridge.close();
       await closeAlipayAgents();
-      await db.drop();
-      rmSync(filesDir, { recursive: true, force: true });
+      await cleanup();
     },
   };
 }

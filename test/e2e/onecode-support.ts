@@ -2,16 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { pino } from 'pino';
 import type { BrowserContext } from 'playwright-core';
-import { startBridge, type Bridge, type BridgeOptions } from '../../cloud-bridge/bridge.js';
+import type { Bridge, BridgeOptions } from '../../cloud-bridge/bridge.js';
 import { seedDemo, type DemoSeed } from '../../cloud-bridge/demo.js';
 import { demoChannelAccounts } from '../../cloud-bridge/channels/index.js';
 import { closeWechatAgents } from '../../cloud-bridge/channels/wechat/index.js';
-import { systemClock } from '../../protocol/clock.js';
 import { spawnKauri, type KauriProcess } from '../support/processes.js';
+import { startTestBridge } from '../support/bridges.js';
 import { merchantApi, pollApi } from '../support/merchant-api.js';
-import { createTestDatabase, type TestDatabase } from '../support/stores.js';
+import type { TestDatabase } from '../support/stores.js';
 
 // The one-code end-to-end tests' world: the three channel simulators as real processes,
 // a bridge in this process whose demo merchant uses all three, and a customer's phone
@@ -75,13 +74,8 @@ export interface World {
 }
 
 export async function startWorld(sims: Partial<Record<Sim['name'], Sim>>, options: { timeScale?: number; bridge?: Partial<BridgeOptions> } = {}): Promise<World> {
-  const db = await createTestDatabase('sqlite');
-  const filesDir = mkdtempSync(join(tmpdir(), 'kauri-files-'));
-  const bridge = await startBridge({
-    dbUrl: db.url, port: 0, secretKey: 'e2e-onecode-secret-key-0123456789abcdef', filesDir,
-    log: pino({ level: process.env.KAURI_LOG_LEVEL ?? 'silent' }),
-    clock: systemClock(options.timeScale ?? 20),
-    ...options.bridge,
+  const { bridge, db, cleanup } = await startTestBridge({
+    kind: 'sqlite', secretKey: 'e2e-onecode-secret-key-0123456789abcdef', timeScale: options.timeScale ?? 20, bridge: options.bridge,
   });
   const seed = await seedDemo(bridge.accounts, {
     registry: bridge.channels,
@@ -94,8 +88,7 @@ export async function startWorld(sims: Partial<Record<Sim['name'], Sim>>, option
     async stop() {
       await bridge.close();
       await closeWechatAgents();
-      await db.drop();
-      rmSync(filesDir, { recursive: true, force: true });
+      await cleanup();
     },
   };
 }

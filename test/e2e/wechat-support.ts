@@ -2,15 +2,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { pino } from 'pino';
-import { startBridge, type Bridge } from '../../cloud-bridge/bridge.js';
+import type { Bridge } from '../../cloud-bridge/bridge.js';
 import { seedDemo } from '../../cloud-bridge/demo.js';
 import { demoChannelAccounts } from '../../cloud-bridge/channels/index.js';
 import { closeWechatAgents } from '../../cloud-bridge/channels/wechat/index.js';
-import { systemClock } from '../../protocol/clock.js';
 import { spawnKauri, type KauriProcess } from '../support/processes.js';
+import { startTestBridge } from '../support/bridges.js';
 import { merchantApi, pollApi } from '../support/merchant-api.js';
-import { createTestDatabase, type TestDatabase } from '../support/stores.js';
+import type { TestDatabase } from '../support/stores.js';
 
 // Shared by the WeChat end-to-end tests: a real `kauri sim wechat --tls` process, and a
 // bridge in this process whose demo merchant's WeChat account points at it.
@@ -63,13 +62,7 @@ export interface BridgeUnderTest {
 }
 
 export async function startBridgeForSim(sim: WechatSimProcess, kind: 'sqlite' | 'postgres', options: { timeScale?: number } = {}): Promise<BridgeUnderTest> {
-  const db = await createTestDatabase(kind);
-  const filesDir = mkdtempSync(join(tmpdir(), 'kauri-files-'));
-  const bridge = await startBridge({
-    dbUrl: db.url, port: 0, secretKey: 'e2e-wechat-secret-key-0123456789abcdef', filesDir,
-    log: pino({ level: process.env.KAURI_LOG_LEVEL ?? 'silent' }),
-    clock: systemClock(options.timeScale ?? 20),
-  });
+  const { bridge, db, cleanup } = await startTestBridge({ kind, secretKey: 'e2e-wechat-secret-key-0123456789abcdef', timeScale: options.timeScale ?? 20 });
   const channelAccounts = (await demoChannelAccounts({ wechat: { url: sim.url, stateDir: sim.stateDir } })).filter((a) => a.channel === 'wechat');
   // Poll a scanned code every 2 s of protocol time (100 ms at 20×) rather than 5 s, so a
   // busy machine still fits several queries before the 40 s (2 s) deadline.
@@ -82,8 +75,7 @@ export async function startBridgeForSim(sim: WechatSimProcess, kind: 'sqlite' | 
     async stop() {
       await bridge.close();
       await closeWechatAgents();
-      await db.drop();
-      rmSync(filesDir, { recursive: true, force: true });
+      await cleanup();
     },
   };
 }
