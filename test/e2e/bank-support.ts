@@ -7,8 +7,10 @@ import { startBridge, type Bridge } from '../../cloud-bridge/bridge.js';
 import { bankDemoAccount } from '../../cloud-bridge/channels/bank/index.js';
 import { createLogger } from '../../cloud-bridge/logger.js';
 import type { Clock } from '../../protocol/clock.js';
+import { merchantApi } from '../support/merchant-api.js';
 import { spawnKauri, type KauriProcess } from '../support/processes.js';
 import { createTestDatabase, type TestDatabase } from '../support/stores.js';
+import { waitFor as poll } from '../support/wait.js';
 
 // A real `kauri sim bank` process and an in-process bridge whose clock a test can move
 // (to reach an order's expiry without waiting for it), wired as `kauri start` wires them.
@@ -85,13 +87,7 @@ export async function startBankBridge(sim: BankSimProcess, options: { timeScale?
   const account = await bridge.accounts.createChannelAccount({ merchantId: merchant.id, channel: 'bank', config: demo.config, secrets: demo.secrets });
   return {
     bridge, clock, apiKey: key, merchantId: merchant.id, accountId: account.id,
-    async api(method, path, body) {
-      const res = await fetch(`${bridge.url}${path}`, {
-        method, headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
-      });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
-    },
+    api: merchantApi(bridge.url, key),
     async stop() {
       await bridge.close();
       await db.drop();
@@ -100,15 +96,8 @@ export async function startBankBridge(sim: BankSimProcess, options: { timeScale?
   };
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+/** Polls every 100 ms (each poll is an HTTP call) for up to 20 s. */
+export const waitFor = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> => poll(what, fn, timeoutMs, 100);
 
 export async function launchChromium(): Promise<Browser> {
   return chromium.launch({
