@@ -304,7 +304,7 @@ export class TerminalHub {
     // A wrong PIN or an internal failure is not recorded: the same command may be tried
     // again and deserves a fresh answer.
     const transient = !result.ok && ['manager_pin_invalid', 'manager_pin_locked', 'internal'].includes(result.error!.code);
-    if (!transient) await terminals.finishCommand(c.terminal.id, msg.key, result);
+    if (!transient) await terminals.finishCommand(c.terminal.id, msg.key, result, msg.name);
     reply(result);
   }
 }

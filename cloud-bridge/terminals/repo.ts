@@ -132,24 +132,25 @@ export class TerminalsRepo {
 
   // ---- the command record (dedupe on terminal + idempotency key) ----
 
-  /** The stored answer to a command already done, or undefined after claiming it. */
-  async claimCommand(terminalId: string, key: string, name: string): Promise<{ done: true; result: unknown } | { done: false }> {
-    const now = nowIso();
-    const existing = await this.db.selectFrom('terminal_commands').select(['status', 'result', 'name'])
+  /** The stored answer to a command already done, if it was. */
+  async claimCommand(terminalId: string, key: string, _name: string): Promise<{ done: true; result: unknown } | { done: false }> {
+    const existing = await this.db.selectFrom('terminal_commands').select(['status', 'result'])
       .where('terminal_id', '=', terminalId).where('idem_key', '=', key).executeTakeFirst();
     if (existing?.status === 'done') return { done: true, result: JSON.parse(existing.result ?? 'null') };
-    if (!existing) {
-      await this.db.insertInto('terminal_commands').values({ terminal_id: terminalId, idem_key: key, name, status: 'running', result: null, created_at: now, updated_at: now })
-        .onConflict((oc) => oc.columns(['terminal_id', 'idem_key']).doNothing()).execute();
-    }
-    // A command left "running" by a crash is done again: every command is idempotent
-    // underneath (out_trade_no, out_refund_no, checkout ids), so this cannot charge twice.
+    // Not done: (again) do it. A crash between doing and recording is safe because every
+    // command is idempotent underneath (out_trade_no, out_refund_no, checkout ids), so
+    // doing it twice cannot charge or refund twice.
     return { done: false };
   }
 
-  async finishCommand(terminalId: string, key: string, result: unknown): Promise<void> {
-    await this.db.updateTable('terminal_commands').set({ status: 'done', result: JSON.stringify(result), updated_at: nowIso() })
-      .where('terminal_id', '=', terminalId).where('idem_key', '=', key).execute();
+  /** Records a command's answer (one write per command: it is the dedupe record). */
+  async finishCommand(terminalId: string, key: string, result: unknown, name = ''): Promise<void> {
+    const now = nowIso();
+    const text = JSON.stringify(result);
+    await this.db.insertInto('terminal_commands')
+      .values({ terminal_id: terminalId, idem_key: key, name, status: 'done', result: text, created_at: now, updated_at: now })
+      .onConflict((oc) => oc.columns(['terminal_id', 'idem_key']).doUpdateSet({ status: 'done', result: text, updated_at: now }))
+      .execute();
   }
 
   async countCommands(terminalId: string): Promise<number> {

@@ -145,6 +145,8 @@ export class Counter extends EventEmitter {
   private settlement: SettlementSummary | null = null;
   private linkError: LinkErrorBody | null = null;
   private keyedAmount = '';
+  private pendingResults: ResultMessage[] = [];
+  private closed = false;
 
   constructor(private readonly o: CounterOptions) {
     super();
@@ -196,6 +198,7 @@ export class Counter extends EventEmitter {
   }
 
   stop(): void {
+    this.closed = true;
     this.link?.stop();
     void this.o.devices?.stop?.();
     this.db.close();
@@ -441,17 +444,33 @@ export class Counter extends EventEmitter {
       eph(msg);
       return;
     }
-    const row = this.db.outboxEntry(msg.key);
-    if (!row) return; // answered before (a resend after a lost ack): nothing to do twice
+    // Answers that arrive together (an outbox drained after a reconnect) are applied in
+    // one transaction: one fsync for the lot, not one each.
+    this.pendingResults.push(msg);
+    if (this.pendingResults.length === 1) setImmediate(() => this.applyResults());
+  }
+
+  private applyResults(): void {
+    const batch = this.pendingResults;
+    this.pendingResults = [];
+    if (this.closed || !batch.length) return; // still in the outbox: sent again, answered from the bridge's record
     const followUps: string[] = [];
+    const applied: ResultMessage[] = [];
     this.db.tx(() => {
-      this.db.dequeue(msg.key);
-      this.applyResult(row.name as CommandName, JSON.parse(row.args), row.ref, msg, followUps);
-      this.db.journal('command.answered', { key: msg.key, name: row.name, ok: msg.ok, error: msg.error?.code });
+      for (const msg of batch) {
+        const row = this.db.outboxEntry(msg.key);
+        if (!row) continue; // answered before (a resend after a lost answer): nothing to do twice
+        this.db.dequeue(msg.key);
+        this.applyResult(row.name as CommandName, JSON.parse(row.args), row.ref, msg, followUps);
+        this.db.journal('command.answered', { key: msg.key, name: row.name, ok: msg.ok, error: msg.error?.code });
+        applied.push(msg);
+      }
     });
     for (const k of followUps) this.sendQueued(k);
-    this.answered.get(msg.key)?.(msg);
-    this.answered.delete(msg.key);
+    for (const msg of applied) {
+      this.answered.get(msg.key)?.(msg);
+      this.answered.delete(msg.key);
+    }
     this.changed();
   }
 
