@@ -147,8 +147,9 @@ export class PaymentService {
     const quote = this.hooks.quoteFor ? await this.hooks.quoteFor({ merchantId, channel: input.channel, amount, quoteId: input.quote_id }) : undefined;
     const now = this.deps.clock.now();
     const id = newId('pay');
-    // Expiry is a protocol duration: it follows KAURI_TIME_SCALE like every other timer.
-    const expiresAt = new Date(now.getTime() + this.deps.clock.duration(ctx.expiresInMs ?? DEFAULT_EXPIRY_MS));
+    // The channel order lives as long as its caller says (a checkout passes its own, scaled
+    // expiry); a bare API payment gets 15 minutes of real time, which the channel is also told.
+    const expiresAt = new Date(now.getTime() + (ctx.expiresInMs ?? DEFAULT_EXPIRY_MS));
     const order: Order = {
       id,
       merchant_id: merchantId,
