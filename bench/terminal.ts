@@ -94,7 +94,7 @@ const rows: string[] = [];
   });
   const ms = performance.now() - t0;
   counter.stop();
-  rows.push(`| outbox drain: 10,000 commands queued offline, sent on reconnect, each answered and removed | ${(ms / 1000).toFixed(1)} s (${Math.round(10_000 / (ms / 1000))} commands/s) | each answer is a bridge dedupe record + a counter SQLite transaction (synchronous=FULL) |`);
+  rows.push(`| outbox drain: 10,000 commands queued offline, sent on reconnect, each answered and removed | ${(ms / 1000).toFixed(1)} s (${Math.round(10_000 / (ms / 1000))} commands/s) | one dedupe record written per command on the bridge; answers arriving together are applied in one counter SQLite transaction (synchronous=FULL) |`);
 }
 
 // 3. Memory of one bridge with 10,000 connected counters
