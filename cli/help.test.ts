@@ -22,6 +22,10 @@ describe('kauri --help', () => {
     const r = spawnSync(process.execPath, [bin, 'frobnicate'], { env, encoding: 'utf8' });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/unknown command/);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1); // the reason and the hint on one line
+    const missing = spawnSync(process.execPath, [bin, 'sticker'], { env, encoding: 'utf8' });
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/required option '--store/)]);
     const p = spawnSync(process.execPath, [bin, 'bridge', '--port', 'nine'], { env, encoding: 'utf8' });
     expect(p.status).not.toBe(0);
     expect(p.stderr).toMatch(/port/);

@@ -24,7 +24,8 @@ const REGISTRARS: Array<{ commands: string[]; load: () => Promise<Registrar[]> }
 export async function buildProgram(argv: string[] = process.argv): Promise<Command> {
   const program = new Command('kauri')
     .description('Kauri: WeChat Pay, Alipay and Chinese online banking at a New Zealand counter')
-    .showHelpAfterError('(run with --help for usage)')
+    // Bad arguments get one line on stderr (reason and hint), as every command promises.
+    .configureOutput({ outputError: (str, write) => write(`${str.trim().replace(/\s*\n\s*/g, ' ')} (run with --help for usage)\n`) })
     .exitOverride();
   const first = argv[2];
   const wanted = REGISTRARS.filter((r) => first !== undefined && r.commands.includes(first));
