@@ -109,7 +109,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const host = options.host ?? '127.0.0.1';
   // The public URL is needed before listening (channels get notify URLs), so when the
   // port is chosen by the OS we fill it in after listen through this holder.
-  const urlHolder = { base: options.publicBaseUrl ?? '' };
+  // A fixed port gives the URL at once: the start-up rate pull already builds channel contexts.
+  const urlHolder = { base: options.publicBaseUrl ?? (options.port === 0 ? '' : `http://${host}:${options.port ?? 7300}`) };
   const payments = new PaymentService({
     accounts, orders, events, scheduler, channels, recorder, clock, log: log.child({ part: 'payments' }),
     get publicBaseUrl() { return urlHolder.base; },

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
+import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBridge } from '../../cloud-bridge/bridge.js';
+import { createLogger } from '../../cloud-bridge/logger.js';
 import { launchChromium, startBankBridge, startBankSimProcess, uniqueNo, waitFor, type BankBridge, type BankSimProcess } from './bank-support.js';
 
 // The bank channel end to end, as a customer meets it: the merchant API quotes and creates a
@@ -177,5 +183,25 @@ describe('bank channel through a real browser', () => {
     const paid = Math.round(Number(order.v_amount) * 100);
     expect(refunded).toBeLessThanOrEqual(paid);
     expect(paid - refunded).toBeLessThanOrEqual(1);
+  });
+  it('a bridge on a fixed port without a public URL (kauri bridge on existing data) pulls its rates at start', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const filesDir = mkdtempSync(join(tmpdir(), 'kauri-bank-files-'));
+    const again = await startBridge({
+      dbUrl: b.bridge.store.url, port, secretKey: 'e2e-bank-secret-key-0123456789abcdef', filesDir,
+      log: createLogger({ level: 'silent' }), fx: { pullAtStart: true }, runJobs: false,
+    });
+    try {
+      expect(again.fxStartReport?.failed).toEqual([]); // was "Invalid URL": notify URLs were built before listen
+      expect(again.fxStartReport?.ok).toEqual([expect.objectContaining({ channel: 'bank', rate: '4.235' })]);
+    } finally {
+      await again.close();
+      rmSync(filesDir, { recursive: true, force: true });
+    }
   });
 });
