@@ -42,7 +42,7 @@ function Estimates({ state, amountMinor }: { state: State; amountMinor: number }
         return (
           <div key={ch} data-testid={`customer-cny-${ch}`} className="estimate">
             <b>{CHANNEL_NAMES[ch]![0]} {CHANNEL_NAMES[ch]![1]}</b>{' '}
-            {q ? <>≈ {cny(q.cnyMinor)} <small>rate 汇率 {q.rate} · {new Date(q.rateTime).toLocaleString('en-NZ')}</small></> : <span className="muted">rate unavailable · 汇率暂不可用</span>}
+            {q ? <>≈ {cny(q.cnyMinor)} <small>rate 汇率 {q.rate} · {new Date(q.rateTime).toLocaleString('en-NZ', { timeZone: state.store?.timezone ?? 'Pacific/Auckland' })}</small></> : <span className="muted">rate unavailable · 汇率暂不可用</span>}
           </div>
         );
       })}
