@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request } from 'undici';
 import type { BrowserContext } from 'playwright-core';
 import type { Bridge, BridgeOptions } from '../../cloud-bridge/bridge.js';
 import { seedDemo, type DemoSeed } from '../../cloud-bridge/demo.js';
 import { demoChannelAccounts } from '../../cloud-bridge/channels/index.js';
 import { closeWechatAgents } from '../../cloud-bridge/channels/wechat/index.js';
 import { spawnKauri, type KauriProcess } from '../support/processes.js';
+import { simControl, type Sim } from '../support/sim-control.js';
 import { startTestBridge } from '../support/bridges.js';
 import { merchantApi, pollApi } from '../support/merchant-api.js';
 import type { TestDatabase } from '../support/stores.js';
@@ -25,38 +25,17 @@ export const UA = {
   desktop: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36',
 } as const;
 
-export interface Sim {
-  readonly name: 'wechat' | 'alipay' | 'bank';
-  readonly url: string;
-  readonly stateDir: string;
-  control<T = any>(path: string, body?: unknown): Promise<{ status: number; body: T }>;
-  get<T = any>(path: string): Promise<T>;
-  stop(): Promise<void>;
-}
+export type { Sim };
 
 export async function startSim(name: Sim['name'], env: NodeJS.ProcessEnv = {}): Promise<Sim> {
   const stateDir = mkdtempSync(join(tmpdir(), `kauri-onecode-${name}-`));
   const args = ['sim', name, '--port', '0', '--state', stateDir, ...(name === 'wechat' ? ['--tls'] : [])];
   const proc: KauriProcess = await spawnKauri(args, { ready: /listening on (\S+)/, env, timeoutMs: 60_000 });
-  const url = proc.ready;
-  let agent: Agent | undefined;
-  if (name === 'wechat') {
-    const { readFileSync } = await import('node:fs');
-    agent = new Agent({ connect: { ca: readFileSync(join(stateDir, 'ca.pem'), 'utf8') } });
-  }
+  const sim = simControl(name, proc.ready, stateDir);
   return {
-    name, url, stateDir,
-    async control(path, body) {
-      const res = await request(url + path, { method: 'POST', body: JSON.stringify(body ?? {}), headers: { 'content-type': 'application/json' }, ...(agent ? { dispatcher: agent } : {}) });
-      const text = await res.body.text();
-      return { status: res.statusCode, body: text ? JSON.parse(text) : undefined };
-    },
-    async get(path) {
-      const res = await request(url + path, agent ? { dispatcher: agent } : {});
-      return res.body.json() as any;
-    },
+    ...sim,
     async stop() {
-      await agent?.close();
+      await sim.stop();
       await proc.stop();
       rmSync(stateDir, { recursive: true, force: true });
     },

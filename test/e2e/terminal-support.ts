@@ -1,11 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
-import { Agent, request } from 'undici';
 import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 import type { Locator, Page } from 'playwright-core';
-import type { Sim } from './onecode-support.js';
 import { freePort } from '../support/processes.js';
 
 // jsqr is CommonJS with a `default` export: take whichever is callable.
@@ -44,26 +42,8 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A channel simulator's /sim/ control (the WeChat one over TLS with its own CA). */
-export function simControl(name: Sim['name'], url: string, stateDir: string): Sim {
-  const ca = join(stateDir, 'ca.pem');
-  const agent = name === 'wechat' && existsSync(ca) ? new Agent({ connect: { ca: readFileSync(ca, 'utf8') } }) : undefined;
-  return {
-    name, url, stateDir,
-    async control(path, body) {
-      const res = await request(url + path, { method: 'POST', body: JSON.stringify(body ?? {}), headers: { 'content-type': 'application/json' }, ...(agent ? { dispatcher: agent } : {}) });
-      const text = await res.body.text();
-      return { status: res.statusCode, body: text ? JSON.parse(text) : undefined };
-    },
-    async get(path) {
-      const res = await request(url + path, agent ? { dispatcher: agent } : {});
-      return res.body.json() as any;
-    },
-    async stop() {
-      await agent?.close();
-    },
-  };
-}
+export { simControl } from '../support/sim-control.js';
+import type { Sim } from '../support/sim-control.js';
 
 /** A customer's payment code minted by a wallet simulator. */
 export async function paymentCode(sim: Sim, behaviour = 'success'): Promise<string> {
