@@ -25,6 +25,9 @@ export const ERRORS = {
   terminal_offline: { status: 503, en: 'Offline: no new payment can start until the bridge is reachable', zh: '离线：连接恢复前无法发起新的支付' },
   scan_duplicate: { status: 409, en: 'That code was just scanned; ignored', zh: '该付款码刚刚已扫描，已忽略' },
   payment_in_progress: { status: 409, en: 'A payment is already in progress', zh: '已有一笔支付正在进行' },
+  day_close_refused: { status: 409, en: 'The day cannot be closed while a payment\'s outcome is unknown or a payment is in progress', zh: '仍有结果未知或进行中的支付，暂不能日结' },
+  day_already_closed: { status: 409, en: 'This store day is already closed', zh: '本营业日已日结' },
+  day_close_offline: { status: 503, en: 'Offline: the manager PIN cannot be checked, so the day cannot be closed until the bridge is back', zh: '离线：无法验证店长密码，连接恢复后才能日结' },
   // Money and orders
   unknown_currency: { status: 400, en: 'Unknown currency', zh: '未知币种' },
   invalid_amount: { status: 400, en: 'The amount must be a positive whole number of minor units', zh: '金额必须为正整数（最小货币单位）' },

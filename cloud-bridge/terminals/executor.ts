@@ -101,6 +101,12 @@ export class TerminalCommandExecutor {
         }, { cause: `terminal_refund:${terminal.id}` });
         return { refund: refundView(refund, after), payment: paymentView(after) };
       }
+      case 'manager.verify': {
+        const a = args as CommandArgsOf<'manager.verify'>;
+        await this.checkPin(terminal, a.managerPin);
+        this.deps.log.info({ terminal: terminal.id, purpose: a.purpose }, 'manager PIN verified');
+        return { verified: true };
+      }
       case 'fx.estimate': {
         const a = args as CommandArgsOf<'fx.estimate'>;
         const fx = this.deps.fx?.();

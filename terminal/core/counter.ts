@@ -14,6 +14,7 @@ import type { ChannelName } from '../../protocol/payments.js';
 import type { ChannelTotals, OpenPayment, RefundRecord, SaleRecord, SettlementSummary, StoreInfo } from './records.js';
 import { TerminalDb, type RefundRow, type SaleRow, type SaleStatus } from './db.js';
 import { LinkClient } from './link-client.js';
+import { canCloseDay } from '../receipts/settlement-report.js';
 import { ScanFilter } from './scan.js';
 import { isActive, isPaidFamily, statusWord, STATUS_TEXT, type StatusWord } from './words.js';
 
@@ -147,6 +148,8 @@ export class Counter extends EventEmitter {
   private keyedAmount = '';
   private pendingResults: ResultMessage[] = [];
   private closed = false;
+  /** A Z close is waiting for the bridge's PIN check: a second one waits its turn. */
+  private closingDay = false;
 
   constructor(private readonly o: CounterOptions) {
     super();
@@ -366,6 +369,58 @@ export class Counter extends EventEmitter {
     return summary;
   }
 
+  /**
+   * The Z-report: closes the store day, once, with the manager PIN the bridge checks
+   * (offline the day stays open). Refused while a payment's outcome is unknown or one is
+   * in progress, since the day's totals could still change under the report; pending
+   * payments of the day (canCloseDay lets them through) are listed on it as open.
+   */
+  async closeDay(managerPin: string): Promise<SettlementSummary> {
+    if (!/^\d{4,12}$/.test(managerPin)) throw new KauriError('manager_pin_invalid', 'Enter the manager PIN (4–12 digits)');
+    if (this.closingDay) throw new KauriError('day_close_refused', 'The day is being closed already: wait for it');
+    this.closingDay = true;
+    try {
+      this.dayClosable();
+      if (this.linkError) throw new KauriError('terminal_revoked', `The bridge refused this terminal: ${this.linkError.message}`);
+      if (!this.online) throw new KauriError('day_close_offline');
+      const m = await this.ask('manager.verify', { managerPin, purpose: 'day_close' });
+      if (!m) throw new KauriError('day_close_offline', 'The bridge did not answer the PIN check: the day is still open, try again');
+      if (!m.ok) throw new KauriError((m.error!.code in ERRORS ? m.error!.code : 'internal') as ErrorCode, m.error!.message);
+      // A payment may have started or changed while the bridge checked the PIN: decide again.
+      const summary = this.dayClosable();
+      const z: SettlementSummary = { ...summary, printedBy: 'PIN verified 已验证' };
+      this.db.tx(() => {
+        z.closeNumber = this.db.nextCloseNumber();
+        this.db.insertDayClose({
+          close_no: z.closeNumber, store_day: z.storeDay, generated_at: z.generatedAt, summary: JSON.stringify(z),
+          journal_seq: z.journalHead.sequence, journal_hash: z.journalHead.hash,
+        });
+        this.db.journal('settlement.z', { storeDay: z.storeDay, closeNumber: z.closeNumber, head: z.journalHead, open: z.openPayments.length });
+      });
+      this.settlement = z;
+      this.o.devices?.printSettlement?.(z);
+      this.changed();
+      return z;
+    } finally {
+      this.closingDay = false;
+    }
+  }
+
+  /** The Z summary of the store day if it may be closed now; the reason it may not, otherwise. */
+  private dayClosable(): SettlementSummary {
+    const summary = this.buildSettlement('Z');
+    const check = canCloseDay(summary);
+    if (!check.ok) throw new KauriError('day_close_refused', `${check.reason!.en}. The counter keeps asking the channel; close the day once it is known`);
+    const cur = this.currentSale();
+    if (cur && isActive(cur.status)) throw new KauriError('day_close_refused', 'A payment is in progress: finish or cancel it, then close the day');
+    const done = this.db.dayClose(summary.storeDay);
+    if (done) {
+      const at = new Date(done.generated_at).toLocaleTimeString('en-NZ', { timeZone: summary.store.timeZone, hour: '2-digit', minute: '2-digit', hour12: false });
+      throw new KauriError('day_already_closed', `Store day ${summary.storeDay} was closed at ${at} (close no. ${done.close_no}); its Z-report is not printed twice. Settlement (F4) prints an X-report of the day so far`);
+    }
+    return summary;
+  }
+
   private parseAmount(text: string): Money {
     let amount: Money;
     try {
@@ -435,6 +490,20 @@ export class Counter extends EventEmitter {
   private sendEphemeral<N extends CommandName>(name: N, args: CommandArgsOf<N>, done: (r: ResultMessage) => void): void {
     const key = newId();
     if (this.link?.send({ v: LINK_VERSION, type: 'command', key, name, args })) this.ephemeral.set(key, done);
+  }
+
+  /** A question for the bridge whose answer is awaited (undefined: no link, or no answer within 10 s). */
+  private ask<N extends CommandName>(name: N, args: CommandArgsOf<N>): Promise<ResultMessage | undefined> {
+    const key = newId();
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { this.ephemeral.delete(key); resolve(undefined); }, 10_000);
+      this.ephemeral.set(key, (m) => { clearTimeout(t); resolve(m); });
+      if (!this.link?.send({ v: LINK_VERSION, type: 'command', key, name, args })) {
+        clearTimeout(t);
+        this.ephemeral.delete(key);
+        resolve(undefined);
+      }
+    });
   }
 
   private onResult(msg: ResultMessage): void {

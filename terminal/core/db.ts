@@ -6,7 +6,7 @@ import { GENESIS, journalHash, type JournalEntry } from './journal.js';
 // The counter's own store. Everything that must survive a power cut is here, written
 // with synchronous=FULL before anyone is told: the outbox of commands for the bridge, the
 // sales and refunds as this counter saw them, receipts, the last bridge event applied,
-// device settings, and the hash-chained journal.
+// device settings, the days closed (Z-reports), and the hash-chained journal.
 
 export type SaleStatus =
   | 'creating' | 'waiting' | 'pending' | 'paid' | 'failed' | 'expired' | 'closed' | 'unknown'
@@ -46,6 +46,16 @@ export interface RefundRow {
   updated_at: string;
 }
 
+export interface DayCloseRow {
+  close_no: number;
+  store_day: string;
+  generated_at: string;
+  /** The SettlementSummary printed, as JSON. */
+  summary: string;
+  journal_seq: number;
+  journal_hash: string;
+}
+
 export interface OutboxRow {
   seq: number;
   key: string;
@@ -77,6 +87,10 @@ create table if not exists refunds (
 create table if not exists receipts (
   id integer primary key autoincrement, kind text not null, ref text not null, data text not null, created_at text not null,
   printed_at text, unique (kind, ref)
+);
+create table if not exists day_closes (
+  close_no integer primary key, store_day text not null unique, generated_at text not null, summary text not null,
+  journal_seq integer not null, journal_hash text not null
 );
 create table if not exists journal (
   seq integer primary key, at text not null, kind text not null, data text not null, prev_hash text not null, hash text not null
@@ -198,6 +212,20 @@ export class TerminalDb {
   receipt(kind: 'sale' | 'refund', ref: string): unknown {
     const r = this.raw.prepare('select data from receipts where kind = ? and ref = ?').get(kind, ref) as { data: string } | undefined;
     return r ? JSON.parse(r.data) : undefined;
+  }
+
+  // ---- day closes (Z-reports): one per store day, numbered per terminal ----
+  dayClose(storeDay: string): DayCloseRow | undefined {
+    return this.raw.prepare('select * from day_closes where store_day = ?').get(storeDay) as DayCloseRow | undefined;
+  }
+
+  nextCloseNumber(): number {
+    return (this.raw.prepare('select coalesce(max(close_no), 0) + 1 as n from day_closes').get() as { n: number }).n;
+  }
+
+  insertDayClose(row: DayCloseRow): void {
+    this.raw.prepare(`insert into day_closes (close_no, store_day, generated_at, summary, journal_seq, journal_hash)
+      values (@close_no, @store_day, @generated_at, @summary, @journal_seq, @journal_hash)`).run(row);
   }
 
   // ---- journal ----

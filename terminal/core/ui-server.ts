@@ -30,6 +30,7 @@ export const UiActions = {
   cancel: z.object({}),
   refund: z.object({ sale: z.string().min(1).max(64), amount: z.string().max(20).default(''), pin: z.string().max(12) }),
   settlement: z.object({}),
+  'close-day': z.object({ pin: z.string().max(12) }),
   dismiss: z.object({}),
   amount: z.object({ amount: z.string().max(20) }),
 } as const;
@@ -43,6 +44,7 @@ export async function runAction(counter: Counter, action: UiAction, raw: unknown
     case 'cancel': return counter.cancel();
     case 'refund': return counter.refund(body.sale, body.amount, body.pin);
     case 'settlement': return counter.settlementReport();
+    case 'close-day': return counter.closeDay(body.pin);
     case 'dismiss': counter.dismiss(); return { ok: true };
     case 'amount': counter.setKeyedAmount(body.amount); return { ok: true };
   }

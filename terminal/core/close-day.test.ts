@@ -1,0 +1,142 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { startBridge, type Bridge } from '../../cloud-bridge/bridge.js';
+import { ChannelRegistry } from '../../cloud-bridge/channels/channel.js';
+import { systemClock } from '../../protocol/clock.js';
+import { newId } from '../../protocol/ids.js';
+import { createTestDatabase, type TestDatabase } from '../../test/support/stores.js';
+import { Counter, pairTerminal, storeDay, type CounterDevices } from './counter.js';
+import type { SaleRow } from './db.js';
+import type { SettlementSummary } from './records.js';
+
+// Closing the day (Z) at a counter paired with a real bridge in this process: the PIN is
+// the store's, checked by the bridge; the close is refused while a payment's outcome is
+// unknown or a payment is in progress, happens once per store day, and survives a restart.
+
+const PIN = '2468';
+const TZ = 'Pacific/Auckland';
+
+describe('Counter.closeDay', () => {
+  let tdb: TestDatabase;
+  let bridge: Bridge;
+  let wsUrl: string;
+  let dir: string;
+  let counter: Counter;
+  const printed: SettlementSummary[] = [];
+  // The printer driver is tested against the printer simulator (test/e2e): here, what the counter hands it.
+  const devices: CounterDevices = { health: () => [], printSettlement: (s) => { printed.push(s); } };
+  const open = (data: string) => new Counter({ dataDir: data, clock: systemClock(1), log: pino({ level: 'silent' }), devices });
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase('sqlite');
+    bridge = await startBridge({
+      dbUrl: tdb.url, port: 0, secretKey: 'test-secret-key-0123456789', log: pino({ level: 'silent' }),
+      filesDir: mkdtempSync(join(tmpdir(), 'kauri-files-')), channels: new ChannelRegistry(),
+    });
+    const merchant = (await bridge.accounts.createMerchant({ name: 'M' })).id;
+    const store = (await bridge.accounts.createStore({ merchantId: merchant, name: 'Kauri Dairy', code: 'dairy', timezone: TZ })).id;
+    await bridge.terminals.repo.setManagerPin(store, PIN);
+    wsUrl = `${bridge.url.replace('http', 'ws')}/terminal`;
+    dir = mkdtempSync(join(tmpdir(), 'kauri-close-'));
+    const { code } = await bridge.terminals.createPairingCode('dairy');
+    await pairTerminal(dir, wsUrl, code, 'till 1');
+    counter = open(dir);
+  });
+  afterAll(async () => {
+    counter?.stop();
+    await bridge?.close();
+    await tdb?.drop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  function addSale(status: SaleRow['status'], amountMinor: number): SaleRow {
+    const now = new Date().toISOString();
+    const row: SaleRow = {
+      id: newId('sale'), kind: 'scan', out_trade_no: `K${newId()}`, checkout_id: null, checkout_url: null, channel: 'wechat',
+      amount_minor: amountMinor, currency: 'NZD', status, refunded_minor: 0, cny_charged_minor: null, rate: null, payment_id: null,
+      channel_trade_no: null, message: null, expires_at: null, cancel_requested: 0, created_at: now, updated_at: now,
+      paid_at: status === 'paid' ? now : null,
+    };
+    counter.db.insertSale(row);
+    return row;
+  }
+  const closes = () => counter.db.raw.prepare('select * from day_closes order by close_no').all() as Array<{ close_no: number; store_day: string; summary: string; journal_seq: number; journal_hash: string }>;
+
+  it('offline, the day stays open: the PIN cannot be checked', async () => {
+    addSale('paid', 1250);
+    await expect(counter.closeDay(PIN)).rejects.toMatchObject({ code: 'day_close_offline' });
+    expect(closes()).toEqual([]);
+    expect(printed).toEqual([]);
+  });
+
+  it('refuses a PIN that is not 4–12 digits before asking anyone', async () => {
+    await expect(counter.closeDay('12')).rejects.toMatchObject({ code: 'manager_pin_invalid' });
+    await expect(counter.closeDay('abcd')).rejects.toMatchObject({ code: 'manager_pin_invalid' });
+  });
+
+  it('refuses while a payment of the day has an unknown outcome, with the reason in English and Chinese', async () => {
+    counter.start();
+    await expect.poll(() => counter.online, { timeout: 10_000 }).toBe(true);
+    const unknown = addSale('unknown', 880);
+    const err = await counter.closeDay(PIN).catch((e: unknown) => e) as { code: string; message: string; zh: string };
+    expect(err.code).toBe('day_close_refused');
+    expect(err.message).toContain('1 payment with unknown outcome: day cannot be closed');
+    expect(err.zh).toBe('仍有结果未知或进行中的支付，暂不能日结');
+    expect(closes()).toEqual([]);
+    expect(printed).toEqual([]);
+    // Resolved (the bridge's answer arrives as an event): it no longer holds the day open.
+    counter.db.updateSale(unknown.id, { status: 'failed' });
+  });
+
+  it('refuses while a payment is in progress at the counter', async () => {
+    const pending = addSale('pending', 990);
+    counter.db.setSetting('current_sale', pending.id);
+    await expect(counter.closeDay(PIN)).rejects.toMatchObject({ code: 'day_close_refused', message: expect.stringContaining('in progress') });
+    counter.db.updateSale(pending.id, { status: 'paid', paid_at: new Date().toISOString() });
+    expect(closes()).toEqual([]);
+  });
+
+  it('refuses a wrong PIN (the bridge checks it) and closes nothing', async () => {
+    await expect(counter.closeDay('9999')).rejects.toMatchObject({ code: 'manager_pin_invalid' });
+    expect(closes()).toEqual([]);
+    expect(printed).toEqual([]);
+  });
+
+  it('closes the day with the right PIN: numbered, stored with the journal head, journalled, printed and shown', async () => {
+    // Yesterday's close, so this one is the next number on this terminal.
+    counter.db.insertDayClose({ close_no: 1, store_day: '2000-01-01', generated_at: '2000-01-01T10:00:00.000Z', summary: '{}', journal_seq: 0, journal_hash: 'x' });
+    // A payment still pending (not unknown) does not hold the day: it is listed as open.
+    const pending = addSale('pending', 330);
+    const z = await counter.closeDay(PIN);
+    const today = storeDay(new Date().toISOString(), TZ);
+    expect(z).toMatchObject({ report: 'Z', storeDay: today, closeNumber: 2, printedBy: 'PIN verified 已验证' });
+    expect(z.channels).toEqual([expect.objectContaining({ channel: 'wechat', count: 2, grossMinor: 1250 + 990, netMinor: 2240 })]);
+    expect(z.openPayments).toEqual([expect.objectContaining({ outTradeNo: pending.out_trade_no, status: 'pending' })]);
+
+    const row = closes().find((c) => c.store_day === today)!;
+    expect(row).toMatchObject({ close_no: 2, journal_seq: z.journalHead.sequence, journal_hash: z.journalHead.hash });
+    expect(JSON.parse(row.summary)).toEqual(z);
+    const entry = counter.db.journalEntries().at(-1)!;
+    expect(entry.kind).toBe('settlement.z');
+    expect(JSON.parse(entry.data)).toMatchObject({ storeDay: today, closeNumber: 2, head: z.journalHead, open: 1 });
+    expect(printed).toEqual([z]);
+    expect((await counter.snapshot()).settlement).toEqual(z);
+  });
+
+  it('refuses a second close of the same store day, and remembers it after a restart', async () => {
+    await expect(counter.closeDay(PIN)).rejects.toMatchObject({ code: 'day_already_closed', message: expect.stringContaining('close no. 2') });
+    counter.stop();
+    counter = open(dir);
+    counter.start();
+    await expect.poll(() => counter.online, { timeout: 10_000 }).toBe(true);
+    await expect(counter.closeDay(PIN)).rejects.toMatchObject({ code: 'day_already_closed' });
+    expect(closes().map((c) => c.close_no)).toEqual([1, 2]);
+    expect(printed).toHaveLength(1);
+    // The X-report still prints: a look at the day, closing nothing.
+    expect(counter.settlementReport()).toMatchObject({ report: 'X' });
+    expect(printed.at(-1)?.closeNumber).toBeUndefined();
+  });
+});
