@@ -3,11 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { startBridge, type Bridge } from '../../cloud-bridge/bridge.js';
-import { ChannelRegistry } from '../../cloud-bridge/channels/channel.js';
 import { systemClock } from '../../protocol/clock.js';
 import { newId } from '../../protocol/ids.js';
-import { createTestDatabase, type TestDatabase } from '../../test/support/stores.js';
+import { startTestBridge, type TestBridge } from '../../test/support/bridges.js';
 import { Counter, pairTerminal, storeDay, type CounterDevices } from './counter.js';
 import type { SaleRow } from './db.js';
 import type { SettlementSummary } from './records.js';
@@ -20,8 +18,7 @@ const PIN = '2468';
 const TZ = 'Pacific/Auckland';
 
 describe('Counter.closeDay', () => {
-  let tdb: TestDatabase;
-  let bridge: Bridge;
+  let tb: TestBridge;
   let wsUrl: string;
   let dir: string;
   let counter: Counter;
@@ -31,11 +28,8 @@ describe('Counter.closeDay', () => {
   const open = (data: string) => new Counter({ dataDir: data, clock: systemClock(1), log: pino({ level: 'silent' }), devices });
 
   beforeAll(async () => {
-    tdb = await createTestDatabase('sqlite');
-    bridge = await startBridge({
-      dbUrl: tdb.url, port: 0, secretKey: 'test-secret-key-0123456789', log: pino({ level: 'silent' }),
-      filesDir: mkdtempSync(join(tmpdir(), 'kauri-files-')), channels: new ChannelRegistry(),
-    });
+    tb = await startTestBridge({ kind: 'sqlite', secretKey: 'test-secret-key-0123456789', timeScale: 1 });
+    const bridge = tb.bridge;
     const merchant = (await bridge.accounts.createMerchant({ name: 'M' })).id;
     const store = (await bridge.accounts.createStore({ merchantId: merchant, name: 'Kauri Dairy', code: 'dairy', timezone: TZ })).id;
     await bridge.terminals.repo.setManagerPin(store, PIN);
@@ -47,8 +41,8 @@ describe('Counter.closeDay', () => {
   });
   afterAll(async () => {
     counter?.stop();
-    await bridge?.close();
-    await tdb?.drop();
+    await tb?.bridge.close();
+    await tb?.cleanup();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
