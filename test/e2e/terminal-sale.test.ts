@@ -11,6 +11,8 @@ import { repoRoot, spawnKauri, type KauriProcess } from '../support/processes.js
 // screens in Chromium, the customer's phone played by Chromium with a wallet's
 // User-Agent, and the QR read from the customer screen's pixels.
 
+const SOCAT = '/usr/bin/socat';
+
 if (!existsSync(CHROMIUM)) console.warn(`${CHROMIUM} is missing: the counter screen tests are skipped`);
 
 describe.skipIf(!existsSync(CHROMIUM))('counter screens against kauri start', () => {
@@ -51,6 +53,17 @@ describe.skipIf(!existsSync(CHROMIUM))('counter screens against kauri start', ()
   });
 
   const status = () => textOf(cashier, 'payment-status');
+  const printerOut = () => (ep as Endpoints & { printerOut?: string }).printerOut;
+  /** Every job the printer simulator decoded so far, as text. */
+  const printed = () => {
+    const dir = printerOut();
+    return dir && existsSync(dir) ? readdirSync(dir).filter((f) => /^\d{4}\.txt$/.test(f)).sort().map((f) => readFileSync(join(dir, f), 'utf8')).join('\n') : '';
+  };
+  async function closeDay(pin: string) {
+    if (!(await cashier.getByTestId('close-day-pin').isVisible())) await cashier.getByTestId('close-day-button').click();
+    await cashier.getByTestId('close-day-pin').fill(pin);
+    await cashier.getByTestId('close-day-pin').press('Enter');
+  }
   const customerStatus = () => textOf(customer, 'customer-status');
 
   async function nextSale() {
@@ -192,11 +205,15 @@ describe.skipIf(!existsSync(CHROMIUM))('counter screens against kauri start', ()
     const report = await textOf(cashier, 'settlement-report');
     expect(report).toContain('wechat');
     expect(report).toMatch(/#\d+ [0-9a-f]{16}/);
-    // With socat, kauri start wires the simulated printer: the sales printed their receipts.
-    const printerOut = (ep as Endpoints & { printerOut?: string }).printerOut;
-    if (printerOut) {
-      await expect.poll(() => readdirSync(printerOut).filter((f) => f.endsWith('.txt')).map((f) => readFileSync(join(printerOut, f), 'utf8')).join('\n'), { timeout: 30_000 })
-        .toContain('NZD 8.20');
+    expect(report).toContain('X-report');
+    // With socat, kauri start wires the simulated printer: the sales printed their receipts,
+    // and the settlement button the day's X-report (issue #8: "a sale prints a receipt and the
+    // settlement button prints the day's report into the printer simulator's folder").
+    if (existsSync(SOCAT)) {
+      expect(printerOut()).toBeTruthy();
+      await expect.poll(printed, { timeout: 30_000 }).toContain('NZD 8.20');
+      await expect.poll(printed, { timeout: 30_000 }).toContain('X-REPORT');
+      expect(printed()).not.toContain('Z-REPORT');
     }
     // The README's screenshots are refreshed on request only, so a test run leaves the tree as it was.
     const docs = process.env.KAURI_UPDATE_SCREENSHOTS === '1' ? join(repoRoot, 'docs') : join(data, 'screens');
@@ -209,5 +226,41 @@ describe.skipIf(!existsSync(CHROMIUM))('counter screens against kauri start', ()
     await customer.screenshot({ path: join(docs, 'customer-screen.png') });
     await cashier.getByTestId('cancel-button').click();
     await expect.poll(status, { timeout: 20_000 }).toContain('CLOSED');
+  });
+
+  it('closes the day (Z) with the manager PIN: refused while a payment is in progress, printed once, then refused again', async () => {
+    await nextSale();
+    await cashier.getByTestId('amount-input').fill('5.00');
+    await cashier.getByTestId('charge-button').click();
+    await expect.poll(status, { timeout: 15_000 }).toContain('WAITING');
+    await closeDay(ep.demo.managerPin);
+    await expect.poll(() => textOf(cashier, 'close-day-error'), { timeout: 15_000 }).toContain('A payment is in progress');
+    expect(await textOf(cashier, 'close-day-error')).toContain('仍有结果未知或进行中的支付');
+    await cashier.getByTestId('cancel-button').click();
+    await expect.poll(status, { timeout: 20_000 }).toContain('CLOSED');
+
+    await closeDay(ep.demo.managerPin === '000000' ? '111111' : '000000');
+    await expect.poll(() => textOf(cashier, 'close-day-error'), { timeout: 15_000 }).toContain('manager PIN is not correct');
+    expect(printed()).not.toContain('Z-REPORT');
+
+    await closeDay(ep.demo.managerPin);
+    await expect.poll(() => textOf(cashier, 'settlement-report'), { timeout: 15_000 }).toContain('Z-report · close no. 1');
+    expect(await cashier.getByTestId('close-day-error').count()).toBe(0);
+    const state = await (await fetch(new URL('/api/state', ep.cashier))).json();
+    expect(state.settlement).toMatchObject({ report: 'Z', closeNumber: 1 });
+    if (existsSync(SOCAT)) {
+      await expect.poll(printed, { timeout: 30_000 }).toContain('Z-REPORT');
+      const z = printed().slice(printed().lastIndexOf('Z-REPORT'));
+      expect(z).toMatch(/Close no\. 日结号\s+1/);
+      expect(z).toContain(`NET 净额`);
+      expect(z).toContain('End of day 日结完成');
+    }
+    await cashier.screenshot({ path: join(data, 'screens', 'cashier-z.png') });
+
+    // One Z per store day: a second close says so and prints nothing.
+    await closeDay(ep.demo.managerPin);
+    await expect.poll(() => textOf(cashier, 'close-day-error'), { timeout: 15_000 }).toContain('was closed at');
+    expect(await textOf(cashier, 'close-day-error')).toContain('本营业日已日结');
+    expect(printed().split('Z-REPORT').length - 1).toBe(1);
   });
 });

@@ -142,6 +142,7 @@ export function Cashier() {
 
       <section className="panel side">
         <button type="button" data-testid="settlement-button" onClick={() => void run('settlement')}><Bi en="Settlement (F4)" zh="日结 (F4)" /></button>
+        <CloseDay />
         {state.settlement && <SettlementView s={state.settlement} />}
         <h3><Bi en="Devices" zh="设备" /></h3>
         <ul data-testid="device-health" className="devices">
@@ -175,17 +176,56 @@ function Current({ sale, state, onCancel, onDone }: { sale: Sale; state: State; 
   );
 }
 
+/** Closing the store day (the Z-report) takes the manager PIN; a refusal says why, in both languages. */
+function CloseDay() {
+  const [open, setOpen] = useState(false);
+  const [pin, setPin] = useState('');
+  const [msg, setMsg] = useState<ActionError | null>(null);
+  const [busy, setBusy] = useState(false);
+  async function close() {
+    setBusy(true);
+    const r = await act('close-day', { pin });
+    setBusy(false);
+    setPin('');
+    setMsg(r.ok ? null : r.error ?? null);
+    if (r.ok) setOpen(false);
+  }
+  return (
+    <div className="close-day">
+      <button type="button" data-testid="close-day-button" aria-expanded={open} onClick={() => { setOpen(!open); setMsg(null); }}>
+        <Bi en="Close day (Z)" zh="日结关账" />
+      </button>
+      {open && <>
+        <input data-testid="close-day-pin" aria-label="manager PIN to close the day" type="password" inputMode="numeric" autoFocus placeholder="manager PIN 店长密码"
+          value={pin} onChange={(e) => setPin(e.target.value)} onKeyDown={(e) => { if (e.key === 'Enter' && !busy) void close(); }} />
+        <button type="button" data-testid="close-day-confirm" className="danger" disabled={busy} onClick={() => void close()}>
+          <Bi en="Close the day" zh="确认日结" />
+        </button>
+      </>}
+      {msg && <div data-testid="close-day-error" className="error" role="alert"><Bi en={msg.message} zh={msg.zh ?? ''} /></div>}
+    </div>
+  );
+}
+
 function SettlementView({ s }: { s: State['settlement'] & object }) {
   return (
     <div data-testid="settlement-report" className="report">
-      <h3>{s.report}-report <Bi en="store day" zh="营业日" /> {s.storeDay}</h3>
+      <h3>
+        {s.report === 'Z' ? <Bi en={`Z-report · close no. ${s.closeNumber ?? '?'}`} zh="日结单" /> : <Bi en="X-report" zh="中途报表（未日结）" />}
+        {' · '}<Bi en="store day" zh="营业日" /> {s.storeDay}
+      </h3>
       <table>
         <thead><tr><th>channel</th><th>n</th><th>gross</th><th>refunds</th><th>net</th></tr></thead>
         <tbody>
           {s.channels.map((c) => <tr key={c.channel}><td>{c.channel}</td><td>{c.count}</td><td>{nzd(c.grossMinor)}</td><td>{nzd(c.refundsMinor)}</td><td>{nzd(c.netMinor)}</td></tr>)}
         </tbody>
       </table>
-      {s.openPayments.length > 0 && <p className="error"><Bi en={`${s.openPayments.length} payment(s) still open`} zh="仍有未完成的支付" /></p>}
+      {s.openPayments.length > 0 && <>
+        <p className="error"><Bi en={`${s.openPayments.length} payment(s) still open`} zh="仍有未完成的支付" /></p>
+        <ul data-testid="settlement-open" className="muted">
+          {s.openPayments.map((p) => <li key={p.outTradeNo}>{p.status.toUpperCase()} {p.outTradeNo} {nzd(p.amount.minor, p.amount.currency)}</li>)}
+        </ul>
+      </>}
       {s.channelDays.map((d) => <p key={d.channelDay} className="muted"><Bi en="channel day (UTC+8)" zh="渠道日" /> {d.channelDay}: {d.count} · {nzd(d.netMinor)}</p>)}
       <p className="muted mono"><Bi en="journal head" zh="日志哈希" /> #{s.journalHead.sequence} {s.journalHead.hash.slice(0, 16)}…</p>
     </div>

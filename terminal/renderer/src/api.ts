@@ -16,6 +16,8 @@ export interface Settlement {
   openPayments: Array<{ outTradeNo: string; channel: string; amount: { minor: number; currency: string }; status: string }>;
   channelDays: Array<{ channelDay: string; count: number; netMinor: number }>;
   journalHead: { sequence: number; hash: string };
+  /** Z only: this terminal's close number. */
+  closeNumber?: number; printedBy?: string;
 }
 export interface State {
   terminalId: string | null; terminalName: string | null;
