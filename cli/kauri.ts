@@ -7,7 +7,7 @@ import { Command, CommanderError } from 'commander';
 type Registrar = (program: Command) => void;
 
 const REGISTRARS: Array<{ commands: string[]; load: () => Promise<Registrar[]> }> = [
-  { commands: ['start'], load: async () => [(await import('./start.js')).registerStartCommand] },
+  { commands: ['start', 'demo-bridge'], load: async () => { const m = await import('./start.js'); return [m.registerStartCommand, m.registerDemoBridgeCommand]; } },
   {
     commands: ['bridge', 'admin'],
     load: async () => [

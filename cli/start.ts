@@ -1,11 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import QRCode from 'qrcode';
-import { startBridge, type Bridge } from '../cloud-bridge/bridge.js';
+import { startBridge, type Bridge, type BridgeOptions } from '../cloud-bridge/bridge.js';
 import { resolveSecretKey } from '../cloud-bridge/secret-key.js';
 import { seedDemo } from '../cloud-bridge/demo.js';
 import { demoChannelAccounts } from '../cloud-bridge/channels/index.js';
@@ -14,7 +15,9 @@ import { socatAvailable, startDeviceSimulators, type DeviceSimulators } from './
 import { pullRatesBeforeReady } from '../cloud-bridge/fx/index.js';
 
 // `kauri start`: the whole system on one machine. Simulators run as child processes (they
-// are outside systems, reached only over the wire); the bridge runs in this process.
+// are outside systems, reached only over the wire); the bridge runs in this process, and
+// can be taken down and brought back from the keyboard (`bridge stop`, `bridge start`),
+// so anyone can watch the counter go offline, queue, and catch up.
 
 const KAURI = fileURLToPath(new URL('../bin/kauri', import.meta.url).href.replace('/dist/bin/', '/bin/'));
 
@@ -81,13 +84,14 @@ async function runStart(dataDir: string, base: number): Promise<void> {
       sims[s.name] = { url, stateDir };
     }));
 
-    bridge = await startBridge({
+    const bridgeOptions: BridgeOptions = {
       dbUrl: `sqlite:${join(dataDir, 'bridge.db')}`,
       port: base,
       secretKey,
       filesDir: join(dataDir, 'files'),
       log: createLogger({ destination: (await import('pino')).default.destination({ dest: join(logsDir, 'bridge.log'), mkdir: true, sync: false }) }),
-    });
+    };
+    bridge = await startBridge(bridgeOptions);
     const demoSecretsPath = join(dataDir, 'demo-secrets.json');
     const demoSecrets = existsSync(demoSecretsPath)
       ? (JSON.parse(readFileSync(demoSecretsPath, 'utf8')) as { hqPassword: string; managerPin: string })
@@ -123,6 +127,8 @@ async function runStart(dataDir: string, base: number): Promise<void> {
       cashier: terminal.cashier,
       customer: terminal.customer,
       ...(devices ? { printerOut: devices.printerOut, displayOut: devices.displayOut } : {}),
+      // `kauri demo-bridge stop|start` signals this process to take its bridge down or up.
+      pid: process.pid,
       sims: Object.fromEntries(Object.entries(sims).map(([k, v]) => [k, v.url])),
       staticCode: staticCode,
       demo: {
@@ -140,6 +146,7 @@ async function runStart(dataDir: string, base: number): Promise<void> {
 
     say(`Kauri is running (data in ${dataDir}, logs in ${logsDir})`);
     say(`  bridge        ${bridge.url}`);
+    say(`  HQ            ${new URL('/hq', bridge.url).toString()}`);
     for (const [name, s] of Object.entries(sims)) say(`  ${name.padEnd(13)} ${s.url}`);
     say(`  cashier       ${terminal.cashier}`);
     say(`  customer      ${terminal.customer}`);
@@ -150,7 +157,23 @@ async function runStart(dataDir: string, base: number): Promise<void> {
     say(`  store code    ${staticCode}  (its sticker: kauri sticker --store ${seed.storeCode} --out sticker.pdf)`);
     say((await QRCode.toString(staticCode, { type: 'terminal', small: true })).trimEnd());
     if (spawnSync('which', ['socat']).status !== 0) say('  (socat is not installed: running without the simulated printer and pole display)');
+    say('Take the bridge down and bring it back: type "bridge stop" / "bridge start" here, or run');
+    say(`  npx kauri demo-bridge stop --data ${dataDir}   (and: demo-bridge start)`);
     say('Press Ctrl-C to stop.');
+    listenForCommands(say, dataDir, {
+      stop: async () => {
+        const running = bridge;
+        if (!running) return 'the bridge is already stopped';
+        bridge = undefined;
+        await running.close();
+        return 'bridge stopped: the counter is offline (no new payment can start; refunds wait in its outbox)';
+      },
+      start: async () => {
+        if (bridge) return `the bridge is already running at ${bridge.url}`;
+        bridge = await startBridge(bridgeOptions);
+        return `bridge running again at ${bridge.url}: the counter reconnects and catches up`;
+      },
+    });
 
     for (const c of children) {
       c.proc.once('exit', (code) => {
@@ -164,6 +187,87 @@ async function runStart(dataDir: string, base: number): Promise<void> {
     process.stderr.write(`kauri: start failed: ${(err as Error).message.split('\n')[0]}\n`);
     await stopAll(1);
   }
+}
+
+/**
+ * The bridge's outage switch: `kauri demo-bridge stop|start` writes what it wants into
+ * the data folder and sends SIGUSR2 (SIGUSR1 belongs to Node's inspector); the same can be
+ * typed as "bridge stop" / "bridge start" when this runs in the foreground of a terminal.
+ */
+function listenForCommands(say: (line: string) => void, dataDir: string, bridge: { stop(): Promise<string>; start(): Promise<string> }): void {
+  let busy = Promise.resolve();
+  const run = (line: string) => {
+    busy = busy.then(async () => {
+      try {
+        if (line === 'bridge stop') say(await bridge.stop());
+        else if (line === 'bridge start') say(await bridge.start());
+        else say('commands: "bridge stop", "bridge start" (Ctrl-C stops everything)');
+      } catch (err) {
+        say(`kauri: ${line} failed: ${(err as Error).message.split('\n')[0]}`);
+      }
+    });
+  };
+  process.on('SIGUSR2', () => {
+    let wanted = '';
+    try {
+      wanted = readFileSync(join(dataDir, WANTED_FILE), 'utf8').trim();
+    } catch {
+      return; // nothing was asked
+    }
+    if (wanted === 'stop' || wanted === 'start') run(`bridge ${wanted}`);
+  });
+  // A background job that reads its terminal is stopped by the kernel (SIGTTIN): read
+  // typed lines only when we own the terminal's foreground.
+  if (!process.stdin.isTTY || !inForeground()) return;
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  rl.on('line', (raw) => {
+    const line = raw.trim().toLowerCase().replace(/\s+/g, ' ');
+    if (line) run(line);
+  });
+}
+
+function inForeground(): boolean {
+  const r = spawnSync('ps', ['-o', 'tpgid=,pgid=', '-p', String(process.pid)], { encoding: 'utf8' });
+  const [tpgid, pgid] = (r.stdout ?? '').trim().split(/\s+/);
+  return r.status === 0 && !!tpgid && tpgid === pgid;
+}
+
+const WANTED_FILE = 'bridge-wanted';
+
+/** `kauri demo-bridge stop|start`: the outage switch of a running `kauri start`, from another shell. */
+export function registerDemoBridgeCommand(program: Command): void {
+  program
+    .command('demo-bridge')
+    .description('take the bridge of a running `kauri start` down (stop) or bring it back (start), to watch the counter work offline')
+    .argument('<action>', 'stop | start', (v) => {
+      if (v !== 'stop' && v !== 'start') throw new InvalidArgumentError('say stop or start');
+      return v as 'stop' | 'start';
+    })
+    .option('--data <dir>', 'the data folder `kauri start` was given', './data')
+    .action(async (action: 'stop' | 'start', opts: { data: string }) => {
+      const file = join(resolve(opts.data), 'endpoints.json');
+      if (!existsSync(file)) throw new Error(`${file} does not exist: is kauri start running with --data ${opts.data}?`);
+      const ep = JSON.parse(readFileSync(file, 'utf8')) as { pid?: number; bridge: string };
+      if (!ep.pid) throw new Error(`${file} names no kauri start process`);
+      try {
+        process.kill(ep.pid, 0);
+        writeFileSync(join(resolve(opts.data), WANTED_FILE), `${action}\n`);
+        process.kill(ep.pid, 'SIGUSR2');
+      } catch {
+        throw new Error(`kauri start (pid ${ep.pid}) is not running`);
+      }
+      const want = action === 'start';
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        const up = await fetch(new URL('/healthz', ep.bridge)).then((r) => r.ok, () => false);
+        if (up === want) {
+          process.stdout.write(want ? `bridge running at ${ep.bridge}\n` : 'bridge stopped: the counter is offline\n');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`the bridge did not ${action} within 30 s (see the logs in ${join(resolve(opts.data), 'logs')})`);
+    });
 }
 
 function spawnChild(name: string, args: string[], logsDir: string): Child {

@@ -66,6 +66,8 @@ export interface CounterState {
   settlement: SettlementSummary | null;
   notice: { kind: 'info' | 'error'; en: string; zh: string; at: string } | null;
   scanError: { en: string; zh: string; at: string } | null;
+  /** A receipt scanned (or its order number typed) into the scan field: the sale to refund. */
+  refundCandidate: (SaleView & { at: string }) | null;
   now: string;
 }
 
@@ -143,6 +145,7 @@ export class Counter extends EventEmitter {
   private fx: CounterState['fx'] = null;
   private notice: CounterState['notice'] = null;
   private scanError: CounterState['scanError'] = null;
+  private refundCandidate: { saleId: string; at: string } | null = null;
   private settlement: SettlementSummary | null = null;
   private linkError: LinkErrorBody | null = null;
   private keyedAmount = '';
@@ -200,6 +203,11 @@ export class Counter extends EventEmitter {
     this.link.start();
   }
 
+  /** The cashier's "try now" while offline. */
+  reconnect(): void {
+    this.link?.reconnectNow();
+  }
+
   stop(): void {
     this.closed = true;
     this.link?.stop();
@@ -243,8 +251,13 @@ export class Counter extends EventEmitter {
     return this.view(this.db.sale(id)!);
   }
 
-  /** A customer-presented code from the scan field (or a serial scanner). */
+  /**
+   * A code from the scan field (or a serial scanner): the customer's payment code, or
+   * one of this counter's receipts, whose QR carries the order number, to refund it.
+   */
   scan(code: string, amountText: string): SaleView {
+    const receipt = this.receiptSale(code);
+    if (receipt) return this.offerRefund(receipt);
     const verdict = this.scans.check(code);
     if (!verdict.ok) {
       this.scanError = { en: verdict.message, zh: verdict.zh, at: new Date().toISOString() };
@@ -315,6 +328,7 @@ export class Counter extends EventEmitter {
       this.db.enqueue(key, 'refund.create', { outTradeNo: sale.out_trade_no!, outRefundNo, amountMinor: amount.minor, managerPin, reason } satisfies CommandArgsOf<'refund.create'>, outRefundNo);
       this.db.journal('refund.requested', { outRefundNo, outTradeNo: sale.out_trade_no, amountMinor: amount.minor });
     });
+    this.refundCandidate = null;
     this.changed();
     if (!this.online) return { outRefundNo, status: 'queued' };
     // Online, the cashier waits for the bridge's word (a wrong PIN is said at once);
@@ -332,7 +346,42 @@ export class Counter extends EventEmitter {
 
   /** What the cashier has keyed so far: a serial scanner's code is charged for this amount. */
   setKeyedAmount(text: string): void {
+    // Keying a new amount is moving on: the last refused scan is no longer the news.
+    if (text !== this.keyedAmount && this.scanError) {
+      this.scanError = null;
+      this.changed();
+    }
     this.keyedAmount = text;
+  }
+
+  /** The sale a receipt's QR (its order number, bare or at the end of a link) belongs to. */
+  private receiptSale(code: string): SaleRow | undefined {
+    const ref = code.trim().replace(/^https?:\/\/\S*\/r\/([^/?#\s]+)$/, '$1');
+    if (!/^[A-Za-z0-9_-]{6,64}$/.test(ref) || /^\d+$/.test(ref)) return undefined; // payment codes are all digits
+    return this.db.saleBy('out_trade_no', ref);
+  }
+
+  private offerRefund(sale: SaleRow): SaleView {
+    const view = this.view(sale);
+    const at = new Date().toISOString();
+    this.scanError = null;
+    if (view.refundableMinor > 0) {
+      this.refundCandidate = { saleId: sale.id, at };
+      const left = (view.refundableMinor / 100).toFixed(2);
+      this.notice = {
+        kind: 'info', at,
+        en: `Receipt ${sale.out_trade_no}: up to ${left} ${sale.currency} can be refunded. Key the amount (blank = all) and the manager PIN.`,
+        zh: `小票 ${sale.out_trade_no}：最多可退 ${left} ${sale.currency}。请输入金额（留空=全额）和店长密码。`,
+      };
+    } else {
+      this.refundCandidate = null;
+      this.scanError = {
+        en: `Receipt ${sale.out_trade_no} has nothing left to refund (${view.status})`,
+        zh: `小票 ${sale.out_trade_no} 没有可退金额`, at,
+      };
+    }
+    this.changed();
+    return view;
   }
 
   /** A code from a serial scanner (a keyboard-wedge one types into the scan field instead). */
@@ -599,7 +648,7 @@ export class Counter extends EventEmitter {
         if (sale) this.applyPayment(sale, d.payment);
         const r = this.db.refund(outRefundNo);
         if (r && sale) this.saveRefundReceipt(this.db.sale(sale.id)!, r);
-        this.notice = { kind: 'info', en: `Refund ${d.refund.status}`, zh: d.refund.status === 'failed' ? '退款失败' : '退款已提交', at: new Date().toISOString() };
+        this.notice = { kind: d.refund.status === 'failed' ? 'error' : 'info', en: `Refund ${d.refund.status}`, zh: REFUND_ZH[d.refund.status], at: new Date().toISOString() };
         return;
       }
       default:
@@ -794,6 +843,12 @@ export class Counter extends EventEmitter {
     };
   }
 
+  private refundCandidateView(): CounterState['refundCandidate'] {
+    const c = this.refundCandidate;
+    const sale = c ? this.db.sale(c.saleId) : undefined;
+    return c && sale ? { ...this.view(sale), at: c.at } : null;
+  }
+
   async snapshot(): Promise<CounterState> {
     const cur = this.currentSale();
     const today = this.todaySales();
@@ -816,11 +871,15 @@ export class Counter extends EventEmitter {
       devices: this.deviceHealth(),
       settlement: this.settlement,
       notice: this.notice,
-      scanError: this.scanError,
+      // A refusal a minute old is history, not news (and a reloaded screen should not shout it).
+      scanError: this.scanError && Date.now() - Date.parse(this.scanError.at) < 60_000 ? this.scanError : null,
+      refundCandidate: this.refundCandidateView(),
       now: new Date().toISOString(),
     };
   }
 }
+
+const REFUND_ZH: Record<RefundRow['status'], string> = { queued: '退款待发送', processing: '退款处理中', succeeded: '退款成功', failed: '退款失败' };
 
 function newSale(p: Partial<SaleRow> & Pick<SaleRow, 'id' | 'kind' | 'amount_minor' | 'currency' | 'status' | 'created_at'>): SaleRow {
   return {

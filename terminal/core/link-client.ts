@@ -59,6 +59,17 @@ export class LinkClient {
     this.setReady(false);
   }
 
+  /**
+   * Skips the rest of the backoff wait (the cashier's "try now"): the backoff spreads
+   * thousands of counters after an outage, but one person asking may go at once.
+   */
+  reconnectNow(): void {
+    if (this.stopped || this.ready || !this.retry) return;
+    clearTimeout(this.retry);
+    this.retry = undefined;
+    this.connect();
+  }
+
   /** Sends when the link is up; false when it is not (the outbox keeps the command). */
   send(msg: TerminalMessage): boolean {
     if (!this.ready || this.ws?.readyState !== WebSocket.OPEN) return false;
@@ -152,7 +163,7 @@ export class LinkClient {
       if (fatal || this.stopped) return;
       const delay = clock.duration(backoffDelay(this.attempt++));
       log.info({ delayMs: delay }, 'link down; reconnecting');
-      this.retry = setTimeout(() => this.connect(), delay);
+      this.retry = setTimeout(() => { this.retry = undefined; this.connect(); }, delay);
     });
   }
 }

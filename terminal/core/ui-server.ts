@@ -26,13 +26,15 @@ export function rendererDir(): string {
 /** What the screens may ask for: validated here, as the Electron preload validates it there. */
 export const UiActions = {
   charge: z.object({ amount: z.string().max(20) }),
-  scan: z.object({ code: z.string().max(64), amount: z.string().max(20) }),
+  // Long garbage from a scanner is the counter's to refuse (scan-error), not a 400 the screen hides.
+  scan: z.object({ code: z.string().max(4096), amount: z.string().max(20) }),
   cancel: z.object({}),
   refund: z.object({ sale: z.string().min(1).max(64), amount: z.string().max(20).default(''), pin: z.string().max(12) }),
   settlement: z.object({}),
   'close-day': z.object({ pin: z.string().max(12) }),
   dismiss: z.object({}),
   amount: z.object({ amount: z.string().max(20) }),
+  reconnect: z.object({}),
 } as const;
 export type UiAction = keyof typeof UiActions;
 
@@ -47,6 +49,7 @@ export async function runAction(counter: Counter, action: UiAction, raw: unknown
     case 'close-day': return counter.closeDay(body.pin);
     case 'dismiss': counter.dismiss(); return { ok: true };
     case 'amount': counter.setKeyedAmount(body.amount); return { ok: true };
+    case 'reconnect': counter.reconnect(); return { ok: true };
   }
 }
 

@@ -31,7 +31,7 @@ export function isPaidFamily(s: SaleStatus): boolean {
 
 /** What the cashier and the customer read under the status word. */
 export const STATUS_TEXT: Record<StatusWord, { cashier: [string, string]; customer: [string, string] }> = {
-  WAITING: { cashier: ['Waiting for the customer to scan', '等待顾客扫码'], customer: ['Scan with WeChat or Alipay', '请用微信或支付宝扫码'] },
+  WAITING: { cashier: ['Waiting for the customer to scan', '等待顾客扫码'], customer: ['Scan the code above with your phone', '请用手机扫描上方二维码'] },
   PENDING: { cashier: ['Customer confirming in the wallet', '顾客正在确认支付'], customer: ['Please confirm in your wallet', '请在钱包中确认支付'] },
   PAID: { cashier: ['Paid', '支付成功'], customer: ['Paid ✓ Thank you', '支付成功 ✓ 谢谢'] },
   FAILED: { cashier: ['Payment failed: ask for another wallet or method', '支付失败：请换一种支付方式'], customer: ['Payment failed: please try another way', '支付失败，请换一种方式'] },

@@ -9,6 +9,6 @@ describe('IPC validation', () => {
   it('refuses unknown channels, prototype names and bad arguments', () => {
     for (const name of ['exec', '__proto__', 'constructor', 42, undefined]) expect(checkIpcAction(name, {}).ok).toBe(false);
     expect(checkIpcAction('charge', { amount: 12.5 }).ok).toBe(false);
-    expect(checkIpcAction('scan', { code: 'x'.repeat(500), amount: '1' }).ok).toBe(false);
+    expect(checkIpcAction('scan', { code: 'x'.repeat(5000), amount: '1' }).ok).toBe(false);
   });
 });

@@ -25,6 +25,17 @@ export function Cashier() {
   // A serial scanner charges what is keyed here: the counter is told as it changes.
   useEffect(() => { void act('amount', { amount }); }, [amount]);
   const scanRef = useRef<HTMLInputElement>(null);
+  const refundAmountRef = useRef<HTMLInputElement>(null);
+  // A receipt scanned into the scan field (or by a serial scanner) picks the sale to refund.
+  const candidateAt = state?.refundCandidate?.at;
+  useEffect(() => {
+    const c = state?.refundCandidate;
+    if (!c) return;
+    setRefundSale(c.outTradeNo ?? c.id);
+    setRefundAmount('');
+    setRefundMsg(null);
+    refundAmountRef.current?.focus();
+  }, [candidateAt]);
 
   useEffect(() => {
     const onKey = (e: globalThis.KeyboardEvent) => {
@@ -48,7 +59,11 @@ export function Cashier() {
   async function submitScan() {
     const code = scan;
     setScan('');
-    if (await run('scan', { code, amount })) setAmount('');
+    const r = await act('scan', { code, amount });
+    // The counter says a refused scan itself, once, in scan-error (a serial scanner's too);
+    // here only what it could not say: the counter itself failing.
+    setError(!r.ok && r.error?.code === 'internal' ? r.error : null);
+    if (r.ok && (r.data as Sale | undefined)?.active) setAmount('');
   }
   async function refund() {
     const r = await act('refund', { sale: refundSale, amount: refundAmount, pin });
@@ -82,6 +97,7 @@ export function Cashier() {
       {offline && !state.linkError && (
         <div className="banner bad" data-testid="offline-banner" role="alert">
           <Bi en={`OFFLINE — no new payment can start until the bridge is back. ${state.outboxCount} item(s) waiting.`} zh={`离线 — 连接恢复前无法发起新的支付，${state.outboxCount} 项待发送。`} />
+          {' '}<button type="button" data-testid="reconnect-button" className="inline" onClick={() => void run('reconnect')}><Bi en="Try now" zh="立即重连" /></button>
         </div>
       )}
 
@@ -116,24 +132,33 @@ export function Cashier() {
         <h2><Bi en="Today's sales" zh="今日交易" /> <span className="muted">{state.totals.count} · {nzd(state.totals.netMinor)}</span></h2>
         <ul data-testid="today-sales" className="sales">
           {state.today.map((s) => (
-            <li key={s.id} data-testid="sale-row" data-out-trade-no={s.outTradeNo ?? ''}>
-              <span>{new Date(s.createdAt).toLocaleTimeString('en-NZ', { hour: '2-digit', minute: '2-digit', hour12: false, timeZone: state.store?.timezone ?? 'Pacific/Auckland' })}</span>
-              <span>{s.channel ? CHANNEL_NAMES[s.channel]?.[0] ?? s.channel : '—'}</span>
-              <span>{nzd(s.amountMinor, s.currency)}</span>
-              <span className="status">{s.status}</span>
-              {s.refundableMinor > 0 && (
-                <button type="button" data-testid="refund-select" onClick={() => { setRefundSale(s.outTradeNo ?? s.id); setRefundAmount(''); }}>
+            <li key={s.id} data-testid="sale-row" data-out-trade-no={s.outTradeNo ?? ''} className={refundSale && refundSale === s.outTradeNo ? 'picked' : ''}>
+              <span className="time">{new Date(s.createdAt).toLocaleTimeString('en-NZ', { hour: '2-digit', minute: '2-digit', hour12: false, timeZone: state.store?.timezone ?? 'Pacific/Auckland' })}</span>
+              <span className="what">
+                {s.channel ? CHANNEL_NAMES[s.channel]?.[0] ?? s.channel : '—'}
+                <span className={`status word-${s.status.replace(' ', '-').toLowerCase()}`}>{s.status}</span>
+              </span>
+              <span className="money">
+                {nzd(s.amountMinor, s.currency)}
+                {s.refundedMinor > 0 && <small className="refunded">−{(s.refundedMinor / 100).toFixed(2)}</small>}
+              </span>
+              {s.refundableMinor > 0 ? (
+                <button type="button" data-testid="refund-select" aria-label={`refund ${s.outTradeNo ?? s.id}`}
+                  onClick={() => { setRefundSale(s.outTradeNo ?? s.id); setRefundAmount(''); setRefundMsg(null); refundAmountRef.current?.focus(); }}>
                   <Bi en="Refund" zh="退款" />
                 </button>
-              )}
+              ) : <span />}
             </li>
           ))}
         </ul>
         <div className="refund">
           <h3><Bi en="Refund (manager PIN)" zh="退款（需店长密码）" /></h3>
-          <input data-testid="refund-sale" aria-label="order number" placeholder="order no. / scan receipt 订单号" value={refundSale} onChange={(e) => setRefundSale(e.target.value)} />
-          <input data-testid="refund-amount" aria-label="refund amount" placeholder="amount (empty = full) 金额（空=全额）" inputMode="decimal" value={refundAmount} onChange={(e) => setRefundAmount(e.target.value)} />
-          <input data-testid="manager-pin" aria-label="manager PIN" type="password" inputMode="numeric" placeholder="PIN 密码" value={pin}
+          <label htmlFor="refund-sale"><Bi en="Order no. (or scan the receipt)" zh="订单号（或扫小票）" /></label>
+          <input id="refund-sale" data-testid="refund-sale" autoComplete="off" value={refundSale} onChange={(e) => setRefundSale(e.target.value)} />
+          <label htmlFor="refund-amount"><Bi en="Amount, NZD (blank = all)" zh="金额（留空=全额）" /></label>
+          <input id="refund-amount" ref={refundAmountRef} data-testid="refund-amount" inputMode="decimal" autoComplete="off" placeholder="0.00" value={refundAmount} onChange={(e) => setRefundAmount(e.target.value)} />
+          <label htmlFor="manager-pin"><Bi en="Manager PIN" zh="店长密码" /></label>
+          <input id="manager-pin" data-testid="manager-pin" type="password" inputMode="numeric" autoComplete="off" value={pin}
             onChange={(e) => setPin(e.target.value)} onKeyDown={(e) => { if (e.key === 'Enter') void refund(); }} />
           <button type="button" data-testid="refund-button" onClick={() => void refund()}><Bi en="Refund" zh="退款" /></button>
           {refundMsg && <div data-testid="refund-error" className="error" role="alert"><Bi en={refundMsg.message} zh={refundMsg.zh ?? ''} /></div>}
@@ -160,10 +185,10 @@ function Current({ sale, state, onCancel, onDone }: { sale: Sale; state: State; 
       <div data-testid="payment-status" className="status-word">{sale.status} <small><Bi en={sale.text.cashier[0]} zh={sale.text.cashier[1]} /></small></div>
       <div className="amount">{nzd(sale.amountMinor, sale.currency)}</div>
       <div className="muted">
-        {sale.kind === 'checkout' ? 'QR 二维码' : sale.kind === 'scan' ? 'Scanned code 付款码' : 'Store code 店铺码'}
+        {sale.kind === 'checkout' ? 'One-code QR 二维码收款' : sale.kind === 'scan' ? 'Customer\'s code 扫顾客付款码' : 'Store code 店铺码'}
         {sale.channel ? ` · ${CHANNEL_NAMES[sale.channel]?.join(' ') ?? sale.channel}` : ''}
-        {sale.outTradeNo ? ` · ${sale.outTradeNo}` : ''}
       </div>
+      {sale.outTradeNo && <div className="muted mono" data-testid="order-no"><Bi en="Order no." zh="订单号" /> {sale.outTradeNo}</div>}
       {sale.active && left !== null && <div data-testid="countdown" className="countdown">{Math.floor(left / 60)}:{String(left % 60).padStart(2, '0')}</div>}
       {sale.cnyChargedMinor !== null && <div><Bi en="Customer charged" zh="顾客实付" /> ¥{(sale.cnyChargedMinor / 100).toFixed(2)}{sale.rate ? ` @ ${sale.rate}` : ''}</div>}
       {sale.message && <div className="muted">{sale.message}</div>}

@@ -16,11 +16,11 @@ export function Customer() {
   return (
     <main className={`customer-pay status-${cur.status.replace(' ', '-').toLowerCase()}`}>
       <h1 data-testid="customer-amount" className="amount">{nzd(cur.amountMinor, cur.currency)}</h1>
-      <Estimates state={state} amountMinor={cur.amountMinor} />
+      {cur.status !== 'PAID' && cur.cnyChargedMinor === null && <Estimates state={state} amountMinor={cur.amountMinor} channel={cur.channel} />}
       {cur.qr && cur.status === 'WAITING' && (
         <figure>
           <img data-testid="customer-qr" src={cur.qr} alt="payment QR code" width={320} height={320} />
-          <figcaption>Scan with WeChat or Alipay · 请用微信或支付宝扫码</figcaption>
+          <figcaption className="muted">WeChat Pay · Alipay · online banking (phone camera) · 微信支付 · 支付宝 · 网银（手机相机扫码）</figcaption>
         </figure>
       )}
       {cur.active && left !== null && <div data-testid="customer-countdown" className="countdown">{Math.floor(left / 60)}:{String(left % 60).padStart(2, '0')}</div>}
@@ -33,11 +33,13 @@ export function Customer() {
   );
 }
 
-function Estimates({ state, amountMinor }: { state: State; amountMinor: number }) {
+/** What each wallet will roughly charge; once the wallet is known (a scanned code), only its own. */
+function Estimates({ state, amountMinor, channel }: { state: State; amountMinor: number; channel: string | null }) {
   const fx = state.fx && state.fx.amountMinor === amountMinor ? state.fx : null;
+  const wallets = (['wechat', 'alipay'] as const).filter((ch) => !channel || channel === ch);
   return (
     <div data-testid="customer-cny" className="estimates">
-      {(['wechat', 'alipay'] as const).map((ch) => {
+      {wallets.map((ch) => {
         const q = fx?.[ch];
         return (
           <div key={ch} data-testid={`customer-cny-${ch}`} className="estimate">

@@ -27,7 +27,7 @@ export interface State {
   today: Sale[]; totals: { count: number; grossMinor: number; refundsMinor: number; netMinor: number };
   devices: Array<{ kind: string; state: string; detail?: string }>; settlement: Settlement | null;
   notice: { kind: 'info' | 'error'; en: string; zh: string; at: string } | null;
-  scanError: { en: string; zh: string; at: string } | null; now: string;
+  scanError: { en: string; zh: string; at: string } | null; refundCandidate: (Sale & { at: string }) | null; now: string;
 }
 export interface ActionError { code: string; message: string; zh?: string }
 
