@@ -465,7 +465,7 @@ export class Counter extends EventEmitter {
     const done = this.db.dayClose(summary.storeDay);
     if (done) {
       const at = new Date(done.generated_at).toLocaleTimeString('en-NZ', { timeZone: summary.store.timeZone, hour: '2-digit', minute: '2-digit', hour12: false });
-      throw new KauriError('day_already_closed', `Store day ${summary.storeDay} was closed at ${at} (close no. ${done.close_no}); its Z-report is not printed twice. Settlement (F4) prints an X-report of the day so far`);
+      throw new KauriError('day_already_closed', `Store day ${summary.storeDay} is already closed (close no. ${done.close_no} at ${at}). Settlement (F4) still prints an X-report`);
     }
     return summary;
   }

@@ -259,7 +259,7 @@ describe.skipIf(!existsSync(CHROMIUM))('counter screens against kauri start', ()
 
     // One Z per store day: a second close says so and prints nothing.
     await closeDay(ep.demo.managerPin);
-    await expect.poll(() => textOf(cashier, 'close-day-error'), { timeout: 15_000 }).toContain('was closed at');
+    await expect.poll(() => textOf(cashier, 'close-day-error'), { timeout: 15_000 }).toContain('is already closed (close no. 1 at');
     expect(await textOf(cashier, 'close-day-error')).toContain('本营业日已日结');
     expect(printed().split('Z-REPORT').length - 1).toBe(1);
   });
