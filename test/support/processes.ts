@@ -18,6 +18,8 @@ export interface KauriProcess {
   /** Waits until stdout (or stderr) matches; returns the first capture group. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves with the exit code once the process ends by itself. */
+  exited(): Promise<number | null>;
 }
 
 const running = new Set<ChildProcess>();
@@ -63,6 +65,7 @@ export async function spawnKauri(
     proc, ready, waitFor,
     stdout: () => out,
     stderr: () => err,
+    exited: () => exited,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill(signal);
