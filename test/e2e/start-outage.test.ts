@@ -107,4 +107,21 @@ describe.skipIf(!existsSync(CHROMIUM))('kauri start: the bridge down and back, a
     const { orders } = await wechat.get<{ orders: Array<{ refunds: unknown[] }> }>('/sim/orders');
     expect(orders.flatMap((o) => o.refunds)).toHaveLength(1);
   });
+
+  it('a payment the customer is still confirming when the bridge goes down is shown PAID once it is back', async () => {
+    if (await cashier.getByTestId('done-button').isVisible()) await cashier.getByTestId('done-button').click();
+    await cashier.getByTestId('amount-input').fill('7.70');
+    await cashier.getByTestId('scan-input').fill(await paymentCode(wechat, 'userpaying:3'));
+    await cashier.getByTestId('scan-input').press('Enter');
+    await expect.poll(() => textOf(cashier, 'payment-status'), { timeout: 20_000 }).toContain('PENDING');
+
+    await demoBridge('stop');
+    await expect.poll(() => textOf(cashier, 'connection-status'), { timeout: 20_000 }).toBe('OFFLINE');
+    expect(await textOf(cashier, 'payment-status')).toContain('PENDING'); // not a failure: it resolves later
+
+    await demoBridge('start');
+    await expect.poll(() => textOf(cashier, 'connection-status'), { timeout: 30_000 }).toBe('ONLINE');
+    await expect.poll(() => textOf(cashier, 'payment-status'), { timeout: 40_000 }).toContain('PAID');
+    expect(await cashier.locator('[data-testid="sale-row"]').filter({ hasText: 'NZD 7.70' }).count()).toBe(1);
+  });
 });
