@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JsonState, StateFileError } from './state.js';
+import { JsonState, makeStateDir, StateFileError } from './state.js';
 
 describe('JsonState', () => {
   it('survives a reload and leaves no temp files', async () => {
@@ -50,5 +50,13 @@ describe('JsonState', () => {
     writeFileSync(join(dir, 'sim.json'), '{"half":');
     expect(() => new JsonState(dir, 'sim.json', () => ({}))).toThrow(StateFileError);
     expect(readFileSync(join(dir, 'sim.json'), 'utf8')).toBe('{"half":');
+  });
+
+  it('refuses a state folder on /proc or /sys at once instead of hanging', () => {
+    expect(() => new JsonState('/proc/kauri-sim/state', 'sim.json', () => ({}))).toThrow(StateFileError);
+    expect(() => makeStateDir('/sys/kauri')).toThrow(/kernel's/);
+    const dir = join(mkdtempSync(join(tmpdir(), 'kauri-state-')), 'a', 'b');
+    makeStateDir(dir);
+    expect(readdirSync(join(dir, '..'))).toEqual(['b']);
   });
 });

@@ -1,5 +1,5 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync, openSync, fsyncSync, closeSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync, existsSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
 // A simulator's state as one JSON document in `--state DIR`, so a restarted simulator
 // remembers its orders, pending notifies, clock offset and faults. Writes are atomic
@@ -8,6 +8,19 @@ import { join } from 'node:path';
 
 export class StateFileError extends Error {
   readonly code = 'state_file_unreadable';
+}
+
+/**
+ * Makes a state folder, refusing kernel file systems: Node's recursive mkdir never
+ * returns on /proc or /sys (it retries the kernel's refusal forever), so a mistyped
+ * `--state /proc/…` would hang instead of saying what is wrong.
+ */
+export function makeStateDir(dir: string): void {
+  let probe = resolve(dir);
+  while (!existsSync(probe) && dirname(probe) !== probe) probe = dirname(probe);
+  const real = realpathSync(probe);
+  if (/^\/(proc|sys)(\/|$)/.test(real)) throw new StateFileError(`cannot keep simulator state in ${dir}: ${real.split('/')[1]} is the kernel's, not a folder for files`);
+  mkdirSync(dir, { recursive: true });
 }
 
 export class JsonState<T extends object> {
@@ -29,7 +42,7 @@ export class JsonState<T extends object> {
       this.data = initial();
       return;
     }
-    mkdirSync(dir, { recursive: true });
+    makeStateDir(dir);
     this.file = join(dir, fileName);
     if (existsSync(this.file)) {
       let parsed: unknown;

@@ -1,5 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { makeStateDir } from './state.js';
 import { join } from 'node:path';
 import forge from 'node-forge';
 
@@ -67,7 +68,7 @@ function newCert(
 
 /** The simulator's CA (ca.pem, ca-key.pem), created on first use. */
 export function ensureCa(dir: string, name: string): CaFiles {
-  mkdirSync(dir, { recursive: true });
+  makeStateDir(dir);
   const caPath = join(dir, 'ca.pem');
   const keyPath = join(dir, 'ca-key.pem');
   if (existsSync(caPath) && existsSync(keyPath)) {
@@ -145,7 +146,7 @@ export function ensureClientCertificate(
   opts: { base: string; commonName: string; organizationalUnit?: string; passphrase: string },
 ): ClientCertificateFiles {
   const ca = ensureCa(caDir, name);
-  mkdirSync(dir, { recursive: true });
+  makeStateDir(dir);
   const certPath = join(dir, `${opts.base}_cert.pem`);
   const keyPath = join(dir, `${opts.base}_key.pem`);
   const p12Path = join(dir, `${opts.base}_cert.p12`);
