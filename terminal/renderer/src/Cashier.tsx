@@ -240,9 +240,10 @@ function SettlementView({ s }: { s: State['settlement'] & object }) {
         {' · '}<Bi en="store day" zh="营业日" /> {s.storeDay}
       </h3>
       <table>
+        <caption className="muted">{s.currency}</caption>
         <thead><tr><th>channel</th><th>n</th><th>gross</th><th>refunds</th><th>net</th></tr></thead>
         <tbody>
-          {s.channels.map((c) => <tr key={c.channel}><td>{c.channel}</td><td>{c.count}</td><td>{nzd(c.grossMinor)}</td><td>{nzd(c.refundsMinor)}</td><td>{nzd(c.netMinor)}</td></tr>)}
+          {s.channels.map((c) => <tr key={c.channel}><td>{c.channel}</td><td>{c.count}</td><td>{plain(c.grossMinor)}</td><td>{plain(c.refundsMinor)}</td><td>{plain(c.netMinor)}</td></tr>)}
         </tbody>
       </table>
       {s.openPayments.length > 0 && <>
@@ -256,3 +257,6 @@ function SettlementView({ s }: { s: State['settlement'] & object }) {
     </div>
   );
 }
+
+/** An amount in a table whose caption names the currency: narrow columns stay on one line. */
+const plain = (minor: number) => (minor / 100).toFixed(2);
