@@ -2,8 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { spawnKauri, freePort } from '../support/processes.js';
+import { execFileSync, spawn } from 'node:child_process';
+import { spawnKauri, freePort, kauriBin, repoRoot } from '../support/processes.js';
 
 function kauriPids(marker: string): string[] {
   const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
@@ -40,5 +40,45 @@ describe('kauri start', () => {
     expect(await new Promise((r) => k.proc.once('exit', r))).not.toBe(0);
     expect(k.stderr()).toMatch(/port base/);
     expect(existsSync(join(process.cwd(), 'data', 'endpoints.json.tmp'))).toBe(false);
+  });
+
+  it('takes its bridge down and brings it back when told so at its terminal', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'kauri-start-'));
+    let base = await freePort();
+    if (base > 60_000) base = 40_000 + (base % 10_000);
+    // `script` gives kauri start a terminal of its own, in whose foreground it runs, as in a shell.
+    const proc = spawn('script', ['-qfec', `'${process.execPath}' '${kauriBin}' start --data '${data}' --port-base ${base}`, '/dev/null'], {
+      cwd: repoRoot, env: { ...process.env, KAURI_FROM_SOURCE: '1', KAURI_LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    const exited = new Promise<number | null>((r) => proc.once('exit', r));
+    const until = async (pattern: RegExp, ms = 60_000) => {
+      const deadline = Date.now() + ms;
+      while (!pattern.test(out)) {
+        if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`no ${pattern} in:\n${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const healthy = () => fetch(`http://127.0.0.1:${base}/healthz`).then((r) => r.ok, () => false);
+    try {
+      await until(/Press Ctrl-C to stop/, 90_000);
+      expect(await healthy()).toBe(true);
+      proc.stdin.write('bridge stop\n');
+      await until(/bridge stopped: the counter is offline/);
+      expect(await healthy()).toBe(false);
+      proc.stdin.write('what now\n');
+      await until(/commands: "bridge stop", "bridge start"/);
+      proc.stdin.write('bridge start\n');
+      await until(/bridge running again at/);
+      expect(await healthy()).toBe(true);
+    } finally {
+      proc.stdin.write('\x03'); // Ctrl-C at the terminal: everything stops
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    expect(kauriPids(data)).toEqual([]);
   });
 });
