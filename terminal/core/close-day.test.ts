@@ -9,6 +9,7 @@ import { startTestBridge, type TestBridge } from '../../test/support/bridges.js'
 import { Counter, pairTerminal, storeDay, type CounterDevices } from './counter.js';
 import type { SaleRow } from './db.js';
 import type { SettlementSummary } from './records.js';
+import { LINK_VERSION, type EventMessage } from '../../protocol/link.js';
 
 // Closing the day (Z) at a counter paired with a real bridge in this process: the PIN is
 // the store's, checked by the bridge; the close is refused while a payment's outcome is
@@ -57,7 +58,7 @@ describe('Counter.closeDay', () => {
     counter.db.insertSale(row);
     return row;
   }
-  const closes = () => counter.db.raw.prepare('select * from day_closes order by close_no').all() as Array<{ close_no: number; store_day: string; summary: string; journal_seq: number; journal_hash: string }>;
+  const closes = () => counter.db.raw.prepare('select * from day_closes order by close_no').all() as Array<{ close_no: number; store_day: string; generated_at: string; summary: string; journal_seq: number; journal_hash: string }>;
 
   it('offline, the day stays open: the PIN cannot be checked', async () => {
     addSale('paid', 1250);
@@ -132,5 +133,54 @@ describe('Counter.closeDay', () => {
     // The X-report still prints: a look at the day, closing nothing.
     expect(counter.settlementReport()).toMatchObject({ report: 'X' });
     expect(printed.at(-1)?.closeNumber).toBeUndefined();
+  });
+
+  it('counts on the next report what settled after the close, once: a payment pending at the close, a refund of a counted sale', async () => {
+    const lastClose = closes().at(-1)!;
+    const x0 = counter.settlementReport();
+    expect(x0.periodStart).toBe(lastClose.generated_at);
+    expect(x0.channels).toEqual([]); // everything settled so far was counted by close no. 2
+
+    const [late] = counter.db.openSales();
+    expect(late?.amount_minor).toBe(330);
+    counter.db.updateSale(late!.id, { status: 'paid', paid_at: new Date().toISOString() });
+    const counted = counter.db.raw.prepare('select * from sales where z_close_no = 2 order by amount_minor desc limit 1').get() as SaleRow;
+    const now = new Date().toISOString();
+    counter.db.insertRefund({ out_refund_no: 'R-after-close', sale_id: counted.id, amount_minor: 200, currency: 'NZD', status: 'succeeded', message: null, created_at: now, updated_at: now });
+
+    const x1 = counter.settlementReport();
+    expect(x1.channels).toEqual([{ channel: 'wechat', count: 1, grossMinor: 330, refundCount: 1, refundsMinor: 200, netMinor: 130 }]);
+    expect(x1.openPayments).toEqual([]);
+    expect(x1.channelDays.reduce((a, d) => a + d.netMinor, 0)).toBe(130);
+  });
+});
+
+describe('refunds of the counter\'s sales made elsewhere', () => {
+  it('are kept when their event arrives, so the next report counts them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kauri-close-'));
+    const counter = new Counter({ dataDir: dir, clock: systemClock(1), log: pino({ level: 'silent' }) });
+    try {
+      const now = new Date().toISOString();
+      const outTradeNo = `K${newId()}`;
+      counter.db.insertSale({
+        id: newId('sale'), kind: 'scan', out_trade_no: outTradeNo, checkout_id: null, checkout_url: null, channel: 'alipay',
+        amount_minor: 5000, currency: 'NZD', status: 'paid', refunded_minor: 0, cny_charged_minor: null, rate: null, payment_id: 'pay_1',
+        channel_trade_no: null, message: null, expires_at: null, cancel_requested: 0, created_at: now, updated_at: now, paid_at: now,
+      });
+      const event: EventMessage = {
+        v: LINK_VERSION, type: 'event', seq: 1, event: 'refund.succeeded', at: now,
+        payload: {
+          refund: { id: 'ref_1', out_refund_no: 'api-refund-1', amount_minor: 1500, currency: 'NZD', status: 'succeeded', automatic: false },
+          payment: { id: 'pay_1', out_trade_no: outTradeNo, channel: 'alipay', status: 'partially_refunded', amount_minor: 5000, currency: 'NZD', refunded_minor: 1500, created_at: now },
+        },
+      };
+      (counter as unknown as { onEvent(m: EventMessage): void }).onEvent(event);
+      (counter as unknown as { onEvent(m: EventMessage): void }).onEvent(event); // replayed after a reconnect: applied once
+      expect(counter.db.refund('api-refund-1')).toMatchObject({ amount_minor: 1500, status: 'succeeded' });
+      expect(counter.buildSettlement('X').channels).toEqual([{ channel: 'alipay', count: 1, grossMinor: 5000, refundCount: 1, refundsMinor: 1500, netMinor: 3500 }]);
+    } finally {
+      counter.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

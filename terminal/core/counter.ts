@@ -48,6 +48,9 @@ export interface CounterDevices {
   stop?(): Promise<void>;
 }
 
+/** A settlement and the payments and refunds it counts (a Z marks them as counted). */
+interface SettlementScope { summary: SettlementSummary; saleIds: string[]; refundNos: string[] }
+
 export interface FxEstimate { cnyMinor: number; rate: string; rateTime: string }
 
 export interface CounterState {
@@ -436,10 +439,13 @@ export class Counter extends EventEmitter {
       if (!m) throw new KauriError('day_close_offline', 'The bridge did not answer the PIN check: the day is still open, try again');
       if (!m.ok) throw new KauriError((m.error!.code in ERRORS ? m.error!.code : 'internal') as ErrorCode, m.error!.message);
       // A payment may have started or changed while the bridge checked the PIN: decide again.
-      const summary = this.dayClosable();
-      const z: SettlementSummary = { ...summary, printedBy: 'PIN verified 已验证' };
+      // From here to the commit nothing awaits: no event can settle a payment between the
+      // totals and the marks that say which Z counted it.
+      const scope = this.dayClosable();
+      const z: SettlementSummary = { ...scope.summary, printedBy: 'PIN verified 已验证' };
       this.db.tx(() => {
         z.closeNumber = this.db.nextCloseNumber();
+        this.db.markReported(z.closeNumber, scope.saleIds, scope.refundNos);
         this.db.insertDayClose({
           close_no: z.closeNumber, store_day: z.storeDay, generated_at: z.generatedAt, summary: JSON.stringify(z),
           journal_seq: z.journalHead.sequence, journal_hash: z.journalHead.hash,
@@ -456,8 +462,9 @@ export class Counter extends EventEmitter {
   }
 
   /** The Z summary of the store day if it may be closed now; the reason it may not, otherwise. */
-  private dayClosable(): SettlementSummary {
-    const summary = this.buildSettlement('Z');
+  private dayClosable(): SettlementScope {
+    const scope = this.settlementScope('Z');
+    const summary = scope.summary;
     const check = canCloseDay(summary);
     if (!check.ok) throw new KauriError('day_close_refused', `${check.reason!.en}. The counter keeps asking the channel; close the day once it is known`);
     const cur = this.currentSale();
@@ -467,7 +474,7 @@ export class Counter extends EventEmitter {
       const at = new Date(done.generated_at).toLocaleTimeString('en-NZ', { timeZone: summary.store.timeZone, hour: '2-digit', minute: '2-digit', hour12: false });
       throw new KauriError('day_already_closed', `Store day ${summary.storeDay} is already closed (close no. ${done.close_no} at ${at}). Settlement (F4) still prints an X-report`);
     }
-    return summary;
+    return scope;
   }
 
   private parseAmount(text: string): Money {
@@ -706,8 +713,14 @@ export class Counter extends EventEmitter {
       }
       case 'refund.succeeded':
       case 'refund.failed': {
-        const r = p.refund as { out_refund_no: string; status: RefundRow['status'] };
-        if (this.db.refund(r.out_refund_no)) {
+        const r = p.refund as { out_refund_no: string; status: RefundRow['status']; amount_minor: number; currency: string };
+        const paid = p.payment ? this.db.saleBy('out_trade_no', (p.payment as PaymentView).out_trade_no) : undefined;
+        if (!this.db.refund(r.out_refund_no) && paid) {
+          // A refund of this counter's sale made elsewhere (HQ, the merchant API, an automatic
+          // one): kept here too, so the Z-report counts every refund of the counter's sales.
+          const now = new Date().toISOString();
+          this.db.insertRefund({ out_refund_no: r.out_refund_no, sale_id: paid.id, amount_minor: r.amount_minor, currency: r.currency, status: r.status, message: null, created_at: now, updated_at: now });
+        } else if (this.db.refund(r.out_refund_no)) {
           this.db.updateRefund(r.out_refund_no, r.status);
           this.notice = r.status === 'succeeded'
             ? { kind: 'info', en: 'Refund succeeded', zh: '退款成功', at: new Date().toISOString() }
@@ -784,38 +797,61 @@ export class Counter extends EventEmitter {
   }
 
   buildSettlement(report: 'X' | 'Z'): SettlementSummary {
+    return this.settlementScope(report).summary;
+  }
+
+  /**
+   * What the next Z counts: every payment settled and every refund succeeded that no Z
+   * has counted yet, whatever day it began — a payment still pending at the last close
+   * that settled after it, a refund today of last week's sale — so nothing falls between
+   * two reports; and every payment still open, whatever day it began. An X is the same
+   * look without the close.
+   */
+  private settlementScope(report: 'X' | 'Z'): SettlementScope {
     const tz = this.storeInfo().timeZone;
-    const sales = this.todaySales();
-    const byChannel = new Map<string, ChannelTotals>();
-    const open: OpenPayment[] = [];
+    const byChannel = new Map<ChannelName, ChannelTotals>();
     const days = new Map<string, { count: number; netMinor: number }>();
+    const totals = (channel: ChannelName): ChannelTotals => {
+      let t = byChannel.get(channel);
+      if (!t) byChannel.set(channel, (t = { channel, count: 0, grossMinor: 0, refundCount: 0, refundsMinor: 0, netMinor: 0 }));
+      return t;
+    };
+    const day = (iso: string) => {
+      const key = channelDay(iso);
+      let d = days.get(key);
+      if (!d) days.set(key, (d = { count: 0, netMinor: 0 }));
+      return d;
+    };
+    const sales = this.db.unreportedSales();
     for (const s of sales) {
-      const channel = (s.channel ?? 'wechat') as ChannelName;
-      if (isActive(s.status)) {
-        if (s.out_trade_no) open.push({ outTradeNo: s.out_trade_no, channel, amount: money(s.amount_minor, s.currency), status: s.status === 'unknown' ? 'unknown' : 'pending', createdAt: s.created_at });
-        continue;
-      }
-      if (!isPaidFamily(s.status)) continue;
-      const t = byChannel.get(channel) ?? { channel, count: 0, grossMinor: 0, refundCount: 0, refundsMinor: 0, netMinor: 0 };
+      const t = totals((s.channel ?? 'wechat') as ChannelName);
       t.count++;
       t.grossMinor += s.amount_minor;
-      const refunds = this.db.refundsOf(s.id).filter((r) => r.status === 'succeeded' || r.status === 'processing');
-      t.refundCount += refunds.length;
-      t.refundsMinor += s.refunded_minor;
-      t.netMinor = t.grossMinor - t.refundsMinor;
-      byChannel.set(channel, t);
-      const cd = channelDay(s.paid_at ?? s.created_at);
-      const d = days.get(cd) ?? { count: 0, netMinor: 0 };
+      const d = day(s.paid_at ?? s.updated_at);
       d.count++;
-      d.netMinor += s.amount_minor - s.refunded_minor;
-      days.set(cd, d);
+      d.netMinor += s.amount_minor;
     }
-    return {
+    const refunds = this.db.unreportedRefunds();
+    for (const r of refunds) {
+      const t = totals((r.channel ?? 'wechat') as ChannelName);
+      t.refundCount++;
+      t.refundsMinor += r.amount_minor;
+      day(r.updated_at).netMinor -= r.amount_minor;
+    }
+    for (const t of byChannel.values()) t.netMinor = t.grossMinor - t.refundsMinor;
+    const open: OpenPayment[] = this.db.openSales().filter((s) => s.out_trade_no).map((s) => ({
+      outTradeNo: s.out_trade_no!, channel: (s.channel ?? 'wechat') as ChannelName, amount: money(s.amount_minor, s.currency),
+      status: s.status === 'unknown' ? 'unknown' : 'pending', createdAt: s.created_at,
+    }));
+    const previous = this.db.lastDayClose();
+    const summary: SettlementSummary = {
       report, store: this.storeInfo(), storeDay: storeDay(new Date().toISOString(), tz), generatedAt: new Date().toISOString(), currency: CURRENCY,
-      channels: [...byChannel.values()], openPayments: open,
+      channels: [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel)), openPayments: open,
       channelDays: [...days.entries()].sort().map(([channelDay, d]) => ({ channelDay, ...d })),
       journalHead: this.db.journalHead(),
+      ...(previous ? { periodStart: previous.generated_at } : {}),
     };
+    return { summary, saleIds: sales.map((s) => s.id), refundNos: refunds.map((r) => r.out_refund_no) };
   }
 
   // ---- what the screens show ----

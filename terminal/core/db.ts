@@ -33,6 +33,8 @@ export interface SaleRow {
   created_at: string;
   updated_at: string;
   paid_at: string | null;
+  /** The Z-report that counted this payment (null: the next one will). */
+  z_close_no?: number | null;
 }
 
 export interface RefundRow {
@@ -44,6 +46,8 @@ export interface RefundRow {
   message: string | null;
   created_at: string;
   updated_at: string;
+  /** The Z-report that counted this refund (null: the next one will). */
+  z_close_no?: number | null;
 }
 
 export interface DayCloseRow {
@@ -109,6 +113,11 @@ export class TerminalDb {
     this.raw.pragma('foreign_keys = ON');
     this.raw.pragma('busy_timeout = 5000');
     this.raw.exec(SCHEMA);
+    // Columns that came after the first counters were installed: added in place, once.
+    for (const table of ['sales', 'refunds']) {
+      const cols = this.raw.prepare(`pragma table_info(${table})`).all() as Array<{ name: string }>;
+      if (!cols.some((c) => c.name === 'z_close_no')) this.raw.exec(`alter table ${table} add column z_close_no integer`);
+    }
   }
 
   close(): void {
@@ -212,6 +221,34 @@ export class TerminalDb {
   receipt(kind: 'sale' | 'refund', ref: string): unknown {
     const r = this.raw.prepare('select data from receipts where kind = ? and ref = ?').get(kind, ref) as { data: string } | undefined;
     return r ? JSON.parse(r.data) : undefined;
+  }
+
+  // ---- what the next Z-report counts ----
+  /** Settled payments no Z-report has counted yet, whichever day they began. */
+  unreportedSales(): SaleRow[] {
+    return this.raw.prepare(`select * from sales where z_close_no is null and status in ('paid', 'partially_refunded', 'refunded') order by coalesce(paid_at, updated_at)`).all() as SaleRow[];
+  }
+
+  /** Refunds that succeeded and no Z-report has counted yet, with their payment's channel. */
+  unreportedRefunds(): Array<RefundRow & { channel: string | null }> {
+    return this.raw.prepare(`select r.*, s.channel from refunds r join sales s on s.id = r.sale_id
+      where r.z_close_no is null and r.status = 'succeeded' order by r.updated_at`).all() as Array<RefundRow & { channel: string | null }>;
+  }
+
+  /** Payments not settled either way, whichever day they began. */
+  openSales(): SaleRow[] {
+    return this.raw.prepare(`select * from sales where status in ('creating', 'waiting', 'pending', 'unknown') order by created_at`).all() as SaleRow[];
+  }
+
+  markReported(closeNo: number, saleIds: readonly string[], refundNos: readonly string[]): void {
+    const sale = this.raw.prepare('update sales set z_close_no = ? where id = ? and z_close_no is null');
+    const refund = this.raw.prepare('update refunds set z_close_no = ? where out_refund_no = ? and z_close_no is null');
+    for (const id of saleIds) sale.run(closeNo, id);
+    for (const no of refundNos) refund.run(closeNo, no);
+  }
+
+  lastDayClose(): DayCloseRow | undefined {
+    return this.raw.prepare('select * from day_closes order by close_no desc limit 1').get() as DayCloseRow | undefined;
   }
 
   // ---- day closes (Z-reports): one per store day, numbered per terminal ----

@@ -133,4 +133,9 @@ export interface SettlementSummary {
   printedBy?: string;
   /** Z only: the sequence number of this close. */
   closeNumber?: number;
+  /**
+   * When the previous Z was made: the report counts every payment settled and every
+   * refund made since then that no Z has counted, whichever day the sale began.
+   */
+  periodStart?: string;
 }

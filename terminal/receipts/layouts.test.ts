@@ -114,6 +114,13 @@ describe('formatting', () => {
     expect(c.reason?.en).toMatch(/1 payment with unknown outcome/);
   });
 
+  it('says since when a report counts when an earlier Z exists', () => {
+    const text = (s: SettlementSummary) => iconv.decode(Buffer.from(settlementReport(s, printerProfile('tm-t88-80mm'))), 'gb18030');
+    expect(text(sampleSettlement)).not.toContain('Since last Z');
+    expect(text({ ...sampleSettlement, periodStart: '2026-11-21T09:05:00Z' })).toContain('Since last Z');
+    expect(text({ ...sampleSettlement, periodStart: '2026-11-21T09:05:00Z' })).toContain('2026-11-21 22:05 NZDT');
+  });
+
   it('rejects an unknown profile with a typed error', () => {
     expect(() => printerProfile('nope')).toThrow(expect.objectContaining({ code: 'printer_profile_unknown' }));
   });

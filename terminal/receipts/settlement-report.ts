@@ -37,6 +37,7 @@ export function settlementReport(s: SettlementSummary, profile: PrinterProfile):
   w.pair('Store day 营业日', s.storeDay, { bold: true });
   w.line(`(${tz})`, { align: 'right' });
   w.pair('Printed 打印', formatStoreTime(s.generatedAt, tz));
+  if (s.periodStart) w.pair('Since last Z 自上次日结', formatStoreTime(s.periodStart, tz));
   if (s.store.terminalId) w.pair('Terminal 终端', s.store.terminalId);
   if (s.closeNumber !== undefined) w.pair('Close no. 日结号', String(s.closeNumber));
   if (s.printedBy) w.pair('Manager 店长', s.printedBy);

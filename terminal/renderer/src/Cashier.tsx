@@ -239,6 +239,7 @@ function SettlementView({ s }: { s: State['settlement'] & object }) {
         {s.report === 'Z' ? <Bi en={`Z-report · close no. ${s.closeNumber ?? '?'}`} zh="日结单" /> : <Bi en="X-report" zh="中途报表（未日结）" />}
         {' · '}<Bi en="store day" zh="营业日" /> {s.storeDay}
       </h3>
+      {s.periodStart && <p className="muted" data-testid="settlement-since"><Bi en="since the last Z" zh="自上次日结" /> {new Date(s.periodStart).toLocaleString('en-NZ', { timeZone: s.store?.timeZone ?? 'Pacific/Auckland' })}</p>}
       <table>
         <caption className="muted">{s.currency}</caption>
         <thead><tr><th>channel</th><th>n</th><th>gross</th><th>refunds</th><th>net</th></tr></thead>

@@ -17,7 +17,7 @@ export interface Settlement {
   channelDays: Array<{ channelDay: string; count: number; netMinor: number }>;
   journalHead: { sequence: number; hash: string };
   /** Z only: this terminal's close number. */
-  closeNumber?: number; printedBy?: string;
+  closeNumber?: number; printedBy?: string; periodStart?: string; store?: { timeZone: string };
 }
 export interface State {
   terminalId: string | null; terminalName: string | null;
