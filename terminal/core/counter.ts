@@ -516,8 +516,17 @@ export class Counter extends EventEmitter {
     });
   }
 
+  private reportedHealth = '';
+
+  /** A device's state changed (paper out, unplugged, back): the screen and the bridge hear of it. */
+  devicesChanged(): void {
+    this.emit('change');
+    if (this.online && JSON.stringify(this.deviceHealth()) !== this.reportedHealth) this.reportHealth();
+  }
+
   private reportHealth(): void {
     const devices = this.deviceHealth();
+    this.reportedHealth = JSON.stringify(devices);
     this.sendEphemeral('device.health', { devices }, () => undefined);
   }
 

@@ -15,9 +15,16 @@ export const counterDevices: DeviceFactory = async (o): Promise<CounterDevices |
   if (o.printer === 'none' && o.display === 'none' && o.scanner === 'none') return undefined;
   const d = await startCounterDevices({ printer: o.printer, display: o.display, scanner: o.scanner, jobs: join(o.dataDir, 'print-jobs.db') });
   let held: string | undefined;
-  d.on('health', () => o.counter()?.emit('change'));
-  d.on('held', (j) => { held = `${j.message} — ${j.kind} held, prints when fixed (${j.messageZh})`; });
-  d.on('printed', () => { held = undefined; });
+  d.on('health', () => o.counter()?.devicesChanged());
+  d.on('held', (j) => {
+    held = `${j.message} — ${j.kind} held, prints when fixed (${j.messageZh})`;
+    o.counter()?.devicesChanged();
+  });
+  d.on('printed', () => {
+    if (held === undefined) return;
+    held = undefined;
+    o.counter()?.devicesChanged();
+  });
   d.on('scan', (r) => {
     if (r.ok) o.counter()?.scanFromDevice(r.code);
     else o.counter()?.deviceScanRefused(`${r.error.message}: "${r.shown}"`);
