@@ -13,6 +13,7 @@ import { DIFFERENCE_COLUMNS, differenceCsvLine } from '../reconcile/differences.
 import { HqSessions, isHq, SESSION_COOKIE, type Session } from './sessions.js';
 import { dateOfDayNumber, channelDayNumber } from '../reconcile/time.js';
 import type { Clock } from '../../protocol/clock.js';
+import type { Terminal } from '../terminals/repo.js';
 
 // The HQ workspace at /hq: one page (assets/hq.html + hq.js + hq.css, Chart.js from
 // node_modules: the machines have no internet) and its JSON API under /hq/api. HQ users
@@ -26,6 +27,8 @@ export interface HqDeps {
   log: Logger;
   /** Terminal pairing codes (TerminalService.createPairingCode). */
   createPairingCode(storeIdOrCode: string, options: { merchantId?: string; terminalName?: string }): Promise<{ code: string; storeId: string; expiresAt: string }>;
+  /** The counters (TerminalService.repo) and whether one is linked to this bridge instance (its hub). */
+  terminals?: { list(filter: { merchantId?: string }): Promise<Terminal[]>; isConnected(id: string): boolean };
 }
 
 function assetsDir(): string {
@@ -235,6 +238,26 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
       const out = [];
       for (const m of merchants) for (const st of await deps.accounts.listStores(m.id)) out.push({ id: st.id, code: st.code, name: st.name, merchant: m.name });
       return { stores: out };
+    });
+    // The counters and their devices' latest health: HQ sees every merchant's, a merchant's
+    // users (any role: it is their own shops) only their own merchant's.
+    hq.get('/hq/api/terminals', async (req) => {
+      const s = await auth(req, { hq: false });
+      if (!deps.terminals) return { terminals: [] };
+      if (!isHq(s.user) && !s.user.merchant_id) throw new RunError('forbidden', 'this user belongs to no merchant');
+      const merchants = isHq(s.user) ? await deps.accounts.listMerchants() : [(await deps.accounts.getMerchant(s.user.merchant_id!))!];
+      const stores = new Map<string, { name: string; code: string; merchant: string }>();
+      for (const m of merchants) for (const st of await deps.accounts.listStores(m.id)) stores.set(st.id, { name: st.name, code: st.code, merchant: m.name });
+      const list = await deps.terminals.list({ merchantId: isHq(s.user) ? undefined : s.user.merchant_id! });
+      return {
+        terminals: list.filter((t) => !t.revokedAt && stores.has(t.storeId)).map((t) => {
+          const st = stores.get(t.storeId)!;
+          return {
+            id: t.id, name: t.name, merchantId: t.merchantId, merchant: st.merchant, storeId: t.storeId, store: st.name, storeCode: st.code,
+            connected: deps.terminals!.isConnected(t.id), lastSeenAt: t.lastSeenAt, health: t.health, healthAt: t.healthAt,
+          };
+        }),
+      };
     });
     hq.post('/hq/api/pairing-codes', async (req) => {
       const s = await auth(req, { write: true, hq: false });

@@ -52,6 +52,9 @@ export interface TerminalTable {
   created_at: string;
   revoked_at: string | null;
   last_seen_at: string | null;
+  /** JSON: the devices of the counter's latest `device.health` ({ kind, state, detail? }[]). */
+  device_health: string | null;
+  health_at: string | null;
 }
 
 export interface PairingCodeTable {

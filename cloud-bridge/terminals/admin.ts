@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import { EventLog } from '../events/event-log.js';
 import { openStore, type Store } from '../store/db.js';
-import { TerminalsRepo } from './repo.js';
+import { healthText, TerminalsRepo, type Terminal } from './repo.js';
 import { revokeTerminal } from './service.js';
 
 // `kauri admin pairing-code create --store …`, `kauri admin terminal list|revoke`,
@@ -17,6 +17,12 @@ async function withStore<T>(url: string, fn: (store: Store) => Promise<T>): Prom
   } finally {
     await store.close();
   }
+}
+
+/** One counter per line: id, store, name, state, when last seen, and its devices' health. */
+export function terminalLine(t: Terminal): string {
+  const health = t.health ? `${healthText(t.health)} (at ${t.healthAt})` : healthText(null);
+  return [t.id, t.storeId, t.name, t.revokedAt ? `revoked ${t.revokedAt}` : 'active', `seen ${t.lastSeenAt ?? 'never'}`, health].join('\t');
 }
 
 /** Adds the terminal subcommands to `kauri admin` (created by the bridge's commands). */
@@ -48,7 +54,7 @@ export function registerTerminalAdminCommands(program: Command): void {
     .addOption(db()).addOption(json())
     .action(async (o) => {
       const list = await withStore(o.db, (s) => new TerminalsRepo(s).list({ storeId: o.store, merchantId: o.merchant }));
-      print(list, o.json, list.map((t) => `${t.id}\t${t.storeId}\t${t.name}\t${t.revokedAt ? `revoked ${t.revokedAt}` : 'active'}`).join('\n') || '(no terminals)');
+      print(list, o.json, list.map(terminalLine).join('\n') || '(no terminals)');
     });
   terminal
     .command('revoke')

@@ -50,7 +50,6 @@ export class TerminalCommandExecutor {
   private readonly pinFailures = new Map<string, { count: number; until: number }>();
   /** PINs that verified lately (by hash, never the PIN): a queue of refunds costs one scrypt, not one each. */
   private readonly pinsVerified = new Map<string, number>();
-  readonly health = new Map<string, { at: string; devices: CommandArgsOf<'device.health'>['devices'] }>();
 
   constructor(private readonly deps: ExecutorDeps) {}
 
@@ -118,7 +117,8 @@ export class TerminalCommandExecutor {
       }
       case 'device.health': {
         const a = args as CommandArgsOf<'device.health'>;
-        this.health.set(terminal.id, { at: new Date().toISOString(), devices: a.devices });
+        // Kept in the database, not in this process: HQ and the admin CLI may ask any bridge.
+        await this.deps.terminals.recordHealth(terminal.id, a.devices);
         return { recorded: true };
       }
     }

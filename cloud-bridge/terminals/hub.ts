@@ -58,6 +58,7 @@ export class TerminalHub {
   private listener?: pg.Client;
   private closed = false;
   private offAppend?: () => void;
+  private beats = 0;
 
   constructor(private readonly deps: HubDeps) {}
 
@@ -151,6 +152,11 @@ export class TerminalHub {
   }
 
   private heartbeat(): void {
+    // About once a minute, one write marks every counter linked here as seen: HQ asking
+    // another instance can then tell a counter online elsewhere from one long gone.
+    if (++this.beats % 4 === 0 && this.byTerminal.size) {
+      void this.deps.terminals.touchMany([...this.byTerminal.keys()]).catch((err) => this.deps.log.warn({ err }, 'could not mark terminals seen'));
+    }
     for (const c of this.byTerminal.values()) {
       if (!c.alive) {
         c.socket.terminate();
@@ -224,6 +230,7 @@ export class TerminalHub {
     socket.on('close', () => {
       if (this.byTerminal.get(terminal.id) === c) this.byTerminal.delete(terminal.id);
       set!.delete(c);
+      void this.deps.terminals.touch(terminal.id).catch(() => undefined);
     });
     socket.on('message', (data, isBinary) => {
       c.alive = true;

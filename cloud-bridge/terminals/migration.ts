@@ -25,3 +25,14 @@ export const m0004_terminals = (_d: Dialect): Migration => ({
       .execute();
   },
 });
+
+// The latest device health each counter reported (printer, customer display, scanner), so
+// HQ and `kauri admin terminal list` can see a shop's paper-out printer from anywhere.
+// last_seen_at (from 0001) says when the counter was last heard of.
+export const m0007_terminal_health = (_d: Dialect): Migration => ({
+  async up(db: Kysely<any>) {
+    // One column per statement: SQLite's ALTER TABLE adds one at a time.
+    await db.schema.alterTable('terminals').addColumn('device_health', 'text').execute();
+    await db.schema.alterTable('terminals').addColumn('health_at', 'text').execute();
+  },
+});

@@ -12,7 +12,7 @@ import { nowIso, type Store } from '../store/db.js';
 const scrypt = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
 
 interface Tables {
-  terminals: { id: string; merchant_id: string; store_id: string; name: string; secret_hash: string | null; created_at: string; revoked_at: string | null; last_seen_at: string | null };
+  terminals: { id: string; merchant_id: string; store_id: string; name: string; secret_hash: string | null; created_at: string; revoked_at: string | null; last_seen_at: string | null; device_health: string | null; health_at: string | null };
   pairing_codes: { code_hash: string; merchant_id: string; store_id: string; terminal_name: string; created_at: string; expires_at: string; used_at: string | null };
   terminal_commands: { terminal_id: string; idem_key: string; name: string; status: string; result: string | null; created_at: string; updated_at: string };
   manager_pins: { store_id: string; pin_hash: string; updated_at: string };
@@ -28,6 +28,26 @@ export interface Terminal {
   createdAt: string;
   revokedAt: string | null;
   lastSeenAt: string | null;
+  /** The devices of the counter's latest health report, or null if it never sent one. */
+  health: DeviceHealth[] | null;
+  healthAt: string | null;
+}
+
+export interface DeviceHealth {
+  kind: string;
+  state: string;
+  detail?: string;
+}
+
+/** States that need no one's attention; anything else is a problem worth showing. */
+export const HEALTHY_STATES: readonly string[] = ['ready', 'connected', 'keyboard', 'none'];
+export const isHealthy = (d: DeviceHealth) => HEALTHY_STATES.includes(d.state);
+
+/** `printer:held(paper out) display:connected scanner:keyboard` (details only for problems). */
+export function healthText(health: DeviceHealth[] | null): string {
+  if (!health) return 'no health report';
+  if (!health.length) return 'no devices';
+  return health.map((d) => `${d.kind}:${d.state}${!isHealthy(d) && d.detail ? `(${d.detail})` : ''}`).join(' ');
 }
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -87,11 +107,14 @@ export class TerminalsRepo {
       const terminalName = name ?? used.terminal_name;
       await trx.insertInto('terminals').values({
         id, merchant_id: used.merchant_id, store_id: used.store_id, name: terminalName, secret_hash: sha256(secret),
-        created_at: now, revoked_at: null, last_seen_at: null,
+        created_at: now, revoked_at: null, last_seen_at: null, device_health: null, health_at: null,
       }).execute();
       return {
         secret,
-        terminal: { id, merchantId: used.merchant_id, storeId: used.store_id, name: terminalName, createdAt: now, revokedAt: null, lastSeenAt: null },
+        terminal: {
+          id, merchantId: used.merchant_id, storeId: used.store_id, name: terminalName, createdAt: now, revokedAt: null, lastSeenAt: null,
+          health: null, healthAt: null,
+        },
       };
     });
   }
@@ -128,6 +151,21 @@ export class TerminalsRepo {
 
   async touch(id: string): Promise<void> {
     await this.db.updateTable('terminals').set({ last_seen_at: nowIso() }).where('id', '=', id).execute();
+  }
+
+  /** Marks many connected counters seen in one statement per 500 (the hub's periodic sweep). */
+  async touchMany(ids: string[]): Promise<void> {
+    const now = nowIso();
+    for (let i = 0; i < ids.length; i += 500) {
+      await this.db.updateTable('terminals').set({ last_seen_at: now }).where('id', 'in', ids.slice(i, i + 500)).execute();
+    }
+  }
+
+  /** Keeps the counter's latest device health (a report replaces the previous one whole). */
+  async recordHealth(id: string, devices: DeviceHealth[]): Promise<void> {
+    const now = nowIso();
+    const kept = devices.map((d) => ({ kind: d.kind, state: d.state, ...(d.detail !== undefined ? { detail: d.detail } : {}) }));
+    await this.db.updateTable('terminals').set({ device_health: JSON.stringify(kept), health_at: now, last_seen_at: now }).where('id', '=', id).execute();
   }
 
   // ---- the command record (dedupe on terminal + idempotency key) ----
@@ -181,6 +219,16 @@ export class TerminalsRepo {
 function toTerminal(row: Tables['terminals']): Terminal {
   return {
     id: row.id, merchantId: row.merchant_id, storeId: row.store_id, name: row.name, createdAt: row.created_at,
-    revokedAt: row.revoked_at, lastSeenAt: row.last_seen_at,
+    revokedAt: row.revoked_at, lastSeenAt: row.last_seen_at, health: parseHealth(row.device_health), healthAt: row.health_at,
   };
+}
+
+function parseHealth(text: string | null): DeviceHealth[] | null {
+  if (!text) return null;
+  try {
+    const v = JSON.parse(text) as unknown;
+    return Array.isArray(v) ? (v as DeviceHealth[]) : null;
+  } catch {
+    return null;
+  }
 }
