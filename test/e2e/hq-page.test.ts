@@ -4,16 +4,19 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { pino } from 'pino';
+import WebSocket from 'ws';
 import { startBridge, type Bridge } from '../../cloud-bridge/bridge.js';
 import { newId } from '../../protocol/ids.js';
+import { LINK_SUBPROTOCOL, terminalAuthorization } from '../../protocol/link.js';
 import { wechatStatement, type FixtureRow } from '../../cloud-bridge/reconcile/fixtures.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../support/stores.js';
 import { repoRoot } from '../support/processes.js';
 
 // The HQ page in Chromium: log in, see the days, open one, resolve its differences with a
 // note, sign it off, be refused when changing it afterwards; files, settlement CSV and a
-// terminal pairing code; a merchant's user sees only their own settlement. The day's
-// statement is given to the bridge (the simulator path is reconcile-db-day.test.ts).
+// terminal pairing code; the counters and their devices' health; a merchant's user sees
+// only their own settlement and counters. The day's statement is given to the bridge (the
+// simulator path is reconcile-db-day.test.ts).
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -29,6 +32,8 @@ describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (k
   let browser: Browser;
   let filesDir: string;
   const ids = { a: '', b: '' };
+  const counters = { front: '', back: '', kea: '' };
+  let link: WebSocket | undefined;
 
   async function order(merchantId: string, accountId: string, no: string, amount: number, status: string, paidMs: number | null): Promise<void> {
     const now = new Date(paidMs ?? china('09:00')).toISOString();
@@ -58,6 +63,24 @@ describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (k
     ids.a = a.id;
     ids.b = b.id;
     await acc.createStore({ merchantId: a.id, name: 'Cuba St', code: 'tui-cuba' });
+    await acc.createStore({ merchantId: b.id, name: 'Lambton Quay', code: 'kea-lambton' });
+    // Counters: Tui's front one linked with its printer out of paper, its back one never
+    // reported; Kea's reported all well. The link path itself is terminals/health.test.ts.
+    const pair = async (store: string, name: string) => {
+      const { code } = await bridge.terminals.createPairingCode(store, { terminalName: name });
+      return bridge.terminals.repo.pair(code);
+    };
+    const front = await pair('tui-cuba', 'Front counter 前台');
+    counters.front = front.terminal.id;
+    counters.back = (await pair('tui-cuba', 'Back counter')).terminal.id;
+    counters.kea = (await pair('kea-lambton', 'Till 1')).terminal.id;
+    await bridge.terminals.repo.recordHealth(counters.front, [
+      { kind: 'printer', state: 'held', detail: 'paper out' }, { kind: 'display', state: 'connected', detail: '/dev/ttyUSB1' }, { kind: 'scanner', state: 'disconnected', detail: 'unplugged' },
+    ]);
+    await bridge.terminals.repo.recordHealth(counters.kea, [{ kind: 'printer', state: 'ready' }, { kind: 'display', state: 'none' }, { kind: 'scanner', state: 'keyboard' }]);
+    link = new WebSocket(`${bridge.url.replace('http', 'ws')}/terminal`, LINK_SUBPROTOCOL, { headers: { authorization: terminalAuthorization(front.terminal.id, front.secret) } });
+    await new Promise((resolve, reject) => { link!.once('open', resolve); link!.once('error', reject); });
+    link.send(JSON.stringify({ v: 1, type: 'hello', lastSeq: 0 }));
     const wa = await acc.createChannelAccount({ merchantId: a.id, channel: 'wechat', config: { mch_id: '1' }, secrets: { key: 'k' } });
     const wb = await acc.createChannelAccount({ merchantId: b.id, channel: 'wechat', config: { mch_id: '2' }, secrets: { key: 'k' } });
     await acc.createUser({ username: 'fin', password: 'finance-pass-1', role: 'hq_finance' });
@@ -76,6 +99,7 @@ describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (k
   }, 60_000);
 
   afterAll(async () => {
+    link?.close();
     await browser?.close();
     await bridge?.close();
     await db?.drop();
@@ -194,6 +218,20 @@ describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (k
       `${ids.b},"'=Kea Kiwi, ""Kea""",wechat,${D},NZD,1,5000,0,0,30,0,4970,true`,
     ].sort((x, y) => (x.startsWith('merchant_id') ? -1 : y.startsWith('merchant_id') ? 1 : x.localeCompare(y))));
     await page.screenshot({ path: join(SHOTS, `${kind}-5-settlement.png`), fullPage: true });
+    // Counters: every merchant's, the linked one connected, problems highlighted.
+    await page.click('#tabs button[data-tab=counters]');
+    const front = page.locator(`#counter-list tr[data-terminal="${counters.front}"]`);
+    await expect.poll(() => front.textContent()).toContain('connected');
+    expect(await page.locator('#counter-list tbody tr').count()).toBe(3);
+    expect(await front.textContent()).toContain('Cuba St (tui-cuba)');
+    expect(await front.getAttribute('class')).toBe('has-problem');
+    expect(await front.locator('.dev-problem').allTextContents()).toEqual(['printer: held (paper out)', 'scanner: disconnected (unplugged)']);
+    expect(await front.locator('.dev[data-kind=display]').getAttribute('class')).toBe('dev');
+    expect(await page.locator(`#counter-list tr[data-terminal="${counters.back}"]`).textContent()).toContain('no report yet');
+    const kea = page.locator(`#counter-list tr[data-terminal="${counters.kea}"]`);
+    expect(await kea.textContent()).toContain('not linked to this bridge');
+    expect(await kea.locator('.dev-problem').count()).toBe(0);
+    await page.locator('#counters').screenshot({ path: join(SHOTS, `${kind}-7-counters.png`) });
     await page.click('#tabs button[data-tab=terminals]');
     await page.fill('#pair-form input[name=terminalName]', 'Counter 2');
     await page.click('#pair-form button[type=submit]');
@@ -202,7 +240,7 @@ describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (k
     await ctx.close();
   }, 120_000);
 
-  it("a merchant's user sees only their own merchant's settlement", async () => {
+  it("a merchant's user sees only their own merchant's settlement and counters", async () => {
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
     await login(page, 'kea', 'kea-pass-1');
@@ -229,6 +267,14 @@ describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (k
     expect(probe.csv.text).not.toContain(ids.a);
     expect(probe.csv.text).toContain(ids.b);
     await page.screenshot({ path: join(SHOTS, `${kind}-6-merchant.png`), fullPage: true });
+    // Their counters, and never another merchant's.
+    await page.click('#tabs button[data-tab=counters]');
+    await expect.poll(() => page.locator('#counter-list tbody tr').count()).toBe(1);
+    expect(await page.locator('#counter-list tbody tr').getAttribute('data-terminal')).toBe(counters.kea);
+    expect(await page.textContent('#counter-list')).not.toContain('Cuba St');
+    const api = await page.evaluate(async () => (await fetch('/hq/api/terminals?merchant=all')).text());
+    expect(api).not.toContain(counters.front);
+    expect(api).not.toContain(counters.back);
     await ctx.close();
   }, 60_000);
 

@@ -69,6 +69,7 @@
     if (name === 'files') loadFiles().catch(fail);
     if (name === 'settlement') loadSettlement().catch(fail);
     if (name === 'terminals') loadStores().catch(fail);
+    if (name === 'counters') loadCounters().catch(fail);
   }
 
   async function start() {
@@ -281,6 +282,30 @@
     $('st-list').tBodies[0].replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 11 }, 'No settlement in these days.'))]));
   }
   $('st-load').addEventListener('click', () => loadSettlement().catch(fail));
+
+  // A counter's devices in states that need no one: anything else is highlighted.
+  const HEALTHY = ['ready', 'connected', 'keyboard', 'none'];
+  function when(iso) {
+    return iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : 'never';
+  }
+  async function loadCounters() {
+    const data = await api('GET', '/hq/api/terminals');
+    const rows = data.terminals.map((t) => {
+      const devices = t.health || [];
+      const problem = devices.some((d) => !HEALTHY.includes(d.state));
+      return el('tr', { 'data-terminal': t.id, class: problem ? 'has-problem' : '' },
+        el('td', {}, `${t.store} (${t.storeCode})`, me.hq ? el('div', { class: 'hint' }, t.merchant) : null),
+        el('td', {}, t.name),
+        el('td', {}, t.connected ? el('span', { class: 'link-up' }, 'connected') : el('span', { class: 'link-down' }, 'not linked to this bridge')),
+        el('td', {}, when(t.lastSeenAt)),
+        el('td', { class: 'devices' }, ...(t.health ? devices.map((d) => el('span', {
+          class: `dev${HEALTHY.includes(d.state) ? '' : ' dev-problem'}`, 'data-kind': d.kind, 'data-state': d.state, title: d.detail || '',
+        }, `${d.kind}: ${d.state}${d.detail && !HEALTHY.includes(d.state) ? ` (${d.detail})` : ''}`)) : ['no report yet'])),
+        el('td', {}, when(t.healthAt)));
+    });
+    $('counter-list').tBodies[0].replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 6 }, 'No counters paired yet.'))]));
+  }
+  $('counters-load').addEventListener('click', () => loadCounters().catch(fail));
 
   async function loadStores() {
     const data = await api('GET', '/hq/api/stores');
