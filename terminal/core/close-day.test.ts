@@ -184,3 +184,41 @@ describe('refunds of the counter\'s sales made elsewhere', () => {
     }
   });
 });
+
+describe('device health at the bridge', () => {
+  it('tells the bridge when a device changes, once per change', async () => {
+    // A bridge of its own and a counter whose printer runs out of paper, then gets it back.
+    const tb2 = await startTestBridge({ kind: 'sqlite', secretKey: 'test-secret-key-0123456789', timeScale: 1 });
+    const dir2 = mkdtempSync(join(tmpdir(), 'kauri-health-'));
+    let printer = { kind: 'printer' as const, state: 'ready', detail: 'serial:/dev/ttyS0' };
+    const devices: CounterDevices = { health: () => [printer, { kind: 'display', state: 'none' }, { kind: 'scanner', state: 'keyboard' }] };
+    let c: Counter | undefined;
+    try {
+      const m = (await tb2.bridge.accounts.createMerchant({ name: 'M' })).id;
+      await tb2.bridge.accounts.createStore({ merchantId: m, name: 'Dairy', code: 'dairy2', timezone: TZ });
+      const { code } = await tb2.bridge.terminals.createPairingCode('dairy2');
+      const paired = await pairTerminal(dir2, `${tb2.bridge.url.replace('http', 'ws')}/terminal`, code, 'till 2');
+      c = new Counter({ dataDir: dir2, clock: systemClock(1), log: pino({ level: 'silent' }), devices });
+      c.start();
+      const health = async () => (await tb2.bridge.terminals.repo.get(paired.terminalId))?.health;
+      await expect.poll(health, { timeout: 10_000 }).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'printer', state: 'ready' })]));
+
+      printer = { kind: 'printer', state: 'held', detail: 'paper out' };
+      c.devicesChanged();
+      await expect.poll(health, { timeout: 10_000 }).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'printer', state: 'held', detail: 'paper out' })]));
+      const at = (await tb2.bridge.terminals.repo.get(paired.terminalId))!.healthAt;
+      c.devicesChanged(); // nothing changed: nothing sent
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await tb2.bridge.terminals.repo.get(paired.terminalId))!.healthAt).toBe(at);
+
+      printer = { kind: 'printer', state: 'ready', detail: 'serial:/dev/ttyS0' };
+      c.devicesChanged();
+      await expect.poll(health, { timeout: 10_000 }).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'printer', state: 'ready' })]));
+    } finally {
+      c?.stop();
+      await tb2.bridge.close();
+      await tb2.cleanup();
+      rmSync(dir2, { recursive: true, force: true });
+    }
+  });
+});
