@@ -11,9 +11,11 @@ import type { SaleRow } from './db.js';
 import type { SettlementSummary } from './records.js';
 import { LINK_VERSION, type EventMessage } from '../../protocol/link.js';
 
-// Closing the day (Z) at a counter paired with a real bridge in this process: the PIN is
-// the store's, checked by the bridge; the close is refused while a payment's outcome is
-// unknown or a payment is in progress, happens once per store day, and survives a restart.
+// The counter's settlement and health against a real bridge in this process. Closing the
+// day (Z): the PIN is the store's, checked by the bridge; the close is refused while a
+// payment's outcome is unknown or a payment is in progress, happens once per store day, and
+// survives a restart; the next report counts what settled after it, once. Refunds made
+// elsewhere are counted from their events. Device changes reach the bridge's record.
 
 const PIN = '2468';
 const TZ = 'Pacific/Auckland';
