@@ -56,6 +56,26 @@ export interface BridgeOptions {
   landingRateLimitPerMinute?: number;
   /** Reconciliation: suspense window and the statement download schedule. */
   reconcile?: ReconcileScheduleOptions & { windowMinutes?: number };
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client's address (rate limits, HQ
+   * logins, the IP channels are told): their addresses or CIDRs, or a hop count. Default
+   * KAURI_TRUST_PROXY, else none: a client cannot pick its own address by sending the header.
+   */
+  trustProxy?: TrustProxy;
+}
+
+export type TrustProxy = boolean | string | ((address: string, hop: number) => boolean);
+
+/** KAURI_TRUST_PROXY / --trust-proxy: "10.0.0.0/8,127.0.0.1", a hop count, or "true" (every hop: only behind a proxy that all traffic must pass). */
+export function parseTrustProxy(spec: string | undefined): TrustProxy {
+  const s = (spec ?? '').trim();
+  if (!s || s === 'false') return false;
+  if (s === 'true') return true;
+  if (/^\d+$/.test(s)) {
+    const hops = Number(s);
+    return (_address, hop) => hop < hops;
+  }
+  return s;
 }
 
 export interface Bridge {
@@ -99,7 +119,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const app = Fastify({
     loggerInstance: log as unknown as FastifyBaseLogger,
     bodyLimit: 256 * 1024,
-    trustProxy: true,
+    trustProxy: options.trustProxy ?? parseTrustProxy(process.env.KAURI_TRUST_PROXY),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -29,6 +29,7 @@ export function registerBridgeCommands(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--db <url>', 'sqlite:PATH or postgres://…', DEFAULT_DB)
     .option('--public-url <url>', 'the URL customers and channels reach this bridge at')
+    .option('--trust-proxy <spec>', 'believe X-Forwarded-For from these proxies: addresses/CIDRs (comma-separated) or a hop count (default KAURI_TRUST_PROXY, else none)')
     .option('--files <dir>', 'folder for raw channel files (content-addressed)')
     .option('--demo', 'seed the demo merchant, store and channel accounts (simulators on the default ports) and print its API key')
     .option('--wechat-sim <url>', 'with --demo: the WeChat simulator', 'http://127.0.0.1:7301')
@@ -39,13 +40,14 @@ export function registerBridgeCommands(program: Command): void {
     .option('--bank-sim-state <dir>', 'with --demo: the bank simulator state folder')
     .action(async (opts) => {
       // The bridge and its channels load only when this command runs.
-      const [{ startBridge }, { seedDemo }, { demoChannelAccounts }, { pullRatesBeforeReady }] = await Promise.all([
+      const [{ startBridge, parseTrustProxy }, { seedDemo }, { demoChannelAccounts }, { pullRatesBeforeReady }] = await Promise.all([
         import('./bridge.js'), import('./demo.js'), import('./channels/index.js'), import('./fx/index.js'),
       ]);
       const dataDir = dataDirOf(opts.db);
       const secretKey = resolveSecretKey(dataDir, (l) => process.stderr.write(`${l}\n`));
       const bridge = await startBridge({
         dbUrl: opts.db, port: opts.port, host: opts.host, publicBaseUrl: opts.publicUrl, secretKey,
+        ...(opts.trustProxy !== undefined ? { trustProxy: parseTrustProxy(opts.trustProxy) } : {}),
         filesDir: opts.files ?? `${dataDir}/files`,
       });
       const stop = async () => {

@@ -13,7 +13,8 @@ describe('one-code security', () => {
 
   beforeAll(async () => {
     [alipay, bank] = await Promise.all([startSim('alipay', { KAURI_TIME_SCALE: '10' }), startSim('bank', { KAURI_TIME_SCALE: '10' })]);
-    w = await startWorld({ alipay, bank }, { timeScale: 5 });
+    // The tests reach the bridge from loopback as a proxy would, naming each client in X-Forwarded-For.
+    w = await startWorld({ alipay, bank }, { timeScale: 5, bridge: { trustProxy: '127.0.0.1' } });
     await w.bridge.fx.pullAll();
   }, 120_000);
   afterAll(async () => {
@@ -21,7 +22,7 @@ describe('one-code security', () => {
     await Promise.all([alipay?.stop(), bank?.stop()]);
   });
 
-  // Each test is its own client (the bridge trusts X-Forwarded-For), so their request counts do not mix.
+  // Each test is its own client (the bridge trusts X-Forwarded-For from its loopback proxy), so their request counts do not mix.
   let clients = 0;
   const client = () => {
     clients += 1;
@@ -149,14 +150,28 @@ describe('one-code security', () => {
   });
 
   it('the limit is configurable per bridge', async () => {
-    const strict = await startWorld({ alipay }, { bridge: { landingRateLimitPerMinute: 5 } });
+    const strict = await startWorld({ alipay }, { bridge: { landingRateLimitPerMinute: 5, trustProxy: '127.0.0.1' } });
     try {
       const c = (await strict.api('POST', '/api/v1/checkouts', { amount_minor: 500, currency: 'NZD' })).body;
       const statuses: number[] = [];
       for (let i = 0; i < 7; i++) statuses.push((await fetch(`${strict.bridge.url}/c/${c.token}`, { headers: { 'x-forwarded-for': '203.0.113.9' } })).status);
       expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
+      // Behind the trusted proxy, other customers are other clients.
+      expect((await fetch(`${strict.bridge.url}/c/${c.token}`, { headers: { 'x-forwarded-for': '203.0.113.10' } })).status).toBe(200);
     } finally {
       await strict.stop();
+    }
+  });
+
+  it('without a trusted proxy, a client cannot escape the limit by naming itself in X-Forwarded-For', async () => {
+    const open = await startWorld({ alipay }, { bridge: { landingRateLimitPerMinute: 5 } });
+    try {
+      const c = (await open.api('POST', '/api/v1/checkouts', { amount_minor: 500, currency: 'NZD' })).body;
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i++) statuses.push((await fetch(`${open.bridge.url}/c/${c.token}`, { headers: { 'x-forwarded-for': `192.0.2.${i + 1}` } })).status);
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
+    } finally {
+      await open.stop();
     }
   });
 });
