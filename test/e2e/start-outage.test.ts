@@ -1,10 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS } from './onecode-support.js';
-import { paymentCode, portBase, readEndpoints, simControl, textOf, waitFor, type Endpoints } from './terminal-support.js';
+import type { Page } from 'playwright-core';
+import { CHROMIUM } from './onecode-support.js';
+import { paymentCode, startCounterScreens, textOf, type CounterScreens, type Endpoints } from './terminal-support.js';
 import { repoRoot, spawnKauri, type KauriProcess } from '../support/processes.js';
 import type { Sim } from '../support/sim-control.js';
 
@@ -17,34 +16,22 @@ import type { Sim } from '../support/sim-control.js';
 if (!existsSync(CHROMIUM)) console.warn(`${CHROMIUM} is missing: the outage test through the cashier screen is skipped`);
 
 describe.skipIf(!existsSync(CHROMIUM))('kauri start: the bridge down and back, as the cashier sees it', () => {
+  let screens: CounterScreens;
   let data: string;
   let kauri: KauriProcess;
   let ep: Endpoints;
-  let browser: Browser;
   let cashier: Page;
   let wechat: Sim;
 
   beforeAll(async () => {
-    data = mkdtempSync(join(tmpdir(), 'kauri-outage-'));
-    const base = await portBase();
-    kauri = await spawnKauri(['start', '--data', data, '--port-base', String(base)], {
-      // Twice real speed: the customer still confirming (three polls, 2.5 s apart) outlasts
-      // taking the bridge down, and the refund's confirmation (15 s) is not a long wait.
-      ready: /Press Ctrl-C to stop/, timeoutMs: 90_000, env: { KAURI_TIME_SCALE: '2' },
-    });
-    ep = readEndpoints(data);
-    wechat = simControl('wechat', ep.sims.wechat, join(data, 'sims', 'wechat'));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    cashier = await (await browser.newContext({ viewport: { width: 1400, height: 860 }, locale: 'en-NZ' })).newPage();
-    await cashier.goto(ep.cashier);
-    await waitFor(() => textOf(cashier, 'connection-status'), (t) => t === 'ONLINE', 30_000, 'the counter online');
+    // Twice real speed: the customer still confirming (three polls, 2.5 s apart) outlasts
+    // taking the bridge down, and the refund's confirmation (15 s) is not a long wait.
+    screens = await startCounterScreens({ timeScale: '2' });
+    ({ data, kauri, ep, cashier, wechat } = screens);
   }, 150_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await wechat?.stop();
-    await kauri?.stop();
-    if (data) rmSync(data, { recursive: true, force: true });
+    await screens?.stop();
   });
 
   async function demoBridge(action: 'stop' | 'start'): Promise<string> {

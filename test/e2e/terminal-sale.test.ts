@@ -1,11 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, UA, actAsWechat, type Sim } from './onecode-support.js';
-import { paymentCode, portBase, readEndpoints, readQr, simControl, textOf, waitFor, type Endpoints } from './terminal-support.js';
-import { repoRoot, spawnKauri, type KauriProcess } from '../support/processes.js';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, UA, actAsWechat, type Sim } from './onecode-support.js';
+import { paymentCode, readQr, startCounterScreens, textOf, type CounterScreens, type Endpoints } from './terminal-support.js';
+import { repoRoot } from '../support/processes.js';
 
 // The counter as a shop uses it, against `kauri start`: the cashier's and the customer's
 // screens in Chromium, the customer's phone played by Chromium with a wallet's
@@ -16,40 +15,21 @@ const SOCAT = '/usr/bin/socat';
 if (!existsSync(CHROMIUM)) console.warn(`${CHROMIUM} is missing: the counter screen tests are skipped`);
 
 describe.skipIf(!existsSync(CHROMIUM))('counter screens against kauri start', () => {
+  let screens: CounterScreens;
   let data: string;
-  let kauri: KauriProcess;
   let ep: Endpoints;
   let browser: Browser;
   let cashier: Page;
   let customer: Page;
   let wechat: Sim;
-  let alipay: Sim;
 
   beforeAll(async () => {
-    data = mkdtempSync(join(tmpdir(), 'kauri-counter-'));
-    const base = await portBase();
-    kauri = await spawnKauri(['start', '--data', data, '--port-base', String(base)], {
-      ready: /Press Ctrl-C to stop/, timeoutMs: 90_000, env: { KAURI_TIME_SCALE: '10' },
-    });
-    ep = readEndpoints(data);
-    wechat = simControl('wechat', ep.sims.wechat, join(data, 'sims', 'wechat'));
-    alipay = simControl('alipay', ep.sims.alipay, join(data, 'sims', 'alipay'));
-    // The two screens are two windows in front of people: no background-tab throttling.
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'] });
-    const screens = await browser.newContext({ viewport: { width: 1400, height: 860 }, locale: 'en-NZ' });
-    cashier = await screens.newPage();
-    customer = await screens.newPage();
-    await cashier.goto(ep.cashier);
-    await customer.goto(ep.customer);
-    await waitFor(() => textOf(cashier, 'connection-status'), (t) => t === 'ONLINE', 30_000, 'the counter online');
+    screens = await startCounterScreens({ timeScale: '10' });
+    ({ data, ep, browser, cashier, customer, wechat } = screens);
   }, 150_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await wechat?.stop();
-    await alipay?.stop();
-    await kauri?.stop();
-    if (data) rmSync(data, { recursive: true, force: true });
+    await screens?.stop();
   });
 
   const status = () => textOf(cashier, 'payment-status');

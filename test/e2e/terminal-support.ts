@@ -1,10 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
-import type { Locator, Page } from 'playwright-core';
-import { freePort } from '../support/processes.js';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { freePort, spawnKauri, type KauriProcess } from '../support/processes.js';
+import { CHROMIUM, CHROMIUM_ARGS } from './onecode-support.js';
 
 // jsqr is CommonJS with a `default` export: take whichever is callable.
 const jsQR = ((jsQRModule as unknown as { default?: typeof jsQRModule }).default ?? jsQRModule) as unknown as (data: Uint8ClampedArray, w: number, h: number) => { data: string } | null;
@@ -42,8 +44,42 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-export { simControl } from '../support/sim-control.js';
-import type { Sim } from '../support/sim-control.js';
+import { simControl, type Sim } from '../support/sim-control.js';
+export { simControl };
+
+/** `kauri start` with the cashier's and the customer's screens open in Chromium, the counter online. */
+export interface CounterScreens {
+  data: string; kauri: KauriProcess; ep: Endpoints; browser: Browser; cashier: Page; customer: Page; wechat: Sim; alipay: Sim;
+  stop(): Promise<void>;
+}
+
+export async function startCounterScreens(o: { timeScale: string }): Promise<CounterScreens> {
+  const data = mkdtempSync(join(tmpdir(), 'kauri-counter-'));
+  const kauri = await spawnKauri(['start', '--data', data, '--port-base', String(await portBase())], {
+    ready: /Press Ctrl-C to stop/, timeoutMs: 90_000, env: { KAURI_TIME_SCALE: o.timeScale },
+  });
+  const ep = readEndpoints(data);
+  const wechat = simControl('wechat', ep.sims.wechat, join(data, 'sims', 'wechat'));
+  const alipay = simControl('alipay', ep.sims.alipay, join(data, 'sims', 'alipay'));
+  // The two screens are two windows in front of people: no background-tab throttling.
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'] });
+  const screens = await browser.newContext({ viewport: { width: 1400, height: 860 }, locale: 'en-NZ' });
+  const cashier = await screens.newPage();
+  const customer = await screens.newPage();
+  await cashier.goto(ep.cashier);
+  await customer.goto(ep.customer);
+  await waitFor(() => textOf(cashier, 'connection-status'), (t) => t === 'ONLINE', 30_000, 'the counter online');
+  return {
+    data, kauri, ep, browser, cashier, customer, wechat, alipay,
+    async stop() {
+      await browser.close();
+      await wechat.stop();
+      await alipay.stop();
+      await kauri.stop();
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
 
 /** A customer's payment code minted by a wallet simulator. */
 export async function paymentCode(sim: Sim, behaviour = 'success'): Promise<string> {
