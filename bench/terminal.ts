@@ -121,7 +121,7 @@ Run: \`node --expose-gc --import tsx bench/terminal.ts\` · ${new Date().toISOSt
 |---|---|---|
 ${rows.join('\n')}
 
-"notify → PAID" here starts at the event append (what applying a verified channel notify ends with) and ends when the counter's socket has the event; the channel round trip before it is the channel benchmarks' business, and the counter's own SQLite apply adds about a millisecond. Charge → QR on the customer screen is measured by the screen test (\`test/e2e/terminal-sale.test.ts\`, in Chromium) rather than here.
+"notify → PAID" here starts at the event append (what applying a verified channel notify ends with) and ends when the counter's socket has the event; the channel round trip before it is the channel benchmarks' business, and the counter's own SQLite apply adds about a millisecond. Charge → QR on the customer screen, and notify → PAID on the real cashier screen, are measured in Chromium by \`bench/terminal-screens.ts\` ("Terminal screens" below).
 <!-- terminal:end -->`;
 
 const bench = join(import.meta.dirname, '..', 'BENCHMARKS.md');
