@@ -237,21 +237,28 @@ export class Counter extends EventEmitter {
   charge(amountText: string): SaleView {
     const amount = this.parseAmount(amountText);
     this.mustStartPayment();
-    const id = newId('sale');
+    const sale = newSale({ id: newId('sale'), kind: 'checkout', amount_minor: amount.minor, currency: amount.currency, status: 'creating', created_at: new Date().toISOString() });
+    return this.startSale(sale, 'checkout.create', { amountMinor: amount.minor, currency: amount.currency }, amount);
+  }
+
+  /** A new sale and its command to the bridge, in one transaction (the outbox has it before it is sent), then sent. */
+  private startSale<N extends CommandName>(sale: SaleRow, name: N, args: CommandArgsOf<N>, amount: Money): SaleView {
     const key = newId();
-    const now = new Date().toISOString();
     this.db.tx(() => {
-      this.db.insertSale(newSale({ id, kind: 'checkout', amount_minor: amount.minor, currency: amount.currency, status: 'creating', created_at: now }));
-      this.db.enqueue(key, 'checkout.create', { amountMinor: amount.minor, currency: amount.currency } satisfies CommandArgsOf<'checkout.create'>, id);
-      this.db.setSetting('current_sale', id);
-      this.db.journal('sale.started', { id, kind: 'checkout', amountMinor: amount.minor, currency: amount.currency });
+      this.db.insertSale(sale);
+      this.db.enqueue(key, name, args, sale.id);
+      this.db.setSetting('current_sale', sale.id);
+      this.db.journal('sale.started', {
+        id: sale.id, kind: sale.kind, outTradeNo: sale.out_trade_no ?? undefined, channel: sale.channel ?? undefined,
+        amountMinor: sale.amount_minor, currency: sale.currency,
+      });
     });
     this.scanError = null;
     this.settlement = null;
     this.sendQueued(key);
     this.estimate(amount);
     this.changed();
-    return this.view(this.db.sale(id)!);
+    return this.view(this.db.sale(sale.id)!);
   }
 
   /**
@@ -277,22 +284,12 @@ export class Counter extends EventEmitter {
       this.changed();
       throw err;
     }
-    const id = newId('sale');
-    const key = newId();
     const outTradeNo = `K${newId()}`;
-    const now = new Date().toISOString();
-    this.db.tx(() => {
-      this.db.insertSale(newSale({ id, kind: 'scan', out_trade_no: outTradeNo, channel: verdict.channel, amount_minor: amount.minor, currency: amount.currency, status: 'pending', created_at: now }));
-      this.db.enqueue(key, 'payment.scan', { outTradeNo, amountMinor: amount.minor, currency: amount.currency, authCode: verdict.code } satisfies CommandArgsOf<'payment.scan'>, id);
-      this.db.setSetting('current_sale', id);
-      this.db.journal('sale.started', { id, kind: 'scan', outTradeNo, channel: verdict.channel, amountMinor: amount.minor, currency: amount.currency });
+    const sale = newSale({
+      id: newId('sale'), kind: 'scan', out_trade_no: outTradeNo, channel: verdict.channel, amount_minor: amount.minor, currency: amount.currency,
+      status: 'pending', created_at: new Date().toISOString(),
     });
-    this.scanError = null;
-    this.settlement = null;
-    this.sendQueued(key);
-    this.estimate(amount);
-    this.changed();
-    return this.view(this.db.sale(id)!);
+    return this.startSale(sale, 'payment.scan', { outTradeNo, amountMinor: amount.minor, currency: amount.currency, authCode: verdict.code }, amount);
   }
 
   /** Cancels the current payment safely: the bridge asks the channel first, then closes or reverses. */
