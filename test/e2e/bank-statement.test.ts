@@ -80,7 +80,7 @@ describe('bank statement', () => {
     const platform = join(dir, 'platform.csv');
     writeFileSync(platform, 'out_trade_no,out_refund_no,channel,channel_trade_no,kind,amount_minor,currency,status,paid_at\n');
     const rec = await spawnKauri(['reconcile', '--channel', 'bank', '--date', '2026-11-20', '--statement', statement, '--platform', platform, '--json']);
-    const code = await new Promise<number | null>((r) => (rec.proc.exitCode !== null ? r(rec.proc.exitCode) : rec.proc.once('exit', r)));
+    const code = await rec.finished();
     const out = rec.stdout().trim();
     expect(out, rec.stderr()).not.toBe('');
     const report = JSON.parse(out);

@@ -1,26 +1,13 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runKauri } from '../support/processes.js';
 import { bankStatement, platformCsv, wechatStatement, type FixturePlatformRow, type FixtureRow } from '../../cloud-bridge/reconcile/fixtures.js';
 
-const kauri = fileURLToPath(new URL('../../bin/kauri', import.meta.url));
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    // A fresh working folder: without --db the command looks for ./data/bridge.db.
-    const cwd = mkdtempSync(join(tmpdir(), 'kauri-reconcile-cwd-'));
-    const child = spawn(kauri, args, { cwd, env: { ...process.env, KAURI_FROM_SOURCE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+// A fresh working folder: without --db the command looks for ./data/bridge.db.
+const run = (args: string[]) => runKauri(args, { cwd: mkdtempSync(join(tmpdir(), 'kauri-reconcile-cwd-')) });
 
 const D = '2026-11-20';
 const at = (t: string): number => Date.parse(`${D}T${t}+08:00`);

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import { closeWechatAgents } from '../../cloud-bridge/channels/wechat/index.js';
 import type { Channel as PaymentChannel, StatementResult } from '../../cloud-bridge/channels/channel.js';
 import { systemClock, type Clock } from '../../protocol/clock.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../support/stores.js';
-import { kauriBin } from '../support/processes.js';
+import { runKauri } from '../support/processes.js';
 import { startWechatSimProcess, uniqueNo, type WechatSimProcess } from './wechat-support.js';
 
 // A day of WeChat traffic through `kauri sim wechat`, with the anomalies of issue 9
@@ -32,17 +31,7 @@ const D2 = new Date(Date.parse(`${D}T00:00:00Z`) + 2 * DAY).toISOString().slice(
 const at = (day: string, hhmm: string) => Date.parse(`${day}T${hhmm}:00+08:00`);
 const SECRET = 'e2e-reconcile-secret-key-0123456789abcdef';
 
-function kauri(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(kauriBin, args, { env: { ...process.env, KAURI_FROM_SOURCE: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const kauri = (args: string[], env: NodeJS.ProcessEnv) => runKauri(args, { env });
 
 /** Statement surgery: rows keyed by Vendor order number (field 6), summary recomputed. */
 interface Tamper {

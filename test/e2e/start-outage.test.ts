@@ -36,7 +36,7 @@ describe.skipIf(!existsSync(CHROMIUM))('kauri start: the bridge down and back, a
 
   async function demoBridge(action: 'stop' | 'start'): Promise<string> {
     const cli = await spawnKauri(['demo-bridge', action, '--data', data]);
-    expect(await cli.exited()).toBe(0);
+    expect(await cli.finished()).toBe(0);
     return cli.stdout();
   }
 

@@ -37,7 +37,7 @@ describe('kauri start', () => {
 
   it('refuses bad arguments with a one-line reason', async () => {
     const k = await spawnKauri(['start', '--port-base', 'abc']);
-    expect(await new Promise((r) => k.proc.once('exit', r))).not.toBe(0);
+    expect(await k.finished()).not.toBe(0);
     expect(k.stderr()).toMatch(/port base/);
     expect(existsSync(join(process.cwd(), 'data', 'endpoints.json.tmp'))).toBe(false);
   });

@@ -2,15 +2,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, expect } from 'vitest';
-import { spawnKauri } from '../support/processes.js';
+import { runKauri as run } from '../support/processes.js';
 
 // `kauri terminal` refuses what it cannot run with a one-line reason and leaves nothing behind.
-
-async function run(args: string[]): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  const k = await spawnKauri(args);
-  const code = await new Promise<number | null>((r) => k.proc.once('exit', r));
-  return { code, stderr: k.stderr(), stdout: k.stdout() };
-}
 
 describe('kauri terminal (arguments)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kauri-terminal-cli-'));

@@ -52,10 +52,10 @@ describe('counter offline', () => {
     port = await freePort();
     await startBridge();
     const admin = await spawnKauri(['admin', 'pairing-code', 'create', '--store', 'demo-queen-st', '--db', db(), '--json']);
-    await new Promise((r) => admin.proc.once('exit', r));
+    await admin.finished();
     const code = JSON.parse(admin.stdout()).code as string;
     const pin = await spawnKauri(['admin', 'manager-pin', 'set', '--store', 'demo-queen-st', '--db', db()], { env: { KAURI_NEW_PIN: PIN } });
-    await new Promise((r) => pin.proc.once('exit', r));
+    await pin.finished();
     await startTerminal(code);
     await waitFor(state, (s) => s.connection === 'ONLINE', 30_000, 'online');
   }, 180_000);

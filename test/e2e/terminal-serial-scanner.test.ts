@@ -43,7 +43,7 @@ describe.skipIf(!socatAvailable())('serial scanner → counter → bridge', () =
     ], { ready: /bridge listening on (\S+)/, env: ENV, timeoutMs: 60_000 });
     apiKey = /demo API key: (\S+)/.exec(bridge.stdout())![1]!;
     const admin = await spawnKauri(['admin', 'pairing-code', 'create', '--store', 'demo-queen-st', '--db', db(), '--json']);
-    await new Promise((r) => admin.proc.once('exit', r));
+    await admin.finished();
     const code = JSON.parse(admin.stdout()).code as string;
 
     pty = await createPtyPair(join(dir, 'scanner'), join(dir, 'scanner-device'));

@@ -36,7 +36,7 @@ describe.skipIf(!pgUrl)('counter with two bridges on one PostgreSQL', () => {
     b = await spawnKauri(['bridge', '--port', '0', '--db', tdb.url, '--public-url', `http://127.0.0.1:${portA}`, '--files', join(dir, 'files-b')],
       { ready: /bridge listening on (\S+)/, env, timeoutMs: 60_000 });
     const admin = await spawnKauri(['admin', 'pairing-code', 'create', '--store', 'demo-queen-st', '--db', tdb.url, '--json'], { env });
-    await new Promise((r) => admin.proc.once('exit', r));
+    await admin.finished();
     const code = JSON.parse(admin.stdout()).code as string;
     terminal = await spawnKauri(['terminal', '--bridge', `${b.ready.replace('http', 'ws')}/terminal`, '--data', join(dir, 'counter'), '--pair', code, '--headless', '--ui-port', '0'],
       { ready: /cashier (\S+)/, timeoutMs: 60_000 });

@@ -18,8 +18,8 @@ export interface KauriProcess {
   /** Waits until stdout (or stderr) matches; returns the first capture group. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
-  /** Resolves with the exit code once the process ends by itself. */
-  exited(): Promise<number | null>;
+  /** The exit code once the process has ended and its output has been read to the end. */
+  finished(): Promise<number | null>;
 }
 
 const running = new Set<ChildProcess>();
@@ -43,6 +43,8 @@ export async function spawnKauri(
   proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); for (const w of waiters) w(); });
   proc.stderr!.on('data', (d: Buffer) => { err += d.toString(); for (const w of waiters) w(); });
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => { running.delete(proc); for (const w of waiters) w(); resolve(code); }));
+  // 'exit' may come before the last of stdout is read; 'close' comes after both.
+  const finished = new Promise<number | null>((resolve) => proc.once('close', (code) => resolve(code)));
 
   const waitFor = (pattern: RegExp, timeoutMs = options.timeoutMs ?? 30_000) =>
     new Promise<string>((resolve, reject) => {
@@ -65,7 +67,7 @@ export async function spawnKauri(
     proc, ready, waitFor,
     stdout: () => out,
     stderr: () => err,
-    exited: () => exited,
+    finished: () => finished,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill(signal);
@@ -75,6 +77,15 @@ export async function spawnKauri(
       return code;
     },
   };
+}
+
+/** Runs `kauri …` to its end: the exit code and everything it printed. */
+export async function runKauri(
+  args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const k = await spawnKauri(args, options);
+  const code = await k.finished();
+  return { code, stdout: k.stdout(), stderr: k.stderr() };
 }
 
 /** A free TCP port on loopback (for processes that need one before they start). */
