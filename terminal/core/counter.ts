@@ -720,19 +720,18 @@ export class Counter extends EventEmitter {
       case 'refund.succeeded':
       case 'refund.failed': {
         const r = p.refund as { out_refund_no: string; status: RefundRow['status']; amount_minor: number; currency: string };
-        const paid = p.payment ? this.db.saleBy('out_trade_no', (p.payment as PaymentView).out_trade_no) : undefined;
-        if (!this.db.refund(r.out_refund_no) && paid) {
-          // A refund of this counter's sale made elsewhere (HQ, the merchant API, an automatic
-          // one): kept here too, so the Z-report counts every refund of the counter's sales.
-          const now = new Date().toISOString();
-          this.db.insertRefund({ out_refund_no: r.out_refund_no, sale_id: paid.id, amount_minor: r.amount_minor, currency: r.currency, status: r.status, message: null, created_at: now, updated_at: now });
-        } else if (this.db.refund(r.out_refund_no)) {
+        const sale = p.payment ? this.db.saleBy('out_trade_no', (p.payment as PaymentView).out_trade_no) : undefined;
+        if (this.db.refund(r.out_refund_no)) {
           this.db.updateRefund(r.out_refund_no, r.status);
           this.notice = r.status === 'succeeded'
             ? { kind: 'info', en: 'Refund succeeded', zh: '退款成功', at: new Date().toISOString() }
             : { kind: 'error', en: 'Refund failed at the channel', zh: '退款失败', at: new Date().toISOString() };
+        } else if (sale) {
+          // A refund of this counter's sale made elsewhere (HQ, the merchant API, an automatic
+          // one): kept here too, so the Z-report counts every refund of the counter's sales.
+          const now = new Date().toISOString();
+          this.db.insertRefund({ out_refund_no: r.out_refund_no, sale_id: sale.id, amount_minor: r.amount_minor, currency: r.currency, status: r.status, message: null, created_at: now, updated_at: now });
         }
-        const sale = p.payment ? this.db.saleBy('out_trade_no', (p.payment as PaymentView).out_trade_no) : undefined;
         if (sale) this.applyPayment(sale, p.payment as PaymentView, msg.seq);
         this.db.journal(msg.event, { outRefundNo: r.out_refund_no, seq: msg.seq });
         return;
