@@ -22,8 +22,22 @@ describe('WeChat XML', () => {
       appid: 'wx2421b1c4370ec43b',
       total_fee: '0888',
       detail: '{"goods":[{"a":"<b>&amp;"}]}',
-      body: 'T &amp; C', // entities are not expanded: nothing is ever processed
+      body: 'T & C', // predefined entities are decoded outside CDATA, as WeChat does
     });
+  });
+
+  it('drops layout between fields, keeps values byte for byte, and decodes entities only outside CDATA', () => {
+    const f = parse('<xml>\n   <appid>wx1</appid>\r\n\t<body> a &lt;b&gt; &amp; &#x5947; </body>\n<attach><![CDATA[ &amp; ]]></attach>\n</xml>');
+    expect(f).toEqual({ appid: 'wx1', body: ' a <b> & 奇 ', attach: ' &amp; ' });
+  });
+
+  it('refuses text outside the fields', () => {
+    expect(code('<xml>\n<a>1</a> stray\n</xml>')).toBe('XML_FORMAT_ERROR');
+    expect(code('<xml><![CDATA[x]]><a>1</a></xml>')).toBe('XML_FORMAT_ERROR');
+  });
+
+  it('lays answers out one field per line, as WeChat does', () => {
+    expect(buildWechatXml({ return_code: 'SUCCESS', total_fee: '1' })).toBe('<xml><return_code><![CDATA[SUCCESS]]></return_code>\n<total_fee>1</total_fee>\n</xml>');
   });
 
   it('round-trips what it builds, including "]]>" inside text', () => {

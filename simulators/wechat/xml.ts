@@ -2,8 +2,9 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
 // WeChat's v2 bodies are one flat `<xml>` element of text (often CDATA) fields.
 // Parsing is deliberately narrow: a DOCTYPE (the door to XXE and entity-expansion
-// bombs) is refused before the parser sees the text, entities are never processed,
-// nested or repeated fields are refused, and the body is size-limited upstream.
+// bombs) is refused before the parser sees the text, so only the predefined entities
+// can occur; nested or repeated fields and text outside fields are refused, and the
+// body is size-limited upstream.
 
 export class XmlInputError extends Error {
   constructor(
@@ -14,18 +15,56 @@ export class XmlInputError extends Error {
   }
 }
 
+// preserveOrder keeps every text node where it stood, so layout between fields (the
+// newlines and indentation of WeChat's own examples, and of clients that pretty-print)
+// is dropped while a field's value is kept byte for byte. Like WeChat, the five
+// predefined entities and character references are decoded outside CDATA and nothing
+// inside it.
 const parser = new XMLParser({
+  preserveOrder: true,
   ignoreAttributes: true,
   ignoreDeclaration: true,
   ignorePiTags: true,
-  processEntities: false,
+  processEntities: false, // decoded below, in one pass (see decodeEntities)
   htmlEntities: false,
   parseTagValue: false,
   parseAttributeValue: false,
-  trimValues: true,
+  trimValues: false,
+  cdataPropName: '#cdata',
 });
 
+const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/** The predefined entities and character references, in one pass so "&amp;lt;" stays "&lt;". */
+function decodeEntities(s: string): string {
+  return s.replace(/&(lt|gt|amp|quot|apos|#x[0-9A-Fa-f]+|#[0-9]+);/g, (ref, name: string) => {
+    if (name[0] !== '#') return PREDEFINED[name]!;
+    const cp = name[1] === 'x' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
+    if (!(cp >= 0x20 || cp === 0x9 || cp === 0xa || cp === 0xd) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw new XmlInputError('XML_FORMAT_ERROR', `a character reference names no character: ${ref}`);
+    return String.fromCodePoint(cp);
+  });
+}
+
+type Node = Record<string, unknown>;
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function nameOf(n: Node): string {
+  const keys = Object.keys(n).filter((k) => k !== ':@');
+  if (keys.length !== 1) throw new XmlInputError('XML_FORMAT_ERROR', 'malformed XML');
+  return keys[0]!;
+}
+
+function textOf(field: string, children: Node[]): string {
+  let out = '';
+  for (const c of children) {
+    const kind = nameOf(c);
+    if (kind === '#text') out += decodeEntities(String(c['#text']));
+    else if (kind === '#cdata') out += (c['#cdata'] as Node[]).map((t) => String(t['#text'] ?? '')).join('');
+    else throw new XmlInputError('XML_FORMAT_ERROR', `field <${field}> must be a single text value`);
+  }
+  return out;
+}
 
 export function parseWechatXml(body: Buffer): Record<string, string> {
   let text: string;
@@ -39,22 +78,26 @@ export function parseWechatXml(body: Buffer): Record<string, string> {
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new XmlInputError('XML_FORMAT_ERROR', 'DOCTYPE and ENTITY declarations are not allowed');
   const valid = XMLValidator.validate(text);
   if (valid !== true) throw new XmlInputError('XML_FORMAT_ERROR', `malformed XML: ${valid.err.msg} (line ${valid.err.line})`);
-  let doc: Record<string, unknown>;
+  let doc: Node[];
   try {
-    doc = parser.parse(text) as Record<string, unknown>;
+    doc = parser.parse(text) as Node[];
   } catch (err) {
     // e.g. fast-xml-parser refusing a tag named __proto__
     throw new XmlInputError('XML_FORMAT_ERROR', `malformed XML: ${(err as Error).message}`);
   }
-  const roots = Object.keys(doc);
-  if (roots.length !== 1 || roots[0] !== 'xml') throw new XmlInputError('XML_FORMAT_ERROR', 'the document must be one <xml> element');
-  const root = doc.xml;
-  if (root === '' || root === undefined) return {};
-  if (typeof root !== 'object' || root === null) throw new XmlInputError('XML_FORMAT_ERROR', '<xml> must hold fields');
+  const roots = doc.filter((n) => nameOf(n) !== '#text' || String(n['#text']).trim() !== '');
+  if (roots.length !== 1 || nameOf(roots[0]!) !== 'xml') throw new XmlInputError('XML_FORMAT_ERROR', 'the document must be one <xml> element');
   const out: Record<string, string> = Object.create(null);
-  for (const [k, v] of Object.entries(root)) {
-    if (typeof v !== 'string') throw new XmlInputError('XML_FORMAT_ERROR', `field <${k}> must be a single text value`);
-    out[k] = v;
+  for (const child of roots[0]!.xml as Node[]) {
+    const k = nameOf(child);
+    if (k === '#text') {
+      if (/[^ \t\r\n]/.test(String(child['#text']))) throw new XmlInputError('XML_FORMAT_ERROR', '<xml> holds text outside its fields');
+      continue;
+    }
+    if (k === '#cdata') throw new XmlInputError('XML_FORMAT_ERROR', '<xml> holds a CDATA section outside its fields');
+    if (k in Object.prototype) throw new XmlInputError('XML_FORMAT_ERROR', `<${k}> is not a field name`);
+    if (k in out) throw new XmlInputError('XML_FORMAT_ERROR', `field <${k}> appears more than once`);
+    out[k] = textOf(k, child[k] as Node[]);
   }
   return { ...out };
 }
@@ -64,10 +107,15 @@ function cdata(v: string): string {
   return `<![CDATA[${v.replaceAll(']]>', ']]]]><![CDATA[>')}]]>`;
 }
 
-/** `<xml>` with every non-empty field; numbers bare, text in CDATA, as WeChat writes them. */
+/**
+ * `<xml>` with every non-empty field, one per line, numbers bare and text in CDATA, laid
+ * out as WeChat's answers and notifies are: the documentation's response examples
+ * (e.g. the overseas v2 unifiedorder and payment notification pages) put each field on
+ * its own line, and real captures show `<xml><return_code>…</return_code>\n<return_msg>…`.
+ */
 export function buildWechatXml(fields: Record<string, string | undefined>): string {
   const parts = Object.entries(fields)
     .filter(([, v]) => v !== undefined && v !== '')
     .map(([k, v]) => `<${k}>${/^\d+$/.test(v!) ? v : cdata(v!)}</${k}>`);
-  return `<xml>${parts.join('')}</xml>`;
+  return `<xml>${parts.join('\n')}\n</xml>`;
 }

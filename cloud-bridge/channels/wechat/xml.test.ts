@@ -17,6 +17,21 @@ describe('WeChat XML', () => {
     expect(f).toEqual({ return_code: 'SUCCESS', total_fee: '0888', body: 'A & B 奇异果', attach: '' });
   });
 
+  it('drops the layout WeChat puts between fields and keeps every value byte for byte', () => {
+    // Issue 13 item 1: real answers put a newline (the docs' examples also indent) between
+    // elements; that layout must not become a field, nor be trimmed off a value.
+    const f = parseWechatXml('<xml>\n   <return_code><![CDATA[SUCCESS]]></return_code>\r\n\t<return_msg><![CDATA[ OK ]]></return_msg>\n<body> A &amp; B </body>\n<attach><![CDATA[&amp;]]></attach>\n</xml>\n');
+    expect(f).toEqual({ return_code: 'SUCCESS', return_msg: ' OK ', body: ' A & B ', attach: '&amp;' });
+    expect(Object.keys(f)).not.toContain('#text');
+  });
+
+  it('refuses text outside the fields as malformed', () => {
+    expect(refused('<xml>\n<a>1</a> stray\n</xml>').code).toBe('xml_malformed');
+    expect(refused('<xml>stray<a>1</a></xml>').code).toBe('xml_malformed');
+    expect(refused('<xml><![CDATA[x]]><a>1</a></xml>').code).toBe('xml_malformed');
+    expect(refused('<xml><a>1</a></xml><xml><a>2</a></xml>').code).toMatch(/xml_(shape|malformed)/);
+  });
+
   it('round-trips what it builds, including a value containing ]]>', () => {
     const fields = { a: 'x]]>y', b: '<tag>&', c: '' };
     expect(parseWechatXml(buildWechatXml(fields))).toEqual(fields);

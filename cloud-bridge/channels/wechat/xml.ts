@@ -18,17 +18,56 @@ export class WechatXmlError extends Error {
   }
 }
 
+// preserveOrder keeps every text node where it stood, so the whitespace WeChat lays
+// between fields ("<xml>\n<return_code>…") can be told apart from text inside a field:
+// the first is layout and is dropped, the second is the value, kept byte for byte
+// (trimValues:false). CDATA comes back as its own node, so entities are decoded only
+// outside it, as XML says.
 const parser = new XMLParser({
+  preserveOrder: true,
   ignoreAttributes: true,
   parseTagValue: false, // "0001" and long ids stay strings
   trimValues: false,
+  cdataPropName: '#cdata',
   // Only the five predefined entities and character references can appear (DOCTYPE is
   // refused first, so no entity can be declared); HTML entities stay off.
-  processEntities: true,
+  processEntities: false, // decoded below, in one pass (see decodeEntities)
   htmlEntities: false,
   ignoreDeclaration: true,
   ignorePiTags: true,
 });
+
+const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/** The predefined entities and character references, in one pass so "&amp;lt;" stays "&lt;". */
+function decodeEntities(s: string): string {
+  return s.replace(/&(lt|gt|amp|quot|apos|#x[0-9A-Fa-f]+|#[0-9]+);/g, (ref, name: string) => {
+    if (name[0] !== '#') return PREDEFINED[name]!;
+    const cp = name[1] === 'x' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
+    if (!(cp >= 0x20 || cp === 0x9 || cp === 0xa || cp === 0xd) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw new WechatXmlError('xml_malformed', `a character reference names no character: ${ref}`);
+    return String.fromCodePoint(cp);
+  });
+}
+
+type Node = Record<string, unknown>;
+
+function nodeName(n: Node): string {
+  const keys = Object.keys(n).filter((k) => k !== ':@');
+  if (keys.length !== 1) throw new WechatXmlError('xml_malformed', 'unexpected XML node');
+  return keys[0]!;
+}
+
+/** The text of one field: its text and CDATA nodes in order; a child element is refused. */
+function fieldText(name: string, children: Node[]): string {
+  let out = '';
+  for (const c of children) {
+    const kind = nodeName(c);
+    if (kind === '#text') out += decodeEntities(String(c['#text']));
+    else if (kind === '#cdata') out += (c['#cdata'] as Node[]).map((t) => String(t['#text'] ?? '')).join('');
+    else throw new WechatXmlError('xml_shape', `the field <${name}> has child elements; WeChat fields are flat`);
+  }
+  return out;
+}
 
 export function parseWechatXml(input: Buffer | string, maxBytes = MAX_XML_BYTES): Fields {
   const size = typeof input === 'string' ? Buffer.byteLength(input) : input.length;
@@ -51,21 +90,28 @@ export function parseWechatXml(input: Buffer | string, maxBytes = MAX_XML_BYTES)
   if (valid !== true) {
     throw new WechatXmlError('xml_malformed', `the body is not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`);
   }
-  const doc = parser.parse(text) as Record<string, unknown>;
-  const roots = Object.keys(doc);
-  if (roots.length !== 1 || roots[0] !== 'xml') {
-    throw new WechatXmlError('xml_shape', `the root element must be <xml>, found ${roots.map((r) => `<${r}>`).join(', ') || 'none'}`);
+  let doc: Node[];
+  try {
+    doc = parser.parse(text) as Node[];
+  } catch (err) {
+    throw new WechatXmlError('xml_malformed', `the body is not well-formed XML: ${(err as Error).message}`);
   }
-  const root = doc.xml;
-  if (root === '' || root === undefined) return {};
-  if (typeof root !== 'object' || root === null || Array.isArray(root)) {
-    throw new WechatXmlError('xml_shape', Array.isArray(root) ? 'there is more than one <xml> element' : '<xml> holds text instead of fields');
+  const roots = doc.filter((n) => nodeName(n) !== '#text' || String(n['#text']).trim() !== '');
+  if (roots.length !== 1 || nodeName(roots[0]!) !== 'xml') {
+    throw new WechatXmlError('xml_shape', `the root element must be one <xml>, found ${roots.map((r) => `<${nodeName(r)}>`).join(', ') || 'none'}`);
   }
   const out: Fields = Object.create(null);
-  for (const [k, v] of Object.entries(root as Record<string, unknown>)) {
-    if (Array.isArray(v)) throw new WechatXmlError('xml_shape', `the field <${k}> appears more than once`);
-    if (typeof v === 'object' && v !== null) throw new WechatXmlError('xml_shape', `the field <${k}> has child elements; WeChat fields are flat`);
-    out[k] = v === undefined || v === null ? '' : String(v);
+  for (const child of roots[0]!.xml as Node[]) {
+    const k = nodeName(child);
+    if (k === '#text') {
+      // Layout between fields is whitespace; anything else is text outside a field.
+      if (/[^ \t\r\n]/.test(String(child['#text']))) throw new WechatXmlError('xml_malformed', '<xml> holds text outside its fields');
+      continue;
+    }
+    if (k === '#cdata') throw new WechatXmlError('xml_malformed', '<xml> holds a CDATA section outside its fields');
+    if (k in Object.prototype) throw new WechatXmlError('xml_shape', `<${k}> is not a WeChat field name`);
+    if (k in out) throw new WechatXmlError('xml_shape', `the field <${k}> appears more than once`);
+    out[k] = fieldText(k, child[k] as Node[]);
   }
   return { ...out };
 }
