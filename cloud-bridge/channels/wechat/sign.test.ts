@@ -34,15 +34,21 @@ describe('WeChat Pay v2 signatures', () => {
     });
   });
 
-  it('verifies, and says why a signature fails', () => {
+  it('verifies with the account\'s algorithm only, and says why a signature fails', () => {
     const signed = { ...EXAMPLE, sign_type: 'HMAC-SHA256', sign: '2C9DF1156522C0B2B03B4DBF3BCA5CACB602CBD5CA0F9E112458CF3E9855303B' };
-    expect(checkSignature(signed, KEY, 'MD5')).toEqual({ ok: true });
+    expect(checkSignature(signed, KEY, 'HMAC-SHA256')).toEqual({ ok: true });
+    // Issue 15 item 3: the message's sign_type does not choose the algorithm.
+    const other = checkSignature(signed, KEY, 'MD5');
+    expect(!other.ok && other.reason).toMatch(/sign_type "HMAC-SHA256" is not this account's configured MD5/);
+    const md5Signed = { ...EXAMPLE, sign_type: 'MD5' };
+    const downgrade = checkSignature({ ...md5Signed, sign: sign(md5Signed, KEY, 'MD5') }, KEY, 'HMAC-SHA256');
+    expect(downgrade.ok).toBe(false);
     // A verifier that dropped sign_type (WxJava's old bug) would fail here.
     const { sign_type: _t, ...withoutType } = signed;
     expect(checkSignature(withoutType, KEY, 'HMAC-SHA256').ok).toBe(false);
-    const tampered = checkSignature({ ...signed, body: 'tset' }, KEY, 'MD5');
+    const tampered = checkSignature({ ...signed, body: 'tset' }, KEY, 'HMAC-SHA256');
     expect(tampered.ok).toBe(false);
-    expect(!tampered.ok && tampered.reason).toMatch(/HMAC-SHA256 \(from sign_type\) over 6 fields \[appid,body,device_info,mch_id,nonce_str,sign_type\]/);
+    expect(!tampered.ok && tampered.reason).toMatch(/HMAC-SHA256 over 6 fields \[appid,body,device_info,mch_id,nonce_str,sign_type\]/);
     expect(checkSignature({ ...EXAMPLE }, KEY, 'MD5')).toEqual({ ok: false, reason: 'the message has no sign field' });
     const weird = checkSignature({ ...signed, sign_type: 'SHA1' }, KEY, 'MD5');
     expect(!weird.ok && weird.reason).toMatch(/sign_type "SHA1"/);

@@ -31,18 +31,19 @@ export function sign(fields: Readonly<Fields>, apiKey: string, signType: SignTyp
 export type SignatureCheck = { ok: true } | { ok: false; reason: string };
 
 /**
- * Checks `fields.sign`, and says why not: a missing sign, an unknown sign_type, or a
- * mismatch (naming the algorithm and the fields that took part, so an integrator can
- * see whether a field was added, dropped or re-encoded on the way).
+ * Checks `fields.sign` with the account's configured algorithm, and says why not: a
+ * missing sign, a sign_type naming another algorithm, or a mismatch (naming the
+ * algorithm and the fields that took part, so an integrator can see whether a field was
+ * added, dropped or re-encoded on the way). The message never chooses the algorithm: an
+ * HMAC-SHA256 account that let a message say "MD5" would accept the weaker one (issue 15).
  */
-export function checkSignature(fields: Readonly<Fields>, apiKey: string, fallback: SignType): SignatureCheck {
+export function checkSignature(fields: Readonly<Fields>, apiKey: string, signType: SignType): SignatureCheck {
   const given = fields.sign;
   if (!given) return { ok: false, reason: 'the message has no sign field' };
   const declared = fields.sign_type;
-  if (declared !== undefined && declared !== '' && !isSignType(declared)) {
-    return { ok: false, reason: `sign_type "${declared}" is neither MD5 nor HMAC-SHA256` };
+  if (declared !== undefined && declared !== '' && declared !== signType) {
+    return { ok: false, reason: `sign_type "${declared.slice(0, 20)}" is not this account's configured ${signType}` };
   }
-  const signType: SignType = declared ? (declared as SignType) : fallback;
   const expected = sign(fields, apiKey, signType);
   const a = Buffer.from(expected);
   const b = Buffer.from(given.toUpperCase());
@@ -50,7 +51,7 @@ export function checkSignature(fields: Readonly<Fields>, apiKey: string, fallbac
   const used = Object.keys(fields).filter((k) => k !== 'sign' && fields[k] !== '').sort();
   return {
     ok: false,
-    reason: `sign does not match: ${signType}${declared ? ' (from sign_type)' : ''} over ${used.length} fields [${used.join(',')}] with this account's API key gives another value (${given.length} hex chars received, ${expected.length} expected)`,
+    reason: `sign does not match: ${signType} over ${used.length} fields [${used.join(',')}] with this account's API key gives another value (${given.length} hex chars received, ${expected.length} expected)`,
   };
 }
 

@@ -30,9 +30,9 @@ function notifyBody(fields: Record<string, string>, signType: 'MD5' | 'HMAC-SHA2
   return Buffer.from(buildWechatXml({ ...f, sign: sign(f, KEY, signType) }));
 }
 
-async function rejection(body: Buffer | string, method = 'POST'): Promise<NotifyRejectedError> {
+async function rejection(body: Buffer | string, method = 'POST', c: ChannelContext = ctx): Promise<NotifyRejectedError> {
   try {
-    await ch.verifyNotify(ctx, { method, headers: {}, query: {}, body: Buffer.from(body) });
+    await ch.verifyNotify(c, { method, headers: {}, query: {}, body: Buffer.from(body) });
   } catch (err) {
     expect(err).toBeInstanceOf(NotifyRejectedError);
     return err as NotifyRejectedError;
@@ -40,10 +40,26 @@ async function rejection(body: Buffer | string, method = 'POST'): Promise<Notify
   throw new Error('accepted');
 }
 
+function ctxFor(signType: 'MD5' | 'HMAC-SHA256'): ChannelContext {
+  return { ...ctx, account: { ...account, config: { ...account.config, signType } } };
+}
+
 describe('WeChat notify verification', () => {
-  it('accepts a signed payment (MD5 or HMAC-SHA256) and answers the exact acknowledgement', async () => {
+  it('takes the algorithm from the account, never from the notify (issue 15 item 3)', async () => {
+    // An HMAC-SHA256 account must not accept a notify that names MD5 and is MD5-signed.
+    const downgrade = await rejection(notifyBody({}, 'MD5'), 'POST', ctxFor('HMAC-SHA256'));
+    expect(downgrade.reason).toMatch(/sign_type "MD5" is not this account's configured HMAC-SHA256/);
+    expect((await rejection(notifyBody({}, 'HMAC-SHA256'), 'POST', ctxFor('MD5'))).reason).toMatch(/configured MD5/);
+    // Without sign_type the account's algorithm is used: an MD5 signature fails an HMAC account.
+    const f = { return_code: 'SUCCESS', appid: 'wx2421b1c4370ec43b', mch_id: '10000100', nonce_str: 'abc', result_code: 'SUCCESS', out_trade_no: 'K01', transaction_id: '4200001', total_fee: '888', fee_type: 'NZD', time_end: '20261122081612' };
+    const bare = Buffer.from(buildWechatXml({ ...f, sign: sign(f, KEY, 'MD5') }));
+    expect((await rejection(bare, 'POST', ctxFor('HMAC-SHA256'))).reason).toMatch(/sign does not match: HMAC-SHA256/);
+  });
+
+
+  it('accepts a payment signed with the account\'s algorithm (MD5 or HMAC-SHA256) and answers the exact acknowledgement', async () => {
     for (const t of ['MD5', 'HMAC-SHA256'] as const) {
-      const v = await ch.verifyNotify(ctx, { method: 'POST', headers: {}, query: {}, body: notifyBody({}, t) });
+      const v = await ch.verifyNotify(ctxFor(t), { method: 'POST', headers: {}, query: {}, body: notifyBody({}, t) });
       expect(v.outcomes).toEqual([{ channelOrderNo: 'K01', outcome: expect.objectContaining({ state: 'paid', channelTradeNo: '4200001', amount: money(888, 'NZD'), charged: money(3685, 'CNY') }) }]);
       expect(v.ack).toEqual({ status: 200, contentType: 'text/xml; charset=utf-8', body: NOTIFY_ACK });
       expect(v.nack.body).toContain('<return_code><![CDATA[FAIL]]></return_code>');
@@ -52,7 +68,7 @@ describe('WeChat notify verification', () => {
 
   it('refuses, naming why: signature, merchant, method, shape, amount', async () => {
     const forged = notifyBody({}).toString().replace('<total_fee><![CDATA[888]]>', '<total_fee><![CDATA[1]]>');
-    expect((await rejection(forged)).reason).toMatch(/^notify signature: sign does not match: MD5 \(from sign_type\) over \d+ fields/);
+    expect((await rejection(forged)).reason).toMatch(/^notify signature: sign does not match: MD5 over \d+ fields/);
     expect((await rejection(forged)).reply.body).toContain('FAIL');
     expect((await rejection(notifyBody({ mch_id: '999' }))).reason).toMatch(/mch_id 999/);
     expect((await rejection(notifyBody({}), 'GET')).reply.status).toBe(405);
