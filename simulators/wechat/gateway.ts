@@ -606,6 +606,8 @@ export class WechatGateway {
     if (day === undefined) throw new ReturnError('date参数格式错误 (yyyyMMdd)');
     const rate = this.rateFor(f.fee_type!, day + 24 * 3600_000 - 1);
     if (rate === undefined) throw new ReturnError(`fee_type参数错误 (no rate for ${f.fee_type})`);
+    // rate_time as the official field table's example shows it: the 8-character day
+    // ("String(14) … 格式：yyyyMMdd, 示例值 20150807", pay.weixin.qq.com 汇率查询, overseas v2).
     return { fee_type: f.fee_type!, rate_time: f.date!, rate };
   }
 

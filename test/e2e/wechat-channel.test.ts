@@ -428,6 +428,12 @@ describe('WeChat Pay channel behaviour (SQLite)', () => {
       const ch = new WechatChannel();
       const rates = await ch.fetchRates(await ctx(), ['NZD', 'JPY']);
       expect(rates.map((r) => [r.currency, r.cnyPerUnit, r.source])).toEqual([['NZD', '4.15', 'wechat'], ['JPY', '0.047', 'wechat']]);
+      // rate_time is the day (the official example's 8 characters): published at 10:00 UTC+8 that day, or now if earlier.
+      const day = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+      expect(rates[0]!.publishedAt.getTime()).toBe(Math.min(Date.parse(`${day}T10:00:00+08:00`), rates[0]!.publishedAt.getTime()));
+      // The answer is signed, and a bad signature is not believed.
+      await sim.control('/sim/faults', { target: '/pay/queryexchagerate', mode: 'bad-signature', count: 1 });
+      await expect(ch.fetchRates(await ctx(), ['NZD'])).rejects.toThrow(/queryexchagerate answer signature does not verify/);
     });
 
     it('statements: not ready before 09:00 the next day, then the day\'s file; empty for a day without trades', async () => {

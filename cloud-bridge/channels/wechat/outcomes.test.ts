@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  rateTimeFromWechat,
   beijingDay, beijingTime, micropayOutcome, paidOutcome, parseBeijingTime, rateFromWechat, refundOutcome, refundQueryOutcome,
   tradeStateOutcome, unifiedOrderFailure,
 } from './outcomes.js';
@@ -15,6 +16,14 @@ describe('WeChat outcomes', () => {
     expect(parseBeijingTime('2026-11-22')).toBeUndefined();
     expect(beijingTime(new Date('2026-11-21T16:30:00Z'))).toBe('20261122003000');
     expect(beijingDay(new Date('2026-11-21T15:59:59Z'))).toBe('20261121');
+  });
+
+  it('reads rate_time of 8 characters (the official example) and of 14 (WxJava), and refuses others', () => {
+    expect(rateTimeFromWechat('20150807', '20150807')?.toISOString()).toBe('2015-08-07T02:00:00.000Z');
+    expect(rateTimeFromWechat('20150807131545', '20150807')?.toISOString()).toBe('2015-08-07T05:15:45.000Z');
+    expect(rateTimeFromWechat(undefined, '20150807')?.toISOString()).toBe('2015-08-07T02:00:00.000Z');
+    expect(rateTimeFromWechat('2015-08-07', '20150807')).toBeUndefined();
+    expect(rateTimeFromWechat('201508071315', '20150807')).toBeUndefined();
   });
 
   it('turns rate × 10^8 into a decimal string', () => {

@@ -25,6 +25,20 @@ export function beijingDay(at: Date): string {
   return beijingTime(at).slice(0, 8);
 }
 
+/**
+ * `rate_time` of a queryexchagerate answer. The official field table declares
+ * String(14) with the format yyyyMMdd and the example 20150807 (pay.weixin.qq.com, 汇率查询
+ * / Query Exchange Rate, overseas v2); WxJava's WxPayQueryExchangeRateResult reads it as
+ * yyyyMMddHHmmss. Both are accepted: a date alone means that day's 10:00 (UTC+8), when
+ * WeChat publishes the day's rate. Anything else is not a time and is refused.
+ */
+export function rateTimeFromWechat(raw: string | undefined, requestedDay: string): Date | undefined {
+  const s = raw === undefined || raw === '' ? requestedDay : raw;
+  if (/^\d{8}$/.test(s)) return parseBeijingTime(`${s}100000`);
+  if (/^\d{14}$/.test(s)) return parseBeijingTime(s);
+  return undefined;
+}
+
 /** `rate` as WeChat sends it (CNY per unit × 10^8, an integer string) → a decimal string. */
 export function rateFromWechat(raw: string | undefined): string | undefined {
   if (!raw || !/^\d{1,20}$/.test(raw) || /^0+$/.test(raw)) return undefined;

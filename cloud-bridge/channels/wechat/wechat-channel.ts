@@ -11,8 +11,8 @@ import {
 import { WechatClient, nonce } from './client.js';
 import { wechatAccount } from './config.js';
 import {
-  UnreadablePaymentError, beijingDay, beijingTime, micropayOutcome, paidOutcome, parseBeijingTime, rateFromWechat, refundOutcome,
-  refundQueryOutcome, tradeStateOutcome, unifiedOrderFailure,
+  UnreadablePaymentError, beijingDay, beijingTime, micropayOutcome, paidOutcome, rateFromWechat, refundOutcome,
+  rateTimeFromWechat, refundQueryOutcome, tradeStateOutcome, unifiedOrderFailure,
 } from './outcomes.js';
 import { checkSignature, jsapiPayParams, type Fields } from './sign.js';
 import { buildWechatXml, parseWechatXml, WechatXmlError } from './xml.js';
@@ -316,8 +316,9 @@ export class WechatChannel implements Channel {
       const f = answer.fields;
       const rate = rateFromWechat(f.rate);
       if (!rate || f.fee_type !== currency) throw new KauriError('channel_error', `queryexchagerate answered an unreadable rate for ${currency} (rate "${f.rate ?? ''}")`);
-      // WeChat updates rates daily at 10:00 Beijing time.
-      const published = parseBeijingTime(`${f.rate_time ?? date}100000`) ?? now;
+      // Signed like every answer: client.call verified it before a field was read.
+      const published = rateTimeFromWechat(f.rate_time, date);
+      if (!published) throw new KauriError('channel_error', `queryexchagerate answered an unreadable rate_time "${(f.rate_time ?? '').slice(0, 20)}" for ${currency} (yyyyMMdd or yyyyMMddHHmmss)`);
       out.push({ currency, cnyPerUnit: new Decimal(rate).toString(), publishedAt: published > now ? now : published, source: 'wechat' });
     }
     return out;
