@@ -70,6 +70,8 @@ describe('WeChat v2 envelope', () => {
     expect((await post('/pay/orderquery', { ...env, out_trade_no: 'U1' })).fields.trade_state).toBe('SUCCESS');
     // The merchant's retry of the same micropay answers the order's state.
     expect((await post('/pay/micropay', mp)).fields).toMatchObject({ result_code: 'SUCCESS', out_trade_no: 'U1' });
+    // Reverse is accepted from 15 s after the order: move WeChat's clock on.
+    await sim.app.inject({ method: 'POST', url: '/sim/clock', payload: JSON.stringify({ now: new Date(Date.now() + 20_000).toISOString() }) });
     await sim.app.inject({ method: 'POST', url: '/sim/faults', payload: JSON.stringify({ target: '/secapi/pay/reverse', mode: 'unknown' }) });
     expect((await post('/secapi/pay/reverse', { ...env, out_trade_no: 'U1' })).fields).toMatchObject({ err_code: 'SYSTEMERROR', recall: 'Y' });
     expect((await post('/secapi/pay/reverse', { ...env, out_trade_no: 'U1' })).fields).toMatchObject({ result_code: 'SUCCESS', recall: 'N' });

@@ -198,9 +198,31 @@ describe('micropay and payment codes', () => {
     expect(gw.orderQuery(M, { out_trade_no: 'M1' })).toMatchObject({ trade_state: 'SUCCESS', trade_type: 'MICROPAY' });
   });
 
+  it('refuses a reverse before 15 s with SYSTEMERROR recall=Y, then reverses; none after 7 days', () => {
+    const { gw, advance } = setup();
+    expect(biz(() => gw.micropay(M, mp(gw.mintPaycode('userpaying:100').auth_code), 'MD5'))).toBe('USERPAYING');
+    let early: unknown;
+    try {
+      gw.reverse(M, { out_trade_no: 'M1' });
+    } catch (err) {
+      early = err;
+    }
+    expect(early).toMatchObject({ errCode: 'SYSTEMERROR', extra: { recall: 'Y' } });
+    expect(gw.orderQuery(M, { out_trade_no: 'M1' }).trade_state).toBe('USERPAYING');
+    advance(14_000);
+    expect(biz(() => gw.reverse(M, { out_trade_no: 'M1' }))).toBe('SYSTEMERROR');
+    advance(1_000);
+    expect(gw.reverse(M, { out_trade_no: 'M1' })).toEqual({ recall: 'N' });
+    const code = gw.mintPaycode('success').auth_code;
+    gw.micropay(M, mp(code, 'M9'), 'MD5');
+    advance(7 * 24 * 3600_000 + 1);
+    expect(biz(() => gw.reverse(M, { out_trade_no: 'M9' }))).toBe('REVERSE_EXPIRE');
+  });
+
   it('reverses a paying order, and revokes one left unconfirmed for 45 s', () => {
     const { gw, advance } = setup();
     expect(biz(() => gw.micropay(M, mp(gw.mintPaycode('userpaying:100').auth_code), 'MD5'))).toBe('USERPAYING');
+    advance(15_000);
     expect(gw.reverse(M, { out_trade_no: 'M1' })).toEqual({ recall: 'N' });
     expect(gw.orderQuery(M, { out_trade_no: 'M1' }).trade_state).toBe('REVOKED');
     expect(gw.reverse(M, { out_trade_no: 'M1' })).toEqual({ recall: 'N' }); // idempotent
@@ -220,7 +242,7 @@ describe('refunds', () => {
   const rf = (no: string, fee: string, total = '1000') => ({ out_trade_no: 'T1', out_refund_no: no, total_fee: total, refund_fee: fee });
 
   it('refunds in part and in full, idempotently, never beyond the payment', () => {
-    const { gw, data } = paid();
+    const { gw, data, advance } = paid();
     const o = data.orders[0]!;
     const a = gw.refund(M, rf('R1', '300'));
     expect(a).toMatchObject({ refund_fee: '300', total_fee: '1000', fee_type: 'NZD', cash_refund_fee_type: 'CNY' });
@@ -234,6 +256,7 @@ describe('refunds', () => {
     expect(Number(a.cash_refund_fee) + Number(b.cash_refund_fee)).toBe(o.cash_fee);
     expect(gw.orderQuery(M, { out_trade_no: 'T1' }).trade_state).toBe('REFUND');
     expect(biz(() => gw.refund(M, rf('R3', '1')))).toBe('ERROR'); // fully refunded
+    advance(15_000);
     expect(biz(() => gw.reverse(M, { out_trade_no: 'T1' }))).toBe('TRADE_ERROR');
     expect(o.refunds).toHaveLength(2);
   });

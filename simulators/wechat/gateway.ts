@@ -75,6 +75,13 @@ const USERPAYING_LIMIT_MS = 45_000;
 /** A refund is PROCESSING this long before it succeeds. */
 export const REFUND_SETTLE_MS = 5_000;
 const PREPAY_LIFETIME_MS = 2 * 3600_000;
+/**
+ * Reverse is accepted from 15 s after the order and within 7 days ("This API can be called
+ * to cancel a transaction made within 7 days… Revoke Order API should be called at least
+ * 15s later after the order is created", overseas v2 Revoke Order,
+ * pay.weixin.qq.com/doc/global/v2/en/4013659173).
+ */
+export const REVERSE_NOT_BEFORE_MS = 15_000;
 const REVERSE_WINDOW_MS = 7 * 24 * 3600_000;
 const REFUND_WINDOW_MS = 365 * 24 * 3600_000;
 const MAX_REFUNDS = 50;
@@ -387,6 +394,11 @@ export class WechatGateway {
   reverse(m: Merchant, f: Fields): Fields {
     const o = this.find(m, f);
     if (this.clock.nowMs() - o.created_ms > REVERSE_WINDOW_MS) throw new BizError('REVERSE_EXPIRE', '订单已超过撤销期限 (older than 7 days)', { recall: 'N' });
+    if (this.clock.elapsedSince(o.created_mark) < REVERSE_NOT_BEFORE_MS) {
+      // WeChat publishes no code of its own for "too early"; SYSTEMERROR with recall=Y is
+      // its documented "nothing decided, call reverse again" answer (Revoke Order error codes).
+      throw new BizError('SYSTEMERROR', '系统繁忙，请稍后再撤销 (reverse is accepted from 15 s after the order was created)', { recall: 'Y' });
+    }
     if (o.refunds.length > 0) throw new BizError('TRADE_ERROR', '订单已发生退款，不能撤销 (order has refunds)', { recall: 'N' });
     if (o.trade_state !== 'REVOKED') {
       o.trade_state = 'REVOKED';

@@ -137,6 +137,9 @@ describe('kauri sim wechat --tls', () => {
     const mp = (out: string) => ({ ...base, body: 'Lunch', out_trade_no: out, total_fee: '500', fee_type: 'NZD', spbill_create_ip: '127.0.0.1', auth_code: json.auth_code });
     expect(await call(sim.url, '/pay/micropay', mp('E2E-MP1'), { tls })).toMatchObject({ result_code: 'SUCCESS', trade_type: 'MICROPAY' });
     expect(await call(sim.url, '/pay/micropay', mp('E2E-MP2'), { tls })).toMatchObject({ result_code: 'FAIL', err_code: 'AUTH_CODE_ERROR' });
+    // WeChat takes a reverse from 15 s after the order: move its clock on first.
+    const { json: clock } = await simJson(sim.url, '/sim/clock', undefined, tls);
+    await simJson(sim.url, '/sim/clock', { now: new Date(Date.parse(clock.now) + 16_000).toISOString() }, tls);
     const rev = await call(sim.url, '/secapi/pay/reverse', { ...base, out_trade_no: 'E2E-MP1' }, { tls: withCert });
     expect(rev).toMatchObject({ result_code: 'SUCCESS', recall: 'N' });
   });

@@ -130,6 +130,9 @@ describe('wechatpay-axios-plugin (v2) against kauri sim wechat', () => {
       ...base, body: 'Quick', out_trade_no: 'AXIOS-3', fee_type: 'NZD', total_fee: 300, spbill_create_ip: '127.0.0.1', auth_code: json.auth_code,
     });
     expect(mp.data).toMatchObject({ result_code: 'SUCCESS', trade_type: 'MICROPAY' });
+    // WeChat takes a reverse from 15 s after the order: move its clock on first.
+    const { json: clock } = await simJson(sim.url, '/sim/clock', undefined, { ca: readCa(state) });
+    await simJson(sim.url, '/sim/clock', { now: new Date(Date.parse(clock.now) + 16_000).toISOString() }, { ca: readCa(state) });
     const rev = await wxpay.v2.secapi.pay.reverse({ ...base, out_trade_no: 'AXIOS-3' }, { security: true });
     expect(rev.data).toMatchObject({ result_code: 'SUCCESS', recall: 'N' });
   });

@@ -43,6 +43,9 @@ function bodyText(s: string): string {
 
 const IPV4 = /^(?:\d{1,3}\.){3}\d{1,3}$/;
 
+/** "Revoke Order API should be called at least 15s later after the order is created" (pay.weixin.qq.com/doc/global/v2/en/4013659173). */
+export const REVERSE_NOT_BEFORE_MS = 15_000;
+
 function refusedReason(path: string, msg: string): string {
   return `WeChat refused ${path}: ${msg}`;
 }
@@ -150,10 +153,19 @@ export class WechatChannel implements Channel {
     return ref.mode === 'micropay' ? this.reverse(ctx, ref) : this.closeOrder(ctx, ref);
   }
 
-  /** /secapi/pay/reverse, again while WeChat says recall=Y; a paid order is refunded by it. */
+  /**
+   * /secapi/pay/reverse, again while WeChat says recall=Y; a paid order is refunded by it.
+   * WeChat takes a reverse from 15 s after the order (overseas v2 Revoke Order), so an
+   * earlier one (a cashier cancelling at once) first waits out the rest of those 15 s,
+   * plus a second for the time the order took to reach WeChat: the customer's money is
+   * never left taken because the reverse came too soon.
+   */
   private async reverse(ctx: ChannelContext, ref: OrderRef): Promise<ChannelOutcome> {
     const path = '/secapi/pay/reverse';
     const client = this.client(ctx);
+    const notBeforeReal = ctx.clock.duration(REVERSE_NOT_BEFORE_MS + 1_000);
+    const ageReal = ctx.clock.now().getTime() - ref.createdAt.getTime();
+    if (ageReal < notBeforeReal) await ctx.clock.sleep(((notBeforeReal - ageReal) / notBeforeReal) * (REVERSE_NOT_BEFORE_MS + 1_000));
     let last = 'no answer';
     for (let attempt = 1; attempt <= this.reverseAttempts; attempt++) {
       if (attempt > 1) await ctx.clock.sleep(this.reverseRetryMs);
