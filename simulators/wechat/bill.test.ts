@@ -1,11 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
 import { pino } from 'pino';
 import { SimClock } from '../common/clock.js';
 import { FaultRegistry } from '../common/faults.js';
 import { Notifier } from '../common/notifier.js';
-import { BILL_HEADER, BILL_SUMMARY_HEADER } from './bill.js';
+import { BILL_HEADER, BILL_SUMMARY_HEADER, BILL_LAYOUTS, renderBill } from './bill.js';
 import { WechatGateway } from './gateway.js';
-import { DEFAULT_MERCHANT as M } from './merchants.js';
+import { DEFAULT_MERCHANT as M, parseMerchantSpec } from './merchants.js';
 
 function setup(startIso: string) {
   let real = Date.parse(startIso);
@@ -96,5 +97,43 @@ describe('downloadbill', () => {
     s.clock.set(new Date('2026-10-02T02:00:00Z'));
     const res = s.gw.downloadBill(M, { bill_date: '20261001' });
     expect('text' in res && parseBill(res.text).rows.map((r) => r[6])).toEqual(['OLD']);
+  });
+
+  it('keeps a payment revoked after it was paid as a REVOKED row, counted in the summary like every row', () => {
+    const s = setup('2026-11-20T01:00:00Z');
+    s.order('P1', 1234);
+    s.gw.simPay({ out_trade_no: 'P1' });
+    s.gw.micropay(M, { body: 'Flat white', out_trade_no: 'P2', total_fee: '500', fee_type: 'NZD', spbill_create_ip: '1.2.3.4', auth_code: s.gw.mintPaycode('success').auth_code }, 'MD5');
+    s.at('2026-11-20T01:00:20Z');
+    s.gw.reverse(M, { out_trade_no: 'P2' });
+    s.at('2026-11-21T02:00:00Z');
+    for (const layout of BILL_LAYOUTS) {
+      const b = parseBill(renderBill(s.gw.data.orders, '20261120', 'ALL', layout)!.replace(/^\uFEFF/, ''));
+      expect(b.rows.map((r) => [r[6], r[9]])).toEqual([['P1', 'SUCCESS'], ['P2', 'REVOKED']]);
+      // Issue 13 item 2: the simulator left the REVOKED row out of the total (12.34), the convertor did not.
+      expect(b.totals.slice(0, 2)).toEqual(['2', '17.34']);
+    }
+  });
+
+  it.each(BILL_LAYOUTS)('lays out the %s bill as the wire corpus does: header, summary header, field counts, BOM, CRLF', (layout) => {
+    const s = setup('2026-11-20T01:00:00Z');
+    s.order('P1', 1234);
+    s.gw.simPay({ out_trade_no: 'P1' });
+    s.gw.refund(M, { out_trade_no: 'P1', out_refund_no: 'R1', total_fee: '1234', refund_fee: '234' });
+    s.at('2026-11-21T02:00:00Z');
+    const ours = renderBill(s.gw.data.orders, '20261120', 'ALL', layout)!;
+    const corpus = readFileSync(new URL(`../../test/fixtures/wire/wechat/downloadbill-all-${layout}.csv`, import.meta.url), 'utf8');
+    const shape = (text: string) => {
+      const lines = text.split('\r\n');
+      expect(lines.at(-1)).toBe(''); // ends with CRLF
+      const b = parseBill(text.replace(/^\uFEFF/, ''));
+      return { bom: text.startsWith('\uFEFF'), header: b.header, summary: b.summaryHeader, width: new Set(b.rows.map((r) => r.length)), totals: b.totals.length };
+    };
+    expect(shape(ours)).toEqual(shape(corpus));
+  });
+
+  it('takes a merchant\'s bill layout from its --merchant spec', () => {
+    expect(parseMerchantSpec('mch_id=1,appid=wx1,key=' + 'a'.repeat(32) + ',bill_layout=zh-legacy').bill_layout).toBe('zh-legacy');
+    expect(() => parseMerchantSpec('mch_id=1,appid=wx1,key=' + 'a'.repeat(32) + ',bill_layout=xls')).toThrow(/bill_layout must be one of/);
   });
 });

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { listenOptions, waitForStopSignal } from '../common/command.js';
+import { BILL_LAYOUTS, isBillLayout, type BillLayout } from './bill.js';
 import { parseMerchantSpec, MerchantSpecError, type Merchant } from './merchants.js';
 import { startWechatSim } from './server.js';
 
@@ -22,13 +23,18 @@ export function registerWechatSimCommand(sim: Command): void {
       'another merchant: mch_id=…,appid=wx…,key=<32 chars>[,appsecret=…][,currency=NZD] (repeatable)',
       merchant,
     )
-    .action(async (opts: { port: number; host: string; state?: string; tls?: boolean; merchant?: Merchant[] }) => {
+    .option('--bill-layout <layout>', `statement layout for merchants that set none: ${BILL_LAYOUTS.join(', ')} (default overseas-en)`, (v: string): BillLayout => {
+      if (!isBillLayout(v)) throw new InvalidArgumentError(`--bill-layout must be one of ${BILL_LAYOUTS.join(', ')}`);
+      return v;
+    })
+    .action(async (opts: { port: number; host: string; state?: string; tls?: boolean; merchant?: Merchant[]; billLayout?: BillLayout }) => {
       const sim = await startWechatSim({
         port: opts.port,
         host: opts.host,
         stateDir: opts.state,
         tls: Boolean(opts.tls),
         merchants: opts.merchant ?? [],
+        billLayout: opts.billLayout,
       });
       process.stdout.write(`wechat simulator listening on ${sim.url}\n`);
       if (sim.clientCerts.length > 0) {

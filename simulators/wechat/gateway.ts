@@ -607,6 +607,7 @@ export class WechatGateway {
       this.data.orders.filter((o) => o.mch_id === m.mch_id && (!f.sub_mch_id || o.sub_mch_id === f.sub_mch_id)),
       f.bill_date!,
       billType,
+      m.bill_layout,
     );
     if (text === undefined) return { error: 'No Bill Exist', errorCode: '20002' };
     return { text };

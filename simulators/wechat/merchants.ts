@@ -1,5 +1,7 @@
 // The merchants a simulator accepts: the CONTRACTS.md default, plus any given with
-// `--merchant mch_id=…,appid=…,key=…[,appsecret=…][,currency=…]` (repeatable).
+// `--merchant mch_id=…,appid=…,key=…[,appsecret=…][,currency=…][,bill_layout=…]` (repeatable).
+
+import { BILL_LAYOUTS, isBillLayout, type BillLayout } from './bill.js';
 
 export interface Merchant {
   mch_id: string;
@@ -10,6 +12,8 @@ export interface Merchant {
   appsecret: string;
   /** The currency orders are priced in (`fee_type`); an overseas merchant has one. */
   currency: string;
+  /** The statement layout downloadbill sends this merchant (bill.ts); overseas-en by default. */
+  bill_layout?: BillLayout;
 }
 
 export const DEFAULT_MERCHANT: Merchant = {
@@ -30,8 +34,8 @@ export function parseMerchantSpec(spec: string): Merchant {
     const i = part.indexOf('=');
     if (i <= 0) throw new MerchantSpecError(`--merchant "${spec}": expected key=value pairs separated by commas`);
     const k = part.slice(0, i).trim();
-    if (!['mch_id', 'appid', 'key', 'appsecret', 'currency'].includes(k)) {
-      throw new MerchantSpecError(`--merchant: unknown field "${k}" (mch_id, appid, key, appsecret, currency)`);
+    if (!['mch_id', 'appid', 'key', 'appsecret', 'currency', 'bill_layout'].includes(k)) {
+      throw new MerchantSpecError(`--merchant: unknown field "${k}" (mch_id, appid, key, appsecret, currency, bill_layout)`);
     }
     fields[k] = part.slice(i + 1).trim();
   }
@@ -42,6 +46,10 @@ export function parseMerchantSpec(spec: string): Merchant {
     appsecret: fields.appsecret ?? 'kauri-demo-appsecret',
     currency: (fields.currency ?? 'NZD').toUpperCase(),
   };
+  if (fields.bill_layout !== undefined) {
+    if (!isBillLayout(fields.bill_layout)) throw new MerchantSpecError(`--merchant: bill_layout must be one of ${BILL_LAYOUTS.join(', ')}`);
+    m.bill_layout = fields.bill_layout;
+  }
   if (!/^\d{1,32}$/.test(m.mch_id)) throw new MerchantSpecError('--merchant: mch_id must be digits');
   if (!/^wx[0-9a-zA-Z]{1,30}$/.test(m.appid)) throw new MerchantSpecError('--merchant: appid must look like wx…');
   if (!/^[0-9A-Za-z]{32}$/.test(m.key)) throw new MerchantSpecError('--merchant: key must be 32 letters or digits');

@@ -10,6 +10,7 @@ import { ensureClientCertificate, ensureServerTls } from '../common/tls.js';
 import { registerWechatApi } from './api.js';
 import { registerWechatControl } from './control.js';
 import { WechatGateway, type GatewayData } from './gateway.js';
+import type { BillLayout } from './bill.js';
 import { DEFAULT_MERCHANT, type Merchant } from './merchants.js';
 import { parseWechatXml } from './xml.js';
 
@@ -31,6 +32,8 @@ export interface WechatSimOptions {
   tls?: boolean;
   /** Extra merchants beside the CONTRACTS.md default. */
   merchants?: Merchant[];
+  /** The statement layout of merchants that set none (bill.ts); overseas-en when absent. */
+  billLayout?: BillLayout;
   log?: Logger;
 }
 
@@ -65,8 +68,9 @@ export function isNotifyAck(status: number, body: string): boolean {
 
 export async function startWechatSim(opts: WechatSimOptions): Promise<WechatSim> {
   const log = opts.log ?? simLogger('wechat-sim');
-  const merchants = new Map<string, Merchant>([[DEFAULT_MERCHANT.mch_id, DEFAULT_MERCHANT]]);
-  for (const m of opts.merchants ?? []) merchants.set(m.mch_id, m);
+  const withLayout = (m: Merchant): Merchant => (m.bill_layout || !opts.billLayout ? m : { ...m, bill_layout: opts.billLayout });
+  const merchants = new Map<string, Merchant>([[DEFAULT_MERCHANT.mch_id, withLayout(DEFAULT_MERCHANT)]]);
+  for (const m of opts.merchants ?? []) merchants.set(m.mch_id, withLayout(m));
 
   let stateDir = opts.stateDir;
   if (opts.tls && !stateDir) {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import iconv from 'iconv-lite';
 import { wechatStatement, type FixtureRow } from '../fixtures.js';
@@ -35,6 +36,25 @@ describe('WeChat downloadbill convertor', () => {
     ]);
     expect(out[0]!.cnyChargedMinor).toBeNull(); // the domestic layout has no payer-currency columns
     expect(out[0]!.feeMinor).toBe(7);
+  });
+
+  it.each(['overseas-en', 'zh', 'zh-legacy'])('reads the %s bill of the wire corpus, a REVOKED row counted in the summary totals', async (layout) => {
+    // Issue 13 item 2: the early Chinese layout (总金额, 企业红包金额; summary 总交易额,
+    // 总企业红包退款金额) was refused with "no column 订单金额".
+    const text = readFileSync(new URL(`../../../test/fixtures/wire/wechat/downloadbill-all-${layout}.csv`, import.meta.url));
+    const out = await convertText('wechat', text, '2026-11-20', 5);
+    expect(out.map((r) => [r.kind, r.status, r.amountMinor, r.currency, r.outTradeNo, r.outRefundNo, r.channelTradeNo])).toEqual([
+      ['payment', 'paid', 1234, 'NZD', 'K01', null, '4200000001202611200000000001'],
+      ['payment', 'revoked', 500, 'NZD', 'K02', null, '4200000002202611200000000002'],
+      ['refund', 'refund_succeeded', 234, 'NZD', 'K01', 'R01', '4200000001202611200000000001'],
+    ]);
+    expect(out[0]!.feeMinor).toBe(7);
+  });
+
+  it('checks the summary over every row: a total that leaves out the REVOKED row is refused', async () => {
+    const text = readFileSync(new URL('../../../test/fixtures/wire/wechat/downloadbill-all-zh-legacy.csv', import.meta.url), 'utf8');
+    const err = await rejection(convertText('wechat', text.replace('`3,`17.34,', '`3,`12.34,')));
+    expect(err.code).toBe('summary_mismatch');
   });
 
   it('accepts an empty day (header and zero summary)', async () => {

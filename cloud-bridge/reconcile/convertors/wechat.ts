@@ -8,10 +8,13 @@ import { addSum, SCALE_AMOUNT, SCALE_FEE, type Head, type PartParser, type PartR
 import { checkUtf8Line, decodeHeaderLine } from './header.js';
 import { COUNT_MASK, hasByte, HIGH_BIT, LITTLE_ENDIAN, splitBacktickFields, splitBacktickFieldsWords } from './fields.js';
 
-// WeChat Pay downloadbill (bill_type=ALL). Two header layouts are in use: the Chinese
-// one (domestic and the v3 cross-border statement) and the overseas v2 English one.
-// Columns are found by name, so both (and the older 子商户号 variant) parse with one
-// parser. Data rows are backtick-prefixed fields ("`a,`b"), split on ",`" because a
+// WeChat Pay downloadbill (bill_type=ALL). Three header layouts are in use: the current
+// Chinese one (应结订单金额…, and the v3 cross-border statement), the early Chinese one
+// (24 columns with 总金额 and 企业红包金额, which the official format page says some
+// merchants still get: pay.weixin.qq.com/docs/merchant/products/bill-download/format-trade.html)
+// and the overseas v2 English one. Columns are found by name, so all of them parse with
+// one parser. REVOKED rows (a payment revoked after it was paid) stay in the bill and in
+// its summary totals, which add up every row's columns. Data rows are backtick-prefixed fields ("`a,`b"), split on ",`" because a
 // product name may hold a comma; the last two lines are a summary header and its
 // backtick-prefixed totals, which must agree with the rows.
 //
@@ -26,7 +29,8 @@ const ROLES = {
   outTradeNo: ['商户订单号', 'vendor order number', 'merchant order number', 'merchant order no'],
   status: ['交易状态', 'transaction status'],
   currency: ['货币种类', '标价币种', 'currency type'],
-  amount: ['订单金额', '订单金额(标价币种)', 'total amount', '应结订单金额'],
+  // 总金额: the early Chinese bill's name for 应结订单金额 (official format page, 注意事项).
+  amount: ['订单金额', '订单金额(标价币种)', 'total amount', '应结订单金额', '总金额'],
   settleAmount: ['应结订单金额', 'settlement currency amount'],
   refundId: ['微信退款单号', 'wechat refund number'],
   outRefundNo: ['商户退款单号', 'vendor refund number', 'merchant refund number'],
@@ -180,7 +184,8 @@ function formatScaled(v: bigint, scale: number): string {
 
 function summaryTarget(name: string, layout: WechatLayout): 'count' | 'amount' | 'settleAmount' | 'refundAmount' | 'fee' | null {
   if (name.includes('单数') || name.includes('count')) return 'count';
-  if (name.includes('充值券') || name.includes('代金券') || name.includes('coupon') || name.includes('申请退款')) return null;
+  // Vouchers (充值券/代金券, 企业红包 in the early bill) are not columns Kauri sums.
+  if (name.includes('充值券') || name.includes('代金券') || name.includes('红包') || name.includes('coupon') || name.includes('申请退款')) return null;
   if (name.includes('应结') || name.includes('settlement')) return layout.cols.settleAmount >= 0 ? 'settleAmount' : 'amount';
   if (name.includes('退款') || name.includes('refund')) return 'refundAmount';
   if (name.includes('手续费') || name.includes('fee')) return 'fee';
