@@ -24,9 +24,9 @@ export interface WechatSimProcess {
   stop(): Promise<void>;
 }
 
-export async function startWechatSimProcess(env: NodeJS.ProcessEnv = {}): Promise<WechatSimProcess> {
+export async function startWechatSimProcess(env: NodeJS.ProcessEnv = {}, args: string[] = []): Promise<WechatSimProcess> {
   const stateDir = mkdtempSync(join(tmpdir(), 'kauri-wechat-e2e-'));
-  const proc: KauriProcess = await spawnKauri(['sim', 'wechat', '--port', '0', '--state', stateDir, '--tls'], {
+  const proc: KauriProcess = await spawnKauri(['sim', 'wechat', '--port', '0', '--state', stateDir, '--tls', ...args], {
     ready: /listening on (\S+)/, env, timeoutMs: 60_000,
   });
   const ca = readFileSync(join(stateDir, 'ca.pem'), 'utf8');
