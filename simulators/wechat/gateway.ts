@@ -367,7 +367,9 @@ export class WechatGateway {
     };
     delete fields.coupon_fee;
     fields.sign = sign(fields, m.key, o.sign_type);
-    this.notifier.send(o.notify_url!, buildWechatXml(fields), 'text/xml', { out_trade_no: o.out_trade_no, mch_id: o.mch_id });
+    // WeChat's notification example, and the notifies merchants publish, list the fields in ASCII order.
+    const ordered = Object.fromEntries(Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    this.notifier.send(o.notify_url!, buildWechatXml(ordered), 'text/xml', { out_trade_no: o.out_trade_no, mch_id: o.mch_id });
   }
 
   orderQuery(m: Merchant, f: Fields): Fields {

@@ -36,8 +36,10 @@ describe('WeChat XML', () => {
     expect(code('<xml><![CDATA[x]]><a>1</a></xml>')).toBe('XML_FORMAT_ERROR');
   });
 
-  it('lays answers out one field per line, as WeChat does', () => {
-    expect(buildWechatXml({ return_code: 'SUCCESS', total_fee: '1' })).toBe('<xml><return_code><![CDATA[SUCCESS]]></return_code>\n<total_fee>1</total_fee>\n</xml>');
+  it('lays answers out one field per line, amounts bare and ids in CDATA, as WeChat does', () => {
+    expect(buildWechatXml({ return_code: 'SUCCESS', total_fee: '1', time_end: '20141111170043' })).toBe(
+      '<xml><return_code><![CDATA[SUCCESS]]></return_code>\n<total_fee>1</total_fee>\n<time_end><![CDATA[20141111170043]]></time_end>\n</xml>',
+    );
   });
 
   it('round-trips what it builds, including "]]>" inside text', () => {

@@ -107,15 +107,20 @@ function cdata(v: string): string {
   return `<![CDATA[${v.replaceAll(']]>', ']]]]><![CDATA[>')}]]>`;
 }
 
+/** Amounts and counts go bare (`<total_fee>1</total_fee>`); ids, times and text in CDATA, as in WeChat's examples. */
+function bare(name: string, value: string): boolean {
+  return /^\d+$/.test(value) && /(?:fee|_count)(?:_\d+)?$/.test(name);
+}
+
 /**
- * `<xml>` with every non-empty field, one per line, numbers bare and text in CDATA, laid
- * out as WeChat's answers and notifies are: the documentation's response examples
- * (e.g. the overseas v2 unifiedorder and payment notification pages) put each field on
- * its own line, and real captures show `<xml><return_code>…</return_code>\n<return_msg>…`.
+ * `<xml>` with every non-empty field, one per line, laid out as WeChat's answers and
+ * notifies are: the documentation's response examples (e.g. the overseas v2 unifiedorder
+ * and payment notification pages) put each field on its own line, and real captures show
+ * `<xml><return_code>…</return_code>\n<return_msg>…`.
  */
 export function buildWechatXml(fields: Record<string, string | undefined>): string {
   const parts = Object.entries(fields)
     .filter(([, v]) => v !== undefined && v !== '')
-    .map(([k, v]) => `<${k}>${/^\d+$/.test(v!) ? v : cdata(v!)}</${k}>`);
+    .map(([k, v]) => `<${k}>${bare(k, v!) ? v : cdata(v!)}</${k}>`);
   return `<xml>${parts.join('\n')}\n</xml>`;
 }
