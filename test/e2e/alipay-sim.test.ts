@@ -215,7 +215,9 @@ describe('a GBK merchant signing RSA2, through the bridge', () => {
     expect((await sim.control('/sim/pay', { redirect_url: w.body.redirect_url })).status).toBe(200);
     await b.waitFor(w.body.out_trade_no, (p) => p.status === 'paid', 20_000, apiKey);
     const wr = await b.api('POST', `/api/v1/payments/${w.body.out_trade_no}/refunds`, { out_refund_no: uniqueNo('r'), amount_minor: 5000 }, apiKey);
-    expect(wr.body.status).toBe('succeeded');
+    // Accepted now; the GBK, RSA2-signed refund notify settles it.
+    expect(wr.body.status).toBe('processing');
+    await b.waitFor(w.body.out_trade_no, (p) => p.status === 'refunded', 20_000, apiKey);
 
     const code = (await sim.control('/sim/paycode', { behaviour: 'success' })).body.auth_code;
     const s = await b.api('POST', '/api/v1/payments', { out_trade_no: uniqueNo('gs'), amount_minor: 300, currency: 'NZD', channel: 'alipay', mode: 'spot', auth_code: code, description: '咖啡' }, apiKey);
