@@ -560,7 +560,8 @@ export class AlipayGateway {
       partner_trans_id: t.out_trade_no,
       alipay_trans_id: t.trade_no,
       currency: t.currency,
-      trans_currency: t.trans_currency,
+      // Echoed only for a trade priced in another currency (not in the published response list).
+      trans_currency: t.trans_currency !== t.currency ? t.trans_currency : undefined,
       trans_amount: formatMajor(t.amount_minor, t.trans_currency),
       alipay_buyer_login_id: paid ? t.buyer_login_id : undefined,
       alipay_buyer_user_id: paid ? t.buyer_user_id : undefined,
