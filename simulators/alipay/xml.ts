@@ -38,7 +38,7 @@ export function buildXml(r: XmlReply, charset: 'UTF-8' | 'GBK'): Buffer {
   const head = `<?xml version="1.0" encoding="${charset}"?>\n`;
   let x: string;
   if (!r.isSuccess) {
-    x = `${head}<alipay><is_success>F</is_success>${r.error ? `<error>${esc(r.error)}</error>` : ''}</alipay>`;
+    x = `${head.trimEnd()}<alipay><is_success>F</is_success>${r.error ? `<error>${esc(r.error)}</error>` : ''}</alipay>`;
   } else {
     const lines = ['<alipay>', `${INDENT}<is_success>T</is_success>`];
     if (r.request) {
