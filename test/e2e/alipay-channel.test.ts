@@ -169,6 +169,16 @@ describe('Alipay through the merchant API (sqlite)', () => {
     expect(await channel.queryRefund!(ctx, { order: ref, channelRefundNo: refundNo(r1.body), amount: { minor: 700, currency: 'NZD' as const } })).toMatchObject({ state: 'succeeded' });
   });
 
+  it('a payment in a currency the account cannot price in is refused before anything is stored', async () => {
+    for (const mode of ['web', 'spot'] as const) {
+      const no = uniqueNo('usd');
+      const usd = await b.api('POST', '/api/v1/payments', { out_trade_no: no, amount_minor: 100, currency: 'USD', channel: 'alipay', mode, ...(mode === 'spot' ? { auth_code: '281234567890123439' } : {}) });
+      expect(usd.status).toBe(400);
+      expect(usd.body.error.code).toBe('currency_mismatch');
+      expect((await b.api('GET', `/api/v1/payments/${no}`)).status).toBe(404);
+    }
+  });
+
   it('precreate: a qr_code URL; paying it through /sim/pay {qr_code} makes the order paid; spot.refund refunds in part', async () => {
     const { no, res } = await create('precreate', 880);
     expect(res.status).toBeLessThan(300);

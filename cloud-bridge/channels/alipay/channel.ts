@@ -3,10 +3,11 @@ import { parseDecimal, toDecimalString, type Money } from '../../../protocol/mon
 import type { PaymentMode } from '../../../protocol/payments.js';
 import {
   NotifyRejectedError,
-  type Channel, type ChannelContext, type ChannelOutcome, type CreatePaymentRequest, type HttpReply, type OrderRef,
+  type Channel, type ChannelAccount, type ChannelContext, type ChannelOutcome, type CreatePaymentRequest, type HttpReply, type OrderRef,
   type RateQuote, type RawHttpRequest, type RefundOutcome, type RefundRequest, type StatementResult, type VerifiedNotify,
 } from '../channel.js';
 import { AlipayClient } from './client.js';
+import { alipayConfig, type AlipayConfig } from './config.js';
 import { AlipayError } from './errors.js';
 import { charsetOf, decodeForm, declaredFormCharset } from './form.js';
 import { SIGN_TYPES, verifyParams, type SignType } from './sign.js';
@@ -69,6 +70,13 @@ function cnyOf(text: string | undefined): Money | undefined {
   }
 }
 
+function checkCurrency(cfg: AlipayConfig, amount: Money, mode?: PaymentMode): void {
+  if (amount.currency === cfg.currency) return;
+  // A spot payment may be priced in a trans_currency Alipay enabled for this account.
+  if (mode === 'spot' && cfg.transCurrencies.includes(amount.currency)) return;
+  throw new AlipayError('currency_mismatch', `This Alipay account settles in ${cfg.currency}; a ${amount.currency} payment${mode === 'spot' ? ' (no trans_currency enabled for it)' : ''} cannot be taken on it`);
+}
+
 export class AlipayChannel implements Channel {
   readonly name = 'alipay' as const;
   readonly modes: readonly PaymentMode[] = ['web', 'precreate', 'spot'];
@@ -80,10 +88,12 @@ export class AlipayChannel implements Channel {
   }
 
   private checkCurrency(c: AlipayClient, amount: Money, mode?: PaymentMode): void {
-    if (amount.currency === c.cfg.currency) return;
-    // A spot payment may be priced in a trans_currency Alipay enabled for this account.
-    if (mode === 'spot' && c.cfg.transCurrencies.includes(amount.currency)) return;
-    throw new AlipayError('currency_mismatch', `This Alipay account settles in ${c.cfg.currency}; the payment is in ${amount.currency}`);
+    checkCurrency(c.cfg, amount, mode);
+  }
+
+  /** Refuses, before anything is stored, a payment in a currency this account cannot price in. */
+  validateCreate(account: ChannelAccount, req: { readonly mode: PaymentMode; readonly amount: Money }): void {
+    checkCurrency(alipayConfig(account), req.amount, req.mode);
   }
 
   async create(ctx: ChannelContext, req: CreatePaymentRequest): Promise<ChannelOutcome> {

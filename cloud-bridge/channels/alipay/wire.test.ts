@@ -38,13 +38,17 @@ let server: Server;
 let gateway: string;
 /** Per test: a body to answer instead of the service's fixture. */
 let override: { body: Buffer; type: string } | undefined;
+/** The form bodies Kauri sent, by service. */
+const sent = new Map<string, URLSearchParams>();
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const service = new URLSearchParams(Buffer.concat(chunks).toString('latin1')).get('service') ?? '';
+      const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+      const service = form.get('service') ?? '';
+      sent.set(service, form);
       if (override) {
         res.writeHead(200, { 'content-type': override.type }).end(override.body);
         return;
@@ -125,6 +129,28 @@ describe('every Alipay answer in the corpus is read and its signature verified',
     const link = new URL(new AlipayClient(context()).link(service!, params));
     expect(link.searchParams.get('sign')).toBe(sign);
     expect(Object.fromEntries(link.searchParams)).toEqual(published);
+  });
+});
+
+describe('spot pay is priced in the settlement currency', () => {
+  const spot = (currency: 'NZD' | 'CNY') => ({
+    orderId: 'pay_wire', channelOrderNo: 'K20201207152001', mode: 'spot' as const, authCode: '281234567890123439', amount: { minor: 450, currency }, description: 'Flat white',
+    expiresAt: new Date(Date.now() + 60_000), createdAt: new Date(),
+  });
+
+  it('sends no trans_currency for an NZD price', async () => {
+    await ch.create(context(), spot('NZD'));
+    const form = sent.get('alipay.acquire.overseas.spot.pay')!;
+    expect([form.get('currency'), form.get('trans_amount'), form.has('trans_currency')]).toEqual(['NZD', '4.50', false]);
+  });
+
+  it('sends trans_currency only when the account lists it as enabled by Alipay', async () => {
+    await ch.create(context({ transCurrencies: ['CNY'] }), spot('CNY'));
+    const form = sent.get('alipay.acquire.overseas.spot.pay')!;
+    expect([form.get('currency'), form.get('trans_currency'), form.get('trans_amount')]).toEqual(['NZD', 'CNY', '4.50']);
+    expect(() => ch.validateCreate(context().account, { mode: 'spot', amount: { minor: 450, currency: 'CNY' } })).toThrow(/CNY payment \(no trans_currency enabled/);
+    expect(() => ch.validateCreate(context({ transCurrencies: ['CNY'] }).account, { mode: 'precreate', amount: { minor: 450, currency: 'CNY' } })).toThrow(/settles in NZD/);
+    expect(() => context({ transCurrencies: 'CNY' }) && ch.validateCreate(context({ transCurrencies: 'CNY' }).account, { mode: 'spot', amount: { minor: 1, currency: 'NZD' } })).toThrow(/transCurrencies/);
   });
 });
 
