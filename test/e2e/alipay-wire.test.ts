@@ -99,6 +99,7 @@ function expectSameShape(answer: string, fixture: string) {
   expect(got, `${fixture}: fields`).toEqual(fieldsOf(want).filter((f) => !extra.includes(f)));
 }
 
+const keysOf = (fixture: string) => Object.keys(Object.fromEntries(new URLSearchParams(fixtureText(fixture)))).sort();
 const no = (p: string) => `${p}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 const now = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 19).replace('T', ' ');
 
@@ -126,7 +127,36 @@ describe('the simulator answers as the corpus shows', () => {
     expect(Object.keys(paidNotify)).toEqual(expect.arrayContaining(published));
     expect(Object.keys(paidNotify).filter((k) => !published.includes(k)).sort()).toEqual(['buyer_email', 'buyer_id', 'gmt_payment', 'seller_id', 'subject']);
     const refundNotify = forms.find((f) => f.out_return_no === refundNo)!;
-    expect(Object.keys(refundNotify).sort()).toEqual(Object.keys(Object.fromEntries(new URLSearchParams(fixtureText('forex_refund.notify.txt')))).sort());
+    expect(Object.keys(refundNotify).sort()).toEqual(keysOf('forex_refund.notify.txt'));
+
+    // A refund Alipay accepts and then fails.
+    const failed = no('KF');
+    sim.gateway.simPay(sim.gateway.openLink(c.link('create_forex_trade', { out_trade_no: failed, subject: 'x', currency: 'NZD', total_fee: '3.00', product_code: 'NEW_OVERSEAS_SELLER' }), sim.url));
+    await fetch(`${sim.url}/sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ target: 'forex_refund', mode: 'refund-fail' }) });
+    const failNo = no('RF');
+    await c.call('forex_refund', { out_return_no: failNo, out_trade_no: failed, return_amount: '3.00', currency: 'NZD', gmt_return: now(), notify_url: hookUrl });
+    const until = Date.now() + 10_000;
+    let failNotify: Record<string, string> | undefined;
+    while (!failNotify && Date.now() < until) {
+      await sleep(50);
+      failNotify = notifies.map((n) => Object.fromEntries(new URLSearchParams(n.body.toString('utf8')))).find((f) => f.out_return_no === failNo);
+    }
+    expect(failNotify).toMatchObject({ refund_status: 'REFUND_FAIL' });
+    expect(Object.keys(failNotify!).sort()).toEqual(keysOf('forex_refund.notify.fail.txt'));
+  });
+
+  it('in store: the payment notify has the fields of the corpus', async () => {
+    const { c } = client();
+    const qr = no('KN');
+    const pre = await c.call('alipay.acquire.precreate', { out_trade_no: qr, subject: 'Flat white', product_code: 'OVERSEAS_MBARCODE_PAY', total_fee: '4.50', currency: 'NZD', trans_currency: 'NZD', timestamp: now(), notify_url: hookUrl }, 'instore');
+    sim.gateway.simPay(sim.gateway.findForSim({ qr_code: pre.response.qr_code! }));
+    const until = Date.now() + 10_000;
+    let paid: Record<string, string> | undefined;
+    while (!paid && Date.now() < until) {
+      await sleep(50);
+      paid = notifies.map((n) => Object.fromEntries(new URLSearchParams(n.body.toString('utf8')))).find((f) => f.out_trade_no === qr);
+    }
+    expect(Object.keys(paid!).sort()).toEqual(keysOf('trade_status_sync.instore.notify.txt'));
   });
 
   it('a GBK request gets its answer in GBK, laid out the same', async () => {

@@ -162,6 +162,11 @@ describe('every notify in the corpus is verified and understood', () => {
     expect(v.outcomes).toEqual([{ channelOrderNo: '4028608899131221', outcome: expect.objectContaining({ state: 'paid', channelTradeNo: '4061800001000100000574688', amount: { minor: 10, currency: 'HKD' } }) }]);
   });
 
+  it('the in-store payment notify (notify_action_type, trans_currency, forex_rate, trans_amount_cny)', async () => {
+    const v = await ch.verifyNotify(context(), notify('trade_status_sync.instore.notify.txt'));
+    expect(v.outcomes).toEqual([{ channelOrderNo: 'K20181026207446', outcome: expect.objectContaining({ state: 'paid', amount: { minor: 450, currency: 'NZD' }, charged: { minor: 1897, currency: 'CNY' }, rate: '4.2156' }) }]);
+  });
+
   it('the forex_refund notify: REFUND_SUCCESS and REFUND_FAIL become refund outcomes', async () => {
     const ok = await ch.verifyNotify(context(), notify('forex_refund.notify.txt'));
     expect(ok.outcomes).toEqual([]);
