@@ -116,6 +116,8 @@ export interface VerifiedNotify {
   readonly outcomes: ReadonlyArray<{ readonly channelOrderNo: string; readonly outcome: ChannelOutcome }>;
   /** Per-order rejections inside a batch (the others still apply). */
   readonly rejected?: ReadonlyArray<{ readonly channelOrderNo?: string; readonly reason: string }>;
+  /** Refund results the notify reports (by the bridge's channel refund number). */
+  readonly refunds?: ReadonlyArray<{ readonly channelRefundNo: string; readonly outcome: RefundOutcome }>;
   readonly ack: HttpReply;
   /** The reply if applying the outcomes fails, so the channel retries. */
   readonly nack: HttpReply;

@@ -596,6 +596,18 @@ export class PaymentService {
           refused++;
         }
       }
+      // Refund results a notify reports (Alipay's asynchronous forex_refund): settled once,
+      // only for this account's refunds, through the same path as a refund query's answer.
+      for (const item of verified.refunds ?? []) {
+        const refund = await this.deps.orders.db.selectFrom('refunds').selectAll().where('channel_refund_no', '=', item.channelRefundNo).executeTakeFirst();
+        const owner = refund ? await this.deps.orders.byId(refund.order_id) : undefined;
+        if (!refund || !owner || owner.channel_account_id !== account.id) {
+          log.warn({ refund: item.channelRefundNo }, 'refund notify for a refund this account does not have');
+          continue;
+        }
+        if (refund.status === 'processing' && (item.outcome.state === 'succeeded' || item.outcome.state === 'failed')) await this.applyRefund(refund, item.outcome);
+        applied++;
+      }
       // A batch acknowledges what it applied (the refused items are flagged for HQ, and
       // resending them would change nothing); a notify with nothing applied is refused, so
       // the channel sees a FAIL for a forged or mismatched report.

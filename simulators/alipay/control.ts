@@ -8,7 +8,9 @@ import { formatMajor } from './money.js';
 
 // The /sim/ control API (CONTRACTS.md "Simulator control").
 
-export function registerAlipayControl(app: FastifyInstance, deps: { gw: AlipayGateway; notifies: () => NotifyJob[]; setMerchantKey: (partner: string, pem: string) => void }): void {
+export function registerAlipayControl(app: FastifyInstance, deps: {
+  gw: AlipayGateway; notifies: () => NotifyJob[]; setMerchantKey: (partner: string, pem: string) => void; setTransCurrencies: (partner: string, list: string[]) => void;
+}): void {
   const { gw } = deps;
 
   app.post('/sim/pay', async (req, reply) => {
@@ -49,6 +51,26 @@ export function registerAlipayControl(app: FastifyInstance, deps: { gw: AlipayGa
       if (!rate || !/^\d{1,4}(\.\d{1,8})?$/.test(rate) || Number(rate) <= 0) throw new ControlError(400, 'invalid_rate', '"rate" must be a positive decimal string of CNY per unit, e.g. "4.2156"');
       gw.data.rates[currency] = rate;
       return { rates: gw.data.rates };
+    } catch (err) {
+      return sendControlError(reply, err);
+    }
+  });
+
+  // What Alipay's BD would enable for a merchant: the spot pay trans_currency values it may send.
+  app.get('/sim/merchant', async () => ({
+    merchants: [...gw.merchants.values()].map((m) => ({ partner: m.partner, name: m.name, trans_currencies: m.transCurrencies ?? [] })),
+  }));
+  app.post('/sim/merchant', async (req, reply) => {
+    try {
+      const b = jsonBody(req);
+      const partner = optionalString(b, 'partner') ?? [...gw.merchants.keys()][0]!;
+      if (!gw.merchants.has(partner)) throw new ControlError(404, 'unknown_partner', `no partner ${partner}`);
+      const list = b.trans_currencies;
+      if (!Array.isArray(list) || !list.every((c) => typeof c === 'string' && /^[A-Z]{3}$/.test(c))) {
+        throw new ControlError(400, 'invalid_request', '"trans_currencies" must be a list of ISO codes, e.g. ["CNY"]');
+      }
+      deps.setTransCurrencies(partner, list as string[]);
+      return { partner, trans_currencies: list };
     } catch (err) {
       return sendControlError(reply, err);
     }

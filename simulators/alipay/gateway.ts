@@ -2,15 +2,15 @@ import { createHash, randomBytes, randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SimClock } from '../common/clock.js';
 import { ControlError } from '../common/control.js';
-import type { FaultMode } from '../common/faults.js';
+import type { FaultMode, FaultRegistry } from '../common/faults.js';
 import type { Notifier, NotifyJob } from '../common/notifier.js';
 import { CharsetError, decodeParams, declaredCharset, encodeForm, normaliseCharset } from './form.js';
-import type { Merchant, PayCode, PayCodeBehaviour, Trade, TradeKind } from './model.js';
+import type { Merchant, PayCode, PayCodeBehaviour, Trade, TradeKind, TradeRefund } from './model.js';
 import { refundedMinor } from './model.js';
 import { cnyRefund, formatMajor, parseMajor, toCny } from './money.js';
-import { SIGN_TYPES, sign, verify, type SignType } from './sign.js';
+import { responsePreSignString, SIGN_TYPES, sign, signPreSign, verify, type SignType } from './sign.js';
 import { beijingDay, compactTime, dashedTime, parseAlipayTime } from './time.js';
-import { buildXml, type XmlReply } from './xml.js';
+import { buildXml, presentFields, type XmlReply } from './xml.js';
 
 // The MAPI gateway (`/gateway.do`, dispatching on `service=`) and the trades behind it.
 // Pure of HTTP: api.ts turns requests into `GatewayRequest`s and answers into replies.
@@ -21,6 +21,8 @@ export interface GatewayData {
   /** notify_id → the notify job that carries it. */
   notifyIds: Record<string, { job: string; partner: string; out_trade_no: string }>;
   merchantKeys: Record<string, string>;
+  /** partner → the trans_currency values enabled for it (POST /sim/merchant). */
+  transCurrencies?: Record<string, string[]>;
   /** CNY per unit of each currency, decimal strings. */
   rates: Record<string, string>;
   seq: number;
@@ -87,6 +89,7 @@ export class AlipayGateway {
     readonly keys: { privateKey: string; publicKey: string },
     private readonly log: Logger,
     private readonly save: () => void,
+    private readonly faults?: FaultRegistry,
   ) {}
 
   // ---- request parsing and signatures -------------------------------------------------
@@ -121,8 +124,9 @@ export class AlipayGateway {
     return { params, charset, merchant, signType: SIGN_TYPES.includes(signType) ? signType : 'MD5' };
   }
 
+  /** Signs a reply the way Alipay's SDKs check it: every <response> child, empty ones included. */
   private signFields(fields: Record<string, string | undefined>, p: { merchant: Merchant; signType: SignType; charset: 'UTF-8' | 'GBK' }): string {
-    return sign(fields, p.signType, { md5Key: p.merchant.md5Key, privateKey: this.keys.privateKey }, p.charset);
+    return signPreSign(responsePreSignString(presentFields(fields)), p.signType, { md5Key: p.merchant.md5Key, privateKey: this.keys.privateKey }, p.charset);
   }
 
   private xml(p: Parsed, name: string, fields: Record<string, string | undefined>, fault?: FaultMode): GatewayAnswer {
@@ -133,7 +137,9 @@ export class AlipayGateway {
   }
 
   private failXml(code: string, charset: 'UTF-8' | 'GBK', detail?: string): GatewayAnswer {
-    return { type: 'xml', body: buildXml({ isSuccess: false, error: code, detail }, charset), charset };
+    // Alipay's refusal carries the code only; the why goes to the simulator's log.
+    if (detail) this.log.info({ error: code, detail }, 'gateway answered is_success=F');
+    return { type: 'xml', body: buildXml({ isSuccess: false, error: code }, charset), charset };
   }
 
   // ---- dispatch ------------------------------------------------------------------------
@@ -159,6 +165,8 @@ export class AlipayGateway {
           return this.singleTradeQuery(p, req.fault);
         case 'forex_refund':
           return this.forexRefund(p, req.fault);
+        case 'alipay.acquire.refund.query':
+          return this.refundQuery(p, req.fault);
         case 'notify_verify':
           return { type: 'text', body: this.notifyVerify(p.params) };
         case 'forex_rate_file':
@@ -333,17 +341,112 @@ export class AlipayGateway {
     return { ok: true, refund };
   }
 
+  /**
+   * forex_refund (https://global.alipay.com/docs/ac/global/forex_refund): `is_sync` defaults
+   * to N, so `is_success=T` only says the refund was accepted; its result comes later by the
+   * refund notify (refund_status REFUND_SUCCESS / REFUND_FAIL) to `notify_url`, or from
+   * alipay.acquire.refund.query. is_sync=Y settles it before answering.
+   */
   private forexRefund(p: Parsed, fault?: FaultMode): GatewayAnswer {
     this.need(p, 'out_return_no', 'out_trade_no', 'currency');
     const x = p.params;
     if (x.return_rmb_amount && !x.return_amount) throw new GatewayError('ILLEGAL_ARGUMENT', 'this simulator refunds in the settlement currency: send return_amount');
-    if (x.gmt_return && parseAlipayTime(x.gmt_return) === undefined) throw new GatewayError('ILLEGAL_ARGUMENT', 'gmt_return must be yyyyMMddHHmmss or yyyy-MM-dd HH:mm:ss (GMT+8)');
+    // The current documentation: gmt_return is yyyy-MM-dd HH:mm:ss, GMT+8.
+    if (x.gmt_return && !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(x.gmt_return)) throw new GatewayError('ILLEGAL_ARGUMENT', 'gmt_return must be yyyy-MM-dd HH:mm:ss (GMT+8)');
+    if (x.gmt_return && parseAlipayTime(x.gmt_return) === undefined) throw new GatewayError('ILLEGAL_ARGUMENT', 'gmt_return is not a valid time');
+    if (x.is_sync && x.is_sync !== 'Y' && x.is_sync !== 'N') throw new GatewayError('ILLEGAL_ARGUMENT', 'is_sync must be Y or N');
     const t = this.find(p.merchant.partner, x.out_trade_no);
     if (!t || t.kind !== 'web') return this.failXml('TRADE_NOT_EXIST', p.charset);
+    const known = t.refunds.some((r) => r.refund_no === x.out_return_no);
     const r = this.doRefund(t, x.out_return_no!, x.return_amount, x.currency, x.reason, 'forex_refund');
     if (!r.ok) return this.failXml(r.error, p.charset, r.detail);
+    if (!known) {
+      // Only a test's /sim/faults makes a refund fail, never chance.
+      const fail = this.faults?.take('forex_refund', ['refund-fail']) !== undefined;
+      Object.assign(r.refund, { status: 'PROCESSING', accepted_mark: this.clock.mark(), notify_url: x.notify_url, ...(fail ? { will_fail: true } : {}) });
+      this.save();
+      if (x.is_sync === 'Y') this.settleRefund(t, r.refund);
+    }
     if (fault?.kind === 'unknown') return this.failXml('SYSTEM_EXCEPTION', p.charset);
+    if (x.is_sync === 'Y' && r.refund.status === 'FAIL') return this.failXml(r.refund.error_code ?? 'REFUND_FAIL', p.charset);
     return { type: 'xml', body: buildXml({ isSuccess: true }, p.charset), charset: p.charset };
+  }
+
+  /**
+   * alipay.acquire.refund.query (https://global.alipay.com/docs/ac/global/refundquery):
+   * response_code SUCCESS / NOT_FOUND / TRADE_NOT_EXIST, refund_result_code SUCCESS / FAILED /
+   * PROCESSING, refund_error_code for a failed one.
+   */
+  private refundQuery(p: Parsed, fault?: FaultMode): GatewayAnswer {
+    this.need(p, 'out_trade_no', 'out_return_no');
+    if (fault?.kind === 'unknown') return this.failXml('SYSTEM_EXCEPTION', p.charset);
+    const x = p.params;
+    const t = this.find(p.merchant.partner, x.out_trade_no);
+    if (!t) return this.xml(p, 'alipay', { out_trade_no: x.out_trade_no, out_return_no: x.out_return_no, response_code: 'TRADE_NOT_EXIST' }, fault);
+    this.settleDueRefunds();
+    const r = t.refunds.find((y) => y.refund_no === x.out_return_no);
+    if (!r) return this.xml(p, 'alipay', { out_trade_no: t.out_trade_no, out_return_no: x.out_return_no, trade_no: t.trade_no, response_code: 'NOT_FOUND' }, fault);
+    const status = r.status ?? 'SUCCESS';
+    return this.xml(p, 'alipay', {
+      response_code: 'SUCCESS',
+      refund_result_code: status === 'SUCCESS' ? 'SUCCESS' : status === 'FAIL' ? 'FAILED' : 'PROCESSING',
+      refund_error_code: status === 'FAIL' ? r.error_code : undefined,
+      out_return_no: r.refund_no,
+      out_trade_no: t.out_trade_no,
+      trade_no: t.trade_no,
+      gmt_create: dashedTime(r.ms),
+    }, fault);
+  }
+
+  /** Protocol time an accepted forex_refund takes to settle (scaled by KAURI_TIME_SCALE, moved by /sim/clock). */
+  static readonly REFUND_SETTLE_MS = 60_000;
+
+  /** Settles every accepted refund whose delay has passed; run by a timer and whenever someone looks. */
+  settleDueRefunds(): void {
+    for (const t of this.data.trades) {
+      for (const r of t.refunds) {
+        if (r.status === 'PROCESSING' && r.accepted_mark && this.clock.elapsedSince(r.accepted_mark) >= AlipayGateway.REFUND_SETTLE_MS) this.settleRefund(t, r);
+      }
+    }
+  }
+
+  private settleRefund(t: Trade, r: TradeRefund): void {
+    if (r.status !== 'PROCESSING') return;
+    r.status = r.will_fail ? 'FAIL' : 'SUCCESS';
+    // The documented failure when the merchant's balance cannot cover it (refundquery's example code).
+    if (r.will_fail) r.error_code = 'MERCHANT_BALANCE_NOT_ENOUGH';
+    r.settled_ms = this.clock.nowMs();
+    this.save();
+    this.log.info({ out_trade_no: t.out_trade_no, out_return_no: r.refund_no, status: r.status }, 'refund settled');
+    if (r.notify_url) this.sendRefundNotify(t, r);
+  }
+
+  /**
+   * The forex_refund asynchronous notify. Documented fields (forex_refund "Asynchronous
+   * response"): notify_type, notify_time, notify_id, sign_type, sign, out_trade_no,
+   * out_return_no, refund_status, error_code. The value of notify_type and whether
+   * `_input_charset` travels with it are not published (README: unconfirmed); this sends
+   * `refund_status_sync` and no `_input_charset`.
+   */
+  private sendRefundNotify(t: Trade, r: TradeRefund): void {
+    const merchant = this.merchants.get(t.partner)!;
+    const notifyId = randomBytes(17).toString('hex');
+    const fields: Record<string, string | undefined> = {
+      notify_id: notifyId,
+      notify_time: dashedTime(this.clock.nowMs()),
+      notify_type: 'refund_status_sync',
+      out_trade_no: t.out_trade_no,
+      out_return_no: r.refund_no,
+      refund_status: r.status === 'FAIL' ? 'REFUND_FAIL' : 'REFUND_SUCCESS',
+      error_code: r.status === 'FAIL' ? r.error_code : undefined,
+    };
+    fields.sign = sign(fields, t.sign_type, { md5Key: merchant.md5Key, privateKey: this.keys.privateKey }, t.charset);
+    fields.sign_type = t.sign_type;
+    const job = this.notifier.send(r.notify_url!, encodeForm(fields, t.charset), `application/x-www-form-urlencoded; charset=${t.charset}`, {
+      out_trade_no: t.out_trade_no, out_return_no: r.refund_no, notify_id: notifyId,
+    });
+    this.data.notifyIds[notifyId] = { job: job.id, partner: t.partner, out_trade_no: t.out_trade_no };
+    this.save();
   }
 
   // ---- notify_verify ---------------------------------------------------------------------
@@ -410,6 +513,12 @@ export class AlipayGateway {
     const transCurrency = x.trans_currency || x.currency!;
     const amount = parseMajor(x.trans_amount, transCurrency);
     if (amount === undefined) throw new GatewayError('ILLEGAL_ARGUMENT', `trans_amount "${x.trans_amount}" is not an amount in ${transCurrency}`);
+    // spot_pay: trans_currency is a pricing currency Alipay enables per merchant ("currently
+    // MOP, TWD and CNY … contact your BD"); without it the price is in `currency`.
+    if (x.trans_currency && !(p.merchant.transCurrencies ?? []).includes(x.trans_currency)) {
+      this.log.info({ partner_trans_id: x.partner_trans_id, trans_currency: x.trans_currency }, 'spot pay refused: trans_currency not enabled for this merchant');
+      return this.xml(p, 'alipay', { partner_trans_id: x.partner_trans_id, result_code: 'FAILED', error: 'HAS_NO_PRIVILEGE' }, fault);
+    }
     const fp = this.fingerprint(p, ['partner_trans_id', 'trans_amount', 'currency', 'trans_currency', 'buyer_identity_code']);
     const existing = this.find(p.merchant.partner, x.partner_trans_id);
     if (existing) {
@@ -451,7 +560,8 @@ export class AlipayGateway {
       partner_trans_id: t.out_trade_no,
       alipay_trans_id: t.trade_no,
       currency: t.currency,
-      trans_currency: t.trans_currency,
+      // Echoed only for a trade priced in another currency (not in the published response list).
+      trans_currency: t.trans_currency !== t.currency ? t.trans_currency : undefined,
       trans_amount: formatMajor(t.amount_minor, t.trans_currency),
       alipay_buyer_login_id: paid ? t.buyer_login_id : undefined,
       alipay_buyer_user_id: paid ? t.buyer_user_id : undefined,
@@ -584,6 +694,8 @@ export class AlipayGateway {
       gmt_payment: dashedTime(t.paid_ms!),
       buyer_id: t.buyer_user_id,
       buyer_email: t.buyer_login_id,
+      // The merchant's own partner id, as odoo's captured notify carries it (seller_id).
+      seller_id: t.partner,
       // `_input_charset` travels in the notify and is part of what is signed (A3, vector 4).
       _input_charset: t.charset === 'GBK' ? 'gbk' : 'utf-8',
     };
@@ -672,6 +784,7 @@ export class AlipayGateway {
   }
 
   tradesView(): object[] {
+    this.settleDueRefunds();
     return this.data.trades.map((t) => {
       this.expire(t);
       return {
@@ -679,7 +792,7 @@ export class AlipayGateway {
         amount: formatMajor(t.amount_minor, t.trans_currency), trans_currency: t.trans_currency, currency: t.currency,
         created_at: new Date(t.created_ms).toISOString(), paid_at: t.paid_ms === undefined ? undefined : new Date(t.paid_ms).toISOString(),
         rate: t.rate, cny: t.cny_minor === undefined ? undefined : formatMajor(t.cny_minor, 'CNY'), cancel: t.cancel?.action,
-        refunds: t.refunds.map((r) => ({ refund_no: r.refund_no, amount: formatMajor(r.amount_minor, t.currency), at: new Date(r.ms).toISOString() })),
+        refunds: t.refunds.map((r) => ({ refund_no: r.refund_no, amount: formatMajor(r.amount_minor, t.currency), at: new Date(r.ms).toISOString(), status: r.status ?? 'SUCCESS', ...(r.error_code ? { error_code: r.error_code } : {}) })),
       };
     });
   }
@@ -722,7 +835,11 @@ export class AlipayGateway {
       if (t.partner !== partner || t.paid_ms === undefined) continue;
       out.push({ kind: 'payment', id: t.out_trade_no, trade: t, amount: t.amount_minor, cny: t.cny_minor ?? 0, currency: t.currency, ms: t.paid_ms, fee: fee(t.amount_minor) });
       if (t.cancel?.action === 'refund') out.push({ kind: 'cancel', id: t.out_trade_no, trade: t, amount: t.amount_minor, cny: t.cny_minor ?? 0, currency: t.currency, ms: t.cancel.ms, fee: -fee(t.amount_minor) });
-      for (const r of t.refunds) out.push({ kind: 'refund', id: r.refund_no, trade: t, amount: r.amount_minor, cny: r.cny_minor, currency: t.currency, ms: r.ms, fee: 0 });
+      for (const r of t.refunds) {
+        // An accepted forex_refund moves money once it succeeds; a failed one never does.
+        if (r.status === 'PROCESSING' || r.status === 'FAIL') continue;
+        out.push({ kind: 'refund', id: r.refund_no, trade: t, amount: r.amount_minor, cny: r.cny_minor, currency: t.currency, ms: r.settled_ms ?? r.ms, fee: 0 });
+      }
     }
     return out.sort((a, b) => a.ms - b.ms);
   }

@@ -6,6 +6,9 @@ import type { SignType } from './sign.js';
 export type TradeStatus = 'WAIT_BUYER_PAY' | 'TRADE_SUCCESS' | 'TRADE_CLOSED';
 export type TradeKind = 'web' | 'precreate' | 'spot';
 
+/** forex_refund is asynchronous by default: accepted (PROCESSING), then SUCCESS or FAIL. */
+export type RefundStatus = 'PROCESSING' | 'SUCCESS' | 'FAIL';
+
 export interface TradeRefund {
   refund_no: string;
   amount_minor: number;
@@ -13,6 +16,15 @@ export interface TradeRefund {
   reason?: string;
   ms: number;
   service: string;
+  /** Absent in state files written before refunds were asynchronous: SUCCESS. */
+  status?: RefundStatus;
+  /** When it was accepted, for its settle delay (protocol time). */
+  accepted_mark?: ClockMark;
+  /** Told to fail through the `refund-fail` fault. */
+  will_fail?: boolean;
+  error_code?: string;
+  notify_url?: string;
+  settled_ms?: number;
 }
 
 export interface Trade {
@@ -67,8 +79,11 @@ export interface Merchant {
   /** The merchant's RSA public key (PEM), set through POST /sim/keys. */
   publicKey?: string;
   name: string;
+  /** Pricing currencies (`trans_currency`) Alipay enabled for this merchant ("contact your BD"). */
+  transCurrencies?: string[];
 }
 
+/** What is refunded or on its way back: a failed refund gives its amount back to the trade. */
 export function refundedMinor(t: Trade): number {
-  return t.refunds.reduce((s, r) => s + r.amount_minor, 0);
+  return t.refunds.reduce((s, r) => s + (r.status === 'FAIL' ? 0 : r.amount_minor), 0);
 }

@@ -89,7 +89,11 @@ export async function startAlipaySim(opts: AlipaySimOptions): Promise<AlipaySim>
     tamper: (body) => body.replace(/(^|&)sign=([^&]*)/, (_all, p: string, s: string) => `${p}sign=${s.split('').reverse().join('')}`),
   });
   const { clock, notifier, save } = runtime;
-  const gateway = new AlipayGateway(state.data, merchants, clock, notifier, () => state.data.notifies, keys, log, save);
+  for (const [partner, list] of Object.entries(state.data.transCurrencies ?? {})) {
+    const m = merchants.get(partner);
+    if (m) m.transCurrencies = list;
+  }
+  const gateway = new AlipayGateway(state.data, merchants, clock, notifier, () => state.data.notifies, keys, log, save, runtime.faults);
 
   if (opts.tls && !opts.stateDir) throw new Error('--tls needs --state DIR (the CA and certificate are generated there)');
   const tls = opts.tls ? ensureServerTls(opts.stateDir!, 'alipay') : undefined;
@@ -99,6 +103,11 @@ export async function startAlipaySim(opts: AlipaySimOptions): Promise<AlipaySim>
   registerAlipayControl(app, {
     gw: gateway,
     notifies: () => state.data.notifies,
+    setTransCurrencies: (partner, list) => {
+      merchants.get(partner)!.transCurrencies = list;
+      state.data.transCurrencies = { ...(state.data.transCurrencies ?? {}), [partner]: list };
+      state.saveNow();
+    },
     setMerchantKey: (partner, text) => {
       const pem = toPublicKeyPem(text);
       merchants.get(partner)!.publicKey = pem;
@@ -109,10 +118,16 @@ export async function startAlipaySim(opts: AlipaySimOptions): Promise<AlipaySim>
 
   const url = await listen(app, opts.port, opts.host ?? '127.0.0.1');
   runtime.start();
+  // Accepted forex_refunds settle (and notify) when their delay has passed, looked at or not.
+  const settler = setInterval(() => gateway.settleDueRefunds(), 250);
+  settler.unref();
   return {
     url,
     app,
     gateway,
-    close: () => runtime.close(app),
+    close: () => {
+      clearInterval(settler);
+      return runtime.close(app);
+    },
   };
 }

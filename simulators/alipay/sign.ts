@@ -30,8 +30,19 @@ export interface SignKeys {
   publicKey?: string;
 }
 
+/**
+ * A reply's pre-sign string as Alipay's SDK builds it (melitigo/AlipaySDK AlipayResponse
+ * getPreSignString): every child of <response><NAME>, sorted, empty values kept as `k=`.
+ */
+export function responsePreSignString(fields: Readonly<Record<string, string>>): string {
+  return Object.keys(fields).sort().map((k) => `${k}=${fields[k]}`).join('&');
+}
+
 export function sign(params: Readonly<Record<string, string | undefined>>, type: SignType, keys: SignKeys, charset = 'UTF-8'): string {
-  const pre = preSignString(params);
+  return signPreSign(preSignString(params), type, keys, charset);
+}
+
+export function signPreSign(pre: string, type: SignType, keys: SignKeys, charset = 'UTF-8'): string {
   if (type === 'MD5') {
     if (!keys.md5Key) throw new Error('no MD5 key');
     return createHash('md5').update(encodeText(pre + keys.md5Key, charset)).digest('hex');

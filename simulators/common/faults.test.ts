@@ -5,6 +5,7 @@ describe('faults', () => {
   it('parses every mode and rejects unknown ones', () => {
     expect(parseFaultMode('late-notify:30')).toEqual({ kind: 'late-notify', seconds: 30 });
     expect(parseFaultMode('http500')).toEqual({ kind: 'http500' });
+    expect(parseFaultMode('refund-fail')).toEqual({ kind: 'refund-fail' });
     expect(() => parseFaultMode('explode')).toThrow(FaultInputError);
     expect(() => parseFaultMode('late-notify:')).toThrow(FaultInputError);
   });
@@ -21,6 +22,8 @@ describe('faults', () => {
     expect(() => parseFaultRequest({ target: '/pay/micropay', mode: 'drop-notify' })).toThrow(/notify/);
     expect(() => parseFaultRequest({ target: 'notify', mode: 'http500' })).toThrow(/calls/);
     expect(parseFaultRequest({ target: 'notify', mode: 'bad-signature' }).mode).toBe('bad-signature');
+    expect(parseFaultRequest({ target: 'forex_refund', mode: 'refund-fail' }).mode).toBe('refund-fail');
+    expect(() => parseFaultRequest({ target: 'notify', mode: 'refund-fail' })).toThrow(/calls/);
   });
 
   it('consumes count uses per target and only of the asked kinds', () => {

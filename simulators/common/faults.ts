@@ -9,7 +9,9 @@ export type FaultMode =
   | { kind: 'late-notify'; seconds: number }
   | { kind: 'bad-signature' }
   | { kind: 'drop-notify' }
-  | { kind: 'unknown' };
+  | { kind: 'unknown' }
+  /** An asynchronous refund the channel accepts now and reports failed later (Alipay forex_refund). */
+  | { kind: 'refund-fail' };
 
 export type FaultKind = FaultMode['kind'];
 
@@ -31,12 +33,13 @@ export function parseFaultMode(mode: string): FaultMode {
     case 'bad-signature':
     case 'drop-notify':
     case 'unknown':
+    case 'refund-fail':
       return { kind: mode };
   }
   const late = /^late-notify:(\d+(?:\.\d+)?)$/.exec(mode);
   if (late) return { kind: 'late-notify', seconds: Number(late[1]) };
   throw new FaultInputError(
-    `unknown fault mode "${mode}" (timeout, http500, duplicate-notify, late-notify:SECONDS, bad-signature, drop-notify, unknown)`,
+    `unknown fault mode "${mode}" (timeout, http500, duplicate-notify, late-notify:SECONDS, bad-signature, drop-notify, unknown, refund-fail)`,
   );
 }
 
@@ -49,7 +52,7 @@ export function parseFaultRequest(body: unknown): FaultRule {
   const kind = parseFaultMode(b.mode).kind;
   // A rule that nothing would ever consume is a mistake worth saying so.
   const notifyOnly: FaultKind[] = ['duplicate-notify', 'late-notify', 'drop-notify'];
-  const callOnly: FaultKind[] = ['timeout', 'http500', 'unknown'];
+  const callOnly: FaultKind[] = ['timeout', 'http500', 'unknown', 'refund-fail'];
   if (b.target === 'notify' && callOnly.includes(kind)) {
     throw new FaultInputError(`mode "${b.mode}" applies to calls; for "notify" use duplicate-notify, late-notify:SECONDS, drop-notify or bad-signature`);
   }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import iconv from 'iconv-lite';
 import { pgUrl } from '../support/stores.js';
+import { pollApi } from '../support/merchant-api.js';
 import { MD5_KEY, PARTNER, sleep, startAlipaySimProcess, startBridgeForAlipay, uniqueNo, type AlipaySimProcess, type BridgeUnderTest } from './alipay-support.js';
 
 // The bridge's Alipay client against `kauri sim alipay` over real HTTP, through the
@@ -21,6 +22,8 @@ afterAll(async () => {
 });
 
 const channelNo = (payment: { id: string }) => payment.id.replace(/^pay_/, 'K');
+/** The refund number the bridge sends Alipay (out_return_no). */
+const refundNo = (refund: { id: string }) => refund.id.replace(/^ref_/, 'R');
 
 function md5Sign(fields: Record<string, string>, key = MD5_KEY): string {
   const pre = Object.keys(fields).filter((k) => k !== 'sign' && k !== 'sign_type' && fields[k] !== '').sort().map((k) => `${k}=${fields[k]}`).join('&');
@@ -81,25 +84,36 @@ describe('Alipay through the merchant API (sqlite)', () => {
     expect(await b.paidTransitions(paid.id)).toBe(1);
   });
 
-  it('web: partial then full refund with forex_refund; an over-refund is refused and changes nothing', async () => {
+  const refundOf = async (no: string, outRefundNo: string, until: (r: any) => boolean) =>
+    pollApi(b.api, `refund ${outRefundNo}`, `/api/v1/payments/${no}/refunds`, (body) => until(body.data.find((r: any) => r.out_refund_no === outRefundNo) ?? {}), 20_000)
+      .then((body) => body.data.find((r: any) => r.out_refund_no === outRefundNo));
+
+  it('web: forex_refund is accepted (processing), then settled by Alipay\'s refund notify; an over-refund is refused and changes nothing', async () => {
     const { no, res } = await create('web', 2000);
     expect((await sim.control('/sim/pay', { redirect_url: res.body.redirect_url })).status).toBe(200);
     await b.waitFor(no, (p) => p.status === 'paid');
 
-    const r1 = await b.api('POST', `/api/v1/payments/${no}/refunds`, { out_refund_no: uniqueNo('r'), amount_minor: 500, reason: 'one jar broken' });
+    const n1 = uniqueNo('r');
+    const r1 = await b.api('POST', `/api/v1/payments/${no}/refunds`, { out_refund_no: n1, amount_minor: 500, reason: 'one jar broken' });
     expect(r1.status).toBe(201);
-    expect(r1.body).toMatchObject({ amount_minor: 500, status: 'succeeded' });
+    // is_success=T only says Alipay accepted it (is_sync defaults to N).
+    expect(r1.body).toMatchObject({ amount_minor: 500, status: 'processing' });
+    expect((await sim.trade(channelNo(res.body))).refunds).toEqual([expect.objectContaining({ amount: '5.00', status: 'PROCESSING' })]);
+    expect(await refundOf(no, n1, (r) => r.status === 'succeeded')).toMatchObject({ status: 'succeeded' });
     expect((await b.api('GET', `/api/v1/payments/${no}`)).body).toMatchObject({ status: 'partially_refunded', refunded_minor: 500 });
+    const { notifies } = await sim.get('/sim/orders');
+    expect(notifies.find((x: any) => x.meta.out_return_no === refundNo(r1.body))).toMatchObject({ status: 'acked' });
 
     const over = await b.api('POST', `/api/v1/payments/${no}/refunds`, { out_refund_no: uniqueNo('r'), amount_minor: 1501 });
     expect(over.status).toBe(409);
     expect(over.body.error.code).toBe('refund_exceeds_remainder');
 
-    const r2 = await b.api('POST', `/api/v1/payments/${no}/refunds`, { out_refund_no: uniqueNo('r'), amount_minor: 1500 });
-    expect(r2.body.status).toBe('succeeded');
+    const n2 = uniqueNo('r');
+    expect((await b.api('POST', `/api/v1/payments/${no}/refunds`, { out_refund_no: n2, amount_minor: 1500 })).body.status).toBe('processing');
+    await refundOf(no, n2, (r) => r.status === 'succeeded');
     expect((await b.api('GET', `/api/v1/payments/${no}`)).body).toMatchObject({ status: 'refunded', refunded_minor: 2000 });
     const t = await sim.trade(channelNo(res.body));
-    expect(t.refunds.map((r: any) => r.amount)).toEqual(['5.00', '15.00']);
+    expect(t.refunds.map((r: any) => [r.amount, r.status])).toEqual([['5.00', 'SUCCESS'], ['15.00', 'SUCCESS']]);
 
     // Straight to the channel: Alipay itself refuses a refund beyond what was paid.
     const { ctx } = await b.context();
@@ -112,6 +126,57 @@ describe('Alipay through the merchant API (sqlite)', () => {
     expect(refused).toMatchObject({ state: 'failed' });
     expect((refused as { reason: string }).reason).toMatch(/REFUND_AMT_RESTRICTION/);
     expect((await sim.trade(channelNo(res.body))).refunds).toHaveLength(2);
+  });
+
+  it('web: a refund Alipay accepts and later fails (REFUND_FAIL notify) is recorded failed; the money is refundable again', async () => {
+    const { no, res } = await create('web', 1200);
+    await sim.control('/sim/pay', { redirect_url: res.body.redirect_url });
+    await b.waitFor(no, (p) => p.status === 'paid');
+    expect((await sim.control('/sim/faults', { target: 'forex_refund', mode: 'refund-fail', count: 1 })).status).toBeLessThan(300);
+    const n1 = uniqueNo('r');
+    const r1 = await b.api('POST', `/api/v1/payments/${no}/refunds`, { out_refund_no: n1, amount_minor: 1200 });
+    expect(r1.body.status).toBe('processing');
+    expect(await refundOf(no, n1, (r) => r.status === 'failed')).toMatchObject({ status: 'failed' });
+    const t = await sim.trade(channelNo(res.body));
+    expect(t.refunds).toEqual([expect.objectContaining({ status: 'FAIL', error_code: 'MERCHANT_BALANCE_NOT_ENOUGH' })]);
+    const { notifies } = await sim.get('/sim/orders');
+    expect(notifies.find((x: any) => x.meta.out_return_no === refundNo(r1.body))).toMatchObject({ status: 'acked' });
+    expect((await b.api('GET', `/api/v1/payments/${no}`)).body).toMatchObject({ status: 'paid', refunded_minor: 0 });
+    // The customer still gets their money: a new refund goes through.
+    const n2 = uniqueNo('r');
+    await b.api('POST', `/api/v1/payments/${no}/refunds`, { out_refund_no: n2, amount_minor: 1200 });
+    await refundOf(no, n2, (r) => r.status === 'succeeded');
+    expect((await b.api('GET', `/api/v1/payments/${no}`)).body).toMatchObject({ status: 'refunded', refunded_minor: 1200 });
+  });
+
+  it('web: with the refund notify lost, the bridge finds the result with alipay.acquire.refund.query', async () => {
+    const { no, res } = await create('web', 700);
+    await sim.control('/sim/pay', { redirect_url: res.body.redirect_url });
+    await b.waitFor(no, (p) => p.status === 'paid');
+    await sim.control('/sim/faults', { target: 'notify', mode: 'drop-notify', count: 1 });
+    const n1 = uniqueNo('r');
+    const r1 = await b.api('POST', `/api/v1/payments/${no}/refunds`, { out_refund_no: n1, amount_minor: 700 });
+    expect(r1.body.status).toBe('processing');
+    expect(await refundOf(no, n1, (r) => r.status === 'succeeded')).toMatchObject({ status: 'succeeded' });
+    const { notifies } = await sim.get('/sim/orders');
+    expect(notifies.find((x: any) => x.meta.out_return_no === refundNo(r1.body))).toMatchObject({ status: 'dropped' });
+
+    // And straight to the channel: what the query reports, by out_return_no.
+    const { ctx } = await b.context();
+    const channel = b.bridge.channels.get('alipay')!;
+    const order = (await b.bridge.orders.byOutTradeNo(b.merchantId, no))!;
+    const ref = { orderId: order.id, channelOrderNo: order.channel_order_no, channelTradeNo: order.channel_trade_no, mode: 'web' as const, amount: { minor: 700, currency: 'NZD' as const }, createdAt: new Date() };
+    expect(await channel.queryRefund!(ctx, { order: ref, channelRefundNo: refundNo(r1.body), amount: { minor: 700, currency: 'NZD' as const } })).toMatchObject({ state: 'succeeded' });
+  });
+
+  it('a payment in a currency the account cannot price in is refused before anything is stored', async () => {
+    for (const mode of ['web', 'spot'] as const) {
+      const no = uniqueNo('usd');
+      const usd = await b.api('POST', '/api/v1/payments', { out_trade_no: no, amount_minor: 100, currency: 'USD', channel: 'alipay', mode, ...(mode === 'spot' ? { auth_code: '281234567890123439' } : {}) });
+      expect(usd.status).toBe(400);
+      expect(usd.body.error.code).toBe('currency_mismatch');
+      expect((await b.api('GET', `/api/v1/payments/${no}`)).status).toBe(404);
+    }
   });
 
   it('precreate: a qr_code URL; paying it through /sim/pay {qr_code} makes the order paid; spot.refund refunds in part', async () => {
@@ -302,7 +367,9 @@ describe.skipIf(!pgUrl)('Alipay on PostgreSQL', () => {
     await b.waitFor(web.body.out_trade_no, (p) => p.status === 'paid');
     await b.waitFor(qr.body.out_trade_no, (p) => p.status === 'paid');
     const r = await b.api('POST', `/api/v1/payments/${web.body.out_trade_no}/refunds`, { out_refund_no: uniqueNo('r'), amount_minor: 999 });
-    expect(r.body.status).toBe('succeeded');
+    // Accepted by forex_refund, then settled on PostgreSQL by the refund notify.
+    expect(r.body.status).toBe('processing');
+    await pollApi(b.api, 'refund', `/api/v1/payments/${web.body.out_trade_no}/refunds`, (body) => body.data[0]?.status === 'succeeded');
     expect((await b.api('GET', `/api/v1/payments/${web.body.out_trade_no}`)).body).toMatchObject({ status: 'partially_refunded', refunded_minor: 999 });
   });
 });

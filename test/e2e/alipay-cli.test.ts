@@ -69,7 +69,19 @@ describe('kauri sim alipay + kauri bridge --demo', () => {
 
     const refund = await api('POST', '/api/v1/payments/web-1001/refunds', { out_refund_no: 'web-1001-r1', amount_minor: 1000, reason: 'one item out of stock' });
     expect(refund.status).toBe(201);
-    expect(refund.body).toMatchObject({ out_refund_no: 'web-1001-r1', amount_minor: 1000, status: 'succeeded' });
+    // forex_refund is asynchronous: accepted now, settled by Alipay a minute later (the
+    // simulator's clock is moved on rather than waited for), then reported by its notify.
+    expect(refund.body).toMatchObject({ out_refund_no: 'web-1001-r1', amount_minor: 1000, status: 'processing' });
+    const clock = await fetch(`${simUrl}/sim/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ now: new Date(Date.now() + 61_000).toISOString() }) });
+    expect(clock.status).toBe(200);
+    let r: any;
+    const until = Date.now() + 20_000;
+    while (Date.now() < until) {
+      r = (await api('GET', '/api/v1/payments/web-1001/refunds')).body.data[0];
+      if (r.status !== 'processing') break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(r).toMatchObject({ out_refund_no: 'web-1001-r1', status: 'succeeded' });
     expect((await api('GET', '/api/v1/payments/web-1001')).body).toMatchObject({ status: 'partially_refunded', refunded_minor: 1000 });
   });
 

@@ -177,6 +177,63 @@ describe('state survives a restart', () => {
   });
 });
 
+describe('spot pay currencies and asynchronous refunds', () => {
+  const valueOf = (xml: string, k: string) => new RegExp(`<${k}>([^<]*)</${k}>`).exec(xml)?.[1];
+
+  it('spot pay refuses a trans_currency Alipay has not enabled for the merchant, and takes it once enabled', async () => {
+    const pay = async (extra: Record<string, string>) => {
+      const code = (await sim.control('/sim/paycode', { behaviour: 'success' })).body.auth_code as string;
+      const at = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 19).replace(/[-T:]/g, '');
+      return gateway(form(signed({
+        _input_charset: 'UTF-8', partner: PARTNER, service: 'alipay.acquire.overseas.spot.pay', alipay_seller_id: PARTNER, partner_trans_id: uniqueNo('TC'),
+        trans_name: 'x', currency: 'NZD', trans_amount: '10.00', buyer_identity_code: code, trans_create_time: at, notify_url: 'http://127.0.0.1:9/n', ...extra,
+      })));
+    };
+    expect(valueOf((await pay({})).text, 'result_code')).toBe('SUCCESS');
+    const refused = await pay({ trans_currency: 'CNY' });
+    expect([valueOf(refused.text, 'result_code'), valueOf(refused.text, 'error')]).toEqual(['FAILED', 'HAS_NO_PRIVILEGE']);
+    expect((await sim.control('/sim/merchant', { trans_currencies: ['CNY'] })).body).toEqual({ partner: PARTNER, trans_currencies: ['CNY'] });
+    const ok = await pay({ trans_currency: 'CNY' });
+    expect([valueOf(ok.text, 'result_code'), valueOf(ok.text, 'trans_currency')]).toEqual(['SUCCESS', 'CNY']);
+    expect((await sim.control('/sim/merchant', { trans_currencies: 'CNY' })).status).toBe(400);
+    await sim.control('/sim/merchant', { trans_currencies: [] });
+  });
+
+  it('forex_refund: accepted, settled after its delay; is_sync=Y settles at once; refund-fail only when told; gmt_return is yyyy-MM-dd HH:mm:ss', async () => {
+    const web = async () => {
+      const out = uniqueNo('AR');
+      const link = `${sim.url}/gateway.do?${form(signed({ _input_charset: 'UTF-8', partner: PARTNER, service: 'create_forex_trade', out_trade_no: out, subject: 'x', currency: 'NZD', total_fee: '9.00' }))}`;
+      expect((await sim.control('/sim/pay', { redirect_url: link })).status).toBe(200);
+      return out;
+    };
+    const refund = (out: string, extra: Record<string, string> = {}) => gateway(form(signed({
+      _input_charset: 'UTF-8', partner: PARTNER, service: 'forex_refund', out_trade_no: out, out_return_no: uniqueNo('RR'), return_amount: '9.00', currency: 'NZD',
+      gmt_return: new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 19).replace('T', ' '), ...extra,
+    })));
+    const a = await web();
+    expect((await refund(a)).text).toContain('<is_success>T</is_success>');
+    expect((await sim.trade(a)).refunds[0].status).toBe('PROCESSING');
+    const deadline = Date.now() + 10_000;
+    while ((await sim.trade(a)).refunds[0].status === 'PROCESSING' && Date.now() < deadline) await sleep(100);
+    expect((await sim.trade(a)).refunds[0].status).toBe('SUCCESS');
+
+    const b = await web();
+    expect((await refund(b, { is_sync: 'Y' })).text).toContain('<is_success>T</is_success>');
+    expect((await sim.trade(b)).refunds[0].status).toBe('SUCCESS');
+
+    const c = await web();
+    expect((await sim.control('/sim/faults', { target: 'forex_refund', mode: 'refund-fail', count: 1 })).status).toBeLessThan(300);
+    expect(errorOf((await refund(c, { is_sync: 'Y' })).text)).toBe('MERCHANT_BALANCE_NOT_ENOUGH');
+    expect((await sim.trade(c)).refunds[0]).toMatchObject({ status: 'FAIL', error_code: 'MERCHANT_BALANCE_NOT_ENOUGH' });
+    // The fault was used up: the next refund succeeds, and the failed one gave its amount back.
+    expect((await refund(c, { is_sync: 'Y' })).text).toContain('<is_success>T</is_success>');
+    expect((await sim.trade(c)).refunds.map((r: any) => r.status)).toEqual(['FAIL', 'SUCCESS']);
+
+    expect(errorOf((await refund(await web(), { gmt_return: '20131127154557' })).text)).toBe('ILLEGAL_ARGUMENT');
+    expect((await sim.control('/sim/faults', { target: 'notify', mode: 'refund-fail' })).status).toBe(400);
+  });
+});
+
 describe('a GBK merchant signing RSA2, through the bridge', () => {
   let b: BridgeUnderTest;
   let apiKey: string;
@@ -215,7 +272,9 @@ describe('a GBK merchant signing RSA2, through the bridge', () => {
     expect((await sim.control('/sim/pay', { redirect_url: w.body.redirect_url })).status).toBe(200);
     await b.waitFor(w.body.out_trade_no, (p) => p.status === 'paid', 20_000, apiKey);
     const wr = await b.api('POST', `/api/v1/payments/${w.body.out_trade_no}/refunds`, { out_refund_no: uniqueNo('r'), amount_minor: 5000 }, apiKey);
-    expect(wr.body.status).toBe('succeeded');
+    // Accepted now; the GBK, RSA2-signed refund notify settles it.
+    expect(wr.body.status).toBe('processing');
+    await b.waitFor(w.body.out_trade_no, (p) => p.status === 'refunded', 20_000, apiKey);
 
     const code = (await sim.control('/sim/paycode', { behaviour: 'success' })).body.auth_code;
     const s = await b.api('POST', '/api/v1/payments', { out_trade_no: uniqueNo('gs'), amount_minor: 300, currency: 'NZD', channel: 'alipay', mode: 'spot', auth_code: code, description: '咖啡' }, apiKey);

@@ -3,10 +3,11 @@ import { parseDecimal, toDecimalString, type Money } from '../../../protocol/mon
 import type { PaymentMode } from '../../../protocol/payments.js';
 import {
   NotifyRejectedError,
-  type Channel, type ChannelContext, type ChannelOutcome, type CreatePaymentRequest, type HttpReply, type OrderRef,
+  type Channel, type ChannelAccount, type ChannelContext, type ChannelOutcome, type CreatePaymentRequest, type HttpReply, type OrderRef,
   type RateQuote, type RawHttpRequest, type RefundOutcome, type RefundRequest, type StatementResult, type VerifiedNotify,
 } from '../channel.js';
 import { AlipayClient } from './client.js';
+import { alipayConfig, type AlipayConfig } from './config.js';
 import { AlipayError } from './errors.js';
 import { charsetOf, decodeForm, declaredFormCharset } from './form.js';
 import { SIGN_TYPES, verifyParams, type SignType } from './sign.js';
@@ -69,6 +70,13 @@ function cnyOf(text: string | undefined): Money | undefined {
   }
 }
 
+function checkCurrency(cfg: AlipayConfig, amount: Money, mode?: PaymentMode): void {
+  if (amount.currency === cfg.currency) return;
+  // A spot payment may be priced in a trans_currency Alipay enabled for this account.
+  if (mode === 'spot' && cfg.transCurrencies.includes(amount.currency)) return;
+  throw new AlipayError('currency_mismatch', `This Alipay account settles in ${cfg.currency}; a ${amount.currency} payment${mode === 'spot' ? ' (no trans_currency enabled for it)' : ''} cannot be taken on it`);
+}
+
 export class AlipayChannel implements Channel {
   readonly name = 'alipay' as const;
   readonly modes: readonly PaymentMode[] = ['web', 'precreate', 'spot'];
@@ -79,15 +87,18 @@ export class AlipayChannel implements Channel {
     return new AlipayClient(ctx);
   }
 
-  private checkCurrency(c: AlipayClient, amount: Money): void {
-    if (amount.currency !== c.cfg.currency) {
-      throw new AlipayError('currency_mismatch', `This Alipay account settles in ${c.cfg.currency}; the payment is in ${amount.currency}`);
-    }
+  private checkCurrency(c: AlipayClient, amount: Money, mode?: PaymentMode): void {
+    checkCurrency(c.cfg, amount, mode);
+  }
+
+  /** Refuses, before anything is stored, a payment in a currency this account cannot price in. */
+  validateCreate(account: ChannelAccount, req: { readonly mode: PaymentMode; readonly amount: Money }): void {
+    checkCurrency(alipayConfig(account), req.amount, req.mode);
   }
 
   async create(ctx: ChannelContext, req: CreatePaymentRequest): Promise<ChannelOutcome> {
     const c = this.client(ctx);
-    this.checkCurrency(c, req.amount);
+    this.checkCurrency(c, req.amount, req.mode);
     const lifetime = Math.max(60_000, req.expiresAt.getTime() - req.createdAt.getTime());
     switch (req.mode) {
       case 'web': {
@@ -134,7 +145,9 @@ export class AlipayChannel implements Channel {
           partner_trans_id: req.channelOrderNo,
           trans_name: req.description,
           currency: c.cfg.currency,
-          trans_currency: req.amount.currency,
+          // Priced in the settlement currency unless the account lists another one as enabled
+          // by Alipay (spot_pay: trans_currency "currently MOP, TWD and CNY … contact your BD").
+          trans_currency: req.amount.currency !== c.cfg.currency ? req.amount.currency : undefined,
           trans_amount: toDecimalString(req.amount),
           buyer_identity_code: req.authCode,
           identity_code_type: 'barcode',
@@ -264,18 +277,22 @@ export class AlipayChannel implements Channel {
 
   async refund(ctx: ChannelContext, req: RefundRequest): Promise<RefundOutcome> {
     const c = this.client(ctx);
-    this.checkCurrency(c, req.amount);
+    this.checkCurrency(c, req.amount, req.order.mode);
     if (req.order.mode === 'web') {
+      // forex_refund is asynchronous (is_sync defaults to N): is_success=T means accepted, and
+      // the result comes by the refund notify or alipay.acquire.refund.query.
       const xml = await c.call('forex_refund', {
         out_return_no: req.channelRefundNo,
         out_trade_no: req.order.channelOrderNo,
         return_amount: toDecimalString(req.amount),
         currency: c.cfg.currency,
-        gmt_return: beijing(ctx.clock.now().getTime()).compact,
+        // yyyy-MM-dd HH:mm:ss, GMT+8 (https://global.alipay.com/docs/ac/global/forex_refund).
+        gmt_return: beijing(ctx.clock.now().getTime()).dashed,
         reason: req.reason,
         product_code: c.cfg.wap ? 'NEW_WAP_OVERSEAS_SELLER' : 'NEW_OVERSEAS_SELLER',
+        notify_url: ctx.notifyUrl,
       });
-      if (xml.isSuccess) return { state: 'succeeded', channelRefundId: req.channelRefundNo };
+      if (xml.isSuccess) return { state: 'processing', channelRefundId: req.channelRefundNo };
       if (UNCERTAIN_ERRORS.has(xml.error ?? '')) return { state: 'unknown', reason: `forex_refund: ${xml.error}` };
       return { state: 'failed', reason: `forex_refund refused: ${xml.error ?? 'unknown error'}`, raw: { error: xml.error } };
     }
@@ -296,6 +313,33 @@ export class AlipayChannel implements Channel {
     if (r.result_code === 'SUCCESS') return { state: 'succeeded', channelRefundId: req.channelRefundNo, raw: r };
     if (r.result_code === 'FAILED') return { state: 'failed', reason: r.error ?? 'FAILED', raw: r };
     return { state: 'unknown', reason: `spot refund result ${r.result_code ?? 'missing'}`, raw: r };
+  }
+
+  /**
+   * Where a refund stands. forex_refund: alipay.acquire.refund.query
+   * (https://global.alipay.com/docs/ac/global/refundquery); a refund Alipay never received
+   * (NOT_FOUND) is sent again under the same out_return_no. In-store refunds are synchronous:
+   * sending the same partner_refund_id again answers its outcome.
+   */
+  async queryRefund(ctx: ChannelContext, req: RefundRequest): Promise<RefundOutcome> {
+    if (req.order.mode !== 'web') return this.refund(ctx, req);
+    const c = this.client(ctx);
+    const xml = await c.call('alipay.acquire.refund.query', { out_trade_no: req.order.channelOrderNo, out_return_no: req.channelRefundNo });
+    if (!xml.isSuccess) return { state: 'unknown', reason: `alipay.acquire.refund.query: ${xml.error ?? 'refused'}` };
+    const r = xml.response;
+    if (r.response_code === 'NOT_FOUND') return this.refund(ctx, req);
+    if (r.response_code !== 'SUCCESS') return { state: 'unknown', reason: `refund query: ${r.response_code ?? 'no response_code'}`, raw: r };
+    switch (r.refund_result_code) {
+      case 'SUCCESS':
+        return { state: 'succeeded', channelRefundId: req.channelRefundNo, raw: r };
+      case 'FAILED':
+      case 'CANCELED':
+        return { state: 'failed', reason: `${r.refund_result_code}${r.refund_error_code ? ` (${r.refund_error_code})` : ''}`, raw: r };
+      case 'PROCESSING':
+        return { state: 'processing', channelRefundId: req.channelRefundNo, raw: r };
+      default:
+        return { state: 'unknown', reason: `refund_result_code ${r.refund_result_code ?? 'missing'}`, raw: r };
+    }
   }
 
   async verifyNotify(ctx: ChannelContext, req: RawHttpRequest): Promise<VerifiedNotify> {
@@ -328,6 +372,15 @@ export class AlipayChannel implements Channel {
       reject(`the ${signType} signature over the notify fields (including _input_charset) does not verify`);
     }
     if (!fields.out_trade_no) reject('the notify has no out_trade_no');
+    // Alipay signs every merchant's notify with the same key (RSA), so a signature alone does
+    // not say whose it is: the notify must name this account's partner, or notify_verify
+    // (asked with this partner) must vouch for it.
+    for (const k of ['seller_id', 'partner'] as const) {
+      if (fields[k] !== undefined && fields[k] !== c.cfg.partner) reject(`the notify is for ${k} ${fields[k]}, not this account's partner ${c.cfg.partner}`);
+    }
+    if (!fields.seller_id && !fields.partner && !c.cfg.notifyVerify) {
+      reject('the notify names no seller_id or partner and notify_verify is off: it cannot be tied to this account');
+    }
     if (c.cfg.notifyVerify) {
       if (!fields.notify_id) reject('the notify has no notify_id to verify');
       let answer: string;
@@ -339,6 +392,7 @@ export class AlipayChannel implements Channel {
       }
       if (answer !== 'true') reject(`notify_verify answered "${answer}" for notify_id ${fields.notify_id}: not sent by Alipay (or too old)`);
     }
+    if (fields.refund_status !== undefined) return { outcomes: [], refunds: [this.refundNotify(fields, reject)], ack, nack };
     let outcome: ChannelOutcome;
     const currency = fields.trans_currency ?? fields.currency;
     try {
@@ -365,6 +419,24 @@ export class AlipayChannel implements Channel {
       throw err;
     }
     return { outcomes: [{ channelOrderNo: fields.out_trade_no!, outcome }], ack, nack };
+  }
+
+  /**
+   * The forex_refund notify ("Asynchronous response" of
+   * https://global.alipay.com/docs/ac/global/forex_refund): out_return_no and refund_status
+   * REFUND_SUCCESS / REFUND_FAIL (with error_code).
+   */
+  private refundNotify(fields: Record<string, string>, reject: (reason: string) => never): { channelRefundNo: string; outcome: RefundOutcome } {
+    if (!fields.out_return_no) reject('a refund notify without out_return_no');
+    const channelRefundNo = fields.out_return_no!;
+    switch (fields.refund_status) {
+      case 'REFUND_SUCCESS':
+        return { channelRefundNo, outcome: { state: 'succeeded', channelRefundId: channelRefundNo, raw: fields } };
+      case 'REFUND_FAIL':
+        return { channelRefundNo, outcome: { state: 'failed', reason: `REFUND_FAIL${fields.error_code ? ` (${fields.error_code})` : ''}`, raw: fields } };
+      default:
+        return reject(`refund_status "${fields.refund_status ?? ''}" is not one Kauri knows`);
+    }
   }
 
   /**

@@ -3,7 +3,7 @@ import { alipayConfig, alipayKeys, type AlipayConfig, type AlipayKeys } from './
 import { AlipayError } from './errors.js';
 import { encodeForm } from './form.js';
 import { alipayFetch } from './http.js';
-import { signParams, verifyParams, type SignType } from './sign.js';
+import { responsePreSignString, signParams, verifyPreSign, type SignType } from './sign.js';
 import { parseAlipayXml, type AlipayXml } from './xml.js';
 
 // One Alipay account's view of the MAPI gateway: signed links and forms for the browser
@@ -85,7 +85,9 @@ ${fields}
     const res = await this.post(where === 'online' ? this.cfg.gatewayUrl : this.cfg.inStoreGatewayUrl, service, params);
     if (res.status !== 200) throw new AlipayError('channel_error', `Alipay answered ${service} with HTTP ${res.status}`);
     const xml = parseAlipayXml(res.body, res.contentType);
-    if (xml.isSuccess && xml.responseName) this.verifyResponse(service, xml);
+    // A signed answer is believed only if its signature verifies; Alipay signs every answer
+    // that has a <response>, and may sign a refusal (`error=CODE`).
+    if ((xml.isSuccess && xml.responseName) || xml.sign) this.verifyResponse(service, xml);
     return xml;
   }
 
@@ -95,9 +97,11 @@ ${fields}
     if (type !== this.cfg.signType) {
       throw new AlipayError('signature_invalid', `Alipay's reply to ${service} is signed ${type} but this account uses ${this.cfg.signType}`, 'ILLEGAL_SIGN_TYPE');
     }
-    const ok = verifyParams(xml.response, type, xml.sign, { md5Key: this.keys.md5Key, publicKey: this.keys.alipayPublicKey }, this.cfg.charset);
+    const pre = xml.responseName ? responsePreSignString(xml.response) : `error=${xml.error ?? ''}`;
+    const ok = verifyPreSign(pre, type, xml.sign, { md5Key: this.keys.md5Key, publicKey: this.keys.alipayPublicKey }, this.cfg.charset);
     if (!ok) {
-      throw new AlipayError('signature_invalid', `Alipay's reply to ${service}: the ${type} signature over <response><${xml.responseName}> does not verify`, 'ILLEGAL_SIGN');
+      const what = xml.responseName ? `<response><${xml.responseName}>` : '<error>';
+      throw new AlipayError('signature_invalid', `Alipay's reply to ${service}: the ${type} signature over ${what} does not verify`, 'ILLEGAL_SIGN');
     }
   }
 

@@ -26,6 +26,11 @@ export interface AlipayConfig {
   timeoutMs: number;
   /** A CA to trust instead of the system's (the simulator's, with --tls); unset in production. */
   caPem?: string;
+  /**
+   * Pricing currencies Alipay enabled for this merchant's spot payments (`trans_currency`;
+   * the documentation lists MOP, TWD and CNY, others "contact your BD"). Empty: price in `currency`.
+   */
+  transCurrencies: string[];
   /** extend_params for in-store orders (secondary merchant, store). */
   extendParams?: Record<string, string>;
 }
@@ -62,6 +67,10 @@ export function alipayConfig(account: ChannelAccount): AlipayConfig {
   const currency = str(c.currency) ?? 'NZD';
   if (!/^[A-Z]{3}$/.test(currency)) bad('config.currency must be an ISO 4217 code');
   const extend = c.extendParams;
+  const trans = c.transCurrencies ?? [];
+  if (!Array.isArray(trans) || !trans.every((x) => typeof x === 'string' && /^[A-Z]{3}$/.test(x))) {
+    bad('config.transCurrencies must be a list of ISO 4217 codes Alipay enabled for this account, e.g. ["CNY"]');
+  }
   return {
     gatewayUrl,
     inStoreGatewayUrl: str(c.inStoreGatewayUrl) ?? gatewayUrl,
@@ -73,6 +82,7 @@ export function alipayConfig(account: ChannelAccount): AlipayConfig {
     statementBaseUrl: (str(c.statementBaseUrl) ?? `${gw.origin}/files/${partner}`).replace(/\/+$/, ''),
     notifyVerify: c.notifyVerify !== false,
     timeoutMs: typeof c.timeoutMs === 'number' && c.timeoutMs > 0 ? c.timeoutMs : 15_000,
+    transCurrencies: trans as string[],
     extendParams: typeof extend === 'object' && extend !== null ? (extend as Record<string, string>) : undefined,
     caPem: str(c.caPem),
   };

@@ -67,10 +67,23 @@ export function repairSignature(signature: string): string {
   return signature.replace(/ /g, '+');
 }
 
+/**
+ * The pre-sign string of a signed reply, built as Alipay's own SDK checks it
+ * (melitigo/AlipaySDK AlipayResponse.getPreSignString): every child of <response><NAME>,
+ * sorted, empty values kept as `k=` (unlike requests and notifies, where empty values are
+ * dropped); a signed refusal without <response> signs `error=CODE`.
+ */
+export function responsePreSignString(fields: Readonly<Record<string, string>>): string {
+  return Object.keys(fields).sort().map((k) => `${k}=${fields[k]}`).join('&');
+}
+
 export function verifyParams(
   params: Readonly<Record<string, string | undefined>>, type: SignType, signature: string, keys: VerifyingKeys, charset: Charset = 'UTF-8',
 ): boolean {
-  const pre = preSignString(params);
+  return verifyPreSign(preSignString(params), type, signature, keys, charset);
+}
+
+export function verifyPreSign(pre: string, type: SignType, signature: string, keys: VerifyingKeys, charset: Charset = 'UTF-8'): boolean {
   if (type === 'MD5') {
     if (!keys.md5Key) return false;
     const want = createHash('md5').update(encodeText(pre + keys.md5Key, charset)).digest('hex');
