@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { SimClock } from '../common/clock.js';
 import type { Notifier } from '../common/notifier.js';
 import { encodeForm } from './form.js';
-import { hmacMd5, rsaMd5Sign, type GatewayKeys } from './sign.js';
+import { hmacMd5, macOk, rsaMd5Sign, type GatewayKeys } from './sign.js';
 import { chinaDateTime, chinaYmd } from './time.js';
 
 // The gateway's state and rules: orders submitted through the payment form, paid or
@@ -108,8 +108,7 @@ export class BankGateway {
     }
     const m = this.merchant(form.v_mid!);
     if (!m) throw new GatewayError(400, 'unknown_merchant', `商户不存在 (unknown merchant ${form.v_mid})`);
-    const mac = hmacMd5(m.key, form.v_moneytype! + form.v_ymd! + form.v_amount! + (form.v_rcvname ?? '') + form.v_oid! + form.v_mid! + form.v_url!);
-    if (mac !== form.v_md5info!.toLowerCase()) throw new GatewayError(400, 'bad_mac', '数字签名错误 (v_md5info does not verify)');
+    if (!macOk(m.key, form.v_moneytype! + form.v_ymd! + form.v_amount! + (form.v_rcvname ?? '') + form.v_oid! + form.v_mid! + form.v_url!, form.v_md5info)) throw new GatewayError(400, 'bad_mac', '数字签名错误 (v_md5info does not verify)');
     if (form.v_moneytype !== '0') throw new GatewayError(400, 'bad_currency', '内卡商户币种只能为人民币 (v_moneytype must be 0, CNY)');
     if (!/^\d{1,10}\.\d{2}$/.test(form.v_amount!) || new Decimal(form.v_amount!).lte(0)) {
       throw new GatewayError(400, 'bad_amount', '金额格式错误 (v_amount must be yuan with two decimals, above zero)');

@@ -6,7 +6,7 @@ import { JsonState } from '../common/state.js';
 import { charsetOf, decodeForm } from './form.js';
 import { BANKS, BankGateway, DEFAULT_MERCHANT, DEFAULT_RATES, GatewayError, type GatewayData, type Merchant } from './gateway.js';
 import { errorPage, paymentPage } from './pages.js';
-import { ensureGatewayKeys, hmacMd5, rsaMd5Sign } from './sign.js';
+import { ensureGatewayKeys, macOk, rsaMd5Sign } from './sign.js';
 import { chinaDayStart } from './time.js';
 import { xmlDocument } from './xml.js';
 
@@ -104,7 +104,7 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
     const m = gw.merchant(f.v_mid ?? '');
     const head = (status: string, desc: string) => ({ status, statusdesc: desc, mid: f.v_mid ?? '', oid: f.v_oid ?? '' });
     if (!m) return xmlReply(reply, xmlDocument('ordermessage', { messagehead: head('1', '商户不存在') }));
-    if ((f.v_mac ?? '').toLowerCase() !== hmacMd5(m.key, (f.v_mid ?? '') + (f.v_oid ?? ''))) {
+    if (!macOk(m.key, (f.v_mid ?? '') + (f.v_oid ?? ''), f.v_mac)) {
       return xmlReply(reply, xmlDocument('ordermessage', { messagehead: head('1', '数字签名错误') }));
     }
     if (req.simFault?.kind === 'unknown') return xmlReply(reply, xmlDocument('ordermessage', { messagehead: head('9', '系统繁忙') }));
@@ -133,7 +133,7 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
       sign: rsaMd5Sign(keys.privateKey, status + base.mid + base.oid + base.refamount + base.refoprt + refid),
     }));
     if (!m) return answer('1', '商户不存在');
-    if ((f.v_mac ?? '').toLowerCase() !== hmacMd5(m.key, base.mid + base.oid + base.refamount + base.refoprt)) return answer('1', '数字签名错误');
+    if (!macOk(m.key, base.mid + base.oid + base.refamount + base.refoprt, f.v_mac)) return answer('1', '数字签名错误');
     if (req.simFault?.kind === 'unknown') return answer('9', '系统繁忙');
     const o = gw.order(base.oid);
     if (!o || o.v_mid !== m.v_mid) return answer('2', '订单不存在');
@@ -151,7 +151,7 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
     const f = formOf(req, charsetOf(req.headers['content-type']) === 'gbk' ? 'utf-8' : charsetOf(req.headers['content-type']));
     const m = gw.merchant(f.v_mid ?? '');
     const head = (status: string, desc: string) => ({ status, statusdesc: desc, mid: f.v_mid ?? '', oid: f.v_oid ?? '' });
-    if (!m || (f.v_mac ?? '').toLowerCase() !== hmacMd5(m.key, (f.v_mid ?? '') + (f.v_oid ?? ''))) {
+    if (!m || !macOk(m.key, (f.v_mid ?? '') + (f.v_oid ?? ''), f.v_mac)) {
       return xmlReply(reply, xmlDocument('refundmessage', { messagehead: head('1', '数字签名错误') }, 'utf-8'), 'utf-8');
     }
     const o = gw.order(f.v_oid ?? '');
@@ -169,7 +169,7 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
   app.post('/merchant/statement/day', async (req, reply) => {
     const f = formOf(req);
     const m = gw.merchant(f.v_mid ?? '');
-    if (!m || (f.v_mac ?? '').toLowerCase() !== hmacMd5(m.key, (f.v_mid ?? '') + (f.v_ymd ?? ''))) {
+    if (!m || !macOk(m.key, (f.v_mid ?? '') + (f.v_ymd ?? ''), f.v_mac)) {
       return reply.code(403).type('text/plain').send('bad mac');
     }
     let start: Date;

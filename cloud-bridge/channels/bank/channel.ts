@@ -8,7 +8,7 @@ import {
   type OrderRef, type RateQuote, type RawHttpRequest, type RefundOutcome, type RefundRequest, type StatementResult, type VerifiedNotify,
 } from '../channel.js';
 import { decodeForm, encodeForm } from './form.js';
-import { hmacMd5, parseGatewayPublicKey, rsaMd5Verify } from './sign.js';
+import { hmacMd5, macMatches, parseGatewayPublicKey, rsaMd5Verify } from './sign.js';
 import { decodeXml, parseBankXml, xmlText } from './xml.js';
 
 // The online-banking channel: a PayEase-style gateway (protocols/alipay-and-bank.md part B)
@@ -287,8 +287,8 @@ export class BankChannel implements Channel {
     const count = Number(f.v_count);
     if (!Number.isInteger(count) || count < 1 || count > 100) reject(`notify v_count "${f.v_count}" is not a count`);
     if (!rsaMd5Verify(s.publicKey, f.v_oid! + f.v_pstatus! + f.v_amount! + f.v_moneytype! + f.v_count!, f.v_sign!)) reject('notify v_sign does not verify');
-    if (hmacMd5(s.key, f.v_amount! + f.v_moneytype!) !== f.v_md5money!.toLowerCase()) reject('notify v_md5money does not verify');
-    if (f.v_mac !== undefined && hmacMd5(s.key, f.v_oid! + (f.v_pmode ?? '') + f.v_pstatus! + (f.v_pstring ?? '') + f.v_count!) !== f.v_mac.toLowerCase()) {
+    if (!macMatches(s.key, f.v_amount! + f.v_moneytype!, f.v_md5money)) reject('notify v_md5money does not verify');
+    if (f.v_mac !== undefined && !macMatches(s.key, f.v_oid! + (f.v_pmode ?? '') + f.v_pstatus! + (f.v_pstring ?? '') + f.v_count!, f.v_mac)) {
       ctx.log.warn('notify v_mac does not verify (v_sign and v_md5money do; the Chinese fields may be encoded differently)');
     }
     const split = (k: string) => (f[k] ?? '').split(SEP);

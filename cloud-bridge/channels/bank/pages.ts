@@ -6,7 +6,7 @@ import type { OrdersRepo } from '../../store/orders-repo.js';
 import type { ChannelRegistry } from '../channel.js';
 import { BankChannel, bankSettings } from './channel.js';
 import { decodeForm } from './form.js';
-import { hmacMd5, rsaMd5Verify } from './sign.js';
+import { macMatches, rsaMd5Verify } from './sign.js';
 
 // The bank channel's two browser pages on the bridge:
 // - GET /pay/bank/<v_oid>: the auto-submitting payment form (B2) that carries the customer
@@ -78,8 +78,8 @@ ${inputs}
     const q = decodeForm(rawUrl.includes('?') ? rawUrl.slice(rawUrl.indexOf('?') + 1) : '');
     if (!account || account.channel !== 'bank') return send(page('Unknown', '<h1>Unknown payment return</h1>', 404));
     const s = bankSettings(account);
-    const macOk = hmacMd5(s.key, (q.v_oid ?? '') + (q.v_pstatus ?? '') + (q.v_pstring ?? '') + (q.v_pmode ?? '')) === (q.v_md5info ?? '').toLowerCase()
-      && hmacMd5(s.key, (q.v_amount ?? '') + (q.v_moneytype ?? '')) === (q.v_md5money ?? '').toLowerCase();
+    const macOk = macMatches(s.key, (q.v_oid ?? '') + (q.v_pstatus ?? '') + (q.v_pstring ?? '') + (q.v_pmode ?? ''), q.v_md5info)
+      && macMatches(s.key, (q.v_amount ?? '') + (q.v_moneytype ?? ''), q.v_md5money);
     const signOk = !q.v_sign || rsaMd5Verify(s.publicKey, (q.v_oid ?? '') + (q.v_pstatus ?? '') + (q.v_amount ?? '') + (q.v_moneytype ?? ''), q.v_sign);
     const order = q.v_oid ? await deps.orders.byChannelOrderNo(q.v_oid) : undefined;
     if (!macOk || !signOk || !order || order.channel_account_id !== account.id) {
