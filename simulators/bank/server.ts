@@ -58,6 +58,8 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
     () => ({ clockOffsetMs: 0, faults: [], notifies: [], orders: [], queued: [], rates: { ...DEFAULT_RATES }, seq: 0, merchantPublicKey: null }),
     { minIntervalMs: 100 },
   );
+  // Merchants added through /sim/merchants come back with the state folder.
+  for (const [vMid, b] of Object.entries(state.data.backOffice ?? {})) if (b.key && !merchants.has(vMid)) merchants.set(vMid, { v_mid: vMid, key: b.key });
   const keys = ensureGatewayKeys(opts.stateDir);
   const runtime = simRuntime(state, log, {
     schedule: NOTIFY_SCHEDULE_MS, isAck: isNotifyAck,
@@ -210,8 +212,25 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
   app.get('/sim/orders', async () => ({ orders: state.data.orders, queued: state.data.queued, notifies: state.data.notifies }));
   app.get('/sim/keys', async () => ({
     bank_public_key: keys.publicPem, bank_public_key_text: keys.publicKeyText, merchant_public_key: state.data.merchantPublicKey,
-    merchants: [...merchants.values()].map((m) => ({ v_mid: m.v_mid, notify_url: m.notifyUrl ?? null })),
+    merchants: [...merchants.values()].map((m) => ({ v_mid: m.v_mid, notify_url: gw.notifyUrlOf(m.v_mid) })),
   }));
+  // The merchant back office: where the gateway sends a merchant's background notifies.
+  app.get('/sim/merchants', async () => ({ merchants: [...merchants.values()].map((m) => ({ v_mid: m.v_mid, notify_url: gw.notifyUrlOf(m.v_mid) })) }));
+  app.post('/sim/merchants', async (req, reply) => {
+    const body = jsonBody(req);
+    const vMid = typeof body.v_mid === 'string' ? body.v_mid : '';
+    const notifyUrl = body.notify_url;
+    if (!/^\d{1,20}$/.test(vMid) || !(notifyUrl === null || (typeof notifyUrl === 'string' && /^https?:\/\//.test(notifyUrl) && URL.canParse(notifyUrl)))
+      || (body.key !== undefined && (typeof body.key !== 'string' || !body.key))) {
+      return controlError(reply, 400, 'invalid_request', '"v_mid" (digits) and "notify_url" (an http(s) URL, or null for none) are required; "key" (the HMAC key) adds a merchant');
+    }
+    try {
+      return gw.configureMerchant(vMid, { notifyUrl, key: typeof body.key === 'string' ? body.key : undefined });
+    } catch (err) {
+      if (err instanceof GatewayError) return controlError(reply, err.status, err.code, err.message);
+      throw err;
+    }
+  });
   app.post('/sim/keys', async (req, reply) => {
     const body = jsonBody(req);
     if (typeof body.merchant_public_key !== 'string' || !body.merchant_public_key.includes('PUBLIC KEY')) {
