@@ -279,7 +279,7 @@ export class BankGateway {
     const refunded = o.refunds.reduce((s, r) => s.plus(r.amount), new Decimal(0));
     if (refunded.plus(amount).gt(o.v_amount)) throw new GatewayError(409, 'exceeds', '退款金额超过可退金额 (refund exceeds what remains)');
     const now = this.clock.now();
-    const r: BankRefund = { refid: `RF${chinaYmd(now)}${String(this.nextSeq()).padStart(6, '0')}`, amount, reason, oprt, time: now.toISOString(), status: 'SUCCESS' };
+    const r: BankRefund = { refid: String(1_900_000 + this.nextSeq()), amount, reason, oprt, time: now.toISOString(), status: 'SUCCESS' };
     o.refunds.push(r);
     this.save();
     return r;

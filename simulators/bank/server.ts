@@ -7,7 +7,7 @@ import { charsetOf, decodeForm } from './form.js';
 import { BANKS, BankGateway, DEFAULT_MERCHANT, DEFAULT_RATES, GatewayError, type GatewayData, type Merchant } from './gateway.js';
 import { errorPage, paymentPage } from './pages.js';
 import { ensureGatewayKeys, macOk, rsaMd5Sign } from './sign.js';
-import { chinaDayStart } from './time.js';
+import { chinaDayStart, chinaYmd } from './time.js';
 import { xmlDocument } from './xml.js';
 
 // `kauri sim bank`: a PayEase-style online-banking gateway (protocols/alipay-and-bank.md
@@ -119,8 +119,7 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
     return xmlReply(reply, xmlDocument('ordermessage', {
       messagehead: head('0', 'Success'),
       messagebody: { order: {
-        orderindex: '1', oid: o.v_oid, pmode: o.pmode, pstatus, pstring, amount: o.v_amount, moneytype: o.v_moneytype,
-        isvirement: '0', rmbamount: o.v_amount, banktradeno: o.bank_trade_no, sign,
+        orderindex: '1', oid: o.v_oid, pmode: o.pmode, pstatus, pstring, amount: o.v_amount, moneytype: o.v_moneytype, isvirement: '0', sign,
       } },
     }));
   });
@@ -152,17 +151,20 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
   app.post('/merchant/refund/ref_ack_oid_list_utf8.jsp', async (req, reply) => {
     const f = formOf(req, charsetOf(req.headers['content-type']) === 'gbk' ? 'utf-8' : charsetOf(req.headers['content-type']));
     const m = gw.merchant(f.v_mid ?? '');
-    const head = (status: string, desc: string) => ({ status, statusdesc: desc, mid: f.v_mid ?? '', oid: f.v_oid ?? '' });
+    // The root and head follow a captured by-day list (<ordermessage>, head with version); the
+    // entries the fields public clients read from the by-order list. The entry sign string is
+    // not published: oid + refid + refamount + refstatus, as Kauri's refund-list adaptor expects.
+    const head = (status: string, desc: string) => ({ status, statusdesc: desc, mid: f.v_mid ?? '', oid: f.v_oid ?? '', version: f.v_version || '1.0' });
     if (!m || !macOk(m.key, (f.v_mid ?? '') + (f.v_oid ?? ''), f.v_mac)) {
-      return xmlReply(reply, xmlDocument('refundmessage', { messagehead: head('1', '数字签名错误') }, 'utf-8'), 'utf-8');
+      return xmlReply(reply, xmlDocument('ordermessage', { messagehead: head('1', '数字签名错误') }, 'utf-8'), 'utf-8');
     }
     const o = gw.order(f.v_oid ?? '');
-    if (!o || o.v_mid !== m.v_mid) return xmlReply(reply, xmlDocument('refundmessage', { messagehead: head('2', '订单不存在') }, 'utf-8'), 'utf-8');
-    return xmlReply(reply, xmlDocument('refundmessage', {
+    if (!o || o.v_mid !== m.v_mid) return xmlReply(reply, xmlDocument('ordermessage', { messagehead: head('2', '订单不存在') }, 'utf-8'), 'utf-8');
+    return xmlReply(reply, xmlDocument('ordermessage', {
       messagehead: head('0', 'Success'),
       messagebody: { refund: o.refunds.map((r, i) => ({
-        refundindex: String(i + 1), refid: r.refid, refamount: r.amount, refmoneytype: '0', refdate: r.time, refstatus: '1', reftype: '1',
-        refreason: r.reason, sign: rsaMd5Sign(keys.privateKey, o.v_oid + r.refid + r.amount + '1'),
+        refundindex: String(i + 1), refid: r.refid, refamount: r.amount, refmoneytype: '0', refdate: chinaYmd(new Date(r.time)), refstatus: '1', reftype: '4',
+        offline_ref_status: '', refreason: r.reason, sign: rsaMd5Sign(keys.privateKey, o.v_oid + r.refid + r.amount + '1'),
       })) },
     }, 'utf-8'), 'utf-8');
   });

@@ -80,8 +80,15 @@ export interface RefundReply {
   sign: string;
 }
 
+/** The document's one root element, whatever it is named (PayEase's root names are not all published). */
+export function rootOf(doc: Record<string, any>): Record<string, any> {
+  const roots = Object.values(doc).filter((v) => v && typeof v === 'object');
+  return (roots[0] as Record<string, any> | undefined) ?? {};
+}
+
+/** The refund answer: its fields sit directly under the root, whose name no public source shows. */
 export function readRefundReply(doc: Record<string, any>): RefundReply {
-  const r = doc.refundmessage ?? {};
+  const r = rootOf(doc);
   const f = (k: string) => xmlText(r[k]);
   return { status: f('status'), statusdesc: f('statusdesc'), mid: f('mid'), oid: f('oid'), refamount: f('refamount'), refoprt: f('refoprt'), refid: f('refid'), sign: f('sign') };
 }

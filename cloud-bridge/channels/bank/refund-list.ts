@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { parseBankXml, xmlText } from './xml.js';
+import { rootOf } from './outcomes.js';
 import { rsaMd5Verify } from './sign.js';
 
 // The refunds of one order (`ref_ack_oid_list_utf8.jsp`). The call and its fields are
@@ -28,7 +29,8 @@ export function verifyRefundEntry(publicKey: KeyObject, oid: string, e: RefundEn
 
 /** The list, or undefined when the gateway did not answer status 0. */
 export function readRefundList(body: Buffer): RefundEntry[] | undefined {
-  const m = parseBankXml(body).refundmessage ?? {};
+  // A captured list (the by-day one) has the root <ordermessage>; any root name is read.
+  const m = rootOf(parseBankXml(body));
   if (xmlText(m.messagehead?.status) !== '0') return undefined;
   const list = (m.messagebody?.refund ?? []) as Array<Record<string, unknown>>;
   return list.map((r) => ({
