@@ -96,7 +96,8 @@ export class BankChannel implements Channel {
       method: 'POST',
       headers: { 'content-type': `application/x-www-form-urlencoded; charset=${charset}` },
       body,
-      signal: AbortSignal.timeout(Math.max(1000, ctx.clock.duration(a.timeoutMs))),
+      // A fast test clock waits one second; otherwise the configured timeout, unscaled (the network is no faster in tests).
+      signal: AbortSignal.timeout(ctx.clock.duration(a.timeoutMs) < 1000 ? 1000 : a.timeoutMs),
     });
     const buf = Buffer.from(await res.arrayBuffer());
     await ctx.record({ direction: 'response', endpoint, body: buf.length < 20000 ? safeText(buf) : '(large)', httpStatus: res.status, orderId });
