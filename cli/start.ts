@@ -101,7 +101,9 @@ async function runStart(dataDir: string, base: number): Promise<void> {
       registry: bridge.channels,
       hqPassword: demoSecrets.hqPassword,
       channelAccounts: await demoChannelAccounts(sims),
+      bridgeUrl: bridge.url,
     });
+    for (const p of seed.problems) say(`  warning: ${p}`);
 
     // Rates for quotes and the customer screen's CNY estimates, now that the channel
     // accounts exist: endpoints.json is written after the first pull, or we say what failed.

@@ -22,7 +22,7 @@ import { registerMerchantApi } from './server/merchant-api.js';
 import { Metrics } from './server/metrics.js';
 import { createLogger } from './logger.js';
 import { installFx, type FxOptions, type FxService, type PullReport } from './fx/index.js';
-import { registerBankPages } from './channels/bank/pages.js';
+import { registerBankPages } from './server/bank-pages.js';
 import { TerminalService } from './terminals/service.js';
 import { checkoutPortOf } from './terminals/executor.js';
 import { CheckoutService } from './onecode/checkouts.js';

@@ -59,6 +59,7 @@ export function registerBridgeCommands(program: Command): void {
       if (opts.demo) {
         const seed = await seedDemo(bridge.accounts, {
           registry: bridge.channels,
+          bridgeUrl: opts.publicUrl ?? bridge.url,
           channelAccounts: await demoChannelAccounts({
             wechat: { url: opts.wechatSim, stateDir: opts.wechatSimState },
             alipay: { url: opts.alipaySim, stateDir: opts.alipaySimState },
@@ -66,7 +67,7 @@ export function registerBridgeCommands(program: Command): void {
           }),
         });
         const { problems } = await pullRatesBeforeReady(bridge.fx);
-        for (const p of problems) process.stderr.write(`warning: ${p}\n`);
+        for (const p of [...seed.problems, ...problems]) process.stderr.write(`warning: ${p}\n`);
         process.stdout.write(`demo merchant ${seed.merchantId}, store ${seed.storeCode}, channels: ${seed.channels.join(', ') || 'none'}\n`);
         process.stdout.write(`demo API key: ${seed.apiKey}\n`);
         if (seed.hqPassword) process.stdout.write(`demo HQ login: ${seed.hqUser} / ${seed.hqPassword}\n`);

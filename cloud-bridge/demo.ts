@@ -11,6 +11,8 @@ export interface DemoChannelAccount {
   channel: ChannelName;
   config: Record<string, unknown>;
   secrets: Record<string, string>;
+  /** Runs once the account exists (e.g. telling a simulator's back office the bridge's notify URL); returns a problem to report. */
+  afterCreate?: (accountId: string, bridgeUrl: string) => Promise<string | undefined>;
 }
 
 export interface DemoSeed {
@@ -21,6 +23,8 @@ export interface DemoSeed {
   hqUser: string;
   hqPassword?: string;
   channels: ChannelName[];
+  /** What the channel accounts' afterCreate steps could not do. */
+  problems: string[];
 }
 
 /**
@@ -29,7 +33,7 @@ export interface DemoSeed {
  */
 export async function seedDemo(
   accounts: AccountsRepo,
-  options: { channelAccounts: DemoChannelAccount[]; registry?: ChannelRegistry; hqPassword?: string },
+  options: { channelAccounts: DemoChannelAccount[]; registry?: ChannelRegistry; hqPassword?: string; bridgeUrl?: string },
 ): Promise<DemoSeed> {
   let merchant = await accounts.getMerchant(DEMO_MERCHANT_ID);
   if (!merchant) {
@@ -54,10 +58,13 @@ export async function seedDemo(
     hqPassword = options.hqPassword;
   }
   const channels: ChannelName[] = [];
+  const problems: string[] = [];
   for (const ca of options.channelAccounts) {
     if (options.registry && !options.registry.get(ca.channel)) continue;
-    await accounts.createChannelAccount({ merchantId: merchant.id, channel: ca.channel, config: ca.config, secrets: ca.secrets });
+    const created = await accounts.createChannelAccount({ merchantId: merchant.id, channel: ca.channel, config: ca.config, secrets: ca.secrets });
     channels.push(ca.channel);
+    const problem = ca.afterCreate && options.bridgeUrl ? await ca.afterCreate(created.id, options.bridgeUrl) : undefined;
+    if (problem) problems.push(problem);
   }
-  return { merchantId: merchant.id, apiKey: key, storeId: store.id, storeCode: store.code, hqUser: DEMO_HQ_USER, hqPassword, channels };
+  return { merchantId: merchant.id, apiKey: key, storeId: store.id, storeCode: store.code, hqUser: DEMO_HQ_USER, hqPassword, channels, problems };
 }

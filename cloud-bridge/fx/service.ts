@@ -29,7 +29,7 @@ export interface FxOptions {
   maxAgeMs?: Partial<Record<FxChannel, number>>;
   /** How long a quote is honoured (default 10 minutes). */
   quoteTtlMs?: number;
-  /** The bank rate source; when unset, the bank channel account's `rateUrl` (or `<baseUrl>/rate`). */
+  /** The bank rate source; when unset, the bank channel account's `rateUrl` (Kauri's rate adaptor: PayEase publishes none). */
   bankRateUrl?: string;
   /** A bank quote first refreshes the bank rate when the last fetch is older than this (default 0: every bank quote asks the source). */
   bankRefreshMs?: number;

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { SimClock } from '../common/clock.js';
 import type { Notifier } from '../common/notifier.js';
 import { encodeForm } from './form.js';
-import { hmacMd5, rsaMd5Sign, type GatewayKeys } from './sign.js';
+import { hmacMd5, macOk, rsaMd5Sign, type GatewayKeys } from './sign.js';
 import { chinaDateTime, chinaYmd } from './time.js';
 
 // The gateway's state and rules: orders submitted through the payment form, paid or
@@ -12,7 +12,11 @@ import { chinaDateTime, chinaYmd } from './time.js';
 export interface Merchant {
   v_mid: string;
   key: string;
-  /** The back-office "received2" URL, used when a payment form names none. */
+  /**
+   * The back-office background-notify ("received2") URL. PayEase's payment form has no field
+   * for it: the merchant sets it in the gateway's back office, so the simulator keeps it per
+   * merchant (`--merchant …,notify_url=`, `--notify-url`, `POST /sim/merchants`).
+   */
   notifyUrl?: string;
 }
 
@@ -35,7 +39,6 @@ export interface BankOrder {
   v_ymd: string;
   v_url: string;
   v_rcvname: string;
-  notify_url: string | null;
   status: 'unpaid' | 'paid' | 'failed';
   pmode: string;
   bank_trade_no: string;
@@ -59,6 +62,8 @@ export interface GatewayData {
   rates: Record<string, string>;
   seq: number;
   merchantPublicKey: string | null;
+  /** Back-office settings changed through /sim/merchants, by v_mid (they outlive a restart with --state). */
+  backOffice?: Record<string, { notify_url: string | null; key?: string }>;
 }
 
 export const DEFAULT_RATES: Record<string, string> = { NZD: '4.2350', AUD: '4.6520', USD: '7.1280', GBP: '9.0150', EUR: '7.7420', HKD: '0.9150' };
@@ -96,6 +101,23 @@ export class BankGateway {
     return this.merchants.get(vMid);
   }
 
+  /** Where this merchant's notifies go: its back-office setting, if it has one. */
+  notifyUrlOf(vMid: string): string | null {
+    const set = this.data.backOffice?.[vMid];
+    if (set) return set.notify_url;
+    return this.merchant(vMid)?.notifyUrl ?? null;
+  }
+
+  /** The back office: sets a merchant's notify URL (null: none), adding the merchant when a key is given. */
+  configureMerchant(vMid: string, settings: { notifyUrl: string | null; key?: string }): { v_mid: string; notify_url: string | null } {
+    if (!this.merchant(vMid) && !settings.key) throw new GatewayError(404, 'unknown_merchant', `no merchant ${vMid}: give "key" to add one`);
+    if (settings.key) this.merchants.set(vMid, { ...this.merchant(vMid), v_mid: vMid, key: settings.key });
+    const key = settings.key ?? this.data.backOffice?.[vMid]?.key;
+    this.data.backOffice = { ...this.data.backOffice, [vMid]: { notify_url: settings.notifyUrl, ...(key ? { key } : {}) } };
+    this.save();
+    return { v_mid: vMid, notify_url: this.notifyUrlOf(vMid) };
+  }
+
   order(vOid: string): BankOrder | undefined {
     return this.data.orders.find((o) => o.v_oid === vOid);
   }
@@ -108,8 +130,7 @@ export class BankGateway {
     }
     const m = this.merchant(form.v_mid!);
     if (!m) throw new GatewayError(400, 'unknown_merchant', `商户不存在 (unknown merchant ${form.v_mid})`);
-    const mac = hmacMd5(m.key, form.v_moneytype! + form.v_ymd! + form.v_amount! + (form.v_rcvname ?? '') + form.v_oid! + form.v_mid! + form.v_url!);
-    if (mac !== form.v_md5info!.toLowerCase()) throw new GatewayError(400, 'bad_mac', '数字签名错误 (v_md5info does not verify)');
+    if (!macOk(m.key, form.v_moneytype! + form.v_ymd! + form.v_amount! + (form.v_rcvname ?? '') + form.v_oid! + form.v_mid! + form.v_url!, form.v_md5info)) throw new GatewayError(400, 'bad_mac', '数字签名错误 (v_md5info does not verify)');
     if (form.v_moneytype !== '0') throw new GatewayError(400, 'bad_currency', '内卡商户币种只能为人民币 (v_moneytype must be 0, CNY)');
     if (!/^\d{1,10}\.\d{2}$/.test(form.v_amount!) || new Decimal(form.v_amount!).lte(0)) {
       throw new GatewayError(400, 'bad_amount', '金额格式错误 (v_amount must be yuan with two decimals, above zero)');
@@ -125,19 +146,17 @@ export class BankGateway {
       throw new GatewayError(400, 'bad_url', 'v_url 无效 (v_url is not a URL)');
     }
     if (!/^https?:$/.test(url.protocol)) throw new GatewayError(400, 'bad_url', 'v_url 无效 (v_url must be http or https)');
-    const notifyUrl = form.v_notify_url || m.notifyUrl || null;
     const existing = this.order(form.v_oid!);
     if (existing) {
       if (existing.v_amount !== form.v_amount) throw new GatewayError(400, 'duplicate_oid', '订单号重复 (this v_oid was submitted with another amount)');
       if (existing.status === 'paid') throw new GatewayError(409, 'already_paid', '该订单已支付 (this order is already paid)');
       existing.v_url = form.v_url!;
-      existing.notify_url = notifyUrl;
       this.save();
       return existing;
     }
     const order: BankOrder = {
       v_mid: form.v_mid!, v_oid: form.v_oid!, v_amount: form.v_amount!, v_moneytype: '0', v_ymd: form.v_ymd!, v_url: form.v_url!,
-      v_rcvname: form.v_rcvname ?? '', notify_url: notifyUrl, status: 'unpaid', pmode: '', bank_trade_no: '',
+      v_rcvname: form.v_rcvname ?? '', status: 'unpaid', pmode: '', bank_trade_no: '',
       created_at: this.clock.now().toISOString(), paid_at: null, failed_at: null, fee: '0.00', refunds: [],
     };
     this.data.orders.push(order);
@@ -189,12 +208,13 @@ export class BankGateway {
   }
 
   private queueNotify(o: BankOrder, pstatus: '1' | '3'): void {
-    if (!o.notify_url) {
-      this.log.warn({ v_oid: o.v_oid }, 'no notify URL for this merchant: no notify sent');
+    const url = this.notifyUrlOf(o.v_mid);
+    if (!url) {
+      this.log.warn({ v_oid: o.v_oid, v_mid: o.v_mid }, 'no notify URL in this merchant\'s back office: no notify sent');
       return;
     }
-    this.data.queued.push({ v_mid: o.v_mid, url: o.notify_url, v_oid: o.v_oid, pstatus });
-    const sameTarget = this.data.queued.filter((q) => q.v_mid === o.v_mid && q.url === o.notify_url).length;
+    this.data.queued.push({ v_mid: o.v_mid, url, v_oid: o.v_oid, pstatus });
+    const sameTarget = this.data.queued.filter((q) => q.v_mid === o.v_mid && q.url === url).length;
     if (sameTarget >= MAX_BATCH) this.flushBatches();
     else this.armBatchTimer();
   }
@@ -259,7 +279,7 @@ export class BankGateway {
     const refunded = o.refunds.reduce((s, r) => s.plus(r.amount), new Decimal(0));
     if (refunded.plus(amount).gt(o.v_amount)) throw new GatewayError(409, 'exceeds', '退款金额超过可退金额 (refund exceeds what remains)');
     const now = this.clock.now();
-    const r: BankRefund = { refid: `RF${chinaYmd(now)}${String(this.nextSeq()).padStart(6, '0')}`, amount, reason, oprt, time: now.toISOString(), status: 'SUCCESS' };
+    const r: BankRefund = { refid: String(1_900_000 + this.nextSeq()), amount, reason, oprt, time: now.toISOString(), status: 'SUCCESS' };
     o.refunds.push(r);
     this.save();
     return r;

@@ -6,8 +6,8 @@ import { JsonState } from '../common/state.js';
 import { charsetOf, decodeForm } from './form.js';
 import { BANKS, BankGateway, DEFAULT_MERCHANT, DEFAULT_RATES, GatewayError, type GatewayData, type Merchant } from './gateway.js';
 import { errorPage, paymentPage } from './pages.js';
-import { ensureGatewayKeys, hmacMd5, rsaMd5Sign } from './sign.js';
-import { chinaDayStart } from './time.js';
+import { ensureGatewayKeys, macOk, rsaMd5Sign } from './sign.js';
+import { chinaDayStart, chinaYmd } from './time.js';
 import { xmlDocument } from './xml.js';
 
 // `kauri sim bank`: a PayEase-style online-banking gateway (protocols/alipay-and-bank.md
@@ -58,6 +58,8 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
     () => ({ clockOffsetMs: 0, faults: [], notifies: [], orders: [], queued: [], rates: { ...DEFAULT_RATES }, seq: 0, merchantPublicKey: null }),
     { minIntervalMs: 100 },
   );
+  // Merchants added through /sim/merchants come back with the state folder.
+  for (const [vMid, b] of Object.entries(state.data.backOffice ?? {})) if (b.key && !merchants.has(vMid)) merchants.set(vMid, { v_mid: vMid, key: b.key });
   const keys = ensureGatewayKeys(opts.stateDir);
   const runtime = simRuntime(state, log, {
     schedule: NOTIFY_SCHEDULE_MS, isAck: isNotifyAck,
@@ -104,7 +106,7 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
     const m = gw.merchant(f.v_mid ?? '');
     const head = (status: string, desc: string) => ({ status, statusdesc: desc, mid: f.v_mid ?? '', oid: f.v_oid ?? '' });
     if (!m) return xmlReply(reply, xmlDocument('ordermessage', { messagehead: head('1', '商户不存在') }));
-    if ((f.v_mac ?? '').toLowerCase() !== hmacMd5(m.key, (f.v_mid ?? '') + (f.v_oid ?? ''))) {
+    if (!macOk(m.key, (f.v_mid ?? '') + (f.v_oid ?? ''), f.v_mac)) {
       return xmlReply(reply, xmlDocument('ordermessage', { messagehead: head('1', '数字签名错误') }));
     }
     if (req.simFault?.kind === 'unknown') return xmlReply(reply, xmlDocument('ordermessage', { messagehead: head('9', '系统繁忙') }));
@@ -117,8 +119,7 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
     return xmlReply(reply, xmlDocument('ordermessage', {
       messagehead: head('0', 'Success'),
       messagebody: { order: {
-        orderindex: '1', oid: o.v_oid, pmode: o.pmode, pstatus, pstring, amount: o.v_amount, moneytype: o.v_moneytype,
-        isvirement: '0', rmbamount: o.v_amount, banktradeno: o.bank_trade_no, sign,
+        orderindex: '1', oid: o.v_oid, pmode: o.pmode, pstatus, pstring, amount: o.v_amount, moneytype: o.v_moneytype, isvirement: '0', sign,
       } },
     }));
   });
@@ -133,7 +134,7 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
       sign: rsaMd5Sign(keys.privateKey, status + base.mid + base.oid + base.refamount + base.refoprt + refid),
     }));
     if (!m) return answer('1', '商户不存在');
-    if ((f.v_mac ?? '').toLowerCase() !== hmacMd5(m.key, base.mid + base.oid + base.refamount + base.refoprt)) return answer('1', '数字签名错误');
+    if (!macOk(m.key, base.mid + base.oid + base.refamount + base.refoprt, f.v_mac)) return answer('1', '数字签名错误');
     if (req.simFault?.kind === 'unknown') return answer('9', '系统繁忙');
     const o = gw.order(base.oid);
     if (!o || o.v_mid !== m.v_mid) return answer('2', '订单不存在');
@@ -150,17 +151,20 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
   app.post('/merchant/refund/ref_ack_oid_list_utf8.jsp', async (req, reply) => {
     const f = formOf(req, charsetOf(req.headers['content-type']) === 'gbk' ? 'utf-8' : charsetOf(req.headers['content-type']));
     const m = gw.merchant(f.v_mid ?? '');
-    const head = (status: string, desc: string) => ({ status, statusdesc: desc, mid: f.v_mid ?? '', oid: f.v_oid ?? '' });
-    if (!m || (f.v_mac ?? '').toLowerCase() !== hmacMd5(m.key, (f.v_mid ?? '') + (f.v_oid ?? ''))) {
-      return xmlReply(reply, xmlDocument('refundmessage', { messagehead: head('1', '数字签名错误') }, 'utf-8'), 'utf-8');
+    // The root and head follow a captured by-day list (<ordermessage>, head with version); the
+    // entries the fields public clients read from the by-order list. The entry sign string is
+    // not published: oid + refid + refamount + refstatus, as Kauri's refund-list adaptor expects.
+    const head = (status: string, desc: string) => ({ status, statusdesc: desc, mid: f.v_mid ?? '', oid: f.v_oid ?? '', version: f.v_version || '1.0' });
+    if (!m || !macOk(m.key, (f.v_mid ?? '') + (f.v_oid ?? ''), f.v_mac)) {
+      return xmlReply(reply, xmlDocument('ordermessage', { messagehead: head('1', '数字签名错误') }, 'utf-8'), 'utf-8');
     }
     const o = gw.order(f.v_oid ?? '');
-    if (!o || o.v_mid !== m.v_mid) return xmlReply(reply, xmlDocument('refundmessage', { messagehead: head('2', '订单不存在') }, 'utf-8'), 'utf-8');
-    return xmlReply(reply, xmlDocument('refundmessage', {
+    if (!o || o.v_mid !== m.v_mid) return xmlReply(reply, xmlDocument('ordermessage', { messagehead: head('2', '订单不存在') }, 'utf-8'), 'utf-8');
+    return xmlReply(reply, xmlDocument('ordermessage', {
       messagehead: head('0', 'Success'),
       messagebody: { refund: o.refunds.map((r, i) => ({
-        refundindex: String(i + 1), refid: r.refid, refamount: r.amount, refmoneytype: '0', refdate: r.time, refstatus: '1', reftype: '1',
-        refreason: r.reason, sign: rsaMd5Sign(keys.privateKey, o.v_oid + r.refid + r.amount + '1'),
+        refundindex: String(i + 1), refid: r.refid, refamount: r.amount, refmoneytype: '0', refdate: chinaYmd(new Date(r.time)), refstatus: '1', reftype: '4',
+        offline_ref_status: '', refreason: r.reason, sign: rsaMd5Sign(keys.privateKey, o.v_oid + r.refid + r.amount + '1'),
       })) },
     }, 'utf-8'), 'utf-8');
   });
@@ -169,7 +173,7 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
   app.post('/merchant/statement/day', async (req, reply) => {
     const f = formOf(req);
     const m = gw.merchant(f.v_mid ?? '');
-    if (!m || (f.v_mac ?? '').toLowerCase() !== hmacMd5(m.key, (f.v_mid ?? '') + (f.v_ymd ?? ''))) {
+    if (!m || !macOk(m.key, (f.v_mid ?? '') + (f.v_ymd ?? ''), f.v_mac)) {
       return reply.code(403).type('text/plain').send('bad mac');
     }
     let start: Date;
@@ -210,8 +214,25 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
   app.get('/sim/orders', async () => ({ orders: state.data.orders, queued: state.data.queued, notifies: state.data.notifies }));
   app.get('/sim/keys', async () => ({
     bank_public_key: keys.publicPem, bank_public_key_text: keys.publicKeyText, merchant_public_key: state.data.merchantPublicKey,
-    merchants: [...merchants.values()].map((m) => ({ v_mid: m.v_mid, notify_url: m.notifyUrl ?? null })),
+    merchants: [...merchants.values()].map((m) => ({ v_mid: m.v_mid, notify_url: gw.notifyUrlOf(m.v_mid) })),
   }));
+  // The merchant back office: where the gateway sends a merchant's background notifies.
+  app.get('/sim/merchants', async () => ({ merchants: [...merchants.values()].map((m) => ({ v_mid: m.v_mid, notify_url: gw.notifyUrlOf(m.v_mid) })) }));
+  app.post('/sim/merchants', async (req, reply) => {
+    const body = jsonBody(req);
+    const vMid = typeof body.v_mid === 'string' ? body.v_mid : '';
+    const notifyUrl = body.notify_url;
+    if (!/^\d{1,20}$/.test(vMid) || !(notifyUrl === null || (typeof notifyUrl === 'string' && /^https?:\/\//.test(notifyUrl) && URL.canParse(notifyUrl)))
+      || (body.key !== undefined && (typeof body.key !== 'string' || !body.key))) {
+      return controlError(reply, 400, 'invalid_request', '"v_mid" (digits) and "notify_url" (an http(s) URL, or null for none) are required; "key" (the HMAC key) adds a merchant');
+    }
+    try {
+      return gw.configureMerchant(vMid, { notifyUrl, key: typeof body.key === 'string' ? body.key : undefined });
+    } catch (err) {
+      if (err instanceof GatewayError) return controlError(reply, err.status, err.code, err.message);
+      throw err;
+    }
+  });
   app.post('/sim/keys', async (req, reply) => {
     const body = jsonBody(req);
     if (typeof body.merchant_public_key !== 'string' || !body.merchant_public_key.includes('PUBLIC KEY')) {

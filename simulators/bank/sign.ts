@@ -1,4 +1,4 @@
-import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, privateEncrypt, publicDecrypt, constants, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, privateEncrypt, publicDecrypt, constants, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
@@ -18,6 +18,13 @@ export function md5Hex(data: string): string {
   return createHash('md5').update(iconv.encode(data, 'gbk')).digest('hex');
 }
 
+/** The gateway's check of a merchant MAC: constant time, case-insensitive, equal lengths only. */
+export function macOk(key: string, data: string, got: string | undefined): boolean {
+  const want = Buffer.from(hmacMd5(key, data), 'latin1');
+  const have = Buffer.from((got ?? '').toLowerCase(), 'latin1');
+  return want.length === have.length && timingSafeEqual(want, have);
+}
+
 export function rsaMd5Sign(privateKey: KeyObject, src: string): string {
   return privateEncrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.from(md5Hex(src), 'ascii')).toString('hex');
 }
@@ -26,7 +33,9 @@ export function rsaMd5Verify(publicKey: KeyObject, src: string, signHex: string)
   if (!/^[0-9a-fA-F]+$/.test(signHex) || signHex.length % 2 !== 0) return false;
   try {
     const plain = publicDecrypt({ key: publicKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.from(signHex, 'hex'));
-    return plain.toString('ascii').toLowerCase() === md5Hex(src);
+    const want = Buffer.from(md5Hex(src), 'latin1');
+    const have = Buffer.from(plain.toString('latin1').toLowerCase(), 'latin1');
+    return want.length === have.length && timingSafeEqual(want, have);
   } catch {
     return false;
   }

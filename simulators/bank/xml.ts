@@ -1,6 +1,8 @@
 import iconv from 'iconv-lite';
 
-// The query and refund replies are small XML documents declared (and encoded) GB2312.
+// The query and refund replies are small XML documents laid out as captured answers of the
+// real gateway are (test/fixtures/wire/bank/SOURCES.md): a single-quoted declaration, then
+// the elements with no whitespace between them, encoded GB2312 (UTF-8 for the *_utf8.jsp pages).
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 
@@ -13,6 +15,6 @@ function render(tag: string, v: XmlNode | XmlNode[]): string {
 }
 
 export function xmlDocument(root: string, body: Record<string, XmlNode | XmlNode[]>, charset: 'gb2312' | 'utf-8' = 'gb2312'): Buffer {
-  const text = `<?xml version="1.0" encoding="${charset}"?>\n${render(root, body)}`;
+  const text = `<?xml version='1.0' encoding='${charset === 'utf-8' ? 'UTF-8' : 'gb2312'}'?>${render(root, body)}`;
   return charset === 'gb2312' ? iconv.encode(text, 'gbk') : Buffer.from(text, 'utf8');
 }

@@ -69,7 +69,7 @@ describe('bank statement', () => {
     expect(lines).toHaveLength(5);
     expect(lines[1]).toMatch(new RegExp(`^8888,${a},,PE20261120\\d{9},PAY,123.45,CNY,SUCCESS,2026-11-20 10:15:\\d\\d,0.62$`));
     expect(lines[2]).toMatch(new RegExp(`^8888,${b},,PE20261120\\d{9},PAY,50.00,CNY,SUCCESS,2026-11-20 10:15:\\d\\d,0.25$`));
-    expect(lines[3]).toMatch(new RegExp(`^8888,${a},RF20261120\\d{6},PE20261120\\d{9},REFUND,23.45,CNY,SUCCESS,2026-11-20 10:15:\\d\\d,0.00$`));
+    expect(lines[3]).toMatch(new RegExp(`^8888,${a},\\d{7},PE20261120\\d{9},REFUND,23.45,CNY,SUCCESS,2026-11-20 10:15:\\d\\d,0.00$`));
     expect(lines[4]).toBe('TRAILER,2026-11-20,3,173.45,23.45,0.87');
     // An empty day is a header and a zero trailer.
     const empty = await channel.fetchStatement(ctx, '2026-11-19');

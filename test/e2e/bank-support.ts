@@ -85,6 +85,9 @@ export async function startBankBridge(sim: BankSimProcess, options: { timeScale?
   const { key } = await bridge.accounts.createApiKey(merchant.id, 'e2e');
   const demo = await bankDemoAccount({ url: sim.url, stateDir: sim.stateDir });
   const account = await bridge.accounts.createChannelAccount({ merchantId: merchant.id, channel: 'bank', config: demo.config, secrets: demo.secrets });
+  // As a merchant does in PayEase's back office: the gateway's notifies go to this account's URL.
+  const problem = await demo.afterCreate!(account.id, bridge.url);
+  if (problem) throw new Error(problem);
   return {
     bridge, clock, apiKey: key, merchantId: merchant.id, accountId: account.id,
     api: merchantApi(bridge.url, key),

@@ -58,6 +58,7 @@ export async function startWorld(sims: Partial<Record<Sim['name'], Sim>>, option
   });
   const seed = await seedDemo(bridge.accounts, {
     registry: bridge.channels,
+    bridgeUrl: bridge.url,
     channelAccounts: await demoChannelAccounts(Object.fromEntries(Object.entries(sims).map(([k, s]) => [k, { url: s!.url, stateDir: s!.stateDir }]))),
   });
   const api = merchantApi(bridge.url, seed.apiKey);

@@ -2,7 +2,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { money } from '../../../protocol/money.js';
 import type { ChannelAccount } from '../channel.js';
-import { BankChannel, chinaYmd, payableCny } from './channel.js';
+import { payableCny } from './amounts.js';
+import { BankChannel } from './channel.js';
+import { chinaYmd } from './outcomes.js';
 import { decodeForm, encodeForm } from './form.js';
 import { hmacMd5, parseGatewayPublicKey, rsaMd5Sign, rsaMd5Verify } from './sign.js';
 
@@ -42,7 +44,7 @@ describe('the payment form', () => {
   const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
   const account: ChannelAccount = {
     id: 'cha_1', merchantId: 'm', channel: 'bank', secrets: { key: 'test' },
-    config: { baseUrl: 'http://gw.example/', v_mid: '8888', publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() },
+    config: { payBaseUrl: 'http://pay.example/', apiBaseUrl: 'http://api.example', v_mid: '8888', publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() },
   };
   const channel = new BankChannel();
   it('numbers orders yyyymmdd-v_mid-serial in China time', () => {
@@ -50,8 +52,8 @@ describe('the payment form', () => {
     expect(chinaYmd(new Date('2026-11-20T15:59:59Z'))).toBe('20261120');
   });
   it('signs v_md5info over the documented field order', () => {
-    const f = channel.paymentForm(account, { channelOrderNo: '20261120-8888-01ABC', pay: money(5332960, 'CNY'), notifyUrl: 'http://b/n', returnUrl: 'http://b/r' });
-    expect(f.action).toBe('http://gw.example/prs/user_payment.checkit');
+    const f = channel.paymentForm(account, { channelOrderNo: '20261120-8888-01ABC', pay: money(5332960, 'CNY'), returnUrl: 'http://b/r' });
+    expect(f.action).toBe('http://pay.example/prs/user_payment.checkit');
     expect(f.fields).toMatchObject({ v_mid: '8888', v_oid: '20261120-8888-01ABC', v_amount: '53329.60', v_ymd: '20261120', v_moneytype: '0', v_url: 'http://b/r' });
     expect(f.fields.v_md5info).toBe(hmacMd5('test', '0' + '20261120' + '53329.60' + '8888' + '20261120-8888-01ABC' + '8888' + 'http://b/r'));
   });

@@ -1,12 +1,14 @@
-import { createHash, createHmac, createPublicKey, privateEncrypt, publicDecrypt, constants, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, createPublicKey, privateEncrypt, publicDecrypt, constants, timingSafeEqual, type KeyObject } from 'node:crypto';
 import iconv from 'iconv-lite';
 
-// PayEase's signatures (protocols/alipay-and-bank.md B3, B6), the bridge's own copy:
+// PayEase's signatures (README.md beside this file, "Signatures"):
 // - HMAC-MD5 (RFC 2104) with the merchant key, lowercase hex, over field values joined
 //   without separators; Chinese values are hashed as GBK bytes, the gateway's encoding.
 // - v_sign "RSA_MD5": the 32 lowercase hex characters of MD5(src), PKCS#1 v1.5 type 1
 //   "encrypted" with the gateway's private key, no DigestInfo; verified by decrypting
 //   with the gateway's public key and comparing case-insensitively.
+// Every comparison of a received value with an expected one goes through sameHex: a
+// byte-by-byte `===` would tell an attacker, by its timing, how much of a forged MAC is right.
 
 export function hmacMd5(key: string, data: string): string {
   return createHmac('md5', Buffer.from(key, 'utf8')).update(iconv.encode(data, 'gbk')).digest('hex');
@@ -16,11 +18,24 @@ export function md5Hex(data: string): string {
   return createHash('md5').update(iconv.encode(data, 'gbk')).digest('hex');
 }
 
+/** Compares a received hex string with the expected lowercase one in constant time (case-insensitive, as the gateway's own check). */
+export function sameHex(expected: string, got: string | undefined): boolean {
+  const a = Buffer.from(expected.toLowerCase(), 'latin1');
+  const b = Buffer.from((got ?? '').toLowerCase(), 'latin1');
+  // Lengths are public (always 32 for an MD5 MAC): only equal-length buffers are compared.
+  return a.length === b.length && a.length > 0 && timingSafeEqual(a, b);
+}
+
+/** True when `got` is HMAC-MD5(key, data). */
+export function macMatches(key: string, data: string, got: string | undefined): boolean {
+  return sameHex(hmacMd5(key, data), got);
+}
+
 export function rsaMd5Verify(publicKey: KeyObject, src: string, signHex: string): boolean {
   if (!/^[0-9a-fA-F]+$/.test(signHex) || signHex.length % 2 !== 0) return false;
   try {
     const plain = publicDecrypt({ key: publicKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.from(signHex, 'hex'));
-    return plain.toString('latin1').toLowerCase() === md5Hex(src);
+    return sameHex(md5Hex(src), plain.toString('latin1'));
   } catch {
     return false;
   }
