@@ -23,7 +23,8 @@ export type CrashPoint =
   | 'apply:state' | 'apply:history' | 'apply:events' | 'apply:tasks' | 'apply:messages' | 'apply:committed'
   | 'refund:reserved' | 'refund:answered' | 'refund:settled' | 'refund:committed';
 
-export type CrashHook = (point: CrashPoint) => void;
+/** `detail` is the cause of the change being written, when there is one. */
+export type CrashHook = (point: CrashPoint, detail?: string) => void;
 
 export interface CommitDeps {
   orders: OrdersRepo;
@@ -44,8 +45,8 @@ export interface Wakeups {
 export class TransitionWriter {
   constructor(private readonly deps: CommitDeps) {}
 
-  crash(point: CrashPoint): void {
-    this.deps.crash?.(point);
+  crash(point: CrashPoint, detail?: string): void {
+    this.deps.crash?.(point, detail);
   }
 
   /** Runs `work` in one transaction, then wakes event readers and the scheduler if it wrote for them. */
@@ -99,19 +100,19 @@ export class TransitionWriter {
       if (decision.flag) Object.assign(patch, { flagged: 1, flag_reason: decision.flag });
       const after = await orders.advanceIn(trx, order, { path: decision.to, cause: decision.cause, data: decision.data, patch });
       if (!after) return undefined;
-      this.crash('apply:state');
+      this.crash('apply:state', decision.cause);
       if (decision.note) await orders.noteIn(trx, order.id, order.status, decision.note.cause, decision.note.data);
       let current = after;
       if (decision.reverseRemainder) current = await this.bookReversalIn(trx, wake, after, decision.reverseRemainder, decision.cause, decision.data);
-      this.crash('apply:history');
+      this.crash('apply:history', decision.cause);
       for (const type of decision.events) {
         await this.paymentEventIn(trx, wake, type, current, type === 'payment.flagged' ? { flag_reason: current.flag_reason } : {});
       }
-      this.crash('apply:events');
+      this.crash('apply:events', decision.cause);
       await this.enqueueIn(trx, wake, decision.tasks);
-      this.crash('apply:tasks');
+      this.crash('apply:tasks', decision.cause);
       await this.recordIn(trx, messages);
-      this.crash('apply:messages');
+      this.crash('apply:messages', decision.cause);
       return current;
     });
   }

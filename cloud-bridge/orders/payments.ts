@@ -87,13 +87,15 @@ export class PaymentService {
 }
 
 /**
- * KAURI_CRASH_AT=<point> kills this process (SIGKILL, no clean-up) at that point of the write
- * path: the end-to-end crash test's way to stop a bridge inside a window.
+ * KAURI_CRASH_AT=<point>[@<cause prefix>] kills this process (SIGKILL, no clean-up) at that
+ * point of the write path, e.g. `apply:events@channel_notify`: the end-to-end crash test's way
+ * to stop a bridge inside a window. Unset in production.
  */
-function crashFromEnv(): ((point: CrashPoint) => void) | undefined {
-  const at = process.env.KAURI_CRASH_AT;
-  if (!at) return undefined;
-  return (point) => {
-    if (point === at) process.kill(process.pid, 'SIGKILL');
+function crashFromEnv(): ((point: CrashPoint, detail?: string) => void) | undefined {
+  const spec = process.env.KAURI_CRASH_AT;
+  if (!spec) return undefined;
+  const [at, cause] = spec.split('@');
+  return (point, detail) => {
+    if (point === at && (!cause || (detail ?? '').startsWith(cause))) process.kill(process.pid, 'SIGKILL');
   };
 }
