@@ -78,6 +78,18 @@ export class EventLog {
     }));
   }
 
+  async byId(id: string): Promise<DomainEvent | undefined> {
+    const r = await this.store.db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && {
+      seq: Number(r.seq), id: r.id, type: r.type, merchantId: r.merchant_id, storeId: r.store_id,
+      payload: JSON.parse(r.payload), createdAt: r.created_at,
+    };
+  }
+
+  async hasCursor(reader: string): Promise<boolean> {
+    return (await this.store.db.selectFrom('event_cursors').select('reader').where('reader', '=', reader).executeTakeFirst()) !== undefined;
+  }
+
   async head(): Promise<number> {
     const r = await this.store.db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
     return Number(r?.seq ?? 0);
