@@ -86,6 +86,15 @@ export class OrdersRepo {
     return rows.map((r) => ({ ...r, data: r.data ? JSON.parse(r.data) : null }));
   }
 
+  /** The orders made under a checkout, oldest first. */
+  async ofCheckout(checkoutId: string): Promise<Order[]> {
+    return this.db.selectFrom('orders').selectAll().where('checkout_id', '=', checkoutId).orderBy('created_at').execute();
+  }
+
+  async patchIn(trx: Db, orderId: string, patch: Partial<Order>): Promise<void> {
+    await trx.updateTable('orders').set({ ...patch, updated_at: this.now() }).where('id', '=', orderId).execute();
+  }
+
   /** Sets fields that are not state (the channel's QR code, trade number…) without a transition. */
   async patch(orderId: string, patch: Partial<Order>): Promise<void> {
     await this.db.updateTable('orders').set({ ...patch, updated_at: this.now() }).where('id', '=', orderId).execute();
