@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../../protocol/clock.js';
 import type { Store } from '../store/db.js';
 import { nowIso } from '../store/dialect.js';
-import type { Order } from '../store/orders-repo.js';
+import { toOrder, type Order } from '../store/orders-repo.js';
 import type { CheckoutTable, Database } from '../store/schema.js';
 
 // The checkout feature's tables (checkouts, checkout_presentations): only this module's
@@ -79,7 +79,7 @@ export class CheckoutsRepo {
    * settle, or the extra payment on an ended one that must be refunded and flagged.
    */
   async missedPaidOrders(since: Date, limit = 100): Promise<Order[]> {
-    return this.db.selectFrom('orders').innerJoin('checkouts', 'checkouts.id', 'orders.checkout_id')
+    const rows = await this.db.selectFrom('orders').innerJoin('checkouts', 'checkouts.id', 'orders.checkout_id')
       .selectAll('orders')
       .where('orders.status', 'in', ['paid', 'partially_refunded', 'refunded'])
       .where('orders.paid_at', '>', nowIso(since))
@@ -88,6 +88,7 @@ export class CheckoutsRepo {
         eb.and([eb('orders.flagged', '=', 0), eb.or([eb('checkouts.paid_order_id', 'is', null), eb('checkouts.paid_order_id', '!=', eb.ref('orders.id'))])]),
       ]))
       .limit(limit).execute();
+    return rows.map(toOrder);
   }
 
   async dueIds(limit = 200): Promise<string[]> {

@@ -4,7 +4,7 @@ import type { Clock } from '../../protocol/clock.js';
 import { KauriError } from '../../protocol/errors.js';
 import { newId, randomToken } from '../../protocol/ids.js';
 import { money } from '../../protocol/money.js';
-import { CHANNELS, type ChannelName, type PaymentMode, type PaymentStatus } from '../../protocol/payments.js';
+import { CHANNELS, type ChannelName, type PaymentMode } from '../../protocol/payments.js';
 import type { ChannelOutcome, ChannelRegistry } from '../channels/channel.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Scheduler } from '../jobs/scheduler.js';
@@ -260,7 +260,7 @@ export class CheckoutService {
     const key = createHash('sha256').update(`${req.channel}\0${req.mode}\0${req.openid ?? ''}`).digest('hex').slice(0, 5);
     const prefix = `${c.id.slice(4)}${key}`;
     const siblings = (await this.ordersOf(c.id)).filter((o) => o.out_trade_no.startsWith(prefix));
-    const open = siblings.find((o) => isOpen(o.status as PaymentStatus));
+    const open = siblings.find((o) => isOpen(o.status));
     if (open) return { order: open, presentation: await this.presentationOf(open), reused: true };
     const startedAt = this.deps.clock.now().getTime();
     const remainingMs = Date.parse(c.expiresAt) - startedAt;
@@ -280,7 +280,7 @@ export class CheckoutService {
     });
     // The checkout may have been paid, cancelled or expired while the channel was asked.
     const now = await this.getById(c.id);
-    if (now && now.status !== 'open' && isOpen(order.status as PaymentStatus)) {
+    if (now && now.status !== 'open' && isOpen(order.status)) {
       await this.deps.payments.closeOrder(order, `checkout_${now.status}`).catch(() => undefined);
       throw now.status === 'expired' ? new KauriError('checkout_expired') : new KauriError('checkout_closed', `The checkout is ${now.status}`);
     }
@@ -342,7 +342,7 @@ export class CheckoutService {
    */
   private async flag(order: Order, reason: string, checkoutId: string, options: { refund?: string } = {}): Promise<void> {
     await this.deps.orders.db.transaction().execute(async (trx) => {
-      await this.deps.orders.patchIn(trx, order.id, { flagged: 1, flag_reason: reason });
+      await this.deps.orders.patchIn(trx, order.id, { flagged: true, flag_reason: reason });
       const flagged = (await this.deps.orders.byId(order.id, trx))!;
       await this.deps.events.appendIn(trx, {
         type: 'payment.flagged', merchantId: flagged.merchant_id, storeId: flagged.store_id,
@@ -358,7 +358,7 @@ export class CheckoutService {
 
   private async closeOpenOrders(checkoutId: string, cause: string, exceptOrderId?: string): Promise<void> {
     for (const o of await this.ordersOf(checkoutId)) {
-      if (o.id === exceptOrderId || !isOpen(o.status as PaymentStatus)) continue;
+      if (o.id === exceptOrderId || !isOpen(o.status)) continue;
       try {
         const after = await this.deps.payments.closeOrder(o, cause);
         if (after.status === 'reversed') {
@@ -387,7 +387,7 @@ export class CheckoutService {
   private async expire(id: string): Promise<void> {
     // A payment the hook missed (the bridge stopped between the order's paid transition and
     // the checkout's) settles the checkout instead of letting it expire.
-    const paid = (await this.ordersOf(id)).find((o) => isPaidFamily(o.status as PaymentStatus));
+    const paid = (await this.ordersOf(id)).find((o) => isPaidFamily(o.status));
     if (paid) {
       await this.onOrderPaid(paid);
       return;
@@ -425,7 +425,7 @@ export class CheckoutService {
     };
     if (r.paid_order_id) {
       const o = await this.deps.orders.byId(r.paid_order_id);
-      if (o && isPaidFamily(o.status as PaymentStatus)) c.payment = paymentView(o, { publicBaseUrl: this.deps.publicBaseUrl });
+      if (o && isPaidFamily(o.status)) c.payment = paymentView(o, { publicBaseUrl: this.deps.publicBaseUrl });
     }
     return c;
   }

@@ -97,7 +97,7 @@ export class TransitionWriter {
     const { orders } = this.deps;
     return this.transaction(async (trx, wake) => {
       const patch: Partial<Order> = { ...decision.patch };
-      if (decision.flag) Object.assign(patch, { flagged: 1, flag_reason: decision.flag });
+      if (decision.flag) Object.assign(patch, { flagged: true, flag_reason: decision.flag });
       const after = await orders.advanceIn(trx, order, { path: decision.to, cause: decision.cause, data: decision.data, patch });
       if (!after) return undefined;
       this.crash('apply:state', decision.cause);

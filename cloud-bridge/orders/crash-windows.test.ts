@@ -148,7 +148,7 @@ for (const kind of storeKinds()) {
           await second.payments.handleNotify('wechat', order.channel_account_id, notify(order.channel_order_no));
           await drain(second, 4);
           const after = (await second.orders.byId(order.id))!;
-          expect(after).toMatchObject({ status: 'refunded', refunded_minor: 1000, flagged: 1 });
+          expect(after).toMatchObject({ status: 'refunded', refunded_minor: 1000, flagged: true });
           expect(gateway.refunds.map((r) => r.amount)).toEqual([1000]);
           expect(await eventsOf(order.id, 'payment.paid')).toBe(1);
           expect(await eventsOf(order.id, 'refund.succeeded')).toBe(1);

@@ -103,7 +103,7 @@ export async function createPayment(flow: FlowContext, merchantId: string, input
     rate_time: quote?.rateTime ?? null,
     return_url: input.return_url ?? null,
     request_hash: requestHash,
-    flagged: 0,
+    flagged: false,
     flag_reason: null,
     expires_at: nowIso(expiresAt),
     created_at: nowIso(now),

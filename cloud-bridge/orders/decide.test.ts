@@ -17,7 +17,7 @@ function order(status: PaymentStatus, overrides: Partial<Order> = {}): Order {
     refunded_minor: status === 'partially_refunded' ? 400 : status === 'refunded' ? 1000 : 0, description: null,
     channel_order_no: 'K1', channel_trade_no: null, qr_code: null, redirect_url: null, openid: null, quote_id: null,
     cny_quote_minor: null, cny_charged_minor: null, rate: null, rate_time: null, return_url: null, request_hash: 'h',
-    flagged: 0, flag_reason: null, expires_at: null, created_at: NOW.toISOString(), updated_at: NOW.toISOString(),
+    flagged: false, flag_reason: null, expires_at: null, created_at: NOW.toISOString(), updated_at: NOW.toISOString(),
     paid_at: null, channel_paid_at: null, version: 3, ...overrides,
   };
 }
@@ -191,7 +191,7 @@ describe('decide: what a change carries', () => {
   });
 
   it('a reversal of an already flagged paid order refunds without flagging again; nothing left, nothing booked', () => {
-    const d = decide(order('paid', { flagged: 1 }), OUTCOMES.reversed!, { cause: 'c', now: NOW });
+    const d = decide(order('paid', { flagged: true }), OUTCOMES.reversed!, { cause: 'c', now: NOW });
     expect(d).toMatchObject({ reverseRemainder: 1000, events: [], cause: 'c:reversed_after_paid' });
     expect(d.flag).toBeUndefined();
     expect(decide(order('partially_refunded', { refunded_minor: 1000 }), OUTCOMES.reversed!, { cause: 'c', now: NOW }).reverseRemainder).toBeUndefined();

@@ -63,7 +63,7 @@ export function isEmpty(d: Decision): boolean {
 
 export function decide(order: Order, outcome: ChannelOutcome, ctx: DecideContext): Decision {
   const d = decideState(order, outcome, ctx);
-  const finalStatus = d.to.length ? d.to[d.to.length - 1]! : (order.status as PaymentStatus);
+  const finalStatus = d.to.length ? d.to[d.to.length - 1]! : order.status;
   if (ctx.syncAfterMs !== undefined && isOpen(finalStatus) && !d.refuse) {
     return { ...d, tasks: [...d.tasks, syncTask(order.id, ctx.syncAfterMs)] };
   }
@@ -75,7 +75,7 @@ export function syncTask(orderId: string, delayMs: number): DecidedTask {
 }
 
 function decideState(order: Order, outcome: ChannelOutcome, { cause, now }: DecideContext): Decision {
-  const status = order.status as PaymentStatus;
+  const status = order.status;
   const raw = 'raw' in outcome ? outcome.raw : undefined;
   switch (outcome.state) {
     case 'pending':

@@ -1,5 +1,5 @@
 import { KauriError } from '../../protocol/errors.js';
-import { PRESENTED_CODE_MODES, type PaymentMode, type PaymentStatus } from '../../protocol/payments.js';
+import { PRESENTED_CODE_MODES, type PaymentMode } from '../../protocol/payments.js';
 import type { Order } from '../store/orders-repo.js';
 import type { ChannelOutcome } from '../channels/channel.js';
 import type { RecordedMessage } from '../channels/recorder.js';
@@ -14,7 +14,7 @@ const unknown = (reason: string): ChannelOutcome => ({ state: 'unknown', reason 
 
 /** Closes an unpaid order at the channel (or reverses a presented-code one). */
 export async function closeOrder(flow: FlowContext, order: Order, cause: string): Promise<Order> {
-  if (!isOpen(order.status as PaymentStatus)) {
+  if (!isOpen(order.status)) {
     if (order.status === 'closed' || order.status === 'reversed' || order.status === 'failed') return order;
     throw new KauriError('order_not_closable', `The payment is ${order.status} and cannot be closed`);
   }
@@ -22,7 +22,7 @@ export async function closeOrder(flow: FlowContext, order: Order, cause: string)
   const { channel, ctx, ref } = await channelFor(flow.deps, order, messages);
   const outcome = await ask(() => channel.close(ctx, ref), unknown);
   const after = await applyOutcome(flow, order.id, outcome, cause, { messages, syncAfterMs: 5000 });
-  if (isOpen(after.status as PaymentStatus)) {
+  if (isOpen(after.status)) {
     throw new KauriError('channel_unavailable', `The channel could not close the payment yet (${outcome.state === 'unknown' ? outcome.reason : outcome.state}); it will be retried`);
   }
   return after;
@@ -36,13 +36,13 @@ export async function closeOrder(flow: FlowContext, order: Order, cause: string)
 export async function syncOrder(flow: FlowContext, orderId: string): Promise<{ again?: number } | void> {
   const { deps } = flow;
   const order = await deps.orders.byId(orderId);
-  if (!order || !isOpen(order.status as PaymentStatus)) return;
+  if (!order || !isOpen(order.status)) return;
   let messages: RecordedMessage[] = [];
   const { channel, ctx, ref, account } = await channelFor(deps, order, messages);
   const presented = PRESENTED_CODE_MODES.includes(order.mode as PaymentMode);
   let outcome = await ask(() => channel.query(ctx, ref), unknown);
   let after = await applyOutcome(flow, order.id, outcome, 'channel_query', { messages });
-  if (!isOpen(after.status as PaymentStatus)) return;
+  if (!isOpen(after.status)) return;
   const ageMs = deps.clock.now().getTime() - Date.parse(order.created_at);
   const policy = presentedPolicy(channel, account);
   const deadlineMs = presented ? deps.clock.duration(policy.giveUpAfterMs) : Date.parse(order.expires_at ?? order.created_at) - Date.parse(order.created_at);
@@ -51,7 +51,7 @@ export async function syncOrder(flow: FlowContext, orderId: string): Promise<{ a
     const closing = await channelFor(deps, order, messages);
     outcome = await ask(() => channel.close(closing.ctx, ref), unknown);
     after = await applyOutcome(flow, order.id, outcome, presented ? 'timeout_reverse' : 'expired_close', { messages });
-    if (!isOpen(after.status as PaymentStatus)) return;
+    if (!isOpen(after.status)) return;
     return { again: 5000 };
   }
   if (presented) return { again: policy.pollEveryMs };

@@ -3,12 +3,41 @@ import type { Store } from './db.js';
 import { nowIso } from './db.js';
 import { systemClock, type Clock } from '../../protocol/clock.js';
 import type { Database, OrderTable, RefundTable } from './schema.js';
-import type { PaymentStatus, RefundStatus } from '../../protocol/payments.js';
+import { PAYMENT_STATUSES, REFUND_STATUSES, type PaymentStatus, type RefundStatus } from '../../protocol/payments.js';
 import { KauriError } from '../../protocol/errors.js';
 import { assertTransition, refundableMinor, statusAfterRefunds } from '../orders/state-machine.js';
 
-export type Order = OrderTable;
-export type Refund = RefundTable;
+/** An order as the domain sees it: a typed status and a boolean flag (the row keeps 0/1). */
+export interface Order extends Omit<OrderTable, 'status' | 'flagged'> {
+  status: PaymentStatus;
+  flagged: boolean;
+}
+export interface Refund extends Omit<RefundTable, 'status'> {
+  status: RefundStatus;
+}
+
+/** Maps a stored row to the domain; a status the code does not know is an error, not a cast. */
+const isPaymentStatus = (s: string): s is PaymentStatus => (PAYMENT_STATUSES as readonly string[]).includes(s);
+const isRefundStatus = (s: string): s is RefundStatus => (REFUND_STATUSES as readonly string[]).includes(s);
+
+export function toOrder(row: OrderTable): Order {
+  const status = row.status;
+  if (!isPaymentStatus(status)) throw new KauriError('internal', `Order ${row.id} has an unknown status "${status}"`);
+  return { ...row, status, flagged: Number(row.flagged) === 1 };
+}
+
+export function toRefund(row: RefundTable): Refund {
+  const status = row.status;
+  if (!isRefundStatus(status)) throw new KauriError('internal', `Refund ${row.id} has an unknown status "${status}"`);
+  return { ...row, status };
+}
+
+function orderRow<T extends Partial<Order>>(o: T): Omit<T, 'flagged'> & { flagged?: number } {
+  const { flagged, ...rest } = o;
+  return flagged === undefined ? rest : { ...rest, flagged: flagged ? 1 : 0 };
+}
+
+const maybe = <R, D>(map: (r: R) => D) => (r: R | undefined): D | undefined => (r === undefined ? undefined : map(r));
 export interface OrderEvent {
   id: number;
   order_id: string;
@@ -50,7 +79,7 @@ export class OrdersRepo {
   }
 
   async insertIn(trx: Db, order: Order, cause: string): Promise<void> {
-    await trx.insertInto('orders').values(order).execute();
+    await trx.insertInto('orders').values(orderRow(order) as OrderTable).execute();
     await trx
       .insertInto('order_events')
       .values({ order_id: order.id, from_status: null, to_status: order.status, cause, data: null, created_at: order.created_at })
@@ -58,27 +87,27 @@ export class OrdersRepo {
   }
 
   async byId(id: string, db: Db = this.db): Promise<Order | undefined> {
-    return db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
+    return db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst().then(maybe(toOrder));
   }
 
   async byOutTradeNo(merchantId: string, outTradeNo: string): Promise<Order | undefined> {
-    return this.db.selectFrom('orders').selectAll().where('merchant_id', '=', merchantId).where('out_trade_no', '=', outTradeNo).executeTakeFirst();
+    return this.db.selectFrom('orders').selectAll().where('merchant_id', '=', merchantId).where('out_trade_no', '=', outTradeNo).executeTakeFirst().then(maybe(toOrder));
   }
 
   async byChannelOrderNo(channelOrderNo: string): Promise<Order | undefined> {
-    return this.db.selectFrom('orders').selectAll().where('channel_order_no', '=', channelOrderNo).executeTakeFirst();
+    return this.db.selectFrom('orders').selectAll().where('channel_order_no', '=', channelOrderNo).executeTakeFirst().then(maybe(toOrder));
   }
 
   async list(merchantId: string, options: { limit?: number; before?: string; status?: string } = {}): Promise<Order[]> {
     let q = this.db.selectFrom('orders').selectAll().where('merchant_id', '=', merchantId);
     if (options.before) q = q.where('id', '<', options.before);
     if (options.status) q = q.where('status', '=', options.status);
-    return q.orderBy('id', 'desc').limit(Math.min(options.limit ?? 50, 200)).execute();
+    return (await q.orderBy('id', 'desc').limit(Math.min(options.limit ?? 50, 200)).execute()).map(toOrder);
   }
 
   /** Open orders created before `before`, oldest first: the order-sync job's work list. */
   async openOrders(limit = 100): Promise<Order[]> {
-    return this.db.selectFrom('orders').selectAll().where('status', 'in', ['created', 'pending']).orderBy('created_at').limit(limit).execute();
+    return (await this.db.selectFrom('orders').selectAll().where('status', 'in', ['created', 'pending']).orderBy('created_at').limit(limit).execute()).map(toOrder);
   }
 
   async history(orderId: string): Promise<OrderEvent[]> {
@@ -88,16 +117,16 @@ export class OrdersRepo {
 
   /** The orders made under a checkout, oldest first. */
   async ofCheckout(checkoutId: string): Promise<Order[]> {
-    return this.db.selectFrom('orders').selectAll().where('checkout_id', '=', checkoutId).orderBy('created_at').execute();
+    return (await this.db.selectFrom('orders').selectAll().where('checkout_id', '=', checkoutId).orderBy('created_at').execute()).map(toOrder);
   }
 
   async patchIn(trx: Db, orderId: string, patch: Partial<Order>): Promise<void> {
-    await trx.updateTable('orders').set({ ...patch, updated_at: this.now() }).where('id', '=', orderId).execute();
+    await trx.updateTable('orders').set({ ...orderRow(patch), updated_at: this.now() }).where('id', '=', orderId).execute();
   }
 
   /** Sets fields that are not state (the channel's QR code, trade number…) without a transition. */
   async patch(orderId: string, patch: Partial<Order>): Promise<void> {
-    await this.db.updateTable('orders').set({ ...patch, updated_at: this.now() }).where('id', '=', orderId).execute();
+    await this.db.updateTable('orders').set({ ...orderRow(patch), updated_at: this.now() }).where('id', '=', orderId).execute();
   }
 
   /**
@@ -107,14 +136,14 @@ export class OrdersRepo {
    */
   async advanceIn(trx: Db, order: Order, step: { path: readonly PaymentStatus[]; cause: string; data: unknown; patch: Partial<Order> }): Promise<Order | undefined> {
     const now = this.now();
-    let from = order.status as PaymentStatus;
+    let from = order.status;
     for (const to of step.path) {
       assertTransition(from, to);
       from = to;
     }
     const res = await trx
       .updateTable('orders')
-      .set({ ...step.patch, status: from, updated_at: now, version: order.version + 1 })
+      .set({ ...orderRow(step.patch), status: from, updated_at: now, version: order.version + 1 })
       .where('id', '=', order.id)
       .where('version', '=', order.version)
       .executeTakeFirst();
@@ -130,7 +159,7 @@ export class OrdersRepo {
         .execute();
       prev = to;
     }
-    return trx.selectFrom('orders').selectAll().where('id', '=', order.id).executeTakeFirstOrThrow();
+    return toOrder(await trx.selectFrom('orders').selectAll().where('id', '=', order.id).executeTakeFirstOrThrow());
   }
 
   async noteIn(trx: Db, orderId: string, status: string, cause: string, data: unknown): Promise<void> {
@@ -152,12 +181,12 @@ export class OrdersRepo {
     data: unknown,
     patch: Partial<Order> = {},
   ): Promise<Order | undefined> {
-    assertTransition(order.status as PaymentStatus, to);
+    assertTransition(order.status, to);
     const now = this.now();
     return this.db.transaction().execute(async (trx) => {
       const res = await trx
         .updateTable('orders')
-        .set({ ...patch, status: to, updated_at: now, version: order.version + 1 })
+        .set({ ...orderRow(patch), status: to, updated_at: now, version: order.version + 1 })
         .where('id', '=', order.id)
         .where('version', '=', order.version)
         .executeTakeFirst();
@@ -166,7 +195,7 @@ export class OrdersRepo {
         .insertInto('order_events')
         .values({ order_id: order.id, from_status: order.status, to_status: to, cause, data: data === undefined ? null : JSON.stringify(data), created_at: now })
         .execute();
-      return trx.selectFrom('orders').selectAll().where('id', '=', order.id).executeTakeFirstOrThrow();
+      return toOrder(await trx.selectFrom('orders').selectAll().where('id', '=', order.id).executeTakeFirstOrThrow());
     });
   }
 
@@ -176,20 +205,20 @@ export class OrdersRepo {
   }
 
   async refundsOf(orderId: string): Promise<Refund[]> {
-    return this.db.selectFrom('refunds').selectAll().where('order_id', '=', orderId).orderBy('created_at').execute();
+    return (await this.db.selectFrom('refunds').selectAll().where('order_id', '=', orderId).orderBy('created_at').execute()).map(toRefund);
   }
 
   async refundByOutRefundNo(merchantId: string, outRefundNo: string): Promise<Refund | undefined> {
-    return this.db.selectFrom('refunds').selectAll().where('merchant_id', '=', merchantId).where('out_refund_no', '=', outRefundNo).executeTakeFirst();
+    return this.db.selectFrom('refunds').selectAll().where('merchant_id', '=', merchantId).where('out_refund_no', '=', outRefundNo).executeTakeFirst().then(maybe(toRefund));
   }
 
   /** A refund by the number the bridge sent the channel (unique per account's channel: a channel's refund notify names it). */
   async refundByChannelRefundNo(channelRefundNo: string): Promise<Refund | undefined> {
-    return this.db.selectFrom('refunds').selectAll().where('channel_refund_no', '=', channelRefundNo).executeTakeFirst();
+    return this.db.selectFrom('refunds').selectAll().where('channel_refund_no', '=', channelRefundNo).executeTakeFirst().then(maybe(toRefund));
   }
 
   async refundById(id: string, db: Db = this.db): Promise<Refund | undefined> {
-    return db.selectFrom('refunds').selectAll().where('id', '=', id).executeTakeFirst();
+    return db.selectFrom('refunds').selectAll().where('id', '=', id).executeTakeFirst().then(maybe(toRefund));
   }
 
   /**
@@ -220,7 +249,7 @@ export class OrdersRepo {
    * unique violation (the caller answers with the first).
    */
   async reserveRefundIn(trx: Db, order: Order, refund: Refund, cause: string): Promise<Order | undefined> {
-    const status = order.status as PaymentStatus;
+    const status = order.status;
     if (status !== 'paid' && status !== 'partially_refunded') {
       throw new KauriError('order_not_refundable', `A ${status} payment cannot be refunded`);
     }
@@ -247,7 +276,7 @@ export class OrdersRepo {
         created_at: now,
       })
       .execute();
-    return trx.selectFrom('orders').selectAll().where('id', '=', order.id).executeTakeFirstOrThrow();
+    return toOrder(await trx.selectFrom('orders').selectAll().where('id', '=', order.id).executeTakeFirstOrThrow());
   }
 
   /**
@@ -285,7 +314,7 @@ export class OrdersRepo {
       .where('status', '=', 'processing')
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) !== 1) return undefined;
-    let to = order.status as PaymentStatus;
+    let to = order.status;
     let refunded = order.refunded_minor;
     if (status === 'failed') {
       refunded -= refund.amount_minor;
@@ -297,7 +326,7 @@ export class OrdersRepo {
         .where('status', '=', 'succeeded')
         .executeTakeFirst();
       to = statusAfterRefunds(order.amount_minor, Number(succeeded?.total ?? 0));
-      assertTransition(order.status as PaymentStatus, to);
+      assertTransition(order.status, to);
     }
     const o = await trx
       .updateTable('orders')
@@ -314,11 +343,11 @@ export class OrdersRepo {
         created_at: now,
       })
       .execute();
-    return trx.selectFrom('orders').selectAll().where('id', '=', order.id).executeTakeFirstOrThrow();
+    return toOrder(await trx.selectFrom('orders').selectAll().where('id', '=', order.id).executeTakeFirstOrThrow());
   }
 
   async processingRefunds(limit = 100): Promise<Refund[]> {
-    return this.db.selectFrom('refunds').selectAll().where('status', '=', 'processing').orderBy('created_at').limit(limit).execute();
+    return (await this.db.selectFrom('refunds').selectAll().where('status', '=', 'processing').orderBy('created_at').limit(limit).execute()).map(toRefund);
   }
 }
 
