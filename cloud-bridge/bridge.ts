@@ -55,7 +55,7 @@ export interface BridgeOptions {
   fx?: FxOptions & { pullAtStart?: boolean };
   /** Requests a minute per client on the one-code pages (default KAURI_LANDING_RATE_LIMIT or 120). */
   landingRateLimitPerMinute?: number;
-  /** Channel notifies a minute per source address (KAURI_NOTIFY_RATE_LIMIT; default 6000). */
+  /** Channel notifies a minute per source address (KAURI_NOTIFY_RATE_LIMIT; default 30000). */
   notifyRateLimitPerMinute?: number;
   /** Reconciliation: suspense window and the statement download schedule. */
   reconcile?: ReconcileScheduleOptions & { windowMinutes?: number };

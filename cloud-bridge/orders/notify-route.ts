@@ -6,7 +6,7 @@ import type { PaymentService } from './payments.js';
 // The channels' notify URLs (`/notify/<channel>/<account id>`): public, so rate-limited per
 // source address. The default is generous (a channel retries a few times, a bank batches),
 // so load tests and real bursts pass while a flood from one address is cut off.
-export const DEFAULT_NOTIFY_RATE_LIMIT = 6000;
+export const DEFAULT_NOTIFY_RATE_LIMIT = 30_000;
 
 export async function registerNotifyRoutes(app: FastifyInstance, deps: { payments: PaymentService; metrics: Metrics; rateLimitPerMinute?: number }): Promise<void> {
   await app.register(async (notify) => {
