@@ -3,7 +3,7 @@ import { createTestDatabase, storeKinds, type TestDatabase } from '../../test/su
 import type { Store } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import type { CrashPoint } from './commit.js';
-import { CrashError, TestGateway, manualClock, paymentBridge } from './test-gateway.js';
+import { CrashError, TestGateway, manualClock, paymentBridge } from './test-gateway.fixture.js';
 
 // Issue 14, item 1: fail between every two steps of creating, paying, late-paying, closing and
 // refunding; start a new bridge on the same database; show nothing was lost or repeated.

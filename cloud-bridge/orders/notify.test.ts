@@ -4,7 +4,7 @@ import { createTestDatabase, storeKinds, type TestDatabase } from '../../test/su
 import type { Store } from '../store/db.js';
 import { Metrics } from '../server/metrics.js';
 import { registerNotifyRoutes } from './notify-route.js';
-import { TestGateway, manualClock, paymentBridge } from './test-gateway.js';
+import { TestGateway, manualClock, paymentBridge } from './test-gateway.fixture.js';
 
 // Item 6 of issue 14: a notify's body is stored only once its signature verifies; a forged or
 // oversized one is counted and refused without growing the database; the route is rate-limited
