@@ -17,6 +17,7 @@ import { MessageRecorder } from './channels/recorder.js';
 import type { ChannelRegistry } from './channels/channel.js';
 import { defaultChannels } from './channels/index.js';
 import { PaymentService } from './orders/payments.js';
+import { registerNotifyRoutes } from './orders/notify-route.js';
 import { installErrorHandling } from './server/errors.js';
 import { registerMerchantApi } from './server/merchant-api.js';
 import { Metrics } from './server/metrics.js';
@@ -54,6 +55,8 @@ export interface BridgeOptions {
   fx?: FxOptions & { pullAtStart?: boolean };
   /** Requests a minute per client on the one-code pages (default KAURI_LANDING_RATE_LIMIT or 120). */
   landingRateLimitPerMinute?: number;
+  /** Channel notifies a minute per source address (KAURI_NOTIFY_RATE_LIMIT; default 30000). */
+  notifyRateLimitPerMinute?: number;
   /** Reconciliation: suspense window and the statement download schedule. */
   reconcile?: ReconcileScheduleOptions & { windowMinutes?: number };
   /**
@@ -108,11 +111,11 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const store = await openStore(options.dbUrl);
   const box = new SecretBox(options.secretKey);
   const accounts = new AccountsRepo(store, box);
-  const orders = new OrdersRepo(store);
-  const events = new EventLog(store);
+  const orders = new OrdersRepo(store, clock);
+  const events = new EventLog(store, clock);
   const scheduler = new Scheduler(store, clock, log.child({ part: 'scheduler' }));
   const files = new FileStore(resolve(options.filesDir ?? join('data', 'files')), store);
-  const recorder = new MessageRecorder(store);
+  const recorder = new MessageRecorder(store, clock);
   const channels = options.channels ?? defaultChannels();
   const metrics = new Metrics();
 
@@ -154,20 +157,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   registerCheckoutApi(app, { accounts, checkouts, get publicBaseUrl() { return urlHolder.base; } });
   registerWebhookApi(app, { accounts, webhooks });
 
-  // Channel notifies: raw bodies whatever the Content-Type says, since signatures are
-  // computed over exactly what was sent.
-  await app.register(async (notify) => {
-    notify.removeAllContentTypeParsers();
-    notify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_req, body, done) => done(null, body));
-    const handler = async (req: import('fastify').FastifyRequest<{ Params: { channel: string; account: string } }>, reply: import('fastify').FastifyReply) => {
-      const result = await payments.handleNotify(req.params.channel, req.params.account, {
-        method: req.method, headers: req.headers, query: req.query as Record<string, string>, body: (req.body as Buffer | undefined) ?? Buffer.alloc(0),
-      });
-      metrics.notifies.inc({ channel: req.params.channel, result: result.status < 300 ? 'ok' : 'refused' });
-      void reply.status(result.status).type(result.contentType).send(result.body);
-    };
-    notify.post('/notify/:channel/:account', handler);
-    notify.get('/notify/:channel/:account', handler);
+  await registerNotifyRoutes(app, {
+    payments, metrics, rateLimitPerMinute: options.notifyRateLimitPerMinute ?? (Number(process.env.KAURI_NOTIFY_RATE_LIMIT) || undefined),
   });
   await app.register(formbody);
   await registerLandingPages(app, {

@@ -96,7 +96,12 @@ export interface RefundRequest {
 export type RefundOutcome =
   | { readonly state: 'succeeded' | 'processing'; readonly channelRefundId?: string; readonly raw?: unknown }
   | { readonly state: 'failed'; readonly reason: string; readonly raw?: unknown }
-  | { readonly state: 'unknown'; readonly reason: string; readonly raw?: unknown };
+  | { readonly state: 'unknown'; readonly reason: string; readonly raw?: unknown }
+  /**
+   * Only from `queryRefund` of a channel without a refund key: its refund list lacks this
+   * refund. The list may lag a send, so the bridge re-sends only once the last send is old.
+   */
+  | { readonly state: 'not_found'; readonly reason: string; readonly raw?: unknown };
 
 export interface RawHttpRequest {
   readonly method: string;
@@ -150,7 +155,14 @@ export interface Channel {
   /** Closes an unpaid order (QR, web); for presented codes, reverses (refunds if it was paid). */
   close(ctx: ChannelContext, ref: OrderRef): Promise<ChannelOutcome>;
   refund(ctx: ChannelContext, req: RefundRequest): Promise<RefundOutcome>;
+  /** What the channel knows of a refund (a channel with a refund key may send a refund it lacks). */
   queryRefund?(ctx: ChannelContext, req: RefundRequest): Promise<RefundOutcome>;
+  /**
+   * For a channel without a refund key (a second send is a second refund): how long after a
+   * send its refund list may still lack the refund. Set, the bridge queries before any
+   * re-send and re-sends only a refund the list still lacks this long after the last send.
+   */
+  readonly refundListLagMs?: number;
   /** Verifies and parses a notify. Throws `NotifyRejectedError` for a forged or malformed one. */
   verifyNotify(ctx: ChannelContext, req: RawHttpRequest): Promise<VerifiedNotify>;
   fetchStatement?(ctx: ChannelContext, day: string): Promise<StatementResult>;

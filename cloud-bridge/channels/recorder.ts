@@ -1,5 +1,8 @@
 import type { Store } from '../store/db.js';
 import { nowIso } from '../store/db.js';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../store/schema.js';
+import { systemClock, type Clock } from '../../protocol/clock.js';
 
 // Raw channel messages are kept (bodies, not just outcomes) for disputes and
 // reconciliation, with the few values that are secrets to a third party masked:
@@ -24,19 +27,28 @@ function mask(v: string): string {
   return `${v.slice(0, 2)}${'*'.repeat(Math.max(4, v.length - 4))}${v.slice(-2)}`;
 }
 
-export class MessageRecorder {
-  constructor(private readonly store: Store) {}
+export interface RecordedMessage {
+  channel: string;
+  accountId?: string | null;
+  orderId?: string | null;
+  direction: 'request' | 'response' | 'notify' | 'reply';
+  endpoint: string;
+  body: string;
+  httpStatus?: number;
+  /** When it was sent or received (kept when the message is written later, with its outcome). */
+  at?: Date;
+}
 
-  async record(m: {
-    channel: string; accountId?: string | null; orderId?: string | null;
-    direction: 'request' | 'response' | 'notify' | 'reply'; endpoint: string; body: string; httpStatus?: number;
-  }): Promise<void> {
-    await this.store.db
+export class MessageRecorder {
+  constructor(private readonly store: Store, private readonly clock: Clock = systemClock()) {}
+
+  async record(m: RecordedMessage, db: Kysely<Database> | Transaction<Database> = this.store.db): Promise<void> {
+    await db
       .insertInto('channel_messages')
       .values({
         channel: m.channel, channel_account_id: m.accountId ?? null, order_id: m.orderId ?? null,
         direction: m.direction, endpoint: m.endpoint, http_status: m.httpStatus ?? null,
-        body: redact(m.body).slice(0, 200_000), created_at: nowIso(),
+        body: redact(m.body).slice(0, 200_000), created_at: nowIso(m.at ?? this.clock.now()),
       })
       .execute();
   }

@@ -1,7 +1,9 @@
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
+import type { Database } from '../store/schema.js';
 import type { Store } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import { newId } from '../../protocol/ids.js';
+import { systemClock, type Clock } from '../../protocol/clock.js';
 
 // The domain event log: every change someone outside must hear of is appended here.
 // Readers (merchant webhooks, terminal links) keep their own cursor, so delivery
@@ -28,28 +30,35 @@ type Listener = () => void;
 
 export class EventLog {
   private readonly listeners = new Set<Listener>();
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Store, private readonly clock: Clock = systemClock()) {}
 
   async append(input: AppendInput): Promise<DomainEvent> {
+    const event = await this.store.db.transaction().execute((trx) => this.appendIn(trx, input));
+    this.poke();
+    return event;
+  }
+
+  /**
+   * Appends inside the caller's transaction, so the event commits with the change it reports
+   * (call `poke()` after the commit to wake this process's readers).
+   */
+  async appendIn(trx: Transaction<Database>, input: AppendInput): Promise<DomainEvent> {
     const row = {
       id: newId('evt'),
       type: input.type,
       merchant_id: input.merchantId ?? null,
       store_id: input.storeId ?? null,
       payload: JSON.stringify(input.payload),
-      created_at: nowIso(),
+      created_at: nowIso(this.clock.now()),
     };
-    const inserted = await this.store.db.transaction().execute(async (trx) => {
-      if (this.store.dialect === 'postgres') {
-        // Appends are serialised so sequence numbers commit in order: a reader at
-        // cursor N never skips an N-1 that commits after N+1 became visible.
-        await sql`select pg_advisory_xact_lock(727274)`.execute(trx);
-      }
-      const r = await trx.insertInto('events').values(row).returning('seq').executeTakeFirstOrThrow();
-      if (this.store.dialect === 'postgres') await sql`select pg_notify('kauri_events', ${String(r.seq)})`.execute(trx);
-      return r;
-    });
-    for (const l of this.listeners) l();
+    if (this.store.dialect === 'postgres') {
+      // Appends are serialised so sequence numbers commit in order: a reader at cursor N
+      // never skips an N-1 that commits after N+1 became visible. The lock is held to the
+      // end of the caller's transaction, so keep channel calls out of it.
+      await sql`select pg_advisory_xact_lock(727274)`.execute(trx);
+    }
+    const inserted = await trx.insertInto('events').values(row).returning('seq').executeTakeFirstOrThrow();
+    if (this.store.dialect === 'postgres') await sql`select pg_notify('kauri_events', ${String(inserted.seq)})`.execute(trx);
     return {
       seq: Number(inserted.seq), id: row.id, type: row.type, merchantId: row.merchant_id, storeId: row.store_id,
       payload: input.payload, createdAt: row.created_at,
@@ -69,6 +78,18 @@ export class EventLog {
     }));
   }
 
+  async byId(id: string): Promise<DomainEvent | undefined> {
+    const r = await this.store.db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && {
+      seq: Number(r.seq), id: r.id, type: r.type, merchantId: r.merchant_id, storeId: r.store_id,
+      payload: JSON.parse(r.payload), createdAt: r.created_at,
+    };
+  }
+
+  async hasCursor(reader: string): Promise<boolean> {
+    return (await this.store.db.selectFrom('event_cursors').select('reader').where('reader', '=', reader).executeTakeFirst()) !== undefined;
+  }
+
   async head(): Promise<number> {
     const r = await this.store.db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
     return Number(r?.seq ?? 0);
@@ -81,7 +102,7 @@ export class EventLog {
 
   /** Moves a reader's cursor forward (never back). */
   async advance(reader: string, position: number): Promise<void> {
-    const now = nowIso();
+    const now = nowIso(this.clock.now());
     await this.store.db
       .insertInto('event_cursors')
       .values({ reader, position, updated_at: now })

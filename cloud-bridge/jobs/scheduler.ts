@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import type { Kysely, Transaction } from 'kysely';
 import type { Store } from '../store/db.js';
+import type { Database } from '../store/schema.js';
 import { nowIso } from '../store/db.js';
 import type { Clock } from '../../protocol/clock.js';
 import { newId } from '../../protocol/ids.js';
@@ -36,6 +38,13 @@ export interface EnqueueOptions {
   runAt?: Date;
   dedupeKey?: string;
   maxAttempts?: number;
+  /**
+   * Queue inside this transaction, so the task commits with the change that needs it (call
+   * `kick()` after the commit). A queued task with the same dedupe key makes it a no-op.
+   */
+  db?: Kysely<Database> | Transaction<Database>;
+  /** With a dedupe key: if that task is already queued to run later, bring it forward. */
+  earlier?: boolean;
 }
 
 const LEASE_MS = 60_000;
@@ -77,6 +86,25 @@ export class Scheduler {
     const now = this.clock.now();
     const runAt = options.runAt ?? new Date(now.getTime() + this.clock.duration(options.delayMs ?? 0));
     const id = newId('tsk');
+    if (options.db) {
+      const inserted = await options.db
+        .insertInto('tasks')
+        .values({
+          id, kind, dedupe_key: options.dedupeKey ?? null, payload: JSON.stringify(payload), run_at: nowIso(runAt),
+          attempts: 0, max_attempts: options.maxAttempts ?? kindSpec?.maxAttempts ?? 10, status: 'queued',
+          locked_by: null, locked_until: null, last_error: null, created_at: nowIso(now), updated_at: nowIso(now),
+        })
+        // Not a caught unique violation: on PostgreSQL that would abort the caller's transaction.
+        .onConflict((oc) => oc.column('dedupe_key').doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return id;
+      if (options.earlier && options.dedupeKey) {
+        await options.db.updateTable('tasks').set({ run_at: nowIso(runAt), updated_at: nowIso(now) })
+          .where('dedupe_key', '=', options.dedupeKey).where('status', '=', 'queued').where('run_at', '>', nowIso(runAt))
+          .execute();
+      }
+      return undefined;
+    }
     try {
       await this.store.db
         .insertInto('tasks')

@@ -96,7 +96,7 @@ describe.each(storeKinds())('checkout service (%s)', (kind) => {
       channel: 'wechat', channel_account_id: account.id, mode: 'jsapi', amount_minor: 700, currency: 'NZD', status: 'paid',
       refunded_minor: 0, description: null, channel_order_no: `KMISSED${kind}`, channel_trade_no: '4200', qr_code: null, redirect_url: null,
       openid: 'o1', quote_id: null, cny_quote_minor: null, cny_charged_minor: null, rate: null, rate_time: null, return_url: null,
-      request_hash: 'h', flagged: 0, flag_reason: null, expires_at: now, created_at: now, updated_at: now, paid_at: now,
+      request_hash: 'h', flagged: false, flag_reason: null, expires_at: now, created_at: now, updated_at: now, paid_at: now,
       channel_paid_at: null, version: 0,
     }, 'test');
     await bridge.store.db.updateTable('checkouts').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('id', '=', c.id).execute();
@@ -112,8 +112,8 @@ describe.each(storeKinds())('checkout service (%s)', (kind) => {
       paid_at: new Date().toISOString(),
     }, 'test');
     await checkouts.expireDue();
-    expect((await bridge.orders.byId(`pay_missed2${kind}`))!.flagged).toBe(1);
-    expect((await bridge.orders.byId(`pay_missed${kind}`))!.flagged).toBe(0);
+    expect((await bridge.orders.byId(`pay_missed2${kind}`))!.flagged).toBe(true);
+    expect((await bridge.orders.byId(`pay_missed${kind}`))!.flagged).toBe(false);
     const tasks = await bridge.store.db.selectFrom('tasks').select(['kind', 'payload']).where('kind', '=', 'refund.automatic').execute();
     expect(tasks.map((t) => JSON.parse(t.payload).orderId)).toContain(`pay_missed2${kind}`);
     await checkouts.expireDue();

@@ -4,7 +4,7 @@ import type { Clock } from '../../protocol/clock.js';
 import { KauriError } from '../../protocol/errors.js';
 import { newId, randomToken } from '../../protocol/ids.js';
 import { money } from '../../protocol/money.js';
-import { CHANNELS, type ChannelName, type PaymentMode, type PaymentStatus } from '../../protocol/payments.js';
+import { CHANNELS, type ChannelName, type PaymentMode } from '../../protocol/payments.js';
 import type { ChannelOutcome, ChannelRegistry } from '../channels/channel.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Scheduler } from '../jobs/scheduler.js';
@@ -16,6 +16,7 @@ import type { Store } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import type { Order, OrdersRepo } from '../store/orders-repo.js';
 import type { CheckoutTable } from '../store/schema.js';
+import { CheckoutsRepo } from './checkouts-repo.js';
 
 // A checkout is one amount a customer may pay with whichever wallet they have: one
 // token, one URL (/c/<token>), and under it at most one channel order per wallet. It
@@ -134,16 +135,15 @@ export interface CheckoutDeps {
 }
 
 export class CheckoutService {
+  private readonly repo: CheckoutsRepo;
+
   constructor(private readonly deps: CheckoutDeps) {
+    this.repo = new CheckoutsRepo(deps.store, deps.clock);
     deps.scheduler.every(EXPIRE_JOB, 5_000, async () => { await this.expireDue(); });
     deps.payments.setHooks({
       onPaid: (order) => this.onOrderPaid(order),
       onCreated: (order, outcome) => this.keepPresentation(order, outcome),
     });
-  }
-
-  private get db() {
-    return this.deps.store.db;
   }
 
   urlFor(token: string): string {
@@ -193,19 +193,19 @@ export class CheckoutService {
       created_at: nowIso(now),
       updated_at: nowIso(now),
     };
-    await this.db.insertInto('checkouts').values(row).execute();
+    await this.repo.insert(row);
     return this.toCheckout(row);
   }
 
   /** The checkout behind a token; an open one past its expiry is expired on the spot. */
   async get(token: string): Promise<Checkout | undefined> {
     if (!/^[A-Za-z0-9_-]{16,64}$/.test(token)) return undefined;
-    const row = await this.db.selectFrom('checkouts').selectAll().where('token', '=', token).executeTakeFirst();
+    const row = await this.repo.byToken(token);
     return row ? this.toCheckout(await this.expireIfDue(row)) : undefined;
   }
 
   async getById(id: string): Promise<Checkout | undefined> {
-    const row = await this.db.selectFrom('checkouts').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.repo.byId(id);
     return row ? this.toCheckout(await this.expireIfDue(row)) : undefined;
   }
 
@@ -217,10 +217,7 @@ export class CheckoutService {
   }
 
   async list(merchantId: string, options: { limit?: number; before?: string; status?: CheckoutStatus } = {}): Promise<Checkout[]> {
-    let q = this.db.selectFrom('checkouts').selectAll().where('merchant_id', '=', merchantId);
-    if (options.status) q = q.where('status', '=', options.status);
-    if (options.before) q = q.where('id', '<', options.before);
-    const rows = await q.orderBy('id', 'desc').limit(options.limit ?? 50).execute();
+    const rows = await this.repo.list(merchantId, options);
     return Promise.all(rows.map((r) => this.toCheckout(r)));
   }
 
@@ -242,10 +239,7 @@ export class CheckoutService {
 
   /** The wallets this checkout offers: allowed, known to this bridge and configured for the merchant. */
   async channelsFor(c: Checkout): Promise<ChannelName[]> {
-    // One read of the account list, without opening any sealed credentials.
-    const rows = await this.db.selectFrom('channel_accounts').select('channel')
-      .where('merchant_id', '=', c.merchantId).where('active', '=', 1).execute();
-    const configured = new Set(rows.map((r) => r.channel));
+    const configured = await this.repo.activeChannels(c.merchantId);
     return CHANNELS.filter((name) => configured.has(name) && this.deps.channels.get(name) && (!c.allowedChannels || c.allowedChannels.includes(name)));
   }
 
@@ -266,7 +260,7 @@ export class CheckoutService {
     const key = createHash('sha256').update(`${req.channel}\0${req.mode}\0${req.openid ?? ''}`).digest('hex').slice(0, 5);
     const prefix = `${c.id.slice(4)}${key}`;
     const siblings = (await this.ordersOf(c.id)).filter((o) => o.out_trade_no.startsWith(prefix));
-    const open = siblings.find((o) => isOpen(o.status as PaymentStatus));
+    const open = siblings.find((o) => isOpen(o.status));
     if (open) return { order: open, presentation: await this.presentationOf(open), reused: true };
     const startedAt = this.deps.clock.now().getTime();
     const remainingMs = Date.parse(c.expiresAt) - startedAt;
@@ -286,7 +280,7 @@ export class CheckoutService {
     });
     // The checkout may have been paid, cancelled or expired while the channel was asked.
     const now = await this.getById(c.id);
-    if (now && now.status !== 'open' && isOpen(order.status as PaymentStatus)) {
+    if (now && now.status !== 'open' && isOpen(order.status)) {
       await this.deps.payments.closeOrder(order, `checkout_${now.status}`).catch(() => undefined);
       throw now.status === 'expired' ? new KauriError('checkout_expired') : new KauriError('checkout_closed', `The checkout is ${now.status}`);
     }
@@ -294,14 +288,14 @@ export class CheckoutService {
   }
 
   async ordersOf(checkoutId: string): Promise<Order[]> {
-    return this.db.selectFrom('orders').selectAll().where('checkout_id', '=', checkoutId).orderBy('created_at').execute();
+    return this.deps.orders.ofCheckout(checkoutId);
   }
 
   /** What the payer's browser needs for an order; a concurrent scan may wait briefly for the first one's answer. */
   async presentationOf(order: Order): Promise<Presentation> {
     for (let i = 0; i < 50; i++) {
-      const row = await this.db.selectFrom('checkout_presentations').select('data').where('order_id', '=', order.id).executeTakeFirst();
-      if (row) return JSON.parse(row.data) as Presentation;
+      const data = await this.repo.presentation(order.id);
+      if (data) return JSON.parse(data) as Presentation;
       if (order.mode !== 'jsapi') return {};
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -314,10 +308,7 @@ export class CheckoutService {
     if (outcome.jsapiParams) p.jsapiParams = { ...outcome.jsapiParams };
     if (outcome.page) p.page = { html: outcome.page.html };
     if (!p.jsapiParams && !p.page) return;
-    await this.db.insertInto('checkout_presentations')
-      .values({ order_id: order.id, checkout_id: order.checkout_id, data: JSON.stringify(p), created_at: nowIso(this.deps.clock.now()) })
-      .onConflict((oc) => oc.column('order_id').doNothing())
-      .execute();
+    await this.repo.keepPresentation(order.id, order.checkout_id, JSON.stringify(p));
   }
 
   /**
@@ -327,40 +318,47 @@ export class CheckoutService {
    */
   private async onOrderPaid(order: Order): Promise<void> {
     if (!order.checkout_id) return;
-    const claimed = await this.db.updateTable('checkouts')
-      .set({ status: 'paid', paid_order_id: order.id, updated_at: nowIso(this.deps.clock.now()) })
-      .where('id', '=', order.checkout_id)
-      .where('status', '=', 'open')
-      .executeTakeFirst();
+    const claimed = await this.repo.claimPaid(order.checkout_id, order.id);
     const c = await this.getById(order.checkout_id);
     if (!c) return;
-    if (Number(claimed.numUpdatedRows) === 1) {
+    if (claimed) {
       await this.emit(c.kind === 'static' ? 'static_code.paid' : 'checkout.paid', c);
       await this.closeOpenOrders(c.id, 'checkout_paid_elsewhere', order.id);
       return;
     }
-    const row = await this.db.selectFrom('checkouts').select('paid_order_id').where('id', '=', c.id).executeTakeFirst();
+    const row = await this.repo.byId(c.id);
     if (row?.paid_order_id === order.id) return; // the same report twice
     const reason = c.status === 'paid'
       ? 'A second wallet paid a checkout that was already paid; refunded automatically'
       : `Paid after the checkout was ${c.status}; refunded automatically`;
     this.deps.log.warn({ checkout: c.id, order: order.id, status: c.status }, 'extra payment on a checkout: refunding it');
-    await this.flag(order, reason, c.id);
-    await this.deps.scheduler.enqueue(AUTO_REFUND_TASK, { orderId: order.id, reason: 'checkout already paid' }, { dedupeKey: `auto-refund:${order.id}` });
+    await this.flag(order, reason, c.id, { refund: 'checkout already paid' });
   }
 
-  private async flag(order: Order, reason: string, checkoutId: string): Promise<void> {
-    await this.deps.orders.patch(order.id, { flagged: 1, flag_reason: reason });
-    const flagged = (await this.deps.orders.byId(order.id))!;
-    await this.deps.events.append({
-      type: 'payment.flagged', merchantId: flagged.merchant_id, storeId: flagged.store_id,
-      payload: { ...paymentView(flagged, { publicBaseUrl: this.deps.publicBaseUrl }), checkout_id: checkoutId },
+  /**
+   * Flags an order for HQ with its event, and (`refund`) queues its automatic refund, in one
+   * transaction: once flagged, the missed-payment pass no longer looks at it, so the refund
+   * task must never be a separate commit that a crash could lose.
+   */
+  private async flag(order: Order, reason: string, checkoutId: string, options: { refund?: string } = {}): Promise<void> {
+    await this.deps.orders.db.transaction().execute(async (trx) => {
+      await this.deps.orders.patchIn(trx, order.id, { flagged: true, flag_reason: reason });
+      const flagged = (await this.deps.orders.byId(order.id, trx))!;
+      await this.deps.events.appendIn(trx, {
+        type: 'payment.flagged', merchantId: flagged.merchant_id, storeId: flagged.store_id,
+        payload: { ...paymentView(flagged, { publicBaseUrl: this.deps.publicBaseUrl }), checkout_id: checkoutId },
+      });
+      if (options.refund) {
+        await this.deps.scheduler.enqueue(AUTO_REFUND_TASK, { orderId: order.id, reason: options.refund }, { db: trx, dedupeKey: `auto-refund:${order.id}` });
+      }
     });
+    this.deps.events.poke();
+    this.deps.scheduler.kick();
   }
 
   private async closeOpenOrders(checkoutId: string, cause: string, exceptOrderId?: string): Promise<void> {
     for (const o of await this.ordersOf(checkoutId)) {
-      if (o.id === exceptOrderId || !isOpen(o.status as PaymentStatus)) continue;
+      if (o.id === exceptOrderId || !isOpen(o.status)) continue;
       try {
         const after = await this.deps.payments.closeOrder(o, cause);
         if (after.status === 'reversed') {
@@ -377,24 +375,19 @@ export class CheckoutService {
   }
 
   private async moveFromOpen(id: string, to: 'expired' | 'cancelled'): Promise<boolean> {
-    const r = await this.db.updateTable('checkouts')
-      .set({ status: to, updated_at: nowIso(this.deps.clock.now()) })
-      .where('id', '=', id)
-      .where('status', '=', 'open')
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+    return this.repo.moveFromOpen(id, to);
   }
 
   private async expireIfDue(row: CheckoutTable): Promise<CheckoutTable> {
     if (row.status !== 'open' || Date.parse(row.expires_at) > this.deps.clock.now().getTime()) return row;
     await this.expire(row.id);
-    return (await this.db.selectFrom('checkouts').selectAll().where('id', '=', row.id).executeTakeFirst())!;
+    return (await this.repo.byId(row.id))!;
   }
 
   private async expire(id: string): Promise<void> {
     // A payment the hook missed (the bridge stopped between the order's paid transition and
     // the checkout's) settles the checkout instead of letting it expire.
-    const paid = (await this.ordersOf(id)).find((o) => isPaidFamily(o.status as PaymentStatus));
+    const paid = (await this.ordersOf(id)).find((o) => isPaidFamily(o.status));
     if (paid) {
       await this.onOrderPaid(paid);
       return;
@@ -409,21 +402,10 @@ export class CheckoutService {
   async expireDue(): Promise<number> {
     // Paid orders of the last day whose checkout never heard of them: the open checkout they
     // settle, or the extra payment on an ended one that must be refunded and flagged.
-    const since = nowIso(new Date(this.deps.clock.now().getTime() - 24 * 3600_000));
-    const missed = await this.db.selectFrom('orders').innerJoin('checkouts', 'checkouts.id', 'orders.checkout_id')
-      .selectAll('orders')
-      .where('orders.status', 'in', ['paid', 'partially_refunded', 'refunded'])
-      .where('orders.paid_at', '>', since)
-      .where((eb) => eb.or([
-        eb('checkouts.status', '=', 'open'),
-        eb.and([eb('orders.flagged', '=', 0), eb.or([eb('checkouts.paid_order_id', 'is', null), eb('checkouts.paid_order_id', '!=', eb.ref('orders.id'))])]),
-      ]))
-      .limit(100).execute();
+    const missed = await this.repo.missedPaidOrders(new Date(this.deps.clock.now().getTime() - 24 * 3600_000));
     for (const o of missed) await this.onOrderPaid(o);
-    const due = await this.db.selectFrom('checkouts').select('id')
-      .where('status', '=', 'open').where('expires_at', '<=', nowIso(this.deps.clock.now()))
-      .limit(200).execute();
-    for (const { id } of due) await this.expire(id);
+    const due = await this.repo.dueIds();
+    for (const id of due) await this.expire(id);
     return due.length;
   }
 
@@ -443,7 +425,7 @@ export class CheckoutService {
     };
     if (r.paid_order_id) {
       const o = await this.deps.orders.byId(r.paid_order_id);
-      if (o && isPaidFamily(o.status as PaymentStatus)) c.payment = paymentView(o, { publicBaseUrl: this.deps.publicBaseUrl });
+      if (o && isPaidFamily(o.status)) c.payment = paymentView(o, { publicBaseUrl: this.deps.publicBaseUrl });
     }
     return c;
   }

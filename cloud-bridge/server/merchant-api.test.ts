@@ -34,7 +34,7 @@ describe('merchant API', () => {
       channel: 'wechat', channel_account_id: account.id, mode: 'native', amount_minor: 1250, currency: 'NZD', status: 'pending',
       refunded_minor: 0, description: null, channel_order_no: 'KTESTA1', channel_trade_no: null, qr_code: 'weixin://x', redirect_url: null,
       openid: null, quote_id: null, cny_quote_minor: null, cny_charged_minor: null, rate: null, rate_time: null, return_url: null,
-      request_hash: 'h', flagged: 0, flag_reason: null, expires_at: null, created_at: now, updated_at: now, paid_at: null,
+      request_hash: 'h', flagged: false, flag_reason: null, expires_at: null, created_at: now, updated_at: now, paid_at: null,
       channel_paid_at: null, version: 0,
     }, 'test');
   });

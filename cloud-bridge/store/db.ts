@@ -7,7 +7,10 @@ import type { Database as Schema } from './schema.js';
 import { migrationProvider } from './migrations.js';
 import { KauriError } from '../../protocol/errors.js';
 
-export type Dialect = 'sqlite' | 'postgres';
+import type { Dialect } from './dialect.js';
+
+export type { Dialect } from './dialect.js';
+export { nowIso } from './dialect.js';
 
 export interface Store {
   readonly db: Kysely<Schema>;
@@ -73,8 +76,4 @@ export async function migrate(store: Store): Promise<void> {
 /** A database URL fit for logs: the password is never shown. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):([^@]+)@/, '//$1:***@');
-}
-
-export function nowIso(date: Date = new Date()): string {
-  return date.toISOString();
 }

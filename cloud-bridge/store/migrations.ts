@@ -1,15 +1,16 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
-import type { Dialect } from './db.js';
+import { moneyColumn, serialColumn, type Dialect } from './dialect.js';
 import { m0004_terminals, m0007_terminal_health } from '../terminals/migration.js';
 import { m0005_reconcile } from '../reconcile/runs/migration.js';
+import { m0008_refund_sending } from '../orders/migration.js';
 
 // Migrations are code, applied in name order, identical on SQLite and PostgreSQL except
 // where a column type must differ (64-bit money and auto-increment sequences).
 
 type Builder = (dialect: Dialect) => Migration;
 
-const money = (d: Dialect) => (d === 'postgres' ? 'bigint' : 'integer');
-const serial = (d: Dialect) => (d === 'postgres' ? 'bigserial' : 'integer');
+const money = moneyColumn;
+const serial = serialColumn;
 
 const m0001_core: Builder = (d) => ({
   async up(db: Kysely<any>) {
@@ -356,6 +357,7 @@ const ALL: Record<string, Builder> = {
   '0005_reconcile': m0005_reconcile,
   '0006_order_pay_params': m0006_order_pay_params,
   '0007_terminal_health': m0007_terminal_health,
+  '0008_refund_sending': m0008_refund_sending,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -141,6 +141,10 @@ export interface RefundTable {
   request_hash: string;
   created_at: string;
   updated_at: string;
+  /** While a send may be in flight: no one else sends it before this (migration 0008). */
+  sending_until?: string | null;
+  last_sent_at?: string | null;
+  send_attempts?: number;
 }
 
 export interface ChannelMessageTable {

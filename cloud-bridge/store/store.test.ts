@@ -43,7 +43,7 @@ for (const kind of storeKinds()) {
         channel: 'wechat', channel_account_id: accountId, mode: 'native', amount_minor: 1000, currency: 'NZD', status: 'pending',
         refunded_minor: 0, description: null, channel_order_no: id.replace('pay_', 'K'), channel_trade_no: null, qr_code: null,
         redirect_url: null, openid: null, quote_id: null, cny_quote_minor: null, cny_charged_minor: null, rate: null, rate_time: null,
-        return_url: null, request_hash: 'h', flagged: 0, flag_reason: null, expires_at: null, created_at: now, updated_at: now,
+        return_url: null, request_hash: 'h', flagged: false, flag_reason: null, expires_at: null, created_at: now, updated_at: now,
         paid_at: null, channel_paid_at: null, version: 0, ...overrides,
       };
     }
@@ -101,7 +101,7 @@ for (const kind of storeKinds()) {
       const now = new Date().toISOString();
       const refund = (n: number, amount: number) => ({
         id: newId('ref'), merchant_id: merchantId, order_id: o.id, out_refund_no: `R${n}-${o.id.slice(-6)}`, channel_refund_no: newId('R'),
-        channel_refund_id: null, amount_minor: amount, currency: 'NZD', status: 'processing', reason: null, automatic: 0,
+        channel_refund_id: null, amount_minor: amount, currency: 'NZD', status: 'processing' as const, reason: null, automatic: 0,
         request_hash: 'h', created_at: now, updated_at: now,
       });
       const results = await Promise.allSettled([1, 2, 3, 4].map((n) => orders.reserveRefund(o.id, refund(n, 400), 'test')));

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { KauriError } from '../../protocol/errors.js';
 import type { CommandArgsOf, CommandName } from '../../protocol/link.js';
 import { money } from '../../protocol/money.js';
-import { channelOfPaymentCode, type ChannelName, type PaymentStatus } from '../../protocol/payments.js';
+import { channelOfPaymentCode, type ChannelName } from '../../protocol/payments.js';
 import { orderRef, type PaymentService } from '../orders/payments.js';
 import type { ChannelOutcome, ChannelRegistry } from '../channels/channel.js';
 import type { AccountsRepo } from '../store/accounts.js';
@@ -87,8 +87,8 @@ export class TerminalCommandExecutor {
         // Ask the channel first: the customer may have just confirmed. Closing (for a
         // scanned code: reversing) an order that is in fact paid would hand the money back
         // behind the cashier's back; a paid one is shown as paid and refunded on purpose.
-        if (isOpen(order.status as PaymentStatus)) order = await this.queryChannel(order);
-        if (isPaidFamily(order.status as PaymentStatus)) return paymentView(order);
+        if (isOpen(order.status)) order = await this.queryChannel(order);
+        if (isPaidFamily(order.status)) return paymentView(order);
         return paymentView(await this.deps.payments.closeOrder(order, 'terminal_cancel'));
       }
       case 'refund.create': {

@@ -135,7 +135,7 @@ describe('terminal link (bridge side)', () => {
       channel: 'wechat', channel_account_id: account.id, mode: 'micropay', amount_minor: 1250, currency: 'NZD', status: 'paid',
       refunded_minor: 0, description: null, channel_order_no: 'KTESTB1', channel_trade_no: null, qr_code: null, redirect_url: null,
       openid: null, quote_id: null, cny_quote_minor: null, cny_charged_minor: null, rate: null, rate_time: null, return_url: null,
-      request_hash: 'h', flagged: 0, flag_reason: null, expires_at: null, created_at: now, updated_at: now, paid_at: now,
+      request_hash: 'h', flagged: false, flag_reason: null, expires_at: null, created_at: now, updated_at: now, paid_at: now,
       channel_paid_at: null, version: 0,
     }, 'test');
     const t = await pairAt('store-a');

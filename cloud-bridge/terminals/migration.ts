@@ -1,5 +1,5 @@
 import type { Kysely, Migration } from 'kysely';
-import type { Dialect } from '../store/db.js';
+import type { Dialect } from '../store/dialect.js';
 
 // Terminal link state: the (terminal, idempotency key) record of every command a counter
 // sent, so a command resent after a lost ack is answered from the record, not done twice;

@@ -9,7 +9,7 @@ import type { AccountsRepo } from '../store/accounts.js';
 import type { Store } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import type { SecretBox } from '../store/secret-box.js';
-import type { WebhookAttemptTable, WebhookDeliveryTable } from '../store/schema.js';
+import { WebhooksRepo, type Delivery, type DeliveryAttempt } from './repo.js';
 import { assertAllowedUrl } from '../onecode/checkouts.js';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, signatureHeader } from './verify-signature.js';
 
@@ -32,8 +32,7 @@ export function retryDelayMs(failedAttempts: number): number {
   return Math.min(FIRST_RETRY_MS * 2 ** Math.max(0, failedAttempts - 1), MAX_RETRY_MS);
 }
 
-export type Delivery = WebhookDeliveryTable;
-export type DeliveryAttempt = Omit<WebhookAttemptTable, 'id'> & { id: number };
+export type { Delivery, DeliveryAttempt } from './repo.js';
 
 export interface WebhookServiceDeps {
   store: Store;
@@ -49,18 +48,16 @@ export class WebhookService {
   private fanning: Promise<void> | undefined;
   private again = false;
   private readonly unsubscribe: () => void;
+  private readonly repo: WebhooksRepo;
 
   constructor(private readonly deps: WebhookServiceDeps) {
+    this.repo = new WebhooksRepo(deps.store, deps.clock);
     deps.scheduler.defineTask<{ deliveryId: string }>(DELIVER_TASK, (p) => this.deliverTask(p.deliveryId), {
       maxAttempts: MAX_ATTEMPTS, backoffMs: retryDelayMs,
     });
     // The periodic pass catches events appended by other instances (and anything missed).
     deps.scheduler.every(FANOUT_JOB, 2_000, () => this.fanout());
     this.unsubscribe = deps.events.onAppend(() => this.wake());
-  }
-
-  private get db() {
-    return this.deps.store.db;
   }
 
   close(): void {
@@ -73,23 +70,18 @@ export class WebhookService {
     if (!merchant) throw new KauriError('not_found', `No merchant "${merchantId}"`);
     assertAllowedUrl(url, merchant.allowed_domains, 'url');
     const secret = `whsec_${randomBytes(24).toString('base64url')}`;
-    const now = nowIso(this.deps.clock.now());
     const sealed = this.deps.box.seal(secret);
     // A merchant hears of events from the moment the webhook is set, not the whole history.
     const reader = readerOf(merchantId);
-    const existing = await this.db.selectFrom('event_cursors').select('position').where('reader', '=', reader).executeTakeFirst();
-    if (!existing) await this.deps.events.advance(reader, await this.deps.events.head());
-    await this.db.insertInto('webhook_endpoints')
-      .values({ merchant_id: merchantId, url, secret: sealed, created_at: now, updated_at: now })
-      .onConflict((oc) => oc.column('merchant_id').doUpdateSet({ url, secret: sealed, updated_at: now }))
-      .execute();
+    if (!(await this.deps.events.hasCursor(reader))) await this.deps.events.advance(reader, await this.deps.events.head());
+    await this.repo.upsertEndpoint(merchantId, url, sealed);
     return { url, secret };
   }
 
   async getEndpoint(merchantId: string): Promise<{ url: string; created_at: string; updated_at: string }> {
-    const row = await this.db.selectFrom('webhook_endpoints').select(['url', 'created_at', 'updated_at']).where('merchant_id', '=', merchantId).executeTakeFirst();
+    const row = await this.repo.endpoint(merchantId);
     if (!row) throw new KauriError('webhook_not_set', 'No webhook URL is set: PUT /api/v1/webhook {"url"} first');
-    return row;
+    return { url: row.url, created_at: row.created_at, updated_at: row.updated_at };
   }
 
   private wake(): void {
@@ -113,7 +105,7 @@ export class WebhookService {
 
   /** Turns new events of every merchant with a webhook into deliveries. Safe to run anywhere, any time. */
   async fanout(): Promise<void> {
-    const endpoints = await this.db.selectFrom('webhook_endpoints').select(['merchant_id', 'url']).execute();
+    const endpoints = await this.repo.endpoints();
     for (const ep of endpoints) {
       const reader = readerOf(ep.merchant_id);
       for (;;) {
@@ -128,27 +120,23 @@ export class WebhookService {
   }
 
   private async queue(merchantId: string, url: string, e: DomainEvent): Promise<void> {
-    const now = nowIso(this.deps.clock.now());
     const id = `whd_${e.id.replace(/^evt_/, '')}`;
-    await this.db.insertInto('webhook_deliveries')
-      .values({
-        id, merchant_id: merchantId, event_id: e.id, event_seq: e.seq, event_type: e.type, url, status: 'pending', attempts: 0,
-        last_status_code: null, last_error: null, next_attempt_at: now, delivered_at: null, created_at: now, updated_at: now,
-      })
-      .onConflict((oc) => oc.columns(['merchant_id', 'event_id']).doNothing())
-      .execute();
-    // Enqueued even when the row existed: a crash between the two leaves no delivery without its task.
-    await this.deps.scheduler.enqueue(DELIVER_TASK, { deliveryId: id }, { dedupeKey: `${DELIVER_TASK}:${id}` });
+    // The delivery and its task commit together (and the task is queued again if the row was
+    // there: a delivery whose task ended is still queued only once, by its dedupe key).
+    await this.repo.transaction(async (trx) => {
+      await this.repo.insertDeliveryIn(trx, { id, merchantId, eventId: e.id, eventSeq: e.seq, eventType: e.type, url });
+      await this.deps.scheduler.enqueue(DELIVER_TASK, { deliveryId: id }, { db: trx, dedupeKey: `${DELIVER_TASK}:${id}` });
+    });
+    this.deps.scheduler.kick();
   }
 
   private async deliverTask(deliveryId: string): Promise<void> {
-    const d = await this.db.selectFrom('webhook_deliveries').selectAll().where('id', '=', deliveryId).executeTakeFirst();
+    const d = await this.repo.delivery(deliveryId);
     if (!d || d.status !== 'pending') return;
     const result = await this.attempt(d, false);
     if (result.ok) return;
     if (result.attempt >= MAX_ATTEMPTS) {
-      await this.db.updateTable('webhook_deliveries').set({ status: 'failed', next_attempt_at: null, updated_at: nowIso(this.deps.clock.now()) })
-        .where('id', '=', d.id).where('status', '=', 'pending').execute();
+      await this.repo.markFailed(d.id);
       this.deps.log.error({ delivery: d.id, event: d.event_id }, 'webhook delivery gave up after the last attempt');
       return;
     }
@@ -158,19 +146,16 @@ export class WebhookService {
 
   /** One signed POST of a delivery; records the attempt and, on 2xx, marks it delivered. */
   private async attempt(d: Delivery, manual: boolean): Promise<{ ok: boolean; attempt: number; statusCode?: number; error?: string }> {
-    const ep = await this.db.selectFrom('webhook_endpoints').selectAll().where('merchant_id', '=', d.merchant_id).executeTakeFirst();
+    const ep = await this.repo.endpoint(d.merchant_id);
     if (!ep) throw new KauriError('webhook_not_set');
-    const event = await this.db.selectFrom('events').selectAll().where('id', '=', d.event_id).executeTakeFirst();
+    const event = await this.deps.events.byId(d.event_id);
     if (!event) throw new KauriError('not_found', `Event ${d.event_id} is gone`);
     const body = JSON.stringify({
-      id: event.id, type: event.type, created_at: event.created_at, merchant_id: event.merchant_id, store_id: event.store_id,
-      data: JSON.parse(event.payload),
+      id: event.id, type: event.type, created_at: event.createdAt, merchant_id: event.merchantId, store_id: event.storeId,
+      data: event.payload,
     });
     const secret = this.deps.box.open(ep.secret);
-    const claimed = await this.db.updateTable('webhook_deliveries')
-      .set((eb) => ({ attempts: eb('attempts', '+', 1), url: ep.url, updated_at: nowIso(this.deps.clock.now()) }))
-      .where('id', '=', d.id).returning('attempts').executeTakeFirstOrThrow();
-    const attempt = Number(claimed.attempts);
+    const attempt = await this.repo.startAttempt(d.id, ep.url);
     const started = Date.now();
     let statusCode: number | undefined;
     let error: string | undefined;
@@ -200,34 +185,22 @@ export class WebhookService {
     }
     const ok = statusCode !== undefined && statusCode >= 200 && statusCode < 300;
     const now = this.deps.clock.now();
-    await this.db.insertInto('webhook_attempts').values({
-      delivery_id: d.id, attempt, status_code: statusCode ?? null, error: error ?? (ok ? null : `HTTP ${statusCode}`),
-      duration_ms: Date.now() - started, manual: manual ? 1 : 0, created_at: nowIso(now),
-    }).execute();
-    await this.db.updateTable('webhook_deliveries').set({
-      last_status_code: statusCode ?? null,
-      last_error: ok ? null : error ?? `HTTP ${statusCode}`,
-      updated_at: nowIso(now),
-      ...(ok
-        ? { status: 'delivered', delivered_at: nowIso(now), next_attempt_at: null }
-        : { next_attempt_at: manual ? d.next_attempt_at : nowIso(new Date(now.getTime() + this.deps.clock.duration(retryDelayMs(attempt)))) }),
-    }).where('id', '=', d.id).execute();
+    await this.repo.finishAttempt(d, {
+      attempt, ok, statusCode, error, durationMs: Date.now() - started, manual,
+      nextAttemptAt: manual ? d.next_attempt_at : nowIso(new Date(now.getTime() + this.deps.clock.duration(retryDelayMs(attempt)))),
+    });
     if (!ok) this.deps.log.info({ delivery: d.id, attempt, statusCode, error }, 'webhook not acknowledged');
     return { ok, attempt, statusCode, error };
   }
 
   async listDeliveries(merchantId: string, options: { eventId?: string; status?: Delivery['status']; limit?: number } = {}): Promise<Delivery[]> {
-    let q = this.db.selectFrom('webhook_deliveries').selectAll().where('merchant_id', '=', merchantId);
-    if (options.eventId) q = q.where('event_id', '=', options.eventId);
-    if (options.status) q = q.where('status', '=', options.status);
-    return q.orderBy('event_seq', 'desc').limit(options.limit ?? 50).execute();
+    return this.repo.list(merchantId, options);
   }
 
   async getDelivery(merchantId: string, id: string): Promise<{ delivery: Delivery; attempts: DeliveryAttempt[] }> {
-    const delivery = await this.db.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).where('merchant_id', '=', merchantId).executeTakeFirst();
+    const delivery = await this.repo.delivery(id, merchantId);
     if (!delivery) throw new KauriError('not_found', `No webhook delivery "${id}"`);
-    const attempts = await this.db.selectFrom('webhook_attempts').selectAll().where('delivery_id', '=', id).orderBy('id').execute();
-    return { delivery, attempts: attempts.map((a) => ({ ...a, id: Number(a.id) })) };
+    return { delivery, attempts: await this.repo.attemptsOf(id) };
   }
 
   /** Sends a delivery again now (delivered or not); a failure here does not change its retry schedule. */

@@ -43,6 +43,9 @@ export interface PaymentForm {
 export class BankChannel implements Channel {
   readonly name = 'bank' as const;
   readonly modes: readonly PaymentMode[] = ['bank'];
+  // The gateway has no refund key: a second send is a second refund. How long its refund list
+  // may lag a send is not documented; ten minutes is our cautious assumption.
+  readonly refundListLagMs = 600_000;
 
   /** `yyyymmdd-v_mid-serial`; the day is China's, the serial the bridge's order id. */
   orderNumber(orderId: string, createdAt: Date, account?: ChannelAccount): string {
@@ -176,7 +179,9 @@ export class BankChannel implements Channel {
     }
     if (!list) return { state: 'unknown', reason: 'refund query was not answered' };
     const found = list.find((r) => r.refreason.startsWith(`${req.channelRefundNo} `));
-    if (!found) return this.refund(ctx, req);
+    // Not listed is not proof the bank lacks it (its list lags a send): the bridge decides
+    // when to send again (refundListLagMs), never this query.
+    if (!found) return { state: 'not_found', reason: 'the refund list does not show this refund' };
     return listedRefundOutcome(found.refid, found.refstatus, verifyRefundEntry(a.publicKey, req.order.channelOrderNo, found));
   }
 

@@ -1,5 +1,5 @@
 import type { Kysely, Migration } from 'kysely';
-import type { Dialect } from '../../store/db.js';
+import type { Dialect } from '../../store/dialect.js';
 
 // Reconciliation in the database: downloads (one row per channel, day and merchant, with
 // its state), runs (every run kept), differences as append-only versions (a change is a

@@ -1,11 +1,9 @@
 import type { Logger } from 'pino';
 import type { Store } from '../../store/db.js';
-import { nowIso } from '../../store/db.js';
 import type { AccountsRepo } from '../../store/accounts.js';
 import type { ChannelAccount, ChannelContext, ChannelRegistry } from '../../channels/channel.js';
 import type { FileStore } from '../../files/file-store.js';
 import type { Clock } from '../../../protocol/clock.js';
-import { newId } from '../../../protocol/ids.js';
 import type { Selectable } from 'kysely';
 import type { ReconDifferenceTable } from '../../store/schema.js';
 
@@ -18,6 +16,7 @@ import { convertStatement } from '../parse.js';
 import { dayNumberOf, dateOfDayNumber } from '../time.js';
 import { platformCsv, platformRows } from './platform-source.js';
 import { RunError } from './errors.js';
+import { ReconRunsRepo } from './repo.js';
 
 // Reconciliation with the database: download each merchant's statement for a channel-day
 // into the file store, match it against that merchant's orders and refunds, and keep the
@@ -133,12 +132,11 @@ interface SettlementLine {
 export class ReconcileService {
   readonly windowMs: number;
 
+  private readonly repo: ReconRunsRepo;
+
   constructor(private readonly deps: ReconcileDeps) {
     this.windowMs = (deps.windowMinutes ?? DEFAULT_WINDOW_MINUTES) * 60_000;
-  }
-
-  private get db() {
-    return this.deps.store.db;
+    this.repo = new ReconRunsRepo(deps.store, deps.clock);
   }
 
   /** Active channel accounts of a channel, one per merchant. */
@@ -156,7 +154,7 @@ export class ReconcileService {
   }
 
   async signOffOf(channel: string, day: string): Promise<{ signedBy: string; signedAt: string; note: string | null } | undefined> {
-    const r = await this.db.selectFrom('recon_signoffs').selectAll().where('channel', '=', channel).where('day', '=', day).executeTakeFirst();
+    const r = await this.repo.signOff(channel, day);
     return r ? { signedBy: r.signed_by, signedAt: r.signed_at, note: r.note } : undefined;
   }
 
@@ -165,7 +163,7 @@ export class ReconcileService {
     if (await this.signOffOf(channel, day)) return false;
     const accounts = await this.accountsOf(channel);
     if (accounts.length === 0) return false;
-    const done = await this.db.selectFrom('recon_runs').select('merchant_id').where('channel', '=', channel).where('day', '=', day).where('state', '=', 'done').execute();
+    const done = (await this.repo.runStates(channel, day)).filter((r) => r.state === 'done');
     const have = new Set(done.map((r) => r.merchant_id));
     return accounts.some((a) => !have.has(a.merchantId));
   }
@@ -183,8 +181,7 @@ export class ReconcileService {
    * (the old one stays: files are named by their content).
    */
   async download(channel: Channel, day: string, account: ChannelAccount, options: { force?: boolean } = {}): Promise<DownloadOutcome> {
-    const prev = await this.db.selectFrom('recon_downloads').selectAll()
-      .where('channel', '=', channel).where('day', '=', day).where('merchant_id', '=', account.merchantId).executeTakeFirst();
+    const prev = await this.repo.download(channel, day, account.merchantId);
     if (prev && !options.force && (prev.state === 'ready' || prev.state === 'empty')) {
       return { merchantId: account.merchantId, accountId: prev.account_id, state: prev.state, sha256: prev.file_sha256, error: null };
     }
@@ -212,16 +209,9 @@ export class ReconcileService {
       state = 'failed';
       error = (err as Error).message;
     }
-    const now = nowIso(this.deps.clock.now());
-    const values = {
-      channel, day, merchant_id: account.merchantId, account_id: account.id, state, file_sha256: sha256,
-      attempts: (prev?.attempts ?? 0) + 1, last_error: error, created_at: prev?.created_at ?? now, updated_at: now,
-    };
-    await this.db.insertInto('recon_downloads').values(values)
-      .onConflict((oc) => oc.columns(['channel', 'day', 'merchant_id']).doUpdateSet({
-        account_id: values.account_id, state, file_sha256: sha256, attempts: values.attempts, last_error: error, updated_at: now,
-      }))
-      .execute();
+    await this.repo.saveDownload({
+      channel, day, merchantId: account.merchantId, accountId: account.id, state, sha256, attempts: (prev?.attempts ?? 0) + 1, error, createdAt: prev?.created_at,
+    });
     this.deps.log.info({ channel, day, merchant: account.merchantId, state, sha256, error }, 'statement download');
     return { merchantId: account.merchantId, accountId: account.id, state, sha256, error };
   }
@@ -271,11 +261,11 @@ export class ReconcileService {
           kind: 'statement', channel, day: date, meta: { fileName: options.statement.fileName, merchantId: account.merchantId, given: true },
         });
         dl = { merchantId: account.merchantId, accountId: account.id, state: 'ready', sha256: f.sha256, error: null };
-        const now = nowIso(this.deps.clock.now());
-        await this.db.insertInto('recon_downloads')
-          .values({ channel, day: date, merchant_id: account.merchantId, account_id: account.id, state: 'ready', file_sha256: f.sha256, attempts: 1, last_error: null, created_at: now, updated_at: now })
-          .onConflict((oc) => oc.columns(['channel', 'day', 'merchant_id']).doUpdateSet({ state: 'ready', file_sha256: f.sha256, last_error: null, updated_at: now }))
-          .execute();
+        const prev = await this.repo.download(channel, date, account.merchantId);
+        await this.repo.saveDownload({
+          channel, day: date, merchantId: account.merchantId, accountId: prev?.account_id ?? account.id, state: 'ready', sha256: f.sha256,
+          attempts: prev?.attempts ?? 1, error: null, createdAt: prev?.created_at,
+        });
       } else {
         dl = await this.download(channel, date, account, { force: options.forceDownload });
       }
@@ -291,17 +281,9 @@ export class ReconcileService {
   private async runMerchant(channel: Channel, date: string, merchantId: string, dl: DownloadOutcome, actor: string): Promise<{
     runId: string; state: 'done' | 'failed' | 'no_statement'; summary: ReconcileSummary | null; error: string | null; differences: Difference[];
   }> {
-    const runId = newId('rcr');
-    const started = nowIso(this.deps.clock.now());
-    await this.db.insertInto('recon_runs').values({
-      id: runId, channel, day: date, merchant_id: merchantId, state: 'failed', file_sha256: dl.sha256, layout: null, summary: null,
-      error: 'running', actor, started_at: started, finished_at: null,
-    }).execute();
+    const runId = await this.repo.startRun({ channel, day: date, merchantId, sha256: dl.sha256, actor });
     const finish = async (state: 'done' | 'failed' | 'no_statement', set: { layout?: string | null; summary?: ReconcileSummary | null; error?: string | null }): Promise<void> => {
-      await this.db.updateTable('recon_runs').set({
-        state, layout: set.layout ?? null, summary: set.summary ? JSON.stringify(set.summary) : null, error: set.error ?? null,
-        finished_at: nowIso(this.deps.clock.now()),
-      }).where('id', '=', runId).execute();
+      await this.repo.finishRun(runId, state, { layout: set.layout ?? null, summary: set.summary ? JSON.stringify(set.summary) : null, error: set.error ?? null });
     };
     if (dl.state === 'not_ready' || dl.state === 'failed') {
       await finish('no_statement', { error: dl.error ?? dl.state });
@@ -385,26 +367,12 @@ export class ReconcileService {
   }
 
   private async recordSettlement(channel: Channel, date: string, merchantId: string, runId: string, lines: SettlementLine[]): Promise<void> {
-    const now = nowIso(this.deps.clock.now());
-    await this.db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('recon_settlements').where('channel', '=', channel).where('day', '=', date).where('merchant_id', '=', merchantId).execute();
-      for (const l of lines) {
-        await trx.insertInto('recon_settlements').values({
-          channel, day: date, merchant_id: merchantId, currency: l.currency, payments: l.payments, gross_minor: l.grossMinor,
-          refunds: l.refunds, refunds_minor: l.refundsMinor, fees_minor: l.feesMinor, cny_charged_minor: l.cnyChargedMinor, run_id: runId, updated_at: now,
-        }).execute();
-      }
-    });
+    await this.repo.replaceSettlement(channel, date, merchantId, runId, lines);
   }
 
   /** The latest version of every difference of a channel-day (all merchants, or one). */
   async differences(filter: { channel?: string; day?: string; merchantId?: string; key?: string } = {}): Promise<DifferenceView[]> {
-    let q = this.db.selectFrom('recon_differences').selectAll();
-    if (filter.channel) q = q.where('channel', '=', filter.channel);
-    if (filter.day) q = q.where('day', '=', filter.day);
-    if (filter.merchantId) q = q.where('merchant_id', '=', filter.merchantId);
-    if (filter.key) q = q.where('diff_key', '=', filter.key);
-    const rows = await q.orderBy('diff_key').orderBy('version').execute();
+    const rows = await this.repo.differenceVersions(filter);
     const latest = new Map<string, DifferenceView>();
     for (const r of rows) latest.set(r.diff_key, view(r));
     return [...latest.values()];
@@ -412,12 +380,11 @@ export class ReconcileService {
 
   /** Every version of one difference, oldest first. */
   async history(key: string): Promise<DifferenceView[]> {
-    const rows = await this.db.selectFrom('recon_differences').selectAll().where('diff_key', '=', key).orderBy('version').execute();
-    return rows.map(view);
+    return (await this.repo.differenceVersions({ key })).map(view);
   }
 
   private async addVersion(prev: DifferenceView | undefined, row: Omit<ReconDifferenceTable, 'seq' | 'version' | 'created_at'>): Promise<void> {
-    await this.db.insertInto('recon_differences').values({ ...row, version: (prev?.version ?? 0) + 1, created_at: nowIso(this.deps.clock.now()) }).execute();
+    await this.repo.addDifferenceVersion(row, (prev?.version ?? 0) + 1);
   }
 
   private async recordDifferences(channel: Channel, date: string, merchantId: string, found: Difference[], runId: string): Promise<void> {
@@ -479,12 +446,9 @@ export class ReconcileService {
     if (input.action === 'link') {
       const ref = (input.linkedOrder ?? '').trim();
       if (!ref) throw new RunError('bad_argument', 'link needs the order (its id, out_trade_no or channel order no)');
-      const order = await this.db.selectFrom('orders').select(['id'])
-        .where('merchant_id', '=', prev.merchantId)
-        .where((eb) => eb.or([eb('id', '=', ref), eb('out_trade_no', '=', ref), eb('channel_order_no', '=', ref)]))
-        .executeTakeFirst();
-      if (!order) throw new RunError('bad_argument', `merchant ${prev.merchantId} has no order "${ref}"`);
-      linked = order.id;
+      const orderId = await this.repo.orderIdOf(prev.merchantId, ref);
+      if (!orderId) throw new RunError('bad_argument', `merchant ${prev.merchantId} has no order "${ref}"`);
+      linked = orderId;
     }
     if (input.action === 'adjust') {
       if (input.adjustMinor === undefined || !Number.isSafeInteger(input.adjustMinor) || input.adjustMinor === 0) {
@@ -493,18 +457,12 @@ export class ReconcileService {
       adjust = input.adjustMinor;
     }
     const currency = input.currency ?? prev.data.channelCurrency ?? prev.data.platformCurrency ?? 'NZD';
-    await this.db.transaction().execute(async (trx) => {
-      await trx.insertInto('recon_differences').values({
-        diff_key: prev.key, version: prev.version + 1, channel: prev.channel, day: prev.day, merchant_id: prev.merchantId, category: prev.category,
-        kind: prev.kind, ref_id: prev.id, state: 'resolved', action: input.action as ResolveAction, note, linked_order: linked, adjust_minor: adjust,
-        actor: input.actor, data: JSON.stringify(prev.data), created_at: nowIso(this.deps.clock.now()),
-      }).execute();
-      if (adjust !== null) {
-        await trx.insertInto('recon_adjustments').values({
-          id: newId('adj'), channel: prev.channel, day: prev.day, merchant_id: prev.merchantId, currency, amount_minor: adjust, note,
-          refers_to: prev.key, actor: input.actor, created_at: nowIso(this.deps.clock.now()),
-        }).execute();
-      }
+    await this.repo.resolveDifference({
+      diff_key: prev.key, channel: prev.channel, day: prev.day, merchant_id: prev.merchantId, category: prev.category,
+      kind: prev.kind, ref_id: prev.id, state: 'resolved', action: input.action as ResolveAction, note, linked_order: linked, adjust_minor: adjust,
+      actor: input.actor, data: JSON.stringify(prev.data),
+    }, prev.version + 1, adjust === null ? undefined : {
+      channel: prev.channel, day: prev.day, merchant_id: prev.merchantId, currency, amount_minor: adjust, note, refers_to: prev.key, actor: input.actor,
     });
     return (await this.differences({ key }))[0]!;
   }
@@ -522,12 +480,10 @@ export class ReconcileService {
       const [ref] = await this.differences({ key: input.refersTo });
       if (ref && ref.day >= input.day) throw new RunError('bad_argument', 'a correction goes on a day after the one it corrects');
     }
-    const id = newId('adj');
-    await this.db.insertInto('recon_adjustments').values({
-      id, channel, day: input.day, merchant_id: input.merchantId, currency: input.currency, amount_minor: input.amountMinor,
-      note: input.note.trim(), refers_to: input.refersTo ?? null, actor: input.actor, created_at: nowIso(this.deps.clock.now()),
-    }).execute();
-    return id;
+    return this.repo.addAdjustment({
+      channel, day: input.day, merchant_id: input.merchantId, currency: input.currency, amount_minor: input.amountMinor,
+      note: input.note.trim(), refers_to: input.refersTo ?? null, actor: input.actor,
+    });
   }
 
   /** Locks a channel-day. Refused while differences are open or the day has not been reconciled. */
@@ -535,12 +491,12 @@ export class ReconcileService {
     checkChannel(channel);
     checkDay(day);
     await this.assertOpen(channel, day);
-    const runs = await this.db.selectFrom('recon_runs').select(['state']).where('channel', '=', channel).where('day', '=', day).execute();
+    const runs = await this.repo.runStates(channel, day);
     if (!runs.some((r) => r.state === 'done')) throw new RunError('conflict', `${channel} ${day} has not been reconciled yet`);
     const open = (await this.differences({ channel, day })).filter((d) => d.state === 'open');
     if (open.length > 0) throw new RunError('conflict', `${channel} ${day} still has ${open.length} open difference${open.length === 1 ? '' : 's'}: resolve them first`);
     try {
-      await this.db.insertInto('recon_signoffs').values({ channel, day, signed_by: actor, note: note?.trim() || null, signed_at: nowIso(this.deps.clock.now()) }).execute();
+      await this.repo.insertSignOff(channel, day, actor, note?.trim() || null);
     } catch {
       await this.assertOpen(channel, day);
       throw new RunError('conflict', `could not sign off ${channel} ${day}`);
@@ -551,11 +507,7 @@ export class ReconcileService {
   async overview(from: string, to: string): Promise<DayCell[]> {
     checkDay(from);
     checkDay(to);
-    const runs = await this.db.selectFrom('recon_runs').selectAll().where('day', '>=', from).where('day', '<=', to).orderBy('started_at').execute();
-    const downloads = await this.db.selectFrom('recon_downloads').selectAll().where('day', '>=', from).where('day', '<=', to).execute();
-    const diffs = await this.db.selectFrom('recon_differences').selectAll().where('day', '>=', from).where('day', '<=', to).orderBy('diff_key').orderBy('version').execute();
-    const signoffs = await this.db.selectFrom('recon_signoffs').selectAll().where('day', '>=', from).where('day', '<=', to).execute();
-    const settlements = await this.db.selectFrom('recon_settlements').selectAll().where('day', '>=', from).where('day', '<=', to).execute();
+    const { runs, downloads, diffs, signoffs, settlements } = await this.repo.daysOf({ from, to });
     const cells = new Map<string, DayCell>();
     const cell = (channel: string, day: string): DayCell => {
       const k = `${day}|${channel}`;
@@ -621,17 +573,7 @@ export class ReconcileService {
   async settlement(filter: { from: string; to: string; merchantId?: string; channel?: string }): Promise<SettlementRow[]> {
     checkDay(filter.from);
     checkDay(filter.to);
-    let q = this.db.selectFrom('recon_settlements').innerJoin('merchants', 'merchants.id', 'recon_settlements.merchant_id')
-      .selectAll('recon_settlements').select('merchants.name as merchant_name')
-      .where('recon_settlements.day', '>=', filter.from).where('recon_settlements.day', '<=', filter.to);
-    if (filter.merchantId) q = q.where('recon_settlements.merchant_id', '=', filter.merchantId);
-    if (filter.channel) q = q.where('recon_settlements.channel', '=', filter.channel);
-    let a = this.db.selectFrom('recon_adjustments').innerJoin('merchants', 'merchants.id', 'recon_adjustments.merchant_id')
-      .selectAll('recon_adjustments').select('merchants.name as merchant_name')
-      .where('recon_adjustments.day', '>=', filter.from).where('recon_adjustments.day', '<=', filter.to);
-    if (filter.merchantId) a = a.where('recon_adjustments.merchant_id', '=', filter.merchantId);
-    if (filter.channel) a = a.where('recon_adjustments.channel', '=', filter.channel);
-    const signed = new Set((await this.db.selectFrom('recon_signoffs').select(['channel', 'day']).where('day', '>=', filter.from).where('day', '<=', filter.to).execute()).map((s) => `${s.channel}|${s.day}`));
+    const { lines, adjustments, signed } = await this.repo.settlementOf(filter);
     const out = new Map<string, SettlementRow>();
     const row = (r: { merchant_id: string; merchant_name: string; channel: string; day: string; currency: string }): SettlementRow => {
       const k = [r.merchant_id, r.channel, r.day, r.currency].join('|');
@@ -645,7 +587,7 @@ export class ReconcileService {
       }
       return s;
     };
-    for (const r of await q.execute()) {
+    for (const r of lines) {
       const s = row(r);
       s.payments += r.payments;
       s.grossMinor += Number(r.gross_minor);
@@ -653,7 +595,7 @@ export class ReconcileService {
       s.refundsMinor += Number(r.refunds_minor);
       s.feesMinor += Number(r.fees_minor);
     }
-    for (const r of await a.execute()) row(r).adjustmentsMinor += Number(r.amount_minor);
+    for (const r of adjustments) row(r).adjustmentsMinor += Number(r.amount_minor);
     for (const s of out.values()) s.netMinor = s.grossMinor - s.refundsMinor - s.feesMinor + s.adjustmentsMinor;
     return [...out.values()].sort((x, y) => x.day.localeCompare(y.day) || x.merchantId.localeCompare(y.merchantId) || x.channel.localeCompare(y.channel) || x.currency.localeCompare(y.currency));
   }
@@ -669,12 +611,11 @@ export class ReconcileService {
   }
 
   async files(limit = 200): Promise<FileRow[]> {
-    const rows = await this.db.selectFrom('recon_downloads').selectAll().orderBy('day', 'desc').orderBy('channel').limit(limit).execute();
+    const rows = await this.repo.downloads(limit);
     const out: FileRow[] = [];
     for (const r of rows) {
       const info = r.file_sha256 ? await this.deps.files.info(r.file_sha256) : undefined;
-      const run = await this.db.selectFrom('recon_runs').select(['state', 'error']).where('channel', '=', r.channel).where('day', '=', r.day)
-        .where('merchant_id', '=', r.merchant_id).orderBy('started_at', 'desc').limit(1).executeTakeFirst();
+      const run = await this.repo.latestRun(r.channel, r.day, r.merchant_id);
       out.push({
         channel: r.channel, day: r.day, merchantId: r.merchant_id, state: r.state, sha256: r.file_sha256, size: info?.size ?? null,
         fileName: (info?.meta.fileName as string | undefined) ?? null, attempts: r.attempts, lastError: r.last_error, updatedAt: r.updated_at,

@@ -1,0 +1,41 @@
+import { KauriError } from '../../protocol/errors.js';
+import type { Order } from '../store/orders-repo.js';
+import type { ChannelOutcome } from '../channels/channel.js';
+import type { RecordedMessage } from '../channels/recorder.js';
+import { decide, isEmpty } from './decide.js';
+import type { FlowContext } from './flow.js';
+
+export interface ApplyOptions {
+  /** The raw channel messages the outcome was read from: written in the same transaction. */
+  messages?: readonly RecordedMessage[];
+  /** When the order stays open, ask the channel again after this (unscaled ms). */
+  syncAfterMs?: number;
+}
+
+/**
+ * Applies what a channel said about an order, exactly once: load, decide, commit. Duplicate
+ * and concurrent reports race on the order's version; the loser reads again and decides again
+ * (and usually finds nothing left to do).
+ */
+export async function applyOutcome(flow: FlowContext, orderId: string, outcome: ChannelOutcome, cause: string, options: ApplyOptions = {}): Promise<Order> {
+  const { orders, clock } = flow.deps;
+  const messages = options.messages ?? [];
+  for (let attempt = 0; attempt < 25; attempt++) {
+    const order = await orders.byId(orderId);
+    if (!order) throw new KauriError('order_not_found');
+    const decision = decide(order, outcome, { cause, now: clock.now(), syncAfterMs: options.syncAfterMs });
+    let after: Order | undefined;
+    if (isEmpty(decision)) {
+      if (messages.length) await flow.writer.transaction((trx) => flow.writer.recordIn(trx, messages));
+      after = order;
+    } else {
+      after = await flow.writer.commit(order, decision, messages);
+      if (!after) continue; // someone else moved the order first
+    }
+    flow.writer.crash('apply:committed');
+    if (decision.refuse) throw new KauriError('channel_error', decision.refuse);
+    if (decision.paid) await flow.hooks().onPaid?.(after);
+    return after;
+  }
+  throw new KauriError('internal', 'The payment kept changing while being updated');
+}

@@ -1,0 +1,137 @@
+import type { Transaction } from 'kysely';
+import type { Clock } from '../../protocol/clock.js';
+import { newId } from '../../protocol/ids.js';
+import { nowIso } from '../store/db.js';
+import type { Database } from '../store/schema.js';
+import type { Order, OrdersRepo, Refund } from '../store/orders-repo.js';
+import type { EventLog } from '../events/event-log.js';
+import type { Scheduler } from '../jobs/scheduler.js';
+import type { MessageRecorder, RecordedMessage } from '../channels/recorder.js';
+import type { Decision, DecidedTask } from './decide.js';
+import { paymentView } from './views.js';
+
+// The one way an order changes: everything a transition implies commits in a single
+// transaction, so a crash leaves either the whole change or none of it (issue 14). Channel
+// calls never happen in here; their raw messages are buffered and written with the outcome.
+
+/**
+ * Named points between the writes of a transition. A test (or KAURI_CRASH_AT in an
+ * end-to-end test) fails there to show that no partial change survives.
+ */
+export type CrashPoint =
+  | 'create:inserted' | 'create:answered'
+  | 'apply:state' | 'apply:history' | 'apply:events' | 'apply:tasks' | 'apply:messages' | 'apply:committed'
+  | 'refund:reserved' | 'refund:answered' | 'refund:settled' | 'refund:committed';
+
+/** `detail` is the cause of the change being written, when there is one. */
+export type CrashHook = (point: CrashPoint, detail?: string) => void;
+
+export interface CommitDeps {
+  orders: OrdersRepo;
+  events: EventLog;
+  scheduler: Scheduler;
+  recorder: MessageRecorder;
+  clock: Clock;
+  publicBaseUrl: string;
+  crash?: CrashHook;
+}
+
+/** What a transaction wrote besides rows: who to wake once it has committed. */
+export interface Wakeups {
+  events: boolean;
+  tasks: boolean;
+}
+
+export class TransitionWriter {
+  constructor(private readonly deps: CommitDeps) {}
+
+  crash(point: CrashPoint, detail?: string): void {
+    this.deps.crash?.(point, detail);
+  }
+
+  /** Runs `work` in one transaction, then wakes event readers and the scheduler if it wrote for them. */
+  async transaction<T>(work: (trx: Transaction<Database>, wake: Wakeups) => Promise<T>): Promise<T> {
+    const wake: Wakeups = { events: false, tasks: false };
+    const result = await this.deps.orders.db.transaction().execute((trx) => work(trx, wake));
+    if (wake.events) this.deps.events.poke();
+    if (wake.tasks) this.deps.scheduler.kick();
+    return result;
+  }
+
+  async enqueueIn(trx: Transaction<Database>, wake: Wakeups, tasks: readonly DecidedTask[]): Promise<void> {
+    for (const t of tasks) {
+      await this.deps.scheduler.enqueue(t.kind, t.payload, { db: trx, dedupeKey: t.dedupeKey, delayMs: t.delayMs, earlier: t.earlier });
+      wake.tasks = true;
+    }
+  }
+
+  async recordIn(trx: Transaction<Database>, messages: readonly RecordedMessage[]): Promise<void> {
+    for (const m of messages) await this.deps.recorder.record(m, trx);
+  }
+
+  async paymentEventIn(trx: Transaction<Database>, wake: Wakeups, type: string, order: Order, extra: Record<string, unknown> = {}): Promise<void> {
+    await this.deps.events.appendIn(trx, {
+      type, merchantId: order.merchant_id, storeId: order.store_id,
+      payload: { ...paymentView(order, { publicBaseUrl: this.deps.publicBaseUrl }), ...extra },
+    });
+    wake.events = true;
+  }
+
+  async refundEventIn(trx: Transaction<Database>, wake: Wakeups, refund: Refund, order: Order): Promise<void> {
+    await this.deps.events.appendIn(trx, {
+      type: `refund.${refund.status}`, merchantId: order.merchant_id, storeId: order.store_id,
+      payload: {
+        refund: { id: refund.id, out_refund_no: refund.out_refund_no, amount_minor: refund.amount_minor, currency: refund.currency, status: refund.status, automatic: refund.automatic === 1 },
+        payment: paymentView(order),
+      },
+    });
+    wake.events = true;
+  }
+
+  /**
+   * Commits a decision about `order` (read at its version) with the raw messages it was
+   * decided from. Returns the order after it, or undefined when the order moved meanwhile
+   * (nothing was written; the caller reads again and decides again).
+   */
+  async commit(order: Order, decision: Decision, messages: readonly RecordedMessage[]): Promise<Order | undefined> {
+    const { orders } = this.deps;
+    return this.transaction(async (trx, wake) => {
+      const patch: Partial<Order> = { ...decision.patch };
+      if (decision.flag) Object.assign(patch, { flagged: true, flag_reason: decision.flag });
+      const after = await orders.advanceIn(trx, order, { path: decision.to, cause: decision.cause, data: decision.data, patch });
+      if (!after) return undefined;
+      this.crash('apply:state', decision.cause);
+      if (decision.note) await orders.noteIn(trx, order.id, order.status, decision.note.cause, decision.note.data);
+      let current = after;
+      if (decision.reverseRemainder) current = await this.bookReversalIn(trx, wake, after, decision.reverseRemainder, decision.cause, decision.data);
+      this.crash('apply:history', decision.cause);
+      for (const type of decision.events) {
+        await this.paymentEventIn(trx, wake, type, current, type === 'payment.flagged' ? { flag_reason: current.flag_reason } : {});
+      }
+      this.crash('apply:events', decision.cause);
+      await this.enqueueIn(trx, wake, decision.tasks);
+      this.crash('apply:tasks', decision.cause);
+      await this.recordIn(trx, messages);
+      this.crash('apply:messages', decision.cause);
+      return current;
+    });
+  }
+
+  /** A reversal of a paid order: a succeeded automatic refund of the remainder, booked at once. */
+  private async bookReversalIn(trx: Transaction<Database>, wake: Wakeups, order: Order, remainder: number, cause: string, data: unknown): Promise<Order> {
+    const now = nowIso(this.deps.clock.now());
+    const id = newId('ref');
+    const refund: Refund = {
+      id, merchant_id: order.merchant_id, order_id: order.id, out_refund_no: `reversal-${order.id}`,
+      channel_refund_no: id.replace(/^ref_/, 'R'), channel_refund_id: null, amount_minor: remainder, currency: order.currency,
+      status: 'processing', reason: 'reversed by the channel after payment', automatic: 1,
+      request_hash: 'reversal', created_at: now, updated_at: now,
+    };
+    const reserved = await this.deps.orders.reserveRefundIn(trx, order, refund, cause);
+    if (!reserved) throw new Error('the order moved inside its own transaction');
+    const settled = await this.deps.orders.settleRefundIn(trx, refund, reserved, 'succeeded', null, data);
+    const after = settled ?? reserved;
+    await this.refundEventIn(trx, wake, { ...refund, status: 'succeeded' }, after);
+    return after;
+  }
+}
