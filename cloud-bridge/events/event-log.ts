@@ -1,5 +1,6 @@
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Store } from '../store/db.js';
+import type { Database as Schema } from '../store/schema.js';
 import { nowIso } from '../store/db.js';
 import { newId } from '../../protocol/ids.js';
 
@@ -26,11 +27,27 @@ export interface AppendInput {
 
 type Listener = () => void;
 
+// On PostgreSQL, sequence numbers are taken in one order and committed in another, so a
+// reader that read up to N could miss an N-1 that commits afterwards. Appenders hold this
+// advisory lock SHARED until they commit (they never wait for each other, so their commits
+// overlap and group); a reader takes it EXCLUSIVE for an instant, which waits out the
+// appends in flight, and reads only up to the highest number committed at that moment
+// (its horizon). Every number below the horizon is committed or rolled back for good.
+// Before, appenders took it exclusive: every append in the cluster waited for the one
+// before to fsync, which capped a bridge at one commit per event.
+const APPEND_LOCK = 727274;
+
 export class EventLog {
   private readonly listeners = new Set<Listener>();
+  private notifyQueued = false;
   constructor(private readonly store: Store) {}
 
-  async append(input: AppendInput): Promise<DomainEvent> {
+  /**
+   * Appends an event. With `db` (a transaction) it is written inside it and commits with
+   * the change it reports; call `announce()` after that commit to wake readers at once
+   * (they poll anyway).
+   */
+  async append(input: AppendInput, options: { db?: Kysely<Schema> } = {}): Promise<DomainEvent> {
     const row = {
       id: newId('evt'),
       type: input.type,
@@ -39,17 +56,12 @@ export class EventLog {
       payload: JSON.stringify(input.payload),
       created_at: nowIso(),
     };
-    const inserted = await this.store.db.transaction().execute(async (trx) => {
-      if (this.store.dialect === 'postgres') {
-        // Appends are serialised so sequence numbers commit in order: a reader at
-        // cursor N never skips an N-1 that commits after N+1 became visible.
-        await sql`select pg_advisory_xact_lock(727274)`.execute(trx);
-      }
-      const r = await trx.insertInto('events').values(row).returning('seq').executeTakeFirstOrThrow();
-      if (this.store.dialect === 'postgres') await sql`select pg_notify('kauri_events', ${String(r.seq)})`.execute(trx);
-      return r;
-    });
-    for (const l of this.listeners) l();
+    const write = async (trx: Kysely<Schema>) => {
+      if (this.store.dialect === 'postgres') await sql`select pg_advisory_xact_lock_shared(${APPEND_LOCK})`.execute(trx);
+      return trx.insertInto('events').values(row).returning('seq').executeTakeFirstOrThrow();
+    };
+    const inserted = options.db ? await write(options.db) : await this.store.db.transaction().execute(write);
+    if (!options.db) this.announce();
     return {
       seq: Number(inserted.seq), id: row.id, type: row.type, merchantId: row.merchant_id, storeId: row.store_id,
       payload: input.payload, createdAt: row.created_at,
@@ -59,6 +71,7 @@ export class EventLog {
   /** Events after `afterSeq`, oldest first, optionally for one merchant or store. */
   async read(afterSeq: number, options: { limit?: number; merchantId?: string; storeId?: string; types?: string[] } = {}): Promise<DomainEvent[]> {
     let q = this.store.db.selectFrom('events').selectAll().where('seq', '>', afterSeq);
+    if (this.store.dialect === 'postgres') q = q.where('seq', '<=', await this.horizon());
     if (options.merchantId) q = q.where('merchant_id', '=', options.merchantId);
     if (options.storeId) q = q.where('store_id', '=', options.storeId);
     if (options.types?.length) q = q.where('type', 'in', options.types);
@@ -70,8 +83,18 @@ export class EventLog {
   }
 
   async head(): Promise<number> {
+    if (this.store.dialect === 'postgres') return this.horizon();
     const r = await this.store.db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
     return Number(r?.seq ?? 0);
+  }
+
+  /** PostgreSQL: the highest sequence number below which nothing can still commit. */
+  private async horizon(): Promise<number> {
+    return this.store.db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(${APPEND_LOCK})`.execute(trx);
+      const r = await trx.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
+      return Number(r?.seq ?? 0);
+    });
   }
 
   async cursor(reader: string): Promise<number> {
@@ -98,5 +121,21 @@ export class EventLog {
   /** Wakes local listeners (used by the cross-instance NOTIFY listener). */
   poke(): void {
     for (const l of this.listeners) l();
+  }
+
+  /**
+   * After events committed: wakes local listeners, and on PostgreSQL the other instances.
+   * The NOTIFY is sent once per turn of the event loop and outside any append's
+   * transaction: PostgreSQL serialises the commits of notifying transactions, so inside
+   * it would undo the overlap.
+   */
+  announce(): void {
+    this.poke();
+    if (this.store.dialect !== 'postgres' || this.notifyQueued) return;
+    this.notifyQueued = true;
+    setImmediate(() => {
+      this.notifyQueued = false;
+      sql`select pg_notify('kauri_events', '')`.execute(this.store.db).catch(() => undefined);
+    });
   }
 }
