@@ -88,9 +88,9 @@ async function simAlone(simUrl: string, stateDir: string, seconds: number, conne
 interface BridgeProcess { url: string; apiKey: string; stop(): Promise<{ groupCommit?: { commits: number; units: number } }> }
 
 /** A bridge in its own process (bench/payments-bridge.ts), so the load generator never shares its event loop. */
-export async function spawnBridge(dbUrl: string, simUrl: string, stateDir: string, filesDir: string, options: { jobs?: boolean; env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Promise<BridgeProcess & { pid: number; kill9(): void }> {
+export async function spawnBridge(dbUrl: string, simUrl: string, stateDir: string, filesDir: string, options: { jobs?: boolean; env?: NodeJS.ProcessEnv; nodeArgs?: string[]; stderr?: 'inherit' | 'ignore' } = {}): Promise<BridgeProcess & { pid: number; kill9(): void }> {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', join(import.meta.dirname, 'payments-bridge.ts'), dbUrl, simUrl, stateDir, filesDir, options.jobs ? 'jobs' : ''], {
-    stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, KAURI_LOG_LEVEL: process.env.KAURI_BENCH_LOG_LEVEL ?? 'info', ...options.env },
+    stdio: ['ignore', 'pipe', options.stderr ?? 'ignore'], env: { ...process.env, KAURI_LOG_LEVEL: process.env.KAURI_BENCH_LOG_LEVEL ?? 'info', ...options.env },
   });
   const lines = createInterface({ input: child.stdout! });
   const next = () => new Promise<string>((resolve, reject) => {
