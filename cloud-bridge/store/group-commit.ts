@@ -40,11 +40,26 @@ class GroupCommitter {
   private readonly waiters: Array<() => void> = [];
   private group: Group | undefined;
   private commitQueued = false;
-  private savepoints = 0;
   private readonly statements = new Map<string, Database.Statement>();
   readonly stats: GroupCommitStats = { commits: 0, units: 0 };
+  // Transaction control as prepared statements (exec parses every time). Units hold the
+  // lock one at a time, so one savepoint name serves them all.
+  private readonly control: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'undo', Database.Statement>;
 
-  constructor(readonly raw: Database.Database) {}
+  constructor(readonly raw: Database.Database) {
+    this.control = {
+      begin: raw.prepare('BEGIN IMMEDIATE'),
+      commit: raw.prepare('COMMIT'),
+      rollback: raw.prepare('ROLLBACK'),
+      savepoint: raw.prepare('SAVEPOINT gc_unit'),
+      release: raw.prepare('RELEASE gc_unit'),
+      undo: raw.prepare('ROLLBACK TO gc_unit'),
+    };
+  }
+
+  exec(what: keyof GroupCommitter['control']): void {
+    this.control[what].run();
+  }
 
   async lock(): Promise<void> {
     if (!this.locked) {
@@ -77,7 +92,7 @@ class GroupCommitter {
   join(): Group {
     if (!this.group) {
       // IMMEDIATE takes the write lock now, so the COMMIT itself cannot meet SQLITE_BUSY.
-      this.raw.exec('BEGIN IMMEDIATE');
+      this.exec('begin');
       let resolve!: () => void;
       let reject!: (err: unknown) => void;
       const committed = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
@@ -99,11 +114,6 @@ class GroupCommitter {
     }
   }
 
-  nextSavepoint(): string {
-    this.savepoints = (this.savepoints + 1) % 1_000_000;
-    return `gc_${this.savepoints}`;
-  }
-
   private async commit(): Promise<void> {
     await this.lock();
     this.commitQueued = false;
@@ -112,12 +122,12 @@ class GroupCommitter {
     try {
       if (!g) return;
       try {
-        this.raw.exec('COMMIT');
+        this.exec('commit');
         this.stats.commits++;
         g.resolve();
       } catch (err) {
         try {
-          if (this.raw.inTransaction) this.raw.exec('ROLLBACK');
+          if (this.raw.inTransaction) this.exec('rollback');
         } catch { /* already rolled back */ }
         g.reject(err);
       }
@@ -156,8 +166,8 @@ class GroupCommitter {
 
 /** What Kysely sees as a connection: one per acquire, so each write or transaction is a unit of its own. */
 class Unit implements DatabaseConnection {
-  /** The savepoint of this unit's transaction, while it has one open. */
-  txn: string | undefined;
+  /** Whether this unit's transaction (its savepoint) is open. */
+  txn = false;
   group: Group | undefined;
 
   constructor(private readonly gc: GroupCommitter) {}
@@ -209,9 +219,8 @@ class GroupCommitDriver implements Driver {
     await this.gc.lock();
     try {
       unit.group = this.gc.join();
-      const name = this.gc.nextSavepoint();
-      this.gc.raw.exec(`SAVEPOINT ${name}`);
-      unit.txn = name;
+      this.gc.exec('savepoint');
+      unit.txn = true;
     } catch (err) {
       unit.group = undefined;
       this.gc.unlock();
@@ -223,12 +232,12 @@ class GroupCommitDriver implements Driver {
     const unit = connection as Unit;
     const group = unit.group;
     try {
-      this.gc.raw.exec(`RELEASE ${unit.txn}`);
+      this.gc.exec('release');
     } catch (err) {
       this.gc.checkAborted(err);
       throw err;
     } finally {
-      unit.txn = undefined;
+      unit.txn = false;
       unit.group = undefined;
       this.gc.unlock();
     }
@@ -238,10 +247,14 @@ class GroupCommitDriver implements Driver {
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     const unit = connection as Unit;
     try {
-      if (this.gc.raw.inTransaction) this.gc.raw.exec(`ROLLBACK TO ${unit.txn}; RELEASE ${unit.txn}`);
-      else this.gc.checkAborted(new Error('SQLite rolled the transaction back'));
+      if (this.gc.raw.inTransaction) {
+        this.gc.exec('undo');
+        this.gc.exec('release');
+      } else {
+        this.gc.checkAborted(new Error('SQLite rolled the transaction back'));
+      }
     } finally {
-      unit.txn = undefined;
+      unit.txn = false;
       unit.group = undefined;
       this.gc.unlock();
     }
