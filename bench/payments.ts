@@ -26,6 +26,8 @@ import { writeSection } from './section.js';
 //   node --import tsx bench/payments.ts
 
 const PG_URL = process.env.KAURI_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+// The bridge's PostgreSQL pool in this benchmark (KAURI_PG_POOL_MAX; the bridge's default is 10).
+const PG_POOL = Number(process.env.KAURI_PG_POOL_MAX ?? 20);
 
 interface Measure {
   target: string;
@@ -85,7 +87,44 @@ async function simAlone(simUrl: string, stateDir: string, seconds: number, conne
   };
 }
 
-interface BridgeProcess { url: string; apiKey: string; stop(): Promise<{ groupCommit?: { commits: number; units: number } }> }
+/**
+ * An open-loop fixed rate: one request every 1/rate s whatever the answers do (autocannon's
+ * overallRate sends each second's requests in a burst, which measures queueing, not a
+ * steady 25 customers a second).
+ */
+async function fixedRate(label: { target: string; mode: string }, url: string, rate: number, seconds: number, headers: Record<string, string>, body: () => string): Promise<Measure> {
+  const agent = new Agent({ connections: 64 });
+  const latencies: number[] = [];
+  let ok = 0;
+  let bad = 0;
+  const runs: Promise<void>[] = [];
+  const started = performance.now();
+  const total = Math.round(rate * seconds);
+  for (let n = 0; n < total; n++) {
+    const due = started + (n * 1000) / rate;
+    const now = performance.now();
+    if (due > now) await new Promise((r) => setTimeout(r, due - now));
+    runs.push((async () => {
+      const t0 = performance.now();
+      try {
+        const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: body(), dispatcher: agent });
+        await res.body.text();
+        if (res.statusCode < 300) ok++;
+        else bad++;
+      } catch {
+        bad++;
+      }
+      latencies.push(performance.now() - t0);
+    })());
+  }
+  await Promise.all(runs);
+  const elapsed = (performance.now() - started) / 1000;
+  await agent.close();
+  latencies.sort((x, y) => x - y);
+  return { ...label, rps: ok / elapsed, p50: pct(latencies, 50), p90: pct(latencies, 90), p99: pct(latencies, 99), max: latencies.at(-1) ?? 0, ok, bad };
+}
+
+interface BridgeProcess { url: string; apiKey: string; stop(): Promise<{ groupCommit?: { commits: number; units: number; commitMs: number; maxCommitMs: number } }> }
 
 /** A bridge in its own process (bench/payments-bridge.ts), so the load generator never shares its event loop. */
 export async function spawnBridge(dbUrl: string, simUrl: string, stateDir: string, filesDir: string, options: { jobs?: boolean; env?: NodeJS.ProcessEnv; nodeArgs?: string[]; stderr?: 'inherit' | 'ignore' } = {}): Promise<BridgeProcess & { pid: number; kill9(): void }> {
@@ -107,7 +146,7 @@ export async function spawnBridge(dbUrl: string, simUrl: string, stateDir: strin
     kill9: () => child.kill('SIGKILL'),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return {};
-      const done = next().then((l) => JSON.parse(l) as { groupCommit?: { commits: number; units: number } }, () => ({}));
+      const done = next().then((l) => JSON.parse(l) as { groupCommit?: { commits: number; units: number; commitMs: number; maxCommitMs: number } }, () => ({}));
       child.kill('SIGTERM');
       return done;
     },
@@ -183,7 +222,7 @@ export async function run(options: { seconds?: number; rate?: number; connection
       const filesDir = mkdtempSync(join(tmpdir(), 'kauri-bench-files-'));
       // No background jobs: each pending order would otherwise be queried every 5 s, and
       // that polling load is not what this measures.
-      const bridge = await spawnBridge(db.url, sim.ready, stateDir, filesDir);
+      const bridge = await spawnBridge(db.url, sim.ready, stateDir, filesDir, { env: { KAURI_PG_POOL_MAX: String(PG_POOL) } });
       try {
         const prefix = `b${Date.now().toString(36)}`;
         let i = 0;
@@ -193,7 +232,7 @@ export async function run(options: { seconds?: number; rate?: number; connection
         // Warm-up: connections, prepared statements, JIT.
         await load({ target: 'warm-up', mode: '' }, url, { seconds: 2, connections: 4, headers, body });
         log(`payments API on ${kind}: fixed ${rate} req/s…`);
-        measures.push(await load({ target: `POST /api/v1/payments, WeChat NATIVE, ${name}`, mode: `fixed ${rate} req/s` }, url, { seconds, connections: 10, rate, headers, body }));
+        measures.push(await fixedRate({ target: `POST /api/v1/payments, WeChat NATIVE, ${name}`, mode: `fixed ${rate} req/s` }, url, rate, seconds, headers, body));
         log(`payments API on ${kind}: simulator alone, then the bridge flat out…`);
         const ceiling = await simAlone(sim.ready, stateDir, seconds, connections);
         measures.push(ceiling);
@@ -202,7 +241,8 @@ export async function run(options: { seconds?: number; rate?: number; connection
         ratios.push(`${name}: ${f(flat.rps)} payments/s against the simulator's ${f(ceiling.rps)} unifiedorder/s measured just before = **${((100 * flat.rps) / ceiling.rps).toFixed(0)}%** (target ≥ 25%)`);
       } finally {
         const stats = await bridge.stop();
-        if (stats.groupCommit) fsyncs.push(`${name}: ${stats.groupCommit.units} writes and transactions shared ${stats.groupCommit.commits} commits (${(stats.groupCommit.units / Math.max(1, stats.groupCommit.commits)).toFixed(1)} per fsync)`);
+        const gc = stats.groupCommit;
+        if (gc) fsyncs.push(`${name}: ${gc.units} writes and transactions shared ${gc.commits} commits (${(gc.units / Math.max(1, gc.commits)).toFixed(1)} per fsync); COMMIT took ${(gc.commitMs / Math.max(1, gc.commits)).toFixed(2)} ms on average, ${gc.maxCommitMs.toFixed(1)} ms at most`);
         await db.drop();
         rmSync(filesDir, { recursive: true, force: true });
       }
@@ -219,7 +259,7 @@ export async function run(options: { seconds?: number; rate?: number; connection
     '',
     `Run: \`node --import tsx bench/payments.ts\` · ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; load average ${load0.toFixed(2)} at the start (the machine is shared with other work, so absolute numbers are noisy; compare rows of the same run).`,
     '',
-    `Each payment is \`POST /api/v1/payments\` (channel \`wechat\`, mode \`native\`, a new \`out_trade_no\` each time) through the whole bridge: API key lookup, validation, the order row, the MD5-signed \`/pay/unifiedorder\` to \`kauri sim wechat --tls\` over HTTPS on loopback (keep-alive pool), the answer's signature verified, the pending transition and its event. The bridge runs in a process of its own (bench/payments-bridge.ts, logging at info to stderr as in production, background jobs off), the simulator in another, the load generator (autocannon) in a third. Fixed rate: 10 connections; flat out: ${connections} connections, ${seconds} s per row. The ceiling row is the simulator alone: signed unifiedorder requests straight to it over HTTPS from ${connections} concurrent clients on one keep-alive pool, measured right before each flat-out row.`,
+    `Each payment is \`POST /api/v1/payments\` (channel \`wechat\`, mode \`native\`, a new \`out_trade_no\` each time) through the whole bridge: API key lookup, validation, the order row, the MD5-signed \`/pay/unifiedorder\` to \`kauri sim wechat --tls\` over HTTPS on loopback (keep-alive pool), the answer's signature verified, the pending transition and its event. The bridge runs in a process of its own (bench/payments-bridge.ts, logging at info to stderr as in production, background jobs off), the simulator in another, the load generator (autocannon) in a third. Fixed rate: one request every ${(1000 / rate).toFixed(0)} ms, open loop (sent on time whatever the answers do); flat out: autocannon with ${connections} connections; ${seconds} s per row; on PostgreSQL a pool of ${PG_POOL} connections (KAURI_PG_POOL_MAX). The ceiling row is the simulator alone: signed unifiedorder requests straight to it over HTTPS from ${connections} concurrent clients on one keep-alive pool, measured right before each flat-out row.`,
     '',
     '| what | load | throughput (req/s) | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | 2xx | errors/non-2xx |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|',

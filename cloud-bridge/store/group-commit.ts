@@ -30,6 +30,9 @@ export interface GroupCommitStats {
   commits: number;
   /** Writes and transactions that joined a group. */
   units: number;
+  /** Time spent in COMMIT (the fsync, on the event loop), total and longest, ms. */
+  commitMs: number;
+  maxCommitMs: number;
 }
 
 const STATEMENT_CACHE = 500;
@@ -41,7 +44,7 @@ class GroupCommitter {
   private group: Group | undefined;
   private commitQueued = false;
   private readonly statements = new Map<string, Database.Statement>();
-  readonly stats: GroupCommitStats = { commits: 0, units: 0 };
+  readonly stats: GroupCommitStats = { commits: 0, units: 0, commitMs: 0, maxCommitMs: 0 };
   // Transaction control as prepared statements (exec parses every time). Units hold the
   // lock one at a time, so one savepoint name serves them all.
   private readonly control: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'undo', Database.Statement>;
@@ -122,8 +125,12 @@ class GroupCommitter {
     try {
       if (!g) return;
       try {
+        const t0 = performance.now();
         this.exec('commit');
+        const ms = performance.now() - t0;
         this.stats.commits++;
+        this.stats.commitMs += ms;
+        if (ms > this.stats.maxCommitMs) this.stats.maxCommitMs = ms;
         g.resolve();
       } catch (err) {
         try {
