@@ -127,7 +127,7 @@ async function fixedRate(label: { target: string; mode: string }, url: string, r
 interface BridgeProcess { url: string; apiKey: string; stop(): Promise<{ groupCommit?: { commits: number; units: number; commitMs: number; maxCommitMs: number } }> }
 
 /** A bridge in its own process (bench/payments-bridge.ts), so the load generator never shares its event loop. */
-export async function spawnBridge(dbUrl: string, simUrl: string, stateDir: string, filesDir: string, options: { jobs?: boolean; env?: NodeJS.ProcessEnv; nodeArgs?: string[]; stderr?: 'inherit' | 'ignore' } = {}): Promise<BridgeProcess & { pid: number; kill9(): void }> {
+export async function spawnBridge(dbUrl: string, simUrl: string, stateDir: string, filesDir: string, options: { jobs?: boolean; env?: NodeJS.ProcessEnv; nodeArgs?: string[]; stderr?: 'inherit' | 'ignore' } = {}): Promise<BridgeProcess & { pid: number; kill9(): void; alive(): boolean }> {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', join(import.meta.dirname, 'payments-bridge.ts'), dbUrl, simUrl, stateDir, filesDir, options.jobs ? 'jobs' : ''], {
     stdio: ['ignore', 'pipe', options.stderr ?? 'ignore'], env: { ...process.env, KAURI_LOG_LEVEL: process.env.KAURI_BENCH_LOG_LEVEL ?? 'info', ...options.env },
   });
@@ -144,6 +144,7 @@ export async function spawnBridge(dbUrl: string, simUrl: string, stateDir: strin
     ...ready,
     pid: child.pid!,
     kill9: () => child.kill('SIGKILL'),
+    alive: () => child.exitCode === null && child.signalCode === null,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return {};
       const done = next().then((l) => JSON.parse(l) as { groupCommit?: { commits: number; units: number; commitMs: number; maxCommitMs: number } }, () => ({}));

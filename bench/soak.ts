@@ -40,6 +40,8 @@ export interface SoakReport {
   overdrawn: string[];
   unheard: string[];
   mismatched: string[];
+  /** Instances that died when nobody killed them (a PostgreSQL restart must not do it). */
+  crashed: string[];
   events: string[];
   settleMs: number;
 }
@@ -150,6 +152,7 @@ export async function runSoak(options: { seconds?: number; rate?: number; settle
   let overRefundsRefused = 0;
   const overRefundsAccepted: string[] = [];
   const inflight: Promise<void>[] = [];
+  const crashed: string[] = [];
   const loadEnds = t0 + seconds * 1000;
   const deadline = loadEnds + (options.settleMs ?? 15_000);
 
@@ -213,6 +216,9 @@ export async function runSoak(options: { seconds?: number; rate?: number; settle
     { at: 0.3, what: 'kill -9 instance B', run: async () => { bridges[1]!.kill9(); } },
     { at: 0.45, what: 'instance B started again', run: async () => { bridges[1] = await start(1); } },
     { at: 0.6, what: 'PostgreSQL stopped (immediate, as a crash) and started again', run: () => pgc.restart(700) },
+    { at: 0.75, what: 'both instances checked alive after the PostgreSQL restart', run: async () => {
+      bridges.forEach((b, n) => { if (!b.alive()) crashed.push(`instance ${'AB'[n]} died after the PostgreSQL restart`); });
+    } },
     { at: 0.8, what: 'kill -9 instance A', run: async () => { bridges[0]!.kill9(); } },
     { at: 0.9, what: 'instance A started again', run: async () => { bridges[0] = await start(0); } },
   ];
@@ -249,6 +255,7 @@ export async function runSoak(options: { seconds?: number; rate?: number; settle
   report.settleMs = Date.now() - settleStart;
   report.events = events;
   await db.end();
+  for (const [n, b] of bridges.entries()) if (!b.alive()) crashed.push(`instance ${'AB'[n]} was not running at the end`);
   for (const b of bridges) await b.stop().catch(() => undefined);
   await simAgent.close();
   await sim.stop();
@@ -302,7 +309,7 @@ export async function runSoak(options: { seconds?: number; rate?: number; settle
     for (const out of overRefundsAccepted) overdrawn.push(`${out}: a refund past the amount was accepted`);
     return {
       seconds, requested: requested.size, created: rows.length, paidAtChannel, paidInBridge, refundsAsked, refundedMinorChannel, refundedMinorBridge,
-      overRefundsRefused, webhooksDelivered: receiver.paid.size, lost, invented, twice, overdrawn, unheard, mismatched, events, settleMs: 0,
+      overRefundsRefused, webhooksDelivered: receiver.paid.size, lost, invented, twice, overdrawn, unheard, mismatched, crashed, events, settleMs: 0,
     };
   }
 }
@@ -316,7 +323,7 @@ export function soakSection(r: SoakReport, load0: number): string {
     '',
     `Run: \`npm run bench -- soak\` · ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, Node ${process.version}; load average ${load0.toFixed(2)} at the start.`,
     '',
-    `Two bridge instances (own processes, jobs on, KAURI_TIME_SCALE=20) on one database of a private PostgreSQL cluster, the WeChat simulator over HTTPS with faults, ${r.seconds} s of new payment requests (each sent to both instances at once, retried through outages), seven in ten paid by the customer, every other paid one refunded half and then asked for more than is left (on both instances at once). Mid-run: ${r.events.filter((e) => !e.includes('faults on') && !e.includes('load over')).map((e) => e.replace(/^[\d.]+ s: /, '')).join(', ')}.`,
+    `Two bridge instances (own processes, jobs on, KAURI_TIME_SCALE=20) on one database of a private PostgreSQL cluster, the WeChat simulator over HTTPS with faults, ${r.seconds} s of new payment requests (each sent to both instances at once, retried through outages), seven in ten paid by the customer, every other paid one refunded half and then asked for more than is left (on both instances at once). Mid-run: ${r.events.filter((e) => !e.includes('faults on') && !e.includes('load over') && !e.includes('checked alive')).map((e) => e.replace(/^[\d.]+ s: /, '')).join(', ')}.`,
     '',
     '| what | count |',
     '|---|---:|',
@@ -332,6 +339,7 @@ export function soakSection(r: SoakReport, load0: number): string {
     `| refunded past the amount | ${list(r.overdrawn)} |`,
     `| paid, webhook never delivered | ${list(r.unheard)} |`,
     `| refund totals differing between channel and bridge | ${list(r.mismatched)} |`,
+    `| instances that died unkilled (PostgreSQL restart) | ${list(r.crashed)} |`,
     '',
     `Settled ${(r.settleMs / 1000).toFixed(1)} s after the load ended. Timeline: ${r.events.join('; ')}.`,
     '<!-- soak:end -->',
@@ -344,6 +352,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const section = soakSection(report, load0);
   process.stdout.write(`${section}\n`);
   writeSection('soak', section);
-  const bad = report.lost.length + report.invented.length + report.twice.length + report.overdrawn.length + report.unheard.length + report.mismatched.length;
+  const bad = report.lost.length + report.invented.length + report.twice.length + report.overdrawn.length + report.unheard.length + report.mismatched.length + report.crashed.length;
   process.exit(bad ? 1 : 0);
 }

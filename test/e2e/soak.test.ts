@@ -22,6 +22,7 @@ describe.skipIf(unavailable !== undefined)('soak', () => {
     expect(r.overdrawn).toEqual([]);
     expect(r.mismatched).toEqual([]);
     expect(r.unheard).toEqual([]);
+    expect(r.crashed).toEqual([]);
     expect(r.paidInBridge).toBe(r.paidAtChannel);
   }, 120_000);
 });
