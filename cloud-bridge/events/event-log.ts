@@ -1,6 +1,6 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Transaction } from 'kysely';
+import type { Database } from '../store/schema.js';
 import type { Store } from '../store/db.js';
-import type { Database as Schema } from '../store/schema.js';
 import { nowIso } from '../store/db.js';
 import { newId } from '../../protocol/ids.js';
 
@@ -42,12 +42,17 @@ export class EventLog {
   private notifyQueued = false;
   constructor(private readonly store: Store) {}
 
+  async append(input: AppendInput): Promise<DomainEvent> {
+    const event = await this.store.db.transaction().execute((trx) => this.appendIn(trx, input));
+    this.poke();
+    return event;
+  }
+
   /**
-   * Appends an event. With `db` (a transaction) it is written inside it and commits with
-   * the change it reports; call `announce()` after that commit to wake readers at once
-   * (they poll anyway).
+   * Appends inside the caller's transaction, so the event commits with the change it reports
+   * (call `poke()` after the commit to wake readers here and, on PostgreSQL, elsewhere).
    */
-  async append(input: AppendInput, options: { db?: Kysely<Schema> } = {}): Promise<DomainEvent> {
+  async appendIn(trx: Transaction<Database>, input: AppendInput): Promise<DomainEvent> {
     const row = {
       id: newId('evt'),
       type: input.type,
@@ -56,12 +61,10 @@ export class EventLog {
       payload: JSON.stringify(input.payload),
       created_at: nowIso(),
     };
-    const write = async (trx: Kysely<Schema>) => {
-      if (this.store.dialect === 'postgres') await sql`select pg_advisory_xact_lock_shared(${APPEND_LOCK})`.execute(trx);
-      return trx.insertInto('events').values(row).returning('seq').executeTakeFirstOrThrow();
-    };
-    const inserted = options.db ? await write(options.db) : await this.store.db.transaction().execute(write);
-    if (!options.db) this.announce();
+    // Held to the end of the caller's transaction (keep channel calls out of it), but
+    // shared: appends never wait for each other, only a reader's horizon waits for them.
+    if (this.store.dialect === 'postgres') await sql`select pg_advisory_xact_lock_shared(${APPEND_LOCK})`.execute(trx);
+    const inserted = await trx.insertInto('events').values(row).returning('seq').executeTakeFirstOrThrow();
     return {
       seq: Number(inserted.seq), id: row.id, type: row.type, merchantId: row.merchant_id, storeId: row.store_id,
       payload: input.payload, createdAt: row.created_at,
@@ -118,19 +121,14 @@ export class EventLog {
     return () => this.listeners.delete(listener);
   }
 
-  /** Wakes local listeners (used by the cross-instance NOTIFY listener). */
+  /**
+   * After events committed: wakes this process's readers, and on PostgreSQL the other
+   * instances'. The NOTIFY is sent once per turn of the event loop and outside any
+   * append's transaction: PostgreSQL serialises the commits of notifying transactions,
+   * so inside it would undo the overlap.
+   */
   poke(): void {
     for (const l of this.listeners) l();
-  }
-
-  /**
-   * After events committed: wakes local listeners, and on PostgreSQL the other instances.
-   * The NOTIFY is sent once per turn of the event loop and outside any append's
-   * transaction: PostgreSQL serialises the commits of notifying transactions, so inside
-   * it would undo the overlap.
-   */
-  announce(): void {
-    this.poke();
     if (this.store.dialect !== 'postgres' || this.notifyQueued) return;
     this.notifyQueued = true;
     setImmediate(() => {

@@ -66,6 +66,29 @@ describe('scheduler lanes, timeouts and leases', () => {
       await store.close();
     }, 30_000);
 
+    it(`queues a task inside a caller's transaction: it exists only if that commits, and a duplicate does not abort it (${kind})`, async () => {
+      const tdb = await createTestDatabase(kind);
+      dbs.push(tdb);
+      const store = await tdb.open();
+      const scheduler = new Scheduler(store, systemClock(1), silent);
+      await expect(store.db.transaction().execute(async (trx) => {
+        await scheduler.enqueue('order.sync', { n: 1 }, { db: trx, dedupeKey: 'k1' });
+        throw new Error('the transition failed');
+      })).rejects.toThrow('the transition failed');
+      expect(await store.db.selectFrom('tasks').select('id').execute()).toEqual([]);
+      const ids = await store.db.transaction().execute(async (trx) => [
+        await scheduler.enqueue('order.sync', { n: 2 }, { db: trx, dedupeKey: 'k2' }),
+        await scheduler.enqueue('order.sync', { n: 3 }, { db: trx, dedupeKey: 'k2' }),
+        await scheduler.enqueue('order.sync', { n: 4 }, { db: trx }),
+      ]);
+      expect(ids[0]).toBeTruthy();
+      expect(ids[1]).toBeUndefined();
+      expect(ids[2]).toBeTruthy();
+      const rows = await store.db.selectFrom('tasks').select('payload').orderBy('payload').execute();
+      expect(rows.map((r) => JSON.parse(r.payload).n)).toEqual([2, 4]);
+      await store.close();
+    });
+
     it(`renews a running task's lease so a second instance never runs it again (${kind})`, async () => {
       const tdb = await createTestDatabase(kind);
       dbs.push(tdb);

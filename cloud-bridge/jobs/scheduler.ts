@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Store } from '../store/db.js';
-import type { Database as Schema } from '../store/schema.js';
+import type { Database } from '../store/schema.js';
 import { nowIso } from '../store/db.js';
 import type { Clock } from '../../protocol/clock.js';
 import { newId } from '../../protocol/ids.js';
@@ -65,8 +65,13 @@ export interface EnqueueOptions {
   runAt?: Date;
   dedupeKey?: string;
   maxAttempts?: number;
-  /** Queue inside this transaction, so the task exists exactly when the change that needs it commits. */
-  db?: Kysely<Schema>;
+  /**
+   * Queue inside this transaction, so the task commits with the change that needs it (call
+   * `kick()` after the commit). A queued task with the same dedupe key makes it a no-op.
+   */
+  db?: Kysely<Database> | Transaction<Database>;
+  /** With a dedupe key: if that task is already queued to run later, bring it forward. */
+  earlier?: boolean;
 }
 
 export interface SchedulerOptions {
@@ -144,24 +149,37 @@ export class Scheduler {
     const now = this.clock.now();
     const runAt = options.runAt ?? new Date(now.getTime() + this.clock.duration(options.delayMs ?? 0));
     const id = newId('tsk');
-    const row = {
-      id, kind, dedupe_key: options.dedupeKey ?? null, payload: JSON.stringify(payload), run_at: nowIso(runAt),
-      attempts: 0, max_attempts: options.maxAttempts ?? kindSpec?.maxAttempts ?? 10, status: 'queued',
-      locked_by: null, locked_until: null, last_error: null, created_at: nowIso(now), updated_at: nowIso(now),
-    } as const;
-    const db = options.db ?? this.store.db;
     if (options.db) {
-      // Inside a caller's transaction a failed statement would abort it (PostgreSQL), so
-      // the duplicate is skipped by the insert itself rather than caught.
-      const r = await db.insertInto('tasks').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
-      if (Number(r.numInsertedOrUpdatedRows ?? 0n) === 0) return undefined;
-    } else {
-      try {
-        await db.insertInto('tasks').values(row).execute();
-      } catch (err) {
-        if (isUniqueViolation(err)) return undefined;
-        throw err;
+      const inserted = await options.db
+        .insertInto('tasks')
+        .values({
+          id, kind, dedupe_key: options.dedupeKey ?? null, payload: JSON.stringify(payload), run_at: nowIso(runAt),
+          attempts: 0, max_attempts: options.maxAttempts ?? kindSpec?.maxAttempts ?? 10, status: 'queued',
+          locked_by: null, locked_until: null, last_error: null, created_at: nowIso(now), updated_at: nowIso(now),
+        })
+        // Not a caught unique violation: on PostgreSQL that would abort the caller's transaction.
+        .onConflict((oc) => oc.column('dedupe_key').doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return id;
+      if (options.earlier && options.dedupeKey) {
+        await options.db.updateTable('tasks').set({ run_at: nowIso(runAt), updated_at: nowIso(now) })
+          .where('dedupe_key', '=', options.dedupeKey).where('status', '=', 'queued').where('run_at', '>', nowIso(runAt))
+          .execute();
       }
+      return undefined;
+    }
+    try {
+      await this.store.db
+        .insertInto('tasks')
+        .values({
+          id, kind, dedupe_key: options.dedupeKey ?? null, payload: JSON.stringify(payload), run_at: nowIso(runAt),
+          attempts: 0, max_attempts: options.maxAttempts ?? kindSpec?.maxAttempts ?? 10, status: 'queued',
+          locked_by: null, locked_until: null, last_error: null, created_at: nowIso(now), updated_at: nowIso(now),
+        })
+        .execute();
+    } catch (err) {
+      if (isUniqueViolation(err)) return undefined;
+      throw err;
     }
     if (runAt.getTime() <= now.getTime()) this.kick();
     return id;
