@@ -3,6 +3,7 @@ import type { Database } from '../store/schema.js';
 import type { Store } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import { newId } from '../../protocol/ids.js';
+import { systemClock, type Clock } from '../../protocol/clock.js';
 
 // The domain event log: every change someone outside must hear of is appended here.
 // Readers (merchant webhooks, terminal links) keep their own cursor, so delivery
@@ -39,8 +40,7 @@ const APPEND_LOCK = 727274;
 
 export class EventLog {
   private readonly listeners = new Set<Listener>();
-  private notifyQueued = false;
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Store, private readonly clock: Clock = systemClock()) {}
 
   async append(input: AppendInput): Promise<DomainEvent> {
     const event = await this.store.db.transaction().execute((trx) => this.appendIn(trx, input));
@@ -50,7 +50,7 @@ export class EventLog {
 
   /**
    * Appends inside the caller's transaction, so the event commits with the change it reports
-   * (call `poke()` after the commit to wake readers here and, on PostgreSQL, elsewhere).
+   * (call `poke()` after the commit to wake this process's readers).
    */
   async appendIn(trx: Transaction<Database>, input: AppendInput): Promise<DomainEvent> {
     const row = {
@@ -59,7 +59,7 @@ export class EventLog {
       merchant_id: input.merchantId ?? null,
       store_id: input.storeId ?? null,
       payload: JSON.stringify(input.payload),
-      created_at: nowIso(),
+      created_at: nowIso(this.clock.now()),
     };
     // Held to the end of the caller's transaction (keep channel calls out of it), but
     // shared: appends never wait for each other, only a reader's horizon waits for them.
@@ -127,6 +127,7 @@ export class EventLog {
    * append's transaction: PostgreSQL serialises the commits of notifying transactions,
    * so inside it would undo the overlap.
    */
+  private notifyQueued = false;
   poke(): void {
     for (const l of this.listeners) l();
     if (this.store.dialect !== 'postgres' || this.notifyQueued) return;
