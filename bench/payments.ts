@@ -14,6 +14,7 @@ import { nonce } from '../cloud-bridge/channels/wechat/client.js';
 import { SIM_DEFAULT_MERCHANT } from '../cloud-bridge/channels/wechat/demo-account.js';
 import { spawnKauri } from '../test/support/processes.js';
 import { writeSection } from './section.js';
+import { privatePgUnavailable, startPrivatePg } from './private-pg.js';
 
 // Payments API benchmark (issues 3 and 14): POST /api/v1/payments (WeChat NATIVE) through
 // the whole bridge — API key check, validation, the order row, the signed unifiedorder
@@ -202,28 +203,53 @@ export async function run(options: { seconds?: number; rate?: number; connection
   const ratios: string[] = [];
   const fsyncs: string[] = [];
 
-  const stateDir = mkdtempSync(join(tmpdir(), 'kauri-bench-wechat-'));
-  const sim = await spawnKauri(['sim', 'wechat', '--port', '0', '--state', stateDir, '--tls'], {
-    ready: /listening on (\S+)/, env: { KAURI_LOG_LEVEL: 'warn' }, timeoutMs: 60_000,
-  });
+  // A fresh simulator for each store's bridge and another for each ceiling row: the
+  // simulator keeps every order in one JSON state file that it rewrites as it grows, so
+  // one simulator through the whole run would slow down, and stall, for the later rows.
+  const startSim = async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'kauri-bench-wechat-'));
+    const proc = await spawnKauri(['sim', 'wechat', '--port', '0', '--state', stateDir, '--tls'], {
+      ready: /listening on (\S+)/, env: { KAURI_LOG_LEVEL: 'warn' }, timeoutMs: 60_000,
+    });
+    return {
+      url: proc.ready, stateDir,
+      async stop() {
+        await proc.stop();
+        rmSync(stateDir, { recursive: true, force: true });
+      },
+    };
+  };
 
   // stores.ts reads KAURI_TEST_PG_URL when it loads, hence the late import.
   process.env.KAURI_TEST_PG_URL ??= PG_URL;
   const { createTestDatabase } = await import('../test/support/stores.js');
-  const kinds: Array<'sqlite' | 'postgres'> = ['sqlite'];
-  if (await pgReachable()) kinds.push('postgres');
-  else log(`PostgreSQL at ${PG_URL.replace(/\/\/[^@]*@/, '//…@')} is not reachable: measuring SQLite only`);
+  interface Target { kind: 'sqlite' | 'postgres'; name: string; open(): Promise<{ url: string; drop(): Promise<void> }> }
+  const targets: Target[] = [{ kind: 'sqlite', name: 'SQLite', open: () => createTestDatabase('sqlite') }];
+  if (await pgReachable()) targets.push({ kind: 'postgres', name: 'PostgreSQL (the shared server)', open: () => createTestDatabase('postgres') });
+  else log(`PostgreSQL at ${PG_URL.replace(/\/\/[^@]*@/, '//…@')} is not reachable`);
+  // The machine's shared server also serves other work's tests, which create and drop
+  // databases all the time (each DROP DATABASE forces a checkpoint): a cluster of this
+  // run's own shows what a bridge gets from a server of its own.
+  const noPrivate = privatePgUnavailable();
+  if (!noPrivate) {
+    targets.push({
+      kind: 'postgres', name: 'PostgreSQL (a private cluster)',
+      open: async () => {
+        const cluster = await startPrivatePg();
+        return { url: cluster.url, drop: async () => cluster.stop() };
+      },
+    });
+  } else log(`no private PostgreSQL cluster: ${noPrivate}`);
 
-  try {
-    // Warm the simulator's TLS sessions and JIT before its first row.
-    await simAlone(sim.ready, stateDir, 2, connections);
-    for (const kind of kinds) {
-      const name = kind === 'sqlite' ? 'SQLite' : 'PostgreSQL';
-      const db = await createTestDatabase(kind);
+  {
+    for (const { kind, name, open } of targets) {
+      const sim = await startSim();
+      const { stateDir } = sim;
+      const db = await open();
       const filesDir = mkdtempSync(join(tmpdir(), 'kauri-bench-files-'));
       // No background jobs: each pending order would otherwise be queried every 5 s, and
       // that polling load is not what this measures.
-      const bridge = await spawnBridge(db.url, sim.ready, stateDir, filesDir, { env: { KAURI_PG_POOL_MAX: String(PG_POOL) } });
+      const bridge = await spawnBridge(db.url, sim.url, stateDir, filesDir, { env: { KAURI_PG_POOL_MAX: String(PG_POOL) } });
       try {
         const prefix = `b${Date.now().toString(36)}`;
         let i = 0;
@@ -232,10 +258,17 @@ export async function run(options: { seconds?: number; rate?: number; connection
         const url = `${bridge.url}/api/v1/payments`;
         // Warm-up: connections, prepared statements, JIT.
         await load({ target: 'warm-up', mode: '' }, url, { seconds: 2, connections: 4, headers, body });
-        log(`payments API on ${kind}: fixed ${rate} req/s…`);
+        log(`payments API on ${name}: fixed ${rate} req/s…`);
         measures.push(await fixedRate({ target: `POST /api/v1/payments, WeChat NATIVE, ${name}`, mode: `fixed ${rate} req/s` }, url, rate, seconds, headers, body));
-        log(`payments API on ${kind}: simulator alone, then the bridge flat out…`);
-        const ceiling = await simAlone(sim.ready, stateDir, seconds, connections);
+        log(`payments API on ${name}: simulator alone, then the bridge flat out…`);
+        const alone = await startSim();
+        let ceiling: Measure;
+        try {
+          await simAlone(alone.url, alone.stateDir, 2, connections); // TLS sessions, JIT
+          ceiling = await simAlone(alone.url, alone.stateDir, seconds, connections);
+        } finally {
+          await alone.stop();
+        }
         measures.push(ceiling);
         const flat = await load({ target: `POST /api/v1/payments, WeChat NATIVE, ${name}`, mode: 'flat out' }, url, { seconds, connections, headers, body });
         measures.push(flat);
@@ -245,12 +278,10 @@ export async function run(options: { seconds?: number; rate?: number; connection
         const gc = stats.groupCommit;
         if (gc) fsyncs.push(`${name}: ${gc.units} writes and transactions shared ${gc.commits} commits (${(gc.units / Math.max(1, gc.commits)).toFixed(1)} per fsync); COMMIT took ${(gc.commitMs / Math.max(1, gc.commits)).toFixed(2)} ms on average, ${gc.maxCommitMs.toFixed(1)} ms at most`);
         await db.drop();
+        await sim.stop();
         rmSync(filesDir, { recursive: true, force: true });
       }
     }
-  } finally {
-    await sim.stop();
-    rmSync(stateDir, { recursive: true, force: true });
   }
 
   const cpu = cpus();
@@ -260,7 +291,7 @@ export async function run(options: { seconds?: number; rate?: number; connection
     '',
     `Run: \`node --import tsx bench/payments.ts\` · ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; load average ${load0.toFixed(2)} at the start (the machine is shared with other work, so absolute numbers are noisy; compare rows of the same run).`,
     '',
-    `Each payment is \`POST /api/v1/payments\` (channel \`wechat\`, mode \`native\`, a new \`out_trade_no\` each time) through the whole bridge: API key lookup, validation, the order row, the MD5-signed \`/pay/unifiedorder\` to \`kauri sim wechat --tls\` over HTTPS on loopback (keep-alive pool), the answer's signature verified, the pending transition and its event. The bridge runs in a process of its own (bench/payments-bridge.ts, logging at info to stderr as in production, background jobs off), the simulator in another, the load generator (autocannon) in a third. Fixed rate: one request every ${(1000 / rate).toFixed(0)} ms, open loop (sent on time whatever the answers do); flat out: autocannon with ${connections} connections; ${seconds} s per row; on PostgreSQL a pool of ${PG_POOL} connections (KAURI_PG_POOL_MAX). The ceiling row is the simulator alone: signed unifiedorder requests straight to it over HTTPS from ${connections} concurrent clients on one keep-alive pool, measured right before each flat-out row.`,
+    `Each payment is \`POST /api/v1/payments\` (channel \`wechat\`, mode \`native\`, a new \`out_trade_no\` each time) through the whole bridge: API key lookup, validation, the order row, the MD5-signed \`/pay/unifiedorder\` to \`kauri sim wechat --tls\` over HTTPS on loopback (keep-alive pool), the answer's signature verified, the pending transition and its event. The bridge runs in a process of its own (bench/payments-bridge.ts, logging at info to stderr as in production, background jobs off), the simulator in another, the load generator (autocannon) in a third. Fixed rate: one request every ${(1000 / rate).toFixed(0)} ms, open loop (sent on time whatever the answers do); flat out: autocannon with ${connections} connections; ${seconds} s per row; on PostgreSQL a pool of ${PG_POOL} connections (KAURI_PG_POOL_MAX). The ceiling row is the simulator alone: signed unifiedorder requests straight to it over HTTPS from ${connections} concurrent clients on one keep-alive pool, measured right before each flat-out row. Each store's bridge and each ceiling row get a fresh simulator (it keeps all orders in one JSON file it rewrites as it grows, which would slow the later rows).`,
     '',
     '| what | load | throughput (req/s) | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | 2xx | errors/non-2xx |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|',
