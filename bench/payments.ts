@@ -233,10 +233,10 @@ export async function run(options: { seconds?: number; rate?: number; connection
   const noPrivate = privatePgUnavailable();
   if (!noPrivate) {
     targets.push({
-      kind: 'postgres', name: 'PostgreSQL (a private cluster)',
+      kind: 'postgres', name: 'PostgreSQL (a private cluster, Unix socket)',
       open: async () => {
         const cluster = await startPrivatePg();
-        return { url: cluster.url, drop: async () => cluster.stop() };
+        return { url: cluster.socketUrl, drop: async () => cluster.stop() };
       },
     });
   } else log(`no private PostgreSQL cluster: ${noPrivate}`);
