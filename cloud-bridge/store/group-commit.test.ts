@@ -98,3 +98,35 @@ describe('SQLite group commit', () => {
     await close();
   });
 });
+
+describe('SQLite group commit under kill -9', () => {
+  it('never acknowledges a write that a kill -9 then loses', async () => {
+    const { spawn } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const { openStore } = await import('./db.js');
+    const dir = mkdtempSync(join(tmpdir(), 'kauri-gc-kill-'));
+    dirs.push(dir);
+    const url = `sqlite:${join(dir, 'bridge.db')}`;
+    await (await openStore(url)).close(); // migrated before the writer starts
+    const fixture = fileURLToPath(new URL('./group-commit-worker.fixture.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, url], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const acked: string[] = [];
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      for (const l of lines) if (l.startsWith('evt_')) acked.push(l);
+    });
+    const t0 = Date.now();
+    while (acked.length < 500 && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const store = await openStore(url);
+    const rows = await store.db.selectFrom('events').select('id').where('type', '=', 'test.kill').execute();
+    await store.close();
+    const onDisk = new Set(rows.map((r) => r.id));
+    expect(acked.length).toBeGreaterThanOrEqual(500);
+    expect(acked.filter((id) => !onDisk.has(id))).toEqual([]);
+  }, 60_000);
+});
