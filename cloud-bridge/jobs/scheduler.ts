@@ -324,12 +324,14 @@ export class Scheduler {
       for (const { id } of due) {
         if (this.busy(lane) >= this.limits[lane]) break;
         this.runningTasks.set(id, lane);
-        this.track(this.claimAndRun(id).finally(() => this.runningTasks.delete(id)));
+        // The lane slot is freed when the task ends or overruns its time limit, whichever comes first.
+        const freeSlot = () => { this.runningTasks.delete(id); };
+        this.track(this.claimAndRun(id, () => { freeSlot(); this.kick(); }).finally(freeSlot));
       }
     }
   }
 
-  private async claimAndRun(id: string): Promise<void> {
+  private async claimAndRun(id: string, overran: () => void): Promise<void> {
     const nowDate = this.clock.now();
     const now = nowIso(nowDate);
     const claim = await this.store.db
@@ -351,16 +353,19 @@ export class Scheduler {
     }
     const stopRenewing = this.renewWhile('tasks', id);
     const abort = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
+    let timedOut: TaskTimeoutError | undefined;
+    // Past its time limit a task is told to stop (its signal) and its lane slot goes to
+    // other work, so the lane never stalls; but its claim is kept, renewed, until the
+    // handler really returns, so nobody runs the same task again while it still runs.
+    const timer = setTimeout(() => {
+      timedOut = new TaskTimeoutError(task.kind, kind.timeoutMs);
+      this.log.warn({ task: id, kind: task.kind, timeoutMs: kind.timeoutMs }, 'task overran its time limit; told to stop');
+      abort.abort(timedOut);
+      overran();
+    }, kind.timeoutMs);
     try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          const err = new TaskTimeoutError(task.kind, kind.timeoutMs);
-          abort.abort(err);
-          reject(err);
-        }, kind.timeoutMs);
-      });
-      const result = await Promise.race([kind.handler(JSON.parse(task.payload), { id, attempt: task.attempts, signal: abort.signal }), timeout]);
+      // A handler that ignores its signal and succeeds late has still done the work.
+      const result = await kind.handler(JSON.parse(task.payload), { id, attempt: task.attempts, signal: abort.signal });
       if (result?.again !== undefined) {
         // Polling is not failure: it does not use up attempts.
         const at = new Date(this.clock.now().getTime() + this.clock.duration(result.again));
@@ -368,7 +373,8 @@ export class Scheduler {
       } else {
         await this.release(id, { status: 'done' });
       }
-    } catch (err) {
+    } catch (caught) {
+      const err = timedOut ?? caught;
       const message = (err as Error)?.message ?? String(err);
       if (task.attempts >= task.max_attempts) {
         this.log.error({ task: id, kind: task.kind, err }, 'task failed for the last time');
