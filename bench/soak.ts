@@ -104,7 +104,23 @@ class Receiver {
   }
 }
 
-export async function runSoak(options: { seconds?: number; rate?: number; settleMs?: number; log?: (l: string) => void } = {}): Promise<SoakReport> {
+type SoakOptions = { seconds?: number; rate?: number; settleMs?: number; log?: (l: string) => void };
+
+/** Runs the soak; whatever happens, its cluster, simulator and bridges are stopped and its folders removed. */
+export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
+  const cleanup: Array<() => unknown> = [];
+  try {
+    return await soak(options, cleanup);
+  } finally {
+    for (const c of cleanup.reverse()) {
+      try {
+        await c();
+      } catch { /* best effort: the rest must still go */ }
+    }
+  }
+}
+
+async function soak(options: SoakOptions, cleanup: Array<() => unknown>): Promise<SoakReport> {
   const seconds = options.seconds ?? 10;
   const rate = options.rate ?? 8; // new payment requests per second
   const log = options.log ?? (() => undefined);
@@ -113,15 +129,20 @@ export async function runSoak(options: { seconds?: number; rate?: number; settle
   let t0 = Date.now();
 
   const pgc = await startPrivatePg();
+  cleanup.push(() => pgc.stop());
   const stateDir = mkdtempSync(join(tmpdir(), 'kauri-soak-wechat-'));
   const filesDir = mkdtempSync(join(tmpdir(), 'kauri-soak-files-'));
+  cleanup.push(() => rmSync(stateDir, { recursive: true, force: true }), () => rmSync(filesDir, { recursive: true, force: true }));
   const receiver = new Receiver();
   await receiver.start();
+  cleanup.push(() => receiver.stop());
   const sim = await spawnKauri(['sim', 'wechat', '--port', '0', '--state', stateDir, '--tls'], {
     ready: /listening on (\S+)/, env: { KAURI_LOG_LEVEL: 'warn' }, timeoutMs: 60_000,
   });
+  cleanup.push(() => sim.stop());
   const simUrl = sim.ready;
   const simAgent = new Agent({ connect: { ca: readFileSync(join(stateDir, 'ca.pem'), 'utf8') } });
+  cleanup.push(() => simAgent.close());
   const admin = new pg.Client({ connectionString: pgc.url });
   admin.on('error', () => undefined);
   const dbUrl = pgc.url.replace(/\/postgres$/, '/kauri');
@@ -133,7 +154,9 @@ export async function runSoak(options: { seconds?: number; rate?: number; settle
   const env = { KAURI_TIME_SCALE: '20', KAURI_LOG_LEVEL: 'warn' };
   const ports = [await freePort(), await freePort()];
   const start = (n: 0 | 1) => spawnBridge(dbUrl, simUrl, stateDir, filesDir, { jobs: true, env: { ...env, KAURI_BENCH_BRIDGE_PORT: String(ports[n]) } });
-  const bridges = [await start(0)];
+  const bridges: Array<Awaited<ReturnType<typeof start>>> = [];
+  cleanup.push(() => Promise.all(bridges.map((b) => b.stop())));
+  bridges.push(await start(0));
   bridges.push(await start(1));
   const apiKey = bridges[0]!.apiKey;
   const base = (n: 0 | 1) => `http://127.0.0.1:${ports[n]}`;
@@ -256,13 +279,6 @@ export async function runSoak(options: { seconds?: number; rate?: number; settle
   report.events = events;
   await db.end();
   for (const [n, b] of bridges.entries()) if (!b.alive()) crashed.push(`instance ${'AB'[n]} was not running at the end`);
-  for (const b of bridges) await b.stop().catch(() => undefined);
-  await simAgent.close();
-  await sim.stop();
-  await receiver.stop();
-  pgc.stop();
-  rmSync(stateDir, { recursive: true, force: true });
-  rmSync(filesDir, { recursive: true, force: true });
   return report;
 
   async function compare(): Promise<SoakReport> {
