@@ -28,6 +28,16 @@ export interface AppendInput {
 
 type Listener = () => void;
 
+// On PostgreSQL, sequence numbers are taken in one order and committed in another, so a
+// reader that read up to N could miss an N-1 that commits afterwards. Appenders hold this
+// advisory lock SHARED until they commit (they never wait for each other, so their commits
+// overlap and group); a reader takes it EXCLUSIVE for an instant, which waits out the
+// appends in flight, and reads only up to the highest number committed at that moment
+// (its horizon). Every number below the horizon is committed or rolled back for good.
+// Before, appenders took it exclusive: every append in the cluster waited for the one
+// before to fsync, which capped a bridge at one commit per event.
+const APPEND_LOCK = 727274;
+
 export class EventLog {
   private readonly listeners = new Set<Listener>();
   constructor(private readonly store: Store, private readonly clock: Clock = systemClock()) {}
@@ -51,14 +61,10 @@ export class EventLog {
       payload: JSON.stringify(input.payload),
       created_at: nowIso(this.clock.now()),
     };
-    if (this.store.dialect === 'postgres') {
-      // Appends are serialised so sequence numbers commit in order: a reader at cursor N
-      // never skips an N-1 that commits after N+1 became visible. The lock is held to the
-      // end of the caller's transaction, so keep channel calls out of it.
-      await sql`select pg_advisory_xact_lock(727274)`.execute(trx);
-    }
+    // Held to the end of the caller's transaction (keep channel calls out of it), but
+    // shared: appends never wait for each other, only a reader's horizon waits for them.
+    if (this.store.dialect === 'postgres') await sql`select pg_advisory_xact_lock_shared(${APPEND_LOCK})`.execute(trx);
     const inserted = await trx.insertInto('events').values(row).returning('seq').executeTakeFirstOrThrow();
-    if (this.store.dialect === 'postgres') await sql`select pg_notify('kauri_events', ${String(inserted.seq)})`.execute(trx);
     return {
       seq: Number(inserted.seq), id: row.id, type: row.type, merchantId: row.merchant_id, storeId: row.store_id,
       payload: input.payload, createdAt: row.created_at,
@@ -68,6 +74,7 @@ export class EventLog {
   /** Events after `afterSeq`, oldest first, optionally for one merchant or store. */
   async read(afterSeq: number, options: { limit?: number; merchantId?: string; storeId?: string; types?: string[] } = {}): Promise<DomainEvent[]> {
     let q = this.store.db.selectFrom('events').selectAll().where('seq', '>', afterSeq);
+    if (this.store.dialect === 'postgres') q = q.where('seq', '<=', await this.horizon());
     if (options.merchantId) q = q.where('merchant_id', '=', options.merchantId);
     if (options.storeId) q = q.where('store_id', '=', options.storeId);
     if (options.types?.length) q = q.where('type', 'in', options.types);
@@ -91,8 +98,18 @@ export class EventLog {
   }
 
   async head(): Promise<number> {
+    if (this.store.dialect === 'postgres') return this.horizon();
     const r = await this.store.db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
     return Number(r?.seq ?? 0);
+  }
+
+  /** PostgreSQL: the highest sequence number below which nothing can still commit. */
+  private async horizon(): Promise<number> {
+    return this.store.db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(${APPEND_LOCK})`.execute(trx);
+      const r = await trx.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
+      return Number(r?.seq ?? 0);
+    });
   }
 
   async cursor(reader: string): Promise<number> {
@@ -116,8 +133,20 @@ export class EventLog {
     return () => this.listeners.delete(listener);
   }
 
-  /** Wakes local listeners (used by the cross-instance NOTIFY listener). */
+  /**
+   * After events committed: wakes this process's readers, and on PostgreSQL the other
+   * instances'. The NOTIFY is sent once per turn of the event loop and outside any
+   * append's transaction: PostgreSQL serialises the commits of notifying transactions,
+   * so inside it would undo the overlap.
+   */
+  private notifyQueued = false;
   poke(): void {
     for (const l of this.listeners) l();
+    if (this.store.dialect !== 'postgres' || this.notifyQueued) return;
+    this.notifyQueued = true;
+    setImmediate(() => {
+      this.notifyQueued = false;
+      sql`select pg_notify('kauri_events', '')`.execute(this.store.db).catch(() => undefined);
+    });
   }
 }

@@ -7,6 +7,7 @@ import { KauriError } from '../../protocol/errors.js';
 import { CHANNELS, type ChannelName } from '../../protocol/payments.js';
 import type { ChannelAccount } from '../channels/channel.js';
 import type { MerchantTable, StoreTable, UserTable } from './schema.js';
+import { ACCOUNTS_CACHE_TTL_MS, TtlCache } from './ttl-cache.js';
 
 export type Merchant = Omit<MerchantTable, 'allowed_domains'> & { allowed_domains: string[] };
 export type ShopStore = StoreTable;
@@ -16,7 +17,20 @@ const API_KEY_PREFIX = 'kauri_sk';
 
 /** Merchants, stores, people, API keys and channel accounts. */
 export class AccountsRepo {
-  constructor(private readonly store: Store, private readonly box: SecretBox) {}
+  // Every API request reads its key and every payment its channel account (decrypting
+  // the secrets): both are cached. Channel account rows never change once written (a new
+  // account replaces the old), so by id they could be kept for ever; which one is active
+  // and whether a key is revoked can change from another instance, hence the expiry.
+  private readonly apiKeys: TtlCache<{ merchantId: string; secretHash: string }>;
+  private readonly accountsById: TtlCache<ChannelAccount>;
+  private readonly activeAccounts: TtlCache<ChannelAccount | undefined>;
+
+  constructor(private readonly store: Store, private readonly box: SecretBox, options: { cacheTtlMs?: number } = {}) {
+    const ttl = options.cacheTtlMs ?? ACCOUNTS_CACHE_TTL_MS;
+    this.apiKeys = new TtlCache(ttl);
+    this.accountsById = new TtlCache(ttl * 60);
+    this.activeAccounts = new TtlCache(ttl);
+  }
 
   private get db() {
     return this.store.db;
@@ -113,6 +127,7 @@ export class AccountsRepo {
 
   async revokeApiKey(id: string): Promise<void> {
     await this.db.updateTable('api_keys').set({ revoked_at: nowIso() }).where('id', '=', id).execute();
+    this.apiKeys.delete((k) => k === id);
   }
 
   /** The merchant an API key belongs to, or undefined for an unknown, malformed or revoked key. */
@@ -120,10 +135,16 @@ export class AccountsRepo {
     const parts = key.split('.');
     if (parts.length !== 3 || parts[0] !== API_KEY_PREFIX) return undefined;
     const [, id, secret] = parts as [string, string, string];
-    const row = await this.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row || row.revoked_at) return undefined;
-    if (!safeEqualHex(row.secret_hash, sha256Hex(secret))) return undefined;
-    return row.merchant_id;
+    let known = this.apiKeys.get(id);
+    if (!known) {
+      const row = await this.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+      // Unknown and revoked keys are not cached: a revoked key is refused from the database.
+      if (!row || row.revoked_at) return undefined;
+      known = { merchantId: row.merchant_id, secretHash: row.secret_hash };
+      this.apiKeys.set(id, known);
+    }
+    if (!safeEqualHex(known.secretHash, sha256Hex(secret))) return undefined;
+    return known.merchantId;
   }
 
   async createChannelAccount(input: {
@@ -151,10 +172,14 @@ export class AccountsRepo {
         })
         .execute();
     });
+    this.activeAccounts.delete((k) => k === `${input.merchantId}\0${input.channel}`);
     return { id, merchantId: input.merchantId, channel: input.channel, config: input.config, secrets: input.secrets };
   }
 
   async activeChannelAccount(merchantId: string, channel: ChannelName): Promise<ChannelAccount | undefined> {
+    const key = `${merchantId}\0${channel}`;
+    const cached = this.activeAccounts.get(key);
+    if (cached) return cached;
     const row = await this.db
       .selectFrom('channel_accounts')
       .selectAll()
@@ -162,12 +187,21 @@ export class AccountsRepo {
       .where('channel', '=', channel)
       .where('active', '=', 1)
       .executeTakeFirst();
-    return row ? this.toAccount(row) : undefined;
+    if (!row) return undefined;
+    const account = this.accountsById.get(row.id) ?? this.toAccount(row);
+    this.accountsById.set(row.id, account);
+    this.activeAccounts.set(key, account);
+    return account;
   }
 
   async getChannelAccount(id: string): Promise<ChannelAccount | undefined> {
+    const cached = this.accountsById.get(id);
+    if (cached) return cached;
     const row = await this.db.selectFrom('channel_accounts').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? this.toAccount(row) : undefined;
+    if (!row) return undefined;
+    const account = this.toAccount(row);
+    this.accountsById.set(id, account);
+    return account;
   }
 
   async listChannelAccounts(merchantId?: string): Promise<Array<Omit<ChannelAccount, 'secrets'> & { active: boolean }>> {

@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import type { Database as Schema } from './schema.js';
 import { migrationProvider } from './migrations.js';
 import { KauriError } from '../../protocol/errors.js';
+import { GroupCommitSqliteDialect, type GroupCommitStats } from './group-commit.js';
 
 import type { Dialect } from './dialect.js';
 
@@ -18,6 +19,8 @@ export interface Store {
   readonly url: string;
   /** For PostgreSQL: the pool, so LISTEN/NOTIFY can take its own connection. */
   readonly pgPool?: pg.Pool;
+  /** For SQLite: how many writes shared how many commits (group commit). */
+  readonly groupCommit?: GroupCommitStats;
   close(): Promise<void>;
 }
 
@@ -42,12 +45,17 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
     raw.pragma('synchronous = FULL');
     raw.pragma('foreign_keys = ON');
     raw.pragma('busy_timeout = 5000');
-    const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: raw }) });
-    store = { db, dialect: 'sqlite', url, close: () => db.destroy() };
+    // Concurrent writes share one transaction and one fsync per event-loop turn.
+    const dialect = new GroupCommitSqliteDialect(raw);
+    const db = new Kysely<Schema>({ dialect });
+    store = { db, dialect: 'sqlite', url, groupCommit: dialect.stats, close: () => db.destroy() };
   } else if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    const pool = new pg.Pool({ connectionString: url, max: 10 });
-    // An idle client losing its server must not crash the process; the pool replaces it.
+    const pool = new pg.Pool({ connectionString: url, max: pgPoolMax(), connectionTimeoutMillis: 10_000 });
+    // A client losing its server (a PostgreSQL restart, a failover) must not crash the
+    // process: the pool drops it and connects a new one for the next query, and the query
+    // that was running fails with an error its caller handles.
     pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
     const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
     store = { db, dialect: 'postgres', url, pgPool: pool, close: () => db.destroy() };
   } else {
@@ -71,6 +79,17 @@ export async function migrate(store: Store): Promise<void> {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`Migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
   }
+}
+
+/** Connections per bridge to PostgreSQL: KAURI_PG_POOL_MAX, 10 by default. */
+export function pgPoolMax(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.KAURI_PG_POOL_MAX;
+  if (raw === undefined || raw === '') return 10;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) {
+    throw new KauriError('config_invalid', `KAURI_PG_POOL_MAX must be a whole number from 1 to 1000, got "${raw}"`);
+  }
+  return n;
 }
 
 /** A database URL fit for logs: the password is never shown. */

@@ -89,13 +89,24 @@ export class TerminalHub {
       this.deps.log.warn({ err: err.message }, 'event listener lost its connection; reconnecting');
       client.end().catch(() => undefined);
       if (this.listener === client) this.listener = undefined;
-      setTimeout(() => void this.listen().catch(() => undefined), 1000).unref();
+      this.relisten();
     });
     await client.connect();
     await client.query('LISTEN kauri_events');
     this.listener = client;
     this.pump(); // anything appended while we were not listening
   }
+
+  /** Connects the listener again, and keeps trying while PostgreSQL is down (a restart). */
+  private relisten(): void {
+    if (this.relistening || this.closed) return;
+    this.relistening = setTimeout(() => {
+      this.relistening = undefined;
+      void this.listen().catch(() => this.relisten());
+    }, 1000);
+    this.relistening.unref();
+  }
+  private relistening: NodeJS.Timeout | undefined;
 
   async close(): Promise<void> {
     this.closed = true;
