@@ -191,6 +191,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     accounts, reconcile, clock, log: log.child({ part: 'hq' }), sessions: new HqSessions({ store, accounts, clock }),
     createPairingCode: (store, o) => terminals.createPairingCode(store, o),
     terminals: { list: (f) => terminals.repo.list(f), isConnected: (id) => terminals.hub.isConnected(id) },
+    get publicBaseUrl() { return urlHolder.base; },
   });
   terminals.use({
     channels,
