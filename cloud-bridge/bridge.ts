@@ -19,7 +19,7 @@ import { defaultChannels } from './channels/index.js';
 import { PaymentService } from './orders/payments.js';
 import { installErrorHandling } from './server/errors.js';
 import { registerMerchantApi } from './server/merchant-api.js';
-import { Metrics } from './server/metrics.js';
+import { Metrics, type MetricsAccess } from './server/metrics.js';
 import { createLogger } from './logger.js';
 import { installFx, type FxOptions, type FxService, type PullReport } from './fx/index.js';
 import { registerBankPages } from './channels/bank/pages.js';
@@ -62,6 +62,11 @@ export interface BridgeOptions {
    * KAURI_TRUST_PROXY, else none: a client cannot pick its own address by sending the header.
    */
   trustProxy?: TrustProxy;
+  /**
+   * Who may read /metrics: a bearer token on this port and/or a separate listen address.
+   * Default KAURI_METRICS_TOKEN and KAURI_METRICS_LISTEN; with neither, /metrics answers 403.
+   */
+  metrics?: MetricsAccess;
 }
 
 export type TrustProxy = boolean | string | ((address: string, hop: number) => boolean);
@@ -98,6 +103,8 @@ export interface Bridge {
   readonly channels: ChannelRegistry;
   readonly log: Logger;
   readonly clock: Clock;
+  /** The separate metrics listener's URL (with metrics.listen). */
+  readonly metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -124,7 +131,11 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
-  metrics.install(app);
+  const metricsAccess: MetricsAccess = {
+    token: options.metrics?.token ?? (process.env.KAURI_METRICS_TOKEN || undefined),
+    listen: options.metrics?.listen ?? (process.env.KAURI_METRICS_LISTEN || undefined),
+  };
+  metrics.install(app, metricsAccess);
 
   const host = options.host ?? '127.0.0.1';
   // The public URL is needed before listening (channels get notify URLs), so when the
@@ -209,12 +220,14 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const port = typeof address === 'object' && address ? address.port : options.port;
   const url = `http://${host}:${port}`;
   if (!urlHolder.base) urlHolder.base = url;
+  const metricsUrl = metricsAccess.listen ? await metrics.listen(metricsAccess.listen) : undefined;
   if (options.runJobs !== false) scheduler.start();
-  log.info({ url, db: redactUrl(store.url), channels: channels.names() }, 'bridge listening');
+  log.info({ url, db: redactUrl(store.url), channels: channels.names(), metrics: metricsUrl ?? (metricsAccess.token ? 'bearer token' : 'off') }, 'bridge listening');
 
   return {
-    app, url, store, accounts, orders, events, scheduler, files, payments, fx, fxStartReport, terminals, checkouts, webhooks, reconcile, channels, log, clock,
+    app, url, store, accounts, orders, events, scheduler, files, payments, fx, fxStartReport, terminals, checkouts, webhooks, reconcile, channels, log, clock, metricsUrl,
     async close() {
+      await metrics.close();
       await scheduler.stop();
       webhooks.close();
       await terminals.close();

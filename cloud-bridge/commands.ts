@@ -31,6 +31,8 @@ export function registerBridgeCommands(program: Command): void {
     .option('--public-url <url>', 'the URL customers and channels reach this bridge at')
     .option('--trust-proxy <spec>', 'believe X-Forwarded-For from these proxies: addresses/CIDRs (comma-separated) or a hop count (default KAURI_TRUST_PROXY, else none)')
     .option('--files <dir>', 'folder for raw channel files (content-addressed)')
+    .option('--metrics-listen <host:port>', 'serve Prometheus /metrics on this separate address, without a token (default KAURI_METRICS_LISTEN)')
+    .option('--metrics-token <token>', 'serve /metrics on the bridge port to "Authorization: Bearer <token>" (prefer KAURI_METRICS_TOKEN: a command line is visible to other users)')
     .option('--demo', 'seed the demo merchant, store and channel accounts (simulators on the default ports) and print its API key')
     .option('--wechat-sim <url>', 'with --demo: the WeChat simulator', 'http://127.0.0.1:7301')
     .option('--wechat-sim-state <dir>', 'with --demo: the WeChat simulator state folder (its client certificate, for --tls)')
@@ -49,6 +51,7 @@ export function registerBridgeCommands(program: Command): void {
         dbUrl: opts.db, port: opts.port, host: opts.host, publicBaseUrl: opts.publicUrl, secretKey,
         ...(opts.trustProxy !== undefined ? { trustProxy: parseTrustProxy(opts.trustProxy) } : {}),
         filesDir: opts.files ?? `${dataDir}/files`,
+        metrics: { token: opts.metricsToken, listen: opts.metricsListen },
       });
       const stop = async () => {
         await bridge.close();
@@ -71,6 +74,7 @@ export function registerBridgeCommands(program: Command): void {
         process.stdout.write(`demo API key: ${seed.apiKey}\n`);
         if (seed.hqPassword) process.stdout.write(`demo HQ login: ${seed.hqUser} / ${seed.hqPassword}\n`);
       }
+      if (bridge.metricsUrl) process.stdout.write(`metrics on ${bridge.metricsUrl}\n`);
       process.stdout.write(`bridge listening on ${bridge.url}\n`);
     });
 
