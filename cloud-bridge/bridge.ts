@@ -30,6 +30,7 @@ import { registerCheckoutApi } from './onecode/api.js';
 import { registerLandingPages } from './onecode/landing.js';
 import { WebhookService } from './webhooks/service.js';
 import { registerWebhookApi } from './webhooks/api.js';
+import type { Resolver } from './webhooks/destination.js';
 import { registerOpenApi } from './server/openapi.js';
 import { ReconcileService } from './reconcile/runs/service.js';
 import { installReconcileJobs, type ReconcileScheduleOptions } from './reconcile/runs/jobs.js';
@@ -67,6 +68,8 @@ export interface BridgeOptions {
    * Default KAURI_METRICS_TOKEN and KAURI_METRICS_LISTEN; with neither, /metrics answers 403.
    */
   metrics?: MetricsAccess;
+  /** How webhook host names are resolved at delivery time (tests inject one; default the system's). */
+  webhookResolver?: Resolver;
 }
 
 export type TrustProxy = boolean | string | ((address: string, hop: number) => boolean);
@@ -151,7 +154,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     store, accounts, orders, payments, events, scheduler, channels, clock, log: log.child({ part: 'checkouts' }),
     get publicBaseUrl() { return urlHolder.base; },
   });
-  const webhooks = new WebhookService({ store, box, accounts, events, scheduler, clock, log: log.child({ part: 'webhooks' }) });
+  const webhooks = new WebhookService({ store, box, accounts, events, scheduler, clock, log: log.child({ part: 'webhooks' }), resolve: options.webhookResolver });
   await registerOpenApi(app, { publicBaseUrl: () => urlHolder.base });
 
   app.get('/healthz', async () => {

@@ -10,6 +10,7 @@ import { parseDecimal } from '../protocol/money.js';
 import { CHANNELS, type ChannelName } from '../protocol/payments.js';
 
 const DEFAULT_DB = 'sqlite:./data/bridge.db';
+const PRIVATE_WEBHOOKS_HELP = 'let this merchant\'s webhooks go to private, loopback and link-local addresses and over http (a receiver on the shop\'s own network); every bridge sharing the database follows it';
 
 function port(value: string): number {
   const n = Number(value);
@@ -122,11 +123,25 @@ function registerAdminCommands(program: Command): void {
     .requiredOption('--name <name>', 'trading name')
     .option('--allowed-domain <host...>', 'host names allowed in return_url and notify_url')
     .option('--fx-markup <fraction>', 'FX markup for the bank channel, e.g. 0.02', '0.02')
+    .option('--allow-private-webhooks', PRIVATE_WEBHOOKS_HELP)
     .addOption(db()).addOption(json())
     .action(async (o) => {
       if (!/^0(\.\d{1,6})?$/.test(o.fxMarkup)) throw new Error('--fx-markup must be a fraction below 1, e.g. 0.02');
-      const m = await withAccounts(o.db, (a) => a.createMerchant({ name: o.name, allowedDomains: o.allowedDomain ?? [], fxMarkup: o.fxMarkup }));
+      const m = await withAccounts(o.db, (a) => a.createMerchant({
+        name: o.name, allowedDomains: o.allowedDomain ?? [], fxMarkup: o.fxMarkup, allowPrivateWebhooks: o.allowPrivateWebhooks === true,
+      }));
       print(m, o.json, `merchant ${m.id} created: ${m.name}`);
+    });
+  merchant
+    .command('update')
+    .description('change a merchant\'s settings')
+    .requiredOption('--merchant <id>', 'merchant id')
+    .option('--allow-private-webhooks', PRIVATE_WEBHOOKS_HELP)
+    .option('--no-allow-private-webhooks', 'webhooks only to public https URLs (the default)')
+    .addOption(db()).addOption(json())
+    .action(async (o) => {
+      const m = await withAccounts(o.db, (a) => a.updateMerchant(o.merchant, { allowPrivateWebhooks: o.allowPrivateWebhooks as boolean | undefined }));
+      print(m, o.json, `merchant ${m.id} (${m.name}): webhooks ${m.allow_private_webhooks ? 'may go to private addresses and http' : 'only to public https URLs'}`);
     });
   merchant
     .command('list')

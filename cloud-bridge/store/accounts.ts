@@ -22,13 +22,14 @@ export class AccountsRepo {
     return this.store.db;
   }
 
-  async createMerchant(input: { name: string; allowedDomains?: string[]; fxMarkup?: string; id?: string }): Promise<Merchant> {
+  async createMerchant(input: { name: string; allowedDomains?: string[]; fxMarkup?: string; id?: string; allowPrivateWebhooks?: boolean }): Promise<Merchant> {
     const row: MerchantTable = {
       id: input.id ?? newId('mch'),
       name: input.name,
       allowed_domains: JSON.stringify(input.allowedDomains ?? []),
       fx_markup: input.fxMarkup ?? '0.02',
       created_at: nowIso(),
+      allow_private_webhooks: input.allowPrivateWebhooks ? 1 : 0,
     };
     await this.db.insertInto('merchants').values(row).execute();
     return { ...row, allowed_domains: input.allowedDomains ?? [] };
@@ -37,6 +38,15 @@ export class AccountsRepo {
   async getMerchant(id: string): Promise<Merchant | undefined> {
     const row = await this.db.selectFrom('merchants').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? { ...row, allowed_domains: JSON.parse(row.allowed_domains) as string[] } : undefined;
+  }
+
+  /** Changes a merchant's settings; answers the merchant as it now is. */
+  async updateMerchant(id: string, change: { allowPrivateWebhooks?: boolean }): Promise<Merchant> {
+    await this.requireMerchant(id);
+    if (change.allowPrivateWebhooks !== undefined) {
+      await this.db.updateTable('merchants').set({ allow_private_webhooks: change.allowPrivateWebhooks ? 1 : 0 }).where('id', '=', id).execute();
+    }
+    return (await this.getMerchant(id))!;
   }
 
   async listMerchants(): Promise<Merchant[]> {

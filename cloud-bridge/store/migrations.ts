@@ -2,6 +2,7 @@ import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely
 import type { Dialect } from './db.js';
 import { m0004_terminals, m0007_terminal_health } from '../terminals/migration.js';
 import { m0005_reconcile } from '../reconcile/runs/migration.js';
+import { m0009_merchant_private_webhooks } from '../webhooks/migration.js';
 
 // Migrations are code, applied in name order, identical on SQLite and PostgreSQL except
 // where a column type must differ (64-bit money and auto-increment sequences).
@@ -356,6 +357,7 @@ const ALL: Record<string, Builder> = {
   '0005_reconcile': m0005_reconcile,
   '0006_order_pay_params': m0006_order_pay_params,
   '0007_terminal_health': m0007_terminal_health,
+  '0009_merchant_private_webhooks': m0009_merchant_private_webhooks,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -10,6 +10,8 @@ export interface MerchantTable {
   allowed_domains: string; // JSON array of host names for return/notify URLs
   fx_markup: string; // decimal fraction, e.g. "0.02"
   created_at: string;
+  /** 1: webhooks may go to private/loopback/link-local addresses and over http (webhooks/destination.ts). */
+  allow_private_webhooks: number;
 }
 
 export interface StoreTable {
