@@ -14,6 +14,13 @@ export type User = Omit<UserTable, 'password_hash'>;
 
 const API_KEY_PREFIX = 'kauri_sk';
 
+let dummy: string | undefined;
+/** A hash of nothing anyone knows, made with the same cost as real ones. */
+function dummyHash(): string {
+  dummy ??= hashPassword(randomBytes(16).toString('base64url'));
+  return dummy;
+}
+
 /** Merchants, stores, people, API keys and channel accounts. */
 export class AccountsRepo {
   constructor(private readonly store: Store, private readonly box: SecretBox) {}
@@ -104,7 +111,10 @@ export class AccountsRepo {
 
   async authenticateUser(username: string, password: string): Promise<User | undefined> {
     const row = await this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
-    if (!row || row.disabled_at || !verifyPassword(password, row.password_hash)) return undefined;
+    // The hash runs whether or not the user exists (or is disabled): the answer's time must not
+    // tell which user names exist.
+    const ok = verifyPassword(password, row?.password_hash ?? dummyHash());
+    if (!row || row.disabled_at || !ok) return undefined;
     const { password_hash: _ignored, ...user } = row;
     return user;
   }

@@ -394,6 +394,13 @@ export interface HqSessionTable {
   expires_at: string;
 }
 
+export interface HqLoginThrottleTable {
+  key: string;
+  attempts: number;
+  blocked_until_ms: number;
+  updated_at: string;
+}
+
 export interface Database {
   merchants: MerchantTable;
   stores: StoreTable;
@@ -425,4 +432,5 @@ export interface Database {
   recon_settlements: ReconSettlementTable;
   recon_adjustments: ReconAdjustmentTable;
   hq_sessions: HqSessionTable;
+  hq_login_throttle: HqLoginThrottleTable;
 }
