@@ -20,6 +20,7 @@ import { PaymentService } from './orders/payments.js';
 import { installErrorHandling } from './server/errors.js';
 import { registerMerchantApi } from './server/merchant-api.js';
 import { Metrics, type MetricsAccess } from './server/metrics.js';
+import { installPageSecurity } from './server/page-security.js';
 import { createLogger } from './logger.js';
 import { installFx, type FxOptions, type FxService, type PullReport } from './fx/index.js';
 import { registerBankPages } from './channels/bank/pages.js';
@@ -134,6 +135,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
+  installPageSecurity(app);
   const metricsAccess: MetricsAccess = {
     token: options.metrics?.token ?? (process.env.KAURI_METRICS_TOKEN || undefined),
     listen: options.metrics?.listen ?? (process.env.KAURI_METRICS_LISTEN || undefined),
