@@ -194,7 +194,7 @@ describe.each(storeKinds())('merchant webhooks (%s)', (kind) => {
     await expect.poll(async () => (await deliveryOf())?.last_error ?? null, { timeout: 10_000 }).toBe('connection refused');
   });
 
-  it('manual redelivery is throttled: one per delivery every 10 s', async () => {
+  it('manual redelivery is throttled: one per delivery every 10 s, 20 a minute per merchant', async () => {
     const b = await bridgeAt(1000);
     const m = await merchantWithKey(b);
     const r = await receiver();
@@ -208,7 +208,16 @@ describe.each(storeKinds())('merchant webhooks (%s)', (kind) => {
     expect(again.body.error.code).toBe('rate_limited');
     expect(again.body.error.message).toMatch(/wait 10 seconds/);
     expect(r.got.filter((g) => g.eventId === e.id)).toHaveLength(2);
-  });
+    // And at most 20 a minute across the merchant's deliveries.
+    const more = [];
+    for (let i = 0; i < 20; i++) more.push(await cancelledCheckout(b, m.key));
+    await expect.poll(() => more.every((x) => r.acked(x.id) === 1), { timeout: 20_000 }).toBe(true);
+    const ids = (await api(b, m.key, 'GET', '/api/v1/webhook/deliveries?limit=200')).body.data.map((d: { id: string }) => d.id).filter((x: string) => x !== id);
+    const codes = [];
+    for (const x of ids.slice(0, 20)) codes.push((await api(b, m.key, 'POST', `/api/v1/webhook/deliveries/${x}/redeliver`)).status);
+    expect(codes.filter((c) => c === 200)).toHaveLength(19);
+    expect(codes.at(-1)).toBe(429);
+  }, 60_000);
 
   it('a receiver that fails 5 times then succeeds gets the event, verified, acknowledged exactly once; the log shows every attempt', async () => {
     const b = await bridgeAt(100); // retries after 100, 200, 400, 800, 1600 ms
