@@ -20,7 +20,8 @@ import { PaymentService } from './orders/payments.js';
 import { registerNotifyRoutes } from './orders/notify-route.js';
 import { installErrorHandling } from './server/errors.js';
 import { registerMerchantApi } from './server/merchant-api.js';
-import { Metrics } from './server/metrics.js';
+import { Metrics, type MetricsAccess } from './server/metrics.js';
+import { installPageSecurity } from './server/page-security.js';
 import { createLogger } from './logger.js';
 import { installFx, type FxOptions, type FxService, type PullReport } from './fx/index.js';
 import { registerBankPages } from './server/bank-pages.js';
@@ -31,6 +32,7 @@ import { registerCheckoutApi } from './onecode/api.js';
 import { registerLandingPages } from './onecode/landing.js';
 import { WebhookService } from './webhooks/service.js';
 import { registerWebhookApi } from './webhooks/api.js';
+import type { Resolver } from './webhooks/destination.js';
 import { registerOpenApi } from './server/openapi.js';
 import { ReconcileService } from './reconcile/runs/service.js';
 import { installReconcileJobs, type ReconcileScheduleOptions } from './reconcile/runs/jobs.js';
@@ -65,6 +67,13 @@ export interface BridgeOptions {
    * KAURI_TRUST_PROXY, else none: a client cannot pick its own address by sending the header.
    */
   trustProxy?: TrustProxy;
+  /**
+   * Who may read /metrics: a bearer token on this port and/or a separate listen address.
+   * Default KAURI_METRICS_TOKEN and KAURI_METRICS_LISTEN; with neither, /metrics answers 403.
+   */
+  metrics?: MetricsAccess;
+  /** How webhook host names are resolved at delivery time (tests inject one; default the system's). */
+  webhookResolver?: Resolver;
 }
 
 export type TrustProxy = boolean | string | ((address: string, hop: number) => boolean);
@@ -101,6 +110,8 @@ export interface Bridge {
   readonly channels: ChannelRegistry;
   readonly log: Logger;
   readonly clock: Clock;
+  /** The separate metrics listener's URL (with metrics.listen). */
+  readonly metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -127,7 +138,12 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
-  metrics.install(app);
+  installPageSecurity(app);
+  const metricsAccess: MetricsAccess = {
+    token: options.metrics?.token ?? (process.env.KAURI_METRICS_TOKEN || undefined),
+    listen: options.metrics?.listen ?? (process.env.KAURI_METRICS_LISTEN || undefined),
+  };
+  metrics.install(app, metricsAccess);
 
   const host = options.host ?? '127.0.0.1';
   // The public URL is needed before listening (channels get notify URLs), so when the
@@ -143,7 +159,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     store, accounts, orders, payments, events, scheduler, channels, clock, log: log.child({ part: 'checkouts' }),
     get publicBaseUrl() { return urlHolder.base; },
   });
-  const webhooks = new WebhookService({ store, box, accounts, events, scheduler, clock, log: log.child({ part: 'webhooks' }) });
+  const webhooks = new WebhookService({ store, box, accounts, events, scheduler, clock, log: log.child({ part: 'webhooks' }), resolve: options.webhookResolver });
   await registerOpenApi(app, { publicBaseUrl: () => urlHolder.base });
 
   app.get('/healthz', async () => {
@@ -182,6 +198,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     accounts, reconcile, clock, log: log.child({ part: 'hq' }), sessions: new HqSessions({ store, accounts, clock }),
     createPairingCode: (store, o) => terminals.createPairingCode(store, o),
     terminals: { list: (f) => terminals.repo.list(f), isConnected: (id) => terminals.hub.isConnected(id) },
+    get publicBaseUrl() { return urlHolder.base; },
   });
   terminals.use({
     channels,
@@ -199,12 +216,14 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const port = typeof address === 'object' && address ? address.port : options.port;
   const url = `http://${host}:${port}`;
   if (!urlHolder.base) urlHolder.base = url;
+  const metricsUrl = metricsAccess.listen ? await metrics.listen(metricsAccess.listen) : undefined;
   if (options.runJobs !== false) scheduler.start();
-  log.info({ url, db: redactUrl(store.url), channels: channels.names() }, 'bridge listening');
+  log.info({ url, db: redactUrl(store.url), channels: channels.names(), metrics: metricsUrl ?? (metricsAccess.token ? 'bearer token' : 'off') }, 'bridge listening');
 
   return {
-    app, url, store, accounts, orders, events, scheduler, files, payments, fx, fxStartReport, terminals, checkouts, webhooks, reconcile, channels, log, clock,
+    app, url, store, accounts, orders, events, scheduler, files, payments, fx, fxStartReport, terminals, checkouts, webhooks, reconcile, channels, log, clock, metricsUrl,
     async close() {
+      await metrics.close();
       await scheduler.stop();
       webhooks.close();
       await terminals.close();

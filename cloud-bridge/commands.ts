@@ -10,6 +10,7 @@ import { parseDecimal } from '../protocol/money.js';
 import { CHANNELS, type ChannelName } from '../protocol/payments.js';
 
 const DEFAULT_DB = 'sqlite:./data/bridge.db';
+const PRIVATE_WEBHOOKS_HELP = 'let this merchant\'s webhooks go to private, loopback and link-local addresses and over http (a receiver on the shop\'s own network); every bridge sharing the database follows it';
 
 function port(value: string): number {
   const n = Number(value);
@@ -31,6 +32,8 @@ export function registerBridgeCommands(program: Command): void {
     .option('--public-url <url>', 'the URL customers and channels reach this bridge at')
     .option('--trust-proxy <spec>', 'believe X-Forwarded-For from these proxies: addresses/CIDRs (comma-separated) or a hop count (default KAURI_TRUST_PROXY, else none)')
     .option('--files <dir>', 'folder for raw channel files (content-addressed)')
+    .option('--metrics-listen <host:port>', 'serve Prometheus /metrics on this separate address, without a token (default KAURI_METRICS_LISTEN)')
+    .option('--metrics-token <token>', 'serve /metrics on the bridge port to "Authorization: Bearer <token>" (prefer KAURI_METRICS_TOKEN: a command line is visible to other users)')
     .option('--demo', 'seed the demo merchant, store and channel accounts (simulators on the default ports) and print its API key')
     .option('--wechat-sim <url>', 'with --demo: the WeChat simulator', 'http://127.0.0.1:7301')
     .option('--wechat-sim-state <dir>', 'with --demo: the WeChat simulator state folder (its client certificate, for --tls)')
@@ -49,6 +52,7 @@ export function registerBridgeCommands(program: Command): void {
         dbUrl: opts.db, port: opts.port, host: opts.host, publicBaseUrl: opts.publicUrl, secretKey,
         ...(opts.trustProxy !== undefined ? { trustProxy: parseTrustProxy(opts.trustProxy) } : {}),
         filesDir: opts.files ?? `${dataDir}/files`,
+        metrics: { token: opts.metricsToken, listen: opts.metricsListen },
       });
       const stop = async () => {
         await bridge.close();
@@ -72,6 +76,7 @@ export function registerBridgeCommands(program: Command): void {
         process.stdout.write(`demo API key: ${seed.apiKey}\n`);
         if (seed.hqPassword) process.stdout.write(`demo HQ login: ${seed.hqUser} / ${seed.hqPassword}\n`);
       }
+      if (bridge.metricsUrl) process.stdout.write(`metrics on ${bridge.metricsUrl}\n`);
       process.stdout.write(`bridge listening on ${bridge.url}\n`);
     });
 
@@ -119,11 +124,25 @@ function registerAdminCommands(program: Command): void {
     .requiredOption('--name <name>', 'trading name')
     .option('--allowed-domain <host...>', 'host names allowed in return_url and notify_url')
     .option('--fx-markup <fraction>', 'FX markup for the bank channel, e.g. 0.02', '0.02')
+    .option('--allow-private-webhooks', PRIVATE_WEBHOOKS_HELP)
     .addOption(db()).addOption(json())
     .action(async (o) => {
       if (!/^0(\.\d{1,6})?$/.test(o.fxMarkup)) throw new Error('--fx-markup must be a fraction below 1, e.g. 0.02');
-      const m = await withAccounts(o.db, (a) => a.createMerchant({ name: o.name, allowedDomains: o.allowedDomain ?? [], fxMarkup: o.fxMarkup }));
+      const m = await withAccounts(o.db, (a) => a.createMerchant({
+        name: o.name, allowedDomains: o.allowedDomain ?? [], fxMarkup: o.fxMarkup, allowPrivateWebhooks: o.allowPrivateWebhooks === true,
+      }));
       print(m, o.json, `merchant ${m.id} created: ${m.name}`);
+    });
+  merchant
+    .command('update')
+    .description('change a merchant\'s settings')
+    .requiredOption('--merchant <id>', 'merchant id')
+    .option('--allow-private-webhooks', PRIVATE_WEBHOOKS_HELP)
+    .option('--no-allow-private-webhooks', 'webhooks only to public https URLs (the default)')
+    .addOption(db()).addOption(json())
+    .action(async (o) => {
+      const m = await withAccounts(o.db, (a) => a.updateMerchant(o.merchant, { allowPrivateWebhooks: o.allowPrivateWebhooks as boolean | undefined }));
+      print(m, o.json, `merchant ${m.id} (${m.name}): webhooks ${m.allow_private_webhooks ? 'may go to private addresses and http' : 'only to public https URLs'}`);
     });
   merchant
     .command('list')

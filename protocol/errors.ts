@@ -63,6 +63,11 @@ export const ERRORS = {
   amount_over_limit: { status: 400, en: 'The amount is more than this store accepts on its code', zh: '金额超过本店收款码的上限' },
   url_not_allowed: { status: 400, en: 'That URL is not on the merchant\'s allowed domains', zh: '该网址不在商户允许的域名内' },
   webhook_not_set: { status: 404, en: 'No webhook URL is set', zh: '尚未设置回调网址' },
+  webhook_url_refused: {
+    status: 400,
+    en: 'That webhook URL is not allowed: use a public https URL, or ask the operator to allow private webhooks for this merchant',
+    zh: '不允许使用该回调网址：请使用公网 https 网址，或请运营方为该商户开启私有网络回调',
+  },
   // Everything else
   internal: { status: 500, en: 'Something went wrong on our side', zh: '系统内部错误' },
   config_invalid: { status: 500, en: 'The configuration is not valid', zh: '配置无效' },

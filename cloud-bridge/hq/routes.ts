@@ -29,6 +29,8 @@ export interface HqDeps {
   createPairingCode(storeIdOrCode: string, options: { merchantId?: string; terminalName?: string }): Promise<{ code: string; storeId: string; expiresAt: string }>;
   /** The counters (TerminalService.repo) and whether one is linked to this bridge instance (its hub). */
   terminals?: { list(filter: { merchantId?: string }): Promise<Terminal[]>; isConnected(id: string): boolean };
+  /** The URL people reach the bridge at: when it is https the cookie is Secure whatever the hop before us spoke. */
+  readonly publicBaseUrl?: string;
 }
 
 function assetsDir(): string {
@@ -55,8 +57,10 @@ function cookieOf(req: FastifyRequest): string | undefined {
   return undefined;
 }
 
-function setCookie(reply: FastifyReply, req: FastifyRequest, value: string, maxAgeS: number): void {
-  const secure = req.protocol === 'https' ? '; Secure' : '';
+function setCookie(reply: FastifyReply, req: FastifyRequest, value: string, maxAgeS: number, publicBaseUrl: string | undefined): void {
+  // Behind a TLS-terminating proxy without --trust-proxy the request looks like http, yet the
+  // browser is on https: the public URL is what the browser sees.
+  const secure = req.protocol === 'https' || /^https:/i.test(publicBaseUrl ?? '') ? '; Secure' : '';
   void reply.header('set-cookie', `${SESSION_COOKIE}=${value}; Path=/hq; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}${secure}`);
 }
 
@@ -131,13 +135,13 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
       if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) throw new RunError('forbidden', 'log in from the HQ page');
       const b = body(req);
       const { token, session } = await deps.sessions.login(String(b.username ?? '').slice(0, 100), String(b.password ?? '').slice(0, 200), req.ip);
-      setCookie(reply, req, token, 12 * 3600);
+      setCookie(reply, req, token, 12 * 3600, deps.publicBaseUrl);
       return me(session);
     });
     hq.post('/hq/api/logout', async (req, reply) => {
       await auth(req, { write: true, hq: false });
       await deps.sessions.logout(cookieOf(req));
-      setCookie(reply, req, '', 0);
+      setCookie(reply, req, '', 0, deps.publicBaseUrl);
       return { ok: true };
     });
     hq.get('/hq/api/me', async (req) => me(await auth(req, { hq: false })));

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Store } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import type { AccountsRepo, User } from '../store/accounts.js';
@@ -8,12 +9,21 @@ import { RunError } from '../reconcile/runs/errors.js';
 // HQ page sessions. The cookie holds 256 random bits; the database keeps only their
 // SHA-256, so a copy of the database opens no session. Every change is a same-origin JSON
 // request carrying the session's CSRF token in a header (and the cookie is SameSite=Strict).
-// Logins are rate-limited per client address and per user name.
+//
+// Logins are throttled per (client address, user name) with growing delays, not locked: a
+// lock a stranger could trigger would keep the real user out, while a delay that only the
+// guessing client suffers leaves the user logging in from elsewhere untouched. Every attempt
+// is counted before the password is checked, in one atomic statement in the database, so a
+// burst of parallel attempts (or attempts spread over bridge instances) gets no more guesses.
 
 export const SESSION_COOKIE = 'kauri_hq';
 const SESSION_MS = 12 * 3_600_000;
-const FAILURES_ALLOWED = 5;
-const FAILURE_WINDOW_MS = 15 * 60_000;
+/** Attempts allowed back to back before the delays start. */
+export const FREE_ATTEMPTS = 3;
+const FIRST_DELAY_MS = 1_000;
+const MAX_DELAY_MS = 15 * 60_000;
+/** A run of attempts is forgotten after this long without one. */
+const QUIET_MS = 15 * 60_000;
 
 export interface Session {
   user: User;
@@ -25,35 +35,50 @@ function hash(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
+/** Delay (unscaled ms) before the attempt after the nth: none for the first FREE_ATTEMPTS, then 1 s, 2 s, 4 s… up to 15 min. */
+export function loginDelayMs(attempts: number): number {
+  if (attempts <= FREE_ATTEMPTS) return 0;
+  return Math.min(FIRST_DELAY_MS * 2 ** (attempts - FREE_ATTEMPTS - 1), MAX_DELAY_MS);
+}
+
 export class HqSessions {
-  /** key → failure times (ms), pruned as they age out. */
-  private readonly failures = new Map<string, number[]>();
+  constructor(private readonly deps: { store: Store; accounts: AccountsRepo; clock: Clock }) {}
 
-  constructor(private readonly deps: { store: Store; accounts: AccountsRepo; clock: Clock; failuresAllowed?: number }) {}
-
-  private limited(keys: string[], now: number): number {
-    let retryAfter = 0;
-    for (const k of keys) {
-      const recent = (this.failures.get(k) ?? []).filter((t) => now - t < FAILURE_WINDOW_MS);
-      if (recent.length === 0) this.failures.delete(k);
-      else this.failures.set(k, recent);
-      if (recent.length >= (this.deps.failuresAllowed ?? FAILURES_ALLOWED)) retryAfter = Math.max(retryAfter, recent[0]! + FAILURE_WINDOW_MS - now);
-    }
-    return retryAfter;
+  /**
+   * Counts an attempt for the key, atomically: answers 0 when it may go ahead, or how many ms
+   * to wait. The upsert only updates a row whose wait is over, so of parallel attempts no more
+   * get through than the count allows (the row lock on PostgreSQL, the single writer on SQLite).
+   */
+  private async claim(key: string): Promise<number> {
+    const { clock } = this.deps;
+    const now = clock.now().getTime();
+    const attempts = sql<number>`(case when hq_login_throttle.blocked_until_ms < ${sql.lit(now - clock.duration(QUIET_MS))} then 1 else hq_login_throttle.attempts + 1 end)`;
+    const steps: number[] = [];
+    for (let n = FREE_ATTEMPTS + 1; loginDelayMs(n) < MAX_DELAY_MS; n++) steps.push(n);
+    const delay = sql<number>`(case when ${attempts} <= ${sql.lit(FREE_ATTEMPTS)} then 0 ${sql.join(steps.map((n) => sql`when ${attempts} = ${sql.lit(n)} then ${sql.lit(clock.duration(loginDelayMs(n)))}`), sql` `)} else ${sql.lit(clock.duration(MAX_DELAY_MS))} end)`;
+    const claimed = await this.deps.store.db.insertInto('hq_login_throttle')
+      .values({ key, attempts: 1, blocked_until_ms: now, updated_at: nowIso(new Date(now)) })
+      .onConflict((oc) => oc.column('key')
+        .doUpdateSet({ attempts, blocked_until_ms: sql<number>`${sql.lit(now)} + ${delay}`, updated_at: nowIso(new Date(now)) })
+        .where('hq_login_throttle.blocked_until_ms', '<=', sql.lit(now)))
+      .returning('attempts')
+      .executeTakeFirst();
+    if (claimed) return 0;
+    const row = await this.deps.store.db.selectFrom('hq_login_throttle').select('blocked_until_ms').where('key', '=', key).executeTakeFirst();
+    return Math.max(1, Number(row?.blocked_until_ms ?? now) - now);
   }
 
   /** Checks the password; returns the new session's token (for the cookie) and CSRF token. */
   async login(username: string, password: string, client: string): Promise<{ token: string; session: Session }> {
-    const now = Date.now();
-    const keys = [`ip:${client}`, `user:${username.toLowerCase()}`];
-    const wait = this.limited(keys, now);
-    if (wait > 0) throw Object.assign(new RunError('forbidden', `too many failed logins: try again in ${Math.ceil(wait / 60_000)} minute(s)`), { status: 429, retryAfterS: Math.ceil(wait / 1000) });
-    const user = username && password ? await this.deps.accounts.authenticateUser(username, password) : undefined;
-    if (!user) {
-      for (const k of keys) this.failures.set(k, [...(this.failures.get(k) ?? []), now]);
-      throw new RunError('unauthorized', 'wrong user name or password');
+    const key = `${client}\n${username.toLowerCase()}`;
+    const wait = await this.claim(key);
+    if (wait > 0) {
+      const s = Math.ceil(wait / 1000);
+      throw Object.assign(new RunError('forbidden', `too many failed logins for this user from this address: try again in ${s} second(s)`), { status: 429, retryAfterS: s });
     }
-    for (const k of keys) this.failures.delete(k);
+    const user = await this.deps.accounts.authenticateUser(username, password);
+    if (!user) throw new RunError('unauthorized', 'wrong user name or password');
+    await this.deps.store.db.deleteFrom('hq_login_throttle').where('key', '=', key).execute();
     const token = randomBytes(32).toString('base64url');
     const csrf = randomBytes(24).toString('base64url');
     const created = this.deps.clock.now();

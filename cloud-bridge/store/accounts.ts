@@ -15,6 +15,13 @@ export type User = Omit<UserTable, 'password_hash'>;
 
 const API_KEY_PREFIX = 'kauri_sk';
 
+let dummy: string | undefined;
+/** A hash of nothing anyone knows, made with the same cost as real ones. */
+function dummyHash(): string {
+  dummy ??= hashPassword(randomBytes(16).toString('base64url'));
+  return dummy;
+}
+
 /** Merchants, stores, people, API keys and channel accounts. */
 export class AccountsRepo {
   // Every API request reads its key and every payment its channel account (decrypting
@@ -36,13 +43,14 @@ export class AccountsRepo {
     return this.store.db;
   }
 
-  async createMerchant(input: { name: string; allowedDomains?: string[]; fxMarkup?: string; id?: string }): Promise<Merchant> {
+  async createMerchant(input: { name: string; allowedDomains?: string[]; fxMarkup?: string; id?: string; allowPrivateWebhooks?: boolean }): Promise<Merchant> {
     const row: MerchantTable = {
       id: input.id ?? newId('mch'),
       name: input.name,
       allowed_domains: JSON.stringify(input.allowedDomains ?? []),
       fx_markup: input.fxMarkup ?? '0.02',
       created_at: nowIso(),
+      allow_private_webhooks: input.allowPrivateWebhooks ? 1 : 0,
     };
     await this.db.insertInto('merchants').values(row).execute();
     return { ...row, allowed_domains: input.allowedDomains ?? [] };
@@ -51,6 +59,15 @@ export class AccountsRepo {
   async getMerchant(id: string): Promise<Merchant | undefined> {
     const row = await this.db.selectFrom('merchants').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? { ...row, allowed_domains: JSON.parse(row.allowed_domains) as string[] } : undefined;
+  }
+
+  /** Changes a merchant's settings; answers the merchant as it now is. */
+  async updateMerchant(id: string, change: { allowPrivateWebhooks?: boolean }): Promise<Merchant> {
+    await this.requireMerchant(id);
+    if (change.allowPrivateWebhooks !== undefined) {
+      await this.db.updateTable('merchants').set({ allow_private_webhooks: change.allowPrivateWebhooks ? 1 : 0 }).where('id', '=', id).execute();
+    }
+    return (await this.getMerchant(id))!;
   }
 
   async listMerchants(): Promise<Merchant[]> {
@@ -108,7 +125,10 @@ export class AccountsRepo {
 
   async authenticateUser(username: string, password: string): Promise<User | undefined> {
     const row = await this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
-    if (!row || row.disabled_at || !verifyPassword(password, row.password_hash)) return undefined;
+    // The hash runs whether or not the user exists (or is disabled): the answer's time must not
+    // tell which user names exist.
+    const ok = verifyPassword(password, row?.password_hash ?? dummyHash());
+    if (!row || row.disabled_at || !ok) return undefined;
     const { password_hash: _ignored, ...user } = row;
     return user;
   }

@@ -3,6 +3,8 @@ import { moneyColumn, serialColumn, type Dialect } from './dialect.js';
 import { m0004_terminals, m0007_terminal_health } from '../terminals/migration.js';
 import { m0005_reconcile } from '../reconcile/runs/migration.js';
 import { m0008_refund_sending } from '../orders/migration.js';
+import { m0009_merchant_private_webhooks } from '../webhooks/migration.js';
+import { m0010_hq_login_throttle } from '../hq/migration.js';
 
 // Migrations are code, applied in name order, identical on SQLite and PostgreSQL except
 // where a column type must differ (64-bit money and auto-increment sequences).
@@ -358,6 +360,8 @@ const ALL: Record<string, Builder> = {
   '0006_order_pay_params': m0006_order_pay_params,
   '0007_terminal_health': m0007_terminal_health,
   '0008_refund_sending': m0008_refund_sending,
+  '0009_merchant_private_webhooks': m0009_merchant_private_webhooks,
+  '0010_hq_login_throttle': m0010_hq_login_throttle,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -10,6 +10,8 @@ export interface MerchantTable {
   allowed_domains: string; // JSON array of host names for return/notify URLs
   fx_markup: string; // decimal fraction, e.g. "0.02"
   created_at: string;
+  /** 1: webhooks may go to private/loopback/link-local addresses and over http (webhooks/destination.ts). */
+  allow_private_webhooks: number;
 }
 
 export interface StoreTable {
@@ -396,6 +398,13 @@ export interface HqSessionTable {
   expires_at: string;
 }
 
+export interface HqLoginThrottleTable {
+  key: string;
+  attempts: number;
+  blocked_until_ms: number;
+  updated_at: string;
+}
+
 export interface Database {
   merchants: MerchantTable;
   stores: StoreTable;
@@ -427,4 +436,5 @@ export interface Database {
   recon_settlements: ReconSettlementTable;
   recon_adjustments: ReconAdjustmentTable;
   hq_sessions: HqSessionTable;
+  hq_login_throttle: HqLoginThrottleTable;
 }

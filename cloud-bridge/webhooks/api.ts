@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AccountsRepo } from '../store/accounts.js';
 import { apiKeyAuth } from '../server/merchant-api.js';
-import { errorResponse } from '../server/openapi-schemas.js';
+import { errorResponse, errorSchema } from '../server/openapi-schemas.js';
 import type { Delivery, DeliveryAttempt, WebhookService } from './service.js';
 
 // PUT /api/v1/webhook (CONTRACTS.md) and the delivery log with manual redelivery.
@@ -59,7 +59,8 @@ export function registerWebhookApi(app: FastifyInstance, deps: { accounts: Accou
 
     r.put('/api/v1/webhook', {
       schema: {
-        tags, security, summary: 'Set the webhook URL; answers the signing secret (shown once, replaced at every call)',
+        tags, security,
+        summary: 'Set the webhook URL (https, public addresses only unless the merchant is allowed private webhooks); answers the signing secret (shown once, replaced at every call)',
         body: z.strictObject({ url: z.url({ protocol: /^https?$/ }).max(512) }),
         response: { 200: z.object({ url: z.string(), secret: z.string() }), ...errorResponse },
       },
@@ -86,7 +87,10 @@ export function registerWebhookApi(app: FastifyInstance, deps: { accounts: Accou
     }, async (req) => withAttempts(await webhooks.getDelivery(merchant(req), req.params.id)));
 
     r.post('/api/v1/webhook/deliveries/:id/redeliver', {
-      schema: { tags, security, summary: 'Send a delivery again now', params: z.object({ id: z.string().max(64) }), response: { 200: deliveryWithAttempts, ...errorResponse } },
+      schema: {
+        tags, security, summary: 'Send a delivery again now (at most once every 10 s per delivery and 20 a minute per merchant)',
+        params: z.object({ id: z.string().max(64) }), response: { 200: deliveryWithAttempts, ...errorResponse, 429: errorSchema },
+      },
     }, async (req) => withAttempts(await webhooks.redeliver(merchant(req), req.params.id)));
   });
 }

@@ -103,4 +103,14 @@ export class WebhooksRepo {
     const rows = await this.db.selectFrom('webhook_attempts').selectAll().where('delivery_id', '=', deliveryId).orderBy('id').execute();
     return rows.map((a) => ({ ...a, id: Number(a.id) }));
   }
+
+  /** Manual redeliveries of a merchant's events since `since` (the redelivery throttle). */
+  async manualAttemptsSince(merchantId: string, since: Date): Promise<number> {
+    const r = await this.db.selectFrom('webhook_attempts').innerJoin('webhook_deliveries', 'webhook_deliveries.id', 'webhook_attempts.delivery_id')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('webhook_deliveries.merchant_id', '=', merchantId).where('webhook_attempts.manual', '=', 1)
+      .where('webhook_attempts.created_at', '>', nowIso(since))
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
 }

@@ -12,6 +12,7 @@ import type { SecretBox } from '../store/secret-box.js';
 import { WebhooksRepo, type Delivery, type DeliveryAttempt } from './repo.js';
 import { assertAllowedUrl } from '../onecode/checkouts.js';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, signatureHeader } from './verify-signature.js';
+import { assertWebhookUrlShape, checkDestination, pinnedAgent, shortCause, systemResolver, type Resolver } from './destination.js';
 
 // Merchant webhooks. Each merchant with a webhook URL is a reader of the domain event log
 // with its own cursor; every event of theirs becomes a delivery row, and a scheduler task
@@ -26,6 +27,9 @@ const FIRST_RETRY_MS = 10_000;
 const MAX_RETRY_MS = 6 * 3600_000;
 const TIMEOUT_MS = 10_000;
 const DELIVERABLE = /^(payment|refund|checkout|static_code)\./;
+/** Manual redelivery: one per delivery this often, and this many per merchant a minute (counted in the database, so across instances). */
+const REDELIVER_SAME_MS = 10_000;
+const REDELIVER_PER_MINUTE = 20;
 
 /** Protocol delay before attempt `failed + 1` (unscaled): 10 s, 20 s, 40 s, … capped at 6 h. */
 export function retryDelayMs(failedAttempts: number): number {
@@ -42,6 +46,8 @@ export interface WebhookServiceDeps {
   scheduler: Scheduler;
   clock: Clock;
   log: Logger;
+  /** Host name → addresses at delivery time (default: the system resolver). */
+  resolve?: Resolver;
 }
 
 export class WebhookService {
@@ -68,7 +74,7 @@ export class WebhookService {
   async setEndpoint(merchantId: string, url: string): Promise<{ url: string; secret: string }> {
     const merchant = await this.deps.accounts.getMerchant(merchantId);
     if (!merchant) throw new KauriError('not_found', `No merchant "${merchantId}"`);
-    assertAllowedUrl(url, merchant.allowed_domains, 'url');
+    assertWebhookUrlShape(assertAllowedUrl(url, merchant.allowed_domains, 'url'), merchant.allow_private_webhooks === 1);
     const secret = `whsec_${randomBytes(24).toString('base64url')}`;
     const sealed = this.deps.box.seal(secret);
     // A merchant hears of events from the moment the webhook is set, not the whole history.
@@ -159,8 +165,14 @@ export class WebhookService {
     const started = Date.now();
     let statusCode: number | undefined;
     let error: string | undefined;
+    let agent: ReturnType<typeof pinnedAgent> | undefined;
     try {
+      // Checked now, not only when the URL was set: the merchant's DNS may have changed since.
+      const merchant = await this.deps.accounts.getMerchant(d.merchant_id);
+      const target = await checkDestination(new URL(ep.url), merchant?.allow_private_webhooks === 1, this.deps.resolve ?? systemResolver);
+      agent = pinnedAgent(target, TIMEOUT_MS);
       const res = await request(ep.url, {
+        dispatcher: agent,
         method: 'POST',
         body,
         headers: {
@@ -180,8 +192,11 @@ export class WebhookService {
       statusCode = res.statusCode;
       await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
     } catch (err) {
-      const e = err as { code?: string; message?: string; cause?: { code?: string } };
-      error = `${e.code ?? e.cause?.code ?? 'error'}: ${e.message ?? ''}`.slice(0, 300);
+      // The merchant sees a short cause; socket details (addresses, our network) stay in our log.
+      error = shortCause(err).slice(0, 300);
+      this.deps.log.info({ delivery: d.id, err }, 'webhook request failed');
+    } finally {
+      await agent?.close().catch(() => undefined);
     }
     const ok = statusCode !== undefined && statusCode >= 200 && statusCode < 300;
     const now = this.deps.clock.now();
@@ -205,7 +220,18 @@ export class WebhookService {
 
   /** Sends a delivery again now (delivered or not); a failure here does not change its retry schedule. */
   async redeliver(merchantId: string, id: string): Promise<{ delivery: Delivery; attempts: DeliveryAttempt[] }> {
-    const { delivery } = await this.getDelivery(merchantId, id);
+    const { delivery, attempts } = await this.getDelivery(merchantId, id);
+    // Each redelivery is a request the bridge makes on the merchant's word: without a limit the
+    // endpoint is a way to make the bridge hammer a receiver (or keep probing one).
+    const now = this.deps.clock.now().getTime();
+    const lastManual = attempts.filter((a) => a.manual === 1).at(-1);
+    if (lastManual && now - Date.parse(lastManual.created_at) < REDELIVER_SAME_MS) {
+      throw new KauriError('rate_limited', `This delivery was just resent; wait ${Math.ceil(REDELIVER_SAME_MS / 1000)} seconds between redeliveries of one event`);
+    }
+    const recent = await this.repo.manualAttemptsSince(merchantId, new Date(now - 60_000));
+    if (recent >= REDELIVER_PER_MINUTE) {
+      throw new KauriError('rate_limited', `At most ${REDELIVER_PER_MINUTE} manual redeliveries a minute; wait a minute`);
+    }
     await this.attempt(delivery, true);
     return this.getDelivery(merchantId, id);
   }

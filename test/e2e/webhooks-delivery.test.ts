@@ -86,14 +86,29 @@ describe.each(storeKinds())('merchant webhooks (%s)', (kind) => {
   const bridgeAt = async (scale = 1000): Promise<Bridge> => {
     const b = await startBridge({
       dbUrl: tdb.url, port: 0, secretKey: 'e2e-webhooks-secret-key-0123456789', filesDir, channels: new ChannelRegistry(),
-      log: pino({ level: process.env.KAURI_LOG_LEVEL ?? 'silent' }), clock: systemClock(scale),
+      log: pino({ level: process.env.KAURI_LOG_LEVEL ?? 'silent' }), clock: systemClock(scale), webhookResolver: dns,
     });
     bridges.push(b);
     return b;
   };
 
-  const merchantWithKey = async (b: Bridge, domains = ['127.0.0.1']) => {
-    const m = await b.accounts.createMerchant({ name: 'Tuition Co', allowedDomains: domains });
+  // Names resolve through this table only: the refusals below are decided on the answer, and
+  // nothing is ever sent to a private-range address (loopback is the only real target).
+  const dnsTable: Record<string, string[]> = {
+    'hooks.tuition.example': ['203.0.113.9'],
+    'intranet.tuition.example': ['10.0.0.7'],
+    'sneaky.tuition.example': ['127.0.0.1'],
+    'lan.tuition.example': ['127.0.0.1'],
+  };
+  const dns = async (host: string) => {
+    const list = dnsTable[host];
+    if (!list) throw Object.assign(new Error(`ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+    return list.map((address) => ({ address, family: 4 as const }));
+  };
+
+  // These receivers listen on loopback, so their merchant is allowed private webhooks.
+  const merchantWithKey = async (b: Bridge, domains = ['127.0.0.1'], allowPrivateWebhooks = true) => {
+    const m = await b.accounts.createMerchant({ name: 'Tuition Co', allowedDomains: domains, allowPrivateWebhooks });
     return { id: m.id, key: (await b.accounts.createApiKey(m.id)).key };
   };
 
@@ -135,6 +150,74 @@ describe.each(storeKinds())('merchant webhooks (%s)', (kind) => {
     expect(foreign.body.error.code).toBe('url_not_allowed');
     expect((await api(b, m.key, 'GET', '/api/v1/webhook')).body.url).toBe('https://hooks.tuition.example/kauri');
   });
+
+  it('without the private allowance: http, loopback and private addresses are refused, at PUT and at delivery, and nothing is sent', async () => {
+    const b = await bridgeAt(1000);
+    // Even hosts on the merchant's allowed domains.
+    const m = await merchantWithKey(b, ['127.0.0.1', 'tuition.example', '::ffff:7f00:1', '169.254.169.254'], false);
+    const r = await receiver();
+    for (const url of [r.url, r.url.replace('http:', 'https:'), 'https://[::ffff:7f00:1]/kauri', 'https://169.254.169.254/latest/meta-data']) {
+      const put = await api(b, m.key, 'PUT', '/api/v1/webhook', { url });
+      expect(put.status, url).toBe(400);
+      expect(put.body.error.code).toBe('webhook_url_refused');
+      expect(put.body.error.message).toMatch(/public https URL|allow private webhooks/);
+    }
+    // A name that resolves to a private or loopback address passes PUT (DNS is asked when
+    // delivering) and is refused then, with a short cause in the merchant's log.
+    for (const host of ['intranet', 'sneaky']) {
+      r.secret = (await api(b, m.key, 'PUT', '/api/v1/webhook', { url: `https://${host}.tuition.example:${new URL(r.url).port}/kauri/webhook` })).body.secret;
+      const e = await cancelledCheckout(b, m.key);
+      const deliveryOf = async () => (await api(b, m.key, 'GET', `/api/v1/webhook/deliveries?event_id=${e.id}`)).body.data[0];
+      await expect.poll(async () => (await deliveryOf())?.attempts ?? 0, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+      const d = await deliveryOf();
+      expect(d.status).toBe('pending');
+      expect(d.last_error).toMatch(/^webhook_url_refused: .*resolves to a private, loopback or link-local address/);
+      expect(d.last_error).not.toMatch(/10\.0\.0\.7|127\.0\.0\.1|ECONN/);
+    }
+    expect(r.got).toEqual([]);
+  });
+
+  it('with the allowance, a name is delivered to the address checked (pinned), and the log shows short causes', async () => {
+    const b = await bridgeAt(1000);
+    const m = await merchantWithKey(b, ['127.0.0.1', 'tuition.example'], true);
+    const r = await receiver();
+    // lan.tuition.example exists only in the injected table: the request arrives only because
+    // the connection goes to the address that was checked, not to a second lookup.
+    r.secret = (await api(b, m.key, 'PUT', '/api/v1/webhook', { url: `http://lan.tuition.example:${new URL(r.url).port}/kauri/webhook` })).body.secret;
+    const e = await cancelledCheckout(b, m.key);
+    await expect.poll(() => r.acked(e.id), { timeout: 10_000 }).toBe(1);
+    // A receiver that is down: the merchant reads "connection refused", not a socket dump.
+    await r.stop();
+    receivers.splice(receivers.indexOf(r), 1);
+    const e2 = await cancelledCheckout(b, m.key);
+    const deliveryOf = async () => (await api(b, m.key, 'GET', `/api/v1/webhook/deliveries?event_id=${e2.id}`)).body.data[0];
+    await expect.poll(async () => (await deliveryOf())?.last_error ?? null, { timeout: 10_000 }).toBe('connection refused');
+  });
+
+  it('manual redelivery is throttled: one per delivery every 10 s, 20 a minute per merchant', async () => {
+    const b = await bridgeAt(1000);
+    const m = await merchantWithKey(b);
+    const r = await receiver();
+    r.secret = (await api(b, m.key, 'PUT', '/api/v1/webhook', { url: r.url })).body.secret;
+    const e = await cancelledCheckout(b, m.key);
+    await expect.poll(() => r.acked(e.id), { timeout: 10_000 }).toBe(1);
+    const id = (await api(b, m.key, 'GET', `/api/v1/webhook/deliveries?event_id=${e.id}`)).body.data[0].id;
+    expect((await api(b, m.key, 'POST', `/api/v1/webhook/deliveries/${id}/redeliver`)).status).toBe(200);
+    const again = await api(b, m.key, 'POST', `/api/v1/webhook/deliveries/${id}/redeliver`);
+    expect(again.status).toBe(429);
+    expect(again.body.error.code).toBe('rate_limited');
+    expect(again.body.error.message).toMatch(/wait 10 seconds/);
+    expect(r.got.filter((g) => g.eventId === e.id)).toHaveLength(2);
+    // And at most 20 a minute across the merchant's deliveries.
+    const more: Array<{ id: string }> = [];
+    for (let i = 0; i < 20; i++) more.push(await cancelledCheckout(b, m.key));
+    await expect.poll(() => more.every((x) => r.acked(x.id) === 1), { timeout: 20_000 }).toBe(true);
+    const ids = (await api(b, m.key, 'GET', '/api/v1/webhook/deliveries?limit=200')).body.data.map((d: { id: string }) => d.id).filter((x: string) => x !== id);
+    const codes = [];
+    for (const x of ids.slice(0, 20)) codes.push((await api(b, m.key, 'POST', `/api/v1/webhook/deliveries/${x}/redeliver`)).status);
+    expect(codes.filter((c) => c === 200)).toHaveLength(19);
+    expect(codes.at(-1)).toBe(429);
+  }, 60_000);
 
   it('a receiver that fails 5 times then succeeds gets the event, verified, acknowledged exactly once; the log shows every attempt', async () => {
     const b = await bridgeAt(100); // retries after 100, 200, 400, 800, 1600 ms
