@@ -13,6 +13,7 @@ import { demoChannelAccounts } from '../cloud-bridge/channels/index.js';
 import { createLogger } from '../cloud-bridge/logger.js';
 import { socatAvailable, startDeviceSimulators, type DeviceSimulators } from './devices.js';
 import { pullRatesBeforeReady } from '../cloud-bridge/fx/index.js';
+import { newManagerPin, weakPinReason } from '../cloud-bridge/terminals/pin-policy.js';
 
 // `kauri start`: the whole system on one machine. Simulators run as child processes (they
 // are outside systems, reached only over the wire); the bridge runs in this process, and
@@ -95,7 +96,9 @@ async function runStart(dataDir: string, base: number): Promise<void> {
     const demoSecretsPath = join(dataDir, 'demo-secrets.json');
     const demoSecrets = existsSync(demoSecretsPath)
       ? (JSON.parse(readFileSync(demoSecretsPath, 'utf8')) as { hqPassword: string; managerPin: string })
-      : { hqPassword: randomBytes(9).toString('base64url'), managerPin: String(100000 + (randomBytes(4).readUInt32BE() % 900000)) };
+      : { hqPassword: randomBytes(9).toString('base64url'), managerPin: newManagerPin() };
+    // A demo folder from before PINs had six digits keeps its password but gets a new PIN.
+    if (weakPinReason(demoSecrets.managerPin)) demoSecrets.managerPin = newManagerPin();
     writeFileSync(demoSecretsPath, JSON.stringify(demoSecrets), { mode: 0o600 });
     const seed = await seedDemo(bridge.accounts, {
       registry: bridge.channels,

@@ -22,6 +22,7 @@ export const ERRORS = {
   pairing_code_invalid: { status: 400, en: 'The pairing code is unknown, used or expired', zh: '配对码无效、已使用或已过期' },
   manager_pin_invalid: { status: 403, en: 'The manager PIN is not correct', zh: '店长密码不正确' },
   manager_pin_locked: { status: 429, en: 'Too many wrong PINs; wait a minute', zh: '密码错误次数过多，请稍候再试' },
+  manager_pin_weak: { status: 400, en: 'A manager PIN must be 6–12 digits and not easy to guess (not 111111, 123456 or 121212)', zh: '店长密码须为 6–12 位数字且不易猜测（不可为 111111、123456、121212 等）' },
   terminal_offline: { status: 503, en: 'Offline: no new payment can start until the bridge is reachable', zh: '离线：连接恢复前无法发起新的支付' },
   scan_duplicate: { status: 409, en: 'That code was just scanned; ignored', zh: '该付款码刚刚已扫描，已忽略' },
   payment_in_progress: { status: 409, en: 'A payment is already in progress', zh: '已有一笔支付正在进行' },

@@ -28,9 +28,9 @@ export const CommandArgs = {
   /** Cancel that resolves safely: the bridge queries, then closes or reverses, or says it was paid. */
   'payment.cancel': z.object({ outTradeNo }),
   /** A full or partial refund, approved by the store's manager PIN. */
-  'refund.create': z.object({ outTradeNo, outRefundNo: outTradeNo, amountMinor: minor, managerPin: z.string().regex(/^\d{4,12}$/), reason: z.string().max(200).optional() }),
+  'refund.create': z.object({ outTradeNo, outRefundNo: outTradeNo, amountMinor: minor, managerPin: z.string().regex(/^\d{6,12}$/), reason: z.string().max(200).optional() }),
   /** Checks the store's manager PIN (closing the day): answers `verified`, or refuses as a refund's wrong PIN is refused. */
-  'manager.verify': z.object({ managerPin: z.string().regex(/^\d{4,12}$/), purpose: z.literal('day_close') }),
+  'manager.verify': z.object({ managerPin: z.string().regex(/^\d{6,12}$/), purpose: z.literal('day_close') }),
   /** CNY estimates per wallet for the customer screen. */
   'fx.estimate': z.object({ amountMinor: minor, currency }),
   /** The counter's devices, for HQ's view. */

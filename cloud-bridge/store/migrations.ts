@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Dialect } from './db.js';
-import { m0004_terminals, m0007_terminal_health } from '../terminals/migration.js';
+import { m0004_terminals, m0007_terminal_health, m0012_manager_pin_attempts } from '../terminals/migration.js';
 import { m0005_reconcile } from '../reconcile/runs/migration.js';
 
 // Migrations are code, applied in name order, identical on SQLite and PostgreSQL except
@@ -356,6 +356,7 @@ const ALL: Record<string, Builder> = {
   '0005_reconcile': m0005_reconcile,
   '0006_order_pay_params': m0006_order_pay_params,
   '0007_terminal_health': m0007_terminal_health,
+  '0012_manager_pin_attempts': m0012_manager_pin_attempts,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
