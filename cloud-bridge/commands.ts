@@ -6,7 +6,8 @@ import { resolveSecretKey } from './secret-key.js';
 import { openStore } from './store/db.js';
 import { AccountsRepo } from './store/accounts.js';
 import { SecretBox } from './store/secret-box.js';
-import { parseDecimal } from '../protocol/money.js';
+import { format, parseDecimal } from '../protocol/money.js';
+import { maxPaymentOf, parseMaxPayment } from './orders/limits.js';
 import { CHANNELS, type ChannelName } from '../protocol/payments.js';
 
 const DEFAULT_DB = 'sqlite:./data/bridge.db';
@@ -104,6 +105,17 @@ function jsonArg(label: string) {
   };
 }
 
+function maxPaymentOption(): Option {
+  return new Option('--max-payment <amount>', 'the most one payment may be, e.g. 50000.00 (NZD) or "50000.00 AUD"; default NZD 50,000.00')
+    .argParser((v: string) => {
+      try {
+        return parseMaxPayment(v);
+      } catch (err) {
+        throw new InvalidArgumentError((err as Error).message);
+      }
+    });
+}
+
 function registerAdminCommands(program: Command): void {
   const admin = program
     .command('admin')
@@ -118,11 +130,28 @@ function registerAdminCommands(program: Command): void {
     .requiredOption('--name <name>', 'trading name')
     .option('--allowed-domain <host...>', 'host names allowed in return_url and notify_url')
     .option('--fx-markup <fraction>', 'FX markup for the bank channel, e.g. 0.02', '0.02')
+    .addOption(maxPaymentOption())
     .addOption(db()).addOption(json())
     .action(async (o) => {
       if (!/^0(\.\d{1,6})?$/.test(o.fxMarkup)) throw new Error('--fx-markup must be a fraction below 1, e.g. 0.02');
-      const m = await withAccounts(o.db, (a) => a.createMerchant({ name: o.name, allowedDomains: o.allowedDomain ?? [], fxMarkup: o.fxMarkup }));
-      print(m, o.json, `merchant ${m.id} created: ${m.name}`);
+      const m = await withAccounts(o.db, (a) => a.createMerchant({ name: o.name, allowedDomains: o.allowedDomain ?? [], fxMarkup: o.fxMarkup, maxPayment: o.maxPayment }));
+      print(m, o.json, `merchant ${m.id} created: ${m.name} (maximum per payment ${format(maxPaymentOf(m))})`);
+    });
+  // One `update` command: each setting HQ may change is an option of it.
+  merchant
+    .command('update')
+    .description('change a merchant\'s settings')
+    .argument('<id>', 'merchant id (mch_…)')
+    .addOption(maxPaymentOption())
+    .addOption(db()).addOption(json())
+    .action(async (id: string, o) => {
+      if (o.maxPayment === undefined) throw new Error('nothing to change: name a setting, e.g. --max-payment 50000.00');
+      const m = await withAccounts(o.db, async (a) => {
+        if (o.maxPayment) await a.setMaxPayment(id, o.maxPayment);
+        return a.getMerchant(id);
+      });
+      if (!m) throw new Error(`no merchant "${id}"`);
+      print(m, o.json, `merchant ${m.id} updated: maximum per payment ${format(maxPaymentOf(m))}`);
     });
   merchant
     .command('list')

@@ -34,6 +34,7 @@ export const ERRORS = {
   invalid_amount: { status: 400, en: 'The amount must be a positive whole number of minor units', zh: '金额必须为正整数（最小货币单位）' },
   currency_mismatch: { status: 400, en: 'The currencies do not match', zh: '币种不一致' },
   amount_overflow: { status: 400, en: 'The amount is too large', zh: '金额过大' },
+  amount_too_large: { status: 422, en: 'The amount is more than this merchant accepts in one payment', zh: '金额超过该商户单笔支付上限' },
   idempotency_conflict: { status: 409, en: 'This reference was already used for a different request', zh: '该单号已用于不同的请求' },
   order_not_found: { status: 404, en: 'No such payment', zh: '未找到该支付' },
   invalid_transition: { status: 409, en: 'The payment cannot change to that state', zh: '该支付无法变更为此状态' },

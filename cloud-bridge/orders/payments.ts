@@ -18,6 +18,7 @@ import {
 } from '../channels/channel.js';
 import type { MessageRecorder } from '../channels/recorder.js';
 import { isOpen, isPaidFamily } from './state-machine.js';
+import { assertWithinMaxPayment } from './limits.js';
 import { paymentView } from './views.js';
 
 export interface CreatePaymentInput {
@@ -139,6 +140,7 @@ export class PaymentService {
     const account = await this.deps.accounts.activeChannelAccount(merchantId, input.channel);
     if (!account) throw new KauriError('channel_not_configured', `This merchant has no ${input.channel} account`);
     channel.validateCreate?.(account, { mode: input.mode, amount });
+    await assertWithinMaxPayment(this.deps.accounts, merchantId, amount);
 
     const requestHash = hashRequest({ ...input, storeId: ctx.storeId ?? null, checkoutId: ctx.checkoutId ?? null });
     const existing = await this.deps.orders.byOutTradeNo(merchantId, input.out_trade_no);

@@ -348,6 +348,15 @@ const m0006_order_pay_params: Builder = () => ({
   },
 });
 
+// Each merchant's maximum per payment (issue 15 item 11): nothing bounded an amount, and
+// NZD 90,071,992,547,409.91 reached a channel. NZD 50,000.00 unless HQ sets another.
+const m0011_merchant_max_payment: Builder = (d) => ({
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('merchants').addColumn('max_payment_minor', money(d), (c) => c.notNull().defaultTo(5_000_000)).execute();
+    await db.schema.alterTable('merchants').addColumn('max_payment_currency', 'text', (c) => c.notNull().defaultTo('NZD')).execute();
+  },
+});
+
 const ALL: Record<string, Builder> = {
   '0001_core': m0001_core,
   '0002_fx': m0002_fx,
@@ -356,6 +365,7 @@ const ALL: Record<string, Builder> = {
   '0005_reconcile': m0005_reconcile,
   '0006_order_pay_params': m0006_order_pay_params,
   '0007_terminal_health': m0007_terminal_health,
+  '0011_merchant_max_payment': m0011_merchant_max_payment,
   '0012_manager_pin_attempts': m0012_manager_pin_attempts,
 };
 

@@ -10,6 +10,9 @@ export interface MerchantTable {
   allowed_domains: string; // JSON array of host names for return/notify URLs
   fx_markup: string; // decimal fraction, e.g. "0.02"
   created_at: string;
+  /** The most one payment may be, in minor units of max_payment_currency (default NZD 50,000.00). */
+  max_payment_minor: number;
+  max_payment_currency: string;
 }
 
 export interface StoreTable {
