@@ -1,6 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { chmodSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
 import QRCode from 'qrcode';
 import type { Logger } from 'pino';
 import type { Clock } from '../../protocol/clock.js';
@@ -133,10 +131,7 @@ export async function pairTerminal(dataDir: string, bridgeWs: string, code: stri
   } finally {
     db.close();
   }
-  // The secret never leaves this machine: only this user may read the database.
-  for (const f of ['terminal.db', 'terminal.db-wal', 'terminal.db-shm']) {
-    if (existsSync(join(dataDir, f))) chmodSync(join(dataDir, f), 0o600);
-  }
+  // The secret never leaves this machine: TerminalDb keeps the database this user's only.
   return paired;
 }
 
