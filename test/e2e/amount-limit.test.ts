@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { LINK_SUBPROTOCOL, terminalAuthorization } from '../../protocol/link.js';
+import { money } from '../../protocol/money.js';
 import { runKauri } from '../support/processes.js';
 import { startBridgeForSim, startWechatSimProcess, uniqueNo, type BridgeUnderTest, type WechatSimProcess } from './wechat-support.js';
 
@@ -79,6 +80,16 @@ describe('maximum per payment', () => {
     expect(results.get('huge-checkout-1')).toMatchObject({ ok: false, error: { code: 'amount_too_large' } });
     expect(await traces()).toEqual(before);
     ws.close();
+  });
+
+  it('tells a customer on the store sticker page the most they can pay, and stores no checkout', async () => {
+    const [store] = await b.bridge.accounts.listStores(b.merchantId);
+    await b.bridge.accounts.setMaxPayment(b.merchantId, money(1_000, 'NZD'));
+    const before = await traces();
+    const res = await fetch(`${b.bridge.url}/s/${store!.code}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'amount=20.00', redirect: 'manual' });
+    expect(res.status).toBe(422);
+    expect(await res.text()).toContain('The amount must be at most NZD 10.00');
+    expect(await traces()).toEqual(before);
   });
 
   it('HQ sets another maximum with `kauri admin merchant update`, in force at once', async () => {
