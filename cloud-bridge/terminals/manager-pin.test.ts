@@ -92,6 +92,18 @@ describe.each(storeKinds())('manager PIN attempts (%s)', (kind) => {
     expect(await c.verify(terminal, PIN)).toBe('ok');
   });
 
+  it('answers a short PIN from an older counter with what to do, without counting it', async () => {
+    const a = await instance();
+    await a.repo.clearPinAttempts(terminal.storeId);
+    const e = await a.verify(terminal, '2468');
+    expect(e).toBe('manager_pin_invalid');
+    const err = await new TerminalCommandExecutor({ terminals: a.repo, payments: {} as PaymentService, orders: {} as OrdersRepo, log: pino({ level: 'silent' }) })
+      .execute(terminal, 'manager.verify', { managerPin: '2468', purpose: 'day_close' }).catch((x: unknown) => x);
+    expect(err).toMatchObject({ code: 'manager_pin_invalid', message: expect.stringContaining('ask HQ to set a new one') });
+    expect(await a.repo.countPinAttempt(terminal.storeId, 5, 60_000)).toBe(1);
+    await a.repo.clearPinAttempts(terminal.storeId);
+  });
+
   it('lets no more than five attempts through when many arrive at once', async () => {
     const bridges = await Promise.all([instance(), instance(), instance()]);
     await bridges[0]!.repo.clearPinAttempts(other.storeId);
