@@ -70,7 +70,7 @@ export function registerTerminalAdminCommands(program: Command): void {
     .command('manager-pin')
     .description('the store manager\'s PIN that approves refunds at the counter')
     .command('set')
-    .description('set a store\'s manager PIN (read from KAURI_NEW_PIN, or generated and printed)')
+    .description('set a store\'s manager PIN: 6–12 digits, not an obvious one such as 123456 (read from KAURI_NEW_PIN, or generated and printed)')
     .requiredOption('--store <id-or-code>', 'store')
     .addOption(db())
     .action(async (o) => {
