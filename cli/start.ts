@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { join, resolve } from 'node:path';
@@ -13,6 +13,8 @@ import { demoChannelAccounts } from '../cloud-bridge/channels/index.js';
 import { createLogger } from '../cloud-bridge/logger.js';
 import { socatAvailable, startDeviceSimulators, type DeviceSimulators } from './devices.js';
 import { pullRatesBeforeReady } from '../cloud-bridge/fx/index.js';
+import { newManagerPin, weakPinReason } from '../cloud-bridge/terminals/pin-policy.js';
+import { privateDir, writePrivateFile } from '../protocol/private-files.js';
 
 // `kauri start`: the whole system on one machine. Simulators run as child processes (they
 // are outside systems, reached only over the wire); the bridge runs in this process, and
@@ -51,7 +53,9 @@ export function registerStartCommand(program: Command): void {
 }
 
 async function runStart(dataDir: string, base: number): Promise<void> {
-  mkdirSync(dataDir, { recursive: true });
+  // endpoints.json (API key, HQ password, manager PIN), bridge.db, secret.key, the
+  // counter's database and the simulators' keys all live under it: this user's only.
+  privateDir(dataDir);
   const endpointsPath = join(dataDir, 'endpoints.json');
   rmSync(endpointsPath, { force: true });
   const logsDir = join(dataDir, 'logs');
@@ -95,8 +99,10 @@ async function runStart(dataDir: string, base: number): Promise<void> {
     const demoSecretsPath = join(dataDir, 'demo-secrets.json');
     const demoSecrets = existsSync(demoSecretsPath)
       ? (JSON.parse(readFileSync(demoSecretsPath, 'utf8')) as { hqPassword: string; managerPin: string })
-      : { hqPassword: randomBytes(9).toString('base64url'), managerPin: String(100000 + (randomBytes(4).readUInt32BE() % 900000)) };
-    writeFileSync(demoSecretsPath, JSON.stringify(demoSecrets), { mode: 0o600 });
+      : { hqPassword: randomBytes(9).toString('base64url'), managerPin: newManagerPin() };
+    // A demo folder from before PINs had six digits keeps its password but gets a new PIN.
+    if (weakPinReason(demoSecrets.managerPin)) demoSecrets.managerPin = newManagerPin();
+    writePrivateFile(demoSecretsPath, JSON.stringify(demoSecrets));
     const seed = await seedDemo(bridge.accounts, {
       registry: bridge.channels,
       hqPassword: demoSecrets.hqPassword,
@@ -142,9 +148,7 @@ async function runStart(dataDir: string, base: number): Promise<void> {
         hqPassword: demoSecrets.hqPassword,
       },
     };
-    const tmp = `${endpointsPath}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(endpoints, null, 2)}\n`);
-    renameSync(tmp, endpointsPath);
+    writePrivateFile(endpointsPath, `${JSON.stringify(endpoints, null, 2)}\n`);
 
     say(`Kauri is running (data in ${dataDir}, logs in ${logsDir})`);
     say(`  bridge        ${bridge.url}`);
@@ -272,11 +276,11 @@ export function registerDemoBridgeCommand(program: Command): void {
     });
 }
 
-function spawnChild(name: string, args: string[], logsDir: string): Child {
+function spawnChild(name: string, args: string[], logsDir: string, env: NodeJS.ProcessEnv = {}): Child {
   const proc = spawn(process.execPath, [KAURI, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
     // Children exit when this process goes, even if it is killed outright (stdin closes).
-    env: { ...process.env, KAURI_EXIT_WITH_PARENT: '1' },
+    env: { ...process.env, KAURI_EXIT_WITH_PARENT: '1', ...env },
   });
   const log = join(logsDir, `${name}.log`);
   writeFileSync(log, '');
@@ -347,11 +351,13 @@ async function startTerminal(o: {
   const bridgeWs = `${o.bridge.url.replace(/^http/, 'ws')}/terminal`;
   const termDir = join(o.dataDir, 'terminal');
   const args = ['terminal', '--bridge', bridgeWs, '--data', termDir, '--headless', '--ui-port', String(o.base + 10), '--printer', o.printer, '--display', o.display];
+  const env: NodeJS.ProcessEnv = {};
   if (!existsSync(join(termDir, 'terminal.db'))) {
+    // In the counter's environment, not on its command line, where ps would show it.
     const { code } = await o.bridge.terminals.createPairingCode(o.storeId, { terminalName: 'Demo counter 1' });
-    args.push('--pair', code);
+    env.KAURI_PAIRING_CODE = code;
   }
-  const child = spawnChild('terminal', args, o.logsDir);
+  const child = spawnChild('terminal', args, o.logsDir, env);
   o.children.push(child);
   const cashier = await waitForLine(child, /cashier (\S+)/, 60_000);
   const customer = cashier.replace(/\/cashier$/, '/customer');

@@ -6,7 +6,8 @@ import { resolveSecretKey } from './secret-key.js';
 import { openStore } from './store/db.js';
 import { AccountsRepo } from './store/accounts.js';
 import { SecretBox } from './store/secret-box.js';
-import { parseDecimal } from '../protocol/money.js';
+import { format, parseDecimal } from '../protocol/money.js';
+import { maxPaymentOf, parseMaxPayment } from './orders/limits.js';
 import { CHANNELS, type ChannelName } from '../protocol/payments.js';
 
 const DEFAULT_DB = 'sqlite:./data/bridge.db';
@@ -110,6 +111,17 @@ function jsonArg(label: string) {
   };
 }
 
+function maxPaymentOption(): Option {
+  return new Option('--max-payment <amount>', 'the most one payment may be, e.g. 50000.00 (NZD) or "50000.00 AUD"; default NZD 50,000.00')
+    .argParser((v: string) => {
+      try {
+        return parseMaxPayment(v);
+      } catch (err) {
+        throw new InvalidArgumentError((err as Error).message);
+      }
+    });
+}
+
 function registerAdminCommands(program: Command): void {
   const admin = program
     .command('admin')
@@ -125,24 +137,39 @@ function registerAdminCommands(program: Command): void {
     .option('--allowed-domain <host...>', 'host names allowed in return_url and notify_url')
     .option('--fx-markup <fraction>', 'FX markup for the bank channel, e.g. 0.02', '0.02')
     .option('--allow-private-webhooks', PRIVATE_WEBHOOKS_HELP)
+    .addOption(maxPaymentOption())
     .addOption(db()).addOption(json())
     .action(async (o) => {
       if (!/^0(\.\d{1,6})?$/.test(o.fxMarkup)) throw new Error('--fx-markup must be a fraction below 1, e.g. 0.02');
       const m = await withAccounts(o.db, (a) => a.createMerchant({
-        name: o.name, allowedDomains: o.allowedDomain ?? [], fxMarkup: o.fxMarkup, allowPrivateWebhooks: o.allowPrivateWebhooks === true,
+        name: o.name, allowedDomains: o.allowedDomain ?? [], fxMarkup: o.fxMarkup, allowPrivateWebhooks: o.allowPrivateWebhooks === true, maxPayment: o.maxPayment,
       }));
-      print(m, o.json, `merchant ${m.id} created: ${m.name}`);
+      print(m, o.json, `merchant ${m.id} created: ${m.name} (maximum per payment ${format(maxPaymentOf(m))})`);
     });
+  // One `update` command: each setting HQ may change is an option of it. The merchant is
+  // named by argument or by --merchant (as every other admin command names it).
   merchant
     .command('update')
     .description('change a merchant\'s settings')
-    .requiredOption('--merchant <id>', 'merchant id')
+    .argument('[id]', 'merchant id (mch_…)')
+    .option('--merchant <id>', 'merchant id (instead of the argument)')
     .option('--allow-private-webhooks', PRIVATE_WEBHOOKS_HELP)
     .option('--no-allow-private-webhooks', 'webhooks only to public https URLs (the default)')
+    .addOption(maxPaymentOption())
     .addOption(db()).addOption(json())
-    .action(async (o) => {
-      const m = await withAccounts(o.db, (a) => a.updateMerchant(o.merchant, { allowPrivateWebhooks: o.allowPrivateWebhooks as boolean | undefined }));
-      print(m, o.json, `merchant ${m.id} (${m.name}): webhooks ${m.allow_private_webhooks ? 'may go to private addresses and http' : 'only to public https URLs'}`);
+    .action(async (arg: string | undefined, o) => {
+      const id = arg ?? o.merchant;
+      if (!id) throw new Error('name the merchant: kauri admin merchant update mch_… [--max-payment AMOUNT] [--allow-private-webhooks]');
+      const allowPrivate = o.allowPrivateWebhooks as boolean | undefined;
+      // With no setting named it changes nothing and shows the merchant's current settings.
+      const m = await withAccounts(o.db, async (a) => {
+        if (!(await a.getMerchant(id))) return undefined;
+        if (o.maxPayment) await a.setMaxPayment(id, o.maxPayment);
+        if (allowPrivate !== undefined) await a.updateMerchant(id, { allowPrivateWebhooks: allowPrivate });
+        return a.getMerchant(id);
+      });
+      if (!m) throw new Error(`no merchant "${id}"`);
+      print(m, o.json, `merchant ${m.id} (${m.name}) updated: maximum per payment ${format(maxPaymentOf(m))}; webhooks ${m.allow_private_webhooks ? 'may go to private addresses and http' : 'only to public https URLs'}`);
     });
   merchant
     .command('list')

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { privateDir } from '../protocol/private-files.js';
 
 /**
  * KAURI_SECRET_KEY seals channel credentials. When it is unset, a key is generated into
@@ -11,7 +12,7 @@ export function resolveSecretKey(dataDir: string, say: (line: string) => void): 
   if (fromEnv) return fromEnv;
   const path = join(dataDir, 'secret.key');
   if (existsSync(path)) return readFileSync(path, 'utf8').trim();
-  mkdirSync(dataDir, { recursive: true });
+  privateDir(dataDir);
   const key = randomBytes(32).toString('base64url');
   writeFileSync(path, `${key}\n`, { mode: 0o600, flag: 'wx' });
   say(`KAURI_SECRET_KEY is not set: generated one into ${path} (keep it; channel credentials are sealed with it)`);

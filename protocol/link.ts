@@ -13,6 +13,10 @@ const key = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'an idempotency key is 8�
 const minor = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const currency = z.string().regex(/^[A-Z]{3}$/);
 const outTradeNo = z.string().regex(/^[A-Za-z0-9_-]{6,32}$/);
+// PINs are 6–12 digits since issue 15, but a counter not yet updated may still send 4 or 5:
+// the wire takes them so that the bridge can answer such a counter with what to do
+// (manager_pin_invalid, "ask HQ to set a new one") rather than a bare link error.
+const managerPin = z.string().regex(/^\d{4,12}$/);
 
 // ---- commands (terminal → bridge). Each is written to the terminal's outbox first. ----
 
@@ -28,9 +32,9 @@ export const CommandArgs = {
   /** Cancel that resolves safely: the bridge queries, then closes or reverses, or says it was paid. */
   'payment.cancel': z.object({ outTradeNo }),
   /** A full or partial refund, approved by the store's manager PIN. */
-  'refund.create': z.object({ outTradeNo, outRefundNo: outTradeNo, amountMinor: minor, managerPin: z.string().regex(/^\d{4,12}$/), reason: z.string().max(200).optional() }),
+  'refund.create': z.object({ outTradeNo, outRefundNo: outTradeNo, amountMinor: minor, managerPin, reason: z.string().max(200).optional() }),
   /** Checks the store's manager PIN (closing the day): answers `verified`, or refuses as a refund's wrong PIN is refused. */
-  'manager.verify': z.object({ managerPin: z.string().regex(/^\d{4,12}$/), purpose: z.literal('day_close') }),
+  'manager.verify': z.object({ managerPin, purpose: z.literal('day_close') }),
   /** CNY estimates per wallet for the customer screen. */
   'fx.estimate': z.object({ amountMinor: minor, currency }),
   /** The counter's devices, for HQ's view. */

@@ -1,7 +1,9 @@
+import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { registerPrintTestCommand } from './drivers/escpos/print-test.js';
 import { launchElectron, runTerminal } from './core/run.js';
 import { counterDevices } from './core/devices.js';
+import { pairingCodeFor } from './core/pairing-code.js';
 
 // Commands of the counter app: each registers itself here.
 export function registerTerminalCommands(program: Command): void {
@@ -11,7 +13,7 @@ export function registerTerminalCommands(program: Command): void {
     .description('the counter app: cashier and customer screens, linked to the bridge')
     .option('--bridge <wsurl>', 'the bridge\'s terminal endpoint, e.g. ws://127.0.0.1:7300/terminal (remembered after pairing)')
     .requiredOption('--data <dir>', 'this counter\'s data folder (its SQLite: outbox, sales, journal, credential)')
-    .option('--pair <code>', 'pair with the bridge using a one-time code from HQ (once per data folder)')
+    .option('--pair <code>', 'pair with the bridge using a one-time code from HQ (once per data folder); "-" reads it from standard input, and KAURI_PAIRING_CODE is used when the folder is not yet paired (neither shows the code in ps)')
     .option('--name <name>', 'with --pair: what HQ calls this counter')
     .option('--headless', 'serve the screens over loopback HTTP instead of opening Electron windows')
     .option('--ui-port <n>', 'port of the loopback screens (0 = any free port)', (v) => {
@@ -23,6 +25,7 @@ export function registerTerminalCommands(program: Command): void {
     .option('--display <spec>', 'pole display: serial:/dev/ttyX?protocol=epson|cd5220 | none', 'none')
     .option('--scanner <spec>', 'serial payment-code scanner (keyboard-wedge scanners type into the scan field) | none', 'none')
     .action(async (o) => {
+      o.pair = await pairingCodeFor({ pair: o.pair, dataDir: resolve(o.data), warn: (l) => process.stderr.write(`${l}\n`) });
       if (!o.headless) {
         // Pair first (here, in plain Node), then hand the data folder to the shell.
         if (o.pair) {

@@ -9,7 +9,8 @@ import type { AccountsRepo, User } from '../store/accounts.js';
 import type { ReconcileService } from '../reconcile/runs/service.js';
 import { checkChannel, checkDay, settlementCsv } from '../reconcile/runs/service.js';
 import { RunError } from '../reconcile/runs/errors.js';
-import { DIFFERENCE_COLUMNS, differenceCsvLine } from '../reconcile/differences.js';
+import { DIFFERENCE_COLUMNS, differenceCsvCells } from '../reconcile/differences.js';
+import { csvDocument } from '../csv.js';
 import { HqSessions, isHq, SESSION_COOKIE, type Session } from './sessions.js';
 import { dateOfDayNumber, channelDayNumber } from '../reconcile/time.js';
 import type { Clock } from '../../protocol/clock.js';
@@ -164,10 +165,9 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
       const channel = checkChannel(req.params.channel);
       const day = checkDay(req.params.day);
       const list = await deps.reconcile.differences({ channel, day });
-      const lines = [['merchant_id', 'state', 'action', 'note', 'actor', 'at', ...DIFFERENCE_COLUMNS].join(',')];
-      const f = (v: string | null) => (v === null ? '' : /[",\r\n]/.test(v) || /^[=+\-@]/.test(v) ? `"${(/^[=+\-@]/.test(v) ? `'${v}` : v).replace(/"/g, '""')}"` : v);
-      for (const d of list) lines.push([d.merchantId, d.state, d.action, d.note, d.actor, d.at].map(f).join(',') + ',' + differenceCsvLine(d.data));
-      return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="differences-${channel}-${day}.csv"`).send(`${lines.join('\n')}\n`);
+      const csv = csvDocument(['merchant_id', 'state', 'action', 'note', 'actor', 'at', ...DIFFERENCE_COLUMNS],
+        list.map((d) => [d.merchantId, d.state, d.action, d.note, d.actor, d.at, ...differenceCsvCells(d.data)]));
+      return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="differences-${channel}-${day}.csv"`).send(csv);
     });
     hq.get<{ Params: { channel: string; day: string } }>('/hq/api/days/:channel/:day/platform.csv', async (req, reply) => {
       await auth(req);

@@ -241,7 +241,20 @@ export async function registerLandingPages(app: FastifyInstance, deps: LandingDe
           error: minor <= 0 ? (zh ? '金额必须大于零' : 'The amount must be more than zero') : (zh ? `金额不能超过 ${format(max)}` : `The amount must be at most ${format(max)}`),
         });
       }
-      const c = await checkouts.create(store.merchant_id, { amountMinor: minor, currency: store.currency, storeId: store.id, kind: 'static' });
+      let c: Checkout;
+      try {
+        c = await checkouts.create(store.merchant_id, { amountMinor: minor, currency: store.currency, storeId: store.id, kind: 'static' });
+      } catch (err) {
+        // Above the merchant's maximum per payment (lower than the store's code allows): the
+        // customer is told the most they can pay here, on the same page.
+        if (!isKauriError(err) || err.code !== 'amount_too_large') throw err;
+        const d = err.details as { max_amount_minor?: number; currency?: string } | undefined;
+        const most = d?.max_amount_minor !== undefined && d.currency ? format(money(d.max_amount_minor, d.currency)) : undefined;
+        return stickerPage(req, reply, store, {
+          status: 422, value: raw,
+          error: most ? (zh ? `金额不能超过 ${most}` : `The amount must be at most ${most}`) : (zh ? '金额超过本店单笔上限' : 'The amount is more than this shop takes in one payment'),
+        });
+      }
       return reply.redirect(`/c/${c.token}${langQuery(req)}`, 303);
     });
   });

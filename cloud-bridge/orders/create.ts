@@ -10,6 +10,7 @@ import type { Channel, ChannelAccount, ChannelOutcome } from '../channels/channe
 import type { RecordedMessage } from '../channels/recorder.js';
 import { applyOutcome } from './apply.js';
 import { syncTask } from './decide.js';
+import { assertWithinMaxPayment } from './limits.js';
 import { ask, channelContext, channelOf, hashRequest, presentedPolicy, type FlowContext } from './flow.js';
 
 // Creating a payment: checks, one transaction for the order (with its history and a
@@ -64,6 +65,7 @@ export async function createPayment(flow: FlowContext, merchantId: string, input
   const account = await deps.accounts.activeChannelAccount(merchantId, input.channel);
   if (!account) throw new KauriError('channel_not_configured', `This merchant has no ${input.channel} account`);
   channel.validateCreate?.(account, { mode: input.mode, amount });
+  await assertWithinMaxPayment(deps.accounts, merchantId, amount);
 
   const requestHash = hashRequest({ ...input, storeId: ctx.storeId ?? null, checkoutId: ctx.checkoutId ?? null });
   const existing = await deps.orders.byOutTradeNo(merchantId, input.out_trade_no);

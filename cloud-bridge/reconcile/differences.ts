@@ -2,6 +2,7 @@ import { open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { ReconcileError } from './errors.js';
 import type { Difference } from './ledger.js';
+import { csvLine, type CsvValue } from '../csv.js';
 
 // --differences-out FILE: JSON lines when FILE ends in .jsonl, .ndjson or .json (one
 // Difference object per line, the fields of ledger.ts), CSV otherwise (header below).
@@ -16,17 +17,16 @@ export function differencesFormat(path: string): 'jsonl' | 'csv' {
   return /\.(jsonl|ndjson|json)$/i.test(path) ? 'jsonl' : 'csv';
 }
 
-function csvField(v: string | number | null): string {
-  if (v === null) return '';
-  const s = String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function differenceCsvLine(d: Difference): string {
+/** A difference's cells, in DIFFERENCE_COLUMNS order (text from a channel's file is neutralised by csvLine). */
+export function differenceCsvCells(d: Difference): CsvValue[] {
   return [
     d.category, d.kind, d.id, d.channelTradeNo, d.channelStatus, d.channelAmountMinor, d.channelCurrency, d.channelTime,
     d.platformStatus, d.platformAmountMinor, d.platformCurrency, d.paidAt, d.occurrences,
-  ].map(csvField).join(',');
+  ];
+}
+
+export function differenceCsvLine(d: Difference): string {
+  return csvLine(differenceCsvCells(d));
 }
 
 /** Fails early (before any work) when FILE's folder cannot take it. */
@@ -52,7 +52,7 @@ export async function writeDifferences(path: string, differences: Difference[]):
   let fh;
   try {
     fh = await open(tmp, 'w');
-    let chunk = fmt === 'csv' ? `${DIFFERENCE_COLUMNS.join(',')}\n` : '';
+    let chunk = fmt === 'csv' ? `${csvLine(DIFFERENCE_COLUMNS)}\n` : '';
     for (const d of differences) {
       chunk += fmt === 'csv' ? `${differenceCsvLine(d)}\n` : `${JSON.stringify(d)}\n`;
       if (chunk.length > 1 << 20) {

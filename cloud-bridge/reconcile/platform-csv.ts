@@ -3,6 +3,7 @@ import { KIND_PAYMENT, KIND_REFUND, PAYMENT_STATUSES, REFUND_STATUSES, platformS
 import { ascii, bytesEqual, CurrencyInterner, text } from './lines.js';
 import { parseScaled } from './money.js';
 import { parseIsoWithOffset } from './time.js';
+import { csvUnneutralise } from '../csv.js';
 import { decodeHeaderLine, checkUtf8Line } from './convertors/header.js';
 import { columnsByName, COUNT_MASK, hasByte, HIGH_BIT, QUOTE_BIT, splitFields } from './convertors/fields.js';
 
@@ -189,7 +190,8 @@ function unquote(buf: Uint8Array, start: number, end: number): Uint8Array {
         v += line[i++];
       }
       if (i < line.length && line[i] !== ',') throw new RowProblem('malformed_row', 'text after a closing quote');
-      out.push(v);
+      // Our own platform.csv export, read back: a reference beginning with "-" was written '-….
+      out.push(csvUnneutralise(v));
       i++;
     } else {
       const j = line.indexOf(',', i);

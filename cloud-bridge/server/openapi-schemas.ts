@@ -13,6 +13,7 @@ export const errorResponse = {
   404: errorSchema,
   409: errorSchema,
   410: errorSchema,
+  422: errorSchema,
   503: errorSchema,
 } as const;
 

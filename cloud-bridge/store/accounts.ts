@@ -8,6 +8,8 @@ import { CHANNELS, type ChannelName } from '../../protocol/payments.js';
 import type { ChannelAccount } from '../channels/channel.js';
 import type { MerchantTable, StoreTable, UserTable } from './schema.js';
 import { ACCOUNTS_CACHE_TTL_MS, TtlCache } from './ttl-cache.js';
+import type { Money } from '../../protocol/money.js';
+import { DEFAULT_MAX_PAYMENT } from '../orders/limits.js';
 
 export type Merchant = Omit<MerchantTable, 'allowed_domains'> & { allowed_domains: string[] };
 export type ShopStore = StoreTable;
@@ -43,7 +45,8 @@ export class AccountsRepo {
     return this.store.db;
   }
 
-  async createMerchant(input: { name: string; allowedDomains?: string[]; fxMarkup?: string; id?: string; allowPrivateWebhooks?: boolean }): Promise<Merchant> {
+  async createMerchant(input: { name: string; allowedDomains?: string[]; fxMarkup?: string; id?: string; allowPrivateWebhooks?: boolean; maxPayment?: Money }): Promise<Merchant> {
+    const max = input.maxPayment ?? DEFAULT_MAX_PAYMENT;
     const row: MerchantTable = {
       id: input.id ?? newId('mch'),
       name: input.name,
@@ -51,6 +54,8 @@ export class AccountsRepo {
       fx_markup: input.fxMarkup ?? '0.02',
       created_at: nowIso(),
       allow_private_webhooks: input.allowPrivateWebhooks ? 1 : 0,
+      max_payment_minor: max.minor,
+      max_payment_currency: max.currency,
     };
     await this.db.insertInto('merchants').values(row).execute();
     return { ...row, allowed_domains: input.allowedDomains ?? [] };
@@ -73,6 +78,14 @@ export class AccountsRepo {
   async listMerchants(): Promise<Merchant[]> {
     const rows = await this.db.selectFrom('merchants').selectAll().orderBy('created_at').execute();
     return rows.map((row) => ({ ...row, allowed_domains: JSON.parse(row.allowed_domains) as string[] }));
+  }
+
+  /** HQ's maximum for one payment of this merchant (in force at once, on every bridge). */
+  async setMaxPayment(merchantId: string, max: Money): Promise<Merchant> {
+    if (max.minor <= 0) throw new KauriError('invalid_request', 'The maximum per payment must be above zero');
+    await this.requireMerchant(merchantId);
+    await this.db.updateTable('merchants').set({ max_payment_minor: max.minor, max_payment_currency: max.currency }).where('id', '=', merchantId).execute();
+    return (await this.getMerchant(merchantId))!;
   }
 
   async createStore(input: { merchantId: string; name: string; code?: string; timezone?: string; maxStaticAmountMinor?: number }): Promise<ShopStore> {

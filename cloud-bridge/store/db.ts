@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
@@ -7,7 +5,7 @@ import type { Database as Schema } from './schema.js';
 import { migrationProvider } from './migrations.js';
 import { KauriError } from '../../protocol/errors.js';
 import { GroupCommitSqliteDialect, type GroupCommitStats } from './group-commit.js';
-
+import { privateFile } from '../../protocol/private-files.js';
 import type { Dialect } from './dialect.js';
 
 export type { Dialect } from './dialect.js';
@@ -38,7 +36,8 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
     if (!path) throw new KauriError('config_invalid', 'The database URL sqlite: needs a file path, e.g. sqlite:./data/bridge.db');
-    if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+    // Sealed channel credentials, password and PIN hashes: this user's only (0600, folder 0700).
+    if (path !== ':memory:') privateFile(path, { sqlite: true });
     const raw = new SQLite(path);
     raw.pragma('journal_mode = WAL');
     // FULL: a commit is on disk before we answer anyone (payments are at stake).

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { moneyColumn, serialColumn, type Dialect } from './dialect.js';
-import { m0004_terminals, m0007_terminal_health } from '../terminals/migration.js';
+import { m0004_terminals, m0007_terminal_health, m0012_manager_pin_attempts } from '../terminals/migration.js';
 import { m0005_reconcile } from '../reconcile/runs/migration.js';
 import { m0008_refund_sending } from '../orders/migration.js';
 import { m0009_merchant_private_webhooks } from '../webhooks/migration.js';
@@ -351,6 +351,15 @@ const m0006_order_pay_params: Builder = () => ({
   },
 });
 
+// Each merchant's maximum per payment (issue 15 item 11): nothing bounded an amount, and
+// NZD 90,071,992,547,409.91 reached a channel. NZD 50,000.00 unless HQ sets another.
+const m0011_merchant_max_payment: Builder = (d) => ({
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('merchants').addColumn('max_payment_minor', money(d), (c) => c.notNull().defaultTo(5_000_000)).execute();
+    await db.schema.alterTable('merchants').addColumn('max_payment_currency', 'text', (c) => c.notNull().defaultTo('NZD')).execute();
+  },
+});
+
 const ALL: Record<string, Builder> = {
   '0001_core': m0001_core,
   '0002_fx': m0002_fx,
@@ -362,6 +371,8 @@ const ALL: Record<string, Builder> = {
   '0008_refund_sending': m0008_refund_sending,
   '0009_merchant_private_webhooks': m0009_merchant_private_webhooks,
   '0010_hq_login_throttle': m0010_hq_login_throttle,
+  '0011_merchant_max_payment': m0011_merchant_max_payment,
+  '0012_manager_pin_attempts': m0012_manager_pin_attempts,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -12,6 +12,9 @@ export interface MerchantTable {
   created_at: string;
   /** 1: webhooks may go to private/loopback/link-local addresses and over http (webhooks/destination.ts). */
   allow_private_webhooks: number;
+  /** The most one payment may be, in minor units of max_payment_currency (default NZD 50,000.00). */
+  max_payment_minor: number;
+  max_payment_currency: string;
 }
 
 export interface StoreTable {

@@ -1,9 +1,9 @@
-import { randomInt } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import { EventLog } from '../events/event-log.js';
 import { openStore, type Store } from '../store/db.js';
 import { healthText, TerminalsRepo, type Terminal } from './repo.js';
 import { revokeTerminal } from './service.js';
+import { newManagerPin } from './pin-policy.js';
 
 // `kauri admin pairing-code create --store …`, `kauri admin terminal list|revoke`,
 // `kauri admin manager-pin set --store …`: through the repositories, never by hand.
@@ -70,11 +70,11 @@ export function registerTerminalAdminCommands(program: Command): void {
     .command('manager-pin')
     .description('the store manager\'s PIN that approves refunds at the counter')
     .command('set')
-    .description('set a store\'s manager PIN (read from KAURI_NEW_PIN, or generated and printed)')
+    .description('set a store\'s manager PIN: 6–12 digits, not an obvious one such as 123456 (read from KAURI_NEW_PIN, or generated and printed)')
     .requiredOption('--store <id-or-code>', 'store')
     .addOption(db())
     .action(async (o) => {
-      const pin = process.env.KAURI_NEW_PIN ?? String(randomInt(100000, 1000000));
+      const pin = process.env.KAURI_NEW_PIN ?? newManagerPin();
       await withStore(o.db, async (s) => {
         const repo = new TerminalsRepo(s);
         const store = await repo.storeByIdOrCode(o.store);

@@ -11,6 +11,7 @@ import { isOpen, isPaidFamily } from '../orders/state-machine.js';
 import { paymentView, refundView } from '../orders/views.js';
 import type { Order, OrdersRepo } from '../store/orders-repo.js';
 import type { Terminal, TerminalsRepo } from './repo.js';
+import { PIN_MAX_DIGITS, PIN_MIN_DIGITS } from './pin-policy.js';
 
 // What a terminal's commands do. A terminal acts only for its own merchant and store:
 // an order of another store is "not found", exactly as an order that does not exist.
@@ -47,7 +48,6 @@ const PIN_LOCK_MS = 60_000;
 const PIN_CACHE_MS = 60_000;
 
 export class TerminalCommandExecutor {
-  private readonly pinFailures = new Map<string, { count: number; until: number }>();
   /** PINs that verified lately (by hash, never the PIN): a queue of refunds costs one scrypt, not one each. */
   private readonly pinsVerified = new Map<string, number>();
 
@@ -150,20 +150,24 @@ export class TerminalCommandExecutor {
   }
 
   private async checkPin(terminal: Terminal, pin: string): Promise<void> {
-    const now = Date.now();
-    const f = this.pinFailures.get(terminal.id);
-    if (f && f.count >= PIN_TRIES && f.until > now) throw new KauriError('manager_pin_locked');
+    const repo = this.deps.terminals;
+    if (await repo.pinLocked(terminal.storeId, PIN_TRIES)) throw new KauriError('manager_pin_locked');
     const cacheKey = createHash('sha256').update(`${terminal.storeId}\0${pin}`).digest('hex');
-    if ((this.pinsVerified.get(cacheKey) ?? 0) > now) return;
-    if (await this.deps.terminals.checkManagerPin(terminal.storeId, pin)) {
-      this.pinFailures.delete(terminal.id);
+    if ((this.pinsVerified.get(cacheKey) ?? 0) > Date.now()) return;
+    // PINs are at least six digits now; one typed from an older habit is wrong, and the
+    // cashier is told why rather than left guessing.
+    if (pin.length < PIN_MIN_DIGITS) {
+      throw new KauriError('manager_pin_invalid', `The manager PIN is ${PIN_MIN_DIGITS}–${PIN_MAX_DIGITS} digits: if your store still has a shorter one, ask HQ to set a new one (kauri admin manager-pin set)`);
+    }
+    const count = await repo.countPinAttempt(terminal.storeId, PIN_TRIES, PIN_LOCK_MS);
+    if (count > PIN_TRIES) throw new KauriError('manager_pin_locked');
+    if (await repo.checkManagerPin(terminal.storeId, pin)) {
+      await repo.clearPinAttempts(terminal.storeId);
       if (this.pinsVerified.size > 1000) this.pinsVerified.clear();
-      this.pinsVerified.set(cacheKey, now + PIN_CACHE_MS);
+      this.pinsVerified.set(cacheKey, Date.now() + PIN_CACHE_MS);
       return;
     }
-    const count = (f && f.until > now ? f.count : 0) + 1;
-    this.pinFailures.set(terminal.id, { count, until: now + PIN_LOCK_MS });
-    this.deps.log.warn({ terminal: terminal.id, failures: count }, 'wrong manager PIN');
+    this.deps.log.warn({ terminal: terminal.id, store: terminal.storeId, attempts: count }, 'wrong manager PIN');
     throw new KauriError('manager_pin_invalid');
   }
 }

@@ -62,7 +62,7 @@ describe('terminal link (bridge side)', () => {
     merchant = (await bridge.accounts.createMerchant({ name: 'M' })).id;
     storeA = (await bridge.accounts.createStore({ merchantId: merchant, name: 'A', code: 'store-a' })).id;
     storeB = (await bridge.accounts.createStore({ merchantId: merchant, name: 'B', code: 'store-b' })).id;
-    await bridge.terminals.repo.setManagerPin(storeA, '2468');
+    await bridge.terminals.repo.setManagerPin(storeA, '246813');
     wsUrl = `${bridge.url.replace('http', 'ws')}/terminal`;
   });
   afterAll(async () => {
@@ -120,7 +120,7 @@ describe('terminal link (bridge side)', () => {
     c.ws.send(JSON.stringify(cmd));
     expect(await c.next((m) => m.type === 'result')).toMatchObject({ ok: false, replayed: true, error: { code: 'order_not_found' } });
     expect(await bridge.terminals.repo.countCommands(t.terminalId)).toBe(1);
-    c.ws.send(JSON.stringify({ v: 1, type: 'command', key: 'key-refund-0001', name: 'refund.create', args: { outTradeNo: 'NOPE-0001', outRefundNo: 'R-NOPE-0001', amountMinor: 1, managerPin: '1111' } }));
+    c.ws.send(JSON.stringify({ v: 1, type: 'command', key: 'key-refund-0001', name: 'refund.create', args: { outTradeNo: 'NOPE-0001', outRefundNo: 'R-NOPE-0001', amountMinor: 1, managerPin: '111111' } }));
     expect(await c.next((m) => m.type === 'result')).toMatchObject({ ok: false, error: { code: 'manager_pin_invalid' } });
     c.ws.send(JSON.stringify({ v: 1, type: 'command', key: 'key-bad-0001', name: 'payment.scan', args: { outTradeNo: 'x', amountMinor: -5 } }));
     expect(await c.next((m) => m.type === 'result')).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
@@ -145,7 +145,7 @@ describe('terminal link (bridge side)', () => {
     const commands = [
       { name: 'payment.query', args: { outTradeNo: 'B-ORDER-0001' } },
       { name: 'payment.cancel', args: { outTradeNo: 'B-ORDER-0001' } },
-      { name: 'refund.create', args: { outTradeNo: 'B-ORDER-0001', outRefundNo: 'R-B-ORDER-01', amountMinor: 100, managerPin: '2468' } },
+      { name: 'refund.create', args: { outTradeNo: 'B-ORDER-0001', outRefundNo: 'R-B-ORDER-01', amountMinor: 100, managerPin: '246813' } },
     ];
     for (const [i, cmd] of commands.entries()) {
       c.ws.send(JSON.stringify({ v: 1, type: 'command', key: `key-cross-000${i}`, ...cmd }));

@@ -36,3 +36,16 @@ export const m0007_terminal_health = (_d: Dialect): Migration => ({
     await db.schema.alterTable('terminals').addColumn('health_at', 'text').execute();
   },
 });
+
+// Wrong manager PINs counted per store in the database (issue 15 item 8): the count was in
+// each bridge's memory, per terminal, so a restart or a second counter reset the allowance.
+export const m0012_manager_pin_attempts = (_d: Dialect): Migration => ({
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('manager_pin_attempts')
+      .addColumn('store_id', 'text', (c) => c.primaryKey().references('stores.id'))
+      .addColumn('attempts', 'integer', (c) => c.notNull())
+      .addColumn('window_until', 'text', (c) => c.notNull())
+      .execute();
+  },
+});

@@ -1,9 +1,10 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { KauriError } from '../../protocol/errors.js';
 import { newId } from '../../protocol/ids.js';
 import { nowIso, type Store } from '../store/db.js';
+import { assertStrongPin } from './pin-policy.js';
 
 // Terminals, their pairing codes and credentials, the record of their commands, and the
 // stores' manager PINs. A terminal's secret is random (256 bits), so the bridge keeps
@@ -16,6 +17,7 @@ interface Tables {
   pairing_codes: { code_hash: string; merchant_id: string; store_id: string; terminal_name: string; created_at: string; expires_at: string; used_at: string | null };
   terminal_commands: { terminal_id: string; idem_key: string; name: string; status: string; result: string | null; created_at: string; updated_at: string };
   manager_pins: { store_id: string; pin_hash: string; updated_at: string };
+  manager_pin_attempts: { store_id: string; attempts: number; window_until: string };
   stores: { id: string; merchant_id: string; code: string; name: string; timezone: string; currency: string };
   merchants: { id: string; name: string };
 }
@@ -199,7 +201,7 @@ export class TerminalsRepo {
   // ---- manager PINs ----
 
   async setManagerPin(storeId: string, pin: string): Promise<void> {
-    if (!/^\d{4,12}$/.test(pin)) throw new KauriError('invalid_request', 'A manager PIN is 4–12 digits');
+    assertStrongPin(pin);
     const salt = randomBytes(16);
     const hash = `scrypt$${salt.toString('base64')}$${(await scrypt(pin, salt, 32)).toString('base64')}`;
     const now = nowIso();
@@ -213,6 +215,39 @@ export class TerminalsRepo {
     const [, salt, want] = row.pin_hash.split('$');
     const got = await scrypt(pin, Buffer.from(salt!, 'base64'), 32);
     return timingSafeEqual(got, Buffer.from(want!, 'base64'));
+  }
+
+  // The attempts at a store's PIN live here, not in a bridge's memory: every counter and
+  // every bridge instance draws on one allowance per store, and a restart resets nothing.
+
+  /** True while the store is locked out (`tries` attempts already counted in the window). */
+  async pinLocked(storeId: string, tries: number, now = nowIso()): Promise<boolean> {
+    const row = await this.db.selectFrom('manager_pin_attempts').select(['attempts', 'window_until']).where('store_id', '=', storeId).executeTakeFirst();
+    return !!row && row.attempts >= tries && row.window_until > now;
+  }
+
+  /**
+   * Counts one attempt before the PIN is checked, in one statement, and answers the count.
+   * Counting first (not after a wrong answer) is what makes it hold under parallel
+   * attempts: twenty at once get counts 1…20 from the database's row lock, so only the
+   * first `tries` reach the hash. The window restarts once it has passed, and stops
+   * growing at the lock so that a locked store unlocks `windowMs` after its last counted try.
+   */
+  async countPinAttempt(storeId: string, tries: number, windowMs: number, now = new Date()): Promise<number> {
+    const at = nowIso(now);
+    const until = nowIso(new Date(now.getTime() + windowMs));
+    const row = await this.db.insertInto('manager_pin_attempts').values({ store_id: storeId, attempts: 1, window_until: until })
+      .onConflict((oc) => oc.column('store_id').doUpdateSet({
+        attempts: sql<number>`case when manager_pin_attempts.window_until <= ${at} then 1 else manager_pin_attempts.attempts + 1 end`,
+        window_until: sql<string>`case when manager_pin_attempts.window_until <= ${at} or manager_pin_attempts.attempts < ${tries} then ${until} else manager_pin_attempts.window_until end`,
+      }))
+      .returning('attempts').executeTakeFirstOrThrow();
+    return Number(row.attempts);
+  }
+
+  /** A right PIN: the store's count starts again. */
+  async clearPinAttempts(storeId: string): Promise<void> {
+    await this.db.deleteFrom('manager_pin_attempts').where('store_id', '=', storeId).execute();
   }
 }
 

@@ -69,7 +69,7 @@ describe('the scan field', () => {
   it('clears the pick once the refund is asked for', async () => {
     const sale = addSale('paid', 2000);
     counter.scan(sale.out_trade_no!, '');
-    const r = await counter.refund(sale.out_trade_no!, '5.00', '1234');
+    const r = await counter.refund(sale.out_trade_no!, '5.00', '246813');
     expect(r.status).toBe('queued'); // offline: it waits in the outbox
     expect((await counter.snapshot()).refundCandidate).toBeNull();
   });

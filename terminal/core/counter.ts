@@ -1,6 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { chmodSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
 import QRCode from 'qrcode';
 import type { Logger } from 'pino';
 import type { Clock } from '../../protocol/clock.js';
@@ -25,6 +23,8 @@ import { isActive, isPaidFamily, statusWord, STATUS_TEXT, type StatusWord } from
 // transaction: killing the process at any moment loses nothing and repeats nothing.
 
 const CURRENCY = 'NZD';
+// Manager PINs became 6–12 digits (issue 15): a store still on a shorter one needs a new one.
+const MANAGER_PIN_HINT = 'Enter the manager PIN (6–12 digits; if yours is shorter, ask HQ to set a new one)';
 
 interface PaymentView {
   id: string; out_trade_no: string; channel: string; status: string; amount_minor: number; currency: string; refunded_minor: number;
@@ -131,10 +131,7 @@ export async function pairTerminal(dataDir: string, bridgeWs: string, code: stri
   } finally {
     db.close();
   }
-  // The secret never leaves this machine: only this user may read the database.
-  for (const f of ['terminal.db', 'terminal.db-wal', 'terminal.db-shm']) {
-    if (existsSync(join(dataDir, f))) chmodSync(join(dataDir, f), 0o600);
-  }
+  // The secret never leaves this machine: TerminalDb keeps the database this user's only.
   return paired;
 }
 
@@ -319,7 +316,7 @@ export class Counter extends EventEmitter {
     const remaining = sale.amount_minor - sale.refunded_minor - this.pendingRefunds(sale.id);
     const amount = amountText.trim() ? this.parseAmount(amountText) : money(remaining, sale.currency);
     if (amount.minor <= 0 || amount.minor > remaining) throw new KauriError('refund_exceeds_remainder', `At most ${(remaining / 100).toFixed(2)} ${sale.currency} can be refunded`);
-    if (!/^\d{4,12}$/.test(managerPin)) throw new KauriError('manager_pin_invalid', 'Enter the manager PIN (4–12 digits)');
+    if (!/^\d{6,12}$/.test(managerPin)) throw new KauriError('manager_pin_invalid', MANAGER_PIN_HINT);
     const outRefundNo = `R${newId()}`;
     const key = newId();
     const now = new Date().toISOString();
@@ -425,7 +422,7 @@ export class Counter extends EventEmitter {
    * payments of the day (canCloseDay lets them through) are listed on it as open.
    */
   async closeDay(managerPin: string): Promise<SettlementSummary> {
-    if (!/^\d{4,12}$/.test(managerPin)) throw new KauriError('manager_pin_invalid', 'Enter the manager PIN (4–12 digits)');
+    if (!/^\d{6,12}$/.test(managerPin)) throw new KauriError('manager_pin_invalid', MANAGER_PIN_HINT);
     if (this.closingDay) throw new KauriError('day_close_refused', 'The day is being closed already: wait for it');
     this.closingDay = true;
     try {

@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { privateFile } from '../../protocol/private-files.js';
 import { GENESIS, journalHash, type JournalEntry } from './journal.js';
 
 // The counter's own store. Everything that must survive a power cut is here, written
@@ -105,7 +105,8 @@ export class TerminalDb {
   readonly raw: Database.Database;
 
   constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
+    // The device secret lives here: this user's only (0600 in a 0700 folder).
+    privateFile(join(dataDir, 'terminal.db'), { sqlite: true });
     this.raw = new Database(join(dataDir, 'terminal.db'));
     this.raw.pragma('journal_mode = WAL');
     // FULL: a sale, a refund or a queued command is on disk before the screen says so.

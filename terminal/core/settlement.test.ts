@@ -17,7 +17,7 @@ import { LINK_VERSION, type EventMessage } from '../../protocol/link.js';
 // survives a restart; the next report counts what settled after it, once. Refunds made
 // elsewhere are counted from their events. Device changes reach the bridge's record.
 
-const PIN = '2468';
+const PIN = '246813';
 const TZ = 'Pacific/Auckland';
 
 describe('Counter.closeDay', () => {
@@ -69,7 +69,7 @@ describe('Counter.closeDay', () => {
     expect(printed).toEqual([]);
   });
 
-  it('refuses a PIN that is not 4–12 digits before asking anyone', async () => {
+  it('refuses a PIN that is not 6–12 digits before asking anyone', async () => {
     await expect(counter.closeDay('12')).rejects.toMatchObject({ code: 'manager_pin_invalid' });
     await expect(counter.closeDay('abcd')).rejects.toMatchObject({ code: 'manager_pin_invalid' });
   });
@@ -97,7 +97,7 @@ describe('Counter.closeDay', () => {
   });
 
   it('refuses a wrong PIN (the bridge checks it) and closes nothing', async () => {
-    await expect(counter.closeDay('9999')).rejects.toMatchObject({ code: 'manager_pin_invalid' });
+    await expect(counter.closeDay('999999')).rejects.toMatchObject({ code: 'manager_pin_invalid' });
     expect(closes()).toEqual([]);
     expect(printed).toEqual([]);
   });

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
@@ -22,6 +22,15 @@ describe('kauri start', () => {
     expect(endpoints.sims.wechat).toBe(`https://127.0.0.1:${base + 1}`);
     expect(endpoints.demo).toMatchObject({ merchantId: 'mch_demo', storeCode: expect.any(String), hqUser: 'hq' });
     expect(kauri.stdout()).toContain(endpoints.demo.apiKey);
+    // Issue 15 item 9: the files holding secrets are this user's only, and the counter was
+    // paired without its code on a command line (ps shows every user's).
+    for (const f of ['endpoints.json', 'demo-secrets.json', 'secret.key', 'bridge.db', 'bridge.db-wal', join('terminal', 'terminal.db')]) {
+      expect(statSync(join(data, f)).mode & 0o777, f).toBe(0o600);
+    }
+    expect(statSync(join(data, 'terminal')).mode & 0o777).toBe(0o700);
+    const commandLines = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(data));
+    expect(commandLines.some((l) => l.includes(' terminal '))).toBe(true);
+    expect(commandLines.join('\n')).not.toContain('--pair');
 
     const health = await fetch(`${endpoints.bridge}/healthz`);
     expect(health.status).toBe(200);

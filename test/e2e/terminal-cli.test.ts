@@ -16,14 +16,14 @@ describe('kauri terminal (arguments)', () => {
   });
 
   it('refuses a bridge URL that is not ws(s), a bad device SPEC, an unpaired data folder, and an unknown pairing code', async () => {
-    const cases: Array<[string[], RegExp]> = [
+    const cases: Array<[string[], RegExp, NodeJS.ProcessEnv?]> = [
       [['terminal', '--data', join(dir, 'a'), '--bridge', 'http://127.0.0.1:1', '--headless'], /ws:\/\/ or wss:\/\//],
       [['terminal', '--data', join(dir, 'b'), '--printer', 'bogus:', '--headless'], /--printer/],
       [['terminal', '--data', join(dir, 'c'), '--headless'], /not paired/],
-      [['terminal', '--data', join(dir, 'd'), '--bridge', 'ws://127.0.0.1:1/terminal', '--pair', 'ABCDE-FGHJK', '--headless'], /Cannot reach the bridge/],
+      [['terminal', '--data', join(dir, 'd'), '--bridge', 'ws://127.0.0.1:1/terminal', '--headless'], /Cannot reach the bridge/, { KAURI_PAIRING_CODE: 'ABCDE-FGHJK' }],
     ];
-    for (const [args, reason] of cases) {
-      const r = await run(args);
+    for (const [args, reason, env] of cases) {
+      const r = await run(args, { env });
       expect(r.code).not.toBe(0);
       const lines = r.stderr.trim().split('\n');
       expect(lines).toHaveLength(1);

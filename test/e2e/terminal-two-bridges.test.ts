@@ -38,8 +38,8 @@ describe.skipIf(!pgUrl)('counter with two bridges on one PostgreSQL', () => {
     const admin = await spawnKauri(['admin', 'pairing-code', 'create', '--store', 'demo-queen-st', '--db', tdb.url, '--json'], { env });
     await admin.finished();
     const code = JSON.parse(admin.stdout()).code as string;
-    terminal = await spawnKauri(['terminal', '--bridge', `${b.ready.replace('http', 'ws')}/terminal`, '--data', join(dir, 'counter'), '--pair', code, '--headless', '--ui-port', '0'],
-      { ready: /cashier (\S+)/, timeoutMs: 60_000 });
+    terminal = await spawnKauri(['terminal', '--bridge', `${b.ready.replace('http', 'ws')}/terminal`, '--data', join(dir, 'counter'), '--headless', '--ui-port', '0'],
+      { ready: /cashier (\S+)/, timeoutMs: 60_000, env: { KAURI_PAIRING_CODE: code } });
     await waitFor(() => counterState(terminal.ready), (s) => s.connection === 'ONLINE', 30_000, 'online');
   }, 180_000);
 

@@ -29,13 +29,14 @@ process.once('exit', () => {
 
 export async function spawnKauri(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; ready?: RegExp; timeoutMs?: number; cwd?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; ready?: RegExp; timeoutMs?: number; cwd?: string; stdin?: string } = {},
 ): Promise<KauriProcess> {
   const proc = spawn(process.execPath, [kauriBin, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: { ...process.env, KAURI_FROM_SOURCE: '1', KAURI_LOG_LEVEL: process.env.KAURI_LOG_LEVEL ?? 'warn', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (options.stdin !== undefined) proc.stdin!.end(options.stdin);
   running.add(proc);
   let out = '';
   let err = '';

@@ -1,6 +1,7 @@
 import type { Store } from '../../store/db.js';
 import type { Channel } from '../codes.js';
 import type { PlatformRow } from '../platform-csv.js';
+import { csvDocument } from '../../csv.js';
 import { channelDayStartMs, dayNumberOf, DAY_MS } from '../time.js';
 
 // The platform side of a channel-day, read from the database instead of a CSV: one
@@ -98,10 +99,8 @@ export async function platformRows(store: Store, o: PlatformSourceOptions): Prom
 
 /** The platform orders CSV of CONTRACTS.md, for the HQ export and for `--platform` files. */
 export function platformCsv(rows: readonly PlatformRow[]): string {
-  const f = (v: string | number | null): string => (v === null ? '' : /[",\r\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
-  const lines = ['out_trade_no,out_refund_no,channel,channel_trade_no,kind,amount_minor,currency,status,paid_at'];
-  for (const r of rows) {
-    lines.push([r.outTradeNo, r.outRefundNo, r.channel, r.channelTradeNo, r.kind, r.amountMinor, r.currency, r.status, r.paidAt].map(f).join(','));
-  }
-  return `${lines.join('\n')}\n`;
+  return csvDocument(
+    ['out_trade_no', 'out_refund_no', 'channel', 'channel_trade_no', 'kind', 'amount_minor', 'currency', 'status', 'paid_at'],
+    rows.map((r) => [r.outTradeNo, r.outRefundNo, r.channel, r.channelTradeNo, r.kind, r.amountMinor, r.currency, r.status, r.paidAt]),
+  );
 }

@@ -15,6 +15,7 @@ import { Ledger, type Difference, type ReconcileSummary } from '../ledger.js';
 import { convertStatement } from '../parse.js';
 import { dayNumberOf, dateOfDayNumber } from '../time.js';
 import { platformCsv, platformRows } from './platform-source.js';
+import { csvDocument } from '../../csv.js';
 import { RunError } from './errors.js';
 import { ReconRunsRepo } from './repo.js';
 
@@ -691,16 +692,8 @@ export const SETTLEMENT_COLUMNS = [
 ] as const;
 
 export function settlementCsv(rows: readonly SettlementRow[]): string {
-  const f = (v: string | number | boolean): string => {
-    const s = String(v);
-    // A leading = + - @ would be a formula to a spreadsheet: names are quoted and prefixed.
-    const safe = /^[=+\-@]/.test(s) && typeof v === 'string' ? `'${s}` : s;
-    return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-  };
-  const lines = [SETTLEMENT_COLUMNS.join(',')];
-  for (const r of rows) {
-    lines.push([r.merchantId, r.merchantName, r.channel, r.day, r.currency, r.payments, r.grossMinor, r.refunds, r.refundsMinor, r.feesMinor,
-      r.adjustmentsMinor, r.netMinor, r.signedOff].map(f).join(','));
-  }
-  return `${lines.join('\n')}\n`;
+  return csvDocument(SETTLEMENT_COLUMNS, rows.map((r) => [
+    r.merchantId, r.merchantName, r.channel, r.day, r.currency, r.payments, r.grossMinor, r.refunds, r.refundsMinor, r.feesMinor,
+    r.adjustmentsMinor, r.netMinor, r.signedOff,
+  ]));
 }
