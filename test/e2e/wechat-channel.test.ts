@@ -4,7 +4,7 @@ import { sign } from '../../cloud-bridge/channels/wechat/sign.js';
 import { buildWechatXml } from '../../cloud-bridge/channels/wechat/xml.js';
 import { money } from '../../protocol/money.js';
 import { storeKinds } from '../support/stores.js';
-import { startBridgeForSim, startWechatSimProcess, uniqueNo, type BridgeUnderTest, type WechatSimProcess } from './wechat-support.js';
+import { METRICS_TOKEN, startBridgeForSim, startWechatSimProcess, uniqueNo, type BridgeUnderTest, type WechatSimProcess } from './wechat-support.js';
 
 // The bridge's WeChat Pay client against `kauri sim wechat --tls`, over real HTTPS (and
 // mutual TLS for refunds and reverses), through the merchant API.
@@ -300,7 +300,7 @@ describe('WeChat Pay channel behaviour (SQLite)', () => {
     // Nothing of an unverified notify is stored (anyone can post to this URL); each is counted.
     const kept = await b.bridge.store.db.selectFrom('channel_messages').select('body').execute();
     expect(kept.filter((r) => r.body.includes('lol1') || r.body.includes('xxxxxxxxxx') || r.body.includes('<return_code>SUCCESS</xml>') || r.body.includes('xml_doctype'))).toEqual([]);
-    const metrics = await (await fetch(`${b.bridge.url}/metrics`)).text();
+    const metrics = await (await fetch(`${b.bridge.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
     expect(metrics).toMatch(/kauri_channel_notifies_total\{channel="wechat",result="unverified"\} [3-9]/);
   });
 

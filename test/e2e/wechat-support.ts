@@ -61,8 +61,14 @@ export interface BridgeUnderTest {
   stop(): Promise<void>;
 }
 
+/** /metrics answers only with a bearer token (or on a separate listener): the tests use this one. */
+export const METRICS_TOKEN = 'e2e-metrics-token';
+
 export async function startBridgeForSim(sim: WechatSimProcess, kind: 'sqlite' | 'postgres', options: { timeScale?: number } = {}): Promise<BridgeUnderTest> {
-  const { bridge, db, cleanup } = await startTestBridge({ kind, secretKey: 'e2e-wechat-secret-key-0123456789abcdef', timeScale: options.timeScale ?? 20 });
+  const { bridge, db, cleanup } = await startTestBridge({
+    kind, secretKey: 'e2e-wechat-secret-key-0123456789abcdef', timeScale: options.timeScale ?? 20,
+    bridge: { metrics: { token: METRICS_TOKEN } },
+  });
   const channelAccounts = (await demoChannelAccounts({ wechat: { url: sim.url, stateDir: sim.stateDir } })).filter((a) => a.channel === 'wechat');
   // Poll a scanned code every 2 s of protocol time (100 ms at 20×) rather than 5 s, so a
   // busy machine still fits several queries before the 40 s (2 s) deadline.
