@@ -249,8 +249,10 @@ describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (k
     await page.fill('#st-from', D);
     await page.fill('#st-to', D);
     await page.click('#st-load');
-    await expect.poll(() => page.locator('#st-list tbody tr').count()).toBe(1);
-    expect(await page.textContent('#st-list')).toContain('Kea Kiwi');
+    // The table shows a one-row "no settlement" placeholder until the answer arrives: wait
+    // for the merchant's row itself, then count.
+    await expect.poll(() => page.textContent('#st-list')).toContain('Kea Kiwi');
+    expect(await page.locator('#st-list tbody tr').count()).toBe(1);
     expect(await page.textContent('#st-list')).not.toContain('Tui Tea');
     const probe = await page.evaluate(async ([d, other]: string[]) => {
       const get = async (p: string) => { const r = await fetch(p); return { status: r.status, text: await r.text() }; };
