@@ -169,7 +169,7 @@ function registerAdminCommands(program: Command): void {
         return a.getMerchant(id);
       });
       if (!m) throw new Error(`no merchant "${id}"`);
-      print(m, o.json, `merchant ${m.id} (${m.name}) updated: maximum per payment ${format(maxPaymentOf(m))}; webhooks ${m.allow_private_webhooks ? 'may go to private addresses and http' : 'only to public https URLs'}`);
+      print(m, o.json, `merchant ${m.id} (${m.name})${o.maxPayment !== undefined || allowPrivate !== undefined ? ' updated' : ''}: maximum per payment ${format(maxPaymentOf(m))}; webhooks ${m.allow_private_webhooks ? 'may go to private addresses and http' : 'only to public https URLs'}`);
     });
   merchant
     .command('list')

@@ -429,7 +429,6 @@ export class AlipayGateway {
    * `refund_status_sync` and no `_input_charset`.
    */
   private sendRefundNotify(t: Trade, r: TradeRefund): void {
-    const merchant = this.merchants.get(t.partner)!;
     const notifyId = randomBytes(17).toString('hex');
     const fields: Record<string, string | undefined> = {
       notify_id: notifyId,
@@ -440,10 +439,16 @@ export class AlipayGateway {
       refund_status: r.status === 'FAIL' ? 'REFUND_FAIL' : 'REFUND_SUCCESS',
       error_code: r.status === 'FAIL' ? r.error_code : undefined,
     };
+    this.deliverNotify(t, r.notify_url!, notifyId, fields, { out_return_no: r.refund_no });
+  }
+
+  /** Signs a notify, queues it, and remembers its id for notify_verify (payment and refund notifies alike). */
+  private deliverNotify(t: Trade, url: string, notifyId: string, fields: Record<string, string | undefined>, meta: Record<string, string>): void {
+    const merchant = this.merchants.get(t.partner)!;
     fields.sign = sign(fields, t.sign_type, { md5Key: merchant.md5Key, privateKey: this.keys.privateKey }, t.charset);
     fields.sign_type = t.sign_type;
-    const job = this.notifier.send(r.notify_url!, encodeForm(fields, t.charset), `application/x-www-form-urlencoded; charset=${t.charset}`, {
-      out_trade_no: t.out_trade_no, out_return_no: r.refund_no, notify_id: notifyId,
+    const job = this.notifier.send(url, encodeForm(fields, t.charset), `application/x-www-form-urlencoded; charset=${t.charset}`, {
+      out_trade_no: t.out_trade_no, ...meta, notify_id: notifyId,
     });
     this.data.notifyIds[notifyId] = { job: job.id, partner: t.partner, out_trade_no: t.out_trade_no };
     this.save();
@@ -679,7 +684,6 @@ export class AlipayGateway {
   }
 
   private sendNotify(t: Trade): void {
-    const merchant = this.merchants.get(t.partner)!;
     const notifyId = randomBytes(17).toString('hex');
     const fields: Record<string, string | undefined> = {
       notify_id: notifyId,
@@ -705,14 +709,7 @@ export class AlipayGateway {
       fields.forex_rate = t.rate;
       fields.trans_amount_cny = formatMajor(t.cny_minor!, 'CNY');
     }
-    fields.sign = sign(fields, t.sign_type, { md5Key: merchant.md5Key, privateKey: this.keys.privateKey }, t.charset);
-    fields.sign_type = t.sign_type;
-    const body = encodeForm(fields, t.charset);
-    const job = this.notifier.send(t.notify_url!, body, `application/x-www-form-urlencoded; charset=${t.charset}`, {
-      out_trade_no: t.out_trade_no, trade_no: t.trade_no, notify_id: notifyId,
-    });
-    this.data.notifyIds[notifyId] = { job: job.id, partner: t.partner, out_trade_no: t.out_trade_no };
-    this.save();
+    this.deliverNotify(t, t.notify_url!, notifyId, fields, { trade_no: t.trade_no });
   }
 
   /** The signed query string Alipay appends to return_url after a web payment. */
