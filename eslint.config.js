@@ -5,10 +5,19 @@ import tseslint from 'typescript-eslint';
 const forbid = (...groups) => ({
   'no-restricted-imports': ['error', { patterns: groups.map((g) => ({ group: g.paths, message: g.message })) }],
 });
-const bridge = { paths: ['**/cloud-bridge/**', '**/cloud-bridge'], message: 'Only the bridge imports cloud-bridge/: talk to it over the wire.' };
+const bridge = {
+  paths: ['**/cloud-bridge/**', '**/cloud-bridge'],
+  message: 'Only the bridge imports cloud-bridge/: talk to it over the wire.',
+};
 const terminal = { paths: ['**/terminal/**', '**/terminal'], message: 'Only the counter app imports terminal/.' };
-const sims = { paths: ['**/simulators/**', '**/simulators'], message: 'Simulators are reached over the wire, never by import.' };
-const protocol = { paths: ['**/protocol/**', '**/protocol'], message: 'Simulators stand in for outside systems: they share no code with Kauri.' };
+const sims = {
+  paths: ['**/simulators/**', '**/simulators'],
+  message: 'Simulators are reached over the wire, never by import.',
+};
+const protocol = {
+  paths: ['**/protocol/**', '**/protocol'],
+  message: 'Simulators stand in for outside systems: they share no code with Kauri.',
+};
 const cli = { paths: ['**/cli/**'], message: 'cli/ is the composition root; nothing imports it.' };
 
 export default tseslint.config(

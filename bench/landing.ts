@@ -31,22 +31,42 @@ interface Measure {
   bad: number;
 }
 
-async function load(target: string, url: string, options: { seconds: number; connections: number; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: () => string }): Promise<Measure> {
+async function load(
+  target: string,
+  url: string,
+  options: {
+    seconds: number;
+    connections: number;
+    method?: 'GET' | 'POST';
+    headers?: Record<string, string>;
+    body?: () => string;
+  },
+): Promise<Measure> {
   const result = await autocannon({
     url,
     method: options.method ?? 'GET',
     connections: options.connections,
     duration: options.seconds,
     headers: options.headers,
-    ...(options.body ? { requests: [{ method: options.method ?? 'POST', setupRequest: (req) => ({ ...req, body: options.body!() }) }] } : {}),
+    ...(options.body
+      ? { requests: [{ method: options.method ?? 'POST', setupRequest: (req) => ({ ...req, body: options.body!() }) }] }
+      : {}),
   });
   return {
-    target, rps: result.requests.average, p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max,
-    ok: result['2xx'], bad: result.non2xx + result.errors + result.timeouts,
+    target,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    ok: result['2xx'],
+    bad: result.non2xx + result.errors + result.timeouts,
   };
 }
 
-export async function run(options: { seconds?: number; connections?: number; log?: (line: string) => void } = {}): Promise<string> {
+export async function run(
+  options: { seconds?: number; connections?: number; log?: (line: string) => void } = {},
+): Promise<string> {
   const seconds = options.seconds ?? Number(process.env.KAURI_BENCH_SECONDS ?? 10);
   const connections = options.connections ?? 10;
   const log = options.log ?? ((l: string) => process.stderr.write(`${l}\n`));
@@ -57,23 +77,37 @@ export async function run(options: { seconds?: number; connections?: number; log
   // The per-client limit stays on (its hook is part of every page's cost) but high enough
   // that one load generator is never refused.
   const bridge = await startBridge({
-    dbUrl: db.url, port: 0, secretKey: 'bench-secret-key-0123456789abcdef0123', filesDir, log: pino({ level: 'silent' }), runJobs: false,
-    landingRateLimitPerMinute: 1_000_000_000, fx: { pullAtStart: false },
+    dbUrl: db.url,
+    port: 0,
+    secretKey: 'bench-secret-key-0123456789abcdef0123',
+    filesDir,
+    log: pino({ level: 'silent' }),
+    runJobs: false,
+    landingRateLimitPerMinute: 1_000_000_000,
+    fx: { pullAtStart: false },
   });
   try {
     // WeChat and Alipay accounts (the chooser lists them); no channel is called by a
     // desktop browser's chooser, so the simulators are not needed.
     const seed = await seedDemo(bridge.accounts, {
       registry: bridge.channels,
-      channelAccounts: await demoChannelAccounts({ wechat: { url: 'http://127.0.0.1:9' }, alipay: { url: 'http://127.0.0.1:9' } }),
+      channelAccounts: await demoChannelAccounts({
+        wechat: { url: 'http://127.0.0.1:9' },
+        alipay: { url: 'http://127.0.0.1:9' },
+      }),
     });
     const api = { authorization: `Bearer ${seed.apiKey}`, 'content-type': 'application/json' };
-    const created = await fetch(`${bridge.url}/api/v1/checkouts`, { method: 'POST', headers: api, body: JSON.stringify({ amount_minor: 1250, currency: 'NZD', store: seed.storeCode, expires_in_s: 86_400 }) });
+    const created = await fetch(`${bridge.url}/api/v1/checkouts`, {
+      method: 'POST',
+      headers: api,
+      body: JSON.stringify({ amount_minor: 1250, currency: 'NZD', store: seed.storeCode, expires_in_s: 86_400 }),
+    });
     const checkout = (await created.json()) as { url: string };
     const page = { 'user-agent': DESKTOP, 'accept-language': 'en-NZ' };
     const css = `${bridge.url}/assets/onecode/onecode.css`;
     const sticker = `${bridge.url}/s/${seed.storeCode}`;
-    for (const u of [css, checkout.url, sticker]) if ((await fetch(u, { headers: page })).status !== 200) throw new Error(`${u} does not answer 200`);
+    for (const u of [css, checkout.url, sticker])
+      if ((await fetch(u, { headers: page })).status !== 200) throw new Error(`${u} does not answer 200`);
 
     log('warm-up…');
     await load('warm-up', css, { seconds: 3, connections: 4 });
@@ -83,16 +117,39 @@ export async function run(options: { seconds?: number; connections?: number; log
     // load shows up as a shift of both rather than as a difference between them.
     for (const round of [1, 2]) {
       log(`round ${round}…`);
-      measures.push({ ...(await load(`static file \`/assets/onecode/onecode.css\` (baseline), round ${round}`, css, { seconds, connections })), baseline: true });
-      measures.push(await load(`checkout landing page \`/c/<token>\` (desktop chooser with its QR), round ${round}`, checkout.url, { seconds, connections, headers: page }));
-      measures.push(await load(`store sticker page \`/s/<code>\` (amount form), round ${round}`, sticker, { seconds, connections, headers: page }));
+      measures.push({
+        ...(await load(`static file \`/assets/onecode/onecode.css\` (baseline), round ${round}`, css, {
+          seconds,
+          connections,
+        })),
+        baseline: true,
+      });
+      measures.push(
+        await load(`checkout landing page \`/c/<token>\` (desktop chooser with its QR), round ${round}`, checkout.url, {
+          seconds,
+          connections,
+          headers: page,
+        }),
+      );
+      measures.push(
+        await load(`store sticker page \`/s/<code>\` (amount form), round ${round}`, sticker, {
+          seconds,
+          connections,
+          headers: page,
+        }),
+      );
     }
     log('checkout creation…');
     let i = 0;
-    measures.push(await load('`POST /api/v1/checkouts` (checkout creation)', `${bridge.url}/api/v1/checkouts`, {
-      seconds, connections, method: 'POST', headers: api,
-      body: () => JSON.stringify({ amount_minor: 1000 + (i++ % 5000), currency: 'NZD', store: seed.storeCode }),
-    }));
+    measures.push(
+      await load('`POST /api/v1/checkouts` (checkout creation)', `${bridge.url}/api/v1/checkouts`, {
+        seconds,
+        connections,
+        method: 'POST',
+        headers: api,
+        body: () => JSON.stringify({ amount_minor: 1000 + (i++ % 5000), currency: 'NZD', store: seed.storeCode }),
+      }),
+    );
   } finally {
     await bridge.close();
     await db.drop();
@@ -105,7 +162,7 @@ export async function run(options: { seconds?: number; connections?: number; log
   let base = measures[0]!.rps;
   const ratio = (m: Measure) => {
     if (m.baseline) base = m.rps;
-    return m.target.startsWith('`POST') ? '' : `${(m.rps / base * 100).toFixed(0)}%`;
+    return m.target.startsWith('`POST') ? '' : `${((m.rps / base) * 100).toFixed(0)}%`;
   };
   return [
     '<!-- onecode-landing:start -->',
@@ -117,7 +174,10 @@ export async function run(options: { seconds?: number; connections?: number; log
     '',
     '| what | throughput (req/s) | vs static file | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | 2xx | errors/non-2xx |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...measures.map((m) => `| ${m.target} | ${f(m.rps)} | ${ratio(m)} | ${f(m.p50)} | ${f(m.p90)} | ${f(m.p99)} | ${f(m.max)} | ${m.ok} | ${m.bad} |`),
+    ...measures.map(
+      (m) =>
+        `| ${m.target} | ${f(m.rps)} | ${ratio(m)} | ${f(m.p50)} | ${f(m.p90)} | ${f(m.p99)} | ${f(m.max)} | ${m.ok} | ${m.bad} |`,
+    ),
     '',
     'A customer loads one page per scan (two with the stylesheet), so even the slowest row is far above what a shop, or a few thousand shops, produce; the p99 is the number a customer in a queue feels.',
     '<!-- onecode-landing:end -->',

@@ -8,10 +8,20 @@ import { startBridge } from '../cloud-bridge/bridge.js';
 import { seedDemo } from '../cloud-bridge/demo.js';
 import { demoChannelAccounts } from '../cloud-bridge/channels/index.js';
 
-const [dbUrl, simUrl, stateDir, filesDir, jobs] = process.argv.slice(2) as [string, string, string, string, string | undefined];
+const [dbUrl, simUrl, stateDir, filesDir, jobs] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string | undefined,
+];
 const bridge = await startBridge({
-  dbUrl, port: Number(process.env.KAURI_BENCH_BRIDGE_PORT ?? 0), secretKey: 'bench-secret-key-0123456789abcdef0123', filesDir,
-  runJobs: jobs === 'jobs', fx: { pullAtStart: false },
+  dbUrl,
+  port: Number(process.env.KAURI_BENCH_BRIDGE_PORT ?? 0),
+  secretKey: 'bench-secret-key-0123456789abcdef0123',
+  filesDir,
+  runJobs: jobs === 'jobs',
+  fx: { pullAtStart: false },
 });
 const seed = await seedDemo(bridge.accounts, {
   registry: bridge.channels,

@@ -15,7 +15,11 @@ import { refundReceipt, saleReceipt } from '../terminal/receipts/sale-receipt.js
 import { settlementReport } from '../terminal/receipts/settlement-report.js';
 import { testPage } from '../terminal/receipts/test-page.js';
 
-const rasterOf = (p: PrinterProfile): PrinterProfile => ({ ...p, name: `${p.name}+raster-qr`, qr: { ...p.qr, native: false } });
+const rasterOf = (p: PrinterProfile): PrinterProfile => ({
+  ...p,
+  name: `${p.name}+raster-qr`,
+  qr: { ...p.qr, native: false },
+});
 
 interface Row {
   what: string;
@@ -46,9 +50,13 @@ for (const name of ['tm-t88-80mm', 'generic-58mm-cn']) {
   rows.push(measure('test page (print-test)', p, () => testPage(p)));
 }
 
-const header = '| what | profile | bytes | at 9,600 baud | at 115,200 baud | layout time |\n|---|---|---:|---:|---:|---:|';
+const header =
+  '| what | profile | bytes | at 9,600 baud | at 115,200 baud | layout time |\n|---|---|---:|---:|---:|---:|';
 const table = rows
-  .map((r) => `| ${r.what} | ${r.profile} | ${r.bytes.toLocaleString('en-US')} | ${fmtS(wire(r.bytes, 9600))} | ${fmtS(wire(r.bytes, 115200))} | ${r.encodeMs.toFixed(2)} ms |`)
+  .map(
+    (r) =>
+      `| ${r.what} | ${r.profile} | ${r.bytes.toLocaleString('en-US')} | ${fmtS(wire(r.bytes, 9600))} | ${fmtS(wire(r.bytes, 115200))} | ${r.encodeMs.toFixed(2)} ms |`,
+  )
   .join('\n');
 
 const native = rows[0]!;

@@ -21,7 +21,9 @@ export interface PrivatePg {
 function pgBin(): string | undefined {
   const base = '/usr/lib/postgresql';
   if (!existsSync(base)) return undefined;
-  const versions = readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'pg_ctl'))).sort((a, b) => Number(b) - Number(a));
+  const versions = readdirSync(base)
+    .filter((v) => existsSync(join(base, v, 'bin', 'pg_ctl')))
+    .sort((a, b) => Number(b) - Number(a));
   return versions[0] ? join(base, versions[0], 'bin') : undefined;
 }
 
@@ -50,9 +52,10 @@ export async function startPrivatePg(): Promise<PrivatePg> {
     chownSync(root, uid, gid);
     chownSync(data, uid, gid);
   }
-  const run = (cmd: string, args: string[]) => (asRoot
-    ? execFileSync('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args], { stdio: 'pipe', timeout: 60_000 })
-    : execFileSync(join(bin, cmd), args, { stdio: 'pipe', timeout: 60_000 }));
+  const run = (cmd: string, args: string[]) =>
+    asRoot
+      ? execFileSync('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args], { stdio: 'pipe', timeout: 60_000 })
+      : execFileSync(join(bin, cmd), args, { stdio: 'pipe', timeout: 60_000 });
   run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-locale', '-N']);
   const port = await freePort();
   // fsync stays on: the soak is about surviving a real restart with real commits.
@@ -70,7 +73,9 @@ export async function startPrivatePg(): Promise<PrivatePg> {
     stop() {
       try {
         run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
-      } catch { /* already down */ }
+      } catch {
+        /* already down */
+      }
       rmSync(root, { recursive: true, force: true });
     },
   };

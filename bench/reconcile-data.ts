@@ -22,8 +22,15 @@ export interface Planted {
 }
 
 export const PLANTED: Planted = {
-  amountMismatch: 100, currencyMismatch: 10, statusMismatch: 100, channelOnly: 100, platformOnly: 100,
-  duplicates: 50, suspense: 20, otherDay: 100, otherChannel: 1000,
+  amountMismatch: 100,
+  currencyMismatch: 10,
+  statusMismatch: 100,
+  channelOnly: 100,
+  platformOnly: 100,
+  duplicates: 50,
+  suspense: 20,
+  otherDay: 100,
+  otherChannel: 1000,
 };
 
 /** The counts of a reconciled day (what `kauri reconcile` and the DuckDB baseline report). */
@@ -99,8 +106,15 @@ export async function generateDay(rows: number, statementPath: string, platformP
       const t = tag(i);
       if (t === 'channelOnly') continue;
       const base: FixturePlatformRow = {
-        outTradeNo: r.outTradeNo, outRefundNo: r.outRefundNo, channel: 'wechat', channelTradeNo: r.tradeNo, kind: r.kind,
-        amountMinor: r.amountMinor, currency: 'NZD', status: r.kind === 'refund' ? 'succeeded' : 'paid', paidAtMs: r.timeMs,
+        outTradeNo: r.outTradeNo,
+        outRefundNo: r.outRefundNo,
+        channel: 'wechat',
+        channelTradeNo: r.tradeNo,
+        kind: r.kind,
+        amountMinor: r.amountMinor,
+        currency: 'NZD',
+        status: r.kind === 'refund' ? 'succeeded' : 'paid',
+        paidAtMs: r.timeMs,
       };
       if (t === 'amount') base.amountMinor += 1;
       if (t === 'currency') base.currency = 'AUD';
@@ -115,13 +129,37 @@ export async function generateDay(rows: number, statementPath: string, platformP
       }
     }
     for (let k = 0; k < p.platformOnly; k++) {
-      yield { outTradeNo: `KPO${pad(k, 8)}`, channel: 'wechat', kind: 'payment', amountMinor: 1000 + k, currency: 'NZD', status: 'paid', paidAtMs: DAY_START + 3_600_000 + k * 60_000 };
+      yield {
+        outTradeNo: `KPO${pad(k, 8)}`,
+        channel: 'wechat',
+        kind: 'payment',
+        amountMinor: 1000 + k,
+        currency: 'NZD',
+        status: 'paid',
+        paidAtMs: DAY_START + 3_600_000 + k * 60_000,
+      };
     }
     for (let k = 0; k < p.suspense; k++) {
-      yield { outTradeNo: `KSU${pad(k, 8)}`, channel: 'wechat', kind: 'payment', amountMinor: 2000 + k, currency: 'NZD', status: 'paid', paidAtMs: DAY_START + 86_400_000 - 14 * 60_000 + k * 1000 };
+      yield {
+        outTradeNo: `KSU${pad(k, 8)}`,
+        channel: 'wechat',
+        kind: 'payment',
+        amountMinor: 2000 + k,
+        currency: 'NZD',
+        status: 'paid',
+        paidAtMs: DAY_START + 86_400_000 - 14 * 60_000 + k * 1000,
+      };
     }
     for (let k = 0; k < p.otherDay; k++) {
-      yield { outTradeNo: `KOD${pad(k, 8)}`, channel: 'wechat', kind: 'payment', amountMinor: 3000 + k, currency: 'NZD', status: 'paid', paidAtMs: DAY_START - 3 * 3_600_000 - Math.floor(random2() * 1000) };
+      yield {
+        outTradeNo: `KOD${pad(k, 8)}`,
+        channel: 'wechat',
+        kind: 'payment',
+        amountMinor: 3000 + k,
+        currency: 'NZD',
+        status: 'paid',
+        paidAtMs: DAY_START - 3 * 3_600_000 - Math.floor(random2() * 1000),
+      };
     }
   }
   const replay = rng(20261120);
@@ -136,11 +174,14 @@ export async function generateDay(rows: number, statementPath: string, platformP
     replayAt++;
     const refund = i % 50 === 7;
     return {
-      kind: refund ? 'refund' : 'payment', status: refund ? 'succeeded' : 'paid',
+      kind: refund ? 'refund' : 'payment',
+      status: refund ? 'succeeded' : 'paid',
       outTradeNo: `K${DATE.replace(/-/g, '')}${pad(i, 10)}`,
       outRefundNo: refund ? `R${DATE.replace(/-/g, '')}${pad(i, 10)}` : undefined,
       tradeNo: `42000${pad(2026112000 + (i % 1000), 10)}${pad(i, 13)}`,
-      amountMinor, currency: 'NZD', timeMs: DAY_START + Math.floor((i / distinct) * 85_000_000),
+      amountMinor,
+      currency: 'NZD',
+      timeMs: DAY_START + Math.floor((i / distinct) * 85_000_000),
     };
   };
   await writePlatformCsv(platformPath, platformRows());

@@ -9,7 +9,13 @@ export type DuckCounts = Expected;
 
 const q = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
-export async function duckdbReconcile(statementPath: string, platformPath: string, date: string, windowMinutes = 15, threads = 2): Promise<DuckCounts> {
+export async function duckdbReconcile(
+  statementPath: string,
+  platformPath: string,
+  date: string,
+  windowMinutes = 15,
+  threads = 2,
+): Promise<DuckCounts> {
   const instance = await DuckDBInstance.create(':memory:', { threads: String(threads) });
   const con = await instance.connect();
   const dayStart = `TIMESTAMPTZ '${date} 00:00:00+08'`;
@@ -88,6 +94,28 @@ export async function duckdbReconcile(statementPath: string, platformPath: strin
   const row = reader.getRows()[0]!.map((v) => Number(v));
   con.closeSync();
   instance.closeSync();
-  const [statementRows, platformRows, matched, amountMismatch, currencyMismatch, statusMismatch, channelOnly, platformOnly, duplicates, suspense] = row as number[];
-  return { statementRows: statementRows!, platformRows: platformRows!, matched: matched!, amountMismatch: amountMismatch!, currencyMismatch: currencyMismatch!, statusMismatch: statusMismatch!, channelOnly: channelOnly!, platformOnly: platformOnly!, duplicates: duplicates!, suspense: suspense! };
+  const [
+    statementRows,
+    platformRows,
+    matched,
+    amountMismatch,
+    currencyMismatch,
+    statusMismatch,
+    channelOnly,
+    platformOnly,
+    duplicates,
+    suspense,
+  ] = row as number[];
+  return {
+    statementRows: statementRows!,
+    platformRows: platformRows!,
+    matched: matched!,
+    amountMismatch: amountMismatch!,
+    currencyMismatch: currencyMismatch!,
+    statusMismatch: statusMismatch!,
+    channelOnly: channelOnly!,
+    platformOnly: platformOnly!,
+    duplicates: duplicates!,
+    suspense: suspense!,
+  };
 }

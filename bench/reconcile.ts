@@ -13,7 +13,18 @@ import { writeSection } from './section.js';
 // `run()` returns the markdown section; run standalone it also writes BENCHMARKS.md.
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const COUNT_KEYS = ['statementRows', 'platformRows', 'matched', 'amountMismatch', 'currencyMismatch', 'statusMismatch', 'channelOnly', 'platformOnly', 'duplicates', 'suspense'] as const;
+const COUNT_KEYS = [
+  'statementRows',
+  'platformRows',
+  'matched',
+  'amountMismatch',
+  'currencyMismatch',
+  'statusMismatch',
+  'channelOnly',
+  'platformOnly',
+  'duplicates',
+  'suspense',
+] as const;
 
 interface Timed {
   seconds: number;
@@ -23,7 +34,11 @@ interface Timed {
   stdout: string;
 }
 
-function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number }> {
+function exec(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -43,18 +58,30 @@ function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env)
 async function compiledCli(): Promise<{ argv: string[]; label: string }> {
   const out = join(root, 'node_modules/.cache/kauri-bench');
   // tsc still emits when someone else's work in progress has type errors; only the JS matters here.
-  await exec(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', out]);
+  await exec(process.execPath, [
+    join(root, 'node_modules/typescript/bin/tsc'),
+    '-p',
+    join(root, 'tsconfig.build.json'),
+    '--outDir',
+    out,
+  ]);
   if (!existsSync(join(out, 'cli/kauri.js'))) throw new Error('could not compile the CLI for the benchmark');
   // The same command without the rest of the CLI, to show what the other commands' eager
   // imports cost at start-up.
-  writeFileSync(join(out, 'reconcile-only.mjs'), [
-    "import { Command } from 'commander';",
-    "import { registerReconcileCommand } from './cloud-bridge/reconcile/command.js';",
-    "const program = new Command('kauri');",
-    'registerReconcileCommand(program);',
-    'await program.parseAsync(process.argv);',
-  ].join('\n'));
-  return { argv: [process.execPath, join(out, 'cli/kauri.js')], label: 'compiled JS (`tsc -p tsconfig.build.json`, run with node as `bin/kauri` runs dist/)' };
+  writeFileSync(
+    join(out, 'reconcile-only.mjs'),
+    [
+      "import { Command } from 'commander';",
+      "import { registerReconcileCommand } from './cloud-bridge/reconcile/command.js';",
+      "const program = new Command('kauri');",
+      'registerReconcileCommand(program);',
+      'await program.parseAsync(process.argv);',
+    ].join('\n'),
+  );
+  return {
+    argv: [process.execPath, join(out, 'cli/kauri.js')],
+    label: 'compiled JS (`tsc -p tsconfig.build.json`, run with node as `bin/kauri` runs dist/)',
+  };
 }
 
 function reconcileOnly(): string[] {
@@ -66,12 +93,19 @@ async function timeCommand(argv: string[]): Promise<Timed> {
   const r = await exec('/usr/bin/time', ['-f', 'maxrss_kb=%M cpu=%U+%S', ...argv]);
   if (r.code !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr.trim().split('\n').pop()}`);
   const m = /maxrss_kb=(\d+) cpu=([\d.]+)\+([\d.]+)/.exec(r.stderr);
-  return { seconds: r.seconds, cpu: m ? Number(m[2]) + Number(m[3]) : NaN, maxRssKb: m ? Number(m[1]) : NaN, stdout: r.stdout };
+  return {
+    seconds: r.seconds,
+    cpu: m ? Number(m[2]) + Number(m[3]) : NaN,
+    maxRssKb: m ? Number(m[1]) : NaN,
+    stdout: r.stdout,
+  };
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-export async function run(options: { rows?: number; runs?: number; log?: (line: string) => void } = {}): Promise<string> {
+export async function run(
+  options: { rows?: number; runs?: number; log?: (line: string) => void } = {},
+): Promise<string> {
   const rows = options.rows ?? 1_000_000;
   const runs = options.runs ?? 3;
   const log = options.log ?? ((l: string) => process.stderr.write(`${l}\n`));
@@ -90,7 +124,18 @@ export async function run(options: { rows?: number; runs?: number; log?: (line: 
   }
   const sizes = { statement: readFileSync(statement).length, platform: readFileSync(platform).length };
   const cli = await compiledCli();
-  const args = ['reconcile', '--channel', 'wechat', '--date', DATE, '--statement', statement, '--platform', platform, '--json'];
+  const args = [
+    'reconcile',
+    '--channel',
+    'wechat',
+    '--date',
+    DATE,
+    '--statement',
+    statement,
+    '--platform',
+    platform,
+    '--json',
+  ];
   const load = loadavg()[0]!;
   const kauri: Timed[] = [];
   const duck: number[] = [];
@@ -144,7 +189,7 @@ export async function run(options: { rows?: number; runs?: number; log?: (line: 
     `Ratio kauri / DuckDB, wall time: **${ratio.toFixed(2)}×**, CPU time: **${cpuRatio.toFixed(2)}×** (target ≤ 1.5×: ${ratio <= 1.5 ? 'met' : 'not met'} on wall time); without the other commands' start-up: ${(median(alone.map((a) => a.seconds)) / duckSeconds).toFixed(2)}× wall, ${(aloneCpu / median(duckCpu)).toFixed(2)}× CPU. Peak memory ${peakMb.toFixed(0)} MB (target ≤ 256 MB: ${peakMb <= 256 ? 'met' : 'not met'}).`,
     `Counts: ${agree ? 'kauri, DuckDB and the planted set agree' : '**DISAGREE**'}.`,
     '',
-    'The whole command includes the start-up of the complete CLI, which imports every command\'s modules before parsing its arguments (the `kauri --help` row); the row with only the reconcile module registered isolates reconciliation itself. On a shared, loaded machine wall times swing by 2× between runs; CPU time is the steadier comparison.',
+    "The whole command includes the start-up of the complete CLI, which imports every command's modules before parsing its arguments (the `kauri --help` row); the row with only the reconcile module registered isolates reconciliation itself. On a shared, loaded machine wall times swing by 2× between runs; CPU time is the steadier comparison.",
     '',
     '| count | kauri | DuckDB | planted |',
     '|---|---|---|---|',

@@ -15,8 +15,12 @@ let failed = 0;
 for (const name of wanted.length ? wanted : ALL) {
   process.stdout.write(`\n== bench/${name}.ts ==\n`);
   const started = Date.now();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, `${name}.ts`)], { stdio: 'inherit' });
-  process.stdout.write(`== ${name}: ${r.status === 0 ? 'done' : `failed (${r.status ?? r.signal})`} in ${((Date.now() - started) / 1000).toFixed(0)} s ==\n`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, `${name}.ts`)], {
+    stdio: 'inherit',
+  });
+  process.stdout.write(
+    `== ${name}: ${r.status === 0 ? 'done' : `failed (${r.status ?? r.signal})`} in ${((Date.now() - started) / 1000).toFixed(0)} s ==\n`,
+  );
   if (r.status !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);

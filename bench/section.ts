@@ -6,7 +6,8 @@ import { join } from 'node:path';
 
 export const BENCHMARKS_FILE = join(import.meta.dirname, '..', 'BENCHMARKS.md');
 
-const NEW_FILE = '# Kauri benchmarks\n\nEach section is written by its benchmark; other sections are left as they are.\n';
+const NEW_FILE =
+  '# Kauri benchmarks\n\nEach section is written by its benchmark; other sections are left as they are.\n';
 
 /**
  * Replaces (or appends) the section `name` of BENCHMARKS.md, keeping the others.
@@ -19,6 +20,9 @@ export function writeSection(name: string, section: string, file = BENCHMARKS_FI
   const current = existsSync(file) ? readFileSync(file, 'utf8') : NEW_FILE;
   const i = current.indexOf(begin);
   const j = current.indexOf(end, i);
-  const next = i >= 0 && j > i ? `${current.slice(0, i)}${block}${current.slice(j + end.length)}` : `${current.trimEnd()}\n\n${block}\n`;
+  const next =
+    i >= 0 && j > i
+      ? `${current.slice(0, i)}${block}${current.slice(j + end.length)}`
+      : `${current.trimEnd()}\n\n${block}\n`;
   writeFileSync(file, next);
 }

@@ -48,26 +48,51 @@ export interface SoakReport {
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Answer { status: number; body: Record<string, unknown> }
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+}
 
-async function call(base: string, method: 'GET' | 'POST' | 'PUT', path: string, apiKey: string, body?: unknown): Promise<Answer> {
+async function call(
+  base: string,
+  method: 'GET' | 'POST' | 'PUT',
+  path: string,
+  apiKey: string,
+  body?: unknown,
+): Promise<Answer> {
   const res = await request(`${base}${path}`, {
-    method, headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body), headersTimeout: 15_000, bodyTimeout: 15_000,
+    method,
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    headersTimeout: 15_000,
+    bodyTimeout: 15_000,
   });
   const text = await res.body.text();
   let parsed: Record<string, unknown> = {};
-  try { parsed = JSON.parse(text) as Record<string, unknown>; } catch { /* not JSON */ }
+  try {
+    parsed = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    /* not JSON */
+  }
   return { status: res.statusCode, body: parsed };
 }
 
 /** Sends until the bridge answers something other than "try again" (5xx, no connection), or the deadline. */
-async function persist(base: () => string, method: 'GET' | 'POST' | 'PUT', path: string, apiKey: string, body: unknown, deadline: number): Promise<Answer | undefined> {
+async function persist(
+  base: () => string,
+  method: 'GET' | 'POST' | 'PUT',
+  path: string,
+  apiKey: string,
+  body: unknown,
+  deadline: number,
+): Promise<Answer | undefined> {
   while (Date.now() < deadline) {
     try {
       const a = await call(base(), method, path, apiKey, body);
       if (a.status < 500) return a;
-    } catch { /* instance down or PostgreSQL restarting: the same request again */ }
+    } catch {
+      /* instance down or PostgreSQL restarting: the same request again */
+    }
     await wait(150);
   }
   return undefined;
@@ -115,7 +140,9 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     for (const c of cleanup.reverse()) {
       try {
         await c();
-      } catch { /* best effort: the rest must still go */ }
+      } catch {
+        /* best effort: the rest must still go */
+      }
     }
   }
 }
@@ -125,19 +152,27 @@ async function soak(options: SoakOptions, cleanup: Array<() => unknown>): Promis
   const rate = options.rate ?? 8; // new payment requests per second
   const log = options.log ?? (() => undefined);
   const events: string[] = [];
-  const note = (e: string) => { events.push(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${e}`); log(e); };
+  const note = (e: string) => {
+    events.push(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${e}`);
+    log(e);
+  };
   let t0 = Date.now();
 
   const pgc = await startPrivatePg();
   cleanup.push(() => pgc.stop());
   const stateDir = mkdtempSync(join(tmpdir(), 'kauri-soak-wechat-'));
   const filesDir = mkdtempSync(join(tmpdir(), 'kauri-soak-files-'));
-  cleanup.push(() => rmSync(stateDir, { recursive: true, force: true }), () => rmSync(filesDir, { recursive: true, force: true }));
+  cleanup.push(
+    () => rmSync(stateDir, { recursive: true, force: true }),
+    () => rmSync(filesDir, { recursive: true, force: true }),
+  );
   const receiver = new Receiver();
   await receiver.start();
   cleanup.push(() => receiver.stop());
   const sim = await spawnKauri(['sim', 'wechat', '--port', '0', '--state', stateDir, '--tls'], {
-    ready: /listening on (\S+)/, env: { KAURI_LOG_LEVEL: 'warn' }, timeoutMs: 60_000,
+    ready: /listening on (\S+)/,
+    env: { KAURI_LOG_LEVEL: 'warn' },
+    timeoutMs: 60_000,
   });
   cleanup.push(() => sim.stop());
   const simUrl = sim.ready;
@@ -153,7 +188,11 @@ async function soak(options: SoakOptions, cleanup: Array<() => unknown>): Promis
   // Protocol timers 20× faster: order syncs at 250 ms, webhook retries from 0.5 s.
   const env = { KAURI_TIME_SCALE: '20', KAURI_LOG_LEVEL: 'warn' };
   const ports = [await freePort(), await freePort()];
-  const start = (n: 0 | 1) => spawnBridge(dbUrl, simUrl, stateDir, filesDir, { jobs: true, env: { ...env, KAURI_BENCH_BRIDGE_PORT: String(ports[n]) } });
+  const start = (n: 0 | 1) =>
+    spawnBridge(dbUrl, simUrl, stateDir, filesDir, {
+      jobs: true,
+      env: { ...env, KAURI_BENCH_BRIDGE_PORT: String(ports[n]) },
+    });
   const bridges: Array<Awaited<ReturnType<typeof start>>> = [];
   cleanup.push(() => Promise.all(bridges.map((b) => b.stop())));
   bridges.push(await start(0));
@@ -162,8 +201,13 @@ async function soak(options: SoakOptions, cleanup: Array<() => unknown>): Promis
   const base = (n: 0 | 1) => `http://127.0.0.1:${ports[n]}`;
 
   const simPost = async (path: string, body: unknown) => {
-    const r = await request(`${simUrl}${path}`, { dispatcher: simAgent, method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-    return { status: r.statusCode, body: await r.body.json().catch(() => ({})) as Record<string, unknown> };
+    const r = await request(`${simUrl}${path}`, {
+      dispatcher: simAgent,
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+    });
+    return { status: r.statusCode, body: (await r.body.json().catch(() => ({}))) as Record<string, unknown> };
   };
   const hook = await call(base(0), 'PUT', '/api/v1/webhook', apiKey, { url: receiver.url });
   receiver.secret = String(hook.body.secret);
@@ -189,9 +233,31 @@ async function soak(options: SoakOptions, cleanup: Array<() => unknown>): Promis
     }
     const half = Math.floor(amount / 2);
     refundsAsked++;
-    await Promise.all([0, 1].map((n) => persist(() => base(n as 0 | 1), 'POST', `/api/v1/payments/${out}/refunds`, apiKey, { out_refund_no: `${out}r1`, amount_minor: half }, deadline)));
+    await Promise.all(
+      [0, 1].map((n) =>
+        persist(
+          () => base(n as 0 | 1),
+          'POST',
+          `/api/v1/payments/${out}/refunds`,
+          apiKey,
+          { out_refund_no: `${out}r1`, amount_minor: half },
+          deadline,
+        ),
+      ),
+    );
     // More than what is left: must be refused wherever it lands.
-    const over = await Promise.all([0, 1].map((n) => persist(() => base(n as 0 | 1), 'POST', `/api/v1/payments/${out}/refunds`, apiKey, { out_refund_no: `${out}r2`, amount_minor: amount - half + 1 }, deadline)));
+    const over = await Promise.all(
+      [0, 1].map((n) =>
+        persist(
+          () => base(n as 0 | 1),
+          'POST',
+          `/api/v1/payments/${out}/refunds`,
+          apiKey,
+          { out_refund_no: `${out}r2`, amount_minor: amount - half + 1 },
+          deadline,
+        ),
+      ),
+    );
     for (const a of over) {
       if (a && a.status >= 400) overRefundsRefused++;
       else if (a) overRefundsAccepted.push(out);
@@ -201,11 +267,25 @@ async function soak(options: SoakOptions, cleanup: Array<() => unknown>): Promis
   async function onePayment(i: number): Promise<void> {
     const out = `${prefix}n${i}`;
     const amount = 1000 + i;
-    const entry = { amount, ids: new Set<string>() } as { amount: number; ids: Set<string>; qr?: string; paid?: boolean };
+    const entry = { amount, ids: new Set<string>() } as {
+      amount: number;
+      ids: Set<string>;
+      qr?: string;
+      paid?: boolean;
+    };
     requested.set(out, entry);
-    const body = { out_trade_no: out, amount_minor: amount, currency: 'NZD', channel: 'wechat', mode: 'native', description: 'soak' };
+    const body = {
+      out_trade_no: out,
+      amount_minor: amount,
+      currency: 'NZD',
+      channel: 'wechat',
+      mode: 'native',
+      description: 'soak',
+    };
     // The same request to both instances at once (a client retrying through a load balancer).
-    const answers = await Promise.all([0, 1].map((n) => persist(() => base(n as 0 | 1), 'POST', '/api/v1/payments', apiKey, body, deadline)));
+    const answers = await Promise.all(
+      [0, 1].map((n) => persist(() => base(n as 0 | 1), 'POST', '/api/v1/payments', apiKey, body, deadline)),
+    );
     for (const a of answers) {
       if (a && a.status < 300) {
         entry.ids.add(String(a.body.id));
@@ -232,18 +312,51 @@ async function soak(options: SoakOptions, cleanup: Array<() => unknown>): Promis
     { target: 'notify', mode: 'duplicate-notify', count: 5 },
     { target: '/secapi/pay/refund', mode: 'unknown', count: 2 },
     { target: '/secapi/pay/refund', mode: 'http500', count: 2 },
-  ]) await simPost('/sim/faults', f);
-  note('faults on: unifiedorder timeout×2, http500×2, SYSTEMERROR×2; notifies dropped×5, duplicated×5; refund SYSTEMERROR×2, http500×2');
+  ])
+    await simPost('/sim/faults', f);
+  note(
+    'faults on: unifiedorder timeout×2, http500×2, SYSTEMERROR×2; notifies dropped×5, duplicated×5; refund SYSTEMERROR×2, http500×2',
+  );
 
   const plan = [
-    { at: 0.3, what: 'kill -9 instance B', run: async () => { bridges[1]!.kill9(); } },
-    { at: 0.45, what: 'instance B started again', run: async () => { bridges[1] = await start(1); } },
+    {
+      at: 0.3,
+      what: 'kill -9 instance B',
+      run: async () => {
+        bridges[1]!.kill9();
+      },
+    },
+    {
+      at: 0.45,
+      what: 'instance B started again',
+      run: async () => {
+        bridges[1] = await start(1);
+      },
+    },
     { at: 0.6, what: 'PostgreSQL stopped (immediate, as a crash) and started again', run: () => pgc.restart(700) },
-    { at: 0.75, what: 'both instances checked alive after the PostgreSQL restart', run: async () => {
-      bridges.forEach((b, n) => { if (!b.alive()) crashed.push(`instance ${'AB'[n]} died after the PostgreSQL restart`); });
-    } },
-    { at: 0.8, what: 'kill -9 instance A', run: async () => { bridges[0]!.kill9(); } },
-    { at: 0.9, what: 'instance A started again', run: async () => { bridges[0] = await start(0); } },
+    {
+      at: 0.75,
+      what: 'both instances checked alive after the PostgreSQL restart',
+      run: async () => {
+        bridges.forEach((b, n) => {
+          if (!b.alive()) crashed.push(`instance ${'AB'[n]} died after the PostgreSQL restart`);
+        });
+      },
+    },
+    {
+      at: 0.8,
+      what: 'kill -9 instance A',
+      run: async () => {
+        bridges[0]!.kill9();
+      },
+    },
+    {
+      at: 0.9,
+      what: 'instance A started again',
+      run: async () => {
+        bridges[0] = await start(0);
+      },
+    },
   ];
   const chaos = (async () => {
     for (const step of plan) {
@@ -278,14 +391,29 @@ async function soak(options: SoakOptions, cleanup: Array<() => unknown>): Promis
   report.settleMs = Date.now() - settleStart;
   report.events = events;
   await db.end();
-  for (const [n, b] of bridges.entries()) if (!b.alive()) crashed.push(`instance ${'AB'[n]} was not running at the end`);
+  for (const [n, b] of bridges.entries())
+    if (!b.alive()) crashed.push(`instance ${'AB'[n]} was not running at the end`);
   return report;
 
   async function compare(): Promise<SoakReport> {
-    const simOrders = ((await (await request(`${simUrl}/sim/orders`, { dispatcher: simAgent })).body.json()) as { orders: Array<{ out_trade_no: string; trade_state: string; total_fee: number; refunded_fee: number }> }).orders;
+    const simOrders = (
+      (await (await request(`${simUrl}/sim/orders`, { dispatcher: simAgent })).body.json()) as {
+        orders: Array<{ out_trade_no: string; trade_state: string; total_fee: number; refunded_fee: number }>;
+      }
+    ).orders;
     // Money columns are int8: read them as numbers (pg gives strings).
-    const rows = (await db.query<{ id: string; out_trade_no: string; channel_order_no: string | null; status: string; amount_minor: number; refunded_minor: number }>(
-      'select id, out_trade_no, channel_order_no, status, amount_minor::float8 as amount_minor, refunded_minor::float8 as refunded_minor from orders')).rows;
+    const rows = (
+      await db.query<{
+        id: string;
+        out_trade_no: string;
+        channel_order_no: string | null;
+        status: string;
+        amount_minor: number;
+        refunded_minor: number;
+      }>(
+        'select id, out_trade_no, channel_order_no, status, amount_minor::float8 as amount_minor, refunded_minor::float8 as refunded_minor from orders',
+      )
+    ).rows;
     const byChannelNo = new Map(rows.map((r) => [r.channel_order_no, r]));
     const paidish = new Set(['paid', 'partially_refunded', 'refunded']);
     const lost: string[] = [];
@@ -304,10 +432,17 @@ async function soak(options: SoakOptions, cleanup: Array<() => unknown>): Promis
       if (paidThere) paidAtChannel++;
       refundedMinorChannel += o.refunded_fee;
       if (o.refunded_fee > o.total_fee) overdrawn.push(`${o.out_trade_no} at the channel`);
-      if (!mine) { invented.push(`channel order ${o.out_trade_no} unknown to the bridge`); continue; }
+      if (!mine) {
+        invented.push(`channel order ${o.out_trade_no} unknown to the bridge`);
+        continue;
+      }
       if (paidThere && !paidish.has(mine.status)) lost.push(`${mine.out_trade_no} (${mine.status} in the bridge)`);
-      if (!paidThere && paidish.has(mine.status)) invented.push(`${mine.out_trade_no} paid in the bridge, ${o.trade_state} at the channel`);
-      if (mine.refunded_minor !== o.refunded_fee) mismatched.push(`${mine.out_trade_no}: refunded ${mine.refunded_minor} in the bridge, ${o.refunded_fee} at the channel`);
+      if (!paidThere && paidish.has(mine.status))
+        invented.push(`${mine.out_trade_no} paid in the bridge, ${o.trade_state} at the channel`);
+      if (mine.refunded_minor !== o.refunded_fee)
+        mismatched.push(
+          `${mine.out_trade_no}: refunded ${mine.refunded_minor} in the bridge, ${o.refunded_fee} at the channel`,
+        );
     }
     for (const [no, n] of seenAtChannel) if (n > 1) twice.push(`${no}: ${n} channel orders`);
     for (const [out, r] of requested) if (r.ids.size > 1) twice.push(`${out}: answered as ${[...r.ids].join(' and ')}`);
@@ -324,22 +459,43 @@ async function soak(options: SoakOptions, cleanup: Array<() => unknown>): Promis
     }
     for (const out of overRefundsAccepted) overdrawn.push(`${out}: a refund past the amount was accepted`);
     return {
-      seconds, requested: requested.size, created: rows.length, paidAtChannel, paidInBridge, refundsAsked, refundedMinorChannel, refundedMinorBridge,
-      overRefundsRefused, webhooksDelivered: receiver.paid.size, lost, invented, twice, overdrawn, unheard, mismatched, crashed, events, settleMs: 0,
+      seconds,
+      requested: requested.size,
+      created: rows.length,
+      paidAtChannel,
+      paidInBridge,
+      refundsAsked,
+      refundedMinorChannel,
+      refundedMinorBridge,
+      overRefundsRefused,
+      webhooksDelivered: receiver.paid.size,
+      lost,
+      invented,
+      twice,
+      overdrawn,
+      unheard,
+      mismatched,
+      crashed,
+      events,
+      settleMs: 0,
     };
   }
 }
 
 export function soakSection(r: SoakReport, load0: number): string {
   const cpu = cpus();
-  const list = (xs: string[]) => (xs.length ? `${xs.length}: ${xs.slice(0, 5).join('; ')}${xs.length > 5 ? '; …' : ''}` : '0');
+  const list = (xs: string[]) =>
+    xs.length ? `${xs.length}: ${xs.slice(0, 5).join('; ')}${xs.length > 5 ? '; …' : ''}` : '0';
   return [
     '<!-- soak:start -->',
     '## Soak: faults, kill -9 and a PostgreSQL restart (issue 14)',
     '',
     `Run: \`npm run bench -- soak\` · ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, Node ${process.version}; load average ${load0.toFixed(2)} at the start.`,
     '',
-    `Two bridge instances (own processes, jobs on, KAURI_TIME_SCALE=20) on one database of a private PostgreSQL cluster, the WeChat simulator over HTTPS with faults, ${r.seconds} s of new payment requests (each sent to both instances at once, retried through outages), seven in ten paid by the customer, every other paid one refunded half and then asked for more than is left (on both instances at once). Mid-run: ${r.events.filter((e) => !e.includes('faults on') && !e.includes('load over') && !e.includes('checked alive')).map((e) => e.replace(/^[\d.]+ s: /, '')).join(', ')}.`,
+    `Two bridge instances (own processes, jobs on, KAURI_TIME_SCALE=20) on one database of a private PostgreSQL cluster, the WeChat simulator over HTTPS with faults, ${r.seconds} s of new payment requests (each sent to both instances at once, retried through outages), seven in ten paid by the customer, every other paid one refunded half and then asked for more than is left (on both instances at once). Mid-run: ${r.events
+      .filter((e) => !e.includes('faults on') && !e.includes('load over') && !e.includes('checked alive'))
+      .map((e) => e.replace(/^[\d.]+ s: /, ''))
+      .join(', ')}.`,
     '',
     '| what | count |',
     '|---|---:|',
@@ -364,10 +520,22 @@ export function soakSection(r: SoakReport, load0: number): string {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const load0 = loadavg()[0]!;
-  const report = await runSoak({ seconds: Number(process.env.KAURI_SOAK_SECONDS ?? 60), rate: Number(process.env.KAURI_SOAK_RATE ?? 10), settleMs: 60_000, log: (l) => process.stderr.write(`${l}\n`) });
+  const report = await runSoak({
+    seconds: Number(process.env.KAURI_SOAK_SECONDS ?? 60),
+    rate: Number(process.env.KAURI_SOAK_RATE ?? 10),
+    settleMs: 60_000,
+    log: (l) => process.stderr.write(`${l}\n`),
+  });
   const section = soakSection(report, load0);
   process.stdout.write(`${section}\n`);
   writeSection('soak', section);
-  const bad = report.lost.length + report.invented.length + report.twice.length + report.overdrawn.length + report.unheard.length + report.mismatched.length + report.crashed.length;
+  const bad =
+    report.lost.length +
+    report.invented.length +
+    report.twice.length +
+    report.overdrawn.length +
+    report.unheard.length +
+    report.mismatched.length +
+    report.crashed.length;
   process.exit(bad ? 1 : 0);
 }

@@ -15,7 +15,9 @@ function report(seq: number): void {
   const l = (received.get(seq) ?? []).sort((a, b) => a - b);
   if (expected === 0 || l.length < expected) return;
   const q = (p: number) => l[Math.min(l.length - 1, Math.floor(p * l.length))]!;
-  process.stdout.write(`${JSON.stringify({ type: 'latency', seq, n: l.length, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: l[l.length - 1] })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ type: 'latency', seq, n: l.length, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: l[l.length - 1] })}\n`,
+  );
 }
 
 async function connect(c: { terminalId: string; secret: string }): Promise<void> {
@@ -32,7 +34,9 @@ async function connect(c: { terminalId: string; secret: string }): Promise<void>
 
 function connectOnce(c: { terminalId: string; secret: string }): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const ws = new WebSocket(url, 'kauri-link.v1', { headers: { authorization: `Bearer ${c.terminalId}.${c.secret}` } });
+    const ws = new WebSocket(url, 'kauri-link.v1', {
+      headers: { authorization: `Bearer ${c.terminalId}.${c.secret}` },
+    });
     ws.on('open', () => ws.send(JSON.stringify({ v: 1, type: 'hello', lastSeq: head })));
     ws.on('message', (d) => {
       const m = JSON.parse(d.toString());
@@ -54,6 +58,8 @@ function connectOnce(c: { terminalId: string; secret: string }): Promise<void> {
 const started = Date.now();
 for (let i = 0; i < creds.length; i += 50) await Promise.all(creds.slice(i, i + 50).map(connect));
 expected = creds.length;
-process.stdout.write(`${JSON.stringify({ type: 'connected', n: creds.length, ms: Date.now() - started, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20) })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ type: 'connected', n: creds.length, ms: Date.now() - started, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20) })}\n`,
+);
 process.stdin.on('data', () => undefined);
 process.stdin.on('end', () => process.exit(0));

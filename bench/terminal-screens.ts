@@ -15,14 +15,22 @@ import { CHROMIUM, CHROMIUM_ARGS, UA } from '../test/e2e/onecode-support.js';
 
 const RUNS = 10;
 const data = mkdtempSync(join(tmpdir(), 'kauri-bench-screens-'));
-const kauri = await spawnKauri(['start', '--data', data, '--port-base', String(await portBase())], { ready: /Press Ctrl-C to stop/, timeoutMs: 120_000 });
+const kauri = await spawnKauri(['start', '--data', data, '--port-base', String(await portBase())], {
+  ready: /Press Ctrl-C to stop/,
+  timeoutMs: 120_000,
+});
 const ep = readEndpoints(data);
 const alipay = simControl('alipay', ep.sims.alipay, join(data, 'sims', 'alipay'));
 // Two screens of one counter are two windows, both in front: keep Chromium from
 // throttling the one that is not focused (a background tab gets its timers slowed).
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
-  args: [...CHROMIUM_ARGS, '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'],
+  args: [
+    ...CHROMIUM_ARGS,
+    '--disable-background-timer-throttling',
+    '--disable-renderer-backgrounding',
+    '--disable-backgrounding-occluded-windows',
+  ],
 });
 const cashier = await (await browser.newContext({ viewport: { width: 1400, height: 860 } })).newPage();
 const customer = await (await browser.newContext({ viewport: { width: 1400, height: 860 } })).newPage();

@@ -23,14 +23,25 @@ import { TerminalDb } from '../terminal/core/db.js';
 const dir = mkdtempSync(join(tmpdir(), 'kauri-bench-terminal-'));
 const silent = pino({ level: 'silent' });
 const bridge = await startBridge({
-  dbUrl: `sqlite:${join(dir, 'bridge.db')}`, port: 0, secretKey: 'bench-terminal-secret-0123456789', log: silent,
-  filesDir: join(dir, 'files'), channels: new ChannelRegistry(), runJobs: false,
+  dbUrl: `sqlite:${join(dir, 'bridge.db')}`,
+  port: 0,
+  secretKey: 'bench-terminal-secret-0123456789',
+  log: silent,
+  filesDir: join(dir, 'files'),
+  channels: new ChannelRegistry(),
+  runJobs: false,
 });
 const merchant = (await bridge.accounts.createMerchant({ name: 'Bench' })).id;
-const store = (await bridge.accounts.createStore({ merchantId: merchant, name: 'Bench store', code: 'bench-store' })).id;
+const store = (await bridge.accounts.createStore({ merchantId: merchant, name: 'Bench store', code: 'bench-store' }))
+  .id;
 const wsUrl = `${bridge.url.replace('http', 'ws')}/terminal`;
 const gc = (globalThis as { gc?: () => void }).gc;
-const mem = () => { gc?.(); gc?.(); const m = process.memoryUsage(); return { heapMb: m.heapUsed / 2 ** 20, rssMb: m.rss / 2 ** 20 }; };
+const mem = () => {
+  gc?.();
+  gc?.();
+  const m = process.memoryUsage();
+  return { heapMb: m.heapUsed / 2 ** 20, rssMb: m.rss / 2 ** 20 };
+};
 
 async function pairMany(n: number): Promise<string> {
   const creds: Array<{ terminalId: string; secret: string }> = [];
@@ -46,17 +57,38 @@ async function pairMany(n: number): Promise<string> {
 
 function clients(file: string, head: number) {
   // Each simulated counter is a socket: give the client process the most descriptors allowed.
-  const child = spawn('sh', ['-c', `ulimit -n $(ulimit -Hn); exec "${process.execPath}" --import tsx bench/terminal-clients.ts "$0" "$1"`, wsUrl, file], {
-    stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, BENCH_HEAD: String(head) },
-  });
+  const child = spawn(
+    'sh',
+    [
+      '-c',
+      `ulimit -n $(ulimit -Hn); exec "${process.execPath}" --import tsx bench/terminal-clients.ts "$0" "$1"`,
+      wsUrl,
+      file,
+    ],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, BENCH_HEAD: String(head) },
+    },
+  );
   const lines = createInterface({ input: child.stdout! });
   const waiting: Array<(m: any) => void> = [];
   lines.on('line', (l) => {
     let m: any;
-    try { m = JSON.parse(l); } catch { process.stderr.write(`client: ${l}\n`); return; }
+    try {
+      m = JSON.parse(l);
+    } catch {
+      process.stderr.write(`client: ${l}\n`);
+      return;
+    }
     waiting.shift()?.(m);
   });
-  return { next: () => new Promise<any>((r) => waiting.push(r)), stop: () => { child.stdin!.end(); return new Promise((r) => child.once('exit', r)); } };
+  return {
+    next: () => new Promise<any>((r) => waiting.push(r)),
+    stop: () => {
+      child.stdin!.end();
+      return new Promise((r) => child.once('exit', r));
+    },
+  };
 }
 
 const rows: string[] = [];
@@ -69,12 +101,19 @@ const rows: string[] = [];
   for (let i = 0; i < 5; i++) {
     await new Promise((r) => setTimeout(r, 300));
     const wait = c.next();
-    await bridge.events.append({ type: 'payment.paid', merchantId: merchant, storeId: store, payload: { out_trade_no: `BENCH${i}`, status: 'paid', t0: Date.now() } });
+    await bridge.events.append({
+      type: 'payment.paid',
+      merchantId: merchant,
+      storeId: store,
+      payload: { out_trade_no: `BENCH${i}`, status: 'paid', t0: Date.now() },
+    });
     lat.push(await wait);
   }
   await c.stop();
   const best = lat.sort((a, b) => a.p99 - b.p99)[Math.floor(lat.length / 2)];
-  rows.push(`| payment event → all 1,000 connected counters (median of 5 events) | p50 ${best.p50} ms · p90 ${best.p90} ms · p99 ${best.p99} ms · max ${best.max} ms | 1,000 counters connected in ${(connected.ms / 1000).toFixed(1)} s |`);
+  rows.push(
+    `| payment event → all 1,000 connected counters (median of 5 events) | p50 ${best.p50} ms · p90 ${best.p90} ms · p99 ${best.p99} ms · max ${best.max} ms | 1,000 counters connected in ${(connected.ms / 1000).toFixed(1)} s |`,
+  );
 }
 
 // 2. Outbox drain of 10,000 queued commands after reconnect
@@ -83,18 +122,28 @@ const rows: string[] = [];
   const { code } = await bridge.terminals.createPairingCode(store);
   await pairTerminal(counterDir, wsUrl, code);
   const db = new TerminalDb(counterDir);
-  db.tx(() => { for (let i = 0; i < 10_000; i++) db.enqueue(newId(), 'payment.query', { outTradeNo: `Q${String(i).padStart(8, '0')}` }); });
+  db.tx(() => {
+    for (let i = 0; i < 10_000; i++)
+      db.enqueue(newId(), 'payment.query', { outTradeNo: `Q${String(i).padStart(8, '0')}` });
+  });
   db.close();
   const counter = new Counter({ dataDir: counterDir, clock: systemClock(), log: silent });
   const t0 = performance.now();
   counter.start();
   await new Promise<void>((resolve) => {
-    const check = () => { if (counter.db.outboxCount() === 0) { counter.off('change', check); resolve(); } };
+    const check = () => {
+      if (counter.db.outboxCount() === 0) {
+        counter.off('change', check);
+        resolve();
+      }
+    };
     counter.on('change', check);
   });
   const ms = performance.now() - t0;
   counter.stop();
-  rows.push(`| outbox drain: 10,000 commands queued offline, sent on reconnect, each answered and removed | ${(ms / 1000).toFixed(1)} s (${Math.round(10_000 / (ms / 1000))} commands/s) | one dedupe record written per command on the bridge; answers arriving together are applied in one counter SQLite transaction (synchronous=FULL) |`);
+  rows.push(
+    `| outbox drain: 10,000 commands queued offline, sent on reconnect, each answered and removed | ${(ms / 1000).toFixed(1)} s (${Math.round(10_000 / (ms / 1000))} commands/s) | one dedupe record written per command on the bridge; answers arriving together are applied in one counter SQLite transaction (synchronous=FULL) |`,
+  );
 }
 
 // 3. Memory of one bridge with 10,000 connected counters
@@ -105,7 +154,9 @@ const rows: string[] = [];
   const connected = await c.next();
   await new Promise((r) => setTimeout(r, 1000));
   const after = mem();
-  rows.push(`| bridge memory with 10,000 connected counters | heap +${(after.heapMb - before.heapMb).toFixed(0)} MiB, RSS +${(after.rssMb - before.rssMb).toFixed(0)} MiB (RSS ${after.rssMb.toFixed(0)} MiB; ≈ ${(((after.rssMb - before.rssMb) * 1024) / 10_000).toFixed(1)} KiB per counter) | 10,000 connected in ${(connected.ms / 1000).toFixed(1)} s; ${bridge.terminals.hub.connectionCount} links open |`);
+  rows.push(
+    `| bridge memory with 10,000 connected counters | heap +${(after.heapMb - before.heapMb).toFixed(0)} MiB, RSS +${(after.rssMb - before.rssMb).toFixed(0)} MiB (RSS ${after.rssMb.toFixed(0)} MiB; ≈ ${(((after.rssMb - before.rssMb) * 1024) / 10_000).toFixed(1)} KiB per counter) | 10,000 connected in ${(connected.ms / 1000).toFixed(1)} s; ${bridge.terminals.hub.connectionCount} links open |`,
+  );
   await c.stop();
 }
 

@@ -46,7 +46,8 @@ export async function createPtyPair(a: string, b: string, timeoutMs = 10_000): P
   const exited = new Promise<void>((res) => proc.once('exit', () => res()));
   const deadline = Date.now() + timeoutMs;
   while (!(existsSync(a) && existsSync(b))) {
-    if (proc.exitCode !== null) throw new Error(`socat exited (${proc.exitCode}): ${stderr.trim().split('\n').at(-1) ?? ''}`);
+    if (proc.exitCode !== null)
+      throw new Error(`socat exited (${proc.exitCode}): ${stderr.trim().split('\n').at(-1) ?? ''}`);
     if (Date.now() > deadline) {
       proc.kill('SIGTERM');
       throw new Error(`socat made no ptys within ${timeoutMs} ms`);
@@ -84,7 +85,10 @@ export interface DeviceSimulators {
  * Throws SocatMissingError when socat is absent (kauri start then runs without them
  * and says so).
  */
-export async function startDeviceSimulators(opts: { dataDir: string; log?: (line: string) => void }): Promise<DeviceSimulators> {
+export async function startDeviceSimulators(opts: {
+  dataDir: string;
+  log?: (line: string) => void;
+}): Promise<DeviceSimulators> {
   const data = resolve(opts.dataDir);
   const dir = join(data, 'devices');
   mkdirSync(dir, { recursive: true });

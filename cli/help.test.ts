@@ -12,7 +12,9 @@ function help(args: string[]): string {
 describe('kauri --help', () => {
   it('lists the commands, and every command has its own help', { timeout: 180_000 }, () => {
     const top = help([]);
-    const commands = [...top.matchAll(/^ {2}([a-z-]+)(?: \[options\]| <|\s)/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+    const commands = [...top.matchAll(/^ {2}([a-z-]+)(?: \[options\]| <|\s)/gm)]
+      .map((m) => m[1]!)
+      .filter((c) => c !== 'help');
     expect(commands).toEqual(expect.arrayContaining(['start', 'bridge', 'admin', 'sim']));
     for (const c of commands) expect(help([c])).toMatch(new RegExp(`Usage: kauri ${c}`));
     expect(help(['admin', 'merchant', 'create'])).toContain('--name');

@@ -7,7 +7,13 @@ import { Command, CommanderError } from 'commander';
 type Registrar = (program: Command) => void;
 
 const REGISTRARS: Array<{ commands: string[]; load: () => Promise<Registrar[]> }> = [
-  { commands: ['start', 'demo-bridge'], load: async () => { const m = await import('./start.js'); return [m.registerStartCommand, m.registerDemoBridgeCommand]; } },
+  {
+    commands: ['start', 'demo-bridge'],
+    load: async () => {
+      const m = await import('./start.js');
+      return [m.registerStartCommand, m.registerDemoBridgeCommand];
+    },
+  },
   {
     commands: ['bridge', 'admin'],
     load: async () => [
@@ -15,17 +21,28 @@ const REGISTRARS: Array<{ commands: string[]; load: () => Promise<Registrar[]> }
       (await import('../cloud-bridge/terminals/admin.js')).registerTerminalAdminCommands,
     ],
   },
-  { commands: ['reconcile'], load: async () => [(await import('../cloud-bridge/reconcile/command.js')).registerReconcileCommand] },
-  { commands: ['sticker'], load: async () => [(await import('../cloud-bridge/onecode/sticker-command.js')).registerStickerCommand] },
+  {
+    commands: ['reconcile'],
+    load: async () => [(await import('../cloud-bridge/reconcile/command.js')).registerReconcileCommand],
+  },
+  {
+    commands: ['sticker'],
+    load: async () => [(await import('../cloud-bridge/onecode/sticker-command.js')).registerStickerCommand],
+  },
   { commands: ['sim'], load: async () => [(await import('../simulators/commands.js')).registerSimCommands] },
-  { commands: ['terminal', 'print-test'], load: async () => [(await import('../terminal/commands.js')).registerTerminalCommands] },
+  {
+    commands: ['terminal', 'print-test'],
+    load: async () => [(await import('../terminal/commands.js')).registerTerminalCommands],
+  },
 ];
 
 export async function buildProgram(argv: string[] = process.argv): Promise<Command> {
   const program = new Command('kauri')
     .description('Kauri: WeChat Pay, Alipay and Chinese online banking at a New Zealand counter')
     // Bad arguments get one line on stderr (reason and hint), as every command promises.
-    .configureOutput({ outputError: (str, write) => write(`${str.trim().replace(/\s*\n\s*/g, ' ')} (run with --help for usage)\n`) })
+    .configureOutput({
+      outputError: (str, write) => write(`${str.trim().replace(/\s*\n\s*/g, ' ')} (run with --help for usage)\n`),
+    })
     .exitOverride();
   const first = argv[2];
   const wanted = REGISTRARS.filter((r) => first !== undefined && r.commands.includes(first));

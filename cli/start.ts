@@ -30,7 +30,8 @@ interface Child {
 
 function port(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1024 || n > 65_000) throw new InvalidArgumentError('the port base is a whole number from 1024 to 65000');
+  if (!Number.isInteger(n) || n < 1024 || n > 65_000)
+    throw new InvalidArgumentError('the port base is a whole number from 1024 to 65000');
   return n;
 }
 
@@ -80,20 +81,32 @@ async function runStart(dataDir: string, base: number): Promise<void> {
   try {
     const secretKey = resolveSecretKey(dataDir, say);
     const sims: Record<string, { url: string; stateDir: string }> = {};
-    await Promise.all(SIMULATORS.map(async (s) => {
-      const stateDir = join(dataDir, 'sims', s.name);
-      const child = spawnChild(s.name, ['sim', s.name, '--port', String(base + s.offset), '--state', stateDir, ...s.flags], logsDir);
-      children.push(child);
-      const url = await waitForLine(child, /listening on (\S+)/, 60_000);
-      sims[s.name] = { url, stateDir };
-    }));
+    await Promise.all(
+      SIMULATORS.map(async (s) => {
+        const stateDir = join(dataDir, 'sims', s.name);
+        const child = spawnChild(
+          s.name,
+          ['sim', s.name, '--port', String(base + s.offset), '--state', stateDir, ...s.flags],
+          logsDir,
+        );
+        children.push(child);
+        const url = await waitForLine(child, /listening on (\S+)/, 60_000);
+        sims[s.name] = { url, stateDir };
+      }),
+    );
 
     const bridgeOptions: BridgeOptions = {
       dbUrl: `sqlite:${join(dataDir, 'bridge.db')}`,
       port: base,
       secretKey,
       filesDir: join(dataDir, 'files'),
-      log: createLogger({ destination: (await import('pino')).default.destination({ dest: join(logsDir, 'bridge.log'), mkdir: true, sync: false }) }),
+      log: createLogger({
+        destination: (await import('pino')).default.destination({
+          dest: join(logsDir, 'bridge.log'),
+          mkdir: true,
+          sync: false,
+        }),
+      }),
     };
     bridge = await startBridge(bridgeOptions);
     const demoSecretsPath = join(dataDir, 'demo-secrets.json');
@@ -122,15 +135,22 @@ async function runStart(dataDir: string, base: number): Promise<void> {
       });
     }
     const terminal = await startTerminal({
-      bridge, storeId: seed.storeId, managerPin: demoSecrets.managerPin, dataDir, base, logsDir, children,
-      printer: devices?.printerSpec ?? 'none', display: devices?.displaySpec ?? 'none',
+      bridge,
+      storeId: seed.storeId,
+      managerPin: demoSecrets.managerPin,
+      dataDir,
+      base,
+      logsDir,
+      children,
+      printer: devices?.printerSpec ?? 'none',
+      display: devices?.displaySpec ?? 'none',
     });
 
     // The demo store's printed code: any wallet (or browser) that opens it can pay the store.
     const staticCode = new URL(`/s/${encodeURIComponent(seed.storeCode)}`, bridge.url).toString();
     const endpoints: Record<string, unknown> = {
       bridge: bridge.url,
-      hq: new URL("/hq", bridge.url).toString(),
+      hq: new URL('/hq', bridge.url).toString(),
       bridgeWs: terminal.bridgeWs,
       cashier: terminal.cashier,
       customer: terminal.customer,
@@ -162,7 +182,8 @@ async function runStart(dataDir: string, base: number): Promise<void> {
     say(`  endpoints     ${endpointsPath}`);
     say(`  store code    ${staticCode}  (its sticker: kauri sticker --store ${seed.storeCode} --out sticker.pdf)`);
     say((await QRCode.toString(staticCode, { type: 'terminal', small: true })).trimEnd());
-    if (spawnSync('which', ['socat']).status !== 0) say('  (socat is not installed: running without the simulated printer and pole display)');
+    if (spawnSync('which', ['socat']).status !== 0)
+      say('  (socat is not installed: running without the simulated printer and pole display)');
     say('Take the bridge down and bring it back: type "bridge stop" / "bridge start" here, or run');
     say(`  npx kauri demo-bridge stop --data ${dataDir}   (and: demo-bridge start)`);
     say('Press Ctrl-C to stop.');
@@ -184,7 +205,9 @@ async function runStart(dataDir: string, base: number): Promise<void> {
     for (const c of children) {
       c.proc.once('exit', (code) => {
         if (!stopping) {
-          process.stderr.write(`kauri: the ${c.name} process stopped unexpectedly (exit ${code}); see ${join(logsDir, `${c.name}.log`)}\n`);
+          process.stderr.write(
+            `kauri: the ${c.name} process stopped unexpectedly (exit ${code}); see ${join(logsDir, `${c.name}.log`)}\n`,
+          );
           void stopAll(1);
         }
       });
@@ -200,7 +223,11 @@ async function runStart(dataDir: string, base: number): Promise<void> {
  * the data folder and sends SIGUSR2 (SIGUSR1 belongs to Node's inspector); the same can be
  * typed as "bridge stop" / "bridge start" when this runs in the foreground of a terminal.
  */
-function listenForCommands(say: (line: string) => void, dataDir: string, bridge: { stop(): Promise<string>; start(): Promise<string> }): void {
+function listenForCommands(
+  say: (line: string) => void,
+  dataDir: string,
+  bridge: { stop(): Promise<string>; start(): Promise<string> },
+): void {
   let busy = Promise.resolve();
   const run = (line: string) => {
     busy = busy.then(async () => {
@@ -244,7 +271,9 @@ const WANTED_FILE = 'bridge-wanted';
 export function registerDemoBridgeCommand(program: Command): void {
   program
     .command('demo-bridge')
-    .description('take the bridge of a running `kauri start` down (stop) or bring it back (start), to watch the counter work offline')
+    .description(
+      'take the bridge of a running `kauri start` down (stop) or bring it back (start), to watch the counter work offline',
+    )
     .argument('<action>', 'stop | start', (v) => {
       if (v !== 'stop' && v !== 'start') throw new InvalidArgumentError('say stop or start');
       return v as 'stop' | 'start';
@@ -252,7 +281,8 @@ export function registerDemoBridgeCommand(program: Command): void {
     .option('--data <dir>', 'the data folder `kauri start` was given', './data')
     .action(async (action: 'stop' | 'start', opts: { data: string }) => {
       const file = join(resolve(opts.data), 'endpoints.json');
-      if (!existsSync(file)) throw new Error(`${file} does not exist: is kauri start running with --data ${opts.data}?`);
+      if (!existsSync(file))
+        throw new Error(`${file} does not exist: is kauri start running with --data ${opts.data}?`);
       const ep = JSON.parse(readFileSync(file, 'utf8')) as { pid?: number; bridge: string };
       if (!ep.pid) throw new Error(`${file} names no kauri start process`);
       try {
@@ -265,7 +295,10 @@ export function registerDemoBridgeCommand(program: Command): void {
       const want = action === 'start';
       const deadline = Date.now() + 30_000;
       while (Date.now() < deadline) {
-        const up = await fetch(new URL('/healthz', ep.bridge)).then((r) => r.ok, () => false);
+        const up = await fetch(new URL('/healthz', ep.bridge)).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (up === want) {
           process.stdout.write(want ? `bridge running at ${ep.bridge}\n` : 'bridge stopped: the counter is offline\n');
           return;
@@ -309,7 +342,11 @@ function waitForLine(child: Child, pattern: RegExp, timeoutMs: number): Promise<
     };
     const onExit = (code: number | null) => {
       cleanup();
-      reject(new Error(`the ${child.name} simulator exited (${code}) before it was ready: ${out.trim().split('\n').pop() ?? ''}`));
+      reject(
+        new Error(
+          `the ${child.name} simulator exited (${code}) before it was ready: ${out.trim().split('\n').pop() ?? ''}`,
+        ),
+      );
     };
     const timer = setTimeout(() => {
       cleanup();
@@ -344,13 +381,33 @@ async function stopChild(c: Child): Promise<void> {
  * its refunds approved by the demo manager PIN.
  */
 async function startTerminal(o: {
-  bridge: Bridge; storeId: string; managerPin: string; dataDir: string; base: number; logsDir: string; children: Child[];
-  printer: string; display: string;
+  bridge: Bridge;
+  storeId: string;
+  managerPin: string;
+  dataDir: string;
+  base: number;
+  logsDir: string;
+  children: Child[];
+  printer: string;
+  display: string;
 }): Promise<{ bridgeWs: string; cashier: string; customer: string }> {
   await o.bridge.terminals.repo.setManagerPin(o.storeId, o.managerPin);
   const bridgeWs = `${o.bridge.url.replace(/^http/, 'ws')}/terminal`;
   const termDir = join(o.dataDir, 'terminal');
-  const args = ['terminal', '--bridge', bridgeWs, '--data', termDir, '--headless', '--ui-port', String(o.base + 10), '--printer', o.printer, '--display', o.display];
+  const args = [
+    'terminal',
+    '--bridge',
+    bridgeWs,
+    '--data',
+    termDir,
+    '--headless',
+    '--ui-port',
+    String(o.base + 10),
+    '--printer',
+    o.printer,
+    '--display',
+    o.display,
+  ];
   const env: NodeJS.ProcessEnv = {};
   if (!existsSync(join(termDir, 'terminal.db'))) {
     // In the counter's environment, not on its command line, where ps would show it.

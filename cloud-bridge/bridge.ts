@@ -149,17 +149,47 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   // The public URL is needed before listening (channels get notify URLs), so when the
   // port is chosen by the OS we fill it in after listen through this holder.
   // A fixed port gives the URL at once: the start-up rate pull already builds channel contexts.
-  const urlHolder = { base: options.publicBaseUrl ?? (options.port === 0 ? '' : `http://${host}:${options.port ?? 7300}`) };
+  const urlHolder = {
+    base: options.publicBaseUrl ?? (options.port === 0 ? '' : `http://${host}:${options.port ?? 7300}`),
+  };
   const payments = new PaymentService({
-    accounts, orders, events, scheduler, channels, recorder, clock, log: log.child({ part: 'payments' }),
-    get publicBaseUrl() { return urlHolder.base; },
+    accounts,
+    orders,
+    events,
+    scheduler,
+    channels,
+    recorder,
+    clock,
+    log: log.child({ part: 'payments' }),
+    get publicBaseUrl() {
+      return urlHolder.base;
+    },
   } as ConstructorParameters<typeof PaymentService>[0]);
 
   const checkouts = new CheckoutService({
-    store, accounts, orders, payments, events, scheduler, channels, clock, log: log.child({ part: 'checkouts' }),
-    get publicBaseUrl() { return urlHolder.base; },
+    store,
+    accounts,
+    orders,
+    payments,
+    events,
+    scheduler,
+    channels,
+    clock,
+    log: log.child({ part: 'checkouts' }),
+    get publicBaseUrl() {
+      return urlHolder.base;
+    },
   });
-  const webhooks = new WebhookService({ store, box, accounts, events, scheduler, clock, log: log.child({ part: 'webhooks' }), resolve: options.webhookResolver });
+  const webhooks = new WebhookService({
+    store,
+    box,
+    accounts,
+    events,
+    scheduler,
+    clock,
+    log: log.child({ part: 'webhooks' }),
+    resolve: options.webhookResolver,
+  });
   await registerOpenApi(app, { publicBaseUrl: () => urlHolder.base });
 
   app.get('/healthz', async () => {
@@ -167,38 +197,98 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     return { status: 'ok', db: store.dialect, channels: channels.names() };
   });
 
-  registerMerchantApi(app, { accounts, payments, orders, metrics, get publicBaseUrl() { return urlHolder.base; } } as Parameters<typeof registerMerchantApi>[1]);
-  registerBankPages(app, { orders, accounts, channels, clock, get publicBaseUrl() { return urlHolder.base; } });
-  const { fx, startReport: fxStartReport } = await installFx(app, { store, accounts, channels, events, scheduler, payments, clock, log, options: options.fx });
-  registerCheckoutApi(app, { accounts, checkouts, get publicBaseUrl() { return urlHolder.base; } });
+  registerMerchantApi(app, {
+    accounts,
+    payments,
+    orders,
+    metrics,
+    get publicBaseUrl() {
+      return urlHolder.base;
+    },
+  } as Parameters<typeof registerMerchantApi>[1]);
+  registerBankPages(app, {
+    orders,
+    accounts,
+    channels,
+    clock,
+    get publicBaseUrl() {
+      return urlHolder.base;
+    },
+  });
+  const { fx, startReport: fxStartReport } = await installFx(app, {
+    store,
+    accounts,
+    channels,
+    events,
+    scheduler,
+    payments,
+    clock,
+    log,
+    options: options.fx,
+  });
+  registerCheckoutApi(app, {
+    accounts,
+    checkouts,
+    get publicBaseUrl() {
+      return urlHolder.base;
+    },
+  });
   registerWebhookApi(app, { accounts, webhooks });
 
   await registerNotifyRoutes(app, {
-    payments, metrics, rateLimitPerMinute: options.notifyRateLimitPerMinute ?? (Number(process.env.KAURI_NOTIFY_RATE_LIMIT) || undefined),
+    payments,
+    metrics,
+    rateLimitPerMinute: options.notifyRateLimitPerMinute ?? (Number(process.env.KAURI_NOTIFY_RATE_LIMIT) || undefined),
   });
   await app.register(formbody);
   await registerLandingPages(app, {
-    checkouts, accounts, orders, log: log.child({ part: 'onecode' }), get publicBaseUrl() { return urlHolder.base; },
-    rateLimitPerMinute: options.landingRateLimitPerMinute ?? (Number(process.env.KAURI_LANDING_RATE_LIMIT) || undefined),
+    checkouts,
+    accounts,
+    orders,
+    log: log.child({ part: 'onecode' }),
+    get publicBaseUrl() {
+      return urlHolder.base;
+    },
+    rateLimitPerMinute:
+      options.landingRateLimitPerMinute ?? (Number(process.env.KAURI_LANDING_RATE_LIMIT) || undefined),
     bankQuote: async (merchantId, amountMinor, currency) => {
       const q = await fx.quote(merchantId, 'bank', money(amountMinor, currency));
       return { quoteId: q.quote_id, cnyMinor: q.cny_minor, rate: q.rate, markup: q.markup, rateTime: q.rate_time };
     },
   });
   const terminals = new TerminalService({
-    store, accounts, orders, events, payments, clock, log: log.child({ part: 'terminals' }), publicBaseUrl: () => urlHolder.base,
+    store,
+    accounts,
+    orders,
+    events,
+    payments,
+    clock,
+    log: log.child({ part: 'terminals' }),
+    publicBaseUrl: () => urlHolder.base,
   });
   await terminals.register(app);
   const reconcile = new ReconcileService({
-    store, accounts, channels, files, clock, log: log.child({ part: 'reconcile' }), windowMinutes: options.reconcile?.windowMinutes,
+    store,
+    accounts,
+    channels,
+    files,
+    clock,
+    log: log.child({ part: 'reconcile' }),
+    windowMinutes: options.reconcile?.windowMinutes,
     contextFor: (account) => payments.channelContext(account),
   });
   installReconcileJobs(scheduler, reconcile, channels, clock, log.child({ part: 'reconcile' }), options.reconcile);
   await registerHq(app, {
-    accounts, reconcile, clock, log: log.child({ part: 'hq' }), sessions: new HqSessions({ store, accounts, clock }),
+    accounts,
+    reconcile,
+    clock,
+    log: log.child({ part: 'hq' }),
+    sessions: new HqSessions({ store, accounts, clock }),
     createPairingCode: (store, o) => terminals.createPairingCode(store, o),
     terminals: { list: (f) => terminals.repo.list(f), isConnected: (id) => terminals.hub.isConnected(id) },
-    get publicBaseUrl() { return urlHolder.base; },
+    get publicBaseUrl() {
+      return urlHolder.base;
+    },
   });
   terminals.use({
     channels,
@@ -218,10 +308,36 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   if (!urlHolder.base) urlHolder.base = url;
   const metricsUrl = metricsAccess.listen ? await metrics.listen(metricsAccess.listen) : undefined;
   if (options.runJobs !== false) scheduler.start();
-  log.info({ url, db: redactUrl(store.url), channels: channels.names(), metrics: metricsUrl ?? (metricsAccess.token ? 'bearer token' : 'off') }, 'bridge listening');
+  log.info(
+    {
+      url,
+      db: redactUrl(store.url),
+      channels: channels.names(),
+      metrics: metricsUrl ?? (metricsAccess.token ? 'bearer token' : 'off'),
+    },
+    'bridge listening',
+  );
 
   return {
-    app, url, store, accounts, orders, events, scheduler, files, payments, fx, fxStartReport, terminals, checkouts, webhooks, reconcile, channels, log, clock, metricsUrl,
+    app,
+    url,
+    store,
+    accounts,
+    orders,
+    events,
+    scheduler,
+    files,
+    payments,
+    fx,
+    fxStartReport,
+    terminals,
+    checkouts,
+    webhooks,
+    reconcile,
+    channels,
+    log,
+    clock,
+    metricsUrl,
     async close() {
       await metrics.close();
       await scheduler.stop();

@@ -11,11 +11,13 @@ import { maxPaymentOf, parseMaxPayment } from './orders/limits.js';
 import { CHANNELS, type ChannelName } from '../protocol/payments.js';
 
 const DEFAULT_DB = 'sqlite:./data/bridge.db';
-const PRIVATE_WEBHOOKS_HELP = 'let this merchant\'s webhooks go to private, loopback and link-local addresses and over http (a receiver on the shop\'s own network); every bridge sharing the database follows it';
+const PRIVATE_WEBHOOKS_HELP =
+  "let this merchant's webhooks go to private, loopback and link-local addresses and over http (a receiver on the shop's own network); every bridge sharing the database follows it";
 
 function port(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is a whole number from 0 to 65535');
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('a port is a whole number from 0 to 65535');
   return n;
 }
 
@@ -31,26 +33,49 @@ export function registerBridgeCommands(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--db <url>', 'sqlite:PATH or postgres://…', DEFAULT_DB)
     .option('--public-url <url>', 'the URL customers and channels reach this bridge at')
-    .option('--trust-proxy <spec>', 'believe X-Forwarded-For from these proxies: addresses/CIDRs (comma-separated) or a hop count (default KAURI_TRUST_PROXY, else none)')
+    .option(
+      '--trust-proxy <spec>',
+      'believe X-Forwarded-For from these proxies: addresses/CIDRs (comma-separated) or a hop count (default KAURI_TRUST_PROXY, else none)',
+    )
     .option('--files <dir>', 'folder for raw channel files (content-addressed)')
-    .option('--metrics-listen <host:port>', 'serve Prometheus /metrics on this separate address, without a token (default KAURI_METRICS_LISTEN)')
-    .option('--metrics-token <token>', 'serve /metrics on the bridge port to "Authorization: Bearer <token>" (prefer KAURI_METRICS_TOKEN: a command line is visible to other users)')
-    .option('--demo', 'seed the demo merchant, store and channel accounts (simulators on the default ports) and print its API key')
+    .option(
+      '--metrics-listen <host:port>',
+      'serve Prometheus /metrics on this separate address, without a token (default KAURI_METRICS_LISTEN)',
+    )
+    .option(
+      '--metrics-token <token>',
+      'serve /metrics on the bridge port to "Authorization: Bearer <token>" (prefer KAURI_METRICS_TOKEN: a command line is visible to other users)',
+    )
+    .option(
+      '--demo',
+      'seed the demo merchant, store and channel accounts (simulators on the default ports) and print its API key',
+    )
     .option('--wechat-sim <url>', 'with --demo: the WeChat simulator', 'http://127.0.0.1:7301')
-    .option('--wechat-sim-state <dir>', 'with --demo: the WeChat simulator state folder (its client certificate, for --tls)')
+    .option(
+      '--wechat-sim-state <dir>',
+      'with --demo: the WeChat simulator state folder (its client certificate, for --tls)',
+    )
     .option('--alipay-sim <url>', 'with --demo: the Alipay simulator', 'http://127.0.0.1:7302')
     .option('--alipay-sim-state <dir>', 'with --demo: the Alipay simulator state folder')
     .option('--bank-sim <url>', 'with --demo: the bank simulator', 'http://127.0.0.1:7303')
     .option('--bank-sim-state <dir>', 'with --demo: the bank simulator state folder')
     .action(async (opts) => {
       // The bridge and its channels load only when this command runs.
-      const [{ startBridge, parseTrustProxy }, { seedDemo }, { demoChannelAccounts }, { pullRatesBeforeReady }] = await Promise.all([
-        import('./bridge.js'), import('./demo.js'), import('./channels/index.js'), import('./fx/index.js'),
-      ]);
+      const [{ startBridge, parseTrustProxy }, { seedDemo }, { demoChannelAccounts }, { pullRatesBeforeReady }] =
+        await Promise.all([
+          import('./bridge.js'),
+          import('./demo.js'),
+          import('./channels/index.js'),
+          import('./fx/index.js'),
+        ]);
       const dataDir = dataDirOf(opts.db);
       const secretKey = resolveSecretKey(dataDir, (l) => process.stderr.write(`${l}\n`));
       const bridge = await startBridge({
-        dbUrl: opts.db, port: opts.port, host: opts.host, publicBaseUrl: opts.publicUrl, secretKey,
+        dbUrl: opts.db,
+        port: opts.port,
+        host: opts.host,
+        publicBaseUrl: opts.publicUrl,
+        secretKey,
         ...(opts.trustProxy !== undefined ? { trustProxy: parseTrustProxy(opts.trustProxy) } : {}),
         filesDir: opts.files ?? `${dataDir}/files`,
         metrics: { token: opts.metricsToken, listen: opts.metricsListen },
@@ -73,7 +98,9 @@ export function registerBridgeCommands(program: Command): void {
         });
         const { problems } = await pullRatesBeforeReady(bridge.fx);
         for (const p of [...seed.problems, ...problems]) process.stderr.write(`warning: ${p}\n`);
-        process.stdout.write(`demo merchant ${seed.merchantId}, store ${seed.storeCode}, channels: ${seed.channels.join(', ') || 'none'}\n`);
+        process.stdout.write(
+          `demo merchant ${seed.merchantId}, store ${seed.storeCode}, channels: ${seed.channels.join(', ') || 'none'}\n`,
+        );
         process.stdout.write(`demo API key: ${seed.apiKey}\n`);
         if (seed.hqPassword) process.stdout.write(`demo HQ login: ${seed.hqUser} / ${seed.hqPassword}\n`);
       }
@@ -112,14 +139,16 @@ function jsonArg(label: string) {
 }
 
 function maxPaymentOption(): Option {
-  return new Option('--max-payment <amount>', 'the most one payment may be, e.g. 50000.00 (NZD) or "50000.00 AUD"; default NZD 50,000.00')
-    .argParser((v: string) => {
-      try {
-        return parseMaxPayment(v);
-      } catch (err) {
-        throw new InvalidArgumentError((err as Error).message);
-      }
-    });
+  return new Option(
+    '--max-payment <amount>',
+    'the most one payment may be, e.g. 50000.00 (NZD) or "50000.00 AUD"; default NZD 50,000.00',
+  ).argParser((v: string) => {
+    try {
+      return parseMaxPayment(v);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  });
 }
 
 function registerAdminCommands(program: Command): void {
@@ -138,28 +167,39 @@ function registerAdminCommands(program: Command): void {
     .option('--fx-markup <fraction>', 'FX markup for the bank channel, e.g. 0.02', '0.02')
     .option('--allow-private-webhooks', PRIVATE_WEBHOOKS_HELP)
     .addOption(maxPaymentOption())
-    .addOption(db()).addOption(json())
+    .addOption(db())
+    .addOption(json())
     .action(async (o) => {
       if (!/^0(\.\d{1,6})?$/.test(o.fxMarkup)) throw new Error('--fx-markup must be a fraction below 1, e.g. 0.02');
-      const m = await withAccounts(o.db, (a) => a.createMerchant({
-        name: o.name, allowedDomains: o.allowedDomain ?? [], fxMarkup: o.fxMarkup, allowPrivateWebhooks: o.allowPrivateWebhooks === true, maxPayment: o.maxPayment,
-      }));
+      const m = await withAccounts(o.db, (a) =>
+        a.createMerchant({
+          name: o.name,
+          allowedDomains: o.allowedDomain ?? [],
+          fxMarkup: o.fxMarkup,
+          allowPrivateWebhooks: o.allowPrivateWebhooks === true,
+          maxPayment: o.maxPayment,
+        }),
+      );
       print(m, o.json, `merchant ${m.id} created: ${m.name} (maximum per payment ${format(maxPaymentOf(m))})`);
     });
   // One `update` command: each setting HQ may change is an option of it. The merchant is
   // named by argument or by --merchant (as every other admin command names it).
   merchant
     .command('update')
-    .description('change a merchant\'s settings')
+    .description("change a merchant's settings")
     .argument('[id]', 'merchant id (mch_…)')
     .option('--merchant <id>', 'merchant id (instead of the argument)')
     .option('--allow-private-webhooks', PRIVATE_WEBHOOKS_HELP)
     .option('--no-allow-private-webhooks', 'webhooks only to public https URLs (the default)')
     .addOption(maxPaymentOption())
-    .addOption(db()).addOption(json())
+    .addOption(db())
+    .addOption(json())
     .action(async (arg: string | undefined, o) => {
       const id = arg ?? o.merchant;
-      if (!id) throw new Error('name the merchant: kauri admin merchant update mch_… [--max-payment AMOUNT] [--allow-private-webhooks]');
+      if (!id)
+        throw new Error(
+          'name the merchant: kauri admin merchant update mch_… [--max-payment AMOUNT] [--allow-private-webhooks]',
+        );
       const allowPrivate = o.allowPrivateWebhooks as boolean | undefined;
       // With no setting named it changes nothing and shows the merchant's current settings.
       const m = await withAccounts(o.db, async (a) => {
@@ -169,12 +209,17 @@ function registerAdminCommands(program: Command): void {
         return a.getMerchant(id);
       });
       if (!m) throw new Error(`no merchant "${id}"`);
-      print(m, o.json, `merchant ${m.id} (${m.name})${o.maxPayment !== undefined || allowPrivate !== undefined ? ' updated' : ''}: maximum per payment ${format(maxPaymentOf(m))}; webhooks ${m.allow_private_webhooks ? 'may go to private addresses and http' : 'only to public https URLs'}`);
+      print(
+        m,
+        o.json,
+        `merchant ${m.id} (${m.name})${o.maxPayment !== undefined || allowPrivate !== undefined ? ' updated' : ''}: maximum per payment ${format(maxPaymentOf(m))}; webhooks ${m.allow_private_webhooks ? 'may go to private addresses and http' : 'only to public https URLs'}`,
+      );
     });
   merchant
     .command('list')
     .description('list merchants')
-    .addOption(db()).addOption(json())
+    .addOption(db())
+    .addOption(json())
     .action(async (o) => {
       const list = await withAccounts(o.db, (a) => a.listMerchants());
       print(list, o.json, list.map((m) => `${m.id}\t${m.name}`).join('\n') || '(no merchants)');
@@ -189,18 +234,28 @@ function registerAdminCommands(program: Command): void {
     .option('--code <code>', 'the store code printed on its sticker (default: random)')
     .option('--timezone <tz>', 'IANA time zone', 'Pacific/Auckland')
     .option('--max-static-amount <NZD>', 'largest amount a customer may type on the store code', '5000.00')
-    .addOption(db()).addOption(json())
+    .addOption(db())
+    .addOption(json())
     .action(async (o) => {
       const max = parseDecimal(o.maxStaticAmount, 'NZD');
       if (o.code && !/^[A-Za-z0-9_-]{3,40}$/.test(o.code)) throw new Error('--code must be 3–40 of A-Z a-z 0-9 _ -');
-      const s = await withAccounts(o.db, (a) => a.createStore({ merchantId: o.merchant, name: o.name, code: o.code, timezone: o.timezone, maxStaticAmountMinor: max.minor }));
+      const s = await withAccounts(o.db, (a) =>
+        a.createStore({
+          merchantId: o.merchant,
+          name: o.name,
+          code: o.code,
+          timezone: o.timezone,
+          maxStaticAmountMinor: max.minor,
+        }),
+      );
       print(s, o.json, `store ${s.id} created: ${s.name} (code ${s.code})`);
     });
   store
     .command('list')
     .description('list the stores of a merchant')
     .requiredOption('--merchant <id>', 'merchant id')
-    .addOption(db()).addOption(json())
+    .addOption(db())
+    .addOption(json())
     .action(async (o) => {
       const list = await withAccounts(o.db, (a) => a.listStores(o.merchant));
       print(list, o.json, list.map((s) => `${s.id}\t${s.code}\t${s.name}`).join('\n') || '(no stores)');
@@ -212,7 +267,8 @@ function registerAdminCommands(program: Command): void {
     .description('create an API key (shown once; only its hash is kept)')
     .requiredOption('--merchant <id>', 'merchant id')
     .option('--label <label>', 'what the key is for', 'default')
-    .addOption(db()).addOption(json())
+    .addOption(db())
+    .addOption(json())
     .action(async (o) => {
       const k = await withAccounts(o.db, (a) => a.createApiKey(o.merchant, o.label));
       print(k, o.json, `API key ${k.id} (shown once): ${k.key}`);
@@ -228,26 +284,46 @@ function registerAdminCommands(program: Command): void {
     });
 
   const ca = admin.command('channel-account').description('merchant accounts on the payment channels');
-  ca
-    .command('set')
-    .description('set the merchant\'s account on a channel (credentials are sealed with KAURI_SECRET_KEY)')
+  ca.command('set')
+    .description("set the merchant's account on a channel (credentials are sealed with KAURI_SECRET_KEY)")
     .requiredOption('--merchant <id>', 'merchant id')
     .addOption(new Option('--channel <name>', 'channel').choices([...CHANNELS]).makeOptionMandatory())
-    .requiredOption('--config <json>', 'non-secret settings as JSON (or @file): base URLs, app and merchant ids', jsonArg('--config'))
+    .requiredOption(
+      '--config <json>',
+      'non-secret settings as JSON (or @file): base URLs, app and merchant ids',
+      jsonArg('--config'),
+    )
     .requiredOption('--secrets <json>', 'credentials as JSON (or @file): keys, certificates', jsonArg('--secrets'))
-    .addOption(db()).addOption(json())
+    .addOption(db())
+    .addOption(json())
     .action(async (o) => {
-      const acc = await withAccounts(o.db, (a) => a.createChannelAccount({ merchantId: o.merchant, channel: o.channel as ChannelName, config: o.config, secrets: o.secrets }));
-      print({ id: acc.id, channel: acc.channel, merchantId: acc.merchantId }, o.json, `${acc.channel} account ${acc.id} set for ${acc.merchantId}`);
+      const acc = await withAccounts(o.db, (a) =>
+        a.createChannelAccount({
+          merchantId: o.merchant,
+          channel: o.channel as ChannelName,
+          config: o.config,
+          secrets: o.secrets,
+        }),
+      );
+      print(
+        { id: acc.id, channel: acc.channel, merchantId: acc.merchantId },
+        o.json,
+        `${acc.channel} account ${acc.id} set for ${acc.merchantId}`,
+      );
     });
-  ca
-    .command('list')
+  ca.command('list')
     .description('list channel accounts (without credentials)')
     .option('--merchant <id>', 'only this merchant')
-    .addOption(db()).addOption(json())
+    .addOption(db())
+    .addOption(json())
     .action(async (o) => {
       const list = await withAccounts(o.db, (a) => a.listChannelAccounts(o.merchant));
-      print(list, o.json, list.map((x) => `${x.id}\t${x.merchantId}\t${x.channel}\t${x.active ? 'active' : 'replaced'}`).join('\n') || '(no channel accounts)');
+      print(
+        list,
+        o.json,
+        list.map((x) => `${x.id}\t${x.merchantId}\t${x.channel}\t${x.active ? 'active' : 'replaced'}`).join('\n') ||
+          '(no channel accounts)',
+      );
     });
 
   const user = admin.command('user').description('HQ and merchant users');
@@ -255,12 +331,20 @@ function registerAdminCommands(program: Command): void {
     .command('create')
     .description('create a user; the password is read from KAURI_NEW_PASSWORD or generated and printed')
     .requiredOption('--username <name>', 'login name')
-    .addOption(new Option('--role <role>', 'role').choices(['hq_admin', 'hq_finance', 'merchant_admin', 'merchant_user']).makeOptionMandatory())
+    .addOption(
+      new Option('--role <role>', 'role')
+        .choices(['hq_admin', 'hq_finance', 'merchant_admin', 'merchant_user'])
+        .makeOptionMandatory(),
+    )
     .option('--merchant <id>', 'for merchant roles: their merchant')
-    .addOption(db()).addOption(json())
+    .addOption(db())
+    .addOption(json())
     .action(async (o) => {
-      const password = process.env.KAURI_NEW_PASSWORD ?? (await import('node:crypto')).randomBytes(12).toString('base64url');
-      const u = await withAccounts(o.db, (a) => a.createUser({ username: o.username, password, role: o.role, merchantId: o.merchant }));
+      const password =
+        process.env.KAURI_NEW_PASSWORD ?? (await import('node:crypto')).randomBytes(12).toString('base64url');
+      const u = await withAccounts(o.db, (a) =>
+        a.createUser({ username: o.username, password, role: o.role, merchantId: o.merchant }),
+      );
       print(
         { ...u, password: process.env.KAURI_NEW_PASSWORD ? undefined : password },
         o.json,

@@ -23,8 +23,8 @@ describe('CSV cells', () => {
   });
 
   it('gives back what it neutralised, and nothing else', () => {
-    expect(csvUnneutralise('\'-K1')).toBe('-K1');
-    expect(csvUnneutralise('\'K1')).toBe('\'K1');
-    expect(csvUnneutralise('\'')).toBe('\'');
+    expect(csvUnneutralise("'-K1")).toBe('-K1');
+    expect(csvUnneutralise("'K1")).toBe("'K1");
+    expect(csvUnneutralise("'")).toBe("'");
   });
 });

@@ -39,5 +39,7 @@ export function csvDocument(header: readonly string[], rows: Iterable<readonly C
  * text may be passed: an apostrophe before another character is left alone.
  */
 export function csvUnneutralise(quotedText: string): string {
-  return quotedText.length > 1 && quotedText[0] === '\'' && FORMULA_START.test(quotedText.slice(1)) ? quotedText.slice(1) : quotedText;
+  return quotedText.length > 1 && quotedText[0] === "'" && FORMULA_START.test(quotedText.slice(1))
+    ? quotedText.slice(1)
+    : quotedText;
 }

@@ -33,20 +33,34 @@ export interface DemoSeed {
  */
 export async function seedDemo(
   accounts: AccountsRepo,
-  options: { channelAccounts: DemoChannelAccount[]; registry?: ChannelRegistry; hqPassword?: string; bridgeUrl?: string },
+  options: {
+    channelAccounts: DemoChannelAccount[];
+    registry?: ChannelRegistry;
+    hqPassword?: string;
+    bridgeUrl?: string;
+  },
 ): Promise<DemoSeed> {
   let merchant = await accounts.getMerchant(DEMO_MERCHANT_ID);
   if (!merchant) {
     merchant = await accounts.createMerchant({
-      id: DEMO_MERCHANT_ID, name: 'Kauri Demo Shop 奇异果小店', allowedDomains: ['127.0.0.1', 'localhost'], fxMarkup: '0.02',
+      id: DEMO_MERCHANT_ID,
+      name: 'Kauri Demo Shop 奇异果小店',
+      allowedDomains: ['127.0.0.1', 'localhost'],
+      fxMarkup: '0.02',
     });
   }
   // The demo's receivers are on this machine; only the demo merchant gets this (and also when
   // it was made before the setting existed).
-  if (merchant.allow_private_webhooks !== 1) merchant = await accounts.updateMerchant(merchant.id, { allowPrivateWebhooks: true });
+  if (merchant.allow_private_webhooks !== 1)
+    merchant = await accounts.updateMerchant(merchant.id, { allowPrivateWebhooks: true });
   let store = await accounts.getStoreByCode(DEMO_STORE_CODE);
   if (!store) {
-    store = await accounts.createStore({ merchantId: merchant.id, name: 'Queen Street 皇后街店', code: DEMO_STORE_CODE, maxStaticAmountMinor: 500_000 });
+    store = await accounts.createStore({
+      merchantId: merchant.id,
+      name: 'Queen Street 皇后街店',
+      code: DEMO_STORE_CODE,
+      maxStaticAmountMinor: 500_000,
+    });
   }
   const { key } = await accounts.createApiKey(merchant.id, 'demo');
   let hqPassword: string | undefined;
@@ -64,10 +78,25 @@ export async function seedDemo(
   const problems: string[] = [];
   for (const ca of options.channelAccounts) {
     if (options.registry && !options.registry.get(ca.channel)) continue;
-    const created = await accounts.createChannelAccount({ merchantId: merchant.id, channel: ca.channel, config: ca.config, secrets: ca.secrets });
+    const created = await accounts.createChannelAccount({
+      merchantId: merchant.id,
+      channel: ca.channel,
+      config: ca.config,
+      secrets: ca.secrets,
+    });
     channels.push(ca.channel);
-    const problem = ca.afterCreate && options.bridgeUrl ? await ca.afterCreate(created.id, options.bridgeUrl) : undefined;
+    const problem =
+      ca.afterCreate && options.bridgeUrl ? await ca.afterCreate(created.id, options.bridgeUrl) : undefined;
     if (problem) problems.push(problem);
   }
-  return { merchantId: merchant.id, apiKey: key, storeId: store.id, storeCode: store.code, hqUser: DEMO_HQ_USER, hqPassword, channels, problems };
+  return {
+    merchantId: merchant.id,
+    apiKey: key,
+    storeId: store.id,
+    storeCode: store.code,
+    hqUser: DEMO_HQ_USER,
+    hqPassword,
+    channels,
+    problems,
+  };
 }

@@ -3,12 +3,30 @@ import pino, { type Logger } from 'pino';
 // Structured logs; secrets never reach them. Paths cover request headers and the few
 // places credentials travel in objects we might log.
 export const REDACT_PATHS = [
-  'req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'res.headers["set-cookie"]',
-  '*.apiKey', '*.api_key', '*.password', '*.secret', '*.secrets', '*.privateKey', '*.private_key', '*.key',
-  '*.auth_code', '*.authCode', '*.appSecret', '*.passphrase', 'secrets', 'password', 'apiKey',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+  '*.apiKey',
+  '*.api_key',
+  '*.password',
+  '*.secret',
+  '*.secrets',
+  '*.privateKey',
+  '*.private_key',
+  '*.key',
+  '*.auth_code',
+  '*.authCode',
+  '*.appSecret',
+  '*.passphrase',
+  'secrets',
+  'password',
+  'apiKey',
 ];
 
-export function createLogger(options: { level?: string; name?: string; destination?: pino.DestinationStream } = {}): Logger {
+export function createLogger(
+  options: { level?: string; name?: string; destination?: pino.DestinationStream } = {},
+): Logger {
   return pino(
     {
       name: options.name ?? 'kauri-bridge',

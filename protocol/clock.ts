@@ -28,10 +28,13 @@ export function systemClock(scale = timeScale()): Clock {
     sleep: (ms, signal) =>
       new Promise<void>((resolve, reject) => {
         if (signal?.aborted) return reject(signal.reason);
-        const t = setTimeout(() => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        }, Math.max(1, Math.round(ms / scale)));
+        const t = setTimeout(
+          () => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+          },
+          Math.max(1, Math.round(ms / scale)),
+        );
         const onAbort = () => {
           clearTimeout(t);
           reject(signal?.reason);

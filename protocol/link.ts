@@ -22,7 +22,11 @@ const managerPin = z.string().regex(/^\d{4,12}$/);
 
 export const CommandArgs = {
   /** A dynamic one-code checkout: the customer scans one QR with any wallet. */
-  'checkout.create': z.object({ amountMinor: minor, currency, expiresInS: z.number().int().min(30).max(3600).optional() }),
+  'checkout.create': z.object({
+    amountMinor: minor,
+    currency,
+    expiresInS: z.number().int().min(30).max(3600).optional(),
+  }),
   /** Stop a checkout that was not paid (the bridge closes its channel orders). */
   'checkout.cancel': z.object({ checkoutId: z.string().min(1).max(64) }),
   /** A customer-presented payment code the cashier scanned (WeChat micropay / Alipay spot). */
@@ -32,13 +36,23 @@ export const CommandArgs = {
   /** Cancel that resolves safely: the bridge queries, then closes or reverses, or says it was paid. */
   'payment.cancel': z.object({ outTradeNo }),
   /** A full or partial refund, approved by the store's manager PIN. */
-  'refund.create': z.object({ outTradeNo, outRefundNo: outTradeNo, amountMinor: minor, managerPin, reason: z.string().max(200).optional() }),
+  'refund.create': z.object({
+    outTradeNo,
+    outRefundNo: outTradeNo,
+    amountMinor: minor,
+    managerPin,
+    reason: z.string().max(200).optional(),
+  }),
   /** Checks the store's manager PIN (closing the day): answers `verified`, or refuses as a refund's wrong PIN is refused. */
   'manager.verify': z.object({ managerPin, purpose: z.literal('day_close') }),
   /** CNY estimates per wallet for the customer screen. */
   'fx.estimate': z.object({ amountMinor: minor, currency }),
   /** The counter's devices, for HQ's view. */
-  'device.health': z.object({ devices: z.array(z.object({ kind: z.string().max(20), state: z.string().max(40), detail: z.string().max(200).optional() })).max(10) }),
+  'device.health': z.object({
+    devices: z
+      .array(z.object({ kind: z.string().max(20), state: z.string().max(40), detail: z.string().max(200).optional() }))
+      .max(10),
+  }),
 } as const;
 
 export type CommandName = keyof typeof CommandArgs;
@@ -71,21 +85,32 @@ export type TerminalMessage = z.infer<typeof TerminalMessage>;
 // ---- bridge → terminal ----
 
 export const StoreInfoSchema = z.object({
-  id: z.string(), code: z.string(), name: z.string(), timezone: z.string(), currency: z.string(),
-  merchantId: z.string(), merchantName: z.string(),
+  id: z.string(),
+  code: z.string(),
+  name: z.string(),
+  timezone: z.string(),
+  currency: z.string(),
+  merchantId: z.string(),
+  merchantName: z.string(),
   staticCodeUrl: z.string().optional(),
 });
 export type LinkStoreInfo = z.infer<typeof StoreInfoSchema>;
 
 export const WelcomeMessage = z.object({
-  v, type: z.literal('welcome'), terminalId: z.string(), terminalName: z.string(), store: StoreInfoSchema,
+  v,
+  type: z.literal('welcome'),
+  terminalId: z.string(),
+  terminalName: z.string(),
+  store: StoreInfoSchema,
   /** The newest event sequence when the replay started. */
   head: z.number().int().min(0),
 });
 export const LinkErrorBody = z.object({ code: z.string(), message: z.string(), zh: z.string().optional() });
 export type LinkErrorBody = z.infer<typeof LinkErrorBody>;
 export const ResultMessage = z.object({
-  v, type: z.literal('result'), key,
+  v,
+  type: z.literal('result'),
+  key,
   ok: z.boolean(),
   data: z.unknown().optional(),
   error: LinkErrorBody.optional(),
@@ -94,14 +119,25 @@ export const ResultMessage = z.object({
 });
 export type ResultMessage = z.infer<typeof ResultMessage>;
 export const EventMessage = z.object({
-  v, type: z.literal('event'), seq: z.number().int().positive(), event: z.string(), at: z.string(), payload: z.unknown(),
+  v,
+  type: z.literal('event'),
+  seq: z.number().int().positive(),
+  event: z.string(),
+  at: z.string(),
+  payload: z.unknown(),
 });
 export type EventMessage = z.infer<typeof EventMessage>;
 export const PongMessage = z.object({ v, type: z.literal('pong'), at: z.number() });
 /** Sent just before the bridge closes the link for good (revoked, unknown terminal). */
 export const ByeMessage = z.object({ v, type: z.literal('bye'), error: LinkErrorBody });
 
-export const BridgeMessage = z.discriminatedUnion('type', [WelcomeMessage, ResultMessage, EventMessage, PongMessage, ByeMessage]);
+export const BridgeMessage = z.discriminatedUnion('type', [
+  WelcomeMessage,
+  ResultMessage,
+  EventMessage,
+  PongMessage,
+  ByeMessage,
+]);
 export type BridgeMessage = z.infer<typeof BridgeMessage>;
 
 /** WebSocket close codes the link uses (4000–4999 are the application's). */
@@ -137,7 +173,13 @@ export function parseTerminalMessage(text: string): TerminalMessage | undefined 
 // ---- pairing (plain HTTP, before there is a link) ----
 
 export const PairRequest = z.object({ code: z.string().min(6).max(40), name: z.string().min(1).max(60).optional() });
-export const PairResponse = z.object({ terminalId: z.string(), secret: z.string(), storeId: z.string(), merchantId: z.string(), name: z.string() });
+export const PairResponse = z.object({
+  terminalId: z.string(),
+  secret: z.string(),
+  storeId: z.string(),
+  merchantId: z.string(),
+  name: z.string(),
+});
 export type PairResponse = z.infer<typeof PairResponse>;
 
 /** The credential a terminal presents: `Authorization: Bearer <terminalId>.<secret>`. */
@@ -145,7 +187,9 @@ export function terminalAuthorization(terminalId: string, secret: string): strin
   return `Bearer ${terminalId}.${secret}`;
 }
 
-export function parseTerminalAuthorization(header: string | undefined): { terminalId: string; secret: string } | undefined {
+export function parseTerminalAuthorization(
+  header: string | undefined,
+): { terminalId: string; secret: string } | undefined {
   const m = /^Bearer (term_[A-Za-z0-9]{10,40})\.([A-Za-z0-9_-]{20,100})$/.exec(header ?? '');
   return m ? { terminalId: m[1]!, secret: m[2]! } : undefined;
 }

@@ -1,7 +1,16 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import {
-  add, compare, format, money, parseDecimal, subtract, sum, toDecimalString, CURRENCY_EXPONENTS, MoneyError,
+  add,
+  compare,
+  format,
+  money,
+  parseDecimal,
+  subtract,
+  sum,
+  toDecimalString,
+  CURRENCY_EXPONENTS,
+  MoneyError,
   type Currency,
 } from './money.js';
 

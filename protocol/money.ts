@@ -3,8 +3,23 @@
 
 /** Minor-unit exponents (ISO 4217). Only currencies Kauri may meet are listed; others are refused. */
 export const CURRENCY_EXPONENTS = {
-  NZD: 2, CNY: 2, AUD: 2, USD: 2, HKD: 2, EUR: 2, GBP: 2, SGD: 2, CAD: 2, CHF: 2, MOP: 2, FJD: 2,
-  JPY: 0, KRW: 0, TWD: 2, THB: 2, MYR: 2,
+  NZD: 2,
+  CNY: 2,
+  AUD: 2,
+  USD: 2,
+  HKD: 2,
+  EUR: 2,
+  GBP: 2,
+  SGD: 2,
+  CAD: 2,
+  CHF: 2,
+  MOP: 2,
+  FJD: 2,
+  JPY: 0,
+  KRW: 0,
+  TWD: 2,
+  THB: 2,
+  MYR: 2,
 } as const;
 
 export type Currency = keyof typeof CURRENCY_EXPONENTS;

@@ -9,7 +9,15 @@ describe('payment codes', () => {
     expect(channelOfPaymentCode('2845678901234567')).toBe('alipay');
   });
   it('refuses garbage', () => {
-    for (const bad of ['', 'abc', '164567890123456789', '13456789012345678', '13456789012345678x', '3145678901234567', '2'.repeat(25)]) {
+    for (const bad of [
+      '',
+      'abc',
+      '164567890123456789',
+      '13456789012345678',
+      '13456789012345678x',
+      '3145678901234567',
+      '2'.repeat(25),
+    ]) {
       expect(channelOfPaymentCode(bad), bad).toBeUndefined();
     }
   });

@@ -17,7 +17,14 @@ export const CHANNEL_MODES: Record<ChannelName, readonly PaymentMode[]> = {
 export const PRESENTED_CODE_MODES: readonly PaymentMode[] = ['micropay', 'spot'];
 
 export const PAYMENT_STATUSES = [
-  'created', 'pending', 'paid', 'partially_refunded', 'refunded', 'closed', 'reversed', 'failed',
+  'created',
+  'pending',
+  'paid',
+  'partially_refunded',
+  'refunded',
+  'closed',
+  'reversed',
+  'failed',
 ] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 

@@ -11,7 +11,9 @@ import { privateDir, privateFile, writePrivateFile } from './private-files.js';
 const mode = (p: string) => statSync(p).mode & 0o777;
 const root = mkdtempSync(join(tmpdir(), 'kauri-private-'));
 const oldUmask = process.umask(0o022);
-afterAll(() => { process.umask(oldUmask); });
+afterAll(() => {
+  process.umask(oldUmask);
+});
 
 describe('private files', () => {
   it('writes files 0600 in folders 0700, and tightens ours (but not a sticky shared folder)', () => {
@@ -30,5 +32,4 @@ describe('private files', () => {
     privateDir(join(root, 'shared'));
     expect(statSync(join(root, 'shared')).mode & 0o7777).toBe(0o1777);
   });
-
 });

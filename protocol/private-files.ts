@@ -1,4 +1,14 @@
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 
 // Files that hold a secret (endpoints.json with the demo API key, HQ password and manager
@@ -34,7 +44,8 @@ export function privateFile(path: string, options: { sqlite?: boolean } = {}): v
   privateDir(dirname(path));
   closeSync(openSync(path, 'a', FILE_MODE));
   chmodSync(path, FILE_MODE);
-  if (options.sqlite) for (const f of [`${path}-wal`, `${path}-shm`, `${path}-journal`]) if (existsSync(f)) chmodSync(f, FILE_MODE);
+  if (options.sqlite)
+    for (const f of [`${path}-wal`, `${path}-shm`, `${path}-journal`]) if (existsSync(f)) chmodSync(f, FILE_MODE);
 }
 
 /** Writes `data` to `path` whole or not at all (a temporary file, synced, renamed), readable by this user only. */

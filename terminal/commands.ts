@@ -11,21 +11,45 @@ export function registerTerminalCommands(program: Command): void {
   program
     .command('terminal')
     .description('the counter app: cashier and customer screens, linked to the bridge')
-    .option('--bridge <wsurl>', 'the bridge\'s terminal endpoint, e.g. ws://127.0.0.1:7300/terminal (remembered after pairing)')
-    .requiredOption('--data <dir>', 'this counter\'s data folder (its SQLite: outbox, sales, journal, credential)')
-    .option('--pair <code>', 'pair with the bridge using a one-time code from HQ (once per data folder); "-" reads it from standard input, and KAURI_PAIRING_CODE is used when the folder is not yet paired (neither shows the code in ps)')
+    .option(
+      '--bridge <wsurl>',
+      "the bridge's terminal endpoint, e.g. ws://127.0.0.1:7300/terminal (remembered after pairing)",
+    )
+    .requiredOption('--data <dir>', "this counter's data folder (its SQLite: outbox, sales, journal, credential)")
+    .option(
+      '--pair <code>',
+      'pair with the bridge using a one-time code from HQ (once per data folder); "-" reads it from standard input, and KAURI_PAIRING_CODE is used when the folder is not yet paired (neither shows the code in ps)',
+    )
     .option('--name <name>', 'with --pair: what HQ calls this counter')
     .option('--headless', 'serve the screens over loopback HTTP instead of opening Electron windows')
-    .option('--ui-port <n>', 'port of the loopback screens (0 = any free port)', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is a whole number from 0 to 65535');
-      return n;
-    }, 7310)
-    .option('--printer <spec>', 'receipt printer: serial:/dev/ttyX?baud=9600 | usb:VID:PID | usb:/dev/usb/lpN | tcp:HOST:PORT | none', 'none')
+    .option(
+      '--ui-port <n>',
+      'port of the loopback screens (0 = any free port)',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0 || n > 65535)
+          throw new InvalidArgumentError('a port is a whole number from 0 to 65535');
+        return n;
+      },
+      7310,
+    )
+    .option(
+      '--printer <spec>',
+      'receipt printer: serial:/dev/ttyX?baud=9600 | usb:VID:PID | usb:/dev/usb/lpN | tcp:HOST:PORT | none',
+      'none',
+    )
     .option('--display <spec>', 'pole display: serial:/dev/ttyX?protocol=epson|cd5220 | none', 'none')
-    .option('--scanner <spec>', 'serial payment-code scanner (keyboard-wedge scanners type into the scan field) | none', 'none')
+    .option(
+      '--scanner <spec>',
+      'serial payment-code scanner (keyboard-wedge scanners type into the scan field) | none',
+      'none',
+    )
     .action(async (o) => {
-      o.pair = await pairingCodeFor({ pair: o.pair, dataDir: resolve(o.data), warn: (l) => process.stderr.write(`${l}\n`) });
+      o.pair = await pairingCodeFor({
+        pair: o.pair,
+        dataDir: resolve(o.data),
+        warn: (l) => process.stderr.write(`${l}\n`),
+      });
       if (!o.headless) {
         // Pair first (here, in plain Node), then hand the data folder to the shell.
         if (o.pair) {

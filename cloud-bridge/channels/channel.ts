@@ -26,7 +26,13 @@ export interface ChannelContext {
   /** The bridge's public base URL, for return URLs and landing pages. */
   readonly publicBaseUrl: string;
   /** Keeps a raw channel message (the recorder redacts secrets). */
-  record(message: { direction: 'request' | 'response' | 'notify' | 'reply'; endpoint: string; body: string; httpStatus?: number; orderId?: string }): Promise<void>;
+  record(message: {
+    direction: 'request' | 'response' | 'notify' | 'reply';
+    endpoint: string;
+    body: string;
+    httpStatus?: number;
+    orderId?: string;
+  }): Promise<void>;
 }
 
 export interface CreatePaymentRequest {
@@ -178,7 +184,10 @@ export interface Channel {
 }
 
 export class NotifyRejectedError extends Error {
-  constructor(readonly reason: string, readonly reply: HttpReply) {
+  constructor(
+    readonly reason: string,
+    readonly reply: HttpReply,
+  ) {
     super(reason);
     this.name = 'NotifyRejectedError';
   }

@@ -19,7 +19,9 @@ export interface SimulatorEndpoints {
 }
 
 /** Demo channel accounts pointing at the simulators (their CONTRACTS.md default merchants). */
-export async function demoChannelAccounts(sims: SimulatorEndpoints): Promise<import('../demo.js').DemoChannelAccount[]> {
+export async function demoChannelAccounts(
+  sims: SimulatorEndpoints,
+): Promise<import('../demo.js').DemoChannelAccount[]> {
   const accounts: import('../demo.js').DemoChannelAccount[] = [];
   if (sims.wechat) accounts.push(wechatDemoAccount(sims.wechat));
   if (sims.alipay) accounts.push(alipayDemoAccount(sims.alipay));

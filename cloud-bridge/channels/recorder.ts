@@ -13,7 +13,10 @@ export function redact(body: string): string {
   let out = body;
   for (const f of SECRET_FIELDS) {
     // XML elements, with or without CDATA
-    out = out.replace(new RegExp(`<${f}>(?:<!\\[CDATA\\[)?([^<\\]]*)(?:\\]\\]>)?</${f}>`, 'g'), (_m, v: string) => `<${f}>${mask(v)}</${f}>`);
+    out = out.replace(
+      new RegExp(`<${f}>(?:<!\\[CDATA\\[)?([^<\\]]*)(?:\\]\\]>)?</${f}>`, 'g'),
+      (_m, v: string) => `<${f}>${mask(v)}</${f}>`,
+    );
     // form fields
     out = out.replace(new RegExp(`(^|[&?])${f}=([^&]*)`, 'g'), (_m, p: string, v: string) => `${p}${f}=${mask(v)}`);
     // JSON string values
@@ -40,20 +43,33 @@ export interface RecordedMessage {
 }
 
 export class MessageRecorder {
-  constructor(private readonly store: Store, private readonly clock: Clock = systemClock()) {}
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock = systemClock(),
+  ) {}
 
   async record(m: RecordedMessage, db: Kysely<Database> | Transaction<Database> = this.store.db): Promise<void> {
     await db
       .insertInto('channel_messages')
       .values({
-        channel: m.channel, channel_account_id: m.accountId ?? null, order_id: m.orderId ?? null,
-        direction: m.direction, endpoint: m.endpoint, http_status: m.httpStatus ?? null,
-        body: redact(m.body).slice(0, 200_000), created_at: nowIso(m.at ?? this.clock.now()),
+        channel: m.channel,
+        channel_account_id: m.accountId ?? null,
+        order_id: m.orderId ?? null,
+        direction: m.direction,
+        endpoint: m.endpoint,
+        http_status: m.httpStatus ?? null,
+        body: redact(m.body).slice(0, 200_000),
+        created_at: nowIso(m.at ?? this.clock.now()),
       })
       .execute();
   }
 
   async forOrder(orderId: string) {
-    return this.store.db.selectFrom('channel_messages').selectAll().where('order_id', '=', orderId).orderBy('id').execute();
+    return this.store.db
+      .selectFrom('channel_messages')
+      .selectAll()
+      .where('order_id', '=', orderId)
+      .orderBy('id')
+      .execute();
   }
 }

@@ -7,7 +7,9 @@ import { EventLog } from './event-log.js';
 // hold up the others), and a reader never skips an event that commits late.
 
 const dbs: TestDatabase[] = [];
-afterAll(async () => { for (const d of dbs) await d.drop(); });
+afterAll(async () => {
+  for (const d of dbs) await d.drop();
+});
 
 describe.runIf(pgUrl)('event log on PostgreSQL', () => {
   it('lets appends overlap, and reads only up to what can no longer commit out of order', async () => {
@@ -23,7 +25,9 @@ describe.runIf(pgUrl)('event log on PostgreSQL', () => {
     await slow.connect();
     await slow.query('begin');
     await slow.query('select pg_advisory_xact_lock_shared(727274)');
-    await slow.query(`insert into events (id, type, merchant_id, store_id, payload, created_at) values ('evt_slow', 'test.slow', null, null, '{}', now()::text)`);
+    await slow.query(
+      `insert into events (id, type, merchant_id, store_id, payload, created_at) values ('evt_slow', 'test.slow', null, null, '{}', now()::text)`,
+    );
 
     const t0 = Date.now();
     const fast = await log.append({ type: 'test.fast', payload: {} });
@@ -32,7 +36,10 @@ describe.runIf(pgUrl)('event log on PostgreSQL', () => {
     // The fast event has the higher number and is committed, but the slow one may still
     // commit below it: a reader must not move past it yet.
     let readerDone = false;
-    const reading = log.read(cursor).then((r) => { readerDone = true; return r; });
+    const reading = log.read(cursor).then((r) => {
+      readerDone = true;
+      return r;
+    });
     await new Promise((r) => setTimeout(r, 300));
     expect(readerDone).toBe(false);
     await slow.query('commit');
@@ -44,7 +51,9 @@ describe.runIf(pgUrl)('event log on PostgreSQL', () => {
     // Many appends at once all land, in order, once.
     await Promise.all(Array.from({ length: 40 }, (_, n) => log.append({ type: 'test.many', payload: { n } })));
     const all = await log.read(fast.seq, { limit: 100 });
-    expect(all.map((e) => (e.payload as { n: number }).n).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, n) => n));
+    expect(all.map((e) => (e.payload as { n: number }).n).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 40 }, (_, n) => n),
+    );
     await store.close();
   }, 30_000);
 });

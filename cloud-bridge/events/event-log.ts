@@ -40,7 +40,10 @@ const APPEND_LOCK = 727274;
 
 export class EventLog {
   private readonly listeners = new Set<Listener>();
-  constructor(private readonly store: Store, private readonly clock: Clock = systemClock()) {}
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock = systemClock(),
+  ) {}
 
   async append(input: AppendInput): Promise<DomainEvent> {
     const event = await this.store.db.transaction().execute((trx) => this.appendIn(trx, input));
@@ -66,40 +69,72 @@ export class EventLog {
     if (this.store.dialect === 'postgres') await sql`select pg_advisory_xact_lock_shared(${APPEND_LOCK})`.execute(trx);
     const inserted = await trx.insertInto('events').values(row).returning('seq').executeTakeFirstOrThrow();
     return {
-      seq: Number(inserted.seq), id: row.id, type: row.type, merchantId: row.merchant_id, storeId: row.store_id,
-      payload: input.payload, createdAt: row.created_at,
+      seq: Number(inserted.seq),
+      id: row.id,
+      type: row.type,
+      merchantId: row.merchant_id,
+      storeId: row.store_id,
+      payload: input.payload,
+      createdAt: row.created_at,
     };
   }
 
   /** Events after `afterSeq`, oldest first, optionally for one merchant or store. */
-  async read(afterSeq: number, options: { limit?: number; merchantId?: string; storeId?: string; types?: string[] } = {}): Promise<DomainEvent[]> {
+  async read(
+    afterSeq: number,
+    options: { limit?: number; merchantId?: string; storeId?: string; types?: string[] } = {},
+  ): Promise<DomainEvent[]> {
     let q = this.store.db.selectFrom('events').selectAll().where('seq', '>', afterSeq);
     if (this.store.dialect === 'postgres') q = q.where('seq', '<=', await this.horizon());
     if (options.merchantId) q = q.where('merchant_id', '=', options.merchantId);
     if (options.storeId) q = q.where('store_id', '=', options.storeId);
     if (options.types?.length) q = q.where('type', 'in', options.types);
-    const rows = await q.orderBy('seq').limit(options.limit ?? 500).execute();
+    const rows = await q
+      .orderBy('seq')
+      .limit(options.limit ?? 500)
+      .execute();
     return rows.map((r) => ({
-      seq: Number(r.seq), id: r.id, type: r.type, merchantId: r.merchant_id, storeId: r.store_id,
-      payload: JSON.parse(r.payload), createdAt: r.created_at,
+      seq: Number(r.seq),
+      id: r.id,
+      type: r.type,
+      merchantId: r.merchant_id,
+      storeId: r.store_id,
+      payload: JSON.parse(r.payload),
+      createdAt: r.created_at,
     }));
   }
 
   async byId(id: string): Promise<DomainEvent | undefined> {
     const r = await this.store.db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
-    return r && {
-      seq: Number(r.seq), id: r.id, type: r.type, merchantId: r.merchant_id, storeId: r.store_id,
-      payload: JSON.parse(r.payload), createdAt: r.created_at,
-    };
+    return (
+      r && {
+        seq: Number(r.seq),
+        id: r.id,
+        type: r.type,
+        merchantId: r.merchant_id,
+        storeId: r.store_id,
+        payload: JSON.parse(r.payload),
+        createdAt: r.created_at,
+      }
+    );
   }
 
   async hasCursor(reader: string): Promise<boolean> {
-    return (await this.store.db.selectFrom('event_cursors').select('reader').where('reader', '=', reader).executeTakeFirst()) !== undefined;
+    return (
+      (await this.store.db
+        .selectFrom('event_cursors')
+        .select('reader')
+        .where('reader', '=', reader)
+        .executeTakeFirst()) !== undefined
+    );
   }
 
   async head(): Promise<number> {
     if (this.store.dialect === 'postgres') return this.horizon();
-    const r = await this.store.db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
+    const r = await this.store.db
+      .selectFrom('events')
+      .select((eb) => eb.fn.max('seq').as('seq'))
+      .executeTakeFirst();
     return Number(r?.seq ?? 0);
   }
 
@@ -107,13 +142,20 @@ export class EventLog {
   private async horizon(): Promise<number> {
     return this.store.db.transaction().execute(async (trx) => {
       await sql`select pg_advisory_xact_lock(${APPEND_LOCK})`.execute(trx);
-      const r = await trx.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
+      const r = await trx
+        .selectFrom('events')
+        .select((eb) => eb.fn.max('seq').as('seq'))
+        .executeTakeFirst();
       return Number(r?.seq ?? 0);
     });
   }
 
   async cursor(reader: string): Promise<number> {
-    const r = await this.store.db.selectFrom('event_cursors').select('position').where('reader', '=', reader).executeTakeFirst();
+    const r = await this.store.db
+      .selectFrom('event_cursors')
+      .select('position')
+      .where('reader', '=', reader)
+      .executeTakeFirst();
     return Number(r?.position ?? 0);
   }
 
@@ -123,7 +165,12 @@ export class EventLog {
     await this.store.db
       .insertInto('event_cursors')
       .values({ reader, position, updated_at: now })
-      .onConflict((oc) => oc.column('reader').doUpdateSet({ position: sql`case when event_cursors.position < excluded.position then excluded.position else event_cursors.position end`, updated_at: now }))
+      .onConflict((oc) =>
+        oc.column('reader').doUpdateSet({
+          position: sql`case when event_cursors.position < excluded.position then excluded.position else event_cursors.position end`,
+          updated_at: now,
+        }),
+      )
       .execute();
   }
 

@@ -20,13 +20,19 @@ export interface StoredFile {
 }
 
 export class FileStore {
-  constructor(private readonly dir: string, private readonly store: Store) {}
+  constructor(
+    private readonly dir: string,
+    private readonly store: Store,
+  ) {}
 
   private pathOf(sha256: string): string {
     return join(this.dir, sha256.slice(0, 2), sha256);
   }
 
-  async put(body: Buffer, info: { kind: string; channel?: string; day?: string; meta?: Record<string, unknown> }): Promise<StoredFile> {
+  async put(
+    body: Buffer,
+    info: { kind: string; channel?: string; day?: string; meta?: Record<string, unknown> },
+  ): Promise<StoredFile> {
     const sha256 = createHash('sha256').update(body).digest('hex');
     const path = this.pathOf(sha256);
     if (!existsSync(path)) {
@@ -39,10 +45,19 @@ export class FileStore {
       });
     }
     const row = {
-      sha256, size: body.length, kind: info.kind, channel: info.channel ?? null, day: info.day ?? null,
-      meta: JSON.stringify(info.meta ?? {}), created_at: nowIso(),
+      sha256,
+      size: body.length,
+      kind: info.kind,
+      channel: info.channel ?? null,
+      day: info.day ?? null,
+      meta: JSON.stringify(info.meta ?? {}),
+      created_at: nowIso(),
     };
-    await this.store.db.insertInto('files').values(row).onConflict((oc) => oc.column('sha256').doNothing()).execute();
+    await this.store.db
+      .insertInto('files')
+      .values(row)
+      .onConflict((oc) => oc.column('sha256').doNothing())
+      .execute();
     const stored = await this.info(sha256);
     return stored!;
   }
@@ -50,7 +65,15 @@ export class FileStore {
   async info(sha256: string): Promise<StoredFile | undefined> {
     const r = await this.store.db.selectFrom('files').selectAll().where('sha256', '=', sha256).executeTakeFirst();
     return r
-      ? { sha256: r.sha256, size: Number(r.size), kind: r.kind, channel: r.channel, day: r.day, meta: JSON.parse(r.meta), createdAt: r.created_at }
+      ? {
+          sha256: r.sha256,
+          size: Number(r.size),
+          kind: r.kind,
+          channel: r.channel,
+          day: r.day,
+          meta: JSON.parse(r.meta),
+          createdAt: r.created_at,
+        }
       : undefined;
   }
 
@@ -60,7 +83,15 @@ export class FileStore {
     if (filter.channel) q = q.where('channel', '=', filter.channel);
     if (filter.day) q = q.where('day', '=', filter.day);
     const rows = await q.orderBy('created_at').execute();
-    return rows.map((r) => ({ sha256: r.sha256, size: Number(r.size), kind: r.kind, channel: r.channel, day: r.day, meta: JSON.parse(r.meta), createdAt: r.created_at }));
+    return rows.map((r) => ({
+      sha256: r.sha256,
+      size: Number(r.size),
+      kind: r.kind,
+      channel: r.channel,
+      day: r.day,
+      meta: JSON.parse(r.meta),
+      createdAt: r.created_at,
+    }));
   }
 
   async read(sha256: string): Promise<Buffer> {

@@ -23,14 +23,27 @@ export const FX_JOB = 'fx.pull';
 export async function installFx(
   app: FastifyInstance,
   deps: {
-    store: Store; accounts: AccountsRepo; channels: ChannelRegistry; events: EventLog; scheduler: Scheduler;
-    payments: PaymentService; clock: Clock; log: Logger; options?: FxOptions & { pullAtStart?: boolean };
+    store: Store;
+    accounts: AccountsRepo;
+    channels: ChannelRegistry;
+    events: EventLog;
+    scheduler: Scheduler;
+    payments: PaymentService;
+    clock: Clock;
+    log: Logger;
+    options?: FxOptions & { pullAtStart?: boolean };
   },
 ): Promise<{ fx: FxService; startReport?: PullReport }> {
   const log = deps.log.child({ part: 'fx' });
   const fx = new FxService({
-    store: deps.store, accounts: deps.accounts, channels: deps.channels, events: deps.events, clock: deps.clock, log,
-    channelContext: (account) => deps.payments.channelContext(account), options: deps.options,
+    store: deps.store,
+    accounts: deps.accounts,
+    channels: deps.channels,
+    events: deps.events,
+    clock: deps.clock,
+    log,
+    channelContext: (account) => deps.payments.channelContext(account),
+    options: deps.options,
   });
   deps.scheduler.every(FX_JOB, deps.options?.pullEveryMs ?? 600_000, async () => {
     const report = await fx.pullAll();
@@ -41,7 +54,10 @@ export async function installFx(
   let startReport: PullReport | undefined;
   if (deps.options?.pullAtStart !== false) {
     startReport = await fx.pullAll();
-    log.info({ ok: startReport.ok.length, failed: startReport.failed, skipped: startReport.skipped }, 'rates pulled at start');
+    log.info(
+      { ok: startReport.ok.length, failed: startReport.failed, skipped: startReport.skipped },
+      'rates pulled at start',
+    );
   }
   return { fx, startReport };
 }

@@ -26,7 +26,12 @@ export function exactCny(amountMinor: number, currency: string, rate: string, ma
  * What the customer pays by bank, in fen: NZD × rate × (1 + markup), rounded UP to the fen
  * so the merchant always receives at least the price asked.
  */
-export function payableCnyMinor(amountMinor: number, currency: string, rate: string, markup: string): { cnyMinor: number; exact: string } {
+export function payableCnyMinor(
+  amountMinor: number,
+  currency: string,
+  rate: string,
+  markup: string,
+): { cnyMinor: number; exact: string } {
   const exact = exactCny(amountMinor, currency, rate, markup);
   const fen = exact.mul(100).toDecimalPlaces(0, Decimal.ROUND_CEIL);
   if (!fen.lte(Number.MAX_SAFE_INTEGER)) throw new RangeError('CNY amount too large');
@@ -34,7 +39,11 @@ export function payableCnyMinor(amountMinor: number, currency: string, rate: str
 }
 
 /** A wallet's display estimate (the wallet converts on its side): half up to the fen, no markup. */
-export function estimateCnyMinor(amountMinor: number, currency: string, rate: string): { cnyMinor: number; exact: string } {
+export function estimateCnyMinor(
+  amountMinor: number,
+  currency: string,
+  rate: string,
+): { cnyMinor: number; exact: string } {
   const exact = exactCny(amountMinor, currency, rate);
   return { cnyMinor: exact.mul(100).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber(), exact: exact.toString() };
 }
@@ -42,5 +51,8 @@ export function estimateCnyMinor(amountMinor: number, currency: string, rate: st
 /** What the merchant receives, in its currency's minor units (exact decimal), for `cnyMinor` fen. */
 export function merchantReceives(cnyMinor: number, currency: string, rate: string, markup: string): Decimal {
   const exp = exponent(toCurrency(currency));
-  return new D(cnyMinor).div(100).div(new D(rate).mul(new D(1).plus(markup))).mul(new D(10).pow(exp));
+  return new D(cnyMinor)
+    .div(100)
+    .div(new D(rate).mul(new D(1).plus(markup)))
+    .mul(new D(10).pow(exp));
 }

@@ -19,7 +19,14 @@ const log = pino({ level: 'silent' });
 
 function clockAt(start: number): Clock & { set(ms: number): void } {
   let now = start;
-  return { now: () => new Date(now), duration: (ms) => ms, sleep: async () => undefined, set: (ms) => { now = ms; } };
+  return {
+    now: () => new Date(now),
+    duration: (ms) => ms,
+    sleep: async () => undefined,
+    set: (ms) => {
+      now = ms;
+    },
+  };
 }
 
 describe.each(storeKinds())('FX service on %s', (kind) => {
@@ -46,8 +53,13 @@ describe.each(storeKinds())('FX service on %s', (kind) => {
     const accounts = new AccountsRepo(store, new SecretBox('fx-test-secret-key-0123456789'));
     merchantId = (await accounts.createMerchant({ name: 'FX test', fxMarkup: '0.035' })).id;
     fx = new FxService({
-      store, accounts, channels: new ChannelRegistry(), events: new EventLog(store), clock, log,
-      channelContext: (account: ChannelAccount) => ({ account, clock, log } as unknown as ChannelContext),
+      store,
+      accounts,
+      channels: new ChannelRegistry(),
+      events: new EventLog(store),
+      clock,
+      log,
+      channelContext: (account: ChannelAccount) => ({ account, clock, log }) as unknown as ChannelContext,
       options: { bankRateUrl: url, pullTimeoutMs: 500 },
     });
   });
@@ -59,7 +71,10 @@ describe.each(storeKinds())('FX service on %s', (kind) => {
     await db?.drop();
   });
 
-  const rate = (v: string, publishedAt: number) => () => ({ status: 200, body: JSON.stringify({ currency: 'NZD', cny_per_unit: v, published_at: new Date(publishedAt).toISOString() }) });
+  const rate = (v: string, publishedAt: number) => () => ({
+    status: 200,
+    body: JSON.stringify({ currency: 'NZD', cny_per_unit: v, published_at: new Date(publishedAt).toISOString() }),
+  });
 
   it('keeps every fetch as history and uses the latest', async () => {
     answer = rate('4.2000', t0 - 5 * 60_000);
@@ -69,19 +84,40 @@ describe.each(storeKinds())('FX service on %s', (kind) => {
     await fx.pullAll();
     const h = await fx.history({ channel: 'bank' });
     expect(h.map((r) => r.rate)).toEqual(['4.25', '4.2']);
-    expect(h[0]).toMatchObject({ channel: 'bank', source: 'bank', currency: 'NZD', publishedAt: new Date(t0).toISOString(), fetchedAt: new Date(t0 + 60_000).toISOString() });
+    expect(h[0]).toMatchObject({
+      channel: 'bank',
+      source: 'bank',
+      currency: 'NZD',
+      publishedAt: new Date(t0).toISOString(),
+      fetchedAt: new Date(t0 + 60_000).toISOString(),
+    });
     expect((await fx.latest('bank', 'NZD'))!.rate).toBe('4.25');
   });
 
-  it('quotes with the merchant\'s markup, rounded up, and records it', async () => {
+  it("quotes with the merchant's markup, rounded up, and records it", async () => {
     answer = rate('4.2500', t0);
     const q = await fx.quote(merchantId, 'bank', money(1_234_567, 'NZD'));
     // 12,345.67 × 4.25 × 1.035 = 54,305.5159125 → 54,305.52
-    expect(q).toMatchObject({ cny_minor: 5_430_552, rate: '4.25', markup: '0.035', source: 'bank', rate_time: new Date(t0).toISOString() });
+    expect(q).toMatchObject({
+      cny_minor: 5_430_552,
+      rate: '4.25',
+      markup: '0.035',
+      source: 'bank',
+      rate_time: new Date(t0).toISOString(),
+    });
     expect(Date.parse(q.expires_at) - clock.now().getTime()).toBe(600_000);
-    const row = await store.db.selectFrom('fx_quotes').selectAll().where('id', '=', q.quote_id).executeTakeFirstOrThrow();
+    const row = await store.db
+      .selectFrom('fx_quotes')
+      .selectAll()
+      .where('id', '=', q.quote_id)
+      .executeTakeFirstOrThrow();
     expect(row).toMatchObject({ exact_cny: '54305.5159125', rounding: 'up', cny_minor: 5_430_552 });
-    const hook = await fx.quoteFor({ merchantId, channel: 'bank', amount: money(1_234_567, 'NZD'), quoteId: q.quote_id });
+    const hook = await fx.quoteFor({
+      merchantId,
+      channel: 'bank',
+      amount: money(1_234_567, 'NZD'),
+      quoteId: q.quote_id,
+    });
     expect(hook).toEqual({ quoteId: q.quote_id, pay: money(5_430_552, 'CNY'), rate: '4.25', rateTime: q.rate_time });
     expect(await fx.quoteFor({ merchantId, channel: 'wechat', amount: money(100, 'NZD') })).toBeUndefined();
   });
@@ -104,9 +140,15 @@ describe.each(storeKinds())('FX service on %s', (kind) => {
     clock.set(t0 + 60_000);
     answer = rate('4.2500', t0);
     const q = await fx.quote(merchantId, 'bank', money(500, 'NZD'));
-    await expect(fx.quoteFor({ merchantId, channel: 'bank', amount: money(501, 'NZD'), quoteId: q.quote_id })).rejects.toMatchObject({ code: 'invalid_request' });
-    await expect(fx.quoteFor({ merchantId, channel: 'bank', amount: money(500, 'NZD'), quoteId: 'qt_other' })).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(
+      fx.quoteFor({ merchantId, channel: 'bank', amount: money(501, 'NZD'), quoteId: q.quote_id }),
+    ).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(
+      fx.quoteFor({ merchantId, channel: 'bank', amount: money(500, 'NZD'), quoteId: 'qt_other' }),
+    ).rejects.toMatchObject({ code: 'invalid_request' });
     clock.set(t0 + 60_000 + 600_000);
-    await expect(fx.quoteFor({ merchantId, channel: 'bank', amount: money(500, 'NZD'), quoteId: q.quote_id })).rejects.toMatchObject({ code: 'quote_expired' });
+    await expect(
+      fx.quoteFor({ merchantId, channel: 'bank', amount: money(500, 'NZD'), quoteId: q.quote_id }),
+    ).rejects.toMatchObject({ code: 'quote_expired' });
   });
 });

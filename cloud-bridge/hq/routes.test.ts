@@ -24,13 +24,22 @@ describe('HQ login and session cookie', () => {
     const db = await createTestDatabase('sqlite');
     const files = mkdtempSync(join(tmpdir(), 'kauri-hq-cookie-'));
     const bridge = await startBridge({
-      dbUrl: db.url, port: 0, secretKey: 'hq-cookie-secret-key-0123456789abcdef', filesDir: files, log: pino({ level: 'silent' }),
-      channels: new ChannelRegistry(), fx: { pullAtStart: false }, runJobs: false, ...(publicBaseUrl ? { publicBaseUrl } : {}),
+      dbUrl: db.url,
+      port: 0,
+      secretKey: 'hq-cookie-secret-key-0123456789abcdef',
+      filesDir: files,
+      log: pino({ level: 'silent' }),
+      channels: new ChannelRegistry(),
+      fx: { pullAtStart: false },
+      runJobs: false,
+      ...(publicBaseUrl ? { publicBaseUrl } : {}),
     });
     open.push({ bridge, db, files });
     await bridge.accounts.createUser({ username: 'aroha', password: 'correct horse battery', role: 'hq_admin' });
     const res = await fetch(`${bridge.url}/hq/api/login`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'aroha', password: 'correct horse battery' }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'aroha', password: 'correct horse battery' }),
     });
     expect(res.status).toBe(200);
     return res.headers.get('set-cookie') ?? '';
@@ -48,14 +57,24 @@ describe('HQ login and session cookie', () => {
     const files = mkdtempSync(join(tmpdir(), 'kauri-hq-burst-'));
     // Behind a trusted proxy, so each request can name its client in X-Forwarded-For.
     const bridge = await startBridge({
-      dbUrl: db.url, port: 0, secretKey: 'hq-cookie-secret-key-0123456789abcdef', filesDir: files, log: pino({ level: 'silent' }),
-      channels: new ChannelRegistry(), fx: { pullAtStart: false }, runJobs: false, trustProxy: '127.0.0.1',
+      dbUrl: db.url,
+      port: 0,
+      secretKey: 'hq-cookie-secret-key-0123456789abcdef',
+      filesDir: files,
+      log: pino({ level: 'silent' }),
+      channels: new ChannelRegistry(),
+      fx: { pullAtStart: false },
+      runJobs: false,
+      trustProxy: '127.0.0.1',
     });
     open.push({ bridge, db, files });
     await bridge.accounts.createUser({ username: 'aroha', password: 'correct horse battery', role: 'hq_admin' });
-    const login = (from: string, password: string) => fetch(`${bridge.url}/hq/api/login`, {
-      method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': from }, body: JSON.stringify({ username: 'aroha', password }),
-    });
+    const login = (from: string, password: string) =>
+      fetch(`${bridge.url}/hq/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': from },
+        body: JSON.stringify({ username: 'aroha', password }),
+      });
     const burst = await Promise.all(Array.from({ length: 15 }, (_, i) => login('203.0.113.66', `guess-${i}`)));
     const codes = burst.map((r) => r.status).sort();
     expect(codes.filter((c) => c === 401).length).toBeLessThanOrEqual(4);

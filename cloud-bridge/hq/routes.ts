@@ -27,7 +27,10 @@ export interface HqDeps {
   clock: Clock;
   log: Logger;
   /** Terminal pairing codes (TerminalService.createPairingCode). */
-  createPairingCode(storeIdOrCode: string, options: { merchantId?: string; terminalName?: string }): Promise<{ code: string; storeId: string; expiresAt: string }>;
+  createPairingCode(
+    storeIdOrCode: string,
+    options: { merchantId?: string; terminalName?: string },
+  ): Promise<{ code: string; storeId: string; expiresAt: string }>;
   /** The counters (TerminalService.repo) and whether one is linked to this bridge instance (its hub). */
   terminals?: { list(filter: { merchantId?: string }): Promise<Terminal[]>; isConnected(id: string): boolean };
   /** The URL people reach the bridge at: when it is https the cookie is Secure whatever the hop before us spoke. */
@@ -46,7 +49,8 @@ const ASSETS: Record<string, string> = {
   'hq.css': 'text/css; charset=utf-8',
 };
 
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
 function cookieOf(req: FastifyRequest): string | undefined {
   const header = req.headers.cookie;
@@ -58,15 +62,25 @@ function cookieOf(req: FastifyRequest): string | undefined {
   return undefined;
 }
 
-function setCookie(reply: FastifyReply, req: FastifyRequest, value: string, maxAgeS: number, publicBaseUrl: string | undefined): void {
+function setCookie(
+  reply: FastifyReply,
+  req: FastifyRequest,
+  value: string,
+  maxAgeS: number,
+  publicBaseUrl: string | undefined,
+): void {
   // Behind a TLS-terminating proxy without --trust-proxy the request looks like http, yet the
   // browser is on https: the public URL is what the browser sees.
   const secure = req.protocol === 'https' || /^https:/i.test(publicBaseUrl ?? '') ? '; Secure' : '';
-  void reply.header('set-cookie', `${SESSION_COOKIE}=${value}; Path=/hq; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}${secure}`);
+  void reply.header(
+    'set-cookie',
+    `${SESSION_COOKIE}=${value}; Path=/hq; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}${secure}`,
+  );
 }
 
 function str(v: unknown, name: string, max = 200): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > max) throw new RunError('bad_argument', `${name} is required (text up to ${max} characters)`);
+  if (typeof v !== 'string' || v.length === 0 || v.length > max)
+    throw new RunError('bad_argument', `${name} is required (text up to ${max} characters)`);
   return v;
 }
 
@@ -86,12 +100,17 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
         const status = (err as RunError & { status: number }).status;
         const retry = (err as RunError & { retryAfterS?: number }).retryAfterS;
         if (retry) void reply.header('retry-after', String(retry));
-        return reply.status(status).send({ error: { code: status === 429 ? 'too_many_logins' : err.code, message: err.message } });
+        return reply
+          .status(status)
+          .send({ error: { code: status === 429 ? 'too_many_logins' : err.code, message: err.message } });
       }
       const e = err as { statusCode?: number; message?: string };
-      if (e.statusCode && e.statusCode < 500) return reply.status(e.statusCode).send({ error: { code: 'bad_request', message: e.message } });
+      if (e.statusCode && e.statusCode < 500)
+        return reply.status(e.statusCode).send({ error: { code: 'bad_request', message: e.message } });
       deps.log.error({ err }, 'hq request failed');
-      return reply.status(500).send({ error: { code: 'internal', message: 'something went wrong on the bridge; see its log' } });
+      return reply
+        .status(500)
+        .send({ error: { code: 'internal', message: 'something went wrong on the bridge; see its log' } });
     });
     hq.addHook('onSend', async (_req, reply) => {
       void reply.header('content-security-policy', CSP);
@@ -100,12 +119,14 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
       void reply.header('cache-control', 'no-store');
     });
 
-    const page = async (_req: FastifyRequest, reply: FastifyReply) => reply.type('text/html; charset=utf-8').send(await readFile(`${dir}hq.html`));
+    const page = async (_req: FastifyRequest, reply: FastifyReply) =>
+      reply.type('text/html; charset=utf-8').send(await readFile(`${dir}hq.html`));
     hq.get('/hq', page);
     hq.get('/hq/', page);
     hq.get<{ Params: { name: string } }>('/hq/assets/:name', async (req, reply) => {
       const name = req.params.name;
-      if (name === 'chart.umd.min.js') return reply.type('text/javascript; charset=utf-8').send(await readFile(chartPath));
+      if (name === 'chart.umd.min.js')
+        return reply.type('text/javascript; charset=utf-8').send(await readFile(chartPath));
       const type = ASSETS[name];
       if (!type) throw new RunError('not_found', 'no such asset');
       return reply.type(type).send(await readFile(`${dir}${name}`));
@@ -116,26 +137,41 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
       const session = await deps.sessions.get(cookieOf(req));
       if (!session) throw new RunError('unauthorized', 'log in first');
       if (opts.write) {
-        if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) throw new RunError('forbidden', 'changes are JSON requests from the HQ page');
-        if (!HqSessions.csrfMatches(session, req.headers['x-csrf-token'])) throw new RunError('forbidden', 'missing or wrong CSRF token: reload the page');
+        if (!String(req.headers['content-type'] ?? '').startsWith('application/json'))
+          throw new RunError('forbidden', 'changes are JSON requests from the HQ page');
+        if (!HqSessions.csrfMatches(session, req.headers['x-csrf-token']))
+          throw new RunError('forbidden', 'missing or wrong CSRF token: reload the page');
       }
       if (opts.hq !== false && !isHq(session.user)) throw new RunError('forbidden', 'only HQ users may do this');
       return session;
     };
     const who = (u: User) => u.username;
-    const me = (s: Session) => ({ username: s.user.username, role: s.user.role, merchantId: s.user.merchant_id, hq: isHq(s.user), csrf: s.csrf });
+    const me = (s: Session) => ({
+      username: s.user.username,
+      role: s.user.role,
+      merchantId: s.user.merchant_id,
+      hq: isHq(s.user),
+      csrf: s.csrf,
+    });
     const today = () => dateOfDayNumber(channelDayNumber(deps.clock.now().getTime()));
     const range = (q: Record<string, string | undefined>): { from: string; to: string } => {
       const to = q.to ? checkDay(q.to) : today();
-      const from = q.from ? checkDay(q.from) : dateOfDayNumber(channelDayNumber(Date.parse(`${to}T12:00:00+08:00`)) - 13);
+      const from = q.from
+        ? checkDay(q.from)
+        : dateOfDayNumber(channelDayNumber(Date.parse(`${to}T12:00:00+08:00`)) - 13);
       if (from > to) throw new RunError('bad_argument', 'from is after to');
       return { from, to };
     };
 
     hq.post('/hq/api/login', async (req, reply) => {
-      if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) throw new RunError('forbidden', 'log in from the HQ page');
+      if (!String(req.headers['content-type'] ?? '').startsWith('application/json'))
+        throw new RunError('forbidden', 'log in from the HQ page');
       const b = body(req);
-      const { token, session } = await deps.sessions.login(String(b.username ?? '').slice(0, 100), String(b.password ?? '').slice(0, 200), req.ip);
+      const { token, session } = await deps.sessions.login(
+        String(b.username ?? '').slice(0, 100),
+        String(b.password ?? '').slice(0, 200),
+        req.ip,
+      );
       setCookie(reply, req, token, 12 * 3600, deps.publicBaseUrl);
       return me(session);
     });
@@ -158,24 +194,43 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
       const day = checkDay(req.params.day);
       const [cell] = (await deps.reconcile.overview(day, day)).filter((c) => c.channel === channel);
       const differences = await deps.reconcile.differences({ channel, day });
-      return { channel, day, cell: cell ?? null, signOff: (await deps.reconcile.signOffOf(channel, day)) ?? null, differences };
+      return {
+        channel,
+        day,
+        cell: cell ?? null,
+        signOff: (await deps.reconcile.signOffOf(channel, day)) ?? null,
+        differences,
+      };
     });
-    hq.get<{ Params: { channel: string; day: string } }>('/hq/api/days/:channel/:day/differences.csv', async (req, reply) => {
-      await auth(req);
-      const channel = checkChannel(req.params.channel);
-      const day = checkDay(req.params.day);
-      const list = await deps.reconcile.differences({ channel, day });
-      const csv = csvDocument(['merchant_id', 'state', 'action', 'note', 'actor', 'at', ...DIFFERENCE_COLUMNS],
-        list.map((d) => [d.merchantId, d.state, d.action, d.note, d.actor, d.at, ...differenceCsvCells(d.data)]));
-      return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="differences-${channel}-${day}.csv"`).send(csv);
-    });
-    hq.get<{ Params: { channel: string; day: string } }>('/hq/api/days/:channel/:day/platform.csv', async (req, reply) => {
-      await auth(req);
-      const channel = checkChannel(req.params.channel);
-      const day = checkDay(req.params.day);
-      return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="platform-${channel}-${day}.csv"`)
-        .send(await deps.reconcile.platformExport(channel, day));
-    });
+    hq.get<{ Params: { channel: string; day: string } }>(
+      '/hq/api/days/:channel/:day/differences.csv',
+      async (req, reply) => {
+        await auth(req);
+        const channel = checkChannel(req.params.channel);
+        const day = checkDay(req.params.day);
+        const list = await deps.reconcile.differences({ channel, day });
+        const csv = csvDocument(
+          ['merchant_id', 'state', 'action', 'note', 'actor', 'at', ...DIFFERENCE_COLUMNS],
+          list.map((d) => [d.merchantId, d.state, d.action, d.note, d.actor, d.at, ...differenceCsvCells(d.data)]),
+        );
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="differences-${channel}-${day}.csv"`)
+          .send(csv);
+      },
+    );
+    hq.get<{ Params: { channel: string; day: string } }>(
+      '/hq/api/days/:channel/:day/platform.csv',
+      async (req, reply) => {
+        await auth(req);
+        const channel = checkChannel(req.params.channel);
+        const day = checkDay(req.params.day);
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="platform-${channel}-${day}.csv"`)
+          .send(await deps.reconcile.platformExport(channel, day));
+      },
+    );
     hq.get<{ Querystring: { key?: string } }>('/hq/api/history', async (req) => {
       await auth(req);
       return { versions: await deps.reconcile.history(str(req.query.key, 'key', 400)) };
@@ -183,32 +238,56 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
     hq.post('/hq/api/resolve', async (req) => {
       const s = await auth(req, { write: true });
       const b = body(req);
-      const adjust = b.adjustMinor === undefined || b.adjustMinor === null || b.adjustMinor === '' ? undefined : Number(b.adjustMinor);
+      const adjust =
+        b.adjustMinor === undefined || b.adjustMinor === null || b.adjustMinor === ''
+          ? undefined
+          : Number(b.adjustMinor);
       return deps.reconcile.resolve(str(b.key, 'key', 400), {
-        action: str(b.action, 'action', 20), note: typeof b.note === 'string' ? b.note : '', actor: who(s.user),
-        linkedOrder: typeof b.linkedOrder === 'string' ? b.linkedOrder : undefined, adjustMinor: adjust,
+        action: str(b.action, 'action', 20),
+        note: typeof b.note === 'string' ? b.note : '',
+        actor: who(s.user),
+        linkedOrder: typeof b.linkedOrder === 'string' ? b.linkedOrder : undefined,
+        adjustMinor: adjust,
       });
     });
     hq.post<{ Params: { channel: string; day: string } }>('/hq/api/days/:channel/:day/sign-off', async (req) => {
       const s = await auth(req, { write: true });
       const b = body(req);
-      await deps.reconcile.signOff(req.params.channel, req.params.day, who(s.user), typeof b.note === 'string' ? b.note.slice(0, 2000) : undefined);
+      await deps.reconcile.signOff(
+        req.params.channel,
+        req.params.day,
+        who(s.user),
+        typeof b.note === 'string' ? b.note.slice(0, 2000) : undefined,
+      );
       return { signOff: await deps.reconcile.signOffOf(req.params.channel, req.params.day) };
     });
     hq.post<{ Params: { channel: string; day: string } }>('/hq/api/days/:channel/:day/reconcile', async (req) => {
       const s = await auth(req, { write: true });
       const channel = checkChannel(req.params.channel);
       const day = checkDay(req.params.day);
-      if (day >= today()) throw new RunError('bad_argument', `${day} is not over yet in China time; its statement comes the next morning`);
-      const run = await deps.reconcile.reconcileDay(channel, day, { actor: who(s.user), forceDownload: body(req).download === true });
+      if (day >= today())
+        throw new RunError(
+          'bad_argument',
+          `${day} is not over yet in China time; its statement comes the next morning`,
+        );
+      const run = await deps.reconcile.reconcileDay(channel, day, {
+        actor: who(s.user),
+        forceDownload: body(req).download === true,
+      });
       return { summary: run.summary, merchants: run.merchants, downloads: run.downloads };
     });
     hq.post('/hq/api/adjustments', async (req) => {
       const s = await auth(req, { write: true });
       const b = body(req);
       const id = await deps.reconcile.addAdjustment({
-        channel: str(b.channel, 'channel'), day: str(b.day, 'day'), merchantId: str(b.merchantId, 'merchantId'), currency: str(b.currency, 'currency', 3),
-        amountMinor: Number(b.amountMinor), note: str(b.note, 'note', 2000), refersTo: typeof b.refersTo === 'string' ? b.refersTo : undefined, actor: who(s.user),
+        channel: str(b.channel, 'channel'),
+        day: str(b.day, 'day'),
+        merchantId: str(b.merchantId, 'merchantId'),
+        currency: str(b.currency, 'currency', 3),
+        amountMinor: Number(b.amountMinor),
+        note: str(b.note, 'note', 2000),
+        refersTo: typeof b.refersTo === 'string' ? b.refersTo : undefined,
+        actor: who(s.user),
       });
       return { id };
     });
@@ -226,21 +305,43 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
     hq.get<{ Querystring: Record<string, string | undefined> }>('/hq/api/settlement', async (req) => {
       const s = await auth(req, { hq: false });
       const { from, to } = range(req.query);
-      return { from, to, rows: await deps.reconcile.settlement({ from, to, merchantId: settlementScope(s, req.query), channel: req.query.channel || undefined }) };
+      return {
+        from,
+        to,
+        rows: await deps.reconcile.settlement({
+          from,
+          to,
+          merchantId: settlementScope(s, req.query),
+          channel: req.query.channel || undefined,
+        }),
+      };
     });
     hq.get<{ Querystring: Record<string, string | undefined> }>('/hq/api/settlement.csv', async (req, reply) => {
       const s = await auth(req, { hq: false });
       const { from, to } = range(req.query);
-      const rows = await deps.reconcile.settlement({ from, to, merchantId: settlementScope(s, req.query), channel: req.query.channel || undefined });
-      return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="settlement-${from}-${to}.csv"`).send(settlementCsv(rows));
+      const rows = await deps.reconcile.settlement({
+        from,
+        to,
+        merchantId: settlementScope(s, req.query),
+        channel: req.query.channel || undefined,
+      });
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="settlement-${from}-${to}.csv"`)
+        .send(settlementCsv(rows));
     });
 
     hq.get('/hq/api/stores', async (req) => {
       const s = await auth(req, { hq: false });
-      if (!isHq(s.user) && s.user.role !== 'merchant_admin') throw new RunError('forbidden', 'only HQ and merchant admins pair terminals');
-      const merchants = isHq(s.user) ? await deps.accounts.listMerchants() : [(await deps.accounts.getMerchant(s.user.merchant_id!))!];
+      if (!isHq(s.user) && s.user.role !== 'merchant_admin')
+        throw new RunError('forbidden', 'only HQ and merchant admins pair terminals');
+      const merchants = isHq(s.user)
+        ? await deps.accounts.listMerchants()
+        : [(await deps.accounts.getMerchant(s.user.merchant_id!))!];
       const out = [];
-      for (const m of merchants) for (const st of await deps.accounts.listStores(m.id)) out.push({ id: st.id, code: st.code, name: st.name, merchant: m.name });
+      for (const m of merchants)
+        for (const st of await deps.accounts.listStores(m.id))
+          out.push({ id: st.id, code: st.code, name: st.name, merchant: m.name });
       return { stores: out };
     });
     // The counters and their devices' latest health: HQ sees every merchant's, a merchant's
@@ -249,28 +350,48 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
       const s = await auth(req, { hq: false });
       if (!deps.terminals) return { terminals: [] };
       if (!isHq(s.user) && !s.user.merchant_id) throw new RunError('forbidden', 'this user belongs to no merchant');
-      const merchants = isHq(s.user) ? await deps.accounts.listMerchants() : [(await deps.accounts.getMerchant(s.user.merchant_id!))!];
+      const merchants = isHq(s.user)
+        ? await deps.accounts.listMerchants()
+        : [(await deps.accounts.getMerchant(s.user.merchant_id!))!];
       const stores = new Map<string, { name: string; code: string; merchant: string }>();
-      for (const m of merchants) for (const st of await deps.accounts.listStores(m.id)) stores.set(st.id, { name: st.name, code: st.code, merchant: m.name });
+      for (const m of merchants)
+        for (const st of await deps.accounts.listStores(m.id))
+          stores.set(st.id, { name: st.name, code: st.code, merchant: m.name });
       const list = await deps.terminals.list({ merchantId: isHq(s.user) ? undefined : s.user.merchant_id! });
       return {
-        terminals: list.filter((t) => !t.revokedAt && stores.has(t.storeId)).map((t) => {
-          const st = stores.get(t.storeId)!;
-          return {
-            id: t.id, name: t.name, merchantId: t.merchantId, merchant: st.merchant, storeId: t.storeId, store: st.name, storeCode: st.code,
-            connected: deps.terminals!.isConnected(t.id), lastSeenAt: t.lastSeenAt, health: t.health, healthAt: t.healthAt,
-          };
-        }),
+        terminals: list
+          .filter((t) => !t.revokedAt && stores.has(t.storeId))
+          .map((t) => {
+            const st = stores.get(t.storeId)!;
+            return {
+              id: t.id,
+              name: t.name,
+              merchantId: t.merchantId,
+              merchant: st.merchant,
+              storeId: t.storeId,
+              store: st.name,
+              storeCode: st.code,
+              connected: deps.terminals!.isConnected(t.id),
+              lastSeenAt: t.lastSeenAt,
+              health: t.health,
+              healthAt: t.healthAt,
+            };
+          }),
       };
     });
     hq.post('/hq/api/pairing-codes', async (req) => {
       const s = await auth(req, { write: true, hq: false });
-      if (!isHq(s.user) && s.user.role !== 'merchant_admin') throw new RunError('forbidden', 'only HQ and merchant admins pair terminals');
+      if (!isHq(s.user) && s.user.role !== 'merchant_admin')
+        throw new RunError('forbidden', 'only HQ and merchant admins pair terminals');
       const b = body(req);
       const store = str(b.store, 'store');
-      const name = typeof b.terminalName === 'string' && b.terminalName.trim() ? b.terminalName.trim().slice(0, 60) : undefined;
+      const name =
+        typeof b.terminalName === 'string' && b.terminalName.trim() ? b.terminalName.trim().slice(0, 60) : undefined;
       try {
-        return await deps.createPairingCode(store, { merchantId: isHq(s.user) ? undefined : s.user.merchant_id ?? undefined, terminalName: name });
+        return await deps.createPairingCode(store, {
+          merchantId: isHq(s.user) ? undefined : (s.user.merchant_id ?? undefined),
+          terminalName: name,
+        });
       } catch (err) {
         throw new RunError('bad_argument', (err as Error).message);
       }

@@ -62,7 +62,9 @@ describe.each(storeKinds())('HQ login throttle (%s)', (kind) => {
   it('a parallel burst of bad logins from one client gets only the free guesses; the user logs in from another client meanwhile', async () => {
     const clock = handClock();
     const hq = new HqSessions({ store, accounts, clock });
-    const burst = await Promise.all(Array.from({ length: 24 }, () => outcome(hq.login('aroha', 'guess', '203.0.113.66'))));
+    const burst = await Promise.all(
+      Array.from({ length: 24 }, () => outcome(hq.login('aroha', 'guess', '203.0.113.66'))),
+    );
     // The count is taken before each password check: FREE_ATTEMPTS + 1 reach the check, not 24.
     expect(burst.filter((o) => o === 'wrong')).toHaveLength(FREE_ATTEMPTS + 1);
     expect(burst.filter((o) => typeof o === 'object')).toHaveLength(24 - FREE_ATTEMPTS - 1);

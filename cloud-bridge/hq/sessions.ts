@@ -55,16 +55,31 @@ export class HqSessions {
     const attempts = sql<number>`(case when hq_login_throttle.blocked_until_ms < ${sql.lit(now - clock.duration(QUIET_MS))} then 1 else hq_login_throttle.attempts + 1 end)`;
     const steps: number[] = [];
     for (let n = FREE_ATTEMPTS + 1; loginDelayMs(n) < MAX_DELAY_MS; n++) steps.push(n);
-    const delay = sql<number>`(case when ${attempts} <= ${sql.lit(FREE_ATTEMPTS)} then 0 ${sql.join(steps.map((n) => sql`when ${attempts} = ${sql.lit(n)} then ${sql.lit(clock.duration(loginDelayMs(n)))}`), sql` `)} else ${sql.lit(clock.duration(MAX_DELAY_MS))} end)`;
-    const claimed = await this.deps.store.db.insertInto('hq_login_throttle')
+    const delay = sql<number>`(case when ${attempts} <= ${sql.lit(FREE_ATTEMPTS)} then 0 ${sql.join(
+      steps.map((n) => sql`when ${attempts} = ${sql.lit(n)} then ${sql.lit(clock.duration(loginDelayMs(n)))}`),
+      sql` `,
+    )} else ${sql.lit(clock.duration(MAX_DELAY_MS))} end)`;
+    const claimed = await this.deps.store.db
+      .insertInto('hq_login_throttle')
       .values({ key, attempts: 1, blocked_until_ms: now, updated_at: nowIso(new Date(now)) })
-      .onConflict((oc) => oc.column('key')
-        .doUpdateSet({ attempts, blocked_until_ms: sql<number>`${sql.lit(now)} + ${delay}`, updated_at: nowIso(new Date(now)) })
-        .where('hq_login_throttle.blocked_until_ms', '<=', sql.lit(now)))
+      .onConflict((oc) =>
+        oc
+          .column('key')
+          .doUpdateSet({
+            attempts,
+            blocked_until_ms: sql<number>`${sql.lit(now)} + ${delay}`,
+            updated_at: nowIso(new Date(now)),
+          })
+          .where('hq_login_throttle.blocked_until_ms', '<=', sql.lit(now)),
+      )
       .returning('attempts')
       .executeTakeFirst();
     if (claimed) return 0;
-    const row = await this.deps.store.db.selectFrom('hq_login_throttle').select('blocked_until_ms').where('key', '=', key).executeTakeFirst();
+    const row = await this.deps.store.db
+      .selectFrom('hq_login_throttle')
+      .select('blocked_until_ms')
+      .where('key', '=', key)
+      .executeTakeFirst();
     return Math.max(1, Number(row?.blocked_until_ms ?? now) - now);
   }
 
@@ -74,7 +89,13 @@ export class HqSessions {
     const wait = await this.claim(key);
     if (wait > 0) {
       const s = Math.ceil(wait / 1000);
-      throw Object.assign(new RunError('forbidden', `too many failed logins for this user from this address: try again in ${s} second(s)`), { status: 429, retryAfterS: s });
+      throw Object.assign(
+        new RunError(
+          'forbidden',
+          `too many failed logins for this user from this address: try again in ${s} second(s)`,
+        ),
+        { status: 429, retryAfterS: s },
+      );
     }
     const user = await this.deps.accounts.authenticateUser(username, password);
     if (!user) throw new RunError('unauthorized', 'wrong user name or password');
@@ -84,21 +105,40 @@ export class HqSessions {
     const created = this.deps.clock.now();
     const expiresAt = nowIso(new Date(created.getTime() + SESSION_MS));
     await this.deps.store.db.deleteFrom('hq_sessions').where('expires_at', '<=', nowIso(created)).execute();
-    await this.deps.store.db.insertInto('hq_sessions').values({ id_hash: hash(token), user_id: user.id, csrf, created_at: nowIso(created), expires_at: expiresAt }).execute();
+    await this.deps.store.db
+      .insertInto('hq_sessions')
+      .values({ id_hash: hash(token), user_id: user.id, csrf, created_at: nowIso(created), expires_at: expiresAt })
+      .execute();
     return { token, session: { user, csrf, expiresAt } };
   }
 
   async get(token: string | undefined): Promise<Session | undefined> {
     if (!token || token.length > 100) return undefined;
     const row = await this.deps.store.db
-      .selectFrom('hq_sessions').innerJoin('users', 'users.id', 'hq_sessions.user_id')
-      .select(['hq_sessions.csrf as csrf', 'hq_sessions.expires_at as expires_at', 'users.id as id', 'users.username as username', 'users.role as role',
-        'users.merchant_id as merchant_id', 'users.created_at as created_at', 'users.disabled_at as disabled_at'])
+      .selectFrom('hq_sessions')
+      .innerJoin('users', 'users.id', 'hq_sessions.user_id')
+      .select([
+        'hq_sessions.csrf as csrf',
+        'hq_sessions.expires_at as expires_at',
+        'users.id as id',
+        'users.username as username',
+        'users.role as role',
+        'users.merchant_id as merchant_id',
+        'users.created_at as created_at',
+        'users.disabled_at as disabled_at',
+      ])
       .where('hq_sessions.id_hash', '=', hash(token))
       .executeTakeFirst();
     if (!row || row.disabled_at || row.expires_at <= nowIso(this.deps.clock.now())) return undefined;
     return {
-      user: { id: row.id, username: row.username, role: row.role, merchant_id: row.merchant_id, created_at: row.created_at, disabled_at: row.disabled_at },
+      user: {
+        id: row.id,
+        username: row.username,
+        role: row.role,
+        merchant_id: row.merchant_id,
+        created_at: row.created_at,
+        disabled_at: row.disabled_at,
+      },
       csrf: row.csrf,
       expiresAt: row.expires_at,
     };

@@ -42,7 +42,11 @@ describe('scheduler lanes, timeouts and leases', () => {
         posted++;
         // The webhook service's own 10 s timeout, as in production.
         const limit = AbortSignal.timeout(10_000);
-        await request(hook, { method: 'POST', body: '{}', signal: (signal as AbortSignal | undefined) ? AbortSignal.any([signal, limit]) : limit });
+        await request(hook, {
+          method: 'POST',
+          body: '{}',
+          signal: (signal as AbortSignal | undefined) ? AbortSignal.any([signal, limit]) : limit,
+        });
       });
       let syncedAt: number | undefined;
       scheduler.defineTask('order.sync', async () => {
@@ -71,16 +75,20 @@ describe('scheduler lanes, timeouts and leases', () => {
       dbs.push(tdb);
       const store = await tdb.open();
       const scheduler = new Scheduler(store, systemClock(1), silent);
-      await expect(store.db.transaction().execute(async (trx) => {
-        await scheduler.enqueue('order.sync', { n: 1 }, { db: trx, dedupeKey: 'k1' });
-        throw new Error('the transition failed');
-      })).rejects.toThrow('the transition failed');
+      await expect(
+        store.db.transaction().execute(async (trx) => {
+          await scheduler.enqueue('order.sync', { n: 1 }, { db: trx, dedupeKey: 'k1' });
+          throw new Error('the transition failed');
+        }),
+      ).rejects.toThrow('the transition failed');
       expect(await store.db.selectFrom('tasks').select('id').execute()).toEqual([]);
-      const ids = await store.db.transaction().execute(async (trx) => [
-        await scheduler.enqueue('order.sync', { n: 2 }, { db: trx, dedupeKey: 'k2' }),
-        await scheduler.enqueue('order.sync', { n: 3 }, { db: trx, dedupeKey: 'k2' }),
-        await scheduler.enqueue('order.sync', { n: 4 }, { db: trx }),
-      ]);
+      const ids = await store.db
+        .transaction()
+        .execute(async (trx) => [
+          await scheduler.enqueue('order.sync', { n: 2 }, { db: trx, dedupeKey: 'k2' }),
+          await scheduler.enqueue('order.sync', { n: 3 }, { db: trx, dedupeKey: 'k2' }),
+          await scheduler.enqueue('order.sync', { n: 4 }, { db: trx }),
+        ]);
       expect(ids[0]).toBeTruthy();
       expect(ids[1]).toBeUndefined();
       expect(ids[2]).toBeTruthy();
@@ -95,12 +103,15 @@ describe('scheduler lanes, timeouts and leases', () => {
       const a = await tdb.open();
       const b = await tdb.open();
       const runs: string[] = [];
-      const make = (store: typeof a, name: string) => new Scheduler(store, systemClock(1), silent, { pollMs: 20, leaseMs: 300 })
-        .defineTask('order.sync', async () => {
-          runs.push(name);
-          // Five leases long: without renewal the other instance would take it over.
-          await wait(1_500);
-        });
+      const make = (store: typeof a, name: string) =>
+        new Scheduler(store, systemClock(1), silent, { pollMs: 20, leaseMs: 300 }).defineTask(
+          'order.sync',
+          async () => {
+            runs.push(name);
+            // Five leases long: without renewal the other instance would take it over.
+            await wait(1_500);
+          },
+        );
       const sa = make(a, 'A');
       const sb = make(b, 'B');
       await sa.enqueue('order.sync', { orderId: 'ord_slow' });
@@ -126,34 +137,50 @@ describe('scheduler lanes, timeouts and leases', () => {
     const t0 = Date.now();
     const at = () => Date.now() - t0;
     let attempts = 0;
-    scheduler.defineTask('reconcile.day', async (_p, { signal }) => {
-      const n = ++attempts;
-      log.push(`start ${n} ${at()}`);
-      if (n === 1) {
-        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
-        log.push(`aborted ${at()}`);
-        await wait(600); // slow to stop: the task is still running here
-        log.push(`end 1 ${at()}`);
-        throw new Error('stopped');
-      }
-      log.push(`end ${n} ${at()}`);
-    }, { timeoutMs: 200, maxAttempts: 3 });
+    scheduler.defineTask(
+      'reconcile.day',
+      async (_p, { signal }) => {
+        const n = ++attempts;
+        log.push(`start ${n} ${at()}`);
+        if (n === 1) {
+          await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+          log.push(`aborted ${at()}`);
+          await wait(600); // slow to stop: the task is still running here
+          log.push(`end 1 ${at()}`);
+          throw new Error('stopped');
+        }
+        log.push(`end ${n} ${at()}`);
+      },
+      { timeoutMs: 200, maxAttempts: 3 },
+    );
     let otherAt: number | undefined;
-    scheduler.defineTask('reconcile.other', async () => { otherAt = at(); });
+    scheduler.defineTask('reconcile.other', async () => {
+      otherAt = at();
+    });
     await scheduler.enqueue('reconcile.day', {});
     await scheduler.enqueue('reconcile.other', {}, { runAt: new Date(Date.now() + 50) });
     scheduler.start();
     while (attempts < 2 && at() < 5_000) await wait(10);
     await wait(50);
     await scheduler.stop();
-    const when = (prefix: string) => Number(log.find((l) => l.startsWith(prefix))!.split(' ').at(-1));
+    const when = (prefix: string) =>
+      Number(
+        log
+          .find((l) => l.startsWith(prefix))!
+          .split(' ')
+          .at(-1),
+      );
     // The same-lane task got the slot when the first overran, long before it stopped.
     expect(otherAt).toBeDefined();
     expect(otherAt!).toBeLessThan(when('end 1'));
     expect(when('aborted')).toBeLessThan(600);
     // The retry started only after the first run had really ended.
     expect(when('start 2')).toBeGreaterThanOrEqual(when('end 1'));
-    const row = await store.db.selectFrom('tasks').select(['status', 'attempts', 'last_error']).where('kind', '=', 'reconcile.day').executeTakeFirstOrThrow();
+    const row = await store.db
+      .selectFrom('tasks')
+      .select(['status', 'attempts', 'last_error'])
+      .where('kind', '=', 'reconcile.day')
+      .executeTakeFirstOrThrow();
     expect(row).toMatchObject({ status: 'done', attempts: 2 });
     expect(row.last_error).toMatch(/longer than 200 ms/);
     await store.close();
@@ -165,9 +192,18 @@ describe('scheduler lanes, timeouts and leases', () => {
     const store = await tdb.open();
     const scheduler = new Scheduler(store, systemClock(1), silent, { pollMs: 20 });
     let release!: () => void;
-    scheduler.every('slow.job', 60_000, () => new Promise<void>((r) => { release = r; }));
+    scheduler.every(
+      'slow.job',
+      60_000,
+      () =>
+        new Promise<void>((r) => {
+          release = r;
+        }),
+    );
     let ran = 0;
-    scheduler.defineTask('order.sync', async () => { ran++; });
+    scheduler.defineTask('order.sync', async () => {
+      ran++;
+    });
     scheduler.start();
     await wait(100);
     await scheduler.enqueue('order.sync', {});

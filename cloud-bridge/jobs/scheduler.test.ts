@@ -11,7 +11,9 @@ const fixture = fileURLToPath(new URL('./scheduler-worker.fixture.ts', import.me
 
 function runWorker(url: string, ms: number, name: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', fixture, url, String(ms), name], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', fixture, url, String(ms), name], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker ${name} exited ${code}`))));
   });
 }
@@ -39,7 +41,10 @@ describe('scheduler', () => {
 
       const check = await tdb.open();
       const events = await new EventLog(check).read(0, { limit: 1000 });
-      const tasks = events.filter((e) => e.type === 'test.task').map((e) => (e.payload as { n: number }).n).sort((a, b) => a - b);
+      const tasks = events
+        .filter((e) => e.type === 'test.task')
+        .map((e) => (e.payload as { n: number }).n)
+        .sort((a, b) => a - b);
       expect(tasks).toEqual([...Array.from({ length: 40 }, (_, i) => i), 999]);
       expect(events.filter((e) => e.type === 'test.job')).toHaveLength(1);
       await check.close();
@@ -52,15 +57,23 @@ describe('scheduler', () => {
     const store = await tdb.open();
     const scheduler = new Scheduler(store, systemClock(1000), pino({ level: 'silent' }), { pollMs: 5 });
     let calls = 0;
-    scheduler.defineTask('flaky', async () => {
-      calls++;
-      if (calls < 3) throw new Error('not yet');
-    }, { maxAttempts: 5 });
+    scheduler.defineTask(
+      'flaky',
+      async () => {
+        calls++;
+        if (calls < 3) throw new Error('not yet');
+      },
+      { maxAttempts: 5 },
+    );
     let doomed = 0;
-    scheduler.defineTask('doomed', async () => {
-      doomed++;
-      throw new Error('never');
-    }, { maxAttempts: 3 });
+    scheduler.defineTask(
+      'doomed',
+      async () => {
+        doomed++;
+        throw new Error('never');
+      },
+      { maxAttempts: 3 },
+    );
     let polls = 0;
     scheduler.defineTask('poll', async () => (++polls < 10 ? { again: 1000 } : undefined), { maxAttempts: 1 });
     scheduler.start();
@@ -68,14 +81,19 @@ describe('scheduler', () => {
     await scheduler.enqueue('doomed', {});
     await scheduler.enqueue('poll', {});
     const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && (calls < 3 || doomed < 3 || polls < 10)) await new Promise((r) => setTimeout(r, 20));
+    while (Date.now() < deadline && (calls < 3 || doomed < 3 || polls < 10))
+      await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 100));
     await scheduler.stop();
     expect(calls).toBe(3);
     expect(doomed).toBe(3);
     expect(polls).toBe(10); // polling again does not use up attempts
     const rows = await store.db.selectFrom('tasks').select(['kind', 'status']).orderBy('kind').execute();
-    expect(rows).toEqual([{ kind: 'doomed', status: 'dead' }, { kind: 'flaky', status: 'done' }, { kind: 'poll', status: 'done' }]);
+    expect(rows).toEqual([
+      { kind: 'doomed', status: 'dead' },
+      { kind: 'flaky', status: 'done' },
+      { kind: 'poll', status: 'done' },
+    ]);
     await store.close();
   });
 });

@@ -35,7 +35,13 @@ export type TaskHandler<P = any> = (payload: P, info: TaskInfo) => Promise<TaskR
  */
 export type Lane = 'payments' | 'refunds' | 'webhooks' | 'reconciliation' | 'other';
 
-export const DEFAULT_LANE_LIMITS: Readonly<Record<Lane, number>> = { payments: 8, refunds: 4, webhooks: 8, reconciliation: 2, other: 4 };
+export const DEFAULT_LANE_LIMITS: Readonly<Record<Lane, number>> = {
+  payments: 8,
+  refunds: 4,
+  webhooks: 8,
+  reconciliation: 2,
+  other: 4,
+};
 
 /** The lane a task kind runs in when its definition names none. */
 export function laneOf(kind: string): Lane {
@@ -119,9 +125,13 @@ export class Scheduler {
     private readonly log: Logger,
     private readonly options: SchedulerOptions = {},
   ) {
-    const base = options.concurrency !== undefined
-      ? Object.fromEntries(Object.keys(DEFAULT_LANE_LIMITS).map((l) => [l, options.concurrency])) as Record<Lane, number>
-      : { ...DEFAULT_LANE_LIMITS };
+    const base =
+      options.concurrency !== undefined
+        ? (Object.fromEntries(Object.keys(DEFAULT_LANE_LIMITS).map((l) => [l, options.concurrency])) as Record<
+            Lane,
+            number
+          >)
+        : { ...DEFAULT_LANE_LIMITS };
     this.limits = { ...base, ...options.lanes };
     this.leaseMs = options.leaseMs ?? LEASE_MS;
   }
@@ -132,7 +142,11 @@ export class Scheduler {
     return this;
   }
 
-  defineTask<P>(kind: string, handler: TaskHandler<P>, options: { maxAttempts?: number; backoffMs?: (attempt: number) => number; lane?: Lane; timeoutMs?: number } = {}): this {
+  defineTask<P>(
+    kind: string,
+    handler: TaskHandler<P>,
+    options: { maxAttempts?: number; backoffMs?: (attempt: number) => number; lane?: Lane; timeoutMs?: number } = {},
+  ): this {
     this.kinds.set(kind, {
       handler: handler as TaskHandler,
       maxAttempts: options.maxAttempts ?? 10,
@@ -153,17 +167,31 @@ export class Scheduler {
       const inserted = await options.db
         .insertInto('tasks')
         .values({
-          id, kind, dedupe_key: options.dedupeKey ?? null, payload: JSON.stringify(payload), run_at: nowIso(runAt),
-          attempts: 0, max_attempts: options.maxAttempts ?? kindSpec?.maxAttempts ?? 10, status: 'queued',
-          locked_by: null, locked_until: null, last_error: null, created_at: nowIso(now), updated_at: nowIso(now),
+          id,
+          kind,
+          dedupe_key: options.dedupeKey ?? null,
+          payload: JSON.stringify(payload),
+          run_at: nowIso(runAt),
+          attempts: 0,
+          max_attempts: options.maxAttempts ?? kindSpec?.maxAttempts ?? 10,
+          status: 'queued',
+          locked_by: null,
+          locked_until: null,
+          last_error: null,
+          created_at: nowIso(now),
+          updated_at: nowIso(now),
         })
         // Not a caught unique violation: on PostgreSQL that would abort the caller's transaction.
         .onConflict((oc) => oc.column('dedupe_key').doNothing())
         .executeTakeFirst();
       if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return id;
       if (options.earlier && options.dedupeKey) {
-        await options.db.updateTable('tasks').set({ run_at: nowIso(runAt), updated_at: nowIso(now) })
-          .where('dedupe_key', '=', options.dedupeKey).where('status', '=', 'queued').where('run_at', '>', nowIso(runAt))
+        await options.db
+          .updateTable('tasks')
+          .set({ run_at: nowIso(runAt), updated_at: nowIso(now) })
+          .where('dedupe_key', '=', options.dedupeKey)
+          .where('status', '=', 'queued')
+          .where('run_at', '>', nowIso(runAt))
           .execute();
       }
       return undefined;
@@ -172,9 +200,19 @@ export class Scheduler {
       await this.store.db
         .insertInto('tasks')
         .values({
-          id, kind, dedupe_key: options.dedupeKey ?? null, payload: JSON.stringify(payload), run_at: nowIso(runAt),
-          attempts: 0, max_attempts: options.maxAttempts ?? kindSpec?.maxAttempts ?? 10, status: 'queued',
-          locked_by: null, locked_until: null, last_error: null, created_at: nowIso(now), updated_at: nowIso(now),
+          id,
+          kind,
+          dedupe_key: options.dedupeKey ?? null,
+          payload: JSON.stringify(payload),
+          run_at: nowIso(runAt),
+          attempts: 0,
+          max_attempts: options.maxAttempts ?? kindSpec?.maxAttempts ?? 10,
+          status: 'queued',
+          locked_by: null,
+          locked_until: null,
+          last_error: null,
+          created_at: nowIso(now),
+          updated_at: nowIso(now),
         })
         .execute();
     } catch (err) {
@@ -225,15 +263,17 @@ export class Scheduler {
       this.log.error({ err }, 'scheduler pass failed');
     } finally {
       this.passing = false;
-      if (!this.stopped) this.schedule(this.again ? 0 : this.options.pollMs ?? 100);
+      if (!this.stopped) this.schedule(this.again ? 0 : (this.options.pollMs ?? 100));
     }
   }
 
   private track(p: Promise<void>): void {
-    const tracked = p.catch((err) => this.log.error({ err }, 'scheduler work failed')).finally(() => {
-      this.inflight.delete(tracked);
-      this.kick();
-    });
+    const tracked = p
+      .catch((err) => this.log.error({ err }, 'scheduler work failed'))
+      .finally(() => {
+        this.inflight.delete(tracked);
+        this.kick();
+      });
     this.inflight.add(tracked);
   }
 
@@ -242,12 +282,29 @@ export class Scheduler {
     const every = Math.max(10, Math.floor(this.leaseMs / 3));
     const timer = setInterval(() => {
       const until = nowIso(new Date(this.clock.now().getTime() + this.leaseMs));
-      const q = table === 'tasks'
-        ? this.store.db.updateTable('tasks').set({ locked_until: until }).where('id', '=', key).where('locked_by', '=', this.owner).where('status', '=', 'running')
-        : this.store.db.updateTable('jobs').set({ locked_until: until }).where('name', '=', key).where('locked_by', '=', this.owner);
-      q.executeTakeFirst().then((r) => {
-        if (Number(r.numUpdatedRows) !== 1) this.log.warn({ [table === 'tasks' ? 'task' : 'job']: key }, 'lease lost while running: another instance may take this work over');
-      }, (err) => this.log.warn({ err, key }, 'lease renewal failed; retrying'));
+      const q =
+        table === 'tasks'
+          ? this.store.db
+              .updateTable('tasks')
+              .set({ locked_until: until })
+              .where('id', '=', key)
+              .where('locked_by', '=', this.owner)
+              .where('status', '=', 'running')
+          : this.store.db
+              .updateTable('jobs')
+              .set({ locked_until: until })
+              .where('name', '=', key)
+              .where('locked_by', '=', this.owner);
+      q.executeTakeFirst().then(
+        (r) => {
+          if (Number(r.numUpdatedRows) !== 1)
+            this.log.warn(
+              { [table === 'tasks' ? 'task' : 'job']: key },
+              'lease lost while running: another instance may take this work over',
+            );
+        },
+        (err) => this.log.warn({ err, key }, 'lease renewal failed; retrying'),
+      );
     }, every);
     timer.unref?.();
     return () => clearInterval(timer);
@@ -259,12 +316,26 @@ export class Scheduler {
       const now = this.clock.now();
       await this.store.db
         .insertInto('jobs')
-        .values({ name: job.name, next_run_at: nowIso(now), locked_by: null, locked_until: null, last_started_at: null, last_finished_at: null, last_error: null, runs: 0 })
+        .values({
+          name: job.name,
+          next_run_at: nowIso(now),
+          locked_by: null,
+          locked_until: null,
+          last_started_at: null,
+          last_finished_at: null,
+          last_error: null,
+          runs: 0,
+        })
         .onConflict((oc) => oc.column('name').doNothing())
         .execute();
       const claim = await this.store.db
         .updateTable('jobs')
-        .set((eb) => ({ locked_by: this.owner, locked_until: nowIso(new Date(now.getTime() + this.leaseMs)), last_started_at: nowIso(now), runs: eb('runs', '+', 1) }))
+        .set((eb) => ({
+          locked_by: this.owner,
+          locked_until: nowIso(new Date(now.getTime() + this.leaseMs)),
+          last_started_at: nowIso(now),
+          runs: eb('runs', '+', 1),
+        }))
         .where('name', '=', job.name)
         .where('next_run_at', '<=', nowIso(now))
         .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', nowIso(now))]))
@@ -289,7 +360,13 @@ export class Scheduler {
     const done = this.clock.now();
     await this.store.db
       .updateTable('jobs')
-      .set({ locked_by: null, locked_until: null, last_finished_at: nowIso(done), last_error: error, next_run_at: nowIso(new Date(done.getTime() + this.clock.duration(job.everyMs))) })
+      .set({
+        locked_by: null,
+        locked_until: null,
+        last_finished_at: nowIso(done),
+        last_error: error,
+        next_run_at: nowIso(new Date(done.getTime() + this.clock.duration(job.everyMs))),
+      })
       .where('name', '=', job.name)
       .where('locked_by', '=', this.owner)
       .execute();
@@ -313,10 +390,12 @@ export class Scheduler {
         .selectFrom('tasks')
         .select(['id'])
         .where('kind', 'in', kinds)
-        .where((eb) => eb.or([
-          eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)]),
-          eb.and([eb('status', '=', 'running'), eb('locked_until', '<', now)]),
-        ]))
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)]),
+            eb.and([eb('status', '=', 'running'), eb('locked_until', '<', now)]),
+          ]),
+        )
         .$if(mine.length > 0, (q) => q.where('id', 'not in', mine))
         .orderBy('run_at')
         .limit(free)
@@ -325,8 +404,15 @@ export class Scheduler {
         if (this.busy(lane) >= this.limits[lane]) break;
         this.runningTasks.set(id, lane);
         // The lane slot is freed when the task ends or overruns its time limit, whichever comes first.
-        const freeSlot = () => { this.runningTasks.delete(id); };
-        this.track(this.claimAndRun(id, () => { freeSlot(); this.kick(); }).finally(freeSlot));
+        const freeSlot = () => {
+          this.runningTasks.delete(id);
+        };
+        this.track(
+          this.claimAndRun(id, () => {
+            freeSlot();
+            this.kick();
+          }).finally(freeSlot),
+        );
       }
     }
   }
@@ -336,19 +422,31 @@ export class Scheduler {
     const now = nowIso(nowDate);
     const claim = await this.store.db
       .updateTable('tasks')
-      .set((eb) => ({ status: 'running', locked_by: this.owner, locked_until: nowIso(new Date(nowDate.getTime() + this.leaseMs)), attempts: eb('attempts', '+', 1), updated_at: now }))
+      .set((eb) => ({
+        status: 'running',
+        locked_by: this.owner,
+        locked_until: nowIso(new Date(nowDate.getTime() + this.leaseMs)),
+        attempts: eb('attempts', '+', 1),
+        updated_at: now,
+      }))
       .where('id', '=', id)
-      .where((eb) => eb.or([
-        eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)]),
-        eb.and([eb('status', '=', 'running'), eb('locked_until', '<', now)]),
-      ]))
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)]),
+          eb.and([eb('status', '=', 'running'), eb('locked_until', '<', now)]),
+        ]),
+      )
       .executeTakeFirst();
     if (Number(claim.numUpdatedRows) !== 1) return;
     const task = await this.store.db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     const kind = this.kinds.get(task.kind);
     if (!kind) {
       // Another instance (a newer version) may know it: give it back.
-      await this.release(id, { status: 'queued', run_at: nowIso(new Date(nowDate.getTime() + 5_000)), attempts: task.attempts - 1 });
+      await this.release(id, {
+        status: 'queued',
+        run_at: nowIso(new Date(nowDate.getTime() + 5_000)),
+        attempts: task.attempts - 1,
+      });
       return;
     }
     const stopRenewing = this.renewWhile('tasks', id);
@@ -359,7 +457,10 @@ export class Scheduler {
     // handler really returns, so nobody runs the same task again while it still runs.
     const timer = setTimeout(() => {
       timedOut = new TaskTimeoutError(task.kind, kind.timeoutMs);
-      this.log.warn({ task: id, kind: task.kind, timeoutMs: kind.timeoutMs }, 'task overran its time limit; told to stop');
+      this.log.warn(
+        { task: id, kind: task.kind, timeoutMs: kind.timeoutMs },
+        'task overran its time limit; told to stop',
+      );
       abort.abort(timedOut);
       overran();
     }, kind.timeoutMs);
@@ -390,11 +491,20 @@ export class Scheduler {
     }
   }
 
-  private async release(id: string, set: { status: 'queued' | 'done' | 'dead'; run_at?: string; attempts?: number; last_error?: string }): Promise<void> {
+  private async release(
+    id: string,
+    set: { status: 'queued' | 'done' | 'dead'; run_at?: string; attempts?: number; last_error?: string },
+  ): Promise<void> {
     await this.store.db
       .updateTable('tasks')
       // A finished task frees its dedupe key, so the same work can be queued again later.
-      .set({ ...set, ...(set.status === 'queued' ? {} : { dedupe_key: null }), locked_by: null, locked_until: null, updated_at: nowIso(this.clock.now()) })
+      .set({
+        ...set,
+        ...(set.status === 'queued' ? {} : { dedupe_key: null }),
+        locked_by: null,
+        locked_until: null,
+        updated_at: nowIso(this.clock.now()),
+      })
       .where('id', '=', id)
       .where('locked_by', '=', this.owner)
       .execute();

@@ -18,13 +18,28 @@ describe.each(storeKinds())('checkout service (%s)', (kind) => {
   beforeAll(async () => {
     tdb = await createTestDatabase(kind);
     bridge = await startBridge({
-      dbUrl: tdb.url, port: 0, secretKey: 'test-secret-key-0123456789', log: pino({ level: 'silent' }),
-      filesDir: mkdtempSync(join(tmpdir(), 'kauri-files-')), channels: new ChannelRegistry(), runJobs: false,
+      dbUrl: tdb.url,
+      port: 0,
+      secretKey: 'test-secret-key-0123456789',
+      log: pino({ level: 'silent' }),
+      filesDir: mkdtempSync(join(tmpdir(), 'kauri-files-')),
+      channels: new ChannelRegistry(),
+      runJobs: false,
     });
-    checkouts = (bridge as Bridge & { checkouts?: CheckoutService }).checkouts ?? new CheckoutService({
-      store: bridge.store, accounts: bridge.accounts, orders: bridge.orders, payments: bridge.payments, events: bridge.events,
-      scheduler: bridge.scheduler, channels: bridge.channels, clock: bridge.clock, log: bridge.log, publicBaseUrl: bridge.url,
-    });
+    checkouts =
+      (bridge as Bridge & { checkouts?: CheckoutService }).checkouts ??
+      new CheckoutService({
+        store: bridge.store,
+        accounts: bridge.accounts,
+        orders: bridge.orders,
+        payments: bridge.payments,
+        events: bridge.events,
+        scheduler: bridge.scheduler,
+        channels: bridge.channels,
+        clock: bridge.clock,
+        log: bridge.log,
+        publicBaseUrl: bridge.url,
+      });
     merchantId = (await bridge.accounts.createMerchant({ name: 'Shop', allowedDomains: ['shop.example'] })).id;
     storeId = (await bridge.accounts.createStore({ merchantId, name: 'Main St', code: 'main-st' })).id;
   });
@@ -40,7 +55,14 @@ describe.each(storeKinds())('checkout service (%s)', (kind) => {
     expect(c.url).toBe(`${bridge.url}/c/${c.token}`);
     expect(Date.parse(c.expiresAt) - Date.parse(c.createdAt)).toBeGreaterThan(0);
     const again = await checkouts.get(c.token);
-    expect(again).toMatchObject({ id: c.id, amountMinor: 1250, currency: 'NZD', storeId, terminalId: 'trm_1', status: 'open' });
+    expect(again).toMatchObject({
+      id: c.id,
+      amountMinor: 1250,
+      currency: 'NZD',
+      storeId,
+      terminalId: 'trm_1',
+      status: 'open',
+    });
     expect(await checkouts.getById(c.id)).toMatchObject({ token: c.token });
     const other = await checkouts.create(merchantId, { amountMinor: 1250, currency: 'NZD' });
     expect(other.token).not.toBe(c.token);
@@ -53,13 +75,27 @@ describe.each(storeKinds())('checkout service (%s)', (kind) => {
 
   it('refuses bad amounts, expiries, stores and channels, storing nothing', async () => {
     const before = (await checkouts.list(merchantId, { limit: 200 })).length;
-    await expect(checkouts.create(merchantId, { amountMinor: 0, currency: 'NZD' })).rejects.toMatchObject({ code: 'invalid_amount' });
-    await expect(checkouts.create(merchantId, { amountMinor: 1.5, currency: 'NZD' })).rejects.toMatchObject({ code: 'invalid_amount' });
-    await expect(checkouts.create(merchantId, { amountMinor: 100, currency: 'XXX' })).rejects.toMatchObject({ code: 'unknown_currency' });
-    await expect(checkouts.create(merchantId, { amountMinor: 100, currency: 'NZD', expiresInS: 5 })).rejects.toMatchObject({ code: 'invalid_request' });
-    await expect(checkouts.create(merchantId, { amountMinor: 100, currency: 'NZD', storeId: 'sto_nope' })).rejects.toMatchObject({ code: 'not_found' });
-    await expect(checkouts.create(merchantId, { amountMinor: 100, currency: 'NZD', allowedChannels: ['paypal' as never] })).rejects.toMatchObject({ code: 'invalid_request' });
-    await expect(checkouts.create(merchantId, { amountMinor: 100, currency: 'NZD', returnUrl: 'https://evil.example/x' })).rejects.toMatchObject({ code: 'url_not_allowed' });
+    await expect(checkouts.create(merchantId, { amountMinor: 0, currency: 'NZD' })).rejects.toMatchObject({
+      code: 'invalid_amount',
+    });
+    await expect(checkouts.create(merchantId, { amountMinor: 1.5, currency: 'NZD' })).rejects.toMatchObject({
+      code: 'invalid_amount',
+    });
+    await expect(checkouts.create(merchantId, { amountMinor: 100, currency: 'XXX' })).rejects.toMatchObject({
+      code: 'unknown_currency',
+    });
+    await expect(
+      checkouts.create(merchantId, { amountMinor: 100, currency: 'NZD', expiresInS: 5 }),
+    ).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(
+      checkouts.create(merchantId, { amountMinor: 100, currency: 'NZD', storeId: 'sto_nope' }),
+    ).rejects.toMatchObject({ code: 'not_found' });
+    await expect(
+      checkouts.create(merchantId, { amountMinor: 100, currency: 'NZD', allowedChannels: ['paypal' as never] }),
+    ).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(
+      checkouts.create(merchantId, { amountMinor: 100, currency: 'NZD', returnUrl: 'https://evil.example/x' }),
+    ).rejects.toMatchObject({ code: 'url_not_allowed' });
     expect((await checkouts.list(merchantId, { limit: 200 })).length).toBe(before);
   });
 
@@ -84,22 +120,64 @@ describe.each(storeKinds())('checkout service (%s)', (kind) => {
     expect((await checkouts.get(a.token))!.status).toBe('expired');
     expect(await checkouts.expireDue()).toBe(1);
     expect((await checkouts.getById(b.id))!.status).toBe('expired');
-    await expect(checkouts.startPayment((await checkouts.getById(b.id))!, { channel: 'wechat', mode: 'native' })).rejects.toMatchObject({ code: 'checkout_expired' });
+    await expect(
+      checkouts.startPayment((await checkouts.getById(b.id))!, { channel: 'wechat', mode: 'native' }),
+    ).rejects.toMatchObject({ code: 'checkout_expired' });
   });
 
   it('settles a checkout whose paid order the hook missed, instead of expiring it', async () => {
     const c = await checkouts.create(merchantId, { amountMinor: 700, currency: 'NZD', storeId, expiresInS: 30 });
-    const account = await bridge.accounts.createChannelAccount({ merchantId, channel: 'wechat', config: {}, secrets: {} });
+    const account = await bridge.accounts.createChannelAccount({
+      merchantId,
+      channel: 'wechat',
+      config: {},
+      secrets: {},
+    });
     const now = new Date().toISOString();
-    await bridge.orders.insert({
-      id: `pay_missed${kind}`, merchant_id: merchantId, store_id: storeId, terminal_id: null, checkout_id: c.id, out_trade_no: `missed-${kind}`,
-      channel: 'wechat', channel_account_id: account.id, mode: 'jsapi', amount_minor: 700, currency: 'NZD', status: 'paid',
-      refunded_minor: 0, description: null, channel_order_no: `KMISSED${kind}`, channel_trade_no: '4200', qr_code: null, redirect_url: null,
-      openid: 'o1', quote_id: null, cny_quote_minor: null, cny_charged_minor: null, rate: null, rate_time: null, return_url: null,
-      request_hash: 'h', flagged: false, flag_reason: null, expires_at: now, created_at: now, updated_at: now, paid_at: now,
-      channel_paid_at: null, version: 0,
-    }, 'test');
-    await bridge.store.db.updateTable('checkouts').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('id', '=', c.id).execute();
+    await bridge.orders.insert(
+      {
+        id: `pay_missed${kind}`,
+        merchant_id: merchantId,
+        store_id: storeId,
+        terminal_id: null,
+        checkout_id: c.id,
+        out_trade_no: `missed-${kind}`,
+        channel: 'wechat',
+        channel_account_id: account.id,
+        mode: 'jsapi',
+        amount_minor: 700,
+        currency: 'NZD',
+        status: 'paid',
+        refunded_minor: 0,
+        description: null,
+        channel_order_no: `KMISSED${kind}`,
+        channel_trade_no: '4200',
+        qr_code: null,
+        redirect_url: null,
+        openid: 'o1',
+        quote_id: null,
+        cny_quote_minor: null,
+        cny_charged_minor: null,
+        rate: null,
+        rate_time: null,
+        return_url: null,
+        request_hash: 'h',
+        flagged: false,
+        flag_reason: null,
+        expires_at: now,
+        created_at: now,
+        updated_at: now,
+        paid_at: now,
+        channel_paid_at: null,
+        version: 0,
+      },
+      'test',
+    );
+    await bridge.store.db
+      .updateTable('checkouts')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .where('id', '=', c.id)
+      .execute();
     const head = await bridge.events.head();
     await checkouts.expireDue();
     const after = (await checkouts.getById(c.id))!;
@@ -107,23 +185,41 @@ describe.each(storeKinds())('checkout service (%s)', (kind) => {
     expect(after.payment).toMatchObject({ out_trade_no: `missed-${kind}`, status: 'paid' });
     expect((await bridge.events.read(head)).map((e) => e.type)).toEqual(['checkout.paid']);
     // A second paid order the hook missed on the now-paid checkout is flagged and refunded at the next pass.
-    await bridge.orders.insert({
-      ...(await bridge.orders.byId(`pay_missed${kind}`))!, id: `pay_missed2${kind}`, out_trade_no: `missed2-${kind}`, channel_order_no: `KMISSED2${kind}`,
-      paid_at: new Date().toISOString(),
-    }, 'test');
+    await bridge.orders.insert(
+      {
+        ...(await bridge.orders.byId(`pay_missed${kind}`))!,
+        id: `pay_missed2${kind}`,
+        out_trade_no: `missed2-${kind}`,
+        channel_order_no: `KMISSED2${kind}`,
+        paid_at: new Date().toISOString(),
+      },
+      'test',
+    );
     await checkouts.expireDue();
     expect((await bridge.orders.byId(`pay_missed2${kind}`))!.flagged).toBe(true);
     expect((await bridge.orders.byId(`pay_missed${kind}`))!.flagged).toBe(false);
-    const tasks = await bridge.store.db.selectFrom('tasks').select(['kind', 'payload']).where('kind', '=', 'refund.automatic').execute();
+    const tasks = await bridge.store.db
+      .selectFrom('tasks')
+      .select(['kind', 'payload'])
+      .where('kind', '=', 'refund.automatic')
+      .execute();
     expect(tasks.map((t) => JSON.parse(t.payload).orderId)).toContain(`pay_missed2${kind}`);
     await checkouts.expireDue();
     expect((await bridge.events.read(head, { types: ['payment.flagged'] })).length).toBe(1);
   });
 
-  it('allows return URLs only on the merchant\'s domains', () => {
+  it("allows return URLs only on the merchant's domains", () => {
     expect(assertAllowedUrl('https://shop.example/done', ['shop.example'], 'return_url').host).toBe('shop.example');
-    expect(assertAllowedUrl('https://pay.shop.example/done', ['shop.example'], 'return_url').host).toBe('pay.shop.example');
-    for (const bad of ['https://shop.example.evil.com/', 'https://evilshop.example/', 'javascript:alert(1)', 'https://user:pw@shop.example/', '/relative']) {
+    expect(assertAllowedUrl('https://pay.shop.example/done', ['shop.example'], 'return_url').host).toBe(
+      'pay.shop.example',
+    );
+    for (const bad of [
+      'https://shop.example.evil.com/',
+      'https://evilshop.example/',
+      'javascript:alert(1)',
+      'https://user:pw@shop.example/',
+      '/relative',
+    ]) {
       expect(() => assertAllowedUrl(bad, ['shop.example'], 'return_url'), bad).toThrow();
     }
   });

@@ -96,8 +96,15 @@ export interface CheckoutView {
 
 export function checkoutView(c: Checkout): CheckoutView {
   const v: CheckoutView = {
-    id: c.id, token: c.token, url: c.url, kind: c.kind, status: c.status, amount_minor: c.amountMinor, currency: c.currency,
-    expires_at: c.expiresAt, created_at: c.createdAt,
+    id: c.id,
+    token: c.token,
+    url: c.url,
+    kind: c.kind,
+    status: c.status,
+    amount_minor: c.amountMinor,
+    currency: c.currency,
+    expires_at: c.expiresAt,
+    created_at: c.createdAt,
   };
   if (c.storeId) v.store_id = c.storeId;
   if (c.terminalId) v.terminal_id = c.terminalId;
@@ -140,7 +147,9 @@ export class CheckoutService {
 
   constructor(private readonly deps: CheckoutDeps) {
     this.repo = new CheckoutsRepo(deps.store, deps.clock);
-    deps.scheduler.every(EXPIRE_JOB, 5_000, async () => { await this.expireDue(); });
+    deps.scheduler.every(EXPIRE_JOB, 5_000, async () => {
+      await this.expireDue();
+    });
     deps.payments.setHooks({
       onPaid: (order) => this.onOrderPaid(order),
       onCreated: (order, outcome) => this.keepPresentation(order, outcome),
@@ -156,15 +165,23 @@ export class CheckoutService {
     if (amount.minor <= 0) throw new KauriError('invalid_amount');
     const expiresInS = input.expiresInS ?? DEFAULT_CHECKOUT_EXPIRY_S;
     if (!Number.isInteger(expiresInS) || expiresInS < MIN_EXPIRY_S || expiresInS > MAX_EXPIRY_S) {
-      throw new KauriError('invalid_request', `expires_in_s must be a whole number of seconds from ${MIN_EXPIRY_S} to ${MAX_EXPIRY_S}`);
+      throw new KauriError(
+        'invalid_request',
+        `expires_in_s must be a whole number of seconds from ${MIN_EXPIRY_S} to ${MAX_EXPIRY_S}`,
+      );
     }
     const merchant = await this.deps.accounts.getMerchant(merchantId);
     if (!merchant) throw new KauriError('not_found', `No merchant "${merchantId}"`);
     checkMaxPayment(merchant, amount);
     if (input.storeId) {
       const store = await this.deps.accounts.getStore(input.storeId);
-      if (!store || store.merchant_id !== merchantId) throw new KauriError('not_found', `No store "${input.storeId}" for this merchant`);
-      if (store.currency !== amount.currency) throw new KauriError('currency_mismatch', `Store ${store.code} takes ${store.currency}, not ${amount.currency}`);
+      if (!store || store.merchant_id !== merchantId)
+        throw new KauriError('not_found', `No store "${input.storeId}" for this merchant`);
+      if (store.currency !== amount.currency)
+        throw new KauriError(
+          'currency_mismatch',
+          `Store ${store.code} takes ${store.currency}, not ${amount.currency}`,
+        );
     }
     let allowed: ChannelName[] | null = null;
     if (input.allowedChannels && input.allowedChannels.length) {
@@ -218,7 +235,10 @@ export class CheckoutService {
     return c;
   }
 
-  async list(merchantId: string, options: { limit?: number; before?: string; status?: CheckoutStatus } = {}): Promise<Checkout[]> {
+  async list(
+    merchantId: string,
+    options: { limit?: number; before?: string; status?: CheckoutStatus } = {},
+  ): Promise<Checkout[]> {
     const rows = await this.repo.list(merchantId, options);
     return Promise.all(rows.map((r) => this.toCheckout(r)));
   }
@@ -227,12 +247,14 @@ export class CheckoutService {
   async cancel(merchantId: string, idOrToken: string): Promise<Checkout> {
     const c = await this.getForMerchant(merchantId, idOrToken);
     if (c.status === 'cancelled') return c;
-    if (c.status !== 'open') throw new KauriError('checkout_closed', `The checkout is ${c.status} and cannot be cancelled`);
+    if (c.status !== 'open')
+      throw new KauriError('checkout_closed', `The checkout is ${c.status} and cannot be cancelled`);
     const moved = await this.moveFromOpen(c.id, 'cancelled');
-    if (!moved) return this.getForMerchant(merchantId, c.id).then((again) => {
-      if (again.status === 'cancelled') return again;
-      throw new KauriError('checkout_closed', `The checkout is ${again.status} and cannot be cancelled`);
-    });
+    if (!moved)
+      return this.getForMerchant(merchantId, c.id).then((again) => {
+        if (again.status === 'cancelled') return again;
+        throw new KauriError('checkout_closed', `The checkout is ${again.status} and cannot be cancelled`);
+      });
     await this.closeOpenOrders(c.id, 'checkout_cancelled');
     const after = (await this.getById(c.id))!;
     await this.emit('checkout.cancelled', after);
@@ -242,7 +264,12 @@ export class CheckoutService {
   /** The wallets this checkout offers: allowed, known to this bridge and configured for the merchant. */
   async channelsFor(c: Checkout): Promise<ChannelName[]> {
     const configured = await this.repo.activeChannels(c.merchantId);
-    return CHANNELS.filter((name) => configured.has(name) && this.deps.channels.get(name) && (!c.allowedChannels || c.allowedChannels.includes(name)));
+    return CHANNELS.filter(
+      (name) =>
+        configured.has(name) &&
+        this.deps.channels.get(name) &&
+        (!c.allowedChannels || c.allowedChannels.includes(name)),
+    );
   }
 
   /**
@@ -251,7 +278,10 @@ export class CheckoutService {
    * payable one: the merchant reference is derived from the checkout, so concurrent scans
    * converge on one order through the payment service's idempotency.
    */
-  async startPayment(c: Checkout, req: { channel: ChannelName; mode: PaymentMode; openid?: string; clientIp?: string; quoteId?: string }): Promise<StartedPayment> {
+  async startPayment(
+    c: Checkout,
+    req: { channel: ChannelName; mode: PaymentMode; openid?: string; clientIp?: string; quoteId?: string },
+  ): Promise<StartedPayment> {
     if (c.status === 'expired') throw new KauriError('checkout_expired');
     if (c.status !== 'open') throw new KauriError('checkout_closed', `The checkout is ${c.status}`);
     if (!(await this.channelsFor(c)).includes(req.channel)) {
@@ -259,32 +289,44 @@ export class CheckoutService {
     }
     // The merchant reference fits every channel's 32 characters: the checkout's ULID, five
     // hex digits for wallet, mode and payer, and the attempt in base 36.
-    const key = createHash('sha256').update(`${req.channel}\0${req.mode}\0${req.openid ?? ''}`).digest('hex').slice(0, 5);
+    const key = createHash('sha256')
+      .update(`${req.channel}\0${req.mode}\0${req.openid ?? ''}`)
+      .digest('hex')
+      .slice(0, 5);
     const prefix = `${c.id.slice(4)}${key}`;
     const siblings = (await this.ordersOf(c.id)).filter((o) => o.out_trade_no.startsWith(prefix));
     const open = siblings.find((o) => isOpen(o.status));
     if (open) return { order: open, presentation: await this.presentationOf(open), reused: true };
     const startedAt = this.deps.clock.now().getTime();
     const remainingMs = Date.parse(c.expiresAt) - startedAt;
-    const order = await this.deps.payments.createPayment(c.merchantId, {
-      out_trade_no: `${prefix}${Math.min(siblings.length + 1, 35).toString(36)}`,
-      amount_minor: c.amountMinor,
-      currency: c.currency,
-      channel: req.channel,
-      mode: req.mode,
-      openid: req.openid,
-      quote_id: req.quoteId,
-      description: c.description ?? undefined,
-      return_url: undefined,
-    }, {
-      storeId: c.storeId, terminalId: c.terminalId, checkoutId: c.id, clientIp: req.clientIp,
-      expiresInMs: Math.max(remainingMs, MIN_ORDER_EXPIRY_MS),
-    });
+    const order = await this.deps.payments.createPayment(
+      c.merchantId,
+      {
+        out_trade_no: `${prefix}${Math.min(siblings.length + 1, 35).toString(36)}`,
+        amount_minor: c.amountMinor,
+        currency: c.currency,
+        channel: req.channel,
+        mode: req.mode,
+        openid: req.openid,
+        quote_id: req.quoteId,
+        description: c.description ?? undefined,
+        return_url: undefined,
+      },
+      {
+        storeId: c.storeId,
+        terminalId: c.terminalId,
+        checkoutId: c.id,
+        clientIp: req.clientIp,
+        expiresInMs: Math.max(remainingMs, MIN_ORDER_EXPIRY_MS),
+      },
+    );
     // The checkout may have been paid, cancelled or expired while the channel was asked.
     const now = await this.getById(c.id);
     if (now && now.status !== 'open' && isOpen(order.status)) {
       await this.deps.payments.closeOrder(order, `checkout_${now.status}`).catch(() => undefined);
-      throw now.status === 'expired' ? new KauriError('checkout_expired') : new KauriError('checkout_closed', `The checkout is ${now.status}`);
+      throw now.status === 'expired'
+        ? new KauriError('checkout_expired')
+        : new KauriError('checkout_closed', `The checkout is ${now.status}`);
     }
     return { order, presentation: await this.presentationOf(order), reused: Date.parse(order.created_at) < startedAt };
   }
@@ -330,10 +372,14 @@ export class CheckoutService {
     }
     const row = await this.repo.byId(c.id);
     if (row?.paid_order_id === order.id) return; // the same report twice
-    const reason = c.status === 'paid'
-      ? 'A second wallet paid a checkout that was already paid; refunded automatically'
-      : `Paid after the checkout was ${c.status}; refunded automatically`;
-    this.deps.log.warn({ checkout: c.id, order: order.id, status: c.status }, 'extra payment on a checkout: refunding it');
+    const reason =
+      c.status === 'paid'
+        ? 'A second wallet paid a checkout that was already paid; refunded automatically'
+        : `Paid after the checkout was ${c.status}; refunded automatically`;
+    this.deps.log.warn(
+      { checkout: c.id, order: order.id, status: c.status },
+      'extra payment on a checkout: refunding it',
+    );
     await this.flag(order, reason, c.id, { refund: 'checkout already paid' });
   }
 
@@ -342,16 +388,27 @@ export class CheckoutService {
    * transaction: once flagged, the missed-payment pass no longer looks at it, so the refund
    * task must never be a separate commit that a crash could lose.
    */
-  private async flag(order: Order, reason: string, checkoutId: string, options: { refund?: string } = {}): Promise<void> {
+  private async flag(
+    order: Order,
+    reason: string,
+    checkoutId: string,
+    options: { refund?: string } = {},
+  ): Promise<void> {
     await this.deps.orders.db.transaction().execute(async (trx) => {
       await this.deps.orders.patchIn(trx, order.id, { flagged: true, flag_reason: reason });
       const flagged = (await this.deps.orders.byId(order.id, trx))!;
       await this.deps.events.appendIn(trx, {
-        type: 'payment.flagged', merchantId: flagged.merchant_id, storeId: flagged.store_id,
+        type: 'payment.flagged',
+        merchantId: flagged.merchant_id,
+        storeId: flagged.store_id,
         payload: { ...paymentView(flagged, { publicBaseUrl: this.deps.publicBaseUrl }), checkout_id: checkoutId },
       });
       if (options.refund) {
-        await this.deps.scheduler.enqueue(AUTO_REFUND_TASK, { orderId: order.id, reason: options.refund }, { db: trx, dedupeKey: `auto-refund:${order.id}` });
+        await this.deps.scheduler.enqueue(
+          AUTO_REFUND_TASK,
+          { orderId: order.id, reason: options.refund },
+          { db: trx, dedupeKey: `auto-refund:${order.id}` },
+        );
       }
     });
     this.deps.events.poke();
@@ -366,7 +423,11 @@ export class CheckoutService {
         if (after.status === 'reversed') {
           // The customer had paid this one too and the channel's close gave the money back
           // (Alipay cancels a paid trade): nothing is owed, but HQ hears of it.
-          await this.flag(after, `Paid as well (${cause.replace(/_/g, ' ')}); the channel reversed it when the checkout closed it`, checkoutId);
+          await this.flag(
+            after,
+            `Paid as well (${cause.replace(/_/g, ' ')}); the channel reversed it when the checkout closed it`,
+            checkoutId,
+          );
         }
       } catch (err) {
         // The payment service keeps asking the channel and closes it at expiry; a payment
@@ -413,17 +474,31 @@ export class CheckoutService {
 
   private async emit(type: string, c: Checkout): Promise<void> {
     await this.deps.events.append({
-      type, merchantId: c.merchantId, storeId: c.storeId,
+      type,
+      merchantId: c.merchantId,
+      storeId: c.storeId,
       payload: { checkout: checkoutView(c), ...(c.payment ? { payment: c.payment } : {}) },
     });
   }
 
   private async toCheckout(r: CheckoutTable): Promise<Checkout> {
     const c: Checkout = {
-      id: r.id, token: r.token, url: this.urlFor(r.token), kind: r.kind, status: r.status, merchantId: r.merchant_id,
-      storeId: r.store_id, terminalId: r.terminal_id, amountMinor: Number(r.amount_minor), currency: r.currency,
+      id: r.id,
+      token: r.token,
+      url: this.urlFor(r.token),
+      kind: r.kind,
+      status: r.status,
+      merchantId: r.merchant_id,
+      storeId: r.store_id,
+      terminalId: r.terminal_id,
+      amountMinor: Number(r.amount_minor),
+      currency: r.currency,
       allowedChannels: r.allowed_channels ? (JSON.parse(r.allowed_channels) as ChannelName[]) : null,
-      description: r.description, returnUrl: r.return_url, reference: r.reference, expiresAt: r.expires_at, createdAt: r.created_at,
+      description: r.description,
+      returnUrl: r.return_url,
+      reference: r.reference,
+      expiresAt: r.expires_at,
+      createdAt: r.created_at,
     };
     if (r.paid_order_id) {
       const o = await this.deps.orders.byId(r.paid_order_id);
@@ -444,7 +519,8 @@ export function assertAllowedUrl(raw: string, allowedDomains: readonly string[],
   } catch {
     throw new KauriError('invalid_request', `${field} must be an absolute http(s) URL`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new KauriError('invalid_request', `${field} must be an http(s) URL`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new KauriError('invalid_request', `${field} must be an http(s) URL`);
   if (url.username || url.password) throw new KauriError('url_not_allowed', `${field} must not carry credentials`);
   const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
   const ok = allowedDomains.some((d) => {
@@ -452,7 +528,10 @@ export function assertAllowedUrl(raw: string, allowedDomains: readonly string[],
     return host === domain || host.endsWith(`.${domain}`);
   });
   if (!ok) {
-    throw new KauriError('url_not_allowed', `${field} host "${host}" is not on this merchant's allowed domains (${allowedDomains.join(', ') || 'none set'})`);
+    throw new KauriError(
+      'url_not_allowed',
+      `${field} host "${host}" is not on this merchant's allowed domains (${allowedDomains.join(', ') || 'none set'})`,
+    );
   }
   return url;
 }

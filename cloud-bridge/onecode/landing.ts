@@ -13,7 +13,14 @@ import type { AccountsRepo } from '../store/accounts.js';
 import type { OrdersRepo } from '../store/orders-repo.js';
 import type { Checkout, CheckoutService } from './checkouts.js';
 import {
-  ASSET_PREFIX, chooserPage, jsapiPage, staticAmountPage, statusPage, type BankQuoteView, type PageHead, type StatusKind,
+  ASSET_PREFIX,
+  chooserPage,
+  jsapiPage,
+  staticAmountPage,
+  statusPage,
+  type BankQuoteView,
+  type PageHead,
+  type StatusKind,
 } from './pages.js';
 import { languageFor, walletOf, type Lang } from './user-agent.js';
 
@@ -35,7 +42,11 @@ export interface LandingDeps {
   /** Requests per minute per client on the landing pages (default 120). */
   rateLimitPerMinute?: number;
   /** A CNY quote for the bank channel, shown on the chooser (when the FX service is there). */
-  bankQuote?(merchantId: string, amountMinor: number, currency: string): Promise<(BankQuoteView & { quoteId: string }) | undefined>;
+  bankQuote?(
+    merchantId: string,
+    amountMinor: number,
+    currency: string,
+  ): Promise<(BankQuoteView & { quoteId: string }) | undefined>;
 }
 
 function assetsDir(): string {
@@ -51,7 +62,13 @@ export async function registerLandingPages(app: FastifyInstance, deps: LandingDe
   const { checkouts, accounts } = deps;
 
   // Assets are outside the rate limit: they come with every page view.
-  await app.register(fastifyStatic, { root: assetsDir(), prefix: ASSET_PREFIX, decorateReply: false, maxAge: 3600_000, index: false });
+  await app.register(fastifyStatic, {
+    root: assetsDir(),
+    prefix: ASSET_PREFIX,
+    decorateReply: false,
+    maxAge: 3600_000,
+    index: false,
+  });
 
   await app.register(async (pages) => {
     await pages.register(rateLimit, {
@@ -59,7 +76,11 @@ export async function registerLandingPages(app: FastifyInstance, deps: LandingDe
       max: deps.rateLimitPerMinute ?? DEFAULT_LANDING_RATE_LIMIT,
       timeWindow: 60_000,
       keyGenerator: (req) => req.ip,
-      errorResponseBuilder: (_req, ctx) => Object.assign(new Error(`Rate limit exceeded: ${ctx.max} requests a minute`), { statusCode: 429, code: 'rate_limited' }),
+      errorResponseBuilder: (_req, ctx) =>
+        Object.assign(new Error(`Rate limit exceeded: ${ctx.max} requests a minute`), {
+          statusCode: 429,
+          code: 'rate_limited',
+        }),
     });
 
     // Pages answer with pages, never with the API's JSON errors.
@@ -68,12 +89,20 @@ export async function registerLandingPages(app: FastifyInstance, deps: LandingDe
       const lang = langOf(req);
       const head: PageHead = { lang, merchantName: 'Kauri' };
       if (status === 429) {
-        return reply.status(429).type('text/html; charset=utf-8').header('retry-after', '60').send(statusPage(head, 'rate_limited'));
+        return reply
+          .status(429)
+          .type('text/html; charset=utf-8')
+          .header('retry-after', '60')
+          .send(statusPage(head, 'rate_limited'));
       }
-      if (isKauriError(err) && err.code === 'checkout_not_found') return reply.status(404).type('text/html; charset=utf-8').send(statusPage(head, 'not_found'));
+      if (isKauriError(err) && err.code === 'checkout_not_found')
+        return reply.status(404).type('text/html; charset=utf-8').send(statusPage(head, 'not_found'));
       deps.log.warn({ err, url: req.url.split('?')[0] }, 'landing page failed');
       const detail = isKauriError(err) ? (lang === 'zh' ? err.zh : err.message) : undefined;
-      return reply.status(isKauriError(err) ? err.status : 500).type('text/html; charset=utf-8').send(statusPage(head, 'error', { detail }));
+      return reply
+        .status(isKauriError(err) ? err.status : 500)
+        .type('text/html; charset=utf-8')
+        .send(statusPage(head, 'error', { detail }));
     });
 
     const headFor = async (c: Checkout, req: FastifyRequest): Promise<PageHead> => {
@@ -81,8 +110,11 @@ export async function registerLandingPages(app: FastifyInstance, deps: LandingDe
       const store = c.storeId ? await accounts.getStore(c.storeId) : undefined;
       const lang = langOf(req);
       return {
-        lang, merchantName: merchant?.name ?? '', storeName: store?.name ?? null,
-        amount: money(c.amountMinor, c.currency), otherLangUrl: withLang(req.url, lang === 'zh' ? 'en' : 'zh'),
+        lang,
+        merchantName: merchant?.name ?? '',
+        storeName: store?.name ?? null,
+        amount: money(c.amountMinor, c.currency),
+        otherLangUrl: withLang(req.url, lang === 'zh' ? 'en' : 'zh'),
       };
     };
 
@@ -90,13 +122,19 @@ export async function registerLandingPages(app: FastifyInstance, deps: LandingDe
     const open = async (req: TokenReq, reply: FastifyReply): Promise<Checkout | undefined> => {
       const c = await checkouts.get(req.params.token);
       if (!c) {
-        void reply.status(404).type('text/html; charset=utf-8').send(statusPage({ lang: langOf(req), merchantName: 'Kauri' }, 'not_found'));
+        void reply
+          .status(404)
+          .type('text/html; charset=utf-8')
+          .send(statusPage({ lang: langOf(req), merchantName: 'Kauri' }, 'not_found'));
         return undefined;
       }
       if (c.status === 'open') return c;
       const kind: StatusKind = c.status;
       const httpStatus = c.status === 'paid' ? 200 : 410;
-      void reply.status(httpStatus).type('text/html; charset=utf-8').header('cache-control', 'no-store')
+      void reply
+        .status(httpStatus)
+        .type('text/html; charset=utf-8')
+        .header('cache-control', 'no-store')
         .send(statusPage(await headFor(c, req), kind, { returnUrl: c.status === 'paid' ? c.returnUrl : undefined }));
       return undefined;
     };
@@ -120,7 +158,13 @@ export async function registerLandingPages(app: FastifyInstance, deps: LandingDe
       return chooser(c, req, reply, offered, { walletNotOffered: wallet !== 'browser' });
     });
 
-    const chooser = async (c: Checkout, req: FastifyRequest, reply: FastifyReply, offered: ChannelName[], extra: { walletNotOffered?: boolean; problem?: string } = {}) => {
+    const chooser = async (
+      c: Checkout,
+      req: FastifyRequest,
+      reply: FastifyReply,
+      offered: ChannelName[],
+      extra: { walletNotOffered?: boolean; problem?: string } = {},
+    ) => {
       const head = await headFor(c, req);
       let bankQuote: (BankQuoteView & { quoteId: string }) | undefined;
       if (offered.includes('bank') && deps.bankQuote) {
@@ -130,11 +174,21 @@ export async function registerLandingPages(app: FastifyInstance, deps: LandingDe
         });
       }
       const qrSvg = await qrSvgFor(c.url);
-      return reply.type('text/html; charset=utf-8').send(chooserPage({
-        ...head, amount: money(c.amountMinor, c.currency),
-        offers: { wechat: offered.includes('wechat'), alipay: offered.includes('alipay'), bank: offered.includes('bank') },
-        qrSvg, bankQuote, bankAction: `/c/${c.token}/bank`, ...extra,
-      }));
+      return reply.type('text/html; charset=utf-8').send(
+        chooserPage({
+          ...head,
+          amount: money(c.amountMinor, c.currency),
+          offers: {
+            wechat: offered.includes('wechat'),
+            alipay: offered.includes('alipay'),
+            bank: offered.includes('bank'),
+          },
+          qrSvg,
+          bankQuote,
+          bankAction: `/c/${c.token}/bank`,
+          ...extra,
+        }),
+      );
     };
 
     // WeChat's OAuth comes back here with a one-time code: trade it for the payer's openid,
@@ -152,35 +206,61 @@ export async function registerLandingPages(app: FastifyInstance, deps: LandingDe
       return reply.redirect(`/c/${c.token}/pay/${started.order.id}`, 303);
     });
 
-    pages.get('/c/:token/pay/:order', async (req: FastifyRequest<{ Params: { token: string; order: string }; Querystring: Record<string, string | undefined> }>, reply) => {
-      void reply.header('cache-control', 'no-store');
-      const c = await open(req as TokenReq, reply);
-      if (!c) return reply;
-      const order = await deps.orders.byId(req.params.order);
-      if (!order || order.checkout_id !== c.id) {
-        return reply.status(404).type('text/html; charset=utf-8').send(statusPage(await headFor(c, req), 'not_found'));
-      }
-      const presentation = await checkouts.presentationOf(order);
-      if (order.mode === 'jsapi' && presentation.jsapiParams) {
-        return reply.type('text/html; charset=utf-8').send(jsapiPage({
-          ...(await headFor(c, req)), params: presentation.jsapiParams, statusUrl: `/c/${c.token}/status`,
-        }));
-      }
-      if (order.redirect_url) return reply.redirect(order.redirect_url, 303);
-      if (presentation.page) return reply.type('text/html; charset=utf-8').send(presentation.page.html);
-      if (order.qr_code) return reply.redirect(order.qr_code, 303);
-      return reply.redirect(`/c/${c.token}`, 303);
-    });
+    pages.get(
+      '/c/:token/pay/:order',
+      async (
+        req: FastifyRequest<{
+          Params: { token: string; order: string };
+          Querystring: Record<string, string | undefined>;
+        }>,
+        reply,
+      ) => {
+        void reply.header('cache-control', 'no-store');
+        const c = await open(req as TokenReq, reply);
+        if (!c) return reply;
+        const order = await deps.orders.byId(req.params.order);
+        if (!order || order.checkout_id !== c.id) {
+          return reply
+            .status(404)
+            .type('text/html; charset=utf-8')
+            .send(statusPage(await headFor(c, req), 'not_found'));
+        }
+        const presentation = await checkouts.presentationOf(order);
+        if (order.mode === 'jsapi' && presentation.jsapiParams) {
+          return reply.type('text/html; charset=utf-8').send(
+            jsapiPage({
+              ...(await headFor(c, req)),
+              params: presentation.jsapiParams,
+              statusUrl: `/c/${c.token}/status`,
+            }),
+          );
+        }
+        if (order.redirect_url) return reply.redirect(order.redirect_url, 303);
+        if (presentation.page) return reply.type('text/html; charset=utf-8').send(presentation.page.html);
+        if (order.qr_code) return reply.redirect(order.qr_code, 303);
+        return reply.redirect(`/c/${c.token}`, 303);
+      },
+    );
 
     // What a waiting page polls: the checkout's state, nothing more.
     // A waiting page polls about once a second for as long as the customer takes: its own,
     // looser limit, so waiting never runs into the page limit.
-    pages.get('/c/:token/status', { config: { rateLimit: { max: 600, timeWindow: 60_000 } } }, async (req: TokenReq, reply) => {
-      void reply.header('cache-control', 'no-store');
-      const c = await checkouts.get(req.params.token);
-      if (!c) return reply.status(404).send({ error: { code: 'checkout_not_found', message: 'No such checkout' } });
-      return { status: c.status, amount_minor: c.amountMinor, currency: c.currency, expires_at: c.expiresAt, ...(c.payment ? { channel: c.payment.channel } : {}) };
-    });
+    pages.get(
+      '/c/:token/status',
+      { config: { rateLimit: { max: 600, timeWindow: 60_000 } } },
+      async (req: TokenReq, reply) => {
+        void reply.header('cache-control', 'no-store');
+        const c = await checkouts.get(req.params.token);
+        if (!c) return reply.status(404).send({ error: { code: 'checkout_not_found', message: 'No such checkout' } });
+        return {
+          status: c.status,
+          amount_minor: c.amountMinor,
+          currency: c.currency,
+          expires_at: c.expiresAt,
+          ...(c.payment ? { channel: c.payment.channel } : {}),
+        };
+      },
+    );
 
     // Online banking, chosen on the chooser. The amount is the checkout's; anything the
     // form carries besides is ignored.
@@ -190,12 +270,18 @@ export async function registerLandingPages(app: FastifyInstance, deps: LandingDe
       // The quote the chooser showed, when it is still good; the FX service refuses one that
       // is not this merchant's or not for this amount, and a fresh one is taken instead.
       const body = (req.body && typeof req.body === 'object' ? req.body : {}) as Record<string, unknown>;
-      const quoteId = typeof body.quote_id === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(body.quote_id) ? body.quote_id : undefined;
+      const quoteId =
+        typeof body.quote_id === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(body.quote_id) ? body.quote_id : undefined;
       let started;
       try {
         started = await checkouts.startPayment(c, { channel: 'bank', mode: 'bank', clientIp: req.ip, quoteId });
       } catch (err) {
-        if (!quoteId || !isKauriError(err) || !['quote_expired', 'invalid_request', 'not_found', 'rate_stale'].includes(err.code)) throw err;
+        if (
+          !quoteId ||
+          !isKauriError(err) ||
+          !['quote_expired', 'invalid_request', 'not_found', 'rate_stale'].includes(err.code)
+        )
+          throw err;
         started = await checkouts.startPayment(c, { channel: 'bank', mode: 'bank', clientIp: req.ip });
       }
       return reply.redirect(`/c/${c.token}/pay/${started.order.id}`, 303);
@@ -206,24 +292,49 @@ export async function registerLandingPages(app: FastifyInstance, deps: LandingDe
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(code)) return undefined;
       return accounts.getStoreByCode(code);
     };
-    const stickerPage = async (req: FastifyRequest, reply: FastifyReply, store: NonNullable<Awaited<ReturnType<typeof storeFor>>>, extra: { error?: string; value?: string; status?: number } = {}) => {
+    const stickerPage = async (
+      req: FastifyRequest,
+      reply: FastifyReply,
+      store: NonNullable<Awaited<ReturnType<typeof storeFor>>>,
+      extra: { error?: string; value?: string; status?: number } = {},
+    ) => {
       const merchant = await accounts.getMerchant(store.merchant_id);
       const lang = langOf(req);
-      return reply.status(extra.status ?? 200).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(staticAmountPage({
-        lang, merchantName: merchant?.name ?? '', storeName: store.name, otherLangUrl: withLang(req.url, lang === 'zh' ? 'en' : 'zh'),
-        max: money(store.max_static_amount_minor, store.currency), action: `/s/${store.code}`, error: extra.error, value: extra.value,
-      }));
+      return reply
+        .status(extra.status ?? 200)
+        .type('text/html; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .send(
+          staticAmountPage({
+            lang,
+            merchantName: merchant?.name ?? '',
+            storeName: store.name,
+            otherLangUrl: withLang(req.url, lang === 'zh' ? 'en' : 'zh'),
+            max: money(store.max_static_amount_minor, store.currency),
+            action: `/s/${store.code}`,
+            error: extra.error,
+            value: extra.value,
+          }),
+        );
     };
 
     pages.get('/s/:code', async (req: FastifyRequest<{ Params: { code: string } }>, reply) => {
       const store = await storeFor(req.params.code);
-      if (!store) return reply.status(404).type('text/html; charset=utf-8').send(statusPage({ lang: langOf(req), merchantName: 'Kauri' }, 'not_found'));
+      if (!store)
+        return reply
+          .status(404)
+          .type('text/html; charset=utf-8')
+          .send(statusPage({ lang: langOf(req), merchantName: 'Kauri' }, 'not_found'));
       return stickerPage(req, reply, store);
     });
 
     pages.post('/s/:code', async (req: FastifyRequest<{ Params: { code: string }; Body: unknown }>, reply) => {
       const store = await storeFor(req.params.code);
-      if (!store) return reply.status(404).type('text/html; charset=utf-8').send(statusPage({ lang: langOf(req), merchantName: 'Kauri' }, 'not_found'));
+      if (!store)
+        return reply
+          .status(404)
+          .type('text/html; charset=utf-8')
+          .send(statusPage({ lang: langOf(req), merchantName: 'Kauri' }, 'not_found'));
       const body = (req.body && typeof req.body === 'object' ? req.body : {}) as Record<string, unknown>;
       const raw = typeof body.amount === 'string' ? body.amount.trim() : '';
       const zh = langOf(req) === 'zh';
@@ -232,27 +343,52 @@ export async function registerLandingPages(app: FastifyInstance, deps: LandingDe
         if (!/^\d{1,9}(\.\d{1,2})?$/.test(raw)) throw new MoneyError('invalid_amount', 'not a plain amount');
         minor = parseDecimal(raw, store.currency).minor;
       } catch {
-        return stickerPage(req, reply, store, { status: 400, value: raw.slice(0, 20), error: zh ? '请输入有效金额，例如 12.50' : 'Enter an amount such as 12.50' });
+        return stickerPage(req, reply, store, {
+          status: 400,
+          value: raw.slice(0, 20),
+          error: zh ? '请输入有效金额，例如 12.50' : 'Enter an amount such as 12.50',
+        });
       }
       const max = money(store.max_static_amount_minor, store.currency);
       if (minor <= 0 || minor > max.minor) {
         return stickerPage(req, reply, store, {
-          status: 400, value: raw,
-          error: minor <= 0 ? (zh ? '金额必须大于零' : 'The amount must be more than zero') : (zh ? `金额不能超过 ${format(max)}` : `The amount must be at most ${format(max)}`),
+          status: 400,
+          value: raw,
+          error:
+            minor <= 0
+              ? zh
+                ? '金额必须大于零'
+                : 'The amount must be more than zero'
+              : zh
+                ? `金额不能超过 ${format(max)}`
+                : `The amount must be at most ${format(max)}`,
         });
       }
       let c: Checkout;
       try {
-        c = await checkouts.create(store.merchant_id, { amountMinor: minor, currency: store.currency, storeId: store.id, kind: 'static' });
+        c = await checkouts.create(store.merchant_id, {
+          amountMinor: minor,
+          currency: store.currency,
+          storeId: store.id,
+          kind: 'static',
+        });
       } catch (err) {
         // Above the merchant's maximum per payment (lower than the store's code allows): the
         // customer is told the most they can pay here, on the same page.
         if (!isKauriError(err) || err.code !== 'amount_too_large') throw err;
         const d = err.details as { max_amount_minor?: number; currency?: string } | undefined;
-        const most = d?.max_amount_minor !== undefined && d.currency ? format(money(d.max_amount_minor, d.currency)) : undefined;
+        const most =
+          d?.max_amount_minor !== undefined && d.currency ? format(money(d.max_amount_minor, d.currency)) : undefined;
         return stickerPage(req, reply, store, {
-          status: 422, value: raw,
-          error: most ? (zh ? `金额不能超过 ${most}` : `The amount must be at most ${most}`) : (zh ? '金额超过本店单笔上限' : 'The amount is more than this shop takes in one payment'),
+          status: 422,
+          value: raw,
+          error: most
+            ? zh
+              ? `金额不能超过 ${most}`
+              : `The amount must be at most ${most}`
+            : zh
+              ? '金额超过本店单笔上限'
+              : 'The amount is more than this shop takes in one payment',
         });
       }
       return reply.redirect(`/c/${c.token}${langQuery(req)}`, 303);
@@ -274,7 +410,11 @@ async function qrSvgFor(url: string): Promise<string> {
 function langOf(req: FastifyRequest): Lang {
   const q = req.query as Record<string, string | undefined> | undefined;
   const accept = req.headers['accept-language'];
-  return languageFor({ userAgent: req.headers['user-agent'], acceptLanguage: typeof accept === 'string' ? accept : undefined, lang: q?.lang });
+  return languageFor({
+    userAgent: req.headers['user-agent'],
+    acceptLanguage: typeof accept === 'string' ? accept : undefined,
+    lang: q?.lang,
+  });
 }
 
 function withLang(url: string, lang: Lang): string {

@@ -2,13 +2,23 @@ import { describe, it, expect } from 'vitest';
 import { money } from '../../protocol/money.js';
 import { chooserPage, jsapiPage, staticAmountPage, statusPage, type StatusKind } from './pages.js';
 
-const head = { lang: 'zh' as const, merchantName: 'Kauri Demo Shop 奇异果小店', storeName: 'Queen St', amount: money(1250, 'NZD'), otherLangUrl: '/c/t?lang=en' };
+const head = {
+  lang: 'zh' as const,
+  merchantName: 'Kauri Demo Shop 奇异果小店',
+  storeName: 'Queen St',
+  amount: money(1250, 'NZD'),
+  otherLangUrl: '/c/t?lang=en',
+};
 
 describe('one-code pages', () => {
   it('say every end state in Chinese and English, with the amount and the merchant', () => {
     const words: Record<StatusKind, [string, string]> = {
-      paid: ['已支付', 'Paid'], expired: ['已过期', 'Expired'], cancelled: ['已取消', 'Cancelled'], not_found: ['未找到', 'Not found'],
-      rate_limited: ['请求过于频繁', 'Too many requests'], error: ['暂时无法付款', 'Cannot pay right now'],
+      paid: ['已支付', 'Paid'],
+      expired: ['已过期', 'Expired'],
+      cancelled: ['已取消', 'Cancelled'],
+      not_found: ['未找到', 'Not found'],
+      rate_limited: ['请求过于频繁', 'Too many requests'],
+      error: ['暂时无法付款', 'Cannot pay right now'],
     };
     for (const [kind, [zh, en]] of Object.entries(words) as Array<[StatusKind, [string, string]]>) {
       for (const lang of ['zh', 'en'] as const) {
@@ -20,13 +30,22 @@ describe('one-code pages', () => {
         expect(html).toContain('Kauri Demo Shop 奇异果小店');
       }
     }
-    expect(statusPage({ ...head, lang: 'zh' }, 'paid').indexOf('已支付')).toBeLessThan(statusPage({ ...head, lang: 'zh' }, 'paid').indexOf('Paid'));
-    expect(statusPage({ ...head, lang: 'en' }, 'paid').indexOf('Paid')).toBeLessThan(statusPage({ ...head, lang: 'en' }, 'paid').indexOf('已支付'));
+    expect(statusPage({ ...head, lang: 'zh' }, 'paid').indexOf('已支付')).toBeLessThan(
+      statusPage({ ...head, lang: 'zh' }, 'paid').indexOf('Paid'),
+    );
+    expect(statusPage({ ...head, lang: 'en' }, 'paid').indexOf('Paid')).toBeLessThan(
+      statusPage({ ...head, lang: 'en' }, 'paid').indexOf('已支付'),
+    );
   });
 
   it('escape what merchants and channels supply, in HTML and in the page script', () => {
     const evil = '</script><script>alert(1)</script>';
-    const page = jsapiPage({ ...head, merchantName: '<b>x</b>', params: { appId: 'wx1', package: `prepay_id=${evil}`, paySign: 'S' }, statusUrl: '/c/t/status' });
+    const page = jsapiPage({
+      ...head,
+      merchantName: '<b>x</b>',
+      params: { appId: 'wx1', package: `prepay_id=${evil}`, paySign: 'S' },
+      statusUrl: '/c/t/status',
+    });
     expect(page).not.toContain('<b>x</b>');
     expect(page).not.toContain(evil);
     expect(page).toContain('\\u003c/script>');
@@ -39,11 +58,25 @@ describe('one-code pages', () => {
   });
 
   it('hide the wallets and the bank a checkout does not offer', () => {
-    const page = (offers: { wechat: boolean; alipay: boolean; bank: boolean }) => chooserPage({ ...head, offers, qrSvg: '<svg/>', bankAction: '/c/t/bank' });
+    const page = (offers: { wechat: boolean; alipay: boolean; bank: boolean }) =>
+      chooserPage({ ...head, offers, qrSvg: '<svg/>', bankAction: '/c/t/bank' });
     expect(page({ wechat: true, alipay: false, bank: false })).toContain('chooser-wechat');
     expect(page({ wechat: true, alipay: false, bank: false })).not.toContain('chooser-alipay');
     expect(page({ wechat: false, alipay: false, bank: true })).not.toContain('checkout-qr');
-    const bank = chooserPage({ ...head, lang: 'en', offers: { wechat: false, alipay: false, bank: true }, qrSvg: '', bankAction: '/c/t/bank', bankQuote: { cnyMinor: 5333, rate: '4.235', markup: '0.02', rateTime: '2026-11-21T22:00:00.000Z', quoteId: 'q_1' } });
+    const bank = chooserPage({
+      ...head,
+      lang: 'en',
+      offers: { wechat: false, alipay: false, bank: true },
+      qrSvg: '',
+      bankAction: '/c/t/bank',
+      bankQuote: {
+        cnyMinor: 5333,
+        rate: '4.235',
+        markup: '0.02',
+        rateTime: '2026-11-21T22:00:00.000Z',
+        quoteId: 'q_1',
+      },
+    });
     expect(bank).toContain('CNY 53.33');
     expect(bank).toContain('1 NZD = 4.235 CNY + 2% exchange fee');
     expect(bank).toContain('2026-11-22 06:00 (UTC+8)');

@@ -10,47 +10,105 @@ export const ASSET_PREFIX = '/assets/onecode/';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** JSON safe inside a <script> element. */
-const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+const scriptJson = (v: unknown) =>
+  JSON.stringify(v)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 
 const TEXT = {
   zh: {
-    pay: '付款', amount: '金额', other: 'English', to: '收款方',
+    pay: '付款',
+    amount: '金额',
+    other: 'English',
+    to: '收款方',
     chooseTitle: '请选择付款方式',
     wechatHow: '微信支付：打开微信，点右上角“+” → “扫一扫”，扫描此二维码。',
     alipayHow: '支付宝：打开支付宝，点“扫一扫”，扫描此二维码。',
     bankTitle: '网上银行（人民币）',
-    bankPay: '用网上银行支付', bankRate: '汇率', bankRateTime: '汇率时间', bankFee: '汇兑服务费',
+    bankPay: '用网上银行支付',
+    bankRate: '汇率',
+    bankRateTime: '汇率时间',
+    bankFee: '汇兑服务费',
     bankEstimate: '支付时以银行页面显示的人民币金额为准。',
     notOffered: '此商户暂不支持该钱包，请选择其他方式。',
-    jsapiTitle: '微信支付', jsapiWaiting: '正在打开微信支付…', jsapiConfirming: '正在确认付款结果，请稍候…',
-    jsapiRetry: '重新支付', jsapiCancelled: '您已取消付款。', jsapiFailed: '无法打开微信支付：',
-    staticTitle: '输入付款金额', staticMax: '最高', staticPay: '下一步',
+    jsapiTitle: '微信支付',
+    jsapiWaiting: '正在打开微信支付…',
+    jsapiConfirming: '正在确认付款结果，请稍候…',
+    jsapiRetry: '重新支付',
+    jsapiCancelled: '您已取消付款。',
+    jsapiFailed: '无法打开微信支付：',
+    staticTitle: '输入付款金额',
+    staticMax: '最高',
+    staticPay: '下一步',
     back: '返回商户',
   },
   en: {
-    pay: 'Pay', amount: 'Amount', other: '中文', to: 'Pay to',
+    pay: 'Pay',
+    amount: 'Amount',
+    other: '中文',
+    to: 'Pay to',
     chooseTitle: 'Choose how to pay',
     wechatHow: 'WeChat Pay: open WeChat, tap “+” → “Scan”, and scan this code.',
     alipayHow: 'Alipay: open Alipay, tap “Scan”, and scan this code.',
     bankTitle: 'Online banking (CNY)',
-    bankPay: 'Pay by online banking', bankRate: 'Rate', bankRateTime: 'Rate time', bankFee: 'exchange fee',
-    bankEstimate: 'You pay the CNY amount shown on the bank\'s page.',
+    bankPay: 'Pay by online banking',
+    bankRate: 'Rate',
+    bankRateTime: 'Rate time',
+    bankFee: 'exchange fee',
+    bankEstimate: "You pay the CNY amount shown on the bank's page.",
     notOffered: 'This merchant does not take that wallet; choose another way.',
-    jsapiTitle: 'WeChat Pay', jsapiWaiting: 'Opening WeChat Pay…', jsapiConfirming: 'Confirming your payment…',
-    jsapiRetry: 'Pay again', jsapiCancelled: 'You cancelled the payment.', jsapiFailed: 'WeChat Pay could not open: ',
-    staticTitle: 'Enter the amount to pay', staticMax: 'Up to', staticPay: 'Next',
+    jsapiTitle: 'WeChat Pay',
+    jsapiWaiting: 'Opening WeChat Pay…',
+    jsapiConfirming: 'Confirming your payment…',
+    jsapiRetry: 'Pay again',
+    jsapiCancelled: 'You cancelled the payment.',
+    jsapiFailed: 'WeChat Pay could not open: ',
+    staticTitle: 'Enter the amount to pay',
+    staticMax: 'Up to',
+    staticPay: 'Next',
     back: 'Back to the merchant',
   },
 } as const;
 
 /** Status pages always say it in both languages: the customer may not find the switch. */
 const STATUS = {
-  paid: { zh: '已支付', en: 'Paid', zhMore: '此订单已付款，无需再次支付。', enMore: 'This checkout has been paid. There is nothing more to pay.' },
-  expired: { zh: '已过期', en: 'Expired', zhMore: '此收款码已过期，请向收银员索取新的二维码。', enMore: 'This code has expired. Ask the cashier for a new one.' },
-  cancelled: { zh: '已取消', en: 'Cancelled', zhMore: '此订单已被商户取消，无需付款。', enMore: 'The merchant cancelled this checkout. Nothing was charged.' },
-  not_found: { zh: '未找到', en: 'Not found', zhMore: '找不到此收款码，请确认二维码是否正确。', enMore: 'This payment code does not exist. Check that you scanned the right code.' },
-  rate_limited: { zh: '请求过于频繁', en: 'Too many requests', zhMore: '请稍等一分钟后再试。', enMore: 'Please wait a minute and try again.' },
-  error: { zh: '暂时无法付款', en: 'Cannot pay right now', zhMore: '请稍后再试，或改用其他付款方式。', enMore: 'Please try again shortly, or use another way to pay.' },
+  paid: {
+    zh: '已支付',
+    en: 'Paid',
+    zhMore: '此订单已付款，无需再次支付。',
+    enMore: 'This checkout has been paid. There is nothing more to pay.',
+  },
+  expired: {
+    zh: '已过期',
+    en: 'Expired',
+    zhMore: '此收款码已过期，请向收银员索取新的二维码。',
+    enMore: 'This code has expired. Ask the cashier for a new one.',
+  },
+  cancelled: {
+    zh: '已取消',
+    en: 'Cancelled',
+    zhMore: '此订单已被商户取消，无需付款。',
+    enMore: 'The merchant cancelled this checkout. Nothing was charged.',
+  },
+  not_found: {
+    zh: '未找到',
+    en: 'Not found',
+    zhMore: '找不到此收款码，请确认二维码是否正确。',
+    enMore: 'This payment code does not exist. Check that you scanned the right code.',
+  },
+  rate_limited: {
+    zh: '请求过于频繁',
+    en: 'Too many requests',
+    zhMore: '请稍等一分钟后再试。',
+    enMore: 'Please wait a minute and try again.',
+  },
+  error: {
+    zh: '暂时无法付款',
+    en: 'Cannot pay right now',
+    zhMore: '请稍后再试，或改用其他付款方式。',
+    enMore: 'Please try again shortly, or use another way to pay.',
+  },
 } as const;
 export type StatusKind = keyof typeof STATUS;
 
@@ -65,9 +123,7 @@ export interface PageHead {
 
 function shell(head: PageHead, title: string, body: string, script = ''): string {
   const t = TEXT[head.lang];
-  const amount = head.amount
-    ? `<p class="amount" data-testid="pay-amount">${esc(format(head.amount))}</p>`
-    : '';
+  const amount = head.amount ? `<p class="amount" data-testid="pay-amount">${esc(format(head.amount))}</p>` : '';
   return `<!doctype html>
 <html lang="${head.lang === 'zh' ? 'zh-CN' : 'en'}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -89,18 +145,26 @@ ${script ? `<script>${script}</script>` : ''}
 </body></html>`;
 }
 
-export function statusPage(head: PageHead, kind: StatusKind, extra: { returnUrl?: string | null; detail?: string } = {}): string {
+export function statusPage(
+  head: PageHead,
+  kind: StatusKind,
+  extra: { returnUrl?: string | null; detail?: string } = {},
+): string {
   const s = STATUS[kind];
   const first = head.lang === 'zh' ? [s.zh, s.zhMore, s.en, s.enMore] : [s.en, s.enMore, s.zh, s.zhMore];
   const t = TEXT[head.lang];
-  return shell({ ...head, otherLangUrl: undefined }, first[0]!, `
+  return shell(
+    { ...head, otherLangUrl: undefined },
+    first[0]!,
+    `
 <section class="status status-${kind}" data-testid="checkout-status" data-status="${kind}">
 <h2>${esc(first[0]!)} · ${esc(first[2]!)}</h2>
 <p>${esc(first[1]!)}</p>
 <p>${esc(first[3]!)}</p>
 ${extra.detail ? `<p class="detail">${esc(extra.detail)}</p>` : ''}
 ${extra.returnUrl ? `<p><a class="button" data-testid="return-link" href="${esc(extra.returnUrl)}">${t.back}</a></p>` : ''}
-</section>`);
+</section>`,
+  );
 }
 
 export interface BankQuoteView {
@@ -140,8 +204,12 @@ ${p.offers.alipay ? `<p class="wallet alipay" data-testid="chooser-alipay">${t.a
     const q = p.bankQuote;
     parts.push(`<section class="bank" data-testid="chooser-bank">
 <h2>${t.bankTitle}</h2>
-${q ? `<p class="cny" data-testid="bank-cny">${esc(format(money(q.cnyMinor, 'CNY')))}</p>
-<p class="rate" data-testid="bank-rate">${t.bankRate}: 1 ${esc(p.amount.currency)} = ${esc(q.rate)} CNY${q.markup && Number(q.markup) > 0 ? ` + ${esc(percent(q.markup))} ${t.bankFee}` : ''} · ${t.bankRateTime}: <time datetime="${esc(q.rateTime)}">${esc(formatTime(q.rateTime))}</time></p>` : `<p class="rate">${t.bankEstimate}</p>`}
+${
+  q
+    ? `<p class="cny" data-testid="bank-cny">${esc(format(money(q.cnyMinor, 'CNY')))}</p>
+<p class="rate" data-testid="bank-rate">${t.bankRate}: 1 ${esc(p.amount.currency)} = ${esc(q.rate)} CNY${q.markup && Number(q.markup) > 0 ? ` + ${esc(percent(q.markup))} ${t.bankFee}` : ''} · ${t.bankRateTime}: <time datetime="${esc(q.rateTime)}">${esc(formatTime(q.rateTime))}</time></p>`
+    : `<p class="rate">${t.bankEstimate}</p>`
+}
 <form method="post" action="${esc(p.bankAction)}">${q?.quoteId ? `<input type="hidden" name="quote_id" value="${esc(q.quoteId)}">` : ''}<button type="submit" class="button" data-testid="pay-bank">${t.bankPay}</button></form>
 </section>`);
   }
@@ -195,11 +263,16 @@ if (typeof WeixinJSBridge === 'undefined') {
 }
 poll(false);
 `;
-  return shell(p, t.jsapiTitle, `<section class="jsapi" data-testid="jsapi-page">
+  return shell(
+    p,
+    t.jsapiTitle,
+    `<section class="jsapi" data-testid="jsapi-page">
 <h2>${t.jsapiTitle}</h2>
 <p id="msg" data-testid="jsapi-message">${t.jsapiWaiting}</p>
 <button type="button" id="retry" class="button" data-testid="jsapi-retry" hidden>${t.jsapiRetry}</button>
-</section>`, script);
+</section>`,
+    script,
+  );
 }
 
 export interface StaticAmountInput extends PageHead {
@@ -211,14 +284,18 @@ export interface StaticAmountInput extends PageHead {
 
 export function staticAmountPage(p: StaticAmountInput): string {
   const t = TEXT[p.lang];
-  return shell({ ...p, amount: undefined }, t.staticTitle, `<form method="post" action="${esc(p.action)}" class="static" data-testid="static-form">
+  return shell(
+    { ...p, amount: undefined },
+    t.staticTitle,
+    `<form method="post" action="${esc(p.action)}" class="static" data-testid="static-form">
 <label for="amount">${t.staticTitle} (${esc(p.max.currency)})</label>
 <input id="amount" name="amount" data-testid="pay-amount-input" inputmode="decimal" autocomplete="off" required
  pattern="[0-9]+([.][0-9]{1,2})?" placeholder="0.00" value="${esc(p.value ?? '')}">
 <p class="hint">${t.staticMax} ${esc(format(p.max))}</p>
 ${p.error ? `<p class="notice" data-testid="pay-amount-error">${esc(p.error)}</p>` : ''}
 <button type="submit" class="button" data-testid="pay-button">${t.staticPay}</button>
-</form>`);
+</form>`,
+  );
 }
 
 /** "0.02" → "2%", exactly (decimal strings, no floating point). */

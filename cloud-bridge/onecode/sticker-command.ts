@@ -13,12 +13,27 @@ export async function stickerFor(dbUrl: string, storeCode: string, baseUrl: stri
   const store = await openStore(dbUrl);
   try {
     const s = await store.db.selectFrom('stores').selectAll().where('code', '=', storeCode).executeTakeFirst();
-    if (!s) throw new Error(`no store with code "${storeCode}" in ${dbUrl.startsWith('sqlite:') ? dbUrl : 'the database'}`);
-    const m = await store.db.selectFrom('merchants').select('name').where('id', '=', s.merchant_id).executeTakeFirstOrThrow();
-    const accounts = await store.db.selectFrom('channel_accounts').select('channel').where('merchant_id', '=', s.merchant_id).where('active', '=', 1).execute();
+    if (!s)
+      throw new Error(`no store with code "${storeCode}" in ${dbUrl.startsWith('sqlite:') ? dbUrl : 'the database'}`);
+    const m = await store.db
+      .selectFrom('merchants')
+      .select('name')
+      .where('id', '=', s.merchant_id)
+      .executeTakeFirstOrThrow();
+    const accounts = await store.db
+      .selectFrom('channel_accounts')
+      .select('channel')
+      .where('merchant_id', '=', s.merchant_id)
+      .where('active', '=', 1)
+      .execute();
     const have = new Set(accounts.map((a) => a.channel));
     const wallets = CHANNELS.filter((c): c is ChannelName => have.has(c));
-    return { url: new URL(`/s/${encodeURIComponent(s.code)}`, baseUrl).toString(), storeName: s.name, merchantName: m.name, wallets };
+    return {
+      url: new URL(`/s/${encodeURIComponent(s.code)}`, baseUrl).toString(),
+      storeName: s.name,
+      merchantName: m.name,
+      wallets,
+    };
   } finally {
     await store.close();
   }
@@ -27,7 +42,7 @@ export async function stickerFor(dbUrl: string, storeCode: string, baseUrl: stri
 export function registerStickerCommand(program: Command): void {
   program
     .command('sticker')
-    .description('make a store\'s printed one-code sticker (QR to /s/<store code>, store name, wallets) as PDF or PNG')
+    .description("make a store's printed one-code sticker (QR to /s/<store code>, store name, wallets) as PDF or PNG")
     .requiredOption('--store <code>', 'the store code')
     .requiredOption('--out <file>', 'FILE.pdf (A6, vector) or FILE.png')
     .option('--db <url>', 'the bridge database: sqlite:PATH or postgres://…', 'sqlite:./data/bridge.db')
@@ -45,7 +60,8 @@ export function registerStickerCommand(program: Command): void {
       if (o.db.startsWith('sqlite:')) {
         const { existsSync } = await import('node:fs');
         const path = o.db.slice('sqlite:'.length);
-        if (!existsSync(path)) throw new Error(`no bridge database at ${path} (run kauri start or kauri bridge first, or give --db)`);
+        if (!existsSync(path))
+          throw new Error(`no bridge database at ${path} (run kauri start or kauri bridge first, or give --db)`);
       }
       const input = await stickerFor(o.db, o.store, base.toString());
       const out = resolve(o.out);
@@ -61,6 +77,8 @@ export function registerStickerCommand(program: Command): void {
       const tmp = `${dirname(out)}/.${Date.now()}.${process.pid}.sticker.tmp`;
       writeFileSync(tmp, bytes);
       renameSync(tmp, out);
-      process.stdout.write(`sticker for ${input.storeName} (${input.url}, ${input.wallets.join(', ') || 'no wallets yet'}) written to ${out}\n`);
+      process.stdout.write(
+        `sticker for ${input.storeName} (${input.url}, ${input.wallets.join(', ') || 'no wallets yet'}) written to ${out}\n`,
+      );
     });
 }

@@ -3,7 +3,12 @@ import { PNG } from 'pngjs';
 import jsQRModule from 'jsqr';
 import { findCjkFont, stickerPdf, stickerPng, stickerSvg } from './sticker.js';
 
-const input = { url: 'http://127.0.0.1:7300/s/demo-queen-st', storeName: 'Queen Street 皇后街店', merchantName: 'Kauri Demo Shop 奇异果小店', wallets: ['wechat', 'alipay', 'bank'] as const };
+const input = {
+  url: 'http://127.0.0.1:7300/s/demo-queen-st',
+  storeName: 'Queen Street 皇后街店',
+  merchantName: 'Kauri Demo Shop 奇异果小店',
+  wallets: ['wechat', 'alipay', 'bank'] as const,
+};
 
 // jsqr is CommonJS whose types declare an ES default export: take whichever is callable.
 const decode = ((jsQRModule as unknown as { default?: unknown }).default ?? jsQRModule) as typeof jsQRModule.default;
@@ -18,7 +23,15 @@ describe('store sticker', () => {
 
   it('names the store, the merchant and each wallet in the SVG it draws from', () => {
     const svg = stickerSvg(input, 'Noto Sans CJK SC');
-    for (const s of ['Queen Street 皇后街店', 'Kauri Demo Shop 奇异果小店', '微信支付 WeChat Pay', '支付宝 Alipay', '网银支付 Online banking (CNY)', input.url]) expect(svg).toContain(s);
+    for (const s of [
+      'Queen Street 皇后街店',
+      'Kauri Demo Shop 奇异果小店',
+      '微信支付 WeChat Pay',
+      '支付宝 Alipay',
+      '网银支付 Online banking (CNY)',
+      input.url,
+    ])
+      expect(svg).toContain(s);
     expect(stickerSvg({ ...input, wallets: ['alipay'] }, 'x')).not.toContain('WeChat');
     expect(stickerSvg({ ...input, storeName: '<script>' }, 'x')).not.toContain('<script>');
   });

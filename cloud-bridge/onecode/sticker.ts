@@ -21,15 +21,29 @@ const WALLET_NAMES: Record<ChannelName, string> = {
 };
 
 const CJK_FONTS: Array<{ path: string; family: string; postscript?: string }> = [
-  { path: '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc', family: 'Noto Sans CJK SC', postscript: 'NotoSansCJKsc-Regular' },
-  { path: '/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc', family: 'Noto Sans CJK SC', postscript: 'NotoSansCJKsc-Regular' },
+  {
+    path: '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc',
+    family: 'Noto Sans CJK SC',
+    postscript: 'NotoSansCJKsc-Regular',
+  },
+  {
+    path: '/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc',
+    family: 'Noto Sans CJK SC',
+    postscript: 'NotoSansCJKsc-Regular',
+  },
   { path: '/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf', family: 'Noto Sans CJK SC' },
-  { path: '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc', family: 'WenQuanYi Micro Hei', postscript: 'WenQuanYiMicroHei' },
+  {
+    path: '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc',
+    family: 'WenQuanYi Micro Hei',
+    postscript: 'WenQuanYiMicroHei',
+  },
   { path: '/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf', family: 'Droid Sans Fallback' },
 ];
 
 /** A font that has Chinese glyphs (KAURI_CJK_FONT=PATH[#postscript-name] overrides), or undefined. */
-export function findCjkFont(env: NodeJS.ProcessEnv = process.env): { path: string; family: string; postscript?: string } | undefined {
+export function findCjkFont(
+  env: NodeJS.ProcessEnv = process.env,
+): { path: string; family: string; postscript?: string } | undefined {
   if (env.KAURI_CJK_FONT) {
     const [path, postscript] = env.KAURI_CJK_FONT.split('#');
     if (path && existsSync(path)) return { path, family: 'custom', postscript };
@@ -86,7 +100,12 @@ export function stickerPng(input: StickerInput): Buffer {
   const family = font?.family === 'custom' || !font ? 'sans-serif' : font.family;
   const resvg = new Resvg(stickerSvg(input, family), {
     background: '#ffffff',
-    font: { loadSystemFonts: !font, fontFiles: font ? [font.path] : [], defaultFontFamily: family, sansSerifFamily: family },
+    font: {
+      loadSystemFonts: !font,
+      fontFiles: font ? [font.path] : [],
+      defaultFontFamily: family,
+      sansSerifFamily: family,
+    },
   });
   return resvg.render().asPng();
 }
@@ -94,7 +113,11 @@ export function stickerPng(input: StickerInput): Buffer {
 /** An A6 PDF, vector QR, with a font that has the Chinese glyphs when the system has one. */
 export async function stickerPdf(input: StickerInput): Promise<{ pdf: Buffer; warning?: string }> {
   const font = findCjkFont();
-  const doc = new PDFDocument({ size: 'A6', margin: 18, info: { Title: `${input.storeName} — Kauri`, Creator: 'kauri sticker' } });
+  const doc = new PDFDocument({
+    size: 'A6',
+    margin: 18,
+    info: { Title: `${input.storeName} — Kauri`, Creator: 'kauri sticker' },
+  });
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
   const done = new Promise<void>((resolve) => doc.on('end', () => resolve()));
@@ -105,15 +128,27 @@ export async function stickerPdf(input: StickerInput): Promise<{ pdf: Buffer; wa
     doc.font('cjk');
   } else {
     // Without a CJK font the Chinese text cannot be drawn: keep the Latin parts.
-    warning = 'no font with Chinese glyphs found (install fonts-noto-cjk or set KAURI_CJK_FONT); Chinese text is left out';
+    warning =
+      'no font with Chinese glyphs found (install fonts-noto-cjk or set KAURI_CJK_FONT); Chinese text is left out';
     doc.font('Helvetica');
-    write = (s) => s.replace(/[^\x20-\x7e]+/g, '').replace(/\s+/g, ' ').trim();
+    write = (s) =>
+      s
+        .replace(/[^\x20-\x7e]+/g, '')
+        .replace(/\s+/g, ' ')
+        .trim();
   }
   const W = doc.page.width;
   const line = (s: string, size: number, y: number, color = '#1a1a1a') => {
-    doc.fontSize(size).fillColor(color).text(write(s), 18, y, { width: W - 36, align: 'center', lineBreak: false });
+    doc
+      .fontSize(size)
+      .fillColor(color)
+      .text(write(s), 18, y, { width: W - 36, align: 'center', lineBreak: false });
   };
-  doc.roundedRect(8, 8, W - 16, doc.page.height - 16, 10).lineWidth(2).strokeColor('#1677ff').stroke();
+  doc
+    .roundedRect(8, 8, W - 16, doc.page.height - 16, 10)
+    .lineWidth(2)
+    .strokeColor('#1677ff')
+    .stroke();
   line(input.storeName, 16, 24);
   line(input.merchantName, 10, 46, '#555555');
   line('扫码付款 · Scan to pay', 12, 64, '#1677ff');
@@ -124,7 +159,8 @@ export async function stickerPdf(input: StickerInput): Promise<{ pdf: Buffer; wa
   const x0 = (W - size) / 2;
   const y0 = 84;
   for (let y = 0; y < m.size; y++) {
-    for (let x = 0; x < m.size; x++) if (m.dark(x, y)) doc.rect(x0 + (x + quiet) * cell, y0 + (y + quiet) * cell, cell + 0.01, cell + 0.01);
+    for (let x = 0; x < m.size; x++)
+      if (m.dark(x, y)) doc.rect(x0 + (x + quiet) * cell, y0 + (y + quiet) * cell, cell + 0.01, cell + 0.01);
   }
   doc.fillColor('#000000').fill();
   walletLine(input.wallets).forEach((w, i) => line(w, 11, y0 + size + 12 + i * 16));

@@ -17,7 +17,13 @@ export interface ApplyOptions {
  * and concurrent reports race on the order's version; the loser reads again and decides again
  * (and usually finds nothing left to do).
  */
-export async function applyOutcome(flow: FlowContext, orderId: string, outcome: ChannelOutcome, cause: string, options: ApplyOptions = {}): Promise<Order> {
+export async function applyOutcome(
+  flow: FlowContext,
+  orderId: string,
+  outcome: ChannelOutcome,
+  cause: string,
+  options: ApplyOptions = {},
+): Promise<Order> {
   const { orders, clock } = flow.deps;
   const messages = options.messages ?? [];
   for (let attempt = 0; attempt < 25; attempt++) {

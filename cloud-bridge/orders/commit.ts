@@ -19,9 +19,18 @@ import { paymentView } from './views.js';
  * end-to-end test) fails there to show that no partial change survives.
  */
 export type CrashPoint =
-  | 'create:inserted' | 'create:answered'
-  | 'apply:state' | 'apply:history' | 'apply:events' | 'apply:tasks' | 'apply:messages' | 'apply:committed'
-  | 'refund:reserved' | 'refund:answered' | 'refund:settled' | 'refund:committed';
+  | 'create:inserted'
+  | 'create:answered'
+  | 'apply:state'
+  | 'apply:history'
+  | 'apply:events'
+  | 'apply:tasks'
+  | 'apply:messages'
+  | 'apply:committed'
+  | 'refund:reserved'
+  | 'refund:answered'
+  | 'refund:settled'
+  | 'refund:committed';
 
 /** `detail` is the cause of the change being written, when there is one. */
 export type CrashHook = (point: CrashPoint, detail?: string) => void;
@@ -60,7 +69,12 @@ export class TransitionWriter {
 
   async enqueueIn(trx: Transaction<Database>, wake: Wakeups, tasks: readonly DecidedTask[]): Promise<void> {
     for (const t of tasks) {
-      await this.deps.scheduler.enqueue(t.kind, t.payload, { db: trx, dedupeKey: t.dedupeKey, delayMs: t.delayMs, earlier: t.earlier });
+      await this.deps.scheduler.enqueue(t.kind, t.payload, {
+        db: trx,
+        dedupeKey: t.dedupeKey,
+        delayMs: t.delayMs,
+        earlier: t.earlier,
+      });
       wake.tasks = true;
     }
   }
@@ -69,9 +83,17 @@ export class TransitionWriter {
     for (const m of messages) await this.deps.recorder.record(m, trx);
   }
 
-  async paymentEventIn(trx: Transaction<Database>, wake: Wakeups, type: string, order: Order, extra: Record<string, unknown> = {}): Promise<void> {
+  async paymentEventIn(
+    trx: Transaction<Database>,
+    wake: Wakeups,
+    type: string,
+    order: Order,
+    extra: Record<string, unknown> = {},
+  ): Promise<void> {
     await this.deps.events.appendIn(trx, {
-      type, merchantId: order.merchant_id, storeId: order.store_id,
+      type,
+      merchantId: order.merchant_id,
+      storeId: order.store_id,
       payload: { ...paymentView(order, { publicBaseUrl: this.deps.publicBaseUrl }), ...extra },
     });
     wake.events = true;
@@ -79,9 +101,18 @@ export class TransitionWriter {
 
   async refundEventIn(trx: Transaction<Database>, wake: Wakeups, refund: Refund, order: Order): Promise<void> {
     await this.deps.events.appendIn(trx, {
-      type: `refund.${refund.status}`, merchantId: order.merchant_id, storeId: order.store_id,
+      type: `refund.${refund.status}`,
+      merchantId: order.merchant_id,
+      storeId: order.store_id,
       payload: {
-        refund: { id: refund.id, out_refund_no: refund.out_refund_no, amount_minor: refund.amount_minor, currency: refund.currency, status: refund.status, automatic: refund.automatic === 1 },
+        refund: {
+          id: refund.id,
+          out_refund_no: refund.out_refund_no,
+          amount_minor: refund.amount_minor,
+          currency: refund.currency,
+          status: refund.status,
+          automatic: refund.automatic === 1,
+        },
         payment: paymentView(order),
       },
     });
@@ -98,15 +129,27 @@ export class TransitionWriter {
     return this.transaction(async (trx, wake) => {
       const patch: Partial<Order> = { ...decision.patch };
       if (decision.flag) Object.assign(patch, { flagged: true, flag_reason: decision.flag });
-      const after = await orders.advanceIn(trx, order, { path: decision.to, cause: decision.cause, data: decision.data, patch });
+      const after = await orders.advanceIn(trx, order, {
+        path: decision.to,
+        cause: decision.cause,
+        data: decision.data,
+        patch,
+      });
       if (!after) return undefined;
       this.crash('apply:state', decision.cause);
       if (decision.note) await orders.noteIn(trx, order.id, order.status, decision.note.cause, decision.note.data);
       let current = after;
-      if (decision.reverseRemainder) current = await this.bookReversalIn(trx, wake, after, decision.reverseRemainder, decision.cause, decision.data);
+      if (decision.reverseRemainder)
+        current = await this.bookReversalIn(trx, wake, after, decision.reverseRemainder, decision.cause, decision.data);
       this.crash('apply:history', decision.cause);
       for (const type of decision.events) {
-        await this.paymentEventIn(trx, wake, type, current, type === 'payment.flagged' ? { flag_reason: current.flag_reason } : {});
+        await this.paymentEventIn(
+          trx,
+          wake,
+          type,
+          current,
+          type === 'payment.flagged' ? { flag_reason: current.flag_reason } : {},
+        );
       }
       this.crash('apply:events', decision.cause);
       await this.enqueueIn(trx, wake, decision.tasks);
@@ -118,14 +161,31 @@ export class TransitionWriter {
   }
 
   /** A reversal of a paid order: a succeeded automatic refund of the remainder, booked at once. */
-  private async bookReversalIn(trx: Transaction<Database>, wake: Wakeups, order: Order, remainder: number, cause: string, data: unknown): Promise<Order> {
+  private async bookReversalIn(
+    trx: Transaction<Database>,
+    wake: Wakeups,
+    order: Order,
+    remainder: number,
+    cause: string,
+    data: unknown,
+  ): Promise<Order> {
     const now = nowIso(this.deps.clock.now());
     const id = newId('ref');
     const refund: Refund = {
-      id, merchant_id: order.merchant_id, order_id: order.id, out_refund_no: `reversal-${order.id}`,
-      channel_refund_no: id.replace(/^ref_/, 'R'), channel_refund_id: null, amount_minor: remainder, currency: order.currency,
-      status: 'processing', reason: 'reversed by the channel after payment', automatic: 1,
-      request_hash: 'reversal', created_at: now, updated_at: now,
+      id,
+      merchant_id: order.merchant_id,
+      order_id: order.id,
+      out_refund_no: `reversal-${order.id}`,
+      channel_refund_no: id.replace(/^ref_/, 'R'),
+      channel_refund_id: null,
+      amount_minor: remainder,
+      currency: order.currency,
+      status: 'processing',
+      reason: 'reversed by the channel after payment',
+      automatic: 1,
+      request_hash: 'reversal',
+      created_at: now,
+      updated_at: now,
     };
     const reserved = await this.deps.orders.reserveRefundIn(trx, order, refund, cause);
     if (!reserved) throw new Error('the order moved inside its own transaction');

@@ -8,7 +8,14 @@ import { CrashError, TestGateway, manualClock, paymentBridge } from './test-gate
 // Issue 14, item 1: fail between every two steps of creating, paying, late-paying, closing and
 // refunding; start a new bridge on the same database; show nothing was lost or repeated.
 
-const APPLY_POINTS: CrashPoint[] = ['apply:state', 'apply:history', 'apply:events', 'apply:tasks', 'apply:messages', 'apply:committed'];
+const APPLY_POINTS: CrashPoint[] = [
+  'apply:state',
+  'apply:history',
+  'apply:events',
+  'apply:tasks',
+  'apply:messages',
+  'apply:committed',
+];
 
 for (const kind of storeKinds()) {
   describe(`crash windows on ${kind}`, () => {
@@ -39,8 +46,15 @@ for (const kind of storeKinds()) {
           bridge.scheduler.kick();
           for (let quiet = 0; quiet < 3;) {
             await new Promise((r) => setTimeout(r, 15));
-            const busy = await store.db.selectFrom('tasks').select('id')
-              .where((eb) => eb.or([eb('status', '=', 'running'), eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', nowIso(clock.now()))])]))
+            const busy = await store.db
+              .selectFrom('tasks')
+              .select('id')
+              .where((eb) =>
+                eb.or([
+                  eb('status', '=', 'running'),
+                  eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', nowIso(clock.now()))]),
+                ]),
+              )
               .execute();
             quiet = busy.length ? 0 : quiet + 1;
           }
@@ -52,12 +66,21 @@ for (const kind of storeKinds()) {
 
     async function eventsOf(orderId: string, type: string): Promise<number> {
       const rows = await store.db.selectFrom('events').select('payload').where('type', '=', type).execute();
-      return rows.filter((r) => (JSON.parse(r.payload) as { id?: string; payment?: { id: string } }).id === orderId
-        || (JSON.parse(r.payload) as { payment?: { id: string } }).payment?.id === orderId).length;
+      return rows.filter(
+        (r) =>
+          (JSON.parse(r.payload) as { id?: string; payment?: { id: string } }).id === orderId ||
+          (JSON.parse(r.payload) as { payment?: { id: string } }).payment?.id === orderId,
+      ).length;
     }
 
     async function history(orderId: string, to: string): Promise<number> {
-      const rows = await store.db.selectFrom('order_events').select('id').where('order_id', '=', orderId).where('to_status', '=', to).where('from_status', '!=', to).execute();
+      const rows = await store.db
+        .selectFrom('order_events')
+        .select('id')
+        .where('order_id', '=', orderId)
+        .where('to_status', '=', to)
+        .where('from_status', '!=', to)
+        .execute();
       return rows.length;
     }
 
@@ -67,7 +90,10 @@ for (const kind of storeKinds()) {
     }
 
     const notify = (no: string, extra: Record<string, unknown> = {}) => ({
-      method: 'POST', headers: {}, query: {}, body: Buffer.from(JSON.stringify({ no, state: 'paid', sig: 'good', ...extra })),
+      method: 'POST',
+      headers: {},
+      query: {},
+      body: Buffer.from(JSON.stringify({ no, state: 'paid', sig: 'good', ...extra })),
     });
 
     describe('creating', () => {
@@ -76,7 +102,16 @@ for (const kind of storeKinds()) {
           const gateway = new TestGateway(clock);
           const first = paymentBridge(store, gateway, clock, point);
           const no = `create-${point}-${n++}`;
-          await crashes(first.payments.createPayment(merchantId, { out_trade_no: no, amount_minor: 1000, currency: 'NZD', channel: 'wechat', mode: 'native' }), point);
+          await crashes(
+            first.payments.createPayment(merchantId, {
+              out_trade_no: no,
+              amount_minor: 1000,
+              currency: 'NZD',
+              channel: 'wechat',
+              mode: 'native',
+            }),
+            point,
+          );
           const order = (await first.orders.byOutTradeNo(merchantId, no))!;
           expect(order).toBeDefined();
           const reachedGateway = gateway.orders.has(order.channel_order_no);
@@ -85,7 +120,13 @@ for (const kind of storeKinds()) {
 
           const second = paymentBridge(store, gateway, clock);
           // The merchant's retry of the same request gets the same payment, never a second one.
-          const replay = await second.payments.createPaymentResult(merchantId, { out_trade_no: no, amount_minor: 1000, currency: 'NZD', channel: 'wechat', mode: 'native' });
+          const replay = await second.payments.createPaymentResult(merchantId, {
+            out_trade_no: no,
+            amount_minor: 1000,
+            currency: 'NZD',
+            channel: 'wechat',
+            mode: 'native',
+          });
           expect(replay).toMatchObject({ created: false, order: { id: order.id } });
           await drain(second);
           const after = (await second.orders.byId(order.id))!;
@@ -102,7 +143,13 @@ for (const kind of storeKinds()) {
     async function pendingOrder(gateway: TestGateway) {
       const b = paymentBridge(store, gateway, clock);
       const no = `order-${n++}`;
-      const order = await b.payments.createPayment(merchantId, { out_trade_no: no, amount_minor: 1000, currency: 'NZD', channel: 'wechat', mode: 'native' });
+      const order = await b.payments.createPayment(merchantId, {
+        out_trade_no: no,
+        amount_minor: 1000,
+        currency: 'NZD',
+        channel: 'wechat',
+        mode: 'native',
+      });
       expect(order.status).toBe('pending');
       return order;
     }
@@ -114,19 +161,28 @@ for (const kind of storeKinds()) {
           const order = await pendingOrder(gateway);
           gateway.pay(order.channel_order_no);
           const first = paymentBridge(store, gateway, clock, point);
-          const reply = await first.payments.handleNotify('wechat', order.channel_account_id, notify(order.channel_order_no)).catch((e: unknown) => e);
+          const reply = await first.payments
+            .handleNotify('wechat', order.channel_account_id, notify(order.channel_order_no))
+            .catch((e: unknown) => e);
           if (point !== 'apply:committed') expect(reply).toMatchObject({ body: 'FAIL' }); // the gateway will resend
           const mid = (await first.orders.byId(order.id))!;
           expect(mid.status).toBe(point === 'apply:committed' ? 'paid' : 'pending');
 
           const second = paymentBridge(store, gateway, clock);
-          expect(await second.payments.handleNotify('wechat', order.channel_account_id, notify(order.channel_order_no))).toMatchObject({ body: 'SUCCESS' });
+          expect(
+            await second.payments.handleNotify('wechat', order.channel_account_id, notify(order.channel_order_no)),
+          ).toMatchObject({ body: 'SUCCESS' });
           await drain(second, 2);
           expect((await second.orders.byId(order.id))!.status).toBe('paid');
           expect(await eventsOf(order.id, 'payment.paid')).toBe(1);
           expect(await history(order.id, 'paid')).toBe(1);
           // The notify the decision came from is kept with it (and a forged one never is).
-          const kept = await store.db.selectFrom('channel_messages').select('body').where('order_id', '=', order.id).where('direction', '=', 'notify').execute();
+          const kept = await store.db
+            .selectFrom('channel_messages')
+            .select('body')
+            .where('order_id', '=', order.id)
+            .where('direction', '=', 'notify')
+            .execute();
           expect(kept.length).toBeGreaterThanOrEqual(1);
         });
       }
@@ -142,7 +198,9 @@ for (const kind of storeKinds()) {
           // The wallet took the money anyway (a race the gateway lost).
           gateway.orders.get(order.channel_order_no)!.state = 'paid';
           const first = paymentBridge(store, gateway, clock, point);
-          await first.payments.handleNotify('wechat', order.channel_account_id, notify(order.channel_order_no)).catch(() => undefined);
+          await first.payments
+            .handleNotify('wechat', order.channel_account_id, notify(order.channel_order_no))
+            .catch(() => undefined);
 
           const second = paymentBridge(store, gateway, clock);
           await second.payments.handleNotify('wechat', order.channel_account_id, notify(order.channel_order_no));
@@ -185,7 +243,10 @@ for (const kind of storeKinds()) {
       await b.payments.handleNotify('wechat', order.channel_account_id, notify(order.channel_order_no));
       let release!: () => void;
       gateway.hold = new Promise<void>((r) => (release = r));
-      const sending = b.payments.refund(merchantId, order.out_trade_no, { out_refund_no: `fly-${order.id}`, amount_minor: 400 });
+      const sending = b.payments.refund(merchantId, order.out_trade_no, {
+        out_refund_no: `fly-${order.id}`,
+        amount_minor: 400,
+      });
       while (gateway.calls.refund === 0) await new Promise((r) => setTimeout(r, 5));
       const refund = (await b.orders.refundByOutRefundNo(merchantId, `fly-${order.id}`))!;
       // Another bridge re-checks it (as the old sweep did) while the call hangs.
@@ -216,11 +277,20 @@ for (const kind of storeKinds()) {
             const b = paymentBridge(store, gateway, clock);
             await b.payments.handleNotify('wechat', order.channel_account_id, notify(order.channel_order_no));
             const first = paymentBridge(store, gateway, clock, point);
-            await crashes(first.payments.refund(merchantId, order.out_trade_no, { out_refund_no: `r-${order.id}`, amount_minor: 1000 }), point);
+            await crashes(
+              first.payments.refund(merchantId, order.out_trade_no, {
+                out_refund_no: `r-${order.id}`,
+                amount_minor: 1000,
+              }),
+              point,
+            );
 
             const second = paymentBridge(store, gateway, clock);
             // The merchant's retry is answered from the refund already reserved: never a second refund.
-            const retry = await second.payments.refund(merchantId, order.out_trade_no, { out_refund_no: `r-${order.id}`, amount_minor: 1000 });
+            const retry = await second.payments.refund(merchantId, order.out_trade_no, {
+              out_refund_no: `r-${order.id}`,
+              amount_minor: 1000,
+            });
             await drain(second, 16, 60_000);
             const refund = (await second.orders.refundById(retry.refund.id))!;
             expect(refund.status).toBe('succeeded');

@@ -2,7 +2,11 @@ import { KauriError } from '../../protocol/errors.js';
 import { newId } from '../../protocol/ids.js';
 import { money } from '../../protocol/money.js';
 import {
-  CHANNEL_MODES, PRESENTED_CODE_MODES, channelOfPaymentCode, type ChannelName, type PaymentMode,
+  CHANNEL_MODES,
+  PRESENTED_CODE_MODES,
+  channelOfPaymentCode,
+  type ChannelName,
+  type PaymentMode,
 } from '../../protocol/payments.js';
 import { nowIso } from '../store/db.js';
 import { isUniqueViolation, type Order } from '../store/orders-repo.js';
@@ -46,22 +50,32 @@ const DEFAULT_EXPIRY_MS = 15 * 60_000;
 const SAFETY_NET_SYNC_MS = 60_000;
 
 /** The entry point of every payment (merchant API, checkouts, terminals): checks first, then creates. */
-export async function createPayment(flow: FlowContext, merchantId: string, input: CreatePaymentInput, ctx: CreateContext = {}): Promise<{ order: Order; created: boolean }> {
+export async function createPayment(
+  flow: FlowContext,
+  merchantId: string,
+  input: CreatePaymentInput,
+  ctx: CreateContext = {},
+): Promise<{ order: Order; created: boolean }> {
   const { deps, writer } = flow;
   const channel = channelOf(deps, input.channel);
   if (!CHANNEL_MODES[input.channel].includes(input.mode) || !channel.modes.includes(input.mode)) {
-    throw new KauriError('mode_not_supported', `The ${input.channel} channel does not offer mode "${input.mode}" (it offers ${CHANNEL_MODES[input.channel].join(', ')})`);
+    throw new KauriError(
+      'mode_not_supported',
+      `The ${input.channel} channel does not offer mode "${input.mode}" (it offers ${CHANNEL_MODES[input.channel].join(', ')})`,
+    );
   }
   const amount = money(input.amount_minor, input.currency);
   if (amount.minor <= 0) throw new KauriError('invalid_amount');
   const presented = PRESENTED_CODE_MODES.includes(input.mode);
   if (presented) {
-    if (!input.auth_code) throw new KauriError('invalid_request', `Mode ${input.mode} needs the customer's payment code (auth_code)`);
+    if (!input.auth_code)
+      throw new KauriError('invalid_request', `Mode ${input.mode} needs the customer's payment code (auth_code)`);
     if (channelOfPaymentCode(input.auth_code) !== input.channel) {
       throw new KauriError('auth_code_invalid', `That code is not a ${input.channel} payment code`);
     }
   }
-  if (input.mode === 'jsapi' && !input.openid) throw new KauriError('invalid_request', 'Mode jsapi needs the payer\'s openid');
+  if (input.mode === 'jsapi' && !input.openid)
+    throw new KauriError('invalid_request', "Mode jsapi needs the payer's openid");
   const account = await deps.accounts.activeChannelAccount(merchantId, input.channel);
   if (!account) throw new KauriError('channel_not_configured', `This merchant has no ${input.channel} account`);
   channel.validateCreate?.(account, { mode: input.mode, amount });
@@ -72,7 +86,9 @@ export async function createPayment(flow: FlowContext, merchantId: string, input
   if (existing) return { order: sameRequest(existing, requestHash), created: false };
 
   const hooks = flow.hooks();
-  const quote = hooks.quoteFor ? await hooks.quoteFor({ merchantId, channel: input.channel, amount, quoteId: input.quote_id }) : undefined;
+  const quote = hooks.quoteFor
+    ? await hooks.quoteFor({ merchantId, channel: input.channel, amount, quoteId: input.quote_id })
+    : undefined;
   const now = deps.clock.now();
   const id = newId('pay');
   // The channel order lives as long as its caller says (a checkout passes its own, scaled
@@ -133,37 +149,48 @@ export async function createPayment(flow: FlowContext, merchantId: string, input
   const cctx = channelContext(deps, account, id, messages);
   // We cannot know whether the channel took the order when the call fails: it is unknown, and
   // the sync task asks (and closes or reverses it), so nothing is charged without our knowing.
-  const outcome: ChannelOutcome = await ask(() => channel.create(cctx, {
-    orderId: id,
-    channelOrderNo: order.channel_order_no,
-    mode: input.mode,
-    amount,
-    payAmount: quote?.pay,
-    description: input.description ?? 'Kauri payment',
-    authCode: input.auth_code,
-    openid: input.openid,
-    clientIp: ctx.clientIp,
-    returnUrl: input.return_url,
-    expiresAt,
-    createdAt: now,
-  }), (reason) => {
-    deps.log.warn({ reason, order: id }, 'channel create failed; the order will be queried');
-    return { state: 'unknown', reason };
-  });
+  const outcome: ChannelOutcome = await ask(
+    () =>
+      channel.create(cctx, {
+        orderId: id,
+        channelOrderNo: order.channel_order_no,
+        mode: input.mode,
+        amount,
+        payAmount: quote?.pay,
+        description: input.description ?? 'Kauri payment',
+        authCode: input.auth_code,
+        openid: input.openid,
+        clientIp: ctx.clientIp,
+        returnUrl: input.return_url,
+        expiresAt,
+        createdAt: now,
+      }),
+    (reason) => {
+      deps.log.warn({ reason, order: id }, 'channel create failed; the order will be queried');
+      return { state: 'unknown', reason };
+    },
+  );
   writer.crash('create:answered');
   const settled = await applyOutcome(flow, order.id, outcome, 'channel_create', {
-    messages, syncAfterMs: presented ? presentedPolicy(channel, account).pollEveryMs : 5000,
+    messages,
+    syncAfterMs: presented ? presentedPolicy(channel, account).pollEveryMs : 5000,
   });
   await hooks.onCreated?.(settled, outcome);
   if ((settled.status === 'pending' || settled.status === 'created') && outcome.state === 'unknown' && !presented) {
-    throw new KauriError('channel_unavailable', `The ${input.channel} channel did not answer: ${outcome.reason}. The payment ${input.out_trade_no} is pending and will be closed if it was not created.`);
+    throw new KauriError(
+      'channel_unavailable',
+      `The ${input.channel} channel did not answer: ${outcome.reason}. The payment ${input.out_trade_no} is pending and will be closed if it was not created.`,
+    );
   }
   return { order: settled, created: true };
 }
 
 export function sameRequest(existing: Order, requestHash: string): Order {
   if (existing.request_hash !== requestHash) {
-    throw new KauriError('idempotency_conflict', `out_trade_no "${existing.out_trade_no}" was already used for a different payment`);
+    throw new KauriError(
+      'idempotency_conflict',
+      `out_trade_no "${existing.out_trade_no}" was already used for a different payment`,
+    );
   }
   return existing;
 }

@@ -57,8 +57,15 @@ const NOTHING: Omit<Decision, 'cause'> = { to: [], data: null, patch: {}, events
 
 /** True when committing the decision would write nothing. */
 export function isEmpty(d: Decision): boolean {
-  return d.to.length === 0 && Object.keys(d.patch).length === 0 && d.events.length === 0 && d.tasks.length === 0
-    && !d.flag && !d.note && !d.reverseRemainder;
+  return (
+    d.to.length === 0 &&
+    Object.keys(d.patch).length === 0 &&
+    d.events.length === 0 &&
+    d.tasks.length === 0 &&
+    !d.flag &&
+    !d.note &&
+    !d.reverseRemainder
+  );
 }
 
 export function decide(order: Order, outcome: ChannelOutcome, ctx: DecideContext): Decision {
@@ -90,7 +97,9 @@ function decideState(order: Order, outcome: ChannelOutcome, { cause, now }: Deci
       }
       if (status === 'created') {
         return {
-          ...NOTHING, to: ['pending'], patch,
+          ...NOTHING,
+          to: ['pending'],
+          patch,
           cause: outcome.state === 'unknown' ? `${cause}:unknown` : cause,
           data: raw ?? (outcome.state === 'unknown' ? { reason: outcome.reason } : null),
         };
@@ -98,19 +107,30 @@ function decideState(order: Order, outcome: ChannelOutcome, { cause, now }: Deci
       return { ...NOTHING, cause, patch };
     }
     case 'paid': {
-      if (outcome.amount && (outcome.amount.minor !== order.amount_minor || outcome.amount.currency !== order.currency)) {
+      if (
+        outcome.amount &&
+        (outcome.amount.minor !== order.amount_minor || outcome.amount.currency !== order.currency)
+      ) {
         // Never a silent success: the money differs from what was asked.
         return {
-          ...NOTHING, cause, events: ['payment.flagged'],
+          ...NOTHING,
+          cause,
+          events: ['payment.flagged'],
           note: { cause: 'amount_mismatch', data: { reported: outcome.amount, raw } },
           flag: `The channel reported ${outcome.amount.currency} ${outcome.amount.minor} paid for an order of ${order.currency} ${order.amount_minor}`,
           refuse: 'The paid amount does not match the order',
         };
       }
-      if (order.cny_quote_minor !== null && outcome.charged && (outcome.charged.currency !== 'CNY' || outcome.charged.minor !== order.cny_quote_minor)) {
+      if (
+        order.cny_quote_minor !== null &&
+        outcome.charged &&
+        (outcome.charged.currency !== 'CNY' || outcome.charged.minor !== order.cny_quote_minor)
+      ) {
         // A quoted (bank) payment: the CNY paid must be the CNY asked, to the fen.
         return {
-          ...NOTHING, cause, events: ['payment.flagged'],
+          ...NOTHING,
+          cause,
+          events: ['payment.flagged'],
           note: { cause: 'amount_mismatch', data: { reported: outcome.charged, quoted: order.cny_quote_minor, raw } },
           flag: `The channel reported ${outcome.charged.currency} ${outcome.charged.minor} paid where CNY ${order.cny_quote_minor} was quoted`,
           refuse: 'The paid CNY amount does not match the quote',
@@ -125,22 +145,43 @@ function decideState(order: Order, outcome: ChannelOutcome, { cause, now }: Deci
       if (outcome.charged) patch.cny_charged_minor = outcome.charged.minor;
       if (outcome.rate) patch.rate = outcome.rate;
       if (status === 'created' || status === 'pending') {
-        return { ...NOTHING, to: status === 'created' ? ['pending', 'paid'] : ['paid'], cause, data: raw ?? null, patch, events: ['payment.paid'], paid: true };
+        return {
+          ...NOTHING,
+          to: status === 'created' ? ['pending', 'paid'] : ['paid'],
+          cause,
+          data: raw ?? null,
+          patch,
+          events: ['payment.paid'],
+          paid: true,
+        };
       }
       if (status === 'closed') {
         // Paid after we closed it (cancelled, expired, another wallet won): keep the payment,
         // give the money back automatically, and tell HQ — all in the commit that books it.
         return {
-          ...NOTHING, to: ['paid'], cause: `${cause}:late_payment`, data: raw ?? null, patch,
+          ...NOTHING,
+          to: ['paid'],
+          cause: `${cause}:late_payment`,
+          data: raw ?? null,
+          patch,
           events: ['payment.paid', 'payment.flagged'],
           flag: 'Paid after the order was closed; refunded automatically',
-          tasks: [{ kind: AUTO_REFUND_TASK, payload: { orderId: order.id, reason: 'paid after close' }, dedupeKey: `auto-refund:${order.id}`, delayMs: 0 }],
+          tasks: [
+            {
+              kind: AUTO_REFUND_TASK,
+              payload: { orderId: order.id, reason: 'paid after close' },
+              dedupeKey: `auto-refund:${order.id}`,
+              delayMs: 0,
+            },
+          ],
         };
       }
       // reversed or failed, yet the channel says paid: no state can hold this, so a person
       // must look (the money is with the channel, never lost from sight).
       return {
-        ...NOTHING, cause, events: ['payment.flagged'],
+        ...NOTHING,
+        cause,
+        events: ['payment.flagged'],
         note: { cause: 'paid_after_final', data: { raw } },
         flag: `The channel reported a payment for a ${status} order`,
       };
@@ -158,12 +199,16 @@ function decideState(order: Order, outcome: ChannelOutcome, { cause, now }: Deci
         // the money back. That is a refund of what remained, not a state of its own.
         const remainder = order.amount_minor - order.refunded_minor;
         return {
-          ...NOTHING, cause: `${cause}:reversed_after_paid`, data,
+          ...NOTHING,
+          cause: `${cause}:reversed_after_paid`,
+          data,
           ...(remainder > 0 ? { reverseRemainder: remainder } : {}),
-          ...(order.flagged ? {} : {
-            flag: 'Reversed by the channel after it was paid (a close raced the payment); the customer was refunded',
-            events: ['payment.flagged'],
-          }),
+          ...(order.flagged
+            ? {}
+            : {
+                flag: 'Reversed by the channel after it was paid (a close raced the payment); the customer was refunded',
+                events: ['payment.flagged'],
+              }),
         };
       }
       if (status !== 'pending') return { ...NOTHING, cause };

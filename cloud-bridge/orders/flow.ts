@@ -8,7 +8,14 @@ import type { AccountsRepo } from '../store/accounts.js';
 import type { Order, OrdersRepo } from '../store/orders-repo.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Scheduler } from '../jobs/scheduler.js';
-import type { Channel, ChannelAccount, ChannelContext, ChannelOutcome, ChannelRegistry, OrderRef } from '../channels/channel.js';
+import type {
+  Channel,
+  ChannelAccount,
+  ChannelContext,
+  ChannelOutcome,
+  ChannelRegistry,
+  OrderRef,
+} from '../channels/channel.js';
 import type { MessageRecorder, RecordedMessage } from '../channels/recorder.js';
 import type { CrashHook, TransitionWriter } from './commit.js';
 
@@ -31,9 +38,15 @@ export interface PaymentDeps {
 /** Hooks for the parts that come later (FX quotes for the bank channel, checkouts). */
 export interface PaymentHooks {
   /** Turns the order's price into what the customer pays, when the channel needs another currency. */
-  quoteFor?(input: { merchantId: string; channel: ChannelName; amount: Money; quoteId?: string }): Promise<{
-    quoteId: string; pay: Money; rate: string; rateTime: string;
-  } | undefined>;
+  quoteFor?(input: { merchantId: string; channel: ChannelName; amount: Money; quoteId?: string }): Promise<
+    | {
+        quoteId: string;
+        pay: Money;
+        rate: string;
+        rateTime: string;
+      }
+    | undefined
+  >;
   /** Called once an order under a checkout is paid (to close the siblings). */
   onPaid?(order: Order): Promise<void>;
   /** Called once a channel answered a create: checkouts keep what the payer's browser needs (JSAPI parameters, a page). */
@@ -47,7 +60,12 @@ export interface FlowContext {
 }
 
 /** A channel call's context whose raw messages are kept in `buffer`, to be written with the outcome. */
-export function channelContext(deps: PaymentDeps, account: ChannelAccount, orderId?: string, buffer?: RecordedMessage[]): ChannelContext {
+export function channelContext(
+  deps: PaymentDeps,
+  account: ChannelAccount,
+  orderId?: string,
+  buffer?: RecordedMessage[],
+): ChannelContext {
   const { recorder, clock, log, publicBaseUrl } = deps;
   return {
     account,
@@ -56,7 +74,13 @@ export function channelContext(deps: PaymentDeps, account: ChannelAccount, order
     notifyUrl: new URL(`/notify/${account.channel}/${account.id}`, publicBaseUrl).toString(),
     publicBaseUrl,
     record: async (m) => {
-      const message: RecordedMessage = { channel: account.channel, accountId: account.id, ...m, orderId: m.orderId ?? orderId, at: clock.now() };
+      const message: RecordedMessage = {
+        channel: account.channel,
+        accountId: account.id,
+        ...m,
+        orderId: m.orderId ?? orderId,
+        at: clock.now(),
+      };
       if (buffer) buffer.push(message);
       else await recorder.record(message);
     },
@@ -69,7 +93,11 @@ export function channelOf(deps: PaymentDeps, name: ChannelName): Channel {
   return c;
 }
 
-export async function channelFor(deps: PaymentDeps, order: Order, buffer?: RecordedMessage[]): Promise<{ channel: Channel; ctx: ChannelContext; ref: OrderRef; account: ChannelAccount }> {
+export async function channelFor(
+  deps: PaymentDeps,
+  order: Order,
+  buffer?: RecordedMessage[],
+): Promise<{ channel: Channel; ctx: ChannelContext; ref: OrderRef; account: ChannelAccount }> {
   const channel = channelOf(deps, order.channel as ChannelName);
   const account = await deps.accounts.getChannelAccount(order.channel_account_id);
   if (!account) throw new KauriError('channel_not_configured', 'The channel account of this payment is gone');
@@ -92,16 +120,31 @@ export function orderRef(order: Order): OrderRef {
     channelTradeNo: order.channel_trade_no,
     mode: order.mode as PaymentMode,
     amount: money(order.amount_minor, order.currency),
-    payAmount: order.cny_charged_minor !== null ? money(order.cny_charged_minor, 'CNY') : order.cny_quote_minor !== null ? money(order.cny_quote_minor, 'CNY') : undefined,
+    payAmount:
+      order.cny_charged_minor !== null
+        ? money(order.cny_charged_minor, 'CNY')
+        : order.cny_quote_minor !== null
+          ? money(order.cny_quote_minor, 'CNY')
+          : undefined,
     createdAt: new Date(order.created_at),
   };
 }
 
-export function presentedPolicy(channel: Channel, account: ChannelAccount): { pollEveryMs: number; giveUpAfterMs: number } {
-  return channel.presentedCodePolicyFor?.(account) ?? channel.presentedCodePolicy ?? { pollEveryMs: 5000, giveUpAfterMs: 40_000 };
+export function presentedPolicy(
+  channel: Channel,
+  account: ChannelAccount,
+): { pollEveryMs: number; giveUpAfterMs: number } {
+  return (
+    channel.presentedCodePolicyFor?.(account) ??
+    channel.presentedCodePolicy ?? { pollEveryMs: 5000, giveUpAfterMs: 40_000 }
+  );
 }
 
 export function hashRequest(value: Record<string, unknown>): string {
-  const canonical = JSON.stringify(Object.keys(value).sort().map((k) => [k, value[k] ?? null]));
+  const canonical = JSON.stringify(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, value[k] ?? null]),
+  );
   return createHash('sha256').update(canonical).digest('hex');
 }

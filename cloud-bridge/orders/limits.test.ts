@@ -8,8 +8,17 @@ describe('maximum per payment', () => {
   it('takes up to the maximum and refuses a cent more with amount_too_large (HTTP 422, English and Chinese)', () => {
     expect(() => checkMaxPayment(merchant, money(5_000_000, 'NZD'))).not.toThrow();
     let err: any;
-    try { checkMaxPayment(merchant, money(5_000_001, 'NZD')); } catch (e) { err = e; }
-    expect(err).toMatchObject({ code: 'amount_too_large', status: 422, message: 'NZD 50,000.01 is more than this merchant\'s maximum per payment, NZD 50,000.00; split it, or ask HQ to raise the maximum' });
+    try {
+      checkMaxPayment(merchant, money(5_000_001, 'NZD'));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({
+      code: 'amount_too_large',
+      status: 422,
+      message:
+        "NZD 50,000.01 is more than this merchant's maximum per payment, NZD 50,000.00; split it, or ask HQ to raise the maximum",
+    });
     expect(err.zh).toBe('金额超过该商户单笔支付上限');
   });
 
@@ -17,7 +26,7 @@ describe('maximum per payment', () => {
     expect(() => checkMaxPayment(merchant, money(100, 'AUD'))).toThrow(/set in NZD.*--max-payment "AMOUNT AUD"/);
   });
 
-  it('parses HQ\'s --max-payment, in NZD unless another currency is named', () => {
+  it("parses HQ's --max-payment, in NZD unless another currency is named", () => {
     expect(parseMaxPayment('50000.00')).toEqual(money(5_000_000, 'NZD'));
     expect(parseMaxPayment('80,000')).toEqual(money(8_000_000, 'NZD'));
     expect(parseMaxPayment('1000 jpy')).toEqual(money(1000, 'JPY'));

@@ -22,17 +22,28 @@ export function checkMaxPayment(merchant: Limited, amount: Money): void {
   if (amount.currency !== max.currency) {
     // No exchange rate is trusted here: a limit in one currency says nothing certain about
     // another, so the payment waits for HQ to state the limit in its currency.
-    throw new KauriError('amount_too_large', `This merchant's maximum per payment is set in ${max.currency}, so a ${amount.currency} payment cannot be taken: ask HQ to set it in ${amount.currency} (kauri admin merchant update ${merchant.id} --max-payment "AMOUNT ${amount.currency}")`);
+    throw new KauriError(
+      'amount_too_large',
+      `This merchant's maximum per payment is set in ${max.currency}, so a ${amount.currency} payment cannot be taken: ask HQ to set it in ${amount.currency} (kauri admin merchant update ${merchant.id} --max-payment "AMOUNT ${amount.currency}")`,
+    );
   }
   if (amount.minor > max.minor) {
-    throw new KauriError('amount_too_large', `${format(amount)} is more than this merchant's maximum per payment, ${format(max)}; split it, or ask HQ to raise the maximum`, {
-      details: { max_amount_minor: max.minor, currency: max.currency },
-    });
+    throw new KauriError(
+      'amount_too_large',
+      `${format(amount)} is more than this merchant's maximum per payment, ${format(max)}; split it, or ask HQ to raise the maximum`,
+      {
+        details: { max_amount_minor: max.minor, currency: max.currency },
+      },
+    );
   }
 }
 
 /** The one line at a payment's entry point: looks the merchant up and checks the amount. */
-export async function assertWithinMaxPayment(accounts: { getMerchant(id: string): Promise<Limited | undefined> }, merchantId: string, amount: Money): Promise<void> {
+export async function assertWithinMaxPayment(
+  accounts: { getMerchant(id: string): Promise<Limited | undefined> },
+  merchantId: string,
+  amount: Money,
+): Promise<void> {
   const merchant = await accounts.getMerchant(merchantId);
   if (!merchant) throw new KauriError('not_found', `No merchant "${merchantId}"`);
   checkMaxPayment(merchant, amount);
@@ -48,7 +59,10 @@ export function parseMaxPayment(text: string): Money {
     if (!(err instanceof MoneyError)) throw err;
   }
   if (!amount || amount.minor <= 0) {
-    throw new KauriError('invalid_request', `"${text}" is not a maximum per payment: write an amount above zero such as 50000.00, or 50000.00 AUD for another currency`);
+    throw new KauriError(
+      'invalid_request',
+      `"${text}" is not a maximum per payment: write an amount above zero such as 50000.00, or 50000.00 AUD for another currency`,
+    );
   }
   return amount;
 }

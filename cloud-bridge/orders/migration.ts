@@ -9,6 +9,9 @@ export const m0008_refund_sending = (_d: Dialect): Migration => ({
   async up(db: Kysely<any>) {
     await db.schema.alterTable('refunds').addColumn('sending_until', 'text').execute();
     await db.schema.alterTable('refunds').addColumn('last_sent_at', 'text').execute();
-    await db.schema.alterTable('refunds').addColumn('send_attempts', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema
+      .alterTable('refunds')
+      .addColumn('send_attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
   },
 });

@@ -27,7 +27,9 @@ for (const kind of storeKinds()) {
       store = await tdb.open();
       bridge = paymentBridge(store, gateway, clock);
       merchantId = (await bridge.accounts.createMerchant({ name: 'Notify Books' })).id;
-      accountId = (await bridge.accounts.createChannelAccount({ merchantId, channel: 'wechat', config: {}, secrets: {} })).id;
+      accountId = (
+        await bridge.accounts.createChannelAccount({ merchantId, channel: 'wechat', config: {}, secrets: {} })
+      ).id;
       metrics = new Metrics();
       app = Fastify({ trustProxy: true });
       await registerNotifyRoutes(app, { payments: bridge.payments, metrics, rateLimitPerMinute: 20 });
@@ -39,7 +41,12 @@ for (const kind of storeKinds()) {
     });
 
     const post = (body: string | Buffer, ip = '203.0.113.1') =>
-      app.inject({ method: 'POST', url: `/notify/wechat/${accountId}`, headers: { 'content-type': 'application/json', 'x-forwarded-for': ip }, payload: body });
+      app.inject({
+        method: 'POST',
+        url: `/notify/wechat/${accountId}`,
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': ip },
+        payload: body,
+      });
 
     async function messageCount(): Promise<number> {
       return (await store.db.selectFrom('channel_messages').select('id').execute()).length;
@@ -52,7 +59,10 @@ for (const kind of storeKinds()) {
 
     it('stores nothing of a forged or oversized notify, counts it and answers FAIL', async () => {
       const before = await messageCount();
-      const forged = await post(JSON.stringify({ no: 'K1', state: 'paid', sig: 'forged', filler: 'x'.repeat(150_000) }), '203.0.113.2');
+      const forged = await post(
+        JSON.stringify({ no: 'K1', state: 'paid', sig: 'forged', filler: 'x'.repeat(150_000) }),
+        '203.0.113.2',
+      );
       expect(forged.statusCode).toBe(200);
       expect(forged.body).toBe('FAIL');
       expect((await post('not json at all', '203.0.113.2')).body).toBe('FAIL');
@@ -61,19 +71,35 @@ for (const kind of storeKinds()) {
     });
 
     it('keeps a verified notify with the change it caused, and the reply', async () => {
-      const order = await bridge.payments.createPayment(merchantId, { out_trade_no: 'N1', amount_minor: 500, currency: 'NZD', channel: 'wechat', mode: 'native' });
+      const order = await bridge.payments.createPayment(merchantId, {
+        out_trade_no: 'N1',
+        amount_minor: 500,
+        currency: 'NZD',
+        channel: 'wechat',
+        mode: 'native',
+      });
       gateway.pay(order.channel_order_no);
       const res = await post(JSON.stringify({ no: order.channel_order_no, state: 'paid', sig: 'good' }), '203.0.113.3');
       expect(res.body).toBe('SUCCESS');
       expect((await bridge.orders.byId(order.id))!.status).toBe('paid');
-      const kept = await store.db.selectFrom('channel_messages').selectAll().where('direction', 'in', ['notify', 'reply']).execute();
+      const kept = await store.db
+        .selectFrom('channel_messages')
+        .selectAll()
+        .where('direction', 'in', ['notify', 'reply'])
+        .execute();
       expect(kept.filter((m) => m.direction === 'notify' && m.order_id === order.id)).toHaveLength(1);
       expect(kept.some((m) => m.direction === 'reply' && m.body === 'SUCCESS')).toBe(true);
       expect(await counted('applied')).toBe(1);
     });
 
-    it('settles the refund a channel\'s refund notify names, once', async () => {
-      const order = await bridge.payments.createPayment(merchantId, { out_trade_no: 'N2', amount_minor: 800, currency: 'NZD', channel: 'wechat', mode: 'native' });
+    it("settles the refund a channel's refund notify names, once", async () => {
+      const order = await bridge.payments.createPayment(merchantId, {
+        out_trade_no: 'N2',
+        amount_minor: 800,
+        currency: 'NZD',
+        channel: 'wechat',
+        mode: 'native',
+      });
       gateway.pay(order.channel_order_no);
       await post(JSON.stringify({ no: order.channel_order_no, state: 'paid', sig: 'good' }), '203.0.113.4');
       // The gateway answers the refund "processing"; its notify later says it succeeded.
@@ -87,8 +113,15 @@ for (const kind of storeKinds()) {
         expect(res.body).toBe('SUCCESS');
       }
       expect((await bridge.orders.refundById(refund.id))!.status).toBe('succeeded');
-      expect((await bridge.orders.byId(order.id))!).toMatchObject({ status: 'partially_refunded', refunded_minor: 300 });
-      const events = await store.db.selectFrom('events').select('payload').where('type', '=', 'refund.succeeded').execute();
+      expect((await bridge.orders.byId(order.id))!).toMatchObject({
+        status: 'partially_refunded',
+        refunded_minor: 300,
+      });
+      const events = await store.db
+        .selectFrom('events')
+        .select('payload')
+        .where('type', '=', 'refund.succeeded')
+        .execute();
       expect(events.filter((e) => e.payload.includes(refund.id))).toHaveLength(1);
     });
 

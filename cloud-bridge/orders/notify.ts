@@ -14,7 +14,12 @@ import { applyRefundOutcome } from './refunds.js';
 /** How a notify ended, for the metrics. */
 export type NotifyResult = 'applied' | 'refused' | 'unverified' | 'unknown_account' | 'failed';
 
-export async function handleNotify(flow: FlowContext, channelName: string, accountId: string, req: RawHttpRequest): Promise<HttpReply & { result: NotifyResult }> {
+export async function handleNotify(
+  flow: FlowContext,
+  channelName: string,
+  accountId: string,
+  req: RawHttpRequest,
+): Promise<HttpReply & { result: NotifyResult }> {
   const { deps, writer } = flow;
   const log = deps.log.child({ notify: channelName, account: accountId });
   const channel = deps.channels.get(channelName as ChannelName);
@@ -31,17 +36,39 @@ export async function handleNotify(flow: FlowContext, channelName: string, accou
     verified = await channel.verifyNotify(channelContext(deps, account, undefined, verifying), req);
   } catch (err) {
     if (err instanceof NotifyRejectedError) {
-      log.warn({ reason: err.reason, bytes: req.body.length, sha256: createHash('sha256').update(req.body).digest('hex').slice(0, 16) }, 'notify rejected (not recorded)');
+      log.warn(
+        {
+          reason: err.reason,
+          bytes: req.body.length,
+          sha256: createHash('sha256').update(req.body).digest('hex').slice(0, 16),
+        },
+        'notify rejected (not recorded)',
+      );
       return { ...err.reply, result: 'unverified' };
     }
     throw err;
   }
-  const received: RecordedMessage = { channel: account.channel, accountId: account.id, direction: 'notify', endpoint, body: req.body.toString('utf8'), at: deps.clock.now() };
+  const received: RecordedMessage = {
+    channel: account.channel,
+    accountId: account.id,
+    direction: 'notify',
+    endpoint,
+    body: req.body.toString('utf8'),
+    at: deps.clock.now(),
+  };
   const reply = async (r: HttpReply, result: NotifyResult) => {
-    await deps.recorder.record({ channel: account.channel, accountId: account.id, direction: 'reply', endpoint, body: r.body, httpStatus: r.status });
+    await deps.recorder.record({
+      channel: account.channel,
+      accountId: account.id,
+      direction: 'reply',
+      endpoint,
+      body: r.body,
+      httpStatus: r.status,
+    });
     return { ...r, result };
   };
-  for (const r of verified.rejected ?? []) log.warn({ order: r.channelOrderNo, reason: r.reason }, 'notify item rejected');
+  for (const r of verified.rejected ?? [])
+    log.warn({ order: r.channelOrderNo, reason: r.reason }, 'notify item rejected');
   // The verified body is written with the first change it causes (or alone, if it causes none).
   let pending: RecordedMessage[] = [{ ...received }, ...verifying];
   const take = (orderId?: string) => {

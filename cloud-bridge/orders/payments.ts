@@ -27,11 +27,25 @@ export class PaymentService {
 
   constructor(private readonly deps: PaymentDeps) {
     const crash = deps.crash ?? crashFromEnv();
-    const writer = new TransitionWriter({ ...deps, crash, get publicBaseUrl() { return deps.publicBaseUrl; } });
+    const writer = new TransitionWriter({
+      ...deps,
+      crash,
+      get publicBaseUrl() {
+        return deps.publicBaseUrl;
+      },
+    });
     this.flow = { deps, writer, hooks: () => this.hooks };
-    deps.scheduler.defineTask<{ orderId: string }>(SYNC_TASK, (p) => syncOrder(this.flow, p.orderId), { maxAttempts: 50 });
-    deps.scheduler.defineTask<{ refundId: string }>(REFUND_TASK, (p) => checkRefund(this.flow, p.refundId), { maxAttempts: 50 });
-    deps.scheduler.defineTask<{ orderId: string; reason: string }>(AUTO_REFUND_TASK, (p) => autoRefund(this.flow, p.orderId, p.reason), { maxAttempts: 30 });
+    deps.scheduler.defineTask<{ orderId: string }>(SYNC_TASK, (p) => syncOrder(this.flow, p.orderId), {
+      maxAttempts: 50,
+    });
+    deps.scheduler.defineTask<{ refundId: string }>(REFUND_TASK, (p) => checkRefund(this.flow, p.refundId), {
+      maxAttempts: 50,
+    });
+    deps.scheduler.defineTask<{ orderId: string; reason: string }>(
+      AUTO_REFUND_TASK,
+      (p) => autoRefund(this.flow, p.orderId, p.reason),
+      { maxAttempts: 30 },
+    );
     deps.scheduler.every('orders.sweep', 60_000, () => sweep(this.flow));
   }
 
@@ -48,7 +62,11 @@ export class PaymentService {
   }
 
   /** Creates a payment, or answers a replay of the same request; `created` tells which. */
-  async createPaymentResult(merchantId: string, input: CreatePaymentInput, ctx: CreateContext = {}): Promise<{ order: Order; created: boolean }> {
+  async createPaymentResult(
+    merchantId: string,
+    input: CreatePaymentInput,
+    ctx: CreateContext = {},
+  ): Promise<{ order: Order; created: boolean }> {
     return createPayment(this.flow, merchantId, input, ctx);
   }
 
@@ -72,11 +90,20 @@ export class PaymentService {
     return applyOutcome(this.flow, orderId, outcome, cause, options);
   }
 
-  async refund(merchantId: string, outTradeNo: string, input: RefundInput, options: { automatic?: boolean; cause?: string } = {}): Promise<{ refund: Refund; order: Order }> {
+  async refund(
+    merchantId: string,
+    outTradeNo: string,
+    input: RefundInput,
+    options: { automatic?: boolean; cause?: string } = {},
+  ): Promise<{ refund: Refund; order: Order }> {
     return refund(this.flow, merchantId, outTradeNo, input, options);
   }
 
-  async handleNotify(channelName: string, accountId: string, req: RawHttpRequest): Promise<HttpReply & { result: NotifyResult }> {
+  async handleNotify(
+    channelName: string,
+    accountId: string,
+    req: RawHttpRequest,
+  ): Promise<HttpReply & { result: NotifyResult }> {
     return handleNotify(this.flow, channelName, accountId, req);
   }
 

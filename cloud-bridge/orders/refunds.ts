@@ -34,7 +34,11 @@ function recheck(refundId: string, delayMs: number, earlier = true): DecidedTask
 }
 
 export async function refund(
-  flow: FlowContext, merchantId: string, outTradeNo: string, input: RefundInput, options: { automatic?: boolean; cause?: string } = {},
+  flow: FlowContext,
+  merchantId: string,
+  outTradeNo: string,
+  input: RefundInput,
+  options: { automatic?: boolean; cause?: string } = {},
 ): Promise<{ refund: Refund; order: Order }> {
   const { deps, writer } = flow;
   if (!Number.isSafeInteger(input.amount_minor) || input.amount_minor <= 0) throw new KauriError('invalid_amount');
@@ -45,18 +49,32 @@ export async function refund(
     const existing = await deps.orders.refundByOutRefundNo(merchantId, input.out_refund_no);
     if (existing) {
       if (existing.request_hash !== requestHash) {
-        throw new KauriError('idempotency_conflict', `out_refund_no "${input.out_refund_no}" was already used for a different refund`);
+        throw new KauriError(
+          'idempotency_conflict',
+          `out_refund_no "${input.out_refund_no}" was already used for a different refund`,
+        );
       }
       return { refund: existing, order: (await deps.orders.byId(existing.order_id))! };
     }
     const now = deps.clock.now();
     const id = newId('ref');
     const row: Refund = {
-      id, merchant_id: merchantId, order_id: order.id, out_refund_no: input.out_refund_no,
-      channel_refund_no: id.replace(/^ref_/, 'R'), channel_refund_id: null,
-      amount_minor: input.amount_minor, currency: order.currency, status: 'processing', reason: input.reason ?? null,
-      automatic: options.automatic ? 1 : 0, request_hash: requestHash, created_at: nowIso(now), updated_at: nowIso(now),
-      ...sendingLease(flow, now), send_attempts: 1,
+      id,
+      merchant_id: merchantId,
+      order_id: order.id,
+      out_refund_no: input.out_refund_no,
+      channel_refund_no: id.replace(/^ref_/, 'R'),
+      channel_refund_id: null,
+      amount_minor: input.amount_minor,
+      currency: order.currency,
+      status: 'processing',
+      reason: input.reason ?? null,
+      automatic: options.automatic ? 1 : 0,
+      request_hash: requestHash,
+      created_at: nowIso(now),
+      updated_at: nowIso(now),
+      ...sendingLease(flow, now),
+      send_attempts: 1,
     };
     let reserved: Order | undefined;
     try {
@@ -79,7 +97,10 @@ export async function refund(
 }
 
 function sendingLease(flow: FlowContext, now: Date): Pick<Refund, 'sending_until' | 'last_sent_at'> {
-  return { sending_until: nowIso(new Date(now.getTime() + flow.deps.clock.duration(SENDING_LEASE_MS))), last_sent_at: nowIso(now) };
+  return {
+    sending_until: nowIso(new Date(now.getTime() + flow.deps.clock.duration(SENDING_LEASE_MS))),
+    last_sent_at: nowIso(now),
+  };
 }
 
 /** Sends a refund whose send lease this process holds, and applies the answer. */
@@ -88,7 +109,13 @@ async function send(flow: FlowContext, refund: Refund): Promise<Refund> {
   const messages: RecordedMessage[] = [];
   const { channel, ctx, ref } = await channelFor(flow.deps, order, messages);
   const outcome = await ask(
-    () => channel.refund(ctx, { order: ref, channelRefundNo: refund.channel_refund_no, amount: money(refund.amount_minor, refund.currency), reason: refund.reason ?? undefined }),
+    () =>
+      channel.refund(ctx, {
+        order: ref,
+        channelRefundNo: refund.channel_refund_no,
+        amount: money(refund.amount_minor, refund.currency),
+        reason: refund.reason ?? undefined,
+      }),
     unknown,
   );
   flow.writer.crash('refund:answered');
@@ -100,33 +127,50 @@ async function send(flow: FlowContext, refund: Refund): Promise<Refund> {
  * state and refunded total, the history row, the event, the raw messages and the next check.
  */
 export async function applyRefundOutcome(
-  flow: FlowContext, refundId: string, outcome: RefundOutcome, messages: readonly RecordedMessage[], options: { sendEnded?: boolean } = {},
+  flow: FlowContext,
+  refundId: string,
+  outcome: RefundOutcome,
+  messages: readonly RecordedMessage[],
+  options: { sendEnded?: boolean } = {},
 ): Promise<Refund> {
   const { deps, writer } = flow;
   for (let attempt = 0; attempt < 20; attempt++) {
     const refund = await deps.orders.refundById(refundId);
     if (!refund) throw new KauriError('not_found', 'No such refund');
     const order = (await deps.orders.byId(refund.order_id))!;
-    const done = await writer.transaction(async (trx, wake) => {
-      if (options.sendEnded) await endSend(trx, refund.id);
-      if (refund.status === 'processing' && (outcome.state === 'succeeded' || outcome.state === 'failed')) {
-        const channelRefundId = outcome.state === 'succeeded' ? outcome.channelRefundId ?? null : null;
-        const after = await deps.orders.settleRefundIn(trx, refund, order, outcome.state, channelRefundId, 'raw' in outcome ? outcome.raw ?? null : null);
-        writer.crash('refund:settled');
-        if (after) await writer.refundEventIn(trx, wake, { ...refund, status: outcome.state }, after);
-      } else if (refund.status === 'processing') {
-        if (outcome.state === 'processing' && outcome.channelRefundId) {
-          await trx.updateTable('refunds').set({ channel_refund_id: outcome.channelRefundId }).where('id', '=', refund.id).execute();
+    const done = await writer
+      .transaction(async (trx, wake) => {
+        if (options.sendEnded) await endSend(trx, refund.id);
+        if (refund.status === 'processing' && (outcome.state === 'succeeded' || outcome.state === 'failed')) {
+          const channelRefundId = outcome.state === 'succeeded' ? (outcome.channelRefundId ?? null) : null;
+          const after = await deps.orders.settleRefundIn(
+            trx,
+            refund,
+            order,
+            outcome.state,
+            channelRefundId,
+            'raw' in outcome ? (outcome.raw ?? null) : null,
+          );
+          writer.crash('refund:settled');
+          if (after) await writer.refundEventIn(trx, wake, { ...refund, status: outcome.state }, after);
+        } else if (refund.status === 'processing') {
+          if (outcome.state === 'processing' && outcome.channelRefundId) {
+            await trx
+              .updateTable('refunds')
+              .set({ channel_refund_id: outcome.channelRefundId })
+              .where('id', '=', refund.id)
+              .execute();
+          }
+          // processing, unknown or not listed yet: ask again later.
+          await writer.enqueueIn(trx, wake, [recheck(refund.id, 5000)]);
         }
-        // processing, unknown or not listed yet: ask again later.
-        await writer.enqueueIn(trx, wake, [recheck(refund.id, 5000)]);
-      }
-      await writer.recordIn(trx, messages);
-      return true;
-    }).catch((err) => {
-      if (err instanceof RetryRefund) return false;
-      throw err;
-    });
+        await writer.recordIn(trx, messages);
+        return true;
+      })
+      .catch((err) => {
+        if (err instanceof RetryRefund) return false;
+        throw err;
+      });
     if (done) {
       writer.crash('refund:committed');
       return (await deps.orders.refundById(refund.id))!;
@@ -152,10 +196,18 @@ export async function checkRefund(flow: FlowContext, refundId: string): Promise<
   const order = (await deps.orders.byId(refund.order_id))!;
   const messages: RecordedMessage[] = [];
   const { channel, ctx, ref } = await channelFor(deps, order, messages);
-  const req = { order: ref, channelRefundNo: refund.channel_refund_no, amount: money(refund.amount_minor, refund.currency), reason: refund.reason ?? undefined };
+  const req = {
+    order: ref,
+    channelRefundNo: refund.channel_refund_no,
+    amount: money(refund.amount_minor, refund.currency),
+    reason: refund.reason ?? undefined,
+  };
   if (channel.refundListLagMs === undefined) {
     // The channel keys refunds by our number: asking again (or sending again) is safe.
-    const outcome = await ask(() => (channel.queryRefund ? channel.queryRefund(ctx, req) : channel.refund(ctx, req)), unknown);
+    const outcome = await ask(
+      () => (channel.queryRefund ? channel.queryRefund(ctx, req) : channel.refund(ctx, req)),
+      unknown,
+    );
     const after = await applyRefundOutcome(flow, refund.id, outcome, messages);
     return after.status === 'processing' ? { again: RECHECK_MS } : undefined;
   }
@@ -173,16 +225,21 @@ export async function checkRefund(flow: FlowContext, refundId: string): Promise<
   // The channel provably lacks it: take the send lease (only one bridge wins it) and send again.
   const lease = sendingLease(flow, now);
   const claimed = await writer.transaction(async (trx) => {
-    const r = await trx.updateTable('refunds')
+    const r = await trx
+      .updateTable('refunds')
       .set((eb) => ({ ...lease, send_attempts: eb('send_attempts', '+', 1), updated_at: nowIso(now) }))
-      .where('id', '=', refund.id).where('status', '=', 'processing')
+      .where('id', '=', refund.id)
+      .where('status', '=', 'processing')
       .where((eb) => eb.or([eb('sending_until', 'is', null), eb('sending_until', '<=', nowIso(now))]))
       .executeTakeFirst();
     await writer.recordIn(trx, messages);
     return Number(r.numUpdatedRows) === 1;
   });
   if (!claimed) return { again: RECHECK_MS };
-  deps.log.warn({ refund: refund.id, attempts: (refund.send_attempts ?? 1) + 1 }, 'the channel has no record of this refund; sending it again');
+  deps.log.warn(
+    { refund: refund.id, attempts: (refund.send_attempts ?? 1) + 1 },
+    'the channel has no record of this refund; sending it again',
+  );
   const after = await send(flow, (await deps.orders.refundById(refund.id))!);
   return after.status === 'processing' ? { again: RECHECK_MS } : undefined;
 }
@@ -193,7 +250,13 @@ export async function autoRefund(flow: FlowContext, orderId: string, reason: str
   if (!order) return;
   const remainder = order.amount_minor - order.refunded_minor;
   if (remainder <= 0) return;
-  await refund(flow, order.merchant_id, order.out_trade_no, { out_refund_no: `auto-${order.id}`, amount_minor: remainder, reason }, { automatic: true, cause: 'automatic_refund' });
+  await refund(
+    flow,
+    order.merchant_id,
+    order.out_trade_no,
+    { out_refund_no: `auto-${order.id}`, amount_minor: remainder, reason },
+    { automatic: true, cause: 'automatic_refund' },
+  );
 }
 
 export type { Wakeups };

@@ -3,11 +3,17 @@ import { PAYMENT_STATUSES, type PaymentStatus } from '../../protocol/payments.js
 import { assertTransition, canTransition, refundableMinor, statusAfterRefunds } from './state-machine.js';
 
 const allowed = new Set([
-  'created>pending', 'created>failed',
-  'pending>paid', 'pending>closed', 'pending>reversed', 'pending>failed',
+  'created>pending',
+  'created>failed',
+  'pending>paid',
+  'pending>closed',
+  'pending>reversed',
+  'pending>failed',
   'closed>paid',
-  'paid>partially_refunded', 'paid>refunded',
-  'partially_refunded>partially_refunded', 'partially_refunded>refunded',
+  'paid>partially_refunded',
+  'paid>refunded',
+  'partially_refunded>partially_refunded',
+  'partially_refunded>refunded',
 ]);
 
 describe('order state machine', () => {

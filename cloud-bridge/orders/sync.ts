@@ -23,7 +23,10 @@ export async function closeOrder(flow: FlowContext, order: Order, cause: string)
   const outcome = await ask(() => channel.close(ctx, ref), unknown);
   const after = await applyOutcome(flow, order.id, outcome, cause, { messages, syncAfterMs: 5000 });
   if (isOpen(after.status)) {
-    throw new KauriError('channel_unavailable', `The channel could not close the payment yet (${outcome.state === 'unknown' ? outcome.reason : outcome.state}); it will be retried`);
+    throw new KauriError(
+      'channel_unavailable',
+      `The channel could not close the payment yet (${outcome.state === 'unknown' ? outcome.reason : outcome.state}); it will be retried`,
+    );
   }
   return after;
 }
@@ -45,7 +48,9 @@ export async function syncOrder(flow: FlowContext, orderId: string): Promise<{ a
   if (!isOpen(after.status)) return;
   const ageMs = deps.clock.now().getTime() - Date.parse(order.created_at);
   const policy = presentedPolicy(channel, account);
-  const deadlineMs = presented ? deps.clock.duration(policy.giveUpAfterMs) : Date.parse(order.expires_at ?? order.created_at) - Date.parse(order.created_at);
+  const deadlineMs = presented
+    ? deps.clock.duration(policy.giveUpAfterMs)
+    : Date.parse(order.expires_at ?? order.created_at) - Date.parse(order.created_at);
   if (ageMs >= deadlineMs) {
     messages = [];
     const closing = await channelFor(deps, order, messages);
@@ -70,9 +75,22 @@ export async function sweep(flow: FlowContext): Promise<void> {
   const refunds = await deps.orders.processingRefunds(500);
   if (!orders.length && !refunds.length) return;
   await writer.transaction(async (trx, wake) => {
-    await writer.enqueueIn(trx, wake, orders.map((o) => ({ ...syncTask(o.id, 0), earlier: false })));
+    await writer.enqueueIn(
+      trx,
+      wake,
+      orders.map((o) => ({ ...syncTask(o.id, 0), earlier: false })),
+    );
     // A refund whose call is in flight is left to its sender: the refund task re-checks it only
     // once the send has ended (or its lease ran out), never while the channel may be answering.
-    await writer.enqueueIn(trx, wake, refunds.map((r) => ({ kind: REFUND_TASK, payload: { refundId: r.id }, dedupeKey: `${REFUND_TASK}:${r.id}`, delayMs: 0 })));
+    await writer.enqueueIn(
+      trx,
+      wake,
+      refunds.map((r) => ({
+        kind: REFUND_TASK,
+        payload: { refundId: r.id },
+        dedupeKey: `${REFUND_TASK}:${r.id}`,
+        delayMs: 0,
+      })),
+    );
   });
 }

@@ -2,8 +2,16 @@ import pino from 'pino';
 import type { Clock } from '../../protocol/clock.js';
 import type { PaymentMode } from '../../protocol/payments.js';
 import {
-  NotifyRejectedError, type Channel, type ChannelContext, type ChannelOutcome, type CreatePaymentRequest, type OrderRef,
-  type RawHttpRequest, type RefundOutcome, type RefundRequest, type VerifiedNotify,
+  NotifyRejectedError,
+  type Channel,
+  type ChannelContext,
+  type ChannelOutcome,
+  type CreatePaymentRequest,
+  type OrderRef,
+  type RawHttpRequest,
+  type RefundOutcome,
+  type RefundRequest,
+  type VerifiedNotify,
 } from '../channels/channel.js';
 import { AccountsRepo } from '../store/accounts.js';
 import type { Store } from '../store/db.js';
@@ -34,7 +42,10 @@ export class TestGateway implements Channel {
   /** While set, refund calls wait on it (a call in flight). */
   hold?: Promise<void>;
 
-  constructor(private readonly clock: Clock, options: { keyless?: { refundListLagMs: number } } = {}) {
+  constructor(
+    private readonly clock: Clock,
+    options: { keyless?: { refundListLagMs: number } } = {},
+  ) {
     if (options.keyless) this.refundListLagMs = options.keyless.refundListLagMs;
   }
 
@@ -50,9 +61,17 @@ export class TestGateway implements Channel {
 
   async create(ctx: ChannelContext, req: CreatePaymentRequest): Promise<ChannelOutcome> {
     this.calls.create++;
-    await ctx.record({ direction: 'request', endpoint: '/create', body: JSON.stringify({ no: req.channelOrderNo, amount: req.amount.minor }) });
+    await ctx.record({
+      direction: 'request',
+      endpoint: '/create',
+      body: JSON.stringify({ no: req.channelOrderNo, amount: req.amount.minor }),
+    });
     this.orders.set(req.channelOrderNo, { state: 'pending', amount: req.amount.minor, currency: req.amount.currency });
-    await ctx.record({ direction: 'response', endpoint: '/create', body: JSON.stringify({ no: req.channelOrderNo, state: 'pending' }) });
+    await ctx.record({
+      direction: 'response',
+      endpoint: '/create',
+      body: JSON.stringify({ no: req.channelOrderNo, state: 'pending' }),
+    });
     return { state: 'pending', qrCode: `stub://${req.channelOrderNo}` };
   }
 
@@ -85,7 +104,11 @@ export class TestGateway implements Channel {
     if (known && this.refundListLagMs === undefined) return { state: 'succeeded', channelRefundId: known.id };
     const id = `RF${this.refunds.length + 1}`;
     this.refunds.push({ no: req.channelRefundNo, amount: req.amount.minor, at: this.clock.now().getTime(), id });
-    await ctx.record({ direction: 'response', endpoint: '/refund', body: JSON.stringify({ no: req.channelRefundNo, id }) });
+    await ctx.record({
+      direction: 'response',
+      endpoint: '/refund',
+      body: JSON.stringify({ no: req.channelRefundNo, id }),
+    });
     return { state: 'succeeded', channelRefundId: id };
   }
 
@@ -111,8 +134,13 @@ export class TestGateway implements Channel {
     if (body.sig !== 'good') throw new NotifyRejectedError('bad signature', nack);
     const o = this.orders.get(body.no ?? '');
     return {
-      outcomes: body.state === 'paid' && o ? [{ channelOrderNo: body.no!, outcome: { state: 'paid', channelTradeNo: `T${body.no}` } }] : [],
-      refunds: body.refund ? [{ channelRefundNo: body.refund, outcome: { state: 'succeeded', channelRefundId: 'RFN' } }] : undefined,
+      outcomes:
+        body.state === 'paid' && o
+          ? [{ channelOrderNo: body.no!, outcome: { state: 'paid', channelTradeNo: `T${body.no}` } }]
+          : [],
+      refunds: body.refund
+        ? [{ channelRefundNo: body.refund, outcome: { state: 'succeeded', channelRefundId: 'RFN' } }]
+        : undefined,
       ack: { status: 200, contentType: 'text/plain', body: 'SUCCESS' },
       nack,
     };
@@ -149,7 +177,15 @@ export function paymentBridge(store: Store, gateway: TestGateway, clock: Clock, 
   const channels = new ChannelRegistry().register(gateway);
   let armed = crashAt;
   const payments = new PaymentService({
-    accounts, orders, events, scheduler, channels, recorder, clock, log, publicBaseUrl: 'http://bridge.test',
+    accounts,
+    orders,
+    events,
+    scheduler,
+    channels,
+    recorder,
+    clock,
+    log,
+    publicBaseUrl: 'http://bridge.test',
     crash: (point) => {
       if (point === armed) {
         armed = undefined;

@@ -83,7 +83,12 @@ export interface RefundView {
 
 export function refundView(r: Refund, order?: Order): RefundView {
   const v: RefundView = {
-    id: r.id, out_refund_no: r.out_refund_no, amount_minor: r.amount_minor, currency: r.currency, status: r.status, created_at: r.created_at,
+    id: r.id,
+    out_refund_no: r.out_refund_no,
+    amount_minor: r.amount_minor,
+    currency: r.currency,
+    status: r.status,
+    created_at: r.created_at,
   };
   if (order) v.out_trade_no = order.out_trade_no;
   if (r.reason) v.reason = r.reason;

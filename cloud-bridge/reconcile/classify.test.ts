@@ -1,11 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import {
-  C_PAID, C_REFUND_FAILED, C_REFUND_PROCESSING, C_REFUND_SUCCEEDED, C_REVOKED, CHANNEL_STATUSES, PAYMENT_STATUSES, REFUND_STATUSES,
-  platformStatusCode, KIND_PAYMENT, KIND_REFUND,
+  C_PAID,
+  C_REFUND_FAILED,
+  C_REFUND_PROCESSING,
+  C_REFUND_SUCCEEDED,
+  C_REVOKED,
+  CHANNEL_STATUSES,
+  PAYMENT_STATUSES,
+  REFUND_STATUSES,
+  platformStatusCode,
+  KIND_PAYMENT,
+  KIND_REFUND,
 } from './codes.js';
 import {
-  classifyPair, classifyPlatformOnly, expectedAtChannel, platformRole, statusAgrees, supersedes,
-  ROLE_AFTER, ROLE_BEFORE, ROLE_CORE, ROLE_UNDATED,
+  classifyPair,
+  classifyPlatformOnly,
+  expectedAtChannel,
+  platformRole,
+  statusAgrees,
+  supersedes,
+  ROLE_AFTER,
+  ROLE_BEFORE,
+  ROLE_CORE,
+  ROLE_UNDATED,
 } from './classify.js';
 
 const P = (s: string): number => platformStatusCode(KIND_PAYMENT, s);
@@ -45,7 +62,12 @@ describe('classifyPair', () => {
     expect(classifyPair(paid, { status: P('pending'), amountMinor: 1000, currency: 'NZD' })).toBe('statusMismatch');
   });
   it('a one-cent difference is an amount mismatch', () => {
-    expect(classifyPair({ status: C_REFUND_SUCCEEDED, amountMinor: 1, currency: 'NZD' }, { status: R('succeeded'), amountMinor: 2, currency: 'NZD' })).toBe('amountMismatch');
+    expect(
+      classifyPair(
+        { status: C_REFUND_SUCCEEDED, amountMinor: 1, currency: 'NZD' },
+        { status: R('succeeded'), amountMinor: 2, currency: 'NZD' },
+      ),
+    ).toBe('amountMismatch');
   });
 });
 
@@ -86,6 +108,7 @@ describe('supersedes', () => {
     expect(supersedes(C_PAID, C_REVOKED)).toBe(false);
     expect(supersedes(C_REFUND_SUCCEEDED, C_REFUND_PROCESSING)).toBe(true);
     expect(supersedes(C_REFUND_FAILED, C_REFUND_PROCESSING)).toBe(true);
-    for (const s of [C_PAID, C_REVOKED, C_REFUND_SUCCEEDED, C_REFUND_PROCESSING, C_REFUND_FAILED]) expect(supersedes(s, s)).toBe(false);
+    for (const s of [C_PAID, C_REVOKED, C_REFUND_SUCCEEDED, C_REFUND_PROCESSING, C_REFUND_FAILED])
+      expect(supersedes(s, s)).toBe(false);
   });
 });

@@ -1,6 +1,17 @@
 import {
-  C_PAID, C_REFUND_FAILED, C_REFUND_PROCESSING, C_REFUND_SUCCEEDED, C_REVOKED,
-  P_CLOSED, P_PAID, P_PARTIALLY_REFUNDED, P_REFUNDED, P_REVERSED, R_FAILED, R_PROCESSING, R_SUCCEEDED,
+  C_PAID,
+  C_REFUND_FAILED,
+  C_REFUND_PROCESSING,
+  C_REFUND_SUCCEEDED,
+  C_REVOKED,
+  P_CLOSED,
+  P_PAID,
+  P_PARTIALLY_REFUNDED,
+  P_REFUNDED,
+  P_REVERSED,
+  R_FAILED,
+  R_PROCESSING,
+  R_SUCCEEDED,
   type Category,
 } from './codes.js';
 
@@ -36,7 +47,10 @@ export function statusAgrees(channelStatus: number, platformStatus: number): boo
  * order: a different currency makes the amounts incomparable; a different amount is
  * money; a different status is state.
  */
-export function classifyPair(channel: Side, platform: Side): Exclude<Category, 'channelOnly' | 'platformOnly' | 'duplicates' | 'suspense'> {
+export function classifyPair(
+  channel: Side,
+  platform: Side,
+): Exclude<Category, 'channelOnly' | 'platformOnly' | 'duplicates' | 'suspense'> {
   if (channel.currency !== platform.currency) return 'currencyMismatch';
   if (channel.amountMinor !== platform.amountMinor) return 'amountMismatch';
   if (!statusAgrees(channel.status, platform.status)) return 'statusMismatch';
@@ -46,8 +60,11 @@ export function classifyPair(channel: Side, platform: Side): Exclude<Category, '
 /** Platform rows that say money moved at the channel; only these are missed when absent from the statement. */
 export function expectedAtChannel(platformStatus: number): boolean {
   return (
-    platformStatus === P_PAID || platformStatus === P_PARTIALLY_REFUNDED || platformStatus === P_REFUNDED ||
-    platformStatus === R_SUCCEEDED || platformStatus === R_PROCESSING
+    platformStatus === P_PAID ||
+    platformStatus === P_PARTIALLY_REFUNDED ||
+    platformStatus === P_REFUNDED ||
+    platformStatus === R_SUCCEEDED ||
+    platformStatus === R_PROCESSING
   );
 }
 
@@ -101,7 +118,12 @@ export function platformRole(timeMs: number, dayStartMs: number, windowMs: numbe
  * day's end wait in suspense (the channel may have booked them on D+1); other paid ones
  * are missing at the channel; unpaid ones agree with the channel's silence.
  */
-export function classifyPlatformOnly(platformStatus: number, timeMs: number, dayStartMs: number, windowMs: number): 'platformOnly' | 'suspense' | null {
+export function classifyPlatformOnly(
+  platformStatus: number,
+  timeMs: number,
+  dayStartMs: number,
+  windowMs: number,
+): 'platformOnly' | 'suspense' | null {
   if (!expectedAtChannel(platformStatus)) return null;
   return timeMs >= dayStartMs + 86_400_000 - windowMs ? 'suspense' : 'platformOnly';
 }

@@ -12,7 +12,13 @@ export const KEY_PREFIX = [0x50 /* P */, 0x52 /* R */] as const;
 
 /** What the channel says happened to a statement row. */
 export type ChannelStatus = 'paid' | 'revoked' | 'refund_succeeded' | 'refund_processing' | 'refund_failed';
-export const CHANNEL_STATUSES: readonly ChannelStatus[] = ['paid', 'revoked', 'refund_succeeded', 'refund_processing', 'refund_failed'];
+export const CHANNEL_STATUSES: readonly ChannelStatus[] = [
+  'paid',
+  'revoked',
+  'refund_succeeded',
+  'refund_processing',
+  'refund_failed',
+];
 export const C_PAID = 1;
 export const C_REVOKED = 2;
 export const C_REFUND_SUCCEEDED = 3;
@@ -24,9 +30,26 @@ export function channelStatusName(code: number): ChannelStatus {
 
 /** Platform statuses of CONTRACTS.md (payments, then refunds). */
 export type PlatformStatus =
-  | 'created' | 'pending' | 'paid' | 'partially_refunded' | 'refunded' | 'closed' | 'reversed' | 'failed'
-  | 'processing' | 'succeeded';
-export const PAYMENT_STATUSES = ['created', 'pending', 'paid', 'partially_refunded', 'refunded', 'closed', 'reversed', 'failed'] as const;
+  | 'created'
+  | 'pending'
+  | 'paid'
+  | 'partially_refunded'
+  | 'refunded'
+  | 'closed'
+  | 'reversed'
+  | 'failed'
+  | 'processing'
+  | 'succeeded';
+export const PAYMENT_STATUSES = [
+  'created',
+  'pending',
+  'paid',
+  'partially_refunded',
+  'refunded',
+  'closed',
+  'reversed',
+  'failed',
+] as const;
 export const REFUND_STATUSES = ['processing', 'succeeded', 'failed'] as const;
 // Codes: payments 1..8 in PAYMENT_STATUSES order, refunds 9..11.
 export const P_CREATED = 1;
@@ -53,5 +76,11 @@ export function platformStatusCode(kind: number, name: string): number {
 }
 
 export type Category =
-  | 'matched' | 'amountMismatch' | 'currencyMismatch' | 'statusMismatch'
-  | 'channelOnly' | 'platformOnly' | 'duplicates' | 'suspense';
+  | 'matched'
+  | 'amountMismatch'
+  | 'currencyMismatch'
+  | 'statusMismatch'
+  | 'channelOnly'
+  | 'platformOnly'
+  | 'duplicates'
+  | 'suspense';

@@ -25,11 +25,20 @@ export function registerReconcileCommand(program: Command): void {
     .description("reconcile one channel-day (the channel's day, UTC+8): its statement against the platform's orders")
     .requiredOption('--channel <channel>', 'wechat, alipay or bank')
     .requiredOption('--date <YYYY-MM-DD>', "the channel's day (China time)")
-    .option('--statement <file>', "the channel's statement file (WeChat downloadbill, Alipay transaction/settlement file, bank statement)")
+    .option(
+      '--statement <file>',
+      "the channel's statement file (WeChat downloadbill, Alipay transaction/settlement file, bank statement)",
+    )
     .option('--platform <file>', 'platform orders CSV (CONTRACTS.md)')
-    .option('--db <url>', 'the bridge database (sqlite:PATH or postgres://…; default sqlite:./data/bridge.db when it exists), for orders, downloads and the recorded run')
+    .option(
+      '--db <url>',
+      'the bridge database (sqlite:PATH or postgres://…; default sqlite:./data/bridge.db when it exists), for orders, downloads and the recorded run',
+    )
     .option('--json', 'print the result as one JSON object on stdout')
-    .option('--differences-out <file>', 'write the differences: JSON lines if FILE ends in .jsonl/.ndjson/.json, CSV otherwise')
+    .option(
+      '--differences-out <file>',
+      'write the differences: JSON lines if FILE ends in .jsonl/.ndjson/.json, CSV otherwise',
+    )
     .option('--window-minutes <n>', 'orders this close to the day cut-off wait in suspense', '15')
     .option('--threads <n>', 'parser threads, 1 or 2 (default: 2 for files over 32 MB)')
     .option('--no-progress', 'no progress bar on stderr')
@@ -48,7 +57,10 @@ async function runReconcile(opts: Options): Promise<void> {
   }
   const windowMinutes = Number(opts.windowMinutes);
   if (!Number.isInteger(windowMinutes) || windowMinutes < 0 || windowMinutes > 720) {
-    throw new ReconcileError('bad_argument', `--window-minutes must be a whole number from 0 to 720, got "${opts.windowMinutes}"`);
+    throw new ReconcileError(
+      'bad_argument',
+      `--window-minutes must be a whole number from 0 to 720, got "${opts.windowMinutes}"`,
+    );
   }
   const threads = opts.threads === undefined ? undefined : Number(opts.threads);
   if (threads !== undefined && threads !== 1 && threads !== 2) {
@@ -64,14 +76,27 @@ async function runReconcile(opts: Options): Promise<void> {
     // by default the one `npm start` keeps in ./data (never created here by accident).
     if (!opts.db && !existsSync('./data/bridge.db')) {
       const missing = [!opts.statement && '--statement', !opts.platform && '--platform'].filter(Boolean).join(' and ');
-      throw new ReconcileError('database_required', `without ${missing}, reconcile needs the database: pass --db URL (there is no ./data/bridge.db here)`);
+      throw new ReconcileError(
+        'database_required',
+        `without ${missing}, reconcile needs the database: pass --db URL (there is no ./data/bridge.db here)`,
+      );
     }
     if (opts.differencesOut) await checkWritable(opts.differencesOut);
     const { reconcileWithDatabase } = await import('./runs/cli.js');
-    const r = await reconcileWithDatabase({ channel, date: opts.date, db: opts.db, statement: opts.statement, platform: opts.platform, windowMinutes });
+    const r = await reconcileWithDatabase({
+      channel,
+      date: opts.date,
+      db: opts.db,
+      statement: opts.statement,
+      platform: opts.platform,
+      windowMinutes,
+    });
     if (opts.differencesOut) await writeDifferences(opts.differencesOut, r.differences);
     if (opts.json) process.stdout.write(`${JSON.stringify(r.summary)}\n`);
-    else process.stdout.write(`${await summaryText(r.summary, r.layout, r.differences.length, opts.differencesOut)}\n${r.notes.map((n) => `  ${n}`).join('\n')}\n`);
+    else
+      process.stdout.write(
+        `${await summaryText(r.summary, r.layout, r.differences.length, opts.differencesOut)}\n${r.notes.map((n) => `  ${n}`).join('\n')}\n`,
+      );
     return;
   }
   if (opts.differencesOut) await checkWritable(opts.differencesOut);
@@ -102,7 +127,12 @@ async function runReconcile(opts: Options): Promise<void> {
   process.stdout.write(`${await summaryText(s, result.layout, result.differences.length, opts.differencesOut)}\n`);
 }
 
-async function summaryText(s: import('./ledger.js').ReconcileSummary, layout: string, differences: number, differencesOut?: string): Promise<string> {
+async function summaryText(
+  s: import('./ledger.js').ReconcileSummary,
+  layout: string,
+  differences: number,
+  differencesOut?: string,
+): Promise<string> {
   const { formatMinor } = await import('./money.js');
   const lines = [
     `${s.channel} ${s.date} (${layout}): ${s.statementRows} statement rows, ${s.platformRows} platform rows`,

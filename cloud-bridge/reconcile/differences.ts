@@ -9,8 +9,19 @@ import { csvLine, type CsvValue } from '../csv.js';
 // Written to a temporary file beside FILE and renamed, so FILE is whole or untouched.
 
 export const DIFFERENCE_COLUMNS = [
-  'category', 'kind', 'id', 'channel_trade_no', 'channel_status', 'channel_amount_minor', 'channel_currency',
-  'channel_time', 'platform_status', 'platform_amount_minor', 'platform_currency', 'paid_at', 'occurrences',
+  'category',
+  'kind',
+  'id',
+  'channel_trade_no',
+  'channel_status',
+  'channel_amount_minor',
+  'channel_currency',
+  'channel_time',
+  'platform_status',
+  'platform_amount_minor',
+  'platform_currency',
+  'paid_at',
+  'occurrences',
 ] as const;
 
 export function differencesFormat(path: string): 'jsonl' | 'csv' {
@@ -20,8 +31,19 @@ export function differencesFormat(path: string): 'jsonl' | 'csv' {
 /** A difference's cells, in DIFFERENCE_COLUMNS order (text from a channel's file is neutralised by csvLine). */
 export function differenceCsvCells(d: Difference): CsvValue[] {
   return [
-    d.category, d.kind, d.id, d.channelTradeNo, d.channelStatus, d.channelAmountMinor, d.channelCurrency, d.channelTime,
-    d.platformStatus, d.platformAmountMinor, d.platformCurrency, d.paidAt, d.occurrences,
+    d.category,
+    d.kind,
+    d.id,
+    d.channelTradeNo,
+    d.channelStatus,
+    d.channelAmountMinor,
+    d.channelCurrency,
+    d.channelTime,
+    d.platformStatus,
+    d.platformAmountMinor,
+    d.platformCurrency,
+    d.paidAt,
+    d.occurrences,
   ];
 }
 
@@ -69,6 +91,9 @@ export async function writeDifferences(path: string, differences: Difference[]):
     await fh?.close().catch(() => undefined);
     await rm(tmp, { force: true });
     if (err instanceof ReconcileError) throw err;
-    throw new ReconcileError('output_unwritable', `cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new ReconcileError(
+      'output_unwritable',
+      `cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
   }
 }

@@ -7,7 +7,15 @@ import type { PartResult, StatementFormat } from './convertors/format.js';
 import { Ledger, type Difference, type ReconcileSummary } from './ledger.js';
 import { nextLineStart, text } from './lines.js';
 import { currencyExponent } from './money.js';
-import { convertStatement, headProblem, parsePlatformPart, parseStatementPart, PartFailed, readPlatformHead, type LocalProblem } from './parse.js';
+import {
+  convertStatement,
+  headProblem,
+  parsePlatformPart,
+  parseStatementPart,
+  PartFailed,
+  readPlatformHead,
+  type LocalProblem,
+} from './parse.js';
 import type { PlatformRow } from './platform-csv.js';
 import { statementKeyRange, type StatementRowScratch } from './rows.js';
 import { dayNumberOf, formatChinaTime } from './time.js';
@@ -55,7 +63,10 @@ async function sizeOf(path: string, what: string): Promise<number> {
     return s.size;
   } catch (err) {
     if (err instanceof ReconcileError) throw err;
-    throw new ReconcileError('file_unreadable', `cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new ReconcileError(
+      'file_unreadable',
+      `cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
   }
 }
 
@@ -65,7 +76,8 @@ async function readHead(path: string, size: number): Promise<Uint8Array> {
     const buf = Buffer.alloc(Math.min(size, HEAD_BYTES));
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
     // A whole file whose only line lacks its line break (a header-only export) still has a header.
-    if (bytesRead === size && size > 0 && buf[size - 1] !== 10) return Buffer.concat([buf.subarray(0, bytesRead), Buffer.from('\n')]);
+    if (bytesRead === size && size > 0 && buf[size - 1] !== 10)
+      return Buffer.concat([buf.subarray(0, bytesRead), Buffer.from('\n')]);
     return buf.subarray(0, bytesRead);
   } finally {
     await fh.close();
@@ -123,7 +135,11 @@ export async function reconcileFiles(input: FileReconcileInput): Promise<Reconci
   const format = statementFormats[channel];
   const [sSize, pSize] = await Promise.all([sizeOf(statementPath, 'statement'), sizeOf(platformPath, 'platform file')]);
   // Statement rows are found again by a 32-bit file offset (see Ledger.cRef).
-  if (sSize >= 2 ** 32) throw new ReconcileError('file_unreadable', `statement ${statementPath} is over 4 GB, more than one channel-day can hold`);
+  if (sSize >= 2 ** 32)
+    throw new ReconcileError(
+      'file_unreadable',
+      `statement ${statementPath} is over 4 GB, more than one channel-day can hold`,
+    );
   const [sHeadBytes, pHeadBytes] = await Promise.all([readHead(statementPath, sSize), readHead(platformPath, pSize)]);
   let head;
   try {
@@ -144,7 +160,10 @@ export async function reconcileFiles(input: FileReconcileInput): Promise<Reconci
     input.onProgress?.(done, total);
   };
   const ledger = new Ledger({
-    channel, day, date, windowMs,
+    channel,
+    day,
+    date,
+    windowMs,
     sizeHint: Math.max(estimateRows(sHeadBytes, sSize), estimateRows(pHeadBytes, pSize)),
   });
   let lastCur = '';
@@ -175,14 +194,26 @@ export async function reconcileFiles(input: FileReconcileInput): Promise<Reconci
     try {
       fn();
     } catch (err) {
-      if (err instanceof RowProblem) throw new ReconcileError(err.code, err.message, { file: platformPath, line: (err as RowProblem & { line?: number }).line });
+      if (err instanceof RowProblem)
+        throw new ReconcileError(err.code, err.message, {
+          file: platformPath,
+          line: (err as RowProblem & { line?: number }).line,
+        });
       throw err;
     }
   };
 
   if (threads < 2) {
     try {
-      const r = await parseStatementPart(format, head.layout, statementPath, head.dataOffset, sSize, statementSink, progress);
+      const r = await parseStatementPart(
+        format,
+        head.layout,
+        statementPath,
+        head.dataOffset,
+        sSize,
+        statementSink,
+        progress,
+      );
       parts.push(r.result);
       lastTerminated = r.lastTerminated;
     } catch (err) {
@@ -191,9 +222,29 @@ export async function reconcileFiles(input: FileReconcileInput): Promise<Reconci
     }
     checkStatement(parts, lastTerminated);
     try {
-      await parsePlatformPart(pHead.layout, channel, platformPath, pHead.dataOffset, pSize, (r) => {
-        addPlatform(() => ledger.addPlatform(r.kind, r.buf, r.keyS, r.keyE, r.status, r.amountMinor, ledger.currencyCode(r.currency), r.paidAtMs, r.line + 1));
-      }, progress);
+      await parsePlatformPart(
+        pHead.layout,
+        channel,
+        platformPath,
+        pHead.dataOffset,
+        pSize,
+        (r) => {
+          addPlatform(() =>
+            ledger.addPlatform(
+              r.kind,
+              r.buf,
+              r.keyS,
+              r.keyE,
+              r.status,
+              r.amountMinor,
+              ledger.currencyCode(r.currency),
+              r.paidAtMs,
+              r.line + 1,
+            ),
+          );
+        },
+        progress,
+      );
     } catch (err) {
       if (err instanceof PartFailed) platformFail(err.problem);
       throw err;
@@ -202,10 +253,17 @@ export async function reconcileFiles(input: FileReconcileInput): Promise<Reconci
     // The summary/trailer lines must stay in the last part, so the split never passes the
     // start of the file's last three lines.
     const tailStart = await lastLinesStart(statementPath, sSize, 3);
-    const wanted = await nextLineStart(statementPath, Math.max(head.dataOffset, Math.floor(head.dataOffset + total * MAIN_SHARE)), sSize);
+    const wanted = await nextLineStart(
+      statementPath,
+      Math.max(head.dataOffset, Math.floor(head.dataOffset + total * MAIN_SHARE)),
+      sSize,
+    );
     const split = Math.max(head.dataOffset, Math.min(wanted, tailStart));
-    const tasks: WorkerTask[] = [{ type: 'platform', channel, layout: pHead.layout, path: platformPath, start: pHead.dataOffset, end: pSize }];
-    if (split < sSize) tasks.push({ type: 'statement', channel, layout: head.layout, path: statementPath, start: split, end: sSize });
+    const tasks: WorkerTask[] = [
+      { type: 'platform', channel, layout: pHead.layout, path: platformPath, start: pHead.dataOffset, end: pSize },
+    ];
+    if (split < sSize)
+      tasks.push({ type: 'statement', channel, layout: head.layout, path: statementPath, start: split, end: sSize });
     const inflight = new Int32Array(new SharedArrayBuffer(4));
     const worker = workerFor({ tasks, inflight: inflight.buffer as SharedArrayBuffer });
     let failure: unknown = null;
@@ -237,12 +295,22 @@ export async function reconcileFiles(input: FileReconcileInput): Promise<Reconci
         }
       });
       worker.on('error', reject);
-      worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`reconcile worker exited with code ${code}`))));
+      worker.on('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`reconcile worker exited with code ${code}`)),
+      );
     });
     let mainResult: { result: PartResult; lastTerminated: boolean } | null = null;
     let mainProblem: LocalProblem | null = null;
     try {
-      mainResult = await parseStatementPart(format, head.layout, statementPath, head.dataOffset, split, statementSink, progress);
+      mainResult = await parseStatementPart(
+        format,
+        head.layout,
+        statementPath,
+        head.dataOffset,
+        split,
+        statementSink,
+        progress,
+      );
     } catch (err) {
       if (!(err instanceof PartFailed)) {
         await worker.terminate();
@@ -284,10 +352,17 @@ export async function reconcileFiles(input: FileReconcileInput): Promise<Reconci
       b += p.lines;
     }
     try {
-      format.check(head!.layout, ps, { date, lastLineTerminated: terminated, globalLine: (part, local) => bases[part]! + local - 1 });
+      format.check(head!.layout, ps, {
+        date,
+        lastLineTerminated: terminated,
+        globalLine: (part, local) => bases[part]! + local - 1,
+      });
     } catch (err) {
       if (err instanceof RowProblem) {
-        throw new ReconcileError(err.code, err.message, { file: statementPath, line: (err as RowProblem & { line?: number }).line });
+        throw new ReconcileError(err.code, err.message, {
+          file: statementPath,
+          line: (err as RowProblem & { line?: number }).line,
+        });
       }
       throw err;
     }
@@ -299,14 +374,23 @@ export async function reconcileFiles(input: FileReconcileInput): Promise<Reconci
 }
 
 /** Reads the channel trade no and time of each difference back from its statement line. */
-async function fillFromStatement(format: StatementFormat<any>, layout: unknown, path: string, differences: Difference[], refs: number[]): Promise<void> {
+async function fillFromStatement(
+  format: StatementFormat<any>,
+  layout: unknown,
+  path: string,
+  differences: Difference[],
+  refs: number[],
+): Promise<void> {
   if (!refs.some((r) => !Number.isNaN(r))) return;
   const fh = await open(path, 'r');
   try {
     const buf = Buffer.alloc(HEAD_BYTES);
     let found: { tradeNo: string | null; time: string } | null = null;
     const parser = format.createParser(layout, (r) => {
-      found = { tradeNo: r.tradeNoE > r.tradeNoS ? text(r.buf, r.tradeNoS, r.tradeNoE) : null, time: formatChinaTime(r.timeMs) };
+      found = {
+        tradeNo: r.tradeNoE > r.tradeNoS ? text(r.buf, r.tradeNoS, r.tradeNoE) : null,
+        time: formatChinaTime(r.timeMs),
+      };
     });
     for (let k = 0; k < differences.length; k++) {
       const ref = refs[k]!;
@@ -343,7 +427,12 @@ export async function reconcileStreams(input: {
   windowMinutes?: number;
 }): Promise<ReconcileResult> {
   const { channel, date } = input;
-  const ledger = new Ledger({ channel, day: dayOf(date), date, windowMs: (input.windowMinutes ?? DEFAULT_WINDOW_MINUTES) * 60_000 });
+  const ledger = new Ledger({
+    channel,
+    day: dayOf(date),
+    date,
+    windowMs: (input.windowMinutes ?? DEFAULT_WINDOW_MINUTES) * 60_000,
+  });
   const enc = new TextEncoder();
   const seen: { tradeNo: string; time: string }[] = [];
   const rows = convertStatement(channel, input.statement, { date, file: input.statementName });
@@ -359,8 +448,16 @@ export async function reconcileStreams(input: {
     const k = enc.encode(key ?? '');
     const status = CHANNEL_STATUSES.indexOf(row.status) + 1;
     seen.push({ tradeNo: row.channelTradeNo, time: row.channelTime });
-    ledger.addStatement(row.kind === 'payment' ? KIND_PAYMENT : KIND_REFUND, k, 0, k.length, status, row.amountMinor,
-      ledger.currencyCode(row.currency), seen.length - 1);
+    ledger.addStatement(
+      row.kind === 'payment' ? KIND_PAYMENT : KIND_REFUND,
+      k,
+      0,
+      k.length,
+      status,
+      row.amountMinor,
+      ledger.currencyCode(row.currency),
+      seen.length - 1,
+    );
   }
   let n = 0;
   for await (const p of input.platform) {
@@ -368,14 +465,26 @@ export async function reconcileStreams(input: {
     if (p.channel !== channel) continue;
     const kind = p.kind === 'payment' ? KIND_PAYMENT : KIND_REFUND;
     const status = platformStatusCode(kind, p.status);
-    if (status === 0) throw new ReconcileError('malformed_row', `platform row ${n}: unknown ${p.kind} status "${p.status}"`);
-    if (!Number.isSafeInteger(p.amountMinor)) throw new ReconcileError('malformed_row', `platform row ${n}: amount_minor must be an integer`);
+    if (status === 0)
+      throw new ReconcileError('malformed_row', `platform row ${n}: unknown ${p.kind} status "${p.status}"`);
+    if (!Number.isSafeInteger(p.amountMinor))
+      throw new ReconcileError('malformed_row', `platform row ${n}: amount_minor must be an integer`);
     currencyExponent(p.currency);
     const key = kind === KIND_PAYMENT ? p.outTradeNo : channel === 'bank' ? p.channelTradeNo : p.outRefundNo;
     const k = enc.encode(key ?? '');
     try {
-      ledger.addPlatform(kind, k, 0, k.length, status, p.amountMinor, ledger.currencyCode(p.currency),
-        p.paidAt ? Date.parse(p.paidAt) : NaN, n, p.carriedSuspense === true);
+      ledger.addPlatform(
+        kind,
+        k,
+        0,
+        k.length,
+        status,
+        p.amountMinor,
+        ledger.currencyCode(p.currency),
+        p.paidAt ? Date.parse(p.paidAt) : NaN,
+        n,
+        p.carriedSuspense === true,
+      );
     } catch (err) {
       if (err instanceof RowProblem) throw new ReconcileError(err.code, `platform row ${n}: ${err.message}`);
       throw err;

@@ -1,11 +1,24 @@
 import { RowProblem } from './errors.js';
 import {
-  channelStatusName, KEY_PREFIX, KIND_PAYMENT, platformStatusName,
-  type BillKind, type Category, type Channel, type ChannelStatus, type PlatformStatus,
+  channelStatusName,
+  KEY_PREFIX,
+  KIND_PAYMENT,
+  platformStatusName,
+  type BillKind,
+  type Category,
+  type Channel,
+  type ChannelStatus,
+  type PlatformStatus,
 } from './codes.js';
 import {
-  channelSign, classifyPair, classifyPlatformOnly, platformRole, platformSign, supersedes,
-  ROLE_BEFORE, ROLE_CORE,
+  channelSign,
+  classifyPair,
+  classifyPlatformOnly,
+  platformRole,
+  platformSign,
+  supersedes,
+  ROLE_BEFORE,
+  ROLE_CORE,
 } from './classify.js';
 import { text } from './lines.js';
 import { formatChinaTime, channelDayStartMs } from './time.js';
@@ -135,7 +148,16 @@ export class Ledger {
   }
 
   /** A statement row: merges with an earlier sighting of the same id, or counts as a duplicate. */
-  addStatement(kind: number, buf: Uint8Array, ks: number, ke: number, status: number, amountMinor: number, cur: number, ref: number): void {
+  addStatement(
+    kind: number,
+    buf: Uint8Array,
+    ks: number,
+    ke: number,
+    status: number,
+    amountMinor: number,
+    cur: number,
+    ref: number,
+  ): void {
     this.statementRows++;
     if (this.firstStatementCurrency < 0) this.firstStatementCurrency = cur;
     const sign = channelSign(status);
@@ -162,14 +184,27 @@ export class Ledger {
    * A platform row. Rows of other days are dropped here; `carried` marks a row that was in
    * suspense after the previous day's run, so its absence now is a difference.
    */
-  addPlatform(kind: number, buf: Uint8Array, ks: number, ke: number, status: number, amountMinor: number, cur: number,
-    timeMs: number, line: number, carried = false): void {
+  addPlatform(
+    kind: number,
+    buf: Uint8Array,
+    ks: number,
+    ke: number,
+    status: number,
+    amountMinor: number,
+    cur: number,
+    timeMs: number,
+    line: number,
+    carried = false,
+  ): void {
     const role = platformRole(timeMs, this.dayStart, this.opts.windowMs);
     if (role === 0) return;
     const i = this.entry(kind, buf, ks, ke);
     if (this.pStatus[i] !== EMPTY) {
       throw Object.assign(
-        new RowProblem('malformed_row', `${kind === KIND_PAYMENT ? 'payment' : 'refund'} ${text(buf, ks, ke)} appears twice`),
+        new RowProblem(
+          'malformed_row',
+          `${kind === KIND_PAYMENT ? 'payment' : 'refund'} ${text(buf, ks, ke)} appears twice`,
+        ),
         { line },
       );
     }
@@ -189,7 +224,18 @@ export class Ledger {
       if (b.side === 0) {
         this.addStatement(b.kind[r]!, b.keys, ks, ke, b.status[r]!, b.amount[r]!, map[b.cur[r]!]!, b.time[r]!);
       } else {
-        this.addPlatform(b.kind[r]!, b.keys, ks, ke, b.status[r]!, b.amount[r]!, map[b.cur[r]!]!, b.time[r]!, b.line[r]! + lineOffset, b.carried[r] === 1);
+        this.addPlatform(
+          b.kind[r]!,
+          b.keys,
+          ks,
+          ke,
+          b.status[r]!,
+          b.amount[r]!,
+          map[b.cur[r]!]!,
+          b.time[r]!,
+          b.line[r]! + lineOffset,
+          b.carried[r] === 1,
+        );
       }
       ks = ke;
     }
@@ -291,8 +337,21 @@ export class Ledger {
   }
 
   /** Classifies every id; deterministic whatever order the rows came in. */
-  finish(opts: { totalsCurrency?: string; collectDifferences?: boolean } = {}): { summary: ReconcileSummary; differences: Difference[]; refs: number[] } {
-    const counts = { matched: 0, amountMismatch: 0, currencyMismatch: 0, statusMismatch: 0, channelOnly: 0, platformOnly: 0, duplicates: 0, suspense: 0 };
+  finish(opts: { totalsCurrency?: string; collectDifferences?: boolean } = {}): {
+    summary: ReconcileSummary;
+    differences: Difference[];
+    refs: number[];
+  } {
+    const counts = {
+      matched: 0,
+      amountMismatch: 0,
+      currencyMismatch: 0,
+      statusMismatch: 0,
+      channelOnly: 0,
+      platformOnly: 0,
+      duplicates: 0,
+      suspense: 0,
+    };
     const collect = opts.collectDifferences !== false;
     const differences: Difference[] = [];
     const refOf = new Map<Difference, number>();
@@ -322,14 +381,21 @@ export class Ledger {
       } else if (this.pRole[i] === ROLE_CORE) {
         category = classifyPlatformOnly(this.pStatus[i]!, this.pTime[i]! * 1000, this.dayStart, this.opts.windowMs);
       } else if (this.pRole[i] === ROLE_BEFORE && this.pCarried[i] === 1) {
-        category = classifyPlatformOnly(this.pStatus[i]!, NaN, this.dayStart, this.opts.windowMs) === null ? null : 'platformOnly';
+        category =
+          classifyPlatformOnly(this.pStatus[i]!, NaN, this.dayStart, this.opts.windowMs) === null
+            ? null
+            : 'platformOnly';
       } else {
         continue; // a neighbouring day's row the statement does not have: not this day's business
       }
       if (hasP) {
         platformRows++;
         const sign = platformSign(this.pStatus[i]!);
-        if (sign !== 0) platformNet.set(this.pCur[i]!, (platformNet.get(this.pCur[i]!) ?? 0) + sign * this.amount(this.pAmount, i, 1));
+        if (sign !== 0)
+          platformNet.set(
+            this.pCur[i]!,
+            (platformNet.get(this.pCur[i]!) ?? 0) + sign * this.amount(this.pAmount, i, 1),
+          );
       }
       if (category !== null) counts[category]++;
       if (collect && category !== null && category !== 'matched') diff(i, category, hasC, hasP);
@@ -340,7 +406,9 @@ export class Ledger {
     }
     const currency =
       opts.totalsCurrency ??
-      (this.firstStatementCurrency >= 0 ? this.currencies[this.firstStatementCurrency]! : this.currencies[0] ?? 'NZD');
+      (this.firstStatementCurrency >= 0
+        ? this.currencies[this.firstStatementCurrency]!
+        : (this.currencies[0] ?? 'NZD'));
     const code = this.currencyIndex.get(currency) ?? -1;
     differences.sort(compareDifferences);
     const refs = differences.map((d) => refOf.get(d) ?? NaN);
@@ -377,9 +445,21 @@ export class Ledger {
   }
 }
 
-const ORDER: Difference['category'][] = ['amountMismatch', 'currencyMismatch', 'statusMismatch', 'channelOnly', 'platformOnly', 'duplicates', 'suspense'];
+const ORDER: Difference['category'][] = [
+  'amountMismatch',
+  'currencyMismatch',
+  'statusMismatch',
+  'channelOnly',
+  'platformOnly',
+  'duplicates',
+  'suspense',
+];
 function compareDifferences(a: Difference, b: Difference): number {
-  return ORDER.indexOf(a.category) - ORDER.indexOf(b.category) || a.kind.localeCompare(b.kind) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return (
+    ORDER.indexOf(a.category) - ORDER.indexOf(b.category) ||
+    a.kind.localeCompare(b.kind) ||
+    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
 }
 
 /** Short copies byte by byte: cheaper than a subarray view per row. */

@@ -142,7 +142,9 @@ export class CurrencyInterner {
   private readonly cache = new Map<number, string>();
   get(buf: Uint8Array, start: number, end: number): string | null {
     if (end - start !== 3) return null;
-    const a = buf[start]!, b = buf[start + 1]!, c = buf[start + 2]!;
+    const a = buf[start]!,
+      b = buf[start + 1]!,
+      c = buf[start + 2]!;
     const k = (a << 16) | (b << 8) | c;
     let s = this.cache.get(k);
     if (s === undefined) {

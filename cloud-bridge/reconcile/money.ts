@@ -2,8 +2,24 @@
 // integer minor units. Parsing works on bytes so a million rows need no strings.
 
 const EXPONENTS: Record<string, number> = {
-  JPY: 0, KRW: 0, VND: 0, CLP: 0, ISK: 0, UGX: 0, XAF: 0, XOF: 0, XPF: 0, PYG: 0, RWF: 0,
-  BHD: 3, JOD: 3, KWD: 3, OMR: 3, TND: 3, IQD: 3, LYD: 3,
+  JPY: 0,
+  KRW: 0,
+  VND: 0,
+  CLP: 0,
+  ISK: 0,
+  UGX: 0,
+  XAF: 0,
+  XOF: 0,
+  XPF: 0,
+  PYG: 0,
+  RWF: 0,
+  BHD: 3,
+  JOD: 3,
+  KWD: 3,
+  OMR: 3,
+  TND: 3,
+  IQD: 3,
+  LYD: 3,
 };
 
 /** ISO 4217 minor-unit exponent (2 unless listed). */

@@ -29,8 +29,13 @@ export class PartFailed extends Error {
 
 /** Parses [start, end) of a statement file (on line boundaries) with a fresh part parser. */
 export async function parseStatementPart(
-  format: StatementFormat<any>, layout: unknown, path: string, start: number, end: number,
-  sink: StatementSink, onBytes?: (n: number) => void,
+  format: StatementFormat<any>,
+  layout: unknown,
+  path: string,
+  start: number,
+  end: number,
+  sink: StatementSink,
+  onBytes?: (n: number) => void,
 ): Promise<{ result: PartResult; lastTerminated: boolean }> {
   const parser = format.createParser(layout, (r) => {
     r.offset = splitter.lineOffset;
@@ -54,8 +59,13 @@ export async function parseStatementPart(
 }
 
 export async function parsePlatformPart(
-  layout: PlatformLayout, channel: Channel, path: string, start: number, end: number,
-  sink: PlatformSink, onBytes?: (n: number) => void,
+  layout: PlatformLayout,
+  channel: Channel,
+  path: string,
+  start: number,
+  end: number,
+  sink: PlatformSink,
+  onBytes?: (n: number) => void,
 ): Promise<{ rows: number; lines: number }> {
   const parser = new PlatformPartParser(layout, channel, sink);
   let current = 0;
@@ -149,7 +159,11 @@ export async function* convertStatement(
   }
   yield* out.splice(0);
   try {
-    format.check(parsedHead.layout, [result!], { date: opts.date, lastLineTerminated: splitter.lastTerminated, globalLine: (_p, l) => global(l) });
+    format.check(parsedHead.layout, [result!], {
+      date: opts.date,
+      lastLineTerminated: splitter.lastTerminated,
+      globalLine: (_p, l) => global(l),
+    });
   } catch (err) {
     if (err instanceof RowProblem) {
       throw new ReconcileError(err.code, err.message, { file, line: (err as RowProblem & { line?: number }).line });

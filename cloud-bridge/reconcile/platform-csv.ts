@@ -1,5 +1,12 @@
 import { RowProblem } from './errors.js';
-import { KIND_PAYMENT, KIND_REFUND, PAYMENT_STATUSES, REFUND_STATUSES, platformStatusCode, type Channel } from './codes.js';
+import {
+  KIND_PAYMENT,
+  KIND_REFUND,
+  PAYMENT_STATUSES,
+  REFUND_STATUSES,
+  platformStatusCode,
+  type Channel,
+} from './codes.js';
 import { ascii, bytesEqual, CurrencyInterner, text } from './lines.js';
 import { parseScaled } from './money.js';
 import { parseIsoWithOffset } from './time.js';
@@ -72,7 +79,8 @@ const STATUS_BYTES = [PAYMENT_STATUSES.map(ascii), REFUND_STATUSES.map(ascii)];
 function statusCode(kind: number, buf: Uint8Array, s: number, e: number): number {
   const list = STATUS_BYTES[kind]!;
   for (let i = 0; i < list.length; i++) {
-    if (bytesEqual(buf, s, e, list[i]!)) return platformStatusCode(kind, kind === KIND_PAYMENT ? PAYMENT_STATUSES[i]! : REFUND_STATUSES[i]!);
+    if (bytesEqual(buf, s, e, list[i]!))
+      return platformStatusCode(kind, kind === KIND_PAYMENT ? PAYMENT_STATUSES[i]! : REFUND_STATUSES[i]!);
   }
   return 0;
 }
@@ -115,12 +123,17 @@ export class PlatformPartParser {
     }
     if (split & HIGH_BIT) checkUtf8Line(b, s, e);
     const count = split & COUNT_MASK;
-    if (count !== this.n) throw new RowProblem('malformed_row', `${count > this.n ? 'more than' : count} fields where the header has ${this.n}`);
+    if (count !== this.n)
+      throw new RowProblem(
+        'malformed_row',
+        `${count > this.n ? 'more than' : count} fields where the header has ${this.n}`,
+      );
     const { S, E } = this;
     const c = this.layout.cols;
     if (!bytesEqual(b, S[c.channel]!, E[c.channel]!, this.channelBytes)) {
       const ch = text(b, S[c.channel]!, E[c.channel]!);
-      if (ch !== 'wechat' && ch !== 'alipay' && ch !== 'bank') this.bad(b, c.channel, 'is not a channel (wechat, alipay, bank)');
+      if (ch !== 'wechat' && ch !== 'alipay' && ch !== 'bank')
+        this.bad(b, c.channel, 'is not a channel (wechat, alipay, bank)');
       return;
     }
     const r = this.row;
@@ -133,7 +146,8 @@ export class PlatformPartParser {
     if (code === 0) this.bad(b, c.status, `is not a ${r.kind === KIND_PAYMENT ? 'payment' : 'refund'} status`);
     r.status = code;
     const amount = parseScaled(b, S[c.amount]!, E[c.amount]!, 0);
-    if (Number.isNaN(amount) || amount < 0 || hasByte(b, S[c.amount]!, E[c.amount]!, 46)) this.bad(b, c.amount, 'is not a whole number of minor units');
+    if (Number.isNaN(amount) || amount < 0 || hasByte(b, S[c.amount]!, E[c.amount]!, 46))
+      this.bad(b, c.amount, 'is not a whole number of minor units');
     r.amountMinor = amount;
     const cur = this.currencies.get(b, S[c.currency]!, E[c.currency]!);
     if (cur === null) this.bad(b, c.currency, 'is not a currency code');
@@ -152,9 +166,11 @@ export class PlatformPartParser {
       // Bank refunds are known by the bank's refund id (see BANK-STATEMENT.md).
       r.keyS = r.tradeNoS;
       r.keyE = r.tradeNoE;
-      if (r.keyE <= r.keyS) throw new RowProblem('malformed_row', 'bank refund row without channel_trade_no (the bank refund id)');
+      if (r.keyE <= r.keyS)
+        throw new RowProblem('malformed_row', 'bank refund row without channel_trade_no (the bank refund id)');
     } else {
-      if (c.outRefundNo < 0 || E[c.outRefundNo]! <= S[c.outRefundNo]!) throw new RowProblem('malformed_row', 'refund row without out_refund_no');
+      if (c.outRefundNo < 0 || E[c.outRefundNo]! <= S[c.outRefundNo]!)
+        throw new RowProblem('malformed_row', 'refund row without out_refund_no');
       r.keyS = S[c.outRefundNo]!;
       r.keyE = E[c.outRefundNo]!;
     }
@@ -163,7 +179,10 @@ export class PlatformPartParser {
   }
 
   private bad(buf: Uint8Array, col: number, what: string): never {
-    throw new RowProblem('malformed_row', `${this.layout.names[col]} "${text(buf, this.S[col]!, this.E[col]!)}" ${what}`);
+    throw new RowProblem(
+      'malformed_row',
+      `${this.layout.names[col]} "${text(buf, this.S[col]!, this.E[col]!)}" ${what}`,
+    );
   }
 }
 
@@ -200,6 +219,7 @@ function unquote(buf: Uint8Array, start: number, end: number): Uint8Array {
       i = stop + 1;
     }
   }
-  if (out.some((v) => v.includes(','))) throw new RowProblem('malformed_row', 'a field holds a comma (ids and amounts never do)');
+  if (out.some((v) => v.includes(',')))
+    throw new RowProblem('malformed_row', 'a field holds a comma (ids and amounts never do)');
   return new TextEncoder().encode(out.join(','));
 }

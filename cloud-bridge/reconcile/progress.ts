@@ -3,7 +3,9 @@
 
 const MIN_BYTES = 8 * 1024 * 1024;
 
-export function progressBar(stream: NodeJS.WriteStream): { update: (done: number, total: number) => void; clear: () => void } | undefined {
+export function progressBar(
+  stream: NodeJS.WriteStream,
+): { update: (done: number, total: number) => void; clear: () => void } | undefined {
   if (!stream.isTTY) return undefined;
   let last = 0;
   let shown = false;
@@ -16,7 +18,9 @@ export function progressBar(stream: NodeJS.WriteStream): { update: (done: number
       const width = 30;
       const frac = Math.min(1, done / total);
       const fill = Math.round(frac * width);
-      stream.write(`\rreconcile [${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${Math.round(frac * 100)}% ${(done / 1048576).toFixed(0)}/${(total / 1048576).toFixed(0)} MB`);
+      stream.write(
+        `\rreconcile [${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${Math.round(frac * 100)}% ${(done / 1048576).toFixed(0)}/${(total / 1048576).toFixed(0)} MB`,
+      );
       shown = true;
     },
     clear() {

@@ -1,4 +1,12 @@
-import { KIND_PAYMENT, KIND_REFUND, KEY_PREFIX, channelStatusName, type BillKind, type Channel, type ChannelStatus } from './codes.js';
+import {
+  KIND_PAYMENT,
+  KIND_REFUND,
+  KEY_PREFIX,
+  channelStatusName,
+  type BillKind,
+  type Channel,
+  type ChannelStatus,
+} from './codes.js';
 import { text } from './lines.js';
 import { formatChinaTime, channelDayNumber, dateOfDayNumber } from './time.js';
 import { currencyExponent } from './money.js';

@@ -4,7 +4,12 @@ import type { Channel } from './codes.js';
 import type { StandardBillRow } from './rows.js';
 
 /** Feeds text through a convertor in small chunks (so lines straddle chunk boundaries). */
-export async function convertText(channel: Channel, content: string | Uint8Array, date = '2026-11-20', chunk = 7): Promise<StandardBillRow[]> {
+export async function convertText(
+  channel: Channel,
+  content: string | Uint8Array,
+  date = '2026-11-20',
+  chunk = 7,
+): Promise<StandardBillRow[]> {
   const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : content;
   async function* chunks(): AsyncGenerator<Uint8Array> {
     for (let i = 0; i < bytes.length; i += chunk) yield bytes.subarray(i, i + chunk);

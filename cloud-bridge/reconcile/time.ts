@@ -14,7 +14,12 @@ export function dayNumberOf(date: string): number {
   if (!m) return NaN;
   const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
   const back = new Date(ms);
-  if (back.getUTCFullYear() !== Number(m[1]) || back.getUTCMonth() + 1 !== Number(m[2]) || back.getUTCDate() !== Number(m[3])) return NaN;
+  if (
+    back.getUTCFullYear() !== Number(m[1]) ||
+    back.getUTCMonth() + 1 !== Number(m[2]) ||
+    back.getUTCDate() !== Number(m[3])
+  )
+    return NaN;
   return ms / DAY_MS;
 }
 
@@ -32,7 +37,19 @@ function d2(buf: Uint8Array, i: number): number {
 }
 
 function valid(y: number, mo: number, d: number, h: number, mi: number, s: number): boolean {
-  return y >= 1970 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && s >= 0 && s <= 60;
+  return (
+    y >= 1970 &&
+    mo >= 1 &&
+    mo <= 12 &&
+    d >= 1 &&
+    d <= 31 &&
+    h >= 0 &&
+    h <= 23 &&
+    mi >= 0 &&
+    mi <= 59 &&
+    s >= 0 &&
+    s <= 60
+  );
 }
 
 function isDigit(c: number): boolean {
@@ -47,7 +64,14 @@ export function parseChinaTime(buf: Uint8Array, start: number, end: number): num
   const len = end - start;
   let y: number, mo: number, d: number, h: number, mi: number, s: number;
   if (len === 19) {
-    if (buf[start + 4] !== 45 || buf[start + 7] !== 45 || (buf[start + 10] !== 32 && buf[start + 10] !== 84) || buf[start + 13] !== 58 || buf[start + 16] !== 58) return NaN;
+    if (
+      buf[start + 4] !== 45 ||
+      buf[start + 7] !== 45 ||
+      (buf[start + 10] !== 32 && buf[start + 10] !== 84) ||
+      buf[start + 13] !== 58 ||
+      buf[start + 16] !== 58
+    )
+      return NaN;
     for (let k = 0; k < 19; k++) {
       if (k === 4 || k === 7 || k === 10 || k === 13 || k === 16) continue;
       if (!isDigit(buf[start + k]!)) return NaN;

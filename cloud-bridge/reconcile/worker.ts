@@ -38,7 +38,8 @@ async function run({ tasks, inflight: shared }: WorkerInput): Promise<void> {
     const builder = new BatchBuilder(task.type === 'statement' ? 0 : 1, task.channel, (batch) => {
       // Flow control: parsing runs ahead of the main thread's ledger; without a bound the
       // queued batches would cost tens of MB.
-      for (let n = Atomics.load(inflight, 0); n >= MAX_INFLIGHT; n = Atomics.load(inflight, 0)) Atomics.wait(inflight, 0, n, 50);
+      for (let n = Atomics.load(inflight, 0); n >= MAX_INFLIGHT; n = Atomics.load(inflight, 0))
+        Atomics.wait(inflight, 0, n, 50);
       Atomics.add(inflight, 0, 1);
       port.postMessage({ type: 'batch', batch, bytes } satisfies WorkerMessage, batchTransferList(batch));
       bytes = 0;
@@ -46,12 +47,26 @@ async function run({ tasks, inflight: shared }: WorkerInput): Promise<void> {
     try {
       if (task.type === 'statement') {
         const { result, lastTerminated } = await parseStatementPart(
-          statementFormats[task.channel], task.layout, task.path, task.start, task.end, builder.statement, onBytes,
+          statementFormats[task.channel],
+          task.layout,
+          task.path,
+          task.start,
+          task.end,
+          builder.statement,
+          onBytes,
         );
         builder.emit();
         port.postMessage({ type: 'done', task: t, result, lastTerminated } satisfies WorkerMessage);
       } else {
-        const result = await parsePlatformPart(task.layout, task.channel, task.path, task.start, task.end, builder.platform, onBytes);
+        const result = await parsePlatformPart(
+          task.layout,
+          task.channel,
+          task.path,
+          task.start,
+          task.end,
+          builder.platform,
+          onBytes,
+        );
         builder.emit();
         port.postMessage({ type: 'done', task: t, result } satisfies WorkerMessage);
       }

@@ -6,7 +6,16 @@ import type { OrdersRepo } from '../store/orders-repo.js';
 import type { ChannelRegistry } from '../channels/channel.js';
 import { BankChannel } from '../channels/bank/channel.js';
 import {
-  expiredPage, notFoundPage, paymentFormPage, returnPage, statusPage, unavailablePage, unknownReturnPage, unverifiedReturnPage, verifyReturn, type Page,
+  expiredPage,
+  notFoundPage,
+  paymentFormPage,
+  returnPage,
+  statusPage,
+  unavailablePage,
+  unknownReturnPage,
+  unverifiedReturnPage,
+  verifyReturn,
+  type Page,
 } from '../channels/bank/pages.js';
 
 // The bridge side of the bank channel's browser pages: it reads the order and the account
@@ -35,14 +44,25 @@ export function registerBankPages(app: FastifyInstance, deps: BankPagesDeps): vo
     const order = channel ? await deps.orders.byChannelOrderNo(req.params.oid) : undefined;
     if (!channel || !order || order.channel !== 'bank') return send(reply, notFoundPage());
     if (order.status !== 'pending' && order.status !== 'created') return send(reply, statusPage(order.status));
-    if (order.expires_at && Date.parse(order.expires_at) <= deps.clock.now().getTime()) return send(reply, expiredPage());
+    if (order.expires_at && Date.parse(order.expires_at) <= deps.clock.now().getTime())
+      return send(reply, expiredPage());
     const account = await deps.accounts.getChannelAccount(order.channel_account_id);
     if (!account || order.cny_quote_minor === null) return send(reply, unavailablePage());
     const pay = money(order.cny_quote_minor, 'CNY');
     const form = channel.paymentForm(account, {
-      channelOrderNo: order.channel_order_no, pay, returnUrl: new URL(`/return/bank/${account.id}`, deps.publicBaseUrl).toString(),
+      channelOrderNo: order.channel_order_no,
+      pay,
+      returnUrl: new URL(`/return/bank/${account.id}`, deps.publicBaseUrl).toString(),
     });
-    return send(reply, paymentFormPage(form, { price: money(order.amount_minor, order.currency), pay, rate: order.rate, rateTime: order.rate_time }));
+    return send(
+      reply,
+      paymentFormPage(form, {
+        price: money(order.amount_minor, order.currency),
+        pay,
+        rate: order.rate,
+        rateTime: order.rate_time,
+      }),
+    );
   });
 
   app.get<{ Params: { account: string } }>('/return/bank/:account', async (req, reply) => {

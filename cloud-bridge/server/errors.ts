@@ -20,14 +20,19 @@ function fieldOf(issue: ValidationIssue): string {
 export function validationError(issues: ValidationIssue[], context: string): KauriError {
   const first = issues[0] ?? {};
   const field = fieldOf(first);
-  const what = issues.map((i) => `${fieldOf(i) || context}: ${i.params?.issue?.message ?? i.message ?? 'invalid'}`).join('; ');
+  const what = issues
+    .map((i) => `${fieldOf(i) || context}: ${i.params?.issue?.message ?? i.message ?? 'invalid'}`)
+    .join('; ');
   let code: ErrorCode = 'invalid_request';
   if (/_minor$/.test(field)) code = 'invalid_amount';
   else if (field === 'currency') code = 'unknown_currency';
-  const message = code === 'invalid_amount'
-    ? `${field} must be a positive whole number of minor units (e.g. 1250 for 12.50): ${what}`
-    : `Invalid ${context}: ${what}`;
-  return new KauriError(code, message, { details: issues.map((i) => ({ field: fieldOf(i), message: i.params?.issue?.message ?? i.message })) });
+  const message =
+    code === 'invalid_amount'
+      ? `${field} must be a positive whole number of minor units (e.g. 1250 for 12.50): ${what}`
+      : `Invalid ${context}: ${what}`;
+  return new KauriError(code, message, {
+    details: issues.map((i) => ({ field: fieldOf(i), message: i.params?.issue?.message ?? i.message })),
+  });
 }
 
 export function toKauriError(err: unknown): KauriError {
@@ -46,9 +51,11 @@ export function toKauriError(err: unknown): KauriError {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new KauriError('invalid_request', 'The Content-Length does not match the body');
   }
-  if (err instanceof SyntaxError) return new KauriError('invalid_json', `The request body is not valid JSON: ${err.message}`);
+  if (err instanceof SyntaxError)
+    return new KauriError('invalid_json', `The request body is not valid JSON: ${err.message}`);
   if (fe?.statusCode === 429) return new KauriError('rate_limited', fe.message);
-  if (fe?.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new KauriError('invalid_request', fe.message);
+  if (fe?.statusCode && fe.statusCode >= 400 && fe.statusCode < 500)
+    return new KauriError('invalid_request', fe.message);
   return new KauriError('internal', undefined, { cause: err });
 }
 
@@ -60,6 +67,8 @@ export function installErrorHandling(app: FastifyInstance): void {
     void reply.status(ke.status).type('application/json; charset=utf-8').send({ error: ke.toJSON() });
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({ error: { code: 'not_found', message: `No route ${req.method} ${req.url.split('?')[0]}` } });
+    void reply
+      .status(404)
+      .send({ error: { code: 'not_found', message: `No route ${req.method} ${req.url.split('?')[0]}` } });
   });
 }

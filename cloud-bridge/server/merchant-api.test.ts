@@ -20,30 +20,74 @@ describe('merchant API', () => {
   beforeAll(async () => {
     tdb = await createTestDatabase('sqlite');
     bridge = await startBridge({
-      dbUrl: tdb.url, port: 0, secretKey: 'test-secret-key-0123456789', log: pino({ level: 'silent' }),
-      filesDir: mkdtempSync(join(tmpdir(), 'kauri-files-')), channels: new ChannelRegistry(),
+      dbUrl: tdb.url,
+      port: 0,
+      secretKey: 'test-secret-key-0123456789',
+      log: pino({ level: 'silent' }),
+      filesDir: mkdtempSync(join(tmpdir(), 'kauri-files-')),
+      channels: new ChannelRegistry(),
     });
     merchantA = (await bridge.accounts.createMerchant({ name: 'A' })).id;
     const merchantB = (await bridge.accounts.createMerchant({ name: 'B' })).id;
     keyA = (await bridge.accounts.createApiKey(merchantA)).key;
     keyB = (await bridge.accounts.createApiKey(merchantB)).key;
-    const account = await bridge.accounts.createChannelAccount({ merchantId: merchantA, channel: 'wechat', config: {}, secrets: {} });
+    const account = await bridge.accounts.createChannelAccount({
+      merchantId: merchantA,
+      channel: 'wechat',
+      config: {},
+      secrets: {},
+    });
     const now = new Date().toISOString();
-    await bridge.orders.insert({
-      id: newId('pay'), merchant_id: merchantA, store_id: null, terminal_id: null, checkout_id: null, out_trade_no: 'A-ORDER-1',
-      channel: 'wechat', channel_account_id: account.id, mode: 'native', amount_minor: 1250, currency: 'NZD', status: 'pending',
-      refunded_minor: 0, description: null, channel_order_no: 'KTESTA1', channel_trade_no: null, qr_code: 'weixin://x', redirect_url: null,
-      openid: null, quote_id: null, cny_quote_minor: null, cny_charged_minor: null, rate: null, rate_time: null, return_url: null,
-      request_hash: 'h', flagged: false, flag_reason: null, expires_at: null, created_at: now, updated_at: now, paid_at: null,
-      channel_paid_at: null, version: 0,
-    }, 'test');
+    await bridge.orders.insert(
+      {
+        id: newId('pay'),
+        merchant_id: merchantA,
+        store_id: null,
+        terminal_id: null,
+        checkout_id: null,
+        out_trade_no: 'A-ORDER-1',
+        channel: 'wechat',
+        channel_account_id: account.id,
+        mode: 'native',
+        amount_minor: 1250,
+        currency: 'NZD',
+        status: 'pending',
+        refunded_minor: 0,
+        description: null,
+        channel_order_no: 'KTESTA1',
+        channel_trade_no: null,
+        qr_code: 'weixin://x',
+        redirect_url: null,
+        openid: null,
+        quote_id: null,
+        cny_quote_minor: null,
+        cny_charged_minor: null,
+        rate: null,
+        rate_time: null,
+        return_url: null,
+        request_hash: 'h',
+        flagged: false,
+        flag_reason: null,
+        expires_at: null,
+        created_at: now,
+        updated_at: now,
+        paid_at: null,
+        channel_paid_at: null,
+        version: 0,
+      },
+      'test',
+    );
   });
   afterAll(async () => {
     await bridge?.close();
     await tdb?.drop();
   });
 
-  const call = (method: string, url: string, options: { key?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}) =>
+  const call = (
+    method: string,
+    url: string,
+    options: { key?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+  ) =>
     fetch(`${bridge.url}${url}`, {
       method,
       headers: {
@@ -62,23 +106,36 @@ describe('merchant API', () => {
   });
 
   it('refuses requests without a key, with a wrong key, or a malformed header', async () => {
-    for (const [key, headers] of [[undefined, {}], ['kauri_sk.key_X.nope', {}], [undefined, { authorization: 'Basic abc' }]] as const) {
+    for (const [key, headers] of [
+      [undefined, {}],
+      ['kauri_sk.key_X.nope', {}],
+      [undefined, { authorization: 'Basic abc' }],
+    ] as const) {
       const res = await call('GET', '/api/v1/payments/A-ORDER-1', { key, headers });
       expect(res.status).toBe(401);
       expect((await res.json()).error.code).toBe('unauthenticated');
     }
   });
 
-  it('lets a merchant see its own payment and never another merchant\'s', async () => {
+  it("lets a merchant see its own payment and never another merchant's", async () => {
     const own = await call('GET', '/api/v1/payments/A-ORDER-1', { key: keyA });
     expect(own.status).toBe(200);
-    expect(await own.json()).toMatchObject({ out_trade_no: 'A-ORDER-1', amount_minor: 1250, currency: 'NZD', status: 'pending', qr_code: 'weixin://x' });
+    expect(await own.json()).toMatchObject({
+      out_trade_no: 'A-ORDER-1',
+      amount_minor: 1250,
+      currency: 'NZD',
+      status: 'pending',
+      qr_code: 'weixin://x',
+    });
     const other = await call('GET', '/api/v1/payments/A-ORDER-1', { key: keyB });
     expect(other.status).toBe(404);
     expect((await other.json()).error.code).toBe('order_not_found');
     const list = await (await call('GET', '/api/v1/payments', { key: keyB })).json();
     expect(list.data).toEqual([]);
-    const refund = await call('POST', '/api/v1/payments/A-ORDER-1/refunds', { key: keyB, body: { out_refund_no: 'R1', amount_minor: 1 } });
+    const refund = await call('POST', '/api/v1/payments/A-ORDER-1/refunds', {
+      key: keyB,
+      body: { out_refund_no: 'R1', amount_minor: 1 },
+    });
     expect(refund.status).toBe(404);
     const close = await call('POST', '/api/v1/payments/A-ORDER-1/close', { key: keyB });
     expect(close.status).toBe(404);
@@ -105,7 +162,10 @@ describe('merchant API', () => {
       const json = await res.json();
       expect(json.error.code).toBe(code);
       expect(json.error.message.length).toBeGreaterThan(10);
-      const count = await bridge.store.db.selectFrom('orders').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      const count = await bridge.store.db
+        .selectFrom('orders')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
       expect(Number(count.n)).toBe(1);
     });
   }
@@ -114,10 +174,17 @@ describe('merchant API', () => {
     const malformed = await call('POST', '/api/v1/payments', { key: keyA, raw: '{"out_trade_no": "x",' });
     expect(malformed.status).toBe(400);
     expect((await malformed.json()).error.code).toBe('invalid_json');
-    const xml = await call('POST', '/api/v1/payments', { key: keyA, raw: '<xml/>', headers: { 'content-type': 'application/xml' } });
+    const xml = await call('POST', '/api/v1/payments', {
+      key: keyA,
+      raw: '<xml/>',
+      headers: { 'content-type': 'application/xml' },
+    });
     expect(xml.status).toBe(415);
     expect((await xml.json()).error.code).toBe('unsupported_media_type');
-    const huge = await call('POST', '/api/v1/payments', { key: keyA, raw: JSON.stringify({ ...valid, description: 'x'.repeat(400_000) }) });
+    const huge = await call('POST', '/api/v1/payments', {
+      key: keyA,
+      raw: JSON.stringify({ ...valid, description: 'x'.repeat(400_000) }),
+    });
     expect(huge.status).toBe(413);
     expect((await huge.json()).error.code).toBe('payload_too_large');
   });

@@ -20,7 +20,11 @@ declare module 'fastify' {
 
 const minor = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 // WeChat's out_trade_no alphabet, the narrowest of the channels', so any reference fits all.
-const reference = z.string().min(1).max(32).regex(/^[0-9A-Za-z_\-|*]+$/, 'use 1–32 of 0-9 A-Z a-z _ - | *');
+const reference = z
+  .string()
+  .min(1)
+  .max(32)
+  .regex(/^[0-9A-Za-z_\-|*]+$/, 'use 1–32 of 0-9 A-Z a-z _ - | *');
 const currencyCode = z.string().refine(isCurrency, { message: 'unknown ISO 4217 currency' });
 
 export const createPaymentBody = z.strictObject({
@@ -32,7 +36,10 @@ export const createPaymentBody = z.strictObject({
   auth_code: z.string().min(1).max(128).optional(),
   openid: z.string().min(1).max(128).optional(),
   quote_id: z.string().min(1).max(64).optional(),
-  return_url: z.url({ protocol: /^https?$/ }).max(512).optional(),
+  return_url: z
+    .url({ protocol: /^https?$/ })
+    .max(512)
+    .optional(),
   description: z.string().min(1).max(127).optional(),
 });
 
@@ -59,7 +66,13 @@ export function apiKeyAuth(accounts: AccountsRepo) {
 
 export function registerMerchantApi(
   app: FastifyInstance,
-  deps: { accounts: AccountsRepo; payments: PaymentService; orders: OrdersRepo; metrics: Metrics; publicBaseUrl: string },
+  deps: {
+    accounts: AccountsRepo;
+    payments: PaymentService;
+    orders: OrdersRepo;
+    metrics: Metrics;
+    publicBaseUrl: string;
+  },
 ): void {
   const { payments, orders, publicBaseUrl } = deps;
   void app.register(async (api) => {
@@ -68,46 +81,91 @@ export function registerMerchantApi(
     const merchant = (req: FastifyRequest) => req.merchantId!;
     const tags = ['payments'];
 
-    r.post('/api/v1/payments', { schema: { tags, body: createPaymentBody, response: { 200: paymentSchema, 201: paymentSchema, ...errorResponse } } }, async (req, reply) => {
-      if (req.body.return_url) {
-        // No open redirects: the payer is only ever sent back to a host the merchant named.
-        const m = await deps.accounts.getMerchant(merchant(req));
-        assertAllowedUrl(req.body.return_url, m?.allowed_domains ?? [], 'return_url');
-      }
-      const { order, created } = await payments.createPaymentResult(merchant(req), req.body, { clientIp: req.ip });
-      if (created) deps.metrics.paymentsCreated.inc({ channel: order.channel, mode: order.mode });
-      void reply.status(created ? 201 : 200);
-      return paymentView(order, { publicBaseUrl });
-    });
-
-    r.get('/api/v1/payments', {
-      schema: {
-        tags,
-        querystring: z.object({ limit: z.coerce.number().int().min(1).max(200).optional(), before: z.string().max(64).optional(), status: z.string().max(32).optional() }),
-        response: { 200: z.object({ data: z.array(paymentSchema), next: z.string().nullable() }), ...errorResponse },
+    r.post(
+      '/api/v1/payments',
+      {
+        schema: {
+          tags,
+          body: createPaymentBody,
+          response: { 200: paymentSchema, 201: paymentSchema, ...errorResponse },
+        },
       },
-    }, async (req) => {
-      const list = await orders.list(merchant(req), req.query);
-      return { data: list.map((o) => paymentView(o, { publicBaseUrl })), next: list.length ? list[list.length - 1]!.id : null };
-    });
+      async (req, reply) => {
+        if (req.body.return_url) {
+          // No open redirects: the payer is only ever sent back to a host the merchant named.
+          const m = await deps.accounts.getMerchant(merchant(req));
+          assertAllowedUrl(req.body.return_url, m?.allowed_domains ?? [], 'return_url');
+        }
+        const { order, created } = await payments.createPaymentResult(merchant(req), req.body, { clientIp: req.ip });
+        if (created) deps.metrics.paymentsCreated.inc({ channel: order.channel, mode: order.mode });
+        void reply.status(created ? 201 : 200);
+        return paymentView(order, { publicBaseUrl });
+      },
+    );
 
-    r.get('/api/v1/payments/:out_trade_no', { schema: { tags, params: outTradeNoParams, response: { 200: paymentSchema, ...errorResponse } } }, async (req) => {
-      return paymentView(await payments.getPayment(merchant(req), req.params.out_trade_no), { publicBaseUrl });
-    });
+    r.get(
+      '/api/v1/payments',
+      {
+        schema: {
+          tags,
+          querystring: z.object({
+            limit: z.coerce.number().int().min(1).max(200).optional(),
+            before: z.string().max(64).optional(),
+            status: z.string().max(32).optional(),
+          }),
+          response: { 200: z.object({ data: z.array(paymentSchema), next: z.string().nullable() }), ...errorResponse },
+        },
+      },
+      async (req) => {
+        const list = await orders.list(merchant(req), req.query);
+        return {
+          data: list.map((o) => paymentView(o, { publicBaseUrl })),
+          next: list.length ? list[list.length - 1]!.id : null,
+        };
+      },
+    );
 
-    r.post('/api/v1/payments/:out_trade_no/close', { schema: { tags, params: outTradeNoParams, response: { 200: paymentSchema, ...errorResponse } } }, async (req) => {
-      return paymentView(await payments.closePayment(merchant(req), req.params.out_trade_no), { publicBaseUrl });
-    });
+    r.get(
+      '/api/v1/payments/:out_trade_no',
+      { schema: { tags, params: outTradeNoParams, response: { 200: paymentSchema, ...errorResponse } } },
+      async (req) => {
+        return paymentView(await payments.getPayment(merchant(req), req.params.out_trade_no), { publicBaseUrl });
+      },
+    );
 
-    r.post('/api/v1/payments/:out_trade_no/refunds', { schema: { tags, params: outTradeNoParams, body: refundBody, response: { 201: refundSchema, ...errorResponse } } }, async (req, reply) => {
-      const { refund, order } = await payments.refund(merchant(req), req.params.out_trade_no, req.body);
-      void reply.status(201);
-      return refundView(refund, order);
-    });
+    r.post(
+      '/api/v1/payments/:out_trade_no/close',
+      { schema: { tags, params: outTradeNoParams, response: { 200: paymentSchema, ...errorResponse } } },
+      async (req) => {
+        return paymentView(await payments.closePayment(merchant(req), req.params.out_trade_no), { publicBaseUrl });
+      },
+    );
 
-    r.get('/api/v1/payments/:out_trade_no/refunds', { schema: { tags, params: outTradeNoParams, response: { 200: z.object({ data: z.array(refundSchema) }), ...errorResponse } } }, async (req) => {
-      const order = await payments.getPayment(merchant(req), req.params.out_trade_no);
-      return { data: (await orders.refundsOf(order.id)).map((x) => refundView(x, order)) };
-    });
+    r.post(
+      '/api/v1/payments/:out_trade_no/refunds',
+      {
+        schema: { tags, params: outTradeNoParams, body: refundBody, response: { 201: refundSchema, ...errorResponse } },
+      },
+      async (req, reply) => {
+        const { refund, order } = await payments.refund(merchant(req), req.params.out_trade_no, req.body);
+        void reply.status(201);
+        return refundView(refund, order);
+      },
+    );
+
+    r.get(
+      '/api/v1/payments/:out_trade_no/refunds',
+      {
+        schema: {
+          tags,
+          params: outTradeNoParams,
+          response: { 200: z.object({ data: z.array(refundSchema) }), ...errorResponse },
+        },
+      },
+      async (req) => {
+        const order = await payments.getPayment(merchant(req), req.params.out_trade_no);
+        return { data: (await orders.refundsOf(order.id)).map((x) => refundView(x, order)) };
+      },
+    );
   });
 }

@@ -25,8 +25,15 @@ describe('/metrics access', () => {
     const db = await createTestDatabase('sqlite');
     const files = mkdtempSync(join(tmpdir(), 'kauri-metrics-'));
     const bridge = await startBridge({
-      dbUrl: db.url, port: 0, secretKey: 'metrics-secret-key-0123456789abcdef', filesDir: files, log: pino({ level: 'silent' }),
-      channels: new ChannelRegistry(), fx: { pullAtStart: false }, runJobs: false, metrics,
+      dbUrl: db.url,
+      port: 0,
+      secretKey: 'metrics-secret-key-0123456789abcdef',
+      filesDir: files,
+      log: pino({ level: 'silent' }),
+      channels: new ChannelRegistry(),
+      fx: { pullAtStart: false },
+      runJobs: false,
+      metrics,
     });
     open.push({ bridge, db, files });
     return bridge;

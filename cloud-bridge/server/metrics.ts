@@ -26,18 +26,32 @@ function digest(s: string): Buffer {
 export function parseListen(spec: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(spec.trim());
   const port = m ? Number(m[3]) : NaN;
-  if (!m || !Number.isInteger(port) || port > 65535) throw new Error(`--metrics-listen must be host:port, e.g. 127.0.0.1:9464 (got "${spec}")`);
+  if (!m || !Number.isInteger(port) || port > 65535)
+    throw new Error(`--metrics-listen must be host:port, e.g. 127.0.0.1:9464 (got "${spec}")`);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
 export class Metrics {
   readonly registry = new Registry();
   readonly httpDuration = new Histogram({
-    name: 'kauri_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route', 'status'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry],
+    name: 'kauri_http_request_duration_seconds',
+    help: 'HTTP request latency',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
   });
-  readonly paymentsCreated = new Counter({ name: 'kauri_payments_created_total', help: 'Payments created', labelNames: ['channel', 'mode'], registers: [this.registry] });
-  readonly notifies = new Counter({ name: 'kauri_channel_notifies_total', help: 'Channel notifies received', labelNames: ['channel', 'result'], registers: [this.registry] });
+  readonly paymentsCreated = new Counter({
+    name: 'kauri_payments_created_total',
+    help: 'Payments created',
+    labelNames: ['channel', 'mode'],
+    registers: [this.registry],
+  });
+  readonly notifies = new Counter({
+    name: 'kauri_channel_notifies_total',
+    help: 'Channel notifies received',
+    labelNames: ['channel', 'result'],
+    registers: [this.registry],
+  });
   private server: Server | undefined;
 
   constructor() {
@@ -54,14 +68,23 @@ export class Metrics {
     const expected = access.token ? digest(access.token) : undefined;
     app.get('/metrics', async (req, reply) => {
       if (!expected) {
-        const where = access.listen ? `/metrics is served on the metrics address (--metrics-listen ${access.listen}), not here` : METRICS_OFF_MESSAGE;
+        const where = access.listen
+          ? `/metrics is served on the metrics address (--metrics-listen ${access.listen}), not here`
+          : METRICS_OFF_MESSAGE;
         return reply.status(403).send({ error: { code: 'forbidden', message: where } });
       }
       const m = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''));
       // Digests have one length, so the comparison is constant-time whatever was sent.
       if (!m || !timingSafeEqual(digest(m[1]!), expected)) {
-        return reply.status(401).header('www-authenticate', 'Bearer realm="kauri-metrics"')
-          .send({ error: { code: 'unauthenticated', message: 'GET /metrics needs "Authorization: Bearer <the --metrics-token>"' } });
+        return reply
+          .status(401)
+          .header('www-authenticate', 'Bearer realm="kauri-metrics"')
+          .send({
+            error: {
+              code: 'unauthenticated',
+              message: 'GET /metrics needs "Authorization: Bearer <the --metrics-token>"',
+            },
+          });
       }
       void reply.type(this.registry.contentType);
       return this.registry.metrics();

@@ -8,23 +8,30 @@ import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 
 export const OPENAPI_PATH = '/api/v1/openapi.json';
 
-export async function registerOpenApi(app: FastifyInstance, options: { publicBaseUrl: () => string; version?: string }): Promise<void> {
+export async function registerOpenApi(
+  app: FastifyInstance,
+  options: { publicBaseUrl: () => string; version?: string },
+): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
       info: {
         title: 'Kauri merchant API',
         version: options.version ?? '1',
-        description: 'Payments (WeChat Pay, Alipay, Chinese online banking), one-code checkouts, refunds and signed webhooks. '
-          + 'Authenticate with `Authorization: Bearer <API key>`. Errors are `{"error": {"code", "message"}}`. '
-          + 'Every *_minor field is an integer count of minor units (cents).',
+        description:
+          'Payments (WeChat Pay, Alipay, Chinese online banking), one-code checkouts, refunds and signed webhooks. ' +
+          'Authenticate with `Authorization: Bearer <API key>`. Errors are `{"error": {"code", "message"}}`. ' +
+          'Every *_minor field is an integer count of minor units (cents).',
       },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'kauri_sk.… API key' } } },
+      components: {
+        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'kauri_sk.… API key' } },
+      },
       security: [{ apiKey: [] }],
     },
     // Only the merchant API is described; pages, channel notifies and the terminal link are not for merchants.
     transform: (input) => {
-      if (!input.url.startsWith('/api/v1/') || input.url === OPENAPI_PATH) return { schema: { ...input.schema, hide: true }, url: input.url };
+      if (!input.url.startsWith('/api/v1/') || input.url === OPENAPI_PATH)
+        return { schema: { ...input.schema, hide: true }, url: input.url };
       return jsonSchemaTransform(input);
     },
   });

@@ -8,7 +8,9 @@ describe('page CSP', () => {
   it('allows exactly the inline scripts and styles the page was sent with, nothing inline otherwise', () => {
     const script = "document.getElementById('payease').submit();";
     const style = 'body{font-family:sans-serif}';
-    const csp = pageCsp(`<html><head><style>${style}</style></head><body><form id="payease"></form><script>${script}</script><script src="/a.js"></script></body></html>`);
+    const csp = pageCsp(
+      `<html><head><style>${style}</style></head><body><form id="payease"></form><script>${script}</script><script src="/a.js"></script></body></html>`,
+    );
     expect(csp).toContain(`script-src 'self' ${hashOf(script)};`);
     expect(csp).toContain(`style-src 'self' ${hashOf(style)};`);
     expect(csp).toContain("frame-ancestors 'none'");
@@ -18,8 +20,10 @@ describe('page CSP', () => {
     expect(pageCsp('<p>hi</p>')).toContain("script-src 'self'; style-src 'self';");
   });
 
-  it('an inline event handler (Alipay\'s auto-submitting form) is allowed by its hash only', () => {
-    const csp = pageCsp('<body onload="document.forms[0].submit()"><form method="post" action="https://gw.example/x?a=1&amp;b=2"></form></body>');
+  it("an inline event handler (Alipay's auto-submitting form) is allowed by its hash only", () => {
+    const csp = pageCsp(
+      '<body onload="document.forms[0].submit()"><form method="post" action="https://gw.example/x?a=1&amp;b=2"></form></body>',
+    );
     expect(csp).toContain(`script-src 'self' 'unsafe-hashes' ${hashOf('document.forms[0].submit()')};`);
   });
 });

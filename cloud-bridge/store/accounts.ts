@@ -34,7 +34,11 @@ export class AccountsRepo {
   private readonly accountsById: TtlCache<ChannelAccount>;
   private readonly activeAccounts: TtlCache<ChannelAccount | undefined>;
 
-  constructor(private readonly store: Store, private readonly box: SecretBox, options: { cacheTtlMs?: number } = {}) {
+  constructor(
+    private readonly store: Store,
+    private readonly box: SecretBox,
+    options: { cacheTtlMs?: number } = {},
+  ) {
     const ttl = options.cacheTtlMs ?? ACCOUNTS_CACHE_TTL_MS;
     this.apiKeys = new TtlCache(ttl);
     this.accountsById = new TtlCache(ttl * 60);
@@ -45,7 +49,14 @@ export class AccountsRepo {
     return this.store.db;
   }
 
-  async createMerchant(input: { name: string; allowedDomains?: string[]; fxMarkup?: string; id?: string; allowPrivateWebhooks?: boolean; maxPayment?: Money }): Promise<Merchant> {
+  async createMerchant(input: {
+    name: string;
+    allowedDomains?: string[];
+    fxMarkup?: string;
+    id?: string;
+    allowPrivateWebhooks?: boolean;
+    maxPayment?: Money;
+  }): Promise<Merchant> {
     const max = input.maxPayment ?? DEFAULT_MAX_PAYMENT;
     const row: MerchantTable = {
       id: input.id ?? newId('mch'),
@@ -70,7 +81,11 @@ export class AccountsRepo {
   async updateMerchant(id: string, change: { allowPrivateWebhooks?: boolean }): Promise<Merchant> {
     await this.requireMerchant(id);
     if (change.allowPrivateWebhooks !== undefined) {
-      await this.db.updateTable('merchants').set({ allow_private_webhooks: change.allowPrivateWebhooks ? 1 : 0 }).where('id', '=', id).execute();
+      await this.db
+        .updateTable('merchants')
+        .set({ allow_private_webhooks: change.allowPrivateWebhooks ? 1 : 0 })
+        .where('id', '=', id)
+        .execute();
     }
     return (await this.getMerchant(id))!;
   }
@@ -84,11 +99,21 @@ export class AccountsRepo {
   async setMaxPayment(merchantId: string, max: Money): Promise<Merchant> {
     if (max.minor <= 0) throw new KauriError('invalid_request', 'The maximum per payment must be above zero');
     await this.requireMerchant(merchantId);
-    await this.db.updateTable('merchants').set({ max_payment_minor: max.minor, max_payment_currency: max.currency }).where('id', '=', merchantId).execute();
+    await this.db
+      .updateTable('merchants')
+      .set({ max_payment_minor: max.minor, max_payment_currency: max.currency })
+      .where('id', '=', merchantId)
+      .execute();
     return (await this.getMerchant(merchantId))!;
   }
 
-  async createStore(input: { merchantId: string; name: string; code?: string; timezone?: string; maxStaticAmountMinor?: number }): Promise<ShopStore> {
+  async createStore(input: {
+    merchantId: string;
+    name: string;
+    code?: string;
+    timezone?: string;
+    maxStaticAmountMinor?: number;
+  }): Promise<ShopStore> {
     await this.requireMerchant(input.merchantId);
     const row: StoreTable = {
       id: newId('sto'),
@@ -113,10 +138,20 @@ export class AccountsRepo {
   }
 
   async listStores(merchantId: string): Promise<ShopStore[]> {
-    return this.db.selectFrom('stores').selectAll().where('merchant_id', '=', merchantId).orderBy('created_at').execute();
+    return this.db
+      .selectFrom('stores')
+      .selectAll()
+      .where('merchant_id', '=', merchantId)
+      .orderBy('created_at')
+      .execute();
   }
 
-  async createUser(input: { username: string; password: string; role: UserTable['role']; merchantId?: string }): Promise<User> {
+  async createUser(input: {
+    username: string;
+    password: string;
+    role: UserTable['role'];
+    merchantId?: string;
+  }): Promise<User> {
     const isHq = input.role.startsWith('hq_');
     if (isHq && input.merchantId) throw new KauriError('invalid_request', 'HQ users belong to no merchant');
     if (!isHq && !input.merchantId) throw new KauriError('invalid_request', 'A merchant user needs a merchant');
@@ -153,7 +188,15 @@ export class AccountsRepo {
     const secret = randomBytes(24).toString('base64url');
     await this.db
       .insertInto('api_keys')
-      .values({ id, merchant_id: merchantId, label, secret_hash: sha256Hex(secret), created_at: nowIso(), revoked_at: null, last_used_at: null })
+      .values({
+        id,
+        merchant_id: merchantId,
+        label,
+        secret_hash: sha256Hex(secret),
+        created_at: nowIso(),
+        revoked_at: null,
+        last_used_at: null,
+      })
       .execute();
     return { id, key: `${API_KEY_PREFIX}.${id}.${secret}` };
   }
@@ -187,11 +230,17 @@ export class AccountsRepo {
     secrets: Record<string, string>;
   }): Promise<ChannelAccount> {
     await this.requireMerchant(input.merchantId);
-    if (!CHANNELS.includes(input.channel)) throw new KauriError('invalid_request', `Unknown channel "${input.channel}"`);
+    if (!CHANNELS.includes(input.channel))
+      throw new KauriError('invalid_request', `Unknown channel "${input.channel}"`);
     const id = newId('cha');
     // One active account per merchant and channel: a new one replaces the old.
     await this.db.transaction().execute(async (trx) => {
-      await trx.updateTable('channel_accounts').set({ active: 0 }).where('merchant_id', '=', input.merchantId).where('channel', '=', input.channel).execute();
+      await trx
+        .updateTable('channel_accounts')
+        .set({ active: 0 })
+        .where('merchant_id', '=', input.merchantId)
+        .where('channel', '=', input.channel)
+        .execute();
       await trx
         .insertInto('channel_accounts')
         .values({
@@ -237,14 +286,28 @@ export class AccountsRepo {
     return account;
   }
 
-  async listChannelAccounts(merchantId?: string): Promise<Array<Omit<ChannelAccount, 'secrets'> & { active: boolean }>> {
+  async listChannelAccounts(
+    merchantId?: string,
+  ): Promise<Array<Omit<ChannelAccount, 'secrets'> & { active: boolean }>> {
     let q = this.db.selectFrom('channel_accounts').selectAll();
     if (merchantId) q = q.where('merchant_id', '=', merchantId);
     const rows = await q.orderBy('created_at').execute();
-    return rows.map((r) => ({ id: r.id, merchantId: r.merchant_id, channel: r.channel as ChannelName, config: JSON.parse(r.config), active: r.active === 1 }));
+    return rows.map((r) => ({
+      id: r.id,
+      merchantId: r.merchant_id,
+      channel: r.channel as ChannelName,
+      config: JSON.parse(r.config),
+      active: r.active === 1,
+    }));
   }
 
-  private toAccount(row: { id: string; merchant_id: string; channel: string; config: string; secrets: string }): ChannelAccount {
+  private toAccount(row: {
+    id: string;
+    merchant_id: string;
+    channel: string;
+    config: string;
+    secrets: string;
+  }): ChannelAccount {
     return {
       id: row.id,
       merchantId: row.merchant_id,

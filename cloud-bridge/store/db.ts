@@ -35,7 +35,11 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
   let store: Store;
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
-    if (!path) throw new KauriError('config_invalid', 'The database URL sqlite: needs a file path, e.g. sqlite:./data/bridge.db');
+    if (!path)
+      throw new KauriError(
+        'config_invalid',
+        'The database URL sqlite: needs a file path, e.g. sqlite:./data/bridge.db',
+      );
     // Sealed channel credentials, password and PIN hashes: this user's only (0600, folder 0700).
     if (path !== ':memory:') privateFile(path, { sqlite: true });
     const raw = new SQLite(path);
@@ -58,7 +62,10 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
     const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
     store = { db, dialect: 'postgres', url, pgPool: pool, close: () => db.destroy() };
   } else {
-    throw new KauriError('config_invalid', `Unsupported database URL "${redactUrl(url)}": use sqlite:PATH or postgres://…`);
+    throw new KauriError(
+      'config_invalid',
+      `Unsupported database URL "${redactUrl(url)}": use sqlite:PATH or postgres://…`,
+    );
   }
   try {
     await sql`select 1`.execute(store.db);
@@ -66,7 +73,9 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
   } catch (err) {
     await store.close().catch(() => undefined);
     if (err instanceof KauriError) throw err;
-    throw new KauriError('config_invalid', `Cannot open database ${redactUrl(url)}: ${(err as Error).message}`, { cause: err });
+    throw new KauriError('config_invalid', `Cannot open database ${redactUrl(url)}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return store;
 }

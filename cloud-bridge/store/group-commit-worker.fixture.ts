@@ -8,7 +8,17 @@ let n = 0;
 const writer = async () => {
   for (;;) {
     const id = `evt_kill_${process.pid}_${n++}`;
-    await store.db.insertInto('events').values({ id, type: 'test.kill', merchant_id: null, store_id: null, payload: '{}', created_at: new Date().toISOString() }).execute();
+    await store.db
+      .insertInto('events')
+      .values({
+        id,
+        type: 'test.kill',
+        merchant_id: null,
+        store_id: null,
+        payload: '{}',
+        created_at: new Date().toISOString(),
+      })
+      .execute();
     process.stdout.write(`${id}\n`);
   }
 };

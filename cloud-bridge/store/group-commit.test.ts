@@ -9,10 +9,14 @@ import { GroupCommitSqliteDialect } from './group-commit.js';
 // Group commit on a real SQLite file in WAL with synchronous = FULL, read back through a
 // second, independent connection: what it sees is what a crash would leave.
 
-interface T { items: { id: number; tag: string } }
+interface T {
+  items: { id: number; tag: string };
+}
 
 const dirs: string[] = [];
-afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 async function open() {
   const dir = mkdtempSync(join(tmpdir(), 'kauri-gc-'));
@@ -26,15 +30,32 @@ async function open() {
   const db = new Kysely<T>({ dialect });
   const other = new SQLite(file, { readonly: true });
   const seen = (id: number) => other.prepare('select count(*) as n from items where id = ?').get(id) as { n: number };
-  return { db, dialect, seen, close: async () => { other.close(); await db.destroy(); } };
+  return {
+    db,
+    dialect,
+    seen,
+    close: async () => {
+      other.close();
+      await db.destroy();
+    },
+  };
 }
 
 describe('SQLite group commit', () => {
   it('concurrent writes share commits, and each is answered only once it is on disk', async () => {
     const { db, dialect, seen, close } = await open();
     const visibleWhenAnswered: boolean[] = [];
-    await Promise.all(Array.from({ length: 200 }, (_, i) =>
-      db.insertInto('items').values({ id: i, tag: `t${i}` }).execute().then(() => { visibleWhenAnswered.push(seen(i).n === 1); })));
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        db
+          .insertInto('items')
+          .values({ id: i, tag: `t${i}` })
+          .execute()
+          .then(() => {
+            visibleWhenAnswered.push(seen(i).n === 1);
+          }),
+      ),
+    );
     expect(visibleWhenAnswered).toHaveLength(200);
     expect(visibleWhenAnswered.every(Boolean)).toBe(true);
     expect(dialect.stats.units).toBe(200);
@@ -80,7 +101,12 @@ describe('SQLite group commit', () => {
       })(),
       db.insertInto('items').values({ id: 40, tag: 'x40' }).execute(),
     ]);
-    expect(results.map((r) => (r.status === "rejected" ? String(r.reason) : r.status))).toEqual(["fulfilled", "Error: the decision failed half way", "fulfilled", "fulfilled"]);
+    expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : r.status))).toEqual([
+      'fulfilled',
+      'Error: the decision failed half way',
+      'fulfilled',
+      'fulfilled',
+    ]);
     expect([10, 11, 20, 30, 31, 40].map((id) => seen(id).n)).toEqual([1, 1, 0, 1, 0, 1]);
     expect(dialect.stats.commits - before).toBeLessThanOrEqual(2);
     await close();

@@ -1,6 +1,11 @@
 import type Database from 'better-sqlite3';
 import {
-  SqliteDialect, type CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, type TransactionSettings,
+  SqliteDialect,
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  type QueryResult,
+  type TransactionSettings,
 } from 'kysely';
 
 // Group commit for SQLite (issue 14, item 3). With `synchronous = FULL` every COMMIT is an
@@ -47,7 +52,10 @@ class GroupCommitter {
   readonly stats: GroupCommitStats = { commits: 0, units: 0, commitMs: 0, maxCommitMs: 0 };
   // Transaction control as prepared statements (exec parses every time). Units hold the
   // lock one at a time, so one savepoint name serves them all.
-  private readonly control: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'undo', Database.Statement>;
+  private readonly control: Record<
+    'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'undo',
+    Database.Statement
+  >;
 
   constructor(readonly raw: Database.Database) {
     this.control = {
@@ -98,7 +106,10 @@ class GroupCommitter {
       this.exec('begin');
       let resolve!: () => void;
       let reject!: (err: unknown) => void;
-      const committed = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+      const committed = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
       // A group nobody awaits any more (all its units failed) must not be an unhandled rejection.
       committed.catch(() => undefined);
       this.group = { committed, resolve, reject, units: 0 };
@@ -135,7 +146,9 @@ class GroupCommitter {
       } catch (err) {
         try {
           if (this.raw.inTransaction) this.exec('rollback');
-        } catch { /* already rolled back */ }
+        } catch {
+          /* already rolled back */
+        }
         g.reject(err);
       }
     } finally {
@@ -312,4 +325,3 @@ export class GroupCommitSqliteDialect extends SqliteDialect {
     return new GroupCommitDriver(this.gc);
   }
 }
-

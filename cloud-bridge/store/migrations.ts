@@ -86,7 +86,11 @@ const m0001_core: Builder = (d) => ({
       .addColumn('active', 'integer', (c) => c.notNull().defaultTo(1))
       .addColumn('created_at', 'text', (c) => c.notNull())
       .execute();
-    await db.schema.createIndex('channel_accounts_merchant').on('channel_accounts').columns(['merchant_id', 'channel']).execute();
+    await db.schema
+      .createIndex('channel_accounts_merchant')
+      .on('channel_accounts')
+      .columns(['merchant_id', 'channel'])
+      .execute();
 
     await db.schema
       .createTable('orders')
@@ -322,7 +326,11 @@ const m0002_fx: Builder = () => ({
       .addColumn('published_at', 'text', (c) => c.notNull())
       .addColumn('fetched_at', 'text', (c) => c.notNull())
       .execute();
-    await db.schema.createIndex('fx_rates_latest').on('fx_rates').columns(['channel', 'currency', 'fetched_at']).execute();
+    await db.schema
+      .createIndex('fx_rates_latest')
+      .on('fx_rates')
+      .columns(['channel', 'currency', 'fetched_at'])
+      .execute();
     await db.schema
       .createTable('fx_quotes')
       .addColumn('id', 'text', (c) => c.primaryKey())
@@ -355,8 +363,14 @@ const m0006_order_pay_params: Builder = () => ({
 // NZD 90,071,992,547,409.91 reached a channel. NZD 50,000.00 unless HQ sets another.
 const m0011_merchant_max_payment: Builder = (d) => ({
   async up(db: Kysely<any>) {
-    await db.schema.alterTable('merchants').addColumn('max_payment_minor', money(d), (c) => c.notNull().defaultTo(5_000_000)).execute();
-    await db.schema.alterTable('merchants').addColumn('max_payment_currency', 'text', (c) => c.notNull().defaultTo('NZD')).execute();
+    await db.schema
+      .alterTable('merchants')
+      .addColumn('max_payment_minor', money(d), (c) => c.notNull().defaultTo(5_000_000))
+      .execute();
+    await db.schema
+      .alterTable('merchants')
+      .addColumn('max_payment_currency', 'text', (c) => c.notNull().defaultTo('NZD'))
+      .execute();
   },
 });
 

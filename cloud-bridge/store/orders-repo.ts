@@ -37,7 +37,10 @@ function orderRow<T extends Partial<Order>>(o: T): Omit<T, 'flagged'> & { flagge
   return flagged === undefined ? rest : { ...rest, flagged: flagged ? 1 : 0 };
 }
 
-const maybe = <R, D>(map: (r: R) => D) => (r: R | undefined): D | undefined => (r === undefined ? undefined : map(r));
+const maybe =
+  <R, D>(map: (r: R) => D) =>
+  (r: R | undefined): D | undefined =>
+    r === undefined ? undefined : map(r);
 export interface OrderEvent {
   id: number;
   order_id: string;
@@ -57,7 +60,10 @@ export type Db = Kysely<Database> | Transaction<Database>;
 
 /** Orders, their append-only history, and refunds. Methods ending in `In` write inside the caller's transaction. */
 export class OrdersRepo {
-  constructor(private readonly store: Store, private readonly clock: Clock = systemClock()) {}
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock = systemClock(),
+  ) {}
 
   get db(): Kysely<Database> {
     return this.store.db;
@@ -79,10 +85,20 @@ export class OrdersRepo {
   }
 
   async insertIn(trx: Db, order: Order, cause: string): Promise<void> {
-    await trx.insertInto('orders').values(orderRow(order) as OrderTable).execute();
+    await trx
+      .insertInto('orders')
+      .values(orderRow(order) as OrderTable)
+      .execute();
     await trx
       .insertInto('order_events')
-      .values({ order_id: order.id, from_status: null, to_status: order.status, cause, data: null, created_at: order.created_at })
+      .values({
+        order_id: order.id,
+        from_status: null,
+        to_status: order.status,
+        cause,
+        data: null,
+        created_at: order.created_at,
+      })
       .execute();
   }
 
@@ -91,42 +107,86 @@ export class OrdersRepo {
   }
 
   async byOutTradeNo(merchantId: string, outTradeNo: string): Promise<Order | undefined> {
-    return this.db.selectFrom('orders').selectAll().where('merchant_id', '=', merchantId).where('out_trade_no', '=', outTradeNo).executeTakeFirst().then(maybe(toOrder));
+    return this.db
+      .selectFrom('orders')
+      .selectAll()
+      .where('merchant_id', '=', merchantId)
+      .where('out_trade_no', '=', outTradeNo)
+      .executeTakeFirst()
+      .then(maybe(toOrder));
   }
 
   async byChannelOrderNo(channelOrderNo: string): Promise<Order | undefined> {
-    return this.db.selectFrom('orders').selectAll().where('channel_order_no', '=', channelOrderNo).executeTakeFirst().then(maybe(toOrder));
+    return this.db
+      .selectFrom('orders')
+      .selectAll()
+      .where('channel_order_no', '=', channelOrderNo)
+      .executeTakeFirst()
+      .then(maybe(toOrder));
   }
 
   async list(merchantId: string, options: { limit?: number; before?: string; status?: string } = {}): Promise<Order[]> {
     let q = this.db.selectFrom('orders').selectAll().where('merchant_id', '=', merchantId);
     if (options.before) q = q.where('id', '<', options.before);
     if (options.status) q = q.where('status', '=', options.status);
-    return (await q.orderBy('id', 'desc').limit(Math.min(options.limit ?? 50, 200)).execute()).map(toOrder);
+    return (
+      await q
+        .orderBy('id', 'desc')
+        .limit(Math.min(options.limit ?? 50, 200))
+        .execute()
+    ).map(toOrder);
   }
 
   /** Open orders created before `before`, oldest first: the order-sync job's work list. */
   async openOrders(limit = 100): Promise<Order[]> {
-    return (await this.db.selectFrom('orders').selectAll().where('status', 'in', ['created', 'pending']).orderBy('created_at').limit(limit).execute()).map(toOrder);
+    return (
+      await this.db
+        .selectFrom('orders')
+        .selectAll()
+        .where('status', 'in', ['created', 'pending'])
+        .orderBy('created_at')
+        .limit(limit)
+        .execute()
+    ).map(toOrder);
   }
 
   async history(orderId: string): Promise<OrderEvent[]> {
-    const rows = await this.db.selectFrom('order_events').selectAll().where('order_id', '=', orderId).orderBy('id').execute();
+    const rows = await this.db
+      .selectFrom('order_events')
+      .selectAll()
+      .where('order_id', '=', orderId)
+      .orderBy('id')
+      .execute();
     return rows.map((r) => ({ ...r, data: r.data ? JSON.parse(r.data) : null }));
   }
 
   /** The orders made under a checkout, oldest first. */
   async ofCheckout(checkoutId: string): Promise<Order[]> {
-    return (await this.db.selectFrom('orders').selectAll().where('checkout_id', '=', checkoutId).orderBy('created_at').execute()).map(toOrder);
+    return (
+      await this.db
+        .selectFrom('orders')
+        .selectAll()
+        .where('checkout_id', '=', checkoutId)
+        .orderBy('created_at')
+        .execute()
+    ).map(toOrder);
   }
 
   async patchIn(trx: Db, orderId: string, patch: Partial<Order>): Promise<void> {
-    await trx.updateTable('orders').set({ ...orderRow(patch), updated_at: this.now() }).where('id', '=', orderId).execute();
+    await trx
+      .updateTable('orders')
+      .set({ ...orderRow(patch), updated_at: this.now() })
+      .where('id', '=', orderId)
+      .execute();
   }
 
   /** Sets fields that are not state (the channel's QR code, trade number…) without a transition. */
   async patch(orderId: string, patch: Partial<Order>): Promise<void> {
-    await this.db.updateTable('orders').set({ ...orderRow(patch), updated_at: this.now() }).where('id', '=', orderId).execute();
+    await this.db
+      .updateTable('orders')
+      .set({ ...orderRow(patch), updated_at: this.now() })
+      .where('id', '=', orderId)
+      .execute();
   }
 
   /**
@@ -134,7 +194,11 @@ export class OrdersRepo {
    * history row) and applies `patch`, if the order is still at `order.version`. Returns
    * the new order, or undefined if someone else changed it first.
    */
-  async advanceIn(trx: Db, order: Order, step: { path: readonly PaymentStatus[]; cause: string; data: unknown; patch: Partial<Order> }): Promise<Order | undefined> {
+  async advanceIn(
+    trx: Db,
+    order: Order,
+    step: { path: readonly PaymentStatus[]; cause: string; data: unknown; patch: Partial<Order> },
+  ): Promise<Order | undefined> {
     const now = this.now();
     let from = order.status;
     for (const to of step.path) {
@@ -155,7 +219,14 @@ export class OrdersRepo {
       const data = last ? step.data : null;
       await trx
         .insertInto('order_events')
-        .values({ order_id: order.id, from_status: prev, to_status: to, cause: step.cause, data: data === undefined || data === null ? null : JSON.stringify(data), created_at: now })
+        .values({
+          order_id: order.id,
+          from_status: prev,
+          to_status: to,
+          cause: step.cause,
+          data: data === undefined || data === null ? null : JSON.stringify(data),
+          created_at: now,
+        })
         .execute();
       prev = to;
     }
@@ -165,7 +236,14 @@ export class OrdersRepo {
   async noteIn(trx: Db, orderId: string, status: string, cause: string, data: unknown): Promise<void> {
     await trx
       .insertInto('order_events')
-      .values({ order_id: orderId, from_status: status, to_status: status, cause, data: JSON.stringify(data ?? null), created_at: this.now() })
+      .values({
+        order_id: orderId,
+        from_status: status,
+        to_status: status,
+        cause,
+        data: JSON.stringify(data ?? null),
+        created_at: this.now(),
+      })
       .execute();
   }
 
@@ -193,7 +271,14 @@ export class OrdersRepo {
       if (Number(res.numUpdatedRows) !== 1) return undefined;
       await trx
         .insertInto('order_events')
-        .values({ order_id: order.id, from_status: order.status, to_status: to, cause, data: data === undefined ? null : JSON.stringify(data), created_at: now })
+        .values({
+          order_id: order.id,
+          from_status: order.status,
+          to_status: to,
+          cause,
+          data: data === undefined ? null : JSON.stringify(data),
+          created_at: now,
+        })
         .execute();
       return toOrder(await trx.selectFrom('orders').selectAll().where('id', '=', order.id).executeTakeFirstOrThrow());
     });
@@ -205,16 +290,29 @@ export class OrdersRepo {
   }
 
   async refundsOf(orderId: string): Promise<Refund[]> {
-    return (await this.db.selectFrom('refunds').selectAll().where('order_id', '=', orderId).orderBy('created_at').execute()).map(toRefund);
+    return (
+      await this.db.selectFrom('refunds').selectAll().where('order_id', '=', orderId).orderBy('created_at').execute()
+    ).map(toRefund);
   }
 
   async refundByOutRefundNo(merchantId: string, outRefundNo: string): Promise<Refund | undefined> {
-    return this.db.selectFrom('refunds').selectAll().where('merchant_id', '=', merchantId).where('out_refund_no', '=', outRefundNo).executeTakeFirst().then(maybe(toRefund));
+    return this.db
+      .selectFrom('refunds')
+      .selectAll()
+      .where('merchant_id', '=', merchantId)
+      .where('out_refund_no', '=', outRefundNo)
+      .executeTakeFirst()
+      .then(maybe(toRefund));
   }
 
   /** A refund by the number the bridge sent the channel (unique per account's channel: a channel's refund notify names it). */
   async refundByChannelRefundNo(channelRefundNo: string): Promise<Refund | undefined> {
-    return this.db.selectFrom('refunds').selectAll().where('channel_refund_no', '=', channelRefundNo).executeTakeFirst().then(maybe(toRefund));
+    return this.db
+      .selectFrom('refunds')
+      .selectAll()
+      .where('channel_refund_no', '=', channelRefundNo)
+      .executeTakeFirst()
+      .then(maybe(toRefund));
   }
 
   async refundById(id: string, db: Db = this.db): Promise<Refund | undefined> {
@@ -227,7 +325,11 @@ export class OrdersRepo {
    * the order loses the version race and is checked again. The order's status moves only
    * when a refund succeeds (settleRefund), so a failed refund never has to undo a state.
    */
-  async reserveRefund(orderId: string, refund: Refund, cause: string): Promise<{ order: Order; refund: Refund } | 'exists'> {
+  async reserveRefund(
+    orderId: string,
+    refund: Refund,
+    cause: string,
+  ): Promise<{ order: Order; refund: Refund } | 'exists'> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const order = await this.byId(orderId);
       if (!order) throw new KauriError('order_not_found');
@@ -255,9 +357,13 @@ export class OrdersRepo {
     }
     const remainder = refundableMinor(order.amount_minor, order.refunded_minor);
     if (refund.amount_minor > remainder) {
-      throw new KauriError('refund_exceeds_remainder', `Only ${remainder} minor units of ${order.currency} remain refundable`, {
-        details: { refundable_minor: remainder },
-      });
+      throw new KauriError(
+        'refund_exceeds_remainder',
+        `Only ${remainder} minor units of ${order.currency} remain refundable`,
+        {
+          details: { refundable_minor: remainder },
+        },
+      );
     }
     const now = this.now();
     const res = await trx
@@ -271,8 +377,15 @@ export class OrdersRepo {
     await trx
       .insertInto('order_events')
       .values({
-        order_id: order.id, from_status: order.status, to_status: order.status, cause,
-        data: JSON.stringify({ refund_id: refund.id, out_refund_no: refund.out_refund_no, amount_minor: refund.amount_minor }),
+        order_id: order.id,
+        from_status: order.status,
+        to_status: order.status,
+        cause,
+        data: JSON.stringify({
+          refund_id: refund.id,
+          out_refund_no: refund.out_refund_no,
+          amount_minor: refund.amount_minor,
+        }),
         created_at: now,
       })
       .execute();
@@ -283,14 +396,21 @@ export class OrdersRepo {
    * Settles a refund's outcome, once. Success moves the order to partially_refunded or
    * refunded (by the sum of succeeded refunds); failure gives the amount back to the remainder.
    */
-  async settleRefund(refundId: string, status: RefundStatus, channelRefundId: string | null, data: unknown): Promise<Refund> {
+  async settleRefund(
+    refundId: string,
+    status: RefundStatus,
+    channelRefundId: string | null,
+    data: unknown,
+  ): Promise<Refund> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const refund = await this.refundById(refundId);
       if (!refund) throw new KauriError('not_found', 'No such refund');
       if (refund.status !== 'processing' || status === 'processing') return refund;
       const order = await this.byId(refund.order_id);
       if (!order) throw new KauriError('order_not_found');
-      const done = await this.db.transaction().execute((trx) => this.settleRefundIn(trx, refund, order, status, channelRefundId, data))
+      const done = await this.db
+        .transaction()
+        .execute((trx) => this.settleRefundIn(trx, refund, order, status, channelRefundId, data))
         .catch((err) => {
           if (err instanceof RetryRefund) return undefined;
           throw err;
@@ -305,7 +425,14 @@ export class OrdersRepo {
    * undefined if the refund was settled by someone else; throws RetryRefund when the order
    * moved meanwhile (the transaction must roll back and the caller read again).
    */
-  async settleRefundIn(trx: Db, refund: Refund, order: Order, status: 'succeeded' | 'failed', channelRefundId: string | null, data: unknown): Promise<Order | undefined> {
+  async settleRefundIn(
+    trx: Db,
+    refund: Refund,
+    order: Order,
+    status: 'succeeded' | 'failed',
+    channelRefundId: string | null,
+    data: unknown,
+  ): Promise<Order | undefined> {
     const now = this.now();
     const r = await trx
       .updateTable('refunds')
@@ -338,7 +465,10 @@ export class OrdersRepo {
     await trx
       .insertInto('order_events')
       .values({
-        order_id: order.id, from_status: order.status, to_status: to, cause: `refund_${status}`,
+        order_id: order.id,
+        from_status: order.status,
+        to_status: to,
+        cause: `refund_${status}`,
         data: JSON.stringify({ refund_id: refund.id, amount_minor: refund.amount_minor, channel: data ?? null }),
         created_at: now,
       })
@@ -347,7 +477,15 @@ export class OrdersRepo {
   }
 
   async processingRefunds(limit = 100): Promise<Refund[]> {
-    return (await this.db.selectFrom('refunds').selectAll().where('status', '=', 'processing').orderBy('created_at').limit(limit).execute()).map(toRefund);
+    return (
+      await this.db
+        .selectFrom('refunds')
+        .selectAll()
+        .where('status', '=', 'processing')
+        .orderBy('created_at')
+        .limit(limit)
+        .execute()
+    ).map(toRefund);
   }
 }
 

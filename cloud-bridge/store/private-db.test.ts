@@ -11,10 +11,12 @@ import { resolveSecretKey } from '../secret-key.js';
 const mode = (p: string) => statSync(p).mode & 0o777;
 const root = mkdtempSync(join(tmpdir(), 'kauri-private-'));
 const oldUmask = process.umask(0o022);
-afterAll(() => { process.umask(oldUmask); });
+afterAll(() => {
+  process.umask(oldUmask);
+});
 
-describe('the bridge\'s secret files', () => {
-  it('the bridge\'s SQLite database and its -wal and -shm files, and secret.key', async () => {
+describe("the bridge's secret files", () => {
+  it("the bridge's SQLite database and its -wal and -shm files, and secret.key", async () => {
     const dir = join(root, 'bridge-data');
     const store = await openStore(`sqlite:${join(dir, 'bridge.db')}`);
     try {
@@ -37,5 +39,4 @@ describe('the bridge\'s secret files', () => {
     expect(mode(keyDir)).toBe(0o700);
     expect(mode(join(keyDir, 'secret.key'))).toBe(0o600);
   });
-
 });

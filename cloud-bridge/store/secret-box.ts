@@ -22,13 +22,17 @@ export class SecretBox {
 
   open(sealed: string): string {
     const [v, iv, body, tag] = sealed.split('.');
-    if (v !== 'v1' || !iv || body === undefined || !tag) throw new KauriError('config_invalid', 'Sealed secret is malformed');
+    if (v !== 'v1' || !iv || body === undefined || !tag)
+      throw new KauriError('config_invalid', 'Sealed secret is malformed');
     try {
       const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
       return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
     } catch {
-      throw new KauriError('config_invalid', 'Cannot decrypt channel credentials: is KAURI_SECRET_KEY the one they were sealed with?');
+      throw new KauriError(
+        'config_invalid',
+        'Cannot decrypt channel credentials: is KAURI_SECRET_KEY the one they were sealed with?',
+      );
     }
   }
 }

@@ -28,7 +28,14 @@ for (const kind of storeKinds()) {
       accounts = new AccountsRepo(store, box);
       orders = new OrdersRepo(store);
       merchantId = (await accounts.createMerchant({ name: 'Kiwi Books', allowedDomains: ['books.example'] })).id;
-      accountId = (await accounts.createChannelAccount({ merchantId, channel: 'wechat', config: { appid: 'wx1' }, secrets: { api_key: 'sekret-key-value-123' } })).id;
+      accountId = (
+        await accounts.createChannelAccount({
+          merchantId,
+          channel: 'wechat',
+          config: { appid: 'wx1' },
+          secrets: { api_key: 'sekret-key-value-123' },
+        })
+      ).id;
     });
     afterAll(async () => {
       await store?.close();
@@ -39,12 +46,41 @@ for (const kind of storeKinds()) {
       const id = newId('pay');
       const now = new Date().toISOString();
       return {
-        id, merchant_id: merchantId, store_id: null, terminal_id: null, checkout_id: null, out_trade_no: `T${id.slice(-10)}`,
-        channel: 'wechat', channel_account_id: accountId, mode: 'native', amount_minor: 1000, currency: 'NZD', status: 'pending',
-        refunded_minor: 0, description: null, channel_order_no: id.replace('pay_', 'K'), channel_trade_no: null, qr_code: null,
-        redirect_url: null, openid: null, quote_id: null, cny_quote_minor: null, cny_charged_minor: null, rate: null, rate_time: null,
-        return_url: null, request_hash: 'h', flagged: false, flag_reason: null, expires_at: null, created_at: now, updated_at: now,
-        paid_at: null, channel_paid_at: null, version: 0, ...overrides,
+        id,
+        merchant_id: merchantId,
+        store_id: null,
+        terminal_id: null,
+        checkout_id: null,
+        out_trade_no: `T${id.slice(-10)}`,
+        channel: 'wechat',
+        channel_account_id: accountId,
+        mode: 'native',
+        amount_minor: 1000,
+        currency: 'NZD',
+        status: 'pending',
+        refunded_minor: 0,
+        description: null,
+        channel_order_no: id.replace('pay_', 'K'),
+        channel_trade_no: null,
+        qr_code: null,
+        redirect_url: null,
+        openid: null,
+        quote_id: null,
+        cny_quote_minor: null,
+        cny_charged_minor: null,
+        rate: null,
+        rate_time: null,
+        return_url: null,
+        request_hash: 'h',
+        flagged: false,
+        flag_reason: null,
+        expires_at: null,
+        created_at: now,
+        updated_at: now,
+        paid_at: null,
+        channel_paid_at: null,
+        version: 0,
+        ...overrides,
       };
     }
 
@@ -60,7 +96,11 @@ for (const kind of storeKinds()) {
     });
 
     it('seals channel credentials at rest', async () => {
-      const raw = await store.db.selectFrom('channel_accounts').selectAll().where('id', '=', accountId).executeTakeFirstOrThrow();
+      const raw = await store.db
+        .selectFrom('channel_accounts')
+        .selectAll()
+        .where('id', '=', accountId)
+        .executeTakeFirstOrThrow();
       expect(raw.secrets).not.toContain('sekret-key-value-123');
       const acc = await accounts.getChannelAccount(accountId);
       expect(acc?.secrets.api_key).toBe('sekret-key-value-123');
@@ -72,7 +112,9 @@ for (const kind of storeKinds()) {
       await accounts.createUser({ username: `hq-${kind}`, password: 'long password', role: 'hq_admin' });
       expect((await accounts.authenticateUser(`hq-${kind}`, 'long password'))?.role).toBe('hq_admin');
       expect(await accounts.authenticateUser(`hq-${kind}`, 'wrong password')).toBeUndefined();
-      await expect(accounts.createUser({ username: 'x', password: 'long password', role: 'merchant_user' })).rejects.toThrow(/needs a merchant/);
+      await expect(
+        accounts.createUser({ username: 'x', password: 'long password', role: 'merchant_user' }),
+      ).rejects.toThrow(/needs a merchant/);
     });
 
     it('makes (merchant, out_trade_no) unique', async () => {
@@ -92,7 +134,9 @@ for (const kind of storeKinds()) {
       expect([x, y].filter(Boolean)).toHaveLength(1);
       const history = await orders.history(o.id);
       expect(history.map((h) => `${h.from_status}>${h.to_status}`)).toEqual(['null>pending', 'pending>paid']);
-      await expect(orders.transition((await orders.byId(o.id))!, 'pending', 'x', null)).rejects.toMatchObject({ code: 'invalid_transition' });
+      await expect(orders.transition((await orders.byId(o.id))!, 'pending', 'x', null)).rejects.toMatchObject({
+        code: 'invalid_transition',
+      });
     });
 
     it('never refunds more than was paid, even when refunds race', async () => {
@@ -100,13 +144,28 @@ for (const kind of storeKinds()) {
       await orders.insert(o, 'test');
       const now = new Date().toISOString();
       const refund = (n: number, amount: number) => ({
-        id: newId('ref'), merchant_id: merchantId, order_id: o.id, out_refund_no: `R${n}-${o.id.slice(-6)}`, channel_refund_no: newId('R'),
-        channel_refund_id: null, amount_minor: amount, currency: 'NZD', status: 'processing' as const, reason: null, automatic: 0,
-        request_hash: 'h', created_at: now, updated_at: now,
+        id: newId('ref'),
+        merchant_id: merchantId,
+        order_id: o.id,
+        out_refund_no: `R${n}-${o.id.slice(-6)}`,
+        channel_refund_no: newId('R'),
+        channel_refund_id: null,
+        amount_minor: amount,
+        currency: 'NZD',
+        status: 'processing' as const,
+        reason: null,
+        automatic: 0,
+        request_hash: 'h',
+        created_at: now,
+        updated_at: now,
       });
-      const results = await Promise.allSettled([1, 2, 3, 4].map((n) => orders.reserveRefund(o.id, refund(n, 400), 'test')));
+      const results = await Promise.allSettled(
+        [1, 2, 3, 4].map((n) => orders.reserveRefund(o.id, refund(n, 400), 'test')),
+      );
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
-      expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(['refund_exceeds_remainder', 'refund_exceeds_remainder']);
+      expect(
+        results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code),
+      ).toEqual(['refund_exceeds_remainder', 'refund_exceeds_remainder']);
       const after = (await orders.byId(o.id))!;
       expect(after.refunded_minor).toBe(800);
       expect(after.status).toBe('paid'); // moves only when a refund succeeds
@@ -125,10 +184,28 @@ for (const kind of storeKinds()) {
     it('refuses refunds of unpaid orders', async () => {
       const o = newOrder({ status: 'pending' });
       await orders.insert(o, 'test');
-      await expect(orders.reserveRefund(o.id, {
-        id: newId('ref'), merchant_id: merchantId, order_id: o.id, out_refund_no: 'Rx', channel_refund_no: newId('R'), channel_refund_id: null,
-        amount_minor: 1, currency: 'NZD', status: 'processing', reason: null, automatic: 0, request_hash: 'h', created_at: '', updated_at: '',
-      }, 'test')).rejects.toMatchObject({ code: 'order_not_refundable' });
+      await expect(
+        orders.reserveRefund(
+          o.id,
+          {
+            id: newId('ref'),
+            merchant_id: merchantId,
+            order_id: o.id,
+            out_refund_no: 'Rx',
+            channel_refund_no: newId('R'),
+            channel_refund_id: null,
+            amount_minor: 1,
+            currency: 'NZD',
+            status: 'processing',
+            reason: null,
+            automatic: 0,
+            request_hash: 'h',
+            created_at: '',
+            updated_at: '',
+          },
+          'test',
+        ),
+      ).rejects.toMatchObject({ code: 'order_not_refundable' });
     });
 
     it('keeps event cursors across a restart', async () => {
@@ -151,8 +228,16 @@ for (const kind of storeKinds()) {
 
     it('stores files by content, once, and verifies them on read', async () => {
       const files = new FileStore(mkdtempSync(join(tmpdir(), 'kauri-files-')), store);
-      const a = await files.put(Buffer.from('statement 1'), { kind: 'statement', channel: 'wechat', day: '2026-11-20' });
-      const b = await files.put(Buffer.from('statement 1'), { kind: 'statement', channel: 'wechat', day: '2026-11-20' });
+      const a = await files.put(Buffer.from('statement 1'), {
+        kind: 'statement',
+        channel: 'wechat',
+        day: '2026-11-20',
+      });
+      const b = await files.put(Buffer.from('statement 1'), {
+        kind: 'statement',
+        channel: 'wechat',
+        day: '2026-11-20',
+      });
       expect(a.sha256).toBe(b.sha256);
       expect((await files.read(a.sha256)).toString()).toBe('statement 1');
       expect(await files.list({ channel: 'wechat' })).toHaveLength(1);

@@ -10,7 +10,10 @@ export const ACCOUNTS_CACHE_TTL_MS = 5_000;
 /** A small map with expiry: what every request reads and almost never changes. */
 export class TtlCache<V> {
   private readonly entries = new Map<string, { value: V; until: number }>();
-  constructor(private readonly ttlMs: number, private readonly max = 10_000) {}
+  constructor(
+    private readonly ttlMs: number,
+    private readonly max = 10_000,
+  ) {}
 
   get(key: string): V | undefined {
     const e = this.entries.get(key);

@@ -22,15 +22,24 @@ async function withStore<T>(url: string, fn: (store: Store) => Promise<T>): Prom
 /** One counter per line: id, store, name, state, when last seen, and its devices' health. */
 export function terminalLine(t: Terminal): string {
   const health = t.health ? `${healthText(t.health)} (at ${t.healthAt})` : healthText(null);
-  return [t.id, t.storeId, t.name, t.revokedAt ? `revoked ${t.revokedAt}` : 'active', `seen ${t.lastSeenAt ?? 'never'}`, health].join('\t');
+  return [
+    t.id,
+    t.storeId,
+    t.name,
+    t.revokedAt ? `revoked ${t.revokedAt}` : 'active',
+    `seen ${t.lastSeenAt ?? 'never'}`,
+    health,
+  ].join('\t');
 }
 
 /** Adds the terminal subcommands to `kauri admin` (created by the bridge's commands). */
 export function registerTerminalAdminCommands(program: Command): void {
-  const admin = program.commands.find((c) => c.name() === 'admin') ?? program.command('admin').description('administration');
+  const admin =
+    program.commands.find((c) => c.name() === 'admin') ?? program.command('admin').description('administration');
   const db = () => new Option('--db <url>', 'sqlite:PATH or postgres://…').default(DEFAULT_DB);
   const json = () => new Option('--json', 'print JSON');
-  const print = (value: unknown, asJson: boolean | undefined, human: string) => process.stdout.write(asJson ? `${JSON.stringify(value)}\n` : `${human}\n`);
+  const print = (value: unknown, asJson: boolean | undefined, human: string) =>
+    process.stdout.write(asJson ? `${JSON.stringify(value)}\n` : `${human}\n`);
 
   admin
     .command('pairing-code')
@@ -39,9 +48,12 @@ export function registerTerminalAdminCommands(program: Command): void {
     .description('create a pairing code (valid once, for 24 hours; only its hash is kept)')
     .requiredOption('--store <id-or-code>', 'the store the counter belongs to')
     .option('--name <name>', 'what HQ calls the counter')
-    .addOption(db()).addOption(json())
+    .addOption(db())
+    .addOption(json())
     .action(async (o) => {
-      const r = await withStore(o.db, (s) => new TerminalsRepo(s).createPairingCode({ storeIdOrCode: o.store, terminalName: o.name }));
+      const r = await withStore(o.db, (s) =>
+        new TerminalsRepo(s).createPairingCode({ storeIdOrCode: o.store, terminalName: o.name }),
+      );
       print(r, o.json, `pairing code (shown once, valid until ${r.expiresAt}): ${r.code}`);
     });
 
@@ -51,9 +63,12 @@ export function registerTerminalAdminCommands(program: Command): void {
     .description('list counters')
     .option('--store <id>', 'only this store')
     .option('--merchant <id>', 'only this merchant')
-    .addOption(db()).addOption(json())
+    .addOption(db())
+    .addOption(json())
     .action(async (o) => {
-      const list = await withStore(o.db, (s) => new TerminalsRepo(s).list({ storeId: o.store, merchantId: o.merchant }));
+      const list = await withStore(o.db, (s) =>
+        new TerminalsRepo(s).list({ storeId: o.store, merchantId: o.merchant }),
+      );
       print(list, o.json, list.map(terminalLine).join('\n') || '(no terminals)');
     });
   terminal
@@ -68,9 +83,11 @@ export function registerTerminalAdminCommands(program: Command): void {
 
   admin
     .command('manager-pin')
-    .description('the store manager\'s PIN that approves refunds at the counter')
+    .description("the store manager's PIN that approves refunds at the counter")
     .command('set')
-    .description('set a store\'s manager PIN: 6–12 digits, not an obvious one such as 123456 (read from KAURI_NEW_PIN, or generated and printed)')
+    .description(
+      "set a store's manager PIN: 6–12 digits, not an obvious one such as 123456 (read from KAURI_NEW_PIN, or generated and printed)",
+    )
     .requiredOption('--store <id-or-code>', 'store')
     .addOption(db())
     .action(async (o) => {

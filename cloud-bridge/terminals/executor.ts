@@ -18,8 +18,15 @@ import { PIN_MAX_DIGITS, PIN_MIN_DIGITS } from './pin-policy.js';
 
 /** The one-code checkouts, as the terminal needs them (cloud-bridge/onecode). */
 export interface CheckoutPort {
-  create(merchantId: string, input: { amountMinor: number; currency: string; storeId: string; terminalId: string; expiresInS?: number }): Promise<{
-    id: string; token: string; url: string; status: string; expiresAt: string;
+  create(
+    merchantId: string,
+    input: { amountMinor: number; currency: string; storeId: string; terminalId: string; expiresInS?: number },
+  ): Promise<{
+    id: string;
+    token: string;
+    url: string;
+    status: string;
+    expiresAt: string;
   }>;
   cancel(merchantId: string, checkoutId: string): Promise<{ id: string; status: string }>;
   /** The store of a checkout, so a terminal cannot cancel another store's. */
@@ -28,7 +35,12 @@ export interface CheckoutPort {
 
 /** CNY estimates for the customer screen (cloud-bridge/fx). */
 export interface FxPort {
-  estimate(merchantId: string, channel: ChannelName, amountMinor: number, currency: string): Promise<{ cnyMinor: number; rate: string; rateTime: string } | undefined>;
+  estimate(
+    merchantId: string,
+    channel: ChannelName,
+    amountMinor: number,
+    currency: string,
+  ): Promise<{ cnyMinor: number; rate: string; rateTime: string } | undefined>;
 }
 
 export interface ExecutorDeps {
@@ -59,22 +71,38 @@ export class TerminalCommandExecutor {
         const a = args as CommandArgsOf<'checkout.create'>;
         money(a.amountMinor, a.currency);
         const c = this.checkouts();
-        return c.create(terminal.merchantId, { amountMinor: a.amountMinor, currency: a.currency, storeId: terminal.storeId, terminalId: terminal.id, expiresInS: a.expiresInS });
+        return c.create(terminal.merchantId, {
+          amountMinor: a.amountMinor,
+          currency: a.currency,
+          storeId: terminal.storeId,
+          terminalId: terminal.id,
+          expiresInS: a.expiresInS,
+        });
       }
       case 'checkout.cancel': {
         const a = args as CommandArgsOf<'checkout.cancel'>;
         const c = this.checkouts();
-        if ((await c.storeOf(a.checkoutId)) !== terminal.storeId) throw new KauriError('not_found', 'No such checkout at this store');
+        if ((await c.storeOf(a.checkoutId)) !== terminal.storeId)
+          throw new KauriError('not_found', 'No such checkout at this store');
         return c.cancel(terminal.merchantId, a.checkoutId);
       }
       case 'payment.scan': {
         const a = args as CommandArgsOf<'payment.scan'>;
         const channel = channelOfPaymentCode(a.authCode);
         if (!channel) throw new KauriError('auth_code_invalid', 'That is not a WeChat or Alipay payment code');
-        const order = await this.deps.payments.createPayment(terminal.merchantId, {
-          out_trade_no: a.outTradeNo, amount_minor: a.amountMinor, currency: a.currency, channel,
-          mode: channel === 'wechat' ? 'micropay' : 'spot', auth_code: a.authCode, description: 'Kauri counter sale',
-        }, { storeId: terminal.storeId, terminalId: terminal.id });
+        const order = await this.deps.payments.createPayment(
+          terminal.merchantId,
+          {
+            out_trade_no: a.outTradeNo,
+            amount_minor: a.amountMinor,
+            currency: a.currency,
+            channel,
+            mode: channel === 'wechat' ? 'micropay' : 'spot',
+            auth_code: a.authCode,
+            description: 'Kauri counter sale',
+          },
+          { storeId: terminal.storeId, terminalId: terminal.id },
+        );
         return paymentView(order);
       }
       case 'payment.query': {
@@ -95,9 +123,16 @@ export class TerminalCommandExecutor {
         const a = args as CommandArgsOf<'refund.create'>;
         await this.checkPin(terminal, a.managerPin);
         const order = await this.ownOrder(terminal, a.outTradeNo);
-        const { refund, order: after } = await this.deps.payments.refund(terminal.merchantId, order.out_trade_no, {
-          out_refund_no: a.outRefundNo, amount_minor: a.amountMinor, reason: a.reason,
-        }, { cause: `terminal_refund:${terminal.id}` });
+        const { refund, order: after } = await this.deps.payments.refund(
+          terminal.merchantId,
+          order.out_trade_no,
+          {
+            out_refund_no: a.outRefundNo,
+            amount_minor: a.amountMinor,
+            reason: a.reason,
+          },
+          { cause: `terminal_refund:${terminal.id}` },
+        );
         return { refund: refundView(refund, after), payment: paymentView(after) };
       }
       case 'manager.verify': {
@@ -111,7 +146,10 @@ export class TerminalCommandExecutor {
         const fx = this.deps.fx?.();
         const out: Record<string, unknown> = {};
         for (const channel of ['wechat', 'alipay'] as const) {
-          out[channel] = fx ? (await fx.estimate(terminal.merchantId, channel, a.amountMinor, a.currency).catch(() => undefined)) ?? null : null;
+          out[channel] = fx
+            ? ((await fx.estimate(terminal.merchantId, channel, a.amountMinor, a.currency).catch(() => undefined)) ??
+              null)
+            : null;
         }
         return out;
       }
@@ -145,7 +183,8 @@ export class TerminalCommandExecutor {
 
   private async ownOrder(terminal: Terminal, outTradeNo: string): Promise<Order> {
     const order = await this.deps.orders.byOutTradeNo(terminal.merchantId, outTradeNo);
-    if (!order || order.store_id !== terminal.storeId) throw new KauriError('order_not_found', `No payment "${outTradeNo}" at this store`);
+    if (!order || order.store_id !== terminal.storeId)
+      throw new KauriError('order_not_found', `No payment "${outTradeNo}" at this store`);
     return order;
   }
 
@@ -157,7 +196,10 @@ export class TerminalCommandExecutor {
     // PINs are at least six digits now; one typed from an older habit is wrong, and the
     // cashier is told why rather than left guessing.
     if (pin.length < PIN_MIN_DIGITS) {
-      throw new KauriError('manager_pin_invalid', `The manager PIN is ${PIN_MIN_DIGITS}–${PIN_MAX_DIGITS} digits: if your store still has a shorter one, ask HQ to set a new one (kauri admin manager-pin set)`);
+      throw new KauriError(
+        'manager_pin_invalid',
+        `The manager PIN is ${PIN_MIN_DIGITS}–${PIN_MAX_DIGITS} digits: if your store still has a shorter one, ask HQ to set a new one (kauri admin manager-pin set)`,
+      );
     }
     const count = await repo.countPinAttempt(terminal.storeId, PIN_TRIES, PIN_LOCK_MS);
     if (count > PIN_TRIES) throw new KauriError('manager_pin_locked');
@@ -174,7 +216,16 @@ export class TerminalCommandExecutor {
 
 /** The checkout service as the terminal link needs it. */
 export function checkoutPortOf(service: {
-  create(merchantId: string, input: { amountMinor: number; currency: string; storeId?: string | null; terminalId?: string | null; expiresInS?: number }): Promise<{ id: string; token: string; url: string; status: string; expiresAt: string }>;
+  create(
+    merchantId: string,
+    input: {
+      amountMinor: number;
+      currency: string;
+      storeId?: string | null;
+      terminalId?: string | null;
+      expiresInS?: number;
+    },
+  ): Promise<{ id: string; token: string; url: string; status: string; expiresAt: string }>;
   cancel(merchantId: string, idOrToken: string): Promise<{ id: string; status: string }>;
   getById(id: string): Promise<{ storeId: string | null } | undefined>;
 }): CheckoutPort {

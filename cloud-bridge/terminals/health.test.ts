@@ -30,20 +30,34 @@ function connect(url: string, auth: string): Promise<Client> {
     const messages: BridgeMessage[] = [];
     const waiters = new Set<() => void>();
     const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
-    ws.on('message', (d) => { messages.push(JSON.parse(d.toString())); for (const w of waiters) w(); });
+    ws.on('message', (d) => {
+      messages.push(JSON.parse(d.toString()));
+      for (const w of waiters) w();
+    });
     ws.on('error', reject);
-    ws.on('open', () => resolve({
-      ws, closed,
-      next: (pred) => new Promise((res, rej) => {
-        const check = () => {
-          const i = messages.findIndex(pred);
-          if (i >= 0) { waiters.delete(check); clearTimeout(t); res(messages.splice(i, 1)[0]!); }
-        };
-        const t = setTimeout(() => { waiters.delete(check); rej(new Error('timed out waiting for a message')); }, 10_000);
-        waiters.add(check);
-        check();
+    ws.on('open', () =>
+      resolve({
+        ws,
+        closed,
+        next: (pred) =>
+          new Promise((res, rej) => {
+            const check = () => {
+              const i = messages.findIndex(pred);
+              if (i >= 0) {
+                waiters.delete(check);
+                clearTimeout(t);
+                res(messages.splice(i, 1)[0]!);
+              }
+            };
+            const t = setTimeout(() => {
+              waiters.delete(check);
+              rej(new Error('timed out waiting for a message'));
+            }, 10_000);
+            waiters.add(check);
+            check();
+          }),
       }),
-    }));
+    );
   });
 }
 
@@ -62,13 +76,25 @@ describe.each(storeKinds())('counter device health (%s)', (kind) => {
 
   async function pairAt(store: string) {
     const { code } = await bridge.terminals.createPairingCode(store, { terminalName: `Counter ${store}` });
-    const res = await fetch(`${bridge.url}/terminal/pair`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
+    const res = await fetch(`${bridge.url}/terminal/pair`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code }),
+    });
     expect(res.status).toBe(201);
     return (await res.json()) as { terminalId: string; secret: string };
   }
 
-  async function hqGet(user: string, password: string, path: string): Promise<{ status: number; body: { terminals: Array<Record<string, unknown>> } }> {
-    const login = await fetch(`${bridge.url}/hq/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: user, password }) });
+  async function hqGet(
+    user: string,
+    password: string,
+    path: string,
+  ): Promise<{ status: number; body: { terminals: Array<Record<string, unknown>> } }> {
+    const login = await fetch(`${bridge.url}/hq/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: user, password }),
+    });
     expect(login.status).toBe(200);
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
     const res = await fetch(`${bridge.url}${path}`, { headers: { cookie } });
@@ -79,8 +105,13 @@ describe.each(storeKinds())('counter device health (%s)', (kind) => {
     tdb = await createTestDatabase(kind);
     filesDir = mkdtempSync(join(tmpdir(), 'kauri-files-'));
     bridge = await startBridge({
-      dbUrl: tdb.url, port: 0, secretKey: 'test-secret-key-0123456789', log: pino({ level: 'silent' }),
-      filesDir, channels: new ChannelRegistry(), fx: { pullAtStart: false },
+      dbUrl: tdb.url,
+      port: 0,
+      secretKey: 'test-secret-key-0123456789',
+      log: pino({ level: 'silent' }),
+      filesDir,
+      channels: new ChannelRegistry(),
+      fx: { pullAtStart: false },
     });
     const acc = bridge.accounts;
     const a = await acc.createMerchant({ name: 'Tui Tea' });
@@ -101,12 +132,21 @@ describe.each(storeKinds())('counter device health (%s)', (kind) => {
   });
 
   it('keeps the latest report of a linked counter, and HQ and the admin CLI show it (a merchant only its own)', async () => {
-    expect((await bridge.terminals.repo.get(t.a.terminalId))).toMatchObject({ health: null, healthAt: null, lastSeenAt: null });
+    expect(await bridge.terminals.repo.get(t.a.terminalId)).toMatchObject({
+      health: null,
+      healthAt: null,
+      lastSeenAt: null,
+    });
     const c = await connect(wsUrl, terminalAuthorization(t.a.terminalId, t.a.secret));
     c.ws.send(JSON.stringify({ v: 1, type: 'hello', lastSeq: await bridge.events.head() }));
     await c.next((m) => m.type === 'welcome');
-    const report = (key: string, devices: unknown) => c.ws.send(JSON.stringify({ v: 1, type: 'command', key, name: 'device.health', args: { devices } }));
-    report('health-0001', [{ kind: 'printer', state: 'ready' }, { kind: 'display', state: 'connected' }, { kind: 'scanner', state: 'keyboard' }]);
+    const report = (key: string, devices: unknown) =>
+      c.ws.send(JSON.stringify({ v: 1, type: 'command', key, name: 'device.health', args: { devices } }));
+    report('health-0001', [
+      { kind: 'printer', state: 'ready' },
+      { kind: 'display', state: 'connected' },
+      { kind: 'scanner', state: 'keyboard' },
+    ]);
     expect(await c.next((m) => m.type === 'result')).toMatchObject({ ok: true, data: { recorded: true } });
     // Paper runs out: the next report replaces the last one whole.
     report('health-0002', PAPER_OUT);
@@ -125,9 +165,17 @@ describe.each(storeKinds())('counter device health (%s)', (kind) => {
     expect(hq.status).toBe(200);
     expect(hq.body.terminals.map((x) => x.id).sort()).toEqual([t.a.terminalId, t.b.terminalId].sort());
     expect(hq.body.terminals.find((x) => x.id === t.a.terminalId)).toMatchObject({
-      store: 'Cuba St', storeCode: 'tui-cuba', merchant: 'Tui Tea', connected: true, health: PAPER_OUT,
+      store: 'Cuba St',
+      storeCode: 'tui-cuba',
+      merchant: 'Tui Tea',
+      connected: true,
+      health: PAPER_OUT,
     });
-    expect(hq.body.terminals.find((x) => x.id === t.b.terminalId)).toMatchObject({ merchant: 'Kea Kiwi', connected: false, health: null });
+    expect(hq.body.terminals.find((x) => x.id === t.b.terminalId)).toMatchObject({
+      merchant: 'Kea Kiwi',
+      connected: false,
+      health: null,
+    });
     // A merchant's user sees only their own merchant's counters, whatever the role.
     const tui = await hqGet('tui', 'tui-pass-1', '/hq/api/terminals');
     expect(tui.body.terminals.map((x) => x.id)).toEqual([t.a.terminalId]);
@@ -139,12 +187,21 @@ describe.each(storeKinds())('counter device health (%s)', (kind) => {
 
     // The admin CLI, from the same database.
     const env = { ...process.env, KAURI_FROM_SOURCE: '1', KAURI_LOG_LEVEL: 'warn' };
-    const text = (await run(process.execPath, [kauriBin, 'admin', 'terminal', 'list', '--db', tdb.url], { cwd: repoRoot, env })).stdout;
+    const text = (
+      await run(process.execPath, [kauriBin, 'admin', 'terminal', 'list', '--db', tdb.url], { cwd: repoRoot, env })
+    ).stdout;
     const line = text.split('\n').find((l) => l.startsWith(t.a.terminalId))!;
     expect(line).toContain('\tactive\t');
     expect(line).toMatch(/\tprinter:held\(paper out\) display:connected scanner:keyboard \(at \d{4}-\d\d-\d\dT/);
     expect(text.split('\n').find((l) => l.startsWith(t.b.terminalId))).toMatch(/\tseen never\tno health report$/);
-    const json = JSON.parse((await run(process.execPath, [kauriBin, 'admin', 'terminal', 'list', '--json', '--db', tdb.url], { cwd: repoRoot, env })).stdout) as Array<Record<string, unknown>>;
+    const json = JSON.parse(
+      (
+        await run(process.execPath, [kauriBin, 'admin', 'terminal', 'list', '--json', '--db', tdb.url], {
+          cwd: repoRoot,
+          env,
+        })
+      ).stdout,
+    ) as Array<Record<string, unknown>>;
     expect(json.find((x) => x.id === t.a.terminalId)).toMatchObject({ health: PAPER_OUT, healthAt: kept!.healthAt });
 
     // Gone: no longer linked, last seen at the moment it went; its last report stays.
@@ -152,7 +209,9 @@ describe.each(storeKinds())('counter device health (%s)', (kind) => {
     await new Promise((r) => setTimeout(r, 20));
     c.ws.close();
     await c.closed;
-    await expect.poll(async () => (await bridge.terminals.repo.get(t.a.terminalId))!.lastSeenAt! > before, { timeout: 5000 }).toBe(true);
+    await expect
+      .poll(async () => (await bridge.terminals.repo.get(t.a.terminalId))!.lastSeenAt! > before, { timeout: 5000 })
+      .toBe(true);
     const after = await hqGet('tui', 'tui-pass-1', '/hq/api/terminals');
     expect(after.body.terminals[0]).toMatchObject({ connected: false, health: PAPER_OUT });
   }, 90_000);

@@ -27,21 +27,38 @@ function connect(url: string, auth?: string): Promise<Client> {
     const messages: BridgeMessage[] = [];
     const waiters = new Set<() => void>();
     const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
-    ws.on('message', (d) => { messages.push(JSON.parse(d.toString())); for (const w of waiters) w(); });
-    ws.on('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+    ws.on('message', (d) => {
+      messages.push(JSON.parse(d.toString()));
+      for (const w of waiters) w();
+    });
+    ws.on('unexpected-response', (_req, res) =>
+      reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })),
+    );
     ws.on('error', reject);
-    ws.on('open', () => resolve({
-      ws, messages, closed,
-      next: (pred, timeoutMs = 5000) => new Promise((res, rej) => {
-        const check = () => {
-          const i = messages.findIndex(pred);
-          if (i >= 0) { waiters.delete(check); clearTimeout(t); res(messages.splice(i, 1)[0]!); }
-        };
-        const t = setTimeout(() => { waiters.delete(check); rej(new Error('timed out waiting for a message')); }, timeoutMs);
-        waiters.add(check);
-        check();
+    ws.on('open', () =>
+      resolve({
+        ws,
+        messages,
+        closed,
+        next: (pred, timeoutMs = 5000) =>
+          new Promise((res, rej) => {
+            const check = () => {
+              const i = messages.findIndex(pred);
+              if (i >= 0) {
+                waiters.delete(check);
+                clearTimeout(t);
+                res(messages.splice(i, 1)[0]!);
+              }
+            };
+            const t = setTimeout(() => {
+              waiters.delete(check);
+              rej(new Error('timed out waiting for a message'));
+            }, timeoutMs);
+            waiters.add(check);
+            check();
+          }),
       }),
-    }));
+    );
   });
 }
 
@@ -56,8 +73,12 @@ describe('terminal link (bridge side)', () => {
   beforeAll(async () => {
     tdb = await createTestDatabase('sqlite');
     bridge = await startBridge({
-      dbUrl: tdb.url, port: 0, secretKey: 'test-secret-key-0123456789', log: pino({ level: 'silent' }),
-      filesDir: mkdtempSync(join(tmpdir(), 'kauri-files-')), channels: new ChannelRegistry(),
+      dbUrl: tdb.url,
+      port: 0,
+      secretKey: 'test-secret-key-0123456789',
+      log: pino({ level: 'silent' }),
+      filesDir: mkdtempSync(join(tmpdir(), 'kauri-files-')),
+      channels: new ChannelRegistry(),
     });
     merchant = (await bridge.accounts.createMerchant({ name: 'M' })).id;
     storeA = (await bridge.accounts.createStore({ merchantId: merchant, name: 'A', code: 'store-a' })).id;
@@ -72,11 +93,19 @@ describe('terminal link (bridge side)', () => {
 
   async function pairAt(store: string) {
     const { code } = await bridge.terminals.createPairingCode(store);
-    const res = await fetch(`${bridge.url}/terminal/pair`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
+    const res = await fetch(`${bridge.url}/terminal/pair`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code }),
+    });
     expect(res.status).toBe(201);
     const body = (await res.json()) as { terminalId: string; secret: string; storeId: string };
     // One-time: the same code again is refused.
-    const again = await fetch(`${bridge.url}/terminal/pair`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
+    const again = await fetch(`${bridge.url}/terminal/pair`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code }),
+    });
     expect(again.status).toBe(400);
     expect(((await again.json()) as { error: { code: string } }).error.code).toBe('pairing_code_invalid');
     return body;
@@ -85,59 +114,151 @@ describe('terminal link (bridge side)', () => {
   it('refuses a client without credentials, or with a wrong secret, before the upgrade', async () => {
     await expect(connect(wsUrl)).rejects.toMatchObject({ status: 401 });
     const t = await pairAt('store-a');
-    await expect(connect(wsUrl, terminalAuthorization(t.terminalId, `${t.secret.slice(0, -2)}xx`))).rejects.toMatchObject({ status: 401 });
+    await expect(
+      connect(wsUrl, terminalAuthorization(t.terminalId, `${t.secret.slice(0, -2)}xx`)),
+    ).rejects.toMatchObject({ status: 401 });
   });
 
   it('replays events of its own store after the sequence it names, then streams new ones', async () => {
     const t = await pairAt('store-a');
     const before = await bridge.events.head();
-    await bridge.events.append({ type: 'payment.paid', merchantId: merchant, storeId: storeA, payload: { out_trade_no: 'A1' } });
-    await bridge.events.append({ type: 'payment.paid', merchantId: merchant, storeId: storeB, payload: { out_trade_no: 'B1' } });
-    await bridge.events.append({ type: 'payment.paid', merchantId: merchant, storeId: storeA, payload: { out_trade_no: 'A2' } });
+    await bridge.events.append({
+      type: 'payment.paid',
+      merchantId: merchant,
+      storeId: storeA,
+      payload: { out_trade_no: 'A1' },
+    });
+    await bridge.events.append({
+      type: 'payment.paid',
+      merchantId: merchant,
+      storeId: storeB,
+      payload: { out_trade_no: 'B1' },
+    });
+    await bridge.events.append({
+      type: 'payment.paid',
+      merchantId: merchant,
+      storeId: storeA,
+      payload: { out_trade_no: 'A2' },
+    });
     const c = await connect(wsUrl, terminalAuthorization(t.terminalId, t.secret));
     c.ws.send(JSON.stringify({ v: 1, type: 'hello', lastSeq: before + 1 }));
     const welcome = await c.next((m) => m.type === 'welcome');
     expect(welcome).toMatchObject({ terminalId: t.terminalId, store: { id: storeA, code: 'store-a' } });
     const replayed = await c.next((m) => m.type === 'event');
     expect(replayed).toMatchObject({ seq: before + 3, payload: { out_trade_no: 'A2' } });
-    await bridge.events.append({ type: 'payment.paid', merchantId: merchant, storeId: storeB, payload: { out_trade_no: 'B2' } });
-    await bridge.events.append({ type: 'refund.succeeded', merchantId: merchant, storeId: storeA, payload: { out_trade_no: 'A3' } });
+    await bridge.events.append({
+      type: 'payment.paid',
+      merchantId: merchant,
+      storeId: storeB,
+      payload: { out_trade_no: 'B2' },
+    });
+    await bridge.events.append({
+      type: 'refund.succeeded',
+      merchantId: merchant,
+      storeId: storeA,
+      payload: { out_trade_no: 'A3' },
+    });
     const live = await c.next((m) => m.type === 'event');
     expect(live).toMatchObject({ event: 'refund.succeeded', payload: { out_trade_no: 'A3' } });
     expect(c.messages.filter((m) => m.type === 'event')).toEqual([]);
     c.ws.close();
   });
 
-  it('answers a repeated command from its record, and refuses another store\'s payment and a wrong PIN', async () => {
+  it("answers a repeated command from its record, and refuses another store's payment and a wrong PIN", async () => {
     const t = await pairAt('store-a');
     const c = await connect(wsUrl, terminalAuthorization(t.terminalId, t.secret));
     c.ws.send(JSON.stringify({ v: 1, type: 'hello', lastSeq: await bridge.events.head() }));
     await c.next((m) => m.type === 'welcome');
-    const cmd = { v: 1, type: 'command', key: 'key-query-0001', name: 'payment.query', args: { outTradeNo: 'NOPE-0001' } };
+    const cmd = {
+      v: 1,
+      type: 'command',
+      key: 'key-query-0001',
+      name: 'payment.query',
+      args: { outTradeNo: 'NOPE-0001' },
+    };
     c.ws.send(JSON.stringify(cmd));
     const first = await c.next((m) => m.type === 'result');
     expect(first).toMatchObject({ ok: false, error: { code: 'order_not_found' } });
     c.ws.send(JSON.stringify(cmd));
-    expect(await c.next((m) => m.type === 'result')).toMatchObject({ ok: false, replayed: true, error: { code: 'order_not_found' } });
+    expect(await c.next((m) => m.type === 'result')).toMatchObject({
+      ok: false,
+      replayed: true,
+      error: { code: 'order_not_found' },
+    });
     expect(await bridge.terminals.repo.countCommands(t.terminalId)).toBe(1);
-    c.ws.send(JSON.stringify({ v: 1, type: 'command', key: 'key-refund-0001', name: 'refund.create', args: { outTradeNo: 'NOPE-0001', outRefundNo: 'R-NOPE-0001', amountMinor: 1, managerPin: '111111' } }));
-    expect(await c.next((m) => m.type === 'result')).toMatchObject({ ok: false, error: { code: 'manager_pin_invalid' } });
-    c.ws.send(JSON.stringify({ v: 1, type: 'command', key: 'key-bad-0001', name: 'payment.scan', args: { outTradeNo: 'x', amountMinor: -5 } }));
+    c.ws.send(
+      JSON.stringify({
+        v: 1,
+        type: 'command',
+        key: 'key-refund-0001',
+        name: 'refund.create',
+        args: { outTradeNo: 'NOPE-0001', outRefundNo: 'R-NOPE-0001', amountMinor: 1, managerPin: '111111' },
+      }),
+    );
+    expect(await c.next((m) => m.type === 'result')).toMatchObject({
+      ok: false,
+      error: { code: 'manager_pin_invalid' },
+    });
+    c.ws.send(
+      JSON.stringify({
+        v: 1,
+        type: 'command',
+        key: 'key-bad-0001',
+        name: 'payment.scan',
+        args: { outTradeNo: 'x', amountMinor: -5 },
+      }),
+    );
     expect(await c.next((m) => m.type === 'result')).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
     c.ws.close();
   });
 
-  it('refuses a terminal of store A asking for, cancelling or refunding store B\'s payment', async () => {
-    const account = await bridge.accounts.createChannelAccount({ merchantId: merchant, channel: 'wechat', config: {}, secrets: {} });
+  it("refuses a terminal of store A asking for, cancelling or refunding store B's payment", async () => {
+    const account = await bridge.accounts.createChannelAccount({
+      merchantId: merchant,
+      channel: 'wechat',
+      config: {},
+      secrets: {},
+    });
     const now = new Date().toISOString();
-    await bridge.orders.insert({
-      id: newId('pay'), merchant_id: merchant, store_id: storeB, terminal_id: null, checkout_id: null, out_trade_no: 'B-ORDER-0001',
-      channel: 'wechat', channel_account_id: account.id, mode: 'micropay', amount_minor: 1250, currency: 'NZD', status: 'paid',
-      refunded_minor: 0, description: null, channel_order_no: 'KTESTB1', channel_trade_no: null, qr_code: null, redirect_url: null,
-      openid: null, quote_id: null, cny_quote_minor: null, cny_charged_minor: null, rate: null, rate_time: null, return_url: null,
-      request_hash: 'h', flagged: false, flag_reason: null, expires_at: null, created_at: now, updated_at: now, paid_at: now,
-      channel_paid_at: null, version: 0,
-    }, 'test');
+    await bridge.orders.insert(
+      {
+        id: newId('pay'),
+        merchant_id: merchant,
+        store_id: storeB,
+        terminal_id: null,
+        checkout_id: null,
+        out_trade_no: 'B-ORDER-0001',
+        channel: 'wechat',
+        channel_account_id: account.id,
+        mode: 'micropay',
+        amount_minor: 1250,
+        currency: 'NZD',
+        status: 'paid',
+        refunded_minor: 0,
+        description: null,
+        channel_order_no: 'KTESTB1',
+        channel_trade_no: null,
+        qr_code: null,
+        redirect_url: null,
+        openid: null,
+        quote_id: null,
+        cny_quote_minor: null,
+        cny_charged_minor: null,
+        rate: null,
+        rate_time: null,
+        return_url: null,
+        request_hash: 'h',
+        flagged: false,
+        flag_reason: null,
+        expires_at: null,
+        created_at: now,
+        updated_at: now,
+        paid_at: now,
+        channel_paid_at: null,
+        version: 0,
+      },
+      'test',
+    );
     const t = await pairAt('store-a');
     const c = await connect(wsUrl, terminalAuthorization(t.terminalId, t.secret));
     c.ws.send(JSON.stringify({ v: 1, type: 'hello', lastSeq: await bridge.events.head() }));
@@ -145,7 +266,10 @@ describe('terminal link (bridge side)', () => {
     const commands = [
       { name: 'payment.query', args: { outTradeNo: 'B-ORDER-0001' } },
       { name: 'payment.cancel', args: { outTradeNo: 'B-ORDER-0001' } },
-      { name: 'refund.create', args: { outTradeNo: 'B-ORDER-0001', outRefundNo: 'R-B-ORDER-01', amountMinor: 100, managerPin: '246813' } },
+      {
+        name: 'refund.create',
+        args: { outTradeNo: 'B-ORDER-0001', outRefundNo: 'R-B-ORDER-01', amountMinor: 100, managerPin: '246813' },
+      },
     ];
     for (const [i, cmd] of commands.entries()) {
       c.ws.send(JSON.stringify({ v: 1, type: 'command', key: `key-cross-000${i}`, ...cmd }));

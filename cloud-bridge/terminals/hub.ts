@@ -6,8 +6,16 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../protocol/clock.js';
 import { ERRORS, KauriError, isKauriError, type ErrorCode } from '../../protocol/errors.js';
 import {
-  CLOSE, CommandArgs, LINK_SUBPROTOCOL, LINK_VERSION, PairRequest, parseTerminalAuthorization, parseTerminalMessage,
-  type BridgeMessage, type CommandMessage, type LinkErrorBody,
+  CLOSE,
+  CommandArgs,
+  LINK_SUBPROTOCOL,
+  LINK_VERSION,
+  PairRequest,
+  parseTerminalAuthorization,
+  parseTerminalMessage,
+  type BridgeMessage,
+  type CommandMessage,
+  type LinkErrorBody,
 } from '../../protocol/link.js';
 import type { DomainEvent, EventLog } from '../events/event-log.js';
 import type { Store } from '../store/db.js';
@@ -166,7 +174,9 @@ export class TerminalHub {
     // About once a minute, one write marks every counter linked here as seen: HQ asking
     // another instance can then tell a counter online elsewhere from one long gone.
     if (++this.beats % 4 === 0 && this.byTerminal.size) {
-      void this.deps.terminals.touchMany([...this.byTerminal.keys()]).catch((err) => this.deps.log.warn({ err }, 'could not mark terminals seen'));
+      void this.deps.terminals
+        .touchMany([...this.byTerminal.keys()])
+        .catch((err) => this.deps.log.warn({ err }, 'could not mark terminals seen'));
     }
     for (const c of this.byTerminal.values()) {
       if (!c.alive) {
@@ -193,26 +203,35 @@ export class TerminalHub {
     });
     const authenticated = new WeakMap<FastifyRequest, Terminal>();
     await app.register(async (scope) => {
-      scope.get('/terminal', {
-        websocket: true,
-        // Credentials are checked before the upgrade: an unpaired or revoked client gets a
-        // plain HTTP 401/403 and never a socket.
-        preValidation: async (req, reply) => {
-          const cred = parseTerminalAuthorization(req.headers.authorization);
-          if (!cred) {
-            return reply.code(401).send({ error: { code: 'unauthenticated', message: 'A paired terminal\'s credentials are required (kauri terminal --pair CODE)' } });
-          }
-          try {
-            authenticated.set(req, await this.deps.terminals.authenticate(cred.terminalId, cred.secret));
-          } catch (err) {
-            const e = isKauriError(err) ? err : new KauriError('unauthenticated');
-            return reply.code(e.status).send({ error: e.toJSON() });
-          }
+      scope.get(
+        '/terminal',
+        {
+          websocket: true,
+          // Credentials are checked before the upgrade: an unpaired or revoked client gets a
+          // plain HTTP 401/403 and never a socket.
+          preValidation: async (req, reply) => {
+            const cred = parseTerminalAuthorization(req.headers.authorization);
+            if (!cred) {
+              return reply.code(401).send({
+                error: {
+                  code: 'unauthenticated',
+                  message: "A paired terminal's credentials are required (kauri terminal --pair CODE)",
+                },
+              });
+            }
+            try {
+              authenticated.set(req, await this.deps.terminals.authenticate(cred.terminalId, cred.secret));
+            } catch (err) {
+              const e = isKauriError(err) ? err : new KauriError('unauthenticated');
+              return reply.code(e.status).send({ error: e.toJSON() });
+            }
+          },
         },
-      }, (socket, req) => {
-        const terminal = authenticated.get(req)!;
-        this.accept(terminal, socket);
-      });
+        (socket, req) => {
+          const terminal = authenticated.get(req)!;
+          this.accept(terminal, socket);
+        },
+      );
     });
 
     app.post('/terminal/pair', async (req, reply) => {
@@ -220,7 +239,13 @@ export class TerminalHub {
       if (!body.success) throw new KauriError('invalid_request', 'Send {"code": "…", "name"?: "…"}');
       const { terminal, secret } = await this.deps.terminals.pair(body.data.code, body.data.name);
       this.deps.log.info({ terminal: terminal.id, store: terminal.storeId }, 'terminal paired');
-      return reply.code(201).send({ terminalId: terminal.id, secret, storeId: terminal.storeId, merchantId: terminal.merchantId, name: terminal.name });
+      return reply.code(201).send({
+        terminalId: terminal.id,
+        secret,
+        storeId: terminal.storeId,
+        merchantId: terminal.merchantId,
+        name: terminal.name,
+      });
     });
   }
 
@@ -229,7 +254,15 @@ export class TerminalHub {
     const previous = this.byTerminal.get(terminal.id);
     // One link per counter: a reconnect that overtakes its own dead socket replaces it.
     if (previous) previous.socket.close(4409, 'replaced by a newer connection');
-    const c: Connection = { terminal, socket, lastSent: 0, replaying: true, buffered: [], commands: Promise.resolve(), alive: true };
+    const c: Connection = {
+      terminal,
+      socket,
+      lastSent: 0,
+      replaying: true,
+      buffered: [],
+      commands: Promise.resolve(),
+      alive: true,
+    };
     this.byTerminal.set(terminal.id, c);
     let set = this.byStore.get(terminal.storeId);
     if (!set) this.byStore.set(terminal.storeId, (set = new Set()));
@@ -237,7 +270,9 @@ export class TerminalHub {
     void this.deps.terminals.touch(terminal.id).catch(() => undefined);
     log.info({ terminal: terminal.id, store: terminal.storeId }, 'terminal connected');
 
-    socket.on('pong', () => { c.alive = true; });
+    socket.on('pong', () => {
+      c.alive = true;
+    });
     socket.on('close', () => {
       if (this.byTerminal.get(terminal.id) === c) this.byTerminal.delete(terminal.id);
       set!.delete(c);
@@ -247,7 +282,11 @@ export class TerminalHub {
       c.alive = true;
       const msg = isBinary ? undefined : parseTerminalMessage(data.toString());
       if (!msg) {
-        send(socket, { v: LINK_VERSION, type: 'bye', error: { code: 'invalid_request', message: `Not a kauri-link v${LINK_VERSION} message` } });
+        send(socket, {
+          v: LINK_VERSION,
+          type: 'bye',
+          error: { code: 'invalid_request', message: `Not a kauri-link v${LINK_VERSION} message` },
+        });
         socket.close(CLOSE.protocol, 'bad message');
         return;
       }
@@ -266,7 +305,9 @@ export class TerminalHub {
           break;
         case 'command':
           // One at a time per counter, in the order sent: a cancel never overtakes its sale.
-          c.commands = c.commands.then(() => this.command(c, msg)).catch((err) => log.error({ err }, 'terminal command failed'));
+          c.commands = c.commands
+            .then(() => this.command(c, msg))
+            .catch((err) => log.error({ err }, 'terminal command failed'));
           break;
       }
     });
@@ -277,10 +318,19 @@ export class TerminalHub {
     const head = await this.deps.events.head();
     const base = this.deps.publicBaseUrl();
     send(c.socket, {
-      v: LINK_VERSION, type: 'welcome', terminalId: c.terminal.id, terminalName: c.terminal.name, head,
+      v: LINK_VERSION,
+      type: 'welcome',
+      terminalId: c.terminal.id,
+      terminalName: c.terminal.name,
+      head,
       store: {
-        id: c.terminal.storeId, code: info?.store.code ?? '', name: info?.store.name ?? '', timezone: info?.store.timezone ?? 'Pacific/Auckland',
-        currency: info?.store.currency ?? 'NZD', merchantId: c.terminal.merchantId, merchantName: info?.merchantName ?? '',
+        id: c.terminal.storeId,
+        code: info?.store.code ?? '',
+        name: info?.store.name ?? '',
+        timezone: info?.store.timezone ?? 'Pacific/Auckland',
+        currency: info?.store.currency ?? 'NZD',
+        merchantId: c.terminal.merchantId,
+        merchantName: info?.merchantName ?? '',
         staticCodeUrl: info && base ? new URL(`/s/${info.store.code}`, base).toString() : undefined,
       },
     });
@@ -310,18 +360,27 @@ export class TerminalHub {
     let result: { ok: boolean; data?: unknown; error?: LinkErrorBody };
     const parsed = CommandArgs[msg.name].safeParse(msg.args);
     if (!parsed.success) {
-      result = { ok: false, error: { code: 'invalid_request', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), zh: ERRORS.invalid_request.zh } };
+      result = {
+        ok: false,
+        error: {
+          code: 'invalid_request',
+          message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+          zh: ERRORS.invalid_request.zh,
+        },
+      };
     } else {
       try {
         result = { ok: true, data: await executor.execute(c.terminal, msg.name, parsed.data) };
       } catch (err) {
-        if (!isKauriError(err)) log.error({ err, command: msg.name, terminal: c.terminal.id }, 'terminal command crashed');
+        if (!isKauriError(err))
+          log.error({ err, command: msg.name, terminal: c.terminal.id }, 'terminal command crashed');
         result = { ok: false, error: errorBody(err) };
       }
     }
     // A wrong PIN or an internal failure is not recorded: the same command may be tried
     // again and deserves a fresh answer.
-    const transient = !result.ok && ['manager_pin_invalid', 'manager_pin_locked', 'internal'].includes(result.error!.code);
+    const transient =
+      !result.ok && ['manager_pin_invalid', 'manager_pin_locked', 'internal'].includes(result.error!.code);
     if (!transient) await terminals.finishCommand(c.terminal.id, msg.key, result, msg.name);
     reply(result);
   }

@@ -18,7 +18,21 @@ const PIN = '246813';
 
 describe('manager PIN rules', () => {
   it('refuses short PINs, one digit repeated, runs and repeated patterns, saying what to choose', () => {
-    for (const weak of ['1234', '24681', '000000', '777777777', '123456', '987654', '890123', '0123456789', '121212', '123123', '147258', '12a456', '1234567890123']) {
+    for (const weak of [
+      '1234',
+      '24681',
+      '000000',
+      '777777777',
+      '123456',
+      '987654',
+      '890123',
+      '0123456789',
+      '121212',
+      '123123',
+      '147258',
+      '12a456',
+      '1234567890123',
+    ]) {
       expect(weakPinReason(weak), weak).toMatch(/choose 6–12 digits/);
     }
     for (const ok of ['246813', '582046', '90817263', '135792']) expect(weakPinReason(ok), ok).toBeUndefined();
@@ -41,9 +55,19 @@ describe.each(storeKinds())('manager PIN attempts (%s)', (kind) => {
     if (!shared) stores.push(store);
     const repo = new TerminalsRepo(store);
     const executor = new TerminalCommandExecutor({
-      terminals: repo, payments: {} as PaymentService, orders: {} as OrdersRepo, log: pino({ level: 'silent' }),
+      terminals: repo,
+      payments: {} as PaymentService,
+      orders: {} as OrdersRepo,
+      log: pino({ level: 'silent' }),
     });
-    return { repo, verify: (t: Terminal, managerPin: string) => executor.execute(t, 'manager.verify', { managerPin, purpose: 'day_close' }).then(() => 'ok', (e: { code: string }) => e.code) };
+    return {
+      repo,
+      verify: (t: Terminal, managerPin: string) =>
+        executor.execute(t, 'manager.verify', { managerPin, purpose: 'day_close' }).then(
+          () => 'ok',
+          (e: { code: string }) => e.code,
+        ),
+    };
   }
 
   beforeAll(async () => {
@@ -57,7 +81,17 @@ describe.each(storeKinds())('manager PIN attempts (%s)', (kind) => {
     const repo = new TerminalsRepo(store);
     await repo.setManagerPin(s1.id, PIN);
     await repo.setManagerPin(s2.id, PIN);
-    const t = (storeId: string, id: string): Terminal => ({ id, merchantId: m.id, storeId, name: id, createdAt: '', revokedAt: null, lastSeenAt: null, health: null, healthAt: null });
+    const t = (storeId: string, id: string): Terminal => ({
+      id,
+      merchantId: m.id,
+      storeId,
+      name: id,
+      createdAt: '',
+      revokedAt: null,
+      lastSeenAt: null,
+      health: null,
+      healthAt: null,
+    });
     terminal = t(s1.id, 'term_a');
     other = t(s2.id, 'term_b');
   });
@@ -69,8 +103,14 @@ describe.each(storeKinds())('manager PIN attempts (%s)', (kind) => {
 
   it('refuses to set a 4-digit or obvious PIN, with the code and what to choose', async () => {
     const repo = new TerminalsRepo(stores[0]!);
-    await expect(repo.setManagerPin(terminal.storeId, '1234')).rejects.toMatchObject({ code: 'manager_pin_weak', message: expect.stringContaining('6–12 digits') });
-    await expect(repo.setManagerPin(terminal.storeId, '111111')).rejects.toMatchObject({ code: 'manager_pin_weak', message: expect.stringContaining('one digit repeated') });
+    await expect(repo.setManagerPin(terminal.storeId, '1234')).rejects.toMatchObject({
+      code: 'manager_pin_weak',
+      message: expect.stringContaining('6–12 digits'),
+    });
+    await expect(repo.setManagerPin(terminal.storeId, '111111')).rejects.toMatchObject({
+      code: 'manager_pin_weak',
+      message: expect.stringContaining('one digit repeated'),
+    });
     await expect(repo.setManagerPin(terminal.storeId, '123456')).rejects.toMatchObject({ code: 'manager_pin_weak' });
     expect(await repo.checkManagerPin(terminal.storeId, PIN)).toBe(true);
   });
@@ -80,7 +120,8 @@ describe.each(storeKinds())('manager PIN attempts (%s)', (kind) => {
     const b = await instance();
     // Two counters of the same store, on two bridges: five wrong PINs between them lock the store.
     const second: Terminal = { ...terminal, id: 'term_a2' };
-    for (let i = 0; i < 5; i++) expect(await (i % 2 ? a : b).verify(i % 2 ? terminal : second, '975310')).toBe('manager_pin_invalid');
+    for (let i = 0; i < 5; i++)
+      expect(await (i % 2 ? a : b).verify(i % 2 ? terminal : second, '975310')).toBe('manager_pin_invalid');
     expect(await a.verify(terminal, PIN)).toBe('manager_pin_locked');
     // A bridge started afterwards (a restart) knows it too.
     const c = await instance();
@@ -97,9 +138,18 @@ describe.each(storeKinds())('manager PIN attempts (%s)', (kind) => {
     await a.repo.clearPinAttempts(terminal.storeId);
     const e = await a.verify(terminal, '2468');
     expect(e).toBe('manager_pin_invalid');
-    const err = await new TerminalCommandExecutor({ terminals: a.repo, payments: {} as PaymentService, orders: {} as OrdersRepo, log: pino({ level: 'silent' }) })
-      .execute(terminal, 'manager.verify', { managerPin: '2468', purpose: 'day_close' }).catch((x: unknown) => x);
-    expect(err).toMatchObject({ code: 'manager_pin_invalid', message: expect.stringContaining('ask HQ to set a new one') });
+    const err = await new TerminalCommandExecutor({
+      terminals: a.repo,
+      payments: {} as PaymentService,
+      orders: {} as OrdersRepo,
+      log: pino({ level: 'silent' }),
+    })
+      .execute(terminal, 'manager.verify', { managerPin: '2468', purpose: 'day_close' })
+      .catch((x: unknown) => x);
+    expect(err).toMatchObject({
+      code: 'manager_pin_invalid',
+      message: expect.stringContaining('ask HQ to set a new one'),
+    });
     expect(await a.repo.countPinAttempt(terminal.storeId, 5, 60_000)).toBe(1);
     await a.repo.clearPinAttempts(terminal.storeId);
   });
@@ -108,9 +158,14 @@ describe.each(storeKinds())('manager PIN attempts (%s)', (kind) => {
     // On PostgreSQL three pools race for the row. A SQLite file is written by one bridge
     // process, whose connection groups concurrent writes into one commit: three connections
     // in this one process would block each other's commits, so there they share the store.
-    const bridges = kind === 'postgres' ? await Promise.all([instance(), instance(), instance()]) : [await instance(stores[0]), await instance(stores[0]), await instance(stores[0])];
+    const bridges =
+      kind === 'postgres'
+        ? await Promise.all([instance(), instance(), instance()])
+        : [await instance(stores[0]), await instance(stores[0]), await instance(stores[0])];
     await bridges[0]!.repo.clearPinAttempts(other.storeId);
-    const results = await Promise.all(Array.from({ length: 15 }, (_, i) => bridges[i % 3]!.verify(other, `97531${i % 10}`)));
+    const results = await Promise.all(
+      Array.from({ length: 15 }, (_, i) => bridges[i % 3]!.verify(other, `97531${i % 10}`)),
+    );
     expect(results.filter((r) => r === 'manager_pin_invalid')).toHaveLength(5);
     expect(results.filter((r) => r === 'manager_pin_locked')).toHaveLength(10);
   });

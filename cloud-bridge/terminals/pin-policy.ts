@@ -9,11 +9,25 @@ import { KauriError } from '../../protocol/errors.js';
 export const PIN_MIN_DIGITS = 6;
 export const PIN_MAX_DIGITS = 12;
 
-const ADVICE = `choose ${PIN_MIN_DIGITS}–${PIN_MAX_DIGITS} digits that are not one digit repeated (111111), `
-  + 'not a run up or down (123456, 987654), not a short pattern repeated (121212, 123123) and not a keypad line (147258, 159753)';
+const ADVICE =
+  `choose ${PIN_MIN_DIGITS}–${PIN_MAX_DIGITS} digits that are not one digit repeated (111111), ` +
+  'not a run up or down (123456, 987654), not a short pattern repeated (121212, 123123) and not a keypad line (147258, 159753)';
 
 /** Well-known PINs that no rule above catches (keypad lines, mirrored runs). */
-const COMMON = new Set(['112233', '147258', '159753', '258369', '123321', '147852', '963852', '789456', '456123', '102030', '101010', '100200']);
+const COMMON = new Set([
+  '112233',
+  '147258',
+  '159753',
+  '258369',
+  '123321',
+  '147852',
+  '963852',
+  '789456',
+  '456123',
+  '102030',
+  '101010',
+  '100200',
+]);
 
 /** Why `pin` may not be a manager PIN, or undefined if it may. */
 export function weakPinReason(pin: string): string | undefined {
@@ -29,7 +43,9 @@ export function weakPinReason(pin: string): string | undefined {
   }
   for (let period = 1; period <= pin.length / 2; period++) {
     if (pin.length % period === 0 && pin === pin.slice(0, period).repeat(pin.length / period)) {
-      return period === 1 ? `A manager PIN may not be one digit repeated: ${ADVICE}` : `A manager PIN may not be a short pattern repeated: ${ADVICE}`;
+      return period === 1
+        ? `A manager PIN may not be one digit repeated: ${ADVICE}`
+        : `A manager PIN may not be a short pattern repeated: ${ADVICE}`;
     }
   }
   if (COMMON.has(pin)) return `That manager PIN is among the first a thief would try: ${ADVICE}`;

@@ -13,9 +13,36 @@ import { assertStrongPin } from './pin-policy.js';
 const scrypt = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
 
 interface Tables {
-  terminals: { id: string; merchant_id: string; store_id: string; name: string; secret_hash: string | null; created_at: string; revoked_at: string | null; last_seen_at: string | null; device_health: string | null; health_at: string | null };
-  pairing_codes: { code_hash: string; merchant_id: string; store_id: string; terminal_name: string; created_at: string; expires_at: string; used_at: string | null };
-  terminal_commands: { terminal_id: string; idem_key: string; name: string; status: string; result: string | null; created_at: string; updated_at: string };
+  terminals: {
+    id: string;
+    merchant_id: string;
+    store_id: string;
+    name: string;
+    secret_hash: string | null;
+    created_at: string;
+    revoked_at: string | null;
+    last_seen_at: string | null;
+    device_health: string | null;
+    health_at: string | null;
+  };
+  pairing_codes: {
+    code_hash: string;
+    merchant_id: string;
+    store_id: string;
+    terminal_name: string;
+    created_at: string;
+    expires_at: string;
+    used_at: string | null;
+  };
+  terminal_commands: {
+    terminal_id: string;
+    idem_key: string;
+    name: string;
+    status: string;
+    result: string | null;
+    created_at: string;
+    updated_at: string;
+  };
   manager_pins: { store_id: string; pin_hash: string; updated_at: string };
   manager_pin_attempts: { store_id: string; attempts: number; window_until: string };
   stores: { id: string; merchant_id: string; code: string; name: string; timezone: string; currency: string };
@@ -70,28 +97,49 @@ export class TerminalsRepo {
   }
 
   async storeByIdOrCode(idOrCode: string): Promise<Tables['stores'] | undefined> {
-    return this.db.selectFrom('stores').select(['id', 'merchant_id', 'code', 'name', 'timezone', 'currency'])
-      .where((eb) => eb.or([eb('id', '=', idOrCode), eb('code', '=', idOrCode)])).executeTakeFirst();
+    return this.db
+      .selectFrom('stores')
+      .select(['id', 'merchant_id', 'code', 'name', 'timezone', 'currency'])
+      .where((eb) => eb.or([eb('id', '=', idOrCode), eb('code', '=', idOrCode)]))
+      .executeTakeFirst();
   }
 
   async storeInfo(storeId: string): Promise<{ store: Tables['stores']; merchantName: string } | undefined> {
     const store = await this.storeByIdOrCode(storeId);
     if (!store) return undefined;
-    const m = await this.db.selectFrom('merchants').select('name').where('id', '=', store.merchant_id).executeTakeFirst();
+    const m = await this.db
+      .selectFrom('merchants')
+      .select('name')
+      .where('id', '=', store.merchant_id)
+      .executeTakeFirst();
     return { store, merchantName: m?.name ?? '' };
   }
 
   /** A one-time code for a new counter at `store`; only its hash is kept. */
-  async createPairingCode(input: { storeIdOrCode: string; merchantId?: string; terminalName?: string; ttlMs?: number }): Promise<{ code: string; storeId: string; expiresAt: string }> {
+  async createPairingCode(input: {
+    storeIdOrCode: string;
+    merchantId?: string;
+    terminalName?: string;
+    ttlMs?: number;
+  }): Promise<{ code: string; storeId: string; expiresAt: string }> {
     const store = await this.storeByIdOrCode(input.storeIdOrCode);
-    if (!store || (input.merchantId && store.merchant_id !== input.merchantId)) throw new KauriError('not_found', `No store "${input.storeIdOrCode}"`);
+    if (!store || (input.merchantId && store.merchant_id !== input.merchantId))
+      throw new KauriError('not_found', `No store "${input.storeIdOrCode}"`);
     const code = newPairingCode();
     const now = new Date();
     const expiresAt = nowIso(new Date(now.getTime() + (input.ttlMs ?? 24 * 3600_000)));
-    await this.db.insertInto('pairing_codes').values({
-      code_hash: sha256(normaliseCode(code)), merchant_id: store.merchant_id, store_id: store.id,
-      terminal_name: input.terminalName ?? `Counter ${code.slice(0, 5)}`, created_at: nowIso(now), expires_at: expiresAt, used_at: null,
-    }).execute();
+    await this.db
+      .insertInto('pairing_codes')
+      .values({
+        code_hash: sha256(normaliseCode(code)),
+        merchant_id: store.merchant_id,
+        store_id: store.id,
+        terminal_name: input.terminalName ?? `Counter ${code.slice(0, 5)}`,
+        created_at: nowIso(now),
+        expires_at: expiresAt,
+        used_at: null,
+      })
+      .execute();
     return { code, storeId: store.id, expiresAt };
   }
 
@@ -100,22 +148,45 @@ export class TerminalsRepo {
     const hash = sha256(normaliseCode(code));
     const now = nowIso();
     return this.db.transaction().execute(async (trx) => {
-      const used = await trx.updateTable('pairing_codes').set({ used_at: now })
-        .where('code_hash', '=', hash).where('used_at', 'is', null).where('expires_at', '>', now)
-        .returning(['merchant_id', 'store_id', 'terminal_name']).executeTakeFirst();
+      const used = await trx
+        .updateTable('pairing_codes')
+        .set({ used_at: now })
+        .where('code_hash', '=', hash)
+        .where('used_at', 'is', null)
+        .where('expires_at', '>', now)
+        .returning(['merchant_id', 'store_id', 'terminal_name'])
+        .executeTakeFirst();
       if (!used) throw new KauriError('pairing_code_invalid');
       const secret = randomBytes(32).toString('base64url');
       const id = newId('term');
       const terminalName = name ?? used.terminal_name;
-      await trx.insertInto('terminals').values({
-        id, merchant_id: used.merchant_id, store_id: used.store_id, name: terminalName, secret_hash: sha256(secret),
-        created_at: now, revoked_at: null, last_seen_at: null, device_health: null, health_at: null,
-      }).execute();
+      await trx
+        .insertInto('terminals')
+        .values({
+          id,
+          merchant_id: used.merchant_id,
+          store_id: used.store_id,
+          name: terminalName,
+          secret_hash: sha256(secret),
+          created_at: now,
+          revoked_at: null,
+          last_seen_at: null,
+          device_health: null,
+          health_at: null,
+        })
+        .execute();
       return {
         secret,
         terminal: {
-          id, merchantId: used.merchant_id, storeId: used.store_id, name: terminalName, createdAt: now, revokedAt: null, lastSeenAt: null,
-          health: null, healthAt: null,
+          id,
+          merchantId: used.merchant_id,
+          storeId: used.store_id,
+          name: terminalName,
+          createdAt: now,
+          revokedAt: null,
+          lastSeenAt: null,
+          health: null,
+          healthAt: null,
         },
       };
     });
@@ -126,7 +197,8 @@ export class TerminalsRepo {
     const row = await this.db.selectFrom('terminals').selectAll().where('id', '=', terminalId).executeTakeFirst();
     const given = Buffer.from(sha256(secret), 'hex');
     const kept = Buffer.from(row?.secret_hash ?? sha256('\u0000no terminal'), 'hex');
-    if (!row || !timingSafeEqual(given, kept)) throw new KauriError('unauthenticated', 'Unknown terminal or wrong secret');
+    if (!row || !timingSafeEqual(given, kept))
+      throw new KauriError('unauthenticated', 'Unknown terminal or wrong secret');
     if (row.revoked_at) throw new KauriError('terminal_revoked');
     return toTerminal(row);
   }
@@ -145,7 +217,12 @@ export class TerminalsRepo {
 
   async revoke(id: string): Promise<Terminal> {
     const now = nowIso();
-    await this.db.updateTable('terminals').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+    await this.db
+      .updateTable('terminals')
+      .set({ revoked_at: now })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .execute();
     const t = await this.get(id);
     if (!t) throw new KauriError('not_found', `No terminal "${id}"`);
     return t;
@@ -159,23 +236,43 @@ export class TerminalsRepo {
   async touchMany(ids: string[]): Promise<void> {
     const now = nowIso();
     for (let i = 0; i < ids.length; i += 500) {
-      await this.db.updateTable('terminals').set({ last_seen_at: now }).where('id', 'in', ids.slice(i, i + 500)).execute();
+      await this.db
+        .updateTable('terminals')
+        .set({ last_seen_at: now })
+        .where('id', 'in', ids.slice(i, i + 500))
+        .execute();
     }
   }
 
   /** Keeps the counter's latest device health (a report replaces the previous one whole). */
   async recordHealth(id: string, devices: DeviceHealth[]): Promise<void> {
     const now = nowIso();
-    const kept = devices.map((d) => ({ kind: d.kind, state: d.state, ...(d.detail !== undefined ? { detail: d.detail } : {}) }));
-    await this.db.updateTable('terminals').set({ device_health: JSON.stringify(kept), health_at: now, last_seen_at: now }).where('id', '=', id).execute();
+    const kept = devices.map((d) => ({
+      kind: d.kind,
+      state: d.state,
+      ...(d.detail !== undefined ? { detail: d.detail } : {}),
+    }));
+    await this.db
+      .updateTable('terminals')
+      .set({ device_health: JSON.stringify(kept), health_at: now, last_seen_at: now })
+      .where('id', '=', id)
+      .execute();
   }
 
   // ---- the command record (dedupe on terminal + idempotency key) ----
 
   /** The stored answer to a command already done, if it was. */
-  async claimCommand(terminalId: string, key: string, _name: string): Promise<{ done: true; result: unknown } | { done: false }> {
-    const existing = await this.db.selectFrom('terminal_commands').select(['status', 'result'])
-      .where('terminal_id', '=', terminalId).where('idem_key', '=', key).executeTakeFirst();
+  async claimCommand(
+    terminalId: string,
+    key: string,
+    _name: string,
+  ): Promise<{ done: true; result: unknown } | { done: false }> {
+    const existing = await this.db
+      .selectFrom('terminal_commands')
+      .select(['status', 'result'])
+      .where('terminal_id', '=', terminalId)
+      .where('idem_key', '=', key)
+      .executeTakeFirst();
     if (existing?.status === 'done') return { done: true, result: JSON.parse(existing.result ?? 'null') };
     // Not done: (again) do it. A crash between doing and recording is safe because every
     // command is idempotent underneath (out_trade_no, out_refund_no, checkout ids), so
@@ -187,14 +284,29 @@ export class TerminalsRepo {
   async finishCommand(terminalId: string, key: string, result: unknown, name = ''): Promise<void> {
     const now = nowIso();
     const text = JSON.stringify(result);
-    await this.db.insertInto('terminal_commands')
-      .values({ terminal_id: terminalId, idem_key: key, name, status: 'done', result: text, created_at: now, updated_at: now })
-      .onConflict((oc) => oc.columns(['terminal_id', 'idem_key']).doUpdateSet({ status: 'done', result: text, updated_at: now }))
+    await this.db
+      .insertInto('terminal_commands')
+      .values({
+        terminal_id: terminalId,
+        idem_key: key,
+        name,
+        status: 'done',
+        result: text,
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) =>
+        oc.columns(['terminal_id', 'idem_key']).doUpdateSet({ status: 'done', result: text, updated_at: now }),
+      )
       .execute();
   }
 
   async countCommands(terminalId: string): Promise<number> {
-    const r = await this.db.selectFrom('terminal_commands').select((eb) => eb.fn.countAll<number>().as('n')).where('terminal_id', '=', terminalId).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('terminal_commands')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('terminal_id', '=', terminalId)
+      .executeTakeFirst();
     return Number(r?.n ?? 0);
   }
 
@@ -205,12 +317,19 @@ export class TerminalsRepo {
     const salt = randomBytes(16);
     const hash = `scrypt$${salt.toString('base64')}$${(await scrypt(pin, salt, 32)).toString('base64')}`;
     const now = nowIso();
-    await this.db.insertInto('manager_pins').values({ store_id: storeId, pin_hash: hash, updated_at: now })
-      .onConflict((oc) => oc.column('store_id').doUpdateSet({ pin_hash: hash, updated_at: now })).execute();
+    await this.db
+      .insertInto('manager_pins')
+      .values({ store_id: storeId, pin_hash: hash, updated_at: now })
+      .onConflict((oc) => oc.column('store_id').doUpdateSet({ pin_hash: hash, updated_at: now }))
+      .execute();
   }
 
   async checkManagerPin(storeId: string, pin: string): Promise<boolean> {
-    const row = await this.db.selectFrom('manager_pins').select('pin_hash').where('store_id', '=', storeId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('manager_pins')
+      .select('pin_hash')
+      .where('store_id', '=', storeId)
+      .executeTakeFirst();
     if (!row) return false;
     const [, salt, want] = row.pin_hash.split('$');
     const got = await scrypt(pin, Buffer.from(salt!, 'base64'), 32);
@@ -222,7 +341,11 @@ export class TerminalsRepo {
 
   /** True while the store is locked out (`tries` attempts already counted in the window). */
   async pinLocked(storeId: string, tries: number, now = nowIso()): Promise<boolean> {
-    const row = await this.db.selectFrom('manager_pin_attempts').select(['attempts', 'window_until']).where('store_id', '=', storeId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('manager_pin_attempts')
+      .select(['attempts', 'window_until'])
+      .where('store_id', '=', storeId)
+      .executeTakeFirst();
     return !!row && row.attempts >= tries && row.window_until > now;
   }
 
@@ -236,12 +359,17 @@ export class TerminalsRepo {
   async countPinAttempt(storeId: string, tries: number, windowMs: number, now = new Date()): Promise<number> {
     const at = nowIso(now);
     const until = nowIso(new Date(now.getTime() + windowMs));
-    const row = await this.db.insertInto('manager_pin_attempts').values({ store_id: storeId, attempts: 1, window_until: until })
-      .onConflict((oc) => oc.column('store_id').doUpdateSet({
-        attempts: sql<number>`case when manager_pin_attempts.window_until <= ${at} then 1 else manager_pin_attempts.attempts + 1 end`,
-        window_until: sql<string>`case when manager_pin_attempts.window_until <= ${at} or manager_pin_attempts.attempts < ${tries} then ${until} else manager_pin_attempts.window_until end`,
-      }))
-      .returning('attempts').executeTakeFirstOrThrow();
+    const row = await this.db
+      .insertInto('manager_pin_attempts')
+      .values({ store_id: storeId, attempts: 1, window_until: until })
+      .onConflict((oc) =>
+        oc.column('store_id').doUpdateSet({
+          attempts: sql<number>`case when manager_pin_attempts.window_until <= ${at} then 1 else manager_pin_attempts.attempts + 1 end`,
+          window_until: sql<string>`case when manager_pin_attempts.window_until <= ${at} or manager_pin_attempts.attempts < ${tries} then ${until} else manager_pin_attempts.window_until end`,
+        }),
+      )
+      .returning('attempts')
+      .executeTakeFirstOrThrow();
     return Number(row.attempts);
   }
 
@@ -253,8 +381,15 @@ export class TerminalsRepo {
 
 function toTerminal(row: Tables['terminals']): Terminal {
   return {
-    id: row.id, merchantId: row.merchant_id, storeId: row.store_id, name: row.name, createdAt: row.created_at,
-    revokedAt: row.revoked_at, lastSeenAt: row.last_seen_at, health: parseHealth(row.device_health), healthAt: row.health_at,
+    id: row.id,
+    merchantId: row.merchant_id,
+    storeId: row.store_id,
+    name: row.name,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+    lastSeenAt: row.last_seen_at,
+    health: parseHealth(row.device_health),
+    healthAt: row.health_at,
   };
 }
 

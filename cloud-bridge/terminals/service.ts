@@ -38,12 +38,24 @@ export class TerminalService {
   constructor(readonly deps: TerminalServiceDeps) {
     this.repo = new TerminalsRepo(deps.store);
     this.executor = new TerminalCommandExecutor({
-      terminals: this.repo, payments: deps.payments, orders: deps.orders, log: deps.log,
-      checkouts: () => this.checkouts, fx: () => this.fx, channels: () => this.channels, accounts: deps.accounts,
+      terminals: this.repo,
+      payments: deps.payments,
+      orders: deps.orders,
+      log: deps.log,
+      checkouts: () => this.checkouts,
+      fx: () => this.fx,
+      channels: () => this.channels,
+      accounts: deps.accounts,
     });
     this.hub = new TerminalHub({
-      store: deps.store, events: deps.events, terminals: this.repo, accounts: deps.accounts, executor: this.executor,
-      clock: deps.clock, log: deps.log, publicBaseUrl: deps.publicBaseUrl,
+      store: deps.store,
+      events: deps.events,
+      terminals: this.repo,
+      accounts: deps.accounts,
+      executor: this.executor,
+      clock: deps.clock,
+      log: deps.log,
+      publicBaseUrl: deps.publicBaseUrl,
     });
   }
 
@@ -67,9 +79,15 @@ export class TerminalService {
   /** Revokes a terminal: refused from now on, and its open link (on any instance) is cut. */
   async revoke(terminalId: string, merchantId?: string): Promise<Terminal> {
     const t = await this.repo.get(terminalId);
-    if (!t || (merchantId && t.merchantId !== merchantId)) throw new KauriError('not_found', `No terminal "${terminalId}"`);
+    if (!t || (merchantId && t.merchantId !== merchantId))
+      throw new KauriError('not_found', `No terminal "${terminalId}"`);
     const revoked = await this.repo.revoke(terminalId);
-    await this.deps.events.append({ type: 'terminal.revoked', merchantId: t.merchantId, storeId: t.storeId, payload: { terminalId } });
+    await this.deps.events.append({
+      type: 'terminal.revoked',
+      merchantId: t.merchantId,
+      storeId: t.storeId,
+      payload: { terminalId },
+    });
     return revoked;
   }
 
@@ -84,7 +102,12 @@ export async function revokeTerminal(store: Store, events: EventLog, terminalId:
   const t = await repo.get(terminalId);
   if (!t) throw new KauriError('not_found', `No terminal "${terminalId}"`);
   const revoked = await repo.revoke(terminalId);
-  await events.append({ type: 'terminal.revoked', merchantId: t.merchantId, storeId: t.storeId, payload: { terminalId } });
+  await events.append({
+    type: 'terminal.revoked',
+    merchantId: t.merchantId,
+    storeId: t.storeId,
+    payload: { terminalId },
+  });
   return revoked;
 }
 
@@ -92,7 +115,8 @@ function registerTerminalApi(app: FastifyInstance, service: TerminalService): vo
   const merchantOf = async (req: FastifyRequest): Promise<string> => {
     const m = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
     const merchantId = m ? await service.deps.accounts.merchantForApiKey(m[1]!) : undefined;
-    if (!merchantId) throw new KauriError('unauthenticated', 'Send the merchant API key as "Authorization: Bearer <key>"');
+    if (!merchantId)
+      throw new KauriError('unauthenticated', 'Send the merchant API key as "Authorization: Bearer <key>"');
     return merchantId;
   };
   const codeBody = z.object({ store: z.string().min(1).max(64), name: z.string().min(1).max(60).optional() });

@@ -22,7 +22,10 @@ export interface ResolvedAddress {
 export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
 
 export const systemResolver: Resolver = async (hostname) =>
-  (await lookup(hostname, { all: true, verbatim: true })).map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+  (await lookup(hostname, { all: true, verbatim: true })).map((a) => ({
+    address: a.address,
+    family: a.family === 6 ? 6 : 4,
+  }));
 
 /**
  * Whether an address is an ordinary public unicast one. ipaddr.js names every special range
@@ -37,7 +40,8 @@ export function isPublicAddress(address: string): boolean {
   return ipaddr.process(address).range() === 'unicast';
 }
 
-export const REFUSED_ADVICE = 'use a public https URL, or ask the operator to allow private webhooks for this merchant (kauri admin merchant update --allow-private-webhooks)';
+export const REFUSED_ADVICE =
+  'use a public https URL, or ask the operator to allow private webhooks for this merchant (kauri admin merchant update --allow-private-webhooks)';
 
 function refused(why: string): KauriError {
   return new KauriError('webhook_url_refused', `${why}: ${REFUSED_ADVICE}`);
@@ -78,7 +82,11 @@ export async function checkDestination(url: URL, allowPrivate: boolean, resolve:
   return addresses[0]!;
 }
 
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Array<{ address: string; family: number }>, family?: number) => void;
+type LookupCallback = (
+  err: NodeJS.ErrnoException | null,
+  address: string | Array<{ address: string; family: number }>,
+  family?: number,
+) => void;
 
 /**
  * An undici dispatcher whose every connection goes to `pinned`, whatever the name: TLS still
@@ -105,9 +113,16 @@ export function shortCause(err: unknown): string {
   const code = e.code ?? e.cause?.code ?? '';
   const name = e.name ?? e.cause?.name ?? '';
   if (code === 'ECONNREFUSED') return 'connection refused';
-  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return 'the connection was closed before an answer';
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE')
+    return 'the connection was closed before an answer';
   if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return 'timed out connecting';
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || name === 'TimeoutError' || name === 'AbortError') return 'no answer in time (10 s)';
+  if (
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    name === 'TimeoutError' ||
+    name === 'AbortError'
+  )
+    return 'no answer in time (10 s)';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host name not found';
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'host unreachable';
   if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/i.test(code)) return 'the TLS certificate was not accepted';

@@ -6,6 +6,9 @@ import type { Dialect } from '../store/db.js';
 // instance sharing the database delivers (or refuses) alike. Off for every existing merchant.
 export const m0009_merchant_private_webhooks = (_d: Dialect): Migration => ({
   async up(db: Kysely<any>) {
-    await db.schema.alterTable('merchants').addColumn('allow_private_webhooks', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema
+      .alterTable('merchants')
+      .addColumn('allow_private_webhooks', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
   },
 });

@@ -14,7 +14,10 @@ export type Endpoint = WebhookEndpointTable;
 type Db = Kysely<Database> | Transaction<Database>;
 
 export class WebhooksRepo {
-  constructor(private readonly store: Store, private readonly clock: Clock) {}
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
 
   private get db(): Kysely<Database> {
     return this.store.db;
@@ -30,7 +33,8 @@ export class WebhooksRepo {
 
   async upsertEndpoint(merchantId: string, url: string, sealedSecret: string): Promise<void> {
     const now = this.now();
-    await this.db.insertInto('webhook_endpoints')
+    await this.db
+      .insertInto('webhook_endpoints')
       .values({ merchant_id: merchantId, url, secret: sealedSecret, created_at: now, updated_at: now })
       .onConflict((oc) => oc.column('merchant_id').doUpdateSet({ url, secret: sealedSecret, updated_at: now }))
       .execute();
@@ -45,12 +49,28 @@ export class WebhooksRepo {
   }
 
   /** A delivery of an event, once per (merchant, event); nothing if it is there already. */
-  async insertDeliveryIn(trx: Db, d: { id: string; merchantId: string; eventId: string; eventSeq: number; eventType: string; url: string }): Promise<void> {
+  async insertDeliveryIn(
+    trx: Db,
+    d: { id: string; merchantId: string; eventId: string; eventSeq: number; eventType: string; url: string },
+  ): Promise<void> {
     const now = this.now();
-    await trx.insertInto('webhook_deliveries')
+    await trx
+      .insertInto('webhook_deliveries')
       .values({
-        id: d.id, merchant_id: d.merchantId, event_id: d.eventId, event_seq: d.eventSeq, event_type: d.eventType, url: d.url, status: 'pending', attempts: 0,
-        last_status_code: null, last_error: null, next_attempt_at: now, delivered_at: null, created_at: now, updated_at: now,
+        id: d.id,
+        merchant_id: d.merchantId,
+        event_id: d.eventId,
+        event_seq: d.eventSeq,
+        event_type: d.eventType,
+        url: d.url,
+        status: 'pending',
+        attempts: 0,
+        last_status_code: null,
+        last_error: null,
+        next_attempt_at: now,
+        delivered_at: null,
+        created_at: now,
+        updated_at: now,
       })
       .onConflict((oc) => oc.columns(['merchant_id', 'event_id']).doNothing())
       .execute();
@@ -63,52 +83,98 @@ export class WebhooksRepo {
   }
 
   async markFailed(id: string): Promise<void> {
-    await this.db.updateTable('webhook_deliveries').set({ status: 'failed', next_attempt_at: null, updated_at: this.now() })
-      .where('id', '=', id).where('status', '=', 'pending').execute();
+    await this.db
+      .updateTable('webhook_deliveries')
+      .set({ status: 'failed', next_attempt_at: null, updated_at: this.now() })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .execute();
   }
 
   /** Counts an attempt before it is made (so a crash mid-POST still counts it); returns its number. */
   async startAttempt(id: string, url: string): Promise<number> {
-    const claimed = await this.db.updateTable('webhook_deliveries')
+    const claimed = await this.db
+      .updateTable('webhook_deliveries')
       .set((eb) => ({ attempts: eb('attempts', '+', 1), url, updated_at: this.now() }))
-      .where('id', '=', id).returning('attempts').executeTakeFirstOrThrow();
+      .where('id', '=', id)
+      .returning('attempts')
+      .executeTakeFirstOrThrow();
     return Number(claimed.attempts);
   }
 
   /** The attempt's record and the delivery's new state, together. */
-  async finishAttempt(d: Delivery, a: { attempt: number; ok: boolean; statusCode?: number; error?: string; durationMs: number; manual: boolean; nextAttemptAt: string | null }): Promise<void> {
+  async finishAttempt(
+    d: Delivery,
+    a: {
+      attempt: number;
+      ok: boolean;
+      statusCode?: number;
+      error?: string;
+      durationMs: number;
+      manual: boolean;
+      nextAttemptAt: string | null;
+    },
+  ): Promise<void> {
     const now = this.now();
     await this.transaction(async (trx) => {
-      await trx.insertInto('webhook_attempts').values({
-        delivery_id: d.id, attempt: a.attempt, status_code: a.statusCode ?? null, error: a.error ?? (a.ok ? null : `HTTP ${a.statusCode}`),
-        duration_ms: a.durationMs, manual: a.manual ? 1 : 0, created_at: now,
-      }).execute();
-      await trx.updateTable('webhook_deliveries').set({
-        last_status_code: a.statusCode ?? null,
-        last_error: a.ok ? null : a.error ?? `HTTP ${a.statusCode}`,
-        updated_at: now,
-        ...(a.ok ? { status: 'delivered', delivered_at: now, next_attempt_at: null } : { next_attempt_at: a.nextAttemptAt }),
-      }).where('id', '=', d.id).execute();
+      await trx
+        .insertInto('webhook_attempts')
+        .values({
+          delivery_id: d.id,
+          attempt: a.attempt,
+          status_code: a.statusCode ?? null,
+          error: a.error ?? (a.ok ? null : `HTTP ${a.statusCode}`),
+          duration_ms: a.durationMs,
+          manual: a.manual ? 1 : 0,
+          created_at: now,
+        })
+        .execute();
+      await trx
+        .updateTable('webhook_deliveries')
+        .set({
+          last_status_code: a.statusCode ?? null,
+          last_error: a.ok ? null : (a.error ?? `HTTP ${a.statusCode}`),
+          updated_at: now,
+          ...(a.ok
+            ? { status: 'delivered', delivered_at: now, next_attempt_at: null }
+            : { next_attempt_at: a.nextAttemptAt }),
+        })
+        .where('id', '=', d.id)
+        .execute();
     });
   }
 
-  async list(merchantId: string, options: { eventId?: string; status?: Delivery['status']; limit?: number } = {}): Promise<Delivery[]> {
+  async list(
+    merchantId: string,
+    options: { eventId?: string; status?: Delivery['status']; limit?: number } = {},
+  ): Promise<Delivery[]> {
     let q = this.db.selectFrom('webhook_deliveries').selectAll().where('merchant_id', '=', merchantId);
     if (options.eventId) q = q.where('event_id', '=', options.eventId);
     if (options.status) q = q.where('status', '=', options.status);
-    return q.orderBy('event_seq', 'desc').limit(options.limit ?? 50).execute();
+    return q
+      .orderBy('event_seq', 'desc')
+      .limit(options.limit ?? 50)
+      .execute();
   }
 
   async attemptsOf(deliveryId: string): Promise<DeliveryAttempt[]> {
-    const rows = await this.db.selectFrom('webhook_attempts').selectAll().where('delivery_id', '=', deliveryId).orderBy('id').execute();
+    const rows = await this.db
+      .selectFrom('webhook_attempts')
+      .selectAll()
+      .where('delivery_id', '=', deliveryId)
+      .orderBy('id')
+      .execute();
     return rows.map((a) => ({ ...a, id: Number(a.id) }));
   }
 
   /** Manual redeliveries of a merchant's events since `since` (the redelivery throttle). */
   async manualAttemptsSince(merchantId: string, since: Date): Promise<number> {
-    const r = await this.db.selectFrom('webhook_attempts').innerJoin('webhook_deliveries', 'webhook_deliveries.id', 'webhook_attempts.delivery_id')
+    const r = await this.db
+      .selectFrom('webhook_attempts')
+      .innerJoin('webhook_deliveries', 'webhook_deliveries.id', 'webhook_attempts.delivery_id')
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('webhook_deliveries.merchant_id', '=', merchantId).where('webhook_attempts.manual', '=', 1)
+      .where('webhook_deliveries.merchant_id', '=', merchantId)
+      .where('webhook_attempts.manual', '=', 1)
       .where('webhook_attempts.created_at', '>', nowIso(since))
       .executeTakeFirst();
     return Number(r?.n ?? 0);

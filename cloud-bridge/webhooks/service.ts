@@ -12,7 +12,14 @@ import type { SecretBox } from '../store/secret-box.js';
 import { WebhooksRepo, type Delivery, type DeliveryAttempt } from './repo.js';
 import { assertAllowedUrl } from '../onecode/checkouts.js';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, signatureHeader } from './verify-signature.js';
-import { assertWebhookUrlShape, checkDestination, pinnedAgent, shortCause, systemResolver, type Resolver } from './destination.js';
+import {
+  assertWebhookUrlShape,
+  checkDestination,
+  pinnedAgent,
+  shortCause,
+  systemResolver,
+  type Resolver,
+} from './destination.js';
 
 // Merchant webhooks. Each merchant with a webhook URL is a reader of the domain event log
 // with its own cursor; every event of theirs becomes a delivery row, and a scheduler task
@@ -59,7 +66,8 @@ export class WebhookService {
   constructor(private readonly deps: WebhookServiceDeps) {
     this.repo = new WebhooksRepo(deps.store, deps.clock);
     deps.scheduler.defineTask<{ deliveryId: string }>(DELIVER_TASK, (p) => this.deliverTask(p.deliveryId), {
-      maxAttempts: MAX_ATTEMPTS, backoffMs: retryDelayMs,
+      maxAttempts: MAX_ATTEMPTS,
+      backoffMs: retryDelayMs,
     });
     // The periodic pass catches events appended by other instances (and anything missed).
     deps.scheduler.every(FANOUT_JOB, 2_000, () => this.fanout());
@@ -74,12 +82,16 @@ export class WebhookService {
   async setEndpoint(merchantId: string, url: string): Promise<{ url: string; secret: string }> {
     const merchant = await this.deps.accounts.getMerchant(merchantId);
     if (!merchant) throw new KauriError('not_found', `No merchant "${merchantId}"`);
-    assertWebhookUrlShape(assertAllowedUrl(url, merchant.allowed_domains, 'url'), merchant.allow_private_webhooks === 1);
+    assertWebhookUrlShape(
+      assertAllowedUrl(url, merchant.allowed_domains, 'url'),
+      merchant.allow_private_webhooks === 1,
+    );
     const secret = `whsec_${randomBytes(24).toString('base64url')}`;
     const sealed = this.deps.box.seal(secret);
     // A merchant hears of events from the moment the webhook is set, not the whole history.
     const reader = readerOf(merchantId);
-    if (!(await this.deps.events.hasCursor(reader))) await this.deps.events.advance(reader, await this.deps.events.head());
+    if (!(await this.deps.events.hasCursor(reader)))
+      await this.deps.events.advance(reader, await this.deps.events.head());
     await this.repo.upsertEndpoint(merchantId, url, sealed);
     return { url, secret };
   }
@@ -131,7 +143,11 @@ export class WebhookService {
     // there: a delivery whose task ended is still queued only once, by its dedupe key).
     await this.repo.transaction(async (trx) => {
       await this.repo.insertDeliveryIn(trx, { id, merchantId, eventId: e.id, eventSeq: e.seq, eventType: e.type, url });
-      await this.deps.scheduler.enqueue(DELIVER_TASK, { deliveryId: id }, { db: trx, dedupeKey: `${DELIVER_TASK}:${id}` });
+      await this.deps.scheduler.enqueue(
+        DELIVER_TASK,
+        { deliveryId: id },
+        { db: trx, dedupeKey: `${DELIVER_TASK}:${id}` },
+      );
     });
     this.deps.scheduler.kick();
   }
@@ -151,13 +167,20 @@ export class WebhookService {
   }
 
   /** One signed POST of a delivery; records the attempt and, on 2xx, marks it delivered. */
-  private async attempt(d: Delivery, manual: boolean): Promise<{ ok: boolean; attempt: number; statusCode?: number; error?: string }> {
+  private async attempt(
+    d: Delivery,
+    manual: boolean,
+  ): Promise<{ ok: boolean; attempt: number; statusCode?: number; error?: string }> {
     const ep = await this.repo.endpoint(d.merchant_id);
     if (!ep) throw new KauriError('webhook_not_set');
     const event = await this.deps.events.byId(d.event_id);
     if (!event) throw new KauriError('not_found', `Event ${d.event_id} is gone`);
     const body = JSON.stringify({
-      id: event.id, type: event.type, created_at: event.createdAt, merchant_id: event.merchantId, store_id: event.storeId,
+      id: event.id,
+      type: event.type,
+      created_at: event.createdAt,
+      merchant_id: event.merchantId,
+      store_id: event.storeId,
       data: event.payload,
     });
     const secret = this.deps.box.open(ep.secret);
@@ -169,7 +192,11 @@ export class WebhookService {
     try {
       // Checked now, not only when the URL was set: the merchant's DNS may have changed since.
       const merchant = await this.deps.accounts.getMerchant(d.merchant_id);
-      const target = await checkDestination(new URL(ep.url), merchant?.allow_private_webhooks === 1, this.deps.resolve ?? systemResolver);
+      const target = await checkDestination(
+        new URL(ep.url),
+        merchant?.allow_private_webhooks === 1,
+        this.deps.resolve ?? systemResolver,
+      );
       agent = pinnedAgent(target, TIMEOUT_MS);
       const res = await request(ep.url, {
         dispatcher: agent,
@@ -201,14 +228,24 @@ export class WebhookService {
     const ok = statusCode !== undefined && statusCode >= 200 && statusCode < 300;
     const now = this.deps.clock.now();
     await this.repo.finishAttempt(d, {
-      attempt, ok, statusCode, error, durationMs: Date.now() - started, manual,
-      nextAttemptAt: manual ? d.next_attempt_at : nowIso(new Date(now.getTime() + this.deps.clock.duration(retryDelayMs(attempt)))),
+      attempt,
+      ok,
+      statusCode,
+      error,
+      durationMs: Date.now() - started,
+      manual,
+      nextAttemptAt: manual
+        ? d.next_attempt_at
+        : nowIso(new Date(now.getTime() + this.deps.clock.duration(retryDelayMs(attempt)))),
     });
     if (!ok) this.deps.log.info({ delivery: d.id, attempt, statusCode, error }, 'webhook not acknowledged');
     return { ok, attempt, statusCode, error };
   }
 
-  async listDeliveries(merchantId: string, options: { eventId?: string; status?: Delivery['status']; limit?: number } = {}): Promise<Delivery[]> {
+  async listDeliveries(
+    merchantId: string,
+    options: { eventId?: string; status?: Delivery['status']; limit?: number } = {},
+  ): Promise<Delivery[]> {
     return this.repo.list(merchantId, options);
   }
 
@@ -226,11 +263,17 @@ export class WebhookService {
     const now = this.deps.clock.now().getTime();
     const lastManual = attempts.filter((a) => a.manual === 1).at(-1);
     if (lastManual && now - Date.parse(lastManual.created_at) < REDELIVER_SAME_MS) {
-      throw new KauriError('rate_limited', `This delivery was just resent; wait ${Math.ceil(REDELIVER_SAME_MS / 1000)} seconds between redeliveries of one event`);
+      throw new KauriError(
+        'rate_limited',
+        `This delivery was just resent; wait ${Math.ceil(REDELIVER_SAME_MS / 1000)} seconds between redeliveries of one event`,
+      );
     }
     const recent = await this.repo.manualAttemptsSince(merchantId, new Date(now - 60_000));
     if (recent >= REDELIVER_PER_MINUTE) {
-      throw new KauriError('rate_limited', `At most ${REDELIVER_PER_MINUTE} manual redeliveries a minute; wait a minute`);
+      throw new KauriError(
+        'rate_limited',
+        `At most ${REDELIVER_PER_MINUTE} manual redeliveries a minute; wait a minute`,
+      );
     }
     await this.attempt(delivery, true);
     return this.getDelivery(merchantId, id);

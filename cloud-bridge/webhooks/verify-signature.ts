@@ -42,11 +42,19 @@ export interface KauriWebhookEvent<T = Record<string, unknown>> {
 }
 
 export type SignatureErrorCode =
-  | 'missing_header' | 'malformed_header' | 'timestamp_outside_tolerance' | 'no_matching_signature'
-  | 'body_not_raw' | 'secret_invalid' | 'body_not_json';
+  | 'missing_header'
+  | 'malformed_header'
+  | 'timestamp_outside_tolerance'
+  | 'no_matching_signature'
+  | 'body_not_raw'
+  | 'secret_invalid'
+  | 'body_not_json';
 
 export class KauriSignatureError extends Error {
-  constructor(readonly code: SignatureErrorCode, message: string) {
+  constructor(
+    readonly code: SignatureErrorCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'KauriSignatureError';
   }
@@ -58,7 +66,11 @@ export function computeSignature(secret: string, timestamp: number, body: string
 }
 
 /** A valid header for a body, as Kauri would send it (for your tests). */
-export function signatureHeader(secret: string, body: string | Buffer, timestamp = Math.floor(Date.now() / 1000)): string {
+export function signatureHeader(
+  secret: string,
+  body: string | Buffer,
+  timestamp = Math.floor(Date.now() / 1000),
+): string {
   return `t=${timestamp},v1=${computeSignature(secret, timestamp, body)}`;
 }
 
@@ -73,12 +85,24 @@ export function verifyKauriWebhook<T = Record<string, unknown>>(
   options: { toleranceS?: number; nowS?: number } = {},
 ): KauriWebhookEvent<T> {
   if (typeof rawBody !== 'string' && !Buffer.isBuffer(rawBody)) {
-    throw new KauriSignatureError('body_not_raw', 'Pass the raw request body (a string or Buffer), not parsed JSON: re-serialised JSON does not match the signature');
+    throw new KauriSignatureError(
+      'body_not_raw',
+      'Pass the raw request body (a string or Buffer), not parsed JSON: re-serialised JSON does not match the signature',
+    );
   }
-  if (typeof secret !== 'string' || secret.length === 0) throw new KauriSignatureError('secret_invalid', 'The webhook secret is empty');
-  if (secret.trim() !== secret) throw new KauriSignatureError('secret_invalid', 'The webhook secret has leading or trailing whitespace; copy it exactly');
+  if (typeof secret !== 'string' || secret.length === 0)
+    throw new KauriSignatureError('secret_invalid', 'The webhook secret is empty');
+  if (secret.trim() !== secret)
+    throw new KauriSignatureError(
+      'secret_invalid',
+      'The webhook secret has leading or trailing whitespace; copy it exactly',
+    );
   const value = Array.isArray(header) ? header[0] : header;
-  if (!value) throw new KauriSignatureError('missing_header', 'No Kauri-Signature header: is this request from Kauri, and does your proxy pass the header on?');
+  if (!value)
+    throw new KauriSignatureError(
+      'missing_header',
+      'No Kauri-Signature header: is this request from Kauri, and does your proxy pass the header on?',
+    );
   let timestamp: number | undefined;
   const signatures: string[] = [];
   for (const part of value.split(',')) {
@@ -90,12 +114,18 @@ export function verifyKauriWebhook<T = Record<string, unknown>>(
     else if (key === 'v1' && /^[0-9a-f]{64}$/i.test(v)) signatures.push(v.toLowerCase());
   }
   if (timestamp === undefined || signatures.length === 0) {
-    throw new KauriSignatureError('malformed_header', `Kauri-Signature must look like "t=<unix seconds>,v1=<64 hex digits>", got "${value.slice(0, 120)}"`);
+    throw new KauriSignatureError(
+      'malformed_header',
+      `Kauri-Signature must look like "t=<unix seconds>,v1=<64 hex digits>", got "${value.slice(0, 120)}"`,
+    );
   }
   const now = options.nowS ?? Math.floor(Date.now() / 1000);
   const tolerance = options.toleranceS ?? DEFAULT_TOLERANCE_S;
   if (Math.abs(now - timestamp) > tolerance) {
-    throw new KauriSignatureError('timestamp_outside_tolerance', `The signature's timestamp is ${now - timestamp} s from now (tolerance ${tolerance} s): a replay, or a clock that is off`);
+    throw new KauriSignatureError(
+      'timestamp_outside_tolerance',
+      `The signature's timestamp is ${now - timestamp} s from now (tolerance ${tolerance} s): a replay, or a clock that is off`,
+    );
   }
   const expected = Buffer.from(computeSignature(secret, timestamp, rawBody), 'hex');
   const ok = signatures.some((s) => {
@@ -103,7 +133,10 @@ export function verifyKauriWebhook<T = Record<string, unknown>>(
     return given.length === expected.length && timingSafeEqual(given, expected);
   });
   if (!ok) {
-    throw new KauriSignatureError('no_matching_signature', 'The signature does not match this body and secret: check the secret (the latest PUT /api/v1/webhook answer) and that the body is byte-for-byte what was received');
+    throw new KauriSignatureError(
+      'no_matching_signature',
+      'The signature does not match this body and secret: check the secret (the latest PUT /api/v1/webhook answer) and that the body is byte-for-byte what was received',
+    );
   }
   try {
     return JSON.parse(Buffer.isBuffer(rawBody) ? rawBody.toString('utf8') : rawBody) as KauriWebhookEvent<T>;

@@ -40,7 +40,13 @@ export function serviceOf(req: FastifyRequest): string | undefined {
 
 export function registerAlipayApi(app: FastifyInstance, gw: AlipayGateway): void {
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
-    const answer = gw.handle({ method: req.method, query: req.url.split('?')[1] ?? '', body: rawBody(req), origin: originOf(req), fault: req.simFault });
+    const answer = gw.handle({
+      method: req.method,
+      query: req.url.split('?')[1] ?? '',
+      body: rawBody(req),
+      origin: originOf(req),
+      fault: req.simFault,
+    });
     return send(reply, answer);
   };
   app.get('/gateway.do', handler);
@@ -48,13 +54,25 @@ export function registerAlipayApi(app: FastifyInstance, gw: AlipayGateway): void
 
   const page = async (req: FastifyRequest<{ Params: { token: string } }>, reply: FastifyReply) => {
     const t = gw.data.trades.find((x) => x.token === req.params.token);
-    if (!t) return reply.code(404).type('text/html; charset=utf-8').send(messagePage('Order not found', 'This payment link is not known to Alipay.'));
+    if (!t)
+      return reply
+        .code(404)
+        .type('text/html; charset=utf-8')
+        .send(messagePage('Order not found', 'This payment link is not known to Alipay.'));
     try {
       gw.findForSim({ token: t.token }); // closes it if its time is up
     } catch {
       /* found above */
     }
-    return reply.type('text/html; charset=utf-8').send(cashierPage(t, gw.merchants.get(t.partner)?.name ?? t.partner, t.rate ?? gw.data.rates[t.trans_currency] ?? '1'));
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(
+        cashierPage(
+          t,
+          gw.merchants.get(t.partner)?.name ?? t.partner,
+          t.rate ?? gw.data.rates[t.trans_currency] ?? '1',
+        ),
+      );
   };
   app.get('/cashier/:token', page);
   app.get('/qr/:token', page);
@@ -68,16 +86,29 @@ export function registerAlipayApi(app: FastifyInstance, gw: AlipayGateway): void
     return reply.type('image/png').send(await QRCode.toBuffer(`${originOf(req)}/qr/${t.token}`, { width }));
   });
 
-  app.get('/files/:partner/:name', async (req: FastifyRequest<{ Params: { partner: string; name: string } }>, reply) => {
-    const m = gw.merchants.get(req.params.partner);
-    const auth = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-    const [user, pass] = auth ? Buffer.from(auth[1]!, 'base64').toString('utf8').split(':') : [];
-    const ok = m && user === m.partner && pass !== undefined && pass.length === m.md5Key.length && timingSafeEqual(Buffer.from(pass), Buffer.from(m.md5Key));
-    if (!ok) return reply.code(401).header('www-authenticate', 'Basic realm="alipay-files"').type('text/plain').send('Permission denied');
-    const f = parseFileName(req.params.name);
-    if (!f || f.partner !== m.partner) return reply.code(404).type('text/plain').send('No such file');
-    const file = dailyFile(gw, f.partner, f.kind, f.day);
-    if (!file.ok) return reply.code(404).type('text/plain').send(`No such file: ${file.reason}`);
-    return reply.type('text/plain; charset=UTF-8').send(file.body);
-  });
+  app.get(
+    '/files/:partner/:name',
+    async (req: FastifyRequest<{ Params: { partner: string; name: string } }>, reply) => {
+      const m = gw.merchants.get(req.params.partner);
+      const auth = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+      const [user, pass] = auth ? Buffer.from(auth[1]!, 'base64').toString('utf8').split(':') : [];
+      const ok =
+        m &&
+        user === m.partner &&
+        pass !== undefined &&
+        pass.length === m.md5Key.length &&
+        timingSafeEqual(Buffer.from(pass), Buffer.from(m.md5Key));
+      if (!ok)
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Basic realm="alipay-files"')
+          .type('text/plain')
+          .send('Permission denied');
+      const f = parseFileName(req.params.name);
+      if (!f || f.partner !== m.partner) return reply.code(404).type('text/plain').send('No such file');
+      const file = dailyFile(gw, f.partner, f.kind, f.day);
+      if (!file.ok) return reply.code(404).type('text/plain').send(`No such file: ${file.reason}`);
+      return reply.type('text/plain; charset=UTF-8').send(file.body);
+    },
+  );
 }

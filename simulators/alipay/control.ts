@@ -8,9 +8,15 @@ import { formatMajor } from './money.js';
 
 // The /sim/ control API (CONTRACTS.md "Simulator control").
 
-export function registerAlipayControl(app: FastifyInstance, deps: {
-  gw: AlipayGateway; notifies: () => NotifyJob[]; setMerchantKey: (partner: string, pem: string) => void; setTransCurrencies: (partner: string, list: string[]) => void;
-}): void {
+export function registerAlipayControl(
+  app: FastifyInstance,
+  deps: {
+    gw: AlipayGateway;
+    notifies: () => NotifyJob[];
+    setMerchantKey: (partner: string, pem: string) => void;
+    setTransCurrencies: (partner: string, list: string[]) => void;
+  },
+): void {
   const { gw } = deps;
 
   app.post('/sim/pay', async (req, reply) => {
@@ -19,11 +25,23 @@ export function registerAlipayControl(app: FastifyInstance, deps: {
       const link = optionalString(b, 'redirect_url');
       const t = link
         ? gw.openLink(link, originOf(req))
-        : gw.findForSim({ out_trade_no: optionalString(b, 'out_trade_no'), trade_no: optionalString(b, 'trade_no'), qr_code: optionalString(b, 'qr_code'), token: optionalString(b, 'token'), partner: optionalString(b, 'partner') });
+        : gw.findForSim({
+            out_trade_no: optionalString(b, 'out_trade_no'),
+            trade_no: optionalString(b, 'trade_no'),
+            qr_code: optionalString(b, 'qr_code'),
+            token: optionalString(b, 'token'),
+            partner: optionalString(b, 'partner'),
+          });
       gw.simPay(t, optionalString(b, 'payer'), b.force === true);
       return {
-        out_trade_no: t.out_trade_no, trade_no: t.trade_no, trade_status: t.status, amount: formatMajor(t.amount_minor, t.trans_currency),
-        currency: t.trans_currency, rate: t.rate, cny: formatMajor(t.cny_minor!, 'CNY'), return_url: gw.returnUrl(t),
+        out_trade_no: t.out_trade_no,
+        trade_no: t.trade_no,
+        trade_status: t.status,
+        amount: formatMajor(t.amount_minor, t.trans_currency),
+        currency: t.trans_currency,
+        rate: t.rate,
+        cny: formatMajor(t.cny_minor!, 'CNY'),
+        return_url: gw.returnUrl(t),
       };
     } catch (err) {
       return sendControlError(reply, err);
@@ -33,13 +51,20 @@ export function registerAlipayControl(app: FastifyInstance, deps: {
   app.post('/sim/paycode', async (req, reply) => {
     try {
       const pc = gw.mintPaycode(optionalString(jsonBody(req), 'behaviour') ?? 'success');
-      return { auth_code: pc.code, behaviour: pc.behaviour, ...(pc.userpaying_n ? { userpaying_n: pc.userpaying_n } : {}) };
+      return {
+        auth_code: pc.code,
+        behaviour: pc.behaviour,
+        ...(pc.userpaying_n ? { userpaying_n: pc.userpaying_n } : {}),
+      };
     } catch (err) {
       return sendControlError(reply, err);
     }
   });
 
-  app.get('/sim/orders', async () => ({ orders: gw.tradesView(), notifies: deps.notifies().map(({ body: _b, ...n }) => n) }));
+  app.get('/sim/orders', async () => ({
+    orders: gw.tradesView(),
+    notifies: deps.notifies().map(({ body: _b, ...n }) => n),
+  }));
 
   app.get('/sim/rates', async () => ({ rates: gw.data.rates }));
   app.post('/sim/rates', async (req, reply) => {
@@ -47,8 +72,14 @@ export function registerAlipayControl(app: FastifyInstance, deps: {
       const b = jsonBody(req);
       const currency = optionalString(b, 'currency');
       const rate = optionalString(b, 'rate');
-      if (!currency || !/^[A-Z]{3}$/.test(currency)) throw new ControlError(400, 'invalid_request', '"currency" must be an ISO code such as "NZD"');
-      if (!rate || !/^\d{1,4}(\.\d{1,8})?$/.test(rate) || Number(rate) <= 0) throw new ControlError(400, 'invalid_rate', '"rate" must be a positive decimal string of CNY per unit, e.g. "4.2156"');
+      if (!currency || !/^[A-Z]{3}$/.test(currency))
+        throw new ControlError(400, 'invalid_request', '"currency" must be an ISO code such as "NZD"');
+      if (!rate || !/^\d{1,4}(\.\d{1,8})?$/.test(rate) || Number(rate) <= 0)
+        throw new ControlError(
+          400,
+          'invalid_rate',
+          '"rate" must be a positive decimal string of CNY per unit, e.g. "4.2156"',
+        );
       gw.data.rates[currency] = rate;
       return { rates: gw.data.rates };
     } catch (err) {
@@ -58,7 +89,11 @@ export function registerAlipayControl(app: FastifyInstance, deps: {
 
   // What Alipay's BD would enable for a merchant: the spot pay trans_currency values it may send.
   app.get('/sim/merchant', async () => ({
-    merchants: [...gw.merchants.values()].map((m) => ({ partner: m.partner, name: m.name, trans_currencies: m.transCurrencies ?? [] })),
+    merchants: [...gw.merchants.values()].map((m) => ({
+      partner: m.partner,
+      name: m.name,
+      trans_currencies: m.transCurrencies ?? [],
+    })),
   }));
   app.post('/sim/merchant', async (req, reply) => {
     try {
@@ -78,14 +113,22 @@ export function registerAlipayControl(app: FastifyInstance, deps: {
 
   app.get('/sim/keys', async () => ({
     alipay_public_key: gw.keys.publicKey,
-    merchants: [...gw.merchants.values()].map((m) => ({ partner: m.partner, merchant_public_key: m.publicKey ?? null })),
+    merchants: [...gw.merchants.values()].map((m) => ({
+      partner: m.partner,
+      merchant_public_key: m.publicKey ?? null,
+    })),
   }));
   app.post('/sim/keys', async (req, reply) => {
     try {
       const b = jsonBody(req);
       const pem = optionalString(b, 'merchant_public_key');
       const partner = optionalString(b, 'partner') ?? [...gw.merchants.keys()][0]!;
-      if (!pem) throw new ControlError(400, 'invalid_request', 'give "merchant_public_key" (PEM or base64 X.509 SubjectPublicKeyInfo)');
+      if (!pem)
+        throw new ControlError(
+          400,
+          'invalid_request',
+          'give "merchant_public_key" (PEM or base64 X.509 SubjectPublicKeyInfo)',
+        );
       if (!gw.merchants.has(partner)) throw new ControlError(404, 'unknown_partner', `no partner ${partner}`);
       deps.setMerchantKey(partner, pem);
       return { partner, merchant_public_key: gw.merchants.get(partner)!.publicKey };

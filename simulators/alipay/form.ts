@@ -16,7 +16,8 @@ function percentBytes(s: string): Buffer {
     else if (c === 0x25 && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
       out.push(parseInt(s.slice(i + 1, i + 3), 16));
       i += 2;
-    } else if (c < 0x100) out.push(c); // latin1-read raw bytes
+    } else if (c < 0x100)
+      out.push(c); // latin1-read raw bytes
     else out.push(...Buffer.from(s[i]!, 'utf8'));
   }
   return Buffer.from(out);
@@ -62,7 +63,8 @@ export function declaredCharset(...sources: string[]): string | undefined {
 export function decodeParams(sources: string[], charset: 'UTF-8' | 'GBK'): Record<string, string> {
   const out: Record<string, string> = {};
   for (const s of sources) {
-    for (const [k, v] of rawPairs(s)) out[decodeBytes(percentBytes(k), charset)] = decodeBytes(percentBytes(v), charset);
+    for (const [k, v] of rawPairs(s))
+      out[decodeBytes(percentBytes(k), charset)] = decodeBytes(percentBytes(v), charset);
   }
   return out;
 }

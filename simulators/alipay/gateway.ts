@@ -29,7 +29,15 @@ export interface GatewayData {
 }
 
 export const DEFAULT_RATES: Record<string, string> = {
-  NZD: '4.2156', AUD: '4.6712', USD: '7.1023', HKD: '0.9125', EUR: '7.6931', GBP: '8.9910', SGD: '5.2874', JPY: '0.0479', CAD: '5.1850',
+  NZD: '4.2156',
+  AUD: '4.6712',
+  USD: '7.1023',
+  HKD: '0.9125',
+  EUR: '7.6931',
+  GBP: '8.9910',
+  SGD: '5.2874',
+  JPY: '0.0479',
+  CAD: '5.1850',
 };
 
 export interface GatewayRequest {
@@ -52,13 +60,26 @@ export { ControlError };
 
 /** A gateway-level refusal: `<is_success>F</is_success><error>CODE</error>`. */
 class GatewayError extends Error {
-  constructor(readonly code: string, readonly detail?: string) {
+  constructor(
+    readonly code: string,
+    readonly detail?: string,
+  ) {
     super(detail ?? code);
   }
 }
 
 const TIMEOUT_RULES: Record<string, number> = {
-  '5m': 5, '10m': 10, '15m': 15, '30m': 30, '1h': 60, '2h': 120, '3h': 180, '5h': 300, '10h': 600, '12h': 720, '1d': 1440,
+  '5m': 5,
+  '10m': 10,
+  '15m': 15,
+  '30m': 30,
+  '1h': 60,
+  '2h': 120,
+  '3h': 180,
+  '5h': 300,
+  '10h': 600,
+  '12h': 720,
+  '1d': 1440,
 };
 
 /** it_b_pay / timeout_rule style durations ("15m", "2h", "1d", "1c") in ms. */
@@ -108,14 +129,22 @@ export class AlipayGateway {
     }
     if (!params.service) throw new GatewayError('ILLEGAL_SERVICE', 'service is missing');
     const merchant = params.partner ? this.merchants.get(params.partner) : undefined;
-    if (!merchant) throw new GatewayError('ILLEGAL_PARTNER', params.partner ? `unknown partner ${params.partner}` : 'partner is missing');
+    if (!merchant)
+      throw new GatewayError(
+        'ILLEGAL_PARTNER',
+        params.partner ? `unknown partner ${params.partner}` : 'partner is missing',
+      );
     const unsignedOk = SIGNED_SERVICES_WITHOUT_SIGN.has(params.service) && !params.sign;
     const signType = (params.sign_type ?? '').toUpperCase() as SignType;
     if (!unsignedOk) {
-      if (!SIGN_TYPES.includes(signType)) throw new GatewayError('ILLEGAL_SIGN_TYPE', 'sign_type must be MD5, RSA or RSA2');
+      if (!SIGN_TYPES.includes(signType))
+        throw new GatewayError('ILLEGAL_SIGN_TYPE', 'sign_type must be MD5, RSA or RSA2');
       if (!params.sign) throw new GatewayError('ILLEGAL_SIGN', 'sign is missing');
       if (signType !== 'MD5' && !merchant.publicKey) {
-        throw new GatewayError('ILLEGAL_SIGN', 'no merchant RSA public key is registered (POST /sim/keys {"merchant_public_key"})');
+        throw new GatewayError(
+          'ILLEGAL_SIGN',
+          'no merchant RSA public key is registered (POST /sim/keys {"merchant_public_key"})',
+        );
       }
       if (!verify(params, signType, params.sign, { md5Key: merchant.md5Key, publicKey: merchant.publicKey }, charset)) {
         throw new GatewayError('ILLEGAL_SIGN', 'the signature does not match the parameters');
@@ -125,14 +154,27 @@ export class AlipayGateway {
   }
 
   /** Signs a reply the way Alipay's SDKs check it: every <response> child, empty ones included. */
-  private signFields(fields: Record<string, string | undefined>, p: { merchant: Merchant; signType: SignType; charset: 'UTF-8' | 'GBK' }): string {
-    return signPreSign(responsePreSignString(presentFields(fields)), p.signType, { md5Key: p.merchant.md5Key, privateKey: this.keys.privateKey }, p.charset);
+  private signFields(
+    fields: Record<string, string | undefined>,
+    p: { merchant: Merchant; signType: SignType; charset: 'UTF-8' | 'GBK' },
+  ): string {
+    return signPreSign(
+      responsePreSignString(presentFields(fields)),
+      p.signType,
+      { md5Key: p.merchant.md5Key, privateKey: this.keys.privateKey },
+      p.charset,
+    );
   }
 
   private xml(p: Parsed, name: string, fields: Record<string, string | undefined>, fault?: FaultMode): GatewayAnswer {
     let s = this.signFields(fields, p);
     if (fault?.kind === 'bad-signature') s = s.split('').reverse().join('');
-    const reply: XmlReply = { isSuccess: true, request: p.params, response: { name, fields }, sign: { sign: s, sign_type: p.signType } };
+    const reply: XmlReply = {
+      isSuccess: true,
+      request: p.params,
+      response: { name, fields },
+      sign: { sign: s, sign_type: p.signType },
+    };
     return { type: 'xml', body: buildXml(reply, p.charset), charset: p.charset };
   }
 
@@ -146,7 +188,9 @@ export class AlipayGateway {
 
   handle(req: GatewayRequest): GatewayAnswer {
     let p: Parsed;
-    const browser = /(^|&)service=create_forex_trade(_wap)?(&|$)/.test(req.query) || /(^|&)service=create_forex_trade(_wap)?(&|$)/.test(req.body.toString('latin1'));
+    const browser =
+      /(^|&)service=create_forex_trade(_wap)?(&|$)/.test(req.query) ||
+      /(^|&)service=create_forex_trade(_wap)?(&|$)/.test(req.body.toString('latin1'));
     try {
       p = this.parse(req);
     } catch (err) {
@@ -209,13 +253,15 @@ export class AlipayGateway {
   }
 
   private rate(currency: string): string {
-    return currency === 'CNY' ? '1' : this.data.rates[currency] ?? '1';
+    return currency === 'CNY' ? '1' : (this.data.rates[currency] ?? '1');
   }
 
   private find(partner: string, outTradeNo?: string, tradeNo?: string): Trade | undefined {
     const t = tradeNo
       ? this.data.trades.find((x) => x.partner === partner && x.trade_no === tradeNo)
-      : outTradeNo ? this.data.trades.find((x) => x.partner === partner && x.out_trade_no === outTradeNo) : undefined;
+      : outTradeNo
+        ? this.data.trades.find((x) => x.partner === partner && x.out_trade_no === outTradeNo)
+        : undefined;
     if (t) this.expire(t);
     return t;
   }
@@ -231,10 +277,17 @@ export class AlipayGateway {
   }
 
   private fingerprint(p: Parsed, names: string[]): string {
-    return createHash('sha256').update(JSON.stringify(names.map((n) => p.params[n] ?? ''))).digest('hex');
+    return createHash('sha256')
+      .update(JSON.stringify(names.map((n) => p.params[n] ?? '')))
+      .digest('hex');
   }
 
-  private newTrade(p: Parsed, kind: TradeKind, f: Partial<Trade> & Pick<Trade, 'out_trade_no' | 'subject' | 'currency' | 'trans_currency' | 'amount_minor' | 'fingerprint'>): Trade {
+  private newTrade(
+    p: Parsed,
+    kind: TradeKind,
+    f: Partial<Trade> &
+      Pick<Trade, 'out_trade_no' | 'subject' | 'currency' | 'trans_currency' | 'amount_minor' | 'fingerprint'>,
+  ): Trade {
     const t: Trade = {
       partner: p.merchant.partner,
       kind,
@@ -258,11 +311,17 @@ export class AlipayGateway {
   private createForexTrade(p: Parsed, req: GatewayRequest): GatewayAnswer {
     this.need(p, 'out_trade_no', 'subject', 'currency');
     const x = p.params;
-    if (x.rmb_fee) throw new GatewayError('ILLEGAL_ARGUMENT', 'this simulator prices in the settlement currency: send total_fee, not rmb_fee');
+    if (x.rmb_fee)
+      throw new GatewayError(
+        'ILLEGAL_ARGUMENT',
+        'this simulator prices in the settlement currency: send total_fee, not rmb_fee',
+      );
     const amount = parseMajor(x.total_fee, x.currency!);
-    if (amount === undefined) throw new GatewayError('ILLEGAL_ARGUMENT', `total_fee "${x.total_fee ?? ''}" is not an amount in ${x.currency}`);
+    if (amount === undefined)
+      throw new GatewayError('ILLEGAL_ARGUMENT', `total_fee "${x.total_fee ?? ''}" is not an amount in ${x.currency}`);
     const expected = p.params.service === 'create_forex_trade_wap' ? 'NEW_WAP_OVERSEAS_SELLER' : 'NEW_OVERSEAS_SELLER';
-    if (x.product_code && x.product_code !== expected) throw new GatewayError('ILLEGAL_ARGUMENT', `product_code must be ${expected}`);
+    if (x.product_code && x.product_code !== expected)
+      throw new GatewayError('ILLEGAL_ARGUMENT', `product_code must be ${expected}`);
     const timeout = durationOf(x.timeout_rule, 720);
     if (timeout === undefined || (x.timeout_rule && !(x.timeout_rule in TIMEOUT_RULES))) {
       throw new GatewayError('ILLEGAL_ARGUMENT', `timeout_rule must be one of ${Object.keys(TIMEOUT_RULES).join(' ')}`);
@@ -271,20 +330,39 @@ export class AlipayGateway {
     if (x.order_gmt_create && x.order_valid_time) {
       const created = parseAlipayTime(x.order_gmt_create);
       const valid = Number(x.order_valid_time);
-      if (created === undefined || !Number.isInteger(valid) || valid <= 0) throw new GatewayError('ILLEGAL_ARGUMENT', 'order_gmt_create / order_valid_time malformed');
+      if (created === undefined || !Number.isInteger(valid) || valid <= 0)
+        throw new GatewayError('ILLEGAL_ARGUMENT', 'order_gmt_create / order_valid_time malformed');
       if (this.clock.nowMs() > created + valid * 1000) {
-        return { type: 'html', status: 200, title: 'Order expired', message: 'This order has timed out (order_valid_time). Please return to the merchant and order again.' };
+        return {
+          type: 'html',
+          status: 200,
+          title: 'Order expired',
+          message: 'This order has timed out (order_valid_time). Please return to the merchant and order again.',
+        };
       }
     }
     const fp = this.fingerprint(p, ['out_trade_no', 'subject', 'currency', 'total_fee', 'notify_url', 'return_url']);
     let t = this.find(p.merchant.partner, x.out_trade_no);
     if (t && t.fingerprint !== fp) {
-      return { type: 'html', status: 400, title: 'Error: DUPLICATE_OUT_TRADE_NO', message: `out_trade_no ${x.out_trade_no} was already used for another order` };
+      return {
+        type: 'html',
+        status: 400,
+        title: 'Error: DUPLICATE_OUT_TRADE_NO',
+        message: `out_trade_no ${x.out_trade_no} was already used for another order`,
+      };
     }
     if (!t) {
       t = this.newTrade(p, 'web', {
-        out_trade_no: x.out_trade_no!, subject: x.subject!, body: x.body, currency: x.currency!, trans_currency: x.currency!, amount_minor: amount,
-        notify_url: x.notify_url, return_url: x.return_url, expires_after_ms: timeout, fingerprint: fp,
+        out_trade_no: x.out_trade_no!,
+        subject: x.subject!,
+        body: x.body,
+        currency: x.currency!,
+        trans_currency: x.currency!,
+        amount_minor: amount,
+        notify_url: x.notify_url,
+        return_url: x.return_url,
+        expires_after_ms: timeout,
+        fingerprint: fp,
       });
       this.log.info({ out_trade_no: t.out_trade_no, trade_no: t.trade_no }, 'cashier opened (create_forex_trade)');
     }
@@ -292,49 +370,83 @@ export class AlipayGateway {
   }
 
   private onlineStatus(t: Trade): string {
-    return t.status === 'TRADE_SUCCESS' ? (refundedMinor(t) >= t.amount_minor ? 'TRADE_CLOSED' : 'TRADE_FINISHED') : t.status;
+    return t.status === 'TRADE_SUCCESS'
+      ? refundedMinor(t) >= t.amount_minor
+        ? 'TRADE_CLOSED'
+        : 'TRADE_FINISHED'
+      : t.status;
   }
 
   private singleTradeQuery(p: Parsed, fault?: FaultMode): GatewayAnswer {
-    if (!p.params.out_trade_no && !p.params.trade_no) throw new GatewayError('ILLEGAL_ARGUMENT', 'give out_trade_no or trade_no');
+    if (!p.params.out_trade_no && !p.params.trade_no)
+      throw new GatewayError('ILLEGAL_ARGUMENT', 'give out_trade_no or trade_no');
     if (fault?.kind === 'unknown') return this.failXml('SYSTEM_EXCEPTION', p.charset);
     const t = this.find(p.merchant.partner, p.params.out_trade_no, p.params.trade_no);
     if (!t) return this.failXml('TRADE_NOT_EXIST', p.charset);
-    return this.xml(p, 'trade', {
-      out_trade_no: t.out_trade_no,
-      trade_no: t.trade_no,
-      trade_status: this.onlineStatus(t),
-      subject: t.subject,
-      total_fee: formatMajor(t.amount_minor, t.trans_currency),
-      currency: t.currency,
-      gmt_create: dashedTime(t.created_ms),
-      gmt_payment: t.paid_ms === undefined ? undefined : dashedTime(t.paid_ms),
-      gmt_close: t.closed_ms === undefined ? undefined : dashedTime(t.closed_ms),
-      rmb_total_fee: t.cny_minor === undefined ? undefined : formatMajor(t.cny_minor, 'CNY'),
-      forex_rate: t.rate,
-      buyer_email: t.buyer_login_id,
-      buyer_id: t.buyer_user_id,
-    }, fault);
+    return this.xml(
+      p,
+      'trade',
+      {
+        out_trade_no: t.out_trade_no,
+        trade_no: t.trade_no,
+        trade_status: this.onlineStatus(t),
+        subject: t.subject,
+        total_fee: formatMajor(t.amount_minor, t.trans_currency),
+        currency: t.currency,
+        gmt_create: dashedTime(t.created_ms),
+        gmt_payment: t.paid_ms === undefined ? undefined : dashedTime(t.paid_ms),
+        gmt_close: t.closed_ms === undefined ? undefined : dashedTime(t.closed_ms),
+        rmb_total_fee: t.cny_minor === undefined ? undefined : formatMajor(t.cny_minor, 'CNY'),
+        forex_rate: t.rate,
+        buyer_email: t.buyer_login_id,
+        buyer_id: t.buyer_user_id,
+      },
+      fault,
+    );
   }
 
   /** Shared by forex_refund and spot.refund: idempotent per refund number, never over the paid amount. */
-  private doRefund(t: Trade, refundNo: string, amountText: string | undefined, currency: string | undefined, reason: string | undefined, service: string):
-    | { ok: true; refund: Trade['refunds'][number] }
-    | { ok: false; error: string; detail: string } {
+  private doRefund(
+    t: Trade,
+    refundNo: string,
+    amountText: string | undefined,
+    currency: string | undefined,
+    reason: string | undefined,
+    service: string,
+  ): { ok: true; refund: Trade['refunds'][number] } | { ok: false; error: string; detail: string } {
     const existing = t.refunds.find((r) => r.refund_no === refundNo);
     const amount = parseMajor(amountText, t.currency);
-    if (amount === undefined) return { ok: false, error: 'ILLEGAL_ARGUMENT', detail: `refund amount "${amountText ?? ''}" is not an amount in ${t.currency}` };
-    if (currency && currency !== t.currency) return { ok: false, error: 'CURRENCY_NOT_SAME', detail: `the trade is in ${t.currency}` };
+    if (amount === undefined)
+      return {
+        ok: false,
+        error: 'ILLEGAL_ARGUMENT',
+        detail: `refund amount "${amountText ?? ''}" is not an amount in ${t.currency}`,
+      };
+    if (currency && currency !== t.currency)
+      return { ok: false, error: 'CURRENCY_NOT_SAME', detail: `the trade is in ${t.currency}` };
     if (existing) {
-      if (existing.amount_minor !== amount) return { ok: false, error: 'REFUND_NO_DUPLICATE', detail: `${refundNo} was used for another amount` };
+      if (existing.amount_minor !== amount)
+        return { ok: false, error: 'REFUND_NO_DUPLICATE', detail: `${refundNo} was used for another amount` };
       return { ok: true, refund: existing };
     }
-    if (t.paid_ms === undefined || t.cancel) return { ok: false, error: 'TRADE_STATUS_ERROR', detail: 'the trade is not paid' };
+    if (t.paid_ms === undefined || t.cancel)
+      return { ok: false, error: 'TRADE_STATUS_ERROR', detail: 'the trade is not paid' };
     const before = refundedMinor(t);
     if (before + amount > t.amount_minor) {
-      return { ok: false, error: 'REFUND_AMT_RESTRICTION', detail: `only ${formatMajor(t.amount_minor - before, t.currency)} ${t.currency} is left to refund` };
+      return {
+        ok: false,
+        error: 'REFUND_AMT_RESTRICTION',
+        detail: `only ${formatMajor(t.amount_minor - before, t.currency)} ${t.currency} is left to refund`,
+      };
     }
-    const refund = { refund_no: refundNo, amount_minor: amount, cny_minor: cnyRefund(t.cny_minor ?? 0, t.amount_minor, before, amount), reason, ms: this.clock.nowMs(), service };
+    const refund = {
+      refund_no: refundNo,
+      amount_minor: amount,
+      cny_minor: cnyRefund(t.cny_minor ?? 0, t.amount_minor, before, amount),
+      reason,
+      ms: this.clock.nowMs(),
+      service,
+    };
     t.refunds.push(refund);
     this.save();
     this.log.info({ out_trade_no: t.out_trade_no, refund_no: refundNo, amount }, 'refunded');
@@ -350,11 +462,18 @@ export class AlipayGateway {
   private forexRefund(p: Parsed, fault?: FaultMode): GatewayAnswer {
     this.need(p, 'out_return_no', 'out_trade_no', 'currency');
     const x = p.params;
-    if (x.return_rmb_amount && !x.return_amount) throw new GatewayError('ILLEGAL_ARGUMENT', 'this simulator refunds in the settlement currency: send return_amount');
+    if (x.return_rmb_amount && !x.return_amount)
+      throw new GatewayError(
+        'ILLEGAL_ARGUMENT',
+        'this simulator refunds in the settlement currency: send return_amount',
+      );
     // The current documentation: gmt_return is yyyy-MM-dd HH:mm:ss, GMT+8.
-    if (x.gmt_return && !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(x.gmt_return)) throw new GatewayError('ILLEGAL_ARGUMENT', 'gmt_return must be yyyy-MM-dd HH:mm:ss (GMT+8)');
-    if (x.gmt_return && parseAlipayTime(x.gmt_return) === undefined) throw new GatewayError('ILLEGAL_ARGUMENT', 'gmt_return is not a valid time');
-    if (x.is_sync && x.is_sync !== 'Y' && x.is_sync !== 'N') throw new GatewayError('ILLEGAL_ARGUMENT', 'is_sync must be Y or N');
+    if (x.gmt_return && !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(x.gmt_return))
+      throw new GatewayError('ILLEGAL_ARGUMENT', 'gmt_return must be yyyy-MM-dd HH:mm:ss (GMT+8)');
+    if (x.gmt_return && parseAlipayTime(x.gmt_return) === undefined)
+      throw new GatewayError('ILLEGAL_ARGUMENT', 'gmt_return is not a valid time');
+    if (x.is_sync && x.is_sync !== 'Y' && x.is_sync !== 'N')
+      throw new GatewayError('ILLEGAL_ARGUMENT', 'is_sync must be Y or N');
     const t = this.find(p.merchant.partner, x.out_trade_no);
     if (!t || t.kind !== 'web') return this.failXml('TRADE_NOT_EXIST', p.charset);
     const known = t.refunds.some((r) => r.refund_no === x.out_return_no);
@@ -363,12 +482,18 @@ export class AlipayGateway {
     if (!known) {
       // Only a test's /sim/faults makes a refund fail, never chance.
       const fail = this.faults?.take('forex_refund', ['refund-fail']) !== undefined;
-      Object.assign(r.refund, { status: 'PROCESSING', accepted_mark: this.clock.mark(), notify_url: x.notify_url, ...(fail ? { will_fail: true } : {}) });
+      Object.assign(r.refund, {
+        status: 'PROCESSING',
+        accepted_mark: this.clock.mark(),
+        notify_url: x.notify_url,
+        ...(fail ? { will_fail: true } : {}),
+      });
       this.save();
       if (x.is_sync === 'Y') this.settleRefund(t, r.refund);
     }
     if (fault?.kind === 'unknown') return this.failXml('SYSTEM_EXCEPTION', p.charset);
-    if (x.is_sync === 'Y' && r.refund.status === 'FAIL') return this.failXml(r.refund.error_code ?? 'REFUND_FAIL', p.charset);
+    if (x.is_sync === 'Y' && r.refund.status === 'FAIL')
+      return this.failXml(r.refund.error_code ?? 'REFUND_FAIL', p.charset);
     return { type: 'xml', body: buildXml({ isSuccess: true }, p.charset), charset: p.charset };
   }
 
@@ -382,20 +507,42 @@ export class AlipayGateway {
     if (fault?.kind === 'unknown') return this.failXml('SYSTEM_EXCEPTION', p.charset);
     const x = p.params;
     const t = this.find(p.merchant.partner, x.out_trade_no);
-    if (!t) return this.xml(p, 'alipay', { out_trade_no: x.out_trade_no, out_return_no: x.out_return_no, response_code: 'TRADE_NOT_EXIST' }, fault);
+    if (!t)
+      return this.xml(
+        p,
+        'alipay',
+        { out_trade_no: x.out_trade_no, out_return_no: x.out_return_no, response_code: 'TRADE_NOT_EXIST' },
+        fault,
+      );
     this.settleDueRefunds();
     const r = t.refunds.find((y) => y.refund_no === x.out_return_no);
-    if (!r) return this.xml(p, 'alipay', { out_trade_no: t.out_trade_no, out_return_no: x.out_return_no, trade_no: t.trade_no, response_code: 'NOT_FOUND' }, fault);
+    if (!r)
+      return this.xml(
+        p,
+        'alipay',
+        {
+          out_trade_no: t.out_trade_no,
+          out_return_no: x.out_return_no,
+          trade_no: t.trade_no,
+          response_code: 'NOT_FOUND',
+        },
+        fault,
+      );
     const status = r.status ?? 'SUCCESS';
-    return this.xml(p, 'alipay', {
-      response_code: 'SUCCESS',
-      refund_result_code: status === 'SUCCESS' ? 'SUCCESS' : status === 'FAIL' ? 'FAILED' : 'PROCESSING',
-      refund_error_code: status === 'FAIL' ? r.error_code : undefined,
-      out_return_no: r.refund_no,
-      out_trade_no: t.out_trade_no,
-      trade_no: t.trade_no,
-      gmt_create: dashedTime(r.ms),
-    }, fault);
+    return this.xml(
+      p,
+      'alipay',
+      {
+        response_code: 'SUCCESS',
+        refund_result_code: status === 'SUCCESS' ? 'SUCCESS' : status === 'FAIL' ? 'FAILED' : 'PROCESSING',
+        refund_error_code: status === 'FAIL' ? r.error_code : undefined,
+        out_return_no: r.refund_no,
+        out_trade_no: t.out_trade_no,
+        trade_no: t.trade_no,
+        gmt_create: dashedTime(r.ms),
+      },
+      fault,
+    );
   }
 
   /** Protocol time an accepted forex_refund takes to settle (scaled by KAURI_TIME_SCALE, moved by /sim/clock). */
@@ -405,7 +552,12 @@ export class AlipayGateway {
   settleDueRefunds(): void {
     for (const t of this.data.trades) {
       for (const r of t.refunds) {
-        if (r.status === 'PROCESSING' && r.accepted_mark && this.clock.elapsedSince(r.accepted_mark) >= AlipayGateway.REFUND_SETTLE_MS) this.settleRefund(t, r);
+        if (
+          r.status === 'PROCESSING' &&
+          r.accepted_mark &&
+          this.clock.elapsedSince(r.accepted_mark) >= AlipayGateway.REFUND_SETTLE_MS
+        )
+          this.settleRefund(t, r);
       }
     }
   }
@@ -443,13 +595,26 @@ export class AlipayGateway {
   }
 
   /** Signs a notify, queues it, and remembers its id for notify_verify (payment and refund notifies alike). */
-  private deliverNotify(t: Trade, url: string, notifyId: string, fields: Record<string, string | undefined>, meta: Record<string, string>): void {
+  private deliverNotify(
+    t: Trade,
+    url: string,
+    notifyId: string,
+    fields: Record<string, string | undefined>,
+    meta: Record<string, string>,
+  ): void {
     const merchant = this.merchants.get(t.partner)!;
     fields.sign = sign(fields, t.sign_type, { md5Key: merchant.md5Key, privateKey: this.keys.privateKey }, t.charset);
     fields.sign_type = t.sign_type;
-    const job = this.notifier.send(url, encodeForm(fields, t.charset), `application/x-www-form-urlencoded; charset=${t.charset}`, {
-      out_trade_no: t.out_trade_no, ...meta, notify_id: notifyId,
-    });
+    const job = this.notifier.send(
+      url,
+      encodeForm(fields, t.charset),
+      `application/x-www-form-urlencoded; charset=${t.charset}`,
+      {
+        out_trade_no: t.out_trade_no,
+        ...meta,
+        notify_id: notifyId,
+      },
+    );
     this.data.notifyIds[notifyId] = { job: job.id, partner: t.partner, out_trade_no: t.out_trade_no };
     this.save();
   }
@@ -475,61 +640,129 @@ export class AlipayGateway {
   private precreate(p: Parsed, req: GatewayRequest): GatewayAnswer {
     this.need(p, 'out_trade_no', 'subject', 'total_fee', 'currency', 'timestamp');
     const x = p.params;
-    if (x.product_code && x.product_code !== 'OVERSEAS_MBARCODE_PAY') throw new GatewayError('ILLEGAL_ARGUMENT', 'product_code must be OVERSEAS_MBARCODE_PAY');
-    if (parseAlipayTime(x.timestamp!) === undefined) throw new GatewayError('ILLEGAL_ARGUMENT', 'timestamp must be yyyy-MM-dd HH:mm:ss (GMT+8) or epoch ms');
+    if (x.product_code && x.product_code !== 'OVERSEAS_MBARCODE_PAY')
+      throw new GatewayError('ILLEGAL_ARGUMENT', 'product_code must be OVERSEAS_MBARCODE_PAY');
+    if (parseAlipayTime(x.timestamp!) === undefined)
+      throw new GatewayError('ILLEGAL_ARGUMENT', 'timestamp must be yyyy-MM-dd HH:mm:ss (GMT+8) or epoch ms');
     const transCurrency = x.trans_currency || x.currency!;
     const amount = parseMajor(x.total_fee, transCurrency);
-    if (amount === undefined) throw new GatewayError('ILLEGAL_ARGUMENT', `total_fee "${x.total_fee}" is not an amount in ${transCurrency}`);
+    if (amount === undefined)
+      throw new GatewayError('ILLEGAL_ARGUMENT', `total_fee "${x.total_fee}" is not an amount in ${transCurrency}`);
     const expiresAfter = durationOf(x.it_b_pay || x.qr_code_it_b_pay, 120);
     if (expiresAfter === undefined) throw new GatewayError('ILLEGAL_ARGUMENT', 'it_b_pay must look like 15m, 2h or 1d');
     const fp = this.fingerprint(p, ['out_trade_no', 'subject', 'total_fee', 'currency', 'trans_currency']);
     let t = this.find(p.merchant.partner, x.out_trade_no);
     if (t && (t.fingerprint !== fp || t.kind !== 'precreate')) {
-      return this.xml(p, 'alipay', { out_trade_no: x.out_trade_no, result_code: 'FAILED', error: 'TRADE_HAS_SUCCESS_OR_CLOSE', detail_error_code: 'DUPLICATE_OUT_TRADE_NO', detail_error_des: 'out_trade_no was used for another order' });
+      return this.xml(p, 'alipay', {
+        out_trade_no: x.out_trade_no,
+        result_code: 'FAILED',
+        error: 'TRADE_HAS_SUCCESS_OR_CLOSE',
+        detail_error_code: 'DUPLICATE_OUT_TRADE_NO',
+        detail_error_des: 'out_trade_no was used for another order',
+      });
     }
     if (t && t.status !== 'WAIT_BUYER_PAY') {
-      return this.xml(p, 'alipay', { out_trade_no: x.out_trade_no, result_code: 'FAILED', error: 'TRADE_HAS_SUCCESS_OR_CLOSE', detail_error_code: t.status });
+      return this.xml(p, 'alipay', {
+        out_trade_no: x.out_trade_no,
+        result_code: 'FAILED',
+        error: 'TRADE_HAS_SUCCESS_OR_CLOSE',
+        detail_error_code: t.status,
+      });
     }
     if (!t) {
       t = this.newTrade(p, 'precreate', {
-        out_trade_no: x.out_trade_no!, subject: x.subject!, body: x.body, currency: x.currency!, trans_currency: transCurrency, amount_minor: amount,
-        notify_url: x.notify_url, expires_after_ms: expiresAfter, fingerprint: fp,
+        out_trade_no: x.out_trade_no!,
+        subject: x.subject!,
+        body: x.body,
+        currency: x.currency!,
+        trans_currency: transCurrency,
+        amount_minor: amount,
+        notify_url: x.notify_url,
+        expires_after_ms: expiresAfter,
+        fingerprint: fp,
       });
     }
     const qr = `${req.origin}/qr/${t.token}`;
-    if (req.fault?.kind === 'unknown') return this.xml(p, 'alipay', { out_trade_no: t.out_trade_no, result_code: 'UNKNOW', error: 'SYSTEM_ERROR' }, req.fault);
-    return this.xml(p, 'alipay', {
-      out_trade_no: t.out_trade_no,
-      qr_code: qr,
-      result_code: 'SUCCESS',
-      voucher_type: 'qrcode',
-      big_pic_url: `${req.origin}/qr-image?code=${t.token}&picSize=L`,
-      pic_url: `${req.origin}/qr-image?code=${t.token}&picSize=M`,
-      small_pic_url: `${req.origin}/qr-image?code=${t.token}&picSize=S`,
-    }, req.fault);
+    if (req.fault?.kind === 'unknown')
+      return this.xml(
+        p,
+        'alipay',
+        { out_trade_no: t.out_trade_no, result_code: 'UNKNOW', error: 'SYSTEM_ERROR' },
+        req.fault,
+      );
+    return this.xml(
+      p,
+      'alipay',
+      {
+        out_trade_no: t.out_trade_no,
+        qr_code: qr,
+        result_code: 'SUCCESS',
+        voucher_type: 'qrcode',
+        big_pic_url: `${req.origin}/qr-image?code=${t.token}&picSize=L`,
+        pic_url: `${req.origin}/qr-image?code=${t.token}&picSize=M`,
+        small_pic_url: `${req.origin}/qr-image?code=${t.token}&picSize=S`,
+      },
+      req.fault,
+    );
   }
 
   private spotPay(p: Parsed, fault?: FaultMode): GatewayAnswer {
-    this.need(p, 'partner_trans_id', 'trans_name', 'currency', 'trans_amount', 'buyer_identity_code', 'trans_create_time', 'notify_url');
+    this.need(
+      p,
+      'partner_trans_id',
+      'trans_name',
+      'currency',
+      'trans_amount',
+      'buyer_identity_code',
+      'trans_create_time',
+      'notify_url',
+    );
     const x = p.params;
-    if (x.alipay_seller_id && x.alipay_seller_id !== p.merchant.partner) throw new GatewayError('ILLEGAL_ARGUMENT', 'alipay_seller_id must be the partner');
-    if (x.biz_product && x.biz_product !== 'OVERSEAS_MBARCODE_PAY') throw new GatewayError('ILLEGAL_ARGUMENT', 'biz_product must be OVERSEAS_MBARCODE_PAY');
-    if (parseAlipayTime(x.trans_create_time!) === undefined) throw new GatewayError('ILLEGAL_ARGUMENT', 'trans_create_time must be yyyyMMddHHmmss');
+    if (x.alipay_seller_id && x.alipay_seller_id !== p.merchant.partner)
+      throw new GatewayError('ILLEGAL_ARGUMENT', 'alipay_seller_id must be the partner');
+    if (x.biz_product && x.biz_product !== 'OVERSEAS_MBARCODE_PAY')
+      throw new GatewayError('ILLEGAL_ARGUMENT', 'biz_product must be OVERSEAS_MBARCODE_PAY');
+    if (parseAlipayTime(x.trans_create_time!) === undefined)
+      throw new GatewayError('ILLEGAL_ARGUMENT', 'trans_create_time must be yyyyMMddHHmmss');
     const transCurrency = x.trans_currency || x.currency!;
     const amount = parseMajor(x.trans_amount, transCurrency);
-    if (amount === undefined) throw new GatewayError('ILLEGAL_ARGUMENT', `trans_amount "${x.trans_amount}" is not an amount in ${transCurrency}`);
+    if (amount === undefined)
+      throw new GatewayError(
+        'ILLEGAL_ARGUMENT',
+        `trans_amount "${x.trans_amount}" is not an amount in ${transCurrency}`,
+      );
     // spot_pay: trans_currency is a pricing currency Alipay enables per merchant ("currently
     // MOP, TWD and CNY … contact your BD"); without it the price is in `currency`.
     if (x.trans_currency && !(p.merchant.transCurrencies ?? []).includes(x.trans_currency)) {
-      this.log.info({ partner_trans_id: x.partner_trans_id, trans_currency: x.trans_currency }, 'spot pay refused: trans_currency not enabled for this merchant');
-      return this.xml(p, 'alipay', { partner_trans_id: x.partner_trans_id, result_code: 'FAILED', error: 'HAS_NO_PRIVILEGE' }, fault);
+      this.log.info(
+        { partner_trans_id: x.partner_trans_id, trans_currency: x.trans_currency },
+        'spot pay refused: trans_currency not enabled for this merchant',
+      );
+      return this.xml(
+        p,
+        'alipay',
+        { partner_trans_id: x.partner_trans_id, result_code: 'FAILED', error: 'HAS_NO_PRIVILEGE' },
+        fault,
+      );
     }
-    const fp = this.fingerprint(p, ['partner_trans_id', 'trans_amount', 'currency', 'trans_currency', 'buyer_identity_code']);
+    const fp = this.fingerprint(p, [
+      'partner_trans_id',
+      'trans_amount',
+      'currency',
+      'trans_currency',
+      'buyer_identity_code',
+    ]);
     const existing = this.find(p.merchant.partner, x.partner_trans_id);
     if (existing) {
       // A retried request (same code, same amount) gets the trade's answer, not a second charge.
       if (existing.fingerprint !== fp) return this.spotReply(p, existing, 'FAILED', 'PARTNER_TRANS_ID_USED', fault);
-      return this.spotReply(p, existing, existing.status === 'TRADE_SUCCESS' ? 'SUCCESS' : existing.status === 'WAIT_BUYER_PAY' ? 'UNKNOW' : 'FAILED', existing.status === 'TRADE_CLOSED' ? 'TRADE_HAS_CLOSE' : undefined, fault);
+      return this.spotReply(
+        p,
+        existing,
+        existing.status === 'TRADE_SUCCESS' ? 'SUCCESS' : existing.status === 'WAIT_BUYER_PAY' ? 'UNKNOW' : 'FAILED',
+        existing.status === 'TRADE_CLOSED' ? 'TRADE_HAS_CLOSE' : undefined,
+        fault,
+      );
     }
     const code = x.buyer_identity_code!;
     const fail = (error: string) => {
@@ -540,15 +773,22 @@ export class AlipayGateway {
     const pc = this.data.paycodes.find((c) => c.code === code);
     if (!pc) return fail('INVALID_BUYER_IDENTITY_CODE');
     if (pc.used) return fail('BUYER_IDENTITY_CODE_USED');
-    if (pc.behaviour === 'expired' || this.clock.elapsedSince(pc.minted_mark) > 60_000) return fail('INVALID_BUYER_IDENTITY_CODE_EXPIRED');
+    if (pc.behaviour === 'expired' || this.clock.elapsedSince(pc.minted_mark) > 60_000)
+      return fail('INVALID_BUYER_IDENTITY_CODE_EXPIRED');
     pc.used = true;
     if (pc.behaviour === 'insufficient') {
       this.save();
       return fail('BUYER_BALANCE_NOT_ENOUGH');
     }
     const t = this.newTrade(p, 'spot', {
-      out_trade_no: x.partner_trans_id!, subject: x.trans_name!, body: x.memo, currency: x.currency!, trans_currency: transCurrency, amount_minor: amount,
-      notify_url: x.notify_url, fingerprint: fp,
+      out_trade_no: x.partner_trans_id!,
+      subject: x.trans_name!,
+      body: x.memo,
+      currency: x.currency!,
+      trans_currency: transCurrency,
+      amount_minor: amount,
+      notify_url: x.notify_url,
+      fingerprint: fp,
     });
     if (pc.behaviour === 'userpaying') {
       t.userpaying = { queries: 0, until: pc.userpaying_n ?? 1 };
@@ -576,9 +816,21 @@ export class AlipayGateway {
     };
   }
 
-  private spotReply(p: Parsed, t: Trade, result: 'SUCCESS' | 'FAILED' | 'UNKNOW', error: string | undefined, fault?: FaultMode): GatewayAnswer {
+  private spotReply(
+    p: Parsed,
+    t: Trade,
+    result: 'SUCCESS' | 'FAILED' | 'UNKNOW',
+    error: string | undefined,
+    fault?: FaultMode,
+  ): GatewayAnswer {
     // The `unknown` fault: the payment happened (or not) as usual, but the answer is lost in doubt.
-    if (fault?.kind === 'unknown') return this.xml(p, 'alipay', { partner_trans_id: t.out_trade_no, result_code: 'UNKNOW', error: 'SYSTEM_ERROR' }, fault);
+    if (fault?.kind === 'unknown')
+      return this.xml(
+        p,
+        'alipay',
+        { partner_trans_id: t.out_trade_no, result_code: 'UNKNOW', error: 'SYSTEM_ERROR' },
+        fault,
+      );
     return this.xml(p, 'alipay', { ...this.spotFields(t), result_code: result, error }, fault);
   }
 
@@ -591,57 +843,132 @@ export class AlipayGateway {
   }
 
   private acquireQuery(p: Parsed, fault?: FaultMode): GatewayAnswer {
-    if (!p.params.out_trade_no && !p.params.trade_no) throw new GatewayError('ILLEGAL_ARGUMENT', 'give out_trade_no or trade_no');
-    if (fault?.kind === 'unknown') return this.xml(p, 'alipay', { result_code: 'UNKNOW', error: 'SYSTEM_ERROR' }, fault);
+    if (!p.params.out_trade_no && !p.params.trade_no)
+      throw new GatewayError('ILLEGAL_ARGUMENT', 'give out_trade_no or trade_no');
+    if (fault?.kind === 'unknown')
+      return this.xml(p, 'alipay', { result_code: 'UNKNOW', error: 'SYSTEM_ERROR' }, fault);
     const t = this.find(p.merchant.partner, p.params.out_trade_no, p.params.trade_no);
-    if (!t) return this.xml(p, 'alipay', { out_trade_no: p.params.out_trade_no, result_code: 'FAILED', detail_error_code: 'TRADE_NOT_EXIST', error: 'TRADE_NOT_EXIST' }, fault);
+    if (!t)
+      return this.xml(
+        p,
+        'alipay',
+        {
+          out_trade_no: p.params.out_trade_no,
+          result_code: 'FAILED',
+          detail_error_code: 'TRADE_NOT_EXIST',
+          error: 'TRADE_NOT_EXIST',
+        },
+        fault,
+      );
     this.tickUserPaying(t);
-    return this.xml(p, 'alipay', {
-      result_code: 'SUCCESS',
-      out_trade_no: t.out_trade_no,
-      trade_no: t.trade_no,
-      trade_status: t.status,
-      total_fee: formatMajor(t.amount_minor, t.trans_currency),
-      currency: t.currency,
-      trans_currency: t.trans_currency,
-      buyer_logon_id: t.buyer_login_id,
-      buyer_user_id: t.buyer_user_id,
-      gmt_payment: t.paid_ms === undefined ? undefined : dashedTime(t.paid_ms),
-      exchange_rate: t.rate,
-      trans_amount_cny: t.cny_minor === undefined ? undefined : formatMajor(t.cny_minor, 'CNY'),
-    }, fault);
+    return this.xml(
+      p,
+      'alipay',
+      {
+        result_code: 'SUCCESS',
+        out_trade_no: t.out_trade_no,
+        trade_no: t.trade_no,
+        trade_status: t.status,
+        total_fee: formatMajor(t.amount_minor, t.trans_currency),
+        currency: t.currency,
+        trans_currency: t.trans_currency,
+        buyer_logon_id: t.buyer_login_id,
+        buyer_user_id: t.buyer_user_id,
+        gmt_payment: t.paid_ms === undefined ? undefined : dashedTime(t.paid_ms),
+        exchange_rate: t.rate,
+        trans_amount_cny: t.cny_minor === undefined ? undefined : formatMajor(t.cny_minor, 'CNY'),
+      },
+      fault,
+    );
   }
 
   private overseasQuery(p: Parsed, fault?: FaultMode): GatewayAnswer {
-    if (!p.params.partner_trans_id && !p.params.alipay_trans_id) throw new GatewayError('ILLEGAL_ARGUMENT', 'give partner_trans_id or alipay_trans_id');
-    if (fault?.kind === 'unknown') return this.xml(p, 'alipay', { result_code: 'UNKNOW', error: 'SYSTEM_ERROR' }, fault);
+    if (!p.params.partner_trans_id && !p.params.alipay_trans_id)
+      throw new GatewayError('ILLEGAL_ARGUMENT', 'give partner_trans_id or alipay_trans_id');
+    if (fault?.kind === 'unknown')
+      return this.xml(p, 'alipay', { result_code: 'UNKNOW', error: 'SYSTEM_ERROR' }, fault);
     const t = this.find(p.merchant.partner, p.params.partner_trans_id, p.params.alipay_trans_id);
-    if (!t) return this.xml(p, 'alipay', { partner_trans_id: p.params.partner_trans_id, result_code: 'FAILED', error: 'TRADE_NOT_EXIST' }, fault);
+    if (!t)
+      return this.xml(
+        p,
+        'alipay',
+        { partner_trans_id: p.params.partner_trans_id, result_code: 'FAILED', error: 'TRADE_NOT_EXIST' },
+        fault,
+      );
     this.tickUserPaying(t);
-    return this.xml(p, 'alipay', {
-      ...this.spotFields(t),
-      out_trade_no: t.out_trade_no,
-      alipay_trans_status: t.status,
-      payment_inst: 'ALIPAYCN',
-      result_code: 'SUCCESS',
-    }, fault);
+    return this.xml(
+      p,
+      'alipay',
+      {
+        ...this.spotFields(t),
+        out_trade_no: t.out_trade_no,
+        alipay_trans_status: t.status,
+        payment_inst: 'ALIPAYCN',
+        result_code: 'SUCCESS',
+      },
+      fault,
+    );
   }
 
   private cancel(p: Parsed, fault?: FaultMode): GatewayAnswer {
-    if (!p.params.out_trade_no && !p.params.trade_no) throw new GatewayError('ILLEGAL_ARGUMENT', 'give out_trade_no or trade_no');
-    if (!p.params.timestamp || parseAlipayTime(p.params.timestamp) === undefined) throw new GatewayError('ILLEGAL_ARGUMENT', 'timestamp is missing or malformed');
-    if (fault?.kind === 'unknown') return this.xml(p, 'alipay', { result_code: 'UNKNOW', retry_flag: 'Y', error: 'SYSTEM_ERROR' }, fault);
+    if (!p.params.out_trade_no && !p.params.trade_no)
+      throw new GatewayError('ILLEGAL_ARGUMENT', 'give out_trade_no or trade_no');
+    if (!p.params.timestamp || parseAlipayTime(p.params.timestamp) === undefined)
+      throw new GatewayError('ILLEGAL_ARGUMENT', 'timestamp is missing or malformed');
+    if (fault?.kind === 'unknown')
+      return this.xml(p, 'alipay', { result_code: 'UNKNOW', retry_flag: 'Y', error: 'SYSTEM_ERROR' }, fault);
     const t = this.find(p.merchant.partner, p.params.out_trade_no, p.params.trade_no);
-    if (!t) return this.xml(p, 'alipay', { out_trade_no: p.params.out_trade_no, result_code: 'FAILED', retry_flag: 'N', error: 'TRADE_NOT_EXIST', detail_error_code: 'TRADE_NOT_EXIST' }, fault);
-    if (t.kind === 'web') return this.xml(p, 'alipay', { out_trade_no: t.out_trade_no, result_code: 'FAILED', retry_flag: 'N', error: 'TRADE_NOT_SUPPORT' }, fault);
+    if (!t)
+      return this.xml(
+        p,
+        'alipay',
+        {
+          out_trade_no: p.params.out_trade_no,
+          result_code: 'FAILED',
+          retry_flag: 'N',
+          error: 'TRADE_NOT_EXIST',
+          detail_error_code: 'TRADE_NOT_EXIST',
+        },
+        fault,
+      );
+    if (t.kind === 'web')
+      return this.xml(
+        p,
+        'alipay',
+        { out_trade_no: t.out_trade_no, result_code: 'FAILED', retry_flag: 'N', error: 'TRADE_NOT_SUPPORT' },
+        fault,
+      );
     const now = this.clock.nowMs();
     if (!t.cancel) {
       if (t.status === 'TRADE_SUCCESS') {
         // A paid trade may be cancelled (refunded in full, fee too) only on its Beijing day.
         if (beijingDay(t.paid_ms!) !== beijingDay(now)) {
-          return this.xml(p, 'alipay', { out_trade_no: t.out_trade_no, trade_no: t.trade_no, result_code: 'FAILED', retry_flag: 'N', error: 'REASON_TRADE_BEEN_FINISHED' }, fault);
+          return this.xml(
+            p,
+            'alipay',
+            {
+              out_trade_no: t.out_trade_no,
+              trade_no: t.trade_no,
+              result_code: 'FAILED',
+              retry_flag: 'N',
+              error: 'REASON_TRADE_BEEN_FINISHED',
+            },
+            fault,
+          );
         }
-        if (t.refunds.length) return this.xml(p, 'alipay', { out_trade_no: t.out_trade_no, trade_no: t.trade_no, result_code: 'FAILED', retry_flag: 'N', error: 'TRADE_HAS_REFUND' }, fault);
+        if (t.refunds.length)
+          return this.xml(
+            p,
+            'alipay',
+            {
+              out_trade_no: t.out_trade_no,
+              trade_no: t.trade_no,
+              result_code: 'FAILED',
+              retry_flag: 'N',
+              error: 'TRADE_HAS_REFUND',
+            },
+            fault,
+          );
         t.cancel = { ms: now, action: 'refund' };
       } else {
         t.cancel = { ms: now, action: 'close' };
@@ -651,19 +978,65 @@ export class AlipayGateway {
       this.save();
       this.log.info({ out_trade_no: t.out_trade_no, action: t.cancel.action }, 'trade cancelled');
     }
-    return this.xml(p, 'alipay', { out_trade_no: t.out_trade_no, trade_no: t.trade_no, result_code: 'SUCCESS', retry_flag: 'N', action: t.cancel.action }, fault);
+    return this.xml(
+      p,
+      'alipay',
+      {
+        out_trade_no: t.out_trade_no,
+        trade_no: t.trade_no,
+        result_code: 'SUCCESS',
+        retry_flag: 'N',
+        action: t.cancel.action,
+      },
+      fault,
+    );
   }
 
   private spotRefund(p: Parsed, fault?: FaultMode): GatewayAnswer {
     this.need(p, 'partner_trans_id', 'partner_refund_id', 'refund_amount', 'currency');
     const x = p.params;
     const t = this.find(p.merchant.partner, x.partner_trans_id, x.alipay_trans_id);
-    if (!t || t.kind === 'web') return this.xml(p, 'alipay', { partner_trans_id: x.partner_trans_id, partner_refund_id: x.partner_refund_id, result_code: 'FAILED', error: 'TRADE_NOT_EXIST' }, fault);
-    const r = this.doRefund(t, x.partner_refund_id!, x.refund_amount, x.currency, x.refund_reason, 'alipay.acquire.overseas.spot.refund');
-    const base = { partner_trans_id: t.out_trade_no, alipay_trans_id: t.trade_no, partner_refund_id: x.partner_refund_id, currency: t.currency, refund_amount: x.refund_amount };
+    if (!t || t.kind === 'web')
+      return this.xml(
+        p,
+        'alipay',
+        {
+          partner_trans_id: x.partner_trans_id,
+          partner_refund_id: x.partner_refund_id,
+          result_code: 'FAILED',
+          error: 'TRADE_NOT_EXIST',
+        },
+        fault,
+      );
+    const r = this.doRefund(
+      t,
+      x.partner_refund_id!,
+      x.refund_amount,
+      x.currency,
+      x.refund_reason,
+      'alipay.acquire.overseas.spot.refund',
+    );
+    const base = {
+      partner_trans_id: t.out_trade_no,
+      alipay_trans_id: t.trade_no,
+      partner_refund_id: x.partner_refund_id,
+      currency: t.currency,
+      refund_amount: x.refund_amount,
+    };
     if (!r.ok) return this.xml(p, 'alipay', { ...base, result_code: 'FAILED', error: r.error }, fault);
-    if (fault?.kind === 'unknown') return this.xml(p, 'alipay', { ...base, result_code: 'UNKNOW', error: 'SYSTEM_ERROR' }, fault);
-    return this.xml(p, 'alipay', { ...base, refund_amount: formatMajor(r.refund.amount_minor, t.currency), refund_amount_cny: formatMajor(r.refund.cny_minor, 'CNY'), result_code: 'SUCCESS' }, fault);
+    if (fault?.kind === 'unknown')
+      return this.xml(p, 'alipay', { ...base, result_code: 'UNKNOW', error: 'SYSTEM_ERROR' }, fault);
+    return this.xml(
+      p,
+      'alipay',
+      {
+        ...base,
+        refund_amount: formatMajor(r.refund.amount_minor, t.currency),
+        refund_amount_cny: formatMajor(r.refund.cny_minor, 'CNY'),
+        result_code: 'SUCCESS',
+      },
+      fault,
+    );
   }
 
   // ---- paying (the customer), notifies ------------------------------------------------------
@@ -717,7 +1090,10 @@ export class AlipayGateway {
     if (!t.return_url) return undefined;
     const merchant = this.merchants.get(t.partner)!;
     const fields: Record<string, string> = {
-      out_trade_no: t.out_trade_no, trade_no: t.trade_no, trade_status: 'TRADE_FINISHED', currency: t.currency,
+      out_trade_no: t.out_trade_no,
+      trade_no: t.trade_no,
+      trade_status: 'TRADE_FINISHED',
+      currency: t.currency,
       total_fee: formatMajor(t.amount_minor, t.trans_currency),
     };
     fields.sign = sign(fields, t.sign_type, { md5Key: merchant.md5Key, privateKey: this.keys.privateKey }, 'UTF-8');
@@ -730,17 +1106,34 @@ export class AlipayGateway {
   // ---- /sim/ control --------------------------------------------------------------------
 
   /** Finds a trade for the customer's side: by out_trade_no, trade_no, qr_code URL or cashier token. */
-  findForSim(ref: { out_trade_no?: string; trade_no?: string; qr_code?: string; token?: string; partner?: string }): Trade {
+  findForSim(ref: {
+    out_trade_no?: string;
+    trade_no?: string;
+    qr_code?: string;
+    token?: string;
+    partner?: string;
+  }): Trade {
     let t: Trade | undefined;
-    const token = ref.token ?? (ref.qr_code ? /\/(?:qr|cashier)\/([A-Za-z0-9_-]+)/.exec(ref.qr_code)?.[1] ?? ref.qr_code : undefined);
+    const token =
+      ref.token ??
+      (ref.qr_code ? (/\/(?:qr|cashier)\/([A-Za-z0-9_-]+)/.exec(ref.qr_code)?.[1] ?? ref.qr_code) : undefined);
     if (token) t = this.data.trades.find((x) => x.token === token);
     else if (ref.trade_no) t = this.data.trades.find((x) => x.trade_no === ref.trade_no);
     else if (ref.out_trade_no) {
-      const all = this.data.trades.filter((x) => x.out_trade_no === ref.out_trade_no && (!ref.partner || x.partner === ref.partner));
-      if (all.length > 1) throw new ControlError(409, 'ambiguous', 'several partners have that out_trade_no: give "partner" too');
+      const all = this.data.trades.filter(
+        (x) => x.out_trade_no === ref.out_trade_no && (!ref.partner || x.partner === ref.partner),
+      );
+      if (all.length > 1)
+        throw new ControlError(409, 'ambiguous', 'several partners have that out_trade_no: give "partner" too');
       t = all[0];
-    } else throw new ControlError(400, 'invalid_request', 'give "out_trade_no", "qr_code", "redirect_url" or "trade_no"');
-    if (!t) throw new ControlError(404, 'trade_not_found', 'no such trade (a create_forex_trade trade exists once its cashier page has been opened)');
+    } else
+      throw new ControlError(400, 'invalid_request', 'give "out_trade_no", "qr_code", "redirect_url" or "trade_no"');
+    if (!t)
+      throw new ControlError(
+        404,
+        'trade_not_found',
+        'no such trade (a create_forex_trade trade exists once its cashier page has been opened)',
+      );
     this.expire(t);
     return t;
   }
@@ -755,25 +1148,42 @@ export class AlipayGateway {
     }
     const a = this.handle({ method: 'GET', query: u.search.replace(/^\?/, ''), body: Buffer.alloc(0), origin });
     if (a.type === 'redirect') return this.findForSim({ token: a.location.split('/').pop()! });
-    throw new ControlError(400, 'link_refused', a.type === 'html' ? `${a.title}: ${a.message}` : 'the link does not open a cashier');
+    throw new ControlError(
+      400,
+      'link_refused',
+      a.type === 'html' ? `${a.title}: ${a.message}` : 'the link does not open a cashier',
+    );
   }
 
   /** The customer confirms. `force` pays even a closed trade (a late payment racing a close). */
   simPay(t: Trade, payer = 'sim-customer', force = false): Trade {
     if (t.status === 'TRADE_SUCCESS') throw new ControlError(409, 'already_paid', 'the trade is already paid');
-    if (t.status === 'TRADE_CLOSED' && !(force && t.paid_ms === undefined)) throw new ControlError(409, 'trade_closed', 'the trade is closed (give "force": true to pay it anyway)');
-    if (t.kind === 'spot' && !t.userpaying) throw new ControlError(409, 'not_payable', 'a payment-code trade is paid by its code');
+    if (t.status === 'TRADE_CLOSED' && !(force && t.paid_ms === undefined))
+      throw new ControlError(409, 'trade_closed', 'the trade is closed (give "force": true to pay it anyway)');
+    if (t.kind === 'spot' && !t.userpaying)
+      throw new ControlError(409, 'not_payable', 'a payment-code trade is paid by its code');
     this.markPaid(t, payer);
     return t;
   }
 
   mintPaycode(behaviour: string): PayCode {
     const m = /^(success|userpaying(?::(\d+))?|insufficient|expired)$/.exec(behaviour);
-    if (!m) throw new ControlError(400, 'invalid_behaviour', 'behaviour must be success, userpaying:N, insufficient or expired');
+    if (!m)
+      throw new ControlError(
+        400,
+        'invalid_behaviour',
+        'behaviour must be success, userpaying:N, insufficient or expired',
+      );
     const kind = (m[1]!.startsWith('userpaying') ? 'userpaying' : m[1]) as PayCodeBehaviour;
     // Alipay payment codes: 16–24 digits starting 25–30 (18 here, as the wallet shows).
     const code = `28${String(randomInt(0, 1e8)).padStart(8, '0')}${String(randomInt(0, 1e8)).padStart(8, '0')}`;
-    const pc: PayCode = { code, behaviour: kind, minted_mark: this.clock.mark(), used: false, ...(kind === 'userpaying' ? { userpaying_n: Number(m[2] ?? '1') } : {}) };
+    const pc: PayCode = {
+      code,
+      behaviour: kind,
+      minted_mark: this.clock.mark(),
+      used: false,
+      ...(kind === 'userpaying' ? { userpaying_n: Number(m[2] ?? '1') } : {}),
+    };
     this.data.paycodes.push(pc);
     if (this.data.paycodes.length > 5000) this.data.paycodes.splice(0, this.data.paycodes.length - 5000);
     this.save();
@@ -785,11 +1195,26 @@ export class AlipayGateway {
     return this.data.trades.map((t) => {
       this.expire(t);
       return {
-        partner: t.partner, kind: t.kind, out_trade_no: t.out_trade_no, trade_no: t.trade_no, status: t.status,
-        amount: formatMajor(t.amount_minor, t.trans_currency), trans_currency: t.trans_currency, currency: t.currency,
-        created_at: new Date(t.created_ms).toISOString(), paid_at: t.paid_ms === undefined ? undefined : new Date(t.paid_ms).toISOString(),
-        rate: t.rate, cny: t.cny_minor === undefined ? undefined : formatMajor(t.cny_minor, 'CNY'), cancel: t.cancel?.action,
-        refunds: t.refunds.map((r) => ({ refund_no: r.refund_no, amount: formatMajor(r.amount_minor, t.currency), at: new Date(r.ms).toISOString(), status: r.status ?? 'SUCCESS', ...(r.error_code ? { error_code: r.error_code } : {}) })),
+        partner: t.partner,
+        kind: t.kind,
+        out_trade_no: t.out_trade_no,
+        trade_no: t.trade_no,
+        status: t.status,
+        amount: formatMajor(t.amount_minor, t.trans_currency),
+        trans_currency: t.trans_currency,
+        currency: t.currency,
+        created_at: new Date(t.created_ms).toISOString(),
+        paid_at: t.paid_ms === undefined ? undefined : new Date(t.paid_ms).toISOString(),
+        rate: t.rate,
+        cny: t.cny_minor === undefined ? undefined : formatMajor(t.cny_minor, 'CNY'),
+        cancel: t.cancel?.action,
+        refunds: t.refunds.map((r) => ({
+          refund_no: r.refund_no,
+          amount: formatMajor(r.amount_minor, t.currency),
+          at: new Date(r.ms).toISOString(),
+          status: r.status ?? 'SUCCESS',
+          ...(r.error_code ? { error_code: r.error_code } : {}),
+        })),
       };
     });
   }
@@ -802,7 +1227,12 @@ export class AlipayGateway {
     const now = this.clock.nowMs();
     const published = compactTime(now).slice(8) >= '093000' ? now : now - 86_400_000;
     const day = beijingDay(published);
-    return Object.keys(this.data.rates).sort().map((c) => `${day}|093000|${c}|${this.data.rates[c]}`).join('\n') + '\n';
+    return (
+      Object.keys(this.data.rates)
+        .sort()
+        .map((c) => `${day}|093000|${c}|${this.data.rates[c]}`)
+        .join('\n') + '\n'
+    );
   }
 
   private legacyFile(p: Parsed): string {
@@ -811,7 +1241,10 @@ export class AlipayGateway {
     if (end < start) return 'File download failed:Finish date ahead of begin date';
     const today = beijingDay(this.clock.nowMs());
     if (end >= today) return 'File download failed:Finish date not ahead of today';
-    const span = (Date.UTC(+end.slice(0, 4), +end.slice(4, 6) - 1, +end.slice(6)) - Date.UTC(+start.slice(0, 4), +start.slice(4, 6) - 1, +start.slice(6))) / 86_400_000;
+    const span =
+      (Date.UTC(+end.slice(0, 4), +end.slice(4, 6) - 1, +end.slice(6)) -
+        Date.UTC(+start.slice(0, 4), +start.slice(4, 6) - 1, +start.slice(6))) /
+      86_400_000;
     if (span > 10) return 'File download failed:Over 10 days to Date period';
     const settlement = p.params.service === 'forex_liquidation_file';
     const lines: string[] = [];
@@ -819,23 +1252,72 @@ export class AlipayGateway {
       const d = beijingDay(e.ms);
       if (d < start || d > end) continue;
       const settled = compactTime(e.ms + 86_400_000);
-      lines.push([e.id, formatMajor(e.amount, e.currency), e.currency, compactTime(e.ms), settlement ? settled : '', e.kind === 'payment' ? 'P' : 'R', formatMajor(e.fee, e.currency), settlement ? 'L' : 'P', ''].join('|'));
+      lines.push(
+        [
+          e.id,
+          formatMajor(e.amount, e.currency),
+          e.currency,
+          compactTime(e.ms),
+          settlement ? settled : '',
+          e.kind === 'payment' ? 'P' : 'R',
+          formatMajor(e.fee, e.currency),
+          settlement ? 'L' : 'P',
+          '',
+        ].join('|'),
+      );
     }
     return lines.length ? `${lines.join('\n')}\n` : 'No balance account data in the period';
   }
 
   /** Every money movement, in time order: payments, cancels of paid trades, refunds. */
-  ledger(partner: string): Array<{ kind: 'payment' | 'cancel' | 'refund'; id: string; trade: Trade; amount: number; cny: number; currency: string; ms: number; fee: number }> {
+  ledger(partner: string): Array<{
+    kind: 'payment' | 'cancel' | 'refund';
+    id: string;
+    trade: Trade;
+    amount: number;
+    cny: number;
+    currency: string;
+    ms: number;
+    fee: number;
+  }> {
     const out: ReturnType<AlipayGateway['ledger']> = [];
     const fee = (minor: number) => Math.round(minor * 0.018);
     for (const t of this.data.trades) {
       if (t.partner !== partner || t.paid_ms === undefined) continue;
-      out.push({ kind: 'payment', id: t.out_trade_no, trade: t, amount: t.amount_minor, cny: t.cny_minor ?? 0, currency: t.currency, ms: t.paid_ms, fee: fee(t.amount_minor) });
-      if (t.cancel?.action === 'refund') out.push({ kind: 'cancel', id: t.out_trade_no, trade: t, amount: t.amount_minor, cny: t.cny_minor ?? 0, currency: t.currency, ms: t.cancel.ms, fee: -fee(t.amount_minor) });
+      out.push({
+        kind: 'payment',
+        id: t.out_trade_no,
+        trade: t,
+        amount: t.amount_minor,
+        cny: t.cny_minor ?? 0,
+        currency: t.currency,
+        ms: t.paid_ms,
+        fee: fee(t.amount_minor),
+      });
+      if (t.cancel?.action === 'refund')
+        out.push({
+          kind: 'cancel',
+          id: t.out_trade_no,
+          trade: t,
+          amount: t.amount_minor,
+          cny: t.cny_minor ?? 0,
+          currency: t.currency,
+          ms: t.cancel.ms,
+          fee: -fee(t.amount_minor),
+        });
       for (const r of t.refunds) {
         // An accepted forex_refund moves money once it succeeds; a failed one never does.
         if (r.status === 'PROCESSING' || r.status === 'FAIL') continue;
-        out.push({ kind: 'refund', id: r.refund_no, trade: t, amount: r.amount_minor, cny: r.cny_minor, currency: t.currency, ms: r.settled_ms ?? r.ms, fee: 0 });
+        out.push({
+          kind: 'refund',
+          id: r.refund_no,
+          trade: t,
+          amount: r.amount_minor,
+          cny: r.cny_minor,
+          currency: t.currency,
+          ms: r.settled_ms ?? r.ms,
+          fee: 0,
+        });
       }
     }
     return out.sort((a, b) => a.ms - b.ms);

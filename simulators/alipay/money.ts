@@ -26,7 +26,12 @@ export function formatMajor(minor: number, currency: string): string {
 /** CNY fen for an amount at a rate (CNY per unit), half up. */
 export function toCny(minor: number, currency: string, rate: string): number {
   if (currency === 'CNY') return minor;
-  return new Decimal(minor).div(new Decimal(10).pow(exponentOf(currency))).mul(rate).mul(100).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
+  return new Decimal(minor)
+    .div(new Decimal(10).pow(exponentOf(currency)))
+    .mul(rate)
+    .mul(100)
+    .toDecimalPlaces(0, Decimal.ROUND_HALF_UP)
+    .toNumber();
 }
 
 /** The CNY part of a refund, cumulative so that a full refund gives back exactly what was paid. */

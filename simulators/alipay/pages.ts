@@ -17,14 +17,19 @@ button{background:#1677ff;color:#fff;border:0;border-radius:6px;font-size:1.2em;
 }
 
 export function messagePage(title: string, message: string): string {
-  return shell(`Alipay (simulator): ${title}`, `<h1>支付宝 Alipay</h1><h2 data-testid="sim-error">${escapeHtml(title)}</h2><p>${escapeHtml(message)}</p>`);
+  return shell(
+    `Alipay (simulator): ${title}`,
+    `<h1>支付宝 Alipay</h1><h2 data-testid="sim-error">${escapeHtml(title)}</h2><p>${escapeHtml(message)}</p>`,
+  );
 }
 
 export function cashierPage(t: Trade, merchantName: string, rate: string): string {
   const payable = t.status === 'WAIT_BUYER_PAY';
   const amount = `${formatMajor(t.amount_minor, t.trans_currency)} ${t.trans_currency}`;
   const ref = { token: t.token };
-  return shell('Alipay (simulator)', `
+  return shell(
+    'Alipay (simulator)',
+    `
 <h1>支付宝 Alipay</h1>
 <p data-testid="sim-merchant">${escapeHtml(merchantName)}</p>
 <p data-testid="sim-order-body">${escapeHtml(t.subject)}</p>
@@ -43,5 +48,6 @@ if (btn) btn.addEventListener('click', async () => {
   if (res.ok) btn.remove(); else btn.disabled = false;
   if (res.ok && out.return_url) location.href = out.return_url;
 });
-</script>`);
+</script>`,
+  );
 }

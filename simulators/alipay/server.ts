@@ -17,7 +17,11 @@ import { generateRsaKeys } from './sign.js';
 // files and the /sim/ control API on one port.
 
 /** CONTRACTS.md "Simulator defaults". */
-export const DEFAULT_MERCHANT: Merchant = { partner: '2088101122136241', md5Key: '760bdzec6y9goq7ctyx96ezkz78287de', name: 'Kauri Demo Shop 奇异果小店' };
+export const DEFAULT_MERCHANT: Merchant = {
+  partner: '2088101122136241',
+  md5Key: '760bdzec6y9goq7ctyx96ezkz78287de',
+  name: 'Kauri Demo Shop 奇异果小店',
+};
 
 /** Alipay retries a notify 8 times within 25 h: 2m, 10m, 10m, 1h, 2h, 6h, 15h after the first (protocols A1). */
 export const NOTIFY_SCHEDULE_MS = [2 * 60, 10 * 60, 10 * 60, 3600, 2 * 3600, 6 * 3600, 15 * 3600].map((s) => s * 1000);
@@ -60,7 +64,8 @@ function loadKeys(stateDir: string | undefined): { privateKey: string; publicKey
   mkdirSync(stateDir, { recursive: true });
   const priv = join(stateDir, 'alipay_private_key.pem');
   const pub = join(stateDir, 'alipay_public_key.pem');
-  if (existsSync(priv) && existsSync(pub)) return { privateKey: readFileSync(priv, 'utf8'), publicKey: readFileSync(pub, 'utf8') };
+  if (existsSync(priv) && existsSync(pub))
+    return { privateKey: readFileSync(priv, 'utf8'), publicKey: readFileSync(pub, 'utf8') };
   const keys = generateRsaKeys();
   writeFileSync(priv, keys.privateKey, { mode: 0o600 });
   writeFileSync(pub, keys.publicKey);
@@ -76,7 +81,17 @@ export async function startAlipaySim(opts: AlipaySimOptions): Promise<AlipaySim>
   const state = new JsonState<AlipayState>(
     opts.stateDir,
     'alipay-sim.json',
-    () => ({ clockOffsetMs: 0, faults: [], notifies: [], trades: [], paycodes: [], notifyIds: {}, merchantKeys: {}, rates: { ...DEFAULT_RATES }, seq: 0 }),
+    () => ({
+      clockOffsetMs: 0,
+      faults: [],
+      notifies: [],
+      trades: [],
+      paycodes: [],
+      notifyIds: {},
+      merchantKeys: {},
+      rates: { ...DEFAULT_RATES },
+      seq: 0,
+    }),
     { minIntervalMs: 100 },
   );
   for (const [partner, pem] of Object.entries(state.data.merchantKeys)) {
@@ -86,18 +101,34 @@ export async function startAlipaySim(opts: AlipaySimOptions): Promise<AlipaySim>
   const runtime = simRuntime(state, log, {
     schedule: NOTIFY_SCHEDULE_MS,
     isAck: isNotifyAck,
-    tamper: (body) => body.replace(/(^|&)sign=([^&]*)/, (_all, p: string, s: string) => `${p}sign=${s.split('').reverse().join('')}`),
+    tamper: (body) =>
+      body.replace(/(^|&)sign=([^&]*)/, (_all, p: string, s: string) => `${p}sign=${s.split('').reverse().join('')}`),
   });
   const { clock, notifier, save } = runtime;
   for (const [partner, list] of Object.entries(state.data.transCurrencies ?? {})) {
     const m = merchants.get(partner);
     if (m) m.transCurrencies = list;
   }
-  const gateway = new AlipayGateway(state.data, merchants, clock, notifier, () => state.data.notifies, keys, log, save, runtime.faults);
+  const gateway = new AlipayGateway(
+    state.data,
+    merchants,
+    clock,
+    notifier,
+    () => state.data.notifies,
+    keys,
+    log,
+    save,
+    runtime.faults,
+  );
 
-  if (opts.tls && !opts.stateDir) throw new Error('--tls needs --state DIR (the CA and certificate are generated there)');
+  if (opts.tls && !opts.stateDir)
+    throw new Error('--tls needs --state DIR (the CA and certificate are generated there)');
   const tls = opts.tls ? ensureServerTls(opts.stateDir!, 'alipay') : undefined;
-  const app = createSimServer({ log, bodyLimit: 64 * 1024, ...(tls ? { tls: { key: tls.keyPem, cert: tls.certPem, ca: tls.caPem } } : {}) });
+  const app = createSimServer({
+    log,
+    bodyLimit: 64 * 1024,
+    ...(tls ? { tls: { key: tls.keyPem, cert: tls.certPem, ca: tls.caPem } } : {}),
+  });
   runtime.install(app, { targetOf: (req) => (req.url.startsWith('/gateway.do') ? serviceOf(req) : undefined) });
   registerAlipayApi(app, gateway);
   registerAlipayControl(app, {

@@ -9,15 +9,32 @@ const KEY = '760bdzec6y9goq7ctyx96ezkz78287de';
 
 describe('simulator signing', () => {
   it('matches the public MD5 vectors (protocols A3)', () => {
-    expect(sign({ service: 'forex_rate_file', partner: '2088101122136241', sign_type: 'MD5' }, 'MD5', { md5Key: KEY })).toBe('4051af1716d522b47acff927d4fb9781');
-    expect(sign({ service: 'forex_compare_file', partner: '2088101122136241', start_date: '20120202', end_date: '20120205' }, 'MD5', { md5Key: KEY })).toBe('3d09abe0980696bb39bb72c6137266ca');
+    expect(
+      sign({ service: 'forex_rate_file', partner: '2088101122136241', sign_type: 'MD5' }, 'MD5', { md5Key: KEY }),
+    ).toBe('4051af1716d522b47acff927d4fb9781');
+    expect(
+      sign(
+        { service: 'forex_compare_file', partner: '2088101122136241', start_date: '20120202', end_date: '20120205' },
+        'MD5',
+        { md5Key: KEY },
+      ),
+    ).toBe('3d09abe0980696bb39bb72c6137266ca');
     const notify = {
-      _input_charset: 'utf-8', currency: 'HKD', notify_id: '13f1e773aeb299e26eb5d02bbb71219d50', notify_time: '2013-09-02 10:41:43', notify_type: 'trade_status_sync',
-      out_trade_no: '4028608899131221', total_fee: '0.10', trade_no: '4061800001000100000574688', trade_status: 'TRADE_FINISHED',
+      _input_charset: 'utf-8',
+      currency: 'HKD',
+      notify_id: '13f1e773aeb299e26eb5d02bbb71219d50',
+      notify_time: '2013-09-02 10:41:43',
+      notify_type: 'trade_status_sync',
+      out_trade_no: '4028608899131221',
+      total_fee: '0.10',
+      trade_no: '4061800001000100000574688',
+      trade_status: 'TRADE_FINISHED',
     };
     expect(sign(notify, 'MD5', { md5Key: KEY })).toBe('a27572b0a6dee50d2d4a1449bfd55e92');
     expect(verify(notify, 'MD5', 'a27572b0a6dee50d2d4a1449bfd55e92', { md5Key: KEY })).toBe(true);
-    expect(verify({ ...notify, total_fee: '1.00' }, 'MD5', 'a27572b0a6dee50d2d4a1449bfd55e92', { md5Key: KEY })).toBe(false);
+    expect(verify({ ...notify, total_fee: '1.00' }, 'MD5', 'a27572b0a6dee50d2d4a1449bfd55e92', { md5Key: KEY })).toBe(
+      false,
+    );
   });
 
   it('RSA and RSA2 round trip, with the space-for-plus repair', () => {
@@ -38,7 +55,11 @@ describe('forms in UTF-8 and GBK', () => {
     for (const cs of ['UTF-8', 'GBK'] as const) {
       const text = encodeForm({ subject: '奇异果 小店', total_fee: '1.00', _input_charset: cs }, cs);
       expect(declaredCharset(text)).toBe(cs);
-      expect(decodeParams([Buffer.from(text).toString('latin1')], cs)).toEqual({ subject: '奇异果 小店', total_fee: '1.00', _input_charset: cs });
+      expect(decodeParams([Buffer.from(text).toString('latin1')], cs)).toEqual({
+        subject: '奇异果 小店',
+        total_fee: '1.00',
+        _input_charset: cs,
+      });
     }
     expect(encodeForm({ s: '羊毛被' }, 'GBK')).toBe('s=%D1%F2%C3%AB%B1%BB');
   });
@@ -50,7 +71,7 @@ describe('forms in UTF-8 and GBK', () => {
 });
 
 describe('amounts and times', () => {
-  it('parses positive amounts with the currency\'s places only', () => {
+  it("parses positive amounts with the currency's places only", () => {
     expect(parseMajor('10.00', 'NZD')).toBe(1000);
     expect(parseMajor('0.01', 'NZD')).toBe(1);
     expect(parseMajor('7', 'NZD')).toBe(700);

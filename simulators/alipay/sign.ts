@@ -35,27 +35,47 @@ export interface SignKeys {
  * getPreSignString): every child of <response><NAME>, sorted, empty values kept as `k=`.
  */
 export function responsePreSignString(fields: Readonly<Record<string, string>>): string {
-  return Object.keys(fields).sort().map((k) => `${k}=${fields[k]}`).join('&');
+  return Object.keys(fields)
+    .sort()
+    .map((k) => `${k}=${fields[k]}`)
+    .join('&');
 }
 
-export function sign(params: Readonly<Record<string, string | undefined>>, type: SignType, keys: SignKeys, charset = 'UTF-8'): string {
+export function sign(
+  params: Readonly<Record<string, string | undefined>>,
+  type: SignType,
+  keys: SignKeys,
+  charset = 'UTF-8',
+): string {
   return signPreSign(preSignString(params), type, keys, charset);
 }
 
 export function signPreSign(pre: string, type: SignType, keys: SignKeys, charset = 'UTF-8'): string {
   if (type === 'MD5') {
     if (!keys.md5Key) throw new Error('no MD5 key');
-    return createHash('md5').update(encodeText(pre + keys.md5Key, charset)).digest('hex');
+    return createHash('md5')
+      .update(encodeText(pre + keys.md5Key, charset))
+      .digest('hex');
   }
   if (!keys.privateKey) throw new Error('no RSA private key');
-  return createSign(type === 'RSA' ? 'RSA-SHA1' : 'RSA-SHA256').update(encodeText(pre, charset)).sign(keys.privateKey, 'base64');
+  return createSign(type === 'RSA' ? 'RSA-SHA1' : 'RSA-SHA256')
+    .update(encodeText(pre, charset))
+    .sign(keys.privateKey, 'base64');
 }
 
-export function verify(params: Readonly<Record<string, string | undefined>>, type: SignType, signature: string, keys: SignKeys, charset = 'UTF-8'): boolean {
+export function verify(
+  params: Readonly<Record<string, string | undefined>>,
+  type: SignType,
+  signature: string,
+  keys: SignKeys,
+  charset = 'UTF-8',
+): boolean {
   const pre = preSignString(params);
   if (type === 'MD5') {
     if (!keys.md5Key) return false;
-    const want = createHash('md5').update(encodeText(pre + keys.md5Key, charset)).digest('hex');
+    const want = createHash('md5')
+      .update(encodeText(pre + keys.md5Key, charset))
+      .digest('hex');
     const got = signature.toLowerCase();
     return got.length === want.length && timingSafeEqual(Buffer.from(got), Buffer.from(want));
   }
@@ -63,7 +83,9 @@ export function verify(params: Readonly<Record<string, string | undefined>>, typ
   // Form posts sometimes arrive with '+' turned into spaces.
   const repaired = signature.replace(/ /g, '+');
   try {
-    return createVerify(type === 'RSA' ? 'RSA-SHA1' : 'RSA-SHA256').update(encodeText(pre, charset)).verify(keys.publicKey, repaired, 'base64');
+    return createVerify(type === 'RSA' ? 'RSA-SHA1' : 'RSA-SHA256')
+      .update(encodeText(pre, charset))
+      .verify(keys.publicKey, repaired, 'base64');
   } catch {
     return false;
   }

@@ -5,7 +5,14 @@ const OFFSET = 8 * 3600_000;
 function parts(ms: number) {
   const d = new Date(ms + OFFSET);
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return { y: p(d.getUTCFullYear(), 4), mo: p(d.getUTCMonth() + 1), d: p(d.getUTCDate()), h: p(d.getUTCHours()), mi: p(d.getUTCMinutes()), s: p(d.getUTCSeconds()) };
+  return {
+    y: p(d.getUTCFullYear(), 4),
+    mo: p(d.getUTCMonth() + 1),
+    d: p(d.getUTCDate()),
+    h: p(d.getUTCHours()),
+    mi: p(d.getUTCMinutes()),
+    s: p(d.getUTCSeconds()),
+  };
 }
 
 /** yyyyMMddHHmmss */

@@ -12,7 +12,8 @@ import iconv from 'iconv-lite';
 // (`<alipay><is_success>F</is_success><error>ILLEGAL_SIGN</error></alipay>`).
 // The bytes are in the request's `_input_charset`, which the declaration names.
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+const esc = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 
 const INDENT = '  ';
 
@@ -43,16 +44,22 @@ export function buildXml(r: XmlReply, charset: 'UTF-8' | 'GBK'): Buffer {
     const lines = ['<alipay>', `${INDENT}<is_success>T</is_success>`];
     if (r.request) {
       lines.push(`${INDENT}<request>`);
-      for (const [k, v] of Object.entries(r.request)) if (k !== 'sign') lines.push(`${INDENT}${INDENT}<param name="${esc(k)}">${esc(v)}</param>`);
+      for (const [k, v] of Object.entries(r.request))
+        if (k !== 'sign') lines.push(`${INDENT}${INDENT}<param name="${esc(k)}">${esc(v)}</param>`);
       lines.push(`${INDENT}</request>`);
     }
     if (r.response) {
       lines.push(`${INDENT}<response>`, `${INDENT}${INDENT}<${r.response.name}>`);
       // Alphabetical, as real replies are.
-      for (const [k, v] of Object.entries(presentFields(r.response.fields))) lines.push(`${INDENT.repeat(3)}<${k}>${esc(v)}</${k}>`);
+      for (const [k, v] of Object.entries(presentFields(r.response.fields)))
+        lines.push(`${INDENT.repeat(3)}<${k}>${esc(v)}</${k}>`);
       lines.push(`${INDENT}${INDENT}</${r.response.name}>`, `${INDENT}</response>`);
     }
-    if (r.sign) lines.push(`${INDENT}<sign>${esc(r.sign.sign)}</sign>`, `${INDENT}<sign_type>${esc(r.sign.sign_type)}</sign_type>`);
+    if (r.sign)
+      lines.push(
+        `${INDENT}<sign>${esc(r.sign.sign)}</sign>`,
+        `${INDENT}<sign_type>${esc(r.sign.sign_type)}</sign_type>`,
+      );
     lines.push('</alipay>');
     x = head + lines.join('\n');
   }

@@ -29,14 +29,18 @@ function serializeBytes(bytes: Buffer): string {
 export function encodeForm(fields: Record<string, string>, charset = 'gbk'): string {
   const pairs: string[] = [];
   for (const name of Object.keys(fields)) {
-    pairs.push(`${serializeBytes(iconv.encode(name, charset))}=${serializeBytes(iconv.encode(fields[name]!, charset))}`);
+    pairs.push(
+      `${serializeBytes(iconv.encode(name, charset))}=${serializeBytes(iconv.encode(fields[name]!, charset))}`,
+    );
   }
   return pairs.join('&');
 }
 
 /** Bytes of one name or value: the raw bytes as latin1 text, `+` → space, %XX → the byte. */
 function parseBytes(latin1: string, charset: string): string {
-  const text = latin1.replace(/\+/g, ' ').replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
+  const text = latin1
+    .replace(/\+/g, ' ')
+    .replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
   return iconv.decode(Buffer.from(text, 'latin1'), charset);
 }
 

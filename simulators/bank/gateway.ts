@@ -66,7 +66,14 @@ export interface GatewayData {
   backOffice?: Record<string, { notify_url: string | null; key?: string }>;
 }
 
-export const DEFAULT_RATES: Record<string, string> = { NZD: '4.2350', AUD: '4.6520', USD: '7.1280', GBP: '9.0150', EUR: '7.7420', HKD: '0.9150' };
+export const DEFAULT_RATES: Record<string, string> = {
+  NZD: '4.2350',
+  AUD: '4.6520',
+  USD: '7.1280',
+  GBP: '9.0150',
+  EUR: '7.7420',
+  HKD: '0.9150',
+};
 
 export const BANKS = ['招商银行', '中国工商银行', '中国建设银行', '中国银行', '中国农业银行', '交通银行'];
 
@@ -79,7 +86,11 @@ export const FEE_RATE = '0.005';
 export const PSTRING = { paid: '支付完成', failed: '支付失败', notifyPaid: '支付完成', notifyRefused: '支付被拒绝' };
 
 export class GatewayError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -109,11 +120,18 @@ export class BankGateway {
   }
 
   /** The back office: sets a merchant's notify URL (null: none), adding the merchant when a key is given. */
-  configureMerchant(vMid: string, settings: { notifyUrl: string | null; key?: string }): { v_mid: string; notify_url: string | null } {
-    if (!this.merchant(vMid) && !settings.key) throw new GatewayError(404, 'unknown_merchant', `no merchant ${vMid}: give "key" to add one`);
+  configureMerchant(
+    vMid: string,
+    settings: { notifyUrl: string | null; key?: string },
+  ): { v_mid: string; notify_url: string | null } {
+    if (!this.merchant(vMid) && !settings.key)
+      throw new GatewayError(404, 'unknown_merchant', `no merchant ${vMid}: give "key" to add one`);
     if (settings.key) this.merchants.set(vMid, { ...this.merchant(vMid), v_mid: vMid, key: settings.key });
     const key = settings.key ?? this.data.backOffice?.[vMid]?.key;
-    this.data.backOffice = { ...this.data.backOffice, [vMid]: { notify_url: settings.notifyUrl, ...(key ? { key } : {}) } };
+    this.data.backOffice = {
+      ...this.data.backOffice,
+      [vMid]: { notify_url: settings.notifyUrl, ...(key ? { key } : {}) },
+    };
     this.save();
     return { v_mid: vMid, notify_url: this.notifyUrlOf(vMid) };
   }
@@ -125,13 +143,28 @@ export class BankGateway {
   /** The payment form: checks the fields and the MAC, then keeps (or refreshes) the order. */
   submit(form: Record<string, string>): BankOrder {
     const need = ['v_mid', 'v_oid', 'v_rcvname', 'v_amount', 'v_ymd', 'v_moneytype', 'v_url', 'v_md5info'];
-    for (const f of need) if (form[f] === undefined || form[f] === '') {
-      if (f !== 'v_rcvname') throw new GatewayError(400, 'missing_field', `缺少参数 ${f} (missing field ${f})`);
-    }
+    for (const f of need)
+      if (form[f] === undefined || form[f] === '') {
+        if (f !== 'v_rcvname') throw new GatewayError(400, 'missing_field', `缺少参数 ${f} (missing field ${f})`);
+      }
     const m = this.merchant(form.v_mid!);
     if (!m) throw new GatewayError(400, 'unknown_merchant', `商户不存在 (unknown merchant ${form.v_mid})`);
-    if (!macOk(m.key, form.v_moneytype! + form.v_ymd! + form.v_amount! + (form.v_rcvname ?? '') + form.v_oid! + form.v_mid! + form.v_url!, form.v_md5info)) throw new GatewayError(400, 'bad_mac', '数字签名错误 (v_md5info does not verify)');
-    if (form.v_moneytype !== '0') throw new GatewayError(400, 'bad_currency', '内卡商户币种只能为人民币 (v_moneytype must be 0, CNY)');
+    if (
+      !macOk(
+        m.key,
+        form.v_moneytype! +
+          form.v_ymd! +
+          form.v_amount! +
+          (form.v_rcvname ?? '') +
+          form.v_oid! +
+          form.v_mid! +
+          form.v_url!,
+        form.v_md5info,
+      )
+    )
+      throw new GatewayError(400, 'bad_mac', '数字签名错误 (v_md5info does not verify)');
+    if (form.v_moneytype !== '0')
+      throw new GatewayError(400, 'bad_currency', '内卡商户币种只能为人民币 (v_moneytype must be 0, CNY)');
     if (!/^\d{1,10}\.\d{2}$/.test(form.v_amount!) || new Decimal(form.v_amount!).lte(0)) {
       throw new GatewayError(400, 'bad_amount', '金额格式错误 (v_amount must be yuan with two decimals, above zero)');
     }
@@ -145,19 +178,34 @@ export class BankGateway {
     } catch {
       throw new GatewayError(400, 'bad_url', 'v_url 无效 (v_url is not a URL)');
     }
-    if (!/^https?:$/.test(url.protocol)) throw new GatewayError(400, 'bad_url', 'v_url 无效 (v_url must be http or https)');
+    if (!/^https?:$/.test(url.protocol))
+      throw new GatewayError(400, 'bad_url', 'v_url 无效 (v_url must be http or https)');
     const existing = this.order(form.v_oid!);
     if (existing) {
-      if (existing.v_amount !== form.v_amount) throw new GatewayError(400, 'duplicate_oid', '订单号重复 (this v_oid was submitted with another amount)');
-      if (existing.status === 'paid') throw new GatewayError(409, 'already_paid', '该订单已支付 (this order is already paid)');
+      if (existing.v_amount !== form.v_amount)
+        throw new GatewayError(400, 'duplicate_oid', '订单号重复 (this v_oid was submitted with another amount)');
+      if (existing.status === 'paid')
+        throw new GatewayError(409, 'already_paid', '该订单已支付 (this order is already paid)');
       existing.v_url = form.v_url!;
       this.save();
       return existing;
     }
     const order: BankOrder = {
-      v_mid: form.v_mid!, v_oid: form.v_oid!, v_amount: form.v_amount!, v_moneytype: '0', v_ymd: form.v_ymd!, v_url: form.v_url!,
-      v_rcvname: form.v_rcvname ?? '', status: 'unpaid', pmode: '', bank_trade_no: '',
-      created_at: this.clock.now().toISOString(), paid_at: null, failed_at: null, fee: '0.00', refunds: [],
+      v_mid: form.v_mid!,
+      v_oid: form.v_oid!,
+      v_amount: form.v_amount!,
+      v_moneytype: '0',
+      v_ymd: form.v_ymd!,
+      v_url: form.v_url!,
+      v_rcvname: form.v_rcvname ?? '',
+      status: 'unpaid',
+      pmode: '',
+      bank_trade_no: '',
+      created_at: this.clock.now().toISOString(),
+      paid_at: null,
+      failed_at: null,
+      fee: '0.00',
+      refunds: [],
     };
     this.data.orders.push(order);
     this.save();
@@ -199,7 +247,12 @@ export class BankGateway {
     const pstatus = o.status === 'paid' ? '20' : o.status === 'failed' ? '30' : '1';
     const pstring = o.status === 'paid' ? PSTRING.paid : o.status === 'failed' ? PSTRING.failed : '已提交';
     const fields = {
-      v_oid: o.v_oid, v_pstatus: pstatus, v_pstring: pstring, v_pmode: o.pmode, v_amount: o.v_amount, v_moneytype: o.v_moneytype,
+      v_oid: o.v_oid,
+      v_pstatus: pstatus,
+      v_pstring: pstring,
+      v_pmode: o.pmode,
+      v_amount: o.v_amount,
+      v_moneytype: o.v_moneytype,
       v_md5info: hmacMd5(m.key, o.v_oid + pstatus + pstring + o.pmode),
       v_md5money: hmacMd5(m.key, o.v_amount + o.v_moneytype),
       v_sign: rsaMd5Sign(this.keys.privateKey, o.v_oid + pstatus + o.v_amount + o.v_moneytype),
@@ -210,7 +263,7 @@ export class BankGateway {
   private queueNotify(o: BankOrder, pstatus: '1' | '3'): void {
     const url = this.notifyUrlOf(o.v_mid);
     if (!url) {
-      this.log.warn({ v_oid: o.v_oid, v_mid: o.v_mid }, 'no notify URL in this merchant\'s back office: no notify sent');
+      this.log.warn({ v_oid: o.v_oid, v_mid: o.v_mid }, "no notify URL in this merchant's back office: no notify sent");
       return;
     }
     this.data.queued.push({ v_mid: o.v_mid, url, v_oid: o.v_oid, pstatus });
@@ -247,7 +300,9 @@ export class BankGateway {
       for (let i = 0; i < items.length; i += MAX_BATCH) {
         const chunk = items.slice(i, i + MAX_BATCH);
         const body = this.notifyBody(chunk.map((q) => ({ order: this.order(q.v_oid)!, pstatus: q.pstatus })));
-        this.notifier.send(chunk[0]!.url, body, 'application/x-www-form-urlencoded', { v_oid: chunk.map((q) => q.v_oid).join(',') });
+        this.notifier.send(chunk[0]!.url, body, 'application/x-www-form-urlencoded', {
+          v_oid: chunk.map((q) => q.v_oid).join(','),
+        });
       }
     }
     this.save();
@@ -265,7 +320,13 @@ export class BankGateway {
     const v_moneytype = j((x) => x.order.v_moneytype);
     const v_count = String(items.length);
     return encodeForm({
-      v_oid, v_pmode, v_pstatus, v_pstring, v_amount, v_moneytype, v_count,
+      v_oid,
+      v_pmode,
+      v_pstatus,
+      v_pstring,
+      v_amount,
+      v_moneytype,
+      v_count,
       v_mac: hmacMd5(key, v_oid + v_pmode + v_pstatus + v_pstring + v_count),
       v_md5money: hmacMd5(key, v_amount + v_moneytype),
       v_sign: rsaMd5Sign(this.keys.privateKey, v_oid + v_pstatus + v_amount + v_moneytype + v_count),
@@ -275,11 +336,20 @@ export class BankGateway {
   /** Refund (B7): whole or partial, while the refunds stay within what was paid. */
   refund(o: BankOrder, amount: string, reason: string, oprt: string): BankRefund {
     if (o.status !== 'paid') throw new GatewayError(409, 'not_paid', '订单未支付 (the order is not paid)');
-    if (!/^\d{1,10}\.\d{2}$/.test(amount) || new Decimal(amount).lte(0)) throw new GatewayError(400, 'bad_amount', '退款金额格式错误');
+    if (!/^\d{1,10}\.\d{2}$/.test(amount) || new Decimal(amount).lte(0))
+      throw new GatewayError(400, 'bad_amount', '退款金额格式错误');
     const refunded = o.refunds.reduce((s, r) => s.plus(r.amount), new Decimal(0));
-    if (refunded.plus(amount).gt(o.v_amount)) throw new GatewayError(409, 'exceeds', '退款金额超过可退金额 (refund exceeds what remains)');
+    if (refunded.plus(amount).gt(o.v_amount))
+      throw new GatewayError(409, 'exceeds', '退款金额超过可退金额 (refund exceeds what remains)');
     const now = this.clock.now();
-    const r: BankRefund = { refid: String(1_900_000 + this.nextSeq()), amount, reason, oprt, time: now.toISOString(), status: 'SUCCESS' };
+    const r: BankRefund = {
+      refid: String(1_900_000 + this.nextSeq()),
+      amount,
+      reason,
+      oprt,
+      time: now.toISOString(),
+      status: 'SUCCESS',
+    };
     o.refunds.push(r);
     this.save();
     return r;
@@ -299,22 +369,57 @@ export class BankGateway {
     for (const o of this.data.orders) {
       if (o.v_mid !== vMid) continue;
       if (o.status === 'paid' && o.paid_at && chinaYmd(new Date(o.paid_at)) === ymd) {
-        rows.push({ t: o.paid_at, type: 'PAY', amount: o.v_amount, fee: o.fee,
-          line: [vMid, o.v_oid, '', o.bank_trade_no, 'PAY', o.v_amount, 'CNY', 'SUCCESS', chinaDateTime(new Date(o.paid_at)), o.fee] });
+        rows.push({
+          t: o.paid_at,
+          type: 'PAY',
+          amount: o.v_amount,
+          fee: o.fee,
+          line: [
+            vMid,
+            o.v_oid,
+            '',
+            o.bank_trade_no,
+            'PAY',
+            o.v_amount,
+            'CNY',
+            'SUCCESS',
+            chinaDateTime(new Date(o.paid_at)),
+            o.fee,
+          ],
+        });
       }
       for (const r of o.refunds) {
         if (chinaYmd(new Date(r.time)) !== ymd) continue;
-        rows.push({ t: r.time, type: 'REFUND', amount: r.amount, fee: '0.00',
-          line: [vMid, o.v_oid, r.refid, o.bank_trade_no, 'REFUND', r.amount, 'CNY', r.status, chinaDateTime(new Date(r.time)), '0.00'] });
+        rows.push({
+          t: r.time,
+          type: 'REFUND',
+          amount: r.amount,
+          fee: '0.00',
+          line: [
+            vMid,
+            o.v_oid,
+            r.refid,
+            o.bank_trade_no,
+            'REFUND',
+            r.amount,
+            'CNY',
+            r.status,
+            chinaDateTime(new Date(r.time)),
+            '0.00',
+          ],
+        });
       }
     }
     rows.sort((a, b) => a.t.localeCompare(b.t));
-    const total = (f: (r: (typeof rows)[number]) => string | undefined) => rows.reduce((s, r) => s.plus(f(r) ?? '0'), new Decimal(0)).toFixed(2);
+    const total = (f: (r: (typeof rows)[number]) => string | undefined) =>
+      rows.reduce((s, r) => s.plus(f(r) ?? '0'), new Decimal(0)).toFixed(2);
     const day = `${ymd.slice(0, 4)}-${ymd.slice(4, 6)}-${ymd.slice(6, 8)}`;
-    return [
-      'v_mid,v_oid,v_refid,bank_trade_no,type,amount,currency,status,time,fee',
-      ...rows.map((r) => r.line.join(',')),
-      `TRAILER,${day},${rows.length},${total((r) => (r.type === 'PAY' ? r.amount : undefined))},${total((r) => (r.type === 'REFUND' ? r.amount : undefined))},${total((r) => r.fee)}`,
-    ].join('\n') + '\n';
+    return (
+      [
+        'v_mid,v_oid,v_refid,bank_trade_no,type,amount,currency,status,time,fee',
+        ...rows.map((r) => r.line.join(',')),
+        `TRAILER,${day},${rows.length},${total((r) => (r.type === 'PAY' ? r.amount : undefined))},${total((r) => (r.type === 'REFUND' ? r.amount : undefined))},${total((r) => r.fee)}`,
+      ].join('\n') + '\n'
+    );
   }
 }

@@ -10,7 +10,10 @@ const STYLE = `body{font-family:sans-serif;max-width:460px;margin:2em auto;paddi
 #pay{background:#c8102e;color:#fff}#fail{background:#ddd}label{display:block;margin:.3em 0}`;
 
 export function paymentPage(o: BankOrder): string {
-  const banks = BANKS.map((b, i) => `<label><input type="radio" name="v_pmode" value="${esc(b)}"${i === 0 ? ' checked' : ''}> ${esc(b)}</label>`).join('\n');
+  const banks = BANKS.map(
+    (b, i) =>
+      `<label><input type="radio" name="v_pmode" value="${esc(b)}"${i === 0 ? ' checked' : ''}> ${esc(b)}</label>`,
+  ).join('\n');
   return `<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>首信易支付 网上银行支付 (simulator)</title><style>${STYLE}</style></head>

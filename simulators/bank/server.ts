@@ -4,7 +4,15 @@ import { simRuntime, type RuntimeState } from '../common/runtime.js';
 import { controlError, createSimServer, jsonBody, listen, rawBody, simLogger } from '../common/server.js';
 import { JsonState } from '../common/state.js';
 import { charsetOf, decodeForm } from './form.js';
-import { BANKS, BankGateway, DEFAULT_MERCHANT, DEFAULT_RATES, GatewayError, type GatewayData, type Merchant } from './gateway.js';
+import {
+  BANKS,
+  BankGateway,
+  DEFAULT_MERCHANT,
+  DEFAULT_RATES,
+  GatewayError,
+  type GatewayData,
+  type Merchant,
+} from './gateway.js';
 import { errorPage, paymentPage } from './pages.js';
 import { ensureGatewayKeys, macOk, rsaMd5Sign } from './sign.js';
 import { chinaDayStart, chinaYmd } from './time.js';
@@ -55,14 +63,25 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
   const state = new JsonState<BankState>(
     opts.stateDir,
     'bank-sim.json',
-    () => ({ clockOffsetMs: 0, faults: [], notifies: [], orders: [], queued: [], rates: { ...DEFAULT_RATES }, seq: 0, merchantPublicKey: null }),
+    () => ({
+      clockOffsetMs: 0,
+      faults: [],
+      notifies: [],
+      orders: [],
+      queued: [],
+      rates: { ...DEFAULT_RATES },
+      seq: 0,
+      merchantPublicKey: null,
+    }),
     { minIntervalMs: 100 },
   );
   // Merchants added through /sim/merchants come back with the state folder.
-  for (const [vMid, b] of Object.entries(state.data.backOffice ?? {})) if (b.key && !merchants.has(vMid)) merchants.set(vMid, { v_mid: vMid, key: b.key });
+  for (const [vMid, b] of Object.entries(state.data.backOffice ?? {}))
+    if (b.key && !merchants.has(vMid)) merchants.set(vMid, { v_mid: vMid, key: b.key });
   const keys = ensureGatewayKeys(opts.stateDir);
   const runtime = simRuntime(state, log, {
-    schedule: NOTIFY_SCHEDULE_MS, isAck: isNotifyAck,
+    schedule: NOTIFY_SCHEDULE_MS,
+    isAck: isNotifyAck,
     tamper: (body) => body.replace(/v_sign=([0-9a-f])/, (_a, c: string) => `v_sign=${c === '0' ? '1' : '0'}`),
   });
   const { clock, notifier, save } = runtime;
@@ -72,7 +91,8 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
   runtime.install(app);
 
   const gatewayError = (reply: FastifyReply, err: unknown): FastifyReply => {
-    if (err instanceof GatewayError) return reply.code(err.status).type('text/html; charset=utf-8').send(errorPage(err.message));
+    if (err instanceof GatewayError)
+      return reply.code(err.status).type('text/html; charset=utf-8').send(errorPage(err.message));
     throw err;
   };
 
@@ -104,24 +124,44 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
   app.post('/merchant/order/order_ack_oid_list.jsp', async (req, reply) => {
     const f = formOf(req);
     const m = gw.merchant(f.v_mid ?? '');
-    const head = (status: string, desc: string) => ({ status, statusdesc: desc, mid: f.v_mid ?? '', oid: f.v_oid ?? '' });
+    const head = (status: string, desc: string) => ({
+      status,
+      statusdesc: desc,
+      mid: f.v_mid ?? '',
+      oid: f.v_oid ?? '',
+    });
     if (!m) return xmlReply(reply, xmlDocument('ordermessage', { messagehead: head('1', '商户不存在') }));
     if (!macOk(m.key, (f.v_mid ?? '') + (f.v_oid ?? ''), f.v_mac)) {
       return xmlReply(reply, xmlDocument('ordermessage', { messagehead: head('1', '数字签名错误') }));
     }
-    if (req.simFault?.kind === 'unknown') return xmlReply(reply, xmlDocument('ordermessage', { messagehead: head('9', '系统繁忙') }));
+    if (req.simFault?.kind === 'unknown')
+      return xmlReply(reply, xmlDocument('ordermessage', { messagehead: head('9', '系统繁忙') }));
     const o = gw.order(f.v_oid ?? '');
-    if (!o || o.v_mid !== m.v_mid) return xmlReply(reply, xmlDocument('ordermessage', { messagehead: head('2', '订单不存在') }));
+    if (!o || o.v_mid !== m.v_mid)
+      return xmlReply(reply, xmlDocument('ordermessage', { messagehead: head('2', '订单不存在') }));
     const pstatus = o.status === 'paid' ? '1' : o.status === 'unpaid' ? '2' : '3';
     const pstring = o.status === 'paid' ? '支付成功' : o.status === 'unpaid' ? '未支付' : '支付失败';
     let sign = rsaMd5Sign(keys.privateKey, o.v_oid + pstatus + o.v_amount + o.v_moneytype);
     if (req.simFault?.kind === 'bad-signature') sign = sign.replace(/^./, (c) => (c === '0' ? '1' : '0'));
-    return xmlReply(reply, xmlDocument('ordermessage', {
-      messagehead: head('0', 'Success'),
-      messagebody: { order: {
-        orderindex: '1', oid: o.v_oid, pmode: o.pmode, pstatus, pstring, amount: o.v_amount, moneytype: o.v_moneytype, isvirement: '0', sign,
-      } },
-    }));
+    return xmlReply(
+      reply,
+      xmlDocument('ordermessage', {
+        messagehead: head('0', 'Success'),
+        messagebody: {
+          order: {
+            orderindex: '1',
+            oid: o.v_oid,
+            pmode: o.pmode,
+            pstatus,
+            pstring,
+            amount: o.v_amount,
+            moneytype: o.v_moneytype,
+            isvirement: '0',
+            sign,
+          },
+        },
+      }),
+    );
   });
 
   // Refund (B7).
@@ -129,10 +169,17 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
     const f = formOf(req);
     const m = gw.merchant(f.v_mid ?? '');
     const base = { mid: f.v_mid ?? '', oid: f.v_oid ?? '', refamount: f.v_refamount ?? '', refoprt: f.v_refoprt ?? '' };
-    const answer = (status: string, desc: string, refid = '') => xmlReply(reply, xmlDocument('refundmessage', {
-      status, statusdesc: desc, ...base, refid,
-      sign: rsaMd5Sign(keys.privateKey, status + base.mid + base.oid + base.refamount + base.refoprt + refid),
-    }));
+    const answer = (status: string, desc: string, refid = '') =>
+      xmlReply(
+        reply,
+        xmlDocument('refundmessage', {
+          status,
+          statusdesc: desc,
+          ...base,
+          refid,
+          sign: rsaMd5Sign(keys.privateKey, status + base.mid + base.oid + base.refamount + base.refoprt + refid),
+        }),
+      );
     if (!m) return answer('1', '商户不存在');
     if (!macOk(m.key, base.mid + base.oid + base.refamount + base.refoprt, f.v_mac)) return answer('1', '数字签名错误');
     if (req.simFault?.kind === 'unknown') return answer('9', '系统繁忙');
@@ -149,24 +196,52 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
 
   // Refunds of one order (B7), UTF-8.
   app.post('/merchant/refund/ref_ack_oid_list_utf8.jsp', async (req, reply) => {
-    const f = formOf(req, charsetOf(req.headers['content-type']) === 'gbk' ? 'utf-8' : charsetOf(req.headers['content-type']));
+    const f = formOf(
+      req,
+      charsetOf(req.headers['content-type']) === 'gbk' ? 'utf-8' : charsetOf(req.headers['content-type']),
+    );
     const m = gw.merchant(f.v_mid ?? '');
     // The root and head follow a captured by-day list (<ordermessage>, head with version); the
     // entries the fields public clients read from the by-order list. The entry sign string is
     // not published: oid + refid + refamount + refstatus, as Kauri's refund-list adaptor expects.
-    const head = (status: string, desc: string) => ({ status, statusdesc: desc, mid: f.v_mid ?? '', oid: f.v_oid ?? '', version: f.v_version || '1.0' });
+    const head = (status: string, desc: string) => ({
+      status,
+      statusdesc: desc,
+      mid: f.v_mid ?? '',
+      oid: f.v_oid ?? '',
+      version: f.v_version || '1.0',
+    });
     if (!m || !macOk(m.key, (f.v_mid ?? '') + (f.v_oid ?? ''), f.v_mac)) {
       return xmlReply(reply, xmlDocument('ordermessage', { messagehead: head('1', '数字签名错误') }, 'utf-8'), 'utf-8');
     }
     const o = gw.order(f.v_oid ?? '');
-    if (!o || o.v_mid !== m.v_mid) return xmlReply(reply, xmlDocument('ordermessage', { messagehead: head('2', '订单不存在') }, 'utf-8'), 'utf-8');
-    return xmlReply(reply, xmlDocument('ordermessage', {
-      messagehead: head('0', 'Success'),
-      messagebody: { refund: o.refunds.map((r, i) => ({
-        refundindex: String(i + 1), refid: r.refid, refamount: r.amount, refmoneytype: '0', refdate: chinaYmd(new Date(r.time)), refstatus: '1', reftype: '4',
-        offline_ref_status: '', refreason: r.reason, sign: rsaMd5Sign(keys.privateKey, o.v_oid + r.refid + r.amount + '1'),
-      })) },
-    }, 'utf-8'), 'utf-8');
+    if (!o || o.v_mid !== m.v_mid)
+      return xmlReply(reply, xmlDocument('ordermessage', { messagehead: head('2', '订单不存在') }, 'utf-8'), 'utf-8');
+    return xmlReply(
+      reply,
+      xmlDocument(
+        'ordermessage',
+        {
+          messagehead: head('0', 'Success'),
+          messagebody: {
+            refund: o.refunds.map((r, i) => ({
+              refundindex: String(i + 1),
+              refid: r.refid,
+              refamount: r.amount,
+              refmoneytype: '0',
+              refdate: chinaYmd(new Date(r.time)),
+              refstatus: '1',
+              reftype: '4',
+              offline_ref_status: '',
+              refreason: r.reason,
+              sign: rsaMd5Sign(keys.privateKey, o.v_oid + r.refid + r.amount + '1'),
+            })),
+          },
+        },
+        'utf-8',
+      ),
+      'utf-8',
+    );
   });
 
   // The daily statement (cloud-bridge/reconcile/BANK-STATEMENT.md): Kauri's own design.
@@ -183,24 +258,39 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
       return reply.code(400).type('text/plain').send('bad v_ymd');
     }
     // Published from 10:00 China time the next day.
-    if (clock.nowMs() < start.getTime() + 34 * 3_600_000) return reply.code(404).type('text/plain').send('no statement');
-    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="bank-${m.v_mid}-${f.v_ymd}.csv"`)
+    if (clock.nowMs() < start.getTime() + 34 * 3_600_000)
+      return reply.code(404).type('text/plain').send('no statement');
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="bank-${m.v_mid}-${f.v_ymd}.csv"`)
       .send(gw.statement(m.v_mid, f.v_ymd!));
   });
 
   // The bank rate source (CONTRACTS.md).
   app.get('/rate', async (req, reply) => {
     const currency = String((req.query as Record<string, unknown>).currency ?? '').toUpperCase();
-    if (req.simFault?.kind === 'unknown') return reply.type('application/json').send('{"currency": "NZD", "cny_per_unit": "n/a", ');
+    if (req.simFault?.kind === 'unknown')
+      return reply.type('application/json').send('{"currency": "NZD", "cny_per_unit": "n/a", ');
     const r = gw.rate(currency);
-    if (!r) return controlError(reply, 404, 'unknown_currency', `no rate for "${currency}" (known: ${Object.keys(state.data.rates).join(', ')})`);
+    if (!r)
+      return controlError(
+        reply,
+        404,
+        'unknown_currency',
+        `no rate for "${currency}" (known: ${Object.keys(state.data.rates).join(', ')})`,
+      );
     return r;
   });
 
   // /sim/ control.
   app.post('/sim/pay', async (req, reply) => {
     const body = jsonBody(req);
-    const vOid = typeof body.v_oid === 'string' ? body.v_oid : typeof body.out_trade_no === 'string' ? body.out_trade_no : undefined;
+    const vOid =
+      typeof body.v_oid === 'string'
+        ? body.v_oid
+        : typeof body.out_trade_no === 'string'
+          ? body.out_trade_no
+          : undefined;
     if (!vOid) return controlError(reply, 400, 'invalid_request', '"v_oid" is required');
     const action = body.outcome === 'fail' ? 'fail' : 'pay';
     try {
@@ -211,20 +301,39 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
       throw err;
     }
   });
-  app.get('/sim/orders', async () => ({ orders: state.data.orders, queued: state.data.queued, notifies: state.data.notifies }));
+  app.get('/sim/orders', async () => ({
+    orders: state.data.orders,
+    queued: state.data.queued,
+    notifies: state.data.notifies,
+  }));
   app.get('/sim/keys', async () => ({
-    bank_public_key: keys.publicPem, bank_public_key_text: keys.publicKeyText, merchant_public_key: state.data.merchantPublicKey,
+    bank_public_key: keys.publicPem,
+    bank_public_key_text: keys.publicKeyText,
+    merchant_public_key: state.data.merchantPublicKey,
     merchants: [...merchants.values()].map((m) => ({ v_mid: m.v_mid, notify_url: gw.notifyUrlOf(m.v_mid) })),
   }));
   // The merchant back office: where the gateway sends a merchant's background notifies.
-  app.get('/sim/merchants', async () => ({ merchants: [...merchants.values()].map((m) => ({ v_mid: m.v_mid, notify_url: gw.notifyUrlOf(m.v_mid) })) }));
+  app.get('/sim/merchants', async () => ({
+    merchants: [...merchants.values()].map((m) => ({ v_mid: m.v_mid, notify_url: gw.notifyUrlOf(m.v_mid) })),
+  }));
   app.post('/sim/merchants', async (req, reply) => {
     const body = jsonBody(req);
     const vMid = typeof body.v_mid === 'string' ? body.v_mid : '';
     const notifyUrl = body.notify_url;
-    if (!/^\d{1,20}$/.test(vMid) || !(notifyUrl === null || (typeof notifyUrl === 'string' && /^https?:\/\//.test(notifyUrl) && URL.canParse(notifyUrl)))
-      || (body.key !== undefined && (typeof body.key !== 'string' || !body.key))) {
-      return controlError(reply, 400, 'invalid_request', '"v_mid" (digits) and "notify_url" (an http(s) URL, or null for none) are required; "key" (the HMAC key) adds a merchant');
+    if (
+      !/^\d{1,20}$/.test(vMid) ||
+      !(
+        notifyUrl === null ||
+        (typeof notifyUrl === 'string' && /^https?:\/\//.test(notifyUrl) && URL.canParse(notifyUrl))
+      ) ||
+      (body.key !== undefined && (typeof body.key !== 'string' || !body.key))
+    ) {
+      return controlError(
+        reply,
+        400,
+        'invalid_request',
+        '"v_mid" (digits) and "notify_url" (an http(s) URL, or null for none) are required; "key" (the HMAC key) adds a merchant',
+      );
     }
     try {
       return gw.configureMerchant(vMid, { notifyUrl, key: typeof body.key === 'string' ? body.key : undefined });
@@ -247,7 +356,12 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
     const currency = typeof body.currency === 'string' ? body.currency.toUpperCase() : '';
     const rate = typeof body.cny_per_unit === 'string' ? body.cny_per_unit : '';
     if (!/^[A-Z]{3}$/.test(currency) || !/^\d+(\.\d{1,8})?$/.test(rate) || Number(rate) <= 0) {
-      return controlError(reply, 400, 'invalid_request', '"currency" (e.g. "NZD") and "cny_per_unit" (a positive decimal string) are required');
+      return controlError(
+        reply,
+        400,
+        'invalid_request',
+        '"currency" (e.g. "NZD") and "cny_per_unit" (a positive decimal string) are required',
+      );
     }
     state.data.rates[currency] = rate;
     save();
@@ -262,7 +376,11 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
   runtime.start();
   gw.armBatchTimer();
   return {
-    url, app, gateway: gw, stateDir: opts.stateDir, publicKeyPem: keys.publicPem,
+    url,
+    app,
+    gateway: gw,
+    stateDir: opts.stateDir,
+    publicKeyPem: keys.publicPem,
     async close() {
       gw.stop();
       await runtime.close(app);

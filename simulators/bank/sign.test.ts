@@ -7,8 +7,14 @@ const KEY = 'Xke1a0TqZE2Q8ku943LgC425247y3zuu09vLh78S4U0142rp60h3s6egNY3j';
 
 describe('PayEase HMAC-MD5 (protocols B3 vectors)', () => {
   it('signs the request v_md5info', () => {
-    const data = '0' + '20140424' + '1.00' + '' + '20140424-10012150139-201405120018316114' + '10012150139'
-      + 'http://esball.org/app/member/pay_online2/pay_result.php?pay_system=12345&hallid=6';
+    const data =
+      '0' +
+      '20140424' +
+      '1.00' +
+      '' +
+      '20140424-10012150139-201405120018316114' +
+      '10012150139' +
+      'http://esball.org/app/member/pay_online2/pay_result.php?pay_system=12345&hallid=6';
     expect(hmacMd5(KEY, data)).toBe('7ee1a6916aab179b41df26ecc4c6c788');
   });
   it('signs v_md5money', () => {
@@ -24,7 +30,13 @@ describe('RSA_MD5 v_sign', () => {
     expect(sig).toMatch(/^[0-9a-f]{256}$/);
     expect(rsaMd5Verify(publicKey, src, sig)).toBe(true);
     expect(rsaMd5Verify(publicKey, src.replace('123.45', '123.46'), sig)).toBe(false);
-    expect(rsaMd5Verify(publicKey, src, sig.replace(/^./, (c) => (c === '0' ? '1' : '0')))).toBe(false);
+    expect(
+      rsaMd5Verify(
+        publicKey,
+        src,
+        sig.replace(/^./, (c) => (c === '0' ? '1' : '0')),
+      ),
+    ).toBe(false);
     expect(rsaMd5Verify(publicKey, src, 'zz')).toBe(false);
   });
   it('writes the key file format', () => {
@@ -36,6 +48,10 @@ describe('GBK forms', () => {
   it('round-trips Chinese values', () => {
     const body = encodeForm({ v_pmode: '招商银行', v_pstring: '支付完成|_|支付被拒绝', v_amount: '1.00' });
     expect(body).toContain('v_pmode=%D5%D0%C9%CC%D2%F8%D0%D0');
-    expect(decodeForm(Buffer.from(body))).toEqual({ v_pmode: '招商银行', v_pstring: '支付完成|_|支付被拒绝', v_amount: '1.00' });
+    expect(decodeForm(Buffer.from(body))).toEqual({
+      v_pmode: '招商银行',
+      v_pstring: '支付完成|_|支付被拒绝',
+      v_amount: '1.00',
+    });
   });
 });

@@ -1,4 +1,15 @@
-import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, privateEncrypt, publicDecrypt, constants, timingSafeEqual, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  privateEncrypt,
+  publicDecrypt,
+  constants,
+  timingSafeEqual,
+  type KeyObject,
+} from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
@@ -26,7 +37,10 @@ export function macOk(key: string, data: string, got: string | undefined): boole
 }
 
 export function rsaMd5Sign(privateKey: KeyObject, src: string): string {
-  return privateEncrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.from(md5Hex(src), 'ascii')).toString('hex');
+  return privateEncrypt(
+    { key: privateKey, padding: constants.RSA_PKCS1_PADDING },
+    Buffer.from(md5Hex(src), 'ascii'),
+  ).toString('hex');
 }
 
 export function rsaMd5Verify(publicKey: KeyObject, src: string, signHex: string): boolean {
@@ -46,9 +60,19 @@ const b64urlToHex = (s: string) => Buffer.from(s, 'base64url').toString('hex');
 /** The gateway's key file format: `m=<hex modulus>;e=<hex exponent>;` (private adds the CRT parts). */
 export function payeaseKeyText(key: KeyObject): string {
   const jwk = key.export({ format: 'jwk' });
-  const parts: Array<[string, string | undefined]> = [['m', jwk.n], ['e', jwk.e]];
+  const parts: Array<[string, string | undefined]> = [
+    ['m', jwk.n],
+    ['e', jwk.e],
+  ];
   if (key.type === 'private') {
-    parts.push(['privateExponent', jwk.d], ['p', jwk.p], ['q', jwk.q], ['dP', jwk.dp], ['dQ', jwk.dq], ['qInv', jwk.qi]);
+    parts.push(
+      ['privateExponent', jwk.d],
+      ['p', jwk.p],
+      ['q', jwk.q],
+      ['dP', jwk.dp],
+      ['dQ', jwk.dq],
+      ['qInv', jwk.qi],
+    );
   }
   return parts.map(([k, v]) => `${k}=${b64urlToHex(v ?? '')};`).join('');
 }

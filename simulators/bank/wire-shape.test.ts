@@ -36,8 +36,16 @@ let receiver: Server;
 const notifies: Buffer[] = [];
 
 async function post(path: string, body: Buffer | string, charset = 'gbk') {
-  const res = await fetch(`${sim.url}${path}`, { method: 'POST', headers: { 'content-type': `application/x-www-form-urlencoded; charset=${charset}` }, body: typeof body === 'string' ? body : new Uint8Array(body) });
-  return { status: res.status, type: res.headers.get('content-type') ?? '', body: Buffer.from(await res.arrayBuffer()) };
+  const res = await fetch(`${sim.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': `application/x-www-form-urlencoded; charset=${charset}` },
+    body: typeof body === 'string' ? body : new Uint8Array(body),
+  });
+  return {
+    status: res.status,
+    type: res.headers.get('content-type') ?? '',
+    body: Buffer.from(await res.arrayBuffer()),
+  };
 }
 
 beforeAll(async () => {
@@ -51,24 +59,37 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const notifyUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/notify`;
-  sim = await startBankSim({ port: 0, merchants: [{ v_mid: MID, key: KEY, notifyUrl }], log: pino({ level: 'silent' }) });
+  sim = await startBankSim({
+    port: 0,
+    merchants: [{ v_mid: MID, key: KEY, notifyUrl }],
+    log: pino({ level: 'silent' }),
+  });
 });
 afterAll(async () => {
   await sim?.close();
   await new Promise<void>((r) => receiver.close(() => r()));
 });
 
-describe('the bank simulator speaks in the corpus\'s shapes', () => {
+describe("the bank simulator speaks in the corpus's shapes", () => {
   it('takes the real-shaped payment form, returns the browser and notifies as the fixtures show', async () => {
     expect((await post('/prs/user_payment.checkit', fixture('payment-form.request.txt'))).status).toBe(200);
-    const f2: Record<string, string> = { ...decodeForm(fixture('payment-form.request.txt')), v_oid: OID2, v_amount: '2.00' };
-    f2.v_md5info = hmacMd5(KEY, f2.v_moneytype! + f2.v_ymd! + f2.v_amount! + f2.v_rcvname! + f2.v_oid! + f2.v_mid! + f2.v_url!);
+    const f2: Record<string, string> = {
+      ...decodeForm(fixture('payment-form.request.txt')),
+      v_oid: OID2,
+      v_amount: '2.00',
+    };
+    f2.v_md5info = hmacMd5(
+      KEY,
+      f2.v_moneytype! + f2.v_ymd! + f2.v_amount! + f2.v_rcvname! + f2.v_oid! + f2.v_mid! + f2.v_url!,
+    );
     expect((await post('/prs/user_payment.checkit', encodeForm(f2))).status).toBe(200);
     const paid = sim.gateway.settle(OID, 'pay', '招商银行');
     sim.gateway.settle(OID2, 'fail', '中国工商银行');
     const ret = sim.gateway.returnUrl(paid);
     // v_url carries its own query (pay_system, hallid): the gateway's fields follow it.
-    expect(names(new URL(ret).search.slice(1)).filter((k) => k.startsWith('v_'))).toEqual(names(fixture('browser-return.query.txt')));
+    expect(names(new URL(ret).search.slice(1)).filter((k) => k.startsWith('v_'))).toEqual(
+      names(fixture('browser-return.query.txt')),
+    );
     sim.gateway.flushBatches();
     for (let i = 0; i < 100 && notifies.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(names(notifies[0]!)).toEqual(names(fixture('notify.request.txt')));
@@ -82,11 +103,14 @@ describe('the bank simulator speaks in the corpus\'s shapes', () => {
     expect(found.type).toMatch(/charset=gb2312/i);
     expect(xmlShape(found.body)).toEqual(xmlShape(fixture('query.response.xml')));
     const missing = '20140424-10012150139-201405120018316116';
-    const none = await post('/merchant/order/order_ack_oid_list.jsp', encodeForm({ v_mid: MID, v_oid: missing, v_mac: hmacMd5(KEY, MID + missing) }));
+    const none = await post(
+      '/merchant/order/order_ack_oid_list.jsp',
+      encodeForm({ v_mid: MID, v_oid: missing, v_mac: hmacMd5(KEY, MID + missing) }),
+    );
     expect(xmlShape(none.body)).toEqual(xmlShape(fixture('query-not-found.response.xml')));
   });
 
-  it('answers a refund and the refund list in the fixtures\' layout and charset', async () => {
+  it("answers a refund and the refund list in the fixtures' layout and charset", async () => {
     const refund = await post('/merchant/refund/ref_ack_submit.jsp', fixture('refund.request.txt'));
     expect(xmlShape(refund.body)).toEqual(xmlShape(fixture('refund.response.xml')));
     expect(refund.body.toString('latin1')).toContain('<status>0</status>');

@@ -5,7 +5,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 /** commander parser for --port; 0 lets the system pick a free port. */
 export function portNumber(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0 picks a free one)');
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('must be a port number (0 picks a free one)');
   return n;
 }
 

@@ -18,7 +18,8 @@ export class ControlError extends Error {
 export function optionalString(body: Record<string, unknown>, name: string): string | undefined {
   const v = body[name];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || v === '') throw new ControlError(400, 'invalid_request', `"${name}" must be a non-empty string`);
+  if (typeof v !== 'string' || v === '')
+    throw new ControlError(400, 'invalid_request', `"${name}" must be a non-empty string`);
   return v;
 }
 

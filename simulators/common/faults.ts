@@ -45,7 +45,8 @@ export function parseFaultMode(mode: string): FaultMode {
 
 /** Validates a `/sim/faults` body; throws FaultInputError with a clear message. */
 export function parseFaultRequest(body: unknown): FaultRule {
-  if (typeof body !== 'object' || body === null) throw new FaultInputError('expected a JSON object {"target","mode","count"}');
+  if (typeof body !== 'object' || body === null)
+    throw new FaultInputError('expected a JSON object {"target","mode","count"}');
   const b = body as Record<string, unknown>;
   if (typeof b.target !== 'string' || b.target === '') throw new FaultInputError('"target" must be a non-empty string');
   if (typeof b.mode !== 'string') throw new FaultInputError('"mode" must be a string');
@@ -54,7 +55,9 @@ export function parseFaultRequest(body: unknown): FaultRule {
   const notifyOnly: FaultKind[] = ['duplicate-notify', 'late-notify', 'drop-notify'];
   const callOnly: FaultKind[] = ['timeout', 'http500', 'unknown', 'refund-fail'];
   if (b.target === 'notify' && callOnly.includes(kind)) {
-    throw new FaultInputError(`mode "${b.mode}" applies to calls; for "notify" use duplicate-notify, late-notify:SECONDS, drop-notify or bad-signature`);
+    throw new FaultInputError(
+      `mode "${b.mode}" applies to calls; for "notify" use duplicate-notify, late-notify:SECONDS, drop-notify or bad-signature`,
+    );
   }
   if (b.target !== 'notify' && notifyOnly.includes(kind)) {
     throw new FaultInputError(`mode "${b.mode}" applies to notifications: use "target": "notify"`);
@@ -97,7 +100,9 @@ export class FaultRegistry {
    * so a "notify" rule is never eaten by a request hook and vice versa.
    */
   take(target: string, kinds?: readonly FaultKind[]): FaultMode | undefined {
-    const i = this.rules.findIndex((r) => r.target === target && (!kinds || kinds.includes(parseFaultMode(r.mode).kind)));
+    const i = this.rules.findIndex(
+      (r) => r.target === target && (!kinds || kinds.includes(parseFaultMode(r.mode).kind)),
+    );
     if (i < 0) return undefined;
     const rule = this.rules[i]!;
     rule.remaining -= 1;

@@ -93,8 +93,15 @@ describe('Notifier', () => {
     const r = await receiver(0);
     const jobs: NotifyJob[] = [
       {
-        id: 'j1', url: r.url, body: 'resumed', contentType: 'text/plain', meta: {},
-        attempts: 2, nextAt: Date.now(), status: 'pending', history: [],
+        id: 'j1',
+        url: r.url,
+        body: 'resumed',
+        contentType: 'text/plain',
+        meta: {},
+        attempts: 2,
+        nextAt: Date.now(),
+        status: 'pending',
+        history: [],
       },
     ];
     const n = notifier(new FaultRegistry(), jobs);

@@ -43,7 +43,10 @@ export function simRuntime<T extends RuntimeState>(
   });
   const notifier = new Notifier({ clock, faults, log, ...notify, jobs: state.data.notifies, onChange: save });
   return {
-    clock, faults, notifier, save,
+    clock,
+    faults,
+    notifier,
+    save,
     install(app, opts = {}) {
       registerControlRoutes(app, {
         clock,

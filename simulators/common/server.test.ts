@@ -44,7 +44,11 @@ describe('simulator server', () => {
   it('reads bodies raw whatever the Content-Type, and without one', async () => {
     const { url } = await start();
     for (const type of ['text/xml', 'application/json', 'application/x-www-form-urlencoded', 'image/png']) {
-      const res = await fetch(`${url}/echo`, { method: 'POST', headers: { 'content-type': type }, body: '<xml>{1}</xml>' });
+      const res = await fetch(`${url}/echo`, {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body: '<xml>{1}</xml>',
+      });
       expect(await res.json()).toMatchObject({ text: '<xml>{1}</xml>' });
     }
     const bare = await postBare(`${url}/echo`, '<xml/>');
@@ -60,7 +64,10 @@ describe('simulator server', () => {
 
   it('sets and reads the clock, and rejects a bad date', async () => {
     const { url } = await start();
-    const set = await fetch(`${url}/sim/clock`, { method: 'POST', body: JSON.stringify({ now: '2026-11-20T10:00:00+08:00' }) });
+    const set = await fetch(`${url}/sim/clock`, {
+      method: 'POST',
+      body: JSON.stringify({ now: '2026-11-20T10:00:00+08:00' }),
+    });
     expect(set.status).toBe(200);
     const got = (await (await fetch(`${url}/sim/clock`)).json()) as { now: string };
     expect(Date.parse(got.now) - Date.parse('2026-11-20T02:00:00Z')).toBeLessThan(5000);
@@ -82,7 +89,9 @@ describe('simulator server', () => {
     expect((await fetch(`${url}/echo`, { method: 'POST', body: 'a' })).status).toBe(200);
 
     await add({ target: '/echo', mode: 'unknown' });
-    expect(await (await fetch(`${url}/echo`, { method: 'POST', body: 'a' })).json()).toMatchObject({ fault: 'unknown' });
+    expect(await (await fetch(`${url}/echo`, { method: 'POST', body: 'a' })).json()).toMatchObject({
+      fault: 'unknown',
+    });
 
     await add({ target: '/echo', mode: 'timeout' });
     const before = processed();
@@ -119,7 +128,8 @@ describe('service-name targets', () => {
     const url = await listen(app, 0);
     faults.add({ target: 'alipay.acquire.query', mode: 'http500', remaining: 1 });
     faults.add({ target: '/gateway.do', mode: 'http500', remaining: 1 });
-    const post = (service: string) => fetch(`${url}/gateway.do`, { method: 'POST', body: `service=${service}` }).then((r) => r.status);
+    const post = (service: string) =>
+      fetch(`${url}/gateway.do`, { method: 'POST', body: `service=${service}` }).then((r) => r.status);
     expect(await post('alipay.acquire.create')).toBe(500); // the path rule
     expect(await post('alipay.acquire.create')).toBe(200);
     expect(await post('alipay.acquire.query')).toBe(500); // the service rule

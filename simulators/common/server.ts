@@ -79,7 +79,8 @@ export function jsonBody(req: FastifyRequest): Record<string, unknown> {
   } catch (err) {
     throw new BadJsonError(`request body is not JSON: ${(err as Error).message}`);
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new BadJsonError('request body must be a JSON object');
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new BadJsonError('request body must be a JSON object');
   return v as Record<string, unknown>;
 }
 
@@ -162,7 +163,12 @@ export function registerControlRoutes(
   app.post('/sim/clock', async (req, reply) => {
     const body = jsonBody(req);
     if (typeof body.now !== 'string' || Number.isNaN(Date.parse(body.now))) {
-      return controlError(reply, 400, 'invalid_clock', '"now" must be an ISO-8601 date-time, e.g. "2026-11-20T10:00:00+08:00"');
+      return controlError(
+        reply,
+        400,
+        'invalid_clock',
+        '"now" must be an ISO-8601 date-time, e.g. "2026-11-20T10:00:00+08:00"',
+      );
     }
     deps.clock.set(new Date(body.now));
     deps.onClockChange();

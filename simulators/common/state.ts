@@ -1,4 +1,14 @@
-import { mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync, existsSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import {
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  writeFileSync,
+  existsSync,
+  openSync,
+  fsyncSync,
+  closeSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 // A simulator's state as one JSON document in `--state DIR`, so a restarted simulator
@@ -19,7 +29,10 @@ export function makeStateDir(dir: string): void {
   let probe = resolve(dir);
   while (!existsSync(probe) && dirname(probe) !== probe) probe = dirname(probe);
   const real = realpathSync(probe);
-  if (/^\/(proc|sys)(\/|$)/.test(real)) throw new StateFileError(`cannot keep simulator state in ${dir}: ${real.split('/')[1]} is the kernel's, not a folder for files`);
+  if (/^\/(proc|sys)(\/|$)/.test(real))
+    throw new StateFileError(
+      `cannot keep simulator state in ${dir}: ${real.split('/')[1]} is the kernel's, not a folder for files`,
+    );
   mkdirSync(dir, { recursive: true });
 }
 

@@ -16,7 +16,11 @@ describe('simulator certificates', () => {
     expect(cert.checkIP('127.0.0.1')).toBe('127.0.0.1');
     expect(cert.checkHost('localhost')).toBe('localhost');
 
-    const client = ensureClientCertificate(dir, 'test', dir, { base: 'apiclient', commonName: '10000100', passphrase: '10000100' });
+    const client = ensureClientCertificate(dir, 'test', dir, {
+      base: 'apiclient',
+      commonName: '10000100',
+      passphrase: '10000100',
+    });
     const c = new X509Certificate(client.certPem);
     expect(c.verify(ca.publicKey)).toBe(true);
     expect(c.subject).toContain('CN=10000100');
@@ -25,6 +29,9 @@ describe('simulator certificates', () => {
 
     // A second call reuses what is on disk.
     expect(ensureServerTls(dir, 'test').certPem).toBe(server.certPem);
-    expect(ensureClientCertificate(dir, 'test', dir, { base: 'apiclient', commonName: '10000100', passphrase: '10000100' }).certPem).toBe(client.certPem);
+    expect(
+      ensureClientCertificate(dir, 'test', dir, { base: 'apiclient', commonName: '10000100', passphrase: '10000100' })
+        .certPem,
+    ).toBe(client.certPem);
   });
 });

@@ -117,18 +117,22 @@ export function ensureServerTls(dir: string, name: string): ServerTls {
   if (existsSync(certPath) && existsSync(keyPath)) {
     return { caPem: ca.caPem, certPem: readFileSync(certPath, 'utf8'), keyPem: readFileSync(keyPath, 'utf8') };
   }
-  const { certPem, keyPem } = issue(ca, [{ name: 'commonName', value: `${name} simulator` }], [
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: true },
-    {
-      name: 'subjectAltName',
-      altNames: [
-        { type: 7, ip: '127.0.0.1' },
-        { type: 7, ip: '::1' },
-        { type: 2, value: 'localhost' },
-      ],
-    },
-  ]);
+  const { certPem, keyPem } = issue(
+    ca,
+    [{ name: 'commonName', value: `${name} simulator` }],
+    [
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 7, ip: '127.0.0.1' },
+          { type: 7, ip: '::1' },
+          { type: 2, value: 'localhost' },
+        ],
+      },
+    ],
+  );
   writeAtomic(keyPath, keyPem, 0o600);
   writeAtomic(certPath, certPem);
   return { caPem: ca.caPem, certPem, keyPem };

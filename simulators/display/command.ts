@@ -5,7 +5,9 @@ import { startDisplaySim } from './display-sim.js';
 export function registerDisplaySimCommand(sim: Command): void {
   sim
     .command('display')
-    .description('a 2x20 VFD pole display (Epson and CD5220 command sets) on a serial device; FILE holds the two lines shown')
+    .description(
+      'a 2x20 VFD pole display (Epson and CD5220 command sets) on a serial device; FILE holds the two lines shown',
+    )
     .requiredOption('--device <path>', 'serial device to read, e.g. /dev/pts/5')
     .requiredOption('--out <file>', 'file that holds the two lines on the display')
     .action(async (o: { device: string; out: string }) => {

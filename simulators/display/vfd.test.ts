@@ -2,12 +2,21 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VfdScreen } from './vfd.js';
 
-const b = (...parts: (number[] | string)[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));
+const b = (...parts: (number[] | string)[]) =>
+  Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));
 
 describe('VFD simulator', () => {
   it('shows Epson DM-D positioned lines', () => {
     const s = new VfdScreen();
-    s.feed(b([0x1b, 0x40, 0x1f, 0x01], [0x1f, 0x24, 1, 1], 'TOTAL      NZD 25.50', [0x1f, 0x24, 1, 2], 'Scan to pay'.padEnd(20)));
+    s.feed(
+      b(
+        [0x1b, 0x40, 0x1f, 0x01],
+        [0x1f, 0x24, 1, 1],
+        'TOTAL      NZD 25.50',
+        [0x1f, 0x24, 1, 2],
+        'Scan to pay'.padEnd(20),
+      ),
+    );
     expect(s.lines()).toEqual(['TOTAL      NZD 25.50', 'Scan to pay']);
   });
 

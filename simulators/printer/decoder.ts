@@ -40,7 +40,17 @@ export interface DecodedCommand {
   realtime: boolean;
 }
 
-const CODE_PAGES: Record<number, string> = { 0: 'cp437', 2: 'cp850', 3: 'cp860', 4: 'cp863', 5: 'cp865', 16: 'cp1252', 17: 'cp866', 18: 'cp852', 19: 'cp858' };
+const CODE_PAGES: Record<number, string> = {
+  0: 'cp437',
+  2: 'cp850',
+  3: 'cp860',
+  4: 'cp863',
+  5: 'cp865',
+  16: 'cp1252',
+  17: 'cp866',
+  18: 'cp852',
+  19: 'cp858',
+};
 
 const NEED_MORE = -1;
 
@@ -133,15 +143,23 @@ export class EscPosDecoder {
     }
     if (j === i) return NEED_MORE; // a lead byte whose trail has not arrived
     const bytes = b.subarray(i, j);
-    const text = this.kanji ? iconv.decode(bytes, 'gb18030') : iconv.decode(bytes, CODE_PAGES[this.codePage] ?? 'cp437');
+    const text = this.kanji
+      ? iconv.decode(bytes, 'gb18030')
+      : iconv.decode(bytes, CODE_PAGES[this.codePage] ?? 'cp437');
     out.push({ event: { t: 'text', text, style: { ...this.style } }, raw: Buffer.from(bytes), realtime: false });
     return j - i;
   }
 
-  private esc(i: number, emit: (len: number, e?: PrinterEvent) => number, need: (n: number) => boolean, p: (k: number) => number): number {
+  private esc(
+    i: number,
+    emit: (len: number, e?: PrinterEvent) => number,
+    need: (n: number) => boolean,
+    p: (k: number) => number,
+  ): number {
     if (!need(2)) return NEED_MORE;
     const cmd = p(1);
-    const one = (apply: (n: number) => PrinterEvent | undefined): number => (need(3) ? emit(3, apply(p(2))) : NEED_MORE);
+    const one = (apply: (n: number) => PrinterEvent | undefined): number =>
+      need(3) ? emit(3, apply(p(2))) : NEED_MORE;
     switch (cmd) {
       case 0x40: // ESC @
         this.style = EscPosDecoder.plain();
@@ -173,7 +191,9 @@ export class EscPosDecoder {
       case 0x4a: // ESC J n (dots)
         return one(() => ({ t: 'newline' }));
       case 0x70: // ESC p m t1 t2: five bytes, always
-        return need(5) ? emit(5, { t: 'drawer', pin: p(2) % 48 === 0 ? 2 : 5, onMs: p(3) * 2, offMs: p(4) * 2 }) : NEED_MORE;
+        return need(5)
+          ? emit(5, { t: 'drawer', pin: p(2) % 48 === 0 ? 2 : 5, onMs: p(3) * 2, offMs: p(4) * 2 })
+          : NEED_MORE;
       case 0x32: // ESC 2
       case 0x69: // ESC i
       case 0x6d: // ESC m
@@ -201,17 +221,25 @@ export class EscPosDecoder {
         const m = p(2);
         const cols = p(3) + 256 * p(4);
         const len = 5 + cols * (m === 32 || m === 33 ? 3 : 1);
-        return need(len) ? emit(len, { t: 'image', width: cols, height: m === 32 || m === 33 ? 24 : 8, bits: Buffer.alloc(0) }) : NEED_MORE;
+        return need(len)
+          ? emit(len, { t: 'image', width: cols, height: m === 32 || m === 33 ? 24 : 8, bits: Buffer.alloc(0) })
+          : NEED_MORE;
       }
       default:
         return emit(2, { t: 'unknown', bytes: Buffer.from([0x1b, cmd]) });
     }
   }
 
-  private gs(i: number, emit: (len: number, e?: PrinterEvent) => number, need: (n: number) => boolean, p: (k: number) => number): number {
+  private gs(
+    i: number,
+    emit: (len: number, e?: PrinterEvent) => number,
+    need: (n: number) => boolean,
+    p: (k: number) => number,
+  ): number {
     if (!need(2)) return NEED_MORE;
     const cmd = p(1);
-    const one = (apply: (n: number) => PrinterEvent | undefined): number => (need(3) ? emit(3, apply(p(2))) : NEED_MORE);
+    const one = (apply: (n: number) => PrinterEvent | undefined): number =>
+      need(3) ? emit(3, apply(p(2))) : NEED_MORE;
     switch (cmd) {
       case 0x21: // GS ! n
         return one((n) => {
@@ -261,11 +289,17 @@ export class EscPosDecoder {
         if (m <= 6) {
           const end = this.buf.indexOf(0, i + 3);
           if (end < 0) return NEED_MORE;
-          return emit(end + 1 - i, { t: 'barcode', symbology: m, data: this.buf.subarray(i + 3, end).toString('latin1') });
+          return emit(end + 1 - i, {
+            t: 'barcode',
+            symbology: m,
+            data: this.buf.subarray(i + 3, end).toString('latin1'),
+          });
         }
         if (!need(4)) return NEED_MORE;
         const len = 4 + p(3);
-        return need(len) ? emit(len, { t: 'barcode', symbology: m, data: this.buf.subarray(i + 4, i + len).toString('latin1') }) : NEED_MORE;
+        return need(len)
+          ? emit(len, { t: 'barcode', symbology: m, data: this.buf.subarray(i + 4, i + len).toString('latin1') })
+          : NEED_MORE;
       }
       case 0x68: // GS h n
       case 0x77: // GS w n
@@ -287,7 +321,11 @@ export class EscPosDecoder {
     }
   }
 
-  private fs(emit: (len: number, e?: PrinterEvent) => number, need: (n: number) => boolean, p: (k: number) => number): number {
+  private fs(
+    emit: (len: number, e?: PrinterEvent) => number,
+    need: (n: number) => boolean,
+    p: (k: number) => number,
+  ): number {
     if (!need(2)) return NEED_MORE;
     const cmd = p(1);
     switch (cmd) {

@@ -117,7 +117,10 @@ class Output {
   write(bin: Buffer, text: string): void {
     const name = String(this.next++).padStart(4, '0');
     // .txt last, and each by rename, so a reader that sees NNNN.txt sees the whole job.
-    for (const [ext, body] of [['bin', bin], ['txt', text]] as const) {
+    for (const [ext, body] of [
+      ['bin', bin],
+      ['txt', text],
+    ] as const) {
       const tmp = join(this.outDir, `.${name}.${ext}.tmp`);
       writeFileSync(tmp, body);
       renameSync(tmp, join(this.outDir, `${name}.${ext}`));
@@ -128,7 +131,8 @@ class Output {
 }
 
 export async function startPrinterSim(opts: PrinterSimOptions): Promise<PrinterSim> {
-  if (!opts.device && opts.tcpPort === undefined) throw new Error('printer simulator needs --device PATH or --tcp PORT');
+  if (!opts.device && opts.tcpPort === undefined)
+    throw new Error('printer simulator needs --device PATH or --tcp PORT');
   const log = opts.log ?? (() => undefined);
   const out = new Output(opts.outDir, log);
   const closers: (() => Promise<void>)[] = [];

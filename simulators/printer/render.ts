@@ -63,7 +63,10 @@ export class JobRenderer {
         this.block(`[DRAWER pin${e.pin} ${e.onMs}ms/${e.offMs}ms]`);
         return;
       case 'unknown':
-        this.segments.push({ key: '', text: `[UNKNOWN ${[...e.bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ')}]` });
+        this.segments.push({
+          key: '',
+          text: `[UNKNOWN ${[...e.bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ')}]`,
+        });
         return;
       default:
         return;

@@ -22,7 +22,10 @@ const RETURN_MSG: Record<XmlInputError['code'], string> = {
 };
 
 function fail(reply: FastifyReply, returnMsg: string): FastifyReply {
-  return reply.code(200).type('text/xml; charset=utf-8').send(buildWechatXml({ return_code: 'FAIL', return_msg: returnMsg }));
+  return reply
+    .code(200)
+    .type('text/xml; charset=utf-8')
+    .send(buildWechatXml({ return_code: 'FAIL', return_msg: returnMsg }));
 }
 
 export interface ApiOptions {
@@ -43,7 +46,11 @@ export function registerWechatApi(app: FastifyInstance, gw: WechatGateway, opts:
   };
 
   /** Parse, find the merchant, verify the signature and the certificate; undefined when already answered. */
-  function admit(req: FastifyRequest, reply: FastifyReply, path: string): { m: Merchant; f: Fields; signType: SignType } | undefined {
+  function admit(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    path: string,
+  ): { m: Merchant; f: Fields; signType: SignType } | undefined {
     if (path.startsWith('/secapi/') && opts.requireClientCert) {
       const cert = clientCertificate(req);
       if (!cert) {
@@ -91,7 +98,15 @@ export function registerWechatApi(app: FastifyInstance, gw: WechatGateway, opts:
     return { m, f, signType };
   }
 
-  function answer(req: FastifyRequest, reply: FastifyReply, m: Merchant, f: Fields, signType: SignType, body: Fields, withResult: boolean) {
+  function answer(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    m: Merchant,
+    f: Fields,
+    signType: SignType,
+    body: Fields,
+    withResult: boolean,
+  ) {
     const fields: Fields = {
       return_code: 'SUCCESS',
       return_msg: 'OK',
@@ -119,7 +134,15 @@ export function registerWechatApi(app: FastifyInstance, gw: WechatGateway, opts:
       const rateQuery = path === '/pay/queryexchagerate';
       if (!rateQuery && !f.nonce_str) return fail(reply, '缺少参数 nonce_str (missing nonce_str)');
       if (!rateQuery && f.appid !== m.appid && f.appid !== undefined) {
-        return answer(req, reply, m, f, signType, { result_code: 'FAIL', err_code: 'APPID_MCHID_NOT_MATCH', err_code_des: 'appid和mch_id不匹配' }, true);
+        return answer(
+          req,
+          reply,
+          m,
+          f,
+          signType,
+          { result_code: 'FAIL', err_code: 'APPID_MCHID_NOT_MATCH', err_code_des: 'appid和mch_id不匹配' },
+          true,
+        );
       }
       if (!rateQuery && !f.appid) return fail(reply, '缺少参数 appid (missing appid)');
       let body: Fields;
@@ -134,7 +157,11 @@ export function registerWechatApi(app: FastifyInstance, gw: WechatGateway, opts:
       }
       if (req.simFault?.kind === 'unknown') {
         // The call took effect, but the caller is told only that the system timed out.
-        body = { result_code: 'FAIL', err_code: 'SYSTEMERROR', err_code_des: '系统超时 (system error; query the order)' };
+        body = {
+          result_code: 'FAIL',
+          err_code: 'SYSTEMERROR',
+          err_code_des: '系统超时 (system error; query the order)',
+        };
         if (path === '/secapi/pay/reverse') body.recall = 'Y';
       }
       if (rateQuery) delete body.result_code;
@@ -150,7 +177,8 @@ export function registerWechatApi(app: FastifyInstance, gw: WechatGateway, opts:
     try {
       res = gw.downloadBill(m, f);
     } catch (err) {
-      if (err instanceof BizError || err instanceof ReturnError) return fail(reply, err instanceof BizError ? err.des : err.returnMsg);
+      if (err instanceof BizError || err instanceof ReturnError)
+        return fail(reply, err instanceof BizError ? err.des : err.returnMsg);
       throw err;
     }
     if ('error' in res) {

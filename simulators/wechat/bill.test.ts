@@ -12,15 +12,41 @@ function setup(startIso: string) {
   let real = Date.parse(startIso);
   const clock = new SimClock({ scale: 1, realNow: () => real });
   const notifier = new Notifier({
-    clock, faults: new FaultRegistry(), log: pino({ level: 'silent' }), schedule: [], isAck: () => true, jobs: [], onChange: () => {},
+    clock,
+    faults: new FaultRegistry(),
+    log: pino({ level: 'silent' }),
+    schedule: [],
+    isAck: () => true,
+    jobs: [],
+    onChange: () => {},
   });
   notifier.stop();
-  const gw = new WechatGateway({ orders: [], paycodes: [], oauthCodes: [], rates: [] }, new Map([[M.mch_id, M]]), clock, notifier, pino({ level: 'silent' }), () => {});
+  const gw = new WechatGateway(
+    { orders: [], paycodes: [], oauthCodes: [], rates: [] },
+    new Map([[M.mch_id, M]]),
+    clock,
+    notifier,
+    pino({ level: 'silent' }),
+    () => {},
+  );
   const order = (out: string, fee: number) => {
-    gw.unifiedOrder(M, {
-      appid: M.appid, mch_id: M.mch_id, nonce_str: 'n', body: `Item, ${out}`, out_trade_no: out, total_fee: String(fee),
-      fee_type: 'NZD', spbill_create_ip: '1.2.3.4', notify_url: 'http://127.0.0.1:1/n', trade_type: 'NATIVE', product_id: 'p',
-    }, 'MD5');
+    gw.unifiedOrder(
+      M,
+      {
+        appid: M.appid,
+        mch_id: M.mch_id,
+        nonce_str: 'n',
+        body: `Item, ${out}`,
+        out_trade_no: out,
+        total_fee: String(fee),
+        fee_type: 'NZD',
+        spbill_create_ip: '1.2.3.4',
+        notify_url: 'http://127.0.0.1:1/n',
+        trade_type: 'NATIVE',
+        product_id: 'p',
+      },
+      'MD5',
+    );
   };
   return { gw, clock, order, at: (iso: string) => (real = Date.parse(iso) - clock.offsetMs) };
 }
@@ -85,8 +111,14 @@ describe('downloadbill', () => {
     expect(s.gw.downloadBill(M, { bill_date: '20261119' })).toEqual({ error: 'No Bill Exist', errorCode: '20002' });
     expect(s.gw.downloadBill(M, { bill_date: '20261120' })).toEqual({ error: 'invalid bill_date', errorCode: '20001' });
     expect(s.gw.downloadBill(M, { bill_date: '20261131' })).toEqual({ error: 'invalid bill_date', errorCode: '20001' });
-    expect(s.gw.downloadBill(M, { bill_date: '2026-11-19' })).toEqual({ error: 'invalid bill_date', errorCode: '20001' });
-    expect(s.gw.downloadBill(M, { bill_date: '20261119', bill_type: 'FOO' })).toEqual({ error: 'invalid bill_type', errorCode: '20001' });
+    expect(s.gw.downloadBill(M, { bill_date: '2026-11-19' })).toEqual({
+      error: 'invalid bill_date',
+      errorCode: '20001',
+    });
+    expect(s.gw.downloadBill(M, { bill_date: '20261119', bill_type: 'FOO' })).toEqual({
+      error: 'invalid bill_type',
+      errorCode: '20001',
+    });
   });
 
   it('follows the simulator clock', () => {
@@ -103,37 +135,67 @@ describe('downloadbill', () => {
     const s = setup('2026-11-20T01:00:00Z');
     s.order('P1', 1234);
     s.gw.simPay({ out_trade_no: 'P1' });
-    s.gw.micropay(M, { body: 'Flat white', out_trade_no: 'P2', total_fee: '500', fee_type: 'NZD', spbill_create_ip: '1.2.3.4', auth_code: s.gw.mintPaycode('success').auth_code }, 'MD5');
+    s.gw.micropay(
+      M,
+      {
+        body: 'Flat white',
+        out_trade_no: 'P2',
+        total_fee: '500',
+        fee_type: 'NZD',
+        spbill_create_ip: '1.2.3.4',
+        auth_code: s.gw.mintPaycode('success').auth_code,
+      },
+      'MD5',
+    );
     s.at('2026-11-20T01:00:20Z');
     s.gw.reverse(M, { out_trade_no: 'P2' });
     s.at('2026-11-21T02:00:00Z');
     for (const layout of BILL_LAYOUTS) {
       const b = parseBill(renderBill(s.gw.data.orders, '20261120', 'ALL', layout)!.replace(/^\uFEFF/, ''));
-      expect(b.rows.map((r) => [r[6], r[9]])).toEqual([['P1', 'SUCCESS'], ['P2', 'REVOKED']]);
+      expect(b.rows.map((r) => [r[6], r[9]])).toEqual([
+        ['P1', 'SUCCESS'],
+        ['P2', 'REVOKED'],
+      ]);
       // Issue 13 item 2: the simulator left the REVOKED row out of the total (12.34), the convertor did not.
       expect(b.totals.slice(0, 2)).toEqual(['2', '17.34']);
     }
   });
 
-  it.each(BILL_LAYOUTS)('lays out the %s bill as the wire corpus does: header, summary header, field counts, BOM, CRLF', (layout) => {
-    const s = setup('2026-11-20T01:00:00Z');
-    s.order('P1', 1234);
-    s.gw.simPay({ out_trade_no: 'P1' });
-    s.gw.refund(M, { out_trade_no: 'P1', out_refund_no: 'R1', total_fee: '1234', refund_fee: '234' });
-    s.at('2026-11-21T02:00:00Z');
-    const ours = renderBill(s.gw.data.orders, '20261120', 'ALL', layout)!;
-    const corpus = readFileSync(new URL(`../../test/fixtures/wire/wechat/downloadbill-all-${layout}.csv`, import.meta.url), 'utf8');
-    const shape = (text: string) => {
-      const lines = text.split('\r\n');
-      expect(lines.at(-1)).toBe(''); // ends with CRLF
-      const b = parseBill(text.replace(/^\uFEFF/, ''));
-      return { bom: text.startsWith('\uFEFF'), header: b.header, summary: b.summaryHeader, width: new Set(b.rows.map((r) => r.length)), totals: b.totals.length };
-    };
-    expect(shape(ours)).toEqual(shape(corpus));
-  });
+  it.each(BILL_LAYOUTS)(
+    'lays out the %s bill as the wire corpus does: header, summary header, field counts, BOM, CRLF',
+    (layout) => {
+      const s = setup('2026-11-20T01:00:00Z');
+      s.order('P1', 1234);
+      s.gw.simPay({ out_trade_no: 'P1' });
+      s.gw.refund(M, { out_trade_no: 'P1', out_refund_no: 'R1', total_fee: '1234', refund_fee: '234' });
+      s.at('2026-11-21T02:00:00Z');
+      const ours = renderBill(s.gw.data.orders, '20261120', 'ALL', layout)!;
+      const corpus = readFileSync(
+        new URL(`../../test/fixtures/wire/wechat/downloadbill-all-${layout}.csv`, import.meta.url),
+        'utf8',
+      );
+      const shape = (text: string) => {
+        const lines = text.split('\r\n');
+        expect(lines.at(-1)).toBe(''); // ends with CRLF
+        const b = parseBill(text.replace(/^\uFEFF/, ''));
+        return {
+          bom: text.startsWith('\uFEFF'),
+          header: b.header,
+          summary: b.summaryHeader,
+          width: new Set(b.rows.map((r) => r.length)),
+          totals: b.totals.length,
+        };
+      };
+      expect(shape(ours)).toEqual(shape(corpus));
+    },
+  );
 
-  it('takes a merchant\'s bill layout from its --merchant spec', () => {
-    expect(parseMerchantSpec('mch_id=1,appid=wx1,key=' + 'a'.repeat(32) + ',bill_layout=zh-legacy').bill_layout).toBe('zh-legacy');
-    expect(() => parseMerchantSpec('mch_id=1,appid=wx1,key=' + 'a'.repeat(32) + ',bill_layout=xls')).toThrow(/bill_layout must be one of/);
+  it("takes a merchant's bill layout from its --merchant spec", () => {
+    expect(parseMerchantSpec('mch_id=1,appid=wx1,key=' + 'a'.repeat(32) + ',bill_layout=zh-legacy').bill_layout).toBe(
+      'zh-legacy',
+    );
+    expect(() => parseMerchantSpec('mch_id=1,appid=wx1,key=' + 'a'.repeat(32) + ',bill_layout=xls')).toThrow(
+      /bill_layout must be one of/,
+    );
   });
 });

@@ -34,32 +34,123 @@ export function isBillLayout(v: unknown): v is BillLayout {
 }
 
 export const BILL_HEADER = [
-  'Transaction time', 'Official account ID', 'Vendor ID', 'Sub vendor ID', 'Device ID', 'Wechat order number',
-  'Vendor order number', 'User tag', 'Transaction type', 'Transaction status', 'Payment bank', 'Currency type',
-  'Total amount', 'Coupon amount', 'Wechat refund number', 'Vendor refund number', 'Refund amount',
-  'Coupon refund amount', 'Refund type', 'Refund status', 'Product name', "Vendor's data package", 'Fee', 'Rate',
-  'Payment Currency type', 'Cash payment amount', 'Settlement currency type', 'Settlement currency amount',
-  'Exchange rate', 'Refund exchange rate', "Payer's Refund amount", "Payer's Refund currency type",
-  'Refund currency type', 'Refund settlement currency type', 'Refund settlement amount',
+  'Transaction time',
+  'Official account ID',
+  'Vendor ID',
+  'Sub vendor ID',
+  'Device ID',
+  'Wechat order number',
+  'Vendor order number',
+  'User tag',
+  'Transaction type',
+  'Transaction status',
+  'Payment bank',
+  'Currency type',
+  'Total amount',
+  'Coupon amount',
+  'Wechat refund number',
+  'Vendor refund number',
+  'Refund amount',
+  'Coupon refund amount',
+  'Refund type',
+  'Refund status',
+  'Product name',
+  "Vendor's data package",
+  'Fee',
+  'Rate',
+  'Payment Currency type',
+  'Cash payment amount',
+  'Settlement currency type',
+  'Settlement currency amount',
+  'Exchange rate',
+  'Refund exchange rate',
+  "Payer's Refund amount",
+  "Payer's Refund currency type",
+  'Refund currency type',
+  'Refund settlement currency type',
+  'Refund settlement amount',
 ];
 
 export const BILL_SUMMARY_HEADER = [
-  'Total transaction count', 'Total transaction amount', 'Total refund amount', 'Total coupon refund amount', 'Transaction fee',
+  'Total transaction count',
+  'Total transaction amount',
+  'Total refund amount',
+  'Total coupon refund amount',
+  'Transaction fee',
 ];
 
 export const BILL_HEADER_ZH = [
-  '交易时间', '公众账号ID', '商户号', '特约商户号', '设备号', '微信订单号', '商户订单号', '用户标识', '交易类型', '交易状态', '付款银行',
-  '货币种类', '应结订单金额', '代金券金额', '微信退款单号', '商户退款单号', '退款金额', '充值券退款金额', '退款类型', '退款状态', '商品名称',
-  '商户数据包', '手续费', '费率', '订单金额', '申请退款金额', '费率备注',
+  '交易时间',
+  '公众账号ID',
+  '商户号',
+  '特约商户号',
+  '设备号',
+  '微信订单号',
+  '商户订单号',
+  '用户标识',
+  '交易类型',
+  '交易状态',
+  '付款银行',
+  '货币种类',
+  '应结订单金额',
+  '代金券金额',
+  '微信退款单号',
+  '商户退款单号',
+  '退款金额',
+  '充值券退款金额',
+  '退款类型',
+  '退款状态',
+  '商品名称',
+  '商户数据包',
+  '手续费',
+  '费率',
+  '订单金额',
+  '申请退款金额',
+  '费率备注',
 ];
-export const BILL_SUMMARY_HEADER_ZH = ['总交易单数', '应结订单总金额', '退款总金额', '充值券退款总金额', '手续费总金额', '订单总金额', '申请退款总金额'];
+export const BILL_SUMMARY_HEADER_ZH = [
+  '总交易单数',
+  '应结订单总金额',
+  '退款总金额',
+  '充值券退款总金额',
+  '手续费总金额',
+  '订单总金额',
+  '申请退款总金额',
+];
 
 export const BILL_HEADER_ZH_LEGACY = [
-  '交易时间', '公众账号ID', '商户号', '子商户号', '设备号', '微信订单号', '商户订单号', '用户标识', '交易类型', '交易状态', '付款银行',
-  '货币种类', '总金额', '企业红包金额', '微信退款单号', '商户退款单号', '退款金额', '企业红包退款金额', '退款类型', '退款状态', '商品名称',
-  '商户数据包', '手续费', '费率',
+  '交易时间',
+  '公众账号ID',
+  '商户号',
+  '子商户号',
+  '设备号',
+  '微信订单号',
+  '商户订单号',
+  '用户标识',
+  '交易类型',
+  '交易状态',
+  '付款银行',
+  '货币种类',
+  '总金额',
+  '企业红包金额',
+  '微信退款单号',
+  '商户退款单号',
+  '退款金额',
+  '企业红包退款金额',
+  '退款类型',
+  '退款状态',
+  '商品名称',
+  '商户数据包',
+  '手续费',
+  '费率',
 ];
-export const BILL_SUMMARY_HEADER_ZH_LEGACY = ['总交易单数', '总交易额', '总退款金额', '总企业红包退款金额', '手续费总金额'];
+export const BILL_SUMMARY_HEADER_ZH_LEGACY = [
+  '总交易单数',
+  '总交易额',
+  '总退款金额',
+  '总企业红包退款金额',
+  '手续费总金额',
+];
 
 interface Row {
   at: number;
@@ -74,9 +165,16 @@ interface Row {
 function rowsOf(o: Order): Row[] {
   const rows: Row[] = [];
   if (o.paid_ms !== undefined) {
-    rows.push({ at: o.paid_ms, status: o.trade_state === 'REVOKED' ? 'REVOKED' : 'SUCCESS', o, amount: o.total_fee, refundAmount: 0 });
+    rows.push({
+      at: o.paid_ms,
+      status: o.trade_state === 'REVOKED' ? 'REVOKED' : 'SUCCESS',
+      o,
+      amount: o.total_fee,
+      refundAmount: 0,
+    });
   }
-  for (const r of o.refunds) rows.push({ at: r.created_ms, status: 'REFUND', o, refund: r, amount: 0, refundAmount: r.refund_fee });
+  for (const r of o.refunds)
+    rows.push({ at: r.created_ms, status: 'REFUND', o, refund: r, amount: 0, refundAmount: r.refund_fee });
   return rows;
 }
 
@@ -84,24 +182,105 @@ function overseasCells(row: Row): string[] {
   const { o, refund: r } = row;
   const cny = o.cash_fee_type ?? 'CNY';
   const m = (v: number) => formatMajor(v, o.fee_type);
-  const common = [billTime(row.at), o.appid, o.mch_id, o.sub_mch_id ?? '0', o.device_info ?? '', o.transaction_id, o.out_trade_no,
-    o.payer_openid ?? '', o.trade_type, row.status, o.bank_type ?? 'CFT', o.fee_type];
+  const common = [
+    billTime(row.at),
+    o.appid,
+    o.mch_id,
+    o.sub_mch_id ?? '0',
+    o.device_info ?? '',
+    o.transaction_id,
+    o.out_trade_no,
+    o.payer_openid ?? '',
+    o.trade_type,
+    row.status,
+    o.bank_type ?? 'CFT',
+    o.fee_type,
+  ];
   if (!r) {
-    return [...common, m(o.total_fee), m(0), '0', '0', m(0), m(0), '', '', o.body, o.attach ?? '', m(0), '0.00%', cny,
-      formatMajor(o.cash_fee ?? 0, cny), o.fee_type, m(o.total_fee), o.rate ?? '', '0', formatMajor(0, cny), '', '', '', m(0)];
+    return [
+      ...common,
+      m(o.total_fee),
+      m(0),
+      '0',
+      '0',
+      m(0),
+      m(0),
+      '',
+      '',
+      o.body,
+      o.attach ?? '',
+      m(0),
+      '0.00%',
+      cny,
+      formatMajor(o.cash_fee ?? 0, cny),
+      o.fee_type,
+      m(o.total_fee),
+      o.rate ?? '',
+      '0',
+      formatMajor(0, cny),
+      '',
+      '',
+      '',
+      m(0),
+    ];
   }
-  return [...common, m(0), m(0), r.refund_id, r.out_refund_no, m(r.refund_fee), m(0), 'ORIGINAL', r.status, o.body, o.attach ?? '',
-    m(0), '0.00%', cny, formatMajor(0, cny), o.fee_type, m(0), o.rate ?? '', o.rate ?? '', formatMajor(r.cash_refund_fee, cny), cny,
-    o.fee_type, o.fee_type, m(r.refund_fee)];
+  return [
+    ...common,
+    m(0),
+    m(0),
+    r.refund_id,
+    r.out_refund_no,
+    m(r.refund_fee),
+    m(0),
+    'ORIGINAL',
+    r.status,
+    o.body,
+    o.attach ?? '',
+    m(0),
+    '0.00%',
+    cny,
+    formatMajor(0, cny),
+    o.fee_type,
+    m(0),
+    o.rate ?? '',
+    o.rate ?? '',
+    formatMajor(r.cash_refund_fee, cny),
+    cny,
+    o.fee_type,
+    o.fee_type,
+    m(r.refund_fee),
+  ];
 }
 
 function chineseCells(row: Row, legacy: boolean): string[] {
   const { o, refund: r } = row;
   const m = (v: number) => formatMajor(v, o.fee_type);
-  const cells = [billTime(row.at), o.appid, o.mch_id, o.sub_mch_id ?? '0', o.device_info ?? '', o.transaction_id, o.out_trade_no,
-    o.payer_openid ?? '', o.trade_type, row.status, o.bank_type ?? 'CFT', o.fee_type, m(row.amount), m(0),
-    r?.refund_id ?? '0', r?.out_refund_no ?? '0', m(row.refundAmount), m(0), r ? 'ORIGINAL' : '', r?.status ?? '', o.body,
-    o.attach ?? '', '0.00000', '0.00%'];
+  const cells = [
+    billTime(row.at),
+    o.appid,
+    o.mch_id,
+    o.sub_mch_id ?? '0',
+    o.device_info ?? '',
+    o.transaction_id,
+    o.out_trade_no,
+    o.payer_openid ?? '',
+    o.trade_type,
+    row.status,
+    o.bank_type ?? 'CFT',
+    o.fee_type,
+    m(row.amount),
+    m(0),
+    r?.refund_id ?? '0',
+    r?.out_refund_no ?? '0',
+    m(row.refundAmount),
+    m(0),
+    r ? 'ORIGINAL' : '',
+    r?.status ?? '',
+    o.body,
+    o.attach ?? '',
+    '0.00000',
+    '0.00%',
+  ];
   // 订单金额 and 申请退款金额 (before vouchers) equal the settled amounts here: no vouchers.
   return legacy ? cells : [...cells, m(row.amount), m(row.refundAmount), ''];
 }
@@ -109,7 +288,12 @@ function chineseCells(row: Row, legacy: boolean): string[] {
 const line = (cells: string[]) => cells.map((c) => `\`${c}`).join(',');
 
 /** The statement of Beijing day `day` (yyyyMMdd), or undefined when the day has no rows ("No Bill Exist"). */
-export function renderBill(orders: Order[], day: string, type: BillType, layout: BillLayout = 'overseas-en'): string | undefined {
+export function renderBill(
+  orders: Order[],
+  day: string,
+  type: BillType,
+  layout: BillLayout = 'overseas-en',
+): string | undefined {
   const wanted = orders
     .flatMap(rowsOf)
     .filter((r) => beijingDay(r.at) === day && (type === 'ALL' || r.status === type))

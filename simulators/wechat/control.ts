@@ -80,31 +80,44 @@ export function registerWechatControl(app: FastifyInstance, deps: ControlDeps): 
   const { gw } = deps;
 
   app.get('/', async (_req, reply) =>
-    reply.type('text/plain; charset=utf-8').send(
-      [
-        'Kauri WeChat Pay simulator (overseas API v2, XML).',
-        '',
-        'API (POST XML): /pay/unifiedorder /pay/micropay /pay/orderquery /secapi/pay/reverse /pay/closeorder',
-        '                /secapi/pay/refund /pay/refundquery /pay/downloadbill /pay/queryexchagerate',
-        'OAuth:          GET /connect/oauth2/authorize, GET /sns/oauth2/access_token',
-        'Control (JSON): POST /sim/pay /sim/paycode /sim/faults /sim/clock /sim/rates; GET /sim/orders /sim/keys /sim/clock',
-        'Customer:       GET /sim/wallet?code_url=…|prepay_id=…|out_trade_no=…',
-        '',
-        `Merchants: ${[...gw.merchants.values()].map((m) => `mch_id ${m.mch_id} appid ${m.appid} (${m.currency})`).join('; ')}`,
-        '',
-      ].join('\n'),
-    ),
+    reply
+      .type('text/plain; charset=utf-8')
+      .send(
+        [
+          'Kauri WeChat Pay simulator (overseas API v2, XML).',
+          '',
+          'API (POST XML): /pay/unifiedorder /pay/micropay /pay/orderquery /secapi/pay/reverse /pay/closeorder',
+          '                /secapi/pay/refund /pay/refundquery /pay/downloadbill /pay/queryexchagerate',
+          'OAuth:          GET /connect/oauth2/authorize, GET /sns/oauth2/access_token',
+          'Control (JSON): POST /sim/pay /sim/paycode /sim/faults /sim/clock /sim/rates; GET /sim/orders /sim/keys /sim/clock',
+          'Customer:       GET /sim/wallet?code_url=…|prepay_id=…|out_trade_no=…',
+          '',
+          `Merchants: ${[...gw.merchants.values()].map((m) => `mch_id ${m.mch_id} appid ${m.appid} (${m.currency})`).join('; ')}`,
+          '',
+        ].join('\n'),
+      ),
   );
 
   app.post('/sim/pay', async (req, reply) => {
     try {
       const b = jsonBody(req);
       const o = gw.simPay(
-        { out_trade_no: optionalString(b, 'out_trade_no'), prepay_id: optionalString(b, 'prepay_id'), code_url: optionalString(b, 'code_url') ?? optionalString(b, 'qr_code'), mch_id: optionalString(b, 'mch_id') },
+        {
+          out_trade_no: optionalString(b, 'out_trade_no'),
+          prepay_id: optionalString(b, 'prepay_id'),
+          code_url: optionalString(b, 'code_url') ?? optionalString(b, 'qr_code'),
+          mch_id: optionalString(b, 'mch_id'),
+        },
         optionalString(b, 'payer'),
         b.force === true,
       );
-      return { out_trade_no: o.out_trade_no, transaction_id: o.transaction_id, trade_state: o.trade_state, cash_fee: o.cash_fee, rate: o.rate };
+      return {
+        out_trade_no: o.out_trade_no,
+        transaction_id: o.transaction_id,
+        trade_state: o.trade_state,
+        cash_fee: o.cash_fee,
+        rate: o.rate,
+      };
     } catch (err) {
       return sendControlError(reply, err);
     }
@@ -114,7 +127,11 @@ export function registerWechatControl(app: FastifyInstance, deps: ControlDeps): 
     try {
       const b = jsonBody(req);
       const pc = gw.mintPaycode(optionalString(b, 'behaviour') ?? 'success');
-      return { auth_code: pc.auth_code, behaviour: pc.behaviour, ...(pc.userpaying_n ? { userpaying_n: pc.userpaying_n } : {}) };
+      return {
+        auth_code: pc.auth_code,
+        behaviour: pc.behaviour,
+        ...(pc.userpaying_n ? { userpaying_n: pc.userpaying_n } : {}),
+      };
     } catch (err) {
       return sendControlError(reply, err);
     }
@@ -127,7 +144,10 @@ export function registerWechatControl(app: FastifyInstance, deps: ControlDeps): 
       (!q.out_trade_no || x.out_trade_no === q.out_trade_no) && (!q.mch_id || x.mch_id === q.mch_id);
     return {
       orders: gw.ordersView().filter((o) => match(o as { out_trade_no?: string; mch_id?: string })),
-      notifies: deps.notifies().filter((n) => match(n.meta)).map(({ body: _b, ...n }) => n),
+      notifies: deps
+        .notifies()
+        .filter((n) => match(n.meta))
+        .map(({ body: _b, ...n }) => n),
     };
   });
 
@@ -140,9 +160,11 @@ export function registerWechatControl(app: FastifyInstance, deps: ControlDeps): 
       const feeType = optionalString(b, 'fee_type') ?? optionalString(b, 'currency');
       const rate = b.rate;
       if (!feeType) throw new ControlError(400, 'invalid_request', 'give "fee_type" (or "currency"), e.g. "NZD"');
-      if (typeof rate !== 'string') throw new ControlError(400, 'invalid_rate', '"rate" must be a decimal string of CNY per unit, e.g. "4.25"');
+      if (typeof rate !== 'string')
+        throw new ControlError(400, 'invalid_rate', '"rate" must be a decimal string of CNY per unit, e.g. "4.25"');
       const from = optionalString(b, 'from');
-      if (from !== undefined && Number.isNaN(Date.parse(from))) throw new ControlError(400, 'invalid_request', '"from" must be ISO-8601');
+      if (from !== undefined && Number.isNaN(Date.parse(from)))
+        throw new ControlError(400, 'invalid_request', '"from" must be ISO-8601');
       const e = gw.setRate(feeType, rate, from === undefined ? undefined : Date.parse(from));
       return { ...e, from: new Date(e.from_ms).toISOString() };
     } catch (err) {
@@ -164,7 +186,10 @@ export function registerWechatControl(app: FastifyInstance, deps: ControlDeps): 
       if (!(err instanceof ControlError)) throw err;
       problem = err.message;
     }
-    return reply.code(o ? 200 : 404).type('text/html; charset=utf-8').send(walletPage(o, ref, problem));
+    return reply
+      .code(o ? 200 : 404)
+      .type('text/html; charset=utf-8')
+      .send(walletPage(o, ref, problem));
   });
 
   app.post('/sim/jsapi/check', async (req, reply) => {
@@ -196,10 +221,15 @@ export function registerWechatControl(app: FastifyInstance, deps: ControlDeps): 
   app.get('/connect/oauth2/authorize', async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     const merchant = [...gw.merchants.values()].find((m) => m.appid === q.appid);
-    const page = (msg: string) => reply.code(400).type('text/html; charset=utf-8').send(`<!doctype html><p>${escapeHtml(msg)}</p>`);
+    const page = (msg: string) =>
+      reply
+        .code(400)
+        .type('text/html; charset=utf-8')
+        .send(`<!doctype html><p>${escapeHtml(msg)}</p>`);
     if (!merchant) return page('appid参数错误 (unknown appid)');
     if (q.response_type !== 'code') return page('response_type参数错误 (must be code)');
-    if (q.scope !== 'snsapi_base' && q.scope !== 'snsapi_userinfo') return page('scope参数错误 (snsapi_base or snsapi_userinfo)');
+    if (q.scope !== 'snsapi_base' && q.scope !== 'snsapi_userinfo')
+      return page('scope参数错误 (snsapi_base or snsapi_userinfo)');
     let target: URL;
     try {
       target = new URL(q.redirect_uri ?? '');

@@ -28,21 +28,26 @@ describe('simulator money', () => {
 
   it('splits the CNY of partial refunds so they add up to exactly what was paid', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 10_000_000 }), fc.integer({ min: 1, max: 100_000_000 }), fc.array(fc.integer({ min: 1, max: 1000 }), { minLength: 1, maxLength: 50 }), (total, cash, parts) => {
-        const sum = parts.reduce((a, b) => a + b, 0);
-        // Scale the parts so they refund the whole order.
-        const refunds = parts.map((p) => Math.floor((p * total) / sum));
-        refunds[refunds.length - 1]! += total - refunds.reduce((a, b) => a + b, 0);
-        let before = 0;
-        let cny = 0;
-        for (const r of refunds) {
-          const c = cashRefund(cash, total, before, r);
-          expect(c).toBeGreaterThanOrEqual(0);
-          cny += c;
-          before += r;
-        }
-        expect(cny).toBe(cash);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 10_000_000 }),
+        fc.integer({ min: 1, max: 100_000_000 }),
+        fc.array(fc.integer({ min: 1, max: 1000 }), { minLength: 1, maxLength: 50 }),
+        (total, cash, parts) => {
+          const sum = parts.reduce((a, b) => a + b, 0);
+          // Scale the parts so they refund the whole order.
+          const refunds = parts.map((p) => Math.floor((p * total) / sum));
+          refunds[refunds.length - 1]! += total - refunds.reduce((a, b) => a + b, 0);
+          let before = 0;
+          let cny = 0;
+          for (const r of refunds) {
+            const c = cashRefund(cash, total, before, r);
+            expect(c).toBeGreaterThanOrEqual(0);
+            cny += c;
+            before += r;
+          }
+          expect(cny).toBe(cash);
+        },
+      ),
     );
   });
 });

@@ -3,7 +3,20 @@ import { Decimal } from 'decimal.js';
 // Amounts are integers in the currency's minor unit; rates are CNY per 1 unit of the
 // foreign currency, carried as WeChat does: an integer string of rate × 10^8.
 
-const EXPONENT: Record<string, number> = { JPY: 0, KRW: 0, VND: 0, IDR: 0, CLP: 0, ISK: 0, HUF: 2, BHD: 3, KWD: 3, JOD: 3, OMR: 3, TND: 3 };
+const EXPONENT: Record<string, number> = {
+  JPY: 0,
+  KRW: 0,
+  VND: 0,
+  IDR: 0,
+  CLP: 0,
+  ISK: 0,
+  HUF: 2,
+  BHD: 3,
+  KWD: 3,
+  JOD: 3,
+  OMR: 3,
+  TND: 3,
+};
 
 export function minorExponent(currency: string): number {
   return EXPONENT[currency] ?? 2;
@@ -16,7 +29,8 @@ export function formatMajor(minor: number, currency: string): string {
 
 /** "4.25" → "425000000"; refuses non-positive or over-precise rates. */
 export function rateToWechat(rate: string): string {
-  if (!/^\d+(\.\d{1,8})?$/.test(rate)) throw new Error(`rate must be a positive decimal with at most 8 places, got "${rate}"`);
+  if (!/^\d+(\.\d{1,8})?$/.test(rate))
+    throw new Error(`rate must be a positive decimal with at most 8 places, got "${rate}"`);
   const v = new Decimal(rate).mul(1e8);
   if (v.lte(0)) throw new Error('rate must be positive');
   return v.toFixed(0);

@@ -98,10 +98,21 @@ describe('paying, notifying, closing', () => {
     expect(o.cash_fee).toBe(4123); // 10.00 NZD × 4.12345678 = 41.2345678 CNY
     expect(jobs).toHaveLength(1);
     const n = parseWechatXml(Buffer.from(jobs[0]!.body));
-    expect(n).toMatchObject({ sign_type: 'HMAC-SHA256', result_code: 'SUCCESS', out_trade_no: 'T1', total_fee: '1000', fee_type: 'NZD', cash_fee_type: 'CNY' });
+    expect(n).toMatchObject({
+      sign_type: 'HMAC-SHA256',
+      result_code: 'SUCCESS',
+      out_trade_no: 'T1',
+      total_fee: '1000',
+      fee_type: 'NZD',
+      cash_fee_type: 'CNY',
+    });
     expect(verify(n, M.key, 'HMAC-SHA256')).toBe(true);
     const q = gw.orderQuery(M, { out_trade_no: 'T1' });
-    expect(q).toMatchObject({ trade_state: 'SUCCESS', transaction_id: o.transaction_id, time_end: expect.stringMatching(/^\d{14}$/) });
+    expect(q).toMatchObject({
+      trade_state: 'SUCCESS',
+      transaction_id: o.transaction_id,
+      time_end: expect.stringMatching(/^\d{14}$/),
+    });
     expect(biz(() => gw.simPay({ code_url }))).toBe('409:order_paid');
     expect(biz(() => gw.closeOrder(M, { out_trade_no: 'T1' }))).toBe('ORDERPAID');
     expect(biz(() => gw.unifiedOrder(M, native(), 'HMAC-SHA256'))).toBe('ORDERPAID');
@@ -155,7 +166,11 @@ describe('micropay and payment codes', () => {
     const { gw, jobs } = setup();
     const { auth_code } = gw.mintPaycode('success');
     expect(auth_code).toMatch(/^1[0-5]\d{16}$/);
-    expect(gw.micropay(M, mp(auth_code), 'MD5')).toMatchObject({ trade_type: 'MICROPAY', total_fee: '2500', cash_fee_type: 'CNY' });
+    expect(gw.micropay(M, mp(auth_code), 'MD5')).toMatchObject({
+      trade_type: 'MICROPAY',
+      total_fee: '2500',
+      cash_fee_type: 'CNY',
+    });
     expect(jobs).toHaveLength(0); // Quick Pay has no notify
     expect(gw.micropay(M, mp(auth_code), 'MD5')).toMatchObject({ out_trade_no: 'M1' }); // a retry of the same order
     expect(biz(() => gw.micropay(M, mp(auth_code, 'M2'), 'MD5'))).toBe('AUTH_CODE_ERROR');
@@ -180,7 +195,14 @@ describe('micropay and payment codes', () => {
     const fast = new SimClock({ scale: 100, realNow: () => real });
     const { gw: g0 } = setup();
     // Same gateway logic with a sped-up clock: 600 real ms = 60 s.
-    const gw = new WechatGateway(g0.data, g0.merchants, fast, (g0 as unknown as { notifier: Notifier }).notifier, pino({ level: 'silent' }), () => {});
+    const gw = new WechatGateway(
+      g0.data,
+      g0.merchants,
+      fast,
+      (g0 as unknown as { notifier: Notifier }).notifier,
+      pino({ level: 'silent' }),
+      () => {},
+    );
     const code = gw.mintPaycode('success').auth_code;
     real += 599;
     const fresh = gw.mintPaycode('success').auth_code;
@@ -239,7 +261,12 @@ describe('refunds', () => {
     s.gw.simPay({ out_trade_no: 'T1' });
     return s;
   }
-  const rf = (no: string, fee: string, total = '1000') => ({ out_trade_no: 'T1', out_refund_no: no, total_fee: total, refund_fee: fee });
+  const rf = (no: string, fee: string, total = '1000') => ({
+    out_trade_no: 'T1',
+    out_refund_no: no,
+    total_fee: total,
+    refund_fee: fee,
+  });
 
   it('refunds in part and in full, idempotently, never beyond the payment', () => {
     const { gw, data, advance } = paid();
@@ -273,7 +300,9 @@ describe('refunds', () => {
     expect(n).toMatchObject({ return_code: 'SUCCESS', appid: M.appid, mch_id: M.mch_id });
     expect(n.sign).toBeUndefined();
     const decipher = createDecipheriv('aes-256-ecb', Buffer.from(createHash('md5').update(M.key).digest('hex')), null);
-    const plain = Buffer.concat([decipher.update(Buffer.from(n.req_info!, 'base64')), decipher.final()]).toString('utf8');
+    const plain = Buffer.concat([decipher.update(Buffer.from(n.req_info!, 'base64')), decipher.final()]).toString(
+      'utf8',
+    );
     expect(plain).toMatch(/^<root>[\s\S]*<\/root>$/);
     expect(plain).toContain('<out_refund_no><![CDATA[R1]]></out_refund_no>');
     expect(plain).toContain('<refund_status><![CDATA[SUCCESS]]></refund_status>');
@@ -291,10 +320,19 @@ describe('refunds', () => {
     const { gw, advance } = paid();
     const r = gw.refund(M, rf('R1', '250'));
     let q = gw.refundQuery(M, { out_trade_no: 'T1' });
-    expect(q).toMatchObject({ total_refund_count: '1', refund_count: '1', out_refund_no_0: 'R1', refund_fee_0: '250', refund_status_0: 'PROCESSING' });
+    expect(q).toMatchObject({
+      total_refund_count: '1',
+      refund_count: '1',
+      out_refund_no_0: 'R1',
+      refund_fee_0: '250',
+      refund_status_0: 'PROCESSING',
+    });
     advance(5_000);
     q = gw.refundQuery(M, { refund_id: r.refund_id! });
-    expect(q).toMatchObject({ refund_status_0: 'SUCCESS', refund_success_time_0: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/) });
+    expect(q).toMatchObject({
+      refund_status_0: 'SUCCESS',
+      refund_success_time_0: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/),
+    });
     expect(biz(() => gw.refundQuery(M, { out_refund_no: 'R9' }))).toBe('REFUNDNOTEXIST');
   });
 });
@@ -302,7 +340,11 @@ describe('refunds', () => {
 describe('rates and OAuth codes', () => {
   it('answers the rate in force on a date, × 10^8', () => {
     const { gw, clock } = setup();
-    expect(gw.queryRate(M, { fee_type: 'NZD', date: '20261120' })).toEqual({ fee_type: 'NZD', rate_time: '20261120', rate: '415000000' });
+    expect(gw.queryRate(M, { fee_type: 'NZD', date: '20261120' })).toEqual({
+      fee_type: 'NZD',
+      rate_time: '20261120',
+      rate: '415000000',
+    });
     gw.setRate('NZD', '4.2', clock.nowMs() + 24 * 3600_000);
     expect(gw.queryRate(M, { fee_type: 'NZD', date: '20261120' }).rate).toBe('415000000');
     expect(gw.queryRate(M, { fee_type: 'NZD', date: '20261121' }).rate).toBe('420000000');

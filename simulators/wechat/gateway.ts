@@ -101,7 +101,8 @@ function need(f: Fields, ...names: string[]): void {
 
 function amount(f: Fields, name: string): number {
   const v = f[name]!;
-  if (!/^\d{1,12}$/.test(v) || Number(v) <= 0) throw new ReturnError(`${name}参数格式错误 (must be a positive integer in the currency's minor unit)`);
+  if (!/^\d{1,12}$/.test(v) || Number(v) <= 0)
+    throw new ReturnError(`${name}参数格式错误 (must be a positive integer in the currency's minor unit)`);
   return Number(v);
 }
 
@@ -124,7 +125,8 @@ export class WechatGateway {
       for (const r of o.refunds) if (r.status === 'PROCESSING') this.armRefund(o, r);
     }
     if (data.rates.length === 0) {
-      for (const [fee_type, rate] of Object.entries(DEFAULT_RATES)) data.rates.push({ fee_type, rate: rateToWechat(rate), from_ms: 0 });
+      for (const [fee_type, rate] of Object.entries(DEFAULT_RATES))
+        data.rates.push({ fee_type, rate: rateToWechat(rate), from_ms: 0 });
     }
   }
 
@@ -187,18 +189,21 @@ export class WechatGateway {
 
   private commonOrder(m: Merchant, f: Fields, tradeType: TradeType, signType: SignType): Order {
     need(f, 'body', 'out_trade_no', 'total_fee', 'spbill_create_ip');
-    if (!OUT_TRADE_NO.test(f.out_trade_no!)) throw new ReturnError('out_trade_no参数格式错误 (1-32 of [0-9A-Za-z_-|*])');
+    if (!OUT_TRADE_NO.test(f.out_trade_no!))
+      throw new ReturnError('out_trade_no参数格式错误 (1-32 of [0-9A-Za-z_-|*])');
     const total = amount(f, 'total_fee');
     const feeType = f.fee_type || 'CNY';
     if (feeType !== m.currency) {
       throw new BizError('PARAM_ERROR', `fee_type ${feeType} 不支持 (this merchant prices in ${m.currency})`);
     }
-    if (this.rateFor(feeType, this.clock.nowMs()) === undefined) throw new BizError('PARAM_ERROR', `fee_type ${feeType} 不支持`);
+    if (this.rateFor(feeType, this.clock.nowMs()) === undefined)
+      throw new BizError('PARAM_ERROR', `fee_type ${feeType} 不支持`);
     if (Buffer.byteLength(f.body!) > 128) throw new ReturnError('body参数长度有误 (at most 128 bytes)');
     let expire: number | undefined;
     if (f.time_expire) {
       expire = parseCompactTime(f.time_expire);
-      if (expire === undefined || f.time_expire.length !== 14) throw new ReturnError('time_expire参数格式错误 (yyyyMMddHHmmss)');
+      if (expire === undefined || f.time_expire.length !== 14)
+        throw new ReturnError('time_expire参数格式错误 (yyyyMMddHHmmss)');
     }
     const now = this.clock.nowMs();
     return {
@@ -220,7 +225,16 @@ export class WechatGateway {
       trade_state: 'NOTPAY',
       created_ms: now,
       created_mark: this.clock.mark(),
-      fingerprint: [tradeType, f.body, total, feeType, f.notify_url ?? '', f.openid ?? '', f.product_id ?? '', f.auth_code ?? ''].join('|'),
+      fingerprint: [
+        tradeType,
+        f.body,
+        total,
+        feeType,
+        f.notify_url ?? '',
+        f.openid ?? '',
+        f.product_id ?? '',
+        f.auth_code ?? '',
+      ].join('|'),
       refunds: [],
     };
   }
@@ -228,22 +242,29 @@ export class WechatGateway {
   private existing(o: Order | undefined, fingerprint: string): Order | undefined {
     if (!o) return undefined;
     this.tick(o);
-    if (o.trade_state === 'SUCCESS' || o.trade_state === 'REFUND') throw new BizError('ORDERPAID', '该订单已支付 (order already paid)');
+    if (o.trade_state === 'SUCCESS' || o.trade_state === 'REFUND')
+      throw new BizError('ORDERPAID', '该订单已支付 (order already paid)');
     if (o.trade_state === 'CLOSED') throw new BizError('ORDERCLOSED', '该订单已关闭 (order closed)');
     if (o.trade_state === 'REVOKED') throw new BizError('ORDERREVERSED', '该订单已撤销 (order revoked)');
-    if (o.fingerprint !== fingerprint) throw new BizError('INVALID_REQUEST', '201 商户订单号重复 (out_trade_no used with other parameters)');
+    if (o.fingerprint !== fingerprint)
+      throw new BizError('INVALID_REQUEST', '201 商户订单号重复 (out_trade_no used with other parameters)');
     return o;
   }
 
   unifiedOrder(m: Merchant, f: Fields, signType: SignType): Fields {
     need(f, 'trade_type', 'notify_url');
     const tradeType = f.trade_type as TradeType;
-    if (!['NATIVE', 'JSAPI', 'APP', 'MWEB'].includes(tradeType)) throw new ReturnError('trade_type参数格式错误 (JSAPI, NATIVE, APP or MWEB)');
+    if (!['NATIVE', 'JSAPI', 'APP', 'MWEB'].includes(tradeType))
+      throw new ReturnError('trade_type参数格式错误 (JSAPI, NATIVE, APP or MWEB)');
     if (tradeType === 'NATIVE') need(f, 'product_id');
     if (tradeType === 'JSAPI' && !f.openid && !f.sub_openid) {
-      throw new BizError('LACK_PARAMS', 'trade_type=JSAPI时（即公众号支付），此参数必传 openid (openid is required for JSAPI)');
+      throw new BizError(
+        'LACK_PARAMS',
+        'trade_type=JSAPI时（即公众号支付），此参数必传 openid (openid is required for JSAPI)',
+      );
     }
-    if (!/^https?:\/\/[^?#\s]+$/.test(f.notify_url!)) throw new ReturnError('notify_url参数格式错误 (an absolute URL without a query string)');
+    if (!/^https?:\/\/[^?#\s]+$/.test(f.notify_url!))
+      throw new ReturnError('notify_url参数格式错误 (an absolute URL without a query string)');
     const fresh = this.commonOrder(m, f, tradeType, signType);
     let o = this.existing(this.byKey.get(this.key(m.mch_id, fresh.sub_mch_id, fresh.out_trade_no)), fresh.fingerprint);
     if (o && o.prepay_id && this.clock.nowMs() - o.created_ms > PREPAY_LIFETIME_MS) {
@@ -265,7 +286,9 @@ export class WechatGateway {
       trade_type: o.trade_type,
       prepay_id: o.prepay_id!,
       ...(o.code_url ? { code_url: o.code_url } : {}),
-      ...(o.trade_type === 'MWEB' ? { mweb_url: `https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=${o.prepay_id}` } : {}),
+      ...(o.trade_type === 'MWEB'
+        ? { mweb_url: `https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=${o.prepay_id}` }
+        : {}),
     };
   }
 
@@ -276,13 +299,15 @@ export class WechatGateway {
     if (prior) {
       // A retry after SYSTEMERROR is allowed; it answers the order's current state.
       if (prior.trade_state !== 'SUCCESS') this.existing(prior, fresh.fingerprint);
-      if (prior.fingerprint !== fresh.fingerprint) throw new BizError('INVALID_REQUEST', '201 商户订单号重复 (out_trade_no used with other parameters)');
+      if (prior.fingerprint !== fresh.fingerprint)
+        throw new BizError('INVALID_REQUEST', '201 商户订单号重复 (out_trade_no used with other parameters)');
       return this.micropayAnswer(prior);
     }
     const code = f.auth_code!;
     if (!AUTH_CODE.test(code)) throw new BizError('AUTH_CODE_INVALID', '授权码检验错误 (not a WeChat payment code)');
     const pc = this.data.paycodes.find((p) => p.auth_code === code);
-    if (!pc) throw new BizError('AUTH_CODE_INVALID', '授权码检验错误 (unknown payment code; mint one with POST /sim/paycode)');
+    if (!pc)
+      throw new BizError('AUTH_CODE_INVALID', '授权码检验错误 (unknown payment code; mint one with POST /sim/paycode)');
     if (pc.used) throw new BizError('AUTH_CODE_ERROR', '每个二维码仅限使用一次，请刷新再试 (each code works once)');
     if (pc.behaviour === 'expired' || this.clock.elapsedSince(pc.minted_mark) >= CODE_LIFETIME_MS) {
       throw new BizError('AUTHCODEEXPIRE', '二维码已过期，请用户在微信上刷新后再试 (code expired)');
@@ -310,7 +335,8 @@ export class WechatGateway {
   }
 
   private micropayAnswer(o: Order): Fields {
-    if (o.trade_state === 'USERPAYING') throw new BizError('USERPAYING', '需要用户输入支付密码 (the payer must enter a password)');
+    if (o.trade_state === 'USERPAYING')
+      throw new BizError('USERPAYING', '需要用户输入支付密码 (the payer must enter a password)');
     if (o.trade_state === 'PAYERROR') throw new BizError('NOTENOUGH', '用户的零钱余额不足 (insufficient balance)');
     return { ...this.paidFields(o), is_subscribe: 'N' };
   }
@@ -369,7 +395,10 @@ export class WechatGateway {
     fields.sign = sign(fields, m.key, o.sign_type);
     // WeChat's notification example, and the notifies merchants publish, list the fields in ASCII order.
     const ordered = Object.fromEntries(Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    this.notifier.send(o.notify_url!, buildWechatXml(ordered), 'text/xml', { out_trade_no: o.out_trade_no, mch_id: o.mch_id });
+    this.notifier.send(o.notify_url!, buildWechatXml(ordered), 'text/xml', {
+      out_trade_no: o.out_trade_no,
+      mch_id: o.mch_id,
+    });
   }
 
   orderQuery(m: Merchant, f: Fields): Fields {
@@ -395,13 +424,19 @@ export class WechatGateway {
 
   reverse(m: Merchant, f: Fields): Fields {
     const o = this.find(m, f);
-    if (this.clock.nowMs() - o.created_ms > REVERSE_WINDOW_MS) throw new BizError('REVERSE_EXPIRE', '订单已超过撤销期限 (older than 7 days)', { recall: 'N' });
+    if (this.clock.nowMs() - o.created_ms > REVERSE_WINDOW_MS)
+      throw new BizError('REVERSE_EXPIRE', '订单已超过撤销期限 (older than 7 days)', { recall: 'N' });
     if (this.clock.elapsedSince(o.created_mark) < REVERSE_NOT_BEFORE_MS) {
       // WeChat publishes no code of its own for "too early"; SYSTEMERROR with recall=Y is
       // its documented "nothing decided, call reverse again" answer (Revoke Order error codes).
-      throw new BizError('SYSTEMERROR', '系统繁忙，请稍后再撤销 (reverse is accepted from 15 s after the order was created)', { recall: 'Y' });
+      throw new BizError(
+        'SYSTEMERROR',
+        '系统繁忙，请稍后再撤销 (reverse is accepted from 15 s after the order was created)',
+        { recall: 'Y' },
+      );
     }
-    if (o.refunds.length > 0) throw new BizError('TRADE_ERROR', '订单已发生退款，不能撤销 (order has refunds)', { recall: 'N' });
+    if (o.refunds.length > 0)
+      throw new BizError('TRADE_ERROR', '订单已发生退款，不能撤销 (order has refunds)', { recall: 'N' });
     if (o.trade_state !== 'REVOKED') {
       o.trade_state = 'REVOKED';
       o.trade_state_desc = '订单已撤销';
@@ -444,7 +479,8 @@ export class WechatGateway {
     // earlier request with the same out_refund_no are REFUND_FEE_MISMATCH; a fully
     // refunded order is ERROR; more than what is left is INVALID_REQUEST.
     if (fee > total) throw new ReturnError('invalid refund_fee');
-    if (f.notify_url && !/^https?:\/\/[^?#\s]+$/.test(f.notify_url)) throw new ReturnError('notify_url参数格式错误 (an absolute URL without a query string)');
+    if (f.notify_url && !/^https?:\/\/[^?#\s]+$/.test(f.notify_url))
+      throw new ReturnError('notify_url参数格式错误 (an absolute URL without a query string)');
     const prior = o.refunds.find((r) => r.out_refund_no === f.out_refund_no);
     if (prior) {
       if (prior.refund_fee !== fee || total !== o.total_fee) {
@@ -452,16 +488,23 @@ export class WechatGateway {
       }
       return this.refundFields(o, prior);
     }
-    if (!wasPaid(o) || o.trade_state === 'REVOKED') throw new BizError('TRADE_STATE_ERROR', '订单状态错误 (order is not paid)');
-    if (total !== o.total_fee) throw new BizError('REFUND_FEE_MISMATCH', '订单金额或退款金额与之前请求不一致，请核实后再试 (total_fee is not the order amount)');
+    if (!wasPaid(o) || o.trade_state === 'REVOKED')
+      throw new BizError('TRADE_STATE_ERROR', '订单状态错误 (order is not paid)');
+    if (total !== o.total_fee)
+      throw new BizError(
+        'REFUND_FEE_MISMATCH',
+        '订单金额或退款金额与之前请求不一致，请核实后再试 (total_fee is not the order amount)',
+      );
     if (f.refund_fee_type && f.refund_fee_type !== o.fee_type) {
       throw new BizError('PARAM_ERROR', `refund_fee_type must equal the order's fee_type ${o.fee_type}`);
     }
-    if (this.clock.nowMs() - o.paid_ms! > REFUND_WINDOW_MS) throw new BizError('TRADE_OVERDUE', '订单已经超过退款期限 (older than one year)');
+    if (this.clock.nowMs() - o.paid_ms! > REFUND_WINDOW_MS)
+      throw new BizError('TRADE_OVERDUE', '订单已经超过退款期限 (older than one year)');
     if (o.refunds.length >= MAX_REFUNDS) throw new BizError('ERROR', '退款次数超过限制 (at most 50 refunds per order)');
     const before = refundedTotal(o);
     if (before >= o.total_fee) throw new BizError('ERROR', '订单已全额退款 (already fully refunded)');
-    if (before + fee > o.total_fee) throw new BizError('INVALID_REQUEST', 'refund_fee大于可退金额 (more than what is left to refund)');
+    if (before + fee > o.total_fee)
+      throw new BizError('INVALID_REQUEST', 'refund_fee大于可退金额 (more than what is left to refund)');
     const now = this.clock.nowMs();
     const r: Refund = {
       out_refund_no: f.out_refund_no!,
@@ -510,11 +553,23 @@ export class WechatGateway {
       refund_recv_accout: '支付用户的零钱',
       refund_account: 'REFUND_SOURCE_UNSETTLED_FUNDS',
       refund_request_source: 'API',
-    }).replace(/^<xml>/, '<root>').replace(/<\/xml>$/, '</root>');
+    })
+      .replace(/^<xml>/, '<root>')
+      .replace(/<\/xml>$/, '</root>');
     const cipher = createCipheriv('aes-256-ecb', Buffer.from(createHash('md5').update(m.key).digest('hex')), null);
     const reqInfo = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]).toString('base64');
-    const body = buildWechatXml({ return_code: 'SUCCESS', appid: o.appid, mch_id: o.mch_id, nonce_str: randomBytes(16).toString('hex'), req_info: reqInfo });
-    this.notifier.send(r.notify_url!, body, 'text/xml', { out_trade_no: o.out_trade_no, out_refund_no: r.out_refund_no, mch_id: o.mch_id });
+    const body = buildWechatXml({
+      return_code: 'SUCCESS',
+      appid: o.appid,
+      mch_id: o.mch_id,
+      nonce_str: randomBytes(16).toString('hex'),
+      req_info: reqInfo,
+    });
+    this.notifier.send(r.notify_url!, body, 'text/xml', {
+      out_trade_no: o.out_trade_no,
+      out_refund_no: r.out_refund_no,
+      mch_id: o.mch_id,
+    });
   }
 
   private refundFields(o: Order, r: Refund): Fields {
@@ -544,7 +599,9 @@ export class WechatGateway {
     if (f.refund_id || f.out_refund_no) {
       for (const cand of this.data.orders) {
         if (cand.mch_id !== m.mch_id) continue;
-        const r = cand.refunds.find((x) => (f.refund_id ? x.refund_id === f.refund_id : x.out_refund_no === f.out_refund_no));
+        const r = cand.refunds.find((x) =>
+          f.refund_id ? x.refund_id === f.refund_id : x.out_refund_no === f.out_refund_no,
+        );
         if (r) {
           o = cand;
           only = r;
@@ -559,7 +616,8 @@ export class WechatGateway {
     }
     const all = only ? [only] : o.refunds;
     const offset = f.offset ? Number(f.offset) : 0;
-    if (!Number.isInteger(offset) || offset < 0 || (offset > 0 && offset >= all.length)) throw new ReturnError('offset参数错误');
+    if (!Number.isInteger(offset) || offset < 0 || (offset > 0 && offset >= all.length))
+      throw new ReturnError('offset参数错误');
     const page = all.slice(offset, offset + 10);
     const out: Fields = {
       transaction_id: o.transaction_id,
@@ -586,7 +644,11 @@ export class WechatGateway {
       out[`refund_status_${n}`] = r.status;
       out[`refund_account_${n}`] = 'REFUND_SOURCE_UNSETTLED_FUNDS';
       out[`refund_recv_accout_${n}`] = '支付用户的零钱';
-      if (r.success_ms !== undefined) out[`refund_success_time_${n}`] = compactTime(r.success_ms).replace(/^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/, '$1-$2-$3 $4:$5:$6');
+      if (r.success_ms !== undefined)
+        out[`refund_success_time_${n}`] = compactTime(r.success_ms).replace(
+          /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/,
+          '$1-$2-$3 $4:$5:$6',
+        );
     });
     return out;
   }
@@ -595,7 +657,8 @@ export class WechatGateway {
   downloadBill(m: Merchant, f: Fields): { text: string } | { error: string; errorCode: string } {
     need(f, 'bill_date');
     const billType = (f.bill_type || 'ALL') as BillType;
-    if (!['ALL', 'SUCCESS', 'REFUND', 'REVOKED'].includes(billType)) return { error: 'invalid bill_type', errorCode: '20001' };
+    if (!['ALL', 'SUCCESS', 'REFUND', 'REVOKED'].includes(billType))
+      return { error: 'invalid bill_type', errorCode: '20001' };
     const dayStart = /^\d{8}$/.test(f.bill_date!) ? parseCompactTime(f.bill_date!) : undefined;
     if (dayStart === undefined) return { error: 'invalid bill_date', errorCode: '20001' };
     const now = this.clock.nowMs();
@@ -629,7 +692,8 @@ export class WechatGateway {
   // ---- /sim/ control ----
 
   setRate(feeType: string, rate: string, fromMs = this.clock.nowMs()): RateEntry {
-    if (!/^[A-Z]{3}$/.test(feeType)) throw new ControlError(400, 'invalid_currency', 'fee_type must be an ISO 4217 code such as NZD');
+    if (!/^[A-Z]{3}$/.test(feeType))
+      throw new ControlError(400, 'invalid_currency', 'fee_type must be an ISO 4217 code such as NZD');
     let value: string;
     try {
       value = rateToWechat(rate);
@@ -654,17 +718,26 @@ export class WechatGateway {
     return o;
   }
 
-  simPay(ref: { out_trade_no?: string; prepay_id?: string; code_url?: string; mch_id?: string }, payer?: string, force = false): Order {
+  simPay(
+    ref: { out_trade_no?: string; prepay_id?: string; code_url?: string; mch_id?: string },
+    payer?: string,
+    force = false,
+  ): Order {
     const o = this.findForSim(ref);
-    if (wasPaid(o) && o.trade_state !== 'USERPAYING') throw new ControlError(409, 'order_paid', `order ${o.out_trade_no} is already paid`);
+    if (wasPaid(o) && o.trade_state !== 'USERPAYING')
+      throw new ControlError(409, 'order_paid', `order ${o.out_trade_no} is already paid`);
     if (o.trade_type === 'MICROPAY' && o.trade_state !== 'USERPAYING' && !force) {
       throw new ControlError(409, 'order_not_payable', 'Quick Pay orders are paid with a payment code');
     }
     if (!force) {
       if (o.trade_state === 'CLOSED') throw new ControlError(409, 'order_closed', `order ${o.out_trade_no} is closed`);
-      if (o.trade_state === 'REVOKED') throw new ControlError(409, 'order_revoked', `order ${o.out_trade_no} is revoked`);
+      if (o.trade_state === 'REVOKED')
+        throw new ControlError(409, 'order_revoked', `order ${o.out_trade_no} is revoked`);
       const now = this.clock.nowMs();
-      if ((o.time_expire_ms !== undefined && now > o.time_expire_ms) || (o.prepay_id && now - o.created_ms > PREPAY_LIFETIME_MS)) {
+      if (
+        (o.time_expire_ms !== undefined && now > o.time_expire_ms) ||
+        (o.prepay_id && now - o.created_ms > PREPAY_LIFETIME_MS)
+      ) {
         throw new ControlError(410, 'order_expired', `order ${o.out_trade_no} has expired`);
       }
     }
@@ -674,14 +747,26 @@ export class WechatGateway {
 
   mintPaycode(behaviour: string): PayCode {
     const m = /^(success|userpaying(?::(\d+))?|insufficient|expired)$/.exec(behaviour);
-    if (!m) throw new ControlError(400, 'invalid_behaviour', 'behaviour must be success, userpaying:N, insufficient or expired');
+    if (!m)
+      throw new ControlError(
+        400,
+        'invalid_behaviour',
+        'behaviour must be success, userpaying:N, insufficient or expired',
+      );
     const kind = m[1]!.startsWith('userpaying') ? 'userpaying' : (m[1] as PayCodeBehaviour);
     const n = m[2] === undefined ? 1 : Number(m[2]);
-    if (kind === 'userpaying' && (n < 1 || n > 1000)) throw new ControlError(400, 'invalid_behaviour', 'userpaying:N needs 1 ≤ N ≤ 1000');
+    if (kind === 'userpaying' && (n < 1 || n > 1000))
+      throw new ControlError(400, 'invalid_behaviour', 'userpaying:N needs 1 ≤ N ≤ 1000');
     let code: string;
     do code = `1${randomInt(0, 5)}${digits(16)}`;
     while (this.data.paycodes.some((p) => p.auth_code === code));
-    const pc: PayCode = { auth_code: code, behaviour: kind, ...(kind === 'userpaying' ? { userpaying_n: n } : {}), minted_mark: this.clock.mark(), used: false };
+    const pc: PayCode = {
+      auth_code: code,
+      behaviour: kind,
+      ...(kind === 'userpaying' ? { userpaying_n: n } : {}),
+      minted_mark: this.clock.mark(),
+      used: false,
+    };
     this.data.paycodes.push(pc);
     // Codes older than a day are of no use to anyone.
     const cutoff = this.clock.mark();
@@ -691,7 +776,13 @@ export class WechatGateway {
   }
 
   mintOAuthCode(appid: string, payer: string): OAuthCode {
-    const c: OAuthCode = { code: randomBytes(16).toString('hex'), appid, openid: this.openidFor(appid, payer), mark: this.clock.mark(), used: false };
+    const c: OAuthCode = {
+      code: randomBytes(16).toString('hex'),
+      appid,
+      openid: this.openidFor(appid, payer),
+      mark: this.clock.mark(),
+      used: false,
+    };
     this.data.oauthCodes.push(c);
     if (this.data.oauthCodes.length > 1000) this.data.oauthCodes.splice(0, this.data.oauthCodes.length - 1000);
     this.changed();

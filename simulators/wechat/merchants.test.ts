@@ -3,20 +3,26 @@ import { MerchantSpecError, parseMerchantSpec } from './merchants.js';
 
 describe('--merchant', () => {
   it('parses key=value pairs with defaults for appsecret and currency', () => {
-    expect(parseMerchantSpec('mch_id=1900000109,appid=wx8888888888888888,key=abcdefghijklmnopqrstuvwxyz012345')).toEqual({
+    expect(
+      parseMerchantSpec('mch_id=1900000109,appid=wx8888888888888888,key=abcdefghijklmnopqrstuvwxyz012345'),
+    ).toEqual({
       mch_id: '1900000109',
       appid: 'wx8888888888888888',
       key: 'abcdefghijklmnopqrstuvwxyz012345',
       appsecret: 'kauri-demo-appsecret',
       currency: 'NZD',
     });
-    expect(parseMerchantSpec('mch_id=2,appid=wx2,key=abcdefghijklmnopqrstuvwxyz012345,currency=aud,appsecret=s').currency).toBe('AUD');
+    expect(
+      parseMerchantSpec('mch_id=2,appid=wx2,key=abcdefghijklmnopqrstuvwxyz012345,currency=aud,appsecret=s').currency,
+    ).toBe('AUD');
   });
 
   it('says what is wrong', () => {
     expect(() => parseMerchantSpec('1900000109')).toThrow(MerchantSpecError);
     expect(() => parseMerchantSpec('mch_id=x,appid=wx1,key=abcdefghijklmnopqrstuvwxyz012345')).toThrow(/mch_id/);
     expect(() => parseMerchantSpec('mch_id=1,appid=wx1,key=short')).toThrow(/key/);
-    expect(() => parseMerchantSpec('mch_id=1,appid=wx1,key=abcdefghijklmnopqrstuvwxyz012345,colour=red')).toThrow(/colour/);
+    expect(() => parseMerchantSpec('mch_id=1,appid=wx1,key=abcdefghijklmnopqrstuvwxyz012345,colour=red')).toThrow(
+      /colour/,
+    );
   });
 });

@@ -35,7 +35,9 @@ export function parseMerchantSpec(spec: string): Merchant {
     if (i <= 0) throw new MerchantSpecError(`--merchant "${spec}": expected key=value pairs separated by commas`);
     const k = part.slice(0, i).trim();
     if (!['mch_id', 'appid', 'key', 'appsecret', 'currency', 'bill_layout'].includes(k)) {
-      throw new MerchantSpecError(`--merchant: unknown field "${k}" (mch_id, appid, key, appsecret, currency, bill_layout)`);
+      throw new MerchantSpecError(
+        `--merchant: unknown field "${k}" (mch_id, appid, key, appsecret, currency, bill_layout)`,
+      );
     }
     fields[k] = part.slice(i + 1).trim();
   }
@@ -47,7 +49,8 @@ export function parseMerchantSpec(spec: string): Merchant {
     currency: (fields.currency ?? 'NZD').toUpperCase(),
   };
   if (fields.bill_layout !== undefined) {
-    if (!isBillLayout(fields.bill_layout)) throw new MerchantSpecError(`--merchant: bill_layout must be one of ${BILL_LAYOUTS.join(', ')}`);
+    if (!isBillLayout(fields.bill_layout))
+      throw new MerchantSpecError(`--merchant: bill_layout must be one of ${BILL_LAYOUTS.join(', ')}`);
     m.bill_layout = fields.bill_layout;
   }
   if (!/^\d{1,32}$/.test(m.mch_id)) throw new MerchantSpecError('--merchant: mch_id must be digits');

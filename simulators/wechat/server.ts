@@ -18,9 +18,9 @@ import { parseWechatXml } from './xml.js';
 // /sim/ control API on one port.
 
 /** WeChat's notify retry schedule after the first delivery (protocols/wechatpay.md §5): 24 h 4 min in all. */
-export const NOTIFY_SCHEDULE_MS = [15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600].map(
-  (s) => s * 1000,
-);
+export const NOTIFY_SCHEDULE_MS = [
+  15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600,
+].map((s) => s * 1000);
 
 type WechatState = GatewayData & RuntimeState;
 
@@ -68,7 +68,8 @@ export function isNotifyAck(status: number, body: string): boolean {
 
 export async function startWechatSim(opts: WechatSimOptions): Promise<WechatSim> {
   const log = opts.log ?? simLogger('wechat-sim');
-  const withLayout = (m: Merchant): Merchant => (m.bill_layout || !opts.billLayout ? m : { ...m, bill_layout: opts.billLayout });
+  const withLayout = (m: Merchant): Merchant =>
+    m.bill_layout || !opts.billLayout ? m : { ...m, bill_layout: opts.billLayout };
   const merchants = new Map<string, Merchant>([[DEFAULT_MERCHANT.mch_id, withLayout(DEFAULT_MERCHANT)]]);
   for (const m of opts.merchants ?? []) merchants.set(m.mch_id, withLayout(m));
 
@@ -87,7 +88,10 @@ export async function startWechatSim(opts: WechatSimOptions): Promise<WechatSim>
   const runtime = simRuntime(state, log, {
     schedule: NOTIFY_SCHEDULE_MS,
     isAck: isNotifyAck,
-    tamper: (xml) => xml.replace(/<sign>(?:<!\[CDATA\[)?([0-9A-F]+)/, (all, s: string) => all.replace(s, s.split('').reverse().join(''))),
+    tamper: (xml) =>
+      xml.replace(/<sign>(?:<!\[CDATA\[)?([0-9A-F]+)/, (all, s: string) =>
+        all.replace(s, s.split('').reverse().join('')),
+      ),
   });
   const { clock, notifier, save } = runtime;
   const gateway = new WechatGateway(state.data, merchants, clock, notifier, log, save);
@@ -112,7 +116,9 @@ export async function startWechatSim(opts: WechatSimOptions): Promise<WechatSim>
   const app = createSimServer({
     log,
     bodyLimit: 64 * 1024,
-    ...(tlsMaterial ? { tls: { key: tlsMaterial.keyPem, cert: tlsMaterial.certPem, ca: tlsMaterial.caPem, requestCert: true } } : {}),
+    ...(tlsMaterial
+      ? { tls: { key: tlsMaterial.keyPem, cert: tlsMaterial.certPem, ca: tlsMaterial.caPem, requestCert: true } }
+      : {}),
   });
   runtime.install(app);
   registerWechatApi(app, gateway, { requireClientCert: Boolean(opts.tls) });

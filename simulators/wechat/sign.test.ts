@@ -3,7 +3,13 @@ import { sign, stringToSign, verify } from './sign.js';
 
 const key = '192006250b4c09247ec02edce69f6a2d';
 // The official worked example (protocols/wechatpay.md §3).
-const example = { appid: 'wxd930ea5d5a258f4f', mch_id: '10000100', device_info: '1000', body: 'test', nonce_str: 'ibuaiVcKdpRxkhJA' };
+const example = {
+  appid: 'wxd930ea5d5a258f4f',
+  mch_id: '10000100',
+  device_info: '1000',
+  body: 'test',
+  nonce_str: 'ibuaiVcKdpRxkhJA',
+};
 
 describe('WeChat v2 signature', () => {
   it('builds the official stringSignTemp', () => {

@@ -37,7 +37,14 @@ export function billTime(ms: number): string {
 export function parseCompactTime(s: string): number | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2}))?$/.exec(s);
   if (!m) return undefined;
-  const [y, mo, d, h, mi, sec] = m.slice(1).map((v) => Number(v ?? '0')) as [number, number, number, number, number, number];
+  const [y, mo, d, h, mi, sec] = m.slice(1).map((v) => Number(v ?? '0')) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const ms = Date.UTC(y, mo - 1, d, h, mi, sec) - OFFSET;
   // Reject roll-overs such as 20261131 (which Date would read as 1 December).
   return compactTime(ms).slice(0, s.length) === s ? ms : undefined;

@@ -27,7 +27,9 @@ describe('WeChat XML', () => {
   });
 
   it('drops layout between fields, keeps values byte for byte, and decodes entities only outside CDATA', () => {
-    const f = parse('<xml>\n   <appid>wx1</appid>\r\n\t<body> a &lt;b&gt; &amp; &#x5947; </body>\n<attach><![CDATA[ &amp; ]]></attach>\n</xml>');
+    const f = parse(
+      '<xml>\n   <appid>wx1</appid>\r\n\t<body> a &lt;b&gt; &amp; &#x5947; </body>\n<attach><![CDATA[ &amp; ]]></attach>\n</xml>',
+    );
     expect(f).toEqual({ appid: 'wx1', body: ' a <b> & 奇 ', attach: ' &amp; ' });
   });
 
@@ -60,7 +62,9 @@ describe('WeChat XML', () => {
   });
 
   it('refuses external entities (XXE) and any DOCTYPE', () => {
-    expect(code('<!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><body>&xxe;</body></xml>')).toBe('XML_FORMAT_ERROR');
+    expect(code('<!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><body>&xxe;</body></xml>')).toBe(
+      'XML_FORMAT_ERROR',
+    );
     expect(code('<!doctype xml><xml><a>1</a></xml>')).toBe('XML_FORMAT_ERROR');
   });
 
@@ -72,7 +76,9 @@ describe('WeChat XML', () => {
     expect(code('<xml><a>1</a><a>2</a></xml>')).toBe('XML_FORMAT_ERROR');
     expect(code('<root><a>1</a></root>')).toBe('XML_FORMAT_ERROR');
     expect(code('  ')).toBe('POST_DATA_EMPTY');
-    expect(code(Buffer.from([0x3c, 0x78, 0x6d, 0x6c, 0x3e, 0xff, 0xfe, 0x3c, 0x2f, 0x78, 0x6d, 0x6c, 0x3e]))).toBe('NOT_UTF8');
+    expect(code(Buffer.from([0x3c, 0x78, 0x6d, 0x6c, 0x3e, 0xff, 0xfe, 0x3c, 0x2f, 0x78, 0x6d, 0x6c, 0x3e]))).toBe(
+      'NOT_UTF8',
+    );
   });
 
   it('does not let field names reach the prototype', () => {

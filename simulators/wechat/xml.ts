@@ -40,7 +40,8 @@ function decodeEntities(s: string): string {
   return s.replace(/&(lt|gt|amp|quot|apos|#x[0-9A-Fa-f]+|#[0-9]+);/g, (ref, name: string) => {
     if (name[0] !== '#') return PREDEFINED[name]!;
     const cp = name[1] === 'x' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
-    if (!(cp >= 0x20 || cp === 0x9 || cp === 0xa || cp === 0xd) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw new XmlInputError('XML_FORMAT_ERROR', `a character reference names no character: ${ref}`);
+    if (!(cp >= 0x20 || cp === 0x9 || cp === 0xa || cp === 0xd) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+      throw new XmlInputError('XML_FORMAT_ERROR', `a character reference names no character: ${ref}`);
     return String.fromCodePoint(cp);
   });
 }
@@ -75,9 +76,11 @@ export function parseWechatXml(body: Buffer): Record<string, string> {
   }
   text = text.replace(/^\uFEFF/, '').trim();
   if (text === '') throw new XmlInputError('POST_DATA_EMPTY', 'empty request body');
-  if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new XmlInputError('XML_FORMAT_ERROR', 'DOCTYPE and ENTITY declarations are not allowed');
+  if (/<!DOCTYPE|<!ENTITY/i.test(text))
+    throw new XmlInputError('XML_FORMAT_ERROR', 'DOCTYPE and ENTITY declarations are not allowed');
   const valid = XMLValidator.validate(text);
-  if (valid !== true) throw new XmlInputError('XML_FORMAT_ERROR', `malformed XML: ${valid.err.msg} (line ${valid.err.line})`);
+  if (valid !== true)
+    throw new XmlInputError('XML_FORMAT_ERROR', `malformed XML: ${valid.err.msg} (line ${valid.err.line})`);
   let doc: Node[];
   try {
     doc = parser.parse(text) as Node[];
@@ -86,12 +89,14 @@ export function parseWechatXml(body: Buffer): Record<string, string> {
     throw new XmlInputError('XML_FORMAT_ERROR', `malformed XML: ${(err as Error).message}`);
   }
   const roots = doc.filter((n) => nameOf(n) !== '#text' || String(n['#text']).trim() !== '');
-  if (roots.length !== 1 || nameOf(roots[0]!) !== 'xml') throw new XmlInputError('XML_FORMAT_ERROR', 'the document must be one <xml> element');
+  if (roots.length !== 1 || nameOf(roots[0]!) !== 'xml')
+    throw new XmlInputError('XML_FORMAT_ERROR', 'the document must be one <xml> element');
   const out: Record<string, string> = Object.create(null);
   for (const child of roots[0]!.xml as Node[]) {
     const k = nameOf(child);
     if (k === '#text') {
-      if (/[^ \t\r\n]/.test(String(child['#text']))) throw new XmlInputError('XML_FORMAT_ERROR', '<xml> holds text outside its fields');
+      if (/[^ \t\r\n]/.test(String(child['#text'])))
+        throw new XmlInputError('XML_FORMAT_ERROR', '<xml> holds text outside its fields');
       continue;
     }
     if (k === '#cdata') throw new XmlInputError('XML_FORMAT_ERROR', '<xml> holds a CDATA section outside its fields');

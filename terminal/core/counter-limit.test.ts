@@ -12,7 +12,7 @@ import { Counter, pairTerminal } from './counter.js';
 // refused by the bridge (amount_too_large) before a checkout is stored, and the cashier
 // sees why.
 
-describe('a counter sale above the merchant\'s maximum per payment', () => {
+describe("a counter sale above the merchant's maximum per payment", () => {
   let tb: TestBridge;
   let dir: string;
   let counter: Counter;
@@ -35,11 +35,13 @@ describe('a counter sale above the merchant\'s maximum per payment', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('fails the sale with the bridge\'s reason; no checkout is stored', async () => {
+  it("fails the sale with the bridge's reason; no checkout is stored", async () => {
     await expect.poll(() => counter.online, { timeout: 10_000 }).toBe(true);
     const sale = counter.charge('100.01');
     await expect.poll(() => counter.db.sale(sale.id)?.status, { timeout: 10_000 }).toBe('failed');
-    expect(counter.db.sale(sale.id)?.message).toBe('NZD 100.01 is more than this merchant\'s maximum per payment, NZD 100.00; split it, or ask HQ to raise the maximum');
+    expect(counter.db.sale(sale.id)?.message).toBe(
+      "NZD 100.01 is more than this merchant's maximum per payment, NZD 100.00; split it, or ask HQ to raise the maximum",
+    );
     const checkouts = await tb.bridge.store.db.selectFrom('checkouts').selectAll().execute();
     expect(checkouts).toEqual([]);
     // At the maximum, the sale goes ahead.

@@ -29,9 +29,26 @@ describe('the scan field', () => {
   function addSale(status: SaleRow['status'], amountMinor: number, refundedMinor = 0): SaleRow {
     const now = new Date().toISOString();
     const row: SaleRow = {
-      id: newId('sale'), kind: 'scan', out_trade_no: `K${newId()}`, checkout_id: null, checkout_url: null, channel: 'wechat',
-      amount_minor: amountMinor, currency: 'NZD', status, refunded_minor: refundedMinor, cny_charged_minor: null, rate: null, payment_id: null,
-      channel_trade_no: null, message: null, expires_at: null, cancel_requested: 0, created_at: now, updated_at: now, paid_at: now,
+      id: newId('sale'),
+      kind: 'scan',
+      out_trade_no: `K${newId()}`,
+      checkout_id: null,
+      checkout_url: null,
+      channel: 'wechat',
+      amount_minor: amountMinor,
+      currency: 'NZD',
+      status,
+      refunded_minor: refundedMinor,
+      cny_charged_minor: null,
+      rate: null,
+      payment_id: null,
+      channel_trade_no: null,
+      message: null,
+      expires_at: null,
+      cancel_requested: 0,
+      created_at: now,
+      updated_at: now,
+      paid_at: now,
     };
     counter.db.insertSale(row);
     return row;

@@ -5,7 +5,14 @@ import type { Clock } from '../../protocol/clock.js';
 import { ERRORS, KauriError, type ErrorCode } from '../../protocol/errors.js';
 import { newId } from '../../protocol/ids.js';
 import {
-  LINK_VERSION, PairResponse, type CommandArgsOf, type CommandName, type EventMessage, type LinkErrorBody, type LinkStoreInfo, type ResultMessage,
+  LINK_VERSION,
+  PairResponse,
+  type CommandArgsOf,
+  type CommandName,
+  type EventMessage,
+  type LinkErrorBody,
+  type LinkStoreInfo,
+  type ResultMessage,
 } from '../../protocol/link.js';
 import { money, parseDecimal, type Money } from '../../protocol/money.js';
 import type { ChannelName } from '../../protocol/payments.js';
@@ -27,8 +34,19 @@ const CURRENCY = 'NZD';
 const MANAGER_PIN_HINT = 'Enter the manager PIN (6–12 digits; if yours is shorter, ask HQ to set a new one)';
 
 interface PaymentView {
-  id: string; out_trade_no: string; channel: string; status: string; amount_minor: number; currency: string; refunded_minor: number;
-  cny_charged_minor?: number; rate?: string; channel_trade_no?: string; checkout_id?: string; paid_at?: string; created_at: string;
+  id: string;
+  out_trade_no: string;
+  channel: string;
+  status: string;
+  amount_minor: number;
+  currency: string;
+  refunded_minor: number;
+  cny_charged_minor?: number;
+  rate?: string;
+  channel_trade_no?: string;
+  checkout_id?: string;
+  paid_at?: string;
+  created_at: string;
 }
 
 export interface DeviceHealth {
@@ -41,7 +59,10 @@ export interface DeviceHealth {
 export interface CounterDevices {
   health(): DeviceHealth[];
   /** The pole display follows the current sale (null: idle). */
-  showSale?(sale: { amountMinor: number; currency: string; cnyMinor?: number; status: StatusWord } | null, storeName: string): void;
+  showSale?(
+    sale: { amountMinor: number; currency: string; cnyMinor?: number; status: StatusWord } | null,
+    storeName: string,
+  ): void;
   printSale?(record: SaleRecord): void;
   printRefund?(record: RefundRecord): void;
   printSettlement?(summary: SettlementSummary): void;
@@ -49,9 +70,17 @@ export interface CounterDevices {
 }
 
 /** A settlement and the payments and refunds it counts (a Z marks them as counted). */
-interface SettlementScope { summary: SettlementSummary; saleIds: string[]; refundNos: string[] }
+interface SettlementScope {
+  summary: SettlementSummary;
+  saleIds: string[];
+  refundNos: string[];
+}
 
-export interface FxEstimate { cnyMinor: number; rate: string; rateTime: string }
+export interface FxEstimate {
+  cnyMinor: number;
+  rate: string;
+  rateTime: string;
+}
 
 export interface CounterState {
   terminalId: string | null;
@@ -107,18 +136,31 @@ export interface CounterOptions {
 }
 
 /** Exchanges a one-time pairing code for this counter's credential (kept in its SQLite only). */
-export async function pairTerminal(dataDir: string, bridgeWs: string, code: string, name?: string): Promise<PairResponse> {
+export async function pairTerminal(
+  dataDir: string,
+  bridgeWs: string,
+  code: string,
+  name?: string,
+): Promise<PairResponse> {
   const url = new URL(bridgeWs);
   url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
   url.pathname = url.pathname.replace(/\/terminal\/?$/, '') + '/terminal/pair';
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, name }) });
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code, name }),
+    });
   } catch (err) {
     throw new KauriError('channel_unavailable', `Cannot reach the bridge at ${url.origin}: ${(err as Error).message}`);
   }
   const body = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-  if (!res.ok) throw new KauriError(res.status === 400 ? 'pairing_code_invalid' : 'unauthenticated', body.error?.message ?? `Pairing refused (HTTP ${res.status})`);
+  if (!res.ok)
+    throw new KauriError(
+      res.status === 400 ? 'pairing_code_invalid' : 'unauthenticated',
+      body.error?.message ?? `Pairing refused (HTTP ${res.status})`,
+    );
   const paired = PairResponse.parse(body);
   const db = new TerminalDb(dataDir);
   try {
@@ -172,11 +214,16 @@ export class Counter extends EventEmitter {
   start(bridgeWs?: string): void {
     const terminalId = this.db.getSetting('terminal_id');
     const secret = this.db.getSetting('terminal_secret');
-    if (!terminalId || !secret) throw new KauriError('unauthenticated', 'This terminal is not paired: run kauri terminal --pair CODE once');
+    if (!terminalId || !secret)
+      throw new KauriError('unauthenticated', 'This terminal is not paired: run kauri terminal --pair CODE once');
     const url = bridgeWs ?? this.db.getSetting('bridge_ws');
     if (!url) throw new KauriError('config_invalid', 'No bridge URL: pass --bridge ws://…/terminal');
     this.link = new LinkClient({
-      url, terminalId, secret, clock: this.o.clock, log: this.o.log.child({ part: 'link' }),
+      url,
+      terminalId,
+      secret,
+      clock: this.o.clock,
+      log: this.o.log.child({ part: 'link' }),
       lastSeq: () => this.db.lastEventSeq,
       handlers: {
         welcome: (m) => {
@@ -222,7 +269,14 @@ export class Counter extends EventEmitter {
     const show = this.o.devices?.showSale;
     if (!show) return;
     const cur = this.currentSale();
-    const sale = cur ? { amountMinor: cur.amount_minor, currency: cur.currency, status: statusWord(cur.status), cnyMinor: this.fx?.amountMinor === cur.amount_minor ? this.fx.wechat?.cnyMinor : undefined } : null;
+    const sale = cur
+      ? {
+          amountMinor: cur.amount_minor,
+          currency: cur.currency,
+          status: statusWord(cur.status),
+          cnyMinor: this.fx?.amountMinor === cur.amount_minor ? this.fx.wechat?.cnyMinor : undefined,
+        }
+      : null;
     const key = JSON.stringify(sale);
     if (key === this.shown) return;
     this.shown = key;
@@ -234,7 +288,14 @@ export class Counter extends EventEmitter {
   charge(amountText: string): SaleView {
     const amount = this.parseAmount(amountText);
     this.mustStartPayment();
-    const sale = newSale({ id: newId('sale'), kind: 'checkout', amount_minor: amount.minor, currency: amount.currency, status: 'creating', created_at: new Date().toISOString() });
+    const sale = newSale({
+      id: newId('sale'),
+      kind: 'checkout',
+      amount_minor: amount.minor,
+      currency: amount.currency,
+      status: 'creating',
+      created_at: new Date().toISOString(),
+    });
     return this.startSale(sale, 'checkout.create', { amountMinor: amount.minor, currency: amount.currency }, amount);
   }
 
@@ -246,8 +307,12 @@ export class Counter extends EventEmitter {
       this.db.enqueue(key, name, args, sale.id);
       this.db.setSetting('current_sale', sale.id);
       this.db.journal('sale.started', {
-        id: sale.id, kind: sale.kind, outTradeNo: sale.out_trade_no ?? undefined, channel: sale.channel ?? undefined,
-        amountMinor: sale.amount_minor, currency: sale.currency,
+        id: sale.id,
+        kind: sale.kind,
+        outTradeNo: sale.out_trade_no ?? undefined,
+        channel: sale.channel ?? undefined,
+        amountMinor: sale.amount_minor,
+        currency: sale.currency,
       });
     });
     this.scanError = null;
@@ -283,10 +348,21 @@ export class Counter extends EventEmitter {
     }
     const outTradeNo = `K${newId()}`;
     const sale = newSale({
-      id: newId('sale'), kind: 'scan', out_trade_no: outTradeNo, channel: verdict.channel, amount_minor: amount.minor, currency: amount.currency,
-      status: 'pending', created_at: new Date().toISOString(),
+      id: newId('sale'),
+      kind: 'scan',
+      out_trade_no: outTradeNo,
+      channel: verdict.channel,
+      amount_minor: amount.minor,
+      currency: amount.currency,
+      status: 'pending',
+      created_at: new Date().toISOString(),
     });
-    return this.startSale(sale, 'payment.scan', { outTradeNo, amountMinor: amount.minor, currency: amount.currency, authCode: verdict.code }, amount);
+    return this.startSale(
+      sale,
+      'payment.scan',
+      { outTradeNo, amountMinor: amount.minor, currency: amount.currency, authCode: verdict.code },
+      amount,
+    );
   }
 
   /** Cancels the current payment safely: the bridge asks the channel first, then closes or reverses. */
@@ -310,19 +386,49 @@ export class Counter extends EventEmitter {
   }
 
   /** A refund of a paid sale (by sale id or the order number on its receipt), full when no amount is given. */
-  async refund(ref: string, amountText: string, managerPin: string, reason?: string): Promise<{ outRefundNo: string; status: string }> {
+  async refund(
+    ref: string,
+    amountText: string,
+    managerPin: string,
+    reason?: string,
+  ): Promise<{ outRefundNo: string; status: string }> {
     const sale = this.db.sale(ref) ?? this.db.saleBy('out_trade_no', ref.trim());
-    if (!sale || !sale.out_trade_no || !isPaidFamily(sale.status)) throw new KauriError('order_not_refundable', 'Pick a paid sale to refund');
+    if (!sale || !sale.out_trade_no || !isPaidFamily(sale.status))
+      throw new KauriError('order_not_refundable', 'Pick a paid sale to refund');
     const remaining = sale.amount_minor - sale.refunded_minor - this.pendingRefunds(sale.id);
     const amount = amountText.trim() ? this.parseAmount(amountText) : money(remaining, sale.currency);
-    if (amount.minor <= 0 || amount.minor > remaining) throw new KauriError('refund_exceeds_remainder', `At most ${(remaining / 100).toFixed(2)} ${sale.currency} can be refunded`);
+    if (amount.minor <= 0 || amount.minor > remaining)
+      throw new KauriError(
+        'refund_exceeds_remainder',
+        `At most ${(remaining / 100).toFixed(2)} ${sale.currency} can be refunded`,
+      );
     if (!/^\d{6,12}$/.test(managerPin)) throw new KauriError('manager_pin_invalid', MANAGER_PIN_HINT);
     const outRefundNo = `R${newId()}`;
     const key = newId();
     const now = new Date().toISOString();
     this.db.tx(() => {
-      this.db.insertRefund({ out_refund_no: outRefundNo, sale_id: sale.id, amount_minor: amount.minor, currency: sale.currency, status: 'queued', message: null, created_at: now, updated_at: now });
-      this.db.enqueue(key, 'refund.create', { outTradeNo: sale.out_trade_no!, outRefundNo, amountMinor: amount.minor, managerPin, reason } satisfies CommandArgsOf<'refund.create'>, outRefundNo);
+      this.db.insertRefund({
+        out_refund_no: outRefundNo,
+        sale_id: sale.id,
+        amount_minor: amount.minor,
+        currency: sale.currency,
+        status: 'queued',
+        message: null,
+        created_at: now,
+        updated_at: now,
+      });
+      this.db.enqueue(
+        key,
+        'refund.create',
+        {
+          outTradeNo: sale.out_trade_no!,
+          outRefundNo,
+          amountMinor: amount.minor,
+          managerPin,
+          reason,
+        } satisfies CommandArgsOf<'refund.create'>,
+        outRefundNo,
+      );
       this.db.journal('refund.requested', { outRefundNo, outTradeNo: sale.out_trade_no, amountMinor: amount.minor });
     });
     this.refundCandidate = null;
@@ -331,13 +437,20 @@ export class Counter extends EventEmitter {
     // Online, the cashier waits for the bridge's word (a wrong PIN is said at once);
     // should it be slow, the refund stays queued and its answer arrives later.
     const answer = new Promise<ResultMessage | undefined>((resolve) => {
-      const t = setTimeout(() => { this.answered.delete(key); resolve(undefined); }, this.o.clock.duration(10_000));
-      this.answered.set(key, (m) => { clearTimeout(t); resolve(m); });
+      const t = setTimeout(() => {
+        this.answered.delete(key);
+        resolve(undefined);
+      }, this.o.clock.duration(10_000));
+      this.answered.set(key, (m) => {
+        clearTimeout(t);
+        resolve(m);
+      });
     });
     this.sendQueued(key);
     const m = await answer;
     if (!m) return { outRefundNo, status: 'queued' };
-    if (!m.ok) throw new KauriError((m.error!.code in ERRORS ? m.error!.code : 'internal') as ErrorCode, m.error!.message);
+    if (!m.ok)
+      throw new KauriError((m.error!.code in ERRORS ? m.error!.code : 'internal') as ErrorCode, m.error!.message);
     return { outRefundNo, status: this.db.refund(outRefundNo)?.status ?? 'processing' };
   }
 
@@ -366,7 +479,8 @@ export class Counter extends EventEmitter {
       this.refundCandidate = { saleId: sale.id, at };
       const left = (view.refundableMinor / 100).toFixed(2);
       this.notice = {
-        kind: 'info', at,
+        kind: 'info',
+        at,
         en: `Receipt ${sale.out_trade_no}: up to ${left} ${sale.currency} can be refunded. Key the amount (blank = all) and the manager PIN.`,
         zh: `小票 ${sale.out_trade_no}：最多可退 ${left} ${sale.currency}。请输入金额（留空=全额）和店长密码。`,
       };
@@ -374,7 +488,8 @@ export class Counter extends EventEmitter {
       this.refundCandidate = null;
       this.scanError = {
         en: `Receipt ${sale.out_trade_no} has nothing left to refund (${view.status})`,
-        zh: `小票 ${sale.out_trade_no} 没有可退金额`, at,
+        zh: `小票 ${sale.out_trade_no} 没有可退金额`,
+        at,
       };
     }
     this.changed();
@@ -398,7 +513,8 @@ export class Counter extends EventEmitter {
 
   dismiss(): void {
     const sale = this.currentSale();
-    if (sale && isActive(sale.status)) throw new KauriError('payment_in_progress', 'Finish or cancel the current payment first');
+    if (sale && isActive(sale.status))
+      throw new KauriError('payment_in_progress', 'Finish or cancel the current payment first');
     this.db.setSetting('current_sale', '');
     this.settlement = null;
     this.notice = null;
@@ -427,11 +543,17 @@ export class Counter extends EventEmitter {
     this.closingDay = true;
     try {
       this.dayClosable();
-      if (this.linkError) throw new KauriError('terminal_revoked', `The bridge refused this terminal: ${this.linkError.message}`);
+      if (this.linkError)
+        throw new KauriError('terminal_revoked', `The bridge refused this terminal: ${this.linkError.message}`);
       if (!this.online) throw new KauriError('day_close_offline');
       const m = await this.ask('manager.verify', { managerPin, purpose: 'day_close' });
-      if (!m) throw new KauriError('day_close_offline', 'The bridge did not answer the PIN check: the day is still open, try again');
-      if (!m.ok) throw new KauriError((m.error!.code in ERRORS ? m.error!.code : 'internal') as ErrorCode, m.error!.message);
+      if (!m)
+        throw new KauriError(
+          'day_close_offline',
+          'The bridge did not answer the PIN check: the day is still open, try again',
+        );
+      if (!m.ok)
+        throw new KauriError((m.error!.code in ERRORS ? m.error!.code : 'internal') as ErrorCode, m.error!.message);
       // A payment may have started or changed while the bridge checked the PIN: decide again.
       // From here to the commit nothing awaits: no event can settle a payment between the
       // totals and the marks that say which Z counted it.
@@ -441,10 +563,19 @@ export class Counter extends EventEmitter {
         z.closeNumber = this.db.nextCloseNumber();
         this.db.markReported(z.closeNumber, scope.saleIds, scope.refundNos);
         this.db.insertDayClose({
-          close_no: z.closeNumber, store_day: z.storeDay, generated_at: z.generatedAt, summary: JSON.stringify(z),
-          journal_seq: z.journalHead.sequence, journal_hash: z.journalHead.hash,
+          close_no: z.closeNumber,
+          store_day: z.storeDay,
+          generated_at: z.generatedAt,
+          summary: JSON.stringify(z),
+          journal_seq: z.journalHead.sequence,
+          journal_hash: z.journalHead.hash,
         });
-        this.db.journal('settlement.z', { storeDay: z.storeDay, closeNumber: z.closeNumber, head: z.journalHead, open: z.openPayments.length });
+        this.db.journal('settlement.z', {
+          storeDay: z.storeDay,
+          closeNumber: z.closeNumber,
+          head: z.journalHead,
+          open: z.openPayments.length,
+        });
       });
       this.settlement = z;
       this.o.devices?.printSettlement?.(z);
@@ -460,13 +591,26 @@ export class Counter extends EventEmitter {
     const scope = this.settlementScope('Z');
     const summary = scope.summary;
     const check = canCloseDay(summary);
-    if (!check.ok) throw new KauriError('day_close_refused', `${check.reason!.en}. The counter keeps asking the channel; close the day once it is known`);
+    if (!check.ok)
+      throw new KauriError(
+        'day_close_refused',
+        `${check.reason!.en}. The counter keeps asking the channel; close the day once it is known`,
+      );
     const cur = this.currentSale();
-    if (cur && isActive(cur.status)) throw new KauriError('day_close_refused', 'A payment is in progress: finish or cancel it, then close the day');
+    if (cur && isActive(cur.status))
+      throw new KauriError('day_close_refused', 'A payment is in progress: finish or cancel it, then close the day');
     const done = this.db.dayClose(summary.storeDay);
     if (done) {
-      const at = new Date(done.generated_at).toLocaleTimeString('en-NZ', { timeZone: summary.store.timeZone, hour: '2-digit', minute: '2-digit', hour12: false });
-      throw new KauriError('day_already_closed', `Store day ${summary.storeDay} is already closed (close no. ${done.close_no} at ${at}). Settlement (F4) still prints an X-report`);
+      const at = new Date(done.generated_at).toLocaleTimeString('en-NZ', {
+        timeZone: summary.store.timeZone,
+        hour: '2-digit',
+        minute: '2-digit',
+        hour12: false,
+      });
+      throw new KauriError(
+        'day_already_closed',
+        `Store day ${summary.storeDay} is already closed (close no. ${done.close_no} at ${at}). Settlement (F4) still prints an X-report`,
+      );
     }
     return scope;
   }
@@ -479,16 +623,19 @@ export class Counter extends EventEmitter {
       throw new KauriError('invalid_amount', `"${text}" is not an amount: key it like 12.50`);
     }
     if (amount.minor <= 0) throw new KauriError('invalid_amount', 'Key an amount above zero');
-    if (amount.minor > 10_000_000) throw new KauriError('amount_overflow', 'That is more than a counter may charge at once');
+    if (amount.minor > 10_000_000)
+      throw new KauriError('amount_overflow', 'That is more than a counter may charge at once');
     return amount;
   }
 
   private mustStartPayment(): void {
-    if (this.linkError) throw new KauriError('terminal_revoked', `The bridge refused this terminal: ${this.linkError.message}`);
+    if (this.linkError)
+      throw new KauriError('terminal_revoked', `The bridge refused this terminal: ${this.linkError.message}`);
     // A new payment needs the channel now: offline, say so plainly rather than queue it.
     if (!this.online) throw new KauriError('terminal_offline');
     const cur = this.currentSale();
-    if (cur && isActive(cur.status)) throw new KauriError('payment_in_progress', 'Finish or cancel the current payment first');
+    if (cur && isActive(cur.status))
+      throw new KauriError('payment_in_progress', 'Finish or cancel the current payment first');
   }
 
   private currentSale(): SaleRow | undefined {
@@ -497,7 +644,10 @@ export class Counter extends EventEmitter {
   }
 
   private pendingRefunds(saleId: string): number {
-    return this.db.refundsOf(saleId).filter((r) => r.status === 'queued').reduce((a, r) => a + r.amount_minor, 0);
+    return this.db
+      .refundsOf(saleId)
+      .filter((r) => r.status === 'queued')
+      .reduce((a, r) => a + r.amount_minor, 0);
   }
 
   private estimate(amount: Money): void {
@@ -525,28 +675,50 @@ export class Counter extends EventEmitter {
   }
 
   private deviceHealth(): DeviceHealth[] {
-    return this.o.devices?.health() ?? [
-      { kind: 'printer', state: 'none', detail: 'not configured (--printer)' },
-      { kind: 'display', state: 'none', detail: 'not configured (--display)' },
-      { kind: 'scanner', state: 'keyboard', detail: 'scan field (keyboard wedge)' },
-    ];
+    return (
+      this.o.devices?.health() ?? [
+        { kind: 'printer', state: 'none', detail: 'not configured (--printer)' },
+        { kind: 'display', state: 'none', detail: 'not configured (--display)' },
+        { kind: 'scanner', state: 'keyboard', detail: 'scan field (keyboard wedge)' },
+      ]
+    );
   }
 
   // ---- the link ----
 
   private sendQueued(key: string): void {
     const row = this.db.outboxEntry(key);
-    if (row) this.link?.send({ v: LINK_VERSION, type: 'command', key: row.key, name: row.name as CommandName, args: JSON.parse(row.args) });
+    if (row)
+      this.link?.send({
+        v: LINK_VERSION,
+        type: 'command',
+        key: row.key,
+        name: row.name as CommandName,
+        args: JSON.parse(row.args),
+      });
   }
 
   private flushOutbox(): void {
     for (const row of this.db.outbox()) {
-      if (!this.link?.send({ v: LINK_VERSION, type: 'command', key: row.key, name: row.name as CommandName, args: JSON.parse(row.args) })) break;
+      if (
+        !this.link?.send({
+          v: LINK_VERSION,
+          type: 'command',
+          key: row.key,
+          name: row.name as CommandName,
+          args: JSON.parse(row.args),
+        })
+      )
+        break;
     }
   }
 
   /** Queries that need no outbox (estimates, health): lost with the link, asked again later. */
-  private sendEphemeral<N extends CommandName>(name: N, args: CommandArgsOf<N>, done: (r: ResultMessage) => void): void {
+  private sendEphemeral<N extends CommandName>(
+    name: N,
+    args: CommandArgsOf<N>,
+    done: (r: ResultMessage) => void,
+  ): void {
     const key = newId();
     if (this.link?.send({ v: LINK_VERSION, type: 'command', key, name, args })) this.ephemeral.set(key, done);
   }
@@ -555,8 +727,14 @@ export class Counter extends EventEmitter {
   private ask<N extends CommandName>(name: N, args: CommandArgsOf<N>): Promise<ResultMessage | undefined> {
     const key = newId();
     return new Promise((resolve) => {
-      const t = setTimeout(() => { this.ephemeral.delete(key); resolve(undefined); }, 10_000);
-      this.ephemeral.set(key, (m) => { clearTimeout(t); resolve(m); });
+      const t = setTimeout(() => {
+        this.ephemeral.delete(key);
+        resolve(undefined);
+      }, 10_000);
+      this.ephemeral.set(key, (m) => {
+        clearTimeout(t);
+        resolve(m);
+      });
       if (!this.link?.send({ v: LINK_VERSION, type: 'command', key, name, args })) {
         clearTimeout(t);
         this.ephemeral.delete(key);
@@ -609,11 +787,19 @@ export class Counter extends EventEmitter {
         const sale = ref ? this.db.sale(ref) : undefined;
         if (!sale) return;
         if (!msg.ok) {
-          this.db.updateSale(sale.id, { status: 'failed', message: err?.message ?? 'The checkout could not be created' });
+          this.db.updateSale(sale.id, {
+            status: 'failed',
+            message: err?.message ?? 'The checkout could not be created',
+          });
           return;
         }
         const c = msg.data as { id: string; url: string; expiresAt: string; status: string };
-        this.db.updateSale(sale.id, { status: sale.status === 'creating' ? 'waiting' : sale.status, checkout_id: c.id, checkout_url: c.url, expires_at: c.expiresAt });
+        this.db.updateSale(sale.id, {
+          status: sale.status === 'creating' ? 'waiting' : sale.status,
+          checkout_id: c.id,
+          checkout_url: c.url,
+          expires_at: c.expiresAt,
+        });
         if (sale.cancel_requested) {
           const key = newId();
           this.db.enqueue(key, 'checkout.cancel', { checkoutId: c.id }, sale.id);
@@ -624,7 +810,8 @@ export class Counter extends EventEmitter {
       case 'checkout.cancel': {
         const sale = ref ? this.db.sale(ref) : undefined;
         if (!sale) return;
-        if (msg.ok && (msg.data as { status: string }).status === 'cancelled' && isActive(sale.status)) this.db.updateSale(sale.id, { status: 'closed' });
+        if (msg.ok && (msg.data as { status: string }).status === 'cancelled' && isActive(sale.status))
+          this.db.updateSale(sale.id, { status: 'closed' });
         else if (!msg.ok) this.db.updateSale(sale.id, { message: err?.message ?? null });
         return;
       }
@@ -649,7 +836,12 @@ export class Counter extends EventEmitter {
         const outRefundNo = args.outRefundNo as string;
         if (!msg.ok) {
           this.db.updateRefund(outRefundNo, 'failed', err?.message ?? 'refused');
-          this.notice = { kind: 'error', en: `Refund refused: ${err?.message ?? ''}`, zh: `退款被拒绝：${err?.zh ?? ''}`, at: new Date().toISOString() };
+          this.notice = {
+            kind: 'error',
+            en: `Refund refused: ${err?.message ?? ''}`,
+            zh: `退款被拒绝：${err?.zh ?? ''}`,
+            at: new Date().toISOString(),
+          };
           return;
         }
         const d = msg.data as { refund: { status: RefundRow['status'] }; payment: PaymentView };
@@ -658,7 +850,12 @@ export class Counter extends EventEmitter {
         if (sale) this.applyPayment(sale, d.payment);
         const r = this.db.refund(outRefundNo);
         if (r && sale) this.saveRefundReceipt(this.db.sale(sale.id)!, r);
-        this.notice = { kind: d.refund.status === 'failed' ? 'error' : 'info', en: `Refund ${d.refund.status}`, zh: REFUND_ZH[d.refund.status], at: new Date().toISOString() };
+        this.notice = {
+          kind: d.refund.status === 'failed' ? 'error' : 'info',
+          en: `Refund ${d.refund.status}`,
+          zh: REFUND_ZH[d.refund.status],
+          at: new Date().toISOString(),
+        };
         return;
       }
       default:
@@ -689,7 +886,8 @@ export class Counter extends EventEmitter {
         const view = p as PaymentView;
         let sale = this.db.saleBy('out_trade_no', view.out_trade_no);
         // A checkout's channel orders are the bridge's: only the one that was paid is ours to show.
-        if (!sale && msg.event === 'payment.paid' && view.checkout_id) sale = this.db.saleBy('checkout_id', view.checkout_id);
+        if (!sale && msg.event === 'payment.paid' && view.checkout_id)
+          sale = this.db.saleBy('checkout_id', view.checkout_id);
         if (!sale) return;
         if (sale.kind === 'checkout' && msg.event !== 'payment.paid') return;
         this.applyPayment(sale, view, msg.seq);
@@ -701,7 +899,8 @@ export class Counter extends EventEmitter {
         const sale = p.checkout?.id ? this.db.saleBy('checkout_id', p.checkout.id) : undefined;
         if (!sale) return;
         if (msg.event === 'checkout.paid' && p.payment) this.applyPayment(sale, p.payment as PaymentView, msg.seq);
-        else if (isActive(sale.status)) this.db.updateSale(sale.id, { status: msg.event === 'checkout.expired' ? 'expired' : 'closed' });
+        else if (isActive(sale.status))
+          this.db.updateSale(sale.id, { status: msg.event === 'checkout.expired' ? 'expired' : 'closed' });
         this.db.journal(msg.event, { id: sale.id, checkoutId: p.checkout.id, seq: msg.seq });
         return;
       }
@@ -709,25 +908,57 @@ export class Counter extends EventEmitter {
         const pay = p.payment as PaymentView | undefined;
         if (!pay || this.db.saleBy('out_trade_no', pay.out_trade_no)) return;
         const id = newId('sale');
-        this.db.insertSale(newSale({ id, kind: 'static', out_trade_no: pay.out_trade_no, checkout_id: p.checkout?.id ?? null, channel: pay.channel, amount_minor: pay.amount_minor, currency: pay.currency, status: 'pending', created_at: pay.created_at }));
+        this.db.insertSale(
+          newSale({
+            id,
+            kind: 'static',
+            out_trade_no: pay.out_trade_no,
+            checkout_id: p.checkout?.id ?? null,
+            channel: pay.channel,
+            amount_minor: pay.amount_minor,
+            currency: pay.currency,
+            status: 'pending',
+            created_at: pay.created_at,
+          }),
+        );
         this.applyPayment(this.db.sale(id)!, pay, msg.seq);
-        this.notice = { kind: 'info', en: `Store code payment received: ${(pay.amount_minor / 100).toFixed(2)} ${pay.currency} (${pay.channel})`, zh: `收到店铺码付款：${(pay.amount_minor / 100).toFixed(2)} ${pay.currency}`, at: new Date().toISOString() };
+        this.notice = {
+          kind: 'info',
+          en: `Store code payment received: ${(pay.amount_minor / 100).toFixed(2)} ${pay.currency} (${pay.channel})`,
+          zh: `收到店铺码付款：${(pay.amount_minor / 100).toFixed(2)} ${pay.currency}`,
+          at: new Date().toISOString(),
+        };
         return;
       }
       case 'refund.succeeded':
       case 'refund.failed': {
-        const r = p.refund as { out_refund_no: string; status: RefundRow['status']; amount_minor: number; currency: string };
+        const r = p.refund as {
+          out_refund_no: string;
+          status: RefundRow['status'];
+          amount_minor: number;
+          currency: string;
+        };
         const sale = p.payment ? this.db.saleBy('out_trade_no', (p.payment as PaymentView).out_trade_no) : undefined;
         if (this.db.refund(r.out_refund_no)) {
           this.db.updateRefund(r.out_refund_no, r.status);
-          this.notice = r.status === 'succeeded'
-            ? { kind: 'info', en: 'Refund succeeded', zh: '退款成功', at: new Date().toISOString() }
-            : { kind: 'error', en: 'Refund failed at the channel', zh: '退款失败', at: new Date().toISOString() };
+          this.notice =
+            r.status === 'succeeded'
+              ? { kind: 'info', en: 'Refund succeeded', zh: '退款成功', at: new Date().toISOString() }
+              : { kind: 'error', en: 'Refund failed at the channel', zh: '退款失败', at: new Date().toISOString() };
         } else if (sale) {
           // A refund of this counter's sale made elsewhere (HQ, the merchant API, an automatic
           // one): kept here too, so the Z-report counts every refund of the counter's sales.
           const now = new Date().toISOString();
-          this.db.insertRefund({ out_refund_no: r.out_refund_no, sale_id: sale.id, amount_minor: r.amount_minor, currency: r.currency, status: r.status, message: null, created_at: now, updated_at: now });
+          this.db.insertRefund({
+            out_refund_no: r.out_refund_no,
+            sale_id: sale.id,
+            amount_minor: r.amount_minor,
+            currency: r.currency,
+            status: r.status,
+            message: null,
+            created_at: now,
+            updated_at: now,
+          });
         }
         if (sale) this.applyPayment(sale, p.payment as PaymentView, msg.seq);
         this.db.journal(msg.event, { outRefundNo: r.out_refund_no, seq: msg.seq });
@@ -744,15 +975,26 @@ export class Counter extends EventEmitter {
     if (isPaidFamily(sale.status) && !isPaidFamily(status)) return;
     const wasPaid = isPaidFamily(sale.status);
     const patch: Partial<SaleRow> = {
-      status, refunded_minor: view.refunded_minor ?? sale.refunded_minor, payment_id: view.id,
-      channel: view.channel ?? sale.channel, out_trade_no: sale.out_trade_no ?? view.out_trade_no,
+      status,
+      refunded_minor: view.refunded_minor ?? sale.refunded_minor,
+      payment_id: view.id,
+      channel: view.channel ?? sale.channel,
+      out_trade_no: sale.out_trade_no ?? view.out_trade_no,
     };
     if (view.cny_charged_minor !== undefined) patch.cny_charged_minor = view.cny_charged_minor;
     if (view.rate !== undefined) patch.rate = view.rate;
     if (view.channel_trade_no) patch.channel_trade_no = view.channel_trade_no;
     if (view.paid_at) patch.paid_at = view.paid_at;
     const after = this.db.updateSale(sale.id, patch)!;
-    if (status !== sale.status) this.db.journal(`sale.${status}`, { id: sale.id, outTradeNo: after.out_trade_no, channel: after.channel, amountMinor: after.amount_minor, refundedMinor: after.refunded_minor, seq });
+    if (status !== sale.status)
+      this.db.journal(`sale.${status}`, {
+        id: sale.id,
+        outTradeNo: after.out_trade_no,
+        channel: after.channel,
+        amountMinor: after.amount_minor,
+        refundedMinor: after.refunded_minor,
+        seq,
+      });
     if (!wasPaid && isPaidFamily(status)) {
       const record = this.saleRecord(after);
       this.db.saveReceipt('sale', after.id, record);
@@ -764,7 +1006,12 @@ export class Counter extends EventEmitter {
 
   storeInfo(): StoreInfo {
     const s = this.store();
-    return { name: s?.name ?? 'Kauri counter', timeZone: s?.timezone ?? 'Pacific/Auckland', storeCode: s?.code, terminalId: this.db.getSetting('terminal_id') };
+    return {
+      name: s?.name ?? 'Kauri counter',
+      timeZone: s?.timezone ?? 'Pacific/Auckland',
+      storeCode: s?.code,
+      terminalId: this.db.getSetting('terminal_id'),
+    };
   }
 
   private store(): LinkStoreInfo | null {
@@ -774,19 +1021,33 @@ export class Counter extends EventEmitter {
 
   saleRecord(s: SaleRow): SaleRecord {
     return {
-      store: this.storeInfo(), paymentId: s.payment_id ?? s.id, outTradeNo: s.out_trade_no ?? s.id, channelTradeNo: s.channel_trade_no ?? undefined,
-      channel: (s.channel ?? 'wechat') as ChannelName, amount: money(s.amount_minor, s.currency),
-      cnyCharged: s.cny_charged_minor !== null ? money(s.cny_charged_minor, 'CNY') : undefined, rate: s.rate ?? undefined,
-      paidAt: s.paid_at ?? s.updated_at, lookupPayload: s.out_trade_no ?? undefined,
+      store: this.storeInfo(),
+      paymentId: s.payment_id ?? s.id,
+      outTradeNo: s.out_trade_no ?? s.id,
+      channelTradeNo: s.channel_trade_no ?? undefined,
+      channel: (s.channel ?? 'wechat') as ChannelName,
+      amount: money(s.amount_minor, s.currency),
+      cnyCharged: s.cny_charged_minor !== null ? money(s.cny_charged_minor, 'CNY') : undefined,
+      rate: s.rate ?? undefined,
+      paidAt: s.paid_at ?? s.updated_at,
+      lookupPayload: s.out_trade_no ?? undefined,
     };
   }
 
   private saveRefundReceipt(s: SaleRow, r: RefundRow): void {
     const record: RefundRecord = {
-      store: this.storeInfo(), paymentId: s.payment_id ?? s.id, outTradeNo: s.out_trade_no ?? s.id, outRefundNo: r.out_refund_no,
-      channelTradeNo: s.channel_trade_no ?? undefined, channel: (s.channel ?? 'wechat') as ChannelName, amount: money(r.amount_minor, r.currency),
-      original: money(s.amount_minor, s.currency), refundedTotal: money(s.refunded_minor, s.currency),
-      status: r.status === 'queued' ? 'processing' : r.status, refundedAt: r.created_at, lookupPayload: s.out_trade_no ?? undefined,
+      store: this.storeInfo(),
+      paymentId: s.payment_id ?? s.id,
+      outTradeNo: s.out_trade_no ?? s.id,
+      outRefundNo: r.out_refund_no,
+      channelTradeNo: s.channel_trade_no ?? undefined,
+      channel: (s.channel ?? 'wechat') as ChannelName,
+      amount: money(r.amount_minor, r.currency),
+      original: money(s.amount_minor, s.currency),
+      refundedTotal: money(s.refunded_minor, s.currency),
+      status: r.status === 'queued' ? 'processing' : r.status,
+      refundedAt: r.created_at,
+      lookupPayload: s.out_trade_no ?? undefined,
     };
     this.db.saveReceipt('refund', r.out_refund_no, record);
     this.o.devices?.printRefund?.(record);
@@ -795,7 +1056,9 @@ export class Counter extends EventEmitter {
   private todaySales(): SaleRow[] {
     const tz = this.storeInfo().timeZone;
     const today = storeDay(new Date().toISOString(), tz);
-    return this.db.salesSince(new Date(Date.now() - 48 * 3600_000).toISOString()).filter((s) => storeDay(s.created_at, tz) === today);
+    return this.db
+      .salesSince(new Date(Date.now() - 48 * 3600_000).toISOString())
+      .filter((s) => storeDay(s.created_at, tz) === today);
   }
 
   buildSettlement(report: 'X' | 'Z'): SettlementSummary {
@@ -815,7 +1078,11 @@ export class Counter extends EventEmitter {
     const days = new Map<string, { count: number; netMinor: number }>();
     const totals = (channel: ChannelName): ChannelTotals => {
       let t = byChannel.get(channel);
-      if (!t) byChannel.set(channel, (t = { channel, count: 0, grossMinor: 0, refundCount: 0, refundsMinor: 0, netMinor: 0 }));
+      if (!t)
+        byChannel.set(
+          channel,
+          (t = { channel, count: 0, grossMinor: 0, refundCount: 0, refundsMinor: 0, netMinor: 0 }),
+        );
       return t;
     };
     const day = (iso: string) => {
@@ -841,14 +1108,25 @@ export class Counter extends EventEmitter {
       day(r.updated_at).netMinor -= r.amount_minor;
     }
     for (const t of byChannel.values()) t.netMinor = t.grossMinor - t.refundsMinor;
-    const open: OpenPayment[] = this.db.openSales().filter((s) => s.out_trade_no).map((s) => ({
-      outTradeNo: s.out_trade_no!, channel: (s.channel ?? 'wechat') as ChannelName, amount: money(s.amount_minor, s.currency),
-      status: s.status === 'unknown' ? 'unknown' : 'pending', createdAt: s.created_at,
-    }));
+    const open: OpenPayment[] = this.db
+      .openSales()
+      .filter((s) => s.out_trade_no)
+      .map((s) => ({
+        outTradeNo: s.out_trade_no!,
+        channel: (s.channel ?? 'wechat') as ChannelName,
+        amount: money(s.amount_minor, s.currency),
+        status: s.status === 'unknown' ? 'unknown' : 'pending',
+        createdAt: s.created_at,
+      }));
     const previous = this.db.lastDayClose();
     const summary: SettlementSummary = {
-      report, store: this.storeInfo(), storeDay: storeDay(new Date().toISOString(), tz), generatedAt: new Date().toISOString(), currency: CURRENCY,
-      channels: [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel)), openPayments: open,
+      report,
+      store: this.storeInfo(),
+      storeDay: storeDay(new Date().toISOString(), tz),
+      generatedAt: new Date().toISOString(),
+      currency: CURRENCY,
+      channels: [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel)),
+      openPayments: open,
       channelDays: [...days.entries()].sort().map(([channelDay, d]) => ({ channelDay, ...d })),
       journalHead: this.db.journalHead(),
       ...(previous ? { periodStart: previous.generated_at } : {}),
@@ -873,11 +1151,26 @@ export class Counter extends EventEmitter {
     const word = statusWord(s.status);
     const pendingRefunds = this.pendingRefunds(s.id);
     return {
-      id: s.id, kind: s.kind, outTradeNo: s.out_trade_no, channel: s.channel, amountMinor: s.amount_minor, currency: s.currency,
-      status: word, text: STATUS_TEXT[word], active: isActive(s.status), refundedMinor: s.refunded_minor,
+      id: s.id,
+      kind: s.kind,
+      outTradeNo: s.out_trade_no,
+      channel: s.channel,
+      amountMinor: s.amount_minor,
+      currency: s.currency,
+      status: word,
+      text: STATUS_TEXT[word],
+      active: isActive(s.status),
+      refundedMinor: s.refunded_minor,
       refundableMinor: isPaidFamily(s.status) ? Math.max(0, s.amount_minor - s.refunded_minor - pendingRefunds) : 0,
-      cnyChargedMinor: s.cny_charged_minor, rate: s.rate, qr, url: s.checkout_url, expiresAt: s.expires_at, message: s.message,
-      createdAt: s.created_at, updatedAt: s.updated_at, paidAt: s.paid_at,
+      cnyChargedMinor: s.cny_charged_minor,
+      rate: s.rate,
+      qr,
+      url: s.checkout_url,
+      expiresAt: s.expires_at,
+      message: s.message,
+      createdAt: s.created_at,
+      updatedAt: s.updated_at,
+      paidAt: s.paid_at,
     };
   }
 
@@ -917,12 +1210,31 @@ export class Counter extends EventEmitter {
   }
 }
 
-const REFUND_ZH: Record<RefundRow['status'], string> = { queued: '退款待发送', processing: '退款处理中', succeeded: '退款成功', failed: '退款失败' };
+const REFUND_ZH: Record<RefundRow['status'], string> = {
+  queued: '退款待发送',
+  processing: '退款处理中',
+  succeeded: '退款成功',
+  failed: '退款失败',
+};
 
-function newSale(p: Partial<SaleRow> & Pick<SaleRow, 'id' | 'kind' | 'amount_minor' | 'currency' | 'status' | 'created_at'>): SaleRow {
+function newSale(
+  p: Partial<SaleRow> & Pick<SaleRow, 'id' | 'kind' | 'amount_minor' | 'currency' | 'status' | 'created_at'>,
+): SaleRow {
   return {
-    out_trade_no: null, checkout_id: null, checkout_url: null, channel: null, refunded_minor: 0, cny_charged_minor: null, rate: null,
-    payment_id: null, channel_trade_no: null, message: null, expires_at: null, cancel_requested: 0, updated_at: p.created_at, paid_at: null,
+    out_trade_no: null,
+    checkout_id: null,
+    checkout_url: null,
+    channel: null,
+    refunded_minor: 0,
+    cny_charged_minor: null,
+    rate: null,
+    payment_id: null,
+    channel_trade_no: null,
+    message: null,
+    expires_at: null,
+    cancel_requested: 0,
+    updated_at: p.created_at,
+    paid_at: null,
     ...p,
   };
 }
@@ -930,24 +1242,32 @@ function newSale(p: Partial<SaleRow> & Pick<SaleRow, 'id' | 'kind' | 'amount_min
 export function saleStatusOf(bridgeStatus: string): SaleStatus {
   switch (bridgeStatus) {
     case 'created':
-    case 'pending': return 'pending';
-    case 'paid': return 'paid';
-    case 'partially_refunded': return 'partially_refunded';
-    case 'refunded': return 'refunded';
+    case 'pending':
+      return 'pending';
+    case 'paid':
+      return 'paid';
+    case 'partially_refunded':
+      return 'partially_refunded';
+    case 'refunded':
+      return 'refunded';
     case 'closed':
-    case 'reversed': return 'closed';
-    case 'failed': return 'failed';
-    default: return 'unknown';
+    case 'reversed':
+      return 'closed';
+    case 'failed':
+      return 'failed';
+    default:
+      return 'unknown';
   }
 }
 
 /** YYYY-MM-DD of an instant in the store's time zone. */
 export function storeDay(iso: string, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(iso));
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
+    new Date(iso),
+  );
 }
 
 /** The channels' statement day (UTC+8). */
 export function channelDay(iso: string): string {
   return new Date(Date.parse(iso) + 8 * 3600_000).toISOString().slice(0, 10);
 }
-

@@ -9,8 +9,16 @@ import { GENESIS, journalHash, type JournalEntry } from './journal.js';
 // device settings, the days closed (Z-reports), and the hash-chained journal.
 
 export type SaleStatus =
-  | 'creating' | 'waiting' | 'pending' | 'paid' | 'failed' | 'expired' | 'closed' | 'unknown'
-  | 'refunded' | 'partially_refunded';
+  | 'creating'
+  | 'waiting'
+  | 'pending'
+  | 'paid'
+  | 'failed'
+  | 'expired'
+  | 'closed'
+  | 'unknown'
+  | 'refunded'
+  | 'partially_refunded';
 
 export interface SaleRow {
   id: string;
@@ -117,7 +125,8 @@ export class TerminalDb {
     // Columns that came after the first counters were installed: added in place, once.
     for (const table of ['sales', 'refunds']) {
       const cols = this.raw.prepare(`pragma table_info(${table})`).all() as Array<{ name: string }>;
-      if (!cols.some((c) => c.name === 'z_close_no')) this.raw.exec(`alter table ${table} add column z_close_no integer`);
+      if (!cols.some((c) => c.name === 'z_close_no'))
+        this.raw.exec(`alter table ${table} add column z_close_no integer`);
     }
   }
 
@@ -131,11 +140,14 @@ export class TerminalDb {
 
   // ---- settings ----
   getSetting(key: string): string | undefined {
-    return (this.raw.prepare('select value from settings where key = ?').get(key) as { value: string } | undefined)?.value;
+    return (this.raw.prepare('select value from settings where key = ?').get(key) as { value: string } | undefined)
+      ?.value;
   }
 
   setSetting(key: string, value: string): void {
-    this.raw.prepare('insert into settings (key, value) values (?, ?) on conflict(key) do update set value = excluded.value').run(key, value);
+    this.raw
+      .prepare('insert into settings (key, value) values (?, ?) on conflict(key) do update set value = excluded.value')
+      .run(key, value);
   }
 
   get lastEventSeq(): number {
@@ -144,7 +156,9 @@ export class TerminalDb {
 
   // ---- outbox ----
   enqueue(key: string, name: string, args: unknown, ref: string | null = null): void {
-    this.raw.prepare('insert into outbox (key, name, args, ref, created_at) values (?, ?, ?, ?, ?)').run(key, name, JSON.stringify(args), ref, new Date().toISOString());
+    this.raw
+      .prepare('insert into outbox (key, name, args, ref, created_at) values (?, ?, ?, ?, ?)')
+      .run(key, name, JSON.stringify(args), ref, new Date().toISOString());
   }
 
   outbox(limit = 100_000): OutboxRow[] {
@@ -173,7 +187,8 @@ export class TerminalDb {
   updateSale(id: string, patch: Partial<SaleRow>): SaleRow | undefined {
     const cols = Object.keys(patch).filter((k) => k !== 'id');
     if (cols.length) {
-      this.raw.prepare(`update sales set ${cols.map((c) => `${c} = @${c}`).join(', ')}, updated_at = @__now where id = @__id`)
+      this.raw
+        .prepare(`update sales set ${cols.map((c) => `${c} = @${c}`).join(', ')}, updated_at = @__now where id = @__id`)
         .run({ ...patch, __now: new Date().toISOString(), __id: id });
     }
     return this.sale(id);
@@ -192,12 +207,17 @@ export class TerminalDb {
   }
 
   insertRefund(row: RefundRow): void {
-    this.raw.prepare(`insert into refunds (out_refund_no, sale_id, amount_minor, currency, status, message, created_at, updated_at)
-      values (@out_refund_no, @sale_id, @amount_minor, @currency, @status, @message, @created_at, @updated_at)`).run(row);
+    this.raw
+      .prepare(
+        `insert into refunds (out_refund_no, sale_id, amount_minor, currency, status, message, created_at, updated_at)
+      values (@out_refund_no, @sale_id, @amount_minor, @currency, @status, @message, @created_at, @updated_at)`,
+      )
+      .run(row);
   }
 
   updateRefund(outRefundNo: string, status: RefundRow['status'], message: string | null = null): void {
-    this.raw.prepare('update refunds set status = ?, message = coalesce(?, message), updated_at = ? where out_refund_no = ?')
+    this.raw
+      .prepare('update refunds set status = ?, message = coalesce(?, message), updated_at = ? where out_refund_no = ?')
       .run(status, message, new Date().toISOString(), outRefundNo);
   }
 
@@ -215,30 +235,44 @@ export class TerminalDb {
 
   // ---- receipts ----
   saveReceipt(kind: 'sale' | 'refund', ref: string, data: unknown): void {
-    this.raw.prepare('insert into receipts (kind, ref, data, created_at) values (?, ?, ?, ?) on conflict(kind, ref) do nothing')
+    this.raw
+      .prepare(
+        'insert into receipts (kind, ref, data, created_at) values (?, ?, ?, ?) on conflict(kind, ref) do nothing',
+      )
       .run(kind, ref, JSON.stringify(data), new Date().toISOString());
   }
 
   receipt(kind: 'sale' | 'refund', ref: string): unknown {
-    const r = this.raw.prepare('select data from receipts where kind = ? and ref = ?').get(kind, ref) as { data: string } | undefined;
+    const r = this.raw.prepare('select data from receipts where kind = ? and ref = ?').get(kind, ref) as
+      { data: string } | undefined;
     return r ? JSON.parse(r.data) : undefined;
   }
 
   // ---- what the next Z-report counts ----
   /** Settled payments no Z-report has counted yet, whichever day they began. */
   unreportedSales(): SaleRow[] {
-    return this.raw.prepare(`select * from sales where z_close_no is null and status in ('paid', 'partially_refunded', 'refunded') order by coalesce(paid_at, updated_at)`).all() as SaleRow[];
+    return this.raw
+      .prepare(
+        `select * from sales where z_close_no is null and status in ('paid', 'partially_refunded', 'refunded') order by coalesce(paid_at, updated_at)`,
+      )
+      .all() as SaleRow[];
   }
 
   /** Refunds that succeeded and no Z-report has counted yet, with their payment's channel. */
   unreportedRefunds(): Array<RefundRow & { channel: string | null }> {
-    return this.raw.prepare(`select r.*, s.channel from refunds r join sales s on s.id = r.sale_id
-      where r.z_close_no is null and r.status = 'succeeded' order by r.updated_at`).all() as Array<RefundRow & { channel: string | null }>;
+    return this.raw
+      .prepare(
+        `select r.*, s.channel from refunds r join sales s on s.id = r.sale_id
+      where r.z_close_no is null and r.status = 'succeeded' order by r.updated_at`,
+      )
+      .all() as Array<RefundRow & { channel: string | null }>;
   }
 
   /** Payments not settled either way, whichever day they began. */
   openSales(): SaleRow[] {
-    return this.raw.prepare(`select * from sales where status in ('creating', 'waiting', 'pending', 'unknown') order by created_at`).all() as SaleRow[];
+    return this.raw
+      .prepare(`select * from sales where status in ('creating', 'waiting', 'pending', 'unknown') order by created_at`)
+      .all() as SaleRow[];
   }
 
   markReported(closeNo: number, saleIds: readonly string[], refundNos: readonly string[]): void {
@@ -262,8 +296,12 @@ export class TerminalDb {
   }
 
   insertDayClose(row: DayCloseRow): void {
-    this.raw.prepare(`insert into day_closes (close_no, store_day, generated_at, summary, journal_seq, journal_hash)
-      values (@close_no, @store_day, @generated_at, @summary, @journal_seq, @journal_hash)`).run(row);
+    this.raw
+      .prepare(
+        `insert into day_closes (close_no, store_day, generated_at, summary, journal_seq, journal_hash)
+      values (@close_no, @store_day, @generated_at, @summary, @journal_seq, @journal_hash)`,
+      )
+      .run(row);
   }
 
   // ---- journal ----
@@ -273,17 +311,28 @@ export class TerminalDb {
     const at = new Date().toISOString();
     const text = JSON.stringify(data);
     const hash = journalHash(head.hash, seq, at, kind, text);
-    this.raw.prepare('insert into journal (seq, at, kind, data, prev_hash, hash) values (?, ?, ?, ?, ?, ?)').run(seq, at, kind, text, head.hash, hash);
+    this.raw
+      .prepare('insert into journal (seq, at, kind, data, prev_hash, hash) values (?, ?, ?, ?, ?, ?)')
+      .run(seq, at, kind, text, head.hash, hash);
     return { seq, at, kind, data: text, prevHash: head.hash, hash };
   }
 
   journalHead(): { sequence: number; hash: string } {
-    const r = this.raw.prepare('select seq, hash from journal order by seq desc limit 1').get() as { seq: number; hash: string } | undefined;
+    const r = this.raw.prepare('select seq, hash from journal order by seq desc limit 1').get() as
+      { seq: number; hash: string } | undefined;
     return r ? { sequence: r.seq, hash: r.hash } : { sequence: 0, hash: GENESIS };
   }
 
   journalEntries(): JournalEntry[] {
-    return (this.raw.prepare('select * from journal order by seq').all() as Array<{ seq: number; at: string; kind: string; data: string; prev_hash: string; hash: string }>)
-      .map((r) => ({ seq: r.seq, at: r.at, kind: r.kind, data: r.data, prevHash: r.prev_hash, hash: r.hash }));
+    return (
+      this.raw.prepare('select * from journal order by seq').all() as Array<{
+        seq: number;
+        at: string;
+        kind: string;
+        data: string;
+        prev_hash: string;
+        hash: string;
+      }>
+    ).map((r) => ({ seq: r.seq, at: r.at, kind: r.kind, data: r.data, prevHash: r.prev_hash, hash: r.hash }));
   }
 }

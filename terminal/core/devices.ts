@@ -13,7 +13,12 @@ import type { DeviceFactory } from './run.js';
 
 export const counterDevices: DeviceFactory = async (o): Promise<CounterDevices | undefined> => {
   if (o.printer === 'none' && o.display === 'none' && o.scanner === 'none') return undefined;
-  const d = await startCounterDevices({ printer: o.printer, display: o.display, scanner: o.scanner, jobs: join(o.dataDir, 'print-jobs.db') });
+  const d = await startCounterDevices({
+    printer: o.printer,
+    display: o.display,
+    scanner: o.scanner,
+    jobs: join(o.dataDir, 'print-jobs.db'),
+  });
   let held: string | undefined;
   d.on('health', () => o.counter()?.devicesChanged());
   d.on('held', (j) => {
@@ -32,10 +37,19 @@ export const counterDevices: DeviceFactory = async (o): Promise<CounterDevices |
   const health = (): DeviceHealth[] => {
     const h = d.health();
     return [
-      h.printer.state === 'none' ? { kind: 'printer', state: 'none', detail: 'not configured (--printer)' }
-        : { kind: 'printer', state: h.printer.state, detail: held ?? ('message' in h.printer && h.printer.message ? h.printer.message : h.printer.spec) },
-      h.display.state === 'none' ? { kind: 'display', state: 'none', detail: 'not configured (--display)' } : { kind: 'display', state: h.display.state, detail: h.display.spec },
-      h.scanner.state === 'none' ? { kind: 'scanner', state: 'keyboard', detail: 'scan field (keyboard wedge)' } : { kind: 'scanner', state: h.scanner.state, detail: h.scanner.spec },
+      h.printer.state === 'none'
+        ? { kind: 'printer', state: 'none', detail: 'not configured (--printer)' }
+        : {
+            kind: 'printer',
+            state: h.printer.state,
+            detail: held ?? ('message' in h.printer && h.printer.message ? h.printer.message : h.printer.spec),
+          },
+      h.display.state === 'none'
+        ? { kind: 'display', state: 'none', detail: 'not configured (--display)' }
+        : { kind: 'display', state: h.display.state, detail: h.display.spec },
+      h.scanner.state === 'none'
+        ? { kind: 'scanner', state: 'keyboard', detail: 'scan field (keyboard wedge)' }
+        : { kind: 'scanner', state: h.scanner.state, detail: h.scanner.spec },
     ];
   };
   return {
@@ -45,14 +59,21 @@ export const counterDevices: DeviceFactory = async (o): Promise<CounterDevices |
       if (sale) {
         const amount = money(sale.amountMinor, sale.currency);
         if (sale.status === 'PAID') lines = paidScreen(amount);
-        else if (sale.status === 'WAITING' || sale.status === 'PENDING') lines = sale.cnyMinor ? amountScreen(amount, money(sale.cnyMinor, 'CNY')) : scanToPayScreen(amount);
+        else if (sale.status === 'WAITING' || sale.status === 'PENDING')
+          lines = sale.cnyMinor ? amountScreen(amount, money(sale.cnyMinor, 'CNY')) : scanToPayScreen(amount);
         else lines = idleScreen(storeName, sale.status);
       }
       void d.show(lines).catch(() => undefined);
     },
-    printSale: (r) => { d.printSale(r); },
-    printRefund: (r) => { d.printRefund(r); },
-    printSettlement: (s) => { d.printSettlement(s); },
+    printSale: (r) => {
+      d.printSale(r);
+    },
+    printRefund: (r) => {
+      d.printRefund(r);
+    },
+    printSettlement: (s) => {
+      d.printSettlement(s);
+    },
     stop: () => d.stop(),
   };
 };

@@ -16,7 +16,7 @@ describe('hash-chained journal (on a real SQLite file)', () => {
       expect(rows[0]!.prevHash).toBe(GENESIS);
       expect(verifyJournal(rows)).toBeUndefined();
       expect(db.journalHead()).toEqual({ sequence: 5, hash: rows[4]!.hash });
-      db.raw.prepare("update journal set data = '{\"i\":2,\"amountMinor\":1}' where seq = 3").run();
+      db.raw.prepare('update journal set data = \'{"i":2,"amountMinor":1}\' where seq = 3').run();
       expect(verifyJournal(db.journalEntries())).toBe(3);
       const gone = rows.filter((r) => r.seq !== 2);
       expect(verifyJournal(gone)).toBe(3);
@@ -30,7 +30,8 @@ describe('hash-chained journal (on a real SQLite file)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kauri-outbox-'));
     const db = new TerminalDb(dir);
     try {
-      for (let i = 0; i < 3; i++) db.enqueue(`key-${i}-abcdef`, 'payment.query', { outTradeNo: `K00000${i}` }, `sale-${i}`);
+      for (let i = 0; i < 3; i++)
+        db.enqueue(`key-${i}-abcdef`, 'payment.query', { outTradeNo: `K00000${i}` }, `sale-${i}`);
       expect(db.outbox().map((r) => r.key)).toEqual(['key-0-abcdef', 'key-1-abcdef', 'key-2-abcdef']);
       expect(db.dequeue('key-1-abcdef')).toBe(true);
       expect(db.dequeue('key-1-abcdef')).toBe(false);

@@ -20,9 +20,19 @@ describe('LinkClient.reconnectNow', () => {
     const port = await freePort();
     let attempts = 0;
     link = new LinkClient({
-      url: `ws://127.0.0.1:${port}/terminal`, terminalId: 't', secret: 's', lastSeq: () => 0,
-      clock: systemClock(1), log: pino({ level: 'silent' }),
-      handlers: { welcome: () => undefined, event: () => undefined, result: () => undefined, online: () => undefined, fatal: () => undefined },
+      url: `ws://127.0.0.1:${port}/terminal`,
+      terminalId: 't',
+      secret: 's',
+      lastSeq: () => 0,
+      clock: systemClock(1),
+      log: pino({ level: 'silent' }),
+      handlers: {
+        welcome: () => undefined,
+        event: () => undefined,
+        result: () => undefined,
+        online: () => undefined,
+        fatal: () => undefined,
+      },
     });
     link.start();
     // Nothing listens yet: let the backoff grow past a few seconds (attempts 0–3: ≤0.5+1+2 s … then up to 8 s).

@@ -2,8 +2,16 @@ import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import type { Clock } from '../../protocol/clock.js';
 import {
-  CLOSE, LINK_SUBPROTOCOL, LINK_VERSION, parseBridgeMessage, terminalAuthorization,
-  type BridgeMessage, type EventMessage, type LinkErrorBody, type ResultMessage, type TerminalMessage,
+  CLOSE,
+  LINK_SUBPROTOCOL,
+  LINK_VERSION,
+  parseBridgeMessage,
+  terminalAuthorization,
+  type BridgeMessage,
+  type EventMessage,
+  type LinkErrorBody,
+  type ResultMessage,
+  type TerminalMessage,
 } from '../../protocol/link.js';
 import { backoffDelay } from './scan.js';
 
@@ -95,14 +103,21 @@ export class LinkClient {
     let fatal = false;
     ws.on('unexpected-response', (_req, res) => {
       let body = '';
-      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
       res.on('end', () => {
         if (res.statusCode === 401 || res.statusCode === 403) {
           fatal = true;
-          let error: LinkErrorBody = { code: res.statusCode === 403 ? 'terminal_revoked' : 'unauthenticated', message: `The bridge refused this terminal (HTTP ${res.statusCode})` };
+          let error: LinkErrorBody = {
+            code: res.statusCode === 403 ? 'terminal_revoked' : 'unauthenticated',
+            message: `The bridge refused this terminal (HTTP ${res.statusCode})`,
+          };
           try {
             error = (JSON.parse(body) as { error: LinkErrorBody }).error ?? error;
-          } catch { /* keep the generic one */ }
+          } catch {
+            /* keep the generic one */
+          }
           this.stopped = true;
           this.o.handlers.fatal(error);
         }
@@ -111,7 +126,14 @@ export class LinkClient {
     });
     ws.on('open', () => {
       this.lastHeard = Date.now();
-      ws.send(JSON.stringify({ v: LINK_VERSION, type: 'hello', lastSeq: this.o.lastSeq(), software: 'kauri-terminal' } satisfies TerminalMessage));
+      ws.send(
+        JSON.stringify({
+          v: LINK_VERSION,
+          type: 'hello',
+          lastSeq: this.o.lastSeq(),
+          software: 'kauri-terminal',
+        } satisfies TerminalMessage),
+      );
       clearInterval(this.heartbeat);
       const every = clock.duration(10_000);
       this.heartbeat = setInterval(() => {
@@ -121,10 +143,13 @@ export class LinkClient {
           ws.terminate();
           return;
         }
-        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ v: LINK_VERSION, type: 'ping', at: Date.now() } satisfies TerminalMessage));
+        if (ws.readyState === WebSocket.OPEN)
+          ws.send(JSON.stringify({ v: LINK_VERSION, type: 'ping', at: Date.now() } satisfies TerminalMessage));
       }, every);
     });
-    ws.on('ping', () => { this.lastHeard = Date.now(); });
+    ws.on('ping', () => {
+      this.lastHeard = Date.now();
+    });
     ws.on('message', (data) => {
       this.lastHeard = Date.now();
       const msg = parseBridgeMessage(data.toString());
@@ -163,7 +188,10 @@ export class LinkClient {
       if (fatal || this.stopped) return;
       const delay = clock.duration(backoffDelay(this.attempt++));
       log.info({ delayMs: delay }, 'link down; reconnecting');
-      this.retry = setTimeout(() => { this.retry = undefined; this.connect(); }, delay);
+      this.retry = setTimeout(() => {
+        this.retry = undefined;
+        this.connect();
+      }, delay);
     });
   }
 }

@@ -11,8 +11,17 @@ describe('where kauri terminal takes its pairing code from', () => {
   const fresh = () => mkdtempSync(join(tmpdir(), 'kauri-pair-'));
 
   it('reads `--pair -` from standard input', async () => {
-    expect(await pairingCodeFor({ pair: '-', dataDir: fresh(), env: {}, stdin: Readable.from(['ABCDE-FGHJK\n', 'ignored\n']) })).toBe('ABCDE-FGHJK');
-    await expect(pairingCodeFor({ pair: '-', dataDir: fresh(), env: {}, stdin: Readable.from(['']) })).rejects.toMatchObject({ code: 'config_invalid', message: expect.stringContaining('standard input') });
+    expect(
+      await pairingCodeFor({
+        pair: '-',
+        dataDir: fresh(),
+        env: {},
+        stdin: Readable.from(['ABCDE-FGHJK\n', 'ignored\n']),
+      }),
+    ).toBe('ABCDE-FGHJK');
+    await expect(
+      pairingCodeFor({ pair: '-', dataDir: fresh(), env: {}, stdin: Readable.from(['']) }),
+    ).rejects.toMatchObject({ code: 'config_invalid', message: expect.stringContaining('standard input') });
   });
 
   it('takes KAURI_PAIRING_CODE while the folder is unpaired, and keeps it from child processes', async () => {
@@ -26,7 +35,9 @@ describe('where kauri terminal takes its pairing code from', () => {
 
   it('still takes --pair CODE (the CLI contract), with a warning', async () => {
     const warnings: string[] = [];
-    expect(await pairingCodeFor({ pair: 'ABCDE-FGHJK', dataDir: fresh(), env: {}, warn: (l) => warnings.push(l) })).toBe('ABCDE-FGHJK');
+    expect(
+      await pairingCodeFor({ pair: 'ABCDE-FGHJK', dataDir: fresh(), env: {}, warn: (l) => warnings.push(l) }),
+    ).toBe('ABCDE-FGHJK');
     expect(warnings.join()).toMatch(/other users of this machine \(ps\); prefer KAURI_PAIRING_CODE/);
   });
 });

@@ -12,7 +12,11 @@ import { KauriError } from '../../protocol/errors.js';
 export const PAIRING_CODE_ENV = 'KAURI_PAIRING_CODE';
 
 export async function pairingCodeFor(o: {
-  pair?: string; dataDir: string; env?: NodeJS.ProcessEnv; stdin?: NodeJS.ReadableStream; warn?: (line: string) => void;
+  pair?: string;
+  dataDir: string;
+  env?: NodeJS.ProcessEnv;
+  stdin?: NodeJS.ReadableStream;
+  warn?: (line: string) => void;
 }): Promise<string | undefined> {
   const env = o.env ?? process.env;
   const fromEnv = env[PAIRING_CODE_ENV];
@@ -20,11 +24,17 @@ export async function pairingCodeFor(o: {
   delete env[PAIRING_CODE_ENV];
   if (o.pair === '-') {
     const line = await firstLine(o.stdin ?? process.stdin);
-    if (!line) throw new KauriError('config_invalid', '--pair - reads the pairing code from standard input, and none came: e.g. echo CODE | kauri terminal … --pair -');
+    if (!line)
+      throw new KauriError(
+        'config_invalid',
+        '--pair - reads the pairing code from standard input, and none came: e.g. echo CODE | kauri terminal … --pair -',
+      );
     return line;
   }
   if (o.pair) {
-    o.warn?.(`warning: a pairing code on the command line can be read by other users of this machine (ps); prefer ${PAIRING_CODE_ENV}=CODE or --pair - (the code on standard input)`);
+    o.warn?.(
+      `warning: a pairing code on the command line can be read by other users of this machine (ps); prefer ${PAIRING_CODE_ENV}=CODE or --pair - (the code on standard input)`,
+    );
     return o.pair;
   }
   // From the environment only while the folder is unpaired: a code left in a service's

@@ -9,10 +9,12 @@ import { TerminalDb } from './db.js';
 const mode = (p: string) => statSync(p).mode & 0o777;
 const root = mkdtempSync(join(tmpdir(), 'kauri-private-'));
 const oldUmask = process.umask(0o022);
-afterAll(() => { process.umask(oldUmask); });
+afterAll(() => {
+  process.umask(oldUmask);
+});
 
-describe('the counter\'s secret files', () => {
-  it('the counter\'s database (its device secret), from the first write', () => {
+describe("the counter's secret files", () => {
+  it("the counter's database (its device secret), from the first write", () => {
     const dir = join(root, 'counter');
     const db = new TerminalDb(dir);
     try {

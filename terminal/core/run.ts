@@ -25,10 +25,23 @@ export interface TerminalRunOptions {
   scanner: string;
 }
 
-export type DeviceFactory = (o: { printer: string; display: string; scanner: string; dataDir: string; counter: () => Counter }) => Promise<CounterDevices | undefined>;
+export type DeviceFactory = (o: {
+  printer: string;
+  display: string;
+  scanner: string;
+  dataDir: string;
+  counter: () => Counter;
+}) => Promise<CounterDevices | undefined>;
 
-export async function runTerminal(o: TerminalRunOptions, devices?: DeviceFactory): Promise<{ counter: Counter; url: string; close(): Promise<void> }> {
-  for (const [flag, spec] of [['--printer', o.printer], ['--display', o.display], ['--scanner', o.scanner]] as const) {
+export async function runTerminal(
+  o: TerminalRunOptions,
+  devices?: DeviceFactory,
+): Promise<{ counter: Counter; url: string; close(): Promise<void> }> {
+  for (const [flag, spec] of [
+    ['--printer', o.printer],
+    ['--display', o.display],
+    ['--scanner', o.scanner],
+  ] as const) {
     try {
       parseDeviceSpec(spec);
     } catch (err) {
@@ -36,7 +49,11 @@ export async function runTerminal(o: TerminalRunOptions, devices?: DeviceFactory
     }
   }
   const dataDir = resolve(o.data);
-  if (o.bridge && !/^wss?:\/\//.test(o.bridge)) throw new KauriError('config_invalid', `--bridge must be a ws:// or wss:// URL, e.g. ws://127.0.0.1:7300/terminal (got "${o.bridge}")`);
+  if (o.bridge && !/^wss?:\/\//.test(o.bridge))
+    throw new KauriError(
+      'config_invalid',
+      `--bridge must be a ws:// or wss:// URL, e.g. ws://127.0.0.1:7300/terminal (got "${o.bridge}")`,
+    );
   if (o.pair) {
     if (!o.bridge) throw new KauriError('config_invalid', '--pair needs --bridge (the bridge that issued the code)');
     const paired = await pairTerminal(dataDir, o.bridge, o.pair, o.name);
@@ -44,22 +61,37 @@ export async function runTerminal(o: TerminalRunOptions, devices?: DeviceFactory
   }
   if (!existsSync(join(dataDir, 'terminal.db'))) {
     // Checked before anything is created: an unpaired run leaves no half-made data folder.
-    throw new KauriError('unauthenticated', `The terminal in ${dataDir} is not paired: run kauri terminal --bridge WSURL --data DIR --pair CODE`);
+    throw new KauriError(
+      'unauthenticated',
+      `The terminal in ${dataDir} is not paired: run kauri terminal --bridge WSURL --data DIR --pair CODE`,
+    );
   }
   const log = pino({ level: process.env.KAURI_LOG_LEVEL ?? 'info' }, pino.destination(2));
   const holder: { counter?: Counter } = {};
-  const devs = devices ? await devices({ printer: o.printer, display: o.display, scanner: o.scanner, dataDir, counter: () => holder.counter! }) : undefined;
+  const devs = devices
+    ? await devices({
+        printer: o.printer,
+        display: o.display,
+        scanner: o.scanner,
+        dataDir,
+        counter: () => holder.counter!,
+      })
+    : undefined;
   const counter = new Counter({ dataDir, clock: systemClock(), log, devices: devs });
   holder.counter = counter;
   if (!counter.paired) {
     counter.db.close();
-    throw new KauriError('unauthenticated', `The terminal in ${dataDir} is not paired: run kauri terminal --bridge WSURL --data DIR --pair CODE`);
+    throw new KauriError(
+      'unauthenticated',
+      `The terminal in ${dataDir} is not paired: run kauri terminal --bridge WSURL --data DIR --pair CODE`,
+    );
   }
   counter.start(o.bridge);
   const ui = await startUiServer(counter, { port: o.uiPort });
   process.stdout.write(`cashier ${ui.url}/cashier\ncustomer ${ui.url}/customer\n`);
   return {
-    counter, url: ui.url,
+    counter,
+    url: ui.url,
     async close() {
       await ui.app.close();
       counter.stop();
@@ -78,11 +110,19 @@ export function launchElectron(o: TerminalRunOptions): Promise<number> {
   try {
     electron = require('electron') as unknown as string;
   } catch {
-    throw new KauriError('config_invalid', 'Electron\'s binary is not installed here (node node_modules/electron/install.js fetches it where the network allows): use --headless and open the printed URLs');
+    throw new KauriError(
+      'config_invalid',
+      "Electron's binary is not installed here (node node_modules/electron/install.js fetches it where the network allows): use --headless and open the printed URLs",
+    );
   }
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const main = [join(root, 'terminal', 'main', 'main.js'), join(root, 'dist', 'terminal', 'main', 'main.js')].find((f) => existsSync(f));
+  const main = [join(root, 'terminal', 'main', 'main.js'), join(root, 'dist', 'terminal', 'main', 'main.js')].find(
+    (f) => existsSync(f),
+  );
   if (!main) throw new KauriError('config_invalid', 'The Electron shell is not built: run npm run build');
-  const child = spawn(electron, [main], { stdio: 'inherit', env: { ...process.env, KAURI_TERMINAL_OPTIONS: JSON.stringify({ ...o, pair: undefined, data: resolve(o.data) }) } });
+  const child = spawn(electron, [main], {
+    stdio: 'inherit',
+    env: { ...process.env, KAURI_TERMINAL_OPTIONS: JSON.stringify({ ...o, pair: undefined, data: resolve(o.data) }) },
+  });
   return new Promise((res) => child.once('exit', (code) => res(code ?? 0)));
 }

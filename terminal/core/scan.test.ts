@@ -6,7 +6,8 @@ describe('scan field', () => {
     const f = new ScanFilter();
     expect(f.check('134567890123456789\r\n')).toEqual({ ok: true, code: '134567890123456789', channel: 'wechat' });
     expect(f.check('2812345678901234')).toMatchObject({ ok: true, channel: 'alipay' });
-    for (const bad of ['', 'hello', '1234', '164567890123456789', '13456789012345678a']) expect(f.check(bad)).toMatchObject({ ok: false, reason: 'not_a_payment_code' });
+    for (const bad of ['', 'hello', '1234', '164567890123456789', '13456789012345678a'])
+      expect(f.check(bad)).toMatchObject({ ok: false, reason: 'not_a_payment_code' });
   });
   it('ignores the same code again within the window, and takes it after', () => {
     let now = 1000;

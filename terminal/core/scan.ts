@@ -10,22 +10,31 @@ export type ScanVerdict =
 
 export class ScanFilter {
   private readonly seen = new Map<string, number>();
-  constructor(private readonly windowMs = 5000, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly windowMs = 5000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   check(raw: string): ScanVerdict {
     const code = raw.replace(/[\s\r\n]/g, '');
     const channel = channelOfPaymentCode(code);
     if (!channel) {
       return {
-        ok: false, reason: 'not_a_payment_code',
-        message: 'Not a WeChat or Alipay payment code: scan the code on the customer\'s phone',
+        ok: false,
+        reason: 'not_a_payment_code',
+        message: "Not a WeChat or Alipay payment code: scan the code on the customer's phone",
         zh: '不是微信或支付宝付款码，请扫描顾客手机上的付款码',
       };
     }
     const t = this.now();
     for (const [k, at] of this.seen) if (t - at > this.windowMs) this.seen.delete(k);
     if (this.seen.has(code)) {
-      return { ok: false, reason: 'duplicate', message: 'That code was just scanned; ignored', zh: '该付款码刚刚已扫描，已忽略' };
+      return {
+        ok: false,
+        reason: 'duplicate',
+        message: 'That code was just scanned; ignored',
+        zh: '该付款码刚刚已扫描，已忽略',
+      };
     }
     this.seen.set(code, t);
     return { ok: true, code, channel };
@@ -33,7 +42,12 @@ export class ScanFilter {
 }
 
 /** Reconnect delay: exponential with full jitter between half and all of it, capped. */
-export function backoffDelay(attempt: number, random: () => number = Math.random, baseMs = 500, capMs = 30_000): number {
+export function backoffDelay(
+  attempt: number,
+  random: () => number = Math.random,
+  baseMs = 500,
+  capMs = 30_000,
+): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 20));
   return Math.round(ceiling * (0.5 + random() * 0.5));
 }

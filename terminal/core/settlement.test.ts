@@ -27,14 +27,22 @@ describe('Counter.closeDay', () => {
   let counter: Counter;
   const printed: SettlementSummary[] = [];
   // The printer driver is tested against the printer simulator (test/e2e): here, what the counter hands it.
-  const devices: CounterDevices = { health: () => [], printSettlement: (s) => { printed.push(s); } };
-  const open = (data: string) => new Counter({ dataDir: data, clock: systemClock(1), log: pino({ level: 'silent' }), devices });
+  const devices: CounterDevices = {
+    health: () => [],
+    printSettlement: (s) => {
+      printed.push(s);
+    },
+  };
+  const open = (data: string) =>
+    new Counter({ dataDir: data, clock: systemClock(1), log: pino({ level: 'silent' }), devices });
 
   beforeAll(async () => {
     tb = await startTestBridge({ kind: 'sqlite', secretKey: 'test-secret-key-0123456789', timeScale: 1 });
     const bridge = tb.bridge;
     const merchant = (await bridge.accounts.createMerchant({ name: 'M' })).id;
-    const store = (await bridge.accounts.createStore({ merchantId: merchant, name: 'Kauri Dairy', code: 'dairy', timezone: TZ })).id;
+    const store = (
+      await bridge.accounts.createStore({ merchantId: merchant, name: 'Kauri Dairy', code: 'dairy', timezone: TZ })
+    ).id;
     await bridge.terminals.repo.setManagerPin(store, PIN);
     wsUrl = `${bridge.url.replace('http', 'ws')}/terminal`;
     dir = mkdtempSync(join(tmpdir(), 'kauri-close-'));
@@ -52,15 +60,39 @@ describe('Counter.closeDay', () => {
   function addSale(status: SaleRow['status'], amountMinor: number): SaleRow {
     const now = new Date().toISOString();
     const row: SaleRow = {
-      id: newId('sale'), kind: 'scan', out_trade_no: `K${newId()}`, checkout_id: null, checkout_url: null, channel: 'wechat',
-      amount_minor: amountMinor, currency: 'NZD', status, refunded_minor: 0, cny_charged_minor: null, rate: null, payment_id: null,
-      channel_trade_no: null, message: null, expires_at: null, cancel_requested: 0, created_at: now, updated_at: now,
+      id: newId('sale'),
+      kind: 'scan',
+      out_trade_no: `K${newId()}`,
+      checkout_id: null,
+      checkout_url: null,
+      channel: 'wechat',
+      amount_minor: amountMinor,
+      currency: 'NZD',
+      status,
+      refunded_minor: 0,
+      cny_charged_minor: null,
+      rate: null,
+      payment_id: null,
+      channel_trade_no: null,
+      message: null,
+      expires_at: null,
+      cancel_requested: 0,
+      created_at: now,
+      updated_at: now,
       paid_at: status === 'paid' ? now : null,
     };
     counter.db.insertSale(row);
     return row;
   }
-  const closes = () => counter.db.raw.prepare('select * from day_closes order by close_no').all() as Array<{ close_no: number; store_day: string; generated_at: string; summary: string; journal_seq: number; journal_hash: string }>;
+  const closes = () =>
+    counter.db.raw.prepare('select * from day_closes order by close_no').all() as Array<{
+      close_no: number;
+      store_day: string;
+      generated_at: string;
+      summary: string;
+      journal_seq: number;
+      journal_hash: string;
+    }>;
 
   it('offline, the day stays open: the PIN cannot be checked', async () => {
     addSale('paid', 1250);
@@ -78,7 +110,7 @@ describe('Counter.closeDay', () => {
     counter.start();
     await expect.poll(() => counter.online, { timeout: 10_000 }).toBe(true);
     const unknown = addSale('unknown', 880);
-    const err = await counter.closeDay(PIN).catch((e: unknown) => e) as { code: string; message: string; zh: string };
+    const err = (await counter.closeDay(PIN).catch((e: unknown) => e)) as { code: string; message: string; zh: string };
     expect(err.code).toBe('day_close_refused');
     expect(err.message).toContain('1 payment with unknown outcome: day cannot be closed');
     expect(err.zh).toBe('仍有结果未知或进行中的支付，暂不能日结');
@@ -91,7 +123,10 @@ describe('Counter.closeDay', () => {
   it('refuses while a payment is in progress at the counter', async () => {
     const pending = addSale('pending', 990);
     counter.db.setSetting('current_sale', pending.id);
-    await expect(counter.closeDay(PIN)).rejects.toMatchObject({ code: 'day_close_refused', message: expect.stringContaining('in progress') });
+    await expect(counter.closeDay(PIN)).rejects.toMatchObject({
+      code: 'day_close_refused',
+      message: expect.stringContaining('in progress'),
+    });
     counter.db.updateSale(pending.id, { status: 'paid', paid_at: new Date().toISOString() });
     expect(closes()).toEqual([]);
   });
@@ -104,13 +139,22 @@ describe('Counter.closeDay', () => {
 
   it('closes the day with the right PIN: numbered, stored with the journal head, journalled, printed and shown', async () => {
     // Yesterday's close, so this one is the next number on this terminal.
-    counter.db.insertDayClose({ close_no: 1, store_day: '2000-01-01', generated_at: '2000-01-01T10:00:00.000Z', summary: '{}', journal_seq: 0, journal_hash: 'x' });
+    counter.db.insertDayClose({
+      close_no: 1,
+      store_day: '2000-01-01',
+      generated_at: '2000-01-01T10:00:00.000Z',
+      summary: '{}',
+      journal_seq: 0,
+      journal_hash: 'x',
+    });
     // A payment still pending (not unknown) does not hold the day: it is listed as open.
     const pending = addSale('pending', 330);
     const z = await counter.closeDay(PIN);
     const today = storeDay(new Date().toISOString(), TZ);
     expect(z).toMatchObject({ report: 'Z', storeDay: today, closeNumber: 2, printedBy: 'PIN verified 已验证' });
-    expect(z.channels).toEqual([expect.objectContaining({ channel: 'wechat', count: 2, grossMinor: 1250 + 990, netMinor: 2240 })]);
+    expect(z.channels).toEqual([
+      expect.objectContaining({ channel: 'wechat', count: 2, grossMinor: 1250 + 990, netMinor: 2240 }),
+    ]);
     expect(z.openPayments).toEqual([expect.objectContaining({ outTradeNo: pending.out_trade_no, status: 'pending' })]);
 
     const row = closes().find((c) => c.store_day === today)!;
@@ -124,7 +168,10 @@ describe('Counter.closeDay', () => {
   });
 
   it('refuses a second close of the same store day, and remembers it after a restart', async () => {
-    await expect(counter.closeDay(PIN)).rejects.toMatchObject({ code: 'day_already_closed', message: expect.stringContaining('close no. 2') });
+    await expect(counter.closeDay(PIN)).rejects.toMatchObject({
+      code: 'day_already_closed',
+      message: expect.stringContaining('close no. 2'),
+    });
     counter.stop();
     counter = open(dir);
     counter.start();
@@ -146,18 +193,31 @@ describe('Counter.closeDay', () => {
     const [late] = counter.db.openSales();
     expect(late?.amount_minor).toBe(330);
     counter.db.updateSale(late!.id, { status: 'paid', paid_at: new Date().toISOString() });
-    const counted = counter.db.raw.prepare('select * from sales where z_close_no = 2 order by amount_minor desc limit 1').get() as SaleRow;
+    const counted = counter.db.raw
+      .prepare('select * from sales where z_close_no = 2 order by amount_minor desc limit 1')
+      .get() as SaleRow;
     const now = new Date().toISOString();
-    counter.db.insertRefund({ out_refund_no: 'R-after-close', sale_id: counted.id, amount_minor: 200, currency: 'NZD', status: 'succeeded', message: null, created_at: now, updated_at: now });
+    counter.db.insertRefund({
+      out_refund_no: 'R-after-close',
+      sale_id: counted.id,
+      amount_minor: 200,
+      currency: 'NZD',
+      status: 'succeeded',
+      message: null,
+      created_at: now,
+      updated_at: now,
+    });
 
     const x1 = counter.settlementReport();
-    expect(x1.channels).toEqual([{ channel: 'wechat', count: 1, grossMinor: 330, refundCount: 1, refundsMinor: 200, netMinor: 130 }]);
+    expect(x1.channels).toEqual([
+      { channel: 'wechat', count: 1, grossMinor: 330, refundCount: 1, refundsMinor: 200, netMinor: 130 },
+    ]);
     expect(x1.openPayments).toEqual([]);
     expect(x1.channelDays.reduce((a, d) => a + d.netMinor, 0)).toBe(130);
   });
 });
 
-describe('refunds of the counter\'s sales made elsewhere', () => {
+describe("refunds of the counter's sales made elsewhere", () => {
   it('are kept when their event arrives, so the next report counts them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kauri-close-'));
     const counter = new Counter({ dataDir: dir, clock: systemClock(1), log: pino({ level: 'silent' }) });
@@ -165,21 +225,60 @@ describe('refunds of the counter\'s sales made elsewhere', () => {
       const now = new Date().toISOString();
       const outTradeNo = `K${newId()}`;
       counter.db.insertSale({
-        id: newId('sale'), kind: 'scan', out_trade_no: outTradeNo, checkout_id: null, checkout_url: null, channel: 'alipay',
-        amount_minor: 5000, currency: 'NZD', status: 'paid', refunded_minor: 0, cny_charged_minor: null, rate: null, payment_id: 'pay_1',
-        channel_trade_no: null, message: null, expires_at: null, cancel_requested: 0, created_at: now, updated_at: now, paid_at: now,
+        id: newId('sale'),
+        kind: 'scan',
+        out_trade_no: outTradeNo,
+        checkout_id: null,
+        checkout_url: null,
+        channel: 'alipay',
+        amount_minor: 5000,
+        currency: 'NZD',
+        status: 'paid',
+        refunded_minor: 0,
+        cny_charged_minor: null,
+        rate: null,
+        payment_id: 'pay_1',
+        channel_trade_no: null,
+        message: null,
+        expires_at: null,
+        cancel_requested: 0,
+        created_at: now,
+        updated_at: now,
+        paid_at: now,
       });
       const event: EventMessage = {
-        v: LINK_VERSION, type: 'event', seq: 1, event: 'refund.succeeded', at: now,
+        v: LINK_VERSION,
+        type: 'event',
+        seq: 1,
+        event: 'refund.succeeded',
+        at: now,
         payload: {
-          refund: { id: 'ref_1', out_refund_no: 'api-refund-1', amount_minor: 1500, currency: 'NZD', status: 'succeeded', automatic: false },
-          payment: { id: 'pay_1', out_trade_no: outTradeNo, channel: 'alipay', status: 'partially_refunded', amount_minor: 5000, currency: 'NZD', refunded_minor: 1500, created_at: now },
+          refund: {
+            id: 'ref_1',
+            out_refund_no: 'api-refund-1',
+            amount_minor: 1500,
+            currency: 'NZD',
+            status: 'succeeded',
+            automatic: false,
+          },
+          payment: {
+            id: 'pay_1',
+            out_trade_no: outTradeNo,
+            channel: 'alipay',
+            status: 'partially_refunded',
+            amount_minor: 5000,
+            currency: 'NZD',
+            refunded_minor: 1500,
+            created_at: now,
+          },
         },
       };
       (counter as unknown as { onEvent(m: EventMessage): void }).onEvent(event);
       (counter as unknown as { onEvent(m: EventMessage): void }).onEvent(event); // replayed after a reconnect: applied once
       expect(counter.db.refund('api-refund-1')).toMatchObject({ amount_minor: 1500, status: 'succeeded' });
-      expect(counter.buildSettlement('X').channels).toEqual([{ channel: 'alipay', count: 1, grossMinor: 5000, refundCount: 1, refundsMinor: 1500, netMinor: 3500 }]);
+      expect(counter.buildSettlement('X').channels).toEqual([
+        { channel: 'alipay', count: 1, grossMinor: 5000, refundCount: 1, refundsMinor: 1500, netMinor: 3500 },
+      ]);
     } finally {
       counter.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -193,7 +292,9 @@ describe('device health at the bridge', () => {
     const tb2 = await startTestBridge({ kind: 'sqlite', secretKey: 'test-secret-key-0123456789', timeScale: 1 });
     const dir2 = mkdtempSync(join(tmpdir(), 'kauri-health-'));
     let printer = { kind: 'printer' as const, state: 'ready', detail: 'serial:/dev/ttyS0' };
-    const devices: CounterDevices = { health: () => [printer, { kind: 'display', state: 'none' }, { kind: 'scanner', state: 'keyboard' }] };
+    const devices: CounterDevices = {
+      health: () => [printer, { kind: 'display', state: 'none' }, { kind: 'scanner', state: 'keyboard' }],
+    };
     let c: Counter | undefined;
     try {
       const m = (await tb2.bridge.accounts.createMerchant({ name: 'M' })).id;
@@ -203,11 +304,17 @@ describe('device health at the bridge', () => {
       c = new Counter({ dataDir: dir2, clock: systemClock(1), log: pino({ level: 'silent' }), devices });
       c.start();
       const health = async () => (await tb2.bridge.terminals.repo.get(paired.terminalId))?.health;
-      await expect.poll(health, { timeout: 10_000 }).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'printer', state: 'ready' })]));
+      await expect
+        .poll(health, { timeout: 10_000 })
+        .toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'printer', state: 'ready' })]));
 
       printer = { kind: 'printer', state: 'held', detail: 'paper out' };
       c.devicesChanged();
-      await expect.poll(health, { timeout: 10_000 }).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'printer', state: 'held', detail: 'paper out' })]));
+      await expect
+        .poll(health, { timeout: 10_000 })
+        .toEqual(
+          expect.arrayContaining([expect.objectContaining({ kind: 'printer', state: 'held', detail: 'paper out' })]),
+        );
       const at = (await tb2.bridge.terminals.repo.get(paired.terminalId))!.healthAt;
       c.devicesChanged(); // nothing changed: nothing sent
       await new Promise((r) => setTimeout(r, 300));
@@ -215,7 +322,9 @@ describe('device health at the bridge', () => {
 
       printer = { kind: 'printer', state: 'ready', detail: 'serial:/dev/ttyS0' };
       c.devicesChanged();
-      await expect.poll(health, { timeout: 10_000 }).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'printer', state: 'ready' })]));
+      await expect
+        .poll(health, { timeout: 10_000 })
+        .toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'printer', state: 'ready' })]));
     } finally {
       c?.stop();
       await tb2.bridge.close();

@@ -29,7 +29,11 @@ export const UiActions = {
   // Long garbage from a scanner is the counter's to refuse (scan-error), not a 400 the screen hides.
   scan: z.object({ code: z.string().max(4096), amount: z.string().max(20) }),
   cancel: z.object({}),
-  refund: z.object({ sale: z.string().min(1).max(64), amount: z.string().max(20).default(''), pin: z.string().max(12) }),
+  refund: z.object({
+    sale: z.string().min(1).max(64),
+    amount: z.string().max(20).default(''),
+    pin: z.string().max(12),
+  }),
   settlement: z.object({}),
   'close-day': z.object({ pin: z.string().max(12) }),
   dismiss: z.object({}),
@@ -41,19 +45,34 @@ export type UiAction = keyof typeof UiActions;
 export async function runAction(counter: Counter, action: UiAction, raw: unknown): Promise<unknown> {
   const body = UiActions[action].parse(raw ?? {}) as any;
   switch (action) {
-    case 'charge': return counter.charge(body.amount);
-    case 'scan': return counter.scan(body.code, body.amount);
-    case 'cancel': return counter.cancel();
-    case 'refund': return counter.refund(body.sale, body.amount, body.pin);
-    case 'settlement': return counter.settlementReport();
-    case 'close-day': return counter.closeDay(body.pin);
-    case 'dismiss': counter.dismiss(); return { ok: true };
-    case 'amount': counter.setKeyedAmount(body.amount); return { ok: true };
-    case 'reconnect': counter.reconnect(); return { ok: true };
+    case 'charge':
+      return counter.charge(body.amount);
+    case 'scan':
+      return counter.scan(body.code, body.amount);
+    case 'cancel':
+      return counter.cancel();
+    case 'refund':
+      return counter.refund(body.sale, body.amount, body.pin);
+    case 'settlement':
+      return counter.settlementReport();
+    case 'close-day':
+      return counter.closeDay(body.pin);
+    case 'dismiss':
+      counter.dismiss();
+      return { ok: true };
+    case 'amount':
+      counter.setKeyedAmount(body.amount);
+      return { ok: true };
+    case 'reconnect':
+      counter.reconnect();
+      return { ok: true };
   }
 }
 
-export async function startUiServer(counter: Counter, options: { port: number; host?: string }): Promise<{ app: FastifyInstance; url: string }> {
+export async function startUiServer(
+  counter: Counter,
+  options: { port: number; host?: string },
+): Promise<{ app: FastifyInstance; url: string }> {
   const app = Fastify({ logger: false });
   const dir = rendererDir();
   const index = () => {
@@ -67,17 +86,25 @@ export async function startUiServer(counter: Counter, options: { port: number; h
   // browser on this machine cannot drive the counter (DNS rebinding, cross-origin POSTs).
   app.addHook('onRequest', async (req, reply) => {
     const hostHeader = req.headers.host ?? '';
-    if (!/^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(hostHeader)) return reply.code(403).send({ error: { code: 'forbidden', message: 'loopback only' } });
+    if (!/^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(hostHeader))
+      return reply.code(403).send({ error: { code: 'forbidden', message: 'loopback only' } });
     const origin = req.headers.origin;
-    if (req.method === 'POST' && origin && new URL(origin).host !== hostHeader) return reply.code(403).send({ error: { code: 'forbidden', message: 'cross-origin request refused' } });
+    if (req.method === 'POST' && origin && new URL(origin).host !== hostHeader)
+      return reply.code(403).send({ error: { code: 'forbidden', message: 'cross-origin request refused' } });
   });
-  if (existsSync(join(dir, 'assets'))) await app.register(fastifyStatic, { root: join(dir, 'assets'), prefix: '/assets/' });
+  if (existsSync(join(dir, 'assets')))
+    await app.register(fastifyStatic, { root: join(dir, 'assets'), prefix: '/assets/' });
   app.get('/', async (_req, reply) => reply.redirect('/cashier'));
-  for (const page of ['/cashier', '/customer']) app.get(page, async (_req, reply) => reply.type('text/html').send(index()));
+  for (const page of ['/cashier', '/customer'])
+    app.get(page, async (_req, reply) => reply.type('text/html').send(index()));
 
   app.get('/api/state', async () => counter.snapshot());
   app.get('/api/stream', (req, reply) => {
-    reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+    });
     let timer: NodeJS.Timeout | undefined;
     const push = () => {
       if (timer) return;
@@ -85,7 +112,9 @@ export async function startUiServer(counter: Counter, options: { port: number; h
         timer = undefined;
         try {
           reply.raw.write(`data: ${JSON.stringify(await counter.snapshot())}\n\n`);
-        } catch { /* closed */ }
+        } catch {
+          /* closed */
+        }
       }, 20);
     };
     counter.on('change', push);
@@ -99,12 +128,21 @@ export async function startUiServer(counter: Counter, options: { port: number; h
   });
   app.post<{ Params: { action: string } }>('/api/:action', async (req, reply) => {
     const action = req.params.action as UiAction;
-    if (!(action in UiActions)) return reply.code(404).send({ error: { code: 'not_found', message: 'no such action' } });
+    if (!(action in UiActions))
+      return reply.code(404).send({ error: { code: 'not_found', message: 'no such action' } });
     try {
       return await runAction(counter, action, req.body);
     } catch (err) {
-      if (isKauriError(err)) return reply.code(err.status).send({ error: { code: err.code, message: err.message, zh: err.zh } });
-      if (err instanceof z.ZodError) return reply.code(400).send({ error: { code: 'invalid_request', message: err.issues.map((i) => i.message).join('; '), zh: ERRORS.invalid_request.zh } });
+      if (isKauriError(err))
+        return reply.code(err.status).send({ error: { code: err.code, message: err.message, zh: err.zh } });
+      if (err instanceof z.ZodError)
+        return reply.code(400).send({
+          error: {
+            code: 'invalid_request',
+            message: err.issues.map((i) => i.message).join('; '),
+            zh: ERRORS.invalid_request.zh,
+          },
+        });
       throw err;
     }
   });

@@ -53,7 +53,10 @@ export interface CounterDevices extends EventEmitter<{
   stop(): Promise<void>;
 }
 
-class Devices extends EventEmitter<{ health: [DevicesHealth]; held: [HeldJob]; printed: [PrintJob]; scan: [ScanResult] }> implements CounterDevices {
+class Devices
+  extends EventEmitter<{ health: [DevicesHealth]; held: [HeldJob]; printed: [PrintJob]; scan: [ScanResult] }>
+  implements CounterDevices
+{
   profile: PrinterProfile | undefined;
   printer: EscPosPrinter | undefined;
   queue: PrintQueue | undefined;
@@ -77,7 +80,11 @@ class Devices extends EventEmitter<{ health: [DevicesHealth]; held: [HeldJob]; p
     return this.enqueue('refund', (p) => refundReceipt(refund, p), refund.outRefundNo);
   }
   printSettlement(summary: SettlementSummary) {
-    return this.enqueue(`settlement-${summary.report.toLowerCase()}`, (p) => settlementReport(summary, p), summary.storeDay);
+    return this.enqueue(
+      `settlement-${summary.report.toLowerCase()}`,
+      (p) => settlementReport(summary, p),
+      summary.storeDay,
+    );
   }
   printTestPage() {
     return this.enqueue('test-page', (p) => testPage(p));
@@ -90,10 +97,19 @@ class Devices extends EventEmitter<{ health: [DevicesHealth]; held: [HeldJob]; p
   health(): DevicesHealth {
     return {
       printer: this.printer
-        ? { ...this.printer.health, spec: this.specs.printer, profile: this.profile!.name, heldJobs: this.store!.list('held').length }
+        ? {
+            ...this.printer.health,
+            spec: this.specs.printer,
+            profile: this.profile!.name,
+            heldJobs: this.store!.list('held').length,
+          }
         : { state: 'none' },
-      display: this.display ? { state: this.displayConnected ? 'connected' : 'disconnected', spec: this.specs.display } : { state: 'none' },
-      scanner: this.scanner ? { state: this.scannerConnected ? 'connected' : 'disconnected', spec: this.specs.scanner } : { state: 'none' },
+      display: this.display
+        ? { state: this.displayConnected ? 'connected' : 'disconnected', spec: this.specs.display }
+        : { state: 'none' },
+      scanner: this.scanner
+        ? { state: this.scannerConnected ? 'connected' : 'disconnected', spec: this.specs.scanner }
+        : { state: 'none' },
     };
   }
 

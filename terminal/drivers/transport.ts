@@ -30,7 +30,11 @@ export class SerialTransport extends BaseTransport {
     if (this.isOpen) return;
     const port = new SerialPort({ path: this.path, baudRate: this.baudRate, autoOpen: false });
     await new Promise<void>((resolve, reject) =>
-      port.open((err) => (err ? reject(new DeviceError('printer_disconnected', `${this.path}: ${err.message}`, { cause: err })) : resolve())),
+      port.open((err) =>
+        err
+          ? reject(new DeviceError('printer_disconnected', `${this.path}: ${err.message}`, { cause: err }))
+          : resolve(),
+      ),
     );
     port.on('data', (chunk: Buffer) => this.emitData(chunk));
     port.on('error', () => {
@@ -51,7 +55,9 @@ export class SerialTransport extends BaseTransport {
     await new Promise<void>((resolve, reject) => {
       port.write(Buffer.from(data), (err) => {
         if (err) return reject(new DeviceError('printer_disconnected', `${this.path}: ${err.message}`, { cause: err }));
-        port.drain((e) => (e ? reject(new DeviceError('printer_disconnected', `${this.path}: ${e.message}`, { cause: e })) : resolve()));
+        port.drain((e) =>
+          e ? reject(new DeviceError('printer_disconnected', `${this.path}: ${e.message}`, { cause: e })) : resolve(),
+        );
       });
     }).catch(async (err) => {
       await this.close();
@@ -120,7 +126,9 @@ export class TcpTransport extends BaseTransport {
     if (!socket || socket.destroyed) throw new DeviceError('printer_disconnected', this.description);
     await new Promise<void>((resolve, reject) =>
       socket.write(Buffer.from(data), (err) =>
-        err ? reject(new DeviceError('printer_disconnected', `${this.description}: ${err.message}`, { cause: err })) : resolve(),
+        err
+          ? reject(new DeviceError('printer_disconnected', `${this.description}: ${err.message}`, { cause: err }))
+          : resolve(),
       ),
     );
   }

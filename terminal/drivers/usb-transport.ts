@@ -89,7 +89,11 @@ export class UsbPrinterTransport extends BaseTransport {
         interfaces.find((i) => i.alternate.interfaceClass === PRINTER_CLASS) ??
         interfaces.find((i) => i.alternate.interfaceClass === VENDOR_CLASS);
       const out = pick?.alternate.endpoints.find((e) => e.direction === 'out' && e.type === 'bulk');
-      if (!pick || !out) throw new DeviceError('usb_unavailable', `${this.description} has no printer interface with a bulk OUT endpoint`);
+      if (!pick || !out)
+        throw new DeviceError(
+          'usb_unavailable',
+          `${this.description} has no printer interface with a bulk OUT endpoint`,
+        );
       const inEp = pick.alternate.endpoints.find((e) => e.direction === 'in' && e.type === 'bulk');
       if (process.platform === 'linux' && device.detachKernelDriver) {
         // Fails when no driver is bound (vendor class): that is fine.

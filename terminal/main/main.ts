@@ -17,10 +17,25 @@ async function main(): Promise<void> {
   const options = JSON.parse(process.env.KAURI_TERMINAL_OPTIONS ?? '{}') as TerminalRunOptions;
   await app.whenReady();
   const t = await runTerminal({ ...options, headless: true, uiPort: 0 }, counterDevices);
-  const plan = placeWindows(screen.getAllDisplays().map((d) => ({ id: d.id, bounds: d.bounds, primary: d.id === screen.getPrimaryDisplay().id })));
-  const webPreferences = { preload: join(here, 'preload.cjs'), contextIsolation: true, nodeIntegration: false, sandbox: true };
+  const plan = placeWindows(
+    screen
+      .getAllDisplays()
+      .map((d) => ({ id: d.id, bounds: d.bounds, primary: d.id === screen.getPrimaryDisplay().id })),
+  );
+  const webPreferences = {
+    preload: join(here, 'preload.cjs'),
+    contextIsolation: true,
+    nodeIntegration: false,
+    sandbox: true,
+  };
   const open = (path: string, p: typeof plan.cashier) => {
-    const w = new BrowserWindow({ ...p.bounds, fullscreen: p.fullscreen, kiosk: p.kiosk, autoHideMenuBar: true, webPreferences });
+    const w = new BrowserWindow({
+      ...p.bounds,
+      fullscreen: p.fullscreen,
+      kiosk: p.kiosk,
+      autoHideMenuBar: true,
+      webPreferences,
+    });
     void w.loadURL(`${t.url}${path}`);
     return w;
   };
@@ -38,10 +53,16 @@ async function main(): Promise<void> {
     }
   });
   ipcMain.on('kauri:subscribe', (e) => {
-    const push = () => void t.counter.snapshot().then((s) => { if (!e.sender.isDestroyed()) e.sender.send(IPC_STATE, s); });
+    const push = () =>
+      void t.counter.snapshot().then((s) => {
+        if (!e.sender.isDestroyed()) e.sender.send(IPC_STATE, s);
+      });
     t.counter.on('change', push);
     const tick = setInterval(push, 1000);
-    e.sender.once('destroyed', () => { t.counter.off('change', push); clearInterval(tick); });
+    e.sender.once('destroyed', () => {
+      t.counter.off('change', push);
+      clearInterval(tick);
+    });
     push();
   });
   app.on('window-all-closed', () => void t.close().then(() => app.quit()));

@@ -61,7 +61,13 @@ export const sampleSettlement: SettlementSummary = {
     { channel: 'bank', count: 2, grossMinor: 120000, refundCount: 0, refundsMinor: 0, netMinor: 120000 },
   ],
   openPayments: [
-    { outTradeNo: 'K20261122A0049', channel: 'alipay', amount: { minor: 880, currency: 'NZD' }, status: 'pending', createdAt: '2026-11-22T09:12:00Z' },
+    {
+      outTradeNo: 'K20261122A0049',
+      channel: 'alipay',
+      amount: { minor: 880, currency: 'NZD' },
+      status: 'pending',
+      createdAt: '2026-11-22T09:12:00Z',
+    },
   ],
   channelDays: [
     { channelDay: '2026-11-21', count: 3, netMinor: 4500 },

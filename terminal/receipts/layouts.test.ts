@@ -31,10 +31,14 @@ function golden(name: string, bytes: Uint8Array): void {
 }
 
 const has = (bytes: Uint8Array, needle: Uint8Array | number[]) => Buffer.from(bytes).includes(Buffer.from(needle));
-const kanji = (s: string) => Buffer.concat([Buffer.from([0x1c, 0x26]), iconv.encode(s, 'gb18030'), Buffer.from([0x1c, 0x2e])]);
+const kanji = (s: string) =>
+  Buffer.concat([Buffer.from([0x1c, 0x26]), iconv.encode(s, 'gb18030'), Buffer.from([0x1c, 0x2e])]);
 function qrStore(payload: string): Buffer {
   const len = payload.length + 3;
-  return Buffer.concat([Buffer.from([0x1d, 0x28, 0x6b, len & 0xff, len >> 8, 0x31, 0x50, 0x30]), Buffer.from(payload, 'ascii')]);
+  return Buffer.concat([
+    Buffer.from([0x1d, 0x28, 0x6b, len & 0xff, len >> 8, 0x31, 0x50, 0x30]),
+    Buffer.from(payload, 'ascii'),
+  ]);
 }
 
 const xReport: SettlementSummary = {
@@ -43,7 +47,13 @@ const xReport: SettlementSummary = {
   closeNumber: undefined,
   openPayments: [
     ...sampleSettlement.openPayments,
-    { outTradeNo: 'K20261122A0050', channel: 'wechat', amount: { minor: 1999, currency: 'NZD' }, status: 'unknown', createdAt: '2026-11-22T09:20:00Z' },
+    {
+      outTradeNo: 'K20261122A0050',
+      channel: 'wechat',
+      amount: { minor: 1999, currency: 'NZD' },
+      status: 'unknown',
+      createdAt: '2026-11-22T09:20:00Z',
+    },
   ],
 };
 
@@ -87,7 +97,11 @@ describe.each(printerProfileNames())('layouts on profile %s', (name) => {
     if (profile.qr.native) expect(b.length).toBeLessThan(4096);
     expect(has(b, kanji('打印测试'))).toBe(true);
     expect(has(b, qrStore(testPagePayload(profile)))).toBe(profile.qr.native);
-    expect(Buffer.from(b).subarray(-8).includes(Buffer.from([0x1d, 0x56]))).toBe(true);
+    expect(
+      Buffer.from(b)
+        .subarray(-8)
+        .includes(Buffer.from([0x1d, 0x56])),
+    ).toBe(true);
   });
 });
 
@@ -115,7 +129,8 @@ describe('formatting', () => {
   });
 
   it('says since when a report counts when an earlier Z exists', () => {
-    const text = (s: SettlementSummary) => iconv.decode(Buffer.from(settlementReport(s, printerProfile('tm-t88-80mm'))), 'gb18030');
+    const text = (s: SettlementSummary) =>
+      iconv.decode(Buffer.from(settlementReport(s, printerProfile('tm-t88-80mm'))), 'gb18030');
     expect(text(sampleSettlement)).not.toContain('Since last Z');
     expect(text({ ...sampleSettlement, periodStart: '2026-11-21T09:05:00Z' })).toContain('Since last Z');
     expect(text({ ...sampleSettlement, periodStart: '2026-11-21T09:05:00Z' })).toContain('2026-11-21 22:05 NZDT');

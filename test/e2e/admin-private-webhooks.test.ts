@@ -28,13 +28,26 @@ describe('kauri admin merchant … --allow-private-webhooks', () => {
     expect(plain.allow_private_webhooks).toBe(0);
     const lan = await kauri('admin', 'merchant', 'create', '--name', 'LAN Books', '--allow-private-webhooks');
     expect(lan.allow_private_webhooks).toBe(1);
-    expect((await kauri('admin', 'merchant', 'update', '--merchant', plain.id, '--allow-private-webhooks')).allow_private_webhooks).toBe(1);
-    expect((await kauri('admin', 'merchant', 'update', '--merchant', plain.id, '--no-allow-private-webhooks')).allow_private_webhooks).toBe(0);
+    expect(
+      (await kauri('admin', 'merchant', 'update', '--merchant', plain.id, '--allow-private-webhooks'))
+        .allow_private_webhooks,
+    ).toBe(1);
+    expect(
+      (await kauri('admin', 'merchant', 'update', '--merchant', plain.id, '--no-allow-private-webhooks'))
+        .allow_private_webhooks,
+    ).toBe(0);
     // Neither flag changes nothing.
     expect((await kauri('admin', 'merchant', 'update', '--merchant', lan.id)).allow_private_webhooks).toBe(1);
     const list = await kauri('admin', 'merchant', 'list');
-    expect(Object.fromEntries(list.map((m: { name: string; allow_private_webhooks: number }) => [m.name, m.allow_private_webhooks]))).toEqual({ 'Plain Books': 0, 'LAN Books': 1 });
-    const missing = await runKauri(['admin', 'merchant', 'update', '--merchant', 'mch_nope', '--allow-private-webhooks', '--db', db], { env });
+    expect(
+      Object.fromEntries(
+        list.map((m: { name: string; allow_private_webhooks: number }) => [m.name, m.allow_private_webhooks]),
+      ),
+    ).toEqual({ 'Plain Books': 0, 'LAN Books': 1 });
+    const missing = await runKauri(
+      ['admin', 'merchant', 'update', '--merchant', 'mch_nope', '--allow-private-webhooks', '--db', db],
+      { env },
+    );
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/mch_nope/);
   });

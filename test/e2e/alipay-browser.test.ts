@@ -3,7 +3,13 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { money } from '../../protocol/money.js';
-import { startAlipaySimProcess, startBridgeForAlipay, uniqueNo, type AlipaySimProcess, type BridgeUnderTest } from './alipay-support.js';
+import {
+  startAlipaySimProcess,
+  startBridgeForAlipay,
+  uniqueNo,
+  type AlipaySimProcess,
+  type BridgeUnderTest,
+} from './alipay-support.js';
 
 // The online flow as a customer lives it, in real Chromium: the merchant's site sends the
 // browser to create_forex_trade, Alipay's cashier (the simulator's) shows the order, the
@@ -11,7 +17,15 @@ import { startAlipaySimProcess, startBridgeForAlipay, uniqueNo, type AlipaySimPr
 // order is paid once Alipay's notify reaches the bridge.
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 if (!existsSync(CHROMIUM)) console.warn(`${CHROMIUM} is missing: the Alipay browser tests are skipped`);
 
@@ -28,7 +42,9 @@ describe.skipIf(!existsSync(CHROMIUM))('Alipay web payment in Chromium', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     shop = createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(`<!doctype html><title>Thanks</title><h1 data-testid="shop-thanks">Thank you for your order</h1><p>${(req.url ?? '').replace(/[<>&"]/g, '')}</p>`);
+      res.end(
+        `<!doctype html><title>Thanks</title><h1 data-testid="shop-thanks">Thank you for your order</h1><p>${(req.url ?? '').replace(/[<>&"]/g, '')}</p>`,
+      );
     });
     await new Promise<void>((r) => shop.listen(0, '127.0.0.1', r));
     const addr = shop.address();
@@ -45,7 +61,13 @@ describe.skipIf(!existsSync(CHROMIUM))('Alipay web payment in Chromium', () => {
   it('redirect link → cashier → sim-pay → return URL; paid once the notify arrives', async () => {
     const no = uniqueNo('web');
     const created = await b.api('POST', '/api/v1/payments', {
-      out_trade_no: no, amount_minor: 4590, currency: 'NZD', channel: 'alipay', mode: 'web', description: 'Wool blanket 羊毛毯', return_url: `${shopUrl}/thanks/${no}`,
+      out_trade_no: no,
+      amount_minor: 4590,
+      currency: 'NZD',
+      channel: 'alipay',
+      mode: 'web',
+      description: 'Wool blanket 羊毛毯',
+      return_url: `${shopUrl}/thanks/${no}`,
     });
     expect(created.body.status).toBe('pending');
     const page = await browser.newPage();
@@ -73,8 +95,14 @@ describe.skipIf(!existsSync(CHROMIUM))('Alipay web payment in Chromium', () => {
     const channel = b.bridge.channels.get('alipay')!;
     const now = new Date();
     const outcome = await channel.create(ctx, {
-      orderId: 'pay_form1', channelOrderNo: uniqueNo('KFORM'), mode: 'web', amount: money(1200, 'NZD'), description: '奇异果 Kiwifruit box',
-      returnUrl: `${shopUrl}/form-return`, expiresAt: new Date(now.getTime() + 15 * 60_000), createdAt: now,
+      orderId: 'pay_form1',
+      channelOrderNo: uniqueNo('KFORM'),
+      mode: 'web',
+      amount: money(1200, 'NZD'),
+      description: '奇异果 Kiwifruit box',
+      returnUrl: `${shopUrl}/form-return`,
+      expiresAt: new Date(now.getTime() + 15 * 60_000),
+      createdAt: now,
     });
     expect(outcome.state).toBe('pending');
     const html = outcome.state === 'pending' ? outcome.page!.html : '';

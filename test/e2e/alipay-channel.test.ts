@@ -3,7 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import iconv from 'iconv-lite';
 import { pgUrl } from '../support/stores.js';
 import { pollApi } from '../support/merchant-api.js';
-import { MD5_KEY, PARTNER, sleep, startAlipaySimProcess, startBridgeForAlipay, uniqueNo, type AlipaySimProcess, type BridgeUnderTest } from './alipay-support.js';
+import {
+  MD5_KEY,
+  PARTNER,
+  sleep,
+  startAlipaySimProcess,
+  startBridgeForAlipay,
+  uniqueNo,
+  type AlipaySimProcess,
+  type BridgeUnderTest,
+} from './alipay-support.js';
 
 // The bridge's Alipay client against `kauri sim alipay` over real HTTP, through the
 // merchant API: web (create_forex_trade), precreate and spot, notifies, queries, cancels,
@@ -26,8 +35,14 @@ const channelNo = (payment: { id: string }) => payment.id.replace(/^pay_/, 'K');
 const refundNo = (refund: { id: string }) => refund.id.replace(/^ref_/, 'R');
 
 function md5Sign(fields: Record<string, string>, key = MD5_KEY): string {
-  const pre = Object.keys(fields).filter((k) => k !== 'sign' && k !== 'sign_type' && fields[k] !== '').sort().map((k) => `${k}=${fields[k]}`).join('&');
-  return createHash('md5').update(pre + key).digest('hex');
+  const pre = Object.keys(fields)
+    .filter((k) => k !== 'sign' && k !== 'sign_type' && fields[k] !== '')
+    .sort()
+    .map((k) => `${k}=${fields[k]}`)
+    .join('&');
+  return createHash('md5')
+    .update(pre + key)
+    .digest('hex');
 }
 
 describe('Alipay through the merchant API (sqlite)', () => {
@@ -41,7 +56,15 @@ describe('Alipay through the merchant API (sqlite)', () => {
 
   async function create(mode: 'web' | 'precreate' | 'spot', amount: number, extra: Record<string, unknown> = {}) {
     const no = uniqueNo(mode);
-    const res = await b.api('POST', '/api/v1/payments', { out_trade_no: no, amount_minor: amount, currency: 'NZD', channel: 'alipay', mode, description: 'Manuka honey 麦卢卡蜂蜜', ...extra });
+    const res = await b.api('POST', '/api/v1/payments', {
+      out_trade_no: no,
+      amount_minor: amount,
+      currency: 'NZD',
+      channel: 'alipay',
+      mode,
+      description: 'Manuka honey 麦卢卡蜂蜜',
+      ...extra,
+    });
     return { no, res };
   }
 
@@ -53,8 +76,17 @@ describe('Alipay through the merchant API (sqlite)', () => {
     expect(`${link.origin}${link.pathname}`).toBe(`${sim.url}/gateway.do`);
     const q = Object.fromEntries(link.searchParams);
     expect(q).toMatchObject({
-      service: 'create_forex_trade', partner: PARTNER, _input_charset: 'UTF-8', currency: 'NZD', total_fee: '12.50', product_code: 'NEW_OVERSEAS_SELLER',
-      timeout_rule: '15m', return_url: 'https://localhost/thanks', out_trade_no: channelNo(res.body), subject: 'Manuka honey 麦卢卡蜂蜜', sign_type: 'MD5',
+      service: 'create_forex_trade',
+      partner: PARTNER,
+      _input_charset: 'UTF-8',
+      currency: 'NZD',
+      total_fee: '12.50',
+      product_code: 'NEW_OVERSEAS_SELLER',
+      timeout_rule: '15m',
+      return_url: 'https://localhost/thanks',
+      out_trade_no: channelNo(res.body),
+      subject: 'Manuka honey 麦卢卡蜂蜜',
+      sign_type: 'MD5',
     });
     expect(q.notify_url).toMatch(new RegExp(`^${b.bridge.url}/notify/alipay/cha_`));
     expect(q.sign).toBe(md5Sign(q));
@@ -85,43 +117,76 @@ describe('Alipay through the merchant API (sqlite)', () => {
   });
 
   const refundOf = async (no: string, outRefundNo: string, until: (r: any) => boolean) =>
-    pollApi(b.api, `refund ${outRefundNo}`, `/api/v1/payments/${no}/refunds`, (body) => until(body.data.find((r: any) => r.out_refund_no === outRefundNo) ?? {}), 20_000)
-      .then((body) => body.data.find((r: any) => r.out_refund_no === outRefundNo));
+    pollApi(
+      b.api,
+      `refund ${outRefundNo}`,
+      `/api/v1/payments/${no}/refunds`,
+      (body) => until(body.data.find((r: any) => r.out_refund_no === outRefundNo) ?? {}),
+      20_000,
+    ).then((body) => body.data.find((r: any) => r.out_refund_no === outRefundNo));
 
-  it('web: forex_refund is accepted (processing), then settled by Alipay\'s refund notify; an over-refund is refused and changes nothing', async () => {
+  it("web: forex_refund is accepted (processing), then settled by Alipay's refund notify; an over-refund is refused and changes nothing", async () => {
     const { no, res } = await create('web', 2000);
     expect((await sim.control('/sim/pay', { redirect_url: res.body.redirect_url })).status).toBe(200);
     await b.waitFor(no, (p) => p.status === 'paid');
 
     const n1 = uniqueNo('r');
-    const r1 = await b.api('POST', `/api/v1/payments/${no}/refunds`, { out_refund_no: n1, amount_minor: 500, reason: 'one jar broken' });
+    const r1 = await b.api('POST', `/api/v1/payments/${no}/refunds`, {
+      out_refund_no: n1,
+      amount_minor: 500,
+      reason: 'one jar broken',
+    });
     expect(r1.status).toBe(201);
     // is_success=T only says Alipay accepted it (is_sync defaults to N).
     expect(r1.body).toMatchObject({ amount_minor: 500, status: 'processing' });
-    expect((await sim.trade(channelNo(res.body))).refunds).toEqual([expect.objectContaining({ amount: '5.00', status: 'PROCESSING' })]);
+    expect((await sim.trade(channelNo(res.body))).refunds).toEqual([
+      expect.objectContaining({ amount: '5.00', status: 'PROCESSING' }),
+    ]);
     expect(await refundOf(no, n1, (r) => r.status === 'succeeded')).toMatchObject({ status: 'succeeded' });
-    expect((await b.api('GET', `/api/v1/payments/${no}`)).body).toMatchObject({ status: 'partially_refunded', refunded_minor: 500 });
+    expect((await b.api('GET', `/api/v1/payments/${no}`)).body).toMatchObject({
+      status: 'partially_refunded',
+      refunded_minor: 500,
+    });
     const { notifies } = await sim.get('/sim/orders');
     expect(notifies.find((x: any) => x.meta.out_return_no === refundNo(r1.body))).toMatchObject({ status: 'acked' });
 
-    const over = await b.api('POST', `/api/v1/payments/${no}/refunds`, { out_refund_no: uniqueNo('r'), amount_minor: 1501 });
+    const over = await b.api('POST', `/api/v1/payments/${no}/refunds`, {
+      out_refund_no: uniqueNo('r'),
+      amount_minor: 1501,
+    });
     expect(over.status).toBe(409);
     expect(over.body.error.code).toBe('refund_exceeds_remainder');
 
     const n2 = uniqueNo('r');
-    expect((await b.api('POST', `/api/v1/payments/${no}/refunds`, { out_refund_no: n2, amount_minor: 1500 })).body.status).toBe('processing');
+    expect(
+      (await b.api('POST', `/api/v1/payments/${no}/refunds`, { out_refund_no: n2, amount_minor: 1500 })).body.status,
+    ).toBe('processing');
     await refundOf(no, n2, (r) => r.status === 'succeeded');
-    expect((await b.api('GET', `/api/v1/payments/${no}`)).body).toMatchObject({ status: 'refunded', refunded_minor: 2000 });
+    expect((await b.api('GET', `/api/v1/payments/${no}`)).body).toMatchObject({
+      status: 'refunded',
+      refunded_minor: 2000,
+    });
     const t = await sim.trade(channelNo(res.body));
-    expect(t.refunds.map((r: any) => [r.amount, r.status])).toEqual([['5.00', 'SUCCESS'], ['15.00', 'SUCCESS']]);
+    expect(t.refunds.map((r: any) => [r.amount, r.status])).toEqual([
+      ['5.00', 'SUCCESS'],
+      ['15.00', 'SUCCESS'],
+    ]);
 
     // Straight to the channel: Alipay itself refuses a refund beyond what was paid.
     const { ctx } = await b.context();
     const channel = b.bridge.channels.get('alipay')!;
     const order = (await b.bridge.orders.byOutTradeNo(b.merchantId, no))!;
     const refused = await channel.refund(ctx, {
-      order: { orderId: order.id, channelOrderNo: order.channel_order_no, channelTradeNo: order.channel_trade_no, mode: 'web', amount: { minor: 2000, currency: 'NZD' }, createdAt: new Date() },
-      channelRefundNo: 'Rover1', amount: { minor: 1, currency: 'NZD' },
+      order: {
+        orderId: order.id,
+        channelOrderNo: order.channel_order_no,
+        channelTradeNo: order.channel_trade_no,
+        mode: 'web',
+        amount: { minor: 2000, currency: 'NZD' },
+        createdAt: new Date(),
+      },
+      channelRefundNo: 'Rover1',
+      amount: { minor: 1, currency: 'NZD' },
     });
     expect(refused).toMatchObject({ state: 'failed' });
     expect((refused as { reason: string }).reason).toMatch(/REFUND_AMT_RESTRICTION/);
@@ -132,7 +197,9 @@ describe('Alipay through the merchant API (sqlite)', () => {
     const { no, res } = await create('web', 1200);
     await sim.control('/sim/pay', { redirect_url: res.body.redirect_url });
     await b.waitFor(no, (p) => p.status === 'paid');
-    expect((await sim.control('/sim/faults', { target: 'forex_refund', mode: 'refund-fail', count: 1 })).status).toBeLessThan(300);
+    expect(
+      (await sim.control('/sim/faults', { target: 'forex_refund', mode: 'refund-fail', count: 1 })).status,
+    ).toBeLessThan(300);
     const n1 = uniqueNo('r');
     const r1 = await b.api('POST', `/api/v1/payments/${no}/refunds`, { out_refund_no: n1, amount_minor: 1200 });
     expect(r1.body.status).toBe('processing');
@@ -146,7 +213,10 @@ describe('Alipay through the merchant API (sqlite)', () => {
     const n2 = uniqueNo('r');
     await b.api('POST', `/api/v1/payments/${no}/refunds`, { out_refund_no: n2, amount_minor: 1200 });
     await refundOf(no, n2, (r) => r.status === 'succeeded');
-    expect((await b.api('GET', `/api/v1/payments/${no}`)).body).toMatchObject({ status: 'refunded', refunded_minor: 1200 });
+    expect((await b.api('GET', `/api/v1/payments/${no}`)).body).toMatchObject({
+      status: 'refunded',
+      refunded_minor: 1200,
+    });
   });
 
   it('web: with the refund notify lost, the bridge finds the result with alipay.acquire.refund.query', async () => {
@@ -165,14 +235,34 @@ describe('Alipay through the merchant API (sqlite)', () => {
     const { ctx } = await b.context();
     const channel = b.bridge.channels.get('alipay')!;
     const order = (await b.bridge.orders.byOutTradeNo(b.merchantId, no))!;
-    const ref = { orderId: order.id, channelOrderNo: order.channel_order_no, channelTradeNo: order.channel_trade_no, mode: 'web' as const, amount: { minor: 700, currency: 'NZD' as const }, createdAt: new Date() };
-    expect(await channel.queryRefund!(ctx, { order: ref, channelRefundNo: refundNo(r1.body), amount: { minor: 700, currency: 'NZD' as const } })).toMatchObject({ state: 'succeeded' });
+    const ref = {
+      orderId: order.id,
+      channelOrderNo: order.channel_order_no,
+      channelTradeNo: order.channel_trade_no,
+      mode: 'web' as const,
+      amount: { minor: 700, currency: 'NZD' as const },
+      createdAt: new Date(),
+    };
+    expect(
+      await channel.queryRefund!(ctx, {
+        order: ref,
+        channelRefundNo: refundNo(r1.body),
+        amount: { minor: 700, currency: 'NZD' as const },
+      }),
+    ).toMatchObject({ state: 'succeeded' });
   });
 
   it('a payment in a currency the account cannot price in is refused before anything is stored', async () => {
     for (const mode of ['web', 'spot'] as const) {
       const no = uniqueNo('usd');
-      const usd = await b.api('POST', '/api/v1/payments', { out_trade_no: no, amount_minor: 100, currency: 'USD', channel: 'alipay', mode, ...(mode === 'spot' ? { auth_code: '281234567890123439' } : {}) });
+      const usd = await b.api('POST', '/api/v1/payments', {
+        out_trade_no: no,
+        amount_minor: 100,
+        currency: 'USD',
+        channel: 'alipay',
+        mode,
+        ...(mode === 'spot' ? { auth_code: '281234567890123439' } : {}),
+      });
       expect(usd.status).toBe(400);
       expect(usd.body.error.code).toBe('currency_mismatch');
       expect((await b.api('GET', `/api/v1/payments/${no}`)).status).toBe(404);
@@ -192,7 +282,10 @@ describe('Alipay through the merchant API (sqlite)', () => {
     expect(paid).toMatchObject({ channel_trade_no: pay.body.trade_no, rate: '4.2156', cny_charged_minor: 3710 });
     const r = await b.api('POST', `/api/v1/payments/${no}/refunds`, { out_refund_no: uniqueNo('r'), amount_minor: 80 });
     expect(r.body.status).toBe('succeeded');
-    expect((await b.api('GET', `/api/v1/payments/${no}`)).body).toMatchObject({ status: 'partially_refunded', refunded_minor: 80 });
+    expect((await b.api('GET', `/api/v1/payments/${no}`)).body).toMatchObject({
+      status: 'partially_refunded',
+      refunded_minor: 80,
+    });
     expect((await sim.trade(channelNo(res.body))).refunds).toEqual([expect.objectContaining({ amount: '0.80' })]);
   });
 
@@ -216,7 +309,10 @@ describe('Alipay through the merchant API (sqlite)', () => {
     expect(res.status).toBeLessThan(300);
     expect(res.body).toMatchObject({ status: 'paid', cny_charged_minor: 4216, rate: '4.2156' });
     // A spot payment refunds through spot.refund, in full too.
-    const r = await b.api('POST', `/api/v1/payments/${no}/refunds`, { out_refund_no: uniqueNo('r'), amount_minor: 1000 });
+    const r = await b.api('POST', `/api/v1/payments/${no}/refunds`, {
+      out_refund_no: uniqueNo('r'),
+      amount_minor: 1000,
+    });
     expect(r.body.status).toBe('succeeded');
     expect((await b.api('GET', `/api/v1/payments/${no}`)).body.status).toBe('refunded');
   });
@@ -314,11 +410,32 @@ describe('Alipay through the merchant API (sqlite)', () => {
     const { account } = await b.context();
     const notifyUrl = `${b.bridge.url}/notify/alipay/${account.id}`;
     const fields: Record<string, string> = {
-      _input_charset: 'utf-8', notify_id: 'f0rged0000000000000000000000000000', notify_time: '2026-11-22 10:00:00', notify_type: 'trade_status_sync',
-      out_trade_no: channelNo(res.body), trade_no: '2026112222001000009999999999', trade_status: 'TRADE_SUCCESS', total_fee: '3.30', currency: 'NZD', trans_currency: 'NZD',
+      _input_charset: 'utf-8',
+      notify_id: 'f0rged0000000000000000000000000000',
+      notify_time: '2026-11-22 10:00:00',
+      notify_type: 'trade_status_sync',
+      out_trade_no: channelNo(res.body),
+      trade_no: '2026112222001000009999999999',
+      trade_status: 'TRADE_SUCCESS',
+      total_fee: '3.30',
+      currency: 'NZD',
+      trans_currency: 'NZD',
     };
-    const post = async (f: Record<string, string>, body?: Buffer | string, contentType = 'application/x-www-form-urlencoded') => {
-      const r = await fetch(notifyUrl, { method: 'POST', headers: { 'content-type': contentType }, body: body === undefined ? new URLSearchParams(f).toString() : typeof body === 'string' ? body : new Uint8Array(body) });
+    const post = async (
+      f: Record<string, string>,
+      body?: Buffer | string,
+      contentType = 'application/x-www-form-urlencoded',
+    ) => {
+      const r = await fetch(notifyUrl, {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body:
+          body === undefined
+            ? new URLSearchParams(f).toString()
+            : typeof body === 'string'
+              ? body
+              : new Uint8Array(body),
+      });
       return { status: r.status, text: await r.text() };
     };
     const forgedId = await post({ ...fields, sign: md5Sign(fields), sign_type: 'MD5' });
@@ -329,7 +446,10 @@ describe('Alipay through the merchant API (sqlite)', () => {
     delete (noCharset as Record<string, string | undefined>)._input_charset;
     // Signed without _input_charset but sent with it: the signature must cover it.
     expect((await post({ ...fields, sign: md5Sign(noCharset), sign_type: 'MD5' })).text).toBe('fail');
-    const gbk = Buffer.concat([Buffer.from(`${new URLSearchParams({ ...fields, sign: md5Sign(fields), sign_type: 'MD5' }).toString()}&subject=`), iconv.encode('奇异果', 'gbk')]);
+    const gbk = Buffer.concat([
+      Buffer.from(`${new URLSearchParams({ ...fields, sign: md5Sign(fields), sign_type: 'MD5' }).toString()}&subject=`),
+      iconv.encode('奇异果', 'gbk'),
+    ]);
     expect((await post(fields, gbk)).text).toBe('fail');
     expect((await b.api('GET', `/api/v1/payments/${no}`)).body.status).toBe('pending');
     expect((await sim.trade(channelNo(res.body))).status).toBe('WAIT_BUYER_PAY');
@@ -338,7 +458,10 @@ describe('Alipay through the merchant API (sqlite)', () => {
   it('rates: forex_rate_file gives decimal CNY-per-unit strings', async () => {
     const { ctx } = await b.context();
     const rates = await b.bridge.channels.get('alipay')!.fetchRates!(ctx, ['NZD', 'AUD']);
-    expect(rates.map((r) => [r.currency, r.cnyPerUnit])).toEqual([['AUD', '4.6712'], ['NZD', '4.2156']]);
+    expect(rates.map((r) => [r.currency, r.cnyPerUnit])).toEqual([
+      ['AUD', '4.6712'],
+      ['NZD', '4.2156'],
+    ]);
     expect(rates[0]!.source).toBe('alipay:forex_rate_file');
     expect(rates[0]!.publishedAt.getTime()).toBeLessThanOrEqual(Date.now());
     // The FX service takes them: a quote for Alipay uses Alipay's rate.
@@ -360,16 +483,39 @@ describe.skipIf(!pgUrl)('Alipay on PostgreSQL', () => {
   });
 
   it('web and precreate paid, one refunded in part', async () => {
-    const web = await b.api('POST', '/api/v1/payments', { out_trade_no: uniqueNo('pgw'), amount_minor: 1999, currency: 'NZD', channel: 'alipay', mode: 'web' });
-    const qr = await b.api('POST', '/api/v1/payments', { out_trade_no: uniqueNo('pgq'), amount_minor: 999, currency: 'NZD', channel: 'alipay', mode: 'precreate' });
+    const web = await b.api('POST', '/api/v1/payments', {
+      out_trade_no: uniqueNo('pgw'),
+      amount_minor: 1999,
+      currency: 'NZD',
+      channel: 'alipay',
+      mode: 'web',
+    });
+    const qr = await b.api('POST', '/api/v1/payments', {
+      out_trade_no: uniqueNo('pgq'),
+      amount_minor: 999,
+      currency: 'NZD',
+      channel: 'alipay',
+      mode: 'precreate',
+    });
     expect((await sim.control('/sim/pay', { redirect_url: web.body.redirect_url })).status).toBe(200);
     expect((await sim.control('/sim/pay', { qr_code: qr.body.qr_code })).status).toBe(200);
     await b.waitFor(web.body.out_trade_no, (p) => p.status === 'paid');
     await b.waitFor(qr.body.out_trade_no, (p) => p.status === 'paid');
-    const r = await b.api('POST', `/api/v1/payments/${web.body.out_trade_no}/refunds`, { out_refund_no: uniqueNo('r'), amount_minor: 999 });
+    const r = await b.api('POST', `/api/v1/payments/${web.body.out_trade_no}/refunds`, {
+      out_refund_no: uniqueNo('r'),
+      amount_minor: 999,
+    });
     // Accepted by forex_refund, then settled on PostgreSQL by the refund notify.
     expect(r.body.status).toBe('processing');
-    await pollApi(b.api, 'refund', `/api/v1/payments/${web.body.out_trade_no}/refunds`, (body) => body.data[0]?.status === 'succeeded');
-    expect((await b.api('GET', `/api/v1/payments/${web.body.out_trade_no}`)).body).toMatchObject({ status: 'partially_refunded', refunded_minor: 999 });
+    await pollApi(
+      b.api,
+      'refund',
+      `/api/v1/payments/${web.body.out_trade_no}/refunds`,
+      (body) => body.data[0]?.status === 'succeeded',
+    );
+    expect((await b.api('GET', `/api/v1/payments/${web.body.out_trade_no}`)).body).toMatchObject({
+      status: 'partially_refunded',
+      refunded_minor: 999,
+    });
   });
 });

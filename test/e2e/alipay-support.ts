@@ -31,16 +31,31 @@ export interface AlipaySimProcess {
 }
 
 export async function startAlipaySimProcess(
-  env: NodeJS.ProcessEnv = {}, stateDir = mkdtempSync(join(tmpdir(), 'kauri-alipay-e2e-')), options: { tls?: boolean } = {},
+  env: NodeJS.ProcessEnv = {},
+  stateDir = mkdtempSync(join(tmpdir(), 'kauri-alipay-e2e-')),
+  options: { tls?: boolean } = {},
 ): Promise<AlipaySimProcess> {
-  const proc = await spawnKauri(['sim', 'alipay', '--port', '0', '--state', stateDir, ...(options.tls ? ['--tls'] : [])], { ready: /alipay simulator listening on (\S+)/, env, timeoutMs: 60_000 });
+  const proc = await spawnKauri(
+    ['sim', 'alipay', '--port', '0', '--state', stateDir, ...(options.tls ? ['--tls'] : [])],
+    { ready: /alipay simulator listening on (\S+)/, env, timeoutMs: 60_000 },
+  );
   const url = proc.ready;
-  const dispatcher = options.tls ? new Agent({ connect: { ca: readFileSync(join(stateDir, 'ca.pem'), 'utf8') } }) : undefined;
-  const get = (path: string, init: Parameters<typeof undiciFetch>[1] = {}) => undiciFetch(url + path, { ...init, ...(dispatcher ? { dispatcher } : {}) });
+  const dispatcher = options.tls
+    ? new Agent({ connect: { ca: readFileSync(join(stateDir, 'ca.pem'), 'utf8') } })
+    : undefined;
+  const get = (path: string, init: Parameters<typeof undiciFetch>[1] = {}) =>
+    undiciFetch(url + path, { ...init, ...(dispatcher ? { dispatcher } : {}) });
   const sim: AlipaySimProcess = {
-    url, stateDir, proc, fetch: get,
+    url,
+    stateDir,
+    proc,
+    fetch: get,
     async control(path, body) {
-      const res = await get(path, { method: 'POST', body: JSON.stringify(body ?? {}), headers: { 'content-type': 'application/json' } });
+      const res = await get(path, {
+        method: 'POST',
+        body: JSON.stringify(body ?? {}),
+        headers: { 'content-type': 'application/json' },
+      });
       return { status: res.status, body: (await res.json()) as any };
     },
     async get(path) {
@@ -72,22 +87,40 @@ export interface BridgeUnderTest {
   stop(): Promise<void>;
 }
 
-export async function startBridgeForAlipay(sim: AlipaySimProcess, kind: 'sqlite' | 'postgres', options: { timeScale?: number } = {}): Promise<BridgeUnderTest> {
-  const { bridge, db, cleanup } = await startTestBridge({ kind, secretKey: 'e2e-alipay-secret-key-0123456789abcdef', timeScale: options.timeScale ?? 200 });
+export async function startBridgeForAlipay(
+  sim: AlipaySimProcess,
+  kind: 'sqlite' | 'postgres',
+  options: { timeScale?: number } = {},
+): Promise<BridgeUnderTest> {
+  const { bridge, db, cleanup } = await startTestBridge({
+    kind,
+    secretKey: 'e2e-alipay-secret-key-0123456789abcdef',
+    timeScale: options.timeScale ?? 200,
+  });
   const seed = await seedDemo(bridge.accounts, {
     registry: bridge.channels,
     channelAccounts: await demoChannelAccounts({ alipay: { url: sim.url, stateDir: sim.stateDir } }),
   });
   const api = merchantApi(bridge.url, seed.apiKey);
   return {
-    bridge, apiKey: seed.apiKey, merchantId: seed.merchantId, db, api,
-    waitFor: (outTradeNo, until, timeoutMs, key) => pollApi(api, `payment ${outTradeNo}`, `/api/v1/payments/${outTradeNo}`, until, timeoutMs, key),
+    bridge,
+    apiKey: seed.apiKey,
+    merchantId: seed.merchantId,
+    db,
+    api,
+    waitFor: (outTradeNo, until, timeoutMs, key) =>
+      pollApi(api, `payment ${outTradeNo}`, `/api/v1/payments/${outTradeNo}`, until, timeoutMs, key),
     async context(merchantId = seed.merchantId) {
       const account = (await bridge.accounts.activeChannelAccount(merchantId, 'alipay'))!;
       return { account, ctx: bridge.payments.channelContext(account) };
     },
     async paidTransitions(orderId) {
-      const rows = await bridge.store.db.selectFrom('order_events').select('to_status').where('order_id', '=', orderId).where('to_status', '=', 'paid').execute();
+      const rows = await bridge.store.db
+        .selectFrom('order_events')
+        .select('to_status')
+        .where('order_id', '=', orderId)
+        .where('to_status', '=', 'paid')
+        .execute();
       return rows.length;
     },
     async stop() {

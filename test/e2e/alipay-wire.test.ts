@@ -19,7 +19,9 @@ import { PARTNER, MD5_KEY, sleep } from './alipay-support.js';
 const dir = fileURLToPath(new URL('../fixtures/wire/alipay/', import.meta.url));
 const fixtureText = (name: string) => {
   const bytes = readFileSync(dir + name);
-  return /encoding="GBK"/.test(bytes.subarray(0, 60).toString('latin1')) ? iconv.decode(bytes, 'gbk') : bytes.toString('utf8');
+  return /encoding="GBK"/.test(bytes.subarray(0, 60).toString('latin1'))
+    ? iconv.decode(bytes, 'gbk')
+    : bytes.toString('utf8');
 };
 
 /** The envelope and layout with values taken out: runs of <param> and of fields collapse to one line. */
@@ -77,9 +79,19 @@ afterAll(async () => {
 
 function client(charset: 'UTF-8' | 'GBK' = 'UTF-8', md5Key = MD5_KEY) {
   const replies = new Map<string, string>();
-  const account: ChannelAccount = { id: 'cha_wire', merchantId: 'mch_wire', channel: 'alipay', config: { gatewayUrl: `${sim.url}/gateway.do`, partner: PARTNER, charset }, secrets: { md5Key } };
+  const account: ChannelAccount = {
+    id: 'cha_wire',
+    merchantId: 'mch_wire',
+    channel: 'alipay',
+    config: { gatewayUrl: `${sim.url}/gateway.do`, partner: PARTNER, charset },
+    secrets: { md5Key },
+  };
   const ctx: ChannelContext = {
-    account, clock: systemClock(), log: pino({ level: 'silent' }), notifyUrl: hookUrl, publicBaseUrl: 'http://127.0.0.1',
+    account,
+    clock: systemClock(),
+    log: pino({ level: 'silent' }),
+    notifyUrl: hookUrl,
+    publicBaseUrl: 'http://127.0.0.1',
     record: async (m) => {
       if (m.direction === 'response') replies.set(m.endpoint, m.body);
     },
@@ -88,7 +100,8 @@ function client(charset: 'UTF-8' | 'GBK' = 'UTF-8', md5Key = MD5_KEY) {
 }
 
 /** The raw answer as text in its declared charset (the recorder keeps GBK bytes as latin1). */
-const asText = (recorded: string) => (/encoding="GBK"/.test(recorded.slice(0, 60)) ? iconv.decode(Buffer.from(recorded, 'latin1'), 'gbk') : recorded);
+const asText = (recorded: string) =>
+  /encoding="GBK"/.test(recorded.slice(0, 60)) ? iconv.decode(Buffer.from(recorded, 'latin1'), 'gbk') : recorded;
 
 function expectSameShape(answer: string, fixture: string) {
   const want = fixtureText(fixture);
@@ -107,13 +120,28 @@ describe('the simulator answers as the corpus shows', () => {
   it('online: single_trade_query, forex_refund, alipay.acquire.refund.query and their notifies', async () => {
     const { c, replies } = client();
     const out = no('KW');
-    const link = c.link('create_forex_trade', { out_trade_no: out, subject: 'Flat white', currency: 'NZD', total_fee: '12.50', product_code: 'NEW_OVERSEAS_SELLER', notify_url: hookUrl });
+    const link = c.link('create_forex_trade', {
+      out_trade_no: out,
+      subject: 'Flat white',
+      currency: 'NZD',
+      total_fee: '12.50',
+      product_code: 'NEW_OVERSEAS_SELLER',
+      notify_url: hookUrl,
+    });
     sim.gateway.simPay(sim.gateway.openLink(link, sim.url));
     await c.call('single_trade_query', { out_trade_no: out });
     expectSameShape(replies.get('single_trade_query')!, 'single_trade_query.response.xml');
 
     const refundNo = no('RW');
-    await c.call('forex_refund', { out_return_no: refundNo, out_trade_no: out, return_amount: '5.00', currency: 'NZD', gmt_return: now(), reason: 'spilt', notify_url: hookUrl });
+    await c.call('forex_refund', {
+      out_return_no: refundNo,
+      out_trade_no: out,
+      return_amount: '5.00',
+      currency: 'NZD',
+      gmt_return: now(),
+      reason: 'spilt',
+      notify_url: hookUrl,
+    });
     expect(replies.get('forex_refund')).toBe(fixtureText('forex_refund.response.xml'));
     const deadline = Date.now() + 10_000;
     while (notifies.length < 2 && Date.now() < deadline) await sleep(50);
@@ -125,21 +153,49 @@ describe('the simulator answers as the corpus shows', () => {
     const published = Object.keys(Object.fromEntries(new URLSearchParams(fixtureText('trade_status_sync.notify.txt'))));
     // Every field of the published notify; besides them only fields Alipay documents for it.
     expect(Object.keys(paidNotify)).toEqual(expect.arrayContaining(published));
-    expect(Object.keys(paidNotify).filter((k) => !published.includes(k)).sort()).toEqual(['buyer_email', 'buyer_id', 'gmt_payment', 'seller_id', 'subject']);
+    expect(
+      Object.keys(paidNotify)
+        .filter((k) => !published.includes(k))
+        .sort(),
+    ).toEqual(['buyer_email', 'buyer_id', 'gmt_payment', 'seller_id', 'subject']);
     const refundNotify = forms.find((f) => f.out_return_no === refundNo)!;
     expect(Object.keys(refundNotify).sort()).toEqual(keysOf('forex_refund.notify.txt'));
 
     // A refund Alipay accepts and then fails.
     const failed = no('KF');
-    sim.gateway.simPay(sim.gateway.openLink(c.link('create_forex_trade', { out_trade_no: failed, subject: 'x', currency: 'NZD', total_fee: '3.00', product_code: 'NEW_OVERSEAS_SELLER' }), sim.url));
-    await fetch(`${sim.url}/sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ target: 'forex_refund', mode: 'refund-fail' }) });
+    sim.gateway.simPay(
+      sim.gateway.openLink(
+        c.link('create_forex_trade', {
+          out_trade_no: failed,
+          subject: 'x',
+          currency: 'NZD',
+          total_fee: '3.00',
+          product_code: 'NEW_OVERSEAS_SELLER',
+        }),
+        sim.url,
+      ),
+    );
+    await fetch(`${sim.url}/sim/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ target: 'forex_refund', mode: 'refund-fail' }),
+    });
     const failNo = no('RF');
-    await c.call('forex_refund', { out_return_no: failNo, out_trade_no: failed, return_amount: '3.00', currency: 'NZD', gmt_return: now(), notify_url: hookUrl });
+    await c.call('forex_refund', {
+      out_return_no: failNo,
+      out_trade_no: failed,
+      return_amount: '3.00',
+      currency: 'NZD',
+      gmt_return: now(),
+      notify_url: hookUrl,
+    });
     const until = Date.now() + 10_000;
     let failNotify: Record<string, string> | undefined;
     while (!failNotify && Date.now() < until) {
       await sleep(50);
-      failNotify = notifies.map((n) => Object.fromEntries(new URLSearchParams(n.body.toString('utf8')))).find((f) => f.out_return_no === failNo);
+      failNotify = notifies
+        .map((n) => Object.fromEntries(new URLSearchParams(n.body.toString('utf8'))))
+        .find((f) => f.out_return_no === failNo);
     }
     expect(failNotify).toMatchObject({ refund_status: 'REFUND_FAIL' });
     expect(Object.keys(failNotify!).sort()).toEqual(keysOf('forex_refund.notify.fail.txt'));
@@ -148,13 +204,28 @@ describe('the simulator answers as the corpus shows', () => {
   it('in store: the payment notify has the fields of the corpus', async () => {
     const { c } = client();
     const qr = no('KN');
-    const pre = await c.call('alipay.acquire.precreate', { out_trade_no: qr, subject: 'Flat white', product_code: 'OVERSEAS_MBARCODE_PAY', total_fee: '4.50', currency: 'NZD', trans_currency: 'NZD', timestamp: now(), notify_url: hookUrl }, 'instore');
+    const pre = await c.call(
+      'alipay.acquire.precreate',
+      {
+        out_trade_no: qr,
+        subject: 'Flat white',
+        product_code: 'OVERSEAS_MBARCODE_PAY',
+        total_fee: '4.50',
+        currency: 'NZD',
+        trans_currency: 'NZD',
+        timestamp: now(),
+        notify_url: hookUrl,
+      },
+      'instore',
+    );
     sim.gateway.simPay(sim.gateway.findForSim({ qr_code: pre.response.qr_code! }));
     const until = Date.now() + 10_000;
     let paid: Record<string, string> | undefined;
     while (!paid && Date.now() < until) {
       await sleep(50);
-      paid = notifies.map((n) => Object.fromEntries(new URLSearchParams(n.body.toString('utf8')))).find((f) => f.out_trade_no === qr);
+      paid = notifies
+        .map((n) => Object.fromEntries(new URLSearchParams(n.body.toString('utf8'))))
+        .find((f) => f.out_trade_no === qr);
     }
     expect(Object.keys(paid!).sort()).toEqual(keysOf('trade_status_sync.instore.notify.txt'));
   });
@@ -162,7 +233,18 @@ describe('the simulator answers as the corpus shows', () => {
   it('a GBK request gets its answer in GBK, laid out the same', async () => {
     const { c, replies } = client('GBK');
     const out = no('KG');
-    sim.gateway.simPay(sim.gateway.openLink(c.link('create_forex_trade', { out_trade_no: out, subject: '麦卢卡蜂蜜', currency: 'NZD', total_fee: '36.00', product_code: 'NEW_OVERSEAS_SELLER' }), sim.url));
+    sim.gateway.simPay(
+      sim.gateway.openLink(
+        c.link('create_forex_trade', {
+          out_trade_no: out,
+          subject: '麦卢卡蜂蜜',
+          currency: 'NZD',
+          total_fee: '36.00',
+          product_code: 'NEW_OVERSEAS_SELLER',
+        }),
+        sim.url,
+      ),
+    );
     const xml = await c.call('single_trade_query', { out_trade_no: out });
     expect(xml.response.subject).toBe('麦卢卡蜂蜜');
     expectSameShape(asText(replies.get('single_trade_query')!), 'single_trade_query.response.gbk.xml');
@@ -171,31 +253,78 @@ describe('the simulator answers as the corpus shows', () => {
   it('in store: precreate, acquire.query, cancel, spot.pay, overseas.query, spot.refund', async () => {
     const { c, replies } = client();
     const qr = no('KQ');
-    const pre = await c.call('alipay.acquire.precreate', { out_trade_no: qr, subject: 'Flat white', product_code: 'OVERSEAS_MBARCODE_PAY', total_fee: '4.50', currency: 'NZD', timestamp: now(), notify_url: hookUrl, it_b_pay: '15m' }, 'instore');
+    const pre = await c.call(
+      'alipay.acquire.precreate',
+      {
+        out_trade_no: qr,
+        subject: 'Flat white',
+        product_code: 'OVERSEAS_MBARCODE_PAY',
+        total_fee: '4.50',
+        currency: 'NZD',
+        timestamp: now(),
+        notify_url: hookUrl,
+        it_b_pay: '15m',
+      },
+      'instore',
+    );
     expectSameShape(replies.get('alipay.acquire.precreate')!, 'precreate.response.xml');
     sim.gateway.simPay(sim.gateway.findForSim({ qr_code: pre.response.qr_code! }));
     await c.call('alipay.acquire.query', { out_trade_no: qr }, 'instore');
     expectSameShape(replies.get('alipay.acquire.query')!, 'acquire_query.response.xml');
 
     const unpaid = no('KC');
-    await c.call('alipay.acquire.precreate', { out_trade_no: unpaid, subject: 'Flat white', product_code: 'OVERSEAS_MBARCODE_PAY', total_fee: '4.50', currency: 'NZD', timestamp: now() }, 'instore');
+    await c.call(
+      'alipay.acquire.precreate',
+      {
+        out_trade_no: unpaid,
+        subject: 'Flat white',
+        product_code: 'OVERSEAS_MBARCODE_PAY',
+        total_fee: '4.50',
+        currency: 'NZD',
+        timestamp: now(),
+      },
+      'instore',
+    );
     await c.call('alipay.acquire.cancel', { out_trade_no: unpaid, timestamp: now() }, 'instore');
     expectSameShape(replies.get('alipay.acquire.cancel')!, 'cancel.response.xml');
 
     const spot = no('KS');
     const code = sim.gateway.mintPaycode('success').code;
-    await c.call('alipay.acquire.overseas.spot.pay', {
-      alipay_seller_id: PARTNER, partner_trans_id: spot, trans_name: 'Flat white', currency: 'NZD', trans_amount: '4.50', buyer_identity_code: code,
-      identity_code_type: 'barcode', trans_create_time: now().replace(/[- :]/g, ''), biz_product: 'OVERSEAS_MBARCODE_PAY', notify_url: hookUrl,
-    }, 'instore');
+    await c.call(
+      'alipay.acquire.overseas.spot.pay',
+      {
+        alipay_seller_id: PARTNER,
+        partner_trans_id: spot,
+        trans_name: 'Flat white',
+        currency: 'NZD',
+        trans_amount: '4.50',
+        buyer_identity_code: code,
+        identity_code_type: 'barcode',
+        trans_create_time: now().replace(/[- :]/g, ''),
+        biz_product: 'OVERSEAS_MBARCODE_PAY',
+        notify_url: hookUrl,
+      },
+      'instore',
+    );
     expectSameShape(replies.get('alipay.acquire.overseas.spot.pay')!, 'spot_pay.response.xml');
     await c.call('alipay.acquire.overseas.query', { partner_trans_id: spot }, 'instore');
     expectSameShape(replies.get('alipay.acquire.overseas.query')!, 'overseas_query.response.xml');
-    await c.call('alipay.acquire.overseas.spot.refund', { partner_trans_id: spot, partner_refund_id: no('RS'), refund_amount: '2.00', currency: 'NZD', refund_reason: 'spilt', is_sync: 'Y' }, 'instore');
+    await c.call(
+      'alipay.acquire.overseas.spot.refund',
+      {
+        partner_trans_id: spot,
+        partner_refund_id: no('RS'),
+        refund_amount: '2.00',
+        currency: 'NZD',
+        refund_reason: 'spilt',
+        is_sync: 'Y',
+      },
+      'instore',
+    );
     expectSameShape(replies.get('alipay.acquire.overseas.spot.refund')!, 'spot_refund.response.xml');
   });
 
-  it('a refusal is the compact envelope, in the request\'s charset', async () => {
+  it("a refusal is the compact envelope, in the request's charset", async () => {
     const { c, replies } = client('GBK', 'x'.repeat(32));
     const xml = await c.call('single_trade_query', { out_trade_no: 'K1' });
     expect(xml).toMatchObject({ isSuccess: false, error: 'ILLEGAL_SIGN' });

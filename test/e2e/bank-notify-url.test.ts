@@ -27,13 +27,32 @@ async function receiver(): Promise<Receiver> {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/notify`, bodies, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/notify`,
+    bodies,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }
 
 async function submitAndPay(sim: BankSimProcess, serial: string, extra: Record<string, string> = {}): Promise<string> {
-  const f: Record<string, string> = { v_mid: '8888', v_oid: `20261120-8888-${serial}`, v_rcvname: '8888', v_amount: '1.00', v_ymd: '20261120', v_moneytype: '0', v_url: 'http://127.0.0.1:9/r' };
-  f.v_md5info = hmacMd5('test', f.v_moneytype! + f.v_ymd! + f.v_amount! + f.v_rcvname! + f.v_oid! + f.v_mid! + f.v_url!);
-  const res = await fetch(`${sim.url}/prs/user_payment.checkit`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: encodeForm({ ...f, ...extra }) });
+  const f: Record<string, string> = {
+    v_mid: '8888',
+    v_oid: `20261120-8888-${serial}`,
+    v_rcvname: '8888',
+    v_amount: '1.00',
+    v_ymd: '20261120',
+    v_moneytype: '0',
+    v_url: 'http://127.0.0.1:9/r',
+  };
+  f.v_md5info = hmacMd5(
+    'test',
+    f.v_moneytype! + f.v_ymd! + f.v_amount! + f.v_rcvname! + f.v_oid! + f.v_mid! + f.v_url!,
+  );
+  const res = await fetch(`${sim.url}/prs/user_payment.checkit`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: encodeForm({ ...f, ...extra }),
+  });
   expect(res.status).toBe(200);
   expect((await sim.control('POST', '/sim/pay', { v_oid: f.v_oid })).status).toBe(200);
   await sim.control('POST', '/sim/notify/flush');
@@ -60,23 +79,38 @@ describe('bank notify URL from the merchant back office', () => {
   });
 
   it('sends to the back-office URL, whatever a form says in v_notify_url', async () => {
-    expect((await sim.control('POST', '/sim/merchants', { v_mid: '8888', notify_url: right.url })).body).toEqual({ v_mid: '8888', notify_url: right.url });
+    expect((await sim.control('POST', '/sim/merchants', { v_mid: '8888', notify_url: right.url })).body).toEqual({
+      v_mid: '8888',
+      notify_url: right.url,
+    });
     const oid = await submitAndPay(sim, 'N2', { v_notify_url: wrong.url });
     await waitFor('the notify', async () => right.bodies.find((b) => b.includes(oid)));
     expect(wrong.bodies).toHaveLength(0);
-    expect((await sim.control('GET', '/sim/merchants')).body.merchants).toContainEqual({ v_mid: '8888', notify_url: right.url });
+    expect((await sim.control('GET', '/sim/merchants')).body.merchants).toContainEqual({
+      v_mid: '8888',
+      notify_url: right.url,
+    });
   });
 
   it('refuses back-office settings it cannot use', async () => {
-    for (const body of [{ v_mid: 'x', notify_url: right.url }, { v_mid: '8888', notify_url: 'ftp://x' }, { v_mid: '8888' }]) {
+    for (const body of [
+      { v_mid: 'x', notify_url: right.url },
+      { v_mid: '8888', notify_url: 'ftp://x' },
+      { v_mid: '8888' },
+    ]) {
       expect((await sim.control('POST', '/sim/merchants', body)).status).toBe(400);
     }
     expect((await sim.control('POST', '/sim/merchants', { v_mid: '7777', notify_url: right.url })).status).toBe(404);
-    expect((await sim.control('POST', '/sim/merchants', { v_mid: '7777', notify_url: right.url, key: 'k7' })).status).toBe(200);
+    expect(
+      (await sim.control('POST', '/sim/merchants', { v_mid: '7777', notify_url: right.url, key: 'k7' })).status,
+    ).toBe(200);
   });
 
-  it('kauri sim bank --notify-url sets the default merchant\'s URL at start', async () => {
-    const p = await spawnKauri(['sim', 'bank', '--port', '0', '--notify-url', right.url], { ready: /bank simulator listening on (\S+)/, timeoutMs: 60_000 });
+  it("kauri sim bank --notify-url sets the default merchant's URL at start", async () => {
+    const p = await spawnKauri(['sim', 'bank', '--port', '0', '--notify-url', right.url], {
+      ready: /bank simulator listening on (\S+)/,
+      timeoutMs: 60_000,
+    });
     try {
       const merchants = (await (await fetch(`${p.ready}/sim/merchants`)).json()) as { merchants: unknown[] };
       expect(merchants.merchants).toContainEqual({ v_mid: '8888', notify_url: right.url });

@@ -5,7 +5,13 @@ import { kauriBin, repoRoot, spawnKauri } from '../support/processes.js';
 
 // `kauri sim bank` as a command: help, argument errors, a clean start on a free port.
 
-const run = (args: string[]) => spawnSync(process.execPath, [kauriBin, ...args], { cwd: repoRoot, env: { ...process.env, KAURI_FROM_SOURCE: '1' }, encoding: 'utf8', timeout: 60_000 });
+const run = (args: string[]) =>
+  spawnSync(process.execPath, [kauriBin, ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, KAURI_FROM_SOURCE: '1' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 
 describe('kauri sim bank', () => {
   it('has --help', () => {
@@ -15,14 +21,20 @@ describe('kauri sim bank', () => {
     expect(r.stdout).toMatch(/--state/);
   });
   it('refuses bad arguments with a one-line reason', () => {
-    for (const args of [['--port', '70000'], ['--merchant', 'v_mid=abc']]) {
+    for (const args of [
+      ['--port', '70000'],
+      ['--merchant', 'v_mid=abc'],
+    ]) {
       const r = run(['sim', 'bank', ...args]);
       expect(r.status, args.join(' ')).not.toBe(0);
       expect(r.stderr.trim().split('\n')[0]).toMatch(/^error: .*(port|v_mid)/);
     }
   });
   it('starts on a free port, prints its URL, serves the rate and stops on SIGTERM', async () => {
-    const p = await spawnKauri(['sim', 'bank', '--port', '0'], { ready: /^bank simulator listening on (http:\/\/127\.0\.0\.1:\d+)$/m, timeoutMs: 60_000 });
+    const p = await spawnKauri(['sim', 'bank', '--port', '0'], {
+      ready: /^bank simulator listening on (http:\/\/127\.0\.0\.1:\d+)$/m,
+      timeoutMs: 60_000,
+    });
     const rate = await (await fetch(`${p.ready}/rate?currency=NZD`)).json();
     expect(rate).toMatchObject({ currency: 'NZD', cny_per_unit: '4.2350' });
     expect(await p.stop()).toBe(0);

@@ -28,13 +28,23 @@ export interface BankSimProcess {
 
 export async function startBankSimProcess(env: NodeJS.ProcessEnv = {}): Promise<BankSimProcess> {
   const stateDir = mkdtempSync(join(tmpdir(), 'kauri-bank-sim-'));
-  const proc = await spawnKauri(['sim', 'bank', '--port', '0', '--state', stateDir], { ready: /bank simulator listening on (\S+)/, env, timeoutMs: 60_000 });
+  const proc = await spawnKauri(['sim', 'bank', '--port', '0', '--state', stateDir], {
+    ready: /bank simulator listening on (\S+)/,
+    env,
+    timeoutMs: 60_000,
+  });
   const url = proc.ready;
   return {
-    url, stateDir, proc,
+    url,
+    stateDir,
+    proc,
     privateKey: () => createPrivateKey(readFileSync(join(stateDir, 'bank-private.pem'), 'utf8')),
     async control(method, path, body) {
-      const res = await fetch(`${url}${path}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: body ? { 'content-type': 'application/json' } : {},
+        body: body ? JSON.stringify(body) : undefined,
+      });
       const text = await res.text();
       try {
         return { status: res.status, body: JSON.parse(text) };
@@ -72,24 +82,40 @@ export interface BankBridge {
   stop(): Promise<void>;
 }
 
-export async function startBankBridge(sim: BankSimProcess, options: { timeScale?: number; markup?: string } = {}): Promise<BankBridge> {
+export async function startBankBridge(
+  sim: BankSimProcess,
+  options: { timeScale?: number; markup?: string } = {},
+): Promise<BankBridge> {
   const db: TestDatabase = await createTestDatabase('sqlite');
   const filesDir = mkdtempSync(join(tmpdir(), 'kauri-bank-files-'));
   const clock = movableClock(options.timeScale ?? 20);
   const bridge = await startBridge({
-    dbUrl: db.url, port: 0, secretKey: 'e2e-bank-secret-key-0123456789abcdef', filesDir, clock,
+    dbUrl: db.url,
+    port: 0,
+    secretKey: 'e2e-bank-secret-key-0123456789abcdef',
+    filesDir,
+    clock,
     log: createLogger({ level: process.env.KAURI_LOG_LEVEL ?? 'warn' }),
     fx: { pullAtStart: true },
   });
   const merchant = await bridge.accounts.createMerchant({ name: 'School 学校', fxMarkup: options.markup ?? '0.02' });
   const { key } = await bridge.accounts.createApiKey(merchant.id, 'e2e');
   const demo = await bankDemoAccount({ url: sim.url, stateDir: sim.stateDir });
-  const account = await bridge.accounts.createChannelAccount({ merchantId: merchant.id, channel: 'bank', config: demo.config, secrets: demo.secrets });
+  const account = await bridge.accounts.createChannelAccount({
+    merchantId: merchant.id,
+    channel: 'bank',
+    config: demo.config,
+    secrets: demo.secrets,
+  });
   // As a merchant does in PayEase's back office: the gateway's notifies go to this account's URL.
   const problem = await demo.afterCreate!(account.id, bridge.url);
   if (problem) throw new Error(problem);
   return {
-    bridge, clock, apiKey: key, merchantId: merchant.id, accountId: account.id,
+    bridge,
+    clock,
+    apiKey: key,
+    merchantId: merchant.id,
+    accountId: account.id,
     api: merchantApi(bridge.url, key),
     async stop() {
       await bridge.close();
@@ -100,12 +126,21 @@ export async function startBankBridge(sim: BankSimProcess, options: { timeScale?
 }
 
 /** Polls every 100 ms (each poll is an HTTP call) for up to 20 s. */
-export const waitFor = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> => poll(what, fn, timeoutMs, 100);
+export const waitFor = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> =>
+  poll(what, fn, timeoutMs, 100);
 
 export async function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }
 

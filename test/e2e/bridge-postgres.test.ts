@@ -17,7 +17,14 @@ describe.skipIf(!pgUrl)('kauri bridge on PostgreSQL', () => {
     dbs.push(tdb);
     const cwd = mkdtempSync(join(tmpdir(), 'kauri-pg-'));
     const env = { ...process.env, KAURI_FROM_SOURCE: '1', KAURI_SECRET_KEY: 'shared-secret-key-for-both-bridges' };
-    const admin = (...args: string[]) => JSON.parse(execFileSync(process.execPath, [kauriBin, 'admin', ...args, '--db', tdb.url, '--json'], { env, cwd, encoding: 'utf8' }));
+    const admin = (...args: string[]) =>
+      JSON.parse(
+        execFileSync(process.execPath, [kauriBin, 'admin', ...args, '--db', tdb.url, '--json'], {
+          env,
+          cwd,
+          encoding: 'utf8',
+        }),
+      );
     const merchant = admin('merchant', 'create', '--name', 'Auckland Tuition');
     const { key } = admin('api-key', 'create', '--merchant', merchant.id);
     const [a, b] = await Promise.all([

@@ -34,8 +34,17 @@ describe('counter devices from SPECs against the simulators', () => {
   it('prints a sale and the settlement, shows the display, reports health', async () => {
     const db = new Database(join(dir, 'terminal.db'));
     db.pragma('journal_mode = WAL');
-    const devices = await startCounterDevices({ printer: sims.printerSpec, display: sims.displaySpec, scanner: 'none', jobs: db });
-    expect(devices.health()).toMatchObject({ printer: { state: 'ready', profile: 'tm-t88-80mm', heldJobs: 0 }, display: { state: 'connected' }, scanner: { state: 'none' } });
+    const devices = await startCounterDevices({
+      printer: sims.printerSpec,
+      display: sims.displaySpec,
+      scanner: 'none',
+      jobs: db,
+    });
+    expect(devices.health()).toMatchObject({
+      printer: { state: 'ready', profile: 'tm-t88-80mm', heldJobs: 0 },
+      display: { state: 'connected' },
+      scanner: { state: 'none' },
+    });
     devices.printSale(sampleSale);
     devices.printSettlement(sampleSettlement);
     await devices.show(paidScreen(sampleSale.amount));
@@ -52,7 +61,11 @@ describe('counter devices from SPECs against the simulators', () => {
     const before = texts().length;
     writeFileSync(join(sims.printerOut, 'status'), 'cover-open');
     const first = await startCounterDevices({ printer: sims.printerSpec, jobs: dbFile });
-    expect(first.health().printer).toMatchObject({ state: 'held', code: 'printer_cover_open', messageZh: '打印机盖未关' });
+    expect(first.health().printer).toMatchObject({
+      state: 'held',
+      code: 'printer_cover_open',
+      messageZh: '打印机盖未关',
+    });
     const held = new Promise((r) => first.once('held', r));
     first.printSale({ ...sampleSale, lookupPayload: 'https://kauri.example/r/RESTART' });
     await held;
@@ -61,10 +74,22 @@ describe('counter devices from SPECs against the simulators', () => {
 
     writeFileSync(join(sims.printerOut, 'status'), 'ok');
     const second = await startCounterDevices({ printer: sims.printerSpec, jobs: dbFile });
-    await waitFor('the held job', () => texts().slice(before).some((t) => t.includes('[QR: https://kauri.example/r/RESTART]')));
+    await waitFor('the held job', () =>
+      texts()
+        .slice(before)
+        .some((t) => t.includes('[QR: https://kauri.example/r/RESTART]')),
+    );
     await new Promise((r) => setTimeout(r, 300));
-    expect(texts().slice(before).filter((t) => t.includes('RESTART') && t.includes('[CUT'))).toHaveLength(1);
-    await waitFor('no held jobs', () => second.health().printer.state === 'ready' && (second.health().printer as { heldJobs: number }).heldJobs === 0);
+    expect(
+      texts()
+        .slice(before)
+        .filter((t) => t.includes('RESTART') && t.includes('[CUT')),
+    ).toHaveLength(1);
+    await waitFor(
+      'no held jobs',
+      () =>
+        second.health().printer.state === 'ready' && (second.health().printer as { heldJobs: number }).heldJobs === 0,
+    );
     await second.stop();
   });
 });

@@ -6,7 +6,12 @@ import { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPtyPair, startDeviceSimulators, type DeviceSimulators } from '../../cli/devices.js';
 import { PoleDisplay } from '../../terminal/drivers/customer-display/pole-display.js';
-import { amountScreen, idleScreen, paidScreen, scanToPayScreen } from '../../terminal/drivers/customer-display/screens.js';
+import {
+  amountScreen,
+  idleScreen,
+  paidScreen,
+  scanToPayScreen,
+} from '../../terminal/drivers/customer-display/screens.js';
 import { parseDeviceSpec } from '../../terminal/drivers/device-spec.js';
 import type { ScanResult } from '../../terminal/drivers/scanner/payment-code.js';
 import { SerialScanner } from '../../terminal/drivers/scanner/serial-scanner.js';
@@ -103,13 +108,20 @@ describe('kauri sim display as its own process', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kauri-simdisplay-'));
     const pair = await createPtyPair(join(dir, 'display'), join(dir, 'display-sim'));
     const outFile = join(dir, 'display.txt');
-    const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'kauri'), 'sim', 'display', '--device', pair.b, '--out', outFile], {
-      env: { ...process.env, KAURI_FROM_SOURCE: '1' },
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      process.execPath,
+      [join(import.meta.dirname, '..', '..', 'bin', 'kauri'), 'sim', 'display', '--device', pair.b, '--out', outFile],
+      {
+        env: { ...process.env, KAURI_FROM_SOURCE: '1' },
+        stdio: 'ignore',
+      },
+    );
     try {
       await waitFor('the display file', () => existsSync(outFile), 30_000);
-      const display = new PoleDisplay({ transport: openTransport(parseDeviceSpec(`serial:${pair.a}`)), commandSet: 'cd5220' });
+      const display = new PoleDisplay({
+        transport: openTransport(parseDeviceSpec(`serial:${pair.a}`)),
+        commandSet: 'cd5220',
+      });
       await display.show(scanToPayScreen({ minor: 880, currency: 'NZD' }));
       await waitFor('the lines', () => readFileSync(outFile, 'utf8') === 'TOTAL       NZD 8.80\n    Scan to pay\n');
       await display.stop();

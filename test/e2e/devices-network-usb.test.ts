@@ -45,7 +45,13 @@ class FakeUsbPrinter implements UsbDeviceLike {
     return {
       configurationValue: 1,
       interfaces: [
-        { interfaceNumber: 0, alternate: { interfaceClass: 0x03, endpoints: [{ endpointNumber: 1, direction: 'in' as const, type: 'interrupt' as const }] } },
+        {
+          interfaceNumber: 0,
+          alternate: {
+            interfaceClass: 0x03,
+            endpoints: [{ endpointNumber: 1, direction: 'in' as const, type: 'interrupt' as const }],
+          },
+        },
         {
           interfaceNumber: 1,
           alternate: {
@@ -117,7 +123,9 @@ describe('network and USB printers', () => {
   });
 
   it('prints over TCP 9100 to a loopback printer, and a raster QR decodes to the order', async () => {
-    const printer = new EscPosPrinter({ transport: openTransport(parseDeviceSpec(`tcp:127.0.0.1:${sim.tcpPort}&profile=basic-58mm-raster`)) });
+    const printer = new EscPosPrinter({
+      transport: openTransport(parseDeviceSpec(`tcp:127.0.0.1:${sim.tcpPort}&profile=basic-58mm-raster`)),
+    });
     const before = printedJobs(out).length;
     const bytes = saleReceipt(sampleSale, printerProfile('basic-58mm-raster'));
     await printer.print(bytes);
@@ -127,7 +135,11 @@ describe('network and USB printers', () => {
     expect(job.text).toMatch(/\[IMAGE \d+x\d+\]/);
     expect(job.bin).toEqual(Buffer.from(bytes));
     // Read the GS v 0 bitmap back the way paper would show it, and scan it.
-    const image = new EscPosDecoder().feed(job.bin).find((c) => c.event?.t === 'image')!.event as { width: number; height: number; bits: Buffer };
+    const image = new EscPosDecoder().feed(job.bin).find((c) => c.event?.t === 'image')!.event as {
+      width: number;
+      height: number;
+      bits: Buffer;
+    };
     const rgba = new Uint8ClampedArray(image.width * image.height * 4);
     for (let y = 0; y < image.height; y++) {
       for (let x = 0; x < image.width; x++) {
@@ -150,7 +162,11 @@ describe('network and USB printers', () => {
 
   it('prints through the USB transport (printer class, bulk OUT, status on bulk IN) on a fake device', async () => {
     const device = new FakeUsbPrinter(sim.tcpPort!);
-    const printer = new EscPosPrinter({ transport: openTransport(parseDeviceSpec('usb:04b8:0e28'), { usbFinder: async (v, p) => (v === 0x04b8 && p === 0x0e28 ? device : undefined) }) });
+    const printer = new EscPosPrinter({
+      transport: openTransport(parseDeviceSpec('usb:04b8:0e28'), {
+        usbFinder: async (v, p) => (v === 0x04b8 && p === 0x0e28 ? device : undefined),
+      }),
+    });
     const before = printedJobs(out).length;
     await printer.print(refundReceipt(sampleRefund, printerProfile('tm-t88-80mm')));
     expect(device.claimed).toEqual([1]);
@@ -172,10 +188,14 @@ describe('network and USB printers', () => {
   });
 
   it('refuses USB devices it cannot use, with usb_unavailable', async () => {
-    const none = new EscPosPrinter({ transport: openTransport(parseDeviceSpec('usb:04b8:0202'), { usbFinder: async () => undefined }) });
+    const none = new EscPosPrinter({
+      transport: openTransport(parseDeviceSpec('usb:04b8:0202'), { usbFinder: async () => undefined }),
+    });
     await expect(none.print(testPage(printerProfile()))).rejects.toMatchObject({ code: 'usb_unavailable' });
     const hid = new FakeUsbPrinter(sim.tcpPort!, 0x03);
-    const wrong = new EscPosPrinter({ transport: openTransport(parseDeviceSpec('usb:04b8:0202'), { usbFinder: async () => hid }) });
+    const wrong = new EscPosPrinter({
+      transport: openTransport(parseDeviceSpec('usb:04b8:0202'), { usbFinder: async () => hid }),
+    });
     await expect(wrong.print(testPage(printerProfile()))).rejects.toMatchObject({ code: 'usb_unavailable' });
     // The real libusb binding loads; this machine has no USB subsystem, which is a clean error.
     const found = await libusbFinder(0x04b8, 0x0e28).then(

@@ -22,7 +22,8 @@ import { waitFor } from '../support/wait.js';
 // driver on one end of a socat pair, the printer simulator on the other.
 
 const root = join(import.meta.dirname, '..', '..');
-if (!socatAvailable()) console.warn('devices-printer: socat is missing (apt-get install socat); these tests fail without it');
+if (!socatAvailable())
+  console.warn('devices-printer: socat is missing (apt-get install socat); these tests fail without it');
 
 describe('receipt printer over a socat pty pair', () => {
   let dir: string;
@@ -76,7 +77,10 @@ describe('receipt printer over a socat pty pair', () => {
 
   it('holds a job when the paper runs out mid-job, and prints it exactly once when paper is back', async () => {
     const store = new SqlitePrintJobStore(join(dir, 'jobs-paper.db'));
-    const printer = new EscPosPrinter({ transport: openTransport(parseDeviceSpec(`serial:${pair.a}`)), chunkSize: 128 });
+    const printer = new EscPosPrinter({
+      transport: openTransport(parseDeviceSpec(`serial:${pair.a}`)),
+      chunkSize: 128,
+    });
     let pulled = false;
     const queue = new PrintQueue({
       printer,
@@ -92,37 +96,45 @@ describe('receipt printer over a socat pty pair', () => {
       }),
     });
     try {
-    const healths: PrinterHealth[] = [];
-    printer.on('health', (h) => healths.push(h));
-    const before = printedJobs(out).length;
-    const payload = 'https://kauri.example/r/PAPER-TEST-1';
-    const bytes = saleReceipt({ ...sampleSale, lookupPayload: payload }, printerProfile('tm-t88-80mm'));
-    const held = new Promise<HeldJob>((r) => queue.once('held', r));
-    const job = queue.enqueue('sale', bytes);
-    const h = await held;
-    expect(h.code).toBe('printer_paper_out');
-    expect(h.messageZh).toBe('打印机缺纸');
-    expect(store.get(job.id)?.state).toBe('held');
-    expect(healths.at(-1)).toMatchObject({ state: 'held', code: 'printer_paper_out', message: 'Printer is out of paper' });
-    // Still held while the paper is out: retries (each briefly 'printing' while it asks
-    // the printer) do not print.
-    await new Promise((r) => setTimeout(r, 400));
-    expect(['held', 'printing']).toContain(store.get(job.id)?.state);
-    expect(printedJobs(out).slice(before).filter((j) => j.text.includes('[CUT'))).toHaveLength(0);
+      const healths: PrinterHealth[] = [];
+      printer.on('health', (h) => healths.push(h));
+      const before = printedJobs(out).length;
+      const payload = 'https://kauri.example/r/PAPER-TEST-1';
+      const bytes = saleReceipt({ ...sampleSale, lookupPayload: payload }, printerProfile('tm-t88-80mm'));
+      const held = new Promise<HeldJob>((r) => queue.once('held', r));
+      const job = queue.enqueue('sale', bytes);
+      const h = await held;
+      expect(h.code).toBe('printer_paper_out');
+      expect(h.messageZh).toBe('打印机缺纸');
+      expect(store.get(job.id)?.state).toBe('held');
+      expect(healths.at(-1)).toMatchObject({
+        state: 'held',
+        code: 'printer_paper_out',
+        message: 'Printer is out of paper',
+      });
+      // Still held while the paper is out: retries (each briefly 'printing' while it asks
+      // the printer) do not print.
+      await new Promise((r) => setTimeout(r, 400));
+      expect(['held', 'printing']).toContain(store.get(job.id)?.state);
+      expect(
+        printedJobs(out)
+          .slice(before)
+          .filter((j) => j.text.includes('[CUT')),
+      ).toHaveLength(0);
 
-    const resumed = new Promise((r) => queue.once('resumed', r));
-    writeFileSync(join(out, 'status'), 'ok\n');
-    await resumed;
-    expect(store.get(job.id)).toMatchObject({ state: 'printed' });
-    expect(store.get(job.id)!.attempts).toBeGreaterThanOrEqual(2);
-    await new Promise((r) => setTimeout(r, 300));
-    const after = printedJobs(out).slice(before);
-    const complete = after.filter((j) => j.text.includes(`[QR: ${payload}]`) && j.text.includes('[CUT'));
-    expect(complete).toHaveLength(1);
-    expect(complete[0]!.bin).toEqual(Buffer.from(bytes));
-    // Anything else is the torn half-slip from before the paper ran out.
-    for (const j of after) if (!complete.includes(j)) expect(j.text).toContain('[INTERRUPTED: paper-out]');
-    expect(healths.at(-1)?.state).toBe('ready');
+      const resumed = new Promise((r) => queue.once('resumed', r));
+      writeFileSync(join(out, 'status'), 'ok\n');
+      await resumed;
+      expect(store.get(job.id)).toMatchObject({ state: 'printed' });
+      expect(store.get(job.id)!.attempts).toBeGreaterThanOrEqual(2);
+      await new Promise((r) => setTimeout(r, 300));
+      const after = printedJobs(out).slice(before);
+      const complete = after.filter((j) => j.text.includes(`[QR: ${payload}]`) && j.text.includes('[CUT'));
+      expect(complete).toHaveLength(1);
+      expect(complete[0]!.bin).toEqual(Buffer.from(bytes));
+      // Anything else is the torn half-slip from before the paper ran out.
+      for (const j of after) if (!complete.includes(j)) expect(j.text).toContain('[INTERRUPTED: paper-out]');
+      expect(healths.at(-1)?.state).toBe('ready');
     } finally {
       // A failed assertion must not leave the port locked for the tests after it.
       await queue.stop();
@@ -134,8 +146,11 @@ describe('receipt printer over a socat pty pair', () => {
   it('kauri print-test prints a test page with Chinese and a QR, and reports paper out, cover open, offline and silence', async () => {
     const run = (args: string[]) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(process.execPath, [join(root, 'bin', 'kauri'), ...args], { env: { ...process.env, KAURI_FROM_SOURCE: '1' }, timeout: 60_000 }, (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        execFile(
+          process.execPath,
+          [join(root, 'bin', 'kauri'), ...args],
+          { env: { ...process.env, KAURI_FROM_SOURCE: '1' }, timeout: 60_000 },
+          (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
         );
       });
     const before = printedJobs(out).length;
@@ -168,7 +183,9 @@ describe('receipt printer over a socat pty pair', () => {
 
     // A printer that does not answer at all: socat running, nobody on the other end.
     const silent = await createPtyPair(join(dir, 'silent'), join(dir, 'silent-far'));
-    await expect(printTestPage(`serial:${silent.a}`, { statusTimeoutMs: 500 })).rejects.toMatchObject({ code: 'printer_no_answer' });
+    await expect(printTestPage(`serial:${silent.a}`, { statusTimeoutMs: 500 })).rejects.toMatchObject({
+      code: 'printer_no_answer',
+    });
     await silent.stop();
     await expect(printTestPage('lpt:1')).rejects.toMatchObject({ code: 'device_spec_invalid' });
   });
@@ -180,7 +197,11 @@ describe('receipt printer over a socat pty pair', () => {
     const out2 = join(reconnectDir, 'out');
     let p1 = await createPtyPair(link, farLink);
     let s1 = await startPrinterSim({ device: p1.b, outDir: out2 });
-    const printer = new EscPosPrinter({ transport: openTransport(parseDeviceSpec(`serial:${link}`)), watchdogMs: 150, statusTimeoutMs: 500 });
+    const printer = new EscPosPrinter({
+      transport: openTransport(parseDeviceSpec(`serial:${link}`)),
+      watchdogMs: 150,
+      statusTimeoutMs: 500,
+    });
     const states: string[] = [];
     printer.on('health', (h) => states.push(h.state));
     await printer.start();
@@ -211,17 +232,23 @@ describe('receipt printer over a socat pty pair', () => {
     const p = await createPtyPair(join(simDir, 'a'), join(simDir, 'b'));
     let child: ChildProcess | undefined;
     try {
-      child = spawn(process.execPath, [join(root, 'bin', 'kauri'), 'sim', 'printer', '--device', p.b, '--out', join(simDir, 'out')], {
-        env: { ...process.env, KAURI_FROM_SOURCE: '1' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      child = spawn(
+        process.execPath,
+        [join(root, 'bin', 'kauri'), 'sim', 'printer', '--device', p.b, '--out', join(simDir, 'out')],
+        {
+          env: { ...process.env, KAURI_FROM_SOURCE: '1' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let stdout = '';
       child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
       await waitFor('the simulator banner', () => stdout.includes('printer simulator on'), 30_000);
       const printer = new EscPosPrinter({ transport: openTransport(parseDeviceSpec(`serial:${p.a}`)) });
       await printer.print(saleReceipt(sampleSale, printerProfile('generic-58mm-cn')));
       await printer.stop();
-      const jobs = await waitFor('a job', () => (existsSync(join(simDir, 'out', '0001.txt')) ? printedJobs(join(simDir, 'out')) : undefined));
+      const jobs = await waitFor('a job', () =>
+        existsSync(join(simDir, 'out', '0001.txt')) ? printedJobs(join(simDir, 'out')) : undefined,
+      );
       expect(jobs[0]!.text).toContain('TOTAL 合计');
       const exited = new Promise((r) => child!.once('exit', r));
       child.kill('SIGTERM');

@@ -4,7 +4,14 @@ import { alipayDemoAccount } from '../../cloud-bridge/channels/alipay/demo-accou
 import { FX_JOB } from '../../cloud-bridge/fx/index.js';
 import { startAlipaySimProcess, type AlipaySimProcess } from './alipay-support.js';
 import { startWechatSimProcess, type WechatSimProcess } from './wechat-support.js';
-import { sleep, startBankBridge, startBankSimProcess, waitFor, type BankBridge, type BankSimProcess } from './bank-support.js';
+import {
+  sleep,
+  startBankBridge,
+  startBankSimProcess,
+  waitFor,
+  type BankBridge,
+  type BankSimProcess,
+} from './bank-support.js';
 
 // The FX service against the three real simulators: rates pulled from WeChat
 // queryexchagerate, the Alipay forex_rate_file and the bank rate source, kept as a history,
@@ -25,8 +32,18 @@ beforeAll(async () => {
   b = await startBankBridge(bank, { timeScale: 20 });
   const w = wechatDemoAccount({ url: wechat.url, stateDir: wechat.stateDir });
   const a = alipayDemoAccount({ url: alipay.url, stateDir: alipay.stateDir });
-  await b.bridge.accounts.createChannelAccount({ merchantId: b.merchantId, channel: 'wechat', config: w.config, secrets: w.secrets });
-  await b.bridge.accounts.createChannelAccount({ merchantId: b.merchantId, channel: 'alipay', config: a.config, secrets: a.secrets });
+  await b.bridge.accounts.createChannelAccount({
+    merchantId: b.merchantId,
+    channel: 'wechat',
+    config: w.config,
+    secrets: w.secrets,
+  });
+  await b.bridge.accounts.createChannelAccount({
+    merchantId: b.merchantId,
+    channel: 'alipay',
+    config: a.config,
+    secrets: a.secrets,
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -50,7 +67,9 @@ describe('FX rates from every channel', () => {
   });
 
   it('the rate job is scheduled on the shared scheduler and has run', async () => {
-    const job = await waitFor('fx job row', async () => b.bridge.store.db.selectFrom('jobs').selectAll().where('name', '=', FX_JOB).executeTakeFirst());
+    const job = await waitFor('fx job row', async () =>
+      b.bridge.store.db.selectFrom('jobs').selectAll().where('name', '=', FX_JOB).executeTakeFirst(),
+    );
     expect(job.runs).toBeGreaterThanOrEqual(1);
   });
 
@@ -73,7 +92,9 @@ describe('FX rates from every channel', () => {
     expect(rows[0]!.rate).toBe('4.3011');
     expect(rows.some((r) => r.rate === '4.235')).toBe(true);
     const events = await b.bridge.events.read(head, { types: ['fx.rate_changed'] });
-    expect(events.map((e) => e.payload)).toContainEqual(expect.objectContaining({ channel: 'bank', currency: 'NZD', rate: '4.3011', previous_rate: '4.235' }));
+    expect(events.map((e) => e.payload)).toContainEqual(
+      expect.objectContaining({ channel: 'bank', currency: 'NZD', rate: '4.3011', previous_rate: '4.235' }),
+    );
     await b.bridge.fx.pullAll(['bank']);
     expect(await b.bridge.events.read(head + events.length, { types: ['fx.rate_changed'] })).toEqual([]);
   });

@@ -19,7 +19,15 @@ import { repoRoot } from '../support/processes.js';
 // simulator path is reconcile-db-day.test.ts).
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 const SHOTS = process.env.KAURI_SCREENSHOTS ?? join(repoRoot, 'test-results', 'hq');
 const D = '2026-11-18';
 const china = (hhmm: string) => Date.parse(`${D}T${hhmm}:00+08:00`);
@@ -35,26 +43,77 @@ describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (k
   const counters = { front: '', back: '', kea: '' };
   let link: WebSocket | undefined;
 
-  async function order(merchantId: string, accountId: string, no: string, amount: number, status: string, paidMs: number | null): Promise<void> {
+  async function order(
+    merchantId: string,
+    accountId: string,
+    no: string,
+    amount: number,
+    status: string,
+    paidMs: number | null,
+  ): Promise<void> {
     const now = new Date(paidMs ?? china('09:00')).toISOString();
-    await bridge.store.db.insertInto('orders').values({
-      id: newId('pay'), merchant_id: merchantId, store_id: null, terminal_id: null, checkout_id: null, out_trade_no: `m-${no}`, channel: 'wechat',
-      channel_account_id: accountId, mode: 'native', amount_minor: amount, currency: 'NZD', status, refunded_minor: 0, description: 'tea',
-      channel_order_no: no, channel_trade_no: paidMs ? `42000${no}` : null, qr_code: null, redirect_url: null, openid: null, quote_id: null,
-      cny_quote_minor: null, cny_charged_minor: null, rate: null, rate_time: null, return_url: null, request_hash: 'x', flagged: 0, flag_reason: null,
-      expires_at: null, created_at: now, updated_at: now, paid_at: paidMs ? now : null, channel_paid_at: paidMs ? now : null, version: 0,
-    } as never).execute();
+    await bridge.store.db
+      .insertInto('orders')
+      .values({
+        id: newId('pay'),
+        merchant_id: merchantId,
+        store_id: null,
+        terminal_id: null,
+        checkout_id: null,
+        out_trade_no: `m-${no}`,
+        channel: 'wechat',
+        channel_account_id: accountId,
+        mode: 'native',
+        amount_minor: amount,
+        currency: 'NZD',
+        status,
+        refunded_minor: 0,
+        description: 'tea',
+        channel_order_no: no,
+        channel_trade_no: paidMs ? `42000${no}` : null,
+        qr_code: null,
+        redirect_url: null,
+        openid: null,
+        quote_id: null,
+        cny_quote_minor: null,
+        cny_charged_minor: null,
+        rate: null,
+        rate_time: null,
+        return_url: null,
+        request_hash: 'x',
+        flagged: 0,
+        flag_reason: null,
+        expires_at: null,
+        created_at: now,
+        updated_at: now,
+        paid_at: paidMs ? now : null,
+        channel_paid_at: paidMs ? now : null,
+        version: 0,
+      } as never)
+      .execute();
   }
   const row = (no: string, amount: number, hhmm: string, fee = 0): FixtureRow => ({
-    kind: 'payment', status: 'paid', outTradeNo: no, tradeNo: `42000${no}`, amountMinor: amount, currency: 'NZD', timeMs: china(hhmm), feeMicro: fee,
+    kind: 'payment',
+    status: 'paid',
+    outTradeNo: no,
+    tradeNo: `42000${no}`,
+    amountMinor: amount,
+    currency: 'NZD',
+    timeMs: china(hhmm),
+    feeMicro: fee,
   });
 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
     filesDir = mkdtempSync(join(tmpdir(), 'kauri-hq-files-'));
     bridge = await startBridge({
-      dbUrl: db.url, port: 0, secretKey: 'e2e-hq-secret-key-0123456789abcdef0123', filesDir, log: pino({ level: 'silent' }),
-      fx: { pullAtStart: false }, reconcile: { lookbackDays: 0 },
+      dbUrl: db.url,
+      port: 0,
+      secretKey: 'e2e-hq-secret-key-0123456789abcdef0123',
+      filesDir,
+      log: pino({ level: 'silent' }),
+      fx: { pullAtStart: false },
+      reconcile: { lookbackDays: 0 },
     });
     const acc = bridge.accounts;
     const a = await acc.createMerchant({ name: 'Tui Tea 图伊茶' });
@@ -75,14 +134,35 @@ describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (k
     counters.back = (await pair('tui-cuba', 'Back counter')).terminal.id;
     counters.kea = (await pair('kea-lambton', 'Till 1')).terminal.id;
     await bridge.terminals.repo.recordHealth(counters.front, [
-      { kind: 'printer', state: 'held', detail: 'paper out' }, { kind: 'display', state: 'connected', detail: '/dev/ttyUSB1' }, { kind: 'scanner', state: 'disconnected', detail: 'unplugged' },
+      { kind: 'printer', state: 'held', detail: 'paper out' },
+      { kind: 'display', state: 'connected', detail: '/dev/ttyUSB1' },
+      { kind: 'scanner', state: 'disconnected', detail: 'unplugged' },
     ]);
-    await bridge.terminals.repo.recordHealth(counters.kea, [{ kind: 'printer', state: 'ready' }, { kind: 'display', state: 'none' }, { kind: 'scanner', state: 'keyboard' }]);
-    link = new WebSocket(`${bridge.url.replace('http', 'ws')}/terminal`, LINK_SUBPROTOCOL, { headers: { authorization: terminalAuthorization(front.terminal.id, front.secret) } });
-    await new Promise((resolve, reject) => { link!.once('open', resolve); link!.once('error', reject); });
+    await bridge.terminals.repo.recordHealth(counters.kea, [
+      { kind: 'printer', state: 'ready' },
+      { kind: 'display', state: 'none' },
+      { kind: 'scanner', state: 'keyboard' },
+    ]);
+    link = new WebSocket(`${bridge.url.replace('http', 'ws')}/terminal`, LINK_SUBPROTOCOL, {
+      headers: { authorization: terminalAuthorization(front.terminal.id, front.secret) },
+    });
+    await new Promise((resolve, reject) => {
+      link!.once('open', resolve);
+      link!.once('error', reject);
+    });
     link.send(JSON.stringify({ v: 1, type: 'hello', lastSeq: 0 }));
-    const wa = await acc.createChannelAccount({ merchantId: a.id, channel: 'wechat', config: { mch_id: '1' }, secrets: { key: 'k' } });
-    const wb = await acc.createChannelAccount({ merchantId: b.id, channel: 'wechat', config: { mch_id: '2' }, secrets: { key: 'k' } });
+    const wa = await acc.createChannelAccount({
+      merchantId: a.id,
+      channel: 'wechat',
+      config: { mch_id: '1' },
+      secrets: { key: 'k' },
+    });
+    const wb = await acc.createChannelAccount({
+      merchantId: b.id,
+      channel: 'wechat',
+      config: { mch_id: '2' },
+      secrets: { key: 'k' },
+    });
     await acc.createUser({ username: 'fin', password: 'finance-pass-1', role: 'hq_finance' });
     await acc.createUser({ username: 'kea', password: 'kea-pass-1', role: 'merchant_user', merchantId: b.id });
     // Merchant A: one matched, one amount mismatch, one only on the platform (paid at 14:00).
@@ -90,10 +170,21 @@ describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (k
     await order(a.id, wa.id, 'A2', 2000, 'paid', china('11:00'));
     await order(a.id, wa.id, 'A3', 3000, 'paid', china('14:00'));
     await order(b.id, wb.id, 'B1', 5000, 'paid', china('12:00'));
-    const stA = wechatStatement([row('A1', 1000, '10:00', 60_000), row('A2', 2100, '11:00', 126_000)], 'en', { bom: true, crlf: true });
+    const stA = wechatStatement([row('A1', 1000, '10:00', 60_000), row('A2', 2100, '11:00', 126_000)], 'en', {
+      bom: true,
+      crlf: true,
+    });
     const stB = wechatStatement([row('B1', 5000, '12:00', 300_000)], 'en', { bom: true, crlf: true });
-    await bridge.reconcile.reconcileDay('wechat', D, { merchantId: a.id, statement: { body: Buffer.from(stA), fileName: 'tui.csv' }, actor: 'test' });
-    await bridge.reconcile.reconcileDay('wechat', D, { merchantId: b.id, statement: { body: Buffer.from(stB), fileName: 'kea.csv' }, actor: 'test' });
+    await bridge.reconcile.reconcileDay('wechat', D, {
+      merchantId: a.id,
+      statement: { body: Buffer.from(stA), fileName: 'tui.csv' },
+      actor: 'test',
+    });
+    await bridge.reconcile.reconcileDay('wechat', D, {
+      merchantId: b.id,
+      statement: { body: Buffer.from(stB), fileName: 'kea.csv' },
+      actor: 'test',
+    });
     mkdirSync(SHOTS, { recursive: true });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   }, 60_000);
@@ -119,7 +210,9 @@ describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (k
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     // Refusals (401, 409) are answers the page shows; script errors are bugs.
-    page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
+    });
     await login(page, 'fin', 'wrong-password');
     await expect.poll(() => page.textContent('#login-error')).toContain('wrong user name or password');
     await page.fill('#login-form input[name=password]', 'finance-pass-1');
@@ -142,8 +235,10 @@ describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (k
     await page.screenshot({ path: join(SHOTS, `${kind}-2-day.png`), fullPage: true });
 
     // The day's exports: its differences, and the platform side as the orders CSV of CONTRACTS.md.
-    const [diffCsv, platCsv] = await page.evaluate(async (hrefs: string[]) => Promise.all(hrefs.map(async (h) => (await fetch(h)).text())),
-      [(await page.getAttribute('#diff-csv', 'href'))!, (await page.getAttribute('#platform-csv', 'href'))!]);
+    const [diffCsv, platCsv] = await page.evaluate(
+      async (hrefs: string[]) => Promise.all(hrefs.map(async (h) => (await fetch(h)).text())),
+      [(await page.getAttribute('#diff-csv', 'href'))!, (await page.getAttribute('#platform-csv', 'href'))!],
+    );
     expect(diffCsv.trim().split('\n')).toHaveLength(3);
     expect(diffCsv).toMatch(/^merchant_id,state,action,note,actor,at,category,kind,id,/);
     expect(platCsv.trim().split('\n').sort()).toEqual([
@@ -166,7 +261,11 @@ describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (k
     await page.click('#resolve-form button[type=submit]');
     // No note, no resolution: the form will not go (and the API refuses it too).
     expect(await page.evaluate(() => (document.getElementById('resolve-dialog') as HTMLDialogElement).open)).toBe(true);
-    expect(await page.evaluate(() => (document.querySelector('#resolve-form textarea') as HTMLTextAreaElement).validity.valueMissing)).toBe(true);
+    expect(
+      await page.evaluate(
+        () => (document.querySelector('#resolve-form textarea') as HTMLTextAreaElement).validity.valueMissing,
+      ),
+    ).toBe(true);
     await page.fill('#resolve-form textarea[name=note]', 'WeChat settled 1.00 more: passed on');
     await page.screenshot({ path: join(SHOTS, `${kind}-3-resolve.png`) });
     await page.click('#resolve-form button[type=submit]');
@@ -187,21 +286,39 @@ describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (k
     await page.selectOption('#resolve-form select[name=action]', 'accept');
     await page.fill('#resolve-form textarea[name=note]', 'on second thoughts');
     await page.click('#resolve-form button[type=submit]');
-    await expect.poll(() => page.textContent('#resolve-error')).toMatch(/signed off by fin .* cannot change\. Record a correction as an adjustment on a later day/);
+    await expect
+      .poll(() => page.textContent('#resolve-error'))
+      .toMatch(/signed off by fin .* cannot change\. Record a correction as an adjustment on a later day/);
     await page.click('#resolve-cancel');
     const key = await amountRow.getAttribute('data-key');
     // A correction is an adjustment on a later day; never on the signed-off one.
-    const adjust = (day: string) => page.evaluate(async ([d, k, m]: string[]) => {
-      const me = await (await fetch('/hq/api/me')).json();
-      const r = await fetch('/hq/api/adjustments', {
-        method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrf },
-        body: JSON.stringify({ channel: 'wechat', day: d, merchantId: m, currency: 'NZD', amountMinor: -100, note: 'WeChat took the 1.00 back', refersTo: k }),
-      });
-      return { status: r.status, body: await r.json() };
-    }, [day, key!, ids.a]);
+    const adjust = (day: string) =>
+      page.evaluate(
+        async ([d, k, m]: string[]) => {
+          const me = await (await fetch('/hq/api/me')).json();
+          const r = await fetch('/hq/api/adjustments', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrf },
+            body: JSON.stringify({
+              channel: 'wechat',
+              day: d,
+              merchantId: m,
+              currency: 'NZD',
+              amountMinor: -100,
+              note: 'WeChat took the 1.00 back',
+              refersTo: k,
+            }),
+          });
+          return { status: r.status, body: await r.json() };
+        },
+        [day, key!, ids.a],
+      );
     expect(await adjust(D)).toMatchObject({ status: 409, body: { error: { code: 'day_signed_off' } } });
     expect((await adjust('2026-11-19')).status).toBe(200);
-    expect((await bridge.reconcile.history(key!)).map((v) => [v.version, v.state, v.action, v.actor])).toEqual([[1, 'open', null, 'system'], [2, 'resolved', 'adjust', 'fin']]);
+    expect((await bridge.reconcile.history(key!)).map((v) => [v.version, v.state, v.action, v.actor])).toEqual([
+      [1, 'open', null, 'system'],
+      [2, 'resolved', 'adjust', 'fin'],
+    ]);
 
     // Files, settlement (with its CSV) and a pairing code.
     await page.click('#tabs button[data-tab=files]');
@@ -211,12 +328,17 @@ describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (k
     await page.fill('#st-to', D);
     await page.click('#st-load');
     await expect.poll(() => page.locator('#st-list tbody tr').count()).toBe(2);
-    const csv = await page.evaluate(async (href: string) => (await fetch(href)).text(), (await page.getAttribute('#st-csv', 'href'))!);
-    expect(csv.split('\n').slice(0, 3)).toEqual([
-      'merchant_id,merchant_name,channel,day,currency,payments,gross_minor,refunds,refunds_minor,fees_minor,adjustments_minor,net_minor,signed_off',
-      `${ids.a},Tui Tea 图伊茶,wechat,${D},NZD,2,3100,0,0,19,100,3181,true`,
-      `${ids.b},"'=Kea Kiwi, ""Kea""",wechat,${D},NZD,1,5000,0,0,30,0,4970,true`,
-    ].sort((x, y) => (x.startsWith('merchant_id') ? -1 : y.startsWith('merchant_id') ? 1 : x.localeCompare(y))));
+    const csv = await page.evaluate(
+      async (href: string) => (await fetch(href)).text(),
+      (await page.getAttribute('#st-csv', 'href'))!,
+    );
+    expect(csv.split('\n').slice(0, 3)).toEqual(
+      [
+        'merchant_id,merchant_name,channel,day,currency,payments,gross_minor,refunds,refunds_minor,fees_minor,adjustments_minor,net_minor,signed_off',
+        `${ids.a},Tui Tea 图伊茶,wechat,${D},NZD,2,3100,0,0,19,100,3181,true`,
+        `${ids.b},"'=Kea Kiwi, ""Kea""",wechat,${D},NZD,1,5000,0,0,30,0,4970,true`,
+      ].sort((x, y) => (x.startsWith('merchant_id') ? -1 : y.startsWith('merchant_id') ? 1 : x.localeCompare(y))),
+    );
     await page.screenshot({ path: join(SHOTS, `${kind}-5-settlement.png`), fullPage: true });
     // Counters: every merchant's, the linked one connected, problems highlighted.
     await page.click('#tabs button[data-tab=counters]');
@@ -225,9 +347,14 @@ describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (k
     expect(await page.locator('#counter-list tbody tr').count()).toBe(3);
     expect(await front.textContent()).toContain('Cuba St (tui-cuba)');
     expect(await front.getAttribute('class')).toBe('has-problem');
-    expect(await front.locator('.dev-problem').allTextContents()).toEqual(['printer: held (paper out)', 'scanner: disconnected (unplugged)']);
+    expect(await front.locator('.dev-problem').allTextContents()).toEqual([
+      'printer: held (paper out)',
+      'scanner: disconnected (unplugged)',
+    ]);
     expect(await front.locator('.dev[data-kind=display]').getAttribute('class')).toBe('dev');
-    expect(await page.locator(`#counter-list tr[data-terminal="${counters.back}"]`).textContent()).toContain('no report yet');
+    expect(await page.locator(`#counter-list tr[data-terminal="${counters.back}"]`).textContent()).toContain(
+      'no report yet',
+    );
     const kea = page.locator(`#counter-list tr[data-terminal="${counters.kea}"]`);
     expect(await kea.textContent()).toContain('not linked to this bridge');
     expect(await kea.locator('.dev-problem').count()).toBe(0);
@@ -254,16 +381,22 @@ describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (k
     await expect.poll(() => page.textContent('#st-list')).toContain('Kea Kiwi');
     expect(await page.locator('#st-list tbody tr').count()).toBe(1);
     expect(await page.textContent('#st-list')).not.toContain('Tui Tea');
-    const probe = await page.evaluate(async ([d, other]: string[]) => {
-      const get = async (p: string) => { const r = await fetch(p); return { status: r.status, text: await r.text() }; };
-      return {
-        overview: (await get('/hq/api/overview')).status,
-        day: (await get(`/hq/api/days/wechat/${d}`)).status,
-        files: (await get('/hq/api/files')).status,
-        other: await get(`/hq/api/settlement?from=${d}&to=${d}&merchant=${other}`),
-        csv: await get(`/hq/api/settlement.csv?from=${d}&to=${d}&merchant=${other}`),
-      };
-    }, [D, ids.a]);
+    const probe = await page.evaluate(
+      async ([d, other]: string[]) => {
+        const get = async (p: string) => {
+          const r = await fetch(p);
+          return { status: r.status, text: await r.text() };
+        };
+        return {
+          overview: (await get('/hq/api/overview')).status,
+          day: (await get(`/hq/api/days/wechat/${d}`)).status,
+          files: (await get('/hq/api/files')).status,
+          other: await get(`/hq/api/settlement?from=${d}&to=${d}&merchant=${other}`),
+          csv: await get(`/hq/api/settlement.csv?from=${d}&to=${d}&merchant=${other}`),
+        };
+      },
+      [D, ids.a],
+    );
     expect(probe).toMatchObject({ overview: 403, day: 403, files: 403 });
     expect(probe.other.text).not.toContain(ids.a);
     expect(probe.csv.text).not.toContain(ids.a);
@@ -281,15 +414,24 @@ describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (k
   }, 60_000);
 
   it('sessions: HttpOnly SameSite=Strict cookie, CSRF token required for changes, logins rate-limited', async () => {
-    const res = await fetch(`${bridge.url}/hq/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'fin', password: 'finance-pass-1' }) });
+    const res = await fetch(`${bridge.url}/hq/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'fin', password: 'finance-pass-1' }),
+    });
     const cookie = res.headers.get('set-cookie')!;
     expect(cookie).toMatch(/^kauri_hq=[A-Za-z0-9_-]{43}; Path=\/hq; HttpOnly; SameSite=Strict; Max-Age=43200$/);
     const { csrf } = (await res.json()) as { csrf: string };
     const headers = { cookie: cookie.split(';')[0]!, 'content-type': 'application/json' };
-    const signOff = (h: Record<string, string>) => fetch(`${bridge.url}/hq/api/days/wechat/2026-11-17/sign-off`, { method: 'POST', headers: h, body: '{}' });
+    const signOff = (h: Record<string, string>) =>
+      fetch(`${bridge.url}/hq/api/days/wechat/2026-11-17/sign-off`, { method: 'POST', headers: h, body: '{}' });
     expect((await signOff(headers)).status).toBe(403);
     expect((await signOff({ ...headers, 'x-csrf-token': 'forged' })).status).toBe(403);
-    const form = await fetch(`${bridge.url}/hq/api/days/wechat/2026-11-17/sign-off`, { method: 'POST', headers: { cookie: headers.cookie, 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': csrf }, body: 'a=1' });
+    const form = await fetch(`${bridge.url}/hq/api/days/wechat/2026-11-17/sign-off`, {
+      method: 'POST',
+      headers: { cookie: headers.cookie, 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': csrf },
+      body: 'a=1',
+    });
     expect(form.status).toBe(403);
     const ok = await signOff({ ...headers, 'x-csrf-token': csrf });
     expect(ok.status).toBe(409); // past CSRF: refused only because the day was never reconciled
@@ -298,12 +440,21 @@ describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (k
     const page = await fetch(`${bridge.url}/hq`);
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
 
-    const attempt = () => fetch(`${bridge.url}/hq/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'kea', password: 'guess' }) });
+    const attempt = () =>
+      fetch(`${bridge.url}/hq/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'kea', password: 'guess' }),
+      });
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) statuses.push((await attempt()).status);
     // Three free attempts and one more, then this client waits (hq/sessions.test.ts: growing delays, other clients unaffected).
     expect(statuses).toEqual([401, 401, 401, 401, 429, 429]);
-    const right = await fetch(`${bridge.url}/hq/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'kea', password: 'kea-pass-1' }) });
+    const right = await fetch(`${bridge.url}/hq/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'kea', password: 'kea-pass-1' }),
+    });
     expect(right.status).toBe(429);
   }, 60_000);
 });

@@ -1,7 +1,16 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, UA, actAsWechat, startSim, startWorld, type Sim, type World } from './onecode-support.js';
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  UA,
+  actAsWechat,
+  startSim,
+  startWorld,
+  type Sim,
+  type World,
+} from './onecode-support.js';
 
 // One QR code, whichever wallet the customer has: a checkout's /c/<token> in real
 // Chromium with WeChat's, Alipay's and a desktop browser's User-Agent, against the
@@ -18,7 +27,9 @@ describe.skipIf(!existsSync(CHROMIUM))('one-code landing pages in Chromium', () 
 
   beforeAll(async () => {
     [wechat, alipay, bank] = await Promise.all([
-      startSim('wechat', { KAURI_TIME_SCALE: '10' }), startSim('alipay', { KAURI_TIME_SCALE: '10' }), startSim('bank', { KAURI_TIME_SCALE: '10' }),
+      startSim('wechat', { KAURI_TIME_SCALE: '10' }),
+      startSim('alipay', { KAURI_TIME_SCALE: '10' }),
+      startSim('bank', { KAURI_TIME_SCALE: '10' }),
     ]);
     w = await startWorld({ wechat, alipay, bank }, { timeScale: 20 });
     // The demo accounts exist only now: pull the rates the chooser quotes from.
@@ -34,23 +45,34 @@ describe.skipIf(!existsSync(CHROMIUM))('one-code landing pages in Chromium', () 
 
   const newCheckout = async (amount: number, extra: Record<string, unknown> = {}) => {
     // An hour (3 minutes at 20× time), so a loaded machine does not expire it mid-test.
-    const res = await w.api('POST', '/api/v1/checkouts', { amount_minor: amount, currency: 'NZD', store: w.seed.storeCode, expires_in_s: 3600, ...extra });
+    const res = await w.api('POST', '/api/v1/checkouts', {
+      amount_minor: amount,
+      currency: 'NZD',
+      store: w.seed.storeCode,
+      expires_in_s: 3600,
+      ...extra,
+    });
     expect(res.status).toBe(201);
     return res.body as { token: string; url: string; id: string; status: string };
   };
 
-  const phone = async (ua: string): Promise<BrowserContext> => browser.newContext({ userAgent: ua, ignoreHTTPSErrors: true, locale: 'zh-CN' });
+  const phone = async (ua: string): Promise<BrowserContext> =>
+    browser.newContext({ userAgent: ua, ignoreHTTPSErrors: true, locale: 'zh-CN' });
 
   it('WeChat: OAuth for the openid, the JSAPI page opens the pay sheet by itself, and the checkout is paid once WeChat says so', async () => {
     const c = await newCheckout(1888);
     const ctx = await phone(UA.wechat);
     const invoked = await actAsWechat(ctx, wechat);
     const seen: string[] = [];
-    ctx.on('request', (r) => { if (r.isNavigationRequest()) seen.push(r.url()); });
+    ctx.on('request', (r) => {
+      if (r.isNavigationRequest()) seen.push(r.url());
+    });
     try {
       const page = await ctx.newPage();
       await page.goto(c.url);
-      await expect.poll(() => page.getByTestId('checkout-status').getAttribute('data-status'), { timeout: 20_000 }).toBe('paid');
+      await expect
+        .poll(() => page.getByTestId('checkout-status').getAttribute('data-status'), { timeout: 20_000 })
+        .toBe('paid');
       // Went through WeChat's OAuth (snsapi_base) and back to the bridge's JSAPI page.
       const authorize = seen.find((u) => u.startsWith(`${wechat.url}/connect/oauth2/authorize`));
       expect(authorize).toBeDefined();
@@ -69,7 +91,13 @@ describe.skipIf(!existsSync(CHROMIUM))('one-code landing pages in Chromium', () 
       await ctx.close();
     }
     const paid = await w.waitForCheckout(c.token, (x) => x.status === 'paid');
-    expect(paid.payment).toMatchObject({ channel: 'wechat', mode: 'jsapi', amount_minor: 1888, currency: 'NZD', status: 'paid' });
+    expect(paid.payment).toMatchObject({
+      channel: 'wechat',
+      mode: 'jsapi',
+      amount_minor: 1888,
+      currency: 'NZD',
+      status: 'paid',
+    });
     const events = await w.bridge.events.read(0, { types: ['checkout.paid'] });
     expect(events.filter((e) => (e.payload as any).checkout.id === c.id)).toHaveLength(1);
   });
@@ -90,7 +118,9 @@ describe.skipIf(!existsSync(CHROMIUM))('one-code landing pages in Chromium', () 
     // A JS bridge that lies ("ok" without paying) changes nothing either.
     const liar = await phone(UA.wechat);
     await liar.addInitScript(() => {
-      (window as unknown as { WeixinJSBridge: unknown }).WeixinJSBridge = { invoke: (_n: string, _p: unknown, cb: (r: unknown) => void) => cb({ err_msg: 'get_brand_wcpay_request:ok' }) };
+      (window as unknown as { WeixinJSBridge: unknown }).WeixinJSBridge = {
+        invoke: (_n: string, _p: unknown, cb: (r: unknown) => void) => cb({ err_msg: 'get_brand_wcpay_request:ok' }),
+      };
     });
     try {
       const page = await liar.newPage();
@@ -154,7 +184,14 @@ describe.skipIf(!existsSync(CHROMIUM))('one-code landing pages in Chromium', () 
       await ctx.close();
     }
     const paid = await w.waitForCheckout(c.token, (x) => x.status === 'paid');
-    expect(paid.payment).toMatchObject({ channel: 'bank', amount_minor: 990, currency: 'NZD', cny_quote_minor: quote.cny_minor, rate: quote.rate, status: 'paid' });
+    expect(paid.payment).toMatchObject({
+      channel: 'bank',
+      amount_minor: 990,
+      currency: 'NZD',
+      cny_quote_minor: quote.cny_minor,
+      rate: quote.rate,
+      status: 'paid',
+    });
   });
 
   it('the chooser hides what the checkout does not allow', async () => {
@@ -181,7 +218,7 @@ describe.skipIf(!existsSync(CHROMIUM))('one-code landing pages in Chromium', () 
     expect((await w.api('GET', `/api/v1/checkouts/${c.token}/payments`)).body.data).toEqual([]);
   });
 
-  it('the store sticker: the customer types the amount, within the store\'s limit, then pays in Alipay; the store hears of it', async () => {
+  it("the store sticker: the customer types the amount, within the store's limit, then pays in Alipay; the store hears of it", async () => {
     const ctx = await phone(UA.alipay);
     const head = await w.bridge.events.head();
     try {
@@ -200,7 +237,9 @@ describe.skipIf(!existsSync(CHROMIUM))('one-code landing pages in Chromium', () 
     } finally {
       await ctx.close();
     }
-    await expect.poll(async () => (await w.bridge.events.read(head, { types: ['static_code.paid'] })).length, { timeout: 20_000 }).toBe(1);
+    await expect
+      .poll(async () => (await w.bridge.events.read(head, { types: ['static_code.paid'] })).length, { timeout: 20_000 })
+      .toBe(1);
     const [e] = await w.bridge.events.read(head, { types: ['static_code.paid'] });
     expect(e).toMatchObject({ merchantId: w.seed.merchantId, storeId: w.seed.storeId });
     expect((e!.payload as any).checkout).toMatchObject({ kind: 'static', amount_minor: 1234, status: 'paid' });
@@ -254,7 +293,10 @@ describe.skipIf(!existsSync(CHROMIUM))('one-code landing pages in Chromium', () 
       await wx.close();
     }
     const orders = (await w.api('GET', `/api/v1/checkouts/${c.token}/payments`)).body.data as any[];
-    expect(orders.map((o) => `${o.channel}:${o.mode}:${o.status}`).sort()).toEqual(['alipay:precreate:pending', 'wechat:jsapi:pending']);
+    expect(orders.map((o) => `${o.channel}:${o.mode}:${o.status}`).sort()).toEqual([
+      'alipay:precreate:pending',
+      'wechat:jsapi:pending',
+    ]);
   });
 
   it('two wallets paying in a race end in one payment and one automatic refund, flagged', async () => {
@@ -277,16 +319,29 @@ describe.skipIf(!existsSync(CHROMIUM))('one-code landing pages in Chromium', () 
     }
     const orders = (await w.api('GET', `/api/v1/checkouts/${c.token}/payments`)).body.data as any[];
     const wxOrder = orders.find((o) => o.channel === 'wechat')!;
-    const prepay = (await w.bridge.store.db.selectFrom('checkout_presentations').select('data').where('order_id', '=', wxOrder.id).executeTakeFirstOrThrow()).data;
+    const prepay = (
+      await w.bridge.store.db
+        .selectFrom('checkout_presentations')
+        .select('data')
+        .where('order_id', '=', wxOrder.id)
+        .executeTakeFirstOrThrow()
+    ).data;
     const prepayId = JSON.parse(prepay).jsapiParams.package.replace(/^prepay_id=/, '');
     // Both wallets confirm before the bridge can know of either: the notifies come late, and
     // the bridge's own order queries fail for a while (else a quick query of one payment
     // could close the other order before its customer confirms, and there is no race).
-    expect((await wechat.control('/sim/faults', { target: '/pay/orderquery', mode: 'http500', count: 40 })).status).toBe(200);
-    expect((await alipay.control('/sim/faults', { target: 'alipay.acquire.query', mode: 'http500', count: 40 })).status).toBe(200);
+    expect(
+      (await wechat.control('/sim/faults', { target: '/pay/orderquery', mode: 'http500', count: 40 })).status,
+    ).toBe(200);
+    expect(
+      (await alipay.control('/sim/faults', { target: 'alipay.acquire.query', mode: 'http500', count: 40 })).status,
+    ).toBe(200);
     await wechat.control('/sim/faults', { target: 'notify', mode: 'late-notify:2', count: 1 });
     await alipay.control('/sim/faults', { target: 'notify', mode: 'late-notify:2', count: 1 });
-    const [a, b] = await Promise.all([alipay.control('/sim/pay', { qr_code: qr }), wechat.control('/sim/pay', { prepay_id: prepayId })]);
+    const [a, b] = await Promise.all([
+      alipay.control('/sim/pay', { qr_code: qr }),
+      wechat.control('/sim/pay', { prepay_id: prepayId }),
+    ]);
     expect([a.status, b.status]).toEqual([200, 200]);
 
     const paid = await w.waitForCheckout(c.token, (x) => x.status === 'paid', 30_000);
@@ -296,8 +351,9 @@ describe.skipIf(!existsSync(CHROMIUM))('one-code landing pages in Chromium', () 
     // once seen paid; or reversed by its channel when the checkout closed it (Alipay cancels a
     // paid trade); or, when its notify wins against that cancel, paid with the automatic
     // refund refused because the cancel already gave the money back.
-    const settled = (p: any, refunds: any[]) => p.flagged === true
-      && (p.status === 'refunded' || p.status === 'reversed' || refunds.some((r) => r.automatic && r.status === 'failed'));
+    const settled = (p: any, refunds: any[]) =>
+      p.flagged === true &&
+      (p.status === 'refunded' || p.status === 'reversed' || refunds.some((r) => r.automatic && r.status === 'failed'));
     let lost: any;
     let refunds: any[] = [];
     for (let i = 0; i < 600 && !(lost && settled(lost, refunds)); i++) {
@@ -312,7 +368,9 @@ describe.skipIf(!existsSync(CHROMIUM))('one-code landing pages in Chromium', () 
     } else {
       // Only Alipay's close reverses a paid trade: the simulator shows the money given back.
       expect(lost.channel).toBe('alipay');
-      const trade = (await alipay.get<{ orders: any[] }>('/sim/orders')).orders.find((o) => o.trade_no === lost.channel_trade_no);
+      const trade = (await alipay.get<{ orders: any[] }>('/sim/orders')).orders.find(
+        (o) => o.trade_no === lost.channel_trade_no,
+      );
       expect(trade?.cancel).toBe('refund');
     }
     const flags = await w.bridge.events.read(0, { types: ['payment.flagged'] });

@@ -12,7 +12,10 @@ describe('one-code security', () => {
   let w: World;
 
   beforeAll(async () => {
-    [alipay, bank] = await Promise.all([startSim('alipay', { KAURI_TIME_SCALE: '10' }), startSim('bank', { KAURI_TIME_SCALE: '10' })]);
+    [alipay, bank] = await Promise.all([
+      startSim('alipay', { KAURI_TIME_SCALE: '10' }),
+      startSim('bank', { KAURI_TIME_SCALE: '10' }),
+    ]);
     // The tests reach the bridge from loopback as a proxy would, naming each client in X-Forwarded-For.
     w = await startWorld({ alipay, bank }, { timeScale: 5, bridge: { trustProxy: '127.0.0.1' } });
     await w.bridge.fx.pullAll();
@@ -27,12 +30,31 @@ describe('one-code security', () => {
   const client = () => {
     clients += 1;
     const ip = `198.51.100.${clients}`;
-    return (path: string, init: RequestInit = {}) => fetch(w.bridge.url + path, {
-      redirect: 'manual', ...init, headers: { 'x-forwarded-for': ip, 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64)', ...(init.headers as Record<string, string> | undefined) },
-    });
+    return (path: string, init: RequestInit = {}) =>
+      fetch(w.bridge.url + path, {
+        redirect: 'manual',
+        ...init,
+        headers: {
+          'x-forwarded-for': ip,
+          'user-agent': 'Mozilla/5.0 (X11; Linux x86_64)',
+          ...(init.headers as Record<string, string> | undefined),
+        },
+      });
   };
-  const form = (fields: Record<string, string>) => ({ method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-  const countCheckouts = async () => Number((await w.bridge.store.db.selectFrom('checkouts').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  const form = (fields: Record<string, string>) => ({
+    method: 'POST',
+    body: new URLSearchParams(fields).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  const countCheckouts = async () =>
+    Number(
+      (
+        await w.bridge.store.db
+          .selectFrom('checkouts')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   it('tokens carry at least 128 random bits; guessed ones find nothing, on the pages or the API', async () => {
     const tokens = new Set<string>();
@@ -61,19 +83,41 @@ describe('one-code security', () => {
   it('the sticker refuses tampered or out-of-range amounts and creates nothing', async () => {
     const post = client();
     const before = await countCheckouts();
-    for (const amount of ['-5', '0', '0.00', '1e3', '12.345', '5000.01', 'abc', '', ' ', '99999999999', '12,50', '0x10', '１２']) {
+    for (const amount of [
+      '-5',
+      '0',
+      '0.00',
+      '1e3',
+      '12.345',
+      '5000.01',
+      'abc',
+      '',
+      ' ',
+      '99999999999',
+      '12,50',
+      '0x10',
+      '１２',
+    ]) {
       const res = await post(`/s/${w.seed.storeCode}`, form({ amount }));
       expect(res.status, amount).toBe(400);
       expect(await res.text(), amount).toContain('data-testid="pay-amount-error"');
     }
     // An amount field sent twice, or extra fields naming another store or amount, change nothing either.
-    const res = await post(`/s/${w.seed.storeCode}`, { method: 'POST', body: 'amount=1.00&amount=9999&store=other&amount_minor=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const res = await post(`/s/${w.seed.storeCode}`, {
+      method: 'POST',
+      body: 'amount=1.00&amount=9999&store=other&amount_minor=1',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(res.status).toBe(400);
     expect(await countCheckouts()).toBe(before);
     const ok = await post(`/s/${w.seed.storeCode}`, form({ amount: '5000.00', amount_minor: '1' }));
     expect(ok.status).toBe(303);
     const token = ok.headers.get('location')!.replace(/^\/c\//, '');
-    expect((await w.api('GET', `/api/v1/checkouts/${token}`)).body).toMatchObject({ amount_minor: 500000, kind: 'static', store_id: w.seed.storeId });
+    expect((await w.api('GET', `/api/v1/checkouts/${token}`)).body).toMatchObject({
+      amount_minor: 500000,
+      kind: 'static',
+      store_id: w.seed.storeId,
+    });
     expect((await post('/s/no-such-store')).status).toBe(404);
   });
 
@@ -82,26 +126,64 @@ describe('one-code security', () => {
     // A quote for one cent, as a tamperer would post it.
     const cheap = (await w.api('GET', '/api/v1/fx/quote?channel=bank&amount_minor=1&currency=NZD')).body;
     const right = (await w.api('GET', '/api/v1/fx/quote?channel=bank&amount_minor=990&currency=NZD')).body;
-    const res = await client()(`/c/${c.token}/bank`, form({ quote_id: cheap.quote_id, amount_minor: '1', amount: '0.01', cny_minor: '1' }));
+    const res = await client()(
+      `/c/${c.token}/bank`,
+      form({ quote_id: cheap.quote_id, amount_minor: '1', amount: '0.01', cny_minor: '1' }),
+    );
     expect(res.status).toBe(303);
     const [order] = (await w.api('GET', `/api/v1/checkouts/${c.token}/payments`)).body.data;
-    expect(order).toMatchObject({ channel: 'bank', amount_minor: 990, currency: 'NZD', cny_quote_minor: right.cny_minor });
+    expect(order).toMatchObject({
+      channel: 'bank',
+      amount_minor: 990,
+      currency: 'NZD',
+      cny_quote_minor: right.cny_minor,
+    });
   });
 
-  it('return_url must be on the merchant\'s allowed domains, for checkouts and payments; nothing is created otherwise', async () => {
-    for (const url of ['https://evil.example/thanks', 'https://127.0.0.1.evil.example/', 'http://localhost.evil.example/x']) {
+  it("return_url must be on the merchant's allowed domains, for checkouts and payments; nothing is created otherwise", async () => {
+    for (const url of [
+      'https://evil.example/thanks',
+      'https://127.0.0.1.evil.example/',
+      'http://localhost.evil.example/x',
+    ]) {
       const c = await w.api('POST', '/api/v1/checkouts', { amount_minor: 500, currency: 'NZD', return_url: url });
       expect(c.status, url).toBe(400);
       expect(c.body.error.code).toBe('url_not_allowed');
-      const p = await w.api('POST', '/api/v1/payments', { out_trade_no: `ru${Date.now()}`, amount_minor: 500, currency: 'NZD', channel: 'alipay', mode: 'web', return_url: url });
+      const p = await w.api('POST', '/api/v1/payments', {
+        out_trade_no: `ru${Date.now()}`,
+        amount_minor: 500,
+        currency: 'NZD',
+        channel: 'alipay',
+        mode: 'web',
+        return_url: url,
+      });
       expect(p.status, url).toBe(400);
       expect(p.body.error.code).toBe('url_not_allowed');
     }
-    expect((await w.api('POST', '/api/v1/checkouts', { amount_minor: 500, currency: 'NZD', return_url: 'javascript:alert(1)' })).status).toBe(400);
-    const good = await w.api('POST', '/api/v1/payments', { out_trade_no: `ok${Date.now()}`, amount_minor: 500, currency: 'NZD', channel: 'alipay', mode: 'web', return_url: 'http://127.0.0.1:9/thanks' });
+    expect(
+      (
+        await w.api('POST', '/api/v1/checkouts', {
+          amount_minor: 500,
+          currency: 'NZD',
+          return_url: 'javascript:alert(1)',
+        })
+      ).status,
+    ).toBe(400);
+    const good = await w.api('POST', '/api/v1/payments', {
+      out_trade_no: `ok${Date.now()}`,
+      amount_minor: 500,
+      currency: 'NZD',
+      channel: 'alipay',
+      mode: 'web',
+      return_url: 'http://127.0.0.1:9/thanks',
+    });
     expect(good.status).toBeLessThan(300);
     expect(good.body.redirect_url).toMatch(/^https?:\/\//);
-    const c = await w.api('POST', '/api/v1/checkouts', { amount_minor: 500, currency: 'NZD', return_url: 'http://localhost:8080/done' });
+    const c = await w.api('POST', '/api/v1/checkouts', {
+      amount_minor: 500,
+      currency: 'NZD',
+      return_url: 'http://localhost:8080/done',
+    });
     expect(c.status).toBe(201);
     expect(c.body.return_url).toBe('http://localhost:8080/done');
   });
@@ -154,10 +236,15 @@ describe('one-code security', () => {
     try {
       const c = (await strict.api('POST', '/api/v1/checkouts', { amount_minor: 500, currency: 'NZD' })).body;
       const statuses: number[] = [];
-      for (let i = 0; i < 7; i++) statuses.push((await fetch(`${strict.bridge.url}/c/${c.token}`, { headers: { 'x-forwarded-for': '203.0.113.9' } })).status);
+      for (let i = 0; i < 7; i++)
+        statuses.push(
+          (await fetch(`${strict.bridge.url}/c/${c.token}`, { headers: { 'x-forwarded-for': '203.0.113.9' } })).status,
+        );
       expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
       // Behind the trusted proxy, other customers are other clients.
-      expect((await fetch(`${strict.bridge.url}/c/${c.token}`, { headers: { 'x-forwarded-for': '203.0.113.10' } })).status).toBe(200);
+      expect(
+        (await fetch(`${strict.bridge.url}/c/${c.token}`, { headers: { 'x-forwarded-for': '203.0.113.10' } })).status,
+      ).toBe(200);
     } finally {
       await strict.stop();
     }
@@ -168,7 +255,11 @@ describe('one-code security', () => {
     try {
       const c = (await open.api('POST', '/api/v1/checkouts', { amount_minor: 500, currency: 'NZD' })).body;
       const statuses: number[] = [];
-      for (let i = 0; i < 7; i++) statuses.push((await fetch(`${open.bridge.url}/c/${c.token}`, { headers: { 'x-forwarded-for': `192.0.2.${i + 1}` } })).status);
+      for (let i = 0; i < 7; i++)
+        statuses.push(
+          (await fetch(`${open.bridge.url}/c/${c.token}`, { headers: { 'x-forwarded-for': `192.0.2.${i + 1}` } }))
+            .status,
+        );
       expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
     } finally {
       await open.stop();

@@ -32,13 +32,23 @@ describe.skipIf(!existsSync(CHROMIUM))('one code with kauri start', () => {
     data = mkdtempSync(join(tmpdir(), 'kauri-onecode-start-'));
     let base = await freePort();
     if (base > 60_000) base = 40_000 + (base % 10_000);
-    kauri = await spawnKauri(['start', '--data', data, '--port-base', String(base)], { ready: /Press Ctrl-C to stop/, timeoutMs: 90_000 });
+    kauri = await spawnKauri(['start', '--data', data, '--port-base', String(base)], {
+      ready: /Press Ctrl-C to stop/,
+      timeoutMs: 90_000,
+    });
     endpoints = JSON.parse(readFileSync(join(data, 'endpoints.json'), 'utf8'));
     agent = new Agent({ connect: { ca: readFileSync(join(data, 'sims', 'wechat', 'ca.pem'), 'utf8') } });
     wechat = {
-      name: 'wechat', url: endpoints.sims.wechat, stateDir: join(data, 'sims', 'wechat'),
+      name: 'wechat',
+      url: endpoints.sims.wechat,
+      stateDir: join(data, 'sims', 'wechat'),
       async control(path, body) {
-        const res = await request(endpoints.sims.wechat + path, { method: 'POST', body: JSON.stringify(body ?? {}), headers: { 'content-type': 'application/json' }, dispatcher: agent });
+        const res = await request(endpoints.sims.wechat + path, {
+          method: 'POST',
+          body: JSON.stringify(body ?? {}),
+          headers: { 'content-type': 'application/json' },
+          dispatcher: agent,
+        });
         return { status: res.statusCode, body: (await res.body.json()) as any };
       },
       async get(path) {
@@ -75,10 +85,14 @@ describe.skipIf(!existsSync(CHROMIUM))('one code with kauri start', () => {
 
   const api = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(endpoints.bridge + path, {
-      method, headers: { authorization: `Bearer ${endpoints.demo.apiKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      method,
+      headers: {
+        authorization: `Bearer ${endpoints.demo.apiKey}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
-    return { status: res.status, body: await res.json() as any };
+    return { status: res.status, body: (await res.json()) as any };
   };
   const waitPaid = async (token: string) => {
     for (let i = 0; i < 300; i++) {
@@ -105,7 +119,16 @@ describe.skipIf(!existsSync(CHROMIUM))('one code with kauri start', () => {
       await page.goto(endpoints.staticCode);
       await page.getByTestId('pay-amount-input').fill('8.80');
       await page.getByTestId('pay-button').click();
-      await expect.poll(() => page.getByTestId('checkout-status').getAttribute('data-status').catch(() => null), { timeout: 30_000 }).toBe('paid');
+      await expect
+        .poll(
+          () =>
+            page
+              .getByTestId('checkout-status')
+              .getAttribute('data-status')
+              .catch(() => null),
+          { timeout: 30_000 },
+        )
+        .toBe('paid');
       expect(await page.getByTestId('pay-amount').textContent()).toBe('NZD 8.80');
     } finally {
       await ctx.close();
@@ -117,7 +140,9 @@ describe.skipIf(!existsSync(CHROMIUM))('one code with kauri start', () => {
   });
 
   it('a checkout from Alipay, and another from a desktop browser by online banking in CNY; the webhook hears both', async () => {
-    const a = (await api('POST', '/api/v1/checkouts', { amount_minor: 4200, currency: 'NZD', store: endpoints.demo.storeCode })).body;
+    const a = (
+      await api('POST', '/api/v1/checkouts', { amount_minor: 4200, currency: 'NZD', store: endpoints.demo.storeCode })
+    ).body;
     const ali = await browser.newContext({ userAgent: UA.alipay });
     try {
       const page = await ali.newPage();
@@ -129,7 +154,9 @@ describe.skipIf(!existsSync(CHROMIUM))('one code with kauri start', () => {
     }
     expect((await waitPaid(a.token)).payment.channel).toBe('alipay');
 
-    const b = (await api('POST', '/api/v1/checkouts', { amount_minor: 1999, currency: 'NZD', store: endpoints.demo.storeCode })).body;
+    const b = (
+      await api('POST', '/api/v1/checkouts', { amount_minor: 1999, currency: 'NZD', store: endpoints.demo.storeCode })
+    ).body;
     const desk = await browser.newContext({ userAgent: UA.desktop, locale: 'en-NZ' });
     try {
       const page = await desk.newPage();
@@ -144,7 +171,15 @@ describe.skipIf(!existsSync(CHROMIUM))('one code with kauri start', () => {
       await desk.close();
     }
     expect((await waitPaid(b.token)).payment).toMatchObject({ channel: 'bank', amount_minor: 1999 });
-    await expect.poll(() => received.filter((e) => e.type === 'checkout.paid').map((e) => e.data.checkout.token).sort(), { timeout: 30_000 })
+    await expect
+      .poll(
+        () =>
+          received
+            .filter((e) => e.type === 'checkout.paid')
+            .map((e) => e.data.checkout.token)
+            .sort(),
+        { timeout: 30_000 },
+      )
       .toEqual([a.token, b.token].sort());
     expect(unverified).toEqual([]);
     expect(new Set(received.map((e) => e.id)).size).toBe(received.length);

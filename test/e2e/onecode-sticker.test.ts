@@ -36,18 +36,32 @@ describe('kauri sticker', () => {
 
   const run = async (args: string[]) => {
     const p = await spawnKauri(['sticker', ...args], { timeoutMs: 60_000 });
-    const code = p.proc.exitCode ?? p.proc.signalCode ?? (await new Promise<number | null>((r) => p.proc.once('exit', (c) => r(c))));
+    const code =
+      p.proc.exitCode ??
+      p.proc.signalCode ??
+      (await new Promise<number | null>((r) => p.proc.once('exit', (c) => r(c))));
     return { code, out: p.stdout(), err: p.stderr() };
   };
 
-  it('writes a PNG whose QR opens the store\'s page, naming the wallets the merchant takes', async () => {
+  it("writes a PNG whose QR opens the store's page, naming the wallets the merchant takes", async () => {
     const out = join(dir, 'queen-st.png');
-    const r = await run(['--store', 'demo-queen-st', '--out', out, '--db', db, '--base-url', 'https://pay.example.co.nz']);
+    const r = await run([
+      '--store',
+      'demo-queen-st',
+      '--out',
+      out,
+      '--db',
+      db,
+      '--base-url',
+      'https://pay.example.co.nz',
+    ]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toContain('wechat, alipay');
     const png = PNG.sync.read(readFileSync(out));
-    expect(decode(new Uint8ClampedArray(png.data), png.width, png.height)?.data).toBe('https://pay.example.co.nz/s/demo-queen-st');
+    expect(decode(new Uint8ClampedArray(png.data), png.width, png.height)?.data).toBe(
+      'https://pay.example.co.nz/s/demo-queen-st',
+    );
   }, 60_000);
 
   it('writes an A6 PDF', async () => {
@@ -62,13 +76,22 @@ describe('kauri sticker', () => {
     for (const [args, why] of [
       [['--store', 'nope', '--out', join(dir, 'x.png'), '--db', db], /no store with code "nope"/],
       [['--store', 'demo-queen-st', '--out', join(dir, 'x.jpg'), '--db', db], /must end in \.pdf or \.png/],
-      [['--store', 'demo-queen-st', '--out', join(dir, 'x.png'), '--db', `sqlite:${join(dir, 'missing.db')}`], /no bridge database/],
+      [
+        ['--store', 'demo-queen-st', '--out', join(dir, 'x.png'), '--db', `sqlite:${join(dir, 'missing.db')}`],
+        /no bridge database/,
+      ],
       [['--store', 'demo-queen-st', '--out', join(dir, 'x.png'), '--db', db, '--base-url', 'ftp://x'], /--base-url/],
       [['--out', join(dir, 'x.png')], /--store/],
     ] as const) {
       const r = await run([...args]);
       expect(r.code, args.join(' ')).not.toBe(0);
-      expect(r.err.trim().split('\n').filter((l) => !l.startsWith('(run with')), args.join(' ')).toHaveLength(1);
+      expect(
+        r.err
+          .trim()
+          .split('\n')
+          .filter((l) => !l.startsWith('(run with')),
+        args.join(' '),
+      ).toHaveLength(1);
       expect(r.err).toMatch(why);
     }
     expect(readdirSync(dir).sort()).toEqual(before);

@@ -27,17 +27,33 @@ describe.skipIf(!existsSync(CHROMIUM))('page security headers in Chromium', () =
     // Another site (another origin: another port) that frames whatever ?src= names.
     framer = createServer((req, res) => {
       const src = new URL(req.url ?? '/', 'http://x').searchParams.get('src') ?? '';
-      res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><h1>Win a prize</h1><iframe id="victim" src="${src.replace(/"/g, '&quot;')}" width="600" height="600"></iframe>`);
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(
+          `<!doctype html><h1>Win a prize</h1><iframe id="victim" src="${src.replace(/"/g, '&quot;')}" width="600" height="600"></iframe>`,
+        );
     });
     await new Promise<void>((r) => framer.listen(0, '127.0.0.1', r));
     framerUrl = `http://127.0.0.1:${(framer.address() as { port: number }).port}/`;
 
-    const c = (await w.api('POST', '/api/v1/checkouts', { amount_minor: 2450, currency: 'NZD', store: w.seed.storeCode, expires_in_s: 3600 })).body;
+    const c = (
+      await w.api('POST', '/api/v1/checkouts', {
+        amount_minor: 2450,
+        currency: 'NZD',
+        store: w.seed.storeCode,
+        expires_in_s: 3600,
+      })
+    ).body;
     pages.checkout = c.url;
     pages.sticker = `${w.bridge.url}/s/${w.seed.storeCode}`;
     const quote = (await w.api('GET', '/api/v1/fx/quote?channel=bank&amount_minor=3100&currency=NZD')).body;
     const pay = await w.api('POST', '/api/v1/payments', {
-      out_trade_no: `sec-${Date.now()}`, amount_minor: 3100, currency: 'NZD', channel: 'bank', mode: 'bank', quote_id: quote.quote_id,
+      out_trade_no: `sec-${Date.now()}`,
+      amount_minor: 3100,
+      currency: 'NZD',
+      channel: 'bank',
+      mode: 'bank',
+      quote_id: quote.quote_id,
     });
     expect(pay.status).toBe(201);
     pages.bank = pay.body.redirect_url;
@@ -90,7 +106,10 @@ describe.skipIf(!existsSync(CHROMIUM))('page security headers in Chromium', () =
         const frame = page.frames()[1]!;
         await frame.waitForLoadState('load').catch(() => undefined);
         // The page would show its merchant, amount, form or login; refused, the frame is empty.
-        framed = await frame.locator('[data-testid], form, input').count().catch(() => 0);
+        framed = await frame
+          .locator('[data-testid], form, input')
+          .count()
+          .catch(() => 0);
       });
       expect(framed).toBe(0);
       expect(said.join('\n')).toMatch(/frame-ancestors 'none'/);

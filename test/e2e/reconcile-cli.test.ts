@@ -3,8 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runKauri } from '../support/processes.js';
-import { bankStatement, platformCsv, wechatStatement, type FixturePlatformRow, type FixtureRow } from '../../cloud-bridge/reconcile/fixtures.js';
-
+import {
+  bankStatement,
+  platformCsv,
+  wechatStatement,
+  type FixturePlatformRow,
+  type FixtureRow,
+} from '../../cloud-bridge/reconcile/fixtures.js';
 
 // A fresh working folder: without --db the command looks for ./data/bridge.db.
 const run = (args: string[]) => runKauri(args, { cwd: mkdtempSync(join(tmpdir(), 'kauri-reconcile-cwd-')) });
@@ -12,34 +17,78 @@ const run = (args: string[]) => runKauri(args, { cwd: mkdtempSync(join(tmpdir(),
 const D = '2026-11-20';
 const at = (t: string): number => Date.parse(`${D}T${t}+08:00`);
 const pay = (id: string, amountMinor: number, t: string): FixtureRow => ({
-  kind: 'payment', status: 'paid', outTradeNo: id, tradeNo: `4200${id}`, amountMinor, currency: 'NZD', timeMs: at(t), cnyMinor: amountMinor * 4, feeMicro: amountMinor * 60,
+  kind: 'payment',
+  status: 'paid',
+  outTradeNo: id,
+  tradeNo: `4200${id}`,
+  amountMinor,
+  currency: 'NZD',
+  timeMs: at(t),
+  cnyMinor: amountMinor * 4,
+  feeMicro: amountMinor * 60,
 });
 const order = (id: string, amountMinor: number, status: string, t: string | null): FixturePlatformRow => ({
-  outTradeNo: id, channel: 'wechat', channelTradeNo: `4200${id}`, kind: 'payment', amountMinor, currency: 'NZD', status, paidAtMs: t === null ? null : at(t),
+  outTradeNo: id,
+  channel: 'wechat',
+  channelTradeNo: `4200${id}`,
+  kind: 'payment',
+  amountMinor,
+  currency: 'NZD',
+  status,
+  paidAtMs: t === null ? null : at(t),
 });
 
 function day(): { dir: string; statement: string; platform: string } {
   const dir = mkdtempSync(join(tmpdir(), 'kauri-reconcile-e2e-'));
   const statement = join(dir, 'wechat-20261120.csv');
   const platform = join(dir, 'orders.csv');
-  writeFileSync(statement, wechatStatement([
-    pay('K1', 1000, '09:00:00'),
-    pay('K2', 2000, '10:00:00'), // the platform has 2001
-    pay('K3', 3000, '11:00:00'), // pending on the platform (lost notify)
-    pay('K4', 400, '12:00:00'), // only at the channel
-    pay('K5', 500, '13:00:00'),
-    pay('K5', 500, '13:00:00'), // duplicated row
-    { kind: 'refund', status: 'succeeded', outTradeNo: 'K1', outRefundNo: 'R1', refundId: '5031', tradeNo: '4200K1', amountMinor: 100, currency: 'NZD', timeMs: at('14:00:00') },
-  ], 'zh', { bom: true }));
-  writeFileSync(platform, platformCsv([
-    order('K1', 1000, 'partially_refunded', '09:00:00'),
-    order('K2', 2001, 'paid', '10:00:00'),
-    order('K3', 3000, 'pending', null),
-    order('K5', 500, 'paid', '13:00:00'),
-    order('K6', 600, 'paid', '15:00:00'), // only on the platform
-    order('K7', 700, 'paid', '23:58:00'), // two minutes before the cut-off: suspense
-    { outTradeNo: 'K1', outRefundNo: 'R1', channel: 'wechat', kind: 'refund', amountMinor: 100, currency: 'NZD', status: 'succeeded', paidAtMs: at('14:00:00') },
-  ]));
+  writeFileSync(
+    statement,
+    wechatStatement(
+      [
+        pay('K1', 1000, '09:00:00'),
+        pay('K2', 2000, '10:00:00'), // the platform has 2001
+        pay('K3', 3000, '11:00:00'), // pending on the platform (lost notify)
+        pay('K4', 400, '12:00:00'), // only at the channel
+        pay('K5', 500, '13:00:00'),
+        pay('K5', 500, '13:00:00'), // duplicated row
+        {
+          kind: 'refund',
+          status: 'succeeded',
+          outTradeNo: 'K1',
+          outRefundNo: 'R1',
+          refundId: '5031',
+          tradeNo: '4200K1',
+          amountMinor: 100,
+          currency: 'NZD',
+          timeMs: at('14:00:00'),
+        },
+      ],
+      'zh',
+      { bom: true },
+    ),
+  );
+  writeFileSync(
+    platform,
+    platformCsv([
+      order('K1', 1000, 'partially_refunded', '09:00:00'),
+      order('K2', 2001, 'paid', '10:00:00'),
+      order('K3', 3000, 'pending', null),
+      order('K5', 500, 'paid', '13:00:00'),
+      order('K6', 600, 'paid', '15:00:00'), // only on the platform
+      order('K7', 700, 'paid', '23:58:00'), // two minutes before the cut-off: suspense
+      {
+        outTradeNo: 'K1',
+        outRefundNo: 'R1',
+        channel: 'wechat',
+        kind: 'refund',
+        amountMinor: 100,
+        currency: 'NZD',
+        status: 'succeeded',
+        paidAtMs: at('14:00:00'),
+      },
+    ]),
+  );
   return { dir, statement, platform };
 }
 
@@ -47,7 +96,20 @@ describe('kauri reconcile --statement --platform', () => {
   it('prints exactly the CONTRACTS.md object on stdout and writes the differences as CSV', async () => {
     const { dir, statement, platform } = day();
     const out = join(dir, 'differences.csv');
-    const r = await run(['reconcile', '--channel', 'wechat', '--date', D, '--statement', statement, '--platform', platform, '--json', '--differences-out', out]);
+    const r = await run([
+      'reconcile',
+      '--channel',
+      'wechat',
+      '--date',
+      D,
+      '--statement',
+      statement,
+      '--platform',
+      platform,
+      '--json',
+      '--differences-out',
+      out,
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
@@ -68,7 +130,20 @@ describe('kauri reconcile --statement --platform', () => {
       ].join('\n'),
     );
     // Idempotent: a second run gives the same bytes.
-    const again = await run(['reconcile', '--channel', 'wechat', '--date', D, '--statement', statement, '--platform', platform, '--json', '--differences-out', out]);
+    const again = await run([
+      'reconcile',
+      '--channel',
+      'wechat',
+      '--date',
+      D,
+      '--statement',
+      statement,
+      '--platform',
+      platform,
+      '--json',
+      '--differences-out',
+      out,
+    ]);
     expect(again.stdout).toBe(r.stdout);
     expect(readdirSync(dir).sort()).toEqual(['differences.csv', 'orders.csv', 'wechat-20261120.csv']);
   });
@@ -76,16 +151,48 @@ describe('kauri reconcile --statement --platform', () => {
   it('writes JSON lines for a .jsonl differences file and a readable summary without --json', async () => {
     const { dir, statement, platform } = day();
     const out = join(dir, 'differences.jsonl');
-    const r = await run(['reconcile', '--channel', 'wechat', '--date', D, '--statement', statement, '--platform', platform, '--differences-out', out]);
+    const r = await run([
+      'reconcile',
+      '--channel',
+      'wechat',
+      '--date',
+      D,
+      '--statement',
+      statement,
+      '--platform',
+      platform,
+      '--differences-out',
+      out,
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/wechat 2026-11-20 \(wechat-zh\): 7 statement rows, 7 platform rows/);
     expect(r.stdout).toMatch(/suspense +1/);
-    const lines = readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
-    expect(lines.map((d) => d.category)).toEqual(['amountMismatch', 'statusMismatch', 'channelOnly', 'platformOnly', 'duplicates', 'suspense']);
+    const lines = readFileSync(out, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((d) => d.category)).toEqual([
+      'amountMismatch',
+      'statusMismatch',
+      'channelOnly',
+      'platformOnly',
+      'duplicates',
+      'suspense',
+    ]);
     expect(lines[0]).toEqual({
-      category: 'amountMismatch', kind: 'payment', id: 'K2', channelTradeNo: '4200K2', channelStatus: 'paid', channelAmountMinor: 2000,
-      channelCurrency: 'NZD', channelTime: '2026-11-20T10:00:00+08:00', platformStatus: 'paid', platformAmountMinor: 2001,
-      platformCurrency: 'NZD', paidAt: '2026-11-20T10:00:00+08:00', occurrences: null,
+      category: 'amountMismatch',
+      kind: 'payment',
+      id: 'K2',
+      channelTradeNo: '4200K2',
+      channelStatus: 'paid',
+      channelAmountMinor: 2000,
+      channelCurrency: 'NZD',
+      channelTime: '2026-11-20T10:00:00+08:00',
+      platformStatus: 'paid',
+      platformAmountMinor: 2001,
+      platformCurrency: 'NZD',
+      paidAt: '2026-11-20T10:00:00+08:00',
+      occurrences: null,
     });
   });
 
@@ -94,7 +201,20 @@ describe('kauri reconcile --statement --platform', () => {
     const text = readFileSync(statement, 'utf8');
     writeFileSync(statement, text.replace('`20.00,', '`20.001,'));
     const out = join(dir, 'differences.csv');
-    const r = await run(['reconcile', '--channel', 'wechat', '--date', D, '--statement', statement, '--platform', platform, '--json', '--differences-out', out]);
+    const r = await run([
+      'reconcile',
+      '--channel',
+      'wechat',
+      '--date',
+      D,
+      '--statement',
+      statement,
+      '--platform',
+      platform,
+      '--json',
+      '--differences-out',
+      out,
+    ]);
     expect(r.code).not.toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
@@ -107,17 +227,91 @@ describe('kauri reconcile --statement --platform', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kauri-reconcile-e2e-'));
     const statement = join(dir, 'bank-8888-20261120.csv');
     const platform = join(dir, 'orders.csv');
-    writeFileSync(statement, bankStatement([
-      { kind: 'payment', status: 'paid', outTradeNo: '20261120-8888-1', tradeNo: 'PE1', amountMinor: 12345, currency: 'CNY', timeMs: at('10:00:00'), feeMicro: 620_000 },
-      { kind: 'payment', status: 'paid', outTradeNo: '20261120-8888-2', tradeNo: 'PE2', amountMinor: 5000, currency: 'CNY', timeMs: at('11:00:00') },
-      { kind: 'refund', status: 'succeeded', outTradeNo: '20261120-8888-1', refundId: 'RF1', tradeNo: 'PE1', amountMinor: 2345, currency: 'CNY', timeMs: at('12:00:00') },
-    ], D));
-    writeFileSync(platform, platformCsv([
-      { outTradeNo: '20261120-8888-1', channel: 'bank', channelTradeNo: 'PE1', kind: 'payment', amountMinor: 12345, currency: 'CNY', status: 'partially_refunded', paidAtMs: at('10:00:00') },
-      { outTradeNo: '20261120-8888-2', channel: 'bank', channelTradeNo: 'PE2', kind: 'payment', amountMinor: 5000, currency: 'CNY', status: 'failed', paidAtMs: at('11:00:00') },
-      { outTradeNo: '20261120-8888-1', outRefundNo: 'KR1', channel: 'bank', channelTradeNo: 'RF1', kind: 'refund', amountMinor: 2345, currency: 'CNY', status: 'succeeded', paidAtMs: at('12:00:00') },
-    ]));
-    const r = await run(['reconcile', '--channel', 'bank', '--date', D, '--statement', statement, '--platform', platform, '--json']);
+    writeFileSync(
+      statement,
+      bankStatement(
+        [
+          {
+            kind: 'payment',
+            status: 'paid',
+            outTradeNo: '20261120-8888-1',
+            tradeNo: 'PE1',
+            amountMinor: 12345,
+            currency: 'CNY',
+            timeMs: at('10:00:00'),
+            feeMicro: 620_000,
+          },
+          {
+            kind: 'payment',
+            status: 'paid',
+            outTradeNo: '20261120-8888-2',
+            tradeNo: 'PE2',
+            amountMinor: 5000,
+            currency: 'CNY',
+            timeMs: at('11:00:00'),
+          },
+          {
+            kind: 'refund',
+            status: 'succeeded',
+            outTradeNo: '20261120-8888-1',
+            refundId: 'RF1',
+            tradeNo: 'PE1',
+            amountMinor: 2345,
+            currency: 'CNY',
+            timeMs: at('12:00:00'),
+          },
+        ],
+        D,
+      ),
+    );
+    writeFileSync(
+      platform,
+      platformCsv([
+        {
+          outTradeNo: '20261120-8888-1',
+          channel: 'bank',
+          channelTradeNo: 'PE1',
+          kind: 'payment',
+          amountMinor: 12345,
+          currency: 'CNY',
+          status: 'partially_refunded',
+          paidAtMs: at('10:00:00'),
+        },
+        {
+          outTradeNo: '20261120-8888-2',
+          channel: 'bank',
+          channelTradeNo: 'PE2',
+          kind: 'payment',
+          amountMinor: 5000,
+          currency: 'CNY',
+          status: 'failed',
+          paidAtMs: at('11:00:00'),
+        },
+        {
+          outTradeNo: '20261120-8888-1',
+          outRefundNo: 'KR1',
+          channel: 'bank',
+          channelTradeNo: 'RF1',
+          kind: 'refund',
+          amountMinor: 2345,
+          currency: 'CNY',
+          status: 'succeeded',
+          paidAtMs: at('12:00:00'),
+        },
+      ]),
+    );
+    const r = await run([
+      'reconcile',
+      '--channel',
+      'bank',
+      '--date',
+      D,
+      '--statement',
+      statement,
+      '--platform',
+      platform,
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       '{"channel":"bank","date":"2026-11-20","statementRows":3,"platformRows":3,"matched":2,"amountMismatch":0,' +
@@ -129,12 +323,38 @@ describe('kauri reconcile --statement --platform', () => {
   it('refuses bad arguments and the database mode with a one-line reason', async () => {
     const { statement, platform } = day();
     const cases: [string[], RegExp][] = [
-      [['--channel', 'paypal', '--date', D, '--statement', statement, '--platform', platform], /--channel must be wechat, alipay or bank/],
-      [['--channel', 'wechat', '--date', '2026-13-01', '--statement', statement, '--platform', platform], /--date must be YYYY-MM-DD/],
-      [['--channel', 'wechat', '--date', D, '--statement', '/nonexistent/s.csv', '--platform', platform], /cannot read statement \/nonexistent\/s.csv: ENOENT/],
-      [['--channel', 'wechat', '--date', D, '--statement', statement, '--platform', platform, '--differences-out', '/nonexistent/d.csv'], /folder \/nonexistent does not exist/],
+      [
+        ['--channel', 'paypal', '--date', D, '--statement', statement, '--platform', platform],
+        /--channel must be wechat, alipay or bank/,
+      ],
+      [
+        ['--channel', 'wechat', '--date', '2026-13-01', '--statement', statement, '--platform', platform],
+        /--date must be YYYY-MM-DD/,
+      ],
+      [
+        ['--channel', 'wechat', '--date', D, '--statement', '/nonexistent/s.csv', '--platform', platform],
+        /cannot read statement \/nonexistent\/s.csv: ENOENT/,
+      ],
+      [
+        [
+          '--channel',
+          'wechat',
+          '--date',
+          D,
+          '--statement',
+          statement,
+          '--platform',
+          platform,
+          '--differences-out',
+          '/nonexistent/d.csv',
+        ],
+        /folder \/nonexistent does not exist/,
+      ],
       [['--channel', 'wechat', '--date', D], /needs the database: pass --db URL/],
-      [['--channel', 'wechat', '--date', D, '--statement', statement], /without --platform, reconcile needs the database/],
+      [
+        ['--channel', 'wechat', '--date', D, '--statement', statement],
+        /without --platform, reconcile needs the database/,
+      ],
     ];
     for (const [args, message] of cases) {
       const r = await run(['reconcile', ...args, '--json']);

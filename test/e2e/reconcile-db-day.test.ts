@@ -74,7 +74,9 @@ function tamperWechat(text: string, t: Tamper): { text: string; removed: string[
     if (f[9] === '`SUCCESS') paid += minorOf(f[12]!);
     refunded += minorOf(f[16]!);
   }
-  const summary = [String(rows.length), majorOf(paid), majorOf(refunded), '0.00', '0.00'].map((v) => `\`${v}`).join(',');
+  const summary = [String(rows.length), majorOf(paid), majorOf(refunded), '0.00', '0.00']
+    .map((v) => `\`${v}`)
+    .join(',');
   return { text: [header, ...rows, summaryHeader, summary, ''].join('\r\n'), removed };
 }
 
@@ -95,7 +97,9 @@ describe.each(storeKinds())('reconciliation of a WeChat day from the database (%
   }
   async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
     const res = await fetch(bridge.url + path, {
-      method, headers: { authorization: `Bearer ${apiKey}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
     });
     return { status: res.status, body: await res.json() };
   }
@@ -110,12 +114,23 @@ describe.each(storeKinds())('reconciliation of a WeChat day from the database (%
     throw new Error(`${no}: ${JSON.stringify(last)}`);
   }
   async function channelNo(no: string): Promise<string> {
-    const r = await bridge.store.db.selectFrom('orders').select('channel_order_no').where('out_trade_no', '=', no).executeTakeFirstOrThrow();
+    const r = await bridge.store.db
+      .selectFrom('orders')
+      .select('channel_order_no')
+      .where('out_trade_no', '=', no)
+      .executeTakeFirstOrThrow();
     return r.channel_order_no;
   }
   async function sale(amount: number, opts: { loseNotify?: boolean } = {}): Promise<{ no: string; cno: string }> {
     const no = uniqueNo('rc');
-    const created = await api('POST', '/api/v1/payments', { out_trade_no: no, amount_minor: amount, currency: 'NZD', channel: 'wechat', mode: 'native', description: 'Kiwifruit 奇异果' });
+    const created = await api('POST', '/api/v1/payments', {
+      out_trade_no: no,
+      amount_minor: amount,
+      currency: 'NZD',
+      channel: 'wechat',
+      mode: 'native',
+      description: 'Kiwifruit 奇异果',
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     if (opts.loseNotify) await sim.control('/sim/faults', { target: 'notify', mode: 'drop-notify', count: 1 });
     expect((await sim.control('/sim/pay', { code_url: created.body.qr_code })).status).toBe(200);
@@ -130,7 +145,11 @@ describe.each(storeKinds())('reconciliation of a WeChat day from the database (%
     const base = systemClock(20);
     const clock: Clock = { now: () => new Date(Date.now() + offsetMs), duration: base.duration, sleep: base.sleep };
     bridge = await startBridge({
-      dbUrl: db.url, port: 0, secretKey: SECRET, filesDir, clock,
+      dbUrl: db.url,
+      port: 0,
+      secretKey: SECRET,
+      filesDir,
+      clock,
       log: pino({ level: process.env.KAURI_LOG_LEVEL ?? 'silent' }),
       // The test runs each day itself; the schedule looks at no day.
       reconcile: { lookbackDays: 0 },
@@ -142,22 +161,28 @@ describe.each(storeKinds())('reconciliation of a WeChat day from the database (%
     apiKey = seed.apiKey;
     // The statement WeChat publishes, with this test's surgery applied.
     const real = bridge.channels.get('wechat')!;
-    const fetchStatement = async (ctx: Parameters<NonNullable<PaymentChannel['fetchStatement']>>[0], day: string): Promise<StatementResult> => {
+    const fetchStatement = async (
+      ctx: Parameters<NonNullable<PaymentChannel['fetchStatement']>>[0],
+      day: string,
+    ): Promise<StatementResult> => {
       const r = await real.fetchStatement!(ctx, day);
       const t = tampers.get(day);
       if (r.state !== 'ready' || !t) return r;
       const out = tamperWechat(r.body.toString('utf8'), t);
-      if (t.remove && out.removed.length !== t.remove.length) throw new Error(`statement of ${day} lacks rows to remove`);
+      if (t.remove && out.removed.length !== t.remove.length)
+        throw new Error(`statement of ${day} lacks rows to remove`);
       if (day === D) movedRow = out.removed.find((row) => row.includes(tampers.get('moved')!.remove![0]!))!;
       return { ...r, body: Buffer.from(out.text, 'utf8') };
     };
-    bridge.channels.register(new Proxy(real, {
-      get(target, p) {
-        if (p === 'fetchStatement') return fetchStatement;
-        const v = Reflect.get(target, p, target) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    }));
+    bridge.channels.register(
+      new Proxy(real, {
+        get(target, p) {
+          if (p === 'fetchStatement') return fetchStatement;
+          const v = Reflect.get(target, p, target) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      }),
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -194,7 +219,10 @@ describe.each(storeKinds())('reconciliation of a WeChat day from the database (%
     const early = await bridge.reconcile.reconcileDay('wechat', D);
     expect(early.downloads.map((x) => x.state)).toEqual(['not_ready']);
     expect(early.merchants[0]!.state).toBe('no_statement');
-    const empty = await bridge.reconcile.reconcileDay('wechat', new Date(Date.parse(`${D}T00:00:00Z`) - 3 * DAY).toISOString().slice(0, 10));
+    const empty = await bridge.reconcile.reconcileDay(
+      'wechat',
+      new Date(Date.parse(`${D}T00:00:00Z`) - 3 * DAY).toISOString().slice(0, 10),
+    );
     expect(empty.downloads.map((x) => x.state)).toEqual(['empty']);
     expect(empty.differences).toEqual([]);
 
@@ -202,17 +230,47 @@ describe.each(storeKinds())('reconciliation of a WeChat day from the database (%
     const run = await bridge.reconcile.reconcileDay('wechat', D);
     expect(run.downloads[0]!.state).toBe('ready');
     expect(run.summary).toEqual({
-      channel: 'wechat', date: D, statementRows: 6, platformRows: 7, matched: 3, amountMismatch: 1, currencyMismatch: 0, statusMismatch: 1,
-      channelOnly: 0, platformOnly: 1, duplicates: 1, suspense: 1,
-      totals: { channelMinor: 1000 + 2100 + 3000 + 4000 + 5000 + 5000, platformMinor: 1000 + 2000 + 4000 + 5000 + 6000 + 7000, currency: 'NZD' },
+      channel: 'wechat',
+      date: D,
+      statementRows: 6,
+      platformRows: 7,
+      matched: 3,
+      amountMismatch: 1,
+      currencyMismatch: 0,
+      statusMismatch: 1,
+      channelOnly: 0,
+      platformOnly: 1,
+      duplicates: 1,
+      suspense: 1,
+      totals: {
+        channelMinor: 1000 + 2100 + 3000 + 4000 + 5000 + 5000,
+        platformMinor: 1000 + 2000 + 4000 + 5000 + 6000 + 7000,
+        currency: 'NZD',
+      },
     });
-    const found = (await bridge.reconcile.differences({ channel: 'wechat', day: D })).map((d) => [d.category, d.id, d.state]).sort();
-    expect(found).toEqual([
-      ['amountMismatch', b.cno, 'open'], ['duplicates', g.cno, 'open'], ['platformOnly', h.cno, 'open'], ['statusMismatch', c.cno, 'open'], ['suspense', e.cno, 'open'],
-    ].sort());
+    const found = (await bridge.reconcile.differences({ channel: 'wechat', day: D }))
+      .map((d) => [d.category, d.id, d.state])
+      .sort();
+    expect(found).toEqual(
+      [
+        ['amountMismatch', b.cno, 'open'],
+        ['duplicates', g.cno, 'open'],
+        ['platformOnly', h.cno, 'open'],
+        ['statusMismatch', c.cno, 'open'],
+        ['suspense', e.cno, 'open'],
+      ].sort(),
+    );
     expect(found.map((x) => x[1])).not.toContain(a.cno);
-    const amount = (await bridge.reconcile.differences({ channel: 'wechat', day: D })).find((d) => d.category === 'amountMismatch')!;
-    expect(amount.data).toMatchObject({ channelAmountMinor: 2100, platformAmountMinor: 2000, channelCurrency: 'NZD', channelStatus: 'paid', platformStatus: 'paid' });
+    const amount = (await bridge.reconcile.differences({ channel: 'wechat', day: D })).find(
+      (d) => d.category === 'amountMismatch',
+    )!;
+    expect(amount.data).toMatchObject({
+      channelAmountMinor: 2100,
+      platformAmountMinor: 2000,
+      channelCurrency: 'NZD',
+      channelStatus: 'paid',
+      platformStatus: 'paid',
+    });
     expect(amount.data.channelTradeNo).toMatch(/^\d+$/);
 
     // The raw (as downloaded) file is in the file store under its SHA-256.
@@ -223,17 +281,37 @@ describe.each(storeKinds())('reconciliation of a WeChat day from the database (%
 
     // Settlement: WeChat's rows (the repeated row once), per merchant.
     const st = await bridge.reconcile.settlement({ from: D, to: D });
-    expect(st).toMatchObject([{ channel: 'wechat', day: D, currency: 'NZD', payments: 5, grossMinor: 1000 + 2100 + 3000 + 4000 + 5000, refundsMinor: 0, netMinor: 15100 }]);
+    expect(st).toMatchObject([
+      {
+        channel: 'wechat',
+        day: D,
+        currency: 'NZD',
+        payments: 5,
+        grossMinor: 1000 + 2100 + 3000 + 4000 + 5000,
+        refundsMinor: 0,
+        netMinor: 15100,
+      },
+    ]);
 
     // The same day again: the same result, nothing new recorded.
-    const versions = async () => (await bridge.store.db.selectFrom('recon_differences').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n;
+    const versions = async () =>
+      (
+        await bridge.store.db
+          .selectFrom('recon_differences')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n;
     const before = Number(await versions());
     const again = await bridge.reconcile.reconcileDay('wechat', D);
     expect(again.summary).toEqual(run.summary);
     expect(Number(await versions())).toBe(before);
 
     // D+1: the refund of F lands; WeChat books E (paid 23:58 D by its notify) at 00:00:30.
-    const refund = await api('POST', `/api/v1/payments/${f.no}/refunds`, { out_refund_no: `${f.no}-r`, amount_minor: 1500, reason: 'bruised' });
+    const refund = await api('POST', `/api/v1/payments/${f.no}/refunds`, {
+      out_refund_no: `${f.no}-r`,
+      amount_minor: 1500,
+      reason: 'bruised',
+    });
     expect(refund.status, JSON.stringify(refund.body)).toBe(201);
     const deadline = Date.now() + 20_000;
     while ((await api('GET', `/api/v1/payments/${f.no}/refunds`)).body.data[0].status !== 'succeeded') {
@@ -245,42 +323,107 @@ describe.each(storeKinds())('reconciliation of a WeChat day from the database (%
     tampers.set(D1, { append: [eLine.join(',')] });
     await setTime(at(D2, '10:30'));
     const next = await bridge.reconcile.reconcileDay('wechat', D1);
-    expect(next.summary).toMatchObject({ statementRows: 2, platformRows: 2, matched: 2, amountMismatch: 0, statusMismatch: 0, channelOnly: 0, platformOnly: 0, duplicates: 0, suspense: 0 });
+    expect(next.summary).toMatchObject({
+      statementRows: 2,
+      platformRows: 2,
+      matched: 2,
+      amountMismatch: 0,
+      statusMismatch: 0,
+      channelOnly: 0,
+      platformOnly: 0,
+      duplicates: 0,
+      suspense: 0,
+    });
     expect(next.differences).toEqual([]);
-    const suspense = (await bridge.reconcile.differences({ channel: 'wechat', day: D })).find((d) => d.category === 'suspense')!;
+    const suspense = (await bridge.reconcile.differences({ channel: 'wechat', day: D })).find(
+      (d) => d.category === 'suspense',
+    )!;
     expect(suspense).toMatchObject({ state: 'cleared', version: 2, actor: 'system' });
     expect(suspense.note).toContain(`found on ${D1}'s statement`);
-    expect((await bridge.reconcile.settlement({ from: D1, to: D1 }))[0]).toMatchObject({ payments: 1, grossMinor: 7000, refunds: 1, refundsMinor: 1500, netMinor: 5500 });
+    expect((await bridge.reconcile.settlement({ from: D1, to: D1 }))[0]).toMatchObject({
+      payments: 1,
+      grossMinor: 7000,
+      refunds: 1,
+      refundsMinor: 1500,
+      netMinor: 5500,
+    });
   }, 180_000);
 
   it('resolves with a note as new versions, signs off, and refuses any change to a signed-off day', async () => {
     const svc = bridge.reconcile;
-    await expect(svc.signOff('wechat', D, 'fin')).rejects.toMatchObject({ code: 'conflict', message: expect.stringContaining('4 open differences') });
+    await expect(svc.signOff('wechat', D, 'fin')).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining('4 open differences'),
+    });
     const open = (await svc.differences({ channel: 'wechat', day: D })).filter((d) => d.state === 'open');
-    await expect(svc.resolve(open[0]!.key, { action: 'accept', note: '  ', actor: 'fin' })).rejects.toMatchObject({ code: 'bad_argument' });
-    await expect(svc.resolve(open[0]!.key, { action: 'link', note: 'x', linkedOrder: 'nope', actor: 'fin' })).rejects.toMatchObject({ code: 'bad_argument' });
+    await expect(svc.resolve(open[0]!.key, { action: 'accept', note: '  ', actor: 'fin' })).rejects.toMatchObject({
+      code: 'bad_argument',
+    });
+    await expect(
+      svc.resolve(open[0]!.key, { action: 'link', note: 'x', linkedOrder: 'nope', actor: 'fin' }),
+    ).rejects.toMatchObject({ code: 'bad_argument' });
     const status = open.find((d) => d.category === 'statusMismatch')!;
-    const linked = await svc.resolve(status.key, { action: 'link', note: 'notify lost; WeChat has it paid', linkedOrder: status.id, actor: 'fin' });
+    const linked = await svc.resolve(status.key, {
+      action: 'link',
+      note: 'notify lost; WeChat has it paid',
+      linkedOrder: status.id,
+      actor: 'fin',
+    });
     expect(linked).toMatchObject({ state: 'resolved', action: 'link', actor: 'fin', version: 2 });
     const amount = open.find((d) => d.category === 'amountMismatch')!;
-    await svc.resolve(amount.key, { action: 'adjust', note: 'WeChat settled 1.00 more', adjustMinor: 100, actor: 'fin' });
-    for (const d of open.filter((x) => x !== status && x !== amount)) await svc.resolve(d.key, { action: 'accept', note: 'checked', actor: 'fin' });
-    expect((await svc.history(status.key)).map((v) => [v.version, v.state, v.actor])).toEqual([[1, 'open', 'system'], [2, 'resolved', 'fin']]);
+    await svc.resolve(amount.key, {
+      action: 'adjust',
+      note: 'WeChat settled 1.00 more',
+      adjustMinor: 100,
+      actor: 'fin',
+    });
+    for (const d of open.filter((x) => x !== status && x !== amount))
+      await svc.resolve(d.key, { action: 'accept', note: 'checked', actor: 'fin' });
+    expect((await svc.history(status.key)).map((v) => [v.version, v.state, v.actor])).toEqual([
+      [1, 'open', 'system'],
+      [2, 'resolved', 'fin'],
+    ]);
 
     await svc.signOff('wechat', D, 'fin', 'all explained');
-    await expect(svc.resolve(amount.key, { action: 'accept', note: 'changed my mind', actor: 'fin' })).rejects.toMatchObject({ code: 'day_signed_off' });
+    await expect(
+      svc.resolve(amount.key, { action: 'accept', note: 'changed my mind', actor: 'fin' }),
+    ).rejects.toMatchObject({ code: 'day_signed_off' });
     await expect(svc.reconcileDay('wechat', D)).rejects.toMatchObject({ code: 'day_signed_off' });
-    await expect(svc.addAdjustment({ channel: 'wechat', day: D, merchantId: 'mch_demo', currency: 'NZD', amountMinor: -100, note: 'late', actor: 'fin' }))
-      .rejects.toMatchObject({ code: 'day_signed_off' });
+    await expect(
+      svc.addAdjustment({
+        channel: 'wechat',
+        day: D,
+        merchantId: 'mch_demo',
+        currency: 'NZD',
+        amountMinor: -100,
+        note: 'late',
+        actor: 'fin',
+      }),
+    ).rejects.toMatchObject({ code: 'day_signed_off' });
     // A later correction is an adjustment on a later, open day.
-    await svc.addAdjustment({ channel: 'wechat', day: D2, merchantId: 'mch_demo', currency: 'NZD', amountMinor: -100, note: 'reverses the 1.00 of ' + D, refersTo: amount.key, actor: 'fin' });
+    await svc.addAdjustment({
+      channel: 'wechat',
+      day: D2,
+      merchantId: 'mch_demo',
+      currency: 'NZD',
+      amountMinor: -100,
+      note: 'reverses the 1.00 of ' + D,
+      refersTo: amount.key,
+      actor: 'fin',
+    });
     const st = await svc.settlement({ from: D, to: D2 });
     expect(st.find((r) => r.day === D)).toMatchObject({ adjustmentsMinor: 100, netMinor: 15200, signedOff: true });
     expect(st.find((r) => r.day === D2)).toMatchObject({ adjustmentsMinor: -100, netMinor: -100, signedOff: false });
   }, 60_000);
 
   it('rejects a malformed statement whole, keeps the raw file, and records nothing', async () => {
-    const sha = (await bridge.store.db.selectFrom('recon_downloads').select('file_sha256').where('day', '=', D).executeTakeFirstOrThrow()).file_sha256!;
+    const sha = (
+      await bridge.store.db
+        .selectFrom('recon_downloads')
+        .select('file_sha256')
+        .where('day', '=', D)
+        .executeTakeFirstOrThrow()
+    ).file_sha256!;
     const good = (await bridge.files.read(sha)).toString('utf8');
     const day = new Date(Date.parse(`${D}T00:00:00Z`) - DAY).toISOString().slice(0, 10);
     const lines = good.split('\r\n');
@@ -290,24 +433,41 @@ describe.each(storeKinds())('reconciliation of a WeChat day from the database (%
     // A row's product name in GBK, as a statement saved by the wrong program would have it.
     const gbk = Buffer.concat([utf8.subarray(0, cut), iconv.encode('奇异果', 'gbk'), utf8.subarray(cut + name.length)]);
     const cases: [string, Buffer, RegExp][] = [
-      ['truncated', Buffer.from(lines.slice(0, 3).join('\r\n'), 'utf8'), /^truncated_file: .* line 3: the file ends without its summary rows/],
-      ['wrong header', Buffer.from(good.replace('Transaction time', 'When'), 'utf8'), /^wrong_header: .* line 1: not a WeChat Pay statement header/],
+      [
+        'truncated',
+        Buffer.from(lines.slice(0, 3).join('\r\n'), 'utf8'),
+        /^truncated_file: .* line 3: the file ends without its summary rows/,
+      ],
+      [
+        'wrong header',
+        Buffer.from(good.replace('Transaction time', 'When'), 'utf8'),
+        /^wrong_header: .* line 1: not a WeChat Pay statement header/,
+      ],
       ['wrong encoding', gbk, /^wrong_encoding: .* line 2: /],
-      ['summary not matching', Buffer.from(lines.map((l, i) => (i === lines.length - 2 ? l.replace(/^`\d+/, '`99') : l)).join('\r\n'), 'utf8'),
-        /^summary_mismatch: .* line \d+: summary Total transaction count says 99 but the file has 6 rows/],
+      [
+        'summary not matching',
+        Buffer.from(lines.map((l, i) => (i === lines.length - 2 ? l.replace(/^`\d+/, '`99') : l)).join('\r\n'), 'utf8'),
+        /^summary_mismatch: .* line \d+: summary Total transaction count says 99 but the file has 6 rows/,
+      ],
     ];
     for (const [what, body, message] of cases) {
-      const err = await bridge.reconcile.reconcileDay('wechat', day, { statement: { body, fileName: `${what}.csv` } }).catch((x: unknown) => x);
+      const err = await bridge.reconcile
+        .reconcileDay('wechat', day, { statement: { body, fileName: `${what}.csv` } })
+        .catch((x: unknown) => x);
       expect(err, what).toMatchObject({ code: 'statement_rejected', message: expect.stringMatching(message) });
     }
     expect(await bridge.reconcile.differences({ channel: 'wechat', day })).toEqual([]);
     expect(await bridge.reconcile.settlement({ from: day, to: day })).toEqual([]);
-    const runs = await bridge.store.db.selectFrom('recon_runs').select(['state', 'file_sha256']).where('day', '=', day).execute();
+    const runs = await bridge.store.db
+      .selectFrom('recon_runs')
+      .select(['state', 'file_sha256'])
+      .where('day', '=', day)
+      .execute();
     expect(runs.map((r) => r.state)).toEqual(['failed', 'failed', 'failed', 'failed']);
     for (const r of runs) expect((await bridge.files.read(r.file_sha256!)).length).toBeGreaterThan(0);
   }, 60_000);
 
-  it('kauri reconcile --db: downloads through the channel, matches against the database, and the run is the HQ page\'s', async () => {
+  it("kauri reconcile --db: downloads through the channel, matches against the database, and the run is the HQ page's", async () => {
     // A sale on D-2 whose notify is lost, and one that is fine; then WeChat's clock is today's.
     const day = new Date(Date.parse(`${D}T00:00:00Z`) - 2 * DAY).toISOString().slice(0, 10);
     await setTime(at(day, '15:00'));
@@ -318,18 +478,45 @@ describe.each(storeKinds())('reconciliation of a WeChat day from the database (%
     try {
       const out = join(dir, 'differences.jsonl');
       const env = { KAURI_SECRET_KEY: SECRET, KAURI_FILES_DIR: filesDir };
-      const r = await kauri(['reconcile', '--channel', 'wechat', '--date', day, '--db', db.url, '--json', '--differences-out', out], env);
+      const r = await kauri(
+        ['reconcile', '--channel', 'wechat', '--date', day, '--db', db.url, '--json', '--differences-out', out],
+        env,
+      );
       expect(r.code, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout)).toEqual({
-        channel: 'wechat', date: day, statementRows: 2, platformRows: 2, matched: 1, amountMismatch: 0, currencyMismatch: 0, statusMismatch: 1,
-        channelOnly: 0, platformOnly: 0, duplicates: 0, suspense: 0, totals: { channelMinor: 1234 + 4321, platformMinor: 1234, currency: 'NZD' },
+        channel: 'wechat',
+        date: day,
+        statementRows: 2,
+        platformRows: 2,
+        matched: 1,
+        amountMismatch: 0,
+        currencyMismatch: 0,
+        statusMismatch: 1,
+        channelOnly: 0,
+        platformOnly: 0,
+        duplicates: 0,
+        suspense: 0,
+        totals: { channelMinor: 1234 + 4321, platformMinor: 1234, currency: 'NZD' },
       });
-      const diffs = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-      expect(diffs).toMatchObject([{ category: 'statusMismatch', id: lost.cno, channelStatus: 'paid', platformStatus: 'pending' }]);
+      const diffs = readFileSync(out, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(diffs).toMatchObject([
+        { category: 'statusMismatch', id: lost.cno, channelStatus: 'paid', platformStatus: 'pending' },
+      ]);
       expect(diffs[0].id).not.toBe(ok.cno);
       // Recorded where the HQ page looks: the day's cell, its difference, the raw file.
       const [cell] = await bridge.reconcile.overview(day, day);
-      expect(cell).toMatchObject({ channel: 'wechat', day, state: 'reconciled', statementRows: 2, matched: 1, open: 1, download: 'ready' });
+      expect(cell).toMatchObject({
+        channel: 'wechat',
+        day,
+        state: 'reconciled',
+        statementRows: 2,
+        matched: 1,
+        open: 1,
+        download: 'ready',
+      });
       const files = await bridge.reconcile.files();
       const f = files.find((x) => x.day === day)!;
       expect(f).toMatchObject({ state: 'ready', runState: 'done' });

@@ -13,7 +13,8 @@ import type { Sim } from '../support/sim-control.js';
 // refuse new payments while a refund waits in its outbox, bring the bridge back and see
 // the counter reconnect, deliver the refund and show it.
 
-if (!existsSync(CHROMIUM)) console.warn(`${CHROMIUM} is missing: the outage test through the cashier screen is skipped`);
+if (!existsSync(CHROMIUM))
+  console.warn(`${CHROMIUM} is missing: the outage test through the cashier screen is skipped`);
 
 describe.skipIf(!existsSync(CHROMIUM))('kauri start: the bridge down and back, as the cashier sees it', () => {
   let screens: CounterScreens;

@@ -7,7 +7,10 @@ import { spawnKauri, freePort, kauriBin, repoRoot } from '../support/processes.j
 
 function kauriPids(marker: string): string[] {
   const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
-  return out.split('\n').filter((l) => l.includes(marker) && !l.includes('ps -eo')).map((l) => l.trim().split(/\s+/)[0]!);
+  return out
+    .split('\n')
+    .filter((l) => l.includes(marker) && !l.includes('ps -eo'))
+    .map((l) => l.trim().split(/\s+/)[0]!);
 }
 
 describe('kauri start', () => {
@@ -16,7 +19,10 @@ describe('kauri start', () => {
     // a port base with room for +0…+10
     let base = await freePort();
     if (base > 60_000) base = 40_000 + (base % 10_000);
-    const kauri = await spawnKauri(['start', '--data', data, '--port-base', String(base)], { ready: /Press Ctrl-C to stop/, timeoutMs: 60_000 });
+    const kauri = await spawnKauri(['start', '--data', data, '--port-base', String(base)], {
+      ready: /Press Ctrl-C to stop/,
+      timeoutMs: 60_000,
+    });
     const endpoints = JSON.parse(readFileSync(join(data, 'endpoints.json'), 'utf8'));
     expect(endpoints.bridge).toBe(`http://127.0.0.1:${base}`);
     expect(endpoints.sims.wechat).toBe(`https://127.0.0.1:${base + 1}`);
@@ -24,17 +30,28 @@ describe('kauri start', () => {
     expect(kauri.stdout()).toContain(endpoints.demo.apiKey);
     // Issue 15 item 9: the files holding secrets are this user's only, and the counter was
     // paired without its code on a command line (ps shows every user's).
-    for (const f of ['endpoints.json', 'demo-secrets.json', 'secret.key', 'bridge.db', 'bridge.db-wal', join('terminal', 'terminal.db')]) {
+    for (const f of [
+      'endpoints.json',
+      'demo-secrets.json',
+      'secret.key',
+      'bridge.db',
+      'bridge.db-wal',
+      join('terminal', 'terminal.db'),
+    ]) {
       expect(statSync(join(data, f)).mode & 0o777, f).toBe(0o600);
     }
     expect(statSync(join(data, 'terminal')).mode & 0o777).toBe(0o700);
-    const commandLines = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(data));
+    const commandLines = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes(data));
     expect(commandLines.some((l) => l.includes(' terminal '))).toBe(true);
     expect(commandLines.join('\n')).not.toContain('--pair');
 
     const health = await fetch(`${endpoints.bridge}/healthz`);
     expect(health.status).toBe(200);
-    const missing = await fetch(`${endpoints.bridge}/api/v1/payments/nothing-here`, { headers: { authorization: `Bearer ${endpoints.demo.apiKey}` } });
+    const missing = await fetch(`${endpoints.bridge}/api/v1/payments/nothing-here`, {
+      headers: { authorization: `Bearer ${endpoints.demo.apiKey}` },
+    });
     expect(missing.status).toBe(404);
     expect((await missing.json()).error.code).toBe('order_not_found');
 
@@ -56,11 +73,19 @@ describe('kauri start', () => {
     let base = await freePort();
     if (base > 60_000) base = 40_000 + (base % 10_000);
     // `script` gives kauri start a terminal of its own, in whose foreground it runs, as in a shell.
-    const proc = spawn('script', ['-qfec', `'${process.execPath}' '${kauriBin}' start --data '${data}' --port-base ${base}`, '/dev/null'], {
-      cwd: repoRoot, env: { ...process.env, KAURI_FROM_SOURCE: '1', KAURI_LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const proc = spawn(
+      'script',
+      ['-qfec', `'${process.execPath}' '${kauriBin}' start --data '${data}' --port-base ${base}`, '/dev/null'],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, KAURI_FROM_SOURCE: '1', KAURI_LOG_LEVEL: 'warn' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
-    proc.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    proc.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     const exited = new Promise<number | null>((r) => proc.once('exit', r));
     const until = async (pattern: RegExp, ms = 60_000) => {
       const deadline = Date.now() + ms;
@@ -69,7 +94,11 @@ describe('kauri start', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
     };
-    const healthy = () => fetch(`http://127.0.0.1:${base}/healthz`).then((r) => r.ok, () => false);
+    const healthy = () =>
+      fetch(`http://127.0.0.1:${base}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
     try {
       await until(/Press Ctrl-C to stop/, 90_000);
       expect(await healthy()).toBe(true);

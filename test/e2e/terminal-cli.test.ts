@@ -12,7 +12,17 @@ describe('kauri terminal (arguments)', () => {
   it('explains itself with --help', async () => {
     const r = await run(['terminal', '--help']);
     expect(r.code).toBe(0);
-    for (const flag of ['--bridge', '--data', '--pair', '--headless', '--ui-port', '--printer', '--display', '--scanner']) expect(r.stdout).toContain(flag);
+    for (const flag of [
+      '--bridge',
+      '--data',
+      '--pair',
+      '--headless',
+      '--ui-port',
+      '--printer',
+      '--display',
+      '--scanner',
+    ])
+      expect(r.stdout).toContain(flag);
   });
 
   it('refuses a bridge URL that is not ws(s), a bad device SPEC, an unpaired data folder, and an unknown pairing code', async () => {
@@ -20,7 +30,11 @@ describe('kauri terminal (arguments)', () => {
       [['terminal', '--data', join(dir, 'a'), '--bridge', 'http://127.0.0.1:1', '--headless'], /ws:\/\/ or wss:\/\//],
       [['terminal', '--data', join(dir, 'b'), '--printer', 'bogus:', '--headless'], /--printer/],
       [['terminal', '--data', join(dir, 'c'), '--headless'], /not paired/],
-      [['terminal', '--data', join(dir, 'd'), '--bridge', 'ws://127.0.0.1:1/terminal', '--headless'], /Cannot reach the bridge/, { KAURI_PAIRING_CODE: 'ABCDE-FGHJK' }],
+      [
+        ['terminal', '--data', join(dir, 'd'), '--bridge', 'ws://127.0.0.1:1/terminal', '--headless'],
+        /Cannot reach the bridge/,
+        { KAURI_PAIRING_CODE: 'ABCDE-FGHJK' },
+      ],
     ];
     for (const [args, reason, env] of cases) {
       const r = await run(args, { env });

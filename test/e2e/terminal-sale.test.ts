@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { CHROMIUM, UA, actAsWechat, type Sim } from './onecode-support.js';
-import { paymentCode, readQr, startCounterScreens, textOf, type CounterScreens, type Endpoints } from './terminal-support.js';
+import {
+  paymentCode,
+  readQr,
+  startCounterScreens,
+  textOf,
+  type CounterScreens,
+  type Endpoints,
+} from './terminal-support.js';
 import { repoRoot } from '../support/processes.js';
 
 // The counter as a shop uses it, against `kauri start`: the cashier's and the customer's
@@ -37,10 +44,17 @@ describe.skipIf(!existsSync(CHROMIUM))('counter screens against kauri start', ()
   /** Every job the printer simulator decoded so far, as text. */
   const printed = () => {
     const dir = printerOut();
-    return dir && existsSync(dir) ? readdirSync(dir).filter((f) => /^\d{4}\.txt$/.test(f)).sort().map((f) => readFileSync(join(dir, f), 'utf8')).join('\n') : '';
+    return dir && existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => /^\d{4}\.txt$/.test(f))
+          .sort()
+          .map((f) => readFileSync(join(dir, f), 'utf8'))
+          .join('\n')
+      : '';
   };
   async function closeDay(pin: string) {
-    if (!(await cashier.getByTestId('close-day-pin').isVisible())) await cashier.getByTestId('close-day-button').click();
+    if (!(await cashier.getByTestId('close-day-pin').isVisible()))
+      await cashier.getByTestId('close-day-button').click();
     await cashier.getByTestId('close-day-pin').fill(pin);
     await cashier.getByTestId('close-day-pin').press('Enter');
   }
@@ -50,7 +64,7 @@ describe.skipIf(!existsSync(CHROMIUM))('counter screens against kauri start', ()
     if (await cashier.getByTestId('done-button').isVisible()) await cashier.getByTestId('done-button').click();
   }
 
-  it('shows the idle customer screen with the store\'s own code', async () => {
+  it("shows the idle customer screen with the store's own code", async () => {
     await expect.poll(() => customer.getByTestId('customer-static-qr').isVisible(), { timeout: 10_000 }).toBe(true);
     expect(await readQr(customer.getByTestId('customer-static-qr'))).toBe(`${ep.bridge}/s/${ep.demo.storeCode}`);
     expect(await textOf(cashier, 'outbox-count')).toBe('0');
@@ -150,15 +164,25 @@ describe.skipIf(!existsSync(CHROMIUM))('counter screens against kauri start', ()
     await cashier.getByTestId('refund-amount').fill('2.00');
     await cashier.getByTestId('manager-pin').fill(ep.demo.managerPin === '000000' ? '111111' : '000000');
     await cashier.getByTestId('refund-button').click();
-    await expect.poll(() => textOf(cashier, 'refund-error'), { timeout: 15_000 }).toContain('manager PIN is not correct');
-    const before = await (await fetch(`${ep.bridge}/api/v1/payments/${outTradeNo}`, { headers: { authorization: `Bearer ${ep.demo.apiKey}` } })).json();
+    await expect
+      .poll(() => textOf(cashier, 'refund-error'), { timeout: 15_000 })
+      .toContain('manager PIN is not correct');
+    const before = await (
+      await fetch(`${ep.bridge}/api/v1/payments/${outTradeNo}`, {
+        headers: { authorization: `Bearer ${ep.demo.apiKey}` },
+      })
+    ).json();
     expect(before.refunded_minor).toBe(0);
 
     await cashier.getByTestId('refund-amount').fill('2.00');
     await cashier.getByTestId('manager-pin').fill(ep.demo.managerPin);
     await cashier.getByTestId('refund-button').click();
     await expect.poll(() => row.locator('.status').textContent(), { timeout: 30_000 }).toBe('PARTIALLY REFUNDED');
-    const after = await (await fetch(`${ep.bridge}/api/v1/payments/${outTradeNo}`, { headers: { authorization: `Bearer ${ep.demo.apiKey}` } })).json();
+    const after = await (
+      await fetch(`${ep.bridge}/api/v1/payments/${outTradeNo}`, {
+        headers: { authorization: `Bearer ${ep.demo.apiKey}` },
+      })
+    ).json();
     expect(after).toMatchObject({ refunded_minor: 200, status: 'partially_refunded' });
   });
 
@@ -176,7 +200,9 @@ describe.skipIf(!existsSync(CHROMIUM))('counter screens against kauri start', ()
     }
     await expect.poll(() => cashier.getByTestId('sale-row').count(), { timeout: 30_000 }).toBe(before + 1);
     expect(await textOf(cashier, 'notice')).toContain('Store code payment received: 6.66 NZD');
-    expect(await cashier.getByTestId('sale-row').filter({ hasText: 'NZD 6.66' }).locator('.status').textContent()).toBe('PAID');
+    expect(await cashier.getByTestId('sale-row').filter({ hasText: 'NZD 6.66' }).locator('.status').textContent()).toBe(
+      'PAID',
+    );
   });
 
   it('shows the settlement report with the journal head, and the screens for the README', async () => {
@@ -199,7 +225,10 @@ describe.skipIf(!existsSync(CHROMIUM))('counter screens against kauri start', ()
     const docs = process.env.KAURI_UPDATE_SCREENSHOTS === '1' ? join(repoRoot, 'docs') : join(data, 'screens');
     mkdirSync(docs, { recursive: true });
     await cashier.screenshot({ path: join(docs, 'cashier-screen.png') });
-    await cashier.getByTestId('done-button').click().catch(() => undefined);
+    await cashier
+      .getByTestId('done-button')
+      .click()
+      .catch(() => undefined);
     await cashier.getByTestId('amount-input').fill('25.80');
     await cashier.getByTestId('charge-button').click();
     await expect.poll(() => customer.getByTestId('customer-qr').isVisible(), { timeout: 15_000 }).toBe(true);
@@ -214,17 +243,23 @@ describe.skipIf(!existsSync(CHROMIUM))('counter screens against kauri start', ()
     await cashier.getByTestId('charge-button').click();
     await expect.poll(status, { timeout: 15_000 }).toContain('WAITING');
     await closeDay(ep.demo.managerPin);
-    await expect.poll(() => textOf(cashier, 'close-day-error'), { timeout: 15_000 }).toContain('A payment is in progress');
+    await expect
+      .poll(() => textOf(cashier, 'close-day-error'), { timeout: 15_000 })
+      .toContain('A payment is in progress');
     expect(await textOf(cashier, 'close-day-error')).toContain('仍有结果未知或进行中的支付');
     await cashier.getByTestId('cancel-button').click();
     await expect.poll(status, { timeout: 20_000 }).toContain('CLOSED');
 
     await closeDay(ep.demo.managerPin === '000000' ? '111111' : '000000');
-    await expect.poll(() => textOf(cashier, 'close-day-error'), { timeout: 15_000 }).toContain('manager PIN is not correct');
+    await expect
+      .poll(() => textOf(cashier, 'close-day-error'), { timeout: 15_000 })
+      .toContain('manager PIN is not correct');
     expect(printed()).not.toContain('Z-REPORT');
 
     await closeDay(ep.demo.managerPin);
-    await expect.poll(() => textOf(cashier, 'settlement-report'), { timeout: 15_000 }).toContain('Z-report · close no. 1');
+    await expect
+      .poll(() => textOf(cashier, 'settlement-report'), { timeout: 15_000 })
+      .toContain('Z-report · close no. 1');
     expect(await cashier.getByTestId('close-day-error').count()).toBe(0);
     const state = await (await fetch(new URL('/api/state', ep.cashier))).json();
     expect(state.settlement).toMatchObject({ report: 'Z', closeNumber: 1 });
@@ -239,7 +274,9 @@ describe.skipIf(!existsSync(CHROMIUM))('counter screens against kauri start', ()
 
     // One Z per store day: a second close says so and prints nothing.
     await closeDay(ep.demo.managerPin);
-    await expect.poll(() => textOf(cashier, 'close-day-error'), { timeout: 15_000 }).toContain('is already closed (close no. 1 at');
+    await expect
+      .poll(() => textOf(cashier, 'close-day-error'), { timeout: 15_000 })
+      .toContain('is already closed (close no. 1 at');
     expect(await textOf(cashier, 'close-day-error')).toContain('本营业日已日结');
     expect(printed().split('Z-REPORT').length - 1).toBe(1);
   });

@@ -35,25 +35,68 @@ describe.skipIf(!socatAvailable())('serial scanner → counter → bridge', () =
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kauri-serial-scan-'));
-    wechatProc = await spawnKauri(['sim', 'wechat', '--port', '0', '--state', join(dir, 'wechat'), '--tls'], { ready: /listening on (\S+)/, env: ENV, timeoutMs: 60_000 });
+    wechatProc = await spawnKauri(['sim', 'wechat', '--port', '0', '--state', join(dir, 'wechat'), '--tls'], {
+      ready: /listening on (\S+)/,
+      env: ENV,
+      timeoutMs: 60_000,
+    });
     wechat = simControl('wechat', wechatProc.ready, join(dir, 'wechat'));
     port = await freePort();
-    bridge = await spawnKauri([
-      'bridge', '--port', String(port), '--db', db(), '--demo', '--wechat-sim', wechat.url, '--wechat-sim-state', join(dir, 'wechat'),
-    ], { ready: /bridge listening on (\S+)/, env: ENV, timeoutMs: 60_000 });
+    bridge = await spawnKauri(
+      [
+        'bridge',
+        '--port',
+        String(port),
+        '--db',
+        db(),
+        '--demo',
+        '--wechat-sim',
+        wechat.url,
+        '--wechat-sim-state',
+        join(dir, 'wechat'),
+      ],
+      { ready: /bridge listening on (\S+)/, env: ENV, timeoutMs: 60_000 },
+    );
     apiKey = /demo API key: (\S+)/.exec(bridge.stdout())![1]!;
-    const admin = await spawnKauri(['admin', 'pairing-code', 'create', '--store', 'demo-queen-st', '--db', db(), '--json']);
+    const admin = await spawnKauri([
+      'admin',
+      'pairing-code',
+      'create',
+      '--store',
+      'demo-queen-st',
+      '--db',
+      db(),
+      '--json',
+    ]);
     await admin.finished();
     const code = JSON.parse(admin.stdout()).code as string;
 
     pty = await createPtyPair(join(dir, 'scanner'), join(dir, 'scanner-device'));
-    terminal = await spawnKauri([
-      'terminal', '--bridge', `ws://127.0.0.1:${port}/terminal`, '--data', join(dir, 'counter'), '--headless', '--ui-port', '0',
-      '--pair', code, '--scanner', `serial:${pty.a}`,
-    ], { ready: /cashier (\S+)/, env: ENV, timeoutMs: 60_000 });
+    terminal = await spawnKauri(
+      [
+        'terminal',
+        '--bridge',
+        `ws://127.0.0.1:${port}/terminal`,
+        '--data',
+        join(dir, 'counter'),
+        '--headless',
+        '--ui-port',
+        '0',
+        '--pair',
+        code,
+        '--scanner',
+        `serial:${pty.a}`,
+      ],
+      { ready: /cashier (\S+)/, env: ENV, timeoutMs: 60_000 },
+    );
     cashier = terminal.ready;
     await waitFor(state, (s) => s.connection === 'ONLINE', 30_000, 'online');
-    await waitFor(state, (s) => s.devices.some((d: { kind: string; state: string }) => d.kind === 'scanner' && d.state === 'connected'), 30_000, 'the scanner connected');
+    await waitFor(
+      state,
+      (s) => s.devices.some((d: { kind: string; state: string }) => d.kind === 'scanner' && d.state === 'connected'),
+      30_000,
+      'the scanner connected',
+    );
     scanner = new SerialPort({ path: pty.b, baudRate: 9600 });
     await new Promise<void>((r) => scanner.once('open', () => r()));
   }, 180_000);
@@ -72,11 +115,21 @@ describe.skipIf(!socatAvailable())('serial scanner → counter → bridge', () =
     expect((await counterAction(cashier, 'amount', { amount: '7.40' })).status).toBe(200);
     await scan(await paymentCode(wechat, 'success'));
     const s = await waitFor(state, (x) => x.current?.status === 'PAID', 30_000, 'the scanned sale paid');
-    expect(s.current).toMatchObject({ kind: 'scan', channel: 'wechat', amountMinor: 740, currency: 'NZD', active: false });
+    expect(s.current).toMatchObject({
+      kind: 'scan',
+      channel: 'wechat',
+      amountMinor: 740,
+      currency: 'NZD',
+      active: false,
+    });
     expect(s.scanError).toBeNull();
     expect(s.today.filter((x: { status: string }) => x.status === 'PAID')).toHaveLength(1);
     // The bridge has it as paid too: the code went all the way to the channel.
-    const pay = await (await fetch(`http://127.0.0.1:${port}/api/v1/payments/${s.current.outTradeNo}`, { headers: { authorization: `Bearer ${apiKey}` } })).json();
+    const pay = await (
+      await fetch(`http://127.0.0.1:${port}/api/v1/payments/${s.current.outTradeNo}`, {
+        headers: { authorization: `Bearer ${apiKey}` },
+      })
+    ).json();
     expect(pay).toMatchObject({ status: 'paid', amount_minor: 740, channel: 'wechat', mode: 'micropay' });
   });
 

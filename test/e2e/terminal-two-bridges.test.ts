@@ -28,19 +28,68 @@ describe.skipIf(!pgUrl)('counter with two bridges on one PostgreSQL', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kauri-two-bridges-'));
     tdb = await createTestDatabase('postgres');
-    alipayProc = await spawnKauri(['sim', 'alipay', '--port', '0', '--state', join(dir, 'alipay')], { ready: /listening on (\S+)/, timeoutMs: 60_000 });
+    alipayProc = await spawnKauri(['sim', 'alipay', '--port', '0', '--state', join(dir, 'alipay')], {
+      ready: /listening on (\S+)/,
+      timeoutMs: 60_000,
+    });
     alipay = simControl('alipay', alipayProc.ready, join(dir, 'alipay'));
     portA = await freePort();
-    a = await spawnKauri(['bridge', '--port', String(portA), '--db', tdb.url, '--demo', '--alipay-sim', alipay.url, '--alipay-sim-state', join(dir, 'alipay'), '--files', join(dir, 'files-a')],
-      { ready: /bridge listening on (\S+)/, env, timeoutMs: 60_000 });
-    b = await spawnKauri(['bridge', '--port', '0', '--db', tdb.url, '--public-url', `http://127.0.0.1:${portA}`, '--files', join(dir, 'files-b')],
-      { ready: /bridge listening on (\S+)/, env, timeoutMs: 60_000 });
-    const admin = await spawnKauri(['admin', 'pairing-code', 'create', '--store', 'demo-queen-st', '--db', tdb.url, '--json'], { env });
+    a = await spawnKauri(
+      [
+        'bridge',
+        '--port',
+        String(portA),
+        '--db',
+        tdb.url,
+        '--demo',
+        '--alipay-sim',
+        alipay.url,
+        '--alipay-sim-state',
+        join(dir, 'alipay'),
+        '--files',
+        join(dir, 'files-a'),
+      ],
+      { ready: /bridge listening on (\S+)/, env, timeoutMs: 60_000 },
+    );
+    b = await spawnKauri(
+      [
+        'bridge',
+        '--port',
+        '0',
+        '--db',
+        tdb.url,
+        '--public-url',
+        `http://127.0.0.1:${portA}`,
+        '--files',
+        join(dir, 'files-b'),
+      ],
+      { ready: /bridge listening on (\S+)/, env, timeoutMs: 60_000 },
+    );
+    const admin = await spawnKauri(
+      ['admin', 'pairing-code', 'create', '--store', 'demo-queen-st', '--db', tdb.url, '--json'],
+      { env },
+    );
     await admin.finished();
     const code = JSON.parse(admin.stdout()).code as string;
-    terminal = await spawnKauri(['terminal', '--bridge', `${b.ready.replace('http', 'ws')}/terminal`, '--data', join(dir, 'counter'), '--headless', '--ui-port', '0'],
-      { ready: /cashier (\S+)/, timeoutMs: 60_000, env: { KAURI_PAIRING_CODE: code } });
-    await waitFor(() => counterState(terminal.ready), (s) => s.connection === 'ONLINE', 30_000, 'online');
+    terminal = await spawnKauri(
+      [
+        'terminal',
+        '--bridge',
+        `${b.ready.replace('http', 'ws')}/terminal`,
+        '--data',
+        join(dir, 'counter'),
+        '--headless',
+        '--ui-port',
+        '0',
+      ],
+      { ready: /cashier (\S+)/, timeoutMs: 60_000, env: { KAURI_PAIRING_CODE: code } },
+    );
+    await waitFor(
+      () => counterState(terminal.ready),
+      (s) => s.connection === 'ONLINE',
+      30_000,
+      'online',
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -57,7 +106,12 @@ describe.skipIf(!pgUrl)('counter with two bridges on one PostgreSQL', () => {
     const cashier = terminal.ready;
     const r = await counterAction(cashier, 'charge', { amount: '5.00' });
     expect(r.status).toBe(200);
-    const waiting = await waitFor(() => counterState(cashier), (s) => s.current?.status === 'WAITING', 20_000, 'the checkout');
+    const waiting = await waitFor(
+      () => counterState(cashier),
+      (s) => s.current?.status === 'WAITING',
+      20_000,
+      'the checkout',
+    );
     const url = waiting.current.url as string;
     expect(url.startsWith(`http://127.0.0.1:${portA}/c/`)).toBe(true);
     // The customer's Alipay opens the code (at A), which sends it to Alipay's QR page.
@@ -67,7 +121,12 @@ describe.skipIf(!pgUrl)('counter with two bridges on one PostgreSQL', () => {
     expect(qr.startsWith(alipay.url)).toBe(true);
     const paid = await alipay.control('/sim/pay', { qr_code: qr });
     expect(paid.status).toBe(200);
-    const done = await waitFor(() => counterState(cashier), (s) => s.current?.status === 'PAID', 30_000, 'PAID on the counter');
+    const done = await waitFor(
+      () => counterState(cashier),
+      (s) => s.current?.status === 'PAID',
+      30_000,
+      'PAID on the counter',
+    );
     expect(done.current).toMatchObject({ amountMinor: 500, channel: 'alipay' });
   });
 });

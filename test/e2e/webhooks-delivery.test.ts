@@ -15,7 +15,13 @@ import { createTestDatabase, storeKinds, type TestDatabase } from '../support/st
 // documented verifier, a bridge whose retry schedule runs KAURI_TIME_SCALE-fast, and a
 // bridge restart in the middle of the retries.
 
-interface Received { eventId: string; type: string; attempt: number; status: number; verified: boolean }
+interface Received {
+  eventId: string;
+  type: string;
+  attempt: number;
+  status: number;
+  verified: boolean;
+}
 
 class Receiver {
   readonly got: Received[] = [];
@@ -26,7 +32,13 @@ class Receiver {
   url = '';
 
   async start(): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req).then((status) => { res.writeHead(status); res.end(); }));
+    this.server = createServer(
+      (req, res) =>
+        void this.handle(req).then((status) => {
+          res.writeHead(status);
+          res.end();
+        }),
+    );
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
     const a = this.server.address();
     this.url = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/kauri/webhook`;
@@ -85,8 +97,14 @@ describe.each(storeKinds())('merchant webhooks (%s)', (kind) => {
   // 1000× time: the 10 s, 20 s, 40 s… schedule becomes 10 ms, 20 ms, 40 ms…
   const bridgeAt = async (scale = 1000): Promise<Bridge> => {
     const b = await startBridge({
-      dbUrl: tdb.url, port: 0, secretKey: 'e2e-webhooks-secret-key-0123456789', filesDir, channels: new ChannelRegistry(),
-      log: pino({ level: process.env.KAURI_LOG_LEVEL ?? 'silent' }), clock: systemClock(scale), webhookResolver: dns,
+      dbUrl: tdb.url,
+      port: 0,
+      secretKey: 'e2e-webhooks-secret-key-0123456789',
+      filesDir,
+      channels: new ChannelRegistry(),
+      log: pino({ level: process.env.KAURI_LOG_LEVEL ?? 'silent' }),
+      clock: systemClock(scale),
+      webhookResolver: dns,
     });
     bridges.push(b);
     return b;
@@ -114,7 +132,11 @@ describe.each(storeKinds())('merchant webhooks (%s)', (kind) => {
 
   const api = async (b: Bridge, key: string, method: string, path: string, body?: unknown) => {
     const res = await fetch(b.url + path, {
-      method, headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      method,
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
     const text = await res.text();
@@ -130,9 +152,13 @@ describe.each(storeKinds())('merchant webhooks (%s)', (kind) => {
 
   /** A checkout created and cancelled: two events (checkout.cancelled is the one delivered). */
   const cancelledCheckout = async (b: Bridge, key: string) => {
-    const c = (await api(b, key, 'POST', '/api/v1/checkouts', { amount_minor: 1500, currency: 'NZD', expires_in_s: 86_400 })).body;
+    const c = (
+      await api(b, key, 'POST', '/api/v1/checkouts', { amount_minor: 1500, currency: 'NZD', expires_in_s: 86_400 })
+    ).body;
     expect((await api(b, key, 'POST', `/api/v1/checkouts/${c.token}/cancel`)).body.status).toBe('cancelled');
-    const [e] = (await b.events.read(0, { types: ['checkout.cancelled'] })).filter((x) => (x.payload as any).checkout.id === c.id);
+    const [e] = (await b.events.read(0, { types: ['checkout.cancelled'] })).filter(
+      (x) => (x.payload as any).checkout.id === c.id,
+    );
     return e!;
   };
 
@@ -141,7 +167,10 @@ describe.each(storeKinds())('merchant webhooks (%s)', (kind) => {
     const m = await merchantWithKey(b, ['127.0.0.1', 'tuition.example']);
     const set = await api(b, m.key, 'PUT', '/api/v1/webhook', { url: 'https://hooks.tuition.example/kauri' });
     expect(set.status).toBe(200);
-    expect(set.body).toEqual({ url: 'https://hooks.tuition.example/kauri', secret: expect.stringMatching(/^whsec_[A-Za-z0-9_-]{32}$/) });
+    expect(set.body).toEqual({
+      url: 'https://hooks.tuition.example/kauri',
+      secret: expect.stringMatching(/^whsec_[A-Za-z0-9_-]{32}$/),
+    });
     const got = await api(b, m.key, 'GET', '/api/v1/webhook');
     expect(got.body.url).toBe('https://hooks.tuition.example/kauri');
     expect(JSON.stringify(got.body)).not.toContain(set.body.secret);
@@ -156,7 +185,12 @@ describe.each(storeKinds())('merchant webhooks (%s)', (kind) => {
     // Even hosts on the merchant's allowed domains.
     const m = await merchantWithKey(b, ['127.0.0.1', 'tuition.example', '::ffff:7f00:1', '169.254.169.254'], false);
     const r = await receiver();
-    for (const url of [r.url, r.url.replace('http:', 'https:'), 'https://[::ffff:7f00:1]/kauri', 'https://169.254.169.254/latest/meta-data']) {
+    for (const url of [
+      r.url,
+      r.url.replace('http:', 'https:'),
+      'https://[::ffff:7f00:1]/kauri',
+      'https://169.254.169.254/latest/meta-data',
+    ]) {
       const put = await api(b, m.key, 'PUT', '/api/v1/webhook', { url });
       expect(put.status, url).toBe(400);
       expect(put.body.error.code).toBe('webhook_url_refused');
@@ -165,9 +199,14 @@ describe.each(storeKinds())('merchant webhooks (%s)', (kind) => {
     // A name that resolves to a private or loopback address passes PUT (DNS is asked when
     // delivering) and is refused then, with a short cause in the merchant's log.
     for (const host of ['intranet', 'sneaky']) {
-      r.secret = (await api(b, m.key, 'PUT', '/api/v1/webhook', { url: `https://${host}.tuition.example:${new URL(r.url).port}/kauri/webhook` })).body.secret;
+      r.secret = (
+        await api(b, m.key, 'PUT', '/api/v1/webhook', {
+          url: `https://${host}.tuition.example:${new URL(r.url).port}/kauri/webhook`,
+        })
+      ).body.secret;
       const e = await cancelledCheckout(b, m.key);
-      const deliveryOf = async () => (await api(b, m.key, 'GET', `/api/v1/webhook/deliveries?event_id=${e.id}`)).body.data[0];
+      const deliveryOf = async () =>
+        (await api(b, m.key, 'GET', `/api/v1/webhook/deliveries?event_id=${e.id}`)).body.data[0];
       await expect.poll(async () => (await deliveryOf())?.attempts ?? 0, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
       const d = await deliveryOf();
       expect(d.status).toBe('pending');
@@ -183,15 +222,22 @@ describe.each(storeKinds())('merchant webhooks (%s)', (kind) => {
     const r = await receiver();
     // lan.tuition.example exists only in the injected table: the request arrives only because
     // the connection goes to the address that was checked, not to a second lookup.
-    r.secret = (await api(b, m.key, 'PUT', '/api/v1/webhook', { url: `http://lan.tuition.example:${new URL(r.url).port}/kauri/webhook` })).body.secret;
+    r.secret = (
+      await api(b, m.key, 'PUT', '/api/v1/webhook', {
+        url: `http://lan.tuition.example:${new URL(r.url).port}/kauri/webhook`,
+      })
+    ).body.secret;
     const e = await cancelledCheckout(b, m.key);
     await expect.poll(() => r.acked(e.id), { timeout: 10_000 }).toBe(1);
     // A receiver that is down: the merchant reads "connection refused", not a socket dump.
     await r.stop();
     receivers.splice(receivers.indexOf(r), 1);
     const e2 = await cancelledCheckout(b, m.key);
-    const deliveryOf = async () => (await api(b, m.key, 'GET', `/api/v1/webhook/deliveries?event_id=${e2.id}`)).body.data[0];
-    await expect.poll(async () => (await deliveryOf())?.last_error ?? null, { timeout: 10_000 }).toBe('connection refused');
+    const deliveryOf = async () =>
+      (await api(b, m.key, 'GET', `/api/v1/webhook/deliveries?event_id=${e2.id}`)).body.data[0];
+    await expect
+      .poll(async () => (await deliveryOf())?.last_error ?? null, { timeout: 10_000 })
+      .toBe('connection refused');
   });
 
   it('manual redelivery is throttled: one per delivery every 10 s, 20 a minute per merchant', async () => {
@@ -212,9 +258,12 @@ describe.each(storeKinds())('merchant webhooks (%s)', (kind) => {
     const more: Array<{ id: string }> = [];
     for (let i = 0; i < 20; i++) more.push(await cancelledCheckout(b, m.key));
     await expect.poll(() => more.every((x) => r.acked(x.id) === 1), { timeout: 20_000 }).toBe(true);
-    const ids = (await api(b, m.key, 'GET', '/api/v1/webhook/deliveries?limit=200')).body.data.map((d: { id: string }) => d.id).filter((x: string) => x !== id);
+    const ids = (await api(b, m.key, 'GET', '/api/v1/webhook/deliveries?limit=200')).body.data
+      .map((d: { id: string }) => d.id)
+      .filter((x: string) => x !== id);
     const codes = [];
-    for (const x of ids.slice(0, 20)) codes.push((await api(b, m.key, 'POST', `/api/v1/webhook/deliveries/${x}/redeliver`)).status);
+    for (const x of ids.slice(0, 20))
+      codes.push((await api(b, m.key, 'POST', `/api/v1/webhook/deliveries/${x}/redeliver`)).status);
     expect(codes.filter((c) => c === 200)).toHaveLength(19);
     expect(codes.at(-1)).toBe(429);
   }, 60_000);
@@ -234,7 +283,12 @@ describe.each(storeKinds())('merchant webhooks (%s)', (kind) => {
     expect(mine.map((g) => g.attempt)).toEqual([1, 2, 3, 4, 5, 6]);
     const log = (await api(b, m.key, 'GET', `/api/v1/webhook/deliveries?event_id=${e.id}`)).body.data;
     expect(log).toHaveLength(1);
-    expect(log[0]).toMatchObject({ event_type: 'checkout.cancelled', status: 'delivered', attempts: 6, last_status_code: 204 });
+    expect(log[0]).toMatchObject({
+      event_type: 'checkout.cancelled',
+      status: 'delivered',
+      attempts: 6,
+      last_status_code: 204,
+    });
     const one = (await api(b, m.key, 'GET', `/api/v1/webhook/deliveries/${log[0].id}`)).body;
     expect(one.attempt_log.map((a: any) => a.status_code)).toEqual([500, 500, 500, 500, 500, 204]);
     // Each retry waits longer than the one before (exponential backoff).
@@ -262,7 +316,8 @@ describe.each(storeKinds())('merchant webhooks (%s)', (kind) => {
     r.answer = () => 503;
     r.secret = (await api(b, m.key, 'PUT', '/api/v1/webhook', { url: r.url })).body.secret;
     const e = await cancelledCheckout(b, m.key);
-    const deliveryOf = async () => (await api(b, m.key, 'GET', `/api/v1/webhook/deliveries?event_id=${e.id}`)).body.data[0];
+    const deliveryOf = async () =>
+      (await api(b, m.key, 'GET', `/api/v1/webhook/deliveries?event_id=${e.id}`)).body.data[0];
     await expect.poll(async () => (await deliveryOf())?.status, { timeout: 30_000, interval: 200 }).toBe('failed');
     const d = (await api(b, m.key, 'GET', `/api/v1/webhook/deliveries/${(await deliveryOf()).id}`)).body;
     expect(d.attempts).toBe(MAX_ATTEMPTS);
@@ -280,7 +335,11 @@ describe.each(storeKinds())('merchant webhooks (%s)', (kind) => {
     let down = true;
     r.answer = () => (down ? 500 : 200);
     r.secret = (await api(first, m.key, 'PUT', '/api/v1/webhook', { url: r.url })).body.secret;
-    const events = [await cancelledCheckout(first, m.key), await cancelledCheckout(first, m.key), await cancelledCheckout(first, m.key)];
+    const events = [
+      await cancelledCheckout(first, m.key),
+      await cancelledCheckout(first, m.key),
+      await cancelledCheckout(first, m.key),
+    ];
     await expect.poll(() => events.every((e) => r.got.some((g) => g.eventId === e.id)), { timeout: 20_000 }).toBe(true);
     await first.close();
     bridges.splice(bridges.indexOf(first), 1);

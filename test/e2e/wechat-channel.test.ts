@@ -4,7 +4,14 @@ import { sign } from '../../cloud-bridge/channels/wechat/sign.js';
 import { buildWechatXml } from '../../cloud-bridge/channels/wechat/xml.js';
 import { money } from '../../protocol/money.js';
 import { storeKinds } from '../support/stores.js';
-import { METRICS_TOKEN, startBridgeForSim, startWechatSimProcess, uniqueNo, type BridgeUnderTest, type WechatSimProcess } from './wechat-support.js';
+import {
+  METRICS_TOKEN,
+  startBridgeForSim,
+  startWechatSimProcess,
+  uniqueNo,
+  type BridgeUnderTest,
+  type WechatSimProcess,
+} from './wechat-support.js';
 
 // The bridge's WeChat Pay client against `kauri sim wechat --tls`, over real HTTPS (and
 // mutual TLS for refunds and reverses), through the merchant API.
@@ -39,7 +46,14 @@ describe.each(storeKinds())('WeChat Pay through the merchant API (%s)', (kind) =
 
   async function paidNative(amount = 888): Promise<{ no: string; payment: any }> {
     const no = uniqueNo('nat');
-    const created = await b.api('POST', '/api/v1/payments', { out_trade_no: no, amount_minor: amount, currency: 'NZD', channel: 'wechat', mode: 'native', description: 'Manuka honey 麦卢卡蜂蜜' });
+    const created = await b.api('POST', '/api/v1/payments', {
+      out_trade_no: no,
+      amount_minor: amount,
+      currency: 'NZD',
+      channel: 'wechat',
+      mode: 'native',
+      description: 'Manuka honey 麦卢卡蜂蜜',
+    });
     expect(created.status).toBeLessThan(300);
     const pay = await sim.control('/sim/pay', { code_url: created.body.qr_code });
     expect(pay.status).toBe(200);
@@ -49,9 +63,21 @@ describe.each(storeKinds())('WeChat Pay through the merchant API (%s)', (kind) =
 
   it('NATIVE: create → QR → customer pays → notify → paid, with the CNY charged and the rate', async () => {
     const no = uniqueNo('nat');
-    const created = await b.api('POST', '/api/v1/payments', { out_trade_no: no, amount_minor: 888, currency: 'NZD', channel: 'wechat', mode: 'native' });
+    const created = await b.api('POST', '/api/v1/payments', {
+      out_trade_no: no,
+      amount_minor: 888,
+      currency: 'NZD',
+      channel: 'wechat',
+      mode: 'native',
+    });
     expect(created.status).toBeLessThan(300);
-    expect(created.body).toMatchObject({ status: 'pending', amount_minor: 888, currency: 'NZD', channel: 'wechat', mode: 'native' });
+    expect(created.body).toMatchObject({
+      status: 'pending',
+      amount_minor: 888,
+      currency: 'NZD',
+      channel: 'wechat',
+      mode: 'native',
+    });
     expect(created.body.qr_code).toMatch(/^weixin:\/\/wxpay\/bizpayurl\?pr=/);
     expect((await simOrder(created.body.id.replace(/^pay_/, 'K'))).trade_state).toBe('NOTPAY');
 
@@ -69,14 +95,26 @@ describe.each(storeKinds())('WeChat Pay through the merchant API (%s)', (kind) =
       job = notifies.find((n) => n.meta.out_trade_no === created.body.id.replace(/^pay_/, 'K'));
     }
     expect(job.status).toBe('acked');
-    const messages = await b.bridge.store.db.selectFrom('channel_messages').selectAll().where('order_id', 'is', null).where('direction', '=', 'reply').execute();
+    const messages = await b.bridge.store.db
+      .selectFrom('channel_messages')
+      .selectAll()
+      .where('order_id', 'is', null)
+      .where('direction', '=', 'reply')
+      .execute();
     expect(messages.some((m) => m.body === NOTIFY_ACK)).toBe(true);
   });
 
   it('micropay: USERPAYING → polled → paid', async () => {
     const { body: code } = await sim.control('/sim/paycode', { behaviour: 'userpaying:3' });
     const no = uniqueNo('mp');
-    const created = await b.api('POST', '/api/v1/payments', { out_trade_no: no, amount_minor: 1250, currency: 'NZD', channel: 'wechat', mode: 'micropay', auth_code: code.auth_code });
+    const created = await b.api('POST', '/api/v1/payments', {
+      out_trade_no: no,
+      amount_minor: 1250,
+      currency: 'NZD',
+      channel: 'wechat',
+      mode: 'micropay',
+      auth_code: code.auth_code,
+    });
     expect(created.status).toBeLessThan(300);
     expect(created.body.status).toBe('pending');
     const paid = await b.waitFor(no, (p) => p.status === 'paid');
@@ -86,12 +124,19 @@ describe.each(storeKinds())('WeChat Pay through the merchant API (%s)', (kind) =
 
   it('partial and full refunds over mutual TLS; an over-refund is refused', async () => {
     const { no } = await paidNative(888);
-    const r1 = await b.api('POST', `/api/v1/payments/${no}/refunds`, { out_refund_no: `${no}-r1`, amount_minor: 300, reason: 'one jar broken' });
+    const r1 = await b.api('POST', `/api/v1/payments/${no}/refunds`, {
+      out_refund_no: `${no}-r1`,
+      amount_minor: 300,
+      reason: 'one jar broken',
+    });
     expect(r1.status).toBe(201);
     expect(r1.body).toMatchObject({ amount_minor: 300, status: 'processing' });
     expect((await b.waitFor(no, (p) => p.status === 'partially_refunded')).refunded_minor).toBe(300);
 
-    const over = await b.api('POST', `/api/v1/payments/${no}/refunds`, { out_refund_no: `${no}-r2`, amount_minor: 589 });
+    const over = await b.api('POST', `/api/v1/payments/${no}/refunds`, {
+      out_refund_no: `${no}-r2`,
+      amount_minor: 589,
+    });
     expect(over.status).toBe(409);
     expect(over.body.error.code).toBe('refund_exceeds_remainder');
 
@@ -106,7 +151,10 @@ describe.each(storeKinds())('WeChat Pay through the merchant API (%s)', (kind) =
       if (refunds.every((r) => r.status === 'succeeded')) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(refunds.map((r) => [r.amount_minor, r.status]).sort()).toEqual([[300, 'succeeded'], [588, 'succeeded']]);
+    expect(refunds.map((r) => [r.amount_minor, r.status]).sort()).toEqual([
+      [300, 'succeeded'],
+      [588, 'succeeded'],
+    ]);
     const at = await simOrder(done.id.replace(/^pay_/, 'K'));
     expect(at.refunded_fee).toBe(888);
     expect(at.refunds.map((r: any) => r.refund_fee).sort()).toEqual([300, 588]);
@@ -126,7 +174,13 @@ describe('WeChat Pay channel behaviour (SQLite)', () => {
 
   async function createNative(amount = 500): Promise<any> {
     const no = uniqueNo('n');
-    const created = await b.api('POST', '/api/v1/payments', { out_trade_no: no, amount_minor: amount, currency: 'NZD', channel: 'wechat', mode: 'native' });
+    const created = await b.api('POST', '/api/v1/payments', {
+      out_trade_no: no,
+      amount_minor: amount,
+      currency: 'NZD',
+      channel: 'wechat',
+      mode: 'native',
+    });
     expect(created.status).toBeLessThan(300);
     return created.body;
   }
@@ -134,12 +188,23 @@ describe('WeChat Pay channel behaviour (SQLite)', () => {
   async function micropay(behaviour: string, amount = 700): Promise<{ no: string; body: any; code: string }> {
     const { body: code } = await sim.control('/sim/paycode', { behaviour });
     const no = uniqueNo('m');
-    const created = await b.api('POST', '/api/v1/payments', { out_trade_no: no, amount_minor: amount, currency: 'NZD', channel: 'wechat', mode: 'micropay', auth_code: code.auth_code });
+    const created = await b.api('POST', '/api/v1/payments', {
+      out_trade_no: no,
+      amount_minor: amount,
+      currency: 'NZD',
+      channel: 'wechat',
+      mode: 'micropay',
+      auth_code: code.auth_code,
+    });
     return { no, body: created.body, code: code.auth_code };
   }
 
   async function notify(accountId: string, body: string | Buffer): Promise<{ status: number; text: string }> {
-    const res = await fetch(`${b.bridge.url}/notify/wechat/${accountId}`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: typeof body === 'string' ? body : new Uint8Array(body) });
+    const res = await fetch(`${b.bridge.url}/notify/wechat/${accountId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml' },
+      body: typeof body === 'string' ? body : new Uint8Array(body),
+    });
     return { status: res.status, text: await res.text() };
   }
 
@@ -148,7 +213,16 @@ describe('WeChat Pay channel behaviour (SQLite)', () => {
   }
 
   function signedNotify(fields: Record<string, string>, key = KEY): string {
-    const f = { return_code: 'SUCCESS', return_msg: 'OK', appid: 'wx2421b1c4370ec43b', mch_id: '10000100', nonce_str: 'n0nce', sign_type: 'MD5', result_code: 'SUCCESS', ...fields };
+    const f = {
+      return_code: 'SUCCESS',
+      return_msg: 'OK',
+      appid: 'wx2421b1c4370ec43b',
+      mch_id: '10000100',
+      nonce_str: 'n0nce',
+      sign_type: 'MD5',
+      result_code: 'SUCCESS',
+      ...fields,
+    };
     return buildWechatXml({ ...f, sign: sign(f, key, 'MD5') });
   }
 
@@ -185,12 +259,31 @@ describe('WeChat Pay channel behaviour (SQLite)', () => {
     const first = await micropay('success');
     expect(first.body.status).toBe('paid');
     const no = uniqueNo('again');
-    const reused = await b.api('POST', '/api/v1/payments', { out_trade_no: no, amount_minor: 700, currency: 'NZD', channel: 'wechat', mode: 'micropay', auth_code: first.code });
+    const reused = await b.api('POST', '/api/v1/payments', {
+      out_trade_no: no,
+      amount_minor: 700,
+      currency: 'NZD',
+      channel: 'wechat',
+      mode: 'micropay',
+      auth_code: first.code,
+    });
     expect(reused.body.status).toBe('failed');
-    const raw = await b.bridge.store.db.selectFrom('channel_messages').selectAll().where('order_id', '=', reused.body.id).where('direction', '=', 'response').execute();
+    const raw = await b.bridge.store.db
+      .selectFrom('channel_messages')
+      .selectAll()
+      .where('order_id', '=', reused.body.id)
+      .where('direction', '=', 'response')
+      .execute();
     expect(raw.some((m) => m.body.includes('AUTH_CODE_ERROR'))).toBe(true);
     // A code that is not WeChat's is refused before anything is stored.
-    const alien = await b.api('POST', '/api/v1/payments', { out_trade_no: uniqueNo('x'), amount_minor: 700, currency: 'NZD', channel: 'wechat', mode: 'micropay', auth_code: '280000000000000000' });
+    const alien = await b.api('POST', '/api/v1/payments', {
+      out_trade_no: uniqueNo('x'),
+      amount_minor: 700,
+      currency: 'NZD',
+      channel: 'wechat',
+      mode: 'micropay',
+      auth_code: '280000000000000000',
+    });
     expect(alien.status).toBe(400);
     expect(alien.body.error.code).toBe('auth_code_invalid');
   });
@@ -228,11 +321,26 @@ describe('WeChat Pay channel behaviour (SQLite)', () => {
   it('concurrent deliveries of the same notify are applied exactly once, each acknowledged', async () => {
     const created = await createNative(420);
     const id = await accountId();
-    const body = signedNotify({ out_trade_no: channelNo(created), transaction_id: '4200000000000000000000000042', total_fee: '420', fee_type: 'NZD', cash_fee: '1743', cash_fee_type: 'CNY', rate: '415000000', time_end: '20261122101010', trade_type: 'NATIVE', openid: 'oY' });
+    const body = signedNotify({
+      out_trade_no: channelNo(created),
+      transaction_id: '4200000000000000000000000042',
+      total_fee: '420',
+      fee_type: 'NZD',
+      cash_fee: '1743',
+      cash_fee_type: 'CNY',
+      rate: '415000000',
+      time_end: '20261122101010',
+      trade_type: 'NATIVE',
+      openid: 'oY',
+    });
     const replies = await Promise.all(Array.from({ length: 8 }, () => notify(id, body)));
     expect(replies.map((r) => r.text)).toEqual(Array(8).fill(NOTIFY_ACK));
     const paid = await b.waitFor(created.out_trade_no, (p) => p.status === 'paid');
-    expect(paid).toMatchObject({ channel_trade_no: '4200000000000000000000000042', cny_charged_minor: 1743, rate: '4.15' });
+    expect(paid).toMatchObject({
+      channel_trade_no: '4200000000000000000000000042',
+      cny_charged_minor: 1743,
+      rate: '4.15',
+    });
     expect(await eventsOf(created.id, 'payment.paid')).toBe(1);
   });
 
@@ -250,7 +358,17 @@ describe('WeChat Pay channel behaviour (SQLite)', () => {
     const created = await createNative(500);
     const id = await accountId();
     const out = channelNo(created);
-    const base = { out_trade_no: out, transaction_id: '4200000000000000000000000001', total_fee: '500', fee_type: 'NZD', cash_fee: '2075', cash_fee_type: 'CNY', time_end: '20261122101010', trade_type: 'NATIVE', openid: 'oX' };
+    const base = {
+      out_trade_no: out,
+      transaction_id: '4200000000000000000000000001',
+      total_fee: '500',
+      fee_type: 'NZD',
+      cash_fee: '2075',
+      cash_fee_type: 'CNY',
+      time_end: '20261122101010',
+      trade_type: 'NATIVE',
+      openid: 'oX',
+    };
 
     const wrongKey = await notify(id, signedNotify(base, 'f'.repeat(32)));
     expect(wrongKey.status).toBe(200);
@@ -259,7 +377,9 @@ describe('WeChat Pay channel behaviour (SQLite)', () => {
     const tampered = signedNotify(base).replace('<total_fee><![CDATA[500]]>', '<total_fee><![CDATA[5]]>');
     expect((await notify(id, tampered)).text).toContain('FAIL');
 
-    const noSignType = buildWechatXml(Object.fromEntries(Object.entries({ ...base }).filter(([k]) => k !== 'sign_type')));
+    const noSignType = buildWechatXml(
+      Object.fromEntries(Object.entries({ ...base }).filter(([k]) => k !== 'sign_type')),
+    );
     expect((await notify(id, noSignType)).text).toContain('FAIL');
 
     // Authentic signatures, wrong money: refused (and the order flagged for a person), never paid.
@@ -294,13 +414,26 @@ describe('WeChat Pay channel behaviour (SQLite)', () => {
     const huge = await notify(id, Buffer.alloc(2 * 1024 * 1024, 0x61));
     expect(huge.status).toBe(413);
 
-    const unknown = await notify('cha_doesnotexist', signedNotify({ out_trade_no: 'K1', transaction_id: '1', total_fee: '1', fee_type: 'NZD' }));
+    const unknown = await notify(
+      'cha_doesnotexist',
+      signedNotify({ out_trade_no: 'K1', transaction_id: '1', total_fee: '1', fee_type: 'NZD' }),
+    );
     expect(unknown.status).toBe(404);
 
     // Nothing of an unverified notify is stored (anyone can post to this URL); each is counted.
     const kept = await b.bridge.store.db.selectFrom('channel_messages').select('body').execute();
-    expect(kept.filter((r) => r.body.includes('lol1') || r.body.includes('xxxxxxxxxx') || r.body.includes('<return_code>SUCCESS</xml>') || r.body.includes('xml_doctype'))).toEqual([]);
-    const metrics = await (await fetch(`${b.bridge.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+    expect(
+      kept.filter(
+        (r) =>
+          r.body.includes('lol1') ||
+          r.body.includes('xxxxxxxxxx') ||
+          r.body.includes('<return_code>SUCCESS</xml>') ||
+          r.body.includes('xml_doctype'),
+      ),
+    ).toEqual([]);
+    const metrics = await (
+      await fetch(`${b.bridge.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+    ).text();
     expect(metrics).toMatch(/kauri_channel_notifies_total\{channel="wechat",result="unverified"\} [3-9]/);
   });
 
@@ -320,28 +453,66 @@ describe('WeChat Pay channel behaviour (SQLite)', () => {
   });
 
   it('bad merchant-API input: unknown API key, wrong currency — clear errors, nothing stored', async () => {
-    const unknownKey = await b.api('POST', '/api/v1/payments', { out_trade_no: uniqueNo('u'), amount_minor: 100, currency: 'NZD', channel: 'wechat', mode: 'native' }, 'kauri_nope');
+    const unknownKey = await b.api(
+      'POST',
+      '/api/v1/payments',
+      { out_trade_no: uniqueNo('u'), amount_minor: 100, currency: 'NZD', channel: 'wechat', mode: 'native' },
+      'kauri_nope',
+    );
     expect(unknownKey.status).toBe(401);
     const no = uniqueNo('usd');
-    const usd = await b.api('POST', '/api/v1/payments', { out_trade_no: no, amount_minor: 100, currency: 'USD', channel: 'wechat', mode: 'native' });
+    const usd = await b.api('POST', '/api/v1/payments', {
+      out_trade_no: no,
+      amount_minor: 100,
+      currency: 'USD',
+      channel: 'wechat',
+      mode: 'native',
+    });
     expect(usd.status).toBe(400);
     expect(usd.body.error.code).toBe('currency_mismatch');
     expect(usd.body.error.message).toMatch(/prices in NZD/);
     expect((await b.api('GET', `/api/v1/payments/${no}`)).status).toBe(404);
   });
 
-  it('an account WeChat does not know: payments fail with WeChat\'s reason, nothing pending', async () => {
+  it("an account WeChat does not know: payments fail with WeChat's reason, nothing pending", async () => {
     const m = await b.bridge.accounts.createMerchant({ name: 'Unknown mch shop' });
     const { key } = await b.bridge.accounts.createApiKey(m.id, 'test');
     const demo = wechatDemoAccount({ url: sim.url, stateDir: sim.stateDir });
-    await b.bridge.accounts.createChannelAccount({ merchantId: m.id, channel: 'wechat', config: { ...demo.config, mch_id: '99999999' }, secrets: demo.secrets });
+    await b.bridge.accounts.createChannelAccount({
+      merchantId: m.id,
+      channel: 'wechat',
+      config: { ...demo.config, mch_id: '99999999' },
+      secrets: demo.secrets,
+    });
     const no = uniqueNo('um');
-    const native = await b.api('POST', '/api/v1/payments', { out_trade_no: no, amount_minor: 300, currency: 'NZD', channel: 'wechat', mode: 'native' }, key);
+    const native = await b.api(
+      'POST',
+      '/api/v1/payments',
+      { out_trade_no: no, amount_minor: 300, currency: 'NZD', channel: 'wechat', mode: 'native' },
+      key,
+    );
     expect(native.body.status).toBe('failed');
     const { body: code } = await sim.control('/sim/paycode', { behaviour: 'success' });
-    const mp = await b.api('POST', '/api/v1/payments', { out_trade_no: uniqueNo('um'), amount_minor: 300, currency: 'NZD', channel: 'wechat', mode: 'micropay', auth_code: code.auth_code }, key);
+    const mp = await b.api(
+      'POST',
+      '/api/v1/payments',
+      {
+        out_trade_no: uniqueNo('um'),
+        amount_minor: 300,
+        currency: 'NZD',
+        channel: 'wechat',
+        mode: 'micropay',
+        auth_code: code.auth_code,
+      },
+      key,
+    );
     expect(mp.body.status).toBe('failed');
-    const raw = await b.bridge.store.db.selectFrom('channel_messages').selectAll().where('order_id', '=', native.body.id).where('direction', '=', 'response').execute();
+    const raw = await b.bridge.store.db
+      .selectFrom('channel_messages')
+      .selectAll()
+      .where('order_id', '=', native.body.id)
+      .where('direction', '=', 'response')
+      .execute();
     expect(raw[0]!.body).toMatch(/MCHID_NOT_EXIST|mch_id/);
   });
 
@@ -353,18 +524,34 @@ describe('WeChat Pay channel behaviour (SQLite)', () => {
     const { clientCertP12Base64: _p, clientCertPassphrase: _pp, ...secrets } = demo.secrets;
     await b.bridge.accounts.createChannelAccount({ merchantId: m.id, channel: 'wechat', config: demo.config, secrets });
     const no = uniqueNo('nc');
-    const created = await b.api('POST', '/api/v1/payments', { out_trade_no: no, amount_minor: 300, currency: 'NZD', channel: 'wechat', mode: 'native' }, key);
+    const created = await b.api(
+      'POST',
+      '/api/v1/payments',
+      { out_trade_no: no, amount_minor: 300, currency: 'NZD', channel: 'wechat', mode: 'native' },
+      key,
+    );
     expect(created.status).toBeLessThan(300);
     await sim.control('/sim/pay', { code_url: created.body.qr_code });
     // The notify of an HMAC-SHA256 order carries sign_type=HMAC-SHA256 and verifies.
     await b.waitFor(no, (p) => p.status === 'paid', 20_000, key);
-    const refund = await b.api('POST', `/api/v1/payments/${no}/refunds`, { out_refund_no: `${no}-r`, amount_minor: 100 }, key);
+    const refund = await b.api(
+      'POST',
+      `/api/v1/payments/${no}/refunds`,
+      { out_refund_no: `${no}-r`, amount_minor: 100 },
+      key,
+    );
     expect(refund.status).toBe(201);
     expect(refund.body.status).toBe('failed');
     const after = await b.waitFor(no, (p) => p.status === 'paid', 5_000, key);
     expect(after.refunded_minor).toBe(0);
     expect((await simOrder(channelNo(created.body))).refunds).toHaveLength(0);
-    const raw = await b.bridge.store.db.selectFrom('channel_messages').selectAll().where('order_id', '=', created.body.id).where('endpoint', '=', '/secapi/pay/refund').where('direction', '=', 'response').execute();
+    const raw = await b.bridge.store.db
+      .selectFrom('channel_messages')
+      .selectAll()
+      .where('order_id', '=', created.body.id)
+      .where('endpoint', '=', '/secapi/pay/refund')
+      .where('direction', '=', 'response')
+      .execute();
     expect(raw[0]!.body).toContain('FAIL');
   });
 
@@ -387,7 +574,16 @@ describe('WeChat Pay channel behaviour (SQLite)', () => {
       const ch = new WechatChannel();
       const c = await ctx();
       const no = uniqueNo('J');
-      const out = await ch.create(c, { orderId: 'pay_jsapi', channelOrderNo: no, mode: 'jsapi', amount: money(990, 'NZD'), description: 'Flat white', openid: 'o-test-openid', expiresAt: new Date(Date.now() + 600_000), createdAt: new Date() });
+      const out = await ch.create(c, {
+        orderId: 'pay_jsapi',
+        channelOrderNo: no,
+        mode: 'jsapi',
+        amount: money(990, 'NZD'),
+        description: 'Flat white',
+        openid: 'o-test-openid',
+        expiresAt: new Date(Date.now() + 600_000),
+        createdAt: new Date(),
+      });
       expect(out.state).toBe('pending');
       const p = (out as { jsapiParams: Record<string, string> }).jsapiParams;
       expect(Object.keys(p).sort()).toEqual(['appId', 'nonceStr', 'package', 'paySign', 'signType', 'timeStamp']);
@@ -396,7 +592,9 @@ describe('WeChat Pay channel behaviour (SQLite)', () => {
       expect(paySign).toBe(sign(unsigned, KEY, 'MD5'));
       const check = await sim.control('/sim/jsapi/check', p);
       expect(check.body).toMatchObject({ ok: true });
-      expect((await sim.control('/sim/jsapi/check', { ...p, paySign: paySign!.replace(/^./, '0') })).body.ok).toBe(false);
+      expect((await sim.control('/sim/jsapi/check', { ...p, paySign: paySign!.replace(/^./, '0') })).body.ok).toBe(
+        false,
+      );
     });
 
     it('an over-refund reaching WeChat is refused by it', async () => {
@@ -405,10 +603,19 @@ describe('WeChat Pay channel behaviour (SQLite)', () => {
       const created = await createNative(200);
       await sim.control('/sim/pay', { code_url: created.qr_code });
       const paid = await b.waitFor(created.out_trade_no, (p) => p.status === 'paid');
-      const order = { orderId: paid.id, channelOrderNo: channelNo(paid), channelTradeNo: paid.channel_trade_no, mode: 'native' as const, amount: money(200, 'NZD'), createdAt: new Date() };
+      const order = {
+        orderId: paid.id,
+        channelOrderNo: channelNo(paid),
+        channelTradeNo: paid.channel_trade_no,
+        mode: 'native' as const,
+        amount: money(200, 'NZD'),
+        createdAt: new Date(),
+      };
       const more = await ch.refund(c, { order, channelRefundNo: uniqueNo('R'), amount: money(201, 'NZD') });
       expect(more.state).toBe('failed');
-      expect(await ch.refund(c, { order, channelRefundNo: uniqueNo('R'), amount: money(120, 'NZD') })).toMatchObject({ state: 'processing' });
+      expect(await ch.refund(c, { order, channelRefundNo: uniqueNo('R'), amount: money(120, 'NZD') })).toMatchObject({
+        state: 'processing',
+      });
       // Together with the first, more than was paid: WeChat's own cumulative check.
       const r = await ch.refund(c, { order, channelRefundNo: uniqueNo('R'), amount: money(81, 'NZD') });
       expect(r).toMatchObject({ state: 'failed' });
@@ -421,24 +628,39 @@ describe('WeChat Pay channel behaviour (SQLite)', () => {
       const c = await ctx();
       const created = await createNative(150);
       await sim.control('/sim/faults', { target: '/pay/orderquery', mode: 'bad-signature', count: 1 });
-      const ref = { orderId: created.id, channelOrderNo: channelNo(created), mode: 'native' as const, amount: money(150, 'NZD'), createdAt: new Date() };
-      await expect(ch.query(c, ref)).rejects.toThrow(/signature does not verify \(sign does not match: MD5 over \d+ fields/);
+      const ref = {
+        orderId: created.id,
+        channelOrderNo: channelNo(created),
+        mode: 'native' as const,
+        amount: money(150, 'NZD'),
+        createdAt: new Date(),
+      };
+      await expect(ch.query(c, ref)).rejects.toThrow(
+        /signature does not verify \(sign does not match: MD5 over \d+ fields/,
+      );
       await expect(ch.query(c, ref)).resolves.toMatchObject({ state: 'pending' });
     });
 
     it('rates: queryexchagerate gives CNY per unit as a decimal string', async () => {
       const ch = new WechatChannel();
       const rates = await ch.fetchRates(await ctx(), ['NZD', 'JPY']);
-      expect(rates.map((r) => [r.currency, r.cnyPerUnit, r.source])).toEqual([['NZD', '4.15', 'wechat'], ['JPY', '0.047', 'wechat']]);
+      expect(rates.map((r) => [r.currency, r.cnyPerUnit, r.source])).toEqual([
+        ['NZD', '4.15', 'wechat'],
+        ['JPY', '0.047', 'wechat'],
+      ]);
       // rate_time is the day (the official example's 8 characters): published at 10:00 UTC+8 that day, or now if earlier.
       const day = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
-      expect(rates[0]!.publishedAt.getTime()).toBe(Math.min(Date.parse(`${day}T10:00:00+08:00`), rates[0]!.publishedAt.getTime()));
+      expect(rates[0]!.publishedAt.getTime()).toBe(
+        Math.min(Date.parse(`${day}T10:00:00+08:00`), rates[0]!.publishedAt.getTime()),
+      );
       // The answer is signed, and a bad signature is not believed.
       await sim.control('/sim/faults', { target: '/pay/queryexchagerate', mode: 'bad-signature', count: 1 });
-      await expect(ch.fetchRates(await ctx(), ['NZD'])).rejects.toThrow(/queryexchagerate answer signature does not verify/);
+      await expect(ch.fetchRates(await ctx(), ['NZD'])).rejects.toThrow(
+        /queryexchagerate answer signature does not verify/,
+      );
     });
 
-    it('statements: not ready before 09:00 the next day, then the day\'s file; empty for a day without trades', async () => {
+    it("statements: not ready before 09:00 the next day, then the day's file; empty for a day without trades", async () => {
       const ch = new WechatChannel();
       const c = await ctx();
       const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);

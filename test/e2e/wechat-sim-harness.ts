@@ -66,7 +66,9 @@ export function signFields(f: Record<string, string>, key: string, type: 'MD5' |
       .sort()
       .map((k) => `${k}=${f[k]}`)
       .join('&') + `&key=${key}`;
-  return (type === 'MD5' ? createHash('md5').update(s) : createHmac('sha256', key).update(s)).digest('hex').toUpperCase();
+  return (type === 'MD5' ? createHash('md5').update(s) : createHmac('sha256', key).update(s))
+    .digest('hex')
+    .toUpperCase();
 }
 
 export function toXml(f: Record<string, string>): string {
@@ -103,11 +105,17 @@ export function rawPost(
     const u = new URL(url);
     const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
       u,
-      { method, headers: { 'content-length': String(Buffer.byteLength(body)), ...headers }, ...(u.protocol === 'https:' ? { ...tls, agent: false } : {}) },
+      {
+        method,
+        headers: { 'content-length': String(Buffer.byteLength(body)), ...headers },
+        ...(u.protocol === 'https:' ? { ...tls, agent: false } : {}),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode!, text: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode!, text: Buffer.concat(chunks).toString('utf8'), headers: res.headers }),
+        );
       },
     );
     req.on('error', reject);
@@ -131,8 +139,19 @@ export async function call(
   return fromXml(res.text);
 }
 
-export async function simJson(base: string, path: string, body?: unknown, tls: TlsClient = {}): Promise<{ status: number; json: any }> {
-  const res = await rawPost(`${base}${path}`, body === undefined ? '' : JSON.stringify(body), tls, { 'content-type': 'application/json' }, body === undefined ? 'GET' : 'POST');
+export async function simJson(
+  base: string,
+  path: string,
+  body?: unknown,
+  tls: TlsClient = {},
+): Promise<{ status: number; json: any }> {
+  const res = await rawPost(
+    `${base}${path}`,
+    body === undefined ? '' : JSON.stringify(body),
+    tls,
+    { 'content-type': 'application/json' },
+    body === undefined ? 'GET' : 'POST',
+  );
   return { status: res.status, json: JSON.parse(res.text) };
 }
 

@@ -26,7 +26,9 @@ let notifyUrl: string;
 beforeAll(async () => {
   receiver = createServer((req, res) => {
     req.resume();
-    req.on('end', () => res.end('<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>'));
+    req.on('end', () =>
+      res.end('<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>'),
+    );
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   notifyUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/notify`;
@@ -80,31 +82,58 @@ describe('wechatpay-axios-plugin (v2) against kauri sim wechat', () => {
     expect(paid.status).toBe(200);
 
     const query = await wxpay.v2.pay.orderquery({ ...base, out_trade_no: 'AXIOS-1' });
-    expect(query.data).toMatchObject({ trade_state: 'SUCCESS', total_fee: '2000', fee_type: 'NZD', cash_fee_type: 'CNY' });
+    expect(query.data).toMatchObject({
+      trade_state: 'SUCCESS',
+      total_fee: '2000',
+      fee_type: 'NZD',
+      cash_fee_type: 'CNY',
+    });
 
     const refund = await wxpay.v2.secapi.pay.refund(
-      { ...base, out_trade_no: 'AXIOS-1', out_refund_no: 'AXIOS-1-R1', total_fee: 2000, refund_fee: 500, refund_fee_type: 'NZD' },
+      {
+        ...base,
+        out_trade_no: 'AXIOS-1',
+        out_refund_no: 'AXIOS-1-R1',
+        total_fee: 2000,
+        refund_fee: 500,
+        refund_fee_type: 'NZD',
+      },
       { security: true },
     );
     expect(refund.data).toMatchObject({ result_code: 'SUCCESS', refund_fee: '500', out_refund_no: 'AXIOS-1-R1' });
 
     // Without the client certificate the same refund is refused.
     await expect(
-      wxpay.v2.secapi.pay.refund({ ...base, out_trade_no: 'AXIOS-1', out_refund_no: 'AXIOS-1-R2', total_fee: 2000, refund_fee: 100 }),
+      wxpay.v2.secapi.pay.refund({
+        ...base,
+        out_trade_no: 'AXIOS-1',
+        out_refund_no: 'AXIOS-1-R2',
+        total_fee: 2000,
+        refund_fee: 100,
+      }),
     ).rejects.toMatchObject({ response: { data: { return_code: 'FAIL' } } });
 
     const refunds = await wxpay.v2.pay.refundquery({ ...base, out_trade_no: 'AXIOS-1' });
     expect(refunds.data).toMatchObject({ refund_count: '1', out_refund_no_0: 'AXIOS-1-R1' });
 
     const rate = await wxpay.v2.pay.queryexchagerate(
-      { ...base, fee_type: 'NZD', date: new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10).replaceAll('-', '') },
+      {
+        ...base,
+        fee_type: 'NZD',
+        date: new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10).replaceAll('-', ''),
+      },
       { nonceless: true },
     );
     expect(rate.data.rate).toMatch(/^\d+$/);
 
     // Statements are published from 09:00 (UTC+8) the next day: move the simulator's clock.
     const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
-    await simJson(sim.url, '/sim/clock', { now: new Date(Date.parse(`${today}T10:00:00+08:00`) + 24 * 3600_000).toISOString() }, { ca: readCa(state) });
+    await simJson(
+      sim.url,
+      '/sim/clock',
+      { now: new Date(Date.parse(`${today}T10:00:00+08:00`) + 24 * 3600_000).toISOString() },
+      { ca: readCa(state) },
+    );
     // The statement is plain text, not XML: like any user of the plugin, keep the raw
     // body for this call (downloadbill is on the plugin's SIGNLESS list anyway).
     const bill = await wxpay.v2.pay.downloadbill(
@@ -120,25 +149,47 @@ describe('wechatpay-axios-plugin (v2) against kauri sim wechat', () => {
   it('accepts the signatures of closeorder, micropay and reverse too', async () => {
     const base = { appid: MERCHANT.appid, mch_id: MERCHANT.mch_id };
     await wxpay.v2.pay.unifiedorder({
-      ...base, body: 'To close', out_trade_no: 'AXIOS-2', fee_type: 'NZD', total_fee: 100, spbill_create_ip: '127.0.0.1',
-      notify_url: notifyUrl, trade_type: 'NATIVE', product_id: 'P2',
+      ...base,
+      body: 'To close',
+      out_trade_no: 'AXIOS-2',
+      fee_type: 'NZD',
+      total_fee: 100,
+      spbill_create_ip: '127.0.0.1',
+      notify_url: notifyUrl,
+      trade_type: 'NATIVE',
+      product_id: 'P2',
     });
-    expect((await wxpay.v2.pay.closeorder({ ...base, out_trade_no: 'AXIOS-2' })).data).toMatchObject({ result_code: 'SUCCESS' });
+    expect((await wxpay.v2.pay.closeorder({ ...base, out_trade_no: 'AXIOS-2' })).data).toMatchObject({
+      result_code: 'SUCCESS',
+    });
 
     const { json } = await simJson(sim.url, '/sim/paycode', { behaviour: 'success' }, { ca: readCa(state) });
     const mp = await wxpay.v2.pay.micropay({
-      ...base, body: 'Quick', out_trade_no: 'AXIOS-3', fee_type: 'NZD', total_fee: 300, spbill_create_ip: '127.0.0.1', auth_code: json.auth_code,
+      ...base,
+      body: 'Quick',
+      out_trade_no: 'AXIOS-3',
+      fee_type: 'NZD',
+      total_fee: 300,
+      spbill_create_ip: '127.0.0.1',
+      auth_code: json.auth_code,
     });
     expect(mp.data).toMatchObject({ result_code: 'SUCCESS', trade_type: 'MICROPAY' });
     // WeChat takes a reverse from 15 s after the order: move its clock on first.
     const { json: clock } = await simJson(sim.url, '/sim/clock', undefined, { ca: readCa(state) });
-    await simJson(sim.url, '/sim/clock', { now: new Date(Date.parse(clock.now) + 16_000).toISOString() }, { ca: readCa(state) });
+    await simJson(
+      sim.url,
+      '/sim/clock',
+      { now: new Date(Date.parse(clock.now) + 16_000).toISOString() },
+      { ca: readCa(state) },
+    );
     const rev = await wxpay.v2.secapi.pay.reverse({ ...base, out_trade_no: 'AXIOS-3' }, { security: true });
     expect(rev.data).toMatchObject({ result_code: 'SUCCESS', recall: 'N' });
   });
 
   it('rejects a response whose signature is wrong (the check is real)', async () => {
     await simJson(sim.url, '/sim/faults', { target: '/pay/orderquery', mode: 'bad-signature' }, { ca: readCa(state) });
-    await expect(wxpay.v2.pay.orderquery({ appid: MERCHANT.appid, mch_id: MERCHANT.mch_id, out_trade_no: 'AXIOS-1' })).rejects.toThrow(/sign/i);
+    await expect(
+      wxpay.v2.pay.orderquery({ appid: MERCHANT.appid, mch_id: MERCHANT.mch_id, out_trade_no: 'AXIOS-1' }),
+    ).rejects.toThrow(/sign/i);
   });
 });

@@ -41,15 +41,25 @@ async function merchant(reply: (n: number) => { status?: number; body: string })
 }
 
 async function sim(scale: number, stateDir?: string) {
-  const s = await startSim(['--port', '0', ...(stateDir ? ['--state', stateDir] : [])], { KAURI_TIME_SCALE: String(scale) });
+  const s = await startSim(['--port', '0', ...(stateDir ? ['--state', stateDir] : [])], {
+    KAURI_TIME_SCALE: String(scale),
+  });
   running.sims.push(s);
   return s;
 }
 
 async function payNative(url: string, notifyUrl: string, out: string) {
   const u = await call(url, '/pay/unifiedorder', {
-    appid: MERCHANT.appid, mch_id: MERCHANT.mch_id, body: 'Notify test', out_trade_no: out, total_fee: '700', fee_type: 'NZD',
-    spbill_create_ip: '127.0.0.1', notify_url: notifyUrl, trade_type: 'NATIVE', product_id: 'P',
+    appid: MERCHANT.appid,
+    mch_id: MERCHANT.mch_id,
+    body: 'Notify test',
+    out_trade_no: out,
+    total_fee: '700',
+    fee_type: 'NZD',
+    spbill_create_ip: '127.0.0.1',
+    notify_url: notifyUrl,
+    trade_type: 'NATIVE',
+    product_id: 'P',
   });
   expect(u.result_code).toBe('SUCCESS');
   expect((await simJson(url, '/sim/pay', { out_trade_no: out })).status).toBe(200);
@@ -67,7 +77,15 @@ describe('notify retries', () => {
   it('retries on the scaled schedule through failures, non-XML and FAIL replies, until SUCCESS', async () => {
     const s = await sim(1000);
     const m = await merchant((n) =>
-      n === 1 ? { status: 500, body: 'oops' } : n === 2 ? { body: 'success' } : n === 3 ? { body: '<xml><return_code>FAIL</return_code></xml>' } : n === 4 ? { status: 404, body: '' } : { body: ACK },
+      n === 1
+        ? { status: 500, body: 'oops' }
+        : n === 2
+          ? { body: 'success' }
+          : n === 3
+            ? { body: '<xml><return_code>FAIL</return_code></xml>' }
+            : n === 4
+              ? { status: 404, body: '' }
+              : { body: ACK },
     );
     await payNative(s.url, m.url, 'N-1');
     await until(() => m.got.length >= 5, 30_000); // unscaled, this would take 4 minutes
@@ -127,7 +145,10 @@ describe('notify retries', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(m.got.some((d) => d.fields.out_trade_no === 'N-DROP')).toBe(false);
     // The dropped order is paid all the same: the merchant finds out by querying.
-    expect((await call(s.url, '/pay/orderquery', { appid: MERCHANT.appid, mch_id: MERCHANT.mch_id, out_trade_no: 'N-DROP' })).trade_state).toBe('SUCCESS');
+    expect(
+      (await call(s.url, '/pay/orderquery', { appid: MERCHANT.appid, mch_id: MERCHANT.mch_id, out_trade_no: 'N-DROP' }))
+        .trade_state,
+    ).toBe('SUCCESS');
   });
 
   it('resumes pending retries after a restart', async () => {

@@ -11,7 +11,8 @@ import { MERCHANT, call, signFields, simJson, startSim, type RunningSim } from '
 // and pays through its WeixinJSBridge stand-in.
 
 const CHROMIUM = '/usr/bin/chromium';
-const UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x1800323c) NetType/WIFI Language/zh_CN';
+const UA =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x1800323c) NetType/WIFI Language/zh_CN';
 
 let sim: RunningSim;
 let browser: Browser;
@@ -25,25 +26,47 @@ beforeAll(async () => {
   // A minimal merchant JSAPI page, written the way WeChat's docs describe it.
   shop = createServer(async (req, res) => {
     const u = new URL(req.url!, shopUrl);
-    if (u.pathname === '/notify') return void req.resume().on('end', () => res.end('<xml><return_code>SUCCESS</return_code></xml>'));
+    if (u.pathname === '/notify')
+      return void req.resume().on('end', () => res.end('<xml><return_code>SUCCESS</return_code></xml>'));
     if (u.pathname !== '/pay') return void res.writeHead(404).end();
     const code = u.searchParams.get('code');
     if (!code) {
       const auth = new URL(`${sim.url}/connect/oauth2/authorize`);
-      auth.search = new URLSearchParams({ appid: MERCHANT.appid, redirect_uri: `${shopUrl}/pay`, response_type: 'code', scope: 'snsapi_base', state: 'shop' }).toString();
+      auth.search = new URLSearchParams({
+        appid: MERCHANT.appid,
+        redirect_uri: `${shopUrl}/pay`,
+        response_type: 'code',
+        scope: 'snsapi_base',
+        state: 'shop',
+      }).toString();
       return void res.writeHead(302, { location: `${auth}#wechat_redirect` }).end();
     }
     if (u.searchParams.get('state') !== 'shop') return void res.writeHead(400).end();
-    const token = (await (await fetch(`${sim.url}/sns/oauth2/access_token?appid=${MERCHANT.appid}&secret=kauri-demo-appsecret&code=${code}&grant_type=authorization_code`)).json()) as { openid: string };
+    const token = (await (
+      await fetch(
+        `${sim.url}/sns/oauth2/access_token?appid=${MERCHANT.appid}&secret=kauri-demo-appsecret&code=${code}&grant_type=authorization_code`,
+      )
+    ).json()) as { openid: string };
     shopLog.openid = token.openid;
     shopLog.out_trade_no = `JS-${randomBytes(4).toString('hex')}`;
     const order = await call(sim.url, '/pay/unifiedorder', {
-      appid: MERCHANT.appid, mch_id: MERCHANT.mch_id, body: 'JSAPI page', out_trade_no: shopLog.out_trade_no, total_fee: '1550',
-      fee_type: 'NZD', spbill_create_ip: '127.0.0.1', notify_url: `${shopUrl}/notify`, trade_type: 'JSAPI', openid: token.openid,
+      appid: MERCHANT.appid,
+      mch_id: MERCHANT.mch_id,
+      body: 'JSAPI page',
+      out_trade_no: shopLog.out_trade_no,
+      total_fee: '1550',
+      fee_type: 'NZD',
+      spbill_create_ip: '127.0.0.1',
+      notify_url: `${shopUrl}/notify`,
+      trade_type: 'JSAPI',
+      openid: token.openid,
     });
     const params: Record<string, string> = {
-      appId: MERCHANT.appid, timeStamp: String(Math.floor(Date.now() / 1000)), nonceStr: randomBytes(8).toString('hex'),
-      package: `prepay_id=${order.prepay_id}`, signType: 'MD5',
+      appId: MERCHANT.appid,
+      timeStamp: String(Math.floor(Date.now() / 1000)),
+      nonceStr: randomBytes(8).toString('hex'),
+      package: `prepay_id=${order.prepay_id}`,
+      signType: 'MD5',
     };
     params.paySign = signFields(params, MERCHANT.key);
     res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><html><body>
@@ -56,7 +79,15 @@ beforeAll(async () => {
   shopUrl = `http://127.0.0.1:${(shop.address() as AddressInfo).port}`;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 });
 
@@ -70,15 +101,27 @@ describe('the simulated customer in a browser', () => {
   it('pays a NATIVE order on the wallet page', async (ctx) => {
     if (!existsSync(CHROMIUM)) return ctx.skip(`${CHROMIUM} is not installed`);
     const u = await call(sim.url, '/pay/unifiedorder', {
-      appid: MERCHANT.appid, mch_id: MERCHANT.mch_id, body: 'Wallet page', out_trade_no: 'W-1', total_fee: '880', fee_type: 'NZD',
-      spbill_create_ip: '127.0.0.1', notify_url: 'http://127.0.0.1:9/n', trade_type: 'NATIVE', product_id: 'P',
+      appid: MERCHANT.appid,
+      mch_id: MERCHANT.mch_id,
+      body: 'Wallet page',
+      out_trade_no: 'W-1',
+      total_fee: '880',
+      fee_type: 'NZD',
+      spbill_create_ip: '127.0.0.1',
+      notify_url: 'http://127.0.0.1:9/n',
+      trade_type: 'NATIVE',
+      product_id: 'P',
     });
     const page = await browser.newPage({ userAgent: UA });
     await page.goto(`${sim.url}/sim/wallet?code_url=${encodeURIComponent(u.code_url!)}`);
     await expect(page.getByTestId('sim-amount').textContent()).resolves.toBe('8.80 NZD');
     await page.getByTestId('sim-pay').click();
     await page.getByTestId('sim-state').filter({ hasText: 'SUCCESS' }).waitFor();
-    const q = await call(sim.url, '/pay/orderquery', { appid: MERCHANT.appid, mch_id: MERCHANT.mch_id, out_trade_no: 'W-1' });
+    const q = await call(sim.url, '/pay/orderquery', {
+      appid: MERCHANT.appid,
+      mch_id: MERCHANT.mch_id,
+      out_trade_no: 'W-1',
+    });
     expect(q.trade_state).toBe('SUCCESS');
     await page.reload();
     expect(await page.getByTestId('sim-pay').count()).toBe(0); // a paid order offers no button
@@ -104,8 +147,14 @@ describe('the simulated customer in a browser', () => {
     // A page that asks again on its return (as Kauri's does at load) is answered like a closing
     // pay sheet, not sent round to the wallet again.
     const again = await page.evaluate(
-      (p) => new Promise<string>((resolve) => (window as unknown as { WeixinJSBridge: { invoke(n: string, p: unknown, cb: (r: { err_msg: string }) => void): void } })
-        .WeixinJSBridge.invoke('getBrandWCPayRequest', p, (r) => resolve(r.err_msg))),
+      (p) =>
+        new Promise<string>((resolve) =>
+          (
+            window as unknown as {
+              WeixinJSBridge: { invoke(n: string, p: unknown, cb: (r: { err_msg: string }) => void): void };
+            }
+          ).WeixinJSBridge.invoke('getBrandWCPayRequest', p, (r) => resolve(r.err_msg)),
+        ),
       params,
     );
     expect(again).toBe('get_brand_wcpay_request:ok');
@@ -119,7 +168,10 @@ describe('the simulated customer in a browser', () => {
     await page.goto(`${shopUrl}/pay`);
     await page.evaluate(() => {
       const b = document.querySelector('[data-testid=pay-button]')!;
-      b.setAttribute('onclick', b.getAttribute('onclick')!.replace(/"paySign":"[0-9A-F]+"/, '"paySign":"00000000000000000000000000000000"'));
+      b.setAttribute(
+        'onclick',
+        b.getAttribute('onclick')!.replace(/"paySign":"[0-9A-F]+"/, '"paySign":"00000000000000000000000000000000"'),
+      );
     });
     await page.getByTestId('pay-button').click();
     await page.getByTestId('shop-status').filter({ hasText: 'get_brand_wcpay_request:fail' }).waitFor();

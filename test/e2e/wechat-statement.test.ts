@@ -37,7 +37,9 @@ describe.each(['overseas-en', 'zh', 'zh-legacy'])('a WeChat day with a reversal,
   }
   async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
     const res = await fetch(bridge.url + path, {
-      method, headers: { authorization: `Bearer ${apiKey}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
     });
     return { status: res.status, body: await res.json() };
   }
@@ -49,8 +51,13 @@ describe.each(['overseas-en', 'zh', 'zh-legacy'])('a WeChat day with a reversal,
     const base = systemClock(20);
     const clock: Clock = { now: () => new Date(Date.now() + offsetMs), duration: base.duration, sleep: base.sleep };
     bridge = await startBridge({
-      dbUrl: db.url, port: 0, secretKey: 'e2e-wechat-statement-secret-0123456789ab', filesDir, clock,
-      log: pino({ level: process.env.KAURI_LOG_LEVEL ?? 'silent' }), reconcile: { lookbackDays: 0 },
+      dbUrl: db.url,
+      port: 0,
+      secretKey: 'e2e-wechat-statement-secret-0123456789ab',
+      filesDir,
+      clock,
+      log: pino({ level: process.env.KAURI_LOG_LEVEL ?? 'silent' }),
+      reconcile: { lookbackDays: 0 },
     });
     const seed = await seedDemo(bridge.accounts, {
       registry: bridge.channels,
@@ -70,17 +77,33 @@ describe.each(['overseas-en', 'zh', 'zh-legacy'])('a WeChat day with a reversal,
   it('downloads, converts and matches a paid sale and a reversed one', async () => {
     await setTime(at(D, '11:00'));
     const paid = uniqueNo('st');
-    const created = await api('POST', '/api/v1/payments', { out_trade_no: paid, amount_minor: 1234, currency: 'NZD', channel: 'wechat', mode: 'native', description: 'Kiwifruit, boxed' });
+    const created = await api('POST', '/api/v1/payments', {
+      out_trade_no: paid,
+      amount_minor: 1234,
+      currency: 'NZD',
+      channel: 'wechat',
+      mode: 'native',
+      description: 'Kiwifruit, boxed',
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect((await sim.control('/sim/pay', { code_url: created.body.qr_code })).status).toBe(200);
-    await expect.poll(async () => (await api('GET', `/api/v1/payments/${paid}`)).body.status, { timeout: 20_000 }).toBe('paid');
+    await expect
+      .poll(async () => (await api('GET', `/api/v1/payments/${paid}`)).body.status, { timeout: 20_000 })
+      .toBe('paid');
 
     // WeChat takes the money but answers SYSTEMERROR, and the bridge cannot ask in time.
     await sim.control('/sim/faults', { target: '/pay/micropay', mode: 'unknown', count: 1 });
     await sim.control('/sim/faults', { target: '/pay/orderquery', mode: 'http500', count: 10_000 });
     const { body: code } = await sim.control('/sim/paycode', { behaviour: 'success' });
     const reversed = uniqueNo('st');
-    const mp = await api('POST', '/api/v1/payments', { out_trade_no: reversed, amount_minor: 500, currency: 'NZD', channel: 'wechat', mode: 'micropay', auth_code: code.auth_code });
+    const mp = await api('POST', '/api/v1/payments', {
+      out_trade_no: reversed,
+      amount_minor: 500,
+      currency: 'NZD',
+      channel: 'wechat',
+      mode: 'micropay',
+      auth_code: code.auth_code,
+    });
     expect(mp.body.status).toBe('pending');
     const closed = await api('POST', `/api/v1/payments/${reversed}/close`);
     expect(closed.body.status, JSON.stringify(closed.body)).toBe('reversed');
@@ -88,7 +111,15 @@ describe.each(['overseas-en', 'zh', 'zh-legacy'])('a WeChat day with a reversal,
     await setTime(at(D1, '10:30'));
     const run = await bridge.reconcile.reconcileDay('wechat', D);
     expect(run.downloads[0]!.state).toBe('ready');
-    expect(run.summary).toMatchObject({ statementRows: 2, matched: 2, amountMismatch: 0, statusMismatch: 0, channelOnly: 0, platformOnly: 0, duplicates: 0 });
+    expect(run.summary).toMatchObject({
+      statementRows: 2,
+      matched: 2,
+      amountMismatch: 0,
+      statusMismatch: 0,
+      channelOnly: 0,
+      platformOnly: 0,
+      duplicates: 0,
+    });
     // The revoked payment moved no money: only the paid sale is in the day's net.
     expect(run.summary.totals).toMatchObject({ channelMinor: 1234, platformMinor: 1234, currency: 'NZD' });
     expect(await bridge.reconcile.differences({ channel: 'wechat', day: D })).toEqual([]);

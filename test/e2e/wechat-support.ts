@@ -24,18 +24,30 @@ export interface WechatSimProcess {
   stop(): Promise<void>;
 }
 
-export async function startWechatSimProcess(env: NodeJS.ProcessEnv = {}, args: string[] = []): Promise<WechatSimProcess> {
+export async function startWechatSimProcess(
+  env: NodeJS.ProcessEnv = {},
+  args: string[] = [],
+): Promise<WechatSimProcess> {
   const stateDir = mkdtempSync(join(tmpdir(), 'kauri-wechat-e2e-'));
   const proc: KauriProcess = await spawnKauri(['sim', 'wechat', '--port', '0', '--state', stateDir, '--tls', ...args], {
-    ready: /listening on (\S+)/, env, timeoutMs: 60_000,
+    ready: /listening on (\S+)/,
+    env,
+    timeoutMs: 60_000,
   });
   const ca = readFileSync(join(stateDir, 'ca.pem'), 'utf8');
   const agent = new Agent({ connect: { ca } });
   const url = proc.ready;
   return {
-    url, stateDir, ca,
+    url,
+    stateDir,
+    ca,
     async control(path, body) {
-      const res = await request(url + path, { method: 'POST', body: JSON.stringify(body ?? {}), headers: { 'content-type': 'application/json' }, dispatcher: agent });
+      const res = await request(url + path, {
+        method: 'POST',
+        body: JSON.stringify(body ?? {}),
+        headers: { 'content-type': 'application/json' },
+        dispatcher: agent,
+      });
       return { status: res.statusCode, body: (await res.body.json()) as any };
     },
     async get(path) {
@@ -64,20 +76,33 @@ export interface BridgeUnderTest {
 /** /metrics answers only with a bearer token (or on a separate listener): the tests use this one. */
 export const METRICS_TOKEN = 'e2e-metrics-token';
 
-export async function startBridgeForSim(sim: WechatSimProcess, kind: 'sqlite' | 'postgres', options: { timeScale?: number } = {}): Promise<BridgeUnderTest> {
+export async function startBridgeForSim(
+  sim: WechatSimProcess,
+  kind: 'sqlite' | 'postgres',
+  options: { timeScale?: number } = {},
+): Promise<BridgeUnderTest> {
   const { bridge, db, cleanup } = await startTestBridge({
-    kind, secretKey: 'e2e-wechat-secret-key-0123456789abcdef', timeScale: options.timeScale ?? 20,
+    kind,
+    secretKey: 'e2e-wechat-secret-key-0123456789abcdef',
+    timeScale: options.timeScale ?? 20,
     bridge: { metrics: { token: METRICS_TOKEN } },
   });
-  const channelAccounts = (await demoChannelAccounts({ wechat: { url: sim.url, stateDir: sim.stateDir } })).filter((a) => a.channel === 'wechat');
+  const channelAccounts = (await demoChannelAccounts({ wechat: { url: sim.url, stateDir: sim.stateDir } })).filter(
+    (a) => a.channel === 'wechat',
+  );
   // Poll a scanned code every 2 s of protocol time (100 ms at 20×) rather than 5 s, so a
   // busy machine still fits several queries before the 40 s (2 s) deadline.
   for (const a of channelAccounts) a.config = { ...a.config, micropay: { pollEveryMs: 2_000, giveUpAfterMs: 40_000 } };
   const seed = await seedDemo(bridge.accounts, { registry: bridge.channels, channelAccounts });
   const api = merchantApi(bridge.url, seed.apiKey);
   return {
-    bridge, apiKey: seed.apiKey, merchantId: seed.merchantId, db, api,
-    waitFor: (outTradeNo, until, timeoutMs, key) => pollApi(api, `payment ${outTradeNo}`, `/api/v1/payments/${outTradeNo}`, until, timeoutMs, key),
+    bridge,
+    apiKey: seed.apiKey,
+    merchantId: seed.merchantId,
+    db,
+    api,
+    waitFor: (outTradeNo, until, timeoutMs, key) =>
+      pollApi(api, `payment ${outTradeNo}`, `/api/v1/payments/${outTradeNo}`, until, timeoutMs, key),
     async stop() {
       await bridge.close();
       await closeWechatAgents();

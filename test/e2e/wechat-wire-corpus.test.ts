@@ -22,11 +22,20 @@ import { buildWechatXml as simBuild, parseWechatXml as simParse } from '../../si
 
 const DIR = new URL('../fixtures/wire/wechat/', import.meta.url);
 const KEY = '192006250b4c09247ec02edce69f6a2d'; // the demo key of WeChat's signature example
-interface Entry { call: string; kind: 'request' | 'answer' | 'answer-fail' | 'refused' | 'notify' | 'reply' | 'bill'; signed: boolean; optional: string[] }
+interface Entry {
+  call: string;
+  kind: 'request' | 'answer' | 'answer-fail' | 'refused' | 'notify' | 'reply' | 'bill';
+  signed: boolean;
+  optional: string[];
+}
 const manifest = JSON.parse(readFileSync(new URL('corpus.json', DIR), 'utf8')) as Record<string, Entry>;
 const fixture = (name: string) => readFileSync(new URL(name, DIR), 'utf8');
 
-interface Shape { fields: string[]; cdata: Record<string, boolean>; onePerLine: boolean }
+interface Shape {
+  fields: string[];
+  cdata: Record<string, boolean>;
+  onePerLine: boolean;
+}
 function shape(xml: string): Shape {
   const body = /^\s*<xml>([\s\S]*)<\/xml>\s*$/.exec(xml)![1]!;
   const fields: string[] = [];
@@ -36,7 +45,11 @@ function shape(xml: string): Shape {
     cdata[m[1]!] = m[2]!.startsWith('<![CDATA[');
   }
   // A line break after every field (WeChat's examples indent too; real captures do not).
-  const onePerLine = body.replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, '').split(/<\/\w+>/).slice(1).every((gap) => /^[ \t]*\r?\n/.test(gap));
+  const onePerLine = body
+    .replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, '')
+    .split(/<\/\w+>/)
+    .slice(1)
+    .every((gap) => /^[ \t]*\r?\n/.test(gap));
   return { fields, cdata, onePerLine };
 }
 
@@ -45,19 +58,33 @@ function expectSameShape(ours: string, name: string): void {
   const want = shape(fixture(name));
   const got = shape(ours);
   const optional = new Set([...entry.optional, 'sign_type']);
-  expect(want.fields.filter((f) => !optional.has(f) && !got.fields.includes(f)), `${name}: fields the simulator left out`).toEqual([]);
-  expect(got.fields.filter((f) => !want.fields.includes(f) && !optional.has(f)), `${name}: fields the corpus does not have`).toEqual([]);
-  for (const f of got.fields.filter((x) => want.fields.includes(x))) expect(got.cdata[f], `${name}: <${f}> CDATA or bare`).toBe(want.cdata[f]);
+  expect(
+    want.fields.filter((f) => !optional.has(f) && !got.fields.includes(f)),
+    `${name}: fields the simulator left out`,
+  ).toEqual([]);
+  expect(
+    got.fields.filter((f) => !want.fields.includes(f) && !optional.has(f)),
+    `${name}: fields the corpus does not have`,
+  ).toEqual([]);
+  for (const f of got.fields.filter((x) => want.fields.includes(x)))
+    expect(got.cdata[f], `${name}: <${f}> CDATA or bare`).toBe(want.cdata[f]);
   expect(got.onePerLine, `${name}: one field per line`).toBe(want.onePerLine);
 }
 
 const account: ChannelAccount = {
-  id: 'cha_corpus', merchantId: 'mch_corpus', channel: 'wechat',
+  id: 'cha_corpus',
+  merchantId: 'mch_corpus',
+  channel: 'wechat',
   config: { apiBaseUrl: 'https://apihk.mch.weixin.qq.com', appid: 'wx2421b1c4370ec43b', mch_id: '10000100' },
   secrets: { apiKey: KEY },
 };
 const ctx: ChannelContext = {
-  account, clock: systemClock(), log: pino({ level: 'silent' }), notifyUrl: 'http://127.0.0.1/notify', publicBaseUrl: 'http://127.0.0.1', record: async () => {},
+  account,
+  clock: systemClock(),
+  log: pino({ level: 'silent' }),
+  notifyUrl: 'http://127.0.0.1/notify',
+  publicBaseUrl: 'http://127.0.0.1',
+  record: async () => {},
 };
 
 describe('the WeChat wire corpus, read by Kauri', () => {
@@ -80,13 +107,23 @@ describe('the WeChat wire corpus, read by Kauri', () => {
     if (entry.kind === 'request') expect(simVerify(simParse(Buffer.from(fixture(name))), KEY, 'MD5')).toBe(true);
     if (entry.kind.startsWith('answer') || entry.kind === 'refused') {
       const client = new WechatClient(wechatAccount(account), ctx);
-      expect(client.read(entry.call, Buffer.from(fixture(name))).kind).toBe(entry.kind === 'refused' ? 'refused' : 'answered');
+      expect(client.read(entry.call, Buffer.from(fixture(name))).kind).toBe(
+        entry.kind === 'refused' ? 'refused' : 'answered',
+      );
     }
   });
 
   it('notify.payment.xml is a verified payment; notify.ack.xml is the acknowledgement Kauri sends', async () => {
-    const v = await new WechatChannel().verifyNotify(ctx, { method: 'POST', headers: {}, query: {}, body: Buffer.from(fixture('notify.payment.xml')) });
-    expect(v.outcomes[0]).toMatchObject({ channelOrderNo: 'K01', outcome: { state: 'paid', channelTradeNo: '4200000001202611200000000001' } });
+    const v = await new WechatChannel().verifyNotify(ctx, {
+      method: 'POST',
+      headers: {},
+      query: {},
+      body: Buffer.from(fixture('notify.payment.xml')),
+    });
+    expect(v.outcomes[0]).toMatchObject({
+      channelOrderNo: 'K01',
+      outcome: { state: 'paid', channelTradeNo: '4200000001202611200000000001' },
+    });
     expect(fixture('notify.ack.xml')).toBe(NOTIFY_ACK);
   });
 });
@@ -116,7 +153,11 @@ describe('the WeChat simulator, against the corpus', () => {
   });
 
   /** The corpus request of `name`, with `change` applied, signed again and sent. */
-  async function send(name: string, change: Record<string, string | undefined> = {}, opts: { key?: string } = {}): Promise<string> {
+  async function send(
+    name: string,
+    change: Record<string, string | undefined> = {},
+    opts: { key?: string } = {},
+  ): Promise<string> {
     const f: Record<string, string> = simParse(Buffer.from(fixture(name)));
     delete f.sign;
     for (const [k, v] of Object.entries(change)) {
@@ -131,9 +172,30 @@ describe('the WeChat simulator, against the corpus', () => {
 
   it('answers every call in the shape of the corpus', async () => {
     const K01 = `C${Date.now()}`;
-    expectSameShape(await send('unifiedorder.request.xml', { out_trade_no: K01, product_id: K01, notify_url: hookUrl, time_expire: undefined }), 'unifiedorder.answer.success.xml');
-    expectSameShape(await send('unifiedorder.request.xml', { out_trade_no: `${K01}J`, trade_type: 'JSAPI', product_id: undefined, openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o', notify_url: hookUrl, time_expire: undefined }), 'unifiedorder.answer.jsapi.xml');
-    expectSameShape(await send('unifiedorder.request.xml', {}, { key: 'f'.repeat(32) }), 'unifiedorder.answer.refused.xml');
+    expectSameShape(
+      await send('unifiedorder.request.xml', {
+        out_trade_no: K01,
+        product_id: K01,
+        notify_url: hookUrl,
+        time_expire: undefined,
+      }),
+      'unifiedorder.answer.success.xml',
+    );
+    expectSameShape(
+      await send('unifiedorder.request.xml', {
+        out_trade_no: `${K01}J`,
+        trade_type: 'JSAPI',
+        product_id: undefined,
+        openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
+        notify_url: hookUrl,
+        time_expire: undefined,
+      }),
+      'unifiedorder.answer.jsapi.xml',
+    );
+    expectSameShape(
+      await send('unifiedorder.request.xml', {}, { key: 'f'.repeat(32) }),
+      'unifiedorder.answer.refused.xml',
+    );
     expectSameShape(await send('orderquery.request.xml', { out_trade_no: K01 }), 'orderquery.answer.notpay.xml');
     expectSameShape(await send('orderquery.request.xml', { out_trade_no: 'NOPE' }), 'orderquery.answer.notexist.xml');
     expectSameShape(await send('closeorder.request.xml', { out_trade_no: `${K01}J` }), 'closeorder.answer.success.xml');
@@ -145,23 +207,59 @@ describe('the WeChat simulator, against the corpus', () => {
     const order = shape(notifies[0]!).fields;
     expect(order).toEqual([...order].sort());
     expectSameShape(await send('orderquery.request.xml', { out_trade_no: K01 }), 'orderquery.answer.success.xml');
-    expectSameShape(await send('unifiedorder.request.xml', { out_trade_no: K01, product_id: K01, notify_url: hookUrl, time_expire: undefined }), 'unifiedorder.answer.orderpaid.xml');
+    expectSameShape(
+      await send('unifiedorder.request.xml', {
+        out_trade_no: K01,
+        product_id: K01,
+        notify_url: hookUrl,
+        time_expire: undefined,
+      }),
+      'unifiedorder.answer.orderpaid.xml',
+    );
 
-    expectSameShape(await send('refund.request.xml', { out_trade_no: K01, out_refund_no: `${K01}R` }), 'refund.answer.success.xml');
-    expectSameShape(await send('refundquery.request.xml', { out_refund_no: `${K01}R` }), 'refundquery.answer.success.xml');
-    expectSameShape(await send('refundquery.request.xml', { out_refund_no: 'NOPE' }), 'refundquery.answer.notexist.xml');
+    expectSameShape(
+      await send('refund.request.xml', { out_trade_no: K01, out_refund_no: `${K01}R` }),
+      'refund.answer.success.xml',
+    );
+    expectSameShape(
+      await send('refundquery.request.xml', { out_refund_no: `${K01}R` }),
+      'refundquery.answer.success.xml',
+    );
+    expectSameShape(
+      await send('refundquery.request.xml', { out_refund_no: 'NOPE' }),
+      'refundquery.answer.notexist.xml',
+    );
 
     const K02 = `${K01}M`;
-    expectSameShape(await send('micropay.request.xml', { out_trade_no: K02, auth_code: sim.gateway.mintPaycode('success').auth_code }), 'micropay.answer.success.xml');
-    expectSameShape(await send('micropay.request.xml', { out_trade_no: `${K02}U`, auth_code: sim.gateway.mintPaycode('userpaying:5').auth_code }), 'micropay.answer.userpaying.xml');
+    expectSameShape(
+      await send('micropay.request.xml', {
+        out_trade_no: K02,
+        auth_code: sim.gateway.mintPaycode('success').auth_code,
+      }),
+      'micropay.answer.success.xml',
+    );
+    expectSameShape(
+      await send('micropay.request.xml', {
+        out_trade_no: `${K02}U`,
+        auth_code: sim.gateway.mintPaycode('userpaying:5').auth_code,
+      }),
+      'micropay.answer.userpaying.xml',
+    );
     // Within 15 s of the order WeChat answers "call again"; after them, the reverse.
     expectSameShape(await send('reverse.request.xml', { out_trade_no: K02 }), 'reverse.answer.systemerror.xml');
-    await sim.app.inject({ method: 'POST', url: '/sim/clock', payload: JSON.stringify({ now: new Date(Date.now() + 20_000).toISOString() }) });
+    await sim.app.inject({
+      method: 'POST',
+      url: '/sim/clock',
+      payload: JSON.stringify({ now: new Date(Date.now() + 20_000).toISOString() }),
+    });
     expectSameShape(await send('reverse.request.xml', { out_trade_no: K02 }), 'reverse.answer.success.xml');
 
     const day = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10).replace(/-/g, '');
     expectSameShape(await send('queryexchagerate.request.xml', { date: day }), 'queryexchagerate.answer.success.xml');
-    expectSameShape(await send('queryexchagerate.request.xml', { date: day, fee_type: 'XXX' }), 'queryexchagerate.answer.refused.xml');
+    expectSameShape(
+      await send('queryexchagerate.request.xml', { date: day, fee_type: 'XXX' }),
+      'queryexchagerate.answer.refused.xml',
+    );
     const old = new Date(Date.now() + 8 * 3600_000 - 20 * 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
     expectSameShape(await send('downloadbill.request.xml', { bill_date: old }), 'downloadbill.answer.no-bill.xml');
   });

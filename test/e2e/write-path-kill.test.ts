@@ -36,10 +36,31 @@ for (const kind of storeKinds()) {
       rmSync(cwd, { recursive: true, force: true });
     });
 
-    async function bridge(port: number, env: NodeJS.ProcessEnv = {}): Promise<{ proc: KauriProcess; key: string; url: string }> {
+    async function bridge(
+      port: number,
+      env: NodeJS.ProcessEnv = {},
+    ): Promise<{ proc: KauriProcess; key: string; url: string }> {
       const proc = await spawnKauri(
-        ['bridge', '--db', tdb.url, '--port', String(port), '--files', join(cwd, 'files'), '--demo', '--wechat-sim', sim.url, '--wechat-sim-state', sim.stateDir],
-        { cwd, env: { KAURI_SECRET_KEY: 'kill-test-secret-key-0123456789abcdef', KAURI_TIME_SCALE: '20', ...env }, ready: /listening on (\S+)/, timeoutMs: 60_000 },
+        [
+          'bridge',
+          '--db',
+          tdb.url,
+          '--port',
+          String(port),
+          '--files',
+          join(cwd, 'files'),
+          '--demo',
+          '--wechat-sim',
+          sim.url,
+          '--wechat-sim-state',
+          sim.stateDir,
+        ],
+        {
+          cwd,
+          env: { KAURI_SECRET_KEY: 'kill-test-secret-key-0123456789abcdef', KAURI_TIME_SCALE: '20', ...env },
+          ready: /listening on (\S+)/,
+          timeoutMs: 60_000,
+        },
       );
       procs.push(proc);
       return { proc, url: proc.ready, key: /demo API key: (\S+)/.exec(proc.stdout())![1]! };
@@ -50,7 +71,13 @@ for (const kind of storeKinds()) {
       const first = await bridge(port, { KAURI_CRASH_AT: 'apply:events@channel_notify' });
       const api = merchantApi(first.url, first.key);
       const no = uniqueNo('kill');
-      const created = await api('POST', '/api/v1/payments', { out_trade_no: no, amount_minor: 2500, currency: 'NZD', channel: 'wechat', mode: 'native' });
+      const created = await api('POST', '/api/v1/payments', {
+        out_trade_no: no,
+        amount_minor: 2500,
+        currency: 'NZD',
+        channel: 'wechat',
+        mode: 'native',
+      });
       expect(created.status).toBeLessThan(300);
       expect(created.body.status).toBe('pending');
 
@@ -61,19 +88,43 @@ for (const kind of storeKinds()) {
 
       const store = await openStore(tdb.url, { migrate: false });
       try {
-        const order = await store.db.selectFrom('orders').selectAll().where('out_trade_no', '=', no).executeTakeFirstOrThrow();
+        const order = await store.db
+          .selectFrom('orders')
+          .selectAll()
+          .where('out_trade_no', '=', no)
+          .executeTakeFirstOrThrow();
         expect(order.status).toBe('pending'); // the whole transition rolled back with the process
         const second = await bridge(port);
         const api2 = merchantApi(second.url, second.key);
-        const paid = await pollApi(api2, `payment ${no}`, `/api/v1/payments/${no}`, (p: any) => p.status === 'paid', 30_000);
+        const paid = await pollApi(
+          api2,
+          `payment ${no}`,
+          `/api/v1/payments/${no}`,
+          (p: any) => p.status === 'paid',
+          30_000,
+        );
         expect(paid).toMatchObject({ status: 'paid', amount_minor: 2500 });
         // WeChat's resend (or the bridge's own query) after the restart is applied once.
         await new Promise((r) => setTimeout(r, 500));
-        const events = await store.db.selectFrom('events').select('payload').where('type', '=', 'payment.paid').execute();
+        const events = await store.db
+          .selectFrom('events')
+          .select('payload')
+          .where('type', '=', 'payment.paid')
+          .execute();
         expect(events.filter((e) => e.payload.includes(order.id))).toHaveLength(1);
-        const toPaid = await store.db.selectFrom('order_events').select('id').where('order_id', '=', order.id).where('to_status', '=', 'paid').execute();
+        const toPaid = await store.db
+          .selectFrom('order_events')
+          .select('id')
+          .where('order_id', '=', order.id)
+          .where('to_status', '=', 'paid')
+          .execute();
         expect(toPaid).toHaveLength(1);
-        const notifies = await store.db.selectFrom('channel_messages').select('id').where('order_id', '=', order.id).where('direction', '=', 'notify').execute();
+        const notifies = await store.db
+          .selectFrom('channel_messages')
+          .select('id')
+          .where('order_id', '=', order.id)
+          .where('direction', '=', 'notify')
+          .execute();
         expect(notifies.length).toBeLessThanOrEqual(2);
       } finally {
         await store.close();

@@ -25,13 +25,17 @@ export async function startTestBridge(options: {
   const db = await createTestDatabase(options.kind);
   const filesDir = mkdtempSync(join(tmpdir(), 'kauri-files-'));
   const bridge = await startBridge({
-    dbUrl: db.url, port: 0, secretKey: options.secretKey, filesDir,
+    dbUrl: db.url,
+    port: 0,
+    secretKey: options.secretKey,
+    filesDir,
     log: pino({ level: process.env.KAURI_LOG_LEVEL ?? 'silent' }),
     clock: systemClock(options.timeScale),
     ...options.bridge,
   });
   return {
-    bridge, db,
+    bridge,
+    db,
     async cleanup() {
       await db.drop();
       rmSync(filesDir, { recursive: true, force: true });

@@ -6,4 +6,8 @@ export const printedJobs = (dir: string) =>
   readdirSync(dir)
     .filter((f) => /^\d{4}\.txt$/.test(f))
     .sort()
-    .map((f) => ({ name: f, text: readFileSync(join(dir, f), 'utf8'), bin: readFileSync(join(dir, f.replace('.txt', '.bin'))) }));
+    .map((f) => ({
+      name: f,
+      text: readFileSync(join(dir, f), 'utf8'),
+      bin: readFileSync(join(dir, f.replace('.txt', '.bin'))),
+    }));

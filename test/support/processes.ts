@@ -33,7 +33,12 @@ export async function spawnKauri(
 ): Promise<KauriProcess> {
   const proc = spawn(process.execPath, [kauriBin, ...args], {
     cwd: options.cwd ?? repoRoot,
-    env: { ...process.env, KAURI_FROM_SOURCE: '1', KAURI_LOG_LEVEL: process.env.KAURI_LOG_LEVEL ?? 'warn', ...options.env },
+    env: {
+      ...process.env,
+      KAURI_FROM_SOURCE: '1',
+      KAURI_LOG_LEVEL: process.env.KAURI_LOG_LEVEL ?? 'warn',
+      ...options.env,
+    },
     stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   if (options.stdin !== undefined) proc.stdin!.end(options.stdin);
@@ -41,9 +46,21 @@ export async function spawnKauri(
   let out = '';
   let err = '';
   const waiters = new Set<() => void>();
-  proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); for (const w of waiters) w(); });
-  proc.stderr!.on('data', (d: Buffer) => { err += d.toString(); for (const w of waiters) w(); });
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => { running.delete(proc); for (const w of waiters) w(); resolve(code); }));
+  proc.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    for (const w of waiters) w();
+  });
+  proc.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+    for (const w of waiters) w();
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code) => {
+      running.delete(proc);
+      for (const w of waiters) w();
+      resolve(code);
+    }),
+  );
   // 'exit' may come before the last of stdout is read; 'close' comes after both.
   const finished = new Promise<number | null>((resolve) => proc.once('close', (code) => resolve(code)));
 
@@ -51,21 +68,37 @@ export async function spawnKauri(
     new Promise<string>((resolve, reject) => {
       const check = () => {
         const m = pattern.exec(out) ?? pattern.exec(err);
-        if (m) { cleanup(); resolve(m[1] ?? m[0]); return; }
+        if (m) {
+          cleanup();
+          resolve(m[1] ?? m[0]);
+          return;
+        }
         if (proc.exitCode !== null || proc.signalCode !== null) {
           cleanup();
-          reject(new Error(`kauri ${args.join(' ')} exited (${proc.exitCode ?? proc.signalCode}) before ${pattern}:\n${out}\n${err}`));
+          reject(
+            new Error(
+              `kauri ${args.join(' ')} exited (${proc.exitCode ?? proc.signalCode}) before ${pattern}:\n${out}\n${err}`,
+            ),
+          );
         }
       };
-      const timer = setTimeout(() => { cleanup(); reject(new Error(`timed out waiting for ${pattern} from kauri ${args.join(' ')}:\n${out}\n${err}`)); }, timeoutMs);
-      const cleanup = () => { clearTimeout(timer); waiters.delete(check); };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out waiting for ${pattern} from kauri ${args.join(' ')}:\n${out}\n${err}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        waiters.delete(check);
+      };
       waiters.add(check);
       check();
     });
 
   const ready = options.ready ? await waitFor(options.ready) : '';
   return {
-    proc, ready, waitFor,
+    proc,
+    ready,
+    waitFor,
     stdout: () => out,
     stderr: () => err,
     finished: () => finished,
@@ -82,7 +115,8 @@ export async function spawnKauri(
 
 /** Runs `kauri …` to its end: the exit code and everything it printed. */
 export async function runKauri(
-  args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const k = await spawnKauri(args, options);
   const code = await k.finished();

@@ -16,11 +16,19 @@ export interface Sim {
 
 export function simControl(name: Sim['name'], url: string, stateDir: string): Sim {
   const ca = join(stateDir, 'ca.pem');
-  const agent = name === 'wechat' && existsSync(ca) ? new Agent({ connect: { ca: readFileSync(ca, 'utf8') } }) : undefined;
+  const agent =
+    name === 'wechat' && existsSync(ca) ? new Agent({ connect: { ca: readFileSync(ca, 'utf8') } }) : undefined;
   return {
-    name, url, stateDir,
+    name,
+    url,
+    stateDir,
     async control(path, body) {
-      const res = await request(url + path, { method: 'POST', body: JSON.stringify(body ?? {}), headers: { 'content-type': 'application/json' }, ...(agent ? { dispatcher: agent } : {}) });
+      const res = await request(url + path, {
+        method: 'POST',
+        body: JSON.stringify(body ?? {}),
+        headers: { 'content-type': 'application/json' },
+        ...(agent ? { dispatcher: agent } : {}),
+      });
       const text = await res.body.text();
       return { status: res.statusCode, body: text ? JSON.parse(text) : undefined };
     },

@@ -40,7 +40,9 @@ export async function createTestDatabase(kind: 'sqlite' | 'postgres'): Promise<T
   u.pathname = `/${name}`;
   const url = u.toString();
   return {
-    kind, url, open: () => openStore(url),
+    kind,
+    url,
+    open: () => openStore(url),
     drop: async () => {
       const c = new pg.Client({ connectionString: pgUrl });
       await c.connect();

@@ -3,8 +3,19 @@ import { parseDecimal, toDecimalString, type Money } from '../../../protocol/mon
 import type { PaymentMode } from '../../../protocol/payments.js';
 import {
   NotifyRejectedError,
-  type Channel, type ChannelAccount, type ChannelContext, type ChannelOutcome, type CreatePaymentRequest, type HttpReply, type OrderRef,
-  type RateQuote, type RawHttpRequest, type RefundOutcome, type RefundRequest, type StatementResult, type VerifiedNotify,
+  type Channel,
+  type ChannelAccount,
+  type ChannelContext,
+  type ChannelOutcome,
+  type CreatePaymentRequest,
+  type HttpReply,
+  type OrderRef,
+  type RateQuote,
+  type RawHttpRequest,
+  type RefundOutcome,
+  type RefundRequest,
+  type StatementResult,
+  type VerifiedNotify,
 } from '../channel.js';
 import { AlipayClient } from './client.js';
 import { alipayConfig, type AlipayConfig } from './config.js';
@@ -39,7 +50,17 @@ function parseBeijing(s: string | undefined): Date | undefined {
 }
 
 const TIMEOUT_RULES: Array<[string, number]> = [
-  ['5m', 5], ['10m', 10], ['15m', 15], ['30m', 30], ['1h', 60], ['2h', 120], ['3h', 180], ['5h', 300], ['10h', 600], ['12h', 720], ['1d', 1440],
+  ['5m', 5],
+  ['10m', 10],
+  ['15m', 15],
+  ['30m', 30],
+  ['1h', 60],
+  ['2h', 120],
+  ['3h', 180],
+  ['5h', 300],
+  ['10h', 600],
+  ['12h', 720],
+  ['1d', 1440],
 ];
 
 /** The longest timeout_rule that does not outlive the order (at least 5m). */
@@ -57,7 +78,10 @@ function amountOf(text: string | undefined, currency: string | undefined, what: 
   try {
     return parseDecimal(text, currency);
   } catch (err) {
-    throw new AlipayError('channel_error', `Alipay's ${what} amount "${text} ${currency}" is not valid: ${(err as Error).message}`);
+    throw new AlipayError(
+      'channel_error',
+      `Alipay's ${what} amount "${text} ${currency}" is not valid: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -74,7 +98,10 @@ function checkCurrency(cfg: AlipayConfig, amount: Money, mode?: PaymentMode): vo
   if (amount.currency === cfg.currency) return;
   // A spot payment may be priced in a trans_currency Alipay enabled for this account.
   if (mode === 'spot' && cfg.transCurrencies.includes(amount.currency)) return;
-  throw new AlipayError('currency_mismatch', `This Alipay account settles in ${cfg.currency}; a ${amount.currency} payment${mode === 'spot' ? ' (no trans_currency enabled for it)' : ''} cannot be taken on it`);
+  throw new AlipayError(
+    'currency_mismatch',
+    `This Alipay account settles in ${cfg.currency}; a ${amount.currency} payment${mode === 'spot' ? ' (no trans_currency enabled for it)' : ''} cannot be taken on it`,
+  );
 }
 
 export class AlipayChannel implements Channel {
@@ -120,48 +147,61 @@ export class AlipayChannel implements Channel {
         return { state: 'pending', redirectUrl: c.link(service, params), page: { html: c.form(service, params) } };
       }
       case 'precreate': {
-        const xml = await c.call('alipay.acquire.precreate', {
-          out_trade_no: req.channelOrderNo,
-          subject: req.description,
-          product_code: 'OVERSEAS_MBARCODE_PAY',
-          total_fee: toDecimalString(req.amount),
-          currency: c.cfg.currency,
-          trans_currency: req.amount.currency,
-          timestamp: beijing(ctx.clock.now().getTime()).dashed,
-          notify_url: ctx.notifyUrl,
-          it_b_pay: `${Math.max(1, Math.floor(lifetime / 60_000))}m`,
-          extend_params: c.cfg.extendParams ? JSON.stringify(c.cfg.extendParams) : undefined,
-        }, 'instore');
+        const xml = await c.call(
+          'alipay.acquire.precreate',
+          {
+            out_trade_no: req.channelOrderNo,
+            subject: req.description,
+            product_code: 'OVERSEAS_MBARCODE_PAY',
+            total_fee: toDecimalString(req.amount),
+            currency: c.cfg.currency,
+            trans_currency: req.amount.currency,
+            timestamp: beijing(ctx.clock.now().getTime()).dashed,
+            notify_url: ctx.notifyUrl,
+            it_b_pay: `${Math.max(1, Math.floor(lifetime / 60_000))}m`,
+            extend_params: c.cfg.extendParams ? JSON.stringify(c.cfg.extendParams) : undefined,
+          },
+          'instore',
+        );
         if (!xml.isSuccess) return this.gatewayRefusal(xml, 'alipay.acquire.precreate');
         const r = xml.response;
         if (r.result_code === 'SUCCESS' && r.qr_code) return { state: 'pending', qrCode: r.qr_code, raw: r };
-        if (r.result_code === 'FAILED') return { state: 'failed', reason: r.detail_error_code ?? r.error ?? 'FAILED', raw: r };
+        if (r.result_code === 'FAILED')
+          return { state: 'failed', reason: r.detail_error_code ?? r.error ?? 'FAILED', raw: r };
         return { state: 'unknown', reason: `precreate result ${r.result_code ?? 'missing'}`, raw: r };
       }
       case 'spot': {
-        if (!req.authCode) throw new AlipayError('invalid_request', 'spot needs the customer\'s payment code');
-        const xml = await c.call('alipay.acquire.overseas.spot.pay', {
-          alipay_seller_id: c.cfg.partner,
-          partner_trans_id: req.channelOrderNo,
-          trans_name: req.description,
-          currency: c.cfg.currency,
-          // Priced in the settlement currency unless the account lists another one as enabled
-          // by Alipay (spot_pay: trans_currency "currently MOP, TWD and CNY … contact your BD").
-          trans_currency: req.amount.currency !== c.cfg.currency ? req.amount.currency : undefined,
-          trans_amount: toDecimalString(req.amount),
-          buyer_identity_code: req.authCode,
-          identity_code_type: 'barcode',
-          trans_create_time: beijing(req.createdAt.getTime()).compact,
-          biz_product: 'OVERSEAS_MBARCODE_PAY',
-          notify_url: ctx.notifyUrl,
-          extend_info: c.cfg.extendParams ? JSON.stringify(c.cfg.extendParams) : undefined,
-        }, 'instore');
+        if (!req.authCode) throw new AlipayError('invalid_request', "spot needs the customer's payment code");
+        const xml = await c.call(
+          'alipay.acquire.overseas.spot.pay',
+          {
+            alipay_seller_id: c.cfg.partner,
+            partner_trans_id: req.channelOrderNo,
+            trans_name: req.description,
+            currency: c.cfg.currency,
+            // Priced in the settlement currency unless the account lists another one as enabled
+            // by Alipay (spot_pay: trans_currency "currently MOP, TWD and CNY … contact your BD").
+            trans_currency: req.amount.currency !== c.cfg.currency ? req.amount.currency : undefined,
+            trans_amount: toDecimalString(req.amount),
+            buyer_identity_code: req.authCode,
+            identity_code_type: 'barcode',
+            trans_create_time: beijing(req.createdAt.getTime()).compact,
+            biz_product: 'OVERSEAS_MBARCODE_PAY',
+            notify_url: ctx.notifyUrl,
+            extend_info: c.cfg.extendParams ? JSON.stringify(c.cfg.extendParams) : undefined,
+          },
+          'instore',
+        );
         if (!xml.isSuccess) return this.gatewayRefusal(xml, 'alipay.acquire.overseas.spot.pay');
         const r = xml.response;
         if (r.result_code === 'SUCCESS') return this.spotPaid(r);
         if (r.result_code === 'FAILED') return { state: 'failed', reason: r.error ?? 'FAILED', raw: r };
         // UNKNOW (sic): the payment may or may not have happened; the bridge queries and cancels.
-        return { state: 'unknown', reason: `spot pay result ${r.result_code ?? 'missing'}${r.error ? ` (${r.error})` : ''}`, raw: r };
+        return {
+          state: 'unknown',
+          reason: `spot pay result ${r.result_code ?? 'missing'}${r.error ? ` (${r.error})` : ''}`,
+          raw: r,
+        };
       }
       default:
         throw new AlipayError('mode_not_supported', `Alipay does not offer mode ${req.mode}`);
@@ -218,7 +258,12 @@ export class AlipayChannel implements Channel {
       : await c.call('alipay.acquire.query', { out_trade_no: ref.channelOrderNo }, 'instore');
     if (!xml.isSuccess) return { state: 'unknown', reason: `query: ${xml.error ?? 'refused'}` };
     const r = xml.response;
-    if (r.result_code !== 'SUCCESS') return { state: 'unknown', reason: `query result ${r.result_code ?? 'missing'} ${r.error ?? r.detail_error_code ?? ''}`.trim(), raw: r };
+    if (r.result_code !== 'SUCCESS')
+      return {
+        state: 'unknown',
+        reason: `query result ${r.result_code ?? 'missing'} ${r.error ?? r.detail_error_code ?? ''}`.trim(),
+        raw: r,
+      };
     const status = spot ? r.alipay_trans_status : r.trade_status;
     const tradeNo = spot ? r.alipay_trans_id : r.trade_no;
     switch (status) {
@@ -229,9 +274,14 @@ export class AlipayChannel implements Channel {
         return spot
           ? this.spotPaid(r)
           : {
-            state: 'paid', channelTradeNo: tradeNo!, paidAt: parseBeijing(r.gmt_payment),
-            amount: amountOf(r.total_fee, r.trans_currency ?? r.currency, 'trade'), charged: cnyOf(r.trans_amount_cny), rate: r.exchange_rate, raw: r,
-          };
+              state: 'paid',
+              channelTradeNo: tradeNo!,
+              paidAt: parseBeijing(r.gmt_payment),
+              amount: amountOf(r.total_fee, r.trans_currency ?? r.currency, 'trade'),
+              charged: cnyOf(r.trans_amount_cny),
+              rate: r.exchange_rate,
+              raw: r,
+            };
       case 'TRADE_CLOSED':
         return { state: spot ? 'reversed' : 'closed', reason: 'TRADE_CLOSED', raw: r };
       default:
@@ -242,8 +292,13 @@ export class AlipayChannel implements Channel {
   private webPaid(r: Record<string, string>): ChannelOutcome {
     if (!r.trade_no) throw new AlipayError('channel_error', 'Alipay reported a paid trade without trade_no');
     return {
-      state: 'paid', channelTradeNo: r.trade_no, paidAt: parseBeijing(r.gmt_payment),
-      amount: amountOf(r.total_fee, r.currency, 'trade'), charged: cnyOf(r.rmb_total_fee), rate: r.forex_rate, raw: r,
+      state: 'paid',
+      channelTradeNo: r.trade_no,
+      paidAt: parseBeijing(r.gmt_payment),
+      amount: amountOf(r.total_fee, r.currency, 'trade'),
+      charged: cnyOf(r.rmb_total_fee),
+      rate: r.forex_rate,
+      raw: r,
     };
   }
 
@@ -252,17 +307,26 @@ export class AlipayChannel implements Channel {
       // MAPI has no close for online trades: Alipay closes them itself at timeout_rule, and the
       // link stops opening at order_valid_time. So: what does Alipay say now?
       const now = await this.query(ctx, ref);
-      if (now.state === 'pending' && !now.userPaying) return { state: 'closed', reason: 'the cashier was never opened and the link has expired', raw: now.raw };
+      if (now.state === 'pending' && !now.userPaying)
+        return { state: 'closed', reason: 'the cashier was never opened and the link has expired', raw: now.raw };
       return now;
     }
     const c = this.client(ctx);
-    const xml = await c.call('alipay.acquire.cancel', { out_trade_no: ref.channelOrderNo, timestamp: beijing(ctx.clock.now().getTime()).dashed }, 'instore');
+    const xml = await c.call(
+      'alipay.acquire.cancel',
+      { out_trade_no: ref.channelOrderNo, timestamp: beijing(ctx.clock.now().getTime()).dashed },
+      'instore',
+    );
     if (!xml.isSuccess) return { state: 'unknown', reason: `cancel: ${xml.error ?? 'refused'}` };
     const r = xml.response;
     const spot = ref.mode === 'spot';
     if (r.result_code === 'SUCCESS') {
       // action=refund: it had been paid and the money went back; either way nothing is charged now.
-      return { state: spot || r.action === 'refund' ? 'reversed' : 'closed', reason: `cancelled (${r.action ?? 'close'})`, raw: r };
+      return {
+        state: spot || r.action === 'refund' ? 'reversed' : 'closed',
+        reason: `cancelled (${r.action ?? 'close'})`,
+        raw: r,
+      };
     }
     if (r.result_code === 'FAILED' && r.retry_flag !== 'Y') {
       if (r.error === 'TRADE_NOT_EXIST' || r.detail_error_code === 'TRADE_NOT_EXIST') {
@@ -294,17 +358,25 @@ export class AlipayChannel implements Channel {
       });
       if (xml.isSuccess) return { state: 'processing', channelRefundId: req.channelRefundNo };
       if (UNCERTAIN_ERRORS.has(xml.error ?? '')) return { state: 'unknown', reason: `forex_refund: ${xml.error}` };
-      return { state: 'failed', reason: `forex_refund refused: ${xml.error ?? 'unknown error'}`, raw: { error: xml.error } };
+      return {
+        state: 'failed',
+        reason: `forex_refund refused: ${xml.error ?? 'unknown error'}`,
+        raw: { error: xml.error },
+      };
     }
-    const xml = await c.call('alipay.acquire.overseas.spot.refund', {
-      partner_trans_id: req.order.channelOrderNo,
-      alipay_trans_id: req.order.channelTradeNo ?? undefined,
-      partner_refund_id: req.channelRefundNo,
-      refund_amount: toDecimalString(req.amount),
-      currency: c.cfg.currency,
-      refund_reason: req.reason,
-      is_sync: 'Y',
-    }, 'instore');
+    const xml = await c.call(
+      'alipay.acquire.overseas.spot.refund',
+      {
+        partner_trans_id: req.order.channelOrderNo,
+        alipay_trans_id: req.order.channelTradeNo ?? undefined,
+        partner_refund_id: req.channelRefundNo,
+        refund_amount: toDecimalString(req.amount),
+        currency: c.cfg.currency,
+        refund_reason: req.reason,
+        is_sync: 'Y',
+      },
+      'instore',
+    );
     if (!xml.isSuccess) {
       if (UNCERTAIN_ERRORS.has(xml.error ?? '')) return { state: 'unknown', reason: `spot refund: ${xml.error}` };
       return { state: 'failed', reason: `spot refund refused: ${xml.error ?? 'unknown error'}` };
@@ -324,17 +396,25 @@ export class AlipayChannel implements Channel {
   async queryRefund(ctx: ChannelContext, req: RefundRequest): Promise<RefundOutcome> {
     if (req.order.mode !== 'web') return this.refund(ctx, req);
     const c = this.client(ctx);
-    const xml = await c.call('alipay.acquire.refund.query', { out_trade_no: req.order.channelOrderNo, out_return_no: req.channelRefundNo });
+    const xml = await c.call('alipay.acquire.refund.query', {
+      out_trade_no: req.order.channelOrderNo,
+      out_return_no: req.channelRefundNo,
+    });
     if (!xml.isSuccess) return { state: 'unknown', reason: `alipay.acquire.refund.query: ${xml.error ?? 'refused'}` };
     const r = xml.response;
     if (r.response_code === 'NOT_FOUND') return this.refund(ctx, req);
-    if (r.response_code !== 'SUCCESS') return { state: 'unknown', reason: `refund query: ${r.response_code ?? 'no response_code'}`, raw: r };
+    if (r.response_code !== 'SUCCESS')
+      return { state: 'unknown', reason: `refund query: ${r.response_code ?? 'no response_code'}`, raw: r };
     switch (r.refund_result_code) {
       case 'SUCCESS':
         return { state: 'succeeded', channelRefundId: req.channelRefundNo, raw: r };
       case 'FAILED':
       case 'CANCELED':
-        return { state: 'failed', reason: `${r.refund_result_code}${r.refund_error_code ? ` (${r.refund_error_code})` : ''}`, raw: r };
+        return {
+          state: 'failed',
+          reason: `${r.refund_result_code}${r.refund_error_code ? ` (${r.refund_error_code})` : ''}`,
+          raw: r,
+        };
       case 'PROCESSING':
         return { state: 'processing', channelRefundId: req.channelRefundNo, raw: r };
       default:
@@ -368,7 +448,15 @@ export class AlipayChannel implements Channel {
     if (!SIGN_TYPES.includes(signType)) reject(`sign_type "${fields.sign_type ?? ''}" is not MD5, RSA or RSA2`);
     if (signType !== c.cfg.signType) reject(`the notify is signed ${signType} but this account uses ${c.cfg.signType}`);
     // `_input_charset` stays in the signed fields (protocols A3, vector 4).
-    if (!verifyParams(fields, signType, fields.sign!, { md5Key: c.keys.md5Key, publicKey: c.keys.alipayPublicKey }, charset)) {
+    if (
+      !verifyParams(
+        fields,
+        signType,
+        fields.sign!,
+        { md5Key: c.keys.md5Key, publicKey: c.keys.alipayPublicKey },
+        charset,
+      )
+    ) {
       reject(`the ${signType} signature over the notify fields (including _input_charset) does not verify`);
     }
     if (!fields.out_trade_no) reject('the notify has no out_trade_no');
@@ -376,7 +464,8 @@ export class AlipayChannel implements Channel {
     // not say whose it is: the notify must name this account's partner, or notify_verify
     // (asked with this partner) must vouch for it.
     for (const k of ['seller_id', 'partner'] as const) {
-      if (fields[k] !== undefined && fields[k] !== c.cfg.partner) reject(`the notify is for ${k} ${fields[k]}, not this account's partner ${c.cfg.partner}`);
+      if (fields[k] !== undefined && fields[k] !== c.cfg.partner)
+        reject(`the notify is for ${k} ${fields[k]}, not this account's partner ${c.cfg.partner}`);
     }
     if (!fields.seller_id && !fields.partner && !c.cfg.notifyVerify) {
       reject('the notify names no seller_id or partner and notify_verify is off: it cannot be tied to this account');
@@ -390,9 +479,11 @@ export class AlipayChannel implements Channel {
         // Could not ask: let Alipay send it again rather than believe it unchecked.
         throw new NotifyRejectedError(`notify_verify could not be asked: ${(err as Error).message}`, nack);
       }
-      if (answer !== 'true') reject(`notify_verify answered "${answer}" for notify_id ${fields.notify_id}: not sent by Alipay (or too old)`);
+      if (answer !== 'true')
+        reject(`notify_verify answered "${answer}" for notify_id ${fields.notify_id}: not sent by Alipay (or too old)`);
     }
-    if (fields.refund_status !== undefined) return { outcomes: [], refunds: [this.refundNotify(fields, reject)], ack, nack };
+    if (fields.refund_status !== undefined)
+      return { outcomes: [], refunds: [this.refundNotify(fields, reject)], ack, nack };
     let outcome: ChannelOutcome;
     const currency = fields.trans_currency ?? fields.currency;
     try {
@@ -401,8 +492,13 @@ export class AlipayChannel implements Channel {
         case 'TRADE_SUCCESS':
           if (!fields.trade_no) reject('a paid notify without trade_no');
           outcome = {
-            state: 'paid', channelTradeNo: fields.trade_no!, paidAt: parseBeijing(fields.gmt_payment),
-            amount: amountOf(fields.total_fee, currency, 'notify'), charged: cnyOf(fields.trans_amount_cny), rate: fields.forex_rate, raw: fields,
+            state: 'paid',
+            channelTradeNo: fields.trade_no!,
+            paidAt: parseBeijing(fields.gmt_payment),
+            amount: amountOf(fields.total_fee, currency, 'notify'),
+            charged: cnyOf(fields.trans_amount_cny),
+            rate: fields.forex_rate,
+            raw: fields,
           };
           break;
         case 'TRADE_CLOSED':
@@ -426,14 +522,24 @@ export class AlipayChannel implements Channel {
    * https://global.alipay.com/docs/ac/global/forex_refund): out_return_no and refund_status
    * REFUND_SUCCESS / REFUND_FAIL (with error_code).
    */
-  private refundNotify(fields: Record<string, string>, reject: (reason: string) => never): { channelRefundNo: string; outcome: RefundOutcome } {
+  private refundNotify(
+    fields: Record<string, string>,
+    reject: (reason: string) => never,
+  ): { channelRefundNo: string; outcome: RefundOutcome } {
     if (!fields.out_return_no) reject('a refund notify without out_return_no');
     const channelRefundNo = fields.out_return_no!;
     switch (fields.refund_status) {
       case 'REFUND_SUCCESS':
         return { channelRefundNo, outcome: { state: 'succeeded', channelRefundId: channelRefundNo, raw: fields } };
       case 'REFUND_FAIL':
-        return { channelRefundNo, outcome: { state: 'failed', reason: `REFUND_FAIL${fields.error_code ? ` (${fields.error_code})` : ''}`, raw: fields } };
+        return {
+          channelRefundNo,
+          outcome: {
+            state: 'failed',
+            reason: `REFUND_FAIL${fields.error_code ? ` (${fields.error_code})` : ''}`,
+            raw: fields,
+          },
+        };
       default:
         return reject(`refund_status "${fields.refund_status ?? ''}" is not one Kauri knows`);
     }
@@ -443,14 +549,19 @@ export class AlipayChannel implements Channel {
    * Checks the signed query string Alipay appends to return_url. As Alipay says, this is
    * for showing the customer a result page: the order is settled by the notify or a query.
    */
-  verifyReturn(ctx: ChannelContext, query: Readonly<Record<string, string>>): { outTradeNo: string; tradeNo: string; tradeStatus: string } {
+  verifyReturn(
+    ctx: ChannelContext,
+    query: Readonly<Record<string, string>>,
+  ): { outTradeNo: string; tradeNo: string; tradeStatus: string } {
     const c = this.client(ctx);
     const type = (query.sign_type ?? '').toUpperCase() as SignType;
-    if (!query.sign || type !== c.cfg.signType) throw new AlipayError('signature_invalid', `the return URL is not signed ${c.cfg.signType}`, 'ILLEGAL_SIGN');
+    if (!query.sign || type !== c.cfg.signType)
+      throw new AlipayError('signature_invalid', `the return URL is not signed ${c.cfg.signType}`, 'ILLEGAL_SIGN');
     if (!verifyParams(query, type, query.sign, { md5Key: c.keys.md5Key, publicKey: c.keys.alipayPublicKey }, 'UTF-8')) {
       throw new AlipayError('signature_invalid', 'the return URL signature does not verify', 'ILLEGAL_SIGN');
     }
-    if (!query.out_trade_no || !query.trade_no || !query.trade_status) throw new AlipayError('channel_error', 'the return URL lacks out_trade_no, trade_no or trade_status');
+    if (!query.out_trade_no || !query.trade_no || !query.trade_status)
+      throw new AlipayError('channel_error', 'the return URL lacks out_trade_no, trade_no or trade_status');
     return { outTradeNo: query.out_trade_no, tradeNo: query.trade_no, tradeStatus: query.trade_status };
   }
 
@@ -459,13 +570,25 @@ export class AlipayChannel implements Channel {
    * (settlement) for yyyyMMdd..yyyyMMdd (at most 10 days, not today), `|`-separated lines
    * with no header (protocols A5). `empty` when Alipay has no data for the period.
    */
-  async fetchLegacyFile(ctx: ChannelContext, kind: 'compare' | 'liquidation', startDate: string, endDate: string): Promise<StatementResult> {
-    if (!/^\d{8}$/.test(startDate) || !/^\d{8}$/.test(endDate)) throw new AlipayError('invalid_request', 'dates are yyyyMMdd');
+  async fetchLegacyFile(
+    ctx: ChannelContext,
+    kind: 'compare' | 'liquidation',
+    startDate: string,
+    endDate: string,
+  ): Promise<StatementResult> {
+    if (!/^\d{8}$/.test(startDate) || !/^\d{8}$/.test(endDate))
+      throw new AlipayError('invalid_request', 'dates are yyyyMMdd');
     const text = await this.client(ctx).text(`forex_${kind}_file`, { start_date: startDate, end_date: endDate });
     const t = text.trim();
     if (t === 'No balance account data in the period') return { state: 'empty' };
-    if (/^(File download failed|Date format incorrect|System exception|Over limit)/.test(t)) return { state: 'not_ready', reason: t };
-    return { state: 'ready', body: Buffer.from(text, 'utf8'), fileName: `forex_${kind}_file_${startDate}_${endDate}.txt`, contentType: 'text/plain' };
+    if (/^(File download failed|Date format incorrect|System exception|Over limit)/.test(t))
+      return { state: 'not_ready', reason: t };
+    return {
+      state: 'ready',
+      body: Buffer.from(text, 'utf8'),
+      fileName: `forex_${kind}_file_${startDate}_${endDate}.txt`,
+      contentType: 'text/plain',
+    };
   }
 
   /** forex_rate_file: `yyyyMMdd|HHmmss|CUR|rate`, CNY per 1 unit, today's only. */
@@ -484,13 +607,18 @@ export class AlipayChannel implements Channel {
     return this.fetchDailyFile(ctx, day, 'settlement');
   }
 
-  private async fetchDailyFile(ctx: ChannelContext, day: string, kind: 'transaction' | 'settlement'): Promise<StatementResult> {
+  private async fetchDailyFile(
+    ctx: ChannelContext,
+    day: string,
+    kind: 'transaction' | 'settlement',
+  ): Promise<StatementResult> {
     const d = day.replace(/-/g, '');
     if (!/^\d{8}$/.test(d)) throw new AlipayError('invalid_request', `"${day}" is not a day (YYYY-MM-DD)`);
     const c = this.client(ctx);
     const fileName = `${c.cfg.partner}_${kind}_${d}.txt`;
     const res = await c.file(fileName);
-    if (res.status === 404) return { state: 'not_ready', reason: res.body.toString('utf8').slice(0, 200) || `${fileName} is not there yet` };
+    if (res.status === 404)
+      return { state: 'not_ready', reason: res.body.toString('utf8').slice(0, 200) || `${fileName} is not there yet` };
     if (res.status !== 200) throw new AlipayError('channel_error', `Fetching ${fileName} answered HTTP ${res.status}`);
     return { state: 'ready', body: res.body, fileName, contentType: 'text/plain' };
   }
@@ -505,7 +633,11 @@ export function parseRateFile(text: string): RateQuote[] {
   }
   for (const [i, line] of trimmed.split(/\r?\n/).entries()) {
     const m = /^(\d{8})\|(\d{6})\|([A-Z]{3})\|(\d{1,5}(?:\.\d{1,8})?)$/.exec(line.trim());
-    if (!m) throw new AlipayError('channel_error', `Alipay's rate file line ${i + 1} is not yyyyMMdd|HHmmss|CUR|rate: "${line.slice(0, 60)}"`);
+    if (!m)
+      throw new AlipayError(
+        'channel_error',
+        `Alipay's rate file line ${i + 1} is not yyyyMMdd|HHmmss|CUR|rate: "${line.slice(0, 60)}"`,
+      );
     const rate = new Decimal(m[4]!);
     if (rate.lte(0)) throw new AlipayError('channel_error', `Alipay's rate file line ${i + 1}: rate must be positive`);
     const publishedAt = parseBeijing(`${m[1]}${m[2]}`);
@@ -514,4 +646,3 @@ export function parseRateFile(text: string): RateQuote[] {
   }
   return out;
 }
-

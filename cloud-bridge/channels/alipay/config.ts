@@ -52,7 +52,8 @@ function bad(message: string): never {
 
 export function alipayConfig(account: ChannelAccount): AlipayConfig {
   const c = account.config;
-  const gatewayUrl = str(c.gatewayUrl) ?? bad('config.gatewayUrl is required (https://intlmapi.alipay.com/gateway.do in production)');
+  const gatewayUrl =
+    str(c.gatewayUrl) ?? bad('config.gatewayUrl is required (https://intlmapi.alipay.com/gateway.do in production)');
   let gw: URL;
   try {
     gw = new URL(gatewayUrl);

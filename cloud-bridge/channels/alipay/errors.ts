@@ -6,7 +6,11 @@ import { KauriError, type ErrorCode } from '../../../protocol/errors.js';
  * gateway's own word when there is one (ILLEGAL_SIGN, TRADE_NOT_EXIST, …).
  */
 export class AlipayError extends KauriError {
-  constructor(code: ErrorCode, message: string, readonly alipayCode?: string) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly alipayCode?: string,
+  ) {
     super(code, message);
     this.name = 'AlipayError';
   }

@@ -32,10 +32,13 @@ function decode(bytes: Buffer, charset: Charset): string {
 }
 
 export function rawPairs(text: string): Array<[string, string]> {
-  return text.split('&').filter((p) => p !== '').map((p) => {
-    const i = p.indexOf('=');
-    return i < 0 ? [p, ''] : [p.slice(0, i), p.slice(i + 1)];
-  });
+  return text
+    .split('&')
+    .filter((p) => p !== '')
+    .map((p) => {
+      const i = p.indexOf('=');
+      return i < 0 ? [p, ''] : [p.slice(0, i), p.slice(i + 1)];
+    });
 }
 
 /** The `_input_charset` a form declares (readable before decoding: it is ASCII). */
@@ -47,7 +50,8 @@ export function declaredFormCharset(text: string): string | undefined {
 /** Decodes a form body; throws TypeError when the bytes are not valid in the charset. */
 export function decodeForm(body: Buffer, charset: Charset): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of rawPairs(body.toString('latin1'))) out[decode(percentBytes(k), charset)] = decode(percentBytes(v), charset);
+  for (const [k, v] of rawPairs(body.toString('latin1')))
+    out[decode(percentBytes(k), charset)] = decode(percentBytes(v), charset);
   return out;
 }
 
@@ -62,5 +66,8 @@ function escapeBytes(bytes: Buffer): string {
 
 export function encodeForm(params: Readonly<Record<string, string | undefined>>, charset: Charset): string {
   const enc = (t: string) => escapeBytes(charset === 'GBK' ? iconv.encode(t, 'gbk') : Buffer.from(t, 'utf8'));
-  return Object.entries(params).filter(([, v]) => v !== undefined).map(([k, v]) => `${enc(k)}=${enc(v!)}`).join('&');
+  return Object.entries(params)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${enc(k)}=${enc(v!)}`)
+    .join('&');
 }

@@ -7,7 +7,9 @@ import { Agent, fetch, type RequestInit, type Response } from 'undici';
 const agents = new Map<string, Agent>();
 
 function agentFor(caPem: string | undefined): Agent {
-  const key = createHash('sha256').update(caPem ?? '').digest('hex');
+  const key = createHash('sha256')
+    .update(caPem ?? '')
+    .digest('hex');
   let agent = agents.get(key);
   if (!agent) {
     agent = new Agent({ keepAliveTimeout: 10_000, connections: 32, connect: caPem ? { ca: caPem } : {} });

@@ -5,8 +5,18 @@ describe('forex_rate_file', () => {
   it('parses yyyyMMdd|HHmmss|CUR|rate lines as decimal strings with Beijing times', () => {
     const r = parseRateFile('20131122|112537|USD|6.5487\n20131122|112537|NZD|4.21560000\n');
     expect(r).toEqual([
-      { currency: 'USD', cnyPerUnit: '6.5487', publishedAt: new Date('2013-11-22T03:25:37Z'), source: 'alipay:forex_rate_file' },
-      { currency: 'NZD', cnyPerUnit: '4.2156', publishedAt: new Date('2013-11-22T03:25:37Z'), source: 'alipay:forex_rate_file' },
+      {
+        currency: 'USD',
+        cnyPerUnit: '6.5487',
+        publishedAt: new Date('2013-11-22T03:25:37Z'),
+        source: 'alipay:forex_rate_file',
+      },
+      {
+        currency: 'NZD',
+        cnyPerUnit: '4.2156',
+        publishedAt: new Date('2013-11-22T03:25:37Z'),
+        source: 'alipay:forex_rate_file',
+      },
     ]);
   });
 

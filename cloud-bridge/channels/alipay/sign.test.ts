@@ -14,11 +14,31 @@ function fields(pre: string): Record<string, string> {
 // protocols/alipay-and-bank.md A3: public MD5 vectors (Kaligo's and odoo's tests, and one NZD vector).
 const VECTORS: Array<[string, string, string]> = [
   ['partner=2088101122136241&service=forex_rate_file', KALIGO, '4051af1716d522b47acff927d4fb9781'],
-  ['end_date=20120205&partner=2088101122136241&service=forex_compare_file&start_date=20120202', KALIGO, '3d09abe0980696bb39bb72c6137266ca'],
-  ['end_date=20120205&partner=2088101122136241&service=forex_liquidation_file&start_date=20120202', KALIGO, '68c26fcba73dc3134bc88bb04a8be865'],
-  ['_input_charset=utf-8&currency=HKD&notify_id=13f1e773aeb299e26eb5d02bbb71219d50&notify_time=2013-09-02 10:41:43&notify_type=trade_status_sync&out_trade_no=4028608899131221&total_fee=0.10&trade_no=4061800001000100000574688&trade_status=TRADE_FINISHED', KALIGO, 'a27572b0a6dee50d2d4a1449bfd55e92'],
-  ['currency=CNY&notify_id=1234567890123456789012345678901234&notify_time=2021-12-01 01:01:01&notify_type=trade_status_sync&out_trade_no=Test Transaction&total_fee=1111.11&trade_no=2021111111111111111111111111&trade_status=TRADE_FINISHED', 'dummy', '782b6d1015549f847e2ab27d1edb65c7'],
-  ['_input_charset=UTF-8&currency=NZD&notify_url=https://bridge.example.nz/alipay/notify&out_trade_no=NZ20240101000001&partner=2088101122136241&product_code=NEW_OVERSEAS_SELLER&return_url=https://shop.example.nz/return&service=create_forex_trade&subject=Flat white&timeout_rule=30m&total_fee=10.00', KALIGO, '2751c9e8b10c798f8d6b69833d413abf'],
+  [
+    'end_date=20120205&partner=2088101122136241&service=forex_compare_file&start_date=20120202',
+    KALIGO,
+    '3d09abe0980696bb39bb72c6137266ca',
+  ],
+  [
+    'end_date=20120205&partner=2088101122136241&service=forex_liquidation_file&start_date=20120202',
+    KALIGO,
+    '68c26fcba73dc3134bc88bb04a8be865',
+  ],
+  [
+    '_input_charset=utf-8&currency=HKD&notify_id=13f1e773aeb299e26eb5d02bbb71219d50&notify_time=2013-09-02 10:41:43&notify_type=trade_status_sync&out_trade_no=4028608899131221&total_fee=0.10&trade_no=4061800001000100000574688&trade_status=TRADE_FINISHED',
+    KALIGO,
+    'a27572b0a6dee50d2d4a1449bfd55e92',
+  ],
+  [
+    'currency=CNY&notify_id=1234567890123456789012345678901234&notify_time=2021-12-01 01:01:01&notify_type=trade_status_sync&out_trade_no=Test Transaction&total_fee=1111.11&trade_no=2021111111111111111111111111&trade_status=TRADE_FINISHED',
+    'dummy',
+    '782b6d1015549f847e2ab27d1edb65c7',
+  ],
+  [
+    '_input_charset=UTF-8&currency=NZD&notify_url=https://bridge.example.nz/alipay/notify&out_trade_no=NZ20240101000001&partner=2088101122136241&product_code=NEW_OVERSEAS_SELLER&return_url=https://shop.example.nz/return&service=create_forex_trade&subject=Flat white&timeout_rule=30m&total_fee=10.00',
+    KALIGO,
+    '2751c9e8b10c798f8d6b69833d413abf',
+  ],
 ];
 
 describe('MAPI pre-sign string and MD5', () => {
@@ -49,24 +69,42 @@ describe('MAPI pre-sign string and MD5', () => {
 
   it('GBK accounts sign the GBK bytes', () => {
     const p = { subject: '奇异果', partner: '2088101122136241' };
-    const want = createHash('md5').update(iconv.encode(`partner=2088101122136241&subject=奇异果${KALIGO}`, 'gbk')).digest('hex');
+    const want = createHash('md5')
+      .update(iconv.encode(`partner=2088101122136241&subject=奇异果${KALIGO}`, 'gbk'))
+      .digest('hex');
     expect(signParams(p, 'MD5', { md5Key: KALIGO }, 'GBK')).toBe(want);
     expect(signParams(p, 'MD5', { md5Key: KALIGO }, 'UTF-8')).not.toBe(want);
   });
 });
 
 describe('RSA and RSA2', () => {
-  const pair = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-  const other = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const pair = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  const other = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
   const priv = privateKeyFrom(pair.privateKey);
   const pub = publicKeyFrom(pair.publicKey);
-  const params = { service: 'single_trade_query', partner: '2088101122136241', out_trade_no: 'K01', _input_charset: 'UTF-8', subject: '奇异果 flat white' };
+  const params = {
+    service: 'single_trade_query',
+    partner: '2088101122136241',
+    out_trade_no: 'K01',
+    _input_charset: 'UTF-8',
+    subject: '奇异果 flat white',
+  };
 
   it.each(['RSA', 'RSA2'] as const)('%s round trip, and the signature is the documented algorithm', (type) => {
     const sig = signParams(params, type, { privateKey: priv });
     expect(verifyParams(params, type, sig, { publicKey: pub })).toBe(true);
     // Node's own crypto with the documented algorithm over the documented string.
-    const node = createSign(type === 'RSA' ? 'RSA-SHA1' : 'RSA-SHA256').update(Buffer.from(preSignString(params), 'utf8')).sign(pair.privateKey, 'base64');
+    const node = createSign(type === 'RSA' ? 'RSA-SHA1' : 'RSA-SHA256')
+      .update(Buffer.from(preSignString(params), 'utf8'))
+      .sign(pair.privateKey, 'base64');
     expect(verifyParams(params, type, node, { publicKey: pub })).toBe(true);
     expect(verifyParams({ ...params, out_trade_no: 'K02' }, type, sig, { publicKey: pub })).toBe(false);
     expect(verifyParams(params, type, sig, { publicKey: publicKeyFrom(other.publicKey) })).toBe(false);

@@ -1,4 +1,12 @@
-import { createHash, createPrivateKey, createPublicKey, createSign, createVerify, timingSafeEqual, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  createSign,
+  createVerify,
+  timingSafeEqual,
+  type KeyObject,
+} from 'node:crypto';
 import iconv from 'iconv-lite';
 
 // MAPI signatures (protocols/alipay-and-bank.md A3). The pre-sign string is every
@@ -26,7 +34,9 @@ export function encodeText(text: string, charset: Charset): Buffer {
 /** A PKCS#8 private key from PEM or from the bare base64 Alipay's key tool prints. */
 export function privateKeyFrom(text: string): KeyObject {
   const t = text.trim();
-  const key = t.startsWith('-----') ? createPrivateKey(t) : createPrivateKey({ key: Buffer.from(t.replace(/\s+/g, ''), 'base64'), format: 'der', type: 'pkcs8' });
+  const key = t.startsWith('-----')
+    ? createPrivateKey(t)
+    : createPrivateKey({ key: Buffer.from(t.replace(/\s+/g, ''), 'base64'), format: 'der', type: 'pkcs8' });
   if (key.asymmetricKeyType !== 'rsa') throw new Error('the private key is not an RSA key');
   return key;
 }
@@ -34,7 +44,9 @@ export function privateKeyFrom(text: string): KeyObject {
 /** An X.509 SubjectPublicKeyInfo public key from PEM or bare base64 (as Alipay publishes it). */
 export function publicKeyFrom(text: string): KeyObject {
   const t = text.trim();
-  const key = t.startsWith('-----') ? createPublicKey(t) : createPublicKey({ key: Buffer.from(t.replace(/\s+/g, ''), 'base64'), format: 'der', type: 'spki' });
+  const key = t.startsWith('-----')
+    ? createPublicKey(t)
+    : createPublicKey({ key: Buffer.from(t.replace(/\s+/g, ''), 'base64'), format: 'der', type: 'spki' });
   if (key.asymmetricKeyType !== 'rsa') throw new Error('the public key is not an RSA key');
   return key;
 }
@@ -52,11 +64,18 @@ export interface VerifyingKeys {
 
 const algorithm = (t: 'RSA' | 'RSA2') => (t === 'RSA' ? 'RSA-SHA1' : 'RSA-SHA256');
 
-export function signParams(params: Readonly<Record<string, string | undefined>>, type: SignType, keys: SigningKeys, charset: Charset = 'UTF-8'): string {
+export function signParams(
+  params: Readonly<Record<string, string | undefined>>,
+  type: SignType,
+  keys: SigningKeys,
+  charset: Charset = 'UTF-8',
+): string {
   const pre = preSignString(params);
   if (type === 'MD5') {
     if (!keys.md5Key) throw new Error('MD5 signing needs the MD5 key');
-    return createHash('md5').update(encodeText(pre + keys.md5Key, charset)).digest('hex');
+    return createHash('md5')
+      .update(encodeText(pre + keys.md5Key, charset))
+      .digest('hex');
   }
   if (!keys.privateKey) throw new Error(`${type} signing needs the merchant private key`);
   return createSign(algorithm(type)).update(encodeText(pre, charset)).sign(keys.privateKey, 'base64');
@@ -74,25 +93,42 @@ export function repairSignature(signature: string): string {
  * dropped); a signed refusal without <response> signs `error=CODE`.
  */
 export function responsePreSignString(fields: Readonly<Record<string, string>>): string {
-  return Object.keys(fields).sort().map((k) => `${k}=${fields[k]}`).join('&');
+  return Object.keys(fields)
+    .sort()
+    .map((k) => `${k}=${fields[k]}`)
+    .join('&');
 }
 
 export function verifyParams(
-  params: Readonly<Record<string, string | undefined>>, type: SignType, signature: string, keys: VerifyingKeys, charset: Charset = 'UTF-8',
+  params: Readonly<Record<string, string | undefined>>,
+  type: SignType,
+  signature: string,
+  keys: VerifyingKeys,
+  charset: Charset = 'UTF-8',
 ): boolean {
   return verifyPreSign(preSignString(params), type, signature, keys, charset);
 }
 
-export function verifyPreSign(pre: string, type: SignType, signature: string, keys: VerifyingKeys, charset: Charset = 'UTF-8'): boolean {
+export function verifyPreSign(
+  pre: string,
+  type: SignType,
+  signature: string,
+  keys: VerifyingKeys,
+  charset: Charset = 'UTF-8',
+): boolean {
   if (type === 'MD5') {
     if (!keys.md5Key) return false;
-    const want = createHash('md5').update(encodeText(pre + keys.md5Key, charset)).digest('hex');
+    const want = createHash('md5')
+      .update(encodeText(pre + keys.md5Key, charset))
+      .digest('hex');
     const got = signature.trim().toLowerCase();
     return got.length === want.length && timingSafeEqual(Buffer.from(got), Buffer.from(want));
   }
   if (!keys.publicKey) return false;
   try {
-    return createVerify(algorithm(type)).update(encodeText(pre, charset)).verify(keys.publicKey, repairSignature(signature), 'base64');
+    return createVerify(algorithm(type))
+      .update(encodeText(pre, charset))
+      .verify(keys.publicKey, repairSignature(signature), 'base64');
   } catch {
     return false;
   }

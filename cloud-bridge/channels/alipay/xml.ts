@@ -31,11 +31,18 @@ const parser = new XMLParser({
 /** The charset a reply's bytes are in: its XML declaration, else the Content-Type, else UTF-8. */
 export function declaredXmlCharset(body: Buffer, contentType?: string): Charset {
   const head = body.subarray(0, 120).toString('latin1');
-  const decl = /^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_-]+)["']/.exec(head)?.[1] ?? /charset=([A-Za-z0-9_-]+)/i.exec(contentType ?? '')?.[1] ?? 'UTF-8';
+  const decl =
+    /^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_-]+)["']/.exec(head)?.[1] ??
+    /charset=([A-Za-z0-9_-]+)/i.exec(contentType ?? '')?.[1] ??
+    'UTF-8';
   const c = decl.toUpperCase();
   if (c === 'GBK' || c === 'GB2312' || c === 'GB18030') return 'GBK';
   if (c === 'UTF-8' || c === 'UTF8') return 'UTF-8';
-  throw new AlipayError('channel_error', `The Alipay reply declares an unsupported encoding "${decl}"`, 'ILLEGAL_CHARSET');
+  throw new AlipayError(
+    'channel_error',
+    `The Alipay reply declares an unsupported encoding "${decl}"`,
+    'ILLEGAL_CHARSET',
+  );
 }
 
 export function decodeText(body: Buffer, charset: Charset): string {
@@ -43,7 +50,11 @@ export function decodeText(body: Buffer, charset: Charset): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(body);
   } catch {
-    throw new AlipayError('channel_error', 'The Alipay reply is not valid UTF-8 although it says it is (a GBK body declared as UTF-8?)', 'ILLEGAL_CHARSET');
+    throw new AlipayError(
+      'channel_error',
+      'The Alipay reply is not valid UTF-8 although it says it is (a GBK body declared as UTF-8?)',
+      'ILLEGAL_CHARSET',
+    );
   }
 }
 
@@ -59,14 +70,26 @@ function leafFields(node: unknown): Record<string, string> {
 
 export function parseAlipayXml(body: Buffer, contentType?: string): AlipayXml {
   const text = decodeText(body, declaredXmlCharset(body, contentType));
-  if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new AlipayError('channel_error', 'The Alipay reply contains a DOCTYPE or entity declaration; refused', 'MALFORMED_XML');
+  if (/<!DOCTYPE|<!ENTITY/i.test(text))
+    throw new AlipayError(
+      'channel_error',
+      'The Alipay reply contains a DOCTYPE or entity declaration; refused',
+      'MALFORMED_XML',
+    );
   const valid = XMLValidator.validate(text);
-  if (valid !== true) throw new AlipayError('channel_error', `The Alipay reply is not well-formed XML (line ${valid.err.line}: ${valid.err.msg})`, 'MALFORMED_XML');
+  if (valid !== true)
+    throw new AlipayError(
+      'channel_error',
+      `The Alipay reply is not well-formed XML (line ${valid.err.line}: ${valid.err.msg})`,
+      'MALFORMED_XML',
+    );
   const doc = parser.parse(text) as Record<string, unknown>;
   const root = doc.alipay as Record<string, unknown> | undefined;
-  if (typeof root !== 'object' || root === null) throw new AlipayError('channel_error', 'The Alipay reply has no <alipay> root element', 'MALFORMED_XML');
+  if (typeof root !== 'object' || root === null)
+    throw new AlipayError('channel_error', 'The Alipay reply has no <alipay> root element', 'MALFORMED_XML');
   const isSuccess = root.is_success;
-  if (isSuccess !== 'T' && isSuccess !== 'F') throw new AlipayError('channel_error', 'The Alipay reply has no <is_success>T|F</is_success>', 'MALFORMED_XML');
+  if (isSuccess !== 'T' && isSuccess !== 'F')
+    throw new AlipayError('channel_error', 'The Alipay reply has no <is_success>T|F</is_success>', 'MALFORMED_XML');
   const out: AlipayXml = { isSuccess: isSuccess === 'T', response: {} };
   if (typeof root.error === 'string') out.error = root.error;
   const response = root.response as Record<string, unknown> | undefined;

@@ -14,9 +14,17 @@ export function payableCny(amount: Money, payAmount?: Money | null): Money {
 /** The CNY to refund for `amount` of a price that was paid as `paid` CNY. */
 export function refundCny(amount: Money, price: Money, paid: Money | null | undefined): Money {
   if (amount.currency === 'CNY') return amount;
-  if (!paid || paid.currency !== 'CNY') throw new KauriError('channel_error', 'The CNY amount of this bank payment is not known, so it cannot be refunded here');
+  if (!paid || paid.currency !== 'CNY')
+    throw new KauriError(
+      'channel_error',
+      'The CNY amount of this bank payment is not known, so it cannot be refunded here',
+    );
   if (amount.minor === price.minor) return paid;
   // Part of the price back: the same part of the CNY paid, to the fen.
-  const fen = new Decimal(paid.minor).mul(amount.minor).div(price.minor).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
+  const fen = new Decimal(paid.minor)
+    .mul(amount.minor)
+    .div(price.minor)
+    .toDecimalPlaces(0, Decimal.ROUND_HALF_UP)
+    .toNumber();
   return money(Math.min(fen, paid.minor), 'CNY');
 }

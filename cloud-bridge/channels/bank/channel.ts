@@ -2,14 +2,33 @@ import { KauriError } from '../../../protocol/errors.js';
 import { money, parseDecimal, toDecimalString, type Money } from '../../../protocol/money.js';
 import type { PaymentMode } from '../../../protocol/payments.js';
 import {
-  NotifyRejectedError, type Channel, type ChannelAccount, type ChannelContext, type ChannelOutcome, type CreatePaymentRequest,
-  type OrderRef, type RateQuote, type RawHttpRequest, type RefundOutcome, type RefundRequest, type StatementResult, type VerifiedNotify,
+  NotifyRejectedError,
+  type Channel,
+  type ChannelAccount,
+  type ChannelContext,
+  type ChannelOutcome,
+  type CreatePaymentRequest,
+  type OrderRef,
+  type RateQuote,
+  type RawHttpRequest,
+  type RefundOutcome,
+  type RefundRequest,
+  type StatementResult,
+  type VerifiedNotify,
 } from '../channel.js';
 import { payableCny, refundCny } from './amounts.js';
 import { bankAccount, type BankAccount } from './config.js';
 import { decodeForm, encodeForm } from './form.js';
 import {
-  chinaYmd, listedRefundOutcome, notifyOrderOutcome, queryOutcome, querySignSource, readQueryReply, readRefundReply, refundOutcome, refundSignSource,
+  chinaYmd,
+  listedRefundOutcome,
+  notifyOrderOutcome,
+  queryOutcome,
+  querySignSource,
+  readQueryReply,
+  readRefundReply,
+  refundOutcome,
+  refundSignSource,
 } from './outcomes.js';
 import { fetchBankRates } from './rates.js';
 import { readRefundList, verifyRefundEntry, type RefundEntry } from './refund-list.js';
@@ -73,7 +92,10 @@ export class BankChannel implements Channel {
       v_moneytype: '0',
       v_url: order.returnUrl,
     };
-    f.v_md5info = hmacMd5(a.key, f.v_moneytype! + f.v_ymd! + f.v_amount! + f.v_rcvname! + f.v_oid! + f.v_mid! + f.v_url!);
+    f.v_md5info = hmacMd5(
+      a.key,
+      f.v_moneytype! + f.v_ymd! + f.v_amount! + f.v_rcvname! + f.v_oid! + f.v_mid! + f.v_url!,
+    );
     return { action: `${a.payBaseUrl}${BANK_PATHS.form}`, fields: f };
   }
 
@@ -88,10 +110,20 @@ export class BankChannel implements Channel {
     payableCny(req.amount, req.payAmount);
     bankAccount(ctx.account);
     // Nothing is sent yet: the customer's browser takes the signed form to the gateway.
-    return { state: 'pending', redirectUrl: new URL(`/pay/bank/${encodeURIComponent(req.channelOrderNo)}`, ctx.publicBaseUrl).toString() };
+    return {
+      state: 'pending',
+      redirectUrl: new URL(`/pay/bank/${encodeURIComponent(req.channelOrderNo)}`, ctx.publicBaseUrl).toString(),
+    };
   }
 
-  private async post(ctx: ChannelContext, a: BankAccount, url: string, fields: Record<string, string>, orderId?: string, charset = 'gbk'): Promise<{ status: number; body: Buffer }> {
+  private async post(
+    ctx: ChannelContext,
+    a: BankAccount,
+    url: string,
+    fields: Record<string, string>,
+    orderId?: string,
+    charset = 'gbk',
+  ): Promise<{ status: number; body: Buffer }> {
     const body = encodeForm(fields, charset);
     const endpoint = new URL(url).pathname;
     await ctx.record({ direction: 'request', endpoint, body, orderId });
@@ -103,15 +135,29 @@ export class BankChannel implements Channel {
       signal: AbortSignal.timeout(ctx.clock.duration(a.timeoutMs) < 1000 ? 1000 : a.timeoutMs),
     });
     const buf = Buffer.from(await res.arrayBuffer());
-    await ctx.record({ direction: 'response', endpoint, body: buf.length < 20000 ? safeText(buf) : '(large)', httpStatus: res.status, orderId });
+    await ctx.record({
+      direction: 'response',
+      endpoint,
+      body: buf.length < 20000 ? safeText(buf) : '(large)',
+      httpStatus: res.status,
+      orderId,
+    });
     return { status: res.status, body: buf };
   }
 
   async query(ctx: ChannelContext, ref: OrderRef): Promise<ChannelOutcome> {
     const a = bankAccount(ctx.account);
-    const res = await this.post(ctx, a, `${a.apiBaseUrl}${BANK_PATHS.query}`, {
-      v_mid: a.vMid, v_oid: ref.channelOrderNo, v_mac: hmacMd5(a.key, a.vMid + ref.channelOrderNo),
-    }, ref.orderId);
+    const res = await this.post(
+      ctx,
+      a,
+      `${a.apiBaseUrl}${BANK_PATHS.query}`,
+      {
+        v_mid: a.vMid,
+        v_oid: ref.channelOrderNo,
+        v_mac: hmacMd5(a.key, a.vMid + ref.channelOrderNo),
+      },
+      ref.orderId,
+    );
     if (res.status !== 200) return { state: 'unknown', reason: `order query answered HTTP ${res.status}` };
     let reply;
     try {
@@ -146,10 +192,20 @@ export class BankChannel implements Channel {
     const oprt = 'kauri';
     // Our refund number leads v_refreason: the refund list has no other field to find it by.
     const reason = `${req.channelRefundNo} ${req.reason ?? 'refund'}`.slice(0, 60);
-    const res = await this.post(ctx, a, `${a.apiBaseUrl}${BANK_PATHS.refund}`, {
-      v_mid: a.vMid, v_oid: req.order.channelOrderNo, v_refamount: amount, v_refreason: reason, v_refoprt: oprt,
-      v_mac: hmacMd5(a.key, a.vMid + req.order.channelOrderNo + amount + oprt),
-    }, req.order.orderId);
+    const res = await this.post(
+      ctx,
+      a,
+      `${a.apiBaseUrl}${BANK_PATHS.refund}`,
+      {
+        v_mid: a.vMid,
+        v_oid: req.order.channelOrderNo,
+        v_refamount: amount,
+        v_refreason: reason,
+        v_refoprt: oprt,
+        v_mac: hmacMd5(a.key, a.vMid + req.order.channelOrderNo + amount + oprt),
+      },
+      req.order.orderId,
+    );
     if (res.status !== 200) return { state: 'unknown', reason: `refund answered HTTP ${res.status}` };
     let reply;
     try {
@@ -160,10 +216,24 @@ export class BankChannel implements Channel {
     return refundOutcome(reply, rsaMd5Verify(a.publicKey, refundSignSource(reply), reply.sign));
   }
 
-  private async refundList(ctx: ChannelContext, a: BankAccount, req: RefundRequest): Promise<RefundEntry[] | undefined> {
-    const res = await this.post(ctx, a, `${a.apiBaseUrl}${BANK_PATHS.refundList}`, {
-      v_mid: a.vMid, v_oid: req.order.channelOrderNo, v_version: '1.0', v_mac: hmacMd5(a.key, a.vMid + req.order.channelOrderNo),
-    }, req.order.orderId, 'utf-8');
+  private async refundList(
+    ctx: ChannelContext,
+    a: BankAccount,
+    req: RefundRequest,
+  ): Promise<RefundEntry[] | undefined> {
+    const res = await this.post(
+      ctx,
+      a,
+      `${a.apiBaseUrl}${BANK_PATHS.refundList}`,
+      {
+        v_mid: a.vMid,
+        v_oid: req.order.channelOrderNo,
+        v_version: '1.0',
+        v_mac: hmacMd5(a.key, a.vMid + req.order.channelOrderNo),
+      },
+      req.order.orderId,
+      'utf-8',
+    );
     if (res.status !== 200) return undefined;
     return readRefundList(res.body);
   }
@@ -182,7 +252,11 @@ export class BankChannel implements Channel {
     // Not listed is not proof the bank lacks it (its list lags a send): the bridge decides
     // when to send again (refundListLagMs), never this query.
     if (!found) return { state: 'not_found', reason: 'the refund list does not show this refund' };
-    return listedRefundOutcome(found.refid, found.refstatus, verifyRefundEntry(a.publicKey, req.order.channelOrderNo, found));
+    return listedRefundOutcome(
+      found.refid,
+      found.refstatus,
+      verifyRefundEntry(a.publicKey, req.order.channelOrderNo, found),
+    );
   }
 
   /** The batched server notify. v_sign and v_md5money decide; v_mac (over the Chinese fields, whose encoding is UNCONFIRMED) is checked and logged. */
@@ -191,27 +265,51 @@ export class BankChannel implements Channel {
     const reject = (reason: string): never => {
       throw new NotifyRejectedError(reason, NACK);
     };
-    const f = req.body.length > 0 ? decodeForm(req.body) : Object.fromEntries(Object.entries(req.query).map(([k, v]) => [k, Array.isArray(v) ? v[0] ?? '' : v ?? '']));
+    const f =
+      req.body.length > 0
+        ? decodeForm(req.body)
+        : Object.fromEntries(
+            Object.entries(req.query).map(([k, v]) => [k, Array.isArray(v) ? (v[0] ?? '') : (v ?? '')]),
+          );
     for (const k of ['v_oid', 'v_pstatus', 'v_amount', 'v_moneytype', 'v_count', 'v_md5money', 'v_sign']) {
       if (typeof f[k] !== 'string' || f[k] === '') reject(`notify lacks ${k}`);
     }
     const count = Number(f.v_count);
     if (!Number.isInteger(count) || count < 1 || count > 100) reject(`notify v_count "${f.v_count}" is not a count`);
-    if (!rsaMd5Verify(a.publicKey, f.v_oid! + f.v_pstatus! + f.v_amount! + f.v_moneytype! + f.v_count!, f.v_sign!)) reject('notify v_sign does not verify');
+    if (!rsaMd5Verify(a.publicKey, f.v_oid! + f.v_pstatus! + f.v_amount! + f.v_moneytype! + f.v_count!, f.v_sign!))
+      reject('notify v_sign does not verify');
     if (!macMatches(a.key, f.v_amount! + f.v_moneytype!, f.v_md5money)) reject('notify v_md5money does not verify');
-    if (f.v_mac !== undefined && !macMatches(a.key, f.v_oid! + (f.v_pmode ?? '') + f.v_pstatus! + (f.v_pstring ?? '') + f.v_count!, f.v_mac)) {
-      ctx.log.warn('notify v_mac does not verify (v_sign and v_md5money do; the Chinese fields may be encoded differently)');
+    if (
+      f.v_mac !== undefined &&
+      !macMatches(a.key, f.v_oid! + (f.v_pmode ?? '') + f.v_pstatus! + (f.v_pstring ?? '') + f.v_count!, f.v_mac)
+    ) {
+      ctx.log.warn(
+        'notify v_mac does not verify (v_sign and v_md5money do; the Chinese fields may be encoded differently)',
+      );
     }
     const split = (k: string) => (f[k] ?? '').split(SEP);
     const oids = split('v_oid');
-    const g = { pstatus: split('v_pstatus'), amount: split('v_amount'), moneytype: split('v_moneytype'), pmode: split('v_pmode') };
-    if (oids.length !== count || g.pstatus.length !== count || g.amount.length !== count || g.moneytype.length !== count) {
+    const g = {
+      pstatus: split('v_pstatus'),
+      amount: split('v_amount'),
+      moneytype: split('v_moneytype'),
+      pmode: split('v_pmode'),
+    };
+    if (
+      oids.length !== count ||
+      g.pstatus.length !== count ||
+      g.amount.length !== count ||
+      g.moneytype.length !== count
+    ) {
       reject(`notify groups do not hold v_count=${count} orders`);
     }
     const outcomes: Array<{ channelOrderNo: string; outcome: ChannelOutcome }> = [];
     const rejected: Array<{ channelOrderNo?: string; reason: string }> = [];
     oids.forEach((oid, i) => {
-      const r = notifyOrderOutcome({ oid, pstatus: g.pstatus[i]!, amount: g.amount[i]!, moneytype: g.moneytype[i]!, pmode: g.pmode[i] ?? '' }, a.vMid);
+      const r = notifyOrderOutcome(
+        { oid, pstatus: g.pstatus[i]!, amount: g.amount[i]!, moneytype: g.moneytype[i]!, pmode: g.pmode[i] ?? '' },
+        a.vMid,
+      );
       if ('outcome' in r) outcomes.push({ channelOrderNo: oid, outcome: r.outcome });
       else rejected.push({ channelOrderNo: oid, reason: r.rejected });
     });
@@ -222,7 +320,10 @@ export class BankChannel implements Channel {
   async fetchStatement(ctx: ChannelContext, day: string): Promise<StatementResult> {
     const a = bankAccount(ctx.account);
     if (!a.statementUrl) {
-      throw new KauriError('config_invalid', `Bank account ${a.id} has no statementUrl: PayEase publishes no statement download; set one that speaks Kauri's statement adaptor (channels/bank/README.md)`);
+      throw new KauriError(
+        'config_invalid',
+        `Bank account ${a.id} has no statementUrl: PayEase publishes no statement download; set one that speaks Kauri's statement adaptor (channels/bank/README.md)`,
+      );
     }
     const ymd = day.replace(/-/g, '');
     const answer = readStatementAnswer(await this.post(ctx, a, a.statementUrl, statementRequest(a.vMid, a.key, ymd)));
@@ -235,7 +336,10 @@ export class BankChannel implements Channel {
   async fetchRates(ctx: ChannelContext, currencies: readonly string[]): Promise<RateQuote[]> {
     const a = bankAccount(ctx.account);
     if (!a.rateUrl) {
-      throw new KauriError('config_invalid', `Bank account ${a.id} has no rateUrl: PayEase publishes no rate service; set one that speaks Kauri's rate adaptor (channels/bank/README.md)`);
+      throw new KauriError(
+        'config_invalid',
+        `Bank account ${a.id} has no rateUrl: PayEase publishes no rate service; set one that speaks Kauri's rate adaptor (channels/bank/README.md)`,
+      );
     }
     return fetchBankRates(a.rateUrl, currencies, ctx.clock.duration(10_000) < 2000 ? 2000 : 10_000);
   }

@@ -53,15 +53,25 @@ export function bankAccount(account: ChannelAccount): BankAccount {
   if (hit) return hit;
   const raw = account.config as Record<string, unknown>;
   if ('baseUrl' in raw && !('payBaseUrl' in raw)) {
-    throw new KauriError('config_invalid', `Bank account ${account.id}: "baseUrl" was split in two: set payBaseUrl (the payment form host, https://pay.yizhifubj.com) and apiBaseUrl (query and refund, https://api.yizhifubj.com)`);
+    throw new KauriError(
+      'config_invalid',
+      `Bank account ${account.id}: "baseUrl" was split in two: set payBaseUrl (the payment form host, https://pay.yizhifubj.com) and apiBaseUrl (query and refund, https://api.yizhifubj.com)`,
+    );
   }
   const config = bankConfigSchema.safeParse(raw);
   if (!config.success) {
-    throw new KauriError('config_invalid', `Bank account ${account.id}: config ${z.prettifyError(config.error).replace(/\n/g, '; ')} (needs payBaseUrl, apiBaseUrl, v_mid, publicKey: for the simulator, its --state/bank-public.pem or GET /sim/keys)`);
+    throw new KauriError(
+      'config_invalid',
+      `Bank account ${account.id}: config ${z.prettifyError(config.error).replace(/\n/g, '; ')} (needs payBaseUrl, apiBaseUrl, v_mid, publicKey: for the simulator, its --state/bank-public.pem or GET /sim/keys)`,
+    );
   }
   const secrets = bankSecretsSchema.safeParse(account.secrets);
   // Only field names are reported, never values.
-  if (!secrets.success) throw new KauriError('config_invalid', `Bank account ${account.id}: secrets need "key" (the HMAC-MD5 merchant key)`);
+  if (!secrets.success)
+    throw new KauriError(
+      'config_invalid',
+      `Bank account ${account.id}: secrets need "key" (the HMAC-MD5 merchant key)`,
+    );
   const c = config.data;
   let publicKey = keyCache.get(c.publicKey);
   if (!publicKey) {
@@ -73,8 +83,15 @@ export function bankAccount(account: ChannelAccount): BankAccount {
     keyCache.set(c.publicKey, publicKey);
   }
   const out: BankAccount = {
-    id: account.id, payBaseUrl: trim(c.payBaseUrl), apiBaseUrl: trim(c.apiBaseUrl), vMid: c.v_mid, key: secrets.data.key, publicKey,
-    rateUrl: c.rateUrl, statementUrl: c.statementUrl, timeoutMs: c.timeoutMs,
+    id: account.id,
+    payBaseUrl: trim(c.payBaseUrl),
+    apiBaseUrl: trim(c.apiBaseUrl),
+    vMid: c.v_mid,
+    key: secrets.data.key,
+    publicKey,
+    rateUrl: c.rateUrl,
+    statementUrl: c.statementUrl,
+    timeoutMs: c.timeoutMs,
   };
   cache.set(account, out);
   return out;

@@ -25,12 +25,17 @@ export async function bankDemoAccount(sim: { url: string; stateDir?: string }): 
   return {
     channel: 'bank',
     config: {
-      payBaseUrl: base, apiBaseUrl: base, rateUrl: `${base}/rate`, statementUrl: `${base}/merchant/statement/day`,
-      v_mid: SIM_DEFAULT_MERCHANT.v_mid, publicKey: publicKey ?? '',
+      payBaseUrl: base,
+      apiBaseUrl: base,
+      rateUrl: `${base}/rate`,
+      statementUrl: `${base}/merchant/statement/day`,
+      v_mid: SIM_DEFAULT_MERCHANT.v_mid,
+      publicKey: publicKey ?? '',
     },
     secrets: { key: SIM_DEFAULT_MERCHANT.key },
     // What a merchant does once in PayEase's back office: name the bridge's notify URL for this account.
-    afterCreate: (accountId, bridgeUrl) => setSimNotifyUrl(base, SIM_DEFAULT_MERCHANT.v_mid, new URL(`/notify/bank/${accountId}`, bridgeUrl).toString()),
+    afterCreate: (accountId, bridgeUrl) =>
+      setSimNotifyUrl(base, SIM_DEFAULT_MERCHANT.v_mid, new URL(`/notify/bank/${accountId}`, bridgeUrl).toString()),
   };
 }
 
@@ -38,9 +43,13 @@ export async function bankDemoAccount(sim: { url: string; stateDir?: string }): 
 export async function setSimNotifyUrl(simUrl: string, vMid: string, notifyUrl: string): Promise<string | undefined> {
   try {
     const res = await fetch(`${simUrl.replace(/\/+$/, '')}/sim/merchants`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ v_mid: vMid, notify_url: notifyUrl }), signal: AbortSignal.timeout(5_000),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ v_mid: vMid, notify_url: notifyUrl }),
+      signal: AbortSignal.timeout(5_000),
     });
-    if (!res.ok) return `the bank simulator refused the notify URL (HTTP ${res.status}): bank notifies will not arrive, payments settle by query`;
+    if (!res.ok)
+      return `the bank simulator refused the notify URL (HTTP ${res.status}): bank notifies will not arrive, payments settle by query`;
     return undefined;
   } catch (err) {
     return `the bank simulator at ${simUrl} could not be told the notify URL (${(err as Error).message}): bank notifies will not arrive, payments settle by query`;

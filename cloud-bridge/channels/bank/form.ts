@@ -16,7 +16,9 @@ export function encodeValue(value: string, charset = 'gbk'): string {
 }
 
 export function encodeForm(fields: Record<string, string>, charset = 'gbk'): string {
-  return Object.entries(fields).map(([k, v]) => `${encodeValue(k, charset)}=${encodeValue(v, charset)}`).join('&');
+  return Object.entries(fields)
+    .map(([k, v]) => `${encodeValue(k, charset)}=${encodeValue(v, charset)}`)
+    .join('&');
 }
 
 function decodeComponent(part: Buffer, charset: string): string {
@@ -44,7 +46,8 @@ export function decodeForm(raw: Buffer | string, charset = 'gbk'): Record<string
     const part = buf.subarray(start, end);
     if (part.length) {
       const eq = part.indexOf(0x3d);
-      out[decodeComponent(eq < 0 ? part : part.subarray(0, eq), charset)] = eq < 0 ? '' : decodeComponent(part.subarray(eq + 1), charset);
+      out[decodeComponent(eq < 0 ? part : part.subarray(0, eq), charset)] =
+        eq < 0 ? '' : decodeComponent(part.subarray(eq + 1), charset);
     }
     start = end + 1;
   }

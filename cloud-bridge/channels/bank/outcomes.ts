@@ -14,7 +14,13 @@ export function chinaYmd(d: Date): string {
 }
 
 /** A paid order as the gateway reports it: CNY (`v_moneytype` 0) only, yuan with two decimals. */
-export function paidOutcome(oid: string, amount: string, moneytype: string, tradeNo: string, raw: unknown): ChannelOutcome {
+export function paidOutcome(
+  oid: string,
+  amount: string,
+  moneytype: string,
+  tradeNo: string,
+  raw: unknown,
+): ChannelOutcome {
   if (moneytype !== '0') {
     // Never a silent success: a non-CNY payment is a difference for a person to look at.
     return { state: 'unknown', reason: `the gateway reports ${oid} paid in v_moneytype ${moneytype}, not CNY`, raw };
@@ -32,7 +38,16 @@ export function paidOutcome(oid: string, amount: string, moneytype: string, trad
 export interface QueryReply {
   status: string;
   statusdesc: string;
-  order?: { oid: string; pstatus: string; pstring: string; amount: string; moneytype: string; pmode: string; banktradeno: string; sign: string };
+  order?: {
+    oid: string;
+    pstatus: string;
+    pstring: string;
+    amount: string;
+    moneytype: string;
+    pmode: string;
+    banktradeno: string;
+    sign: string;
+  };
 }
 
 /** The parts of an `ordermessage` document Kauri reads. */
@@ -42,27 +57,45 @@ export function readQueryReply(doc: Record<string, any>): QueryReply {
   return {
     status: xmlText(msg.messagehead?.status),
     statusdesc: xmlText(msg.messagehead?.statusdesc),
-    order: o ? {
-      oid: xmlText(o.oid), pstatus: xmlText(o.pstatus), pstring: xmlText(o.pstring), amount: xmlText(o.amount), moneytype: xmlText(o.moneytype),
-      pmode: xmlText(o.pmode), banktradeno: xmlText(o.banktradeno), sign: xmlText(o.sign),
-    } : undefined,
+    order: o
+      ? {
+          oid: xmlText(o.oid),
+          pstatus: xmlText(o.pstatus),
+          pstring: xmlText(o.pstring),
+          amount: xmlText(o.amount),
+          moneytype: xmlText(o.moneytype),
+          pmode: xmlText(o.pmode),
+          banktradeno: xmlText(o.banktradeno),
+          sign: xmlText(o.sign),
+        }
+      : undefined,
   };
 }
 
 /** The RSA_MD5 source of an order query answer (published: oid + pstatus + amount + moneytype). */
-export const querySignSource = (o: NonNullable<QueryReply['order']>): string => o.oid + o.pstatus + o.amount + o.moneytype;
+export const querySignSource = (o: NonNullable<QueryReply['order']>): string =>
+  o.oid + o.pstatus + o.amount + o.moneytype;
 
 /** An order query answer → the order's state. `signOk` is the check of `sign` over querySignSource. */
 export function queryOutcome(reply: QueryReply, channelOrderNo: string, signOk: boolean): ChannelOutcome {
   const { status, statusdesc: desc } = reply;
   // 2: the gateway has no such order: the customer never reached it (yet).
   if (status === '2') return { state: 'pending', raw: { status, desc } };
-  if (status !== '0') return { state: 'unknown', reason: `order query status ${status} ${desc}`.trim(), raw: { status, desc } };
+  if (status !== '0')
+    return { state: 'unknown', reason: `order query status ${status} ${desc}`.trim(), raw: { status, desc } };
   const o = reply.order;
   if (!o) return { state: 'unknown', reason: 'order query reply has no order' };
-  if (o.oid !== channelOrderNo) return { state: 'unknown', reason: `order query answered for another order (${o.oid})` };
+  if (o.oid !== channelOrderNo)
+    return { state: 'unknown', reason: `order query answered for another order (${o.oid})` };
   if (!signOk) return { state: 'unknown', reason: 'order query reply signature does not verify' };
-  const raw = { oid: o.oid, pstatus: o.pstatus, amount: o.amount, moneytype: o.moneytype, pmode: o.pmode, banktradeno: o.banktradeno };
+  const raw = {
+    oid: o.oid,
+    pstatus: o.pstatus,
+    amount: o.amount,
+    moneytype: o.moneytype,
+    pmode: o.pmode,
+    banktradeno: o.banktradeno,
+  };
   if (o.pstatus === '1') return paidOutcome(o.oid, o.amount, o.moneytype, o.banktradeno || o.oid, raw);
   // 2 unpaid; 3 refused by the bank: the customer may still try again until the order expires.
   if (o.pstatus === '2' || o.pstatus === '3') return { state: 'pending', raw };
@@ -90,25 +123,38 @@ export function rootOf(doc: Record<string, any>): Record<string, any> {
 export function readRefundReply(doc: Record<string, any>): RefundReply {
   const r = rootOf(doc);
   const f = (k: string) => xmlText(r[k]);
-  return { status: f('status'), statusdesc: f('statusdesc'), mid: f('mid'), oid: f('oid'), refamount: f('refamount'), refoprt: f('refoprt'), refid: f('refid'), sign: f('sign') };
+  return {
+    status: f('status'),
+    statusdesc: f('statusdesc'),
+    mid: f('mid'),
+    oid: f('oid'),
+    refamount: f('refamount'),
+    refoprt: f('refoprt'),
+    refid: f('refid'),
+    sign: f('sign'),
+  };
 }
 
 /** The RSA_MD5 source of a refund answer (published: status + mid + oid + refamount + refoprt + refid). */
-export const refundSignSource = (r: RefundReply): string => r.status + r.mid + r.oid + r.refamount + r.refoprt + r.refid;
+export const refundSignSource = (r: RefundReply): string =>
+  r.status + r.mid + r.oid + r.refamount + r.refoprt + r.refid;
 
 /** A refund answer → the refund's state. Only status 0 with a refund id is done; 9 (busy) and the unreadable are unknown. */
 export function refundOutcome(r: RefundReply, signOk: boolean): RefundOutcome {
   if (!signOk) return { state: 'unknown', reason: 'refund reply signature does not verify' };
   const raw = { status: r.status, statusdesc: r.statusdesc, refid: r.refid, refamount: r.refamount };
   if (r.status === '0' && r.refid) return { state: 'succeeded', channelRefundId: r.refid, raw };
-  if (r.status === '0' || r.status === '9' || r.status === '') return { state: 'unknown', reason: `refund status ${r.status} ${r.statusdesc}`.trim(), raw };
+  if (r.status === '0' || r.status === '9' || r.status === '')
+    return { state: 'unknown', reason: `refund status ${r.status} ${r.statusdesc}`.trim(), raw };
   return { state: 'failed', reason: `${r.statusdesc || 'refused'} (status ${r.status})`, raw };
 }
 
 /** A refund found in the order's refund list: `refstatus` 1 is done, anything else still processing. */
 export function listedRefundOutcome(refid: string, refstatus: string, signOk: boolean): RefundOutcome {
   if (!signOk) return { state: 'unknown', reason: 'refund query signature does not verify' };
-  return refstatus === '1' ? { state: 'succeeded', channelRefundId: refid } : { state: 'processing', channelRefundId: refid };
+  return refstatus === '1'
+    ? { state: 'succeeded', channelRefundId: refid }
+    : { state: 'processing', channelRefundId: refid };
 }
 
 /** One order of a batched notify (v_pstatus 1 paid, 3 refused) → its outcome, or why it is refused. */
@@ -116,7 +162,8 @@ export function notifyOrderOutcome(
   g: { oid: string; pstatus: string; amount: string; moneytype: string; pmode: string },
   vMid: string,
 ): { outcome: ChannelOutcome } | { rejected: string } {
-  if (!new RegExp(`^\\d{8}-${vMid}-[0-9A-Za-z]+$`).test(g.oid)) return { rejected: `v_oid ${g.oid} is not an order of merchant ${vMid}` };
+  if (!new RegExp(`^\\d{8}-${vMid}-[0-9A-Za-z]+$`).test(g.oid))
+    return { rejected: `v_oid ${g.oid} is not an order of merchant ${vMid}` };
   if (g.moneytype !== '0') return { rejected: `v_moneytype ${g.moneytype} is not CNY` };
   if (!/^\d+\.\d{2}$/.test(g.amount)) return { rejected: `v_amount "${g.amount}" is not yuan with two decimals` };
   if (g.pstatus === '1') return { outcome: paidOutcome(g.oid, g.amount, g.moneytype, g.oid, g) };

@@ -8,7 +8,11 @@ import type { RateQuote } from '../channel.js';
 // source speaks otherwise replaces this one module.
 
 /** Reads the bank rate source; throws on anything but a well-formed answer. */
-export async function fetchBankRates(rateUrl: string, currencies: readonly string[], timeoutMs = 10_000): Promise<RateQuote[]> {
+export async function fetchBankRates(
+  rateUrl: string,
+  currencies: readonly string[],
+  timeoutMs = 10_000,
+): Promise<RateQuote[]> {
   const out: RateQuote[] = [];
   for (const currency of currencies) {
     const url = new URL(rateUrl);
@@ -23,8 +27,13 @@ export async function fetchBankRates(rateUrl: string, currencies: readonly strin
     }
     const b = body as Record<string, unknown>;
     const published = typeof b.published_at === 'string' ? new Date(b.published_at) : new Date(NaN);
-    if (b.currency !== currency || typeof b.cny_per_unit !== 'string' || !/^\d{1,6}(\.\d{1,10})?$/.test(b.cny_per_unit)
-      || new Decimal(b.cny_per_unit).lte(0) || Number.isNaN(published.getTime())) {
+    if (
+      b.currency !== currency ||
+      typeof b.cny_per_unit !== 'string' ||
+      !/^\d{1,6}(\.\d{1,10})?$/.test(b.cny_per_unit) ||
+      new Decimal(b.cny_per_unit).lte(0) ||
+      Number.isNaN(published.getTime())
+    ) {
       throw new Error(`bank rate source sent a malformed rate for ${currency}`);
     }
     out.push({ currency, cnyPerUnit: new Decimal(b.cny_per_unit).toString(), publishedAt: published, source: 'bank' });

@@ -34,6 +34,10 @@ export function readRefundList(body: Buffer): RefundEntry[] | undefined {
   if (xmlText(m.messagehead?.status) !== '0') return undefined;
   const list = (m.messagebody?.refund ?? []) as Array<Record<string, unknown>>;
   return list.map((r) => ({
-    refid: xmlText(r.refid), refamount: xmlText(r.refamount), refstatus: xmlText(r.refstatus), refreason: xmlText(r.refreason), sign: xmlText(r.sign),
+    refid: xmlText(r.refid),
+    refamount: xmlText(r.refamount),
+    refstatus: xmlText(r.refstatus),
+    refreason: xmlText(r.refreason),
+    sign: xmlText(r.sign),
   }));
 }

@@ -9,10 +9,12 @@ const here = import.meta.dirname;
 
 describe('bank channel layout', () => {
   it('has channel.ts, outcomes.ts, config.ts, sign.ts and README.md', () => {
-    for (const f of ['channel.ts', 'outcomes.ts', 'config.ts', 'sign.ts', 'README.md']) expect(existsSync(join(here, f)), f).toBe(true);
+    for (const f of ['channel.ts', 'outcomes.ts', 'config.ts', 'sign.ts', 'README.md'])
+      expect(existsSync(join(here, f)), f).toBe(true);
   });
   it('imports nothing from the store', () => {
-    const offenders = readdirSync(here).filter((f) => f.endsWith('.ts'))
+    const offenders = readdirSync(here)
+      .filter((f) => f.endsWith('.ts'))
       .filter((f) => /from\s+['"][./]*\/store\//.test(readFileSync(join(here, f), 'utf8')));
     expect(offenders).toEqual([]);
   });

@@ -6,7 +6,10 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 // on equal-length buffers (a `!==` leaks, by timing, how much of a forged MAC is right).
 vi.mock('node:crypto', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:crypto')>();
-  return { ...real, timingSafeEqual: vi.fn((a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => real.timingSafeEqual(a, b)) };
+  return {
+    ...real,
+    timingSafeEqual: vi.fn((a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => real.timingSafeEqual(a, b)),
+  };
 });
 
 const { hmacMd5, macMatches, rsaMd5Sign, rsaMd5Verify, sameHex } = await import('./sign.js');
@@ -23,7 +26,13 @@ describe('bank signatures are compared in constant time', () => {
     expect(macMatches('test', '1.00' + '0', mac.toUpperCase())).toBe(true);
     expect(spy).toHaveBeenCalledTimes(2);
     for (const [a, b] of spy.mock.calls) expect((a as Buffer).length).toBe((b as Buffer).length);
-    expect(macMatches('test', '1.00' + '0', mac.replace(/.$/, (c) => (c === '0' ? '1' : '0')))).toBe(false);
+    expect(
+      macMatches(
+        'test',
+        '1.00' + '0',
+        mac.replace(/.$/, (c) => (c === '0' ? '1' : '0')),
+      ),
+    ).toBe(false);
     expect(spy).toHaveBeenCalledTimes(3);
   });
 

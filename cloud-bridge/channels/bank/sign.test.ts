@@ -12,8 +12,14 @@ const KEY = 'Xke1a0TqZE2Q8ku943LgC425247y3zuu09vLh78S4U0142rp60h3s6egNY3j';
 
 describe('HMAC-MD5, the public PayEase vectors (protocols B3)', () => {
   it('v_md5info of a payment request', () => {
-    const data = '0' + '20140424' + '1.00' + '' + '20140424-10012150139-201405120018316114' + '10012150139'
-      + 'http://esball.org/app/member/pay_online2/pay_result.php?pay_system=12345&hallid=6';
+    const data =
+      '0' +
+      '20140424' +
+      '1.00' +
+      '' +
+      '20140424-10012150139-201405120018316114' +
+      '10012150139' +
+      'http://esball.org/app/member/pay_online2/pay_result.php?pay_system=12345&hallid=6';
     expect(hmacMd5(KEY, data)).toBe('7ee1a6916aab179b41df26ecc4c6c788');
   });
   it('v_md5money', () => {
@@ -28,7 +34,10 @@ describe('RSA_MD5 v_sign with generated keys', () => {
   it('verifies with the PEM and with the PayEase key file text', () => {
     const src = '20261120-8888-K1' + '1' + '53329.60' + '0' + '1';
     const sig = rsaMd5Sign(privateKey, src);
-    for (const text of [publicKey.export({ type: 'spki', format: 'pem' }).toString(), `m=${hex(jwk.n!)};e=${hex(jwk.e!)};`]) {
+    for (const text of [
+      publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      `m=${hex(jwk.n!)};e=${hex(jwk.e!)};`,
+    ]) {
       const pk = parseGatewayPublicKey(text);
       expect(rsaMd5Verify(pk, src, sig)).toBe(true);
       expect(rsaMd5Verify(pk, src, sig.toUpperCase())).toBe(true);
@@ -43,8 +52,16 @@ describe('RSA_MD5 v_sign with generated keys', () => {
 describe('the payment form', () => {
   const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
   const account: ChannelAccount = {
-    id: 'cha_1', merchantId: 'm', channel: 'bank', secrets: { key: 'test' },
-    config: { payBaseUrl: 'http://pay.example/', apiBaseUrl: 'http://api.example', v_mid: '8888', publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() },
+    id: 'cha_1',
+    merchantId: 'm',
+    channel: 'bank',
+    secrets: { key: 'test' },
+    config: {
+      payBaseUrl: 'http://pay.example/',
+      apiBaseUrl: 'http://api.example',
+      v_mid: '8888',
+      publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    },
   };
   const channel = new BankChannel();
   it('numbers orders yyyymmdd-v_mid-serial in China time', () => {
@@ -52,10 +69,23 @@ describe('the payment form', () => {
     expect(chinaYmd(new Date('2026-11-20T15:59:59Z'))).toBe('20261120');
   });
   it('signs v_md5info over the documented field order', () => {
-    const f = channel.paymentForm(account, { channelOrderNo: '20261120-8888-01ABC', pay: money(5332960, 'CNY'), returnUrl: 'http://b/r' });
+    const f = channel.paymentForm(account, {
+      channelOrderNo: '20261120-8888-01ABC',
+      pay: money(5332960, 'CNY'),
+      returnUrl: 'http://b/r',
+    });
     expect(f.action).toBe('http://pay.example/prs/user_payment.checkit');
-    expect(f.fields).toMatchObject({ v_mid: '8888', v_oid: '20261120-8888-01ABC', v_amount: '53329.60', v_ymd: '20261120', v_moneytype: '0', v_url: 'http://b/r' });
-    expect(f.fields.v_md5info).toBe(hmacMd5('test', '0' + '20261120' + '53329.60' + '8888' + '20261120-8888-01ABC' + '8888' + 'http://b/r'));
+    expect(f.fields).toMatchObject({
+      v_mid: '8888',
+      v_oid: '20261120-8888-01ABC',
+      v_amount: '53329.60',
+      v_ymd: '20261120',
+      v_moneytype: '0',
+      v_url: 'http://b/r',
+    });
+    expect(f.fields.v_md5info).toBe(
+      hmacMd5('test', '0' + '20261120' + '53329.60' + '8888' + '20261120-8888-01ABC' + '8888' + 'http://b/r'),
+    );
   });
   it('charges CNY only', () => {
     expect(payableCny(money(100, 'NZD'), money(425, 'CNY'))).toEqual(money(425, 'CNY'));

@@ -1,4 +1,13 @@
-import { createHash, createHmac, createPublicKey, privateEncrypt, publicDecrypt, constants, timingSafeEqual, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  createPublicKey,
+  privateEncrypt,
+  publicDecrypt,
+  constants,
+  timingSafeEqual,
+  type KeyObject,
+} from 'node:crypto';
 import iconv from 'iconv-lite';
 
 // PayEase's signatures (README.md beside this file, "Signatures"):
@@ -43,7 +52,10 @@ export function rsaMd5Verify(publicKey: KeyObject, src: string, signHex: string)
 
 /** Signs as the gateway does (tests, and tools that stand in for the gateway). */
 export function rsaMd5Sign(privateKey: KeyObject, src: string): string {
-  return privateEncrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.from(md5Hex(src), 'ascii')).toString('hex');
+  return privateEncrypt(
+    { key: privateKey, padding: constants.RSA_PKCS1_PADDING },
+    Buffer.from(md5Hex(src), 'ascii'),
+  ).toString('hex');
 }
 
 const hexToB64url = (hex: string) => Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex').toString('base64url');
@@ -52,10 +64,15 @@ const hexToB64url = (hex: string) => Buffer.from(hex.length % 2 ? `0${hex}` : he
 export function parseGatewayPublicKey(text: string): KeyObject {
   const trimmed = text.trim();
   if (trimmed.includes('-----BEGIN')) return createPublicKey(trimmed);
-  const fields = Object.fromEntries(trimmed.split(';').filter(Boolean).map((kv) => {
-    const i = kv.indexOf('=');
-    return [kv.slice(0, i).trim(), kv.slice(i + 1).trim()];
-  }));
+  const fields = Object.fromEntries(
+    trimmed
+      .split(';')
+      .filter(Boolean)
+      .map((kv) => {
+        const i = kv.indexOf('=');
+        return [kv.slice(0, i).trim(), kv.slice(i + 1).trim()];
+      }),
+  );
   if (!/^[0-9a-fA-F]+$/.test(fields.m ?? '') || !/^[0-9a-fA-F]+$/.test(fields.e ?? '')) {
     throw new Error('the gateway public key must be a PEM or "m=<hex>;e=<hex>;"');
   }

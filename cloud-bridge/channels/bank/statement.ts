@@ -17,7 +17,9 @@ export function statementRequest(vMid: string, key: string, ymd: string): Record
 }
 
 /** The answer read: ready (the CSV), not yet published, or an error to report. */
-export function readStatementAnswer(a: StatementAnswer): { state: 'ready'; body: Buffer } | { state: 'not_ready'; reason: string } | { state: 'error'; reason: string } {
+export function readStatementAnswer(
+  a: StatementAnswer,
+): { state: 'ready'; body: Buffer } | { state: 'not_ready'; reason: string } | { state: 'error'; reason: string } {
   if (a.status === 200) return { state: 'ready', body: a.body };
   if (a.status === 404) return { state: 'not_ready', reason: a.body.toString('utf8').trim() || 'not published yet' };
   return { state: 'error', reason: `The bank statement download answered HTTP ${a.status}` };

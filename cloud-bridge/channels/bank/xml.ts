@@ -6,8 +6,14 @@ import iconv from 'iconv-lite';
 // entities never expanded.
 
 const parser = new XMLParser({
-  ignoreAttributes: true, ignoreDeclaration: true, ignorePiTags: true, processEntities: false, htmlEntities: false,
-  parseTagValue: false, parseAttributeValue: false, trimValues: true,
+  ignoreAttributes: true,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  processEntities: false,
+  htmlEntities: false,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: true,
   isArray: (name) => name === 'order' || name === 'refund',
 });
 
@@ -37,5 +43,8 @@ export function parseBankXml(body: Buffer): Record<string, any> {
 /** Unescapes the five XML entities (entities are not processed by the parser). */
 export function xmlText(v: unknown): string {
   if (v === undefined || v === null) return '';
-  return String(v).replace(/&(lt|gt|quot|apos|amp);/g, (_m, e: string) => ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' })[e]!);
+  return String(v).replace(
+    /&(lt|gt|quot|apos|amp);/g,
+    (_m, e: string) => ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' })[e]!,
+  );
 }

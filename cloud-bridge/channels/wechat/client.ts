@@ -47,11 +47,24 @@ export class WechatClient {
   }
 
   /** Sends a signed request and returns the raw body (downloadbill answers text, not XML). */
-  async send(path: string, fields: Fields, opts: CallOptions & { maxBytes?: number } = {}): Promise<{ status: number; body: Buffer; contentType: string }> {
+  async send(
+    path: string,
+    fields: Fields,
+    opts: CallOptions & { maxBytes?: number } = {},
+  ): Promise<{ status: number; body: Buffer; contentType: string }> {
     const xml = buildWechatXml(this.envelope(fields, opts));
     await this.ctx.record({ direction: 'request', endpoint: path, body: xml, orderId: opts.orderId });
-    const res = await postToWechat(this.account, path, xml, { clientCert: Boolean(opts.clientCert), maxBytes: opts.maxBytes });
-    await this.ctx.record({ direction: 'response', endpoint: path, body: res.body.toString('utf8'), httpStatus: res.status, orderId: opts.orderId });
+    const res = await postToWechat(this.account, path, xml, {
+      clientCert: Boolean(opts.clientCert),
+      maxBytes: opts.maxBytes,
+    });
+    await this.ctx.record({
+      direction: 'response',
+      endpoint: path,
+      body: res.body.toString('utf8'),
+      httpStatus: res.status,
+      orderId: opts.orderId,
+    });
     if (res.status !== 200) {
       throw new KauriError('channel_error', `WeChat ${path} answered HTTP ${res.status}`);
     }
@@ -69,20 +82,31 @@ export class WechatClient {
     try {
       f = parseWechatXml(body);
     } catch (err) {
-      if (err instanceof WechatXmlError) throw new KauriError('channel_error', `WeChat ${path} answered something that is not a WeChat message: ${err.message}`);
+      if (err instanceof WechatXmlError)
+        throw new KauriError(
+          'channel_error',
+          `WeChat ${path} answered something that is not a WeChat message: ${err.message}`,
+        );
       throw err;
     }
     if (f.return_code !== 'SUCCESS') {
-      if (f.return_code !== 'FAIL') throw new KauriError('channel_error', `WeChat ${path} answered without a return_code`);
+      if (f.return_code !== 'FAIL')
+        throw new KauriError('channel_error', `WeChat ${path} answered without a return_code`);
       return { kind: 'refused', returnMsg: f.return_msg ?? '(no return_msg)', fields: f };
     }
     const check = checkSignature(f, this.account.apiKey, this.account.signType);
     if (!check.ok) {
       this.ctx.log.warn({ path, reason: check.reason }, 'WeChat answer signature does not verify; not believed');
-      throw new KauriError('channel_error', `WeChat ${path} answer signature does not verify (${check.reason}); the answer is not trusted`);
+      throw new KauriError(
+        'channel_error',
+        `WeChat ${path} answer signature does not verify (${check.reason}); the answer is not trusted`,
+      );
     }
     if (f.mch_id && f.mch_id !== this.account.config.mch_id) {
-      throw new KauriError('channel_error', `WeChat ${path} answered for mch_id ${f.mch_id}, not ${this.account.config.mch_id}`);
+      throw new KauriError(
+        'channel_error',
+        `WeChat ${path} answered for mch_id ${f.mch_id}, not ${this.account.config.mch_id}`,
+      );
     }
     return { kind: 'answered', fields: f };
   }

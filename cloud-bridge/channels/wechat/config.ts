@@ -22,18 +22,23 @@ export const wechatConfigSchema = z.object({
   sub_appid: z.string().min(1).max(32).optional(),
   signType: z.enum(SIGN_TYPES).default('MD5'),
   /** The currency the merchant is contracted to price in (WeChat's fee_type). */
-  feeType: z.string().regex(/^[A-Z]{3}$/).default('NZD'),
+  feeType: z
+    .string()
+    .regex(/^[A-Z]{3}$/)
+    .default('NZD'),
   /** PEM of extra CAs to trust (the simulator's); production uses the system CAs. */
   caPem: z.string().optional(),
   /** spbill_create_ip for NATIVE orders (the server's address). */
   serverIp: z.string().max(45).default('127.0.0.1'),
   deviceInfo: z.string().max(32).optional(),
   timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
-  micropay: z.object({
-    pollEveryMs: z.number().int().min(100).max(60_000).default(5_000),
-    // WeChat asks for a reverse no sooner than 15 s after the order, and revokes by itself at 45 s.
-    giveUpAfterMs: z.number().int().min(15_000).max(44_000).default(40_000),
-  }).default({ pollEveryMs: 5_000, giveUpAfterMs: 40_000 }),
+  micropay: z
+    .object({
+      pollEveryMs: z.number().int().min(100).max(60_000).default(5_000),
+      // WeChat asks for a reverse no sooner than 15 s after the order, and revokes by itself at 45 s.
+      giveUpAfterMs: z.number().int().min(15_000).max(44_000).default(40_000),
+    })
+    .default({ pollEveryMs: 5_000, giveUpAfterMs: 40_000 }),
 });
 
 export const wechatSecretsSchema = z.object({
@@ -66,22 +71,36 @@ export function wechatAccount(account: ChannelAccount): WechatAccount {
   if (hit) return hit;
   const config = wechatConfigSchema.safeParse(account.config);
   if (!config.success) {
-    throw new KauriError('config_invalid', `WeChat Pay account ${account.id}: config ${z.prettifyError(config.error).replace(/\n/g, '; ')}`);
+    throw new KauriError(
+      'config_invalid',
+      `WeChat Pay account ${account.id}: config ${z.prettifyError(config.error).replace(/\n/g, '; ')}`,
+    );
   }
   const secrets = wechatSecretsSchema.safeParse(account.secrets);
   if (!secrets.success) {
     // Only field names and rules are reported, never values.
-    throw new KauriError('config_invalid', `WeChat Pay account ${account.id}: secrets ${secrets.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new KauriError(
+      'config_invalid',
+      `WeChat Pay account ${account.id}: secrets ${secrets.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   const s = secrets.data;
   let clientCert: WechatAccount['clientCert'];
   if (s.clientCertP12Base64) {
-    clientCert = { pfx: Buffer.from(s.clientCertP12Base64, 'base64'), passphrase: s.clientCertPassphrase ?? config.data.mch_id };
+    clientCert = {
+      pfx: Buffer.from(s.clientCertP12Base64, 'base64'),
+      passphrase: s.clientCertPassphrase ?? config.data.mch_id,
+    };
   } else if (s.clientCertPem && s.clientKeyPem) {
     clientCert = { cert: s.clientCertPem, key: s.clientKeyPem };
   }
   const out: WechatAccount = {
-    id: account.id, config: config.data, apiKey: s.apiKey, appSecret: s.appSecret, signType: config.data.signType, clientCert,
+    id: account.id,
+    config: config.data,
+    apiKey: s.apiKey,
+    appSecret: s.appSecret,
+    signType: config.data.signType,
+    clientCert,
   };
   cache.set(account, out);
   return out;

@@ -14,7 +14,10 @@ export const SIM_DEFAULT_MERCHANT = {
   appSecret: 'kauri-demo-appsecret',
 } as const;
 
-export function wechatDemoAccount(sim: { url: string; stateDir?: string }, options: { signType?: 'MD5' | 'HMAC-SHA256' } = {}): DemoChannelAccount {
+export function wechatDemoAccount(
+  sim: { url: string; stateDir?: string },
+  options: { signType?: 'MD5' | 'HMAC-SHA256' } = {},
+): DemoChannelAccount {
   const base = sim.url.replace(/\/+$/, '');
   const config: Record<string, unknown> = {
     apiBaseUrl: base,
@@ -25,7 +28,10 @@ export function wechatDemoAccount(sim: { url: string; stateDir?: string }, optio
     signType: options.signType ?? 'MD5',
     feeType: 'NZD',
   };
-  const secrets: Record<string, string> = { apiKey: SIM_DEFAULT_MERCHANT.apiKey, appSecret: SIM_DEFAULT_MERCHANT.appSecret };
+  const secrets: Record<string, string> = {
+    apiKey: SIM_DEFAULT_MERCHANT.apiKey,
+    appSecret: SIM_DEFAULT_MERCHANT.appSecret,
+  };
   if (sim.stateDir) {
     const ca = join(sim.stateDir, 'ca.pem');
     const p12 = join(sim.stateDir, 'apiclient_cert.p12');
@@ -36,7 +42,10 @@ export function wechatDemoAccount(sim: { url: string; stateDir?: string }, optio
     }
   }
   if (base.startsWith('https:') && !config.caPem) {
-    throw new KauriError('config_invalid', `The WeChat simulator at ${base} serves HTTPS: give its state folder (--wechat-sim-state DIR) so the bridge can trust its CA and use its client certificate`);
+    throw new KauriError(
+      'config_invalid',
+      `The WeChat simulator at ${base} serves HTTPS: give its state folder (--wechat-sim-state DIR) so the bridge can trust its CA and use its client certificate`,
+    );
   }
   return { channel: 'wechat', config, secrets };
 }

@@ -19,7 +19,10 @@ beforeAll(async () => {
       res.writeHead(200, { 'content-type': 'text/xml' });
       const chunk = 'y'.repeat(64 * 1024);
       let n = 0;
-      const more = () => { if (n++ < 8) res.write(chunk, () => setImmediate(more)); else res.end(); };
+      const more = () => {
+        if (n++ < 8) res.write(chunk, () => setImmediate(more));
+        else res.end();
+      };
       more();
     } else if (req.url === '/slow') {
       setTimeout(() => res.end('<xml></xml>'), 2_000);
@@ -52,19 +55,30 @@ describe('WeChat transport', () => {
   });
 
   it('refuses an answer larger than the cap, declared or streamed', async () => {
-    await expect(postToWechat(account(), '/big', '', { clientCert: false })).rejects.toMatchObject({ code: 'channel_error', message: expect.stringMatching(/at most 262144 are read/) });
-    await expect(postToWechat(account(), '/streamed', '', { clientCert: false })).rejects.toMatchObject({ code: 'channel_error', message: expect.stringMatching(/more than 262144 bytes/) });
+    await expect(postToWechat(account(), '/big', '', { clientCert: false })).rejects.toMatchObject({
+      code: 'channel_error',
+      message: expect.stringMatching(/at most 262144 are read/),
+    });
+    await expect(postToWechat(account(), '/streamed', '', { clientCert: false })).rejects.toMatchObject({
+      code: 'channel_error',
+      message: expect.stringMatching(/more than 262144 bytes/),
+    });
   });
 
-  it('gives up after the account\'s timeout', async () => {
+  it("gives up after the account's timeout", async () => {
     const t = Date.now();
-    await expect(postToWechat(account(300), '/slow', '', { clientCert: false })).rejects.toMatchObject({ code: 'channel_timeout' });
+    await expect(postToWechat(account(300), '/slow', '', { clientCert: false })).rejects.toMatchObject({
+      code: 'channel_timeout',
+    });
     expect(Date.now() - t).toBeLessThan(1_500);
   });
 
   it('says when WeChat cannot be reached', async () => {
     const a = account();
     const closed = { ...a, config: { ...a.config, apiBaseUrl: 'http://127.0.0.1:9' } };
-    await expect(postToWechat(closed, '/pay/x', '', { clientCert: false })).rejects.toMatchObject({ code: 'channel_error', message: expect.stringMatching(/could not be reached: ECONNREFUSED/) });
+    await expect(postToWechat(closed, '/pay/x', '', { clientCert: false })).rejects.toMatchObject({
+      code: 'channel_error',
+      message: expect.stringMatching(/could not be reached: ECONNREFUSED/),
+    });
   });
 });

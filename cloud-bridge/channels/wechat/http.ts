@@ -27,7 +27,11 @@ function agentFor(account: WechatAccount, withCert: boolean): Agent {
       connect: {
         // A configured CA replaces the system store: the simulator's CA pins it; production leaves it unset.
         ...(account.config.caPem ? { ca: account.config.caPem } : {}),
-        ...(cert ? ('pfx' in cert ? { pfx: cert.pfx, passphrase: cert.passphrase } : { cert: cert.cert, key: cert.key }) : {}),
+        ...(cert
+          ? 'pfx' in cert
+            ? { pfx: cert.pfx, passphrase: cert.passphrase }
+            : { cert: cert.cert, key: cert.key }
+          : {}),
       },
     });
     agents.set(key, agent);
@@ -54,7 +58,10 @@ export async function postToWechat(
   body: string,
   opts: { clientCert: boolean; timeoutMs?: number; maxBytes?: number },
 ): Promise<WechatHttpResponse> {
-  const url = new URL(path.replace(/^\//, ''), account.config.apiBaseUrl.endsWith('/') ? account.config.apiBaseUrl : `${account.config.apiBaseUrl}/`);
+  const url = new URL(
+    path.replace(/^\//, ''),
+    account.config.apiBaseUrl.endsWith('/') ? account.config.apiBaseUrl : `${account.config.apiBaseUrl}/`,
+  );
   const timeoutMs = opts.timeoutMs ?? account.config.timeoutMs;
   const maxBytes = opts.maxBytes ?? MAX_RESPONSE_BYTES;
   let res;
@@ -83,7 +90,10 @@ export async function postToWechat(
       size += (chunk as Buffer).length;
       if (size > maxBytes) {
         res.body.destroy();
-        throw new KauriError('channel_error', `WeChat ${path} answered more than ${maxBytes} bytes; the rest was not read`);
+        throw new KauriError(
+          'channel_error',
+          `WeChat ${path} answered more than ${maxBytes} bytes; the rest was not read`,
+        );
       }
       chunks.push(chunk as Buffer);
     }
@@ -92,13 +102,22 @@ export async function postToWechat(
     throw transportError(path, err, timeoutMs);
   }
   const ct = res.headers['content-type'];
-  return { status: res.statusCode, contentType: Array.isArray(ct) ? ct[0] ?? '' : ct ?? '', body: Buffer.concat(chunks) };
+  return {
+    status: res.statusCode,
+    contentType: Array.isArray(ct) ? (ct[0] ?? '') : (ct ?? ''),
+    body: Buffer.concat(chunks),
+  };
 }
 
 function transportError(path: string, err: unknown, timeoutMs: number): KauriError {
   const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = e.code ?? e.cause?.code ?? e.name ?? 'error';
   const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError' || /TIMEOUT/i.test(code);
-  if (timedOut) return new KauriError('channel_timeout', `WeChat ${path} did not answer within ${timeoutMs} ms`, { cause: err });
-  return new KauriError('channel_error', `WeChat ${path} could not be reached: ${code} ${e.cause?.message ?? e.message ?? ''}`.trim(), { cause: err });
+  if (timedOut)
+    return new KauriError('channel_timeout', `WeChat ${path} did not answer within ${timeoutMs} ms`, { cause: err });
+  return new KauriError(
+    'channel_error',
+    `WeChat ${path} could not be reached: ${code} ${e.cause?.message ?? e.message ?? ''}`.trim(),
+    { cause: err },
+  );
 }

@@ -19,7 +19,11 @@ export function oauthAuthorizeUrl(account: ChannelAccount, redirectUri: string, 
 
 export async function openidForCode(account: ChannelAccount, code: string): Promise<string> {
   const a = wechatAccount(account);
-  if (!a.appSecret) throw new KauriError('config_invalid', `WeChat Pay account ${account.id} has no appSecret, needed for JSAPI's openid`);
+  if (!a.appSecret)
+    throw new KauriError(
+      'config_invalid',
+      `WeChat Pay account ${account.id} has no appSecret, needed for JSAPI's openid`,
+    );
   const u = new URL('/sns/oauth2/access_token', a.config.snsApiBaseUrl ?? 'https://api.weixin.qq.com');
   u.searchParams.set('appid', a.config.sub_appid ?? a.config.appid);
   u.searchParams.set('secret', a.appSecret);
@@ -27,7 +31,12 @@ export async function openidForCode(account: ChannelAccount, code: string): Prom
   u.searchParams.set('grant_type', 'authorization_code');
   const dispatcher = a.config.caPem ? new Agent({ connect: { ca: a.config.caPem } }) : undefined;
   try {
-    const res = await request(u, { method: 'GET', ...(dispatcher ? { dispatcher } : {}), headersTimeout: a.config.timeoutMs, bodyTimeout: a.config.timeoutMs });
+    const res = await request(u, {
+      method: 'GET',
+      ...(dispatcher ? { dispatcher } : {}),
+      headersTimeout: a.config.timeoutMs,
+      bodyTimeout: a.config.timeoutMs,
+    });
     const text = await res.body.text();
     if (text.length > 64 * 1024) throw new KauriError('channel_error', 'the OAuth answer is too large');
     let body: { openid?: string; errcode?: number; errmsg?: string };
@@ -36,7 +45,11 @@ export async function openidForCode(account: ChannelAccount, code: string): Prom
     } catch {
       throw new KauriError('channel_error', `the OAuth answer is not JSON (HTTP ${res.statusCode})`);
     }
-    if (!body.openid) throw new KauriError('channel_rejected', `WeChat OAuth refused the code: ${body.errcode ?? '?'} ${body.errmsg ?? ''}`.trim());
+    if (!body.openid)
+      throw new KauriError(
+        'channel_rejected',
+        `WeChat OAuth refused the code: ${body.errcode ?? '?'} ${body.errmsg ?? ''}`.trim(),
+      );
     return body.openid;
   } finally {
     await dispatcher?.close();

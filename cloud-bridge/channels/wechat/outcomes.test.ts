@@ -1,13 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import {
   rateTimeFromWechat,
-  beijingDay, beijingTime, micropayOutcome, paidOutcome, parseBeijingTime, rateFromWechat, refundOutcome, refundQueryOutcome,
-  tradeStateOutcome, unifiedOrderFailure,
+  beijingDay,
+  beijingTime,
+  micropayOutcome,
+  paidOutcome,
+  parseBeijingTime,
+  rateFromWechat,
+  refundOutcome,
+  refundQueryOutcome,
+  tradeStateOutcome,
+  unifiedOrderFailure,
 } from './outcomes.js';
 
 const PAID = {
-  result_code: 'SUCCESS', trade_state: 'SUCCESS', transaction_id: '4200001', out_trade_no: 'K1', total_fee: '888', fee_type: 'NZD',
-  cash_fee: '3685', cash_fee_type: 'CNY', rate: '415000000', time_end: '20261122081612',
+  result_code: 'SUCCESS',
+  trade_state: 'SUCCESS',
+  transaction_id: '4200001',
+  out_trade_no: 'K1',
+  total_fee: '888',
+  fee_type: 'NZD',
+  cash_fee: '3685',
+  cash_fee_type: 'CNY',
+  rate: '415000000',
+  time_end: '20261122081612',
 };
 
 describe('WeChat outcomes', () => {
@@ -37,7 +53,11 @@ describe('WeChat outcomes', () => {
 
   it('maps a paid order with the priced amount, the CNY charged and the rate', () => {
     expect(tradeStateOutcome(PAID)).toMatchObject({
-      state: 'paid', channelTradeNo: '4200001', amount: { minor: 888, currency: 'NZD' }, charged: { minor: 3685, currency: 'CNY' }, rate: '4.15',
+      state: 'paid',
+      channelTradeNo: '4200001',
+      amount: { minor: 888, currency: 'NZD' },
+      charged: { minor: 3685, currency: 'CNY' },
+      rate: '4.15',
       paidAt: new Date('2026-11-22T00:16:12Z'),
     });
     expect(tradeStateOutcome({ ...PAID, trade_state: 'REFUND' }).state).toBe('paid');
@@ -65,20 +85,39 @@ describe('WeChat outcomes', () => {
     expect(micropayOutcome(PAID).state).toBe('paid');
     expect(fail('USERPAYING')).toMatchObject({ state: 'pending', userPaying: true });
     for (const c of ['SYSTEMERROR', 'BANKERROR', 'ORDERPAID', 'NEW_CODE']) expect(fail(c).state).toBe('unknown');
-    for (const c of ['AUTHCODEEXPIRE', 'AUTH_CODE_ERROR', 'AUTH_CODE_INVALID', 'NOTENOUGH', 'NOTSUPORTCARD']) expect(fail(c)).toMatchObject({ state: 'failed', reason: `${c}: x` });
+    for (const c of ['AUTHCODEEXPIRE', 'AUTH_CODE_ERROR', 'AUTH_CODE_INVALID', 'NOTENOUGH', 'NOTSUPORTCARD'])
+      expect(fail(c)).toMatchObject({ state: 'failed', reason: `${c}: x` });
     expect(fail('ORDERREVERSED').state).toBe('reversed');
   });
 
   it('maps unifiedorder failures', () => {
     expect(unifiedOrderFailure({ err_code: 'SYSTEMERROR' }).state).toBe('unknown');
-    expect(unifiedOrderFailure({ err_code: 'PARAM_ERROR', err_code_des: 'fee_type' })).toMatchObject({ state: 'failed', reason: 'PARAM_ERROR: fee_type' });
+    expect(unifiedOrderFailure({ err_code: 'PARAM_ERROR', err_code_des: 'fee_type' })).toMatchObject({
+      state: 'failed',
+      reason: 'PARAM_ERROR: fee_type',
+    });
   });
 
   it('maps refunds and refund queries', () => {
-    expect(refundOutcome({ result_code: 'SUCCESS', refund_id: '5000' })).toMatchObject({ state: 'processing', channelRefundId: '5000' });
+    expect(refundOutcome({ result_code: 'SUCCESS', refund_id: '5000' })).toMatchObject({
+      state: 'processing',
+      channelRefundId: '5000',
+    });
     expect(refundOutcome({ result_code: 'FAIL', err_code: 'SYSTEMERROR' }).state).toBe('unknown');
     expect(refundOutcome({ result_code: 'FAIL', err_code: 'NOTENOUGH' }).state).toBe('failed');
-    const q = (status: string) => refundQueryOutcome({ result_code: 'SUCCESS', refund_count: '2', out_refund_no_0: 'R0', refund_status_0: 'SUCCESS', out_refund_no_1: 'R1', refund_status_1: status, refund_id_1: '51' }, 'R1');
+    const q = (status: string) =>
+      refundQueryOutcome(
+        {
+          result_code: 'SUCCESS',
+          refund_count: '2',
+          out_refund_no_0: 'R0',
+          refund_status_0: 'SUCCESS',
+          out_refund_no_1: 'R1',
+          refund_status_1: status,
+          refund_id_1: '51',
+        },
+        'R1',
+      );
     expect(q('SUCCESS')).toMatchObject({ state: 'succeeded', channelRefundId: '51' });
     expect(q('PROCESSING').state).toBe('processing');
     expect(q('REFUNDCLOSE').state).toBe('failed');

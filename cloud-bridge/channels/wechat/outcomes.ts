@@ -65,7 +65,10 @@ export class UnreadablePaymentError extends Error {
 export function paidOutcome(f: Fields): ChannelOutcome {
   if (!f.transaction_id) throw new UnreadablePaymentError('a paid answer without transaction_id');
   const amount = amountOf(f.total_fee, f.fee_type || 'CNY');
-  if (!amount) throw new UnreadablePaymentError(`a paid answer with an unreadable amount (total_fee "${f.total_fee ?? ''}", fee_type "${f.fee_type ?? ''}")`);
+  if (!amount)
+    throw new UnreadablePaymentError(
+      `a paid answer with an unreadable amount (total_fee "${f.total_fee ?? ''}", fee_type "${f.fee_type ?? ''}")`,
+    );
   const charged = amountOf(f.cash_fee, f.cash_fee_type || 'CNY');
   const rate = rateFromWechat(f.rate);
   return {
@@ -104,10 +107,27 @@ export function tradeStateOutcome(f: Fields): ChannelOutcome {
 
 /** Micropay errors that settle the payment as failed: the customer was not charged. */
 const MICROPAY_DEFINITE_FAILURES = new Set([
-  'AUTHCODEEXPIRE', 'AUTH_CODE_ERROR', 'AUTH_CODE_INVALID', 'NOTENOUGH', 'NOTSUPORTCARD', 'BUYER_MISMATCH',
-  'PARAM_ERROR', 'NOAUTH', 'TRADE_ERROR', 'INVALID_REQUEST', 'XML_FORMAT_ERROR', 'REQUIRE_POST_METHOD', 'SIGNERROR',
-  'LACK_PARAMS', 'NOT_UTF8', 'APPID_NOT_EXIST', 'MCHID_NOT_EXIST', 'APPID_MCHID_NOT_MATCH', 'POST_DATA_EMPTY',
-  'OUT_TRADE_NO_USED', 'INVALID_TRANSACTIONID',
+  'AUTHCODEEXPIRE',
+  'AUTH_CODE_ERROR',
+  'AUTH_CODE_INVALID',
+  'NOTENOUGH',
+  'NOTSUPORTCARD',
+  'BUYER_MISMATCH',
+  'PARAM_ERROR',
+  'NOAUTH',
+  'TRADE_ERROR',
+  'INVALID_REQUEST',
+  'XML_FORMAT_ERROR',
+  'REQUIRE_POST_METHOD',
+  'SIGNERROR',
+  'LACK_PARAMS',
+  'NOT_UTF8',
+  'APPID_NOT_EXIST',
+  'MCHID_NOT_EXIST',
+  'APPID_MCHID_NOT_MATCH',
+  'POST_DATA_EMPTY',
+  'OUT_TRADE_NO_USED',
+  'INVALID_TRANSACTIONID',
 ]);
 
 function errText(f: Fields): string {
@@ -140,7 +160,8 @@ export function unifiedOrderFailure(f: Fields): ChannelOutcome {
 export function refundOutcome(f: Fields): RefundOutcome {
   if (f.result_code === 'SUCCESS') return { state: 'processing', channelRefundId: f.refund_id || undefined, raw: f };
   const code = f.err_code ?? '';
-  if (code === 'SYSTEMERROR' || code === 'BIZERR_NEED_RETRY' || code === 'FREQUENCY_LIMITED') return { state: 'unknown', reason: errText(f), raw: f };
+  if (code === 'SYSTEMERROR' || code === 'BIZERR_NEED_RETRY' || code === 'FREQUENCY_LIMITED')
+    return { state: 'unknown', reason: errText(f), raw: f };
   return { state: 'failed', reason: errText(f), raw: f };
 }
 

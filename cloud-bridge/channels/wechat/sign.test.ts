@@ -3,11 +3,19 @@ import { checkSignature, jsapiPayParams, sign, signingString } from './sign.js';
 
 // The official worked example (pay.weixin.qq.com "签名算法", protocols/wechatpay.md §3).
 const KEY = '192006250b4c09247ec02edce69f6a2d';
-const EXAMPLE = { appid: 'wxd930ea5d5a258f4f', mch_id: '10000100', device_info: '1000', body: 'test', nonce_str: 'ibuaiVcKdpRxkhJA' };
+const EXAMPLE = {
+  appid: 'wxd930ea5d5a258f4f',
+  mch_id: '10000100',
+  device_info: '1000',
+  body: 'test',
+  nonce_str: 'ibuaiVcKdpRxkhJA',
+};
 
 describe('WeChat Pay v2 signatures', () => {
   it('builds stringA in ASCII key order without URL-encoding', () => {
-    expect(signingString(EXAMPLE)).toBe('appid=wxd930ea5d5a258f4f&body=test&device_info=1000&mch_id=10000100&nonce_str=ibuaiVcKdpRxkhJA');
+    expect(signingString(EXAMPLE)).toBe(
+      'appid=wxd930ea5d5a258f4f&body=test&device_info=1000&mch_id=10000100&nonce_str=ibuaiVcKdpRxkhJA',
+    );
   });
 
   it('matches the official MD5 vector', () => {
@@ -19,7 +27,9 @@ describe('WeChat Pay v2 signatures', () => {
   });
 
   it('signs sign_type like any other field', () => {
-    expect(sign({ ...EXAMPLE, sign_type: 'HMAC-SHA256' }, KEY, 'HMAC-SHA256')).toBe('2C9DF1156522C0B2B03B4DBF3BCA5CACB602CBD5CA0F9E112458CF3E9855303B');
+    expect(sign({ ...EXAMPLE, sign_type: 'HMAC-SHA256' }, KEY, 'HMAC-SHA256')).toBe(
+      '2C9DF1156522C0B2B03B4DBF3BCA5CACB602CBD5CA0F9E112458CF3E9855303B',
+    );
   });
 
   it('ignores empty fields and the sign itself', () => {
@@ -27,15 +37,32 @@ describe('WeChat Pay v2 signatures', () => {
   });
 
   it('builds the JSAPI pay parameters with paySign', () => {
-    const p = jsapiPayParams({ appId: 'wx2421b1c4370ec43b', timeStamp: '1395712654', nonceStr: 'e61463f8efa94090b1f366cccfbbb444', prepayId: 'u802345jgfjsdfgsdg888', signType: 'MD5' }, KEY);
+    const p = jsapiPayParams(
+      {
+        appId: 'wx2421b1c4370ec43b',
+        timeStamp: '1395712654',
+        nonceStr: 'e61463f8efa94090b1f366cccfbbb444',
+        prepayId: 'u802345jgfjsdfgsdg888',
+        signType: 'MD5',
+      },
+      KEY,
+    );
     expect(p).toEqual({
-      appId: 'wx2421b1c4370ec43b', timeStamp: '1395712654', nonceStr: 'e61463f8efa94090b1f366cccfbbb444',
-      package: 'prepay_id=u802345jgfjsdfgsdg888', signType: 'MD5', paySign: '0784A14C2CD35747364F62512E724FD8',
+      appId: 'wx2421b1c4370ec43b',
+      timeStamp: '1395712654',
+      nonceStr: 'e61463f8efa94090b1f366cccfbbb444',
+      package: 'prepay_id=u802345jgfjsdfgsdg888',
+      signType: 'MD5',
+      paySign: '0784A14C2CD35747364F62512E724FD8',
     });
   });
 
-  it('verifies with the account\'s algorithm only, and says why a signature fails', () => {
-    const signed = { ...EXAMPLE, sign_type: 'HMAC-SHA256', sign: '2C9DF1156522C0B2B03B4DBF3BCA5CACB602CBD5CA0F9E112458CF3E9855303B' };
+  it("verifies with the account's algorithm only, and says why a signature fails", () => {
+    const signed = {
+      ...EXAMPLE,
+      sign_type: 'HMAC-SHA256',
+      sign: '2C9DF1156522C0B2B03B4DBF3BCA5CACB602CBD5CA0F9E112458CF3E9855303B',
+    };
     expect(checkSignature(signed, KEY, 'HMAC-SHA256')).toEqual({ ok: true });
     // Issue 15 item 3: the message's sign_type does not choose the algorithm.
     const other = checkSignature(signed, KEY, 'MD5');
@@ -48,7 +75,9 @@ describe('WeChat Pay v2 signatures', () => {
     expect(checkSignature(withoutType, KEY, 'HMAC-SHA256').ok).toBe(false);
     const tampered = checkSignature({ ...signed, body: 'tset' }, KEY, 'HMAC-SHA256');
     expect(tampered.ok).toBe(false);
-    expect(!tampered.ok && tampered.reason).toMatch(/HMAC-SHA256 over 6 fields \[appid,body,device_info,mch_id,nonce_str,sign_type\]/);
+    expect(!tampered.ok && tampered.reason).toMatch(
+      /HMAC-SHA256 over 6 fields \[appid,body,device_info,mch_id,nonce_str,sign_type\]/,
+    );
     expect(checkSignature({ ...EXAMPLE }, KEY, 'MD5')).toEqual({ ok: false, reason: 'the message has no sign field' });
     const weird = checkSignature({ ...signed, sign_type: 'SHA1' }, KEY, 'MD5');
     expect(!weird.ok && weird.reason).toMatch(/sign_type "SHA1"/);

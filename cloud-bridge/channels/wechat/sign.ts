@@ -24,7 +24,10 @@ export function signingString(fields: Readonly<Fields>): string {
 
 export function sign(fields: Readonly<Fields>, apiKey: string, signType: SignType): string {
   const message = `${signingString(fields)}&key=${apiKey}`;
-  const digest = signType === 'MD5' ? createHash('md5').update(message, 'utf8') : createHmac('sha256', apiKey).update(message, 'utf8');
+  const digest =
+    signType === 'MD5'
+      ? createHash('md5').update(message, 'utf8')
+      : createHmac('sha256', apiKey).update(message, 'utf8');
   return digest.digest('hex').toUpperCase();
 }
 
@@ -48,7 +51,9 @@ export function checkSignature(fields: Readonly<Fields>, apiKey: string, signTyp
   const a = Buffer.from(expected);
   const b = Buffer.from(given.toUpperCase());
   if (a.length === b.length && timingSafeEqual(a, b)) return { ok: true };
-  const used = Object.keys(fields).filter((k) => k !== 'sign' && fields[k] !== '').sort();
+  const used = Object.keys(fields)
+    .filter((k) => k !== 'sign' && fields[k] !== '')
+    .sort();
   return {
     ok: false,
     reason: `sign does not match: ${signType} over ${used.length} fields [${used.join(',')}] with this account's API key gives another value (${given.length} hex chars received, ${expected.length} expected)`,
@@ -59,7 +64,10 @@ export function checkSignature(fields: Readonly<Fields>, apiKey: string, signTyp
  * The parameters a JSAPI page hands to `WeixinJSBridge.invoke('getBrandWCPayRequest', …)`:
  * exactly appId, timeStamp, nonceStr, package, signType, signed like any v2 message.
  */
-export function jsapiPayParams(input: { appId: string; prepayId: string; timeStamp: string; nonceStr: string; signType: SignType }, apiKey: string): Fields {
+export function jsapiPayParams(
+  input: { appId: string; prepayId: string; timeStamp: string; nonceStr: string; signType: SignType },
+  apiKey: string,
+): Fields {
   const params: Fields = {
     appId: input.appId,
     timeStamp: input.timeStamp,

@@ -44,7 +44,8 @@ function decodeEntities(s: string): string {
   return s.replace(/&(lt|gt|amp|quot|apos|#x[0-9A-Fa-f]+|#[0-9]+);/g, (ref, name: string) => {
     if (name[0] !== '#') return PREDEFINED[name]!;
     const cp = name[1] === 'x' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
-    if (!(cp >= 0x20 || cp === 0x9 || cp === 0xa || cp === 0xd) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw new WechatXmlError('xml_malformed', `a character reference names no character: ${ref}`);
+    if (!(cp >= 0x20 || cp === 0x9 || cp === 0xa || cp === 0xd) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+      throw new WechatXmlError('xml_malformed', `a character reference names no character: ${ref}`);
     return String.fromCodePoint(cp);
   });
 }
@@ -71,7 +72,8 @@ function fieldText(name: string, children: Node[]): string {
 
 export function parseWechatXml(input: Buffer | string, maxBytes = MAX_XML_BYTES): Fields {
   const size = typeof input === 'string' ? Buffer.byteLength(input) : input.length;
-  if (size > maxBytes) throw new WechatXmlError('xml_too_large', `the XML body is ${size} bytes; at most ${maxBytes} are accepted`);
+  if (size > maxBytes)
+    throw new WechatXmlError('xml_too_large', `the XML body is ${size} bytes; at most ${maxBytes} are accepted`);
   let text: string;
   if (typeof input === 'string') text = input;
   else {
@@ -84,11 +86,17 @@ export function parseWechatXml(input: Buffer | string, maxBytes = MAX_XML_BYTES)
   text = text.replace(/^\uFEFF/, '').trim();
   if (text === '') throw new WechatXmlError('xml_empty', 'the body is empty; a WeChat message is one <xml> document');
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
-    throw new WechatXmlError('xml_doctype', 'the XML declares a DOCTYPE or ENTITY; WeChat messages never do, so it is refused unread (XXE / entity expansion)');
+    throw new WechatXmlError(
+      'xml_doctype',
+      'the XML declares a DOCTYPE or ENTITY; WeChat messages never do, so it is refused unread (XXE / entity expansion)',
+    );
   }
   const valid = XMLValidator.validate(text);
   if (valid !== true) {
-    throw new WechatXmlError('xml_malformed', `the body is not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`);
+    throw new WechatXmlError(
+      'xml_malformed',
+      `the body is not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`,
+    );
   }
   let doc: Node[];
   try {
@@ -98,14 +106,18 @@ export function parseWechatXml(input: Buffer | string, maxBytes = MAX_XML_BYTES)
   }
   const roots = doc.filter((n) => nodeName(n) !== '#text' || String(n['#text']).trim() !== '');
   if (roots.length !== 1 || nodeName(roots[0]!) !== 'xml') {
-    throw new WechatXmlError('xml_shape', `the root element must be one <xml>, found ${roots.map((r) => `<${nodeName(r)}>`).join(', ') || 'none'}`);
+    throw new WechatXmlError(
+      'xml_shape',
+      `the root element must be one <xml>, found ${roots.map((r) => `<${nodeName(r)}>`).join(', ') || 'none'}`,
+    );
   }
   const out: Fields = Object.create(null);
   for (const child of roots[0]!.xml as Node[]) {
     const k = nodeName(child);
     if (k === '#text') {
       // Layout between fields is whitespace; anything else is text outside a field.
-      if (/[^ \t\r\n]/.test(String(child['#text']))) throw new WechatXmlError('xml_malformed', '<xml> holds text outside its fields');
+      if (/[^ \t\r\n]/.test(String(child['#text'])))
+        throw new WechatXmlError('xml_malformed', '<xml> holds text outside its fields');
       continue;
     }
     if (k === '#cdata') throw new WechatXmlError('xml_malformed', '<xml> holds a CDATA section outside its fields');

@@ -15,7 +15,8 @@
       else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
       else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? '' : String(v));
     }
-    for (const c of children) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    for (const c of children)
+      if (c !== null && c !== undefined) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
     return e;
   }
 
@@ -32,7 +33,12 @@
     const headers = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (method !== 'GET' && me) headers['x-csrf-token'] = me.csrf;
-    const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+    const res = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+    });
     const data = await res.json().catch(() => ({}));
     if (res.status === 401 && path !== '/hq/api/login') {
       showLogin();
@@ -42,8 +48,14 @@
     return data;
   }
 
-  function say(msg) { $('notice').textContent = msg || ''; $('error').textContent = ''; }
-  function fail(err) { $('error').textContent = err instanceof Error ? err.message : String(err); $('notice').textContent = ''; }
+  function say(msg) {
+    $('notice').textContent = msg || '';
+    $('error').textContent = '';
+  }
+  function fail(err) {
+    $('error').textContent = err instanceof Error ? err.message : String(err);
+    $('notice').textContent = '';
+  }
 
   function showLogin() {
     me = null;
@@ -122,22 +134,55 @@
   }
 
   async function loadOverview() {
-    const data = await api('GET', `/hq/api/overview?from=${encodeURIComponent($('ov-from').value)}&to=${encodeURIComponent($('ov-to').value)}`);
+    const data = await api(
+      'GET',
+      `/hq/api/overview?from=${encodeURIComponent($('ov-from').value)}&to=${encodeURIComponent($('ov-to').value)}`,
+    );
     const byKey = new Map(data.cells.map((c) => [`${c.day}|${c.channel}`, c]));
     const days = [];
     for (let d = data.to; d >= data.from; d = addDays(d, -1)) days.push(d);
     const thead = $('grid').tHead;
     thead.replaceChildren(el('tr', {}, el('th', {}, 'Day (UTC+8)'), ...CHANNELS.map((c) => el('th', {}, c))));
     const tbody = $('grid').tBodies[0];
-    tbody.replaceChildren(...days.map((day) => el('tr', {}, el('td', {}, day), ...CHANNELS.map((ch) => {
-      const c = byKey.get(`${day}|${ch}`);
-      const label = !c ? '—'
-        : c.state === 'none' ? (c.download || '—')
-          : c.state === 'waiting' ? `waiting for the statement${c.download === 'failed' ? ' (download failed)' : ''}`
-            : c.state === 'reconciled' && c.download === 'empty' && c.differences === 0 ? 'no transactions'
-              : `${c.state.replace('_', ' ')} · ${c.statementRows} rows · ${c.matched} matched · ${c.open} open / ${c.differences} differences`;
-      return el('td', {}, el('a', { class: `cell ${cellClass(c)}`, href: `#day/${ch}/${day}`, 'data-day': day, 'data-channel': ch, onclick: (e) => { e.preventDefault(); openDay(ch, day).catch(fail); } }, label));
-    }))));
+    tbody.replaceChildren(
+      ...days.map((day) =>
+        el(
+          'tr',
+          {},
+          el('td', {}, day),
+          ...CHANNELS.map((ch) => {
+            const c = byKey.get(`${day}|${ch}`);
+            const label = !c
+              ? '—'
+              : c.state === 'none'
+                ? c.download || '—'
+                : c.state === 'waiting'
+                  ? `waiting for the statement${c.download === 'failed' ? ' (download failed)' : ''}`
+                  : c.state === 'reconciled' && c.download === 'empty' && c.differences === 0
+                    ? 'no transactions'
+                    : `${c.state.replace('_', ' ')} · ${c.statementRows} rows · ${c.matched} matched · ${c.open} open / ${c.differences} differences`;
+            return el(
+              'td',
+              {},
+              el(
+                'a',
+                {
+                  class: `cell ${cellClass(c)}`,
+                  href: `#day/${ch}/${day}`,
+                  'data-day': day,
+                  'data-channel': ch,
+                  onclick: (e) => {
+                    e.preventDefault();
+                    openDay(ch, day).catch(fail);
+                  },
+                },
+                label,
+              ),
+            );
+          }),
+        ),
+      ),
+    );
     drawChart(days.slice().reverse(), byKey);
   }
 
@@ -145,20 +190,42 @@
     if (typeof Chart === 'undefined') return;
     const colors = { wechat: '#2aae67', alipay: '#1677ff', bank: '#c0392b' };
     const datasets = CHANNELS.map((ch) => ({
-      type: 'bar', label: `${ch} rows`, stack: 'rows', backgroundColor: colors[ch], yAxisID: 'y',
+      type: 'bar',
+      label: `${ch} rows`,
+      stack: 'rows',
+      backgroundColor: colors[ch],
+      yAxisID: 'y',
       data: days.map((d) => (byKey.get(`${d}|${ch}`) || {}).statementRows || 0),
     }));
     datasets.push({
-      type: 'line', label: 'differences (all channels)', borderColor: '#e67e22', backgroundColor: '#e67e22', yAxisID: 'y1', tension: 0,
+      type: 'line',
+      label: 'differences (all channels)',
+      borderColor: '#e67e22',
+      backgroundColor: '#e67e22',
+      yAxisID: 'y1',
+      tension: 0,
       data: days.map((d) => CHANNELS.reduce((n, ch) => n + ((byKey.get(`${d}|${ch}`) || {}).differences || 0), 0)),
     });
     const cfg = {
       data: { labels: days, datasets },
       options: {
-        animation: false, responsive: true, maintainAspectRatio: false,
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
         scales: {
-          y: { stacked: true, beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: 'statement rows' } },
-          y1: { position: 'right', beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: 'differences' }, ticks: { precision: 0 } },
+          y: {
+            stacked: true,
+            beginAtZero: true,
+            ticks: { precision: 0 },
+            title: { display: true, text: 'statement rows' },
+          },
+          y1: {
+            position: 'right',
+            beginAtZero: true,
+            grid: { drawOnChartArea: false },
+            title: { display: true, text: 'differences' },
+            ticks: { precision: 0 },
+          },
           x: { stacked: true },
         },
       },
@@ -173,32 +240,69 @@
     const data = await api('GET', `/hq/api/days/${channel}/${day}`);
     $('day-title').textContent = `${channel} · ${day}`;
     const c = data.cell;
-    const facts = c ? [
-      ['State', c.state.replace('_', ' ')], ['Statement rows', c.statementRows], ['Platform rows', c.platformRows], ['Matched', c.matched],
-      ['Differences', `${c.open} open, ${c.resolved} resolved, ${c.cleared} cleared`],
-      ['Net at the channel', money(c.channelMinor, c.currency)], ['Net on the platform', money(c.platformMinor, c.currency)],
-      ['Fees', money(c.feesMinor, c.currency)], ['Download', c.download || '—'], ['Last run', c.lastRunAt || '—'],
-    ] : [['State', 'not reconciled yet']];
+    const facts = c
+      ? [
+          ['State', c.state.replace('_', ' ')],
+          ['Statement rows', c.statementRows],
+          ['Platform rows', c.platformRows],
+          ['Matched', c.matched],
+          ['Differences', `${c.open} open, ${c.resolved} resolved, ${c.cleared} cleared`],
+          ['Net at the channel', money(c.channelMinor, c.currency)],
+          ['Net on the platform', money(c.platformMinor, c.currency)],
+          ['Fees', money(c.feesMinor, c.currency)],
+          ['Download', c.download || '—'],
+          ['Last run', c.lastRunAt || '—'],
+        ]
+      : [['State', 'not reconciled yet']];
     if (c && c.error) facts.push(['Problem', c.error]);
     $('day-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
     $('diff-csv').href = `/hq/api/days/${channel}/${day}/differences.csv`;
     $('platform-csv').href = `/hq/api/days/${channel}/${day}/platform.csv`;
     const signed = data.signOff;
     $('locked').hidden = !signed;
-    $('locked').textContent = signed ? `Signed off by ${signed.signedBy} at ${signed.signedAt}${signed.note ? ` — ${signed.note}` : ''}. This day is locked; book corrections as adjustments on a later day.` : '';
+    $('locked').textContent = signed
+      ? `Signed off by ${signed.signedBy} at ${signed.signedAt}${signed.note ? ` — ${signed.note}` : ''}. This day is locked; book corrections as adjustments on a later day.`
+      : '';
     $('sign-off').disabled = !!signed;
     $('day-rerun').disabled = !!signed;
     const rows = data.differences.map((d) => {
       const x = d.data;
-      const chSide = x.channelStatus ? `${x.channelStatus} ${money(x.channelAmountMinor, x.channelCurrency)}${x.occurrences ? ` ×${x.occurrences}` : ''}${x.channelTime ? ` at ${x.channelTime}` : ''}` : '—';
-      const plSide = x.platformStatus ? `${x.platformStatus} ${money(x.platformAmountMinor, x.platformCurrency)}${x.paidAt ? ` at ${x.paidAt}` : ''}` : '—';
-      const res = d.state === 'open' ? '' : `${d.action || d.state}${d.adjustMinor ? ` ${money(d.adjustMinor, x.channelCurrency || x.platformCurrency)}` : ''}${d.linkedOrder ? ` → ${d.linkedOrder}` : ''}: ${d.note || ''} (${d.actor}, ${d.at}, v${d.version})`;
-      return el('tr', { 'data-key': d.key, 'data-state': d.state },
-        el('td', {}, d.category), el('td', {}, d.kind), el('td', {}, d.id), el('td', {}, chSide), el('td', {}, plSide),
-        el('td', { class: `state-${d.state}` }, d.state), el('td', {}, res),
-        el('td', {}, d.state === 'cleared' ? '' : el('button', { type: 'button', class: 'resolve', onclick: () => openResolve(d) }, d.state === 'open' ? 'Resolve' : 'Change')));
+      const chSide = x.channelStatus
+        ? `${x.channelStatus} ${money(x.channelAmountMinor, x.channelCurrency)}${x.occurrences ? ` ×${x.occurrences}` : ''}${x.channelTime ? ` at ${x.channelTime}` : ''}`
+        : '—';
+      const plSide = x.platformStatus
+        ? `${x.platformStatus} ${money(x.platformAmountMinor, x.platformCurrency)}${x.paidAt ? ` at ${x.paidAt}` : ''}`
+        : '—';
+      const res =
+        d.state === 'open'
+          ? ''
+          : `${d.action || d.state}${d.adjustMinor ? ` ${money(d.adjustMinor, x.channelCurrency || x.platformCurrency)}` : ''}${d.linkedOrder ? ` → ${d.linkedOrder}` : ''}: ${d.note || ''} (${d.actor}, ${d.at}, v${d.version})`;
+      return el(
+        'tr',
+        { 'data-key': d.key, 'data-state': d.state },
+        el('td', {}, d.category),
+        el('td', {}, d.kind),
+        el('td', {}, d.id),
+        el('td', {}, chSide),
+        el('td', {}, plSide),
+        el('td', { class: `state-${d.state}` }, d.state),
+        el('td', {}, res),
+        el(
+          'td',
+          {},
+          d.state === 'cleared'
+            ? ''
+            : el(
+                'button',
+                { type: 'button', class: 'resolve', onclick: () => openResolve(d) },
+                d.state === 'open' ? 'Resolve' : 'Change',
+              ),
+        ),
+      );
     });
-    $('diffs').tBodies[0].replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 8 }, 'No differences.'))]));
+    $('diffs').tBodies[0].replaceChildren(
+      ...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 8 }, 'No differences.'))]),
+    );
   }
 
   function openResolve(d) {
@@ -225,8 +329,11 @@
     const f = e.target;
     try {
       await api('POST', '/hq/api/resolve', {
-        key: f.key.value, action: f.action.value, note: f.note.value,
-        adjustMinor: f.adjustMinor.value === '' ? undefined : Number(f.adjustMinor.value), linkedOrder: f.linkedOrder.value || undefined,
+        key: f.key.value,
+        action: f.action.value,
+        note: f.note.value,
+        adjustMinor: f.adjustMinor.value === '' ? undefined : Number(f.adjustMinor.value),
+        linkedOrder: f.linkedOrder.value || undefined,
       });
       $('resolve-dialog').close();
       say('Resolution saved.');
@@ -240,14 +347,20 @@
       await api('POST', `/hq/api/days/${current.channel}/${current.day}/sign-off`, {});
       say(`${current.channel} ${current.day} signed off.`);
       await openDay(current.channel, current.day);
-    } catch (err) { fail(err); }
+    } catch (err) {
+      fail(err);
+    }
   });
   $('day-rerun').addEventListener('click', async () => {
     try {
       const r = await api('POST', `/hq/api/days/${current.channel}/${current.day}/reconcile`, {});
-      say(`Reconciled: ${r.summary.matched} matched, downloads ${r.downloads.map((d) => d.state).join(', ') || 'none'}.`);
+      say(
+        `Reconciled: ${r.summary.matched} matched, downloads ${r.downloads.map((d) => d.state).join(', ') || 'none'}.`,
+      );
       await openDay(current.channel, current.day);
-    } catch (err) { fail(err); }
+    } catch (err) {
+      fail(err);
+    }
   });
   $('back').addEventListener('click', () => showTab('overview'));
   $('ov-load').addEventListener('click', () => loadOverview().catch(fail));
@@ -255,31 +368,64 @@
     e.preventDefault();
     const f = e.target;
     try {
-      const r = await api('POST', `/hq/api/days/${f.channel.value}/${f.day.value}/reconcile`, { download: f.download.checked });
-      say(`${f.channel.value} ${f.day.value}: ${r.summary.statementRows} statement rows, ${r.summary.matched} matched; downloads: ${r.downloads.map((d) => d.state).join(', ') || 'no merchant has this channel'}.`);
+      const r = await api('POST', `/hq/api/days/${f.channel.value}/${f.day.value}/reconcile`, {
+        download: f.download.checked,
+      });
+      say(
+        `${f.channel.value} ${f.day.value}: ${r.summary.statementRows} statement rows, ${r.summary.matched} matched; downloads: ${r.downloads.map((d) => d.state).join(', ') || 'no merchant has this channel'}.`,
+      );
       await loadOverview();
-    } catch (err) { fail(err); }
+    } catch (err) {
+      fail(err);
+    }
   });
 
   async function loadFiles() {
     const data = await api('GET', '/hq/api/files');
-    const rows = data.files.map((f) => el('tr', {},
-      el('td', {}, f.day), el('td', {}, f.channel), el('td', {}, f.merchantId), el('td', {}, f.state),
-      el('td', { title: f.sha256 || '' }, f.fileName || (f.sha256 ? f.sha256.slice(0, 12) : '—')), el('td', { class: 'num' }, f.size ?? ''),
-      el('td', { class: 'num' }, f.attempts), el('td', {}, f.runState || '—'), el('td', {}, f.runError || f.lastError || '')));
-    $('file-list').tBodies[0].replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 9 }, 'Nothing downloaded yet.'))]));
+    const rows = data.files.map((f) =>
+      el(
+        'tr',
+        {},
+        el('td', {}, f.day),
+        el('td', {}, f.channel),
+        el('td', {}, f.merchantId),
+        el('td', {}, f.state),
+        el('td', { title: f.sha256 || '' }, f.fileName || (f.sha256 ? f.sha256.slice(0, 12) : '—')),
+        el('td', { class: 'num' }, f.size ?? ''),
+        el('td', { class: 'num' }, f.attempts),
+        el('td', {}, f.runState || '—'),
+        el('td', {}, f.runError || f.lastError || ''),
+      ),
+    );
+    $('file-list').tBodies[0].replaceChildren(
+      ...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 9 }, 'Nothing downloaded yet.'))]),
+    );
   }
 
   async function loadSettlement() {
     const q = `from=${encodeURIComponent($('st-from').value)}&to=${encodeURIComponent($('st-to').value)}`;
     $('st-csv').href = `/hq/api/settlement.csv?${q}`;
     const data = await api('GET', `/hq/api/settlement?${q}`);
-    const rows = data.rows.map((r) => el('tr', {},
-      el('td', {}, r.day), el('td', {}, r.merchantName), el('td', {}, r.channel), el('td', {}, r.currency), el('td', { class: 'num' }, r.payments),
-      el('td', { class: 'num' }, money(r.grossMinor, r.currency)), el('td', { class: 'num' }, money(r.refundsMinor, r.currency)),
-      el('td', { class: 'num' }, money(r.feesMinor, r.currency)), el('td', { class: 'num' }, money(r.adjustmentsMinor, r.currency)),
-      el('td', { class: 'num' }, money(r.netMinor, r.currency)), el('td', {}, r.signedOff ? 'yes' : 'no')));
-    $('st-list').tBodies[0].replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 11 }, 'No settlement in these days.'))]));
+    const rows = data.rows.map((r) =>
+      el(
+        'tr',
+        {},
+        el('td', {}, r.day),
+        el('td', {}, r.merchantName),
+        el('td', {}, r.channel),
+        el('td', {}, r.currency),
+        el('td', { class: 'num' }, r.payments),
+        el('td', { class: 'num' }, money(r.grossMinor, r.currency)),
+        el('td', { class: 'num' }, money(r.refundsMinor, r.currency)),
+        el('td', { class: 'num' }, money(r.feesMinor, r.currency)),
+        el('td', { class: 'num' }, money(r.adjustmentsMinor, r.currency)),
+        el('td', { class: 'num' }, money(r.netMinor, r.currency)),
+        el('td', {}, r.signedOff ? 'yes' : 'no'),
+      ),
+    );
+    $('st-list').tBodies[0].replaceChildren(
+      ...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 11 }, 'No settlement in these days.'))]),
+    );
   }
   $('st-load').addEventListener('click', () => loadSettlement().catch(fail));
 
@@ -293,32 +439,65 @@
     const rows = data.terminals.map((t) => {
       const devices = t.health || [];
       const problem = devices.some((d) => !HEALTHY.includes(d.state));
-      return el('tr', { 'data-terminal': t.id, class: problem ? 'has-problem' : '' },
+      return el(
+        'tr',
+        { 'data-terminal': t.id, class: problem ? 'has-problem' : '' },
         el('td', {}, `${t.store} (${t.storeCode})`, me.hq ? el('div', { class: 'hint' }, t.merchant) : null),
         el('td', {}, t.name),
-        el('td', {}, t.connected ? el('span', { class: 'link-up' }, 'connected') : el('span', { class: 'link-down' }, 'not linked to this bridge')),
+        el(
+          'td',
+          {},
+          t.connected
+            ? el('span', { class: 'link-up' }, 'connected')
+            : el('span', { class: 'link-down' }, 'not linked to this bridge'),
+        ),
         el('td', {}, when(t.lastSeenAt)),
-        el('td', { class: 'devices' }, ...(t.health ? devices.map((d) => el('span', {
-          class: `dev${HEALTHY.includes(d.state) ? '' : ' dev-problem'}`, 'data-kind': d.kind, 'data-state': d.state, title: d.detail || '',
-        }, `${d.kind}: ${d.state}${d.detail && !HEALTHY.includes(d.state) ? ` (${d.detail})` : ''}`)) : ['no report yet'])),
-        el('td', {}, when(t.healthAt)));
+        el(
+          'td',
+          { class: 'devices' },
+          ...(t.health
+            ? devices.map((d) =>
+                el(
+                  'span',
+                  {
+                    class: `dev${HEALTHY.includes(d.state) ? '' : ' dev-problem'}`,
+                    'data-kind': d.kind,
+                    'data-state': d.state,
+                    title: d.detail || '',
+                  },
+                  `${d.kind}: ${d.state}${d.detail && !HEALTHY.includes(d.state) ? ` (${d.detail})` : ''}`,
+                ),
+              )
+            : ['no report yet']),
+        ),
+        el('td', {}, when(t.healthAt)),
+      );
     });
-    $('counter-list').tBodies[0].replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 6 }, 'No counters paired yet.'))]));
+    $('counter-list').tBodies[0].replaceChildren(
+      ...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 6 }, 'No counters paired yet.'))]),
+    );
   }
   $('counters-load').addEventListener('click', () => loadCounters().catch(fail));
 
   async function loadStores() {
     const data = await api('GET', '/hq/api/stores');
-    $('pair-form').store.replaceChildren(...data.stores.map((s) => el('option', { value: s.id }, `${s.name} (${s.code}) — ${s.merchant}`)));
+    $('pair-form').store.replaceChildren(
+      ...data.stores.map((s) => el('option', { value: s.id }, `${s.name} (${s.code}) — ${s.merchant}`)),
+    );
   }
   $('pair-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     const f = e.target;
     try {
-      const r = await api('POST', '/hq/api/pairing-codes', { store: f.store.value, terminalName: f.terminalName.value });
+      const r = await api('POST', '/hq/api/pairing-codes', {
+        store: f.store.value,
+        terminalName: f.terminalName.value,
+      });
       $('pair-result').hidden = false;
       $('pair-result').textContent = `${r.code}  (valid until ${r.expiresAt})`;
-    } catch (err) { fail(err); }
+    } catch (err) {
+      fail(err);
+    }
   });
 
   start();

@@ -63,7 +63,9 @@ export const alipayFormat: StatementFormat<AlipayLayout> = {
       dataLine = 3;
     }
     const settlement = !header.fields.some((n) => n.toLowerCase() === 'transaction_type');
-    const required: Role[] = settlement ? ['id', 'tradeNo', 'amount', 'fee', 'currency', 'time', 'type'] : ['id', 'tradeNo', 'amount', 'fee', 'currency', 'time', 'txType'];
+    const required: Role[] = settlement
+      ? ['id', 'tradeNo', 'amount', 'fee', 'currency', 'time', 'type']
+      : ['id', 'tradeNo', 'amount', 'fee', 'currency', 'time', 'txType'];
     const cols = columnsByName(header.fields, ROLES, required, 'Alipay transaction or settlement file');
     return {
       layout: { names: header.fields, cols, settlement, info },
@@ -85,7 +87,10 @@ export const alipayFormat: StatementFormat<AlipayLayout> = {
     if (count !== undefined && Number(count) !== rows) {
       const lines = parts.reduce((n, p) => n + p.lines, 0) + 2;
       throw Object.assign(
-        new RowProblem(Number(count) > rows ? 'truncated_file' : 'summary_mismatch', `Total_count says ${count} but the file has ${rows} rows`),
+        new RowProblem(
+          Number(count) > rows ? 'truncated_file' : 'summary_mismatch',
+          `Total_count says ${count} but the file has ${rows} rows`,
+        ),
         { line: Number(count) > rows ? lines : 1 },
       );
     }
@@ -122,7 +127,10 @@ class AlipayPartParser implements PartParser {
     if (split & HIGH_BIT) checkUtf8Line(buf, start, end);
     const count = split & COUNT_MASK;
     if (count !== this.n) {
-      throw new RowProblem('malformed_row', `${count > this.n ? 'more than' : count} fields where the header has ${this.n} (truncated or malformed row)`);
+      throw new RowProblem(
+        'malformed_row',
+        `${count > this.n ? 'more than' : count} fields where the header has ${this.n} (truncated or malformed row)`,
+      );
     }
     const { S, E } = this;
     const c = this.layout.cols;
@@ -193,7 +201,10 @@ class AlipayPartParser implements PartParser {
   }
 
   private bad(buf: Uint8Array, col: number, what: string): never {
-    throw new RowProblem('malformed_row', `${this.layout.names[col]} "${text(buf, this.S[col]!, this.E[col]!)}" ${what}`);
+    throw new RowProblem(
+      'malformed_row',
+      `${this.layout.names[col]} "${text(buf, this.S[col]!, this.E[col]!)}" ${what}`,
+    );
   }
 
   finish(): PartResult {

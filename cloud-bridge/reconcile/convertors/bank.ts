@@ -1,5 +1,13 @@
 import { RowProblem } from '../errors.js';
-import { C_PAID, C_REFUND_FAILED, C_REFUND_PROCESSING, C_REFUND_SUCCEEDED, C_REVOKED, KIND_PAYMENT, KIND_REFUND } from '../codes.js';
+import {
+  C_PAID,
+  C_REFUND_FAILED,
+  C_REFUND_PROCESSING,
+  C_REFUND_SUCCEEDED,
+  C_REVOKED,
+  KIND_PAYMENT,
+  KIND_REFUND,
+} from '../codes.js';
 import { ascii, bytesEqual, CurrencyInterner, text } from '../lines.js';
 import { currencyExponent, ExactSum, parseScaled, rescaleRound } from '../money.js';
 import { StatementRowScratch, type StatementSink } from '../rows.js';
@@ -58,7 +66,9 @@ export const bankFormat: StatementFormat<BankLayout> = {
     const withTrailer = parts.map((p, i) => ({ p, i })).filter(({ p }) => p.trailer.length > 0);
     if (withTrailer.length === 0) {
       const lines = parts.reduce((n, p) => n + p.lines, 0) + 1;
-      throw Object.assign(new RowProblem('truncated_file', 'the file ends without its TRAILER line (truncated?)'), { line: lines });
+      throw Object.assign(new RowProblem('truncated_file', 'the file ends without its TRAILER line (truncated?)'), {
+        line: lines,
+      });
     }
     const last = withTrailer[withTrailer.length - 1]!;
     const t = last.p.trailer[0]!;
@@ -67,10 +77,15 @@ export const bankFormat: StatementFormat<BankLayout> = {
       throw Object.assign(new RowProblem('malformed_row', 'rows follow the TRAILER line'), { line });
     }
     const f = t.fields; // TRAILER,date,count,pay_total,refund_total,fee_total
-    if (f.length !== 6) throw Object.assign(new RowProblem('malformed_row', `TRAILER has ${f.length} fields, expected 6`), { line });
-    if (f[1] !== ctx.date) throw Object.assign(new RowProblem('wrong_day', `the statement is for ${f[1]}, not ${ctx.date}`), { line });
+    if (f.length !== 6)
+      throw Object.assign(new RowProblem('malformed_row', `TRAILER has ${f.length} fields, expected 6`), { line });
+    if (f[1] !== ctx.date)
+      throw Object.assign(new RowProblem('wrong_day', `the statement is for ${f[1]}, not ${ctx.date}`), { line });
     const rows = parts.reduce((n, p) => n + p.rows, 0);
-    if (String(rows) !== f[2]) throw Object.assign(new RowProblem('summary_mismatch', `TRAILER says ${f[2]} rows but the file has ${rows}`), { line });
+    if (String(rows) !== f[2])
+      throw Object.assign(new RowProblem('summary_mismatch', `TRAILER says ${f[2]} rows but the file has ${rows}`), {
+        line,
+      });
     const currencies = new Set(parts.flatMap((p) => p.currencies));
     const exp = currencies.size === 1 ? currencyExponent([...currencies][0]!) : 2;
     const checks: [string, string, number][] = [
@@ -82,10 +97,14 @@ export const bankFormat: StatementFormat<BankLayout> = {
       const raw = f[3 + k]!;
       const bytes = ascii(raw);
       const stated = parseScaled(bytes, 0, bytes.length, scale);
-      if (Number.isNaN(stated)) throw Object.assign(new RowProblem('malformed_row', `TRAILER ${label} "${raw}" is not an amount`), { line });
+      if (Number.isNaN(stated))
+        throw Object.assign(new RowProblem('malformed_row', `TRAILER ${label} "${raw}" is not an amount`), { line });
       const sum = parts.reduce((s, p) => s + (p.sums[key] ?? 0n), 0n);
       if (rescaleRound(sum, scale, exp) !== rescaleRound(BigInt(stated), scale, exp)) {
-        throw Object.assign(new RowProblem('summary_mismatch', `TRAILER ${label} says ${raw} but the rows add up to a different amount`), { line });
+        throw Object.assign(
+          new RowProblem('summary_mismatch', `TRAILER ${label} says ${raw} but the rows add up to a different amount`),
+          { line },
+        );
       }
     });
   },
@@ -126,7 +145,10 @@ class BankPartParser implements PartParser {
     if (split & HIGH_BIT) checkUtf8Line(buf, start, end);
     const count = split & COUNT_MASK;
     if (count !== this.n) {
-      throw new RowProblem('malformed_row', `${count > this.n ? 'more than' : count} fields where the header has ${this.n} (truncated or malformed row)`);
+      throw new RowProblem(
+        'malformed_row',
+        `${count > this.n ? 'more than' : count} fields where the header has ${this.n} (truncated or malformed row)`,
+      );
     }
     const { S, E } = this;
     const c = this.layout.cols;
@@ -141,7 +163,8 @@ class BankPartParser implements PartParser {
     if (this.seen.size < 8) this.seen.add(cur!);
     const unit = 10 ** (AMOUNT_SCALE - currencyExponent(cur!));
     const amount = parseScaled(buf, S[c.amount]!, E[c.amount]!, AMOUNT_SCALE);
-    if (Number.isNaN(amount) || amount < 0 || amount % unit !== 0) this.bad(buf, c.amount, `is not an amount in ${cur}'s minor unit`);
+    if (Number.isNaN(amount) || amount < 0 || amount % unit !== 0)
+      this.bad(buf, c.amount, `is not an amount in ${cur}'s minor unit`);
     r.amountMinor = amount / unit;
     const fee = parseScaled(buf, S[c.fee]!, E[c.fee]!, FEE_SCALE);
     if (Number.isNaN(fee)) this.bad(buf, c.fee, 'is not a fee amount');
@@ -183,7 +206,10 @@ class BankPartParser implements PartParser {
   }
 
   private bad(buf: Uint8Array, col: number, what: string): never {
-    throw new RowProblem('malformed_row', `${this.layout.names[col]} "${text(buf, this.S[col]!, this.E[col]!)}" ${what}`);
+    throw new RowProblem(
+      'malformed_row',
+      `${this.layout.names[col]} "${text(buf, this.S[col]!, this.E[col]!)}" ${what}`,
+    );
   }
 
   finish(): PartResult {

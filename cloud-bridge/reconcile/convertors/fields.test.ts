@@ -13,7 +13,12 @@ describe('splitBacktickFields, byte and word versions', () => {
         buf.set(row);
         const u32 = new Uint32Array(ab, 0, ab.byteLength >> 2);
         const n = 40;
-        const [S1, E1, S2, E2] = [new Int32Array(n + 1), new Int32Array(n + 1), new Int32Array(n + 1), new Int32Array(n + 1)];
+        const [S1, E1, S2, E2] = [
+          new Int32Array(n + 1),
+          new Int32Array(n + 1),
+          new Int32Array(n + 1),
+          new Int32Array(n + 1),
+        ];
         const a = splitBacktickFields(buf, pad, buf.length, S1, E1, n);
         const b = splitBacktickFieldsWords(buf, u32, pad, buf.length, S2, E2, n);
         expect(b).toBe(a);

@@ -10,7 +10,15 @@ export const COUNT_MASK = HIGH_BIT - 1;
  * non-ASCII (only such lines pay for a UTF-8 check) and QUOTE_BIT when a '"' was seen.
  * Flags in one number: this runs once per row of a million-row file, so nothing is allocated.
  */
-export function splitFields(buf: Uint8Array, start: number, end: number, sep: number, S: Int32Array, E: Int32Array, n: number): number {
+export function splitFields(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  sep: number,
+  S: Int32Array,
+  E: Int32Array,
+  n: number,
+): number {
   let f = 0;
   let fs = start;
   let high = 0;
@@ -34,7 +42,14 @@ export function splitFields(buf: Uint8Array, start: number, end: number, sep: nu
 }
 
 /** Splits a WeChat data row: backtick-prefixed fields joined by ",`". Same return as splitFields. */
-export function splitBacktickFields(buf: Uint8Array, start: number, end: number, S: Int32Array, E: Int32Array, n: number): number {
+export function splitBacktickFields(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  S: Int32Array,
+  E: Int32Array,
+  n: number,
+): number {
   let f = 0;
   let fs = start + 1;
   let high = 0;
@@ -63,7 +78,15 @@ export const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 
  * compare does. `u32` views the same memory as `buf` (buf.byteOffset a multiple of 4);
  * candidates the trick reports are checked byte by byte, so false positives are harmless.
  */
-export function splitBacktickFieldsWords(buf: Uint8Array, u32: Uint32Array, start: number, end: number, S: Int32Array, E: Int32Array, n: number): number {
+export function splitBacktickFieldsWords(
+  buf: Uint8Array,
+  u32: Uint32Array,
+  start: number,
+  end: number,
+  S: Int32Array,
+  E: Int32Array,
+  n: number,
+): number {
   let f = 0;
   let fs = start + 1;
   let high = 0;
@@ -141,7 +164,10 @@ export function columnsByName<R extends string>(
   }
   const missing = required.filter((r) => cols[r] < 0);
   if (missing.length > 0) {
-    throw new RowProblem('wrong_header', `not a ${what} header: no column ${missing.map((r) => roles[r][0]).join(', ')}`);
+    throw new RowProblem(
+      'wrong_header',
+      `not a ${what} header: no column ${missing.map((r) => roles[r][0]).join(', ')}`,
+    );
   }
   return cols;
 }

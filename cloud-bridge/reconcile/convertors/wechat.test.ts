@@ -6,10 +6,49 @@ import { convertText, rejection } from '../test-helpers.js';
 
 const t0 = Date.parse('2026-11-20T10:00:00+08:00');
 const rows: FixtureRow[] = [
-  { kind: 'payment', status: 'paid', outTradeNo: 'K1', tradeNo: '4200000001', amountMinor: 1234, currency: 'NZD', timeMs: t0, cnyMinor: 5321, feeMicro: 74_040 },
-  { kind: 'payment', status: 'revoked', outTradeNo: 'K2', tradeNo: '4200000002', amountMinor: 500, currency: 'NZD', timeMs: t0 + 60_000, feeMicro: 3_005 },
-  { kind: 'refund', status: 'succeeded', outTradeNo: 'K1', outRefundNo: 'R1', refundId: '5030001', tradeNo: '4200000001', amountMinor: 234, currency: 'NZD', timeMs: t0 + 120_000 },
-  { kind: 'refund', status: 'processing', outTradeNo: 'K1', outRefundNo: 'R2', refundId: '5030002', tradeNo: '4200000001', amountMinor: 100, currency: 'NZD', timeMs: Date.parse('2026-11-20T23:59:59+08:00') },
+  {
+    kind: 'payment',
+    status: 'paid',
+    outTradeNo: 'K1',
+    tradeNo: '4200000001',
+    amountMinor: 1234,
+    currency: 'NZD',
+    timeMs: t0,
+    cnyMinor: 5321,
+    feeMicro: 74_040,
+  },
+  {
+    kind: 'payment',
+    status: 'revoked',
+    outTradeNo: 'K2',
+    tradeNo: '4200000002',
+    amountMinor: 500,
+    currency: 'NZD',
+    timeMs: t0 + 60_000,
+    feeMicro: 3_005,
+  },
+  {
+    kind: 'refund',
+    status: 'succeeded',
+    outTradeNo: 'K1',
+    outRefundNo: 'R1',
+    refundId: '5030001',
+    tradeNo: '4200000001',
+    amountMinor: 234,
+    currency: 'NZD',
+    timeMs: t0 + 120_000,
+  },
+  {
+    kind: 'refund',
+    status: 'processing',
+    outTradeNo: 'K1',
+    outRefundNo: 'R2',
+    refundId: '5030002',
+    tradeNo: '4200000001',
+    amountMinor: 100,
+    currency: 'NZD',
+    timeMs: Date.parse('2026-11-20T23:59:59+08:00'),
+  },
 ];
 
 describe('WeChat downloadbill convertor', () => {
@@ -17,13 +56,35 @@ describe('WeChat downloadbill convertor', () => {
     const out = await convertText('wechat', wechatStatement(rows, 'en'));
     expect(out).toHaveLength(4);
     expect(out[0]).toEqual({
-      channel: 'wechat', channelTradeNo: '4200000001', channelRefundNo: null, outTradeNo: 'K1', outRefundNo: null,
-      kind: 'payment', status: 'paid', amountMinor: 1234, currency: 'NZD', cnyChargedMinor: 5321, rate: '4.312',
-      feeMinor: 7, channelTime: '2026-11-20T10:00:00+08:00', channelDay: '2026-11-20',
+      channel: 'wechat',
+      channelTradeNo: '4200000001',
+      channelRefundNo: null,
+      outTradeNo: 'K1',
+      outRefundNo: null,
+      kind: 'payment',
+      status: 'paid',
+      amountMinor: 1234,
+      currency: 'NZD',
+      cnyChargedMinor: 5321,
+      rate: '4.312',
+      feeMinor: 7,
+      channelTime: '2026-11-20T10:00:00+08:00',
+      channelDay: '2026-11-20',
     });
     expect(out[1]).toMatchObject({ kind: 'payment', status: 'revoked', amountMinor: 500 });
-    expect(out[2]).toMatchObject({ kind: 'refund', status: 'refund_succeeded', outRefundNo: 'R1', channelRefundNo: '5030001', amountMinor: 234 });
-    expect(out[3]).toMatchObject({ kind: 'refund', status: 'refund_processing', channelTime: '2026-11-20T23:59:59+08:00', channelDay: '2026-11-20' });
+    expect(out[2]).toMatchObject({
+      kind: 'refund',
+      status: 'refund_succeeded',
+      outRefundNo: 'R1',
+      channelRefundNo: '5030001',
+      amountMinor: 234,
+    });
+    expect(out[3]).toMatchObject({
+      kind: 'refund',
+      status: 'refund_processing',
+      channelTime: '2026-11-20T23:59:59+08:00',
+      channelDay: '2026-11-20',
+    });
   });
 
   it('reads the Chinese layout with a BOM and CRLF line ends, commas inside product names included', async () => {
@@ -38,21 +99,31 @@ describe('WeChat downloadbill convertor', () => {
     expect(out[0]!.feeMinor).toBe(7);
   });
 
-  it.each(['overseas-en', 'zh', 'zh-legacy'])('reads the %s bill of the wire corpus, a REVOKED row counted in the summary totals', async (layout) => {
-    // Issue 13 item 2: the early Chinese layout (总金额, 企业红包金额; summary 总交易额,
-    // 总企业红包退款金额) was refused with "no column 订单金额".
-    const text = readFileSync(new URL(`../../../test/fixtures/wire/wechat/downloadbill-all-${layout}.csv`, import.meta.url));
-    const out = await convertText('wechat', text, '2026-11-20', 5);
-    expect(out.map((r) => [r.kind, r.status, r.amountMinor, r.currency, r.outTradeNo, r.outRefundNo, r.channelTradeNo])).toEqual([
-      ['payment', 'paid', 1234, 'NZD', 'K01', null, '4200000001202611200000000001'],
-      ['payment', 'revoked', 500, 'NZD', 'K02', null, '4200000002202611200000000002'],
-      ['refund', 'refund_succeeded', 234, 'NZD', 'K01', 'R01', '4200000001202611200000000001'],
-    ]);
-    expect(out[0]!.feeMinor).toBe(7);
-  });
+  it.each(['overseas-en', 'zh', 'zh-legacy'])(
+    'reads the %s bill of the wire corpus, a REVOKED row counted in the summary totals',
+    async (layout) => {
+      // Issue 13 item 2: the early Chinese layout (总金额, 企业红包金额; summary 总交易额,
+      // 总企业红包退款金额) was refused with "no column 订单金额".
+      const text = readFileSync(
+        new URL(`../../../test/fixtures/wire/wechat/downloadbill-all-${layout}.csv`, import.meta.url),
+      );
+      const out = await convertText('wechat', text, '2026-11-20', 5);
+      expect(
+        out.map((r) => [r.kind, r.status, r.amountMinor, r.currency, r.outTradeNo, r.outRefundNo, r.channelTradeNo]),
+      ).toEqual([
+        ['payment', 'paid', 1234, 'NZD', 'K01', null, '4200000001202611200000000001'],
+        ['payment', 'revoked', 500, 'NZD', 'K02', null, '4200000002202611200000000002'],
+        ['refund', 'refund_succeeded', 234, 'NZD', 'K01', 'R01', '4200000001202611200000000001'],
+      ]);
+      expect(out[0]!.feeMinor).toBe(7);
+    },
+  );
 
   it('checks the summary over every row: a total that leaves out the REVOKED row is refused', async () => {
-    const text = readFileSync(new URL('../../../test/fixtures/wire/wechat/downloadbill-all-zh-legacy.csv', import.meta.url), 'utf8');
+    const text = readFileSync(
+      new URL('../../../test/fixtures/wire/wechat/downloadbill-all-zh-legacy.csv', import.meta.url),
+      'utf8',
+    );
     const err = await rejection(convertText('wechat', text.replace('`3,`17.34,', '`3,`12.34,')));
     expect(err.code).toBe('summary_mismatch');
   });
@@ -84,7 +155,12 @@ describe('WeChat downloadbill convertor', () => {
   });
 
   it('names a downloadbill error reply saved as a statement', async () => {
-    const err = await rejection(convertText('wechat', '<xml><return_code>FAIL</return_code><return_msg>No Bill Exist</return_msg><error_code>20002</error_code></xml>'));
+    const err = await rejection(
+      convertText(
+        'wechat',
+        '<xml><return_code>FAIL</return_code><return_msg>No Bill Exist</return_msg><error_code>20002</error_code></xml>',
+      ),
+    );
     expect(err.message).toBe('a WeChat Pay error reply ("No Bill Exist"), not a statement');
   });
 
@@ -98,7 +174,10 @@ describe('WeChat downloadbill convertor', () => {
     // A UTF-8 header but a GBK row further down.
     const text = wechatStatement(rows, 'zh');
     const lines = text.split('\n');
-    const mixed = Buffer.concat([Buffer.from(lines.slice(0, 2).join('\n') + '\n'), iconv.encode(lines.slice(2).join('\n'), 'gbk')]);
+    const mixed = Buffer.concat([
+      Buffer.from(lines.slice(0, 2).join('\n') + '\n'),
+      iconv.encode(lines.slice(2).join('\n'), 'gbk'),
+    ]);
     const err3 = await rejection(convertText('wechat', mixed));
     expect(err3.code).toBe('wrong_encoding');
     expect(err3.line).toBe(3);
@@ -120,7 +199,9 @@ describe('WeChat downloadbill convertor', () => {
     const fee = totals[4]!;
     expect(fee).toBe('0.08');
     expect(await convertText('wechat', withTotals([...totals.slice(0, 4), '0.077']))).toHaveLength(4);
-    expect((await rejection(convertText('wechat', withTotals([...totals.slice(0, 4), '0.09'])))).code).toBe('summary_mismatch');
+    expect((await rejection(convertText('wechat', withTotals([...totals.slice(0, 4), '0.09'])))).code).toBe(
+      'summary_mismatch',
+    );
   });
 
   it('rejects amounts finer than the currency allows, unknown statuses and rows after the summary', async () => {

@@ -1,12 +1,35 @@
 import { RowProblem } from '../errors.js';
-import { C_PAID, C_REFUND_FAILED, C_REFUND_PROCESSING, C_REFUND_SUCCEEDED, C_REVOKED, KIND_PAYMENT, KIND_REFUND } from '../codes.js';
+import {
+  C_PAID,
+  C_REFUND_FAILED,
+  C_REFUND_PROCESSING,
+  C_REFUND_SUCCEEDED,
+  C_REVOKED,
+  KIND_PAYMENT,
+  KIND_REFUND,
+} from '../codes.js';
 import { ascii, bytesEqual, CurrencyInterner, text } from '../lines.js';
 import { currencyExponent, ExactSum, parseScaled, POW10, rescaleRound } from '../money.js';
 import { StatementRowScratch, type StatementSink } from '../rows.js';
 import { parseChinaTime } from '../time.js';
-import { addSum, SCALE_AMOUNT, SCALE_FEE, type Head, type PartParser, type PartResult, type StatementFormat } from './format.js';
+import {
+  addSum,
+  SCALE_AMOUNT,
+  SCALE_FEE,
+  type Head,
+  type PartParser,
+  type PartResult,
+  type StatementFormat,
+} from './format.js';
 import { checkUtf8Line, decodeHeaderLine } from './header.js';
-import { COUNT_MASK, hasByte, HIGH_BIT, LITTLE_ENDIAN, splitBacktickFields, splitBacktickFieldsWords } from './fields.js';
+import {
+  COUNT_MASK,
+  hasByte,
+  HIGH_BIT,
+  LITTLE_ENDIAN,
+  splitBacktickFields,
+  splitBacktickFieldsWords,
+} from './fields.js';
 
 // WeChat Pay downloadbill (bill_type=ALL). Three header layouts are in use: the current
 // Chinese one (应结订单金额…, and the v3 cross-border statement), the early Chinese one
@@ -42,7 +65,17 @@ const ROLES = {
   fxRate: ['支付汇率', 'exchange rate'],
 } as const;
 type Role = keyof typeof ROLES;
-const REQUIRED: Role[] = ['time', 'tradeNo', 'outTradeNo', 'status', 'currency', 'amount', 'outRefundNo', 'refundAmount', 'fee'];
+const REQUIRED: Role[] = [
+  'time',
+  'tradeNo',
+  'outTradeNo',
+  'status',
+  'currency',
+  'amount',
+  'outRefundNo',
+  'refundAmount',
+  'fee',
+];
 
 export interface WechatLayout {
   names: string[];
@@ -109,10 +142,9 @@ export const wechatFormat: StatementFormat<WechatLayout> = {
     const last = trailerParts.length > 0 ? trailerParts[trailerParts.length - 1]! : undefined;
     if (!last || last.p.trailer.length < 2) {
       const lines = parts.reduce((n, p) => n + p.lines, 0) + 1;
-      throw Object.assign(
-        new RowProblem('truncated_file', 'the file ends without its summary rows (truncated?)'),
-        { line: lines },
-      );
+      throw Object.assign(new RowProblem('truncated_file', 'the file ends without its summary rows (truncated?)'), {
+        line: lines,
+      });
     }
     if (trailerParts.length > 1 || last.i !== lastIndex) {
       const first = trailerParts[0]!;
@@ -157,7 +189,9 @@ export const wechatFormat: StatementFormat<WechatLayout> = {
       const scale = target === 'fee' ? SCALE_FEE : SCALE_AMOUNT;
       const stated = parseScaled(bytes, 0, bytes.length, scale);
       if (Number.isNaN(stated)) {
-        throw Object.assign(new RowProblem('malformed_row', `summary ${names[i]!.trim()} "${raw}" is not an amount`), { line });
+        throw Object.assign(new RowProblem('malformed_row', `summary ${names[i]!.trim()} "${raw}" is not an amount`), {
+          line,
+        });
       }
       // Compared at the currency's minor unit: fees carry sub-cent precision per row.
       const exp = single ? currencyExponent(single) : scale;
@@ -179,14 +213,29 @@ export const wechatFormat: StatementFormat<WechatLayout> = {
 function formatScaled(v: bigint, scale: number): string {
   const neg = v < 0n;
   const s = (neg ? -v : v).toString().padStart(scale + 1, '0');
-  return `${neg ? '-' : ''}${s.slice(0, -scale)}.${s.slice(-scale)}`.replace(/\.?0+$/, (m) => (m.startsWith('.') ? '' : m)) || '0';
+  return (
+    `${neg ? '-' : ''}${s.slice(0, -scale)}.${s.slice(-scale)}`.replace(/\.?0+$/, (m) =>
+      m.startsWith('.') ? '' : m,
+    ) || '0'
+  );
 }
 
-function summaryTarget(name: string, layout: WechatLayout): 'count' | 'amount' | 'settleAmount' | 'refundAmount' | 'fee' | null {
+function summaryTarget(
+  name: string,
+  layout: WechatLayout,
+): 'count' | 'amount' | 'settleAmount' | 'refundAmount' | 'fee' | null {
   if (name.includes('单数') || name.includes('count')) return 'count';
   // Vouchers (充值券/代金券, 企业红包 in the early bill) are not columns Kauri sums.
-  if (name.includes('充值券') || name.includes('代金券') || name.includes('红包') || name.includes('coupon') || name.includes('申请退款')) return null;
-  if (name.includes('应结') || name.includes('settlement')) return layout.cols.settleAmount >= 0 ? 'settleAmount' : 'amount';
+  if (
+    name.includes('充值券') ||
+    name.includes('代金券') ||
+    name.includes('红包') ||
+    name.includes('coupon') ||
+    name.includes('申请退款')
+  )
+    return null;
+  if (name.includes('应结') || name.includes('settlement'))
+    return layout.cols.settleAmount >= 0 ? 'settleAmount' : 'amount';
   if (name.includes('退款') || name.includes('refund')) return 'refundAmount';
   if (name.includes('手续费') || name.includes('fee')) return 'fee';
   if (name.includes('金额') || name.includes('交易额') || name.includes('amount')) return 'amount';
@@ -229,7 +278,12 @@ class WechatPartParser implements PartParser {
       return;
     }
     if (this.trailer.length === 0) {
-      this.trailer.push({ line: lineNo, fields: text(buf, start, end).split(',').map((s) => s.trim()) });
+      this.trailer.push({
+        line: lineNo,
+        fields: text(buf, start, end)
+          .split(',')
+          .map((s) => s.trim()),
+      });
       return;
     }
     if (this.trailer.length === 1) {
@@ -245,7 +299,10 @@ class WechatPartParser implements PartParser {
     const E = this.ends;
     if (buf !== this.wordsOf) {
       this.wordsOf = buf;
-      this.words = LITTLE_ENDIAN && (buf.byteOffset & 3) === 0 ? new Uint32Array(buf.buffer, buf.byteOffset, buf.length >> 2) : null;
+      this.words =
+        LITTLE_ENDIAN && (buf.byteOffset & 3) === 0
+          ? new Uint32Array(buf.buffer, buf.byteOffset, buf.length >> 2)
+          : null;
     }
     const split = this.words
       ? splitBacktickFieldsWords(buf, this.words, start, end, S, E, this.n)
@@ -299,7 +356,8 @@ class WechatPartParser implements PartParser {
       r.kind = KIND_PAYMENT;
       r.status = buf[ss] === 83 /* S */ ? C_PAID : C_REVOKED;
       r.amountMinor = Math.abs(amount) / unit;
-      if (r.outTradeNoE <= r.outTradeNoS) throw new RowProblem('malformed_row', `payment row without ${this.name(c.outTradeNo)}`);
+      if (r.outTradeNoE <= r.outTradeNoS)
+        throw new RowProblem('malformed_row', `payment row without ${this.name(c.outTradeNo)}`);
       if (c.cashAmount >= 0 && c.cashCurrency >= 0 && bytesEqual(buf, S[c.cashCurrency]!, E[c.cashCurrency]!, CNY)) {
         r.cnyMinor = this.money(buf, c.cashAmount, 2, 1);
       }
@@ -317,11 +375,17 @@ class WechatPartParser implements PartParser {
         const re = E[c.refundStatus]!;
         if (re === rs || bytesEqual(buf, rs, re, SUCCESS)) r.status = C_REFUND_SUCCEEDED;
         else if (bytesEqual(buf, rs, re, PROCESSING)) r.status = C_REFUND_PROCESSING;
-        else if (bytesEqual(buf, rs, re, REFUNDCLOSE) || bytesEqual(buf, rs, re, CHANGE) || bytesEqual(buf, rs, re, FAIL) || bytesEqual(buf, rs, re, FAILED)) {
+        else if (
+          bytesEqual(buf, rs, re, REFUNDCLOSE) ||
+          bytesEqual(buf, rs, re, CHANGE) ||
+          bytesEqual(buf, rs, re, FAIL) ||
+          bytesEqual(buf, rs, re, FAILED)
+        ) {
           r.status = C_REFUND_FAILED;
         } else this.bad(c.refundStatus, buf, 'is not a refund status');
       }
-      if (r.outRefundNoE <= r.outRefundNoS) throw new RowProblem('malformed_row', `refund row without ${this.name(c.outRefundNo)}`);
+      if (r.outRefundNoE <= r.outRefundNoS)
+        throw new RowProblem('malformed_row', `refund row without ${this.name(c.outRefundNo)}`);
     } else {
       this.bad(c.status, buf, 'is not a transaction status (SUCCESS, REFUND, REVOKED)');
     }
@@ -343,13 +407,20 @@ class WechatPartParser implements PartParser {
     if (e === s) return 0; // empty amount cells in refund-only columns
     const v = parseScaled(buf, s, e, scale);
     if (Number.isNaN(v) || v % unit !== 0) {
-      this.bad(col, buf, scale === SCALE_FEE ? 'is not a fee amount' : `is not an amount in ${this.row.currency}'s minor unit`);
+      this.bad(
+        col,
+        buf,
+        scale === SCALE_FEE ? 'is not a fee amount' : `is not an amount in ${this.row.currency}'s minor unit`,
+      );
     }
     return v;
   }
 
   private bad(col: number, buf: Uint8Array, what: string): never {
-    throw new RowProblem('malformed_row', `${this.name(col)} "${text(buf, this.starts[col]!, this.ends[col]!)}" ${what}`);
+    throw new RowProblem(
+      'malformed_row',
+      `${this.name(col)} "${text(buf, this.starts[col]!, this.ends[col]!)}" ${what}`,
+    );
   }
 
   finish(): PartResult {

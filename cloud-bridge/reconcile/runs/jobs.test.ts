@@ -29,7 +29,13 @@ function statementChannel(answers: Array<StatementResult | Error>, asked: string
     throw new Error('not used here');
   };
   return {
-    name: 'wechat', modes: ['native'], create: no, query: no, close: no, refund: no, verifyNotify: no,
+    name: 'wechat',
+    modes: ['native'],
+    create: no,
+    query: no,
+    close: no,
+    refund: no,
+    verifyNotify: no,
     async fetchStatement(_ctx, day) {
       asked.push(day);
       const a = answers.shift() ?? { state: 'not_ready', reason: 'nothing more' };
@@ -56,43 +62,95 @@ describe.each(storeKinds())('reconciliation schedule (%s)', (kind) => {
     store = await db.open();
     dir = mkdtempSync(join(tmpdir(), 'kauri-jobs-files-'));
     let t = china('2026-11-19', '09:30');
-    const clock: Clock = { now: () => new Date(t), duration: (ms) => ms, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 10))) };
+    const clock: Clock = {
+      now: () => new Date(t),
+      duration: (ms) => ms,
+      sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 10))),
+    };
     const accounts = new AccountsRepo(store, new SecretBox('jobs-test-secret-key-0123456789abcdef0123'));
     const m = await accounts.createMerchant({ name: 'Tui Tea' });
-    await accounts.createChannelAccount({ merchantId: m.id, channel: 'wechat', config: { mch_id: '1' }, secrets: { key: 'k' } });
-    const body = Buffer.from(wechatStatement([{ kind: 'payment', status: 'paid', outTradeNo: 'K1', tradeNo: '4200001', amountMinor: 1000, currency: 'NZD', timeMs: china(D, '12:00') }]));
+    await accounts.createChannelAccount({
+      merchantId: m.id,
+      channel: 'wechat',
+      config: { mch_id: '1' },
+      secrets: { key: 'k' },
+    });
+    const body = Buffer.from(
+      wechatStatement([
+        {
+          kind: 'payment',
+          status: 'paid',
+          outTradeNo: 'K1',
+          tradeNo: '4200001',
+          amountMinor: 1000,
+          currency: 'NZD',
+          timeMs: china(D, '12:00'),
+        },
+      ]),
+    );
     const asked: string[] = [];
-    const channels = new ChannelRegistry().register(statementChannel([
-      { state: 'not_ready', reason: 'WeChat publishes from 09:00' },
-      new Error('connect ECONNREFUSED'),
-      { state: 'ready', body, fileName: 'wechat-1-2026-11-18.csv' },
-    ], asked));
+    const channels = new ChannelRegistry().register(
+      statementChannel(
+        [
+          { state: 'not_ready', reason: 'WeChat publishes from 09:00' },
+          new Error('connect ECONNREFUSED'),
+          { state: 'ready', body, fileName: 'wechat-1-2026-11-18.csv' },
+        ],
+        asked,
+      ),
+    );
     const files = new FileStore(dir, store);
     const service = new ReconcileService({
-      store, accounts, channels, files, clock, log,
-      contextFor: (account) => ({ account, clock, log, notifyUrl: 'http://127.0.0.1/n', publicBaseUrl: 'http://127.0.0.1', record: async () => undefined }),
+      store,
+      accounts,
+      channels,
+      files,
+      clock,
+      log,
+      contextFor: (account) => ({
+        account,
+        clock,
+        log,
+        notifyUrl: 'http://127.0.0.1/n',
+        publicBaseUrl: 'http://127.0.0.1',
+        record: async () => undefined,
+      }),
     });
     scheduler = new Scheduler(store, clock, log, { pollMs: 20 });
     installReconcileJobs(scheduler, service, channels, clock, log, { lookbackDays: 1, everyMs: 60_000 });
-    const task = async () => store!.db.selectFrom('tasks').selectAll().where('kind', '=', RECONCILE_TASK).executeTakeFirst();
+    const task = async () =>
+      store!.db.selectFrom('tasks').selectAll().where('kind', '=', RECONCILE_TASK).executeTakeFirst();
     const until = async (what: string, ok: () => Promise<boolean>) => {
       const deadline = Date.now() + 10_000;
       while (!(await ok())) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}; task ${JSON.stringify(await task())}`);
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for: ${what}; task ${JSON.stringify(await task())}`);
         await new Promise((r) => setTimeout(r, 20));
       }
     };
     scheduler.start();
 
     // 09:30 the next day: too early, nothing queued.
-    await until('the schedule job ran', async () => (await store!.db.selectFrom('jobs').select('runs').where('name', '=', 'reconcile.schedule').executeTakeFirst())?.runs === 1);
+    await until(
+      'the schedule job ran',
+      async () =>
+        (await store!.db.selectFrom('jobs').select('runs').where('name', '=', 'reconcile.schedule').executeTakeFirst())
+          ?.runs === 1,
+    );
     expect(await task()).toBeUndefined();
 
     // 10:05: queued; WeChat has not published: asked again in half an hour, no attempt used.
     t = china('2026-11-19', '10:05');
     await until('asked once', async () => asked.length === 1);
-    await until('requeued', async () => (await task())?.status === 'queued' && (await task())!.run_at > new Date(t).toISOString());
-    expect(await task()).toMatchObject({ attempts: 0, run_at: new Date(t + 30 * 60_000).toISOString(), dedupe_key: `reconcile:wechat:${D}` });
+    await until(
+      'requeued',
+      async () => (await task())?.status === 'queued' && (await task())!.run_at > new Date(t).toISOString(),
+    );
+    expect(await task()).toMatchObject({
+      attempts: 0,
+      run_at: new Date(t + 30 * 60_000).toISOString(),
+      dedupe_key: `reconcile:wechat:${D}`,
+    });
     expect((await service.overview(D, D))[0]).toMatchObject({ state: 'waiting', download: 'not_ready' });
 
     // Half an hour on: the download fails: retried with backoff (attempt 1).
@@ -114,9 +172,27 @@ describe.each(storeKinds())('reconciliation schedule (%s)', (kind) => {
 
     // The schedule does not queue the day again.
     t += 24 * 3_600_000 - 60 * 60_000;
-    const runs = (await store.db.selectFrom('jobs').select('runs').where('name', '=', 'reconcile.schedule').executeTakeFirstOrThrow()).runs;
-    await until('the schedule ran again', async () => (await store!.db.selectFrom('jobs').select('runs').where('name', '=', 'reconcile.schedule').executeTakeFirstOrThrow()).runs > runs);
-    expect(await store.db.selectFrom('tasks').select('id').where('kind', '=', RECONCILE_TASK).execute()).toHaveLength(1);
+    const runs = (
+      await store.db
+        .selectFrom('jobs')
+        .select('runs')
+        .where('name', '=', 'reconcile.schedule')
+        .executeTakeFirstOrThrow()
+    ).runs;
+    await until(
+      'the schedule ran again',
+      async () =>
+        (
+          await store!.db
+            .selectFrom('jobs')
+            .select('runs')
+            .where('name', '=', 'reconcile.schedule')
+            .executeTakeFirstOrThrow()
+        ).runs > runs,
+    );
+    expect(await store.db.selectFrom('tasks').select('id').where('kind', '=', RECONCILE_TASK).execute()).toHaveLength(
+      1,
+    );
   }, 30_000);
 
   it('two runs of the same day at once record each difference once; a changed difference opens again', async () => {
@@ -126,11 +202,36 @@ describe.each(storeKinds())('reconciliation schedule (%s)', (kind) => {
     const clock: Clock = { now: () => new Date(), duration: (ms) => ms, sleep: async () => undefined };
     const accounts = new AccountsRepo(store, new SecretBox('jobs-test-secret-key-0123456789abcdef0123'));
     const m = await accounts.createMerchant({ name: 'Tui Tea' });
-    await accounts.createChannelAccount({ merchantId: m.id, channel: 'wechat', config: { mch_id: '1' }, secrets: { key: 'k' } });
-    const rows = [1, 2, 3].map((k) => ({ kind: 'payment' as const, status: 'paid' as const, outTradeNo: `K${k}`, tradeNo: `420000${k}`, amountMinor: 100 * k, currency: 'NZD', timeMs: china(D, '12:00') }));
+    await accounts.createChannelAccount({
+      merchantId: m.id,
+      channel: 'wechat',
+      config: { mch_id: '1' },
+      secrets: { key: 'k' },
+    });
+    const rows = [1, 2, 3].map((k) => ({
+      kind: 'payment' as const,
+      status: 'paid' as const,
+      outTradeNo: `K${k}`,
+      tradeNo: `420000${k}`,
+      amountMinor: 100 * k,
+      currency: 'NZD',
+      timeMs: china(D, '12:00'),
+    }));
     const service = new ReconcileService({
-      store, accounts, channels: new ChannelRegistry(), files: new FileStore(dir, store), clock, log,
-      contextFor: (account) => ({ account, clock, log, notifyUrl: 'http://127.0.0.1/n', publicBaseUrl: 'http://127.0.0.1', record: async () => undefined }),
+      store,
+      accounts,
+      channels: new ChannelRegistry(),
+      files: new FileStore(dir, store),
+      clock,
+      log,
+      contextFor: (account) => ({
+        account,
+        clock,
+        log,
+        notifyUrl: 'http://127.0.0.1/n',
+        publicBaseUrl: 'http://127.0.0.1',
+        record: async () => undefined,
+      }),
     });
     const statement = { body: Buffer.from(wechatStatement(rows)), fileName: 's.csv' };
     const runs = await Promise.all([1, 2, 3].map(() => service.reconcileDay('wechat', D, { statement })));
@@ -145,10 +246,17 @@ describe.each(storeKinds())('reconciliation schedule (%s)', (kind) => {
     await service.resolve(k1!.key, { action: 'accept', note: 'test payment', actor: 'fin' });
     await service.reconcileDay('wechat', D, { statement });
     expect((await service.history(k1!.key)).map((v) => v.state)).toEqual(['open', 'resolved']);
-    const corrected = { body: Buffer.from(wechatStatement([{ ...rows[0]!, amountMinor: 150 }, rows[1]!, rows[2]!])), fileName: 's2.csv' };
+    const corrected = {
+      body: Buffer.from(wechatStatement([{ ...rows[0]!, amountMinor: 150 }, rows[1]!, rows[2]!])),
+      fileName: 's2.csv',
+    };
     await service.reconcileDay('wechat', D, { statement: corrected });
     const h = await service.history(k1!.key);
-    expect(h.map((v) => [v.version, v.state, v.actor])).toEqual([[1, 'open', 'system'], [2, 'resolved', 'fin'], [3, 'open', 'system']]);
+    expect(h.map((v) => [v.version, v.state, v.actor])).toEqual([
+      [1, 'open', 'system'],
+      [2, 'resolved', 'fin'],
+      [3, 'open', 'system'],
+    ]);
     expect(h[2]!.note).toMatch(/^changed since it was resolved/);
     expect(h[2]!.data.channelAmountMinor).toBe(150);
   }, 30_000);

@@ -24,21 +24,34 @@ export interface ReconcileScheduleOptions {
 
 export const RECONCILE_TASK = 'reconcile.day';
 
-export function installReconcileJobs(scheduler: Scheduler, service: ReconcileService, channels: ChannelRegistry, clock: Clock, log: Logger, options: ReconcileScheduleOptions = {}): void {
+export function installReconcileJobs(
+  scheduler: Scheduler,
+  service: ReconcileService,
+  channels: ChannelRegistry,
+  clock: Clock,
+  log: Logger,
+  options: ReconcileScheduleOptions = {},
+): void {
   const publishMs = (options.publishHourChina ?? 10) * 3_600_000;
   const waitMs = options.waitForStatementMs ?? 2 * DAY_MS;
-  scheduler.defineTask<{ channel: Channel; day: string }>(RECONCILE_TASK, async ({ channel, day }) => {
-    if (await service.signOffOf(channel, day)) return;
-    const run = await service.reconcileDay(channel, day);
-    const waiting = run.downloads.filter((d) => d.state === 'not_ready');
-    const failed = run.downloads.filter((d) => d.state === 'failed');
-    if (failed.length > 0) throw new Error(`${channel} ${day}: download failed: ${failed.map((f) => f.error).join('; ')}`);
-    if (waiting.length > 0) {
-      const publishedBy = (dayNumberOf(day) + 1) * DAY_MS - CHINA_OFFSET_MS + publishMs;
-      if (clock.now().getTime() > publishedBy + waitMs) throw new Error(`${channel} ${day}: the statement is still not published`);
-      return { again: 30 * 60_000 };
-    }
-  }, { maxAttempts: 8, backoffMs: (a) => Math.min(60_000 * 2 ** a, 2 * 3_600_000) });
+  scheduler.defineTask<{ channel: Channel; day: string }>(
+    RECONCILE_TASK,
+    async ({ channel, day }) => {
+      if (await service.signOffOf(channel, day)) return;
+      const run = await service.reconcileDay(channel, day);
+      const waiting = run.downloads.filter((d) => d.state === 'not_ready');
+      const failed = run.downloads.filter((d) => d.state === 'failed');
+      if (failed.length > 0)
+        throw new Error(`${channel} ${day}: download failed: ${failed.map((f) => f.error).join('; ')}`);
+      if (waiting.length > 0) {
+        const publishedBy = (dayNumberOf(day) + 1) * DAY_MS - CHINA_OFFSET_MS + publishMs;
+        if (clock.now().getTime() > publishedBy + waitMs)
+          throw new Error(`${channel} ${day}: the statement is still not published`);
+        return { again: 30 * 60_000 };
+      }
+    },
+    { maxAttempts: 8, backoffMs: (a) => Math.min(60_000 * 2 ** a, 2 * 3_600_000) },
+  );
 
   scheduler.every('reconcile.schedule', options.everyMs ?? 15 * 60_000, async () => {
     const now = clock.now().getTime();
@@ -52,7 +65,11 @@ export function installReconcileJobs(scheduler: Scheduler, service: ReconcileSer
         const date = dateOfDayNumber(day);
         // A finished task gives its dedupe key back, so the day's own state decides.
         if (!(await service.needsRun(channel, date))) continue;
-        const id = await scheduler.enqueue(RECONCILE_TASK, { channel, day: date }, { dedupeKey: `reconcile:${channel}:${date}` });
+        const id = await scheduler.enqueue(
+          RECONCILE_TASK,
+          { channel, day: date },
+          { dedupeKey: `reconcile:${channel}:${date}` },
+        );
         if (id) log.info({ channel, day: date }, 'reconciliation queued');
       }
     }

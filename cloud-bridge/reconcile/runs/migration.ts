@@ -38,7 +38,11 @@ export const m0005_reconcile = (d: Dialect): Migration => ({
       .addColumn('started_at', 'text', (c) => c.notNull())
       .addColumn('finished_at', 'text')
       .execute();
-    await db.schema.createIndex('recon_runs_day').on('recon_runs').columns(['channel', 'day', 'merchant_id', 'started_at']).execute();
+    await db.schema
+      .createIndex('recon_runs_day')
+      .on('recon_runs')
+      .columns(['channel', 'day', 'merchant_id', 'started_at'])
+      .execute();
     await db.schema
       .createTable('recon_differences')
       .addColumn('seq', serial, (c) => (d === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))

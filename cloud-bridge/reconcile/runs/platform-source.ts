@@ -35,7 +35,17 @@ export async function platformRows(store: Store, o: PlatformSourceOptions): Prom
   const iso = (ms: number): string => new Date(ms).toISOString();
   const orders = await store.db
     .selectFrom('orders')
-    .select(['id', 'channel_order_no', 'channel_trade_no', 'amount_minor', 'currency', 'status', 'paid_at', 'channel_paid_at', 'created_at'])
+    .select([
+      'id',
+      'channel_order_no',
+      'channel_trade_no',
+      'amount_minor',
+      'currency',
+      'status',
+      'paid_at',
+      'channel_paid_at',
+      'created_at',
+    ])
     .where('merchant_id', '=', o.merchantId)
     .where('channel', '=', o.channel)
     .where('created_at', '>=', iso(lo - CREATED_SLACK_MS))
@@ -66,8 +76,13 @@ export async function platformRows(store: Store, o: PlatformSourceOptions): Prom
     .selectFrom('refunds')
     .innerJoin('orders', 'orders.id', 'refunds.order_id')
     .select([
-      'refunds.id as id', 'refunds.channel_refund_no as channel_refund_no', 'refunds.channel_refund_id as channel_refund_id',
-      'refunds.amount_minor as amount_minor', 'refunds.currency as currency', 'refunds.status as status', 'refunds.created_at as created_at',
+      'refunds.id as id',
+      'refunds.channel_refund_no as channel_refund_no',
+      'refunds.channel_refund_id as channel_refund_id',
+      'refunds.amount_minor as amount_minor',
+      'refunds.currency as currency',
+      'refunds.status as status',
+      'refunds.created_at as created_at',
       'orders.channel_order_no as channel_order_no',
     ])
     .where('refunds.merchant_id', '=', o.merchantId)
@@ -100,7 +115,27 @@ export async function platformRows(store: Store, o: PlatformSourceOptions): Prom
 /** The platform orders CSV of CONTRACTS.md, for the HQ export and for `--platform` files. */
 export function platformCsv(rows: readonly PlatformRow[]): string {
   return csvDocument(
-    ['out_trade_no', 'out_refund_no', 'channel', 'channel_trade_no', 'kind', 'amount_minor', 'currency', 'status', 'paid_at'],
-    rows.map((r) => [r.outTradeNo, r.outRefundNo, r.channel, r.channelTradeNo, r.kind, r.amountMinor, r.currency, r.status, r.paidAt]),
+    [
+      'out_trade_no',
+      'out_refund_no',
+      'channel',
+      'channel_trade_no',
+      'kind',
+      'amount_minor',
+      'currency',
+      'status',
+      'paid_at',
+    ],
+    rows.map((r) => [
+      r.outTradeNo,
+      r.outRefundNo,
+      r.channel,
+      r.channelTradeNo,
+      r.kind,
+      r.amountMinor,
+      r.currency,
+      r.status,
+      r.paidAt,
+    ]),
   );
 }

@@ -50,7 +50,13 @@ export interface DayRun {
   date: string;
   /** Every merchant's runs added up (the JSON of CONTRACTS.md). */
   summary: ReconcileSummary;
-  merchants: Array<{ merchantId: string; runId: string; state: 'done' | 'failed' | 'no_statement'; summary: ReconcileSummary | null; error: string | null }>;
+  merchants: Array<{
+    merchantId: string;
+    runId: string;
+    state: 'done' | 'failed' | 'no_statement';
+    summary: ReconcileSummary | null;
+    error: string | null;
+  }>;
   downloads: DownloadOutcome[];
   differences: Difference[];
 }
@@ -78,34 +84,76 @@ export interface DifferenceView {
 
 function view(r: DiffRow): DifferenceView {
   return {
-    key: r.diff_key, version: r.version, channel: r.channel, day: r.day, merchantId: r.merchant_id, category: r.category, kind: r.kind,
-    id: r.ref_id, state: r.state, action: r.action, note: r.note, linkedOrder: r.linked_order,
-    adjustMinor: r.adjust_minor === null ? null : Number(r.adjust_minor), actor: r.actor, at: r.created_at, data: JSON.parse(r.data) as Difference,
+    key: r.diff_key,
+    version: r.version,
+    channel: r.channel,
+    day: r.day,
+    merchantId: r.merchant_id,
+    category: r.category,
+    kind: r.kind,
+    id: r.ref_id,
+    state: r.state,
+    action: r.action,
+    note: r.note,
+    linkedOrder: r.linked_order,
+    adjustMinor: r.adjust_minor === null ? null : Number(r.adjust_minor),
+    actor: r.actor,
+    at: r.created_at,
+    data: JSON.parse(r.data) as Difference,
   };
 }
 
-export function diffKey(channel: string, day: string, merchantId: string, d: { category: string; kind: string; id: string }): string {
+export function diffKey(
+  channel: string,
+  day: string,
+  merchantId: string,
+  d: { category: string; kind: string; id: string },
+): string {
   return [channel, day, merchantId, d.category, d.kind, d.id].join('|');
 }
 
 export function checkDay(date: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(dayNumberOf(date))) throw new RunError('bad_argument', `a day is YYYY-MM-DD, got "${date}"`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(dayNumberOf(date)))
+    throw new RunError('bad_argument', `a day is YYYY-MM-DD, got "${date}"`);
   return date;
 }
 
 export function checkChannel(c: string): Channel {
-  if (!(CHANNELS as readonly string[]).includes(c)) throw new RunError('bad_argument', `a channel is wechat, alipay or bank, got "${c}"`);
+  if (!(CHANNELS as readonly string[]).includes(c))
+    throw new RunError('bad_argument', `a channel is wechat, alipay or bank, got "${c}"`);
   return c as Channel;
 }
 
 function emptySummary(channel: Channel, date: string): ReconcileSummary {
   return {
-    channel, date, statementRows: 0, platformRows: 0, matched: 0, amountMismatch: 0, currencyMismatch: 0, statusMismatch: 0,
-    channelOnly: 0, platformOnly: 0, duplicates: 0, suspense: 0, totals: { channelMinor: 0, platformMinor: 0, currency: channel === 'bank' ? 'CNY' : 'NZD' },
+    channel,
+    date,
+    statementRows: 0,
+    platformRows: 0,
+    matched: 0,
+    amountMismatch: 0,
+    currencyMismatch: 0,
+    statusMismatch: 0,
+    channelOnly: 0,
+    platformOnly: 0,
+    duplicates: 0,
+    suspense: 0,
+    totals: { channelMinor: 0, platformMinor: 0, currency: channel === 'bank' ? 'CNY' : 'NZD' },
   };
 }
 
-const COUNTS = ['statementRows', 'platformRows', 'matched', 'amountMismatch', 'currencyMismatch', 'statusMismatch', 'channelOnly', 'platformOnly', 'duplicates', 'suspense'] as const;
+const COUNTS = [
+  'statementRows',
+  'platformRows',
+  'matched',
+  'amountMismatch',
+  'currencyMismatch',
+  'statusMismatch',
+  'channelOnly',
+  'platformOnly',
+  'duplicates',
+  'suspense',
+] as const;
 
 export function addSummaries(channel: Channel, date: string, parts: ReconcileSummary[]): ReconcileSummary {
   const out = emptySummary(channel, date);
@@ -154,7 +202,10 @@ export class ReconcileService {
     return out.sort((a, b) => a.merchantId.localeCompare(b.merchantId));
   }
 
-  async signOffOf(channel: string, day: string): Promise<{ signedBy: string; signedAt: string; note: string | null } | undefined> {
+  async signOffOf(
+    channel: string,
+    day: string,
+  ): Promise<{ signedBy: string; signedAt: string; note: string | null } | undefined> {
     const r = await this.repo.signOff(channel, day);
     return r ? { signedBy: r.signed_by, signedAt: r.signed_at, note: r.note } : undefined;
   }
@@ -172,7 +223,10 @@ export class ReconcileService {
   private async assertOpen(channel: string, day: string): Promise<void> {
     const s = await this.signOffOf(channel, day);
     if (s) {
-      throw new RunError('day_signed_off', `${channel} ${day} was signed off by ${s.signedBy} at ${s.signedAt}; it cannot change. Record a correction as an adjustment on a later day.`);
+      throw new RunError(
+        'day_signed_off',
+        `${channel} ${day} was signed off by ${s.signedBy} at ${s.signedAt}; it cannot change. Record a correction as an adjustment on a later day.`,
+      );
     }
   }
 
@@ -181,10 +235,21 @@ export class ReconcileService {
    * is not fetched again unless `force`; a new download with other content is a new file
    * (the old one stays: files are named by their content).
    */
-  async download(channel: Channel, day: string, account: ChannelAccount, options: { force?: boolean } = {}): Promise<DownloadOutcome> {
+  async download(
+    channel: Channel,
+    day: string,
+    account: ChannelAccount,
+    options: { force?: boolean } = {},
+  ): Promise<DownloadOutcome> {
     const prev = await this.repo.download(channel, day, account.merchantId);
     if (prev && !options.force && (prev.state === 'ready' || prev.state === 'empty')) {
-      return { merchantId: account.merchantId, accountId: prev.account_id, state: prev.state, sha256: prev.file_sha256, error: null };
+      return {
+        merchantId: account.merchantId,
+        accountId: prev.account_id,
+        state: prev.state,
+        sha256: prev.file_sha256,
+        error: null,
+      };
     }
     const impl = this.deps.channels.get(channel);
     let state: DownloadState;
@@ -195,8 +260,15 @@ export class ReconcileService {
       const r = await impl.fetchStatement(this.deps.contextFor(account), day);
       if (r.state === 'ready') {
         const f = await this.deps.files.put(r.body, {
-          kind: 'statement', channel, day,
-          meta: { fileName: r.fileName, contentType: r.contentType ?? null, merchantId: account.merchantId, accountId: account.id },
+          kind: 'statement',
+          channel,
+          day,
+          meta: {
+            fileName: r.fileName,
+            contentType: r.contentType ?? null,
+            merchantId: account.merchantId,
+            accountId: account.id,
+          },
         });
         sha256 = f.sha256;
         state = 'ready';
@@ -211,7 +283,15 @@ export class ReconcileService {
       error = (err as Error).message;
     }
     await this.repo.saveDownload({
-      channel, day, merchantId: account.merchantId, accountId: account.id, state, sha256, attempts: (prev?.attempts ?? 0) + 1, error, createdAt: prev?.created_at,
+      channel,
+      day,
+      merchantId: account.merchantId,
+      accountId: account.id,
+      state,
+      sha256,
+      attempts: (prev?.attempts ?? 0) + 1,
+      error,
+      createdAt: prev?.created_at,
     });
     this.deps.log.info({ channel, day, merchant: account.merchantId, state, sha256, error }, 'statement download');
     return { merchantId: account.merchantId, accountId: account.id, state, sha256, error };
@@ -222,9 +302,16 @@ export class ReconcileService {
    * what is missing (unless a statement is given), matches, and records the outcome.
    * Running the same day again gives the same result and adds nothing new.
    */
-  async reconcileDay(channel: Channel, date: string, options: {
-    actor?: string; merchantId?: string; statement?: { body: Buffer; fileName: string }; forceDownload?: boolean;
-  } = {}): Promise<DayRun> {
+  async reconcileDay(
+    channel: Channel,
+    date: string,
+    options: {
+      actor?: string;
+      merchantId?: string;
+      statement?: { body: Buffer; fileName: string };
+      forceDownload?: boolean;
+    } = {},
+  ): Promise<DayRun> {
     checkDay(date);
     // One run of a channel-day at a time in this process (the schedule and an HQ click
     // may meet); a second caller waits, then runs on what the first recorded.
@@ -242,14 +329,24 @@ export class ReconcileService {
 
   private readonly running = new Map<string, Promise<unknown>>();
 
-  private async reconcileDayNow(channel: Channel, date: string, options: {
-    actor?: string; merchantId?: string; statement?: { body: Buffer; fileName: string }; forceDownload?: boolean;
-  }): Promise<DayRun> {
+  private async reconcileDayNow(
+    channel: Channel,
+    date: string,
+    options: {
+      actor?: string;
+      merchantId?: string;
+      statement?: { body: Buffer; fileName: string };
+      forceDownload?: boolean;
+    },
+  ): Promise<DayRun> {
     await this.assertOpen(channel, date);
     const actor = options.actor ?? 'system';
     const accounts = await this.accountsOf(channel, options.merchantId);
     if (options.statement && accounts.length !== 1) {
-      throw new RunError('bad_argument', `a given statement belongs to one merchant, but ${accounts.length} merchants have a ${channel} account: name the merchant`);
+      throw new RunError(
+        'bad_argument',
+        `a given statement belongs to one merchant, but ${accounts.length} merchants have a ${channel} account: name the merchant`,
+      );
     }
     const downloads: DownloadOutcome[] = [];
     const merchants: DayRun['merchants'] = [];
@@ -259,39 +356,78 @@ export class ReconcileService {
       let dl: DownloadOutcome;
       if (options.statement) {
         const f = await this.deps.files.put(options.statement.body, {
-          kind: 'statement', channel, day: date, meta: { fileName: options.statement.fileName, merchantId: account.merchantId, given: true },
+          kind: 'statement',
+          channel,
+          day: date,
+          meta: { fileName: options.statement.fileName, merchantId: account.merchantId, given: true },
         });
         dl = { merchantId: account.merchantId, accountId: account.id, state: 'ready', sha256: f.sha256, error: null };
         const prev = await this.repo.download(channel, date, account.merchantId);
         await this.repo.saveDownload({
-          channel, day: date, merchantId: account.merchantId, accountId: prev?.account_id ?? account.id, state: 'ready', sha256: f.sha256,
-          attempts: prev?.attempts ?? 1, error: null, createdAt: prev?.created_at,
+          channel,
+          day: date,
+          merchantId: account.merchantId,
+          accountId: prev?.account_id ?? account.id,
+          state: 'ready',
+          sha256: f.sha256,
+          attempts: prev?.attempts ?? 1,
+          error: null,
+          createdAt: prev?.created_at,
         });
       } else {
         dl = await this.download(channel, date, account, { force: options.forceDownload });
       }
       downloads.push(dl);
       const m = await this.runMerchant(channel, date, account.merchantId, dl, actor);
-      merchants.push({ merchantId: account.merchantId, runId: m.runId, state: m.state, summary: m.summary, error: m.error });
+      merchants.push({
+        merchantId: account.merchantId,
+        runId: m.runId,
+        state: m.state,
+        summary: m.summary,
+        error: m.error,
+      });
       if (m.summary) summaries.push(m.summary);
       differences.push(...m.differences);
     }
     return { channel, date, summary: addSummaries(channel, date, summaries), merchants, downloads, differences };
   }
 
-  private async runMerchant(channel: Channel, date: string, merchantId: string, dl: DownloadOutcome, actor: string): Promise<{
-    runId: string; state: 'done' | 'failed' | 'no_statement'; summary: ReconcileSummary | null; error: string | null; differences: Difference[];
+  private async runMerchant(
+    channel: Channel,
+    date: string,
+    merchantId: string,
+    dl: DownloadOutcome,
+    actor: string,
+  ): Promise<{
+    runId: string;
+    state: 'done' | 'failed' | 'no_statement';
+    summary: ReconcileSummary | null;
+    error: string | null;
+    differences: Difference[];
   }> {
     const runId = await this.repo.startRun({ channel, day: date, merchantId, sha256: dl.sha256, actor });
-    const finish = async (state: 'done' | 'failed' | 'no_statement', set: { layout?: string | null; summary?: ReconcileSummary | null; error?: string | null }): Promise<void> => {
-      await this.repo.finishRun(runId, state, { layout: set.layout ?? null, summary: set.summary ? JSON.stringify(set.summary) : null, error: set.error ?? null });
+    const finish = async (
+      state: 'done' | 'failed' | 'no_statement',
+      set: { layout?: string | null; summary?: ReconcileSummary | null; error?: string | null },
+    ): Promise<void> => {
+      await this.repo.finishRun(runId, state, {
+        layout: set.layout ?? null,
+        summary: set.summary ? JSON.stringify(set.summary) : null,
+        error: set.error ?? null,
+      });
     };
     if (dl.state === 'not_ready' || dl.state === 'failed') {
       await finish('no_statement', { error: dl.error ?? dl.state });
       return { runId, state: 'no_statement', summary: null, error: dl.error, differences: [] };
     }
     const carried = await this.carriedSuspense(channel, date, merchantId);
-    const rows = await platformRows(this.deps.store, { channel, date, merchantId, windowMs: this.windowMs, carried: new Set(carried.keys()) });
+    const rows = await platformRows(this.deps.store, {
+      channel,
+      date,
+      merchantId,
+      windowMs: this.windowMs,
+      carried: new Set(carried.keys()),
+    });
     let result: ReconcileResult;
     let settlement: SettlementLine[] = [];
     try {
@@ -301,8 +437,14 @@ export class ReconcileService {
         const name = `${channel}-${date}-${dl.sha256!.slice(0, 12)}`;
         settlement = await this.settlementOf(channel, date, dl.sha256!, name);
         result = await reconcileStreams({
-          channel, date, statement: this.deps.files.stream(dl.sha256!), statementName: name,
-          platform: (async function* () { yield* rows; })(), windowMinutes: this.windowMs / 60_000,
+          channel,
+          date,
+          statement: this.deps.files.stream(dl.sha256!),
+          statementName: name,
+          platform: (async function* () {
+            yield* rows;
+          })(),
+          windowMinutes: this.windowMs / 60_000,
         });
       }
     } catch (err) {
@@ -322,16 +464,32 @@ export class ReconcileService {
   }
 
   /** A day the channel says had no transactions: every platform row of the day is examined alone. */
-  private reconcileWithoutStatement(channel: Channel, date: string, rows: Awaited<ReturnType<typeof platformRows>>): ReconcileResult {
+  private reconcileWithoutStatement(
+    channel: Channel,
+    date: string,
+    rows: Awaited<ReturnType<typeof platformRows>>,
+  ): ReconcileResult {
     const ledger = new Ledger({ channel, day: dayNumberOf(date), date, windowMs: this.windowMs });
     const enc = new TextEncoder();
     let n = 0;
     for (const p of rows) {
       n++;
       const kind = p.kind === 'payment' ? KIND_PAYMENT : KIND_REFUND;
-      const key = enc.encode((kind === KIND_PAYMENT ? p.outTradeNo : channel === 'bank' ? p.channelTradeNo : p.outRefundNo) ?? '');
-      ledger.addPlatform(kind, key, 0, key.length, platformStatusCode(kind, p.status), p.amountMinor, ledger.currencyCode(p.currency),
-        p.paidAt ? Date.parse(p.paidAt) : NaN, n, p.carriedSuspense === true);
+      const key = enc.encode(
+        (kind === KIND_PAYMENT ? p.outTradeNo : channel === 'bank' ? p.channelTradeNo : p.outRefundNo) ?? '',
+      );
+      ledger.addPlatform(
+        kind,
+        key,
+        0,
+        key.length,
+        platformStatusCode(kind, p.status),
+        p.amountMinor,
+        ledger.currencyCode(p.currency),
+        p.paidAt ? Date.parse(p.paidAt) : NaN,
+        n,
+        p.carriedSuspense === true,
+      );
     }
     const { summary, differences } = ledger.finish({ totalsCurrency: channel === 'bank' ? 'CNY' : undefined });
     return { summary, differences, layout: 'empty' };
@@ -351,7 +509,19 @@ export class ReconcileService {
       if (seen.has(id)) continue;
       seen.add(id);
       let l = lines.get(row.currency);
-      if (!l) lines.set(row.currency, (l = { currency: row.currency, payments: 0, grossMinor: 0, refunds: 0, refundsMinor: 0, feesMinor: 0, cnyChargedMinor: 0 }));
+      if (!l)
+        lines.set(
+          row.currency,
+          (l = {
+            currency: row.currency,
+            payments: 0,
+            grossMinor: 0,
+            refunds: 0,
+            refundsMinor: 0,
+            feesMinor: 0,
+            cnyChargedMinor: 0,
+          }),
+        );
       if (row.kind === 'payment' && row.status === 'paid') {
         l.payments++;
         l.grossMinor += row.amountMinor;
@@ -367,12 +537,20 @@ export class ReconcileService {
     return [...lines.values()];
   }
 
-  private async recordSettlement(channel: Channel, date: string, merchantId: string, runId: string, lines: SettlementLine[]): Promise<void> {
+  private async recordSettlement(
+    channel: Channel,
+    date: string,
+    merchantId: string,
+    runId: string,
+    lines: SettlementLine[],
+  ): Promise<void> {
     await this.repo.replaceSettlement(channel, date, merchantId, runId, lines);
   }
 
   /** The latest version of every difference of a channel-day (all merchants, or one). */
-  async differences(filter: { channel?: string; day?: string; merchantId?: string; key?: string } = {}): Promise<DifferenceView[]> {
+  async differences(
+    filter: { channel?: string; day?: string; merchantId?: string; key?: string } = {},
+  ): Promise<DifferenceView[]> {
     const rows = await this.repo.differenceVersions(filter);
     const latest = new Map<string, DifferenceView>();
     for (const r of rows) latest.set(r.diff_key, view(r));
@@ -384,11 +562,20 @@ export class ReconcileService {
     return (await this.repo.differenceVersions({ key })).map(view);
   }
 
-  private async addVersion(prev: DifferenceView | undefined, row: Omit<ReconDifferenceTable, 'seq' | 'version' | 'created_at'>): Promise<void> {
+  private async addVersion(
+    prev: DifferenceView | undefined,
+    row: Omit<ReconDifferenceTable, 'seq' | 'version' | 'created_at'>,
+  ): Promise<void> {
     await this.repo.addDifferenceVersion(row, (prev?.version ?? 0) + 1);
   }
 
-  private async recordDifferences(channel: Channel, date: string, merchantId: string, found: Difference[], runId: string): Promise<void> {
+  private async recordDifferences(
+    channel: Channel,
+    date: string,
+    merchantId: string,
+    found: Difference[],
+    runId: string,
+  ): Promise<void> {
     const current = new Map((await this.differences({ channel, day: date, merchantId })).map((d) => [d.key, d]));
     const seen = new Set<string>();
     for (const d of found) {
@@ -400,48 +587,111 @@ export class ReconcileService {
       // corrected file): open again, so HQ looks at it once more.
       if (prev && prev.state !== 'cleared' && JSON.stringify(prev.data) === data) continue;
       await this.addVersion(prev, {
-        diff_key: key, channel, day: date, merchant_id: merchantId, category: d.category, kind: d.kind, ref_id: d.id, state: 'open',
-        action: null, note: !prev ? `found by run ${runId}` : prev.state === 'resolved' ? `changed since it was resolved (run ${runId})` : `found again by run ${runId}`, linked_order: null, adjust_minor: null, actor: 'system', data,
+        diff_key: key,
+        channel,
+        day: date,
+        merchant_id: merchantId,
+        category: d.category,
+        kind: d.kind,
+        ref_id: d.id,
+        state: 'open',
+        action: null,
+        note: !prev
+          ? `found by run ${runId}`
+          : prev.state === 'resolved'
+            ? `changed since it was resolved (run ${runId})`
+            : `found again by run ${runId}`,
+        linked_order: null,
+        adjust_minor: null,
+        actor: 'system',
+        data,
       });
     }
     for (const prev of current.values()) {
       if (seen.has(prev.key) || prev.state !== 'open') continue;
       await this.addVersion(prev, {
-        diff_key: prev.key, channel, day: date, merchant_id: merchantId, category: prev.category, kind: prev.kind, ref_id: prev.id, state: 'cleared',
-        action: null, note: `no longer found by run ${runId}`, linked_order: null, adjust_minor: null, actor: 'system', data: JSON.stringify(prev.data),
+        diff_key: prev.key,
+        channel,
+        day: date,
+        merchant_id: merchantId,
+        category: prev.category,
+        kind: prev.kind,
+        ref_id: prev.id,
+        state: 'cleared',
+        action: null,
+        note: `no longer found by run ${runId}`,
+        linked_order: null,
+        adjust_minor: null,
+        actor: 'system',
+        data: JSON.stringify(prev.data),
       });
     }
   }
 
   /** The day before's open suspense items, by the id they are matched on. */
-  private async carriedSuspense(channel: Channel, date: string, merchantId: string): Promise<Map<string, DifferenceView>> {
+  private async carriedSuspense(
+    channel: Channel,
+    date: string,
+    merchantId: string,
+  ): Promise<Map<string, DifferenceView>> {
     const before = dateOfDayNumber(dayNumberOf(date) - 1);
     const list = await this.differences({ channel, day: before, merchantId });
     return new Map(list.filter((d) => d.category === 'suspense' && d.state === 'open').map((d) => [d.id, d]));
   }
 
   /** Suspense of the day before is settled by this day's statement: found there, or now a difference of this day. */
-  private async clearCarried(channel: Channel, date: string, merchantId: string, carried: Map<string, DifferenceView>, found: Difference[]): Promise<void> {
+  private async clearCarried(
+    channel: Channel,
+    date: string,
+    merchantId: string,
+    carried: Map<string, DifferenceView>,
+    found: Difference[],
+  ): Promise<void> {
     for (const s of carried.values()) {
       const now = found.find((d) => d.id === s.id && d.kind === s.kind);
       await this.addVersion(s, {
-        diff_key: s.key, channel, day: s.day, merchant_id: merchantId, category: s.category, kind: s.kind, ref_id: s.id, state: 'cleared',
-        action: null, note: now ? `not on ${date}'s statement either: now a ${now.category} difference of ${date}` : `found on ${date}'s statement`,
-        linked_order: null, adjust_minor: null, actor: 'system', data: JSON.stringify(s.data),
+        diff_key: s.key,
+        channel,
+        day: s.day,
+        merchant_id: merchantId,
+        category: s.category,
+        kind: s.kind,
+        ref_id: s.id,
+        state: 'cleared',
+        action: null,
+        note: now
+          ? `not on ${date}'s statement either: now a ${now.category} difference of ${date}`
+          : `found on ${date}'s statement`,
+        linked_order: null,
+        adjust_minor: null,
+        actor: 'system',
+        data: JSON.stringify(s.data),
       });
     }
   }
 
   /** HQ's decision on a difference: a new version, with who, when and why. */
-  async resolve(key: string, input: { action: string; note: string; actor: string; linkedOrder?: string; adjustMinor?: number; currency?: string }): Promise<DifferenceView> {
+  async resolve(
+    key: string,
+    input: {
+      action: string;
+      note: string;
+      actor: string;
+      linkedOrder?: string;
+      adjustMinor?: number;
+      currency?: string;
+    },
+  ): Promise<DifferenceView> {
     const [prev] = await this.differences({ key });
     if (!prev) throw new RunError('not_found', `no difference ${key}`);
     await this.assertOpen(prev.channel, prev.day);
-    if (!['accept', 'adjust', 'refund', 'link'].includes(input.action)) throw new RunError('bad_argument', 'action must be accept, adjust, refund or link');
+    if (!['accept', 'adjust', 'refund', 'link'].includes(input.action))
+      throw new RunError('bad_argument', 'action must be accept, adjust, refund or link');
     const note = (input.note ?? '').trim();
     if (!note) throw new RunError('bad_argument', 'a resolution needs a note saying why');
     if (note.length > 2000) throw new RunError('bad_argument', 'a note is at most 2000 characters');
-    if (prev.state === 'cleared') throw new RunError('conflict', 'this difference was cleared by a later run; there is nothing to resolve');
+    if (prev.state === 'cleared')
+      throw new RunError('conflict', 'this difference was cleared by a later run; there is nothing to resolve');
     let linked: string | null = null;
     let adjust: number | null = null;
     if (input.action === 'link') {
@@ -453,37 +703,82 @@ export class ReconcileService {
     }
     if (input.action === 'adjust') {
       if (input.adjustMinor === undefined || !Number.isSafeInteger(input.adjustMinor) || input.adjustMinor === 0) {
-        throw new RunError('bad_argument', 'adjust needs a whole, non-zero amount in minor units (negative takes from the merchant)');
+        throw new RunError(
+          'bad_argument',
+          'adjust needs a whole, non-zero amount in minor units (negative takes from the merchant)',
+        );
       }
       adjust = input.adjustMinor;
     }
     const currency = input.currency ?? prev.data.channelCurrency ?? prev.data.platformCurrency ?? 'NZD';
-    await this.repo.resolveDifference({
-      diff_key: prev.key, channel: prev.channel, day: prev.day, merchant_id: prev.merchantId, category: prev.category,
-      kind: prev.kind, ref_id: prev.id, state: 'resolved', action: input.action as ResolveAction, note, linked_order: linked, adjust_minor: adjust,
-      actor: input.actor, data: JSON.stringify(prev.data),
-    }, prev.version + 1, adjust === null ? undefined : {
-      channel: prev.channel, day: prev.day, merchant_id: prev.merchantId, currency, amount_minor: adjust, note, refers_to: prev.key, actor: input.actor,
-    });
+    await this.repo.resolveDifference(
+      {
+        diff_key: prev.key,
+        channel: prev.channel,
+        day: prev.day,
+        merchant_id: prev.merchantId,
+        category: prev.category,
+        kind: prev.kind,
+        ref_id: prev.id,
+        state: 'resolved',
+        action: input.action as ResolveAction,
+        note,
+        linked_order: linked,
+        adjust_minor: adjust,
+        actor: input.actor,
+        data: JSON.stringify(prev.data),
+      },
+      prev.version + 1,
+      adjust === null
+        ? undefined
+        : {
+            channel: prev.channel,
+            day: prev.day,
+            merchant_id: prev.merchantId,
+            currency,
+            amount_minor: adjust,
+            note,
+            refers_to: prev.key,
+            actor: input.actor,
+          },
+    );
     return (await this.differences({ key }))[0]!;
   }
 
   /** A correction after a day was signed off: booked on an open (later) day. */
-  async addAdjustment(input: { channel: string; day: string; merchantId: string; currency: string; amountMinor: number; note: string; refersTo?: string; actor: string }): Promise<string> {
+  async addAdjustment(input: {
+    channel: string;
+    day: string;
+    merchantId: string;
+    currency: string;
+    amountMinor: number;
+    note: string;
+    refersTo?: string;
+    actor: string;
+  }): Promise<string> {
     const channel = checkChannel(input.channel);
     checkDay(input.day);
     await this.assertOpen(channel, input.day);
-    if (!Number.isSafeInteger(input.amountMinor) || input.amountMinor === 0) throw new RunError('bad_argument', 'an adjustment is a whole, non-zero amount in minor units');
+    if (!Number.isSafeInteger(input.amountMinor) || input.amountMinor === 0)
+      throw new RunError('bad_argument', 'an adjustment is a whole, non-zero amount in minor units');
     if (!/^[A-Z]{3}$/.test(input.currency)) throw new RunError('bad_argument', 'currency is an ISO code such as NZD');
     if (!input.note?.trim()) throw new RunError('bad_argument', 'an adjustment needs a note');
-    if (!(await this.deps.accounts.getMerchant(input.merchantId))) throw new RunError('bad_argument', `no merchant ${input.merchantId}`);
+    if (!(await this.deps.accounts.getMerchant(input.merchantId)))
+      throw new RunError('bad_argument', `no merchant ${input.merchantId}`);
     if (input.refersTo) {
       const [ref] = await this.differences({ key: input.refersTo });
-      if (ref && ref.day >= input.day) throw new RunError('bad_argument', 'a correction goes on a day after the one it corrects');
+      if (ref && ref.day >= input.day)
+        throw new RunError('bad_argument', 'a correction goes on a day after the one it corrects');
     }
     return this.repo.addAdjustment({
-      channel, day: input.day, merchant_id: input.merchantId, currency: input.currency, amount_minor: input.amountMinor,
-      note: input.note.trim(), refers_to: input.refersTo ?? null, actor: input.actor,
+      channel,
+      day: input.day,
+      merchant_id: input.merchantId,
+      currency: input.currency,
+      amount_minor: input.amountMinor,
+      note: input.note.trim(),
+      refers_to: input.refersTo ?? null,
+      actor: input.actor,
     });
   }
 
@@ -493,9 +788,14 @@ export class ReconcileService {
     checkDay(day);
     await this.assertOpen(channel, day);
     const runs = await this.repo.runStates(channel, day);
-    if (!runs.some((r) => r.state === 'done')) throw new RunError('conflict', `${channel} ${day} has not been reconciled yet`);
+    if (!runs.some((r) => r.state === 'done'))
+      throw new RunError('conflict', `${channel} ${day} has not been reconciled yet`);
     const open = (await this.differences({ channel, day })).filter((d) => d.state === 'open');
-    if (open.length > 0) throw new RunError('conflict', `${channel} ${day} still has ${open.length} open difference${open.length === 1 ? '' : 's'}: resolve them first`);
+    if (open.length > 0)
+      throw new RunError(
+        'conflict',
+        `${channel} ${day} still has ${open.length} open difference${open.length === 1 ? '' : 's'}: resolve them first`,
+      );
     try {
       await this.repo.insertSignOff(channel, day, actor, note?.trim() || null);
     } catch {
@@ -515,8 +815,25 @@ export class ReconcileService {
       let c = cells.get(k);
       if (!c) {
         c = {
-          channel, day, state: 'none', statementRows: 0, platformRows: 0, matched: 0, differences: 0, open: 0, resolved: 0, cleared: 0,
-          channelMinor: 0, platformMinor: 0, feesMinor: 0, currency: channel === 'bank' ? 'CNY' : 'NZD', download: null, lastRunAt: null, signedBy: null, signedAt: null, error: null,
+          channel,
+          day,
+          state: 'none',
+          statementRows: 0,
+          platformRows: 0,
+          matched: 0,
+          differences: 0,
+          open: 0,
+          resolved: 0,
+          cleared: 0,
+          channelMinor: 0,
+          platformMinor: 0,
+          feesMinor: 0,
+          currency: channel === 'bank' ? 'CNY' : 'NZD',
+          download: null,
+          lastRunAt: null,
+          signedBy: null,
+          signedAt: null,
+          error: null,
         };
         cells.set(k, c);
       }
@@ -567,22 +884,46 @@ export class ReconcileService {
       c.signedBy = s.signed_by;
       c.signedAt = s.signed_at;
     }
-    return [...cells.values()].sort((a, b) => (a.day === b.day ? a.channel.localeCompare(b.channel) : a.day < b.day ? 1 : -1));
+    return [...cells.values()].sort((a, b) =>
+      a.day === b.day ? a.channel.localeCompare(b.channel) : a.day < b.day ? 1 : -1,
+    );
   }
 
   /** Per merchant, channel, day and currency: what the channel pays out, net of fees and refunds, plus adjustments. */
-  async settlement(filter: { from: string; to: string; merchantId?: string; channel?: string }): Promise<SettlementRow[]> {
+  async settlement(filter: {
+    from: string;
+    to: string;
+    merchantId?: string;
+    channel?: string;
+  }): Promise<SettlementRow[]> {
     checkDay(filter.from);
     checkDay(filter.to);
     const { lines, adjustments, signed } = await this.repo.settlementOf(filter);
     const out = new Map<string, SettlementRow>();
-    const row = (r: { merchant_id: string; merchant_name: string; channel: string; day: string; currency: string }): SettlementRow => {
+    const row = (r: {
+      merchant_id: string;
+      merchant_name: string;
+      channel: string;
+      day: string;
+      currency: string;
+    }): SettlementRow => {
       const k = [r.merchant_id, r.channel, r.day, r.currency].join('|');
       let s = out.get(k);
       if (!s) {
         s = {
-          merchantId: r.merchant_id, merchantName: r.merchant_name, channel: r.channel, day: r.day, currency: r.currency, payments: 0, grossMinor: 0,
-          refunds: 0, refundsMinor: 0, feesMinor: 0, adjustmentsMinor: 0, netMinor: 0, signedOff: signed.has(`${r.channel}|${r.day}`),
+          merchantId: r.merchant_id,
+          merchantName: r.merchant_name,
+          channel: r.channel,
+          day: r.day,
+          currency: r.currency,
+          payments: 0,
+          grossMinor: 0,
+          refunds: 0,
+          refundsMinor: 0,
+          feesMinor: 0,
+          adjustmentsMinor: 0,
+          netMinor: 0,
+          signedOff: signed.has(`${r.channel}|${r.day}`),
         };
         out.set(k, s);
       }
@@ -598,7 +939,13 @@ export class ReconcileService {
     }
     for (const r of adjustments) row(r).adjustmentsMinor += Number(r.amount_minor);
     for (const s of out.values()) s.netMinor = s.grossMinor - s.refundsMinor - s.feesMinor + s.adjustmentsMinor;
-    return [...out.values()].sort((x, y) => x.day.localeCompare(y.day) || x.merchantId.localeCompare(y.merchantId) || x.channel.localeCompare(y.channel) || x.currency.localeCompare(y.currency));
+    return [...out.values()].sort(
+      (x, y) =>
+        x.day.localeCompare(y.day) ||
+        x.merchantId.localeCompare(y.merchantId) ||
+        x.channel.localeCompare(y.channel) ||
+        x.currency.localeCompare(y.currency),
+    );
   }
 
   /** The platform side of a channel-day as the orders CSV of CONTRACTS.md (every merchant on the channel). */
@@ -606,7 +953,9 @@ export class ReconcileService {
     checkDay(date);
     const rows = [];
     for (const a of await this.accountsOf(channel)) {
-      rows.push(...(await platformRows(this.deps.store, { channel, date, merchantId: a.merchantId, windowMs: this.windowMs })));
+      rows.push(
+        ...(await platformRows(this.deps.store, { channel, date, merchantId: a.merchantId, windowMs: this.windowMs })),
+      );
     }
     return platformCsv(rows);
   }
@@ -618,9 +967,18 @@ export class ReconcileService {
       const info = r.file_sha256 ? await this.deps.files.info(r.file_sha256) : undefined;
       const run = await this.repo.latestRun(r.channel, r.day, r.merchant_id);
       out.push({
-        channel: r.channel, day: r.day, merchantId: r.merchant_id, state: r.state, sha256: r.file_sha256, size: info?.size ?? null,
-        fileName: (info?.meta.fileName as string | undefined) ?? null, attempts: r.attempts, lastError: r.last_error, updatedAt: r.updated_at,
-        runState: run?.state ?? null, runError: run?.error ?? null,
+        channel: r.channel,
+        day: r.day,
+        merchantId: r.merchant_id,
+        state: r.state,
+        sha256: r.file_sha256,
+        size: info?.size ?? null,
+        fileName: (info?.meta.fileName as string | undefined) ?? null,
+        attempts: r.attempts,
+        lastError: r.last_error,
+        updatedAt: r.updated_at,
+        runState: run?.state ?? null,
+        runError: run?.error ?? null,
       });
     }
     return out;
@@ -687,13 +1045,38 @@ function worseDownload(a: DownloadState | null, b: DownloadState): DownloadState
 }
 
 export const SETTLEMENT_COLUMNS = [
-  'merchant_id', 'merchant_name', 'channel', 'day', 'currency', 'payments', 'gross_minor', 'refunds', 'refunds_minor', 'fees_minor',
-  'adjustments_minor', 'net_minor', 'signed_off',
+  'merchant_id',
+  'merchant_name',
+  'channel',
+  'day',
+  'currency',
+  'payments',
+  'gross_minor',
+  'refunds',
+  'refunds_minor',
+  'fees_minor',
+  'adjustments_minor',
+  'net_minor',
+  'signed_off',
 ] as const;
 
 export function settlementCsv(rows: readonly SettlementRow[]): string {
-  return csvDocument(SETTLEMENT_COLUMNS, rows.map((r) => [
-    r.merchantId, r.merchantName, r.channel, r.day, r.currency, r.payments, r.grossMinor, r.refunds, r.refundsMinor, r.feesMinor,
-    r.adjustmentsMinor, r.netMinor, r.signedOff,
-  ]));
+  return csvDocument(
+    SETTLEMENT_COLUMNS,
+    rows.map((r) => [
+      r.merchantId,
+      r.merchantName,
+      r.channel,
+      r.day,
+      r.currency,
+      r.payments,
+      r.grossMinor,
+      r.refunds,
+      r.refundsMinor,
+      r.feesMinor,
+      r.adjustmentsMinor,
+      r.netMinor,
+      r.signedOff,
+    ]),
+  );
 }

@@ -49,7 +49,19 @@ export function fit(text: string, columns: number): string {
   return toAscii(text).slice(0, columns).padEnd(columns, ' ');
 }
 
-const ASCII_FOR: Record<string, string> = { '¥': 'Y', '￥': 'Y', '€': 'E', '£': 'L', '–': '-', '—': '-', '‘': "'", '’': "'", '“': '"', '”': '"', '…': '...' };
+const ASCII_FOR: Record<string, string> = {
+  '¥': 'Y',
+  '￥': 'Y',
+  '€': 'E',
+  '£': 'L',
+  '–': '-',
+  '—': '-',
+  '‘': "'",
+  '’': "'",
+  '“': '"',
+  '”': '"',
+  '…': '...',
+};
 
 /** A VFD shows no Chinese: accents are stripped, known symbols replaced, anything else dropped. */
 export function toAscii(text: string): string {

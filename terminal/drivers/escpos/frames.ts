@@ -52,7 +52,8 @@ export function commandBoundaries(job: Uint8Array): number[] {
     const len = commandLength(job, i);
     if (len === undefined) break;
     i += len;
-    if (i < job.length && job[i - 1] === 0x0a) out.push(i); // after a line feed: a natural pause
+    if (i < job.length && job[i - 1] === 0x0a)
+      out.push(i); // after a line feed: a natural pause
     else if (i < job.length && len > 1) out.push(i);
   }
   out.push(job.length);

@@ -105,7 +105,9 @@ export class SqlitePrintJobStore implements PrintJobStore {
       printed_at: null,
     };
     this.db
-      .prepare('INSERT INTO print_jobs (id, kind, ref, bytes, state, attempts, reason, created_at, printed_at) VALUES (@id, @kind, @ref, @bytes, @state, @attempts, @reason, @created_at, @printed_at)')
+      .prepare(
+        'INSERT INTO print_jobs (id, kind, ref, bytes, state, attempts, reason, created_at, printed_at) VALUES (@id, @kind, @ref, @bytes, @state, @attempts, @reason, @created_at, @printed_at)',
+      )
       .run(row);
     return toJob(row);
   }
@@ -116,7 +118,8 @@ export class SqlitePrintJobStore implements PrintJobStore {
   }
 
   next(): PrintJob | undefined {
-    const r = this.db.prepare("SELECT * FROM print_jobs WHERE state <> 'printed' ORDER BY id LIMIT 1").get() as Row | undefined;
+    const r = this.db.prepare("SELECT * FROM print_jobs WHERE state <> 'printed' ORDER BY id LIMIT 1").get() as
+      Row | undefined;
     return r && toJob(r);
   }
 
@@ -129,13 +132,17 @@ export class SqlitePrintJobStore implements PrintJobStore {
   }
 
   markPrinted(id: string): void {
-    this.db.prepare("UPDATE print_jobs SET state = 'printed', printed_at = ? WHERE id = ?").run(new Date().toISOString(), id);
+    this.db
+      .prepare("UPDATE print_jobs SET state = 'printed', printed_at = ? WHERE id = ?")
+      .run(new Date().toISOString(), id);
   }
 
   list(state?: PrintJobState): PrintJob[] {
-    const rows = (state
-      ? this.db.prepare('SELECT * FROM print_jobs WHERE state = ? ORDER BY id').all(state)
-      : this.db.prepare('SELECT * FROM print_jobs ORDER BY id').all()) as Row[];
+    const rows = (
+      state
+        ? this.db.prepare('SELECT * FROM print_jobs WHERE state = ? ORDER BY id').all(state)
+        : this.db.prepare('SELECT * FROM print_jobs ORDER BY id').all()
+    ) as Row[];
     return rows.map(toJob);
   }
 

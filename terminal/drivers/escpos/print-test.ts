@@ -14,7 +14,10 @@ export interface PrintTestResult {
   bytes: number;
 }
 
-export async function printTestPage(specText: string, opts: TransportOptions & { statusTimeoutMs?: number } = {}): Promise<PrintTestResult> {
+export async function printTestPage(
+  specText: string,
+  opts: TransportOptions & { statusTimeoutMs?: number } = {},
+): Promise<PrintTestResult> {
   const spec = parseDeviceSpec(specText);
   if (spec.kind === 'none') throw new DeviceError('device_spec_invalid', 'print-test needs a printer, not "none"');
   const profile = printerProfile(spec.options.profile ?? DEFAULT_PRINTER_PROFILE);
@@ -31,8 +34,13 @@ export async function printTestPage(specText: string, opts: TransportOptions & {
 export function registerPrintTestCommand(program: Command): void {
   program
     .command('print-test')
-    .description('print a test page (text, Chinese, a native QR code, a cut) and wait for the printer to report it printed')
-    .requiredOption('--printer <spec>', 'serial:/dev/ttyX?baud=9600 | usb:VID:PID | usb:/dev/usb/lp0 | tcp:HOST:PORT, optionally &profile=NAME')
+    .description(
+      'print a test page (text, Chinese, a native QR code, a cut) and wait for the printer to report it printed',
+    )
+    .requiredOption(
+      '--printer <spec>',
+      'serial:/dev/ttyX?baud=9600 | usb:VID:PID | usb:/dev/usb/lp0 | tcp:HOST:PORT, optionally &profile=NAME',
+    )
     .action(async (o: { printer: string }) => {
       try {
         const r = await printTestPage(o.printer);

@@ -3,7 +3,14 @@ import { systemClock, type Clock } from '../../../protocol/clock.js';
 import { DEVICE_ERRORS, DeviceError, isDeviceError, type DeviceErrorCode } from '../errors.js';
 import type { ByteTransport } from '../transport-base.js';
 import { chunkJob } from './frames.js';
-import { DLE_ENQ_CLEAR, DLE_EOT, interpretStatus, StatusReplyParser, statusProblem, type PrinterStatus } from './status.js';
+import {
+  DLE_ENQ_CLEAR,
+  DLE_EOT,
+  interpretStatus,
+  StatusReplyParser,
+  statusProblem,
+  type PrinterStatus,
+} from './status.js';
 
 // An ESC/POS printer behind any transport: real-time status (DLE EOT 1..4) before a
 // job, between its chunks and after it; and a watchdog that notices a printer that
@@ -129,7 +136,8 @@ export class EscPosPrinter extends EventEmitter<{ health: [PrinterHealth] }> {
 
   private check(s: PrinterStatus): void {
     const problem = statusProblem(s);
-    if (problem) throw new DeviceError(problem, `status ${s.raw.map((b) => b.toString(16).padStart(2, '0')).join(' ')}`);
+    if (problem)
+      throw new DeviceError(problem, `status ${s.raw.map((b) => b.toString(16).padStart(2, '0')).join(' ')}`);
     this.setHealth({ state: 'ready', paperNearEnd: s.paperNearEnd });
   }
 

@@ -24,7 +24,10 @@ describe('DLE EOT status', () => {
       { type: 'other', byte: 0xff },
     ]);
     // An ASB start followed by a byte that cannot continue it.
-    expect(p.feed(new Uint8Array([0x10, 0x12]))).toEqual([{ type: 'other', byte: 0x10 }, { type: 'realtime', byte: 0x12 }]);
+    expect(p.feed(new Uint8Array([0x10, 0x12]))).toEqual([
+      { type: 'other', byte: 0x10 },
+      { type: 'realtime', byte: 0x12 },
+    ]);
   });
 
   it('survives any byte stream, in any chunking, and never invents a real-time reply', () => {
@@ -46,11 +49,19 @@ describe('DLE EOT status', () => {
       { numRuns: 2000 },
     );
     fc.assert(
-      fc.property(fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 })), (raw) => {
-        const s = interpretStatus(raw);
-        expect(typeof s.offline).toBe('boolean');
-        statusProblem(s);
-      }),
+      fc.property(
+        fc.tuple(
+          fc.integer({ min: 0, max: 255 }),
+          fc.integer({ min: 0, max: 255 }),
+          fc.integer({ min: 0, max: 255 }),
+          fc.integer({ min: 0, max: 255 }),
+        ),
+        (raw) => {
+          const s = interpretStatus(raw);
+          expect(typeof s.offline).toBe('boolean');
+          statusProblem(s);
+        },
+      ),
     );
   });
 });

@@ -9,10 +9,25 @@ describe('CJK layer over the encoder', () => {
   it('measures double-byte glyphs as two cells and keeps 2-byte GB18030 only', () => {
     expect(textWidth('合计 NZD', gb)).toBe(8);
     // Half-width ¥ would be a 4-byte GB18030 code that 2-byte printers print as garbage.
-    expect(textRuns('¥5', gb)).toEqual([{ text: '￥', cjk: true, width: 2 }, { text: '5', cjk: false, width: 1 }]);
-    expect(textRuns('ok 😀', gb).map((r) => r.text).join('')).toBe('ok ?');
-    expect(textRuns('收据', { cjk: 'none' }).map((r) => r.text).join('')).toBe('??');
-    expect(textRuns('a\tb\u0007', gb).map((r) => r.text).join('')).toBe('a b ');
+    expect(textRuns('¥5', gb)).toEqual([
+      { text: '￥', cjk: true, width: 2 },
+      { text: '5', cjk: false, width: 1 },
+    ]);
+    expect(
+      textRuns('ok 😀', gb)
+        .map((r) => r.text)
+        .join(''),
+    ).toBe('ok ?');
+    expect(
+      textRuns('收据', { cjk: 'none' })
+        .map((r) => r.text)
+        .join(''),
+    ).toBe('??');
+    expect(
+      textRuns('a\tb\u0007', gb)
+        .map((r) => r.text)
+        .join(''),
+    ).toBe('a b ');
   });
 
   it('wraps by printed width, at spaces where it can', () => {
@@ -23,7 +38,11 @@ describe('CJK layer over the encoder', () => {
   it('wraps Chinese in FS & … FS . and pads lines to the paper', () => {
     const w = new ReceiptWriter(printerProfile('generic-58mm-cn'));
     const bytes = Buffer.from(w.pair('合计', 'NZD 1.00').encode());
-    const kanji = Buffer.concat([Buffer.from([0x1c, 0x26]), iconv.encode('合计', 'gb18030'), Buffer.from([0x1c, 0x2e])]);
+    const kanji = Buffer.concat([
+      Buffer.from([0x1c, 0x26]),
+      iconv.encode('合计', 'gb18030'),
+      Buffer.from([0x1c, 0x2e]),
+    ]);
     const at = bytes.indexOf(kanji);
     expect(at).toBeGreaterThan(0);
     // 32 columns: 4 cells of Chinese + 20 spaces + 8 of amount.

@@ -203,7 +203,8 @@ export class ReceiptWriter {
     // The encoder ends a cut with a line feed, which would feed the next slip's first
     // line blank: a job ends at its cut.
     const n = bytes.length;
-    if (n >= 4 && bytes[n - 1] === 0x0a && bytes[n - 4] === 0x1d && bytes[n - 3] === 0x56) return bytes.subarray(0, n - 1);
+    if (n >= 4 && bytes[n - 1] === 0x0a && bytes[n - 4] === 0x1d && bytes[n - 3] === 0x56)
+      return bytes.subarray(0, n - 1);
     return bytes;
   }
 

@@ -34,7 +34,11 @@ async function scan(chunks: Uint8Array[]): Promise<ScanResult[]> {
 
 describe('payment codes', () => {
   it('accepts WeChat and Alipay codes and says which', () => {
-    expect(checkScannedCode('134567890123456789\r')).toEqual({ ok: true, channel: 'wechat', code: '134567890123456789' });
+    expect(checkScannedCode('134567890123456789\r')).toEqual({
+      ok: true,
+      channel: 'wechat',
+      code: '134567890123456789',
+    });
     expect(checkScannedCode(' 2845678901234567 ')).toEqual({ ok: true, channel: 'alipay', code: '2845678901234567' });
   });
 
@@ -65,7 +69,12 @@ describe('payment codes', () => {
 describe('serial scanner', () => {
   it('reads codes ended by CR, LF or CRLF, split anywhere', async () => {
     const enc = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
-    const got = await scan([enc('13456789012'), enc('3456789\r'), enc('2845678901234567\n285678901234567890\r'), enc('\n')]);
+    const got = await scan([
+      enc('13456789012'),
+      enc('3456789\r'),
+      enc('2845678901234567\n285678901234567890\r'),
+      enc('\n'),
+    ]);
     expect(got.map((r) => (r.ok ? `${r.channel}:${r.code}` : 'bad'))).toEqual([
       'wechat:134567890123456789',
       'alipay:2845678901234567',

@@ -15,19 +15,38 @@ export function Customer() {
   const left = secondsLeft(cur.expiresAt, state.now);
   return (
     <main className={`customer-pay status-${cur.status.replace(' ', '-').toLowerCase()}`}>
-      <h1 data-testid="customer-amount" className="amount">{nzd(cur.amountMinor, cur.currency)}</h1>
-      {cur.status !== 'PAID' && cur.cnyChargedMinor === null && <Estimates state={state} amountMinor={cur.amountMinor} channel={cur.channel} />}
+      <h1 data-testid="customer-amount" className="amount">
+        {nzd(cur.amountMinor, cur.currency)}
+      </h1>
+      {cur.status !== 'PAID' && cur.cnyChargedMinor === null && (
+        <Estimates state={state} amountMinor={cur.amountMinor} channel={cur.channel} />
+      )}
       {cur.qr && cur.status === 'WAITING' && (
         <figure>
           <img data-testid="customer-qr" src={cur.qr} alt="payment QR code" width={320} height={320} />
-          <figcaption className="muted">WeChat Pay · Alipay · online banking (phone camera) · 微信支付 · 支付宝 · 网银（手机相机扫码）</figcaption>
+          <figcaption className="muted">
+            WeChat Pay · Alipay · online banking (phone camera) · 微信支付 · 支付宝 · 网银（手机相机扫码）
+          </figcaption>
         </figure>
       )}
-      {cur.active && left !== null && <div data-testid="customer-countdown" className="countdown">{Math.floor(left / 60)}:{String(left % 60).padStart(2, '0')}</div>}
-      <div data-testid="customer-status" className="status-word">{cur.status}</div>
-      <p className="outcome">{cur.text.customer[0]}<br /><span className="zh">{cur.text.customer[1]}</span></p>
+      {cur.active && left !== null && (
+        <div data-testid="customer-countdown" className="countdown">
+          {Math.floor(left / 60)}:{String(left % 60).padStart(2, '0')}
+        </div>
+      )}
+      <div data-testid="customer-status" className="status-word">
+        {cur.status}
+      </div>
+      <p className="outcome">
+        {cur.text.customer[0]}
+        <br />
+        <span className="zh">{cur.text.customer[1]}</span>
+      </p>
       {cur.status === 'PAID' && cur.cnyChargedMinor !== null && (
-        <p className="charged">Charged 实付 {cny(cur.cnyChargedMinor)}{cur.channel ? ` · ${CHANNEL_NAMES[cur.channel]?.join(' ') ?? cur.channel}` : ''}</p>
+        <p className="charged">
+          Charged 实付 {cny(cur.cnyChargedMinor)}
+          {cur.channel ? ` · ${CHANNEL_NAMES[cur.channel]?.join(' ') ?? cur.channel}` : ''}
+        </p>
       )}
     </main>
   );
@@ -43,8 +62,22 @@ function Estimates({ state, amountMinor, channel }: { state: State; amountMinor:
         const q = fx?.[ch];
         return (
           <div key={ch} data-testid={`customer-cny-${ch}`} className="estimate">
-            <b>{CHANNEL_NAMES[ch]![0]} {CHANNEL_NAMES[ch]![1]}</b>{' '}
-            {q ? <>≈ {cny(q.cnyMinor)} <small>rate 汇率 {q.rate} · {new Date(q.rateTime).toLocaleString('en-NZ', { timeZone: state.store?.timezone ?? 'Pacific/Auckland' })}</small></> : <span className="muted">rate unavailable · 汇率暂不可用</span>}
+            <b>
+              {CHANNEL_NAMES[ch]![0]} {CHANNEL_NAMES[ch]![1]}
+            </b>{' '}
+            {q ? (
+              <>
+                ≈ {cny(q.cnyMinor)}{' '}
+                <small>
+                  rate 汇率 {q.rate} ·{' '}
+                  {new Date(q.rateTime).toLocaleString('en-NZ', {
+                    timeZone: state.store?.timezone ?? 'Pacific/Auckland',
+                  })}
+                </small>
+              </>
+            ) : (
+              <span className="muted">rate unavailable · 汇率暂不可用</span>
+            )}
           </div>
         );
       })}
@@ -57,7 +90,9 @@ function Idle({ state }: { state: State }) {
     <main className="customer-idle">
       <h1>{state.store?.name ?? 'Welcome'}</h1>
       <p>We take WeChat Pay and Alipay · 欢迎使用微信支付和支付宝</p>
-      {state.staticQr && <img data-testid="customer-static-qr" src={state.staticQr} alt="store payment code" width={280} height={280} />}
+      {state.staticQr && (
+        <img data-testid="customer-static-qr" src={state.staticQr} alt="store payment code" width={280} height={280} />
+      )}
       <p className="muted">Scan to pay this store · 扫码向本店付款</p>
       <div data-testid="customer-status" className="status-word idle" />
     </main>
