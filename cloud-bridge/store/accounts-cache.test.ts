@@ -9,7 +9,9 @@ import { SecretBox } from './secret-box.js';
 
 const box = new SecretBox('test-secret-key-0123456789');
 const dbs: TestDatabase[] = [];
-afterAll(async () => { for (const d of dbs) await d.drop(); });
+afterAll(async () => {
+  for (const d of dbs) await d.drop();
+});
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('accounts cache', () => {
@@ -23,7 +25,12 @@ describe('accounts cache', () => {
       const b = new AccountsRepo(storeB, box, { cacheTtlMs: 300 });
       const merchantId = (await a.createMerchant({ name: 'Kiwi Books' })).id;
       const { id, key } = await a.createApiKey(merchantId);
-      const first = await a.createChannelAccount({ merchantId, channel: 'wechat', config: { appid: 'wx1' }, secrets: { apiKey: 'one' } });
+      const first = await a.createChannelAccount({
+        merchantId,
+        channel: 'wechat',
+        config: { appid: 'wx1' },
+        secrets: { apiKey: 'one' },
+      });
       expect(await a.merchantForApiKey(key)).toBe(merchantId);
       expect(await b.merchantForApiKey(key)).toBe(merchantId);
       expect((await b.activeChannelAccount(merchantId, 'wechat'))?.id).toBe(first.id);
@@ -33,12 +40,18 @@ describe('accounts cache', () => {
       expect((await b.getChannelAccount(first.id))?.config).toEqual({ appid: 'wx1' });
       expect((await b.activeChannelAccount(merchantId, 'wechat'))?.config).toEqual({ appid: 'wx1' });
       // …and a wrong secret for a cached key is still refused.
-      expect(await b.merchantForApiKey(`${key.slice(0, -1)}x`)).toBeUndefined();
+      const last = key.slice(-1);
+      expect(await b.merchantForApiKey(`${key.slice(0, -1)}${last === 'x' ? 'y' : 'x'}`)).toBeUndefined();
 
       // A revocation is seen at once where it was made, and by the other instance within the lifetime.
       await a.revokeApiKey(id);
       expect(await a.merchantForApiKey(key)).toBeUndefined();
-      const second = await a.createChannelAccount({ merchantId, channel: 'wechat', config: { appid: 'wx2' }, secrets: { apiKey: 'two' } });
+      const second = await a.createChannelAccount({
+        merchantId,
+        channel: 'wechat',
+        config: { appid: 'wx2' },
+        secrets: { apiKey: 'two' },
+      });
       expect((await a.activeChannelAccount(merchantId, 'wechat'))?.id).toBe(second.id);
       await wait(350);
       expect(await b.merchantForApiKey(key)).toBeUndefined();

@@ -2,7 +2,14 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeForm } from '../../cloud-bridge/channels/bank/form.js';
 import { hmacMd5, rsaMd5Sign } from '../../cloud-bridge/channels/bank/sign.js';
-import { startBankBridge, startBankSimProcess, uniqueNo, waitFor, type BankBridge, type BankSimProcess } from './bank-support.js';
+import {
+  startBankBridge,
+  startBankSimProcess,
+  uniqueNo,
+  waitFor,
+  type BankBridge,
+  type BankSimProcess,
+} from './bank-support.js';
 
 // What the bank channel refuses: forged and tampered notifies, a batch with one bad order
 // among good ones, a paid CNY amount other than the quote, stale rates, stale quotes.
@@ -23,14 +30,27 @@ afterAll(async () => {
   await sim?.stop();
 });
 
-interface Item { oid: string; amount: string; pstatus?: string; moneytype?: string }
+interface Item {
+  oid: string;
+  amount: string;
+  pstatus?: string;
+  moneytype?: string;
+}
 
 /** A notify as the gateway sends it (B5), signed with `key` (the gateway's unless forged). */
-function notifyBody(items: Item[], opts: { key?: KeyObject; hmacKey?: string; tamper?: (f: Record<string, string>) => void } = {}): string {
+function notifyBody(
+  items: Item[],
+  opts: { key?: KeyObject; hmacKey?: string; tamper?: (f: Record<string, string>) => void } = {},
+): string {
   const j = (f: (i: Item) => string) => items.map(f).join('|_|');
   const f: Record<string, string> = {
-    v_oid: j((i) => i.oid), v_pmode: j(() => '招商银行'), v_pstatus: j((i) => i.pstatus ?? '1'), v_pstring: j(() => '支付完成'),
-    v_amount: j((i) => i.amount), v_moneytype: j((i) => i.moneytype ?? '0'), v_count: String(items.length),
+    v_oid: j((i) => i.oid),
+    v_pmode: j(() => '招商银行'),
+    v_pstatus: j((i) => i.pstatus ?? '1'),
+    v_pstring: j(() => '支付完成'),
+    v_amount: j((i) => i.amount),
+    v_moneytype: j((i) => i.moneytype ?? '0'),
+    v_count: String(items.length),
   };
   const key = opts.hmacKey ?? 'test';
   f.v_mac = hmacMd5(key, f.v_oid! + f.v_pmode! + f.v_pstatus! + f.v_pstring! + f.v_count!);
@@ -41,13 +61,23 @@ function notifyBody(items: Item[], opts: { key?: KeyObject; hmacKey?: string; ta
 }
 
 async function postNotify(body: string): Promise<string> {
-  const res = await fetch(`${b.bridge.url}/notify/bank/${b.accountId}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+  const res = await fetch(`${b.bridge.url}/notify/bank/${b.accountId}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body,
+  });
   return (await res.text()).trim();
 }
 
 async function pending(amountMinor = 10_000): Promise<{ no: string; oid: string; cny: string }> {
   const no = uniqueNo('X');
-  const c = await b.api('POST', '/api/v1/payments', { out_trade_no: no, amount_minor: amountMinor, currency: 'NZD', channel: 'bank', mode: 'bank' });
+  const c = await b.api('POST', '/api/v1/payments', {
+    out_trade_no: no,
+    amount_minor: amountMinor,
+    currency: 'NZD',
+    channel: 'bank',
+    mode: 'bank',
+  });
   expect(c.status).toBeLessThan(300);
   return { no, oid: c.body.redirect_url.split('/').pop(), cny: (c.body.cny_quote_minor / 100).toFixed(2) };
 }
@@ -64,7 +94,11 @@ describe('bank notifies that must not pay anything', () => {
 
   it('a tampered amount (signatures of the real amount) is refused', async () => {
     const p = await pending();
-    const body = notifyBody([{ oid: p.oid, amount: p.cny }], { tamper: (f) => { f.v_amount = '0.01'; } });
+    const body = notifyBody([{ oid: p.oid, amount: p.cny }], {
+      tamper: (f) => {
+        f.v_amount = '0.01';
+      },
+    });
     expect(await postNotify(body)).toBe('error');
     expect(await postNotify(notifyBody([{ oid: p.oid, amount: p.cny }], { hmacKey: 'not-the-key' }))).toBe('error');
     expect((await status(p.no)).status).toBe('pending');
@@ -86,7 +120,10 @@ describe('bank notifies that must not pay anything', () => {
     const other = { oid: good1.oid.replace('-8888-', '-9999-'), amount: '1.00' }; // not this merchant's
     const usd = await pending(14_000);
     const body = notifyBody([
-      { oid: good1.oid, amount: good1.cny }, other, { oid: usd.oid, amount: usd.cny, moneytype: '1' }, { oid: good2.oid, amount: good2.cny },
+      { oid: good1.oid, amount: good1.cny },
+      other,
+      { oid: usd.oid, amount: usd.cny, moneytype: '1' },
+      { oid: good2.oid, amount: good2.cny },
     ]);
     expect(await postNotify(body)).toBe('sent');
     expect((await status(good1.no)).status).toBe('paid');
@@ -98,7 +135,13 @@ describe('bank notifies that must not pay anything', () => {
 
   it('a garbled notify (group counts that do not match v_count) is refused', async () => {
     const p = await pending();
-    const body = notifyBody([{ oid: p.oid, amount: p.cny }], { tamper: (f) => { f.v_count = '2'; f.v_sign = rsaMd5Sign(gatewayKey, f.v_oid! + f.v_pstatus! + f.v_amount! + f.v_moneytype! + '2'); f.v_mac = hmacMd5('test', f.v_oid! + f.v_pmode! + f.v_pstatus! + f.v_pstring! + '2'); } });
+    const body = notifyBody([{ oid: p.oid, amount: p.cny }], {
+      tamper: (f) => {
+        f.v_count = '2';
+        f.v_sign = rsaMd5Sign(gatewayKey, f.v_oid! + f.v_pstatus! + f.v_amount! + f.v_moneytype! + '2');
+        f.v_mac = hmacMd5('test', f.v_oid! + f.v_pmode! + f.v_pstatus! + f.v_pstring! + '2');
+      },
+    });
     expect(await postNotify(body)).toBe('error');
     expect(await postNotify('')).toBe('error');
   });
@@ -106,16 +149,37 @@ describe('bank notifies that must not pay anything', () => {
 
 describe('rates and quotes the bank channel refuses', () => {
   it('an unknown, foreign or expired quote_id is refused and creates nothing', async () => {
-    const bad = await b.api('POST', '/api/v1/payments', { out_trade_no: uniqueNo('QQ'), amount_minor: 1000, currency: 'NZD', channel: 'bank', mode: 'bank', quote_id: 'qt_nope' });
+    const bad = await b.api('POST', '/api/v1/payments', {
+      out_trade_no: uniqueNo('QQ'),
+      amount_minor: 1000,
+      currency: 'NZD',
+      channel: 'bank',
+      mode: 'bank',
+      quote_id: 'qt_nope',
+    });
     expect(bad.status).toBe(400);
     const q = (await b.api('GET', '/api/v1/fx/quote?channel=bank&amount_minor=1000&currency=NZD')).body;
-    const other = await b.api('POST', '/api/v1/payments', { out_trade_no: uniqueNo('QQ'), amount_minor: 1001, currency: 'NZD', channel: 'bank', mode: 'bank', quote_id: q.quote_id });
+    const other = await b.api('POST', '/api/v1/payments', {
+      out_trade_no: uniqueNo('QQ'),
+      amount_minor: 1001,
+      currency: 'NZD',
+      channel: 'bank',
+      mode: 'bank',
+      quote_id: q.quote_id,
+    });
     expect(other.status).toBe(400);
     expect(other.body.error.message).toMatch(/not NZD 1001/);
     b.clock.advance(11 * 60_000);
     try {
       const no = uniqueNo('QE');
-      const expired = await b.api('POST', '/api/v1/payments', { out_trade_no: no, amount_minor: 1000, currency: 'NZD', channel: 'bank', mode: 'bank', quote_id: q.quote_id });
+      const expired = await b.api('POST', '/api/v1/payments', {
+        out_trade_no: no,
+        amount_minor: 1000,
+        currency: 'NZD',
+        channel: 'bank',
+        mode: 'bank',
+        quote_id: q.quote_id,
+      });
       expect(expired.status).toBe(409);
       expect(expired.body.error.code).toBe('quote_expired');
       expect((await b.api('GET', `/api/v1/payments/${no}`)).status).toBe(404);
@@ -125,7 +189,12 @@ describe('rates and quotes the bank channel refuses', () => {
   });
 
   it('bad quote requests are refused clearly', async () => {
-    for (const qs of ['channel=bank&amount_minor=0&currency=NZD', 'channel=bank&amount_minor=12.5&currency=NZD', 'channel=cash&amount_minor=1&currency=NZD', 'channel=bank&amount_minor=100&currency=XXX']) {
+    for (const qs of [
+      'channel=bank&amount_minor=0&currency=NZD',
+      'channel=bank&amount_minor=12.5&currency=NZD',
+      'channel=cash&amount_minor=1&currency=NZD',
+      'channel=bank&amount_minor=100&currency=XXX',
+    ]) {
       const r = await b.api('GET', `/api/v1/fx/quote?${qs}`);
       expect(r.status, qs).toBe(400);
       expect(r.body.error.code).toMatch(/^[a-z_]+$/);
@@ -138,12 +207,21 @@ describe('rates and quotes the bank channel refuses', () => {
     const before = (await sim.control('GET', '/sim/clock')).body;
     await sim.control('POST', '/sim/clock', { now: new Date(Date.now() - 2 * 3_600_000).toISOString() });
     try {
+      // Fetch the stale rate once with the full timeout, so a quote's own short refresh timing out on a
+      // loaded machine (which keeps the last good rate, by design) cannot leave a fresh rate in front.
+      expect((await b.bridge.fx.pullAll(['bank'])).ok.length).toBeGreaterThan(0);
       const quote = await b.api('GET', '/api/v1/fx/quote?channel=bank&amount_minor=1234567&currency=NZD');
       expect(quote.status).toBe(503);
       expect(quote.body.error.code).toBe('rate_stale');
       expect(quote.body.error.message).toMatch(/published at .* ago, beyond the 60 min limit/);
       const no = uniqueNo('STALE');
-      const created = await b.api('POST', '/api/v1/payments', { out_trade_no: no, amount_minor: 1234567, currency: 'NZD', channel: 'bank', mode: 'bank' });
+      const created = await b.api('POST', '/api/v1/payments', {
+        out_trade_no: no,
+        amount_minor: 1234567,
+        currency: 'NZD',
+        channel: 'bank',
+        mode: 'bank',
+      });
       expect(created.status).toBe(503);
       expect(created.body.error.code).toBe('rate_stale');
       expect((await b.api('GET', `/api/v1/payments/${no}`)).status).toBe(404);
@@ -159,7 +237,10 @@ describe('rates and quotes the bank channel refuses', () => {
     expect(r.status).toBe(503);
     expect(r.body.error).toMatchObject({ code: 'rate_unavailable' });
     expect(r.body.error.message).toMatch(/^rate unavailable/);
-    expect(await b.bridge.fx.walletEstimates({ minor: 1000, currency: 'NZD' })).toEqual({ wechat: { unavailable: 'rate unavailable' }, alipay: { unavailable: 'rate unavailable' } });
+    expect(await b.bridge.fx.walletEstimates({ minor: 1000, currency: 'NZD' })).toEqual({
+      wechat: { unavailable: 'rate unavailable' },
+      alipay: { unavailable: 'rate unavailable' },
+    });
   });
 });
 
@@ -168,7 +249,10 @@ describe('a paid order is kept even if reported again', () => {
     const p = await pending();
     const body = notifyBody([{ oid: p.oid, amount: p.cny }]);
     expect(await postNotify(body)).toBe('sent');
-    const first = await waitFor('paid', async () => { const s = await status(p.no); return s.status === 'paid' ? s : undefined; });
+    const first = await waitFor('paid', async () => {
+      const s = await status(p.no);
+      return s.status === 'paid' ? s : undefined;
+    });
     expect(await postNotify(body)).toBe('sent');
     expect((await status(p.no)).paid_at).toBe(first.paid_at);
   });
