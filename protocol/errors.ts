@@ -126,6 +126,12 @@ export const ERRORS = {
     en: 'That webhook URL is not allowed: use a public https URL, or ask the operator to allow private webhooks for this merchant',
     zh: '不允许使用该回调网址：请使用公网 https 网址，或请运营方为该商户开启私有网络回调',
   },
+  // Payouts
+  statement_invalid: {
+    status: 400,
+    en: 'The bank statement file could not be read',
+    zh: '无法读取该银行对账单文件',
+  },
   // Everything else
   internal: { status: 500, en: 'Something went wrong on our side', zh: '系统内部错误' },
   config_invalid: { status: 500, en: 'The configuration is not valid', zh: '配置无效' },
