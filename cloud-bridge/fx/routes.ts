@@ -8,7 +8,7 @@ import { apiKeyAuth } from '../server/merchant-api.js';
 import type { FxService } from './service.js';
 import { errorResponse, quoteSchema } from '../server/openapi-schemas.js';
 
-// `GET /api/v1/fx/quote?channel=C&amount_minor=N&currency=NZD` (CONTRACTS.md).
+// `GET /api/v1/fx/quote?channel=C&amount_minor=N&currency=NZD` (docs/CONTRACTS.md).
 
 const query = z.strictObject({
   channel: z.enum(CHANNELS),

@@ -10,7 +10,7 @@ import { apiKeyAuth } from '../server/merchant-api.js';
 import { errorResponse, paymentSchema } from '../server/openapi-schemas.js';
 import { checkoutView, type CheckoutService } from './checkouts.js';
 
-// The merchant API's checkouts (CONTRACTS.md): the same service the terminal uses through
+// The merchant API's checkouts (docs/CONTRACTS.md): the same service the terminal uses through
 // its link. A checkout is found by its token or its id; another merchant's is "not found".
 
 const minor = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);

@@ -6,7 +6,7 @@ import { apiKeyAuth } from '../server/merchant-api.js';
 import { errorResponse, errorSchema } from '../server/openapi-schemas.js';
 import type { Delivery, DeliveryAttempt, WebhookService } from './service.js';
 
-// PUT /api/v1/webhook (CONTRACTS.md) and the delivery log with manual redelivery.
+// PUT /api/v1/webhook (docs/CONTRACTS.md) and the delivery log with manual redelivery.
 
 const deliverySchema = z.object({
   id: z.string(),
