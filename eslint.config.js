@@ -1,6 +1,6 @@
 import tseslint from 'typescript-eslint';
 
-// The dependency direction of ARCHITECTURE.md, as a rule rather than a convention:
+// The dependency direction of docs/ARCHITECTURE.md, as a rule rather than a convention:
 // terminal → protocol ← cloud-bridge; simulators reach the others only over the wire.
 const forbid = (...groups) => ({
   'no-restricted-imports': ['error', { patterns: groups.map((g) => ({ group: g.paths, message: g.message })) }],

@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{protocol,cloud-bridge,terminal,simulators,cli}/**/*.test.ts'],
+          include: ['{protocol,cloud-bridge,terminal,simulators,cli}/**/*.test.ts', 'test/*.test.ts'],
           exclude: ['**/node_modules/**', 'dist/**'],
           testTimeout: 30_000,
           hookTimeout: 60_000,

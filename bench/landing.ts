@@ -10,7 +10,7 @@ import { demoChannelAccounts } from '../cloud-bridge/channels/index.js';
 import { writeSection } from './section.js';
 import { createTestDatabase } from '../test/support/stores.js';
 
-// One-code landing page benchmark (issue 6): how many customers' page loads the bridge
+// One-code landing page benchmark: how many customers' page loads the bridge
 // serves, and how slowly at the tail, beside a static file served by the same bridge in
 // the same run (the floor for anything it answers); and how fast checkouts are created.
 //

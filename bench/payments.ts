@@ -16,7 +16,7 @@ import { spawnKauri } from '../test/support/processes.js';
 import { writeSection } from './section.js';
 import { privatePgUnavailable, startPrivatePg } from './private-pg.js';
 
-// Payments API benchmark (issues 3 and 14): POST /api/v1/payments (WeChat NATIVE) through
+// Payments API benchmark: POST /api/v1/payments (WeChat NATIVE) through
 // the whole bridge — API key check, validation, the order row, the signed unifiedorder
 // call over HTTPS to `kauri sim wechat --tls` on loopback, the answer verified, the state
 // change and its event — at a fixed request rate and flat out, on SQLite and PostgreSQL,
@@ -466,9 +466,10 @@ export const WHERE_TIME_GOES = [
   '- A trial merge with the write-path branch (one transaction per transition: two commits per payment instead of five), same machine, 2026-12-04 11:03 UTC: SQLite 1,208–1,360 payments/s against 7,193–7,970 (17%), PostgreSQL 362–412 against 6,880–8,162 (5%), p99 at 25 req/s 12–17 ms on every store.',
 ].join('\n');
 
-// The figures before issue 14, kept beside the new ones.
+// The figures before the write path was merged (group commit, one transaction per
+// transition), kept beside the new ones.
 const BEFORE = [
-  "### Before issue 14 (2026-11-22 00:50 UTC, same machine, load average 16.85; bridge in the load generator's process, 10 connections)",
+  "### Before the merged write path (2026-11-22 00:50 UTC, same machine, load average 16.85; bridge in the load generator's process, 10 connections)",
   '',
   '| what | load | throughput (req/s) | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | 2xx | errors/non-2xx |',
   '|---|---|---:|---:|---:|---:|---:|---:|---:|',
@@ -477,7 +478,7 @@ const BEFORE = [
   '| POST /api/v1/payments, WeChat NATIVE, PostgreSQL | fixed 25 req/s | 23.5 | 192 | 424 | 761 | 1033 | 235 | 0 |',
   '| POST /api/v1/payments, WeChat NATIVE, PostgreSQL | flat out | 27.8 | 343 | 460 | 660 | 673 | 278 | 0 |',
   '',
-  "Issue 14 measured, side by side in one run on a quieter machine: the simulator alone 4,000–4,600 unifiedorder/s; the bridge 180–250 payments/s on SQLite and 130–250 on PostgreSQL (3–6% of the channel's ceiling), p99 85–180 ms at a fixed 25 req/s. Then a payment committed several times (order and event, the recorder's raw request and answer, the pending transition, the sync task), each an fsync of about 6 ms on the event loop.",
+  "Measured then, side by side in one run on a quieter machine: the simulator alone 4,000–4,600 unifiedorder/s; the bridge 180–250 payments/s on SQLite and 130–250 on PostgreSQL (3–6% of the channel's ceiling), p99 85–180 ms at a fixed 25 req/s. Then a payment committed several times (order and event, the recorder's raw request and answer, the pending transition, the sync task), each an fsync of about 6 ms on the event loop.",
 ].join('\n');
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -65,7 +65,7 @@ const date = new Date().toISOString().slice(0, 10);
 const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, node ${process.version}`;
 
 const section = `<!-- printer-bytes:start -->
-## Printer bytes (issue 8: receipts on the wire)
+## Printer bytes (receipts on the wire)
 
 Run: \`node --import tsx bench/printer-bytes.ts\` · ${date} · ${machine}
 

@@ -7,7 +7,7 @@ import { duckdbReconcile, type DuckCounts } from './reconcile-duckdb.js';
 import { DATE, generateDay, PLANTED, type Expected } from './reconcile-data.js';
 import { writeSection } from './section.js';
 
-// Reconciliation benchmark (issue 9): a WeChat statement of a million rows and the
+// Reconciliation benchmark: a WeChat statement of a million rows and the
 // matching platform CSV with known differences; the whole `kauri reconcile … --json`
 // command (start-up included) against DuckDB computing the same classification.
 // `run()` returns the markdown section; run standalone it also writes BENCHMARKS.md.

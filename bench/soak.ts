@@ -11,7 +11,7 @@ import { spawnBridge } from './payments.js';
 import { startPrivatePg } from './private-pg.js';
 import { writeSection } from './section.js';
 
-// The soak (issue 14): two bridge instances on one PostgreSQL database of our own, the
+// The soak: two bridge instances on one PostgreSQL database of our own, the
 // WeChat simulator with faults switched on, payments and refunds in flight, every request
 // sent to both instances at once, one instance killed with SIGKILL and started again, and
 // PostgreSQL itself stopped like a crash and started again, all mid-run. Then, once
@@ -488,7 +488,7 @@ export function soakSection(r: SoakReport, load0: number): string {
     xs.length ? `${xs.length}: ${xs.slice(0, 5).join('; ')}${xs.length > 5 ? '; …' : ''}` : '0';
   return [
     '<!-- soak:start -->',
-    '## Soak: faults, kill -9 and a PostgreSQL restart (issue 14)',
+    '## Soak: faults, kill -9 and a PostgreSQL restart',
     '',
     `Run: \`npm run bench -- soak\` · ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, Node ${process.version}; load average ${load0.toFixed(2)} at the start.`,
     '',

@@ -35,7 +35,7 @@ export function createLogger(
     },
     // Written asynchronously (pino flushes what is pending when the process exits): a
     // synchronous write per line cost about a tenth of a busy bridge's CPU in the
-    // payments benchmark (issue 14). A kill -9 may lose the last lines; the database,
+    // payments benchmark (BENCHMARKS.md). A kill -9 may lose the last lines; the database,
     // not the log, is the record.
     options.destination ?? pino.destination({ fd: 2, sync: false }),
   );

@@ -13,7 +13,7 @@ const key = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'an idempotency key is 8�
 const minor = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const currency = z.string().regex(/^[A-Z]{3}$/);
 const outTradeNo = z.string().regex(/^[A-Za-z0-9_-]{6,32}$/);
-// PINs are 6–12 digits since issue 15, but a counter not yet updated may still send 4 or 5:
+// PINs are 6–12 digits, but a counter not yet updated may still send 4 or 5:
 // the wire takes them so that the bridge can answer such a counter with what to do
 // (manager_pin_invalid, "ask HQ to set a new one") rather than a bare link error.
 const managerPin = z.string().regex(/^\d{4,12}$/);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { privateDir, privateFile, writePrivateFile } from './private-files.js';
 
-// Issue 15 item 9: files that hold a secret are created 0600, in a folder of mode 0700,
+// Files that hold a secret are created 0600, in a folder of mode 0700,
 // whatever the umask; an older, looser one is tightened when opened. The bridge's and the
 // counter's databases: cloud-bridge/store/private-db.test.ts, terminal/core/private-db.test.ts.
 

@@ -3,7 +3,7 @@ import type { Money } from '../../protocol/money.js';
 import type { Clock } from '../../protocol/clock.js';
 import type { Logger } from 'pino';
 
-// The one interface every payment channel implements (STYLE.md). Orders and the state
+// The one interface every payment channel implements (docs/CONVENTIONS.md). Orders and the state
 // machine talk only to this; a channel's quirks (XML, form posts, signatures, its own
 // status words) stay inside its folder and are translated at this boundary.
 

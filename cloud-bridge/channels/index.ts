@@ -18,7 +18,7 @@ export interface SimulatorEndpoints {
   bank?: { url: string; stateDir?: string };
 }
 
-/** Demo channel accounts pointing at the simulators (their CONTRACTS.md default merchants). */
+/** Demo channel accounts pointing at the simulators (their docs/CONTRACTS.md default merchants). */
 export async function demoChannelAccounts(
   sims: SimulatorEndpoints,
 ): Promise<import('../demo.js').DemoChannelAccount[]> {

@@ -12,7 +12,7 @@ import { nowIso, type Store } from '../store/db.js';
 import type { FxQuoteTable, FxRateTable } from '../store/schema.js';
 import { estimateCnyMinor, isMarkup, isRate, payableCnyMinor } from './math.js';
 
-// Rates, quotes and markup (issue 5). Every rate fetched is kept with its source, channel,
+// Rates, quotes and markup. Every rate fetched is kept with its source, channel,
 // fetch and publication times. A quote turns a price into CNY from the current rate of a
 // channel: for the bank channel the payable amount (markup, rounded up to the fen); for the
 // wallets, which convert on their side, a display estimate. A rate older than its source's
@@ -53,7 +53,7 @@ export interface PullReport {
   skipped: Array<{ channel: FxChannel; reason: string }>;
 }
 
-/** The answer of `GET /api/v1/fx/quote` (CONTRACTS.md). */
+/** The answer of `GET /api/v1/fx/quote` (docs/CONTRACTS.md). */
 export interface QuoteView {
   quote_id: string;
   channel: FxChannel;

@@ -7,7 +7,7 @@ import { createTestDatabase, storeKinds, type TestDatabase } from '../../test/su
 import { Scheduler } from './scheduler.js';
 import { systemClock } from '../../protocol/clock.js';
 
-// The scheduler must never stall (issue 14, item 5): work runs in lanes with their own
+// The scheduler must never stall: work runs in lanes with their own
 // limits, each task under a timeout, and a running task's lease is renewed so a second
 // bridge never takes it over.
 

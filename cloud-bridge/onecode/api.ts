@@ -10,7 +10,7 @@ import { apiKeyAuth } from '../server/merchant-api.js';
 import { errorResponse, paymentSchema } from '../server/openapi-schemas.js';
 import { checkoutView, type CheckoutService } from './checkouts.js';
 
-// The merchant API's checkouts (CONTRACTS.md): the same service the terminal uses through
+// The merchant API's checkouts (docs/CONTRACTS.md): the same service the terminal uses through
 // its link. A checkout is found by its token or its id; another merchant's is "not found".
 
 const minor = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -76,6 +76,7 @@ export function registerCheckoutApi(
           tags,
           security,
           summary: 'Create a checkout (one QR code for every wallet)',
+          operationId: 'createCheckout',
           body: createCheckoutBody,
           response: { 201: checkoutSchema, ...errorResponse },
         },
@@ -111,6 +112,7 @@ export function registerCheckoutApi(
           tags,
           security,
           summary: 'List checkouts, newest first',
+          operationId: 'listCheckouts',
           querystring: z.object({
             limit: z.coerce.number().int().min(1).max(200).optional(),
             before: z.string().max(64).optional(),
@@ -132,6 +134,7 @@ export function registerCheckoutApi(
           tags,
           security,
           summary: 'A checkout, with its payment once paid',
+          operationId: 'getCheckout',
           params: tokenParams,
           response: { 200: checkoutSchema, ...errorResponse },
         },
@@ -146,6 +149,7 @@ export function registerCheckoutApi(
           tags,
           security,
           summary: 'Cancel an open checkout (its channel orders are closed)',
+          operationId: 'cancelCheckout',
           params: tokenParams,
           response: { 200: checkoutSchema, ...errorResponse },
         },
@@ -160,6 +164,7 @@ export function registerCheckoutApi(
           tags,
           security,
           summary: 'The channel orders made under a checkout (one per wallet the customer tried)',
+          operationId: 'listCheckoutPayments',
           params: tokenParams,
           response: { 200: z.object({ data: z.array(paymentSchema) }), ...errorResponse },
         },

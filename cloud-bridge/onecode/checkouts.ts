@@ -74,7 +74,7 @@ export interface Checkout {
   payment?: PaymentView;
 }
 
-/** What the merchant API and webhooks show of a checkout (snake_case, CONTRACTS.md). */
+/** What the merchant API and webhooks show of a checkout (snake_case, docs/CONTRACTS.md). */
 export interface CheckoutView {
   id: string;
   token: string;

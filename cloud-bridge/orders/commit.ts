@@ -11,7 +11,7 @@ import type { Decision, DecidedTask } from './decide.js';
 import { paymentView } from './views.js';
 
 // The one way an order changes: everything a transition implies commits in a single
-// transaction, so a crash leaves either the whole change or none of it (issue 14). Channel
+// transaction, so a crash leaves either the whole change or none of it. Channel
 // calls never happen in here; their raw messages are buffered and written with the outcome.
 
 /**

@@ -5,7 +5,7 @@ import { nowIso } from '../store/db.js';
 import type { CrashPoint } from './commit.js';
 import { CrashError, TestGateway, manualClock, paymentBridge } from './test-gateway.fixture.js';
 
-// Issue 14, item 1: fail between every two steps of creating, paying, late-paying, closing and
+// Fail between every two steps of creating, paying, late-paying, closing and
 // refunding; start a new bridge on the same database; show nothing was lost or repeated.
 
 const APPLY_POINTS: CrashPoint[] = [

@@ -35,7 +35,10 @@ export interface PaymentDeps {
   crash?: CrashHook;
 }
 
-/** Hooks for the parts that come later (FX quotes for the bank channel, checkouts). */
+/**
+ * Hooks through which the FX service (bank quotes) and checkouts join the payment flows, so
+ * orders/ does not import them.
+ */
 export interface PaymentHooks {
   /** Turns the order's price into what the customer pays, when the channel needs another currency. */
   quoteFor?(input: { merchantId: string; channel: ChannelName; amount: Money; quoteId?: string }): Promise<

@@ -2,7 +2,7 @@ import type { Kysely, Migration } from 'kysely';
 import type { Dialect } from '../store/dialect.js';
 
 // A refund's send is a lease: `sending_until` is committed before the channel call, so no one
-// re-sends a refund whose call may still be in flight (issue 14). `last_sent_at` dates the
+// re-sends a refund whose call may still be in flight. `last_sent_at` dates the
 // last send, so a channel without a refund key is sent a refund again only once its refund
 // list has had time to show the first.
 export const m0008_refund_sending = (_d: Dialect): Migration => ({

@@ -6,7 +6,7 @@ import { Metrics } from '../server/metrics.js';
 import { registerNotifyRoutes } from './notify-route.js';
 import { TestGateway, manualClock, paymentBridge } from './test-gateway.fixture.js';
 
-// Item 6 of issue 14: a notify's body is stored only once its signature verifies; a forged or
+// A notify's body is stored only once its signature verifies; a forged or
 // oversized one is counted and refused without growing the database; the route is rate-limited
 // per source. And a channel's refund notify settles the refund it names.
 

@@ -1,7 +1,7 @@
 import type { PaymentStatus } from '../../protocol/payments.js';
 import { KauriError } from '../../protocol/errors.js';
 
-// The one order state machine (ARCHITECTURE.md). A transition not in this table is an error.
+// The one order state machine (docs/ARCHITECTURE.md). A transition not in this table is an error.
 //   created → pending; pending → paid | closed | reversed | failed;
 //   closed → paid (a late payment: always followed by an automatic refund);
 //   paid → partially_refunded | refunded; partially_refunded → partially_refunded | refunded.

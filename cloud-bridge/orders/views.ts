@@ -1,6 +1,6 @@
 import type { Order, Refund } from '../store/orders-repo.js';
 
-// What the merchant API (and webhooks, and terminals) see of a payment: CONTRACTS.md.
+// What the merchant API (and webhooks, and terminals) see of a payment: docs/CONTRACTS.md.
 export interface PaymentView {
   id: string;
   out_trade_no: string;

@@ -28,7 +28,7 @@ export function channelStatusName(code: number): ChannelStatus {
   return CHANNEL_STATUSES[code - 1]!;
 }
 
-/** Platform statuses of CONTRACTS.md (payments, then refunds). */
+/** Platform statuses of docs/CONTRACTS.md (payments, then refunds). */
 export type PlatformStatus =
   | 'created'
   | 'pending'

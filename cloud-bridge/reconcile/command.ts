@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ReconcileError } from './errors.js';
 import { CHANNELS, type Channel } from './codes.js';
 
-// `kauri reconcile` (CONTRACTS.md). The engine is imported when the command runs, so the
+// `kauri reconcile` (docs/CONTRACTS.md). The engine is imported when the command runs, so the
 // rest of the CLI does not pay for it at start-up.
 
 interface Options {
@@ -29,7 +29,7 @@ export function registerReconcileCommand(program: Command): void {
       '--statement <file>',
       "the channel's statement file (WeChat downloadbill, Alipay transaction/settlement file, bank statement)",
     )
-    .option('--platform <file>', 'platform orders CSV (CONTRACTS.md)')
+    .option('--platform <file>', 'platform orders CSV (docs/CONTRACTS.md)')
     .option(
       '--db <url>',
       'the bridge database (sqlite:PATH or postgres://…; default sqlite:./data/bridge.db when it exists), for orders, downloads and the recorded run',

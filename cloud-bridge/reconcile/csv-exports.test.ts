@@ -9,7 +9,7 @@ import type { Difference } from './ledger.js';
 import { platformCsv } from './runs/platform-source.js';
 import { settlementCsv, type SettlementRow } from './runs/service.js';
 
-// Issue 15 item 10: every CSV Kauri writes goes through cloud-bridge/csv.ts, so no cell
+// Every CSV Kauri writes goes through cloud-bridge/csv.ts, so no cell
 // that came from outside (a channel's file, an out_trade_no, a merchant's name) opens in
 // a spreadsheet as a formula. One test per export (HQ's differences.csv is these cells
 // after HQ's own columns, through the same csvDocument).

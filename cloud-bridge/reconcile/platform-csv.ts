@@ -14,7 +14,7 @@ import { csvUnneutralise } from '../csv.js';
 import { decodeHeaderLine, checkUtf8Line } from './convertors/header.js';
 import { columnsByName, COUNT_MASK, hasByte, HIGH_BIT, QUOTE_BIT, splitFields } from './convertors/fields.js';
 
-// The platform orders CSV of CONTRACTS.md: columns found by header name, `out_refund_no`
+// The platform orders CSV of docs/CONTRACTS.md: columns found by header name, `out_refund_no`
 // may be absent. Rows of other channels are skipped. Quoted fields (RFC 4180, as a
 // spreadsheet may write them) take a slower path; the common unquoted row is split on bytes.
 

@@ -86,6 +86,8 @@ export function registerMerchantApi(
       {
         schema: {
           tags,
+          summary: 'Create a payment (201), or answer the existing one (200) when out_trade_no was sent before',
+          operationId: 'createPayment',
           body: createPaymentBody,
           response: { 200: paymentSchema, 201: paymentSchema, ...errorResponse },
         },
@@ -108,6 +110,8 @@ export function registerMerchantApi(
       {
         schema: {
           tags,
+          summary: 'List payments, newest first',
+          operationId: 'listPayments',
           querystring: z.object({
             limit: z.coerce.number().int().min(1).max(200).optional(),
             before: z.string().max(64).optional(),
@@ -127,7 +131,15 @@ export function registerMerchantApi(
 
     r.get(
       '/api/v1/payments/:out_trade_no',
-      { schema: { tags, params: outTradeNoParams, response: { 200: paymentSchema, ...errorResponse } } },
+      {
+        schema: {
+          tags,
+          summary: 'A payment, by the merchant’s out_trade_no',
+          operationId: 'getPayment',
+          params: outTradeNoParams,
+          response: { 200: paymentSchema, ...errorResponse },
+        },
+      },
       async (req) => {
         return paymentView(await payments.getPayment(merchant(req), req.params.out_trade_no), { publicBaseUrl });
       },
@@ -135,7 +147,15 @@ export function registerMerchantApi(
 
     r.post(
       '/api/v1/payments/:out_trade_no/close',
-      { schema: { tags, params: outTradeNoParams, response: { 200: paymentSchema, ...errorResponse } } },
+      {
+        schema: {
+          tags,
+          summary: 'Close an unpaid payment (its channel order is closed or reversed)',
+          operationId: 'closePayment',
+          params: outTradeNoParams,
+          response: { 200: paymentSchema, ...errorResponse },
+        },
+      },
       async (req) => {
         return paymentView(await payments.closePayment(merchant(req), req.params.out_trade_no), { publicBaseUrl });
       },
@@ -144,7 +164,14 @@ export function registerMerchantApi(
     r.post(
       '/api/v1/payments/:out_trade_no/refunds',
       {
-        schema: { tags, params: outTradeNoParams, body: refundBody, response: { 201: refundSchema, ...errorResponse } },
+        schema: {
+          tags,
+          summary: 'Refund all or part of a paid payment',
+          operationId: 'createRefund',
+          params: outTradeNoParams,
+          body: refundBody,
+          response: { 201: refundSchema, ...errorResponse },
+        },
       },
       async (req, reply) => {
         const { refund, order } = await payments.refund(merchant(req), req.params.out_trade_no, req.body);
@@ -158,6 +185,8 @@ export function registerMerchantApi(
       {
         schema: {
           tags,
+          summary: 'The refunds of a payment',
+          operationId: 'listRefunds',
           params: outTradeNoParams,
           response: { 200: z.object({ data: z.array(refundSchema) }), ...errorResponse },
         },

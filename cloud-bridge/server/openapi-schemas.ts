@@ -53,3 +53,32 @@ export const refundSchema = z.object({
   automatic: z.boolean().optional(),
   created_at: z.string(),
 });
+
+export const quoteSchema = z.object({
+  quote_id: z.string().describe('send as quote_id when creating the payment to charge at this quote'),
+  channel: z.enum(['wechat', 'alipay', 'bank']),
+  amount_minor: z.number().int(),
+  currency: z.string(),
+  cny_minor: z.number().int(),
+  rate: z.string().describe('CNY per 1 unit of currency, a decimal string'),
+  markup: z.string().describe('a fraction as a decimal string: "0.02" is 2%'),
+  source: z.string(),
+  rate_time: z.string(),
+  expires_at: z.string(),
+});
+
+const deviceHealthSchema = z.object({ kind: z.string(), state: z.string(), detail: z.string().optional() });
+
+export const terminalSchema = z.object({
+  id: z.string(),
+  merchantId: z.string(),
+  storeId: z.string(),
+  name: z.string(),
+  createdAt: z.string(),
+  revokedAt: z.string().nullable(),
+  lastSeenAt: z.string().nullable(),
+  health: z.array(deviceHealthSchema).nullable().describe("the devices of the counter's latest health report"),
+  healthAt: z.string().nullable(),
+});
+
+export const pairingCodeSchema = z.object({ code: z.string(), store_id: z.string(), expires_at: z.string() });

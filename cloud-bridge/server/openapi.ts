@@ -36,7 +36,11 @@ export async function registerOpenApi(
     },
   });
   app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => {
-    const doc = app.swagger() as { servers?: Array<{ url: string }> };
-    return { ...doc, servers: [{ url: options.publicBaseUrl() }] };
+    const doc = app.swagger() as { info: Record<string, unknown>; servers?: Array<{ url: string }> };
+    const base = options.publicBaseUrl();
+    // The API is the operator's, not an open licence: its terms are where the operator's
+    // merchants sign in (Redocly's recommended rules want a licence with a URL).
+    const license = { name: 'Proprietary: the terms of this bridge’s operator', url: `${base}/hq` };
+    return { ...doc, info: { ...doc.info, license }, servers: [{ url: base }] };
   });
 }

@@ -8,7 +8,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 
-// Group commit for SQLite (issue 14, item 3). With `synchronous = FULL` every COMMIT is an
+// Group commit for SQLite. With `synchronous = FULL` every COMMIT is an
 // fsync (~6 ms on our disks), and better-sqlite3 runs it on the event loop, so one commit
 // per write caps a bridge at a few hundred writes per second whatever the CPU. Here every
 // write and transaction that arrives while a group is open joins it as a savepoint; the

@@ -359,8 +359,8 @@ const m0006_order_pay_params: Builder = () => ({
   },
 });
 
-// Each merchant's maximum per payment (issue 15 item 11): nothing bounded an amount, and
-// NZD 90,071,992,547,409.91 reached a channel. NZD 50,000.00 unless HQ sets another.
+// Each merchant's maximum per payment, so no amount reaches a channel unbounded (without
+// it NZD 90,071,992,547,409.91 would). NZD 50,000.00 unless HQ sets another.
 const m0011_merchant_max_payment: Builder = (d) => ({
   async up(db: Kysely<any>) {
     await db.schema

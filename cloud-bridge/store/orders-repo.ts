@@ -137,7 +137,7 @@ export class OrdersRepo {
     ).map(toOrder);
   }
 
-  /** Open orders created before `before`, oldest first: the order-sync job's work list. */
+  /** Open orders (created or pending), oldest first, at most `limit`: the order-sync job's work list. */
   async openOrders(limit = 100): Promise<Order[]> {
     return (
       await this.db

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from './db.js';
 import { resolveSecretKey } from '../secret-key.js';
 
-// Issue 15 item 9: bridge.db (sealed credentials, password and PIN hashes) and secret.key
+// bridge.db (sealed credentials, password and PIN hashes) and secret.key
 // are this user's only, whatever the umask.
 
 const mode = (p: string) => statSync(p).mode & 0o777;

@@ -37,8 +37,8 @@ export const m0007_terminal_health = (_d: Dialect): Migration => ({
   },
 });
 
-// Wrong manager PINs counted per store in the database (issue 15 item 8): the count was in
-// each bridge's memory, per terminal, so a restart or a second counter reset the allowance.
+// Wrong manager PINs counted per store in the database, not in a bridge's memory per
+// terminal: neither a restart nor a second counter or bridge resets the allowance.
 export const m0012_manager_pin_attempts = (_d: Dialect): Migration => ({
   async up(db: Kysely<any>) {
     await db.schema

@@ -12,6 +12,7 @@ import type { OrdersRepo } from '../store/orders-repo.js';
 import { TerminalCommandExecutor, type CheckoutPort, type FxPort } from './executor.js';
 import { TerminalHub } from './hub.js';
 import { TerminalsRepo, type Terminal } from './repo.js';
+import { errorResponse, pairingCodeSchema, terminalSchema } from '../server/openapi-schemas.js';
 
 // Counters: pairing, credentials, revocation, and the link hub. `startBridge` builds one
 // of these and `kauri start` uses it to pair its own headless terminal.
@@ -121,19 +122,49 @@ function registerTerminalApi(app: FastifyInstance, service: TerminalService): vo
   };
   const codeBody = z.object({ store: z.string().min(1).max(64), name: z.string().min(1).max(60).optional() });
 
-  app.post('/api/v1/terminals/pairing-codes', async (req, reply) => {
+  const tags = ['terminals'];
+  const pairingCodeRoute = {
+    schema: {
+      tags,
+      summary: 'A one-time code that pairs a new counter with a store',
+      operationId: 'createPairingCode',
+      body: codeBody,
+      response: { 201: pairingCodeSchema, ...errorResponse },
+    },
+  };
+  app.post('/api/v1/terminals/pairing-codes', pairingCodeRoute, async (req, reply) => {
     const merchantId = await merchantOf(req);
     const body = codeBody.safeParse(req.body);
     if (!body.success) throw new KauriError('invalid_request', 'Send {"store": "<store id or code>", "name"?: "…"}');
     const code = await service.createPairingCode(body.data.store, { merchantId, terminalName: body.data.name });
     return reply.code(201).send({ code: code.code, store_id: code.storeId, expires_at: code.expiresAt });
   });
-  app.get('/api/v1/terminals', async (req) => {
+  const listRoute = {
+    schema: {
+      tags,
+      summary: 'The merchant’s counters, with whether each is connected now and its devices’ health',
+      operationId: 'listTerminals',
+      response: {
+        200: z.object({ terminals: z.array(terminalSchema.extend({ connected: z.boolean() })) }),
+        ...errorResponse,
+      },
+    },
+  };
+  app.get('/api/v1/terminals', listRoute, async (req) => {
     const merchantId = await merchantOf(req);
     const list = await service.repo.list({ merchantId });
     return { terminals: list.map((t) => ({ ...t, connected: service.hub.isConnected(t.id) })) };
   });
-  app.post<{ Params: { id: string } }>('/api/v1/terminals/:id/revoke', async (req) => {
+  const revokeRoute = {
+    schema: {
+      tags,
+      summary: 'Revoke a counter: its link is refused from now on',
+      operationId: 'revokeTerminal',
+      params: z.object({ id: z.string().max(64) }),
+      response: { 200: terminalSchema, ...errorResponse },
+    },
+  };
+  app.post<{ Params: { id: string } }>('/api/v1/terminals/:id/revoke', revokeRoute, async (req) => {
     const merchantId = await merchantOf(req);
     return service.revoke(req.params.id, merchantId);
   });

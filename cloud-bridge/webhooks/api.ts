@@ -6,7 +6,7 @@ import { apiKeyAuth } from '../server/merchant-api.js';
 import { errorResponse, errorSchema } from '../server/openapi-schemas.js';
 import type { Delivery, DeliveryAttempt, WebhookService } from './service.js';
 
-// PUT /api/v1/webhook (CONTRACTS.md) and the delivery log with manual redelivery.
+// PUT /api/v1/webhook (docs/CONTRACTS.md) and the delivery log with manual redelivery.
 
 const deliverySchema = z.object({
   id: z.string(),
@@ -83,6 +83,7 @@ export function registerWebhookApi(
           security,
           summary:
             'Set the webhook URL (https, public addresses only unless the merchant is allowed private webhooks); answers the signing secret (shown once, replaced at every call)',
+          operationId: 'setWebhook',
           body: z.strictObject({ url: z.url({ protocol: /^https?$/ }).max(512) }),
           response: { 200: z.object({ url: z.string(), secret: z.string() }), ...errorResponse },
         },
@@ -97,6 +98,7 @@ export function registerWebhookApi(
           tags,
           security,
           summary: 'The webhook URL (never the secret)',
+          operationId: 'getWebhook',
           response: {
             200: z.object({ url: z.string(), created_at: z.string(), updated_at: z.string() }),
             ...errorResponse,
@@ -113,6 +115,7 @@ export function registerWebhookApi(
           tags,
           security,
           summary: 'The delivery log, newest event first',
+          operationId: 'listWebhookDeliveries',
           querystring: z.object({
             event_id: z.string().max(64).optional(),
             status: z.enum(['pending', 'delivered', 'failed']).optional(),
@@ -139,6 +142,7 @@ export function registerWebhookApi(
           tags,
           security,
           summary: 'One delivery with every attempt',
+          operationId: 'getWebhookDelivery',
           params: z.object({ id: z.string().max(64) }),
           response: { 200: deliveryWithAttempts, ...errorResponse },
         },
@@ -153,6 +157,7 @@ export function registerWebhookApi(
           tags,
           security,
           summary: 'Send a delivery again now (at most once every 10 s per delivery and 20 a minute per merchant)',
+          operationId: 'redeliverWebhook',
           params: z.object({ id: z.string().max(64) }),
           response: { 200: deliveryWithAttempts, ...errorResponse, 429: errorSchema },
         },

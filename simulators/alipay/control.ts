@@ -6,7 +6,7 @@ import { originOf } from './api.js';
 import type { AlipayGateway } from './gateway.js';
 import { formatMajor } from './money.js';
 
-// The /sim/ control API (CONTRACTS.md "Simulator control").
+// The /sim/ control API (docs/CONTRACTS.md "Simulator control").
 
 export function registerAlipayControl(
   app: FastifyInstance,

@@ -16,7 +16,7 @@ import { generateRsaKeys } from './sign.js';
 // `kauri sim alipay`: the Alipay cross-border MAPI gateway, its cashier pages, daily
 // files and the /sim/ control API on one port.
 
-/** CONTRACTS.md "Simulator defaults". */
+/** docs/CONTRACTS.md "Simulator defaults". */
 export const DEFAULT_MERCHANT: Merchant = {
   partner: '2088101122136241',
   md5Key: '760bdzec6y9goq7ctyx96ezkz78287de',

@@ -1,7 +1,7 @@
 import { createHash, createSign, createVerify, generateKeyPairSync, timingSafeEqual } from 'node:crypto';
 import iconv from 'iconv-lite';
 
-// MAPI signing (protocols/alipay-and-bank.md A3): every parameter except sign and
+// MAPI signing (docs/protocols/alipay.md): every parameter except sign and
 // sign_type, empty values dropped, sorted by key (ASCII), joined raw as k=v&…; then
 // MD5 (hex of md5(preSign + key)), RSA (SHA1withRSA) or RSA2 (SHA256withRSA), all over
 // the bytes of the string in the request's `_input_charset`. The simulator's own copy:

@@ -18,7 +18,7 @@ import { ensureGatewayKeys, macOk, rsaMd5Sign } from './sign.js';
 import { chinaDayStart, chinaYmd } from './time.js';
 import { xmlDocument } from './xml.js';
 
-// `kauri sim bank`: a PayEase-style online-banking gateway (protocols/alipay-and-bank.md
+// `kauri sim bank`: a PayEase-style online-banking gateway (docs/protocols/payease-bank.md
 // part B) with its payment page, batched notifies, query, refund, a daily statement of
 // Kauri's design, the bank rate source and the /sim/ control API on one port.
 
@@ -266,7 +266,7 @@ export async function startBankSim(opts: BankSimOptions): Promise<BankSim> {
       .send(gw.statement(m.v_mid, f.v_ymd!));
   });
 
-  // The bank rate source (CONTRACTS.md).
+  // The bank rate source (docs/CONTRACTS.md).
   app.get('/rate', async (req, reply) => {
     const currency = String((req.query as Record<string, unknown>).currency ?? '').toUpperCase();
     if (req.simFault?.kind === 'unknown')

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
 
-// PayEase's two signatures (protocols/alipay-and-bank.md B3, B6):
+// PayEase's two signatures (docs/protocols/payease-bank.md):
 // - "MD5" is RFC 2104 HMAC-MD5 with the merchant key, lowercase hex, over field values
 //   concatenated without separators. Chinese values are hashed as GBK bytes, the
 //   gateway's own encoding.

@@ -1,4 +1,4 @@
-// The simulator's clock. Two separate knobs, as CONTRACTS.md describes:
+// The simulator's clock. Two separate knobs, as docs/CONTRACTS.md describes:
 // - `/sim/clock` shifts the simulator's notion of "now" (order times, statement days,
 //   rate dates) by an offset from real time;
 // - KAURI_TIME_SCALE=N makes protocol durations (notify retries, code expiries) N times

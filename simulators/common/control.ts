@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import { controlError } from './server.js';
 
-// Shared by the simulators' /sim/ control routes (CONTRACTS.md "Simulator control").
+// Shared by the simulators' /sim/ control routes (docs/CONTRACTS.md "Simulator control").
 
 /** A /sim/ control call that cannot be done: answered as `{ error: { code, message } }` with `status`. */
 export class ControlError extends Error {

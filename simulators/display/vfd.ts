@@ -1,5 +1,5 @@
 // A 2×20 VFD pole display that understands both command sets almost every unit
-// carries: Epson DM-D (US …) and CD5220 (ESC Q A/B string mode), per devices.md §2.
+// carries: Epson DM-D (US …) and CD5220 (ESC Q A/B string mode), per docs/protocols/pole-display.md.
 // Characters wrap from the end of line 1 to line 2 and from the end of line 2 home,
 // as in overwrite mode.
 

@@ -17,7 +17,7 @@ import { JobRenderer } from './render.js';
 
 export type SimStatus = 'ok' | 'paper-out' | 'cover-open' | 'offline';
 
-/** DLE EOT n = 1..4 replies (devices.md §1.4). */
+/** DLE EOT n = 1..4 replies (docs/protocols/escpos-printer.md). */
 const REPLIES: Record<SimStatus, [number, number, number, number]> = {
   ok: [0x12, 0x12, 0x12, 0x12],
   'paper-out': [0x1a, 0x32, 0x12, 0x7e],

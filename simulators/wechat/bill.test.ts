@@ -156,7 +156,7 @@ describe('downloadbill', () => {
         ['P1', 'SUCCESS'],
         ['P2', 'REVOKED'],
       ]);
-      // Issue 13 item 2: the simulator left the REVOKED row out of the total (12.34), the convertor did not.
+      // The REVOKED row counts in the total (17.34, not 12.34), as the convertor counts it.
       expect(b.totals.slice(0, 2)).toEqual(['2', '17.34']);
     }
   });

@@ -4,7 +4,7 @@ import { beijingDay, billTime } from './time.js';
 
 // A day's statement (downloadbill) from the simulator's own ledger, in one of the three
 // layouts WeChat is known to send (columns found by name on the reading side):
-// - `overseas-en`: the overseas v2 English statement (protocols/wechatpay.md §8.3, 35 columns);
+// - `overseas-en`: the overseas v2 English statement (docs/protocols/wechat.md, 35 columns);
 // - `zh`: the current Chinese ALL bill (27 columns, 应结订单金额/代金券金额…; summary
 //   总交易单数,应结订单总金额,…), as the official format page lists it
 //   (pay.weixin.qq.com/docs/merchant/products/bill-download/format-trade.html);

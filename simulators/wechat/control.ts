@@ -7,7 +7,7 @@ import { formatMajor } from './fx.js';
 import { verifyJsapiParams } from './jsapi.js';
 import type { Order } from './model.js';
 
-// The /sim/ control API (CONTRACTS.md "Simulator control"), the customer's wallet page
+// The /sim/ control API (docs/CONTRACTS.md "Simulator control"), the customer's wallet page
 // (`sim-pay`), and the OAuth endpoints a JSAPI page uses to learn the payer's openid.
 
 export interface ControlDeps {

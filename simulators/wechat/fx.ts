@@ -49,7 +49,7 @@ export function cashFee(total: number, currency: string, rate1e8: string): numbe
 
 /**
  * The CNY part of a refund: the refund ratio applied to the payer's cash amount
- * (protocols/wechatpay.md §4.7), taken cumulatively so partial refunds add up to
+ * (docs/protocols/wechat.md), taken cumulatively so partial refunds add up to
  * exactly `cash` when the order is fully refunded.
  */
 export function cashRefund(cash: number, total: number, refundedBefore: number, refund: number): number {

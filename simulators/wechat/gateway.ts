@@ -67,7 +67,7 @@ export const DEFAULT_RATES: Record<string, string> = {
   JPY: '0.047',
 };
 
-/** Quick Pay payment codes: 18 digits, prefix 10–15 (protocols/wechatpay.md §6.3). */
+/** Quick Pay payment codes: 18 digits, prefix 10–15 (docs/protocols/wechat.md). */
 export const AUTH_CODE = /^1[0-5]\d{16}$/;
 const CODE_LIFETIME_MS = 60_000;
 /** WeChat revokes a Quick Pay order the payer has not confirmed within 45 s. */

@@ -2,7 +2,7 @@ import { isSignType, verify } from './sign.js';
 
 // The JSAPI pay parameters a merchant page hands to getBrandWCPayRequest: signed with
 // the v2 algorithm over exactly appId, timeStamp, nonceStr, package, signType
-// (protocols/wechatpay.md §9). Returns why they are wrong, or undefined when right.
+// (docs/protocols/wechat.md). Returns why they are wrong, or undefined when right.
 export function verifyJsapiParams(p: Record<string, unknown>, key: string): string | undefined {
   for (const k of ['appId', 'timeStamp', 'nonceStr', 'package', 'signType', 'paySign']) {
     if (typeof p[k] !== 'string' || p[k] === '') return `${k} is missing or not a string`;

@@ -1,4 +1,4 @@
-// The merchants a simulator accepts: the CONTRACTS.md default, plus any given with
+// The merchants a simulator accepts: the docs/CONTRACTS.md default, plus any given with
 // `--merchant mch_id=…,appid=…,key=…[,appsecret=…][,currency=…][,bill_layout=…]` (repeatable).
 
 import { BILL_LAYOUTS, isBillLayout, type BillLayout } from './bill.js';

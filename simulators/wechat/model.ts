@@ -3,7 +3,7 @@ import type { SignType } from './sign.js';
 
 // What the simulator believes about each order, as persisted in `--state`.
 
-/** protocols/wechatpay.md §4.4. ACCEPT is never produced here. */
+/** WeChat's trade states (docs/protocols/wechat.md). ACCEPT is never produced here. */
 export type TradeState = 'NOTPAY' | 'SUCCESS' | 'REFUND' | 'CLOSED' | 'REVOKED' | 'USERPAYING' | 'PAYERROR';
 
 export type TradeType = 'NATIVE' | 'JSAPI' | 'APP' | 'MWEB' | 'MICROPAY';

@@ -17,7 +17,7 @@ import { parseWechatXml } from './xml.js';
 // `kauri sim wechat`: the WeChat Pay overseas v2 API, its OAuth endpoints and the
 // /sim/ control API on one port.
 
-/** WeChat's notify retry schedule after the first delivery (protocols/wechatpay.md §5): 24 h 4 min in all. */
+/** WeChat's notify retry schedule after the first delivery (docs/protocols/wechat.md): 24 h 4 min in all. */
 export const NOTIFY_SCHEDULE_MS = [
   15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600,
 ].map((s) => s * 1000);
@@ -30,7 +30,7 @@ export interface WechatSimOptions {
   /** Where state (and with tls, certificates) live; memory-only state without it. */
   stateDir?: string;
   tls?: boolean;
-  /** Extra merchants beside the CONTRACTS.md default. */
+  /** Extra merchants beside the docs/CONTRACTS.md default. */
   merchants?: Merchant[];
   /** The statement layout of merchants that set none (bill.ts); overseas-en when absent. */
   billLayout?: BillLayout;
@@ -101,7 +101,7 @@ export async function startWechatSim(opts: WechatSimOptions): Promise<WechatSim>
   if (opts.tls) {
     tlsMaterial = ensureServerTls(stateDir!, 'wechat');
     for (const m of merchants.values()) {
-      // The default merchant's certificate sits at the top of --state (CONTRACTS.md); others per mch_id.
+      // The default merchant's certificate sits at the top of --state (docs/CONTRACTS.md); others per mch_id.
       const dir = m.mch_id === DEFAULT_MERCHANT.mch_id ? stateDir! : join(stateDir!, 'merchants', m.mch_id);
       const c = ensureClientCertificate(stateDir!, 'wechat', dir, {
         base: 'apiclient',

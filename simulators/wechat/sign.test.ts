@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { sign, stringToSign, verify } from './sign.js';
 
 const key = '192006250b4c09247ec02edce69f6a2d';
-// The official worked example (protocols/wechatpay.md §3).
+// The official worked example (docs/protocols/wechat.md).
 const example = {
   appid: 'wxd930ea5d5a258f4f',
   mch_id: '10000100',

@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
-// WeChat Pay API v2 signature (protocols/wechatpay.md §3): every field except `sign`,
+// WeChat Pay API v2 signature (docs/protocols/wechat.md): every field except `sign`,
 // empty values dropped, keys in ASCII order, `k=v` joined with `&` without URL-encoding,
 // then `&key=<APIv2 key>`; MD5 or HMAC-SHA256 (keyed with the same API key, and the
 // `&key=` suffix is still appended), uppercase hex. `sign_type`, when sent, is signed

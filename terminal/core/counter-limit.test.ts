@@ -8,7 +8,7 @@ import { money } from '../../protocol/money.js';
 import { startTestBridge, type TestBridge } from '../../test/support/bridges.js';
 import { Counter, pairTerminal } from './counter.js';
 
-// Issue 15 item 11, at the counter: a sale above the merchant's maximum per payment is
+// At the counter, a sale above the merchant's maximum per payment is
 // refused by the bridge (amount_too_large) before a checkout is stored, and the cashier
 // sees why.
 

@@ -30,7 +30,7 @@ import { isActive, isPaidFamily, statusWord, STATUS_TEXT, type StatusWord } from
 // transaction: killing the process at any moment loses nothing and repeats nothing.
 
 const CURRENCY = 'NZD';
-// Manager PINs became 6–12 digits (issue 15): a store still on a shorter one needs a new one.
+// Manager PINs are 6–12 digits: a store still on a shorter one needs a new one.
 const MANAGER_PIN_HINT = 'Enter the manager PIN (6–12 digits; if yours is shorter, ask HQ to set a new one)';
 
 interface PaymentView {

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { pairingCodeFor } from './pairing-code.js';
 
-// Issue 15 item 9: the pairing code need not be on the command line (ps shows it).
+// The pairing code need not be on the command line (ps shows it).
 
 describe('where kauri terminal takes its pairing code from', () => {
   const fresh = () => mkdtempSync(join(tmpdir(), 'kauri-pair-'));

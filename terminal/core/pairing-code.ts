@@ -7,7 +7,7 @@ import { KauriError } from '../../protocol/errors.js';
 // every user of the machine (ps, /proc/PID/cmdline) for as long as the process runs; the
 // environment is readable only by this user, and standard input by no one else. So:
 // `KAURI_PAIRING_CODE=… kauri terminal …`, or `… --pair -` with the code on standard input.
-// `--pair CODE` still works (CONTRACTS.md), with a warning.
+// `--pair CODE` still works (docs/CONTRACTS.md), with a warning.
 
 export const PAIRING_CODE_ENV = 'KAURI_PAIRING_CODE';
 

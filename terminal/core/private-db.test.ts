@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TerminalDb } from './db.js';
 
-// Issue 15 item 9: the counter's database holds its device secret: this user's only.
+// The counter's database holds its device secret: this user's only.
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 const root = mkdtempSync(join(tmpdir(), 'kauri-private-'));

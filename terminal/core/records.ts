@@ -1,5 +1,5 @@
 // The records the counter keeps about what happened, as the receipt and settlement
-// layouts need them. The terminal core (issue 7) fills them from its own store; the
+// layouts need them. The terminal core fills them from its own store; the
 // layouts in terminal/receipts/ are pure functions of these and a printer profile.
 //
 // Money is protocol's (integer minor units plus an ISO 4217 currency); rates are

@@ -1,6 +1,6 @@
 import type { SaleStatus } from './db.js';
 
-// The words of CONTRACTS.md's `payment-status` and `customer-status`, and what the
+// The words of docs/CONTRACTS.md's `payment-status` and `customer-status`, and what the
 // cashier and the customer are told in each state (English and Chinese).
 
 export type StatusWord =

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseDeviceSpec } from './device-spec.js';
 
 describe('device SPECs', () => {
-  it('parses every form of CONTRACTS.md', () => {
+  it('parses every form of docs/CONTRACTS.md', () => {
     expect(parseDeviceSpec('serial:/dev/ttyUSB0?baud=115200&profile=generic-58mm-cn')).toEqual({
       kind: 'serial',
       path: '/dev/ttyUSB0',

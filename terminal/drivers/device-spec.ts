@@ -1,6 +1,6 @@
 import { DeviceError } from './errors.js';
 
-// Device SPECs of CONTRACTS.md, parsed in one place:
+// Device SPECs of docs/CONTRACTS.md, parsed in one place:
 //   serial:/dev/ttyX?baud=9600   usb:VID:PID   usb:/dev/usb/lp0   tcp:HOST:PORT   none
 // with options after "?" or "&" (profile=NAME for printers, protocol=epson|cd5220 for
 // pole displays), e.g. "tcp:10.0.0.5:9100&profile=generic-58mm-cn".

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnKauri, type KauriProcess } from '../support/processes.js';
 
-// Issue 4's "done when", as a new user does it with two terminals and curl: `kauri sim
+// What a new user does with two terminals and curl: `kauri sim
 // alipay` and `kauri bridge --demo` running; a web payment and an in-store precreate made
 // through the merchant API, both paid in the simulator, both seen paid, one refunded in part.
 

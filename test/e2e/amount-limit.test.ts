@@ -11,8 +11,8 @@ import {
   type WechatSimProcess,
 } from './wechat-support.js';
 
-// Issue 15 item 11: NZD 90,071,992,547,409.91 (the largest safe integer of cents) was
-// accepted and sent to the channel. Each merchant now has a maximum per payment (NZD
+// NZD 90,071,992,547,409.91 (the largest safe integer of cents) must never reach a
+// channel. Each merchant has a maximum per payment (NZD
 // 50,000.00 unless HQ sets another), refused with amount_too_large before anything is
 // stored or sent: through the merchant API, one-code checkouts and the counter's link.
 

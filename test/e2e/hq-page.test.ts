@@ -234,7 +234,7 @@ describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (k
     expect(await page.textContent('#diffs')).toContain('platformOnly');
     await page.screenshot({ path: join(SHOTS, `${kind}-2-day.png`), fullPage: true });
 
-    // The day's exports: its differences, and the platform side as the orders CSV of CONTRACTS.md.
+    // The day's exports: its differences, and the platform side as the orders CSV of docs/CONTRACTS.md.
     const [diffCsv, platCsv] = await page.evaluate(
       async (hrefs: string[]) => Promise.all(hrefs.map(async (h) => (await fetch(h)).text())),
       [(await page.getAttribute('#diff-csv', 'href'))!, (await page.getAttribute('#platform-csv', 'href'))!],

@@ -93,7 +93,7 @@ function day(): { dir: string; statement: string; platform: string } {
 }
 
 describe('kauri reconcile --statement --platform', () => {
-  it('prints exactly the CONTRACTS.md object on stdout and writes the differences as CSV', async () => {
+  it('prints exactly the docs/CONTRACTS.md object on stdout and writes the differences as CSV', async () => {
     const { dir, statement, platform } = day();
     const out = join(dir, 'differences.csv');
     const r = await run([

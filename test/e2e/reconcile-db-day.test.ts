@@ -14,7 +14,7 @@ import { createTestDatabase, storeKinds, type TestDatabase } from '../support/st
 import { runKauri } from '../support/processes.js';
 import { startWechatSimProcess, uniqueNo, type WechatSimProcess } from './wechat-support.js';
 
-// A day of WeChat traffic through `kauri sim wechat`, with the anomalies of issue 9
+// A day of WeChat traffic through `kauri sim wechat`, with these anomalies
 // injected: a lost notify (pending here, paid at WeChat), an amount changed in the
 // statement (summary recomputed, so the file stays well-formed), a refund the next day,
 // an order two minutes before the cut-off that WeChat books on the next day (suspense,

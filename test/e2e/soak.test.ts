@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { runSoak } from '../../bench/soak.js';
 import { privatePgUnavailable } from '../../bench/private-pg.js';
 
-// The short soak (issue 14): two bridges on a private PostgreSQL cluster, channel faults,
+// The short soak: two bridges on a private PostgreSQL cluster, channel faults,
 // kill -9 of both instances in turn and a crash-restart of PostgreSQL mid-run; nothing
 // lost, invented, doubled or over-refunded, and every paid payment's webhook delivered.
 // The long run is `npm run bench -- soak`.

@@ -28,7 +28,7 @@ describe('kauri start', () => {
     expect(endpoints.sims.wechat).toBe(`https://127.0.0.1:${base + 1}`);
     expect(endpoints.demo).toMatchObject({ merchantId: 'mch_demo', storeCode: expect.any(String), hqUser: 'hq' });
     expect(kauri.stdout()).toContain(endpoints.demo.apiKey);
-    // Issue 15 item 9: the files holding secrets are this user's only, and the counter was
+    // The files holding secrets are this user's only, and the counter was
     // paired without its code on a command line (ps shows every user's).
     for (const f of [
       'endpoints.json',

@@ -213,8 +213,8 @@ describe.skipIf(!existsSync(CHROMIUM))('counter screens against kauri start', ()
     expect(report).toMatch(/#\d+ [0-9a-f]{16}/);
     expect(report).toContain('X-report');
     // With socat, kauri start wires the simulated printer: the sales printed their receipts,
-    // and the settlement button the day's X-report (issue #8: "a sale prints a receipt and the
-    // settlement button prints the day's report into the printer simulator's folder").
+    // and the settlement button the day's X-report, into the printer
+    // simulator's folder.
     if (existsSync(SOCAT)) {
       expect(printerOut()).toBeTruthy();
       await expect.poll(printed, { timeout: 30_000 }).toContain('NZD 8.20');

@@ -10,10 +10,10 @@ import { gunzipSync } from 'node:zlib';
 import { Wechatpay } from 'wechatpay-axios-plugin';
 import { MERCHANT, readCa, simJson, startSim, type RunningSim } from './wechat-sim-harness.js';
 
-// Issue 3: "An independent client nobody here wrote: the npm package
+// An independent client nobody here wrote, the npm package
 // wechatpay-axios-plugin (its v2 API, with the simulator's client certificate)
 // completes unifiedorder → pay → orderquery → refund → downloadbill against the
-// simulator and accepts every response signature." The plugin verifies each v2
+// simulator and accepts every response signature. The plugin verifies each v2
 // response signature itself and rejects the promise when one does not match
 // (EV2_RES_SIGNATURE_NOT_EQUAL); downloadbill is on its SIGNLESS list.
 

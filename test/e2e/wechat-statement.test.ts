@@ -11,8 +11,7 @@ import { systemClock, type Clock } from '../../protocol/clock.js';
 import { createTestDatabase, type TestDatabase } from '../support/stores.js';
 import { startWechatSimProcess, uniqueNo, type WechatSimProcess } from './wechat-support.js';
 
-// A day with a reversal, end to end, in each statement layout WeChat sends (issue 13
-// item 2): a paid NATIVE sale, and a Quick Pay sale that WeChat took while telling us
+// A day with a reversal, end to end, in each statement layout WeChat sends: a paid NATIVE sale, and a Quick Pay sale that WeChat took while telling us
 // SYSTEMERROR, which the cashier then cancelled (so it was reversed: paid, then revoked).
 // The simulator's statement of the day carries that payment as a REVOKED row and counts
 // it in its summary; the bridge downloads it, converts it and matches both sales.

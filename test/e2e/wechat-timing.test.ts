@@ -7,7 +7,7 @@ import {
   type WechatSimProcess,
 } from './wechat-support.js';
 
-// WeChat's timing rules (issue 13 item 3), with the simulator and the bridge at the same
+// WeChat's timing rules, with the simulator and the bridge at the same
 // time scale (20×: 15 s of protocol time is 0.75 s). Reverse is taken from 15 s after the
 // order (overseas v2 Revoke Order); the simulator answers an earlier one SYSTEMERROR with
 // recall=Y, and the bridge waits the rest of the 15 s rather than giving up with the

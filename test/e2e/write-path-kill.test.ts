@@ -8,7 +8,7 @@ import { merchantApi, pollApi } from '../support/merchant-api.js';
 import { openStore } from '../../cloud-bridge/store/db.js';
 import { startWechatSimProcess, uniqueNo, type WechatSimProcess } from './wechat-support.js';
 
-// Issue 14, item 1, end to end: a real bridge process is killed (SIGKILL, via KAURI_CRASH_AT)
+// End to end: a real bridge process is killed (SIGKILL, via KAURI_CRASH_AT)
 // inside the transaction that books a payment from WeChat's notify, after the state was
 // written and before its event; a new bridge on the same database and port finishes the job.
 // The payment is paid once, with exactly one payment.paid event, and nothing half-written.

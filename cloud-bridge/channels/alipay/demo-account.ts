@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DemoChannelAccount } from '../../demo.js';
 
-// The demo merchant's Alipay account, pointing at `kauri sim alipay` and its CONTRACTS.md
+// The demo merchant's Alipay account, pointing at `kauri sim alipay` and its docs/CONTRACTS.md
 // default partner. MD5 needs nothing more; the simulator's RSA public key (in its state
 // folder) is added when there is one, so switching the account to RSA2 is a config edit.
 

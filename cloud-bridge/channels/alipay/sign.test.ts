@@ -11,7 +11,7 @@ function fields(pre: string): Record<string, string> {
   return Object.fromEntries(pre.split('&').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 }
 
-// protocols/alipay-and-bank.md A3: public MD5 vectors (Kaligo's and odoo's tests, and one NZD vector).
+// docs/protocols/alipay.md: public MD5 vectors (Kaligo's and odoo's tests, and one NZD vector).
 const VECTORS: Array<[string, string, string]> = [
   ['partner=2088101122136241&service=forex_rate_file', KALIGO, '4051af1716d522b47acff927d4fb9781'],
   [

@@ -9,7 +9,7 @@ import {
 } from 'node:crypto';
 import iconv from 'iconv-lite';
 
-// MAPI signatures (protocols/alipay-and-bank.md A3). The pre-sign string is every
+// MAPI signatures (docs/protocols/alipay.md). The pre-sign string is every
 // parameter except `sign` and `sign_type`, empty values dropped, sorted by key in ASCII
 // order and joined raw (not URL-encoded) as k=v&…. MD5 is hex(md5(preSign + key)); RSA is
 // SHA1withRSA and RSA2 SHA256withRSA, base64. All of them over the bytes of the string in

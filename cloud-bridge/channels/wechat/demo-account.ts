@@ -4,7 +4,7 @@ import { KauriError } from '../../../protocol/errors.js';
 import type { DemoChannelAccount } from '../../demo.js';
 
 // The demo merchant's WeChat Pay account, pointing at `kauri sim wechat` and its
-// CONTRACTS.md default merchant. With --tls the simulator's state folder holds its CA
+// docs/CONTRACTS.md default merchant. With --tls the simulator's state folder holds its CA
 // (ca.pem) and the merchant's client certificate (apiclient_cert.p12, passphrase mch_id).
 
 export const SIM_DEFAULT_MERCHANT = {

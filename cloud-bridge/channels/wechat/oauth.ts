@@ -4,7 +4,7 @@ import type { ChannelAccount } from '../channel.js';
 import { wechatAccount } from './config.js';
 
 // The silent OAuth (snsapi_base) a JSAPI page needs for the payer's openid
-// (protocols/wechatpay.md §9): send the browser to authorize, then trade the code.
+// (docs/protocols/wechat.md): send the browser to authorize, then trade the code.
 
 export function oauthAuthorizeUrl(account: ChannelAccount, redirectUri: string, state: string): string {
   const a = wechatAccount(account);

@@ -3,8 +3,8 @@ import { isCurrency, money, type Money } from '../../../protocol/money.js';
 import type { ChannelOutcome, RefundOutcome } from '../channel.js';
 import type { Fields } from './sign.js';
 
-// WeChat's words translated to Kauri's, as pure functions (protocols/wechatpay.md §4.4,
-// §6.2). The rule of the overseas API: result_code=FAIL on a payment call is not final
+// WeChat's words translated to Kauri's, as pure functions (docs/protocols/wechat.md).
+// The rule of the overseas API: result_code=FAIL on a payment call is not final
 // unless the error says so; anything uncertain is "unknown" and the order is queried.
 
 /** A WeChat time (yyyyMMddHHmmss, Beijing time, UTC+8) as an instant. */

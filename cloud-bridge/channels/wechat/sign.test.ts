@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkSignature, jsapiPayParams, sign, signingString } from './sign.js';
 
-// The official worked example (pay.weixin.qq.com "签名算法", protocols/wechatpay.md §3).
+// The official worked example (pay.weixin.qq.com "签名算法", docs/protocols/wechat.md).
 const KEY = '192006250b4c09247ec02edce69f6a2d';
 const EXAMPLE = {
   appid: 'wxd930ea5d5a258f4f',
@@ -64,7 +64,7 @@ describe('WeChat Pay v2 signatures', () => {
       sign: '2C9DF1156522C0B2B03B4DBF3BCA5CACB602CBD5CA0F9E112458CF3E9855303B',
     };
     expect(checkSignature(signed, KEY, 'HMAC-SHA256')).toEqual({ ok: true });
-    // Issue 15 item 3: the message's sign_type does not choose the algorithm.
+    // The message's sign_type does not choose the algorithm: the account's setting does.
     const other = checkSignature(signed, KEY, 'MD5');
     expect(!other.ok && other.reason).toMatch(/sign_type "HMAC-SHA256" is not this account's configured MD5/);
     const md5Signed = { ...EXAMPLE, sign_type: 'MD5' };

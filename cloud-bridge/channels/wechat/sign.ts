@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
-// WeChat Pay API v2 signatures (protocols/wechatpay.md §3): every non-empty field but
+// WeChat Pay API v2 signatures (docs/protocols/wechat.md): every non-empty field but
 // `sign`, sorted by key in ASCII order, joined as k=v&… without URL-encoding, then
 // `&key=<API key>` appended — for HMAC-SHA256 too, where the key is also the HMAC key.
 
@@ -38,7 +38,7 @@ export type SignatureCheck = { ok: true } | { ok: false; reason: string };
  * missing sign, a sign_type naming another algorithm, or a mismatch (naming the
  * algorithm and the fields that took part, so an integrator can see whether a field was
  * added, dropped or re-encoded on the way). The message never chooses the algorithm: an
- * HMAC-SHA256 account that let a message say "MD5" would accept the weaker one (issue 15).
+ * HMAC-SHA256 account that let a message say "MD5" would accept the weaker one.
  */
 export function checkSignature(fields: Readonly<Fields>, apiKey: string, signType: SignType): SignatureCheck {
   const given = fields.sign;

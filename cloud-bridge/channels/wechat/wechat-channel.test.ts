@@ -66,7 +66,7 @@ function ctxFor(signType: 'MD5' | 'HMAC-SHA256'): ChannelContext {
 }
 
 describe('WeChat notify verification', () => {
-  it('takes the algorithm from the account, never from the notify (issue 15 item 3)', async () => {
+  it('takes the algorithm from the account, never from the notify', async () => {
     // An HMAC-SHA256 account must not accept a notify that names MD5 and is MD5-signed.
     const downgrade = await rejection(notifyBody({}, 'MD5'), 'POST', ctxFor('HMAC-SHA256'));
     expect(downgrade.reason).toMatch(/sign_type "MD5" is not this account's configured HMAC-SHA256/);

@@ -37,7 +37,7 @@ import {
 import { checkSignature, jsapiPayParams, type Fields } from './sign.js';
 import { buildWechatXml, parseWechatXml, WechatXmlError } from './xml.js';
 
-// The WeChat Pay overseas API v2 as a Kauri channel (protocols/wechatpay.md): NATIVE and
+// The WeChat Pay overseas API v2 as a Kauri channel (docs/protocols/wechat.md): NATIVE and
 // JSAPI through unifiedorder, Quick Pay (micropay) with query-then-reverse, refunds over
 // mutual TLS, notifies, statements and rates.
 

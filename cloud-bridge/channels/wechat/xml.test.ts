@@ -20,7 +20,7 @@ describe('WeChat XML', () => {
   });
 
   it('drops the layout WeChat puts between fields and keeps every value byte for byte', () => {
-    // Issue 13 item 1: real answers put a newline (the docs' examples also indent) between
+    // Real answers put a newline (the docs' examples also indent) between
     // elements; that layout must not become a field, nor be trimmed off a value.
     const f = parseWechatXml(
       '<xml>\n   <return_code><![CDATA[SUCCESS]]></return_code>\r\n\t<return_msg><![CDATA[ OK ]]></return_msg>\n<body> A &amp; B </body>\n<attach><![CDATA[&amp;]]></attach>\n</xml>\n',

@@ -102,8 +102,8 @@ describe('WeChat downloadbill convertor', () => {
   it.each(['overseas-en', 'zh', 'zh-legacy'])(
     'reads the %s bill of the wire corpus, a REVOKED row counted in the summary totals',
     async (layout) => {
-      // Issue 13 item 2: the early Chinese layout (总金额, 企业红包金额; summary 总交易额,
-      // 总企业红包退款金额) was refused with "no column 订单金额".
+      // The early Chinese layout (总金额, 企业红包金额; summary 总交易额, 总企业红包退款金额)
+      // is read by header name like the others, not refused for lacking 订单金额.
       const text = readFileSync(
         new URL(`../../../test/fixtures/wire/wechat/downloadbill-all-${layout}.csv`, import.meta.url),
       );

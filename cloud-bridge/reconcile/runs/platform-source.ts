@@ -112,7 +112,7 @@ export async function platformRows(store: Store, o: PlatformSourceOptions): Prom
   return out;
 }
 
-/** The platform orders CSV of CONTRACTS.md, for the HQ export and for `--platform` files. */
+/** The platform orders CSV of docs/CONTRACTS.md, for the HQ export and for `--platform` files. */
 export function platformCsv(rows: readonly PlatformRow[]): string {
   return csvDocument(
     [

@@ -48,7 +48,7 @@ export interface DownloadOutcome {
 export interface DayRun {
   channel: Channel;
   date: string;
-  /** Every merchant's runs added up (the JSON of CONTRACTS.md). */
+  /** Every merchant's runs added up (the JSON of docs/CONTRACTS.md). */
   summary: ReconcileSummary;
   merchants: Array<{
     merchantId: string;
@@ -948,7 +948,7 @@ export class ReconcileService {
     );
   }
 
-  /** The platform side of a channel-day as the orders CSV of CONTRACTS.md (every merchant on the channel). */
+  /** The platform side of a channel-day as the orders CSV of docs/CONTRACTS.md (every merchant on the channel). */
   async platformExport(channel: Channel, date: string): Promise<string> {
     checkDay(date);
     const rows = [];

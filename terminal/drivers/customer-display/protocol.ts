@@ -1,4 +1,4 @@
-// The two command sets almost every 2×20 VFD pole display carries (devices.md §2):
+// The two command sets almost every 2×20 VFD pole display carries (docs/protocols/pole-display.md):
 // Epson DM-D ("US" commands) and CD5220 (ESC Q A/B string mode). Which one a unit
 // speaks is a DIP switch, so it is a setting here. Both get plain ASCII only.
 

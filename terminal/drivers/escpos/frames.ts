@@ -1,6 +1,6 @@
 // Where commands begin in an ESC/POS job, so the driver can pause between chunks to
 // ask for status (DLE EOT) without putting the request inside another command's
-// parameters, where a printer would read it as data (devices.md §1.4). Only lengths
+// parameters, where a printer would read it as data (docs/protocols/escpos-printer.md). Only lengths
 // are known here, from the command tables; anything unknown ends the search and the
 // rest of the job goes as one piece.
 

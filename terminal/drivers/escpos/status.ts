@@ -1,7 +1,7 @@
 import type { DeviceErrorCode } from '../errors.js';
 
 // DLE EOT (real-time status) and ASB (automatic status back), per the Epson command
-// tables (devices.md §1.4). A real-time reply is one byte of pattern 0xx1xx10; an ASB
+// tables (docs/protocols/escpos-printer.md). A real-time reply is one byte of pattern 0xx1xx10; an ASB
 // frame is four bytes, the first 0xx1xx00 and the rest 0xx0xxxx; XON/XOFF are 11/13.
 
 export const DLE_EOT = (n: 1 | 2 | 3 | 4) => new Uint8Array([0x10, 0x04, n]);
