@@ -1,21 +1,38 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 
-// The composition root: every deployable registers its own commands here. Each command's
-// modules load only when that command runs (its first argument picks them), so `kauri sim
-// wechat` or `kauri reconcile` does not pay for the bridge, the terminal and the device
-// drivers at start-up; help and unknown commands load them all.
+// The composition root. `kauri --help`, `kauri --version` and a mistyped command load
+// nothing but commander: the list below carries each command's one-line summary. A command
+// named on the command line loads only the module that declares its options (light: commander
+// and a few parsers), and its action imports what it runs (the bridge, the terminal, the
+// device drivers) only when it runs, so `kauri <command> --help` is as quick as `kauri --help`.
 type Registrar = (program: Command) => void;
 
-const REGISTRARS: Array<{ commands: string[]; load: () => Promise<Registrar[]> }> = [
+interface CommandEntry {
+  name: string;
+  summary: string;
+  load: () => Promise<Registrar[]>;
+}
+
+export const COMMANDS: CommandEntry[] = [
   {
-    commands: ['start', 'demo-bridge'],
-    load: async () => {
-      const m = await import('./start.js');
-      return [m.registerStartCommand, m.registerDemoBridgeCommand];
-    },
+    name: 'start',
+    summary: 'run the whole system on this machine: bridge, channel simulators, devices, a paired terminal',
+    load: async () => [(await import('./start-command.js')).registerStartCommand],
   },
   {
-    commands: ['bridge', 'admin'],
+    name: 'demo-bridge',
+    summary: 'take the bridge of a running `kauri start` down or bring it back, to watch the counter work offline',
+    load: async () => [(await import('./start-command.js')).registerDemoBridgeCommand],
+  },
+  {
+    name: 'bridge',
+    summary: 'run the cloud bridge (merchant API, channel notifies, jobs)',
+    load: async () => [(await import('../cloud-bridge/commands.js')).registerBridgeCommands],
+  },
+  {
+    name: 'admin',
+    summary: 'manage merchants, stores, API keys, channel accounts, HQ users and counters',
     load: async () => [
       (await import('../cloud-bridge/commands.js')).registerBridgeCommands,
       (await import('../cloud-bridge/terminals/admin.js')).registerTerminalAdminCommands,
@@ -23,32 +40,66 @@ const REGISTRARS: Array<{ commands: string[]; load: () => Promise<Registrar[]> }
     ],
   },
   {
-    commands: ['reconcile'],
+    name: 'reconcile',
+    summary: "reconcile one channel-day: the channel's statement against the platform's orders",
     load: async () => [(await import('../cloud-bridge/reconcile/command.js')).registerReconcileCommand],
   },
   {
-    commands: ['sticker'],
+    name: 'sticker',
+    summary: "make a store's printed one-code sticker as PDF or PNG",
     load: async () => [(await import('../cloud-bridge/onecode/sticker-command.js')).registerStickerCommand],
   },
-  { commands: ['sim'], load: async () => [(await import('../simulators/commands.js')).registerSimCommands] },
   {
-    commands: ['terminal', 'print-test'],
+    name: 'sim',
+    summary: 'protocol-faithful simulators of the payment channels and counter devices',
+    load: async () => [(await import('../simulators/commands.js')).registerSimCommands],
+  },
+  {
+    name: 'print-test',
+    summary: 'print a test page and wait for the printer to report it printed',
+    load: async () => [(await import('../terminal/commands.js')).registerTerminalCommands],
+  },
+  {
+    name: 'terminal',
+    summary: 'the counter app: cashier and customer screens, linked to the bridge',
     load: async () => [(await import('../terminal/commands.js')).registerTerminalCommands],
   },
 ];
 
+/** The version in package.json: beside cli/ when run from source, two up from dist/cli/. */
+export function kauriVersion(): string {
+  for (const up of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'kauri' && pkg.version) return pkg.version;
+    } catch {
+      // not this one
+    }
+  }
+  return 'unknown';
+}
+
 export async function buildProgram(argv: string[] = process.argv): Promise<Command> {
   const program = new Command('kauri')
     .description('Kauri: WeChat Pay, Alipay and Chinese online banking at a New Zealand counter')
+    .version(kauriVersion(), '-V, --version', 'print the version of Kauri')
     // Bad arguments get one line on stderr (reason and hint), as every command promises.
     .configureOutput({
       outputError: (str, write) => write(`${str.trim().replace(/\s*\n\s*/g, ' ')} (run with --help for usage)\n`),
     })
     .exitOverride();
-  const first = argv[2];
-  const wanted = REGISTRARS.filter((r) => first !== undefined && r.commands.includes(first));
-  for (const r of wanted.length ? wanted : REGISTRARS) {
-    for (const register of await r.load()) register(program);
+  // `kauri help <command>` is `kauri <command> --help`.
+  const named = argv[2] === 'help' ? argv[3] : argv[2];
+  const entry = COMMANDS.find((c) => c.name === named);
+  if (entry) {
+    const registered = new Set<Registrar>();
+    for (const register of await entry.load()) {
+      if (registered.has(register)) continue;
+      registered.add(register);
+      register(program);
+    }
+  } else {
+    for (const c of COMMANDS) program.command(c.name).summary(c.summary);
   }
   return program;
 }

@@ -2,9 +2,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError, type Command } from 'commander';
 import QRCode from 'qrcode';
 import { startBridge, type Bridge, type BridgeOptions } from '../cloud-bridge/bridge.js';
 import { resolveSecretKey } from '../cloud-bridge/secret-key.js';
@@ -15,6 +14,7 @@ import { socatAvailable, startDeviceSimulators, type DeviceSimulators } from './
 import { pullRatesBeforeReady } from '../cloud-bridge/fx/index.js';
 import { newManagerPin, weakPinReason } from '../cloud-bridge/terminals/pin-policy.js';
 import { privateDir, writePrivateFile } from '../protocol/private-files.js';
+import { WANTED_FILE } from './start-command.js';
 
 // `kauri start`: the whole system on one machine. Simulators run as child processes (they
 // are outside systems, reached only over the wire); the bridge runs in this process, and
@@ -28,13 +28,6 @@ interface Child {
   proc: ChildProcess;
 }
 
-function port(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1024 || n > 65_000)
-    throw new InvalidArgumentError('the port base is a whole number from 1024 to 65000');
-  return n;
-}
-
 /** Channel simulators `kauri start` runs (name, port offset, extra flags). */
 const SIMULATORS: Array<{ name: 'wechat' | 'alipay' | 'bank'; offset: number; flags: string[]; scheme: string }> = [
   { name: 'wechat', offset: 1, flags: ['--tls'], scheme: 'https' },
@@ -42,18 +35,7 @@ const SIMULATORS: Array<{ name: 'wechat' | 'alipay' | 'bank'; offset: number; fl
   { name: 'bank', offset: 3, flags: [], scheme: 'http' },
 ];
 
-export function registerStartCommand(program: Command): void {
-  program
-    .command('start')
-    .description('run the whole system on this machine: bridge, channel simulators, devices, a paired terminal')
-    .option('--data <dir>', 'data folder (databases, simulator state, printer output)', './data')
-    .option('--port-base <n>', 'ports: base+0 bridge, +1 wechat, +2 alipay, +3 bank, +10 terminal screens', port, 7300)
-    .action(async (opts: { data: string; portBase: number }) => {
-      await runStart(resolve(opts.data), opts.portBase);
-    });
-}
-
-async function runStart(dataDir: string, base: number): Promise<void> {
+export async function runStart(dataDir: string, base: number): Promise<void> {
   // endpoints.json (API key, HQ password, manager PIN), bridge.db, secret.key, the
   // counter's database and the simulators' keys all live under it: this user's only.
   privateDir(dataDir);
@@ -263,50 +245,6 @@ function inForeground(): boolean {
   const r = spawnSync('ps', ['-o', 'tpgid=,pgid=', '-p', String(process.pid)], { encoding: 'utf8' });
   const [tpgid, pgid] = (r.stdout ?? '').trim().split(/\s+/);
   return r.status === 0 && !!tpgid && tpgid === pgid;
-}
-
-const WANTED_FILE = 'bridge-wanted';
-
-/** `kauri demo-bridge stop|start`: the outage switch of a running `kauri start`, from another shell. */
-export function registerDemoBridgeCommand(program: Command): void {
-  program
-    .command('demo-bridge')
-    .description(
-      'take the bridge of a running `kauri start` down (stop) or bring it back (start), to watch the counter work offline',
-    )
-    .argument('<action>', 'stop | start', (v) => {
-      if (v !== 'stop' && v !== 'start') throw new InvalidArgumentError('say stop or start');
-      return v as 'stop' | 'start';
-    })
-    .option('--data <dir>', 'the data folder `kauri start` was given', './data')
-    .action(async (action: 'stop' | 'start', opts: { data: string }) => {
-      const file = join(resolve(opts.data), 'endpoints.json');
-      if (!existsSync(file))
-        throw new Error(`${file} does not exist: is kauri start running with --data ${opts.data}?`);
-      const ep = JSON.parse(readFileSync(file, 'utf8')) as { pid?: number; bridge: string };
-      if (!ep.pid) throw new Error(`${file} names no kauri start process`);
-      try {
-        process.kill(ep.pid, 0);
-        writeFileSync(join(resolve(opts.data), WANTED_FILE), `${action}\n`);
-        process.kill(ep.pid, 'SIGUSR2');
-      } catch {
-        throw new Error(`kauri start (pid ${ep.pid}) is not running`);
-      }
-      const want = action === 'start';
-      const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline) {
-        const up = await fetch(new URL('/healthz', ep.bridge)).then(
-          (r) => r.ok,
-          () => false,
-        );
-        if (up === want) {
-          process.stdout.write(want ? `bridge running at ${ep.bridge}\n` : 'bridge stopped: the counter is offline\n');
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      throw new Error(`the bridge did not ${action} within 30 s (see the logs in ${join(resolve(opts.data), 'logs')})`);
-    });
 }
 
 function spawnChild(name: string, args: string[], logsDir: string, env: NodeJS.ProcessEnv = {}): Child {

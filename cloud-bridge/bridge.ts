@@ -92,6 +92,8 @@ export function parseTrustProxy(spec: string | undefined): TrustProxy {
 
 export interface Bridge {
   readonly app: FastifyInstance;
+  /** Every route the bridge answers (method and URL pattern), as registered. */
+  readonly routes: ReadonlyArray<{ method: string; url: string }>;
   readonly url: string;
   readonly store: Store;
   readonly accounts: AccountsRepo;
@@ -134,6 +136,10 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     loggerInstance: log as unknown as FastifyBaseLogger,
     bodyLimit: 256 * 1024,
     trustProxy: options.trustProxy ?? parseTrustProxy(process.env.KAURI_TRUST_PROXY),
+  });
+  const routes: Array<{ method: string; url: string }> = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) routes.push({ method, url: r.url });
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -320,6 +326,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
 
   return {
     app,
+    routes,
     url,
     store,
     accounts,

@@ -3,9 +3,7 @@ import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { resolveSecretKey } from './secret-key.js';
-import { openStore } from './store/db.js';
-import { AccountsRepo } from './store/accounts.js';
-import { SecretBox } from './store/secret-box.js';
+import type { AccountsRepo } from './store/accounts.js';
 import { format, parseDecimal } from '../protocol/money.js';
 import { maxPaymentOf, parseMaxPayment } from './orders/limits.js';
 import { CHANNELS, type ChannelName } from '../protocol/payments.js';
@@ -113,6 +111,12 @@ export function registerBridgeCommands(program: Command): void {
 
 async function withAccounts<T>(dbUrl: string, fn: (accounts: AccountsRepo) => Promise<T>): Promise<T> {
   const secretKey = resolveSecretKey(dataDirOf(dbUrl), (l) => process.stderr.write(`${l}\n`));
+  // The store and its drivers load only when a command that needs them runs.
+  const [{ openStore }, { AccountsRepo }, { SecretBox }] = await Promise.all([
+    import('./store/db.js'),
+    import('./store/accounts.js'),
+    import('./store/secret-box.js'),
+  ]);
   const store = await openStore(dbUrl);
   try {
     return await fn(new AccountsRepo(store, new SecretBox(secretKey)));

@@ -1,5 +1,8 @@
 // One catalogue of every error Kauri reports across a boundary (HTTP, the terminal
-// link, the cashier's screen). Callers branch on `code`, never on message text.
+// link, the cashier's screen, the CLI): its code, the HTTP status it answers with, and
+// what a person reads in English and Chinese. Callers branch on `code`, never on message
+// text. Every error class in the code base is a KauriError (or a thin subclass that adds
+// where the problem was), so one boundary (cloud-bridge/server/errors.ts) can answer them all.
 
 interface ErrorSpec {
   readonly status: number;
@@ -15,8 +18,20 @@ export const ERRORS = {
   unsupported_media_type: { status: 415, en: 'Unsupported content type', zh: '不支持的内容类型' },
   not_found: { status: 404, en: 'Not found', zh: '未找到' },
   rate_limited: { status: 429, en: 'Too many requests; slow down', zh: '请求过于频繁，请稍后再试' },
+  bad_argument: { status: 400, en: 'An argument is missing or not valid', zh: '参数缺失或无效' },
+  conflict: { status: 409, en: 'That conflicts with the current state', zh: '与当前状态冲突' },
   // Authentication and authorisation
   unauthenticated: { status: 401, en: 'Missing or invalid credentials', zh: '缺少或无效的凭证' },
+  unauthorized: {
+    status: 401,
+    en: 'Sign in first, or the user name or password is wrong',
+    zh: '请先登录，或用户名、密码错误',
+  },
+  too_many_logins: {
+    status: 429,
+    en: 'Too many failed logins for this user from this address; wait and try again',
+    zh: '该用户从此地址登录失败次数过多，请稍候再试',
+  },
   forbidden: { status: 403, en: 'Not allowed', zh: '无权操作' },
   terminal_revoked: { status: 403, en: 'This terminal has been revoked', zh: '此终端已被停用' },
   pairing_code_invalid: {
@@ -98,14 +113,59 @@ export const ERRORS = {
   channel_error: { status: 502, en: 'The payment channel reported an error', zh: '支付渠道返回错误' },
   channel_rejected: { status: 402, en: 'The payment channel declined the payment', zh: '支付渠道拒绝了该支付' },
   signature_invalid: { status: 400, en: 'The signature does not verify', zh: '签名验证失败' },
+  // Merchant webhooks, as the merchant's copy of webhooks/verify-signature.ts reports them
+  missing_header: { status: 400, en: 'The Kauri-Signature header is missing', zh: '缺少 Kauri-Signature 签名头' },
+  malformed_header: {
+    status: 400,
+    en: 'The Kauri-Signature header is malformed',
+    zh: 'Kauri-Signature 签名头格式错误',
+  },
+  timestamp_outside_tolerance: {
+    status: 400,
+    en: "The signature's timestamp is too far from now",
+    zh: '签名时间戳与当前时间相差过大',
+  },
+  no_matching_signature: { status: 400, en: 'No signature matches the body', zh: '没有与内容相符的签名' },
+  body_not_raw: {
+    status: 400,
+    en: 'The body must be the raw bytes received, not parsed JSON',
+    zh: '请传入收到的原始内容，而非解析后的 JSON',
+  },
+  secret_invalid: { status: 400, en: 'The webhook secret is not valid', zh: '回调密钥无效' },
+  body_not_json: { status: 400, en: 'The webhook body is not JSON', zh: '回调内容不是 JSON' },
   // FX
   rate_stale: { status: 503, en: 'The exchange rate is out of date; try again shortly', zh: '汇率已过期，请稍后再试' },
   rate_unavailable: { status: 503, en: 'No exchange rate is available', zh: '暂无汇率' },
   quote_expired: { status: 409, en: 'The quote has expired; get a new one', zh: '报价已过期，请重新获取' },
-  // Devices
-  printer_paper_out: { status: 503, en: 'The printer is out of paper', zh: '打印机缺纸' },
-  printer_cover_open: { status: 503, en: 'The printer cover is open', zh: '打印机盖未关' },
-  printer_offline: { status: 503, en: 'The printer is offline', zh: '打印机离线' },
+  // Devices at the counter (the cashier reads these on the screen and the printer's health)
+  device_spec_invalid: { status: 400, en: 'Device setting is not valid', zh: '设备设置无效' },
+  printer_profile_unknown: { status: 400, en: 'Unknown printer profile', zh: '未知的打印机型号' },
+  printer_paper_out: { status: 503, en: 'Printer is out of paper', zh: '打印机缺纸' },
+  printer_cover_open: { status: 503, en: 'Printer cover is open', zh: '打印机盖未关' },
+  printer_offline: { status: 503, en: 'Printer is offline', zh: '打印机离线' },
+  printer_error: { status: 503, en: 'Printer reports an error', zh: '打印机故障' },
+  printer_no_answer: { status: 504, en: 'Printer does not answer', zh: '打印机无响应' },
+  printer_disconnected: { status: 503, en: 'Printer is disconnected', zh: '打印机未连接' },
+  usb_unavailable: { status: 503, en: 'USB printer not found', zh: '未找到USB打印机' },
+  display_unavailable: { status: 503, en: 'Customer display is disconnected', zh: '客显未连接' },
+  scan_code_invalid: { status: 400, en: 'Not a WeChat or Alipay payment code', zh: '不是有效的微信或支付宝付款码' },
+  // Reconciliation: statements, runs and HQ sign-off
+  file_unreadable: { status: 422, en: 'The statement file cannot be read', zh: '无法读取对账单文件' },
+  wrong_encoding: { status: 422, en: 'The statement file has the wrong text encoding', zh: '对账单文件编码错误' },
+  wrong_header: { status: 422, en: "The statement file's header is not the expected one", zh: '对账单表头不符' },
+  malformed_row: { status: 422, en: 'A row of the statement file is malformed', zh: '对账单中有格式错误的行' },
+  truncated_file: { status: 422, en: 'The statement file is cut short', zh: '对账单文件不完整' },
+  summary_mismatch: {
+    status: 422,
+    en: "The statement's rows do not add up to its summary",
+    zh: '对账单明细与汇总不符',
+  },
+  wrong_day: { status: 422, en: 'The statement is for another day', zh: '对账单日期不符' },
+  database_required: { status: 400, en: 'This needs the bridge database (--db)', zh: '需要指定平台数据库（--db）' },
+  output_unwritable: { status: 500, en: 'The report cannot be written', zh: '无法写入报告' },
+  day_signed_off: { status: 409, en: 'This day is already signed off', zh: '该日已签核' },
+  statement_rejected: { status: 422, en: 'The statement was rejected', zh: '对账单被拒收' },
+  no_statement: { status: 409, en: 'There is no statement for this day yet', zh: '该日尚无对账单' },
   // Checkouts (one-code) and merchant webhooks
   checkout_not_found: { status: 404, en: 'No such checkout', zh: '未找到该收款码' },
   checkout_expired: { status: 410, en: 'This checkout has expired', zh: '该收款码已过期' },
@@ -144,12 +204,20 @@ export class KauriError extends Error {
   readonly status: number;
   readonly details?: unknown;
 
-  constructor(code: ErrorCode, message?: string, options?: { details?: unknown; cause?: unknown }) {
+  /** Seconds after which trying again may work (answered as Retry-After). */
+  readonly retryAfterS?: number;
+
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    options?: { details?: unknown; cause?: unknown; retryAfterS?: number },
+  ) {
     super(message ?? ERRORS[code].en, { cause: options?.cause });
     this.name = 'KauriError';
     this.code = code;
     this.status = ERRORS[code].status;
     this.details = options?.details;
+    if (options?.retryAfterS !== undefined) this.retryAfterS = options.retryAfterS;
   }
 
   get zh(): string {

@@ -1,5 +1,6 @@
 // Money is an integer count of minor units plus an ISO 4217 currency. Never a float:
 // amounts travel as integers (JSON numbers that are safe integers) or decimal strings.
+import { KauriError } from './errors.js';
 
 /** Minor-unit exponents (ISO 4217). Only currencies Kauri may meet are listed; others are refused. */
 export const CURRENCY_EXPONENTS = {
@@ -29,12 +30,11 @@ export interface Money {
   readonly currency: Currency;
 }
 
-export class MoneyError extends Error {
-  constructor(
-    readonly code: 'unknown_currency' | 'invalid_amount' | 'currency_mismatch' | 'amount_overflow',
-    message: string,
-  ) {
-    super(message);
+/** A money rule broken; its codes and statuses are the catalogue's (protocol/errors.ts). */
+export class MoneyError extends KauriError {
+  declare readonly code: 'unknown_currency' | 'invalid_amount' | 'currency_mismatch' | 'amount_overflow';
+  constructor(code: 'unknown_currency' | 'invalid_amount' | 'currency_mismatch' | 'amount_overflow', message: string) {
+    super(code, message);
     this.name = 'MoneyError';
   }
 }

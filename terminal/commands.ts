@@ -1,13 +1,31 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { registerPrintTestCommand } from './drivers/escpos/print-test.js';
-import { launchElectron, runTerminal } from './core/run.js';
-import { counterDevices } from './core/devices.js';
-import { pairingCodeFor } from './core/pairing-code.js';
 
-// Commands of the counter app: each registers itself here.
+// Commands of the counter app: each registers itself here. The counter, its database and the
+// device drivers load only when a command runs, so `--help` costs no more than commander.
 export function registerTerminalCommands(program: Command): void {
-  registerPrintTestCommand(program);
+  program
+    .command('print-test')
+    .description(
+      'print a test page (text, Chinese, a native QR code, a cut) and wait for the printer to report it printed',
+    )
+    .requiredOption(
+      '--printer <spec>',
+      'serial:/dev/ttyX?baud=9600 | usb:VID:PID | usb:/dev/usb/lp0 | tcp:HOST:PORT, optionally &profile=NAME',
+    )
+    .action(async (o: { printer: string }) => {
+      const [{ printTestPage }, { DeviceError }] = await Promise.all([
+        import('./drivers/escpos/print-test.js'),
+        import('./drivers/errors.js'),
+      ]);
+      try {
+        const r = await printTestPage(o.printer);
+        process.stdout.write(`printed: test page (${r.bytes} bytes, profile ${r.profile}) on ${r.spec}\n`);
+      } catch (err) {
+        if (err instanceof DeviceError) throw new Error(`${err.code}: ${err.message}`);
+        throw err;
+      }
+    });
   program
     .command('terminal')
     .description('the counter app: cashier and customer screens, linked to the bridge')
@@ -45,6 +63,11 @@ export function registerTerminalCommands(program: Command): void {
       'none',
     )
     .action(async (o) => {
+      const [{ pairingCodeFor }, { launchElectron, runTerminal }, { counterDevices }] = await Promise.all([
+        import('./core/pairing-code.js'),
+        import('./core/run.js'),
+        import('./core/devices.js'),
+      ]);
       o.pair = await pairingCodeFor({
         pair: o.pair,
         dataDir: resolve(o.data),

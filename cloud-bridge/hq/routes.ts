@@ -95,23 +95,7 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
   const chartPath = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');
 
   await app.register(async (hq) => {
-    hq.setErrorHandler((err, _req, reply) => {
-      if (err instanceof RunError) {
-        const status = (err as RunError & { status: number }).status;
-        const retry = (err as RunError & { retryAfterS?: number }).retryAfterS;
-        if (retry) void reply.header('retry-after', String(retry));
-        return reply
-          .status(status)
-          .send({ error: { code: status === 429 ? 'too_many_logins' : err.code, message: err.message } });
-      }
-      const e = err as { statusCode?: number; message?: string };
-      if (e.statusCode && e.statusCode < 500)
-        return reply.status(e.statusCode).send({ error: { code: 'bad_request', message: e.message } });
-      deps.log.error({ err }, 'hq request failed');
-      return reply
-        .status(500)
-        .send({ error: { code: 'internal', message: 'something went wrong on the bridge; see its log' } });
-    });
+    // Errors are answered by the bridge's one error boundary (server/errors.ts).
     hq.addHook('onSend', async (_req, reply) => {
       void reply.header('content-security-policy', CSP);
       void reply.header('x-content-type-options', 'nosniff');

@@ -5,6 +5,7 @@ import { nowIso } from '../store/db.js';
 import type { AccountsRepo, User } from '../store/accounts.js';
 import type { Clock } from '../../protocol/clock.js';
 import { RunError } from '../reconcile/runs/errors.js';
+import { KauriError } from '../../protocol/errors.js';
 
 // HQ page sessions. The cookie holds 256 random bits; the database keeps only their
 // SHA-256, so a copy of the database opens no session. Every change is a same-origin JSON
@@ -89,12 +90,10 @@ export class HqSessions {
     const wait = await this.claim(key);
     if (wait > 0) {
       const s = Math.ceil(wait / 1000);
-      throw Object.assign(
-        new RunError(
-          'forbidden',
-          `too many failed logins for this user from this address: try again in ${s} second(s)`,
-        ),
-        { status: 429, retryAfterS: s },
+      throw new KauriError(
+        'too_many_logins',
+        `too many failed logins for this user from this address: try again in ${s} second(s)`,
+        { retryAfterS: s },
       );
     }
     const user = await this.deps.accounts.authenticateUser(username, password);

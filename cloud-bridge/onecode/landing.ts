@@ -10,6 +10,7 @@ import { MoneyError, money, parseDecimal, format } from '../../protocol/money.js
 import type { ChannelName } from '../../protocol/payments.js';
 import { oauthAuthorizeUrl, openidForCode } from '../channels/wechat/index.js';
 import type { AccountsRepo } from '../store/accounts.js';
+import { errorBoundary } from '../server/errors.js';
 import type { OrdersRepo } from '../store/orders-repo.js';
 import type { Checkout, CheckoutService } from './checkouts.js';
 import {
@@ -77,33 +78,22 @@ export async function registerLandingPages(app: FastifyInstance, deps: LandingDe
       timeWindow: 60_000,
       keyGenerator: (req) => req.ip,
       errorResponseBuilder: (_req, ctx) =>
-        Object.assign(new Error(`Rate limit exceeded: ${ctx.max} requests a minute`), {
-          statusCode: 429,
-          code: 'rate_limited',
-        }),
+        new KauriError('rate_limited', `Rate limit exceeded: ${ctx.max} requests a minute`, { retryAfterS: 60 }),
     });
 
-    // Pages answer with pages, never with the API's JSON errors.
-    pages.setErrorHandler(async (err: unknown, req, reply) => {
-      const status = (err as { statusCode?: number }).statusCode;
-      const lang = langOf(req);
-      const head: PageHead = { lang, merchantName: 'Kauri' };
-      if (status === 429) {
-        return reply
-          .status(429)
-          .type('text/html; charset=utf-8')
-          .header('retry-after', '60')
-          .send(statusPage(head, 'rate_limited'));
-      }
-      if (isKauriError(err) && err.code === 'checkout_not_found')
-        return reply.status(404).type('text/html; charset=utf-8').send(statusPage(head, 'not_found'));
-      deps.log.warn({ err, url: req.url.split('?')[0] }, 'landing page failed');
-      const detail = isKauriError(err) ? (lang === 'zh' ? err.zh : err.message) : undefined;
-      return reply
-        .status(isKauriError(err) ? err.status : 500)
-        .type('text/html; charset=utf-8')
-        .send(statusPage(head, 'error', { detail }));
-    });
+    // The bridge's one error boundary decides code, status and logging; pages answer people
+    // with a page in their language, never with the API's JSON.
+    pages.setErrorHandler(
+      errorBoundary((ke, req, reply) => {
+        const lang = langOf(req);
+        const head: PageHead = { lang, merchantName: 'Kauri' };
+        void reply.type('text/html; charset=utf-8');
+        if (ke.code === 'rate_limited') return reply.send(statusPage(head, 'rate_limited'));
+        if (ke.code === 'checkout_not_found') return reply.send(statusPage(head, 'not_found'));
+        const detail = ke.code === 'internal' ? undefined : lang === 'zh' ? ke.zh : ke.message;
+        return reply.send(statusPage(head, 'error', { detail }));
+      }),
+    );
 
     const headFor = async (c: Checkout, req: FastifyRequest): Promise<PageHead> => {
       const merchant = await accounts.getMerchant(c.merchantId);

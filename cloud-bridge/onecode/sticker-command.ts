@@ -2,14 +2,15 @@ import { writeFileSync, renameSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CHANNELS, type ChannelName } from '../../protocol/payments.js';
-import { openStore } from '../store/db.js';
-import { stickerPdf, stickerPng, type StickerInput } from './sticker.js';
+import type { StickerInput } from './sticker.js';
 
 // `kauri sticker --store CODE --out FILE.pdf|FILE.png`: the store's printed one-code
 // sticker. It reads the store, its merchant and the wallets the merchant has accounts
 // on from the bridge's database, and points the QR at <base URL>/s/<store code>.
 
 export async function stickerFor(dbUrl: string, storeCode: string, baseUrl: string): Promise<StickerInput> {
+  // The store and the PDF/PNG renderers load only when a sticker is made, not for --help.
+  const { openStore } = await import('../store/db.js');
   const store = await openStore(dbUrl);
   try {
     const s = await store.db.selectFrom('stores').selectAll().where('code', '=', storeCode).executeTakeFirst();
@@ -67,11 +68,12 @@ export function registerStickerCommand(program: Command): void {
       const out = resolve(o.out);
       let bytes: Buffer;
       if (kind === '.pdf') {
+        const { stickerPdf } = await import('./sticker.js');
         const { pdf, warning } = await stickerPdf(input);
         if (warning) process.stderr.write(`kauri sticker: ${warning}\n`);
         bytes = pdf;
       } else {
-        bytes = stickerPng(input);
+        bytes = (await import('./sticker.js')).stickerPng(input);
       }
       // Written whole or not at all.
       const tmp = `${dirname(out)}/.${Date.now()}.${process.pid}.sticker.tmp`;

@@ -1,5 +1,7 @@
-// Reconciliation errors: a stable code for callers, a human message, and where in a
-// file the problem was (so a rejected statement's report names the line).
+import { KauriError } from '../../protocol/errors.js';
+
+// Reconciliation errors: a code from the catalogue (protocol/errors.ts), a human message, and
+// where in a file the problem was (so a rejected statement's report names the line).
 export type ReconcileErrorCode =
   | 'bad_argument'
   | 'file_unreadable'
@@ -12,14 +14,13 @@ export type ReconcileErrorCode =
   | 'database_required'
   | 'output_unwritable';
 
-export class ReconcileError extends Error {
-  readonly code: ReconcileErrorCode;
+export class ReconcileError extends KauriError {
+  declare readonly code: ReconcileErrorCode;
   readonly file?: string;
   readonly line?: number;
   constructor(code: ReconcileErrorCode, message: string, where: { file?: string; line?: number } = {}) {
-    super(message);
+    super(code, message);
     this.name = 'ReconcileError';
-    this.code = code;
     this.file = where.file;
     this.line = where.line;
   }
@@ -32,10 +33,10 @@ export class ReconcileError extends Error {
 }
 
 /** A problem found inside a file while parsing; the convertor adds the line number. */
-export class RowProblem extends Error {
-  readonly code: ReconcileErrorCode;
+export class RowProblem extends KauriError {
+  declare readonly code: ReconcileErrorCode;
   constructor(code: ReconcileErrorCode, message: string) {
-    super(message);
-    this.code = code;
+    super(code, message);
+    this.name = 'RowProblem';
   }
 }

@@ -1,8 +1,11 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { KauriError, type ErrorCode } from '../../protocol/errors.js';
-import { MoneyError } from '../../protocol/money.js';
 
-// The one boundary where errors become HTTP answers: `{"error": {"code", "message"}}`.
+// The one boundary where errors become HTTP answers, for every surface of the bridge (merchant
+// API, HQ, one-code pages, channel notifies, terminal link): whatever was thrown becomes a
+// KauriError of the catalogue, logged once, answered with the catalogue's status (and
+// Retry-After when it says when to try again). The API answers `{"error": {"code", "message"}}`;
+// a surface that answers people with pages passes its own `render` for the body.
 
 interface ValidationIssue {
   instancePath?: string;
@@ -37,7 +40,6 @@ export function validationError(issues: ValidationIssue[], context: string): Kau
 
 export function toKauriError(err: unknown): KauriError {
   if (err instanceof KauriError) return err;
-  if (err instanceof MoneyError) return new KauriError(err.code, err.message);
   const fe = err as FastifyError & { validation?: ValidationIssue[]; validationContext?: string };
   if (fe?.validation) return validationError(fe.validation, fe.validationContext ?? 'request');
   switch (fe?.code) {
@@ -59,13 +61,26 @@ export function toKauriError(err: unknown): KauriError {
   return new KauriError('internal', undefined, { cause: err });
 }
 
-export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+/** How a surface shows an error it did not handle; the status and headers are already set. */
+export type ErrorRender = (error: KauriError, req: FastifyRequest, reply: FastifyReply) => unknown;
+
+const renderJson: ErrorRender = (ke, _req, reply) =>
+  reply.type('application/json; charset=utf-8').send({ error: ke.toJSON() });
+
+/** The error handler every surface uses: `render` only chooses the body's form. */
+export function errorBoundary(render: ErrorRender = renderJson) {
+  return (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const ke = toKauriError(err);
     if (ke.code === 'internal') req.log.error({ err }, 'request failed');
     else req.log.info({ code: ke.code, reason: ke.message }, 'request refused');
-    void reply.status(ke.status).type('application/json; charset=utf-8').send({ error: ke.toJSON() });
-  });
+    void reply.status(ke.status);
+    if (ke.retryAfterS !== undefined) void reply.header('retry-after', String(ke.retryAfterS));
+    return render(ke, req, reply);
+  };
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler(errorBoundary());
   app.setNotFoundHandler((req, reply) => {
     void reply
       .status(404)

@@ -1,8 +1,6 @@
 import { Option, type Command } from 'commander';
-import { EventLog } from '../events/event-log.js';
-import { openStore, type Store } from '../store/db.js';
-import { healthText, TerminalsRepo, type Terminal } from './repo.js';
-import { revokeTerminal } from './service.js';
+import type { Store } from '../store/db.js';
+import type { Terminal } from './repo.js';
 import { newManagerPin } from './pin-policy.js';
 
 // `kauri admin pairing-code create --store …`, `kauri admin terminal list|revoke`,
@@ -10,7 +8,10 @@ import { newManagerPin } from './pin-policy.js';
 
 const DEFAULT_DB = 'sqlite:./data/bridge.db';
 
+// The store, its drivers and the repositories load only when a command runs, so the
+// commands' help costs no more than commander.
 async function withStore<T>(url: string, fn: (store: Store) => Promise<T>): Promise<T> {
+  const { openStore } = await import('../store/db.js');
   const store = await openStore(url);
   try {
     return await fn(store);
@@ -20,7 +21,7 @@ async function withStore<T>(url: string, fn: (store: Store) => Promise<T>): Prom
 }
 
 /** One counter per line: id, store, name, state, when last seen, and its devices' health. */
-export function terminalLine(t: Terminal): string {
+export function terminalLine(t: Terminal, healthText: (h: Terminal['health']) => string): string {
   const health = t.health ? `${healthText(t.health)} (at ${t.healthAt})` : healthText(null);
   return [
     t.id,
@@ -51,6 +52,7 @@ export function registerTerminalAdminCommands(program: Command): void {
     .addOption(db())
     .addOption(json())
     .action(async (o) => {
+      const { TerminalsRepo } = await import('./repo.js');
       const r = await withStore(o.db, (s) =>
         new TerminalsRepo(s).createPairingCode({ storeIdOrCode: o.store, terminalName: o.name }),
       );
@@ -66,10 +68,11 @@ export function registerTerminalAdminCommands(program: Command): void {
     .addOption(db())
     .addOption(json())
     .action(async (o) => {
+      const { TerminalsRepo, healthText } = await import('./repo.js');
       const list = await withStore(o.db, (s) =>
         new TerminalsRepo(s).list({ storeId: o.store, merchantId: o.merchant }),
       );
-      print(list, o.json, list.map(terminalLine).join('\n') || '(no terminals)');
+      print(list, o.json, list.map((t) => terminalLine(t, healthText)).join('\n') || '(no terminals)');
     });
   terminal
     .command('revoke')
@@ -77,6 +80,10 @@ export function registerTerminalAdminCommands(program: Command): void {
     .argument('<id>', 'terminal id (term_…)')
     .addOption(db())
     .action(async (id, o) => {
+      const [{ revokeTerminal }, { EventLog }] = await Promise.all([
+        import('./service.js'),
+        import('../events/event-log.js'),
+      ]);
       await withStore(o.db, (s) => revokeTerminal(s, new EventLog(s), id));
       process.stdout.write(`terminal ${id} revoked\n`);
     });
@@ -92,6 +99,7 @@ export function registerTerminalAdminCommands(program: Command): void {
     .addOption(db())
     .action(async (o) => {
       const pin = process.env.KAURI_NEW_PIN ?? newManagerPin();
+      const { TerminalsRepo } = await import('./repo.js');
       await withStore(o.db, async (s) => {
         const repo = new TerminalsRepo(s);
         const store = await repo.storeByIdOrCode(o.store);

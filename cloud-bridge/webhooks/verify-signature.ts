@@ -41,14 +41,20 @@ export interface KauriWebhookEvent<T = Record<string, unknown>> {
   data: T;
 }
 
-export type SignatureErrorCode =
-  | 'missing_header'
-  | 'malformed_header'
-  | 'timestamp_outside_tolerance'
-  | 'no_matching_signature'
-  | 'body_not_raw'
-  | 'secret_invalid'
-  | 'body_not_json';
+/**
+ * What can be wrong with a webhook. These are codes of Kauri's error catalogue too; this file
+ * keeps its own small class so that it stays one file a merchant can copy.
+ */
+export const SIGNATURE_ERROR_CODES = [
+  'missing_header',
+  'malformed_header',
+  'timestamp_outside_tolerance',
+  'no_matching_signature',
+  'body_not_raw',
+  'secret_invalid',
+  'body_not_json',
+] as const;
+export type SignatureErrorCode = (typeof SIGNATURE_ERROR_CODES)[number];
 
 export class KauriSignatureError extends Error {
   constructor(

@@ -1,7 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { listenOptions, waitForStopSignal } from '../common/command.js';
 import type { Merchant } from './model.js';
-import { startAlipaySim } from './server.js';
 
 function merchant(v: string, prev: Merchant[]): Merchant[] {
   const f = Object.fromEntries(v.split(',').map((kv) => kv.split('=', 2) as [string, string]));
@@ -25,6 +24,8 @@ export function registerAlipaySimCommand(sim: Command): void {
       [] as Merchant[],
     )
     .action(async (opts: { port: number; host: string; state?: string; tls?: boolean; merchant: Merchant[] }) => {
+      // The server loads only when the simulator runs, not for --help.
+      const { startAlipaySim } = await import('./server.js');
       const sim = await startAlipaySim({
         port: opts.port,
         host: opts.host,

@@ -1,7 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { listenOptions, waitForStopSignal } from '../common/command.js';
-import { DEFAULT_MERCHANT, type Merchant } from './gateway.js';
-import { startBankSim } from './server.js';
+import type { Merchant } from './gateway.js';
 
 function merchant(v: string, prev: Merchant[]): Merchant[] {
   const fields = Object.fromEntries(
@@ -45,6 +44,11 @@ export function registerBankSimCommand(sim: Command): void {
       notifyUrl,
     )
     .action(async (opts: { port: number; host: string; state?: string; merchant: Merchant[]; notifyUrl?: string }) => {
+      // The gateway and its server load only when the simulator runs, not for --help.
+      const [{ DEFAULT_MERCHANT }, { startBankSim }] = await Promise.all([
+        import('./gateway.js'),
+        import('./server.js'),
+      ]);
       const merchants = opts.notifyUrl
         ? [{ ...DEFAULT_MERCHANT, notifyUrl: opts.notifyUrl }, ...opts.merchant]
         : opts.merchant;

@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { startDisplaySim } from './display-sim.js';
 
 export function registerDisplaySimCommand(sim: Command): void {
   sim
@@ -12,6 +11,8 @@ export function registerDisplaySimCommand(sim: Command): void {
     .requiredOption('--out <file>', 'file that holds the two lines on the display')
     .action(async (o: { device: string; out: string }) => {
       const outFile = resolve(o.out);
+      // The serial port loads only when the simulator runs, not for --help.
+      const { startDisplaySim } = await import('./display-sim.js');
       const display = await startDisplaySim({ device: o.device, outFile, log: (l) => process.stderr.write(`${l}\n`) });
       process.stdout.write(`display simulator on ${o.device}, showing in ${outFile}\n`);
       await new Promise<void>((res) => {

@@ -2,7 +2,6 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { waitForStopSignal } from '../common/command.js';
 import { registerDisplaySimCommand } from '../display/command.js';
-import { startPrinterSim } from './printer-sim.js';
 
 export function registerPrinterSimCommand(sim: Command): void {
   sim
@@ -22,6 +21,8 @@ export function registerPrinterSimCommand(sim: Command): void {
       }
       if (!o.device && tcpPort === undefined) throw new Error('give --device PATH (or --tcp PORT)');
       const outDir = resolve(o.out);
+      // The serial port loads only when the simulator runs, not for --help.
+      const { startPrinterSim } = await import('./printer-sim.js');
       const printer = await startPrinterSim({
         device: o.device,
         tcpPort,

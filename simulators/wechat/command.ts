@@ -2,7 +2,6 @@ import { Command, InvalidArgumentError } from 'commander';
 import { listenOptions, waitForStopSignal } from '../common/command.js';
 import { BILL_LAYOUTS, isBillLayout, type BillLayout } from './bill.js';
 import { parseMerchantSpec, MerchantSpecError, type Merchant } from './merchants.js';
-import { startWechatSim } from './server.js';
 
 function merchant(v: string, prev: Merchant[] | undefined): Merchant[] {
   try {
@@ -42,6 +41,8 @@ export function registerWechatSimCommand(sim: Command): void {
         merchant?: Merchant[];
         billLayout?: BillLayout;
       }) => {
+        // The server loads only when the simulator runs, not for --help.
+        const { startWechatSim } = await import('./server.js');
         const sim = await startWechatSim({
           port: opts.port,
           host: opts.host,

@@ -1,5 +1,7 @@
-// Errors of the database-backed reconciliation and the HQ API: a stable code, an HTTP
-// status, and a message a finance person can act on.
+import { KauriError } from '../../../protocol/errors.js';
+
+// Errors of the database-backed reconciliation and the HQ API: a code from the catalogue
+// (protocol/errors.ts, which also gives its HTTP status) and a message a finance person can act on.
 export type RunErrorCode =
   | 'bad_argument'
   | 'not_found'
@@ -10,25 +12,10 @@ export type RunErrorCode =
   | 'forbidden'
   | 'unauthorized';
 
-const STATUS: Record<RunErrorCode, number> = {
-  bad_argument: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  day_signed_off: 409,
-  statement_rejected: 422,
-  no_statement: 409,
-};
-
-export class RunError extends Error {
-  readonly status: number;
-  constructor(
-    readonly code: RunErrorCode,
-    message: string,
-  ) {
-    super(message);
+export class RunError extends KauriError {
+  declare readonly code: RunErrorCode;
+  constructor(code: RunErrorCode, message: string) {
+    super(code, message);
     this.name = 'RunError';
-    this.status = STATUS[code];
   }
 }
