@@ -891,9 +891,7 @@ export class PayoutService {
   }
 
   /** The payments of a line's settlement days (what the remittance lists). */
-  async paymentsOf(
-    line: Line,
-  ): Promise<
+  async paymentsOf(line: Line): Promise<
     Array<{
       channel: string;
       day: string;
