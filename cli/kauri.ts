@@ -19,6 +19,7 @@ const REGISTRARS: Array<{ commands: string[]; load: () => Promise<Registrar[]> }
     load: async () => [
       (await import('../cloud-bridge/commands.js')).registerBridgeCommands,
       (await import('../cloud-bridge/terminals/admin.js')).registerTerminalAdminCommands,
+      (await import('../cloud-bridge/payouts/commands.js')).registerPayoutAdminCommands,
     ],
   },
   {
