@@ -5,7 +5,7 @@ import { KauriError } from '../../protocol/errors.js';
 import { newId } from '../../protocol/ids.js';
 import type { EventLog } from '../events/event-log.js';
 import type { FileStore } from '../files/file-store.js';
-import type { ReconcileService } from '../reconcile/runs/service.js';
+import type { ReconcileService, SettlementRow } from '../reconcile/runs/service.js';
 import { channelDayNumber, dateOfDayNumber } from '../reconcile/time.js';
 import type { AccountsRepo } from '../store/accounts.js';
 import type { Store } from '../store/db.js';
@@ -18,6 +18,7 @@ import {
   businessDaysBetween,
   merchantPayout,
   nzDate,
+  operatorFeeOf,
   PAYOUT_CURRENCY,
   scheduleDue,
   type OperatorFee,
@@ -25,6 +26,7 @@ import {
   type Schedule,
   type SettlementDay,
 } from './arithmetic.js';
+import type { Remittance } from './remittance.js';
 import {
   payoutDb,
   type MerchantBankAccountTable,
@@ -347,6 +349,18 @@ export class PayoutService {
     return q.orderBy('merchant_id').orderBy('channel').execute();
   }
 
+  /** Settlement rows with the operator's fee on each and the net after it (what a payout would pay). */
+  async withOperatorFees<R extends SettlementRow>(
+    rows: readonly R[],
+  ): Promise<Array<R & { operatorFeesMinor: number; netAfterOperatorMinor: number }>> {
+    const fees = new Map((await this.fees()).map((f) => [`${f.merchant_id}|${f.channel}`, f]));
+    return rows.map((r) => {
+      const f = fees.get(`${r.merchantId}|${r.channel}`);
+      const fee = f ? operatorFeeOf(r, { percent: f.percent, fixedMinor: f.fixed_minor }) : 0;
+      return { ...r, operatorFeesMinor: fee, netAfterOperatorMinor: r.netMinor - fee };
+    });
+  }
+
   // ---- runs ----------------------------------------------------------------------------
 
   /**
@@ -560,6 +574,10 @@ export class PayoutService {
     const out = new Map<string, number>();
     for (const r of rows) out.set(r.merchant_id, Number(r.carried_out_minor));
     return out;
+  }
+
+  async scheduledRunOf(day: string): Promise<Run | undefined> {
+    return this.db.selectFrom('payout_runs').selectAll().where('scheduled_day', '=', day).executeTakeFirst();
   }
 
   async run(id: string): Promise<Run | undefined> {
@@ -888,6 +906,14 @@ export class PayoutService {
         days: items.map((i) => ({ channel: i.channel, day: i.day, net_minor: i.net_minor })),
       },
     };
+  }
+
+  /** A payout line's remittance: its run, days and payments (merchant users: their own only, checked by the caller). */
+  async remittance(lineId: string): Promise<Remittance> {
+    const [line] = await this.lines({ lineId });
+    if (!line) throw new KauriError('not_found', `no payout "${lineId}"`);
+    const run = (await this.run(line.run_id))!;
+    return { line, run, items: await this.items(line.id), payments: await this.paymentsOf(line) };
   }
 
   /** The payments of a line's settlement days (what the remittance lists). */
