@@ -1,4 +1,13 @@
-// Batch payment files in the import formats New Zealand banks publish (being filled in).
+// Batch payment files in the import formats New Zealand banks publish, one module per format,
+// each naming the bank's document it follows. A renderer never writes a file its own problems()
+// would refuse: a run with a line the format cannot carry is refused with the reasons, before any
+// file exists.
+import { anz } from './anz.js';
+import { asbCsv } from './asb-csv.js';
+import { asbMt9 } from './asb-mt9.js';
+import { bnz } from './bnz.js';
+import { kiwibank } from './kiwibank.js';
+import { westpac } from './westpac.js';
 
 export interface PayoutFileLine {
   /** Normalised, BB-bbbb-AAAAAAA-SSS. */
@@ -33,28 +42,11 @@ export interface BankFileFormat {
   render(batch: PayoutBatch): Buffer;
 }
 
-function notImplemented(id: BankFileFormat['id']): BankFileFormat {
-  return {
-    id,
-    name: id,
-    confirmed: false,
-    spec: '',
-    extension: 'txt',
-    contentType: 'text/plain',
-    problems: () => {
-      throw new Error('not implemented');
-    },
-    render: () => {
-      throw new Error('not implemented');
-    },
-  };
-}
-
 export const BANK_FILE_FORMATS: Record<BankFileFormat['id'], BankFileFormat> = {
-  'asb-csv': notImplemented('asb-csv'),
-  'asb-mt9': notImplemented('asb-mt9'),
-  anz: notImplemented('anz'),
-  bnz: notImplemented('bnz'),
-  westpac: notImplemented('westpac'),
-  kiwibank: notImplemented('kiwibank'),
+  'asb-csv': asbCsv,
+  'asb-mt9': asbMt9,
+  anz,
+  bnz,
+  westpac,
+  kiwibank,
 };
