@@ -13,7 +13,7 @@ import { EventLog } from '../events/event-log.js';
 import { FileStore } from '../files/file-store.js';
 import { defaultChannels } from '../channels/index.js';
 import type { Clock } from '../../protocol/clock.js';
-import { PayoutService, type Line } from './service.js';
+import { lineReference, PayoutService, type Line } from './service.js';
 
 // The run arithmetic through the database on both stores: signed-off days only, channel and
 // operator fees (with rounding), a late refund and an HQ adjustment clawing back, carry-over of
@@ -181,9 +181,10 @@ describe.each(storeKinds())('payout runs (%s)', (kind) => {
       amount_minor: 33570,
       carried_out_minor: 0,
       account_number: '01-0902-0068389-000',
-      particulars: `KAURI R${run.number}`,
-      reference: D2.replace(/-/g, ''),
+      particulars: 'KAURI PAYOUT',
+      code: D2,
     });
+    expect(a.reference).toBe(lineReference(run.number, a.line_no));
     // D3 (alipay) is not signed off: not in the run.
     expect((await payouts.items(a.id)).map((i) => `${i.channel} ${i.day}`)).toEqual([`wechat ${D1}`, `wechat ${D2}`]);
     expect(byMerchant(lines, m.b)).toMatchObject({ status: 'carried', amount_minor: 0, carried_out_minor: 4970 });

@@ -102,6 +102,11 @@ export function validAccountNumber(input: string): string {
   return c.normalised;
 }
 
+/** A payout line's reference: the run and line numbers at fixed width, so one never contains another. */
+export function lineReference(run: number, line: number): string {
+  return `P${String(run).padStart(5, '0')}-${String(line).padStart(4, '0')}`;
+}
+
 const upperAlnum = (s: string | undefined) => (s ?? '').toUpperCase().replace(/[^A-Z0-9]/g, '');
 
 export class PayoutService {
@@ -461,7 +466,6 @@ export class PayoutService {
           .select((eb) => eb.fn.max('number').as('n'))
           .executeTakeFirst();
         const number = Number(last?.n ?? 0) + 1;
-        const particulars = `KAURI R${number}`;
         await trx
           .insertInto('payout_runs')
           .values({
@@ -513,10 +517,10 @@ export class PayoutService {
               balance_minor: p.balanceMinor,
               amount_minor: p.amountMinor,
               carried_out_minor: p.carriedOutMinor,
-              particulars,
-              code: `L${n}`,
-              // The last settlement day paid, as the merchant's statement will show it.
-              reference: lastDay.replace(/-/g, ''),
+              // The run and the line (unique: the statement is matched by it) and the last day paid.
+              particulars: 'KAURI PAYOUT',
+              code: lastDay,
+              reference: lineReference(number, n),
               bank_status: null,
               bank_amount_minor: null,
               bank_date: null,
@@ -702,7 +706,7 @@ export class PayoutService {
     return {
       originator: { accountNumber: s.originatorAccount, name: s.originatorName },
       dueDate,
-      batchReference: `KAURI R${run.number}`,
+      batchReference: `KAURI P${String(run.number).padStart(5, '0')}`,
       lines: lines.map((l) => ({
         accountNumber: l.account_number!,
         accountName: l.account_name!,
@@ -808,13 +812,10 @@ export class PayoutService {
     const used = new Set<number>();
     const result: StatementImport = { lines: parsed.length, matched: [], missing: [], unmatched: 0 };
     const matchOf = (line: Line): { l: StatementLine; i: number } | undefined => {
-      const p = upperAlnum(line.particulars);
-      const c = upperAlnum(line.code);
+      const ref = upperAlnum(line.reference);
       const byRef = debits.find(
         ({ l, i }) =>
-          !used.has(i) &&
-          ((upperAlnum(l.particulars) === p && upperAlnum(l.code) === c) ||
-            (upperAlnum(l.description).includes(p) && upperAlnum(l.description).includes(c))),
+          !used.has(i) && [l.reference, l.particulars, l.code, l.description].some((f) => upperAlnum(f).includes(ref)),
       );
       if (byRef) return byRef;
       const name = upperAlnum(line.account_name ?? '');
