@@ -1,4 +1,9 @@
-// The operator's bank statement, read back: NZ internet-banking CSV exports and OFX (being filled in).
+import { parseCsvStatement } from './csv.js';
+import { parseOfxStatement } from './ofx.js';
+
+// The operator's bank statement, read back so each payout line can be matched to its debit:
+// the CSV exports of New Zealand internet banking (ASB, ANZ, BNZ, Westpac; told apart by their
+// header) and OFX 1.x (SGML) and 2.x (XML). Amounts are integer cents, negative for money out.
 
 export interface StatementLine {
   /** YYYY-MM-DD */
@@ -10,11 +15,13 @@ export interface StatementLine {
   code?: string;
   reference?: string;
   description?: string;
+  /** The bank's own id for the transaction where the export has one (ASB's Unique Id, OFX FITID). */
+  id?: string;
 }
 
 /** Throws KauriError('statement_invalid', reason) on bad input. */
 export function parseStatement(body: Buffer, kind: 'csv' | 'ofx'): StatementLine[] {
-  void body;
-  void kind;
-  throw new Error('not implemented');
+  if (kind === 'ofx') return parseOfxStatement(body);
+  const text = body.toString('utf8');
+  return parseCsvStatement(text);
 }
