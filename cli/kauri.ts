@@ -20,6 +20,7 @@ const REGISTRARS: Array<{ commands: string[]; load: () => Promise<Registrar[]> }
       (await import('../cloud-bridge/commands.js')).registerBridgeCommands,
       (await import('../cloud-bridge/terminals/admin.js')).registerTerminalAdminCommands,
       (await import('../cloud-bridge/payouts/commands.js')).registerPayoutAdminCommands,
+      (await import('../cloud-bridge/payouts/admin.js')).registerPayoutDbAdminCommands,
     ],
   },
   {

@@ -61,6 +61,10 @@ export function registerPayoutRoutes(hq: FastifyInstance, payouts: PayoutService
     return payouts.settings();
   });
 
+  hq.get('/hq/api/payouts/merchants', async (req) => {
+    await auth(req);
+    return { merchants: await payouts.merchants() };
+  });
   hq.get('/hq/api/payouts/accounts', async (req) => {
     const s = await auth(req, { hq: false });
     return { accounts: await payouts.bankAccounts(isHq(s.user) ? undefined : ownMerchant(s)) };

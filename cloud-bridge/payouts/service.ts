@@ -181,6 +181,10 @@ export class PayoutService {
     });
   }
 
+  async merchants(): Promise<Array<{ id: string; name: string }>> {
+    return (await this.deps.accounts.listMerchants()).map((m) => ({ id: m.id, name: m.name }));
+  }
+
   // ---- bank accounts -------------------------------------------------------------------
 
   private async checkAccountInput(input: AccountInput) {
