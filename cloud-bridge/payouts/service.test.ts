@@ -289,4 +289,57 @@ describe.each(storeKinds())('payout runs (%s)', (kind) => {
     expect(approved.payable_from! > new Date(nowMs).toISOString()).toBe(true);
     await expect(payouts.decideAccount(proposed.id, true, 'alice')).rejects.toMatchObject({ code: 'payout_state' });
   });
+
+  it('matches the bank statement: a different amount, a missing line flagged after three business days', async () => {
+    const [run] = await payouts.runs(1);
+    expect(run!.state).toBe('built');
+    await payouts.approve(run!.id, 'bob');
+    await payouts.setSettings({ originatorAccount: '12-3140-0999993-00', originatorName: 'Kauri Ltd' }, 'alice');
+    await expect(payouts.download(run!.id, 'no-such-bank', 'bob')).rejects.toMatchObject({ code: 'invalid_request' });
+    const file = await payouts.download(run!.id, 'anz', 'bob', '2026-11-11');
+    expect(file.body.toString('latin1')).toMatch(/^1,C,20261111,/);
+    const lines = await payouts.lines({ runId: run!.id });
+    const a = byMerchant(lines, m.a);
+    const c = byMerchant(lines, m.c);
+    const ofx = (trns: string) =>
+      Buffer.from(
+        `<?xml version="1.0" encoding="UTF-8"?>\n<?OFX OFXHEADER="200" VERSION="211" SECURITY="NONE" OLDFILEUID="NONE" NEWFILEUID="NONE"?>\n` +
+          `<OFX><BANKMSGSRSV1><STMTTRNRS><TRNUID>1</TRNUID><STATUS><CODE>0</CODE><SEVERITY>INFO</SEVERITY></STATUS><STMTRS><CURDEF>NZD</CURDEF>` +
+          `<BANKACCTFROM><BANKID>12</BANKID><BRANCHID>3140</BRANCHID><ACCTID>0999993-00</ACCTID><ACCTTYPE>CHECKING</ACCTTYPE></BANKACCTFROM>` +
+          `<BANKTRANLIST><DTSTART>20261101</DTSTART><DTEND>20261112</DTEND>${trns}</BANKTRANLIST>` +
+          `<LEDGERBAL><BALAMT>1.00</BALAMT><DTASOF>20261112</DTASOF></LEDGERBAL></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>\n`,
+      );
+    // A's debit shows 68.00 instead of 68.70; C's is not there.
+    const statement = ofx(
+      `<STMTTRN><TRNTYPE>DEBIT</TRNTYPE><DTPOSTED>20261112</DTPOSTED><TRNAMT>-68.00</TRNAMT><FITID>1</FITID>` +
+        `<NAME>SHOP A NEW</NAME><MEMO>KAURI PAYOUT ${a.reference}</MEMO></STMTTRN>`,
+    );
+    const r = await payouts.importStatement(statement, 'ofx', 'alice');
+    expect(r.matched).toEqual([{ lineId: a.id, runNumber: run!.number, status: 'different', amountMinor: 6800 }]);
+    expect(r.missing).toEqual([{ lineId: c.id, runNumber: run!.number, flagged: false }]);
+    let after = await payouts.lines({ runId: run!.id });
+    expect(byMerchant(after, m.a)).toMatchObject({ bank_status: 'different', bank_amount_minor: 6800, flagged: true });
+    expect(byMerchant(after, m.c)).toMatchObject({ bank_status: 'missing', flagged: false });
+    // Wednesday 11 November + Thursday, Friday, Monday: three business days later it is flagged.
+    nowMs = Date.parse('2026-11-15T23:00:00Z'); // Monday 16 November in New Zealand
+    after = await payouts.lines({ runId: run!.id });
+    expect(byMerchant(after, m.c).flagged).toBe(true);
+    // Only a confirmed payment tells the merchant.
+    expect(await events.read(0, { types: ['payout.paid'] })).toEqual([]);
+    // C's debit arrives: paid, and the merchant hears of it.
+    const late = ofx(
+      `<STMTTRN><TRNTYPE>DEBIT</TRNTYPE><DTPOSTED>20261116</DTPOSTED><TRNAMT>-29.64</TRNAMT><FITID>2</FITID>` +
+        `<NAME>SHOP C</NAME><MEMO>PAYMENT</MEMO></STMTTRN>`,
+    );
+    const r2 = await payouts.importStatement(late, 'ofx', 'alice');
+    expect(r2.matched).toEqual([{ lineId: c.id, runNumber: run!.number, status: 'paid', amountMinor: 2964 }]);
+    const paid = await events.read(0, { types: ['payout.paid'] });
+    expect(paid.map((e) => [e.merchantId, (e.payload as { amount_minor: number }).amount_minor])).toEqual([
+      [m.c, 2964],
+    ]);
+    after = await payouts.lines({ runId: run!.id });
+    expect(byMerchant(after, m.c)).toMatchObject({ bank_status: 'paid', flagged: false });
+    // A later statement without A's debit leaves it as seen: a different amount.
+    expect(byMerchant(after, m.a)).toMatchObject({ bank_status: 'different', bank_amount_minor: 6800 });
+  });
 });

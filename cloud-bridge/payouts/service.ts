@@ -854,7 +854,8 @@ export class PayoutService {
         });
         result.matched.push({ lineId: line.id, runNumber: run.number, status, amountMinor: -m.l.amountMinor });
         if (status === 'paid') paidEvents.push(await this.paidEvent(line, run, m.l.date));
-      } else if (run.due_date && latest >= run.due_date) {
+      } else if (line.bank_status !== 'different' && run.due_date && latest >= run.due_date) {
+        // A debit seen earlier with another amount stays what it was; a later statement without it says nothing new.
         const flagged = businessDaysBetween(run.due_date, today) >= MISSING_AFTER_BUSINESS_DAYS;
         updates.push({ id: line.id, set: { bank_status: 'missing', flagged_at: flagged ? now : null } });
         result.missing.push({ lineId: line.id, runNumber: run.number, flagged });
