@@ -17,8 +17,8 @@ import {
 // "ANZ Transactive – Global File Formats (with ANZ Transactive – AU & NZ Payments)").
 // One descriptive record (1), one detail record (2) per payment and a batch control record (3)
 // with the credit total, the count and the hash total. The guide itself could not be read here;
-// the field order and sizes are from two published transcriptions of it that agree (see the
-// README, "Bank files"). ANZ's funds and dishonour accounts are 15 digits (BBbbbbAAAAAAASS), so
+// the field order and sizes are from published transcriptions of it (see the README, "Bank
+// files", for which record was seen where). ANZ's funds and dishonour accounts are 15 digits (BBbbbbAAAAAAASS), so
 // the paying account's suffix must fit two digits.
 
 const RULES: FieldRules = { nameMax: 20, refMax: 12, amountDigits: 10, totalDigits: 10, maxLines: 4999 };

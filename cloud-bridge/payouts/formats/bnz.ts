@@ -24,7 +24,7 @@ function problems(batch: PayoutBatch): string[] {
   return commonProblems(batch, RULES);
 }
 
-function render(batch: PayoutBatch, createdOn: string = batch.dueDate): Buffer {
+function render(batch: PayoutBatch): Buffer {
   assertCarried('bnz', problems(batch));
   const payer = fitName(batch.originator.name, 20);
   const records = [
@@ -36,7 +36,7 @@ function render(batch: PayoutBatch, createdOn: string = batch.dueDate): Buffer {
       digits(batch.originator.accountNumber),
       '7', // file type: direct credit
       yymmdd(batch.dueDate),
-      yymmdd(createdOn), // file creation date
+      yymmdd(batch.createdOn ?? batch.dueDate), // file creation date
       'I', // individual listing: one line per payment on the paying statement
     ]),
     ...batch.lines.map((l) =>
@@ -69,5 +69,5 @@ export const bnz: BankFileFormat = {
   extension: 'txt',
   contentType: 'text/plain; charset=us-ascii',
   problems,
-  render: (batch) => render(batch),
+  render,
 };

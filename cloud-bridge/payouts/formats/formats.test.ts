@@ -93,6 +93,7 @@ describe.each(Object.values(BANK_FILE_FORMATS))('$id', (f) => {
   it('refuses a batch with no lines, a bad date or a bad paying account', () => {
     expect(f.problems({ ...BATCH, lines: [] })).toContain('the batch has no lines');
     expect(f.problems({ ...BATCH, dueDate: '07/12/2026' }).join()).toContain('not a date');
+    expect(f.problems({ ...BATCH, dueDate: '2026-02-31' }).join()).toContain('not a date');
     expect(
       f.problems({ ...BATCH, originator: { ...BATCH.originator, accountNumber: '12-3140-0999994-000' } }).join(),
     ).toContain('the paying account');
@@ -153,6 +154,13 @@ describe('BNZ record by record', () => {
   });
   it('control: total, count, hash', () => {
     expect(r[4]).toEqual(['3', '223955', '3', '00252343772']);
+  });
+  it('the creation date is the day the file is made when given', () => {
+    const made = BANK_FILE_FORMATS.bnz.render({ ...BATCH, createdOn: '2026-12-04' }).toString('ascii');
+    expect(made.split('\r\n')[0]).toBe('1,,,,1231400999993000,7,261207,261204,I');
+    expect(BANK_FILE_FORMATS.bnz.problems({ ...BATCH, createdOn: '2026-12-08' }).join()).toContain(
+      'after its due date',
+    );
   });
   it('detail: other party reference, code, alpha reference, particulars, then this party', () => {
     expect(r[2]).toEqual([

@@ -26,6 +26,8 @@ export interface PayoutBatch {
   dueDate: string;
   batchReference: string;
   lines: PayoutFileLine[];
+  /** YYYY-MM-DD, the day the file is made, for the formats that carry it (BNZ); defaults to dueDate. */
+  createdOn?: string;
 }
 
 export interface BankFileFormat {

@@ -35,7 +35,7 @@ function render(batch: PayoutBatch): Buffer {
       digits(batch.originator.accountNumber),
       '7',
       yymmdd(batch.dueDate),
-      yymmdd(batch.dueDate),
+      yymmdd(batch.createdOn ?? batch.dueDate),
       'I',
     ]),
     ...batch.lines.map((l) =>

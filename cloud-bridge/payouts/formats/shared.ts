@@ -69,6 +69,12 @@ export interface FieldRules {
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
+/** A real calendar day (Date.parse alone would take 2026-02-31 as 3 March). */
+function isDate(v: string): boolean {
+  const t = Date.parse(`${v}T00:00:00Z`);
+  return DATE.test(v) && !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === v;
+}
+
 /** Reasons the batch cannot be carried: batch-level ones first, then one per line that cannot. */
 export function commonProblems(batch: PayoutBatch, rules: FieldRules): string[] {
   const out: string[] = [];
@@ -79,8 +85,11 @@ export function commonProblems(batch: PayoutBatch, rules: FieldRules): string[] 
   if (!batch.originator.name.trim()) out.push('the paying account has no name');
   else if (!ALLOWED.test(batch.originator.name))
     out.push(`the paying account's name "${batch.originator.name}" has characters the format cannot carry`);
-  if (!DATE.test(batch.dueDate) || Number.isNaN(Date.parse(`${batch.dueDate}T00:00:00Z`)))
-    out.push(`the due date "${batch.dueDate}" is not a date (YYYY-MM-DD)`);
+  if (!isDate(batch.dueDate)) out.push(`the due date "${batch.dueDate}" is not a date (YYYY-MM-DD)`);
+  if (batch.createdOn !== undefined && !isDate(batch.createdOn))
+    out.push(`the creation date "${batch.createdOn}" is not a date (YYYY-MM-DD)`);
+  else if (batch.createdOn !== undefined && batch.createdOn > batch.dueDate)
+    out.push(`the file is made (${batch.createdOn}) after its due date (${batch.dueDate})`);
   if (!ALLOWED.test(batch.batchReference))
     out.push(`the batch reference "${batch.batchReference}" has characters the format cannot carry`);
   if (batch.lines.length === 0) out.push('the batch has no lines');

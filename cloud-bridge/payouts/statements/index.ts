@@ -1,3 +1,4 @@
+import iconv from 'iconv-lite';
 import { parseCsvStatement } from './csv.js';
 import { parseOfxStatement } from './ofx.js';
 
@@ -22,6 +23,14 @@ export interface StatementLine {
 /** Throws KauriError('statement_invalid', reason) on bad input. */
 export function parseStatement(body: Buffer, kind: 'csv' | 'ofx'): StatementLine[] {
   if (kind === 'ofx') return parseOfxStatement(body);
-  const text = body.toString('utf8');
-  return parseCsvStatement(text);
+  return parseCsvStatement(decodeCsv(body));
+}
+
+/** UTF-8 when the bytes are UTF-8; otherwise Windows-1252, which older internet-banking exports write. */
+function decodeCsv(body: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    return iconv.decode(body, 'win1252');
+  }
 }

@@ -45,6 +45,8 @@ function sgmlToXml(body: string): string {
     } else {
       xml += `<${t.name}>`;
     }
+    // Keep the line breaks, so the parser's line numbers are the file's.
+    xml += '\n'.repeat(t.text.split('\n').length - 1);
   });
   return xml;
 }
@@ -70,13 +72,13 @@ export function parseOfxStatement(body: Buffer): StatementLine[] {
   } else if (/^\s*OFXHEADER:\s*100/.test(text)) {
     const start = text.indexOf('<OFX>');
     if (start < 0) invalid('OFX: no <OFX> element after the header');
-    xml = sgmlToXml(text.slice(start));
+    xml = '\n'.repeat(text.slice(0, start).split('\n').length - 1) + sgmlToXml(text.slice(start));
   } else {
     invalid('not an OFX file: it starts with neither "OFXHEADER:100" (OFX 1.x) nor "<?xml" (OFX 2.x)');
   }
 
   const check = XMLValidator.validate(xml);
-  if (check !== true) invalid(`OFX: ${xmlProblem(check.err.msg)} (line ${check.err.line})`);
+  if (check !== true) invalid(`OFX: ${xmlProblem(check.err.msg, check.err.line)}`);
 
   const doc = new XMLParser({
     ignoreDeclaration: true,
@@ -133,15 +135,16 @@ function collect(node: unknown, name: string, into: Record<string, unknown>[]): 
 }
 
 /** fast-xml-parser names elements left open as a JSON list; say it as a person would. */
-function xmlProblem(msg: string): string {
+function xmlProblem(msg: string, line: number): string {
   const open = /^Invalid '(\[[\s\S]*\])' found\.$/.exec(msg);
   if (open) {
     try {
       const names = JSON.parse(open[1]!) as string[];
+      // Found at the end of the file, so no line is worth naming.
       return `the file ends inside ${names.map((n) => `<${n}>`).join(' ')}: it is cut short or an element is never closed`;
     } catch {
       // fall through to the parser's own words
     }
   }
-  return msg;
+  return `${msg} (line ${line})`;
 }

@@ -90,6 +90,13 @@ describe('CSV exports, detected by their header', () => {
     ]);
   });
 
+  it('a Windows-1252 export (not UTF-8) is read as such', () => {
+    const text =
+      'Date,Amount,Other Party,Description,Reference,Particulars,Analysis Code\n07/12/2026,-1.00,Caf\u00e9 Kr\u00f6ne,,,,\n';
+    expect(parseStatement(Buffer.from(text, 'latin1'), 'csv')[0]!.payee).toBe('Caf\u00e9 Kr\u00f6ne');
+    expect(parseStatement(Buffer.from(text, 'utf8'), 'csv')[0]!.payee).toBe('Caf\u00e9 Kr\u00f6ne');
+  });
+
   it('a header with no rows is an empty statement', () => {
     expect(
       parseStatement(Buffer.from('Date,Amount,Other Party,Description,Reference,Particulars,Analysis Code\n'), 'csv'),
@@ -186,7 +193,8 @@ describe('OFX', () => {
   ])('%s cut short (after %s %s) is refused, not read as a shorter statement', (_v, name, at) => {
     const whole = file(name).toString();
     const cut = whole.slice(0, whole.indexOf(at) + at.length);
-    expect(refusal(cut, 'ofx').message).toMatch(/^OFX: the file ends inside <OFX> <BANKMSGSRSV1> .*cut short/);
+    const message = refusal(cut, 'ofx').message;
+    expect(message).toMatch(/^OFX: the file ends inside <OFX> <BANKMSGSRSV1> .*cut short/);
   });
 
   it.each([
@@ -209,7 +217,12 @@ describe('OFX', () => {
       'OFXHEADER:100\n\n<OFX><BANKTRANLIST><STMTTRN><DTPOSTED>20261340<TRNAMT>1</STMTTRN></BANKTRANLIST></OFX>',
       /date "20261340"/,
     ],
-    ['mismatched tags', 'OFXHEADER:100\n\n<OFX><BANKTRANLIST></STMTRS></OFX>', /OFX: /],
+    // The line named is the file's own, also for 1.x once its leaves are closed.
+    [
+      'mismatched tags',
+      'OFXHEADER:100\nDATA:OFXSGML\n\n<OFX>\n<BANKTRANLIST>\n<DTSTART>20261201\n</STMTRS></OFX>',
+      /OFX: .*opened in line 5.*\(line 7\)/,
+    ],
   ])('%s', (_name, text, why) => {
     expect(refusal(text, 'ofx').message).toMatch(why);
   });
