@@ -710,6 +710,7 @@ export class PayoutService {
     return {
       originator: { accountNumber: s.originatorAccount, name: s.originatorName },
       dueDate,
+      createdOn: nzDate(this.deps.clock.now()),
       batchReference: `KAURI P${String(run.number).padStart(5, '0')}`,
       lines: lines.map((l) => ({
         accountNumber: l.account_number!,
