@@ -37,6 +37,7 @@ export const COMMANDS: CommandEntry[] = [
       (await import('../cloud-bridge/commands.js')).registerBridgeCommands,
       (await import('../cloud-bridge/terminals/admin.js')).registerTerminalAdminCommands,
       (await import('../cloud-bridge/payouts/commands.js')).registerPayoutAdminCommands,
+      (await import('../cloud-bridge/payouts/admin.js')).registerPayoutDbAdminCommands,
     ],
   },
   {

@@ -38,6 +38,8 @@ import { ReconcileService } from './reconcile/runs/service.js';
 import { installReconcileJobs, type ReconcileScheduleOptions } from './reconcile/runs/jobs.js';
 import { HqSessions } from './hq/sessions.js';
 import { registerHq } from './hq/routes.js';
+import { PayoutService } from './payouts/service.js';
+import { installPayoutJobs, type PayoutScheduleOptions } from './payouts/jobs.js';
 
 export interface BridgeOptions {
   dbUrl: string;
@@ -74,6 +76,8 @@ export interface BridgeOptions {
   metrics?: MetricsAccess;
   /** How webhook host names are resolved at delivery time (tests inject one; default the system's). */
   webhookResolver?: Resolver;
+  /** Payouts: how often the scheduled run looks for merchants due (0: never). */
+  payouts?: PayoutScheduleOptions;
 }
 
 export type TrustProxy = boolean | string | ((address: string, hop: number) => boolean);
@@ -109,6 +113,7 @@ export interface Bridge {
   readonly checkouts: CheckoutService;
   readonly webhooks: WebhookService;
   readonly reconcile: ReconcileService;
+  readonly payouts: PayoutService;
   readonly channels: ChannelRegistry;
   readonly log: Logger;
   readonly clock: Clock;
@@ -284,6 +289,16 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     contextFor: (account) => payments.channelContext(account),
   });
   installReconcileJobs(scheduler, reconcile, channels, clock, log.child({ part: 'reconcile' }), options.reconcile);
+  const payouts = new PayoutService({
+    store,
+    accounts,
+    reconcile,
+    events,
+    files,
+    clock,
+    log: log.child({ part: 'payouts' }),
+  });
+  installPayoutJobs(scheduler, payouts, clock, log.child({ part: 'payouts' }), options.payouts);
   await registerHq(app, {
     accounts,
     reconcile,
@@ -291,6 +306,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     log: log.child({ part: 'hq' }),
     sessions: new HqSessions({ store, accounts, clock }),
     createPairingCode: (store, o) => terminals.createPairingCode(store, o),
+    payouts,
     terminals: { list: (f) => terminals.repo.list(f), isConnected: (id) => terminals.hub.isConnected(id) },
     get publicBaseUrl() {
       return urlHolder.base;
@@ -341,6 +357,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     checkouts,
     webhooks,
     reconcile,
+    payouts,
     channels,
     log,
     clock,

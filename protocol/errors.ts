@@ -59,6 +59,37 @@ export const ERRORS = {
     zh: '仍有结果未知或进行中的支付，暂不能日结',
   },
   day_already_closed: { status: 409, en: 'This store day is already closed', zh: '本营业日已日结' },
+  // Payouts to merchants
+  bank_account_invalid: {
+    status: 400,
+    en: 'That is not a valid New Zealand bank account number',
+    zh: '这不是有效的新西兰银行账号',
+  },
+  payout_state: {
+    status: 409,
+    en: 'The payout run cannot do that in its present state',
+    zh: '该付款批次当前状态下无法执行此操作',
+  },
+  payout_self_approval: {
+    status: 403,
+    en: 'A payout run is approved by a second HQ user, not the one who built it',
+    zh: '付款批次须由另一位总部用户审批，不能由创建者本人审批',
+  },
+  payout_not_approved: {
+    status: 409,
+    en: 'The payout run must be approved before its bank file can be downloaded',
+    zh: '付款批次须先经审批，才能下载银行文件',
+  },
+  payout_file_refused: {
+    status: 422,
+    en: 'The bank file format cannot carry this payout run',
+    zh: '该银行文件格式无法承载此付款批次',
+  },
+  payout_nothing_to_pay: {
+    status: 409,
+    en: 'There is nothing to pay out: no signed-off settlement day is waiting',
+    zh: '没有可付款项：没有待付的已签核结算日',
+  },
   day_close_offline: {
     status: 503,
     en: 'Offline: the manager PIN cannot be checked, so the day cannot be closed until the bridge is back',

@@ -15,6 +15,8 @@ import { HqSessions, isHq, SESSION_COOKIE, type Session } from './sessions.js';
 import { dateOfDayNumber, channelDayNumber } from '../reconcile/time.js';
 import type { Clock } from '../../protocol/clock.js';
 import type { Terminal } from '../terminals/repo.js';
+import type { PayoutService } from '../payouts/service.js';
+import { registerPayoutRoutes } from '../payouts/routes.js';
 
 // The HQ workspace at /hq: one page (assets/hq.html + hq.js + hq.css, Chart.js from
 // node_modules: the machines have no internet) and its JSON API under /hq/api. HQ users
@@ -35,6 +37,8 @@ export interface HqDeps {
   terminals?: { list(filter: { merchantId?: string }): Promise<Terminal[]>; isConnected(id: string): boolean };
   /** The URL people reach the bridge at: when it is https the cookie is Secure whatever the hop before us spoke. */
   readonly publicBaseUrl?: string;
+  /** Payouts to merchants (the Payouts tab and the settlement's operator fees). */
+  payouts?: PayoutService;
 }
 
 function assetsDir(): string {
@@ -289,16 +293,13 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
     hq.get<{ Querystring: Record<string, string | undefined> }>('/hq/api/settlement', async (req) => {
       const s = await auth(req, { hq: false });
       const { from, to } = range(req.query);
-      return {
+      const rows = await deps.reconcile.settlement({
         from,
         to,
-        rows: await deps.reconcile.settlement({
-          from,
-          to,
-          merchantId: settlementScope(s, req.query),
-          channel: req.query.channel || undefined,
-        }),
-      };
+        merchantId: settlementScope(s, req.query),
+        channel: req.query.channel || undefined,
+      });
+      return { from, to, rows: deps.payouts ? await deps.payouts.withOperatorFees(rows) : rows };
     });
     hq.get<{ Querystring: Record<string, string | undefined> }>('/hq/api/settlement.csv', async (req, reply) => {
       const s = await auth(req, { hq: false });
@@ -314,6 +315,8 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
         .header('content-disposition', `attachment; filename="settlement-${from}-${to}.csv"`)
         .send(settlementCsv(rows));
     });
+
+    if (deps.payouts) registerPayoutRoutes(hq, deps.payouts, auth);
 
     hq.get('/hq/api/stores', async (req) => {
       const s = await auth(req, { hq: false });

@@ -5,6 +5,7 @@ import { m0005_reconcile } from '../reconcile/runs/migration.js';
 import { m0008_refund_sending } from '../orders/migration.js';
 import { m0009_merchant_private_webhooks } from '../webhooks/migration.js';
 import { m0010_hq_login_throttle } from '../hq/migration.js';
+import { m0013_payouts } from '../payouts/migration.js';
 
 // Migrations are code, applied in name order, identical on SQLite and PostgreSQL except
 // where a column type must differ (64-bit money and auto-increment sequences).
@@ -387,6 +388,7 @@ const ALL: Record<string, Builder> = {
   '0010_hq_login_throttle': m0010_hq_login_throttle,
   '0011_merchant_max_payment': m0011_merchant_max_payment,
   '0012_manager_pin_attempts': m0012_manager_pin_attempts,
+  '0013_payouts': m0013_payouts,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

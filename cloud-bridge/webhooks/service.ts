@@ -33,7 +33,7 @@ export const MAX_ATTEMPTS = 18;
 const FIRST_RETRY_MS = 10_000;
 const MAX_RETRY_MS = 6 * 3600_000;
 const TIMEOUT_MS = 10_000;
-const DELIVERABLE = /^(payment|refund|checkout|static_code)\./;
+const DELIVERABLE = /^(payment|refund|checkout|static_code|payout)\./;
 /** Manual redelivery: one per delivery this often, and this many per merchant a minute (counted in the database, so across instances). */
 const REDELIVER_SAME_MS = 10_000;
 const REDELIVER_PER_MINUTE = 20;

@@ -82,6 +82,7 @@
     if (name === 'settlement') loadSettlement().catch(fail);
     if (name === 'terminals') loadStores().catch(fail);
     if (name === 'counters') loadCounters().catch(fail);
+    if (name === 'payouts') loadPayouts().catch(fail);
   }
 
   async function start() {
@@ -100,6 +101,8 @@
     $('who').hidden = false;
     $('who-name').textContent = `${me.username} (${me.role})`;
     for (const b of document.querySelectorAll('.hq-only')) b.hidden = !me.hq;
+    for (const b of document.querySelectorAll('.po-account-edit')) b.hidden = !(me.hq || me.role === 'merchant_admin');
+    $('po-account-submit').textContent = me.hq ? 'Save account' : 'Propose account (HQ approves)';
     for (const b of document.querySelectorAll('.pair-only')) b.hidden = !(me.hq || me.role === 'merchant_admin');
     const to = chinaToday();
     $('ov-to').value = addDays(to, -1);
@@ -420,11 +423,13 @@
         el('td', { class: 'num' }, money(r.feesMinor, r.currency)),
         el('td', { class: 'num' }, money(r.adjustmentsMinor, r.currency)),
         el('td', { class: 'num' }, money(r.netMinor, r.currency)),
+        el('td', { class: 'num' }, money(r.operatorFeesMinor, r.currency)),
+        el('td', { class: 'num' }, money(r.netAfterOperatorMinor, r.currency)),
         el('td', {}, r.signedOff ? 'yes' : 'no'),
       ),
     );
     $('st-list').tBodies[0].replaceChildren(
-      ...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 11 }, 'No settlement in these days.'))]),
+      ...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 13 }, 'No settlement in these days.'))]),
     );
   }
   $('st-load').addEventListener('click', () => loadSettlement().catch(fail));
@@ -495,6 +500,290 @@
       });
       $('pair-result').hidden = false;
       $('pair-result').textContent = `${r.code}  (valid until ${r.expiresAt})`;
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+  // Payouts: runs (HQ), the merchant's bank accounts, and remittances (a merchant's users: their own).
+  let poRun = null;
+  async function loadPayouts() {
+    const accounts = await api('GET', '/hq/api/payouts/accounts');
+    $('po-accounts').tBodies[0].replaceChildren(
+      ...accounts.accounts.map((a) =>
+        el(
+          'tr',
+          {},
+          el('td', {}, a.merchantName),
+          el('td', {}, a.account_number),
+          el('td', {}, a.account_name),
+          el('td', {}, a.schedule + (a.schedule_day ? ` (${a.schedule_day})` : '')),
+          el('td', { class: 'num' }, money(a.minimum_minor, 'NZD')),
+          el('td', {}, a.state),
+          el('td', {}, a.payable_from || ''),
+          el(
+            'td',
+            {},
+            me.hq && a.state === 'proposed'
+              ? el('button', { type: 'button', onclick: () => decide(a.id, true) }, 'Approve')
+              : null,
+            me.hq && a.state === 'proposed'
+              ? el('button', { type: 'button', onclick: () => decide(a.id, false) }, 'Reject')
+              : null,
+          ),
+        ),
+      ),
+    );
+    const remits = await api('GET', '/hq/api/payouts/remittances');
+    $('po-remits').tBodies[0].replaceChildren(
+      ...remits.remittances.map((r) =>
+        el(
+          'tr',
+          {},
+          el('td', {}, r.runNumber),
+          el('td', {}, r.merchantName),
+          el('td', { class: 'num' }, money(r.amountMinor, 'NZD')),
+          el('td', {}, r.dueDate || ''),
+          el('td', {}, r.bankStatus ? `${r.bankStatus} ${r.bankDate || ''}` : 'not seen yet'),
+          el(
+            'td',
+            {},
+            el('a', { href: `/hq/api/payouts/remittances/${encodeURIComponent(r.id)}/remittance.pdf` }, 'PDF'),
+            ' ',
+            el('a', { href: `/hq/api/payouts/remittances/${encodeURIComponent(r.id)}/remittance.csv` }, 'CSV'),
+          ),
+        ),
+      ),
+    );
+    if (!me.hq) return;
+    const merchants = await api('GET', '/hq/api/payouts/merchants');
+    const settings = await api('GET', '/hq/api/payouts/settings');
+    const f = $('po-settings');
+    f.originatorAccount.value = settings.originatorAccount || '';
+    f.originatorName.value = settings.originatorName || '';
+    f.coolingOffHours.value = settings.coolingOffHours;
+    $('po-format').replaceChildren(
+      ...settings.formats.map((x) => el('option', { value: x.id }, `${x.name}${x.confirmed ? '' : ' (unconfirmed)'}`)),
+    );
+    const fees = await api('GET', '/hq/api/payouts/fees');
+    $('po-fees').tBodies[0].replaceChildren(
+      ...fees.fees.map((x) =>
+        el(
+          'tr',
+          {},
+          el('td', {}, x.merchant_id),
+          el('td', {}, x.channel),
+          el('td', { class: 'num' }, `${x.percent} %`),
+          el('td', { class: 'num' }, money(x.fixed_minor, 'NZD')),
+          el('td', {}, x.updated_by),
+        ),
+      ),
+    );
+    for (const s of document.querySelectorAll('.po-merchants')) {
+      const keep = s.value;
+      s.replaceChildren(...merchants.merchants.map((m) => el('option', { value: m.id }, m.name)));
+      if (keep) s.value = keep;
+    }
+    const runs = await api('GET', '/hq/api/payouts/runs');
+    $('po-runs').tBodies[0].replaceChildren(
+      ...runs.runs.map((r) =>
+        el(
+          'tr',
+          {},
+          el('td', {}, r.number),
+          el('td', {}, r.state),
+          el('td', { class: 'num' }, money(r.total_minor, r.currency)),
+          el('td', {}, `${r.built_by} ${r.built_at}`),
+          el('td', {}, r.approved_by ? `${r.approved_by} ${r.approved_at}` : ''),
+          el('td', {}, r.format ? `${r.format} (due ${r.due_date})` : ''),
+          el('td', {}, el('button', { type: 'button', onclick: () => openRun(r.id).catch(fail) }, 'Open')),
+        ),
+      ),
+    );
+    if (poRun) await openRun(poRun.id);
+  }
+  async function decide(id, approve) {
+    try {
+      await api('POST', `/hq/api/payouts/accounts/${encodeURIComponent(id)}/decide`, { approve });
+      say(approve ? 'Account approved: a change is paid after the cooling-off period.' : 'Proposal rejected.');
+      await loadPayouts();
+    } catch (err) {
+      fail(err);
+    }
+  }
+  async function openRun(id) {
+    const data = await api('GET', `/hq/api/payouts/runs/${encodeURIComponent(id)}`);
+    poRun = data.run;
+    $('po-run').hidden = false;
+    $('po-problems').replaceChildren();
+    $('po-run-title').textContent =
+      `Run ${data.run.number}: ${data.run.state}, ${money(data.run.total_minor, data.run.currency)}`;
+    $('po-approve').disabled = data.run.state !== 'built' || data.run.built_by === me.username;
+    $('po-cancel').disabled = !['built', 'approved'].includes(data.run.state);
+    $('po-file').disabled = !['approved', 'downloaded'].includes(data.run.state);
+    if (data.run.format) $('po-format').value = data.run.format;
+    if (data.run.due_date) $('po-due').value = data.run.due_date;
+    $('po-lines').tBodies[0].replaceChildren(
+      ...data.lines.map((l) =>
+        el(
+          'tr',
+          { class: l.flagged ? 'flagged' : '' },
+          el('td', {}, l.line_no),
+          el('td', {}, l.merchantName),
+          el('td', {}, l.account_number || '—'),
+          el('td', { class: 'num' }, money(l.gross_minor, 'NZD')),
+          el('td', { class: 'num' }, money(-l.refunds_minor, 'NZD')),
+          el('td', { class: 'num' }, money(-l.channel_fees_minor, 'NZD')),
+          el('td', { class: 'num' }, money(-l.operator_fees_minor, 'NZD')),
+          el('td', { class: 'num' }, money(l.adjustments_minor, 'NZD')),
+          el('td', { class: 'num' }, money(l.carried_in_minor, 'NZD')),
+          el('td', { class: 'num' }, money(l.amount_minor, 'NZD')),
+          el('td', { class: 'num' }, money(l.carried_out_minor, 'NZD')),
+          el('td', {}, l.status + (l.reason ? ` — ${l.reason}` : '')),
+          el(
+            'td',
+            {},
+            (l.bank_status
+              ? `${l.bank_status}${l.bank_amount_minor !== null ? ` ${money(l.bank_amount_minor, 'NZD')}` : ''} ${l.bank_date || ''}`
+              : '') + (l.flagged ? ' ⚑ missing 3 business days' : ''),
+          ),
+        ),
+      ),
+    );
+  }
+  $('po-refresh').addEventListener('click', () => loadPayouts().catch(fail));
+  $('po-build').addEventListener('click', async () => {
+    try {
+      const r = await api('POST', '/hq/api/payouts/runs', {});
+      say(`Run ${r.run.number} built: another HQ user approves it.`);
+      poRun = r.run;
+      await loadPayouts();
+    } catch (err) {
+      fail(err);
+    }
+  });
+  $('po-approve').addEventListener('click', async () => {
+    try {
+      await api('POST', `/hq/api/payouts/runs/${encodeURIComponent(poRun.id)}/approve`, {});
+      say('Run approved: its bank file can be downloaded.');
+      await loadPayouts();
+    } catch (err) {
+      fail(err);
+    }
+  });
+  $('po-cancel').addEventListener('click', async () => {
+    if (!confirm('Cancel this run? Its days go back to the next run.')) return;
+    try {
+      await api('POST', `/hq/api/payouts/runs/${encodeURIComponent(poRun.id)}/cancel`, {});
+      say('Run cancelled.');
+      await loadPayouts();
+    } catch (err) {
+      fail(err);
+    }
+  });
+  function showProblems(list) {
+    $('po-problems').replaceChildren(...list.map((p) => el('li', {}, p)));
+  }
+  $('po-check').addEventListener('click', async () => {
+    try {
+      const q = `format=${encodeURIComponent($('po-format').value)}&due=${encodeURIComponent($('po-due').value)}`;
+      const r = await api('GET', `/hq/api/payouts/runs/${encodeURIComponent(poRun.id)}/problems?${q}`);
+      showProblems(r.problems);
+      if (!r.problems.length) say('The format can carry this run.');
+    } catch (err) {
+      fail(err);
+    }
+  });
+  // The file is a POST (it fixes the run): fetched with the CSRF token, then saved from a blob.
+  $('po-file').addEventListener('click', async () => {
+    try {
+      const res = await fetch(`/hq/api/payouts/runs/${encodeURIComponent(poRun.id)}/file`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrf },
+        body: JSON.stringify({ format: $('po-format').value, dueDate: $('po-due').value || undefined }),
+        credentials: 'same-origin',
+      });
+      if (!res.ok) {
+        const data = await res.json().catch(() => ({}));
+        showProblems((data.error && data.error.details && data.error.details.problems) || []);
+        throw new Error((data.error && data.error.message) || `HTTP ${res.status}`);
+      }
+      const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') || '');
+      const a = el('a', { href: URL.createObjectURL(await res.blob()), download: name ? name[1] : 'payout' });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      say('Bank file downloaded: upload it to the bank. The run cannot change any more.');
+      await loadPayouts();
+    } catch (err) {
+      fail(err);
+    }
+  });
+  $('po-statement').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const f = e.target;
+    try {
+      const bytes = new Uint8Array(await f.file.files[0].arrayBuffer());
+      let bin = '';
+      for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+      const r = await api('POST', '/hq/api/payouts/statements', { kind: f.kind.value, content: btoa(bin) });
+      say(
+        `Statement read: ${r.lines} lines; ${r.matched.filter((m) => m.status === 'paid').length} payouts paid, ` +
+          `${r.matched.filter((m) => m.status === 'different').length} with a different amount, ${r.missing.length} missing.`,
+      );
+      await loadPayouts();
+    } catch (err) {
+      fail(err);
+    }
+  });
+  $('po-fee-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const f = e.target;
+    try {
+      await api('POST', '/hq/api/payouts/fees', {
+        merchantId: f.merchantId.value,
+        channel: f.channel.value,
+        percent: f.percent.value,
+        fixedMinor: Number(f.fixedMinor.value || 0),
+      });
+      say('Operator fee saved.');
+      await loadPayouts();
+    } catch (err) {
+      fail(err);
+    }
+  });
+  $('po-settings').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const f = e.target;
+    try {
+      await api('POST', '/hq/api/payouts/settings', {
+        originatorAccount: f.originatorAccount.value || undefined,
+        originatorName: f.originatorName.value || undefined,
+        coolingOffHours: f.coolingOffHours.value === '' ? undefined : Number(f.coolingOffHours.value),
+      });
+      say('Payout settings saved.');
+    } catch (err) {
+      fail(err);
+    }
+  });
+  $('po-account-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const f = e.target;
+    try {
+      const r = await api('POST', '/hq/api/payouts/accounts', {
+        merchantId: me.hq ? f.merchantId.value : undefined,
+        accountNumber: f.accountNumber.value,
+        accountName: f.accountName.value,
+        schedule: f.schedule.value,
+        scheduleDay: f.scheduleDay.value === '' ? undefined : Number(f.scheduleDay.value),
+        minimumMinor: Number(f.minimumMinor.value || 0),
+      });
+      say(
+        r.account.state === 'proposed'
+          ? 'Account proposed: HQ approves it.'
+          : `Account saved as ${r.account.account_number}; paid from ${r.account.payable_from}.`,
+      );
+      await loadPayouts();
     } catch (err) {
       fail(err);
     }
