@@ -328,8 +328,13 @@ export async function run(
     name: string;
     open(): Promise<{ url: string; drop(): Promise<void> }>;
   }
-  const targets: Target[] = [{ kind: 'sqlite', name: 'SQLite', open: () => createTestDatabase('sqlite') }];
-  if (await pgReachable())
+  // KAURI_BENCH_STORES=sqlite,postgres,private runs only those stores (all by default).
+  const only = (process.env.KAURI_BENCH_STORES ?? 'sqlite,postgres,private').split(',');
+  const targets: Target[] = [];
+  if (only.includes('sqlite'))
+    targets.push({ kind: 'sqlite', name: 'SQLite', open: () => createTestDatabase('sqlite') });
+  if (!only.includes('postgres')) log('PostgreSQL (the shared server) left out (KAURI_BENCH_STORES)');
+  else if (await pgReachable())
     targets.push({
       kind: 'postgres',
       name: 'PostgreSQL (the shared server)',
@@ -339,7 +344,7 @@ export async function run(
   // The machine's shared server also serves other work's tests, which create and drop
   // databases all the time (each DROP DATABASE forces a checkpoint): a cluster of this
   // run's own shows what a bridge gets from a server of its own.
-  const noPrivate = privatePgUnavailable();
+  const noPrivate = only.includes('private') ? privatePgUnavailable() : 'left out (KAURI_BENCH_STORES)';
   if (!noPrivate) {
     targets.push({
       kind: 'postgres',

@@ -182,19 +182,23 @@ export class Scheduler {
           updated_at: nowIso(now),
         })
         // Not a caught unique violation: on PostgreSQL that would abort the caller's transaction.
-        .onConflict((oc) => oc.column('dedupe_key').doNothing())
+        // Bringing a queued task forward is part of the same statement (one round trip).
+        .onConflict((oc) =>
+          options.earlier && options.dedupeKey
+            ? oc
+                .column('dedupe_key')
+                .doUpdateSet({
+                  run_at: (eb) => eb.ref('excluded.run_at'),
+                  updated_at: (eb) => eb.ref('excluded.updated_at'),
+                })
+                .where('tasks.status', '=', 'queued')
+                .where('tasks.run_at', '>', (eb) => eb.ref('excluded.run_at'))
+            : oc.column('dedupe_key').doNothing(),
+        )
+        .returning('id')
         .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return id;
-      if (options.earlier && options.dedupeKey) {
-        await options.db
-          .updateTable('tasks')
-          .set({ run_at: nowIso(runAt), updated_at: nowIso(now) })
-          .where('dedupe_key', '=', options.dedupeKey)
-          .where('status', '=', 'queued')
-          .where('run_at', '>', nowIso(runAt))
-          .execute();
-      }
-      return undefined;
+      // The id only when this task was inserted (a brought-forward task keeps its own).
+      return inserted?.id === id ? id : undefined;
     }
     try {
       await this.store.db

@@ -80,7 +80,7 @@ export class TransitionWriter {
   }
 
   async recordIn(trx: Transaction<Database>, messages: readonly RecordedMessage[]): Promise<void> {
-    for (const m of messages) await this.deps.recorder.record(m, trx);
+    await this.deps.recorder.recordAll(messages, trx);
   }
 
   async paymentEventIn(

@@ -173,6 +173,7 @@ export async function createPayment(
   writer.crash('create:answered');
   const settled = await applyOutcome(flow, order.id, outcome, 'channel_create', {
     messages,
+    known: order,
     syncAfterMs: presented ? presentedPolicy(channel, account).pollEveryMs : 5000,
   });
   await hooks.onCreated?.(settled, outcome);

@@ -205,32 +205,34 @@ export class OrdersRepo {
       assertTransition(from, to);
       from = to;
     }
-    const res = await trx
+    // The row as it now is comes back with the update (no second read).
+    const row = await trx
       .updateTable('orders')
       .set({ ...orderRow(step.patch), status: from, updated_at: now, version: order.version + 1 })
       .where('id', '=', order.id)
       .where('version', '=', order.version)
+      .returningAll()
       .executeTakeFirst();
-    if (Number(res.numUpdatedRows) !== 1) return undefined;
+    if (!row) return undefined;
     let prev = order.status;
-    for (const [i, to] of step.path.entries()) {
+    // All the steps' history rows in one statement, in order.
+    const history = step.path.map((to, i) => {
       const last = i === step.path.length - 1;
       // The intermediate steps (created → pending on the way to paid) carry the cause, not the data.
       const data = last ? step.data : null;
-      await trx
-        .insertInto('order_events')
-        .values({
-          order_id: order.id,
-          from_status: prev,
-          to_status: to,
-          cause: step.cause,
-          data: data === undefined || data === null ? null : JSON.stringify(data),
-          created_at: now,
-        })
-        .execute();
+      const h = {
+        order_id: order.id,
+        from_status: prev,
+        to_status: to,
+        cause: step.cause,
+        data: data === undefined || data === null ? null : JSON.stringify(data),
+        created_at: now,
+      };
       prev = to;
-    }
-    return toOrder(await trx.selectFrom('orders').selectAll().where('id', '=', order.id).executeTakeFirstOrThrow());
+      return h;
+    });
+    if (history.length) await trx.insertInto('order_events').values(history).execute();
+    return toOrder(row);
   }
 
   async noteIn(trx: Db, orderId: string, status: string, cause: string, data: unknown): Promise<void> {
