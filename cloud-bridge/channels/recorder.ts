@@ -62,22 +62,25 @@ export class MessageRecorder {
     messages: readonly RecordedMessage[],
     db: Kysely<Database> | Transaction<Database> = this.store.db,
   ): Promise<void> {
-    if (!messages.length) return;
-    await db
-      .insertInto('channel_messages')
-      .values(
-        messages.map((m) => ({
-          channel: m.channel,
-          channel_account_id: m.accountId ?? null,
-          order_id: m.orderId ?? null,
-          direction: m.direction,
-          endpoint: m.endpoint,
-          http_status: m.httpStatus ?? null,
-          body: redact(m.body).slice(0, 200_000),
-          created_at: nowIso(m.at ?? this.clock.now()),
-        })),
-      )
-      .execute();
+    const q = this.recordAllQuery(messages, db);
+    if (q) await q.execute();
+  }
+
+  /** The insert of recordAll, unexecuted (undefined when there is nothing to write). */
+  recordAllQuery(messages: readonly RecordedMessage[], db: Kysely<Database> | Transaction<Database> = this.store.db) {
+    if (!messages.length) return undefined;
+    return db.insertInto('channel_messages').values(
+      messages.map((m) => ({
+        channel: m.channel,
+        channel_account_id: m.accountId ?? null,
+        order_id: m.orderId ?? null,
+        direction: m.direction,
+        endpoint: m.endpoint,
+        http_status: m.httpStatus ?? null,
+        body: redact(m.body).slice(0, 200_000),
+        created_at: nowIso(m.at ?? this.clock.now()),
+      })),
+    );
   }
 
   async forOrder(orderId: string) {

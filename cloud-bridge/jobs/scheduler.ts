@@ -157,14 +157,22 @@ export class Scheduler {
     return this;
   }
 
-  /** Queues a task; with a dedupe key, a second enqueue of the same key is a no-op. */
-  async enqueue(kind: string, payload: unknown, options: EnqueueOptions = {}): Promise<string | undefined> {
-    const kindSpec = this.kinds.get(kind);
+  /**
+   * The statement that queues a task inside the caller's transaction, unexecuted: a
+   * transition on PostgreSQL sends it together with the rest of its writes. A queued task
+   * with the same dedupe key makes it a no-op (or brings that task forward, with `earlier`).
+   */
+  enqueueQuery(
+    db: Kysely<Database> | Transaction<Database>,
+    kind: string,
+    payload: unknown,
+    options: Omit<EnqueueOptions, 'db'> = {},
+    id: string = newId('tsk'),
+  ) {
     const now = this.clock.now();
     const runAt = options.runAt ?? new Date(now.getTime() + this.clock.duration(options.delayMs ?? 0));
-    const id = newId('tsk');
-    if (options.db) {
-      const inserted = await options.db
+    return (
+      db
         .insertInto('tasks')
         .values({
           id,
@@ -173,7 +181,7 @@ export class Scheduler {
           payload: JSON.stringify(payload),
           run_at: nowIso(runAt),
           attempts: 0,
-          max_attempts: options.maxAttempts ?? kindSpec?.maxAttempts ?? 10,
+          max_attempts: options.maxAttempts ?? this.kinds.get(kind)?.maxAttempts ?? 10,
           status: 'queued',
           locked_by: null,
           locked_until: null,
@@ -196,7 +204,17 @@ export class Scheduler {
             : oc.column('dedupe_key').doNothing(),
         )
         .returning('id')
-        .executeTakeFirst();
+    );
+  }
+
+  /** Queues a task; with a dedupe key, a second enqueue of the same key is a no-op. */
+  async enqueue(kind: string, payload: unknown, options: EnqueueOptions = {}): Promise<string | undefined> {
+    const kindSpec = this.kinds.get(kind);
+    const now = this.clock.now();
+    const runAt = options.runAt ?? new Date(now.getTime() + this.clock.duration(options.delayMs ?? 0));
+    const id = newId('tsk');
+    if (options.db) {
+      const inserted = await this.enqueueQuery(options.db, kind, payload, options, id).executeTakeFirst();
       // The id only when this task was inserted (a brought-forward task keeps its own).
       return inserted?.id === id ? id : undefined;
     }
