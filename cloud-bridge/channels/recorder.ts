@@ -9,18 +9,23 @@ import { systemClock, type Clock } from '../../protocol/clock.js';
 // a customer's payment code is a bearer credential while it lives, and OAuth tokens are.
 const SECRET_FIELDS = ['auth_code', 'access_token', 'refresh_token', 'dynamic_id', 'code', 'key', 'secret', 'password'];
 
+// Built once: redacting runs on every recorded channel message, on the payment path.
+const SECRET_PATTERNS = SECRET_FIELDS.map((f) => ({
+  xml: new RegExp(`<${f}>(?:<!\\[CDATA\\[)?([^<\\]]*)(?:\\]\\]>)?</${f}>`, 'g'),
+  form: new RegExp(`(^|[&?])${f}=([^&]*)`, 'g'),
+  json: new RegExp(`"${f}"\\s*:\\s*"([^"]*)"`, 'g'),
+  f,
+}));
+
 export function redact(body: string): string {
   let out = body;
-  for (const f of SECRET_FIELDS) {
+  for (const { f, xml, form, json } of SECRET_PATTERNS) {
     // XML elements, with or without CDATA
-    out = out.replace(
-      new RegExp(`<${f}>(?:<!\\[CDATA\\[)?([^<\\]]*)(?:\\]\\]>)?</${f}>`, 'g'),
-      (_m, v: string) => `<${f}>${mask(v)}</${f}>`,
-    );
+    out = out.replace(xml, (_m, v: string) => `<${f}>${mask(v)}</${f}>`);
     // form fields
-    out = out.replace(new RegExp(`(^|[&?])${f}=([^&]*)`, 'g'), (_m, p: string, v: string) => `${p}${f}=${mask(v)}`);
+    out = out.replace(form, (_m, p: string, v: string) => `${p}${f}=${mask(v)}`);
     // JSON string values
-    out = out.replace(new RegExp(`"${f}"\\s*:\\s*"([^"]*)"`, 'g'), (_m, v: string) => `"${f}":"${mask(v)}"`);
+    out = out.replace(json, (_m, v: string) => `"${f}":"${mask(v)}"`);
   }
   return out;
 }
@@ -49,9 +54,23 @@ export class MessageRecorder {
   ) {}
 
   async record(m: RecordedMessage, db: Kysely<Database> | Transaction<Database> = this.store.db): Promise<void> {
-    await db
-      .insertInto('channel_messages')
-      .values({
+    await this.recordAll([m], db);
+  }
+
+  /** Several messages in one statement (a channel call's request and answer, written with its outcome). */
+  async recordAll(
+    messages: readonly RecordedMessage[],
+    db: Kysely<Database> | Transaction<Database> = this.store.db,
+  ): Promise<void> {
+    const q = this.recordAllQuery(messages, db);
+    if (q) await q.execute();
+  }
+
+  /** The insert of recordAll, unexecuted (undefined when there is nothing to write). */
+  recordAllQuery(messages: readonly RecordedMessage[], db: Kysely<Database> | Transaction<Database> = this.store.db) {
+    if (!messages.length) return undefined;
+    return db.insertInto('channel_messages').values(
+      messages.map((m) => ({
         channel: m.channel,
         channel_account_id: m.accountId ?? null,
         order_id: m.orderId ?? null,
@@ -60,8 +79,8 @@ export class MessageRecorder {
         http_status: m.httpStatus ?? null,
         body: redact(m.body).slice(0, 200_000),
         created_at: nowIso(m.at ?? this.clock.now()),
-      })
-      .execute();
+      })),
+    );
   }
 
   async forOrder(orderId: string) {

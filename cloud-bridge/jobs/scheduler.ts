@@ -157,14 +157,22 @@ export class Scheduler {
     return this;
   }
 
-  /** Queues a task; with a dedupe key, a second enqueue of the same key is a no-op. */
-  async enqueue(kind: string, payload: unknown, options: EnqueueOptions = {}): Promise<string | undefined> {
-    const kindSpec = this.kinds.get(kind);
+  /**
+   * The statement that queues a task inside the caller's transaction, unexecuted: a
+   * transition on PostgreSQL sends it together with the rest of its writes. A queued task
+   * with the same dedupe key makes it a no-op (or brings that task forward, with `earlier`).
+   */
+  enqueueQuery(
+    db: Kysely<Database> | Transaction<Database>,
+    kind: string,
+    payload: unknown,
+    options: Omit<EnqueueOptions, 'db'> = {},
+    id: string = newId('tsk'),
+  ) {
     const now = this.clock.now();
     const runAt = options.runAt ?? new Date(now.getTime() + this.clock.duration(options.delayMs ?? 0));
-    const id = newId('tsk');
-    if (options.db) {
-      const inserted = await options.db
+    return (
+      db
         .insertInto('tasks')
         .values({
           id,
@@ -173,7 +181,7 @@ export class Scheduler {
           payload: JSON.stringify(payload),
           run_at: nowIso(runAt),
           attempts: 0,
-          max_attempts: options.maxAttempts ?? kindSpec?.maxAttempts ?? 10,
+          max_attempts: options.maxAttempts ?? this.kinds.get(kind)?.maxAttempts ?? 10,
           status: 'queued',
           locked_by: null,
           locked_until: null,
@@ -182,19 +190,33 @@ export class Scheduler {
           updated_at: nowIso(now),
         })
         // Not a caught unique violation: on PostgreSQL that would abort the caller's transaction.
-        .onConflict((oc) => oc.column('dedupe_key').doNothing())
-        .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return id;
-      if (options.earlier && options.dedupeKey) {
-        await options.db
-          .updateTable('tasks')
-          .set({ run_at: nowIso(runAt), updated_at: nowIso(now) })
-          .where('dedupe_key', '=', options.dedupeKey)
-          .where('status', '=', 'queued')
-          .where('run_at', '>', nowIso(runAt))
-          .execute();
-      }
-      return undefined;
+        // Bringing a queued task forward is part of the same statement (one round trip).
+        .onConflict((oc) =>
+          options.earlier && options.dedupeKey
+            ? oc
+                .column('dedupe_key')
+                .doUpdateSet({
+                  run_at: (eb) => eb.ref('excluded.run_at'),
+                  updated_at: (eb) => eb.ref('excluded.updated_at'),
+                })
+                .where('tasks.status', '=', 'queued')
+                .where('tasks.run_at', '>', (eb) => eb.ref('excluded.run_at'))
+            : oc.column('dedupe_key').doNothing(),
+        )
+        .returning('id')
+    );
+  }
+
+  /** Queues a task; with a dedupe key, a second enqueue of the same key is a no-op. */
+  async enqueue(kind: string, payload: unknown, options: EnqueueOptions = {}): Promise<string | undefined> {
+    const kindSpec = this.kinds.get(kind);
+    const now = this.clock.now();
+    const runAt = options.runAt ?? new Date(now.getTime() + this.clock.duration(options.delayMs ?? 0));
+    const id = newId('tsk');
+    if (options.db) {
+      const inserted = await this.enqueueQuery(options.db, kind, payload, options, id).executeTakeFirst();
+      // The id only when this task was inserted (a brought-forward task keeps its own).
+      return inserted?.id === id ? id : undefined;
     }
     try {
       await this.store.db

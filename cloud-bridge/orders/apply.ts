@@ -10,6 +10,11 @@ export interface ApplyOptions {
   messages?: readonly RecordedMessage[];
   /** When the order stays open, ask the channel again after this (unscaled ms). */
   syncAfterMs?: number;
+  /**
+   * The order as the caller itself committed it, to decide from without reading it again
+   * (its version still guards the commit: if it moved meanwhile, the order is read afresh).
+   */
+  known?: Order;
 }
 
 /**
@@ -27,7 +32,7 @@ export async function applyOutcome(
   const { orders, clock } = flow.deps;
   const messages = options.messages ?? [];
   for (let attempt = 0; attempt < 25; attempt++) {
-    const order = await orders.byId(orderId);
+    const order = attempt === 0 && options.known?.id === orderId ? options.known : await orders.byId(orderId);
     if (!order) throw new KauriError('order_not_found');
     const decision = decide(order, outcome, { cause, now: clock.now(), syncAfterMs: options.syncAfterMs });
     let after: Order | undefined;

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { sql, type Compilable, type Transaction } from 'kysely';
 import type { Clock } from '../../protocol/clock.js';
 import { newId } from '../../protocol/ids.js';
 import { nowIso } from '../store/db.js';
@@ -9,6 +9,7 @@ import type { Scheduler } from '../jobs/scheduler.js';
 import type { MessageRecorder, RecordedMessage } from '../channels/recorder.js';
 import type { Decision, DecidedTask } from './decide.js';
 import { paymentView } from './views.js';
+import { ORDER_MOVED_SQLSTATE } from './migration.js';
 
 // The one way an order changes: everything a transition implies commits in a single
 // transaction, so a crash leaves either the whole change or none of it. Channel
@@ -67,6 +68,51 @@ export class TransitionWriter {
     return result;
   }
 
+  /** A new order, its first history row and the tasks it needs, committed together. */
+  async insertOrder(order: Order, cause: string, tasks: readonly DecidedTask[]): Promise<void> {
+    const { orders, scheduler } = this.deps;
+    if (orders.dialect === 'postgres') {
+      const db = orders.db;
+      await this.oneStatement([...orders.insertQueries(db, order, cause), ...tasks.map((t) => this.taskQuery(db, t))]);
+      if (tasks.length) scheduler.kick();
+      return;
+    }
+    await this.transaction(async (trx, wake) => {
+      await orders.insertIn(trx, order, cause);
+      await this.enqueueIn(trx, wake, tasks);
+    });
+  }
+
+  private taskQuery(db: OrdersRepo['db'], t: DecidedTask) {
+    return this.deps.scheduler.enqueueQuery(db, t.kind, t.payload, {
+      dedupeKey: t.dedupeKey,
+      delayMs: t.delayMs,
+      earlier: t.earlier,
+    });
+  }
+
+  /**
+   * PostgreSQL: writes sent as ONE statement, each a data-modifying WITH clause. A single
+   * statement is its own transaction (all of it commits or none), and it is one round trip
+   * instead of one per write plus BEGIN and COMMIT, which is what a transition's time went
+   * to. With `guard` (the order's version-checked update), the statement fails as a whole
+   * unless the guard changed exactly one row.
+   */
+  private async oneStatement(writes: readonly (Compilable | undefined)[], guard?: Compilable): Promise<void> {
+    const parts = writes
+      .filter((w): w is Compilable => w !== undefined)
+      .map((w, i) => sql`${sql.raw(`w${i}`)} as (${w})`);
+    const db = this.deps.orders.db;
+    if (!guard) {
+      await sql`with ${sql.join(parts)} select 1`.execute(db);
+      return;
+    }
+    // A FROM-less select always evaluates its one row, so the check runs whatever the guard found.
+    await sql`with g as (${guard}), ${sql.join(parts)} select kauri_order_unmoved((select count(*) from g))`.execute(
+      db,
+    );
+  }
+
   async enqueueIn(trx: Transaction<Database>, wake: Wakeups, tasks: readonly DecidedTask[]): Promise<void> {
     for (const t of tasks) {
       await this.deps.scheduler.enqueue(t.kind, t.payload, {
@@ -80,7 +126,7 @@ export class TransitionWriter {
   }
 
   async recordIn(trx: Transaction<Database>, messages: readonly RecordedMessage[]): Promise<void> {
-    for (const m of messages) await this.deps.recorder.record(m, trx);
+    await this.deps.recorder.recordAll(messages, trx);
   }
 
   async paymentEventIn(
@@ -126,9 +172,15 @@ export class TransitionWriter {
    */
   async commit(order: Order, decision: Decision, messages: readonly RecordedMessage[]): Promise<Order | undefined> {
     const { orders } = this.deps;
+    const patch: Partial<Order> = { ...decision.patch };
+    if (decision.flag) Object.assign(patch, { flagged: true, flag_reason: decision.flag });
+    // Events wait for the event log's lock before they take a number, which one statement
+    // cannot order; notes and reversals read what they wrote. Those commit as a transaction
+    // of several statements; the rest (every create's answer, syncs, closes) as one.
+    if (orders.dialect === 'postgres' && !decision.events.length && !decision.note && !decision.reverseRemainder) {
+      return this.commitAsOneStatement(order, decision, patch, messages);
+    }
     return this.transaction(async (trx, wake) => {
-      const patch: Partial<Order> = { ...decision.patch };
-      if (decision.flag) Object.assign(patch, { flagged: true, flag_reason: decision.flag });
       const after = await orders.advanceIn(trx, order, {
         path: decision.to,
         cause: decision.cause,
@@ -158,6 +210,38 @@ export class TransitionWriter {
       this.crash('apply:messages', decision.cause);
       return current;
     });
+  }
+
+  private async commitAsOneStatement(
+    order: Order,
+    decision: Decision,
+    patch: Partial<Order>,
+    messages: readonly RecordedMessage[],
+  ): Promise<Order | undefined> {
+    const { orders, recorder, scheduler } = this.deps;
+    const db = orders.db;
+    const { update, history, after } = orders.advanceQueries(db, order, {
+      path: decision.to,
+      cause: decision.cause,
+      data: decision.data,
+      patch,
+    });
+    // The crash points name the same steps; failing at any of them sends nothing.
+    this.crash('apply:state', decision.cause);
+    this.crash('apply:history', decision.cause);
+    this.crash('apply:events', decision.cause);
+    const tasks = decision.tasks.map((t) => this.taskQuery(db, t));
+    this.crash('apply:tasks', decision.cause);
+    const record = recorder.recordAllQuery(messages, db);
+    this.crash('apply:messages', decision.cause);
+    try {
+      await this.oneStatement([history, ...tasks, record], update);
+    } catch (err) {
+      if ((err as { code?: string }).code === ORDER_MOVED_SQLSTATE) return undefined;
+      throw err;
+    }
+    if (tasks.length) scheduler.kick();
+    return after;
   }
 
   /** A reversal of a paid order: a succeeded automatic refund of the remainder, booked at once. */

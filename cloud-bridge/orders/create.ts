@@ -133,10 +133,7 @@ export async function createPayment(
   try {
     // The order and the task that will find out what became of it commit together: an order
     // the channel may have taken is never left without someone to ask.
-    await writer.transaction(async (trx, wake) => {
-      await deps.orders.insertIn(trx, order, 'api_create');
-      await writer.enqueueIn(trx, wake, [{ ...syncTask(id, SAFETY_NET_SYNC_MS), earlier: false }]);
-    });
+    await writer.insertOrder(order, 'api_create', [{ ...syncTask(id, SAFETY_NET_SYNC_MS), earlier: false }]);
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
     // Lost a race with the same out_trade_no: answer as a replay would.
@@ -173,6 +170,7 @@ export async function createPayment(
   writer.crash('create:answered');
   const settled = await applyOutcome(flow, order.id, outcome, 'channel_create', {
     messages,
+    known: order,
     syncAfterMs: presented ? presentedPolicy(channel, account).pollEveryMs : 5000,
   });
   await hooks.onCreated?.(settled, outcome);

@@ -2,7 +2,7 @@ import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely
 import { moneyColumn, serialColumn, type Dialect } from './dialect.js';
 import { m0004_terminals, m0007_terminal_health, m0012_manager_pin_attempts } from '../terminals/migration.js';
 import { m0005_reconcile } from '../reconcile/runs/migration.js';
-import { m0008_refund_sending } from '../orders/migration.js';
+import { m0008_refund_sending, m0016_transition_guard } from '../orders/migration.js';
 import { m0009_merchant_private_webhooks } from '../webhooks/migration.js';
 import { m0010_hq_login_throttle } from '../hq/migration.js';
 import { m0013_payouts } from '../payouts/migration.js';
@@ -389,6 +389,7 @@ const ALL: Record<string, Builder> = {
   '0011_merchant_max_payment': m0011_merchant_max_payment,
   '0012_manager_pin_attempts': m0012_manager_pin_attempts,
   '0013_payouts': m0013_payouts,
+  '0016_transition_guard': m0016_transition_guard,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -69,6 +69,10 @@ export class OrdersRepo {
     return this.store.db;
   }
 
+  get dialect(): Store['dialect'] {
+    return this.store.dialect;
+  }
+
   private now(): string {
     return nowIso(this.clock.now());
   }
@@ -85,21 +89,22 @@ export class OrdersRepo {
   }
 
   async insertIn(trx: Db, order: Order, cause: string): Promise<void> {
-    await trx
-      .insertInto('orders')
-      .values(orderRow(order) as OrderTable)
-      .execute();
-    await trx
-      .insertInto('order_events')
-      .values({
+    for (const q of this.insertQueries(trx, order, cause)) await q.execute();
+  }
+
+  /** The statements of insertIn, unexecuted (a transition on PostgreSQL sends them as one). */
+  insertQueries(trx: Db, order: Order, cause: string) {
+    return [
+      trx.insertInto('orders').values(orderRow(order) as OrderTable),
+      trx.insertInto('order_events').values({
         order_id: order.id,
         from_status: null,
         to_status: order.status,
         cause,
         data: null,
         created_at: order.created_at,
-      })
-      .execute();
+      }),
+    ] as const;
   }
 
   async byId(id: string, db: Db = this.db): Promise<Order | undefined> {
@@ -199,38 +204,58 @@ export class OrdersRepo {
     order: Order,
     step: { path: readonly PaymentStatus[]; cause: string; data: unknown; patch: Partial<Order> },
   ): Promise<Order | undefined> {
+    const { update, history } = this.advanceQueries(trx, order, step);
+    // The row as it now is comes back with the update (no second read).
+    const row = await update.executeTakeFirst();
+    if (!row) return undefined;
+    if (history) await history.execute();
+    return toOrder(row);
+  }
+
+  /**
+   * The statements of advanceIn, unexecuted: the update (only if the order is still at
+   * `order.version`, answering the row as it now is) and the history rows of every step,
+   * in order, in one insert (none when the state does not change).
+   */
+  advanceQueries(
+    trx: Db,
+    order: Order,
+    step: { path: readonly PaymentStatus[]; cause: string; data: unknown; patch: Partial<Order> },
+  ) {
     const now = this.now();
     let from = order.status;
     for (const to of step.path) {
       assertTransition(from, to);
       from = to;
     }
-    const res = await trx
+    const update = trx
       .updateTable('orders')
       .set({ ...orderRow(step.patch), status: from, updated_at: now, version: order.version + 1 })
       .where('id', '=', order.id)
       .where('version', '=', order.version)
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) !== 1) return undefined;
+      .returningAll();
     let prev = order.status;
-    for (const [i, to] of step.path.entries()) {
+    const rows = step.path.map((to, i) => {
       const last = i === step.path.length - 1;
       // The intermediate steps (created → pending on the way to paid) carry the cause, not the data.
       const data = last ? step.data : null;
-      await trx
-        .insertInto('order_events')
-        .values({
-          order_id: order.id,
-          from_status: prev,
-          to_status: to,
-          cause: step.cause,
-          data: data === undefined || data === null ? null : JSON.stringify(data),
-          created_at: now,
-        })
-        .execute();
+      const h = {
+        order_id: order.id,
+        from_status: prev,
+        to_status: to,
+        cause: step.cause,
+        data: data === undefined || data === null ? null : JSON.stringify(data),
+        created_at: now,
+      };
       prev = to;
-    }
-    return toOrder(await trx.selectFrom('orders').selectAll().where('id', '=', order.id).executeTakeFirstOrThrow());
+      return h;
+    });
+    return {
+      update,
+      history: rows.length ? trx.insertInto('order_events').values(rows) : undefined,
+      /** The order as the update leaves it (what it answers, known without asking). */
+      after: { ...order, ...step.patch, status: from, updated_at: now, version: order.version + 1 } as Order,
+    };
   }
 
   async noteIn(trx: Db, orderId: string, status: string, cause: string, data: unknown): Promise<void> {

@@ -1,0 +1,176 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { newId } from '../../protocol/ids.js';
+import { createTestDatabase, storeKinds, type TestDatabase } from '../../test/support/stores.js';
+import type { Store } from '../store/db.js';
+import type { Order } from '../store/orders-repo.js';
+import type { RecordedMessage } from '../channels/recorder.js';
+import { TransitionWriter } from './commit.js';
+import { SYNC_TASK, decide, syncTask } from './decide.js';
+import { TestGateway, manualClock, paymentBridge } from './test-gateway.fixture.js';
+
+// A transition's writes (on PostgreSQL one statement, on SQLite one transaction of several):
+// all of them, in order, or none when the order moved meanwhile.
+
+for (const kind of storeKinds()) {
+  describe(`one transition, one commit, on ${kind}`, () => {
+    let tdb: TestDatabase;
+    let store: Store;
+    const clock = manualClock();
+    let bridge: ReturnType<typeof paymentBridge>;
+    let writer: TransitionWriter;
+    let merchantId: string;
+    let accountId: string;
+
+    beforeAll(async () => {
+      tdb = await createTestDatabase(kind);
+      store = await tdb.open();
+      bridge = paymentBridge(store, new TestGateway(clock), clock);
+      const { orders, events, scheduler, recorder } = bridge;
+      writer = new TransitionWriter({
+        orders,
+        events,
+        scheduler,
+        recorder,
+        clock,
+        publicBaseUrl: 'http://bridge.test',
+      });
+      merchantId = (await bridge.accounts.createMerchant({ name: 'Commit Books' })).id;
+      accountId = (
+        await bridge.accounts.createChannelAccount({ merchantId, channel: 'wechat', config: {}, secrets: {} })
+      ).id;
+    });
+    afterAll(async () => {
+      await store?.close();
+      await tdb?.drop();
+    });
+
+    function newOrder(): Order {
+      const id = newId('pay');
+      const at = clock.now().toISOString();
+      return {
+        id,
+        merchant_id: merchantId,
+        store_id: null,
+        terminal_id: null,
+        checkout_id: null,
+        out_trade_no: `T-${id}`,
+        channel: 'wechat',
+        channel_account_id: accountId,
+        mode: 'native',
+        amount_minor: 1000,
+        currency: 'NZD',
+        status: 'created',
+        refunded_minor: 0,
+        description: null,
+        channel_order_no: id.replace(/^pay_/, 'K'),
+        channel_trade_no: null,
+        qr_code: null,
+        redirect_url: null,
+        openid: null,
+        quote_id: null,
+        cny_quote_minor: null,
+        cny_charged_minor: null,
+        rate: null,
+        rate_time: null,
+        return_url: null,
+        request_hash: 'h',
+        flagged: false,
+        flag_reason: null,
+        expires_at: null,
+        created_at: at,
+        updated_at: at,
+        paid_at: null,
+        channel_paid_at: null,
+        version: 0,
+      };
+    }
+
+    const messages = (orderId: string): RecordedMessage[] => [
+      {
+        channel: 'wechat',
+        accountId,
+        orderId,
+        direction: 'request',
+        endpoint: '/pay/unifiedorder',
+        body: '<xml>1</xml>',
+      },
+      {
+        channel: 'wechat',
+        accountId,
+        orderId,
+        direction: 'response',
+        endpoint: '/pay/unifiedorder',
+        body: '<xml>2</xml>',
+        httpStatus: 200,
+      },
+    ];
+
+    const written = async (orderId: string) => ({
+      order: await bridge.orders.byId(orderId),
+      history: (await bridge.orders.history(orderId)).map((h) => `${h.from_status ?? '-'}>${h.to_status}`),
+      messages: (await bridge.recorder.forOrder(orderId)).map((m) => m.direction),
+      tasks: await store.db
+        .selectFrom('tasks')
+        .select(['kind', 'run_at'])
+        .where('dedupe_key', '=', `${SYNC_TASK}:${orderId}`)
+        .execute(),
+    });
+
+    it('writes a new order, its history and its task together, and a second insert of it writes nothing', async () => {
+      const order = newOrder();
+      await writer.insertOrder(order, 'api_create', [{ ...syncTask(order.id, 60_000), earlier: false }]);
+      const after = await written(order.id);
+      expect(after.order?.status).toBe('created');
+      expect(after.history).toEqual(['->created']);
+      expect(after.tasks).toHaveLength(1);
+
+      await expect(writer.insertOrder(order, 'api_create', [])).rejects.toMatchObject({
+        code: expect.stringMatching(/23505|SQLITE_CONSTRAINT/),
+      });
+      expect(await written(order.id)).toEqual(after);
+    });
+
+    it('commits a decision at the order’s version: state, history, the task brought forward, messages in order', async () => {
+      const order = newOrder();
+      await writer.insertOrder(order, 'api_create', [{ ...syncTask(order.id, 60_000), earlier: false }]);
+      const queuedAt = (await written(order.id)).tasks[0]!.run_at;
+      const decision = decide(
+        order,
+        { state: 'pending', qrCode: 'weixin://wxpay/1' },
+        { cause: 'channel_create', now: clock.now(), syncAfterMs: 5000 },
+      );
+      const after = await writer.commit(order, decision, messages(order.id));
+      expect(after).toMatchObject({ status: 'pending', qr_code: 'weixin://wxpay/1', version: 1 });
+      const stored = await written(order.id);
+      // What commit answers is the order as it is now stored.
+      expect({ ...stored.order, pay_params: undefined }).toEqual({ ...after, pay_params: undefined });
+      expect(stored.history).toEqual(['->created', 'created>pending']);
+      expect(stored.messages).toEqual(['request', 'response']);
+      expect(stored.tasks).toHaveLength(1);
+      expect(stored.tasks[0]!.run_at < queuedAt).toBe(true);
+    });
+
+    it('writes nothing of a decision when the order moved meanwhile, and says so', async () => {
+      const order = newOrder();
+      await writer.insertOrder(order, 'api_create', [{ ...syncTask(order.id, 60_000), earlier: false }]);
+      const moved = await writer.commit(
+        order,
+        decide(order, { state: 'pending' }, { cause: 'first', now: clock.now(), syncAfterMs: 5000 }),
+        [],
+      );
+      expect(moved?.version).toBe(1);
+      const before = await written(order.id);
+      // Decided from the order as it was (version 0): loses to the change above.
+      const stale = decide(
+        order,
+        { state: 'pending', qrCode: 'weixin://wxpay/2' },
+        { cause: 'second', now: clock.now(), syncAfterMs: 1 },
+      );
+      expect(stale.to).toEqual(['pending']);
+      expect(stale.tasks).toHaveLength(1);
+      expect(await writer.commit(order, stale, messages(order.id))).toBeUndefined();
+      expect(await written(order.id)).toEqual(before);
+      expect(before.order?.status).toBe('pending');
+    });
+  });
+}
