@@ -119,7 +119,6 @@ describe('bank signatures at their edges', () => {
     expect(rsaMd5Verify(publicKey, src, '')).toBe(false);
     // Hex that is no signature under this key: the decryption fails, and that is a "no".
     expect(rsaMd5Verify(publicKey, src, 'ab'.repeat(128))).toBe(false);
-    expect(rsaMd5Verify(publicKey, src, sig.slice(2))).toBe(false);
   });
 
   it('compares hex case-insensitively, and never an empty value as a match', () => {
