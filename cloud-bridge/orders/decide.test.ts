@@ -359,7 +359,8 @@ describe('decide: the words and the edges', () => {
     const bare: ChannelOutcome = { state: 'paid', channelTradeNo: '4200' };
     const d = decide(order('pending'), bare, ctx);
     expect(d).toMatchObject({ to: ['paid'], data: null, paid: true });
-    expect(d.patch).toEqual({ channel_trade_no: '4200', paid_at: NOW.toISOString(), channel_paid_at: null });
+    // Strict: a patch key holding undefined would still be a column the commit touches.
+    expect(d.patch).toStrictEqual({ channel_trade_no: '4200', paid_at: NOW.toISOString(), channel_paid_at: null });
     const wrong = decide(order('pending'), OUTCOMES.paid_wrong_currency!, ctx);
     expect(wrong).toEqual({
       to: [],
