@@ -21,7 +21,7 @@ const protocol = {
 const cli = { paths: ['**/cli/**'], message: 'cli/ is the composition root; nothing imports it.' };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '**/dist/**', 'data/**', 'bin/**'] },
+  { ignores: ['node_modules/**', 'dist/**', '**/dist/**', 'data/**', 'bin/**', '.stryker-tmp/**', 'reports/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -128,11 +128,11 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const clock = options.clock ?? systemClock();
   const store = await openStore(options.dbUrl);
   const box = new SecretBox(options.secretKey);
-  const accounts = new AccountsRepo(store, box);
+  const accounts = new AccountsRepo(store, box, { clock });
   const orders = new OrdersRepo(store, clock);
   const events = new EventLog(store, clock);
   const scheduler = new Scheduler(store, clock, log.child({ part: 'scheduler' }));
-  const files = new FileStore(resolve(options.filesDir ?? join('data', 'files')), store);
+  const files = new FileStore(resolve(options.filesDir ?? join('data', 'files')), store, clock);
   const recorder = new MessageRecorder(store, clock);
   const channels = options.channels ?? defaultChannels();
   const metrics = new Metrics();

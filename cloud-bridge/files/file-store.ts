@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Store } from '../store/db.js';
 import { nowIso } from '../store/db.js';
+import { systemClock, type Clock } from '../../protocol/clock.js';
 
 // Raw channel files (statements, rate files) kept by content: the name is the SHA-256,
 // so a file is never overwritten and the same download twice is stored once.
@@ -23,6 +24,7 @@ export class FileStore {
   constructor(
     private readonly dir: string,
     private readonly store: Store,
+    private readonly clock: Clock = systemClock(),
   ) {}
 
   private pathOf(sha256: string): string {
@@ -51,7 +53,7 @@ export class FileStore {
       channel: info.channel ?? null,
       day: info.day ?? null,
       meta: JSON.stringify(info.meta ?? {}),
-      created_at: nowIso(),
+      created_at: nowIso(this.clock.now()),
     };
     await this.store.db
       .insertInto('files')

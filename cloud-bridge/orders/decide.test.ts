@@ -3,7 +3,7 @@ import { PAYMENT_STATUSES, type PaymentStatus } from '../../protocol/payments.js
 import { money } from '../../protocol/money.js';
 import type { ChannelOutcome } from '../channels/channel.js';
 import type { Order } from '../store/orders-repo.js';
-import { AUTO_REFUND_TASK, SYNC_TASK, decide, isEmpty } from './decide.js';
+import { AUTO_REFUND_TASK, REFUND_TASK, SYNC_TASK, decide, isEmpty, type Decision } from './decide.js';
 import { canTransition } from './state-machine.js';
 
 // Every state × every outcome, like state-machine.test.ts: what each report does to an order.
@@ -280,5 +280,191 @@ describe('decide: what a change carries', () => {
     ).toEqual([]);
     expect(isEmpty(decide(order('pending'), OUTCOMES.unknown!, { cause: 'c', now: NOW }))).toBe(true);
     expect(isEmpty(decide(order('pending'), OUTCOMES.unknown!, { cause: 'c', now: NOW, syncAfterMs: 1 }))).toBe(false);
+  });
+});
+
+describe('decide: the words and the edges', () => {
+  const ctx = { cause: 'c', now: NOW };
+
+  it('the task names are the ones the scheduler registers', () => {
+    expect([SYNC_TASK, REFUND_TASK, AUTO_REFUND_TASK]).toEqual(['order.sync', 'refund.sync', 'refund.automatic']);
+  });
+
+  it('a decision is empty only when it writes nothing at all', () => {
+    const none: Decision = { to: [], cause: 'c', data: null, patch: {}, events: [], tasks: [] };
+    expect(isEmpty(none)).toBe(true);
+    expect(isEmpty({ ...none, data: { ignored: 1 }, cause: 'other' })).toBe(true);
+    const task = { kind: SYNC_TASK, payload: {}, dedupeKey: 'k', delayMs: 1 };
+    for (const change of [
+      { to: ['pending'] as const },
+      { patch: { qr_code: 'q' } },
+      { events: ['payment.flagged'] },
+      { tasks: [task] },
+      { flag: 'look' },
+      { note: { cause: 'n', data: null } },
+      { reverseRemainder: 1 },
+    ])
+      expect(isEmpty({ ...none, ...change })).toBe(false);
+  });
+
+  it('asks again after the last step, not the first: a created order paid at once is not synced', () => {
+    const d = decide(order('created'), OUTCOMES.paid!, { ...ctx, syncAfterMs: 5000 });
+    expect(d.to).toEqual(['pending', 'paid']);
+    expect(d.tasks).toEqual([]);
+    expect(decide(order('pending'), OUTCOMES.unknown!, { ...ctx, syncAfterMs: 7 }).tasks).toEqual([
+      { kind: SYNC_TASK, payload: { orderId: 'pay_1' }, dedupeKey: 'order.sync:pay_1', delayMs: 7, earlier: true },
+    ]);
+  });
+
+  it('a pending answer fills the QR code, the wallet page, the trade number and the JSAPI parameters once', () => {
+    const full: ChannelOutcome = {
+      state: 'pending',
+      qrCode: 'weixin://q2',
+      redirectUrl: 'https://pay.example/r',
+      channelTradeNo: 'W2',
+      jsapiParams: { appId: 'wx' },
+    };
+    expect(decide(order('pending'), full, ctx).patch).toEqual({
+      qr_code: 'weixin://q2',
+      redirect_url: 'https://pay.example/r',
+      channel_trade_no: 'W2',
+      pay_params: '{"jsapi":{"appId":"wx"}}',
+    });
+    const known = order('pending', {
+      qr_code: 'q',
+      redirect_url: 'r',
+      channel_trade_no: 't',
+      pay_params: '{}',
+    });
+    expect(decide(known, full, ctx).patch).toEqual({});
+    expect(decide(order('pending'), { state: 'pending' }, ctx).patch).toEqual({});
+    const created = decide(order('created'), full, ctx);
+    expect(created).toMatchObject({ to: ['pending'], cause: 'c', data: null, events: [], tasks: [] });
+    expect(created.patch).toMatchObject({ qr_code: 'weixin://q2' });
+    expect(decide(order('created'), { state: 'unknown', reason: 'r', raw: { x: 1 } }, ctx)).toMatchObject({
+      cause: 'c:unknown',
+      data: { x: 1 },
+    });
+    expect(decide(order('pending'), OUTCOMES.unknown!, ctx)).toEqual({
+      to: [],
+      cause: 'c',
+      data: null,
+      patch: {},
+      events: [],
+      tasks: [],
+    });
+  });
+
+  it('a paid report without an amount is taken; one with another amount is refused in words', () => {
+    const bare: ChannelOutcome = { state: 'paid', channelTradeNo: '4200' };
+    const d = decide(order('pending'), bare, ctx);
+    expect(d).toMatchObject({ to: ['paid'], data: null, paid: true });
+    // Strict: a patch key holding undefined would still be a column the commit touches.
+    expect(d.patch).toStrictEqual({ channel_trade_no: '4200', paid_at: NOW.toISOString(), channel_paid_at: null });
+    const wrong = decide(order('pending'), OUTCOMES.paid_wrong_currency!, ctx);
+    expect(wrong).toEqual({
+      to: [],
+      cause: 'c',
+      data: null,
+      patch: {},
+      tasks: [],
+      events: ['payment.flagged'],
+      note: { cause: 'amount_mismatch', data: { reported: money(1000, 'AUD'), raw: undefined } },
+      flag: 'The channel reported AUD 1000 paid for an order of NZD 1000',
+      refuse: 'The paid amount does not match the order',
+    });
+    expect(decide(order('pending'), { ...bare, amount: money(1000, 'NZD'), raw: { r: 1 } }, ctx).data).toEqual({
+      r: 1,
+    });
+  });
+
+  it('a quoted payment: no CNY reported is taken; another CNY is refused in words', () => {
+    const quoted = order('pending', { cny_quote_minor: 4800 });
+    expect(decide(quoted, { state: 'paid', channelTradeNo: '4200' }, ctx).to).toEqual(['paid']);
+    expect(decide(quoted, { ...OUTCOMES.paid!, charged: money(4801, 'CNY') } as ChannelOutcome, ctx)).toMatchObject({
+      flag: 'The channel reported CNY 4801 paid where CNY 4800 was quoted',
+      refuse: 'The paid CNY amount does not match the quote',
+      events: ['payment.flagged'],
+      note: { cause: 'amount_mismatch', data: { reported: money(4801, 'CNY'), quoted: 4800, raw: { paid: 1 } } },
+    });
+    expect(decide(quoted, { ...OUTCOMES.paid!, charged: money(4800, 'USD') } as ChannelOutcome, ctx).flag).toBe(
+      'The channel reported USD 4800 paid where CNY 4800 was quoted',
+    );
+  });
+
+  it('a duplicate paid report changes nothing; a late one without raw data still books and refunds', () => {
+    for (const s of ['paid', 'partially_refunded', 'refunded'] as const)
+      expect(decide(order(s), OUTCOMES.paid!, ctx)).toEqual({
+        to: [],
+        cause: 'c',
+        data: null,
+        patch: {},
+        events: [],
+        tasks: [],
+      });
+    const late = decide(order('closed'), { state: 'paid', channelTradeNo: '4200' }, ctx);
+    expect(late).toMatchObject({
+      to: ['paid'],
+      data: null,
+      flag: 'Paid after the order was closed; refunded automatically',
+    });
+    expect(late.paid).toBeUndefined();
+  });
+
+  it('paid after a final state: a note and a flag for a person, naming the state', () => {
+    for (const s of ['reversed', 'failed'] as const) {
+      const d = decide(order(s), OUTCOMES.paid!, ctx);
+      expect(d).toEqual({
+        to: [],
+        cause: 'c',
+        data: null,
+        patch: {},
+        tasks: [],
+        events: ['payment.flagged'],
+        note: { cause: 'paid_after_final', data: { raw: { paid: 1 } } },
+        flag: `The channel reported a payment for a ${s} order`,
+      });
+    }
+  });
+
+  it('closing, reversing and failing: the reason as data, the right event, and nothing for a settled order', () => {
+    expect(decide(order('created'), OUTCOMES.failed!, ctx)).toEqual({
+      to: ['failed'],
+      cause: 'c',
+      data: { reason: 'declined' },
+      patch: {},
+      events: ['payment.failed'],
+      tasks: [],
+    });
+    expect(decide(order('created'), OUTCOMES.closed!, ctx)).toMatchObject({
+      to: ['pending', 'closed'],
+      data: { reason: 'expired' },
+      events: ['payment.closed'],
+    });
+    expect(decide(order('pending'), OUTCOMES.reversed!, ctx)).toMatchObject({
+      to: ['reversed'],
+      data: { reason: 'reversed' },
+    });
+    expect(decide(order('closed'), OUTCOMES.failed!, ctx)).toEqual({
+      to: [],
+      cause: 'c',
+      data: null,
+      patch: {},
+      events: [],
+      tasks: [],
+    });
+    const raced = decide(order('partially_refunded'), OUTCOMES.reversed!, ctx);
+    expect(raced).toEqual({
+      to: [],
+      cause: 'c:reversed_after_paid',
+      data: { reason: 'reversed' },
+      patch: {},
+      tasks: [],
+      reverseRemainder: 600,
+      flag: 'Reversed by the channel after it was paid (a close raced the payment); the customer was refunded',
+      events: ['payment.flagged'],
+    });
+    expect(decide(order('paid', { refunded_minor: 999 }), OUTCOMES.reversed!, ctx).reverseRemainder).toBe(1);
+    expect('reverseRemainder' in decide(order('paid', { refunded_minor: 1000 }), OUTCOMES.reversed!, ctx)).toBe(false);
   });
 });

@@ -88,6 +88,7 @@ function decideState(order: Order, outcome: ChannelOutcome, { cause, now }: Deci
     case 'pending':
     case 'unknown': {
       const patch: Partial<Order> = {};
+      // Stryker disable next-line ConditionalExpression: an unknown outcome carries none of the fields read below
       if (outcome.state === 'pending') {
         if (outcome.qrCode && !order.qr_code) patch.qr_code = outcome.qrCode;
         if (outcome.redirectUrl && !order.redirect_url) patch.redirect_url = outcome.redirectUrl;

@@ -10,6 +10,7 @@ import type { MerchantTable, StoreTable, UserTable } from './schema.js';
 import { ACCOUNTS_CACHE_TTL_MS, TtlCache } from './ttl-cache.js';
 import type { Money } from '../../protocol/money.js';
 import { DEFAULT_MAX_PAYMENT } from '../orders/limits.js';
+import { systemClock, type Clock } from '../../protocol/clock.js';
 
 export type Merchant = Omit<MerchantTable, 'allowed_domains'> & { allowed_domains: string[] };
 export type ShopStore = StoreTable;
@@ -33,12 +34,14 @@ export class AccountsRepo {
   private readonly apiKeys: TtlCache<{ merchantId: string; secretHash: string }>;
   private readonly accountsById: TtlCache<ChannelAccount>;
   private readonly activeAccounts: TtlCache<ChannelAccount | undefined>;
+  private readonly clock: Clock;
 
   constructor(
     private readonly store: Store,
     private readonly box: SecretBox,
-    options: { cacheTtlMs?: number } = {},
+    options: { cacheTtlMs?: number; clock?: Clock } = {},
   ) {
+    this.clock = options.clock ?? systemClock();
     const ttl = options.cacheTtlMs ?? ACCOUNTS_CACHE_TTL_MS;
     this.apiKeys = new TtlCache(ttl);
     this.accountsById = new TtlCache(ttl * 60);
@@ -47,6 +50,10 @@ export class AccountsRepo {
 
   private get db() {
     return this.store.db;
+  }
+
+  private now(): string {
+    return nowIso(this.clock.now());
   }
 
   async createMerchant(input: {
@@ -63,7 +70,7 @@ export class AccountsRepo {
       name: input.name,
       allowed_domains: JSON.stringify(input.allowedDomains ?? []),
       fx_markup: input.fxMarkup ?? '0.02',
-      created_at: nowIso(),
+      created_at: this.now(),
       allow_private_webhooks: input.allowPrivateWebhooks ? 1 : 0,
       max_payment_minor: max.minor,
       max_payment_currency: max.currency,
@@ -123,7 +130,7 @@ export class AccountsRepo {
       timezone: input.timezone ?? 'Pacific/Auckland',
       max_static_amount_minor: input.maxStaticAmountMinor ?? 500_000,
       currency: 'NZD',
-      created_at: nowIso(),
+      created_at: this.now(),
     };
     await this.db.insertInto('stores').values(row).execute();
     return row;
@@ -163,7 +170,7 @@ export class AccountsRepo {
       password_hash: hashPassword(input.password),
       role: input.role,
       merchant_id: input.merchantId ?? null,
-      created_at: nowIso(),
+      created_at: this.now(),
       disabled_at: null,
     };
     await this.db.insertInto('users').values(row).execute();
@@ -193,7 +200,7 @@ export class AccountsRepo {
         merchant_id: merchantId,
         label,
         secret_hash: sha256Hex(secret),
-        created_at: nowIso(),
+        created_at: this.now(),
         revoked_at: null,
         last_used_at: null,
       })
@@ -202,7 +209,7 @@ export class AccountsRepo {
   }
 
   async revokeApiKey(id: string): Promise<void> {
-    await this.db.updateTable('api_keys').set({ revoked_at: nowIso() }).where('id', '=', id).execute();
+    await this.db.updateTable('api_keys').set({ revoked_at: this.now() }).where('id', '=', id).execute();
     this.apiKeys.delete((k) => k === id);
   }
 
@@ -250,7 +257,7 @@ export class AccountsRepo {
           config: JSON.stringify(input.config),
           secrets: this.box.seal(JSON.stringify(input.secrets)),
           active: 1,
-          created_at: nowIso(),
+          created_at: this.now(),
         })
         .execute();
     });

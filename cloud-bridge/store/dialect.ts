@@ -9,6 +9,6 @@ export const moneyColumn = (d: Dialect) => (d === 'postgres' ? 'bigint' : 'integ
 export const serialColumn = (d: Dialect) => (d === 'postgres' ? 'bigserial' : 'integer');
 
 /** Timestamps are ISO 8601 strings in UTC with milliseconds: they sort as text on both stores. */
-export function nowIso(date: Date = new Date()): string {
+export function nowIso(date: Date): string {
   return date.toISOString();
 }

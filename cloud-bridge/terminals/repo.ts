@@ -4,6 +4,7 @@ import { sql, type Kysely } from 'kysely';
 import { KauriError } from '../../protocol/errors.js';
 import { newId } from '../../protocol/ids.js';
 import { nowIso, type Store } from '../store/db.js';
+import { systemClock, type Clock } from '../../protocol/clock.js';
 import { assertStrongPin } from './pin-policy.js';
 
 // Terminals, their pairing codes and credentials, the record of their commands, and the
@@ -92,8 +93,15 @@ const normaliseCode = (code: string) => code.toUpperCase().replace(/[^A-Z0-9]/g,
 
 export class TerminalsRepo {
   private readonly db: Kysely<Tables>;
-  constructor(store: Store) {
+  constructor(
+    store: Store,
+    private readonly clock: Clock = systemClock(),
+  ) {
     this.db = store.db as unknown as Kysely<Tables>;
+  }
+
+  private now(): string {
+    return nowIso(this.clock.now());
   }
 
   async storeByIdOrCode(idOrCode: string): Promise<Tables['stores'] | undefined> {
@@ -126,7 +134,7 @@ export class TerminalsRepo {
     if (!store || (input.merchantId && store.merchant_id !== input.merchantId))
       throw new KauriError('not_found', `No store "${input.storeIdOrCode}"`);
     const code = newPairingCode();
-    const now = new Date();
+    const now = this.clock.now();
     const expiresAt = nowIso(new Date(now.getTime() + (input.ttlMs ?? 24 * 3600_000)));
     await this.db
       .insertInto('pairing_codes')
@@ -146,7 +154,7 @@ export class TerminalsRepo {
   /** Exchanges a pairing code (once) for a terminal and its secret. */
   async pair(code: string, name?: string): Promise<{ terminal: Terminal; secret: string }> {
     const hash = sha256(normaliseCode(code));
-    const now = nowIso();
+    const now = this.now();
     return this.db.transaction().execute(async (trx) => {
       const used = await trx
         .updateTable('pairing_codes')
@@ -216,7 +224,7 @@ export class TerminalsRepo {
   }
 
   async revoke(id: string): Promise<Terminal> {
-    const now = nowIso();
+    const now = this.now();
     await this.db
       .updateTable('terminals')
       .set({ revoked_at: now })
@@ -229,12 +237,12 @@ export class TerminalsRepo {
   }
 
   async touch(id: string): Promise<void> {
-    await this.db.updateTable('terminals').set({ last_seen_at: nowIso() }).where('id', '=', id).execute();
+    await this.db.updateTable('terminals').set({ last_seen_at: this.now() }).where('id', '=', id).execute();
   }
 
   /** Marks many connected counters seen in one statement per 500 (the hub's periodic sweep). */
   async touchMany(ids: string[]): Promise<void> {
-    const now = nowIso();
+    const now = this.now();
     for (let i = 0; i < ids.length; i += 500) {
       await this.db
         .updateTable('terminals')
@@ -246,7 +254,7 @@ export class TerminalsRepo {
 
   /** Keeps the counter's latest device health (a report replaces the previous one whole). */
   async recordHealth(id: string, devices: DeviceHealth[]): Promise<void> {
-    const now = nowIso();
+    const now = this.now();
     const kept = devices.map((d) => ({
       kind: d.kind,
       state: d.state,
@@ -282,7 +290,7 @@ export class TerminalsRepo {
 
   /** Records a command's answer (one write per command: it is the dedupe record). */
   async finishCommand(terminalId: string, key: string, result: unknown, name = ''): Promise<void> {
-    const now = nowIso();
+    const now = this.now();
     const text = JSON.stringify(result);
     await this.db
       .insertInto('terminal_commands')
@@ -316,7 +324,7 @@ export class TerminalsRepo {
     assertStrongPin(pin);
     const salt = randomBytes(16);
     const hash = `scrypt$${salt.toString('base64')}$${(await scrypt(pin, salt, 32)).toString('base64')}`;
-    const now = nowIso();
+    const now = this.now();
     await this.db
       .insertInto('manager_pins')
       .values({ store_id: storeId, pin_hash: hash, updated_at: now })
@@ -340,7 +348,7 @@ export class TerminalsRepo {
   // every bridge instance draws on one allowance per store, and a restart resets nothing.
 
   /** True while the store is locked out (`tries` attempts already counted in the window). */
-  async pinLocked(storeId: string, tries: number, now = nowIso()): Promise<boolean> {
+  async pinLocked(storeId: string, tries: number, now = this.now()): Promise<boolean> {
     const row = await this.db
       .selectFrom('manager_pin_attempts')
       .select(['attempts', 'window_until'])
@@ -356,7 +364,7 @@ export class TerminalsRepo {
    * first `tries` reach the hash. The window restarts once it has passed, and stops
    * growing at the lock so that a locked store unlocks `windowMs` after its last counted try.
    */
-  async countPinAttempt(storeId: string, tries: number, windowMs: number, now = new Date()): Promise<number> {
+  async countPinAttempt(storeId: string, tries: number, windowMs: number, now = this.clock.now()): Promise<number> {
     const at = nowIso(now);
     const until = nowIso(new Date(now.getTime() + windowMs));
     const row = await this.db

@@ -37,7 +37,7 @@ export class TerminalService {
   private channels?: ChannelRegistry;
 
   constructor(readonly deps: TerminalServiceDeps) {
-    this.repo = new TerminalsRepo(deps.store);
+    this.repo = new TerminalsRepo(deps.store, deps.clock);
     this.executor = new TerminalCommandExecutor({
       terminals: this.repo,
       payments: deps.payments,

@@ -1,8 +1,18 @@
-import { createSign, generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, createSecretKey, createSign, createVerify, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import iconv from 'iconv-lite';
 import { createHash } from 'node:crypto';
-import { preSignString, privateKeyFrom, publicKeyFrom, signParams, verifyParams } from './sign.js';
+import {
+  encodeText,
+  preSignString,
+  privateKeyFrom,
+  publicKeyFrom,
+  repairSignature,
+  responsePreSignString,
+  signParams,
+  verifyParams,
+  verifyPreSign,
+} from './sign.js';
 
 const KALIGO = '760bdzec6y9goq7ctyx96ezkz78287de';
 
@@ -127,5 +137,81 @@ describe('RSA and RSA2', () => {
     const sig = signParams(params, 'RSA2', { privateKey: privateKeyFrom(bare(pair.privateKey)) });
     expect(verifyParams(params, 'RSA2', sig, { publicKey: publicKeyFrom(bare(pair.publicKey)) })).toBe(true);
     expect(() => privateKeyFrom('bm90IGEga2V5')).toThrow();
+  });
+});
+
+describe('MAPI signatures at their edges', () => {
+  const rsa = generateKeyPairSync('rsa', {
+    modulusLength: 1024,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  const ec = generateKeyPairSync('ec', {
+    namedCurve: 'P-256',
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  const params = { service: 'single_trade_query', partner: '2088101122136241', out_trade_no: 'K01' };
+
+  it('drops undefined values like empty ones, and keeps empty values in a reply', () => {
+    expect(preSignString({ b: '2', a: '1', c: undefined, d: '' })).toBe('a=1&b=2');
+    expect(responsePreSignString({ trade_status: 'TRADE_SUCCESS', buyer_email: '', alipay_trans_id: '2015' })).toBe(
+      'alipay_trans_id=2015&buyer_email=&trade_status=TRADE_SUCCESS',
+    );
+  });
+
+  it('encodes in the named charset', () => {
+    expect(encodeText('奇异果', 'GBK')).toEqual(iconv.encode('奇异果', 'gbk'));
+    expect(encodeText('奇异果', 'UTF-8')).toEqual(Buffer.from('奇异果', 'utf8'));
+    expect(encodeText('奇异果', 'UTF-8')).not.toEqual(encodeText('奇异果', 'GBK'));
+  });
+
+  it('says which key a signature needs, and verifies nothing without it', () => {
+    expect(() => signParams(params, 'MD5', {})).toThrow('MD5 signing needs the MD5 key');
+    expect(() => signParams(params, 'RSA2', { md5Key: KALIGO })).toThrow('RSA2 signing needs the merchant private key');
+    expect(() => signParams(params, 'RSA', {})).toThrow('RSA signing needs the merchant private key');
+    const md5 = signParams(params, 'MD5', { md5Key: KALIGO });
+    expect(verifyParams(params, 'MD5', md5, {})).toBe(false);
+    expect(verifyParams(params, 'MD5', md5, { md5Key: '' })).toBe(false);
+    expect(verifyParams(params, 'MD5', ` ${md5}\n`, { md5Key: KALIGO })).toBe(true);
+    expect(verifyParams(params, 'MD5', md5.slice(0, -1), { md5Key: KALIGO })).toBe(false);
+    expect(verifyParams(params, 'MD5', `${md5.slice(0, -1)}${md5.endsWith('0') ? '1' : '0'}`, { md5Key: KALIGO })).toBe(
+      false,
+    );
+    const rsa2 = signParams(params, 'RSA2', { privateKey: privateKeyFrom(rsa.privateKey) });
+    expect(verifyParams(params, 'RSA2', rsa2, {})).toBe(false);
+    expect(verifyParams(params, 'RSA2', rsa2, { md5Key: KALIGO })).toBe(false);
+  });
+
+  it('a signature the library cannot even read is a "no", not an exception', () => {
+    // A key object that is no public key makes Node's verify throw.
+    const secret = createSecretKey(Buffer.from('not a public key'));
+    const rsa2 = signParams(params, 'RSA2', { privateKey: privateKeyFrom(rsa.privateKey) });
+    expect(() => createVerify('RSA-SHA256').update('x').verify(secret, rsa2, 'base64')).toThrow();
+    expect(verifyPreSign(preSignString(params), 'RSA2', rsa2, { publicKey: secret })).toBe(false);
+    expect(verifyPreSign(preSignString(params), 'RSA2', rsa2, { publicKey: createPublicKey(rsa.publicKey) })).toBe(
+      true,
+    );
+    expect(verifyPreSign(preSignString(params), 'RSA', rsa2, { publicKey: createPublicKey(rsa.publicKey) })).toBe(
+      false,
+    );
+  });
+
+  it('refuses keys that are not RSA, in PEM or bare base64, and reads bare base64 over several lines', () => {
+    const bare = (pem: string) => pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+    expect(() => privateKeyFrom(ec.privateKey)).toThrow('the private key is not an RSA key');
+    expect(() => privateKeyFrom(bare(ec.privateKey))).toThrow('the private key is not an RSA key');
+    expect(() => publicKeyFrom(ec.publicKey)).toThrow('the public key is not an RSA key');
+    expect(() => publicKeyFrom(bare(ec.publicKey))).toThrow('the public key is not an RSA key');
+    const wrapped = (b64: string) => `\n  ${b64.match(/.{1,64}/g)!.join('\n  ')}\n`;
+    const priv = privateKeyFrom(wrapped(bare(rsa.privateKey)));
+    const pub = publicKeyFrom(wrapped(bare(rsa.publicKey)));
+    expect(verifyParams(params, 'RSA', signParams(params, 'RSA', { privateKey: priv }), { publicKey: pub })).toBe(true);
+    expect(privateKeyFrom(`\n${rsa.privateKey}\n`).asymmetricKeyType).toBe('rsa');
+    expect(publicKeyFrom(`\n${rsa.publicKey}\n`).asymmetricKeyType).toBe('rsa');
+  });
+
+  it('repairs only spaces', () => {
+    expect(repairSignature('a b c+d/e=')).toBe('a+b+c+d/e=');
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { money } from '../../../protocol/money.js';
 import {
   chinaYmd,
+  rootOf,
   listedRefundOutcome,
   notifyOrderOutcome,
   paidOutcome,
@@ -182,5 +183,128 @@ describe('browser return and dates', () => {
   });
   it('paidOutcome refuses a non-CNY payment', () => {
     expect(paidOutcome(OID, '1.00', '1', OID, {}).state).toBe('unknown');
+  });
+});
+
+describe('bank answers in words, with what was read', () => {
+  const q = (o: Partial<NonNullable<QueryReply['order']>> = {}) => ({
+    status: '0',
+    statusdesc: 'Success',
+    order: order(o),
+  });
+
+  it('paid only with two decimals and nothing around them; the reasons name the order', () => {
+    expect(paidOutcome(OID, '1.00', '1', 'T', { r: 1 })).toEqual({
+      state: 'unknown',
+      reason: `the gateway reports ${OID} paid in v_moneytype 1, not CNY`,
+      raw: { r: 1 },
+    });
+    expect(paidOutcome(OID, '53.30 ', '0', 'T', {})).toEqual({
+      state: 'unknown',
+      reason: `the gateway reports an unreadable amount "53.30 " for ${OID}`,
+      raw: {},
+    });
+    expect(paidOutcome(OID, ' 53.30', '0', 'T', {}).state).toBe('unknown');
+    expect(paidOutcome(OID, '999999999999.99', '0', 'T', {})).toMatchObject({ charged: money(99999999999999, 'CNY') });
+    expect(paidOutcome(OID, '1999999999999.99', '0', 'T', {}).state).toBe('unknown');
+    expect(paidOutcome(OID, '0.01', '0', 'T', {})).toEqual({
+      state: 'paid',
+      channelTradeNo: 'T',
+      charged: money(1, 'CNY'),
+      raw: {},
+    });
+  });
+
+  it('order query: what each refusal says and keeps', () => {
+    expect(queryOutcome({ status: '2', statusdesc: 'no order' }, OID, false)).toEqual({
+      state: 'pending',
+      raw: { status: '2', desc: 'no order' },
+    });
+    expect(queryOutcome({ status: '9', statusdesc: '' }, OID, true)).toEqual({
+      state: 'unknown',
+      reason: 'order query status 9',
+      raw: { status: '9', desc: '' },
+    });
+    expect(queryOutcome({ ...q(), status: '1', statusdesc: 'busy' }, OID, true)).toEqual({
+      state: 'unknown',
+      reason: 'order query status 1 busy',
+      raw: { status: '1', desc: 'busy' },
+    });
+    expect(queryOutcome({ status: '0', statusdesc: '' }, OID, true)).toEqual({
+      state: 'unknown',
+      reason: 'order query reply has no order',
+    });
+    expect(queryOutcome(q({ oid: 'X' }), OID, true)).toEqual({
+      state: 'unknown',
+      reason: 'order query answered for another order (X)',
+    });
+    expect(queryOutcome(q(), OID, false)).toEqual({
+      state: 'unknown',
+      reason: 'order query reply signature does not verify',
+    });
+    const raw = { oid: OID, pstatus: '2', amount: '53.30', moneytype: '0', pmode: '招商银行', banktradeno: 'PE1' };
+    expect(queryOutcome(q({ pstatus: '2' }), OID, true)).toEqual({ state: 'pending', raw });
+    expect(queryOutcome(q({ pstatus: '7' }), OID, true)).toEqual({
+      state: 'unknown',
+      reason: 'order query pstatus "7" is not one Kauri knows',
+      raw: { ...raw, pstatus: '7' },
+    });
+    expect(readQueryReply({ ordermessage: { messagebody: {} } }).order).toBeUndefined();
+  });
+
+  it('refund answers: the root whatever its name, every field, and what each state says', () => {
+    const fields = {
+      status: '1',
+      statusdesc: '余额不足',
+      mid: '8888',
+      oid: OID,
+      refamount: '1.00',
+      refoprt: 'kauri',
+      refid: 'RF1',
+      sign: 'ab',
+    };
+    expect(readRefundReply({ '?xml': '', note: null, anything: fields })).toEqual(fields);
+    expect(rootOf({ a: 'text', b: null, c: { x: 1 } })).toEqual({ x: 1 });
+    expect(rootOf({ a: 'text' })).toEqual({});
+    const raw = { status: '1', statusdesc: '余额不足', refid: 'RF1', refamount: '1.00' };
+    expect(refundOutcome(fields, true)).toEqual({ state: 'failed', reason: '余额不足 (status 1)', raw });
+    expect(refundOutcome({ ...fields, statusdesc: '' }, true)).toMatchObject({ reason: 'refused (status 1)' });
+    expect(refundOutcome({ ...fields, status: '9', statusdesc: '' }, true)).toMatchObject({
+      state: 'unknown',
+      reason: 'refund status 9',
+    });
+    expect(refundOutcome({ ...fields, status: '9', statusdesc: 'busy' }, true)).toMatchObject({
+      reason: 'refund status 9 busy',
+    });
+    expect(refundOutcome(fields, false)).toEqual({
+      state: 'unknown',
+      reason: 'refund reply signature does not verify',
+    });
+    expect(refundOutcome({ ...fields, status: '0' }, true)).toEqual({
+      state: 'succeeded',
+      channelRefundId: 'RF1',
+      raw: { ...raw, status: '0' },
+    });
+    expect(listedRefundOutcome('RF1', '1', false)).toEqual({
+      state: 'unknown',
+      reason: 'refund query signature does not verify',
+    });
+    expect(listedRefundOutcome('RF1', '1', true)).toEqual({ state: 'succeeded', channelRefundId: 'RF1' });
+    expect(listedRefundOutcome('RF1', '0', true)).toEqual({ state: 'processing', channelRefundId: 'RF1' });
+  });
+
+  it('notify orders: why each one is refused, and yuan amounts of any size', () => {
+    const g = { oid: OID, pstatus: '1', amount: '1.00', moneytype: '0', pmode: '' };
+    const n = (o: Partial<typeof g>) => notifyOrderOutcome({ ...g, ...o }, '8888');
+    expect(n({ oid: '20261120-9999-K1' })).toEqual({
+      rejected: 'v_oid 20261120-9999-K1 is not an order of merchant 8888',
+    });
+    expect(n({ moneytype: '1' })).toEqual({ rejected: 'v_moneytype 1 is not CNY' });
+    for (const amount of ['1', 'x1.00', '1.00x', '1.0'])
+      expect(n({ amount })).toEqual({ rejected: `v_amount "${amount}" is not yuan with two decimals` });
+    expect(n({ pstatus: '2' })).toEqual({ rejected: 'v_pstatus "2" is neither 1 nor 3' });
+    expect(n({ amount: '1234.50' })).toMatchObject({ outcome: { state: 'paid', charged: money(123450, 'CNY') } });
+    expect(n({ pstatus: '3' })).toEqual({ outcome: { state: 'pending', raw: { ...g, pstatus: '3' } } });
+    expect(n({})).toEqual({ outcome: { state: 'paid', channelTradeNo: OID, charged: money(100, 'CNY'), raw: g } });
   });
 });

@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, createHmac, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { money } from '../../../protocol/money.js';
 import type { ChannelAccount } from '../channel.js';
@@ -6,7 +6,7 @@ import { payableCny } from './amounts.js';
 import { BankChannel } from './channel.js';
 import { chinaYmd } from './outcomes.js';
 import { decodeForm, encodeForm } from './form.js';
-import { hmacMd5, parseGatewayPublicKey, rsaMd5Sign, rsaMd5Verify } from './sign.js';
+import { hmacMd5, macMatches, md5Hex, parseGatewayPublicKey, rsaMd5Sign, rsaMd5Verify, sameHex } from './sign.js';
 
 const KEY = 'Xke1a0TqZE2Q8ku943LgC425247y3zuu09vLh78S4U0142rp60h3s6egNY3j';
 
@@ -99,5 +99,63 @@ describe('GBK forms', () => {
     const body = encodeForm({ v_pmode: '招商银行|_|中国银行', v_amount: '1.00|_|2.00' });
     expect(body).toBe('v_pmode=%D5%D0%C9%CC%D2%F8%D0%D0%7C_%7C%D6%D0%B9%FA%D2%F8%D0%D0&v_amount=1.00%7C_%7C2.00');
     expect(decodeForm(Buffer.from(body))).toEqual({ v_pmode: '招商银行|_|中国银行', v_amount: '1.00|_|2.00' });
+  });
+});
+
+describe('bank signatures at their edges', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+  const jwk = publicKey.export({ format: 'jwk' });
+  const hex = (s: string) => Buffer.from(s, 'base64url').toString('hex');
+  const src = '20261120-8888-K1' + '1' + '53329.60' + '0';
+  const sig = rsaMd5Sign(privateKey, src);
+
+  it('refuses a v_sign that is not whole hex bytes, rather than reading its hex prefix', () => {
+    expect(rsaMd5Verify(publicKey, src, sig)).toBe(true);
+    // Node's hex decoding stops at the first bad pair and drops an odd last digit: each of
+    // these would decode to the valid signature if it were decoded unchecked.
+    expect(rsaMd5Verify(publicKey, src, `${sig}zz`)).toBe(false);
+    expect(rsaMd5Verify(publicKey, src, `${sig}zzab`)).toBe(false);
+    expect(rsaMd5Verify(publicKey, src, `${sig}0`)).toBe(false);
+    expect(rsaMd5Verify(publicKey, src, '')).toBe(false);
+    // Hex that is no signature under this key: the decryption fails, and that is a "no".
+    expect(rsaMd5Verify(publicKey, src, 'ab'.repeat(128))).toBe(false);
+  });
+
+  it('compares hex case-insensitively, and never an empty value as a match', () => {
+    expect(sameHex('ABCDEF', 'abcdef')).toBe(true);
+    expect(sameHex('abcdef', 'ABCDEF')).toBe(true);
+    expect(sameHex('abcdef', 'abcdee')).toBe(false);
+    expect(sameHex('abcdef', 'abcde')).toBe(false);
+    expect(sameHex('', '')).toBe(false);
+    expect(sameHex('', undefined)).toBe(false);
+    expect(sameHex('abcdef', undefined)).toBe(false);
+    expect(macMatches(KEY, '1.000', 'E9101CD8E9AF19090B48EEC7BDCE8B38')).toBe(true);
+    expect(macMatches(KEY, '1.000', undefined)).toBe(false);
+    // Chinese text is hashed as GBK bytes, as the gateway hashes it.
+    expect(md5Hex('招商银行')).toBe(createHash('md5').update(Buffer.from('d5d0c9ccd2f8d0d0', 'hex')).digest('hex'));
+    expect(hmacMd5(KEY, '招商银行')).toBe(
+      createHmac('md5', KEY).update(Buffer.from('d5d0c9ccd2f8d0d0', 'hex')).digest('hex'),
+    );
+  });
+
+  it('reads the key file text with spaces, an odd-length exponent and empty parts; refuses anything else', () => {
+    const m = hex(jwk.n!);
+    expect(hex(jwk.e!)).toBe('010001');
+    for (const text of [
+      `  m=${m};e=10001;  `,
+      ` m = ${m} ; e = 010001 ;;`,
+      `\n${publicKey.export({ type: 'spki', format: 'pem' }).toString()}\n`,
+    ]) {
+      expect(rsaMd5Verify(parseGatewayPublicKey(text), src, sig)).toBe(true);
+    }
+    const refusal = 'the gateway public key must be a PEM or "m=<hex>;e=<hex>;"';
+    expect(() => parseGatewayPublicKey(`m=${m};`)).toThrow(refusal);
+    expect(() => parseGatewayPublicKey(`e=010001;`)).toThrow(refusal);
+    expect(() => parseGatewayPublicKey(`m=${m}z;e=010001;`)).toThrow(refusal);
+    expect(() => parseGatewayPublicKey(`m=z${m};e=010001;`)).toThrow(refusal);
+    expect(() => parseGatewayPublicKey(`m=${m};e=010001z;`)).toThrow(refusal);
+    expect(() => parseGatewayPublicKey(`m=${m};e=z010001;`)).toThrow(refusal);
+    expect(() => parseGatewayPublicKey(`m=${m};e=;`)).toThrow(refusal);
+    expect(() => parseGatewayPublicKey(`m${m};e=010001;`)).toThrow(refusal);
   });
 });

@@ -76,7 +76,7 @@ export function paidOutcome(f: Fields): ChannelOutcome {
     channelTradeNo: f.transaction_id,
     amount,
     ...(parseBeijingTime(f.time_end) ? { paidAt: parseBeijingTime(f.time_end) } : {}),
-    ...(charged && f.cash_fee !== undefined ? { charged } : {}),
+    ...(charged ? { charged } : {}),
     ...(rate ? { rate } : {}),
     raw: f,
   };

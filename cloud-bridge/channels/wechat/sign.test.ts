@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { checkSignature, jsapiPayParams, sign, signingString } from './sign.js';
+import { checkSignature, isSignType, jsapiPayParams, sign, signingString } from './sign.js';
 
 // The official worked example (pay.weixin.qq.com "签名算法", docs/protocols/wechat.md).
 const KEY = '192006250b4c09247ec02edce69f6a2d';
@@ -82,5 +83,50 @@ describe('WeChat Pay v2 signatures', () => {
     const weird = checkSignature({ ...signed, sign_type: 'SHA1' }, KEY, 'MD5');
     expect(!weird.ok && weird.reason).toMatch(/sign_type "SHA1"/);
     expect(checkSignature({ ...EXAMPLE, sign: '9a0a8659f005d6984697e2ca0a9cf3b7' }, KEY, 'MD5').ok).toBe(true);
+  });
+
+  it('knows exactly its two algorithms', () => {
+    expect(isSignType('MD5')).toBe(true);
+    expect(isSignType('HMAC-SHA256')).toBe(true);
+    for (const v of ['md5', 'HMAC-SHA1', '', undefined, 5]) expect(isSignType(v)).toBe(false);
+  });
+
+  it('leaves out undefined fields as it leaves out empty ones', () => {
+    const withUndefined = { ...EXAMPLE, attach: undefined as unknown as string };
+    expect(signingString(withUndefined)).toBe(signingString(EXAMPLE));
+    expect(signingString({ b: '2', a: '1', sign: 'S' })).toBe('a=1&b=2');
+  });
+
+  it('an empty sign_type is no sign_type; a wrong sign names what took part and both lengths', () => {
+    const md5 = sign(EXAMPLE, KEY, 'MD5');
+    expect(checkSignature({ ...EXAMPLE, sign_type: '', sign: md5 }, KEY, 'MD5')).toEqual({ ok: true });
+    expect(checkSignature({ ...EXAMPLE, sign: '' }, KEY, 'MD5')).toEqual({
+      ok: false,
+      reason: 'the message has no sign field',
+    });
+    const long = 'HMAC-SHA256-AND-A-VERY-LONG-NAME';
+    expect(checkSignature({ ...EXAMPLE, sign_type: long, sign: md5 }, KEY, 'MD5')).toEqual({
+      ok: false,
+      reason: `sign_type "${long.slice(0, 20)}" is not this account's configured MD5`,
+    });
+    expect(checkSignature({ ...EXAMPLE, attach: '', sign: md5.slice(1) }, KEY, 'MD5')).toEqual({
+      ok: false,
+      reason:
+        "sign does not match: MD5 over 5 fields [appid,body,device_info,mch_id,nonce_str] with this account's API key gives another value (31 hex chars received, 32 expected)",
+    });
+    // Same length, one character off.
+    const off = `${md5.slice(0, -1)}${md5.endsWith('0') ? '1' : '0'}`;
+    expect(checkSignature({ ...EXAMPLE, sign: off }, KEY, 'MD5').ok).toBe(false);
+  });
+
+  it('hashes the UTF-8 bytes of Chinese field values', () => {
+    // The same fields as the worked example with a Chinese body; the digest of the UTF-8 bytes.
+    const fields = { ...EXAMPLE, body: '腾讯充值中心-QQ会员充值' };
+    expect(sign(fields, KEY, 'MD5')).toBe(
+      createHash('md5')
+        .update(Buffer.from(`${signingString(fields)}&key=${KEY}`, 'utf8'))
+        .digest('hex')
+        .toUpperCase(),
+    );
   });
 });

@@ -24,10 +24,8 @@ export function signingString(fields: Readonly<Fields>): string {
 
 export function sign(fields: Readonly<Fields>, apiKey: string, signType: SignType): string {
   const message = `${signingString(fields)}&key=${apiKey}`;
-  const digest =
-    signType === 'MD5'
-      ? createHash('md5').update(message, 'utf8')
-      : createHmac('sha256', apiKey).update(message, 'utf8');
+  // A string is hashed as its UTF-8 bytes (Node's default), the encoding v2 signs.
+  const digest = signType === 'MD5' ? createHash('md5').update(message) : createHmac('sha256', apiKey).update(message);
   return digest.digest('hex').toUpperCase();
 }
 
