@@ -6,7 +6,7 @@ export type ChannelName = (typeof CHANNELS)[number];
 export const PAYMENT_MODES = ['native', 'jsapi', 'micropay', 'web', 'precreate', 'spot', 'bank'] as const;
 export type PaymentMode = (typeof PAYMENT_MODES)[number];
 
-/** Which modes each channel offers (CONTRACTS.md). */
+/** Which modes each channel offers: the channels declare theirs from this list. */
 export const CHANNEL_MODES: Record<ChannelName, readonly PaymentMode[]> = {
   wechat: ['native', 'jsapi', 'micropay'],
   alipay: ['web', 'precreate', 'spot'],
