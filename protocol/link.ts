@@ -174,6 +174,13 @@ export function parseTerminalMessage(text: string): TerminalMessage | undefined 
 
 // ---- what a command answers, and what an event carries ----
 
+/**
+ * A payment as the link carries it: the merchant API's view, except that a counter does not
+ * refuse an answer or an event for lacking the mode, which it never reads.
+ */
+const LinkPaymentView = PaymentViewSchema.partial({ mode: true });
+export type LinkPaymentView = z.infer<typeof LinkPaymentView>;
+
 const FxEstimateSchema = z.object({ cnyMinor: z.number().int(), rate: z.string(), rateTime: z.string() });
 export type FxEstimate = z.infer<typeof FxEstimateSchema>;
 
@@ -187,10 +194,10 @@ export const CommandResults = {
     expiresAt: z.string(),
   }),
   'checkout.cancel': z.object({ id: z.string(), status: z.string() }),
-  'payment.scan': PaymentViewSchema,
-  'payment.query': PaymentViewSchema,
-  'payment.cancel': PaymentViewSchema,
-  'refund.create': z.object({ refund: RefundViewSchema, payment: PaymentViewSchema }),
+  'payment.scan': LinkPaymentView,
+  'payment.query': LinkPaymentView,
+  'payment.cancel': LinkPaymentView,
+  'refund.create': z.object({ refund: RefundViewSchema, payment: LinkPaymentView }),
   'manager.verify': z.object({ verified: z.literal(true) }),
   'fx.estimate': z.object({ wechat: FxEstimateSchema.nullable(), alipay: FxEstimateSchema.nullable() }),
   'device.health': z.object({ recorded: z.literal(true) }),
@@ -205,7 +212,7 @@ const CheckoutEventView = z.object({
   amount_minor: z.number().int().optional(),
   currency: z.string().optional(),
 });
-const CheckoutEventPayload = z.object({ checkout: CheckoutEventView, payment: PaymentViewSchema.optional() });
+const CheckoutEventPayload = z.object({ checkout: CheckoutEventView, payment: LinkPaymentView.optional() });
 /** A refund event: the refund as the bridge recorded it, and its payment after it. */
 const RefundEventPayload = z.object({
   refund: z.object({
@@ -216,15 +223,15 @@ const RefundEventPayload = z.object({
     status: z.enum(REFUND_STATUSES),
     automatic: z.boolean().optional(),
   }),
-  payment: PaymentViewSchema,
+  payment: LinkPaymentView,
 });
 
 /** The events a counter hears of its store, and what each carries. Other events are passed over. */
 export const EventPayloads = {
-  'payment.paid': PaymentViewSchema,
-  'payment.failed': PaymentViewSchema,
-  'payment.closed': PaymentViewSchema,
-  'payment.reversed': PaymentViewSchema,
+  'payment.paid': LinkPaymentView,
+  'payment.failed': LinkPaymentView,
+  'payment.closed': LinkPaymentView,
+  'payment.reversed': LinkPaymentView,
   'checkout.paid': CheckoutEventPayload,
   'checkout.expired': CheckoutEventPayload,
   'checkout.cancelled': CheckoutEventPayload,
@@ -235,7 +242,9 @@ export const EventPayloads = {
 export type LinkEventName = keyof typeof EventPayloads;
 export type EventPayloadOf<E extends LinkEventName> = z.infer<(typeof EventPayloads)[E]>;
 /** An event with its payload typed by its name. */
-export type LinkEvent = { [E in LinkEventName]: { event: E; seq: number; at: string; payload: EventPayloadOf<E> } }[LinkEventName];
+export type LinkEvent = {
+  [E in LinkEventName]: { event: E; seq: number; at: string; payload: EventPayloadOf<E> };
+}[LinkEventName];
 
 /** The typed event in a message; undefined for an event a counter does not read, or a payload of another shape. */
 export function readEvent(msg: EventMessage): LinkEvent | undefined {
