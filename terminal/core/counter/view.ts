@@ -27,7 +27,10 @@ export class CounterView {
     if (!text) return null;
     let url = this.qrCache.get(text);
     if (!url) {
-      url = await QRCode.toDataURL(text, { errorCorrectionLevel: 'M', margin: 2, scale: 8 });
+      // SVG, not PNG: drawing and deflating a PNG took most of the Charge → QR time, and a
+      // vector code stays sharp at whatever size the customer screen gives it.
+      const svg = await QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+      url = `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`;
       if (this.qrCache.size > 50) this.qrCache.clear();
       this.qrCache.set(text, url);
     }

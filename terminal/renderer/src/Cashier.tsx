@@ -15,6 +15,13 @@ import {
 // sales and the settlement. Every control is a big target and reachable by keyboard:
 // Enter charges, Esc cancels, F2 goes to the scan field, F4 opens the settlement.
 
+/** How a sale whose wallet is not known yet (a one-code QR still waiting) is named in the list. */
+const KIND_NAMES: Record<Sale['kind'], string> = {
+  checkout: 'QR 二维码',
+  scan: 'Scan 扫码',
+  static: 'Store code 店铺码',
+};
+
 const KEYS = ['7', '8', '9', '4', '5', '6', '1', '2', '3', '0', '00', '.'];
 
 function Bi({ en, zh }: { en: string; zh: string }) {
@@ -258,7 +265,7 @@ export function Cashier() {
                 })}
               </span>
               <span className="what">
-                {s.channel ? (CHANNEL_NAMES[s.channel]?.[0] ?? s.channel) : '—'}
+                {s.channel ? (CHANNEL_NAMES[s.channel]?.[0] ?? s.channel) : KIND_NAMES[s.kind]}
                 <span className={`status word-${s.status.replace(' ', '-').toLowerCase()}`}>{s.status}</span>
               </span>
               <span className="money">
@@ -280,7 +287,7 @@ export function Cashier() {
                   <Bi en="Refund" zh="退款" />
                 </button>
               ) : (
-                <span />
+                <span className="no-refund" />
               )}
             </li>
           ))}
