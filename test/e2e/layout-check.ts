@@ -14,7 +14,13 @@ export interface LayoutOptions {
 }
 
 export async function layoutProblems(page: Page, o: LayoutOptions): Promise<string[]> {
-  return page.evaluate((o) => {
+  // Sent as source: a transpiler that keeps function names (tsx) wraps them in a helper
+  // the page does not have, so the page gets a stand-in for it.
+  return page.evaluate(`var __name = (f) => f; (${check.toString()})(${JSON.stringify(o)})`) as Promise<string[]>;
+}
+
+function check(o: LayoutOptions): string[] {
+  {
     const problems: string[] = [];
     const de = document.documentElement;
     if (de.scrollHeight > innerHeight + 1 || de.scrollWidth > innerWidth + 1)
@@ -101,5 +107,5 @@ export async function layoutProblems(page: Page, o: LayoutOptions): Promise<stri
           problems.push(`${name(el)} is not fully in view`);
       }
     return problems;
-  }, o);
+  }
 }

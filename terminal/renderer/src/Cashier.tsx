@@ -22,7 +22,10 @@ const KIND_NAMES: Record<Sale['kind'], string> = {
   static: 'Store code 店铺码',
 };
 
-const KEYS = ['7', '8', '9', '4', '5', '6', '1', '2', '3', '0', '00', '.'];
+// Four keys a row (delete and clear at the right): one row less than three a row, so a
+// short window keeps the scan field and its messages in view.
+const KEYS = ['7', '8', '9', '⌫', '4', '5', '6', 'C', '1', '2', '3', '00', '0', '.'];
+const KEY_LABELS: Record<string, string> = { '⌫': 'delete', C: 'clear' };
 
 function Bi({ en, zh }: { en: string; zh: string }) {
   return (
@@ -177,16 +180,16 @@ export function Cashier() {
         />
         <div className="keypad">
           {KEYS.map((k) => (
-            <button key={k} type="button" onClick={() => key(k)}>
+            <button
+              key={k}
+              type="button"
+              className={k === '0' ? 'wide' : undefined}
+              aria-label={KEY_LABELS[k]}
+              onClick={() => key(k)}
+            >
               {k}
             </button>
           ))}
-          <button type="button" onClick={() => key('⌫')} aria-label="delete">
-            ⌫
-          </button>
-          <button type="button" onClick={() => key('C')} aria-label="clear">
-            C
-          </button>
         </div>
         <button
           type="button"
