@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { REFUND_STATUSES } from './payments.js';
+import { PaymentViewSchema, RefundViewSchema } from './views.js';
 
 // The terminal ⇄ bridge link: one WebSocket at `/terminal`, JSON text frames, each a
 // message below. Every message carries `v` (the link version): a peer refuses a frame it
@@ -168,6 +170,94 @@ export function parseTerminalMessage(text: string): TerminalMessage | undefined 
   } catch {
     return undefined;
   }
+}
+
+// ---- what a command answers, and what an event carries ----
+
+/**
+ * A payment as the link carries it: the merchant API's view, except that a counter does not
+ * refuse an answer or an event for lacking the mode, which it never reads.
+ */
+const LinkPaymentView = PaymentViewSchema.partial({ mode: true });
+export type LinkPaymentView = z.infer<typeof LinkPaymentView>;
+
+const FxEstimateSchema = z.object({ cnyMinor: z.number().int(), rate: z.string(), rateTime: z.string() });
+export type FxEstimate = z.infer<typeof FxEstimateSchema>;
+
+/** The `data` of a successful `result`, per command. */
+export const CommandResults = {
+  'checkout.create': z.object({
+    id: z.string(),
+    token: z.string(),
+    url: z.string(),
+    status: z.string(),
+    expiresAt: z.string(),
+  }),
+  'checkout.cancel': z.object({ id: z.string(), status: z.string() }),
+  'payment.scan': LinkPaymentView,
+  'payment.query': LinkPaymentView,
+  'payment.cancel': LinkPaymentView,
+  'refund.create': z.object({ refund: RefundViewSchema, payment: LinkPaymentView }),
+  'manager.verify': z.object({ verified: z.literal(true) }),
+  'fx.estimate': z.object({ wechat: FxEstimateSchema.nullable(), alipay: FxEstimateSchema.nullable() }),
+  'device.health': z.object({ recorded: z.literal(true) }),
+} as const satisfies Record<CommandName, z.ZodType>;
+export type CommandResultOf<N extends CommandName> = z.infer<(typeof CommandResults)[N]>;
+
+/** What a checkout event carries of its checkout (the merchant API's view, as much as a counter reads). */
+const CheckoutEventView = z.object({
+  id: z.string(),
+  status: z.string(),
+  kind: z.string().optional(),
+  amount_minor: z.number().int().optional(),
+  currency: z.string().optional(),
+});
+const CheckoutEventPayload = z.object({ checkout: CheckoutEventView, payment: LinkPaymentView.optional() });
+/** A refund event: the refund as the bridge recorded it, and its payment after it. */
+const RefundEventPayload = z.object({
+  refund: z.object({
+    id: z.string(),
+    out_refund_no: z.string(),
+    amount_minor: z.number().int(),
+    currency: z.string(),
+    status: z.enum(REFUND_STATUSES),
+    automatic: z.boolean().optional(),
+  }),
+  payment: LinkPaymentView,
+});
+
+/** The events a counter hears of its store, and what each carries. Other events are passed over. */
+export const EventPayloads = {
+  'payment.paid': LinkPaymentView,
+  'payment.failed': LinkPaymentView,
+  'payment.closed': LinkPaymentView,
+  'payment.reversed': LinkPaymentView,
+  'checkout.paid': CheckoutEventPayload,
+  'checkout.expired': CheckoutEventPayload,
+  'checkout.cancelled': CheckoutEventPayload,
+  'static_code.paid': CheckoutEventPayload,
+  'refund.succeeded': RefundEventPayload,
+  'refund.failed': RefundEventPayload,
+} as const;
+export type LinkEventName = keyof typeof EventPayloads;
+export type EventPayloadOf<E extends LinkEventName> = z.infer<(typeof EventPayloads)[E]>;
+/** An event with its payload typed by its name. */
+export type LinkEvent = {
+  [E in LinkEventName]: { event: E; seq: number; at: string; payload: EventPayloadOf<E> };
+}[LinkEventName];
+
+/** The typed event in a message; undefined for an event a counter does not read, or a payload of another shape. */
+export function readEvent(msg: EventMessage): LinkEvent | undefined {
+  if (!Object.hasOwn(EventPayloads, msg.event)) return undefined;
+  const name = msg.event as LinkEventName;
+  const r = EventPayloads[name].safeParse(msg.payload);
+  return r.success ? ({ event: name, seq: msg.seq, at: msg.at, payload: r.data } as LinkEvent) : undefined;
+}
+
+/** The typed answer of a successful command; undefined when its data has another shape. */
+export function readResult<N extends CommandName>(name: N, data: unknown): CommandResultOf<N> | undefined {
+  const r = (CommandResults[name] as z.ZodType).safeParse(data);
+  return r.success ? (r.data as CommandResultOf<N>) : undefined;
 }
 
 // ---- pairing (plain HTTP, before there is a link) ----

@@ -1,32 +1,9 @@
+import type { PaymentView, RefundView } from '../../protocol/views.js';
 import type { Order, Refund } from '../store/orders-repo.js';
 
-// What the merchant API (and webhooks, and terminals) see of a payment: docs/CONTRACTS.md.
-export interface PaymentView {
-  id: string;
-  out_trade_no: string;
-  channel: string;
-  mode: string;
-  amount_minor: number;
-  currency: string;
-  status: string;
-  refunded_minor: number;
-  cny_quote_minor?: number;
-  cny_charged_minor?: number;
-  rate?: string;
-  rate_time?: string;
-  channel_trade_no?: string;
-  qr_code?: string;
-  redirect_url?: string;
-  /** For mode jsapi: the signed parameters for WeixinJSBridge getBrandWCPayRequest. */
-  jsapi_params?: Record<string, string>;
-  checkout_id?: string;
-  store_id?: string;
-  flagged?: boolean;
-  flag_reason?: string;
-  created_at: string;
-  paid_at?: string;
-  expires_at?: string;
-}
+// What the merchant API (and webhooks, and terminals) see of a payment (docs/CONTRACTS.md): the shapes are
+// protocol's, so the counter reads exactly what is built here.
+export type { PaymentView, RefundView };
 
 export function paymentView(o: Order, options: { publicBaseUrl?: string } = {}): PaymentView {
   const v: PaymentView = {
@@ -67,18 +44,6 @@ export function paymentView(o: Order, options: { publicBaseUrl?: string } = {}):
 function absolute(url: string, base?: string): string {
   if (/^https?:\/\//.test(url) || !base) return url;
   return new URL(url, base).toString();
-}
-
-export interface RefundView {
-  id: string;
-  out_refund_no: string;
-  out_trade_no?: string;
-  amount_minor: number;
-  currency: string;
-  status: string;
-  reason?: string;
-  automatic?: boolean;
-  created_at: string;
 }
 
 export function refundView(r: Refund, order?: Order): RefundView {

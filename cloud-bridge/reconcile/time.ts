@@ -1,13 +1,9 @@
 // Channel days are UTC+8 (China time, no daylight saving): a statement for day D holds
 // what the channel recorded between D 00:00 and D 24:00 China time.
 
-export const DAY_MS = 86_400_000;
-export const CHINA_OFFSET_MS = 8 * 3_600_000;
+import { CHINA_OFFSET_MS, DAY_MS, chinaWallIso } from '../../protocol/channel-day.js';
 
-/** Days since 1970-01-01 of the China-time calendar day that contains `ms`. */
-export function channelDayNumber(ms: number): number {
-  return Math.floor((ms + CHINA_OFFSET_MS) / DAY_MS);
-}
+export { CHINA_OFFSET_MS, DAY_MS, channelDayNumber, channelDayStartMs } from '../../protocol/channel-day.js';
 
 export function dayNumberOf(date: string): number {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
@@ -25,11 +21,6 @@ export function dayNumberOf(date: string): number {
 
 export function dateOfDayNumber(day: number): string {
   return new Date(day * DAY_MS).toISOString().slice(0, 10);
-}
-
-/** Start of the China-time day `day`, as epoch ms. */
-export function channelDayStartMs(day: number): number {
-  return day * DAY_MS - CHINA_OFFSET_MS;
 }
 
 function d2(buf: Uint8Array, i: number): number {
@@ -136,5 +127,5 @@ export function parseIsoWithOffset(buf: Uint8Array, start: number, end: number):
 
 /** ISO 8601 in China time, for reports: "2026-11-20T23:58:00+08:00". */
 export function formatChinaTime(ms: number): string {
-  return `${new Date(ms + CHINA_OFFSET_MS).toISOString().slice(0, 19)}+08:00`;
+  return `${chinaWallIso(ms).slice(0, 19)}+08:00`;
 }

@@ -98,6 +98,18 @@ export async function startUiServer(
   for (const page of ['/cashier', '/customer'])
     app.get(page, async (_req, reply) => reply.type('text/html').send(index()));
 
+  // Both screens stream the same state: one snapshot per change serves them all. A burst
+  // of changes in one turn of the event loop is sent once, without waiting on a timer (the
+  // customer sees the QR as soon as the bridge has answered).
+  let version = 0;
+  let frame: { version: number; at: number; data: Promise<string> } | undefined;
+  counter.on('change', () => version++);
+  const current = (): Promise<string> => {
+    const now = Date.now();
+    if (!frame || frame.version !== version || now - frame.at > 250)
+      frame = { version, at: now, data: counter.snapshot().then((s) => `data: ${JSON.stringify(s)}\n\n`) };
+    return frame.data;
+  };
   app.get('/api/state', async () => counter.snapshot());
   app.get('/api/stream', (req, reply) => {
     reply.raw.writeHead(200, {
@@ -105,17 +117,17 @@ export async function startUiServer(
       'cache-control': 'no-store',
       connection: 'keep-alive',
     });
-    let timer: NodeJS.Timeout | undefined;
+    let queued: NodeJS.Immediate | undefined;
     const push = () => {
-      if (timer) return;
-      timer = setTimeout(async () => {
-        timer = undefined;
+      if (queued) return;
+      queued = setImmediate(async () => {
+        queued = undefined;
         try {
-          reply.raw.write(`data: ${JSON.stringify(await counter.snapshot())}\n\n`);
+          reply.raw.write(await current());
         } catch {
           /* closed */
         }
-      }, 20);
+      });
     };
     counter.on('change', push);
     const tick = setInterval(push, 1000); // countdowns and "now"
@@ -123,7 +135,7 @@ export async function startUiServer(
     req.raw.on('close', () => {
       counter.off('change', push);
       clearInterval(tick);
-      clearTimeout(timer);
+      clearImmediate(queued);
     });
   });
   app.post<{ Params: { action: string } }>('/api/:action', async (req, reply) => {

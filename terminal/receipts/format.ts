@@ -1,3 +1,4 @@
+import { channelDay } from '../../protocol/channel-day.js';
 import { format } from '../../protocol/money.js';
 import type { Channel, Money } from '../core/records.js';
 
@@ -56,7 +57,7 @@ export function dayIn(iso: string, timeZone: string): string {
 
 /** The channel statement day (UTC+8, no daylight saving) of an instant. */
 export function channelDayOf(iso: string): string {
-  return new Date(toDate(iso).getTime() + 8 * 3600_000).toISOString().slice(0, 10);
+  return channelDay(toDate(iso));
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Decimal } from 'decimal.js';
+import { CHINA_OFFSET_MS, chinaWallIso } from '../../../protocol/channel-day.js';
 import { parseDecimal, toDecimalString, type Money } from '../../../protocol/money.js';
-import type { PaymentMode } from '../../../protocol/payments.js';
+import { CHANNEL_MODES, type PaymentMode } from '../../../protocol/payments.js';
 import {
   NotifyRejectedError,
   type Channel,
@@ -30,10 +31,10 @@ import type { AlipayXml } from './xml.js';
 //   spot      alipay.acquire.overseas.spot.pay (the customer's code), alipay.acquire.overseas.query, cancel, spot.refund
 // Alipay's status words stay here; the bridge sees pending / paid / closed / reversed / failed / unknown.
 
-const OFFSET = 8 * 3600_000;
+const OFFSET = CHINA_OFFSET_MS;
 
 function beijing(ms: number): { compact: string; dashed: string; day: string } {
-  const d = new Date(ms + OFFSET).toISOString(); // 2026-11-22T08:30:00.000Z read as Beijing wall time
+  const d = chinaWallIso(ms); // 2026-11-22T08:30:00.000Z read as Beijing wall time
   const dashed = `${d.slice(0, 10)} ${d.slice(11, 19)}`;
   return { compact: dashed.replace(/[- :]/g, ''), dashed, day: d.slice(0, 10).replace(/-/g, '') };
 }
@@ -106,7 +107,7 @@ function checkCurrency(cfg: AlipayConfig, amount: Money, mode?: PaymentMode): vo
 
 export class AlipayChannel implements Channel {
   readonly name = 'alipay' as const;
-  readonly modes: readonly PaymentMode[] = ['web', 'precreate', 'spot'];
+  readonly modes: readonly PaymentMode[] = CHANNEL_MODES.alipay;
   /** Alipay suggests polling a spot payment every few seconds and cancelling after about 30–60 s. */
   readonly presentedCodePolicy = { pollEveryMs: 3000, giveUpAfterMs: 45_000 };
 

@@ -1,6 +1,6 @@
 import { KauriError } from '../../../protocol/errors.js';
 import { money, parseDecimal, toDecimalString, type Money } from '../../../protocol/money.js';
-import type { PaymentMode } from '../../../protocol/payments.js';
+import { CHANNEL_MODES, type PaymentMode } from '../../../protocol/payments.js';
 import {
   NotifyRejectedError,
   type Channel,
@@ -61,7 +61,7 @@ export interface PaymentForm {
 
 export class BankChannel implements Channel {
   readonly name = 'bank' as const;
-  readonly modes: readonly PaymentMode[] = ['bank'];
+  readonly modes: readonly PaymentMode[] = CHANNEL_MODES.bank;
   // The gateway has no refund key: a second send is a second refund. How long its refund list
   // may lag a send is not documented; ten minutes is our cautious assumption.
   readonly refundListLagMs = 600_000;

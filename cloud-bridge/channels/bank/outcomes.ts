@@ -1,3 +1,4 @@
+import { channelDay } from '../../../protocol/channel-day.js';
 import { parseDecimal, type Money } from '../../../protocol/money.js';
 import type { ChannelOutcome, RefundOutcome } from '../channel.js';
 import { xmlText } from './xml.js';
@@ -6,11 +7,9 @@ import { xmlText } from './xml.js';
 // The rule: only a verified "paid" in CNY with a readable amount is paid; anything the
 // gateway says that Kauri cannot read is "unknown" (asked again, or a person looks at it).
 
-const CHINA_OFFSET_MS = 8 * 3_600_000;
-
 /** `yyyymmdd` in China time (UTC+8, no daylight saving): the day in a v_oid. */
 export function chinaYmd(d: Date): string {
-  return new Date(d.getTime() + CHINA_OFFSET_MS).toISOString().slice(0, 10).replace(/-/g, '');
+  return channelDay(d).replace(/-/g, '');
 }
 
 /** A paid order as the gateway reports it: CNY (`v_moneytype` 0) only, yuan with two decimals. */

@@ -1,4 +1,5 @@
 import { Decimal } from 'decimal.js';
+import { chinaWallIso } from '../../../protocol/channel-day.js';
 import { isCurrency, money, type Money } from '../../../protocol/money.js';
 import type { ChannelOutcome, RefundOutcome } from '../channel.js';
 import type { Fields } from './sign.js';
@@ -17,7 +18,7 @@ export function parseBeijingTime(s: string | undefined): Date | undefined {
 
 /** An instant as a WeChat time (yyyyMMddHHmmss in UTC+8). */
 export function beijingTime(at: Date): string {
-  return new Date(at.getTime() + 8 * 3600_000).toISOString().replace(/[-T:]/g, '').slice(0, 14);
+  return chinaWallIso(at).replace(/[-T:]/g, '').slice(0, 14);
 }
 
 /** The WeChat day (yyyyMMdd, UTC+8) an instant falls in. */

@@ -2,7 +2,7 @@ import { closeWechatAgents } from './http.js';
 import { Decimal } from 'decimal.js';
 import { KauriError } from '../../../protocol/errors.js';
 import type { Money } from '../../../protocol/money.js';
-import type { PaymentMode } from '../../../protocol/payments.js';
+import { CHANNEL_MODES, type PaymentMode } from '../../../protocol/payments.js';
 import {
   NotifyRejectedError,
   type Channel,
@@ -77,7 +77,7 @@ function refusedReason(path: string, msg: string): string {
 
 export class WechatChannel implements Channel {
   readonly name = 'wechat' as const;
-  readonly modes: readonly PaymentMode[] = ['native', 'jsapi', 'micropay'];
+  readonly modes: readonly PaymentMode[] = CHANNEL_MODES.wechat;
   /** WeChat revokes unconfirmed Quick Pay orders at 45 s; we settle within 40 s (an account may tune it). */
   readonly presentedCodePolicy = { pollEveryMs: 5_000, giveUpAfterMs: 40_000 };
 

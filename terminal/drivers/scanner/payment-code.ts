@@ -1,8 +1,8 @@
-import { channelOfPaymentCode } from '../../../protocol/payments.js';
+import { checkPaymentCode } from '../../../protocol/payments.js';
 import { DeviceError } from '../errors.js';
 
-// Checks a scanned code before it goes anywhere near the bridge: WeChat codes are 18
-// digits starting 10–15, Alipay codes 16–24 digits starting 25–30 (protocol's rule).
+// Checks a scanned code before it goes anywhere near the bridge, by protocol's one rule
+// (checkPaymentCode: WeChat 18 digits starting 10–15, Alipay 16–24 digits starting 25–30).
 // Anything else is refused here with a message the cashier can act on (and a beep).
 
 export type ScanResult =
@@ -11,18 +11,11 @@ export type ScanResult =
 
 export function checkScannedCode(raw: string): ScanResult {
   const code = raw.replace(/^[\s\x00]+|[\s\x00]+$/g, '');
-  const channel = channelOfPaymentCode(code);
-  if (channel === 'wechat' || channel === 'alipay') return { ok: true, channel, code };
+  const check = checkPaymentCode(code);
+  if (check.ok && (check.channel === 'wechat' || check.channel === 'alipay'))
+    return { ok: true, channel: check.channel, code };
   const shown = code.replace(/[^\x20-\x7e]/g, '?').slice(0, 32);
-  let why = 'not a payment code';
-  if (code === '') why = 'empty scan';
-  else if (!/^\d+$/.test(code)) why = 'not digits only';
-  else {
-    const prefix = Number(code.slice(0, 2));
-    if (prefix >= 10 && prefix <= 15) why = `WeChat codes have 18 digits, this has ${code.length}`;
-    else if (prefix >= 25 && prefix <= 30) why = `Alipay codes have 16-24 digits, this has ${code.length}`;
-    else why = `prefix ${code.slice(0, 2)} is neither WeChat (10-15) nor Alipay (25-30)`;
-  }
+  const why = check.ok ? 'not a payment code' : check.why;
   return { ok: false, error: new DeviceError('scan_code_invalid', why), shown };
 }
 

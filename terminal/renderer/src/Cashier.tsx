@@ -15,7 +15,17 @@ import {
 // sales and the settlement. Every control is a big target and reachable by keyboard:
 // Enter charges, Esc cancels, F2 goes to the scan field, F4 opens the settlement.
 
-const KEYS = ['7', '8', '9', '4', '5', '6', '1', '2', '3', '0', '00', '.'];
+/** How a sale whose wallet is not known yet (a one-code QR still waiting) is named in the list. */
+const KIND_NAMES: Record<Sale['kind'], string> = {
+  checkout: 'QR 二维码',
+  scan: 'Scan 扫码',
+  static: 'Store code 店铺码',
+};
+
+// Four keys a row (delete and clear at the right): one row less than three a row, so a
+// short window keeps the scan field and its messages in view.
+const KEYS = ['7', '8', '9', '⌫', '4', '5', '6', 'C', '1', '2', '3', '00', '0', '.'];
+const KEY_LABELS: Record<string, string> = { '⌫': 'delete', C: 'clear' };
 
 function Bi({ en, zh }: { en: string; zh: string }) {
   return (
@@ -170,16 +180,16 @@ export function Cashier() {
         />
         <div className="keypad">
           {KEYS.map((k) => (
-            <button key={k} type="button" onClick={() => key(k)}>
+            <button
+              key={k}
+              type="button"
+              className={k === '0' ? 'wide' : undefined}
+              aria-label={KEY_LABELS[k]}
+              onClick={() => key(k)}
+            >
               {k}
             </button>
           ))}
-          <button type="button" onClick={() => key('⌫')} aria-label="delete">
-            ⌫
-          </button>
-          <button type="button" onClick={() => key('C')} aria-label="clear">
-            C
-          </button>
         </div>
         <button
           type="button"
@@ -258,7 +268,7 @@ export function Cashier() {
                 })}
               </span>
               <span className="what">
-                {s.channel ? (CHANNEL_NAMES[s.channel]?.[0] ?? s.channel) : '—'}
+                {s.channel ? (CHANNEL_NAMES[s.channel]?.[0] ?? s.channel) : KIND_NAMES[s.kind]}
                 <span className={`status word-${s.status.replace(' ', '-').toLowerCase()}`}>{s.status}</span>
               </span>
               <span className="money">
@@ -280,7 +290,7 @@ export function Cashier() {
                   <Bi en="Refund" zh="退款" />
                 </button>
               ) : (
-                <span />
+                <span className="no-refund" />
               )}
             </li>
           ))}
