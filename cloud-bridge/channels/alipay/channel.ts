@@ -58,9 +58,19 @@ function checkCurrency(cfg: AlipayConfig, amount: Money, mode?: PaymentMode): vo
   );
 }
 
+/** Online trades (Alipay's cashier in a browser): `web` (desktop) and `wap` (the mobile cashier). */
+function isOnline(mode: PaymentMode): boolean {
+  return mode === 'web' || mode === 'wap';
+}
+
+/** `wap` always opens the mobile cashier; `web` does when the account's default says so. */
+export function mobileCashier(mode: PaymentMode, cfg: AlipayConfig): boolean {
+  return mode === 'wap' || (mode === 'web' && cfg.wap);
+}
+
 export class AlipayChannel implements Channel {
   readonly name = 'alipay' as const;
-  readonly modes: readonly PaymentMode[] = ['web', 'precreate', 'spot'];
+  readonly modes: readonly PaymentMode[] = ['web', 'wap', 'precreate', 'spot'];
   /** Alipay suggests polling a spot payment every few seconds and cancelling after about 30–60 s. */
   readonly presentedCodePolicy = { pollEveryMs: 3000, giveUpAfterMs: 45_000 };
 
@@ -82,14 +92,16 @@ export class AlipayChannel implements Channel {
     this.checkCurrency(c, req.amount, req.mode);
     const lifetime = Math.max(60_000, req.expiresAt.getTime() - req.createdAt.getTime());
     switch (req.mode) {
-      case 'web': {
-        const service = c.cfg.wap ? 'create_forex_trade_wap' : 'create_forex_trade';
+      case 'web':
+      case 'wap': {
+        const wap = mobileCashier(req.mode, c.cfg);
+        const service = wap ? 'create_forex_trade_wap' : 'create_forex_trade';
         const params = {
           out_trade_no: req.channelOrderNo,
           subject: req.description,
           currency: c.cfg.currency,
           total_fee: toDecimalString(req.amount),
-          product_code: c.cfg.wap ? 'NEW_WAP_OVERSEAS_SELLER' : 'NEW_OVERSEAS_SELLER',
+          product_code: wap ? 'NEW_WAP_OVERSEAS_SELLER' : 'NEW_OVERSEAS_SELLER',
           notify_url: ctx.notifyUrl,
           return_url: req.returnUrl,
           timeout_rule: timeoutRuleFor(lifetime),
@@ -156,7 +168,7 @@ export class AlipayChannel implements Channel {
 
   async query(ctx: ChannelContext, ref: OrderRef): Promise<ChannelOutcome> {
     const c = this.client(ctx);
-    if (ref.mode === 'web') {
+    if (isOnline(ref.mode)) {
       const xml = await c.call('single_trade_query', { out_trade_no: ref.channelOrderNo });
       return xml.isSuccess ? onlineTradeOutcome(xml.response) : onlineQueryRefused(xml.error);
     }
@@ -169,7 +181,7 @@ export class AlipayChannel implements Channel {
   }
 
   async close(ctx: ChannelContext, ref: OrderRef): Promise<ChannelOutcome> {
-    if (ref.mode === 'web') {
+    if (isOnline(ref.mode)) {
       // MAPI has no close for online trades: Alipay closes them itself at timeout_rule, and the
       // link stops opening at order_valid_time. So: what does Alipay say now?
       const now = await this.query(ctx, ref);
@@ -194,7 +206,7 @@ export class AlipayChannel implements Channel {
   async refund(ctx: ChannelContext, req: RefundRequest): Promise<RefundOutcome> {
     const c = this.client(ctx);
     this.checkCurrency(c, req.amount, req.order.mode);
-    if (req.order.mode === 'web') {
+    if (isOnline(req.order.mode)) {
       // forex_refund is asynchronous (is_sync defaults to N): is_success=T means accepted, and
       // the result comes by the refund notify or alipay.acquire.refund.query.
       const xml = await c.call('forex_refund', {
@@ -205,7 +217,7 @@ export class AlipayChannel implements Channel {
         // yyyy-MM-dd HH:mm:ss, GMT+8 (https://global.alipay.com/docs/ac/global/forex_refund).
         gmt_return: beijing(ctx.clock.now().getTime()).dashed,
         reason: req.reason,
-        product_code: c.cfg.wap ? 'NEW_WAP_OVERSEAS_SELLER' : 'NEW_OVERSEAS_SELLER',
+        product_code: mobileCashier(req.order.mode, c.cfg) ? 'NEW_WAP_OVERSEAS_SELLER' : 'NEW_OVERSEAS_SELLER',
         notify_url: ctx.notifyUrl,
       });
       return forexRefundOutcome(xml.isSuccess, xml.error, req.channelRefundNo);
@@ -233,7 +245,7 @@ export class AlipayChannel implements Channel {
    * sending the same partner_refund_id again answers its outcome.
    */
   async queryRefund(ctx: ChannelContext, req: RefundRequest): Promise<RefundOutcome> {
-    if (req.order.mode !== 'web') return this.refund(ctx, req);
+    if (!isOnline(req.order.mode)) return this.refund(ctx, req);
     const c = this.client(ctx);
     const xml = await c.call('alipay.acquire.refund.query', {
       out_trade_no: req.order.channelOrderNo,
