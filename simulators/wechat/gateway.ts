@@ -323,7 +323,7 @@ export class WechatGateway {
     let mwebUrl: string | undefined;
     if (o.trade_type === 'MWEB') {
       // Each answer carries a new mweb_url, good for 5 minutes; the page checks it.
-      o.mweb = { package: String(randomInt(1_000_000_000, 9_999_999_999)), issued_ms: this.clock.nowMs() };
+      o.mweb = { package: String(randomInt(1_000_000_000, 9_999_999_999)), issued_mark: this.clock.mark() };
       this.changed();
       mwebUrl = `${origin}${MWEB_PATH}?prepay_id=${o.prepay_id}&package=${o.mweb.package}`;
     }
@@ -807,7 +807,7 @@ export class WechatGateway {
       return { kind: 'error', message: '商家参数格式有误，请联系商家解决' };
     if (q.redirect_url !== undefined && !hostAllowed(q.redirect_url, m.h5_domains))
       return { kind: 'error', message: '商家参数格式有误，请联系商家解决' };
-    if (this.clock.nowMs() - o.mweb.issued_ms > MWEB_URL_LIFETIME_MS)
+    if (this.clock.elapsedSince(o.mweb.issued_mark) > MWEB_URL_LIFETIME_MS)
       return { kind: 'error', message: '支付请求已失效，请重新发起支付' };
     return { kind: 'wallet', order: o };
   }
