@@ -74,7 +74,7 @@ describe.skipIf(!existsSync(CHROMIUM))('one-code pages in a phone browser (WeCha
 
   const returnState = async (page: Page, state: 'paid' | 'not_paid' | 'checking') => {
     await expect
-      .poll(async () => (await page.getByTestId('return-page').count()) > 0 && page.url(), { timeout: 20_000 })
+      .poll(async () => (await page.getByTestId('return-page').count()) > 0 && page.url(), { timeout: 45_000 })
       .toMatch(new RegExp(`^${w.bridge.url}/r/pay_`));
     await expect.poll(() => page.getByTestId('return-page').getAttribute('data-status')).toBe(state);
     return (await page.getByTestId('return-status').textContent()) ?? '';
@@ -100,7 +100,7 @@ describe.skipIf(!existsSync(CHROMIUM))('one-code pages in a phone browser (WeCha
         await page.screenshot({ path: join(shots, 'onecode-phone.png'), fullPage: true });
       }
       await page.getByTestId('pay-wechat-h5').click();
-      await page.getByTestId('sim-pay').waitFor({ timeout: 20_000 });
+      await page.getByTestId('sim-pay').waitFor({ timeout: 45_000 });
       // WeChat sees where the payment started: the bridge's origin, never the checkout's path.
       expect(mweb).toHaveLength(1);
       expect(mweb[0]!.referer).toBe(`${w.bridge.url}/`);
@@ -142,7 +142,7 @@ describe.skipIf(!existsSync(CHROMIUM))('one-code pages in a phone browser (WeCha
       const page = await ctx.newPage();
       await page.goto(c.url);
       await page.getByTestId('pay-alipay-wap').click();
-      await page.getByTestId('sim-pay').waitFor({ timeout: 20_000 });
+      await page.getByTestId('sim-pay').waitFor({ timeout: 45_000 });
       expect(services).toEqual(['create_forex_trade_wap']);
       await page.getByTestId('sim-pay').click();
       const text = await returnState(page, 'paid');
@@ -195,7 +195,7 @@ describe.skipIf(!existsSync(CHROMIUM))('one-code pages in a phone browser (WeCha
     for (const o of orders.filter((x) => x.mode === 'h5' && x.status !== 'paid')) expect(o.status).toBe('closed');
     // The Alipay order the customer backed out of is closed by the paid checkout.
     await expect
-      .poll(async () => (await ordersOf(c.id)).find((o) => o.mode === 'wap')?.status, { timeout: 20_000 })
+      .poll(async () => (await ordersOf(c.id)).find((o) => o.mode === 'wap')?.status, { timeout: 45_000 })
       .toBe('closed');
   });
 
@@ -207,7 +207,7 @@ describe.skipIf(!existsSync(CHROMIUM))('one-code pages in a phone browser (WeCha
       const page = await ctx.newPage();
       await page.goto(c.url);
       await page.getByTestId('pay-wechat-h5').click();
-      await page.getByTestId('sim-pay').waitFor({ timeout: 20_000 });
+      await page.getByTestId('sim-pay').waitFor({ timeout: 45_000 });
       const url = mweb[0]!.url;
       // Typed or pasted (no Referer), or linked from another site: WeChat's error page.
       await page.goto(url);
@@ -231,7 +231,7 @@ describe.skipIf(!existsSync(CHROMIUM))('one-code pages in a phone browser (WeCha
       const page = await ctx.newPage();
       await page.goto(c.url);
       await page.getByTestId('pay-wechat-h5').click();
-      await page.getByTestId('sim-pay').waitFor({ timeout: 20_000 });
+      await page.getByTestId('sim-pay').waitFor({ timeout: 45_000 });
       const first = new URL(mweb[0]!.url).searchParams.get('prepay_id');
       const firstOrder = (await ordersOf(c.id)).find((o) => o.mode === 'h5')!;
       // The customer leaves the phone, comes back after the link's 5 minutes (8 s to the bridge
@@ -239,7 +239,7 @@ describe.skipIf(!existsSync(CHROMIUM))('one-code pages in a phone browser (WeCha
       await sleep(8_500);
       await page.goto(c.url);
       await page.getByTestId('pay-wechat-h5').click();
-      await page.getByTestId('sim-pay').waitFor({ timeout: 20_000 });
+      await page.getByTestId('sim-pay').waitFor({ timeout: 45_000 });
       expect(mweb).toHaveLength(2);
       const second = new URL(mweb[1]!.url).searchParams.get('prepay_id');
       expect(second).not.toBe(first);
