@@ -3,15 +3,21 @@
 export const CHANNELS = ['wechat', 'alipay', 'bank'] as const;
 export type ChannelName = (typeof CHANNELS)[number];
 
-export const PAYMENT_MODES = ['native', 'jsapi', 'micropay', 'web', 'precreate', 'spot', 'bank'] as const;
+export const PAYMENT_MODES = ['native', 'jsapi', 'h5', 'micropay', 'web', 'wap', 'precreate', 'spot', 'bank'] as const;
 export type PaymentMode = (typeof PAYMENT_MODES)[number];
 
 /** Which modes each channel offers: the channels declare theirs from this list (docs/CONTRACTS.md). */
 export const CHANNEL_MODES: Record<ChannelName, readonly PaymentMode[]> = {
-  wechat: ['native', 'jsapi', 'micropay'],
-  alipay: ['web', 'precreate', 'spot'],
+  wechat: ['native', 'jsapi', 'h5', 'micropay'],
+  alipay: ['web', 'wap', 'precreate', 'spot'],
   bank: ['bank'],
 };
+
+/**
+ * Modes where the customer pays in the wallet's app or mobile cashier from their phone's own
+ * browser, and the wallet sends that browser back to the bridge's return page.
+ */
+export const PHONE_BROWSER_MODES: readonly PaymentMode[] = ['h5', 'wap'];
 
 /** Modes where the customer shows a payment code and the cashier scans it. */
 export const PRESENTED_CODE_MODES: readonly PaymentMode[] = ['micropay', 'spot'];

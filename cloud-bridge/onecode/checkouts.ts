@@ -33,6 +33,11 @@ const MAX_EXPIRY_S = 24 * 3600;
 /** Channel orders under a checkout live at least this long (some channels refuse shorter expiries). */
 const MIN_ORDER_EXPIRY_MS = 5 * 60_000;
 const EXPIRE_JOB = 'checkouts.expire';
+/**
+ * WeChat's mweb_url opens the app for 5 minutes ("MWEB_URL生成后，有效期为5分钟"); an H5 order
+ * older than this (less a minute for the customer to confirm in WeChat) gets a new one.
+ */
+export const H5_LINK_RENEW_AFTER_MS = 4 * 60_000;
 const AUTO_REFUND_TASK = 'refund.automatic'; // PaymentService's own task: one refund per order, deduped.
 
 export interface CreateCheckoutInput {
@@ -329,6 +334,45 @@ export class CheckoutService {
         : new KauriError('checkout_closed', `The checkout is ${now.status}`);
     }
     return { order, presentation: await this.presentationOf(order), reused: Date.parse(order.created_at) < startedAt };
+  }
+
+  /**
+   * An H5 order whose mweb_url is about to lapse is closed at WeChat and replaced by a new
+   * one (WeChat answers a fresh mweb_url only for a new order). The close finds out if it was
+   * paid meanwhile; then the checkout is paid and the caller shows that instead.
+   */
+  async renewStaleLink(c: Checkout, order: Order, clientIp?: string): Promise<Order> {
+    if (order.mode !== 'h5' || !isOpen(order.status)) return order;
+    const ageMs = this.deps.clock.now().getTime() - Date.parse(order.created_at);
+    if (ageMs < this.deps.clock.duration(H5_LINK_RENEW_AFTER_MS)) return order;
+    const closed = await this.deps.payments.closeOrder(order, 'link_expired');
+    if (!['closed', 'failed', 'reversed'].includes(closed.status)) return closed;
+    const again = await this.getById(c.id);
+    if (!again || again.status !== 'open') return closed;
+    return (await this.startPayment(again, { channel: 'wechat', mode: 'h5', clientIp })).order;
+  }
+
+  /**
+   * What became of a payment whose customer is back from the wallet: asked of the channel
+   * when it is still open (the wallet returns whether or not they paid).
+   */
+  async checkReturn(orderId: string): Promise<
+    | {
+        order: Order;
+        checkout?: Checkout;
+        state: 'paid' | 'not_paid' | 'checking';
+      }
+    | undefined
+  > {
+    const checked = await this.deps.payments.checkOrder(orderId);
+    if (!checked) return undefined;
+    const { order, outcome } = checked;
+    const checkout = order.checkout_id ? await this.getById(order.checkout_id) : undefined;
+    if (isPaidFamily(order.status) || checkout?.status === 'paid') return { order, checkout, state: 'paid' };
+    if (!isOpen(order.status)) return { order, checkout, state: 'not_paid' };
+    // Open: the channel says it waits for the customer (who is here, back from the wallet),
+    // or it could not say (timeout, SYSTEMERROR): then we keep asking.
+    return { order, checkout, state: outcome?.state === 'pending' ? 'not_paid' : 'checking' };
   }
 
   async ordersOf(checkoutId: string): Promise<Order[]> {

@@ -7,7 +7,7 @@ import QRCode from 'qrcode';
 import type { Logger } from 'pino';
 import { KauriError, isKauriError } from '../../protocol/errors.js';
 import { MoneyError, money, parseDecimal, format } from '../../protocol/money.js';
-import type { ChannelName } from '../../protocol/payments.js';
+import { PHONE_BROWSER_MODES, type ChannelName, type PaymentMode } from '../../protocol/payments.js';
 import { oauthAuthorizeUrl, openidForCode } from '../channels/wechat/index.js';
 import type { AccountsRepo } from '../store/accounts.js';
 import { errorBoundary } from '../server/errors.js';
@@ -17,18 +17,23 @@ import {
   ASSET_PREFIX,
   chooserPage,
   jsapiPage,
+  returnPage,
   staticAmountPage,
+  wechatHandoffPage,
   statusPage,
   type BankQuoteView,
   type PageHead,
   type StatusKind,
 } from './pages.js';
-import { languageFor, walletOf, type Lang } from './user-agent.js';
+import { languageFor, offerFor, walletOf, type Lang } from './user-agent.js';
+import { assertAllowedUrl } from './checkouts.js';
 
 // The pages a customer's phone reaches from a QR code:
 //   /c/<token>   a checkout: WeChat's browser goes through OAuth to a JSAPI page, Alipay's
 //                straight to its QR-code payment, any other browser to a chooser;
-//   /s/<code>    a store's printed sticker: the customer types the amount, then the same.
+//                (a phone's own browser gets buttons opening the wallets' apps instead of a QR);
+//   /s/<code>    a store's printed sticker: the customer types the amount, then the same;
+//   /r/<order>   where a wallet sends a phone's browser back after H5 / mobile-cashier payment.
 // Amounts never come from the browser except the sticker's typed one, which is checked
 // against the store's limit; everything else is read from the checkout on the server.
 
@@ -145,15 +150,29 @@ export async function registerLandingPages(app: FastifyInstance, deps: LandingDe
         if (started.order.qr_code) return reply.redirect(started.order.qr_code, 302);
         return chooser(c, req, reply, offered, { problem: 'Alipay did not answer; try again.' });
       }
-      return chooser(c, req, reply, offered, { walletNotOffered: wallet !== 'browser' });
+      return chooser(c, req, reply, offered, {
+        walletNotOffered: wallet !== 'browser',
+        phone: offerFor(req.headers['user-agent']) === 'phone',
+      });
     });
+
+    // A phone's own browser chose a wallet: start (or find) its order and go to its pay page.
+    const phonePay =
+      (channel: 'wechat' | 'alipay', mode: 'h5' | 'wap') => async (req: TokenReq, reply: FastifyReply) => {
+        const c = await open(req, reply);
+        if (!c) return reply;
+        const started = await checkouts.startPayment(c, { channel, mode, clientIp: req.ip });
+        return reply.redirect(`/c/${c.token}/pay/${started.order.id}${langQuery(req)}`, 303);
+      };
+    pages.post('/c/:token/wechat-h5', phonePay('wechat', 'h5'));
+    pages.post('/c/:token/alipay-wap', phonePay('alipay', 'wap'));
 
     const chooser = async (
       c: Checkout,
       req: FastifyRequest,
       reply: FastifyReply,
       offered: ChannelName[],
-      extra: { walletNotOffered?: boolean; problem?: string } = {},
+      extra: { walletNotOffered?: boolean; problem?: string; phone?: boolean } = {},
     ) => {
       const head = await headFor(c, req);
       let bankQuote: (BankQuoteView & { quoteId: string }) | undefined;
@@ -176,7 +195,11 @@ export async function registerLandingPages(app: FastifyInstance, deps: LandingDe
           qrSvg,
           bankQuote,
           bankAction: `/c/${c.token}/bank`,
-          ...extra,
+          walletNotOffered: extra.walletNotOffered,
+          problem: extra.problem,
+          phone: extra.phone
+            ? { wechatAction: `/c/${c.token}/wechat-h5`, alipayAction: `/c/${c.token}/alipay-wap` }
+            : undefined,
         }),
       );
     };
@@ -208,12 +231,24 @@ export async function registerLandingPages(app: FastifyInstance, deps: LandingDe
         void reply.header('cache-control', 'no-store');
         const c = await open(req as TokenReq, reply);
         if (!c) return reply;
-        const order = await deps.orders.byId(req.params.order);
+        let order = await deps.orders.byId(req.params.order);
         if (!order || order.checkout_id !== c.id) {
           return reply
             .status(404)
             .type('text/html; charset=utf-8')
             .send(statusPage(await headFor(c, req), 'not_found'));
+        }
+        if (order.mode === 'h5') {
+          const fresh = await checkouts.renewStaleLink(c, order, req.ip);
+          if (fresh.id !== order.id) return reply.redirect(`/c/${c.token}/pay/${fresh.id}${langQuery(req)}`, 303);
+          order = fresh;
+          if (order.status !== 'pending' || !order.redirect_url)
+            return reply.redirect(`/c/${c.token}${langQuery(req)}`, 303);
+          // WeChat checks the Referer of the request for mweb_url: this page sends its origin.
+          return reply
+            .type('text/html; charset=utf-8')
+            .header('referrer-policy', 'origin')
+            .send(wechatHandoffPage({ ...(await headFor(c, req)), walletUrl: order.redirect_url }));
         }
         const presentation = await checkouts.presentationOf(order);
         if (order.mode === 'jsapi' && presentation.jsapiParams) {
@@ -275,6 +310,49 @@ export async function registerLandingPages(app: FastifyInstance, deps: LandingDe
         started = await checkouts.startPayment(c, { channel: 'bank', mode: 'bank', clientIp: req.ip });
       }
       return reply.redirect(`/c/${c.token}/pay/${started.order.id}`, 303);
+    });
+
+    // Back from WeChat H5 or Alipay's mobile cashier. Only this bridge's own phone-browser
+    // payments have a return page, and it links on only to the checkout or to a merchant
+    // page on the merchant's allowed domains: it never redirects anywhere by itself.
+    pages.get('/r/:order', async (req: FastifyRequest<{ Params: { order: string } }>, reply) => {
+      void reply.header('cache-control', 'no-store');
+      const lang = langOf(req);
+      const notFound = () =>
+        reply
+          .status(404)
+          .type('text/html; charset=utf-8')
+          .send(statusPage({ lang, merchantName: 'Kauri' }, 'not_found'));
+      if (!/^pay_[A-Za-z0-9]{10,40}$/.test(req.params.order)) return notFound();
+      const known = await deps.orders.byId(req.params.order);
+      if (!known || !PHONE_BROWSER_MODES.includes(known.mode as PaymentMode)) return notFound();
+      const back = await checkouts.checkReturn(known.id);
+      if (!back) return notFound();
+      const merchant = await accounts.getMerchant(back.order.merchant_id);
+      const store = back.order.store_id ? await accounts.getStore(back.order.store_id) : undefined;
+      const merchantUrl = back.checkout?.returnUrl ?? back.order.return_url;
+      let safeMerchantUrl: string | null = null;
+      if (merchantUrl && merchant) {
+        try {
+          safeMerchantUrl = assertAllowedUrl(merchantUrl, merchant.allowed_domains, 'return_url').toString();
+        } catch {
+          safeMerchantUrl = null;
+        }
+      }
+      const retry =
+        back.checkout && back.checkout.status === 'open' ? `/c/${back.checkout.token}${langQuery(req)}` : null;
+      return reply.type('text/html; charset=utf-8').send(
+        returnPage({
+          lang,
+          merchantName: merchant?.name ?? '',
+          storeName: store?.name ?? null,
+          amount: money(back.order.amount_minor, back.order.currency),
+          state: back.state,
+          checkUrl: `/r/${back.order.id}${langQuery(req)}`,
+          retryUrl: retry,
+          merchantUrl: safeMerchantUrl,
+        }),
+      );
     });
 
     // The store sticker.

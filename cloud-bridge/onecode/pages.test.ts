@@ -1,6 +1,14 @@
 import { describe, it, expect } from 'vitest';
 import { money } from '../../protocol/money.js';
-import { chooserPage, jsapiPage, staticAmountPage, statusPage, type StatusKind } from './pages.js';
+import {
+  chooserPage,
+  jsapiPage,
+  returnPage,
+  staticAmountPage,
+  statusPage,
+  wechatHandoffPage,
+  type StatusKind,
+} from './pages.js';
 
 const head = {
   lang: 'zh' as const,
@@ -89,5 +97,59 @@ describe('one-code pages', () => {
     expect(html).toContain('data-testid="pay-button"');
     expect(html).toContain('Up to NZD 5,000.00');
     expect(html).not.toContain('data-testid="pay-amount"');
+  });
+
+  it("offer a phone's own browser buttons for the wallets' apps instead of the QR code", () => {
+    const base = {
+      ...head,
+      amount: money(1250, 'NZD'),
+      offers: { wechat: true, alipay: true, bank: true },
+      qrSvg: '<svg data-qr></svg>',
+      bankAction: '/c/t/bank',
+    };
+    const phone = chooserPage({ ...base, phone: { wechatAction: '/c/t/wechat-h5', alipayAction: '/c/t/alipay-wap' } });
+    expect(phone).toContain('data-testid="pay-wechat-h5"');
+    expect(phone).toContain('data-testid="pay-alipay-wap"');
+    expect(phone).toContain('action="/c/t/wechat-h5"');
+    expect(phone).not.toContain('data-qr');
+    const desktop = chooserPage(base);
+    expect(desktop).toContain('data-qr');
+    expect(desktop).not.toContain('pay-wechat-h5');
+    const onlyAlipay = chooserPage({
+      ...base,
+      offers: { wechat: false, alipay: true, bank: false },
+      phone: { wechatAction: '/w', alipayAction: '/a' },
+    });
+    expect(onlyAlipay).not.toContain('pay-wechat-h5');
+    expect(onlyAlipay).toContain('pay-alipay-wap');
+  });
+
+  it('the return page says PAID, NOT PAID or CHECKING in both languages, and only checking refreshes itself', () => {
+    const words = { paid: 'PAID ·', not_paid: 'NOT PAID', checking: 'CHECKING' } as const;
+    for (const state of ['paid', 'not_paid', 'checking'] as const) {
+      const html = returnPage({
+        ...head,
+        state,
+        checkUrl: '/r/pay_1',
+        retryUrl: '/c/t',
+        merchantUrl: 'https://shop.example/ok',
+      });
+      expect(html).toContain(`data-status="${state}"`);
+      expect(html).toContain(words[state]);
+      expect(html.includes('http-equiv="refresh"')).toBe(state === 'checking');
+      expect(html.includes('data-testid="return-check"')).toBe(state !== 'paid');
+      expect(html.includes('data-testid="return-retry"')).toBe(state !== 'paid');
+      expect(html.includes('https://shop.example/ok')).toBe(state === 'paid');
+      expect(html).toContain('<meta name="referrer" content="no-referrer">');
+    }
+    expect(returnPage({ ...head, state: 'paid', checkUrl: '/r/x' })).toContain('已支付');
+    expect(returnPage({ ...head, state: 'not_paid', checkUrl: '/r/x' })).toContain('Not paid');
+  });
+
+  it("the H5 step page sends only its origin as Referer and escapes WeChat's link", () => {
+    const html = wechatHandoffPage({ ...head, walletUrl: 'https://wx.example/checkmweb?a=1&redirect_url=x"><b>' });
+    expect(html).toContain('<meta name="referrer" content="origin">');
+    expect(html).toContain('href="https://wx.example/checkmweb?a=1&#38;redirect_url=x&#34;&#62;&#60;b&#62;"');
+    expect(html).not.toContain('"><b>');
   });
 });

@@ -42,6 +42,12 @@ const TEXT = {
     staticMax: '最高',
     staticPay: '下一步',
     back: '返回商户',
+    payWechatH5: '使用微信支付',
+    payAlipayWap: '使用支付宝支付',
+    appsHint: '将打开微信或支付宝完成付款，付款后会回到本页面。',
+    handoffTitle: '正在打开微信…',
+    handoffOpen: '打开微信支付',
+    handoffHint: '如果微信没有自动打开，请点击上面的按钮。',
   },
   en: {
     pay: 'Pay',
@@ -68,6 +74,12 @@ const TEXT = {
     staticMax: 'Up to',
     staticPay: 'Next',
     back: 'Back to the merchant',
+    payWechatH5: 'Pay with WeChat',
+    payAlipayWap: 'Pay with Alipay',
+    appsHint: 'Opens WeChat or Alipay to pay; you come back to this page afterwards.',
+    handoffTitle: 'Opening WeChat…',
+    handoffOpen: 'Open WeChat Pay',
+    handoffHint: 'If WeChat does not open by itself, tap the button above.',
   },
 } as const;
 
@@ -121,14 +133,20 @@ export interface PageHead {
   otherLangUrl?: string;
 }
 
-function shell(head: PageHead, title: string, body: string, script = ''): string {
+function shell(
+  head: PageHead,
+  title: string,
+  body: string,
+  script = '',
+  extraHead: { referrer?: 'origin'; refreshS?: number } = {},
+): string {
   const t = TEXT[head.lang];
   const amount = head.amount ? `<p class="amount" data-testid="pay-amount">${esc(format(head.amount))}</p>` : '';
   return `<!doctype html>
 <html lang="${head.lang === 'zh' ? 'zh-CN' : 'en'}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>${esc(title)} · ${esc(head.merchantName)}</title>
+<meta name="referrer" content="${extraHead.referrer ?? 'no-referrer'}">
+${extraHead.refreshS ? `<meta http-equiv="refresh" content="${extraHead.refreshS}">\n` : ''}<title>${esc(title)} · ${esc(head.merchantName)}</title>
 <link rel="stylesheet" href="${ASSET_PREFIX}onecode.css">
 </head><body>
 <header>
@@ -185,6 +203,11 @@ export interface ChooserInput extends PageHead {
   bankAction: string;
   /** Shown when the customer's wallet is not offered here. */
   walletNotOffered?: boolean;
+  /**
+   * A phone's own browser: buttons that open the wallets' apps (posting to these actions)
+   * instead of a QR code nobody can scan from the phone showing it.
+   */
+  phone?: { wechatAction: string; alipayAction: string };
   problem?: string;
 }
 
@@ -193,7 +216,13 @@ export function chooserPage(p: ChooserInput): string {
   const parts: string[] = [];
   if (p.walletNotOffered) parts.push(`<p class="notice" data-testid="wallet-not-offered">${t.notOffered}</p>`);
   if (p.problem) parts.push(`<p class="notice" data-testid="pay-problem">${esc(p.problem)}</p>`);
-  if (p.offers.wechat || p.offers.alipay) {
+  if (p.phone && (p.offers.wechat || p.offers.alipay)) {
+    parts.push(`<section class="apps" data-testid="chooser-apps">
+${p.offers.wechat ? `<form method="post" action="${esc(p.phone.wechatAction)}"><button type="submit" class="button wechat" data-testid="pay-wechat-h5">${t.payWechatH5}</button></form>` : ''}
+${p.offers.alipay ? `<form method="post" action="${esc(p.phone.alipayAction)}"><button type="submit" class="button alipay" data-testid="pay-alipay-wap">${t.payAlipayWap}</button></form>` : ''}
+<p class="hint">${t.appsHint}</p>
+</section>`);
+  } else if (p.offers.wechat || p.offers.alipay) {
     parts.push(`<section class="scan" data-testid="chooser-scan">
 <div class="qr" data-testid="checkout-qr">${p.qrSvg}</div>
 ${p.offers.wechat ? `<p class="wallet wechat" data-testid="chooser-wechat">${t.wechatHow}</p>` : ''}
@@ -272,6 +301,95 @@ poll(false);
 <button type="button" id="retry" class="button" data-testid="jsapi-retry" hidden>${t.jsapiRetry}</button>
 </section>`,
     script,
+  );
+}
+
+export interface HandoffInput extends PageHead {
+  /** WeChat's mweb_url with our redirect_url. */
+  walletUrl: string;
+}
+
+/**
+ * The step from the bridge to WeChat H5: WeChat opens its app only when the request for
+ * mweb_url carries a Referer on the domain the merchant registered, so this page sends its
+ * origin (never the path, which holds the checkout's token) and goes on by itself, with a
+ * button for a browser that does not.
+ */
+export function wechatHandoffPage(p: HandoffInput): string {
+  const t = TEXT[p.lang];
+  return shell(
+    p,
+    t.handoffTitle,
+    `<section class="handoff" data-testid="h5-handoff">
+<h2>${t.handoffTitle}</h2>
+<p><a class="button wechat" id="open" data-testid="h5-open" href="${esc(p.walletUrl)}">${t.handoffOpen}</a></p>
+<p class="hint">${t.handoffHint}</p>
+</section>`,
+    `location.replace(document.getElementById('open').href);`,
+    { referrer: 'origin' },
+  );
+}
+
+export type ReturnState = 'paid' | 'not_paid' | 'checking';
+
+const RETURN_TEXT: Record<ReturnState, { word: string; zh: string; en: string; zhMore: string; enMore: string }> = {
+  paid: {
+    word: 'PAID',
+    zh: '已支付',
+    en: 'Paid',
+    zhMore: '付款成功，谢谢！',
+    enMore: 'Your payment went through. Thank you!',
+  },
+  not_paid: {
+    word: 'NOT PAID',
+    zh: '未支付',
+    en: 'Not paid',
+    zhMore: '此次没有付款。您可以再试一次。',
+    enMore: 'Nothing was paid this time. You can try again.',
+  },
+  checking: {
+    word: 'CHECKING',
+    zh: '正在确认…',
+    en: 'Checking…',
+    zhMore: '正在向钱包确认付款结果，本页会自动刷新。',
+    enMore: 'We are asking the wallet whether you paid; this page refreshes by itself.',
+  },
+};
+
+export interface ReturnInput extends PageHead {
+  state: ReturnState;
+  /** This page, to ask again (a plain link: no JavaScript needed). */
+  checkUrl: string;
+  /** Where to try again (the checkout's chooser), when not paid. */
+  retryUrl?: string | null;
+  /** The merchant's page, once paid. */
+  merchantUrl?: string | null;
+}
+
+/**
+ * Where a wallet sends the phone's browser back. The wallet returns whether or not the
+ * customer paid, so the state shown is what the channel says now, in both languages.
+ */
+export function returnPage(p: ReturnInput): string {
+  const r = RETURN_TEXT[p.state];
+  const [first, firstMore, second, secondMore] =
+    p.lang === 'zh' ? [r.zh, r.zhMore, r.en, r.enMore] : [r.en, r.enMore, r.zh, r.zhMore];
+  const again = p.lang === 'zh' ? '重新检查 · Check again' : 'Check again · 重新检查';
+  const retry = p.lang === 'zh' ? '重新支付 · Try again' : 'Try again · 重新支付';
+  const back = p.lang === 'zh' ? '返回商户 · Back to the merchant' : 'Back to the merchant · 返回商户';
+  return shell(
+    { ...p, otherLangUrl: undefined },
+    first,
+    `<section class="status return return-${p.state}" data-testid="return-page" data-status="${p.state}">
+<h2 data-testid="return-status">${esc(r.word)} · ${esc(first)} · ${esc(second)}</h2>
+<p>${esc(firstMore)}</p>
+<p>${esc(secondMore)}</p>
+${p.state !== 'paid' && p.retryUrl ? `<p><a class="button" data-testid="return-retry" href="${esc(p.retryUrl)}">${retry}</a></p>` : ''}
+${p.state !== 'paid' ? `<p><a class="button secondary" data-testid="return-check" href="${esc(p.checkUrl)}">${again}</a></p>` : ''}
+${p.state === 'paid' && p.merchantUrl ? `<p><a class="button" data-testid="return-link" href="${esc(p.merchantUrl)}">${back}</a></p>` : ''}
+</section>`,
+    '',
+    { refreshS: p.state === 'checking' ? 3 : undefined },
   );
 }
 

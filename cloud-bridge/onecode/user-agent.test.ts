@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { languageFor, walletOf } from './user-agent.js';
+import { isPhoneBrowser, languageFor, offerFor, walletOf } from './user-agent.js';
 
 const WECHAT =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI Language/zh_CN';
@@ -20,6 +20,46 @@ describe('walletOf', () => {
     expect(walletOf(DESKTOP)).toBe('browser');
     expect(walletOf(undefined)).toBe('browser');
     expect(walletOf('')).toBe('browser');
+  });
+});
+
+const IPHONE_SAFARI =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
+const IPHONE_CHROME =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/123.0.6312.52 Mobile/15E148 Safari/604.1';
+const ANDROID_CHROME =
+  'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36';
+const ANDROID_TABLET =
+  'Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
+const IPAD_SAFARI =
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15';
+const HUAWEI_BROWSER =
+  'Mozilla/5.0 (Linux; Android 12; HarmonyOS; NOH-AN00; HMSCore 6.13.0.302) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/99.0.4844.88 HuaweiBrowser/14.0.5.302 Mobile Safari/537.36';
+const MAC_SAFARI = IPAD_SAFARI;
+const WINDOWS_EDGE =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.0.0';
+
+describe('offerFor: which chooser a browser gets', () => {
+  it("offers the wallets' apps to a phone's own browser", () => {
+    for (const ua of [IPHONE_SAFARI, IPHONE_CHROME, ANDROID_CHROME, HUAWEI_BROWSER]) {
+      expect(isPhoneBrowser(ua)).toBe(true);
+      expect(offerFor(ua)).toBe('phone');
+    }
+  });
+
+  it('keeps the QR chooser on desktops and tablets, and for an empty or missing User-Agent', () => {
+    for (const ua of [DESKTOP, MAC_SAFARI, WINDOWS_EDGE, ANDROID_TABLET, '', undefined]) {
+      expect(isPhoneBrowser(ua)).toBe(false);
+      expect(offerFor(ua)).toBe('desktop');
+    }
+  });
+
+  it('leaves the wallets\' own browsers to pay in place (a phone UA inside WeChat or Alipay is not "phone")', () => {
+    expect(offerFor(WECHAT)).toBe('wechat');
+    expect(offerFor(WECHAT_ANDROID)).toBe('wechat');
+    expect(offerFor(ALIPAY)).toBe('alipay');
+    // WeChat Work cannot pay with WeChat Pay in place; on a desktop it gets the QR code.
+    expect(offerFor(WXWORK)).toBe('desktop');
   });
 });
 

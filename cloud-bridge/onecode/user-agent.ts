@@ -13,6 +13,31 @@ export function walletOf(userAgent: string | undefined): Wallet {
 }
 
 /**
+ * A phone's (or small tablet's) own browser: iPhone/iPod, Android with "Mobile", and the
+ * other mobile markers browsers send. iPadOS Safari says "Macintosh" and is treated as a
+ * desktop, which is what it shows (the QR chooser can be scanned from another phone).
+ */
+export function isPhoneBrowser(userAgent: string | undefined): boolean {
+  const ua = userAgent ?? '';
+  if (/\b(iPhone|iPod)\b/.test(ua)) return true;
+  if (/\bAndroid\b/.test(ua)) return /\bMobile\b/.test(ua);
+  return /\b(Mobile Safari|Windows Phone|HarmonyOS|Opera Mini|IEMobile)\b/.test(ua) || /\bMobile\/\w+/.test(ua);
+}
+
+/**
+ * How a one-code page offers payment to this browser: inside a wallet, that wallet pays
+ * in place; a phone's own browser gets buttons that open the wallets' apps (WeChat H5,
+ * Alipay's mobile cashier); a desktop gets the QR code to scan from a phone.
+ */
+export type Offer = 'wechat' | 'alipay' | 'phone' | 'desktop';
+
+export function offerFor(userAgent: string | undefined): Offer {
+  const wallet = walletOf(userAgent);
+  if (wallet !== 'browser') return wallet;
+  return isPhoneBrowser(userAgent) ? 'phone' : 'desktop';
+}
+
+/**
  * Chinese first in the wallets' browsers (their users read Chinese), otherwise by the
  * browser's Accept-Language; `?lang=` (the one-tap switch) wins over both.
  */

@@ -3,6 +3,7 @@ import { newId } from '../../protocol/ids.js';
 import { money } from '../../protocol/money.js';
 import {
   CHANNEL_MODES,
+  PHONE_BROWSER_MODES,
   PRESENTED_CODE_MODES,
   channelOfPaymentCode,
   type ChannelName,
@@ -158,7 +159,9 @@ export async function createPayment(
         authCode: input.auth_code,
         openid: input.openid,
         clientIp: ctx.clientIp,
-        returnUrl: input.return_url,
+        // The wallet sends a phone's browser back to the bridge's return page, which asks the
+        // channel before it says anything and links on to the merchant's return_url.
+        returnUrl: PHONE_BROWSER_MODES.includes(input.mode) ? returnPageUrl(deps.publicBaseUrl, id) : input.return_url,
         expiresAt,
         createdAt: now,
       }),
@@ -181,6 +184,11 @@ export async function createPayment(
     );
   }
   return { order: settled, created: true };
+}
+
+/** The bridge's return page for one of its payments (the landing pages serve it). */
+export function returnPageUrl(publicBaseUrl: string, orderId: string): string {
+  return new URL(`/r/${encodeURIComponent(orderId)}`, publicBaseUrl).toString();
 }
 
 export function sameRequest(existing: Order, requestHash: string): Order {

@@ -8,7 +8,7 @@ import { AUTO_REFUND_TASK, REFUND_TASK, SYNC_TASK } from './decide.js';
 import { channelContext, type FlowContext, type PaymentDeps, type PaymentHooks } from './flow.js';
 import { handleNotify, type NotifyResult } from './notify.js';
 import { autoRefund, checkRefund, refund, type RefundInput } from './refunds.js';
-import { closeOrder, sweep, syncOrder } from './sync.js';
+import { checkOrder, closeOrder, sweep, syncOrder } from './sync.js';
 
 export type { CreateContext, CreatePaymentInput } from './create.js';
 export type { RefundInput } from './refunds.js';
@@ -83,6 +83,11 @@ export class PaymentService {
 
   async closeOrder(order: Order, cause: string): Promise<Order> {
     return closeOrder(this.flow, order, cause);
+  }
+
+  /** Asks the channel about an open order now (the customer is waiting on a page). */
+  async checkOrder(orderId: string): Promise<{ order: Order; outcome?: ChannelOutcome } | undefined> {
+    return checkOrder(this.flow, orderId);
   }
 
   /** Applies what a channel said about an order, exactly once (load, decide, commit). */

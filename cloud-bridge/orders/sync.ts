@@ -32,6 +32,22 @@ export async function closeOrder(flow: FlowContext, order: Order, cause: string)
 }
 
 /**
+ * Asks the channel now about an open order (a customer back on the return page) and applies
+ * what it says; an order already settled is answered as it is, without a call.
+ */
+export async function checkOrder(
+  flow: FlowContext,
+  orderId: string,
+): Promise<{ order: Order; outcome?: ChannelOutcome } | undefined> {
+  const order = await flow.deps.orders.byId(orderId);
+  if (!order || !isOpen(order.status)) return order ? { order } : undefined;
+  const messages: RecordedMessage[] = [];
+  const { channel, ctx, ref } = await channelFor(flow.deps, order, messages);
+  const outcome = await ask(() => channel.query(ctx, ref), unknown);
+  return { order: await applyOutcome(flow, order.id, outcome, 'channel_query', { messages }), outcome };
+}
+
+/**
  * Asks the channel about an open order. Presented codes are polled quickly and reversed
  * when they do not resolve in time; QR and web orders are polled on a backoff and closed
  * at expiry.

@@ -32,7 +32,11 @@ export const createPaymentBody = z.strictObject({
   amount_minor: minor,
   currency: currencyCode,
   channel: z.enum(CHANNELS),
-  mode: z.enum(PAYMENT_MODES),
+  mode: z
+    .enum(PAYMENT_MODES)
+    .describe(
+      'wechat: native (QR) | jsapi (inside WeChat) | h5 (a phone browser opens WeChat) | micropay; alipay: web (cashier; the account default decides desktop or mobile) | wap (mobile cashier) | precreate | spot; bank: bank',
+    ),
   auth_code: z.string().min(1).max(128).optional(),
   openid: z.string().min(1).max(128).optional(),
   quote_id: z.string().min(1).max(64).optional(),
@@ -41,6 +45,10 @@ export const createPaymentBody = z.strictObject({
     .max(512)
     .optional(),
   description: z.string().min(1).max(127).optional(),
+  payer_ip: z
+    .union([z.ipv4(), z.ipv6()])
+    .optional()
+    .describe("mode h5: the payer's own IP address (WeChat refuses H5 without it); default: the caller's"),
 });
 
 export const refundBody = z.strictObject({
@@ -98,7 +106,10 @@ export function registerMerchantApi(
           const m = await deps.accounts.getMerchant(merchant(req));
           assertAllowedUrl(req.body.return_url, m?.allowed_domains ?? [], 'return_url');
         }
-        const { order, created } = await payments.createPaymentResult(merchant(req), req.body, { clientIp: req.ip });
+        const { payer_ip: payerIp, ...input } = req.body;
+        const { order, created } = await payments.createPaymentResult(merchant(req), input, {
+          clientIp: payerIp ?? req.ip,
+        });
         if (created) deps.metrics.paymentsCreated.inc({ channel: order.channel, mode: order.mode });
         void reply.status(created ? 201 : 200);
         return paymentView(order, { publicBaseUrl });

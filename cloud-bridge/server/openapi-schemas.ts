@@ -32,7 +32,12 @@ export const paymentSchema = z.object({
   rate_time: z.string().optional(),
   channel_trade_no: z.string().optional(),
   qr_code: z.string().optional(),
-  redirect_url: z.string().optional(),
+  redirect_url: z
+    .string()
+    .optional()
+    .describe(
+      "web, wap, h5: where the payer's browser goes to pay. h5: WeChat's mweb_url, valid 5 minutes, opened from a page on the domain registered with WeChat; the wallet then returns the payer to the bridge's page /r/<id>",
+    ),
   checkout_id: z.string().optional(),
   store_id: z.string().optional(),
   flagged: z.boolean().optional(),

@@ -361,6 +361,7 @@ export class AlipayGateway {
         amount_minor: amount,
         notify_url: x.notify_url,
         return_url: x.return_url,
+        wap: p.params.service === 'create_forex_trade_wap' || undefined,
         expires_after_ms: timeout,
         fingerprint: fp,
       });

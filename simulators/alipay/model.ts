@@ -42,6 +42,8 @@ export interface Trade {
   status: TradeStatus;
   notify_url?: string;
   return_url?: string;
+  /** Opened with create_forex_trade_wap: the mobile cashier. */
+  wap?: boolean;
   sign_type: SignType;
   charset: 'UTF-8' | 'GBK';
   created_ms: number;

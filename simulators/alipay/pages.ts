@@ -2,7 +2,9 @@ import type { Trade } from './model.js';
 import { formatMajor, toCny } from './money.js';
 
 // The customer's side: the cashier a create_forex_trade redirect lands on and the page a
-// qr_code URL opens inside Alipay. `sim-pay` stands for the customer confirming.
+// qr_code URL opens inside Alipay. `sim-pay` stands for the customer confirming; on the
+// mobile cashier (create_forex_trade_wap), `sim-cancel` for backing out to the merchant, which
+// goes to return_url without Alipay's signed result (there is none).
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -37,6 +39,7 @@ export function cashierPage(t: Trade, merchantName: string, rate: string): strin
 <p class="cny" data-testid="sim-amount-cny">≈ ¥${escapeHtml(formatMajor(t.cny_minor ?? toCny(t.amount_minor, t.trans_currency, rate), 'CNY'))} CNY</p>
 <p data-testid="sim-state">${escapeHtml(t.status)}</p>
 ${payable ? '<button data-testid="sim-pay" id="pay">Confirm payment 确认付款</button>' : ''}
+${t.wap && t.return_url && payable ? `<p><a data-testid="sim-cancel" href="${escapeHtml(t.return_url)}">取消付款，返回商家 Cancel and return to the merchant</a></p>` : ''}
 <script>
 const ref = ${JSON.stringify(ref)};
 const btn = document.getElementById('pay');

@@ -13,7 +13,7 @@ import { buildWechatXml, parseWechatXml, XmlInputError } from './xml.js';
 // return_code says whether the request was understood, result_code whether the
 // business succeeded.
 
-type Handler = (m: Merchant, f: Fields, signType: SignType) => Fields;
+type Handler = (m: Merchant, f: Fields, signType: SignType, origin: string) => Fields;
 
 const RETURN_MSG: Record<XmlInputError['code'], string> = {
   XML_FORMAT_ERROR: 'XML格式错误',
@@ -35,7 +35,7 @@ export interface ApiOptions {
 
 export function registerWechatApi(app: FastifyInstance, gw: WechatGateway, opts: ApiOptions): void {
   const routes: Record<string, Handler> = {
-    '/pay/unifiedorder': (m, f, t) => gw.unifiedOrder(m, f, t),
+    '/pay/unifiedorder': (m, f, t, origin) => gw.unifiedOrder(m, f, t, origin),
     '/pay/micropay': (m, f, t) => gw.micropay(m, f, t),
     '/pay/orderquery': (m, f) => gw.orderQuery(m, f),
     '/secapi/pay/reverse': (m, f) => gw.reverse(m, f),
@@ -147,7 +147,10 @@ export function registerWechatApi(app: FastifyInstance, gw: WechatGateway, opts:
       if (!rateQuery && !f.appid) return fail(reply, '缺少参数 appid (missing appid)');
       let body: Fields;
       try {
-        body = { result_code: 'SUCCESS', ...handler(m, f, signType) };
+        body = {
+          result_code: 'SUCCESS',
+          ...handler(m, f, signType, `${req.protocol}://${req.headers.host ?? req.hostname}`),
+        };
       } catch (err) {
         if (err instanceof ReturnError) return fail(reply, err.returnMsg);
         if (err instanceof BizError) {

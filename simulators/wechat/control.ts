@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { jsonBody } from '../common/server.js';
 import { ControlError, optionalString, sendControlError } from '../common/control.js';
 import type { NotifyJob } from '../common/notifier.js';
-import type { WechatGateway } from './gateway.js';
+import { MWEB_PATH, type H5View, type WechatGateway } from './gateway.js';
 import { formatMajor } from './fx.js';
 import { verifyJsapiParams } from './jsapi.js';
 import type { Order } from './model.js';
@@ -52,6 +52,37 @@ if (btn) btn.addEventListener('click', async () => {
 }
 
 /**
+ * The page mweb_url opens: on a phone, WeChat's app asking the customer to confirm. The
+ * buttons post back here; then the browser goes to redirect_url whether or not they paid,
+ * as WeChat does.
+ */
+function h5Page(view: H5View, q: Record<string, string>): string {
+  const head = `<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>微信支付 WeChat Pay (simulator)</title>
+<style>body{font-family:sans-serif;max-width:420px;margin:2em auto;padding:0 1em;text-align:center}
+.amount{font-size:2em;margin:.5em 0}button{border:0;border-radius:6px;font-size:1.2em;padding:.7em 2em;margin:.3em}
+#pay{background:#07c160;color:#fff}#cancel{background:#eee;color:#333}.state{color:#666}</style></head><body>
+<h1>微信支付 WeChat Pay</h1>`;
+  if (view.kind === 'error') return `${head}<p data-testid="sim-error">${escapeHtml(view.message)}</p></body></html>`;
+  const o = view.order;
+  const hidden = ['prepay_id', 'package', 'redirect_url']
+    .filter((k) => q[k] !== undefined)
+    .map((k) => `<input type="hidden" name="${k}" value="${escapeHtml(q[k]!)}">`)
+    .join('');
+  const payable = o.trade_state === 'NOTPAY';
+  return `${head}
+<p data-testid="sim-order-body">${escapeHtml(o.body)}</p>
+<p class="amount" data-testid="sim-amount">${escapeHtml(`${formatMajor(o.total_fee, o.fee_type)} ${o.fee_type}`)}</p>
+<p class="state" data-testid="sim-state">${escapeHtml(o.trade_state)}</p>
+<form method="post" action="${MWEB_PATH}">${hidden}
+${payable ? '<button type="submit" name="action" value="pay" id="pay" data-testid="sim-pay">确认支付 Confirm payment</button>' : ''}
+<button type="submit" name="action" value="cancel" id="cancel" data-testid="sim-cancel">${payable ? '取消 Cancel' : '返回商家 Back to the merchant'}</button>
+</form>
+</body></html>`;
+}
+
+/**
  * A stand-in for the WeChat in-app browser's `WeixinJSBridge`: a test loads it into a
  * JSAPI page (e.g. Playwright's addInitScript) and `getBrandWCPayRequest` then opens
  * this simulator's wallet for the prepay_id, the way WeChat shows its pay sheet.
@@ -91,6 +122,7 @@ export function registerWechatControl(app: FastifyInstance, deps: ControlDeps): 
           'OAuth:          GET /connect/oauth2/authorize, GET /sns/oauth2/access_token',
           'Control (JSON): POST /sim/pay /sim/paycode /sim/faults /sim/clock /sim/rates; GET /sim/orders /sim/keys /sim/clock',
           'Customer:       GET /sim/wallet?code_url=…|prepay_id=…|out_trade_no=…',
+          `H5 (MWEB):      GET ${MWEB_PATH}?prepay_id=…&package=…[&redirect_url=…] (Referer on a registered H5 domain)`,
           '',
           `Merchants: ${[...gw.merchants.values()].map((m) => `mch_id ${m.mch_id} appid ${m.appid} (${m.currency})`).join('; ')}`,
           '',
@@ -190,6 +222,33 @@ export function registerWechatControl(app: FastifyInstance, deps: ControlDeps): 
       .code(o ? 200 : 404)
       .type('text/html; charset=utf-8')
       .send(walletPage(o, ref, problem));
+  });
+
+  // H5 (MWEB): the page mweb_url opens, and the customer's answer to it.
+  const h5Query = (raw: unknown): Record<string, string> => {
+    const out: Record<string, string> = {};
+    const q = (raw ?? {}) as Record<string, unknown>;
+    for (const k of ['prepay_id', 'package', 'redirect_url'] as const) if (typeof q[k] === 'string') out[k] = q[k];
+    return out;
+  };
+  app.get(MWEB_PATH, async (req, reply) => {
+    const q = h5Query(req.query);
+    const referer = typeof req.headers.referer === 'string' ? req.headers.referer : undefined;
+    const view = gw.h5Open({ ...q, referer });
+    return reply.type('text/html; charset=utf-8').send(h5Page(view, q));
+  });
+  app.post(MWEB_PATH, async (req, reply) => {
+    // The simulator reads every body raw: this one is the page's form (urlencoded).
+    const form = Object.fromEntries(
+      new URLSearchParams(Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '').entries(),
+    );
+    const q = h5Query(form);
+    const action = form.action;
+    const view = gw.h5Act(q, action === 'pay');
+    if (view.kind === 'error') return reply.type('text/html; charset=utf-8').send(h5Page(view, q));
+    // Back to the merchant whether or not the customer paid (the merchant asks WeChat).
+    if (q.redirect_url) return reply.redirect(q.redirect_url, 303);
+    return reply.type('text/html; charset=utf-8').send(h5Page(view, q));
   });
 
   app.post('/sim/jsapi/check', async (req, reply) => {

@@ -360,3 +360,58 @@ describe('rates and OAuth codes', () => {
     expect(gw.openidFor(M.appid, 'alice')).toMatch(/^o[\w-]{27}$/);
   });
 });
+
+describe('H5 (MWEB)', () => {
+  const scene = JSON.stringify({ h5_info: { type: 'Wap', wap_url: 'https://pay.example', wap_name: 'Shop' } });
+  const h5 = (over: Record<string, string> = {}) =>
+    native({ trade_type: 'MWEB', product_id: '', scene_info: scene, spbill_create_ip: '203.0.113.7', ...over });
+  const linkOf = (mweb: string) => {
+    const u = new URL(mweb);
+    return { prepay_id: u.searchParams.get('prepay_id')!, package: u.searchParams.get('package')! };
+  };
+
+  it('needs a Wap scene_info and answers an mweb_url on this simulator', () => {
+    const { gw } = setup();
+    expect(biz(() => gw.unifiedOrder(M, h5({ scene_info: '' }), 'MD5'))).toBe('LACK_PARAMS');
+    expect(
+      biz(() => gw.unifiedOrder(M, h5({ scene_info: JSON.stringify({ h5_info: { type: 'IOS' } }) }), 'MD5')),
+    ).toMatch(/^FAIL:scene_info/);
+    expect(biz(() => gw.unifiedOrder(M, h5({ scene_info: '{not json' }), 'MD5'))).toMatch(/^FAIL:scene_info/);
+    const answer = gw.unifiedOrder(M, h5(), 'MD5', 'https://127.0.0.1:9');
+    expect(answer.mweb_url).toMatch(/^https:\/\/127\.0\.0\.1:9\/cgi-bin\/mmpayweb-bin\/checkmweb\?prepay_id=wx/);
+  });
+
+  it('checks the Referer against the registered H5 domains, and the 5-minute lifetime', () => {
+    const { gw, advance } = setup();
+    const link = linkOf(gw.unifiedOrder(M, h5(), 'MD5', 'https://sim').mweb_url!);
+    const refused = '商家参数格式有误，请联系商家解决';
+    expect(gw.h5Open({ ...link })).toEqual({ kind: 'error', message: refused });
+    expect(gw.h5Open({ ...link, referer: 'https://evil.example/' })).toEqual({ kind: 'error', message: refused });
+    expect(gw.h5Open({ ...link, referer: 'http://127.0.0.1.evil.example/' })).toEqual({
+      kind: 'error',
+      message: refused,
+    });
+    expect(gw.h5Open({ ...link, referer: 'http://127.0.0.1:7300/', redirect_url: 'https://evil.example/r' })).toEqual({
+      kind: 'error',
+      message: refused,
+    });
+    expect(gw.h5Open({ ...link, referer: 'http://127.0.0.1:7300/' }).kind).toBe('wallet');
+    expect(gw.h5Open({ ...link, package: '1', referer: 'http://localhost/' }).kind).toBe('error');
+    advance(5 * 60_000 + 1);
+    expect(gw.h5Open({ ...link, referer: 'http://127.0.0.1:7300/' })).toEqual({
+      kind: 'error',
+      message: '支付请求已失效，请重新发起支付',
+    });
+  });
+
+  it('cancel leaves the order unpaid; pay pays it once', () => {
+    const { gw, data } = setup();
+    const link = linkOf(gw.unifiedOrder(M, h5(), 'MD5', 'https://sim').mweb_url!);
+    expect(gw.h5Act(link, false).kind).toBe('wallet');
+    expect(data.orders[0]!.trade_state).toBe('NOTPAY');
+    expect(gw.h5Act(link, true).kind).toBe('wallet');
+    expect(data.orders[0]!.trade_state).toBe('SUCCESS');
+    expect(gw.h5Act(link, true).kind).toBe('wallet');
+    expect(data.orders[0]!.trade_state).toBe('SUCCESS');
+  });
+});

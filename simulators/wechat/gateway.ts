@@ -75,6 +75,23 @@ const USERPAYING_LIMIT_MS = 45_000;
 /** A refund is PROCESSING this long before it succeeds. */
 export const REFUND_SETTLE_MS = 5_000;
 const PREPAY_LIFETIME_MS = 2 * 3600_000;
+/** "MWEB_URL生成后，有效期为5分钟" (H5 payment FAQ). */
+export const MWEB_URL_LIFETIME_MS = 5 * 60_000;
+/** Where mweb_url points (WeChat's own is wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb). */
+export const MWEB_PATH = '/cgi-bin/mmpayweb-bin/checkmweb';
+
+/** scene_info for H5, read leniently as JSON: h5_info.type must be Wap, with the site's URL and name. */
+export function readH5Scene(text: string): { wap_url: string; wap_name: string } | undefined {
+  try {
+    const v = JSON.parse(text) as { h5_info?: { type?: unknown; wap_url?: unknown; wap_name?: unknown } };
+    const h = v?.h5_info;
+    if (!h || h.type !== 'Wap' || typeof h.wap_url !== 'string' || typeof h.wap_name !== 'string') return undefined;
+    if (!h.wap_url || !h.wap_name) return undefined;
+    return { wap_url: h.wap_url, wap_name: h.wap_name };
+  } catch {
+    return undefined;
+  }
+}
 /**
  * Reverse is accepted from 15 s after the order and within 7 days ("This API can be called
  * to cancel a transaction made within 7 days… Revoke Order API should be called at least
@@ -104,6 +121,20 @@ function amount(f: Fields, name: string): number {
   if (!/^\d{1,12}$/.test(v) || Number(v) <= 0)
     throw new ReturnError(`${name}参数格式错误 (must be a positive integer in the currency's minor unit)`);
   return Number(v);
+}
+
+export type H5View = { kind: 'wallet'; order: Order } | { kind: 'error'; message: string };
+
+/** Whether a URL's host is one of the domains (or a subdomain of one). */
+function hostAllowed(url: string | undefined, domains: readonly string[]): boolean {
+  if (!url) return false;
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return domains.some((d) => host === d || host.endsWith(`.${d}`));
 }
 
 export class WechatGateway {
@@ -251,7 +282,7 @@ export class WechatGateway {
     return o;
   }
 
-  unifiedOrder(m: Merchant, f: Fields, signType: SignType): Fields {
+  unifiedOrder(m: Merchant, f: Fields, signType: SignType, origin = 'https://wx.tenpay.com'): Fields {
     need(f, 'trade_type', 'notify_url');
     const tradeType = f.trade_type as TradeType;
     if (!['NATIVE', 'JSAPI', 'APP', 'MWEB'].includes(tradeType))
@@ -262,6 +293,12 @@ export class WechatGateway {
         'LACK_PARAMS',
         'trade_type=JSAPI时（即公众号支付），此参数必传 openid (openid is required for JSAPI)',
       );
+    }
+    if (tradeType === 'MWEB') {
+      // H5 needs scene_info: {"h5_info": {"type":"Wap","wap_url":…,"wap_name":…}} (H5支付 统一下单).
+      need(f, 'scene_info');
+      const scene = readH5Scene(f.scene_info!);
+      if (!scene) throw new ReturnError('scene_info参数格式错误 (h5_info with type Wap, wap_url and wap_name)');
     }
     if (!/^https?:\/\/[^?#\s]+$/.test(f.notify_url!))
       throw new ReturnError('notify_url参数格式错误 (an absolute URL without a query string)');
@@ -275,6 +312,7 @@ export class WechatGateway {
       o.notify_url = f.notify_url;
       o.product_id = f.product_id || undefined;
       o.openid = f.openid || f.sub_openid || undefined;
+      if (tradeType === 'MWEB') o.scene_info = f.scene_info;
       o.prepay_id = `wx${compactTime(o.created_ms)}${randomBytes(10).toString('hex')}`;
       if (tradeType === 'NATIVE') o.code_url = `weixin://wxpay/bizpayurl?pr=${randomBytes(6).toString('base64url')}`;
       this.data.orders.push(o);
@@ -282,13 +320,18 @@ export class WechatGateway {
       this.changed();
       this.log.debug({ out_trade_no: o.out_trade_no, trade_type: tradeType, total_fee: o.total_fee }, 'order created');
     }
+    let mwebUrl: string | undefined;
+    if (o.trade_type === 'MWEB') {
+      // Each answer carries a new mweb_url, good for 5 minutes; the page checks it.
+      o.mweb = { package: String(randomInt(1_000_000_000, 9_999_999_999)), issued_mark: this.clock.mark() };
+      this.changed();
+      mwebUrl = `${origin}${MWEB_PATH}?prepay_id=${o.prepay_id}&package=${o.mweb.package}`;
+    }
     return {
       trade_type: o.trade_type,
       prepay_id: o.prepay_id!,
       ...(o.code_url ? { code_url: o.code_url } : {}),
-      ...(o.trade_type === 'MWEB'
-        ? { mweb_url: `https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=${o.prepay_id}` }
-        : {}),
+      ...(mwebUrl ? { mweb_url: mwebUrl } : {}),
     };
   }
 
@@ -743,6 +786,38 @@ export class WechatGateway {
     }
     this.pay(o, o.openid ?? this.openidFor(o.appid, payer ?? 'sim-customer'));
     return o;
+  }
+
+  /**
+   * The H5 wallet page for an mweb_url: what WeChat shows (or refuses to) when the phone's
+   * browser opens it. `referer` is the request's Referer header.
+   */
+  h5Open(
+    q: { prepay_id?: string; package?: string; redirect_url?: string; referer?: string },
+    checkReferer = true,
+  ): H5View {
+    const o = q.prepay_id ? this.byPrepay.get(q.prepay_id) : undefined;
+    if (!o || o.trade_type !== 'MWEB' || !o.mweb || q.package !== o.mweb.package)
+      return { kind: 'error', message: '支付请求已失效，请重新发起支付' };
+    this.tick(o);
+    const m = this.merchants.get(o.mch_id)!;
+    // WeChat checks the Referer against the H5 domains the merchant registered: missing or
+    // foreign, it shows "商家参数格式有误，请联系商家解决".
+    if (checkReferer && !hostAllowed(q.referer, m.h5_domains))
+      return { kind: 'error', message: '商家参数格式有误，请联系商家解决' };
+    if (q.redirect_url !== undefined && !hostAllowed(q.redirect_url, m.h5_domains))
+      return { kind: 'error', message: '商家参数格式有误，请联系商家解决' };
+    if (this.clock.elapsedSince(o.mweb.issued_mark) > MWEB_URL_LIFETIME_MS)
+      return { kind: 'error', message: '支付请求已失效，请重新发起支付' };
+    return { kind: 'wallet', order: o };
+  }
+
+  /** The customer confirms (pay) or backs out (cancel) on the H5 wallet page (posted from that page). */
+  h5Act(q: { prepay_id?: string; package?: string; redirect_url?: string }, pay: boolean): H5View {
+    const view = this.h5Open(q, false);
+    if (view.kind !== 'wallet') return view;
+    if (pay && view.order.trade_state === 'NOTPAY') this.simPay({ prepay_id: view.order.prepay_id });
+    return view;
   }
 
   mintPaycode(behaviour: string): PayCode {

@@ -11,7 +11,13 @@ describe('--merchant', () => {
       key: 'abcdefghijklmnopqrstuvwxyz012345',
       appsecret: 'kauri-demo-appsecret',
       currency: 'NZD',
+      h5_domains: ['127.0.0.1', 'localhost'],
     });
+    expect(
+      parseMerchantSpec(
+        'mch_id=3,appid=wx3,key=abcdefghijklmnopqrstuvwxyz012345,h5_domains=Pay.Shop.example|shop.example',
+      ).h5_domains,
+    ).toEqual(['pay.shop.example', 'shop.example']);
     expect(
       parseMerchantSpec('mch_id=2,appid=wx2,key=abcdefghijklmnopqrstuvwxyz012345,currency=aud,appsecret=s').currency,
     ).toBe('AUD');

@@ -1,5 +1,6 @@
 // The merchants a simulator accepts: the docs/CONTRACTS.md default, plus any given with
-// `--merchant mch_id=…,appid=…,key=…[,appsecret=…][,currency=…][,bill_layout=…]` (repeatable).
+// `--merchant mch_id=…,appid=…,key=…[,appsecret=…][,currency=…][,bill_layout=…][,h5_domains=a.example|b.example]`
+// (repeatable).
 
 import { BILL_LAYOUTS, isBillLayout, type BillLayout } from './bill.js';
 
@@ -14,6 +15,11 @@ export interface Merchant {
   currency: string;
   /** The statement layout downloadbill sends this merchant (bill.ts); overseas-en by default. */
   bill_layout?: BillLayout;
+  /**
+   * The domains registered for H5 payment (商户平台 → H5支付域名): a page opening mweb_url
+   * must come from one of them (or a subdomain), as its Referer shows.
+   */
+  h5_domains: string[];
 }
 
 export const DEFAULT_MERCHANT: Merchant = {
@@ -22,6 +28,8 @@ export const DEFAULT_MERCHANT: Merchant = {
   key: '192006250b4c09247ec02edce69f6a2d',
   appsecret: 'kauri-demo-appsecret',
   currency: 'NZD',
+  // The demo bridge runs on this machine; a real merchant registers its public domain.
+  h5_domains: ['127.0.0.1', 'localhost'],
 };
 
 export class MerchantSpecError extends Error {
@@ -34,9 +42,9 @@ export function parseMerchantSpec(spec: string): Merchant {
     const i = part.indexOf('=');
     if (i <= 0) throw new MerchantSpecError(`--merchant "${spec}": expected key=value pairs separated by commas`);
     const k = part.slice(0, i).trim();
-    if (!['mch_id', 'appid', 'key', 'appsecret', 'currency', 'bill_layout'].includes(k)) {
+    if (!['mch_id', 'appid', 'key', 'appsecret', 'currency', 'bill_layout', 'h5_domains'].includes(k)) {
       throw new MerchantSpecError(
-        `--merchant: unknown field "${k}" (mch_id, appid, key, appsecret, currency, bill_layout)`,
+        `--merchant: unknown field "${k}" (mch_id, appid, key, appsecret, currency, bill_layout, h5_domains)`,
       );
     }
     fields[k] = part.slice(i + 1).trim();
@@ -47,6 +55,10 @@ export function parseMerchantSpec(spec: string): Merchant {
     key: fields.key ?? '',
     appsecret: fields.appsecret ?? 'kauri-demo-appsecret',
     currency: (fields.currency ?? 'NZD').toUpperCase(),
+    h5_domains: (fields.h5_domains ?? '127.0.0.1|localhost')
+      .split('|')
+      .map((d) => d.trim().toLowerCase())
+      .filter(Boolean),
   };
   if (fields.bill_layout !== undefined) {
     if (!isBillLayout(fields.bill_layout))

@@ -42,6 +42,9 @@ export interface Order {
   time_expire_ms?: number;
   prepay_id?: string;
   code_url?: string;
+  /** MWEB: the scene_info sent, and the mweb_url answered last (its package and when). */
+  scene_info?: string;
+  mweb?: { package: string; issued_mark: ClockMark };
   /** The algorithm the order was created with: its notify is signed the same way. */
   sign_type: SignType;
   trade_state: TradeState;

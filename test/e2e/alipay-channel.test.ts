@@ -110,9 +110,17 @@ describe('Alipay through the merchant API (sqlite)', () => {
     expect(paid.redirect_url).toBeUndefined();
     const t = await sim.trade(channelNo(res.body));
     expect(t.status).toBe('TRADE_SUCCESS');
-    const { notifies } = await sim.get('/sim/orders');
-    const n = notifies.find((x: any) => x.meta.out_trade_no === channelNo(res.body));
-    expect(n.status).toBe('acked');
+    // The order is paid once the notify is applied; the simulator records the bridge's
+    // "success" a moment later (or the bridge's own query got there first): wait for it.
+    await expect
+      .poll(
+        async () => {
+          const { notifies } = await sim.get('/sim/orders');
+          return notifies.find((x: any) => x.meta.out_trade_no === channelNo(res.body))?.status;
+        },
+        { timeout: 15_000 },
+      )
+      .toBe('acked');
     expect(await b.paidTransitions(paid.id)).toBe(1);
   });
 

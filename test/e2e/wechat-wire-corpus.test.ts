@@ -7,7 +7,7 @@ import type { ChannelAccount, ChannelContext } from '../../cloud-bridge/channels
 import { WechatClient } from '../../cloud-bridge/channels/wechat/client.js';
 import { wechatAccount } from '../../cloud-bridge/channels/wechat/config.js';
 import { checkSignature } from '../../cloud-bridge/channels/wechat/sign.js';
-import { NOTIFY_ACK, WechatChannel } from '../../cloud-bridge/channels/wechat/wechat-channel.js';
+import { NOTIFY_ACK, WechatChannel } from '../../cloud-bridge/channels/wechat/channel.js';
 import { parseWechatXml } from '../../cloud-bridge/channels/wechat/xml.js';
 import { systemClock } from '../../protocol/clock.js';
 import { startWechatSim, type WechatSim } from '../../simulators/wechat/server.js';

@@ -1,6 +1,4 @@
-import { Decimal } from 'decimal.js';
-import { CHINA_OFFSET_MS, chinaWallIso } from '../../../protocol/channel-day.js';
-import { parseDecimal, toDecimalString, type Money } from '../../../protocol/money.js';
+import { toDecimalString, type Money } from '../../../protocol/money.js';
 import { CHANNEL_MODES, type PaymentMode } from '../../../protocol/payments.js';
 import {
   NotifyRejectedError,
@@ -23,77 +21,32 @@ import { alipayConfig, type AlipayConfig } from './config.js';
 import { AlipayError } from './errors.js';
 import { charsetOf, decodeForm, declaredFormCharset } from './form.js';
 import { SIGN_TYPES, verifyParams, type SignType } from './sign.js';
+import {
+  beijing,
+  cancelOutcome,
+  forexRefundOutcome,
+  gatewayRefusal,
+  inStoreQueryOutcome,
+  onlineQueryRefused,
+  onlineTradeOutcome,
+  parseRateFile,
+  precreateOutcome,
+  refundNotifyOutcome,
+  refundQueryOutcome,
+  spotPayOutcome,
+  spotRefundOutcome,
+  tradeNotifyOutcome,
+  timeoutRuleFor,
+} from './outcomes.js';
 import type { AlipayXml } from './xml.js';
+
+export { parseRateFile, timeoutRuleFor } from './outcomes.js';
 
 // Alipay cross-border (MAPI `service=` API) behind the one Channel interface:
 //   web       create_forex_trade link (the browser goes to Alipay's cashier), notify, single_trade_query, forex_refund
 //   precreate alipay.acquire.precreate (a qr_code URL), alipay.acquire.query, alipay.acquire.cancel, spot.refund
 //   spot      alipay.acquire.overseas.spot.pay (the customer's code), alipay.acquire.overseas.query, cancel, spot.refund
 // Alipay's status words stay here; the bridge sees pending / paid / closed / reversed / failed / unknown.
-
-const OFFSET = CHINA_OFFSET_MS;
-
-function beijing(ms: number): { compact: string; dashed: string; day: string } {
-  const d = chinaWallIso(ms); // 2026-11-22T08:30:00.000Z read as Beijing wall time
-  const dashed = `${d.slice(0, 10)} ${d.slice(11, 19)}`;
-  return { compact: dashed.replace(/[- :]/g, ''), dashed, day: d.slice(0, 10).replace(/-/g, '') };
-}
-
-/** Beijing yyyy-MM-dd HH:mm:ss or yyyyMMddHHmmss → Date. */
-function parseBeijing(s: string | undefined): Date | undefined {
-  if (!s) return undefined;
-  const m = /^(\d{4})-?(\d{2})-?(\d{2}) ?(\d{2}):?(\d{2}):?(\d{2})$/.exec(s);
-  if (!m) return undefined;
-  const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) - OFFSET;
-  // Refuse roll-overs (month 13, 31 November) that Date would quietly move on.
-  if (Number.isNaN(ms) || beijing(ms).compact !== m.slice(1).join('')) return undefined;
-  return new Date(ms);
-}
-
-const TIMEOUT_RULES: Array<[string, number]> = [
-  ['5m', 5],
-  ['10m', 10],
-  ['15m', 15],
-  ['30m', 30],
-  ['1h', 60],
-  ['2h', 120],
-  ['3h', 180],
-  ['5h', 300],
-  ['10h', 600],
-  ['12h', 720],
-  ['1d', 1440],
-];
-
-/** The longest timeout_rule that does not outlive the order (at least 5m). */
-export function timeoutRuleFor(ms: number): string {
-  const minutes = ms / 60_000;
-  let pick = '5m';
-  for (const [rule, min] of TIMEOUT_RULES) if (min <= minutes) pick = rule;
-  return pick;
-}
-
-const UNCERTAIN_ERRORS = new Set(['SYSTEM_ERROR', 'SYSTEM_EXCEPTION', 'SYSTEM_BUSY', 'UNKNOW', 'UNKNOWN']);
-
-function amountOf(text: string | undefined, currency: string | undefined, what: string): Money {
-  if (!text || !currency) throw new AlipayError('channel_error', `Alipay's ${what} has no amount or currency`);
-  try {
-    return parseDecimal(text, currency);
-  } catch (err) {
-    throw new AlipayError(
-      'channel_error',
-      `Alipay's ${what} amount "${text} ${currency}" is not valid: ${(err as Error).message}`,
-    );
-  }
-}
-
-function cnyOf(text: string | undefined): Money | undefined {
-  if (!text) return undefined;
-  try {
-    return parseDecimal(text, 'CNY');
-  } catch {
-    return undefined;
-  }
-}
 
 function checkCurrency(cfg: AlipayConfig, amount: Money, mode?: PaymentMode): void {
   if (amount.currency === cfg.currency) return;
@@ -103,6 +56,16 @@ function checkCurrency(cfg: AlipayConfig, amount: Money, mode?: PaymentMode): vo
     'currency_mismatch',
     `This Alipay account settles in ${cfg.currency}; a ${amount.currency} payment${mode === 'spot' ? ' (no trans_currency enabled for it)' : ''} cannot be taken on it`,
   );
+}
+
+/** Online trades (Alipay's cashier in a browser): `web` (desktop) and `wap` (the mobile cashier). */
+function isOnline(mode: PaymentMode): boolean {
+  return mode === 'web' || mode === 'wap';
+}
+
+/** `wap` always opens the mobile cashier; `web` does when the account's default says so. */
+export function mobileCashier(mode: PaymentMode, cfg: AlipayConfig): boolean {
+  return mode === 'wap' || (mode === 'web' && cfg.wap);
 }
 
 export class AlipayChannel implements Channel {
@@ -129,14 +92,16 @@ export class AlipayChannel implements Channel {
     this.checkCurrency(c, req.amount, req.mode);
     const lifetime = Math.max(60_000, req.expiresAt.getTime() - req.createdAt.getTime());
     switch (req.mode) {
-      case 'web': {
-        const service = c.cfg.wap ? 'create_forex_trade_wap' : 'create_forex_trade';
+      case 'web':
+      case 'wap': {
+        const wap = mobileCashier(req.mode, c.cfg);
+        const service = wap ? 'create_forex_trade_wap' : 'create_forex_trade';
         const params = {
           out_trade_no: req.channelOrderNo,
           subject: req.description,
           currency: c.cfg.currency,
           total_fee: toDecimalString(req.amount),
-          product_code: c.cfg.wap ? 'NEW_WAP_OVERSEAS_SELLER' : 'NEW_OVERSEAS_SELLER',
+          product_code: wap ? 'NEW_WAP_OVERSEAS_SELLER' : 'NEW_OVERSEAS_SELLER',
           notify_url: ctx.notifyUrl,
           return_url: req.returnUrl,
           timeout_rule: timeoutRuleFor(lifetime),
@@ -165,11 +130,7 @@ export class AlipayChannel implements Channel {
           'instore',
         );
         if (!xml.isSuccess) return this.gatewayRefusal(xml, 'alipay.acquire.precreate');
-        const r = xml.response;
-        if (r.result_code === 'SUCCESS' && r.qr_code) return { state: 'pending', qrCode: r.qr_code, raw: r };
-        if (r.result_code === 'FAILED')
-          return { state: 'failed', reason: r.detail_error_code ?? r.error ?? 'FAILED', raw: r };
-        return { state: 'unknown', reason: `precreate result ${r.result_code ?? 'missing'}`, raw: r };
+        return precreateOutcome(xml.response);
       }
       case 'spot': {
         if (!req.authCode) throw new AlipayError('invalid_request', "spot needs the customer's payment code");
@@ -194,117 +155,33 @@ export class AlipayChannel implements Channel {
           'instore',
         );
         if (!xml.isSuccess) return this.gatewayRefusal(xml, 'alipay.acquire.overseas.spot.pay');
-        const r = xml.response;
-        if (r.result_code === 'SUCCESS') return this.spotPaid(r);
-        if (r.result_code === 'FAILED') return { state: 'failed', reason: r.error ?? 'FAILED', raw: r };
-        // UNKNOW (sic): the payment may or may not have happened; the bridge queries and cancels.
-        return {
-          state: 'unknown',
-          reason: `spot pay result ${r.result_code ?? 'missing'}${r.error ? ` (${r.error})` : ''}`,
-          raw: r,
-        };
+        return spotPayOutcome(xml.response);
       }
       default:
         throw new AlipayError('mode_not_supported', `Alipay does not offer mode ${req.mode}`);
     }
   }
 
-  /** is_success=F: refused before any trade was touched, or a gateway error (uncertain). */
   private gatewayRefusal(xml: AlipayXml, service: string): ChannelOutcome {
-    const code = xml.error ?? 'UNKNOWN';
-    if (UNCERTAIN_ERRORS.has(code)) return { state: 'unknown', reason: `${service}: ${code}` };
-    // ILLEGAL_SIGN, ILLEGAL_ARGUMENT… are about our request, not the trade: nothing was created.
-    return { state: 'failed', reason: `${service} refused: ${code}`, raw: { error: code } };
-  }
-
-  private spotPaid(r: Record<string, string>): ChannelOutcome {
-    const tradeNo = r.alipay_trans_id;
-    if (!tradeNo) throw new AlipayError('channel_error', 'Alipay reported a spot payment without alipay_trans_id');
-    return {
-      state: 'paid',
-      channelTradeNo: tradeNo,
-      paidAt: parseBeijing(r.alipay_pay_time),
-      amount: amountOf(r.trans_amount, r.trans_currency ?? r.currency, 'spot payment'),
-      charged: cnyOf(r.trans_amount_cny),
-      rate: r.exchange_rate,
-      raw: r,
-    };
+    return gatewayRefusal(xml.error, service);
   }
 
   async query(ctx: ChannelContext, ref: OrderRef): Promise<ChannelOutcome> {
     const c = this.client(ctx);
-    if (ref.mode === 'web') {
+    if (isOnline(ref.mode)) {
       const xml = await c.call('single_trade_query', { out_trade_no: ref.channelOrderNo });
-      if (!xml.isSuccess) {
-        // Until the customer opens the cashier the trade does not exist (protocols A1).
-        if (xml.error === 'TRADE_NOT_EXIST') return { state: 'pending', raw: { error: xml.error } };
-        return { state: 'unknown', reason: `single_trade_query: ${xml.error ?? 'refused'}` };
-      }
-      const r = xml.response;
-      switch (r.trade_status) {
-        case 'WAIT_BUYER_PAY':
-          return { state: 'pending', userPaying: true, channelTradeNo: r.trade_no, raw: r };
-        case 'TRADE_FINISHED':
-        case 'TRADE_SUCCESS':
-          return this.webPaid(r);
-        case 'TRADE_CLOSED':
-          return r.gmt_payment ? this.webPaid(r) : { state: 'closed', reason: 'TRADE_CLOSED', raw: r };
-        default:
-          return { state: 'unknown', reason: `trade_status ${r.trade_status ?? 'missing'}`, raw: r };
-      }
+      return xml.isSuccess ? onlineTradeOutcome(xml.response) : onlineQueryRefused(xml.error);
     }
     const spot = ref.mode === 'spot';
     const xml = spot
       ? await c.call('alipay.acquire.overseas.query', { partner_trans_id: ref.channelOrderNo }, 'instore')
       : await c.call('alipay.acquire.query', { out_trade_no: ref.channelOrderNo }, 'instore');
     if (!xml.isSuccess) return { state: 'unknown', reason: `query: ${xml.error ?? 'refused'}` };
-    const r = xml.response;
-    if (r.result_code !== 'SUCCESS')
-      return {
-        state: 'unknown',
-        reason: `query result ${r.result_code ?? 'missing'} ${r.error ?? r.detail_error_code ?? ''}`.trim(),
-        raw: r,
-      };
-    const status = spot ? r.alipay_trans_status : r.trade_status;
-    const tradeNo = spot ? r.alipay_trans_id : r.trade_no;
-    switch (status) {
-      case 'WAIT_BUYER_PAY':
-        return { state: 'pending', userPaying: true, channelTradeNo: tradeNo, raw: r };
-      case 'TRADE_SUCCESS':
-      case 'TRADE_FINISHED':
-        return spot
-          ? this.spotPaid(r)
-          : {
-              state: 'paid',
-              channelTradeNo: tradeNo!,
-              paidAt: parseBeijing(r.gmt_payment),
-              amount: amountOf(r.total_fee, r.trans_currency ?? r.currency, 'trade'),
-              charged: cnyOf(r.trans_amount_cny),
-              rate: r.exchange_rate,
-              raw: r,
-            };
-      case 'TRADE_CLOSED':
-        return { state: spot ? 'reversed' : 'closed', reason: 'TRADE_CLOSED', raw: r };
-      default:
-        return { state: 'unknown', reason: `trade status ${status ?? 'missing'}`, raw: r };
-    }
-  }
-
-  private webPaid(r: Record<string, string>): ChannelOutcome {
-    if (!r.trade_no) throw new AlipayError('channel_error', 'Alipay reported a paid trade without trade_no');
-    return {
-      state: 'paid',
-      channelTradeNo: r.trade_no,
-      paidAt: parseBeijing(r.gmt_payment),
-      amount: amountOf(r.total_fee, r.currency, 'trade'),
-      charged: cnyOf(r.rmb_total_fee),
-      rate: r.forex_rate,
-      raw: r,
-    };
+    return inStoreQueryOutcome(xml.response, spot);
   }
 
   async close(ctx: ChannelContext, ref: OrderRef): Promise<ChannelOutcome> {
-    if (ref.mode === 'web') {
+    if (isOnline(ref.mode)) {
       // MAPI has no close for online trades: Alipay closes them itself at timeout_rule, and the
       // link stops opening at order_valid_time. So: what does Alipay say now?
       const now = await this.query(ctx, ref);
@@ -319,31 +196,17 @@ export class AlipayChannel implements Channel {
       'instore',
     );
     if (!xml.isSuccess) return { state: 'unknown', reason: `cancel: ${xml.error ?? 'refused'}` };
-    const r = xml.response;
-    const spot = ref.mode === 'spot';
-    if (r.result_code === 'SUCCESS') {
-      // action=refund: it had been paid and the money went back; either way nothing is charged now.
-      return {
-        state: spot || r.action === 'refund' ? 'reversed' : 'closed',
-        reason: `cancelled (${r.action ?? 'close'})`,
-        raw: r,
-      };
-    }
-    if (r.result_code === 'FAILED' && r.retry_flag !== 'Y') {
-      if (r.error === 'TRADE_NOT_EXIST' || r.detail_error_code === 'TRADE_NOT_EXIST') {
-        return { state: spot ? 'reversed' : 'closed', reason: 'no such trade at Alipay', raw: r };
-      }
-      // Paid on an earlier Beijing day (cannot be cancelled) or refunded: it is what the query says.
-      const q = await this.query(ctx, ref);
-      if (q.state !== 'pending') return q;
-    }
-    return { state: 'unknown', reason: `cancel result ${r.result_code ?? 'missing'} ${r.error ?? ''}`.trim(), raw: r };
+    const read = cancelOutcome(xml.response, ref.mode === 'spot');
+    if ('outcome' in read) return read.outcome;
+    // Paid on an earlier Beijing day (cannot be cancelled) or refunded: it is what the query says.
+    const q = await this.query(ctx, ref);
+    return q.state !== 'pending' ? q : read.ifStillPending;
   }
 
   async refund(ctx: ChannelContext, req: RefundRequest): Promise<RefundOutcome> {
     const c = this.client(ctx);
     this.checkCurrency(c, req.amount, req.order.mode);
-    if (req.order.mode === 'web') {
+    if (isOnline(req.order.mode)) {
       // forex_refund is asynchronous (is_sync defaults to N): is_success=T means accepted, and
       // the result comes by the refund notify or alipay.acquire.refund.query.
       const xml = await c.call('forex_refund', {
@@ -354,16 +217,10 @@ export class AlipayChannel implements Channel {
         // yyyy-MM-dd HH:mm:ss, GMT+8 (https://global.alipay.com/docs/ac/global/forex_refund).
         gmt_return: beijing(ctx.clock.now().getTime()).dashed,
         reason: req.reason,
-        product_code: c.cfg.wap ? 'NEW_WAP_OVERSEAS_SELLER' : 'NEW_OVERSEAS_SELLER',
+        product_code: mobileCashier(req.order.mode, c.cfg) ? 'NEW_WAP_OVERSEAS_SELLER' : 'NEW_OVERSEAS_SELLER',
         notify_url: ctx.notifyUrl,
       });
-      if (xml.isSuccess) return { state: 'processing', channelRefundId: req.channelRefundNo };
-      if (UNCERTAIN_ERRORS.has(xml.error ?? '')) return { state: 'unknown', reason: `forex_refund: ${xml.error}` };
-      return {
-        state: 'failed',
-        reason: `forex_refund refused: ${xml.error ?? 'unknown error'}`,
-        raw: { error: xml.error },
-      };
+      return forexRefundOutcome(xml.isSuccess, xml.error, req.channelRefundNo);
     }
     const xml = await c.call(
       'alipay.acquire.overseas.spot.refund',
@@ -378,14 +235,7 @@ export class AlipayChannel implements Channel {
       },
       'instore',
     );
-    if (!xml.isSuccess) {
-      if (UNCERTAIN_ERRORS.has(xml.error ?? '')) return { state: 'unknown', reason: `spot refund: ${xml.error}` };
-      return { state: 'failed', reason: `spot refund refused: ${xml.error ?? 'unknown error'}` };
-    }
-    const r = xml.response;
-    if (r.result_code === 'SUCCESS') return { state: 'succeeded', channelRefundId: req.channelRefundNo, raw: r };
-    if (r.result_code === 'FAILED') return { state: 'failed', reason: r.error ?? 'FAILED', raw: r };
-    return { state: 'unknown', reason: `spot refund result ${r.result_code ?? 'missing'}`, raw: r };
+    return spotRefundOutcome(xml.isSuccess, xml.error, xml.isSuccess ? xml.response : {}, req.channelRefundNo);
   }
 
   /**
@@ -395,32 +245,15 @@ export class AlipayChannel implements Channel {
    * sending the same partner_refund_id again answers its outcome.
    */
   async queryRefund(ctx: ChannelContext, req: RefundRequest): Promise<RefundOutcome> {
-    if (req.order.mode !== 'web') return this.refund(ctx, req);
+    if (!isOnline(req.order.mode)) return this.refund(ctx, req);
     const c = this.client(ctx);
     const xml = await c.call('alipay.acquire.refund.query', {
       out_trade_no: req.order.channelOrderNo,
       out_return_no: req.channelRefundNo,
     });
     if (!xml.isSuccess) return { state: 'unknown', reason: `alipay.acquire.refund.query: ${xml.error ?? 'refused'}` };
-    const r = xml.response;
-    if (r.response_code === 'NOT_FOUND') return this.refund(ctx, req);
-    if (r.response_code !== 'SUCCESS')
-      return { state: 'unknown', reason: `refund query: ${r.response_code ?? 'no response_code'}`, raw: r };
-    switch (r.refund_result_code) {
-      case 'SUCCESS':
-        return { state: 'succeeded', channelRefundId: req.channelRefundNo, raw: r };
-      case 'FAILED':
-      case 'CANCELED':
-        return {
-          state: 'failed',
-          reason: `${r.refund_result_code}${r.refund_error_code ? ` (${r.refund_error_code})` : ''}`,
-          raw: r,
-        };
-      case 'PROCESSING':
-        return { state: 'processing', channelRefundId: req.channelRefundNo, raw: r };
-      default:
-        return { state: 'unknown', reason: `refund_result_code ${r.refund_result_code ?? 'missing'}`, raw: r };
-    }
+    const read = refundQueryOutcome(xml.response, req.channelRefundNo);
+    return read.state === 'not_found' ? this.refund(ctx, req) : read;
   }
 
   async verifyNotify(ctx: ChannelContext, req: RawHttpRequest): Promise<VerifiedNotify> {
@@ -483,67 +316,16 @@ export class AlipayChannel implements Channel {
       if (answer !== 'true')
         reject(`notify_verify answered "${answer}" for notify_id ${fields.notify_id}: not sent by Alipay (or too old)`);
     }
-    if (fields.refund_status !== undefined)
-      return { outcomes: [], refunds: [this.refundNotify(fields, reject)], ack, nack };
     let outcome: ChannelOutcome;
-    const currency = fields.trans_currency ?? fields.currency;
     try {
-      switch (fields.trade_status) {
-        case 'TRADE_FINISHED':
-        case 'TRADE_SUCCESS':
-          if (!fields.trade_no) reject('a paid notify without trade_no');
-          outcome = {
-            state: 'paid',
-            channelTradeNo: fields.trade_no!,
-            paidAt: parseBeijing(fields.gmt_payment),
-            amount: amountOf(fields.total_fee, currency, 'notify'),
-            charged: cnyOf(fields.trans_amount_cny),
-            rate: fields.forex_rate,
-            raw: fields,
-          };
-          break;
-        case 'TRADE_CLOSED':
-          outcome = { state: 'closed', reason: 'TRADE_CLOSED', raw: fields };
-          break;
-        case 'WAIT_BUYER_PAY':
-          outcome = { state: 'pending', channelTradeNo: fields.trade_no, raw: fields };
-          break;
-        default:
-          return reject(`trade_status "${fields.trade_status ?? ''}" is not one Kauri knows`);
-      }
+      if (fields.refund_status !== undefined)
+        return { outcomes: [], refunds: [refundNotifyOutcome(fields)], ack, nack };
+      outcome = tradeNotifyOutcome(fields);
     } catch (err) {
       if (err instanceof AlipayError) return reject(err.message);
       throw err;
     }
     return { outcomes: [{ channelOrderNo: fields.out_trade_no!, outcome }], ack, nack };
-  }
-
-  /**
-   * The forex_refund notify ("Asynchronous response" of
-   * https://global.alipay.com/docs/ac/global/forex_refund): out_return_no and refund_status
-   * REFUND_SUCCESS / REFUND_FAIL (with error_code).
-   */
-  private refundNotify(
-    fields: Record<string, string>,
-    reject: (reason: string) => never,
-  ): { channelRefundNo: string; outcome: RefundOutcome } {
-    if (!fields.out_return_no) reject('a refund notify without out_return_no');
-    const channelRefundNo = fields.out_return_no!;
-    switch (fields.refund_status) {
-      case 'REFUND_SUCCESS':
-        return { channelRefundNo, outcome: { state: 'succeeded', channelRefundId: channelRefundNo, raw: fields } };
-      case 'REFUND_FAIL':
-        return {
-          channelRefundNo,
-          outcome: {
-            state: 'failed',
-            reason: `REFUND_FAIL${fields.error_code ? ` (${fields.error_code})` : ''}`,
-            raw: fields,
-          },
-        };
-      default:
-        return reject(`refund_status "${fields.refund_status ?? ''}" is not one Kauri knows`);
-    }
   }
 
   /**
@@ -623,27 +405,4 @@ export class AlipayChannel implements Channel {
     if (res.status !== 200) throw new AlipayError('channel_error', `Fetching ${fileName} answered HTTP ${res.status}`);
     return { state: 'ready', body: res.body, fileName, contentType: 'text/plain' };
   }
-}
-
-/** Parses forex_rate_file lines; a malformed line is an error, never a silent skip. */
-export function parseRateFile(text: string): RateQuote[] {
-  const out: RateQuote[] = [];
-  const trimmed = text.trim();
-  if (trimmed === '' || /^(System exception|Merchant ID incorrect|File empty)/i.test(trimmed)) {
-    throw new AlipayError('rate_unavailable', `Alipay's rate file: ${trimmed || 'empty'}`);
-  }
-  for (const [i, line] of trimmed.split(/\r?\n/).entries()) {
-    const m = /^(\d{8})\|(\d{6})\|([A-Z]{3})\|(\d{1,5}(?:\.\d{1,8})?)$/.exec(line.trim());
-    if (!m)
-      throw new AlipayError(
-        'channel_error',
-        `Alipay's rate file line ${i + 1} is not yyyyMMdd|HHmmss|CUR|rate: "${line.slice(0, 60)}"`,
-      );
-    const rate = new Decimal(m[4]!);
-    if (rate.lte(0)) throw new AlipayError('channel_error', `Alipay's rate file line ${i + 1}: rate must be positive`);
-    const publishedAt = parseBeijing(`${m[1]}${m[2]}`);
-    if (!publishedAt) throw new AlipayError('channel_error', `Alipay's rate file line ${i + 1}: bad date or time`);
-    out.push({ currency: m[3]!, cnyPerUnit: rate.toString(), publishedAt, source: 'alipay:forex_rate_file' });
-  }
-  return out;
 }

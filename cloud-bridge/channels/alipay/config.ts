@@ -17,7 +17,7 @@ export interface AlipayConfig {
   charset: Charset;
   /** Settlement currency of the contract (`currency`), e.g. NZD. */
   currency: string;
-  /** create_forex_trade_wap (NEW_WAP_OVERSEAS_SELLER) instead of the PC cashier. */
+  /** Mode `web` opens the mobile cashier (create_forex_trade_wap) by default; mode `wap` always does. */
   wap: boolean;
   /** Folder (HTTP) holding `<partner>_transaction_<yyyyMMdd>.txt` and `…_settlement_…`. */
   statementBaseUrl: string;

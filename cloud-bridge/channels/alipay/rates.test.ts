@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRateFile, timeoutRuleFor } from './channel.js';
+import { parseRateFile, timeoutRuleFor } from './outcomes.js';
 
 describe('forex_rate_file', () => {
   it('parses yyyyMMdd|HHmmss|CUR|rate lines as decimal strings with Beijing times', () => {

@@ -31,6 +31,11 @@ export const wechatConfigSchema = z.object({
   /** spbill_create_ip for NATIVE orders (the server's address). */
   serverIp: z.string().max(45).default('127.0.0.1'),
   deviceInfo: z.string().max(32).optional(),
+  /**
+   * H5 (MWEB): the site name WeChat shows and checks as scene_info's wap_name. The site's URL
+   * (wap_url) is the bridge's public URL, whose domain the merchant registers with WeChat.
+   */
+  h5SiteName: z.string().min(1).max(64).default('Kauri'),
   timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
   micropay: z
     .object({

@@ -1,4 +1,4 @@
-export { WechatChannel, NOTIFY_ACK, notifyFailReply } from './wechat-channel.js';
+export { WechatChannel, NOTIFY_ACK, notifyFailReply } from './channel.js';
 export { wechatDemoAccount, SIM_DEFAULT_MERCHANT } from './demo-account.js';
 export { closeWechatAgents } from './http.js';
 export { oauthAuthorizeUrl, openidForCode } from './oauth.js';

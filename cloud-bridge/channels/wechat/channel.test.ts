@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { NotifyRejectedError, type ChannelAccount, type ChannelContext } from '../channel.js';
 import { systemClock } from '../../../protocol/clock.js';
 import { money } from '../../../protocol/money.js';
-import { NOTIFY_ACK, WechatChannel } from './wechat-channel.js';
+import { NOTIFY_ACK, WechatChannel } from './channel.js';
 import { sign } from './sign.js';
 import { buildWechatXml } from './xml.js';
 

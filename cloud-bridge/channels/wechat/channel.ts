@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { closeWechatAgents } from './http.js';
 import { Decimal } from 'decimal.js';
 import { KauriError } from '../../../protocol/errors.js';
@@ -67,6 +68,30 @@ function bodyText(s: string): string {
 }
 
 const IPV4 = /^(?:\d{1,3}\.){3}\d{1,3}$/;
+
+/** The payer's address as WeChat wants it: IPv4 when the socket saw an IPv4-mapped one. */
+export function payerAddress(ip: string | undefined): string | undefined {
+  if (!ip) return undefined;
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip)?.[1];
+  const out = mapped ?? ip;
+  return isIP(out) ? out : undefined;
+}
+
+/**
+ * H5's scene_info: a JSON object naming the site the payment starts from (type Wap, its URL
+ * and name), which WeChat compares with the domain the merchant registered for H5.
+ */
+export function h5SceneInfo(siteUrl: string, siteName: string): string {
+  return JSON.stringify({ h5_info: { type: 'Wap', wap_url: siteUrl, wap_name: siteName } });
+}
+
+/**
+ * WeChat returns the payer to `redirect_url` appended, URL-encoded, to the mweb_url it
+ * answered (and, without one, to the page that opened the payment).
+ */
+export function withRedirectUrl(mwebUrl: string, returnUrl: string): string {
+  return `${mwebUrl}${mwebUrl.includes('?') ? '&' : '?'}redirect_url=${encodeURIComponent(returnUrl)}`;
+}
 
 /** "Revoke Order API should be called at least 15s later after the order is created" (pay.weixin.qq.com/doc/global/v2/en/4013659173). */
 export const REVERSE_NOT_BEFORE_MS = 15_000;
@@ -140,8 +165,13 @@ export class WechatChannel implements Channel {
       return micropayOutcome(answer.fields);
     }
     const path = '/pay/unifiedorder';
-    const tradeType = req.mode === 'jsapi' ? 'JSAPI' : 'NATIVE';
+    const tradeType = req.mode === 'jsapi' ? 'JSAPI' : req.mode === 'h5' ? 'MWEB' : 'NATIVE';
     if (tradeType === 'JSAPI' && !req.openid) throw new KauriError('invalid_request', "JSAPI needs the payer's openid");
+    // H5 is refused by WeChat's risk control unless spbill_create_ip is the payer's own address.
+    const payerIp = payerAddress(req.clientIp);
+    if (tradeType === 'MWEB' && !payerIp) throw new KauriError('invalid_request', "H5 needs the payer's IP address");
+    if (tradeType === 'MWEB' && !req.returnUrl)
+      throw new KauriError('invalid_request', 'H5 needs the page WeChat sends the payer back to');
     const answer = await client.call(
       path,
       {
@@ -149,9 +179,14 @@ export class WechatChannel implements Channel {
         trade_type: tradeType,
         notify_url: ctx.notifyUrl,
         spbill_create_ip:
-          tradeType === 'JSAPI' && req.clientIp && IPV4.test(req.clientIp) ? req.clientIp : a.config.serverIp,
+          tradeType === 'MWEB'
+            ? payerIp!
+            : tradeType === 'JSAPI' && req.clientIp && IPV4.test(req.clientIp)
+              ? req.clientIp
+              : a.config.serverIp,
         time_expire: beijingTime(req.expiresAt),
         ...(tradeType === 'NATIVE' ? { product_id: req.channelOrderNo } : {}),
+        ...(tradeType === 'MWEB' ? { scene_info: h5SceneInfo(ctx.publicBaseUrl, a.config.h5SiteName) } : {}),
         ...(tradeType === 'JSAPI' ? (a.config.sub_appid ? { sub_openid: req.openid! } : { openid: req.openid! }) : {}),
       },
       { orderId: req.orderId },
@@ -163,6 +198,11 @@ export class WechatChannel implements Channel {
     if (tradeType === 'NATIVE') {
       if (!f.code_url) throw new KauriError('channel_error', 'WeChat unifiedorder (NATIVE) answered without code_url');
       return { state: 'pending', qrCode: f.code_url, raw: f };
+    }
+    if (tradeType === 'MWEB') {
+      if (!f.mweb_url || !/^https?:\/\//.test(f.mweb_url))
+        throw new KauriError('channel_error', 'WeChat unifiedorder (MWEB) answered without an http(s) mweb_url');
+      return { state: 'pending', redirectUrl: withRedirectUrl(f.mweb_url, req.returnUrl!), raw: f };
     }
     if (!f.prepay_id) throw new KauriError('channel_error', 'WeChat unifiedorder (JSAPI) answered without prepay_id');
     const jsapiParams = jsapiPayParams(

@@ -1,0 +1,205 @@
+import { describe, expect, it } from 'vitest';
+import {
+  beijing,
+  cancelOutcome,
+  forexRefundOutcome,
+  gatewayRefusal,
+  inStoreQueryOutcome,
+  onlineQueryRefused,
+  onlineTradeOutcome,
+  parseBeijing,
+  precreateOutcome,
+  refundNotifyOutcome,
+  refundQueryOutcome,
+  spotPayOutcome,
+  spotRefundOutcome,
+  timeoutRuleFor,
+  tradeNotifyOutcome,
+  UNCERTAIN_ERRORS,
+} from './outcomes.js';
+
+const ONLINE_PAID = {
+  trade_no: '2026112200001',
+  out_trade_no: 'K1',
+  total_fee: '8.88',
+  currency: 'NZD',
+  rmb_total_fee: '36.85',
+  forex_rate: '4.15',
+  gmt_payment: '2026-11-22 08:16:12',
+};
+
+const SPOT_PAID = {
+  result_code: 'SUCCESS',
+  alipay_trans_id: '2026112200009',
+  trans_amount: '8.88',
+  currency: 'NZD',
+  trans_amount_cny: '36.85',
+  exchange_rate: '4.15',
+  alipay_pay_time: '20261122081612',
+};
+
+describe('Alipay outcomes', () => {
+  it('reads and writes Beijing time, refusing roll-overs', () => {
+    expect(beijing(Date.parse('2026-11-21T16:30:00Z'))).toEqual({
+      compact: '20261122003000',
+      dashed: '2026-11-22 00:30:00',
+      day: '20261122',
+    });
+    expect(parseBeijing('2026-11-22 08:16:12')?.toISOString()).toBe('2026-11-22T00:16:12.000Z');
+    expect(parseBeijing('20261122081612')?.toISOString()).toBe('2026-11-22T00:16:12.000Z');
+    expect(parseBeijing('2026-11-31 08:00:00')).toBeUndefined();
+    expect(parseBeijing('2026-13-01 08:00:00')).toBeUndefined();
+    expect(parseBeijing('yesterday')).toBeUndefined();
+    expect(parseBeijing(undefined)).toBeUndefined();
+  });
+
+  it('picks the longest timeout_rule within the order, at least 5m', () => {
+    expect(timeoutRuleFor(60_000)).toBe('5m');
+    expect(timeoutRuleFor(5 * 60_000)).toBe('5m');
+    expect(timeoutRuleFor(14 * 60_000)).toBe('10m');
+    expect(timeoutRuleFor(15 * 60_000)).toBe('15m');
+    expect(timeoutRuleFor(2 * 3600_000 + 1)).toBe('2h');
+    expect(timeoutRuleFor(3 * 24 * 3600_000)).toBe('1d');
+  });
+
+  it('tells uncertain gateway errors from refusals', () => {
+    for (const code of UNCERTAIN_ERRORS) expect(gatewayRefusal(code, 's').state).toBe('unknown');
+    expect(gatewayRefusal(undefined, 's').state).toBe('unknown');
+    expect(gatewayRefusal('ILLEGAL_SIGN', 's')).toMatchObject({ state: 'failed', reason: 's refused: ILLEGAL_SIGN' });
+  });
+
+  it('maps precreate answers', () => {
+    expect(precreateOutcome({ result_code: 'SUCCESS', qr_code: 'https://qr/x' })).toMatchObject({
+      state: 'pending',
+      qrCode: 'https://qr/x',
+    });
+    expect(precreateOutcome({ result_code: 'SUCCESS' }).state).toBe('unknown');
+    expect(precreateOutcome({ result_code: 'FAILED', detail_error_code: 'X' })).toMatchObject({
+      state: 'failed',
+      reason: 'X',
+    });
+    expect(precreateOutcome({ result_code: 'UNKNOW' }).state).toBe('unknown');
+  });
+
+  it('maps spot pay answers', () => {
+    const paid = spotPayOutcome(SPOT_PAID);
+    expect(paid).toMatchObject({ state: 'paid', channelTradeNo: '2026112200009', rate: '4.15' });
+    if (paid.state !== 'paid') throw new Error('not paid');
+    expect(paid.amount).toEqual({ minor: 888, currency: 'NZD' });
+    expect(paid.charged).toEqual({ minor: 3685, currency: 'CNY' });
+    expect(paid.paidAt?.toISOString()).toBe('2026-11-22T00:16:12.000Z');
+    expect(spotPayOutcome({ result_code: 'FAILED', error: 'BUYER_BALANCE_NOT_ENOUGH' })).toMatchObject({
+      state: 'failed',
+      reason: 'BUYER_BALANCE_NOT_ENOUGH',
+    });
+    expect(spotPayOutcome({ result_code: 'UNKNOW' }).state).toBe('unknown');
+    expect(() => spotPayOutcome({ ...SPOT_PAID, alipay_trans_id: '' })).toThrow(/alipay_trans_id/);
+    expect(() => spotPayOutcome({ ...SPOT_PAID, trans_amount: '8.888' })).toThrow(/not valid/);
+  });
+
+  it('maps every online trade status', () => {
+    expect(onlineQueryRefused('TRADE_NOT_EXIST')).toMatchObject({ state: 'pending' });
+    expect(onlineQueryRefused('SYSTEM_ERROR').state).toBe('unknown');
+    expect(onlineTradeOutcome({ trade_status: 'WAIT_BUYER_PAY', trade_no: 'T' })).toMatchObject({
+      state: 'pending',
+      userPaying: true,
+    });
+    for (const s of ['TRADE_SUCCESS', 'TRADE_FINISHED'])
+      expect(onlineTradeOutcome({ ...ONLINE_PAID, trade_status: s })).toMatchObject({
+        state: 'paid',
+        amount: { minor: 888, currency: 'NZD' },
+        charged: { minor: 3685, currency: 'CNY' },
+      });
+    // Closed after being paid (fully refunded): it was paid.
+    expect(onlineTradeOutcome({ ...ONLINE_PAID, trade_status: 'TRADE_CLOSED' }).state).toBe('paid');
+    expect(onlineTradeOutcome({ trade_status: 'TRADE_CLOSED' }).state).toBe('closed');
+    expect(onlineTradeOutcome({ trade_status: 'TRADE_PENDING' }).state).toBe('unknown');
+    expect(onlineTradeOutcome({}).state).toBe('unknown');
+    expect(() => onlineTradeOutcome({ ...ONLINE_PAID, trade_no: '', trade_status: 'TRADE_SUCCESS' })).toThrow();
+  });
+
+  it('maps every in-store query status, for precreate and spot', () => {
+    expect(inStoreQueryOutcome({ result_code: 'FAILED', error: 'TRADE_NOT_EXIST' }, false).state).toBe('unknown');
+    expect(inStoreQueryOutcome({ result_code: 'SUCCESS', trade_status: 'WAIT_BUYER_PAY' }, false)).toMatchObject({
+      state: 'pending',
+      userPaying: true,
+    });
+    expect(
+      inStoreQueryOutcome(
+        { result_code: 'SUCCESS', trade_status: 'TRADE_SUCCESS', trade_no: 'T', total_fee: '1.00', currency: 'NZD' },
+        false,
+      ),
+    ).toMatchObject({ state: 'paid', channelTradeNo: 'T', amount: { minor: 100, currency: 'NZD' } });
+    expect(inStoreQueryOutcome({ ...SPOT_PAID, alipay_trans_status: 'TRADE_FINISHED' }, true)).toMatchObject({
+      state: 'paid',
+      channelTradeNo: '2026112200009',
+    });
+    expect(inStoreQueryOutcome({ result_code: 'SUCCESS', trade_status: 'TRADE_CLOSED' }, false).state).toBe('closed');
+    expect(inStoreQueryOutcome({ result_code: 'SUCCESS', alipay_trans_status: 'TRADE_CLOSED' }, true).state).toBe(
+      'reversed',
+    );
+    expect(inStoreQueryOutcome({ result_code: 'SUCCESS', trade_status: 'ODD' }, false).state).toBe('unknown');
+  });
+
+  it('maps cancel answers, asking the query when only it can say', () => {
+    expect(cancelOutcome({ result_code: 'SUCCESS' }, false)).toMatchObject({ outcome: { state: 'closed' } });
+    expect(cancelOutcome({ result_code: 'SUCCESS', action: 'refund' }, false)).toMatchObject({
+      outcome: { state: 'reversed' },
+    });
+    expect(cancelOutcome({ result_code: 'SUCCESS' }, true)).toMatchObject({ outcome: { state: 'reversed' } });
+    expect(cancelOutcome({ result_code: 'FAILED', error: 'TRADE_NOT_EXIST' }, false)).toMatchObject({
+      outcome: { state: 'closed' },
+    });
+    expect(cancelOutcome({ result_code: 'FAILED', detail_error_code: 'TRADE_NOT_EXIST' }, true)).toMatchObject({
+      outcome: { state: 'reversed' },
+    });
+    expect(cancelOutcome({ result_code: 'FAILED', error: 'REASON_TRADE_BEEN_FREEZEN' }, false)).toMatchObject({
+      ask: true,
+      ifStillPending: { state: 'unknown' },
+    });
+    expect(cancelOutcome({ result_code: 'FAILED', retry_flag: 'Y' }, false)).toMatchObject({
+      outcome: { state: 'unknown' },
+    });
+    expect(cancelOutcome({ result_code: 'UNKNOW' }, false)).toMatchObject({ outcome: { state: 'unknown' } });
+  });
+
+  it('maps refund answers, queries and notifies', () => {
+    expect(forexRefundOutcome(true, undefined, 'R1')).toEqual({ state: 'processing', channelRefundId: 'R1' });
+    expect(forexRefundOutcome(false, 'SYSTEM_BUSY', 'R1').state).toBe('unknown');
+    expect(forexRefundOutcome(false, 'RETURN_AMOUNT_EXCEED', 'R1').state).toBe('failed');
+    expect(spotRefundOutcome(true, undefined, { result_code: 'SUCCESS' }, 'R1').state).toBe('succeeded');
+    expect(spotRefundOutcome(true, undefined, { result_code: 'FAILED' }, 'R1').state).toBe('failed');
+    expect(spotRefundOutcome(true, undefined, { result_code: 'UNKNOW' }, 'R1').state).toBe('unknown');
+    expect(spotRefundOutcome(false, 'SYSTEM_ERROR', {}, 'R1').state).toBe('unknown');
+    expect(spotRefundOutcome(false, 'ILLEGAL_ARGUMENT', {}, 'R1').state).toBe('failed');
+    expect(refundQueryOutcome({ response_code: 'NOT_FOUND' }, 'R1').state).toBe('not_found');
+    expect(refundQueryOutcome({ response_code: 'SYSTEM_ERROR' }, 'R1').state).toBe('unknown');
+    const q = (code: string) => refundQueryOutcome({ response_code: 'SUCCESS', refund_result_code: code }, 'R1').state;
+    expect(q('SUCCESS')).toBe('succeeded');
+    expect(q('FAILED')).toBe('failed');
+    expect(q('CANCELED')).toBe('failed');
+    expect(q('PROCESSING')).toBe('processing');
+    expect(q('ODD')).toBe('unknown');
+    expect(refundNotifyOutcome({ out_return_no: 'R1', refund_status: 'REFUND_SUCCESS' }).outcome.state).toBe(
+      'succeeded',
+    );
+    expect(refundNotifyOutcome({ out_return_no: 'R1', refund_status: 'REFUND_FAIL', error_code: 'E' })).toMatchObject({
+      channelRefundNo: 'R1',
+      outcome: { state: 'failed', reason: 'REFUND_FAIL (E)' },
+    });
+    expect(() => refundNotifyOutcome({ out_return_no: 'R1', refund_status: 'ODD' })).toThrow(/ODD/);
+    expect(() => refundNotifyOutcome({ refund_status: 'REFUND_SUCCESS' })).toThrow(/out_return_no/);
+  });
+
+  it('maps every trade notify status', () => {
+    expect(tradeNotifyOutcome({ ...ONLINE_PAID, trade_status: 'TRADE_SUCCESS', trans_currency: 'NZD' })).toMatchObject({
+      state: 'paid',
+      amount: { minor: 888, currency: 'NZD' },
+    });
+    expect(tradeNotifyOutcome({ ...ONLINE_PAID, trade_status: 'TRADE_FINISHED' }).state).toBe('paid');
+    expect(tradeNotifyOutcome({ trade_status: 'TRADE_CLOSED' }).state).toBe('closed');
+    expect(tradeNotifyOutcome({ trade_status: 'WAIT_BUYER_PAY' }).state).toBe('pending');
+    expect(() => tradeNotifyOutcome({ trade_status: 'TRADE_SUCCESS' })).toThrow(/trade_no/);
+    expect(() => tradeNotifyOutcome({ trade_status: 'ODD' })).toThrow(/ODD/);
+  });
+});
