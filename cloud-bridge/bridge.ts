@@ -13,7 +13,7 @@ import { SecretBox } from './store/secret-box.js';
 import { EventLog } from './events/event-log.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { FileStore } from './files/file-store.js';
-import { MessageRecorder } from './channels/recorder.js';
+import { MessageRecorder } from './orders/recorder.js';
 import type { ChannelRegistry } from './channels/channel.js';
 import { defaultChannels } from './channels/index.js';
 import { PaymentService } from './orders/payments.js';

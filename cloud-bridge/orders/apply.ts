@@ -1,7 +1,7 @@
 import { KauriError } from '../../protocol/errors.js';
 import type { Order } from '../store/orders-repo.js';
 import type { ChannelOutcome } from '../channels/channel.js';
-import type { RecordedMessage } from '../channels/recorder.js';
+import type { RecordedMessage } from './recorder.js';
 import { decide, isEmpty } from './decide.js';
 import type { FlowContext } from './flow.js';
 

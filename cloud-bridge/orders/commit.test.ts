@@ -3,7 +3,7 @@ import { newId } from '../../protocol/ids.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../../test/support/stores.js';
 import type { Store } from '../store/db.js';
 import type { Order } from '../store/orders-repo.js';
-import type { RecordedMessage } from '../channels/recorder.js';
+import type { RecordedMessage } from './recorder.js';
 import { TransitionWriter } from './commit.js';
 import { SYNC_TASK, decide, syncTask } from './decide.js';
 import { TestGateway, manualClock, paymentBridge } from './test-gateway.fixture.js';

@@ -6,7 +6,7 @@ import type { Database } from '../store/schema.js';
 import type { Order, OrdersRepo, Refund } from '../store/orders-repo.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Scheduler } from '../jobs/scheduler.js';
-import type { MessageRecorder, RecordedMessage } from '../channels/recorder.js';
+import type { MessageRecorder, RecordedMessage } from './recorder.js';
 import type { Decision, DecidedTask } from './decide.js';
 import { paymentView } from './views.js';
 import { ORDER_MOVED_SQLSTATE } from './migration.js';

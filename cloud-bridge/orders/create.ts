@@ -12,7 +12,7 @@ import {
 import { nowIso } from '../store/db.js';
 import { isUniqueViolation, type Order } from '../store/orders-repo.js';
 import type { Channel, ChannelAccount, ChannelOutcome } from '../channels/channel.js';
-import type { RecordedMessage } from '../channels/recorder.js';
+import type { RecordedMessage } from './recorder.js';
 import { applyOutcome } from './apply.js';
 import { syncTask } from './decide.js';
 import { assertWithinMaxPayment } from './limits.js';

@@ -16,7 +16,7 @@ import type {
   ChannelRegistry,
   OrderRef,
 } from '../channels/channel.js';
-import type { MessageRecorder, RecordedMessage } from '../channels/recorder.js';
+import type { MessageRecorder, RecordedMessage } from './recorder.js';
 import type { CrashHook, TransitionWriter } from './commit.js';
 
 // What every order flow (create, apply, refunds, sync, notify) shares.

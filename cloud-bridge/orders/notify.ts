@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { KauriError } from '../../protocol/errors.js';
 import type { ChannelName } from '../../protocol/payments.js';
 import { NotifyRejectedError, type HttpReply, type RawHttpRequest, type VerifiedNotify } from '../channels/channel.js';
-import type { RecordedMessage } from '../channels/recorder.js';
+import type { RecordedMessage } from './recorder.js';
 import { applyOutcome } from './apply.js';
 import { channelContext, type FlowContext } from './flow.js';
 import { applyRefundOutcome } from './refunds.js';

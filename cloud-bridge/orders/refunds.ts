@@ -6,7 +6,7 @@ import { nowIso } from '../store/db.js';
 import type { Database } from '../store/schema.js';
 import { isUniqueViolation, RetryRefund, type Order, type Refund } from '../store/orders-repo.js';
 import type { RefundOutcome } from '../channels/channel.js';
-import type { RecordedMessage } from '../channels/recorder.js';
+import type { RecordedMessage } from './recorder.js';
 import type { Wakeups } from './commit.js';
 import { REFUND_TASK, type DecidedTask } from './decide.js';
 import { ask, channelFor, hashRequest, type FlowContext } from './flow.js';

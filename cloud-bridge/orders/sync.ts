@@ -2,7 +2,7 @@ import { KauriError } from '../../protocol/errors.js';
 import { PRESENTED_CODE_MODES, type PaymentMode } from '../../protocol/payments.js';
 import type { Order } from '../store/orders-repo.js';
 import type { ChannelOutcome } from '../channels/channel.js';
-import type { RecordedMessage } from '../channels/recorder.js';
+import type { RecordedMessage } from './recorder.js';
 import { applyOutcome } from './apply.js';
 import { REFUND_TASK, syncTask } from './decide.js';
 import { ask, channelFor, presentedPolicy, type FlowContext } from './flow.js';

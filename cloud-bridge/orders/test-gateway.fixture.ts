@@ -19,7 +19,7 @@ import { OrdersRepo } from '../store/orders-repo.js';
 import { SecretBox } from '../store/secret-box.js';
 import { EventLog } from '../events/event-log.js';
 import { Scheduler } from '../jobs/scheduler.js';
-import { MessageRecorder } from '../channels/recorder.js';
+import { MessageRecorder } from './recorder.js';
 import { ChannelRegistry } from '../channels/channel.js';
 import { PaymentService } from './payments.js';
 import type { CrashPoint } from './commit.js';

@@ -7,7 +7,7 @@ import { openStore } from '../../store/db.js';
 import { AccountsRepo } from '../../store/accounts.js';
 import { SecretBox } from '../../store/secret-box.js';
 import { FileStore } from '../../files/file-store.js';
-import { MessageRecorder } from '../../channels/recorder.js';
+import { MessageRecorder } from '../../orders/recorder.js';
 import { defaultChannels } from '../../channels/index.js';
 import { resolveSecretKey } from '../../secret-key.js';
 import { systemClock } from '../../../protocol/clock.js';
