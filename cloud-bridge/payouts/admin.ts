@@ -1,17 +1,7 @@
 import { dirname } from 'node:path';
 import { Option, type Command } from 'commander';
-import { pino } from 'pino';
-import { systemClock } from '../../protocol/clock.js';
 import { parseDecimal } from '../../protocol/money.js';
-import { defaultChannels } from '../channels/index.js';
-import { EventLog } from '../events/event-log.js';
-import { FileStore } from '../files/file-store.js';
-import { ReconcileService } from '../reconcile/runs/service.js';
-import { resolveSecretKey } from '../secret-key.js';
-import { AccountsRepo } from '../store/accounts.js';
-import { openStore } from '../store/db.js';
-import { SecretBox } from '../store/secret-box.js';
-import { PayoutService, type BankAccount } from './service.js';
+import type { BankAccount, PayoutService } from './service.js';
 
 // `kauri admin bank-account set|list|approve|reject`, `kauri admin operator-fee set|list` and
 // `kauri admin payouts settings`: the same service (and audit) as the HQ page, from a shell.
@@ -20,6 +10,32 @@ import { PayoutService, type BankAccount } from './service.js';
 const DEFAULT_DB = 'sqlite:./data/bridge.db';
 
 async function withPayouts<T>(dbUrl: string, fn: (p: PayoutService) => Promise<T>): Promise<T> {
+  // Loaded here, not at the top: `kauri admin --help` must not pay for the store and the services.
+  const [
+    { pino },
+    { systemClock },
+    { defaultChannels },
+    { EventLog },
+    { FileStore },
+    { ReconcileService },
+    { resolveSecretKey },
+    { AccountsRepo },
+    { openStore },
+    { SecretBox },
+    { PayoutService },
+  ] = await Promise.all([
+    import('pino'),
+    import('../../protocol/clock.js'),
+    import('../channels/index.js'),
+    import('../events/event-log.js'),
+    import('../files/file-store.js'),
+    import('../reconcile/runs/service.js'),
+    import('../secret-key.js'),
+    import('../store/accounts.js'),
+    import('../store/db.js'),
+    import('../store/secret-box.js'),
+    import('./service.js'),
+  ]);
   const dataDir = dbUrl.startsWith('sqlite:') ? dirname(dbUrl.slice('sqlite:'.length)) : './data';
   const secretKey = resolveSecretKey(dataDir, (l) => process.stderr.write(`${l}\n`));
   const store = await openStore(dbUrl);
