@@ -326,6 +326,7 @@ export interface operations {
               rate_time?: string;
               channel_trade_no?: string;
               qr_code?: string;
+              /** @description web, wap, h5: where the payer's browser goes to pay. h5: WeChat's mweb_url, valid 5 minutes, opened from a page on the domain registered with WeChat; the wallet then returns the payer to the bridge's page /r/<id> */
               redirect_url?: string;
               checkout_id?: string;
               store_id?: string;
@@ -461,14 +462,19 @@ export interface operations {
           currency: string;
           /** @enum {string} */
           channel: 'wechat' | 'alipay' | 'bank';
-          /** @enum {string} */
-          mode: 'native' | 'jsapi' | 'micropay' | 'web' | 'precreate' | 'spot' | 'bank';
+          /**
+           * @description wechat: native (QR) | jsapi (inside WeChat) | h5 (a phone browser opens WeChat) | micropay; alipay: web (cashier; the account default decides desktop or mobile) | wap (mobile cashier) | precreate | spot; bank: bank
+           * @enum {string}
+           */
+          mode: 'native' | 'jsapi' | 'h5' | 'micropay' | 'web' | 'wap' | 'precreate' | 'spot' | 'bank';
           auth_code?: string;
           openid?: string;
           quote_id?: string;
           /** Format: uri */
           return_url?: string;
           description?: string;
+          /** @description mode h5: the payer's own IP address (WeChat refuses H5 without it); default: the caller's */
+          payer_ip?: string;
         };
       };
     };
@@ -495,6 +501,7 @@ export interface operations {
             rate_time?: string;
             channel_trade_no?: string;
             qr_code?: string;
+            /** @description web, wap, h5: where the payer's browser goes to pay. h5: WeChat's mweb_url, valid 5 minutes, opened from a page on the domain registered with WeChat; the wallet then returns the payer to the bridge's page /r/<id> */
             redirect_url?: string;
             checkout_id?: string;
             store_id?: string;
@@ -528,6 +535,7 @@ export interface operations {
             rate_time?: string;
             channel_trade_no?: string;
             qr_code?: string;
+            /** @description web, wap, h5: where the payer's browser goes to pay. h5: WeChat's mweb_url, valid 5 minutes, opened from a page on the domain registered with WeChat; the wallet then returns the payer to the bridge's page /r/<id> */
             redirect_url?: string;
             checkout_id?: string;
             store_id?: string;
@@ -679,6 +687,7 @@ export interface operations {
             rate_time?: string;
             channel_trade_no?: string;
             qr_code?: string;
+            /** @description web, wap, h5: where the payer's browser goes to pay. h5: WeChat's mweb_url, valid 5 minutes, opened from a page on the domain registered with WeChat; the wallet then returns the payer to the bridge's page /r/<id> */
             redirect_url?: string;
             checkout_id?: string;
             store_id?: string;
@@ -830,6 +839,7 @@ export interface operations {
             rate_time?: string;
             channel_trade_no?: string;
             qr_code?: string;
+            /** @description web, wap, h5: where the payer's browser goes to pay. h5: WeChat's mweb_url, valid 5 minutes, opened from a page on the domain registered with WeChat; the wallet then returns the payer to the bridge's page /r/<id> */
             redirect_url?: string;
             checkout_id?: string;
             store_id?: string;
@@ -1432,6 +1442,7 @@ export interface operations {
                 rate_time?: string;
                 channel_trade_no?: string;
                 qr_code?: string;
+                /** @description web, wap, h5: where the payer's browser goes to pay. h5: WeChat's mweb_url, valid 5 minutes, opened from a page on the domain registered with WeChat; the wallet then returns the payer to the bridge's page /r/<id> */
                 redirect_url?: string;
                 checkout_id?: string;
                 store_id?: string;
@@ -1622,6 +1633,7 @@ export interface operations {
               rate_time?: string;
               channel_trade_no?: string;
               qr_code?: string;
+              /** @description web, wap, h5: where the payer's browser goes to pay. h5: WeChat's mweb_url, valid 5 minutes, opened from a page on the domain registered with WeChat; the wallet then returns the payer to the bridge's page /r/<id> */
               redirect_url?: string;
               checkout_id?: string;
               store_id?: string;
@@ -1792,6 +1804,7 @@ export interface operations {
               rate_time?: string;
               channel_trade_no?: string;
               qr_code?: string;
+              /** @description web, wap, h5: where the payer's browser goes to pay. h5: WeChat's mweb_url, valid 5 minutes, opened from a page on the domain registered with WeChat; the wallet then returns the payer to the bridge's page /r/<id> */
               redirect_url?: string;
               checkout_id?: string;
               store_id?: string;
@@ -1962,6 +1975,7 @@ export interface operations {
               rate_time?: string;
               channel_trade_no?: string;
               qr_code?: string;
+              /** @description web, wap, h5: where the payer's browser goes to pay. h5: WeChat's mweb_url, valid 5 minutes, opened from a page on the domain registered with WeChat; the wallet then returns the payer to the bridge's page /r/<id> */
               redirect_url?: string;
               checkout_id?: string;
               store_id?: string;
@@ -2115,6 +2129,7 @@ export interface operations {
               rate_time?: string;
               channel_trade_no?: string;
               qr_code?: string;
+              /** @description web, wap, h5: where the payer's browser goes to pay. h5: WeChat's mweb_url, valid 5 minutes, opened from a page on the domain registered with WeChat; the wallet then returns the payer to the bridge's page /r/<id> */
               redirect_url?: string;
               checkout_id?: string;
               store_id?: string;
