@@ -94,6 +94,19 @@ describe.each(storeKinds())('FX service on %s', (kind) => {
     expect((await fx.latest('bank', 'NZD'))!.rate).toBe('4.25');
   });
 
+  it('the latest rate is the last one fetched, even after the clock steps back', async () => {
+    // A fetch while the clock ran an hour ahead, then the clock corrected: the next fetch is
+    // the current rate although its fetched_at is earlier.
+    clock.set(t0 + 3_600_000);
+    answer = rate('4.3000', t0 + 3_600_000);
+    await fx.pullAll();
+    clock.set(t0 + 120_000);
+    answer = rate('4.3100', t0 + 60_000);
+    await fx.pullAll();
+    expect((await fx.latest('bank', 'NZD'))!.rate).toBe('4.31');
+    clock.set(t0 + 60_000);
+  });
+
   it("quotes with the merchant's markup, rounded up, and records it", async () => {
     answer = rate('4.2500', t0);
     const q = await fx.quote(merchantId, 'bank', money(1_234_567, 'NZD'));

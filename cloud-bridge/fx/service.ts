@@ -243,14 +243,17 @@ export class FxService {
     return toRow(row);
   }
 
-  /** The rate the source gave last (the latest fetch), whatever its age. */
+  /**
+   * The rate the source gave last (the latest fetch), whatever its age. "Last" is insertion
+   * order (ids are monotonic ULIDs), not fetched_at: after the clock steps back, a row fetched
+   * "in the future" must not hide the fresh ones behind it.
+   */
   async latest(channel: FxChannel, currency: string): Promise<RateRow | undefined> {
     const r = await this.db
       .selectFrom('fx_rates')
       .selectAll()
       .where('channel', '=', channel)
       .where('currency', '=', currency)
-      .orderBy('fetched_at', 'desc')
       .orderBy('id', 'desc')
       .limit(1)
       .executeTakeFirst();

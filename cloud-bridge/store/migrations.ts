@@ -375,6 +375,14 @@ const m0011_merchant_max_payment: Builder = (d) => ({
   },
 });
 
+// The latest rate is the last one fetched in insertion order (the id, a monotonic ULID),
+// not by its fetched_at: a clock stepped back must not leave an older row in front.
+const m0017_fx_rates_by_id: Builder = () => ({
+  async up(db: Kysely<any>) {
+    await db.schema.createIndex('fx_rates_by_id').on('fx_rates').columns(['channel', 'currency', 'id']).execute();
+  },
+});
+
 const ALL: Record<string, Builder> = {
   '0001_core': m0001_core,
   '0002_fx': m0002_fx,
@@ -390,6 +398,7 @@ const ALL: Record<string, Builder> = {
   '0012_manager_pin_attempts': m0012_manager_pin_attempts,
   '0013_payouts': m0013_payouts,
   '0016_transition_guard': m0016_transition_guard,
+  '0017_fx_rates_by_id': m0017_fx_rates_by_id,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
