@@ -254,7 +254,12 @@ export class Scheduler {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    while (this.inflight.size) await Promise.allSettled([...this.inflight]);
+    // A pass under way may still start what it claimed: wait for it too, so nothing runs
+    // (a webhook sent, a channel called) once stop() has returned.
+    while (this.passing || this.inflight.size) {
+      if (this.inflight.size) await Promise.allSettled([...this.inflight]);
+      else await new Promise((r) => setTimeout(r, 5));
+    }
   }
 
   /** Runs a polling pass now (tests, after an enqueue, when a slot frees). */
@@ -334,6 +339,7 @@ export class Scheduler {
 
   private async startDueJobs(): Promise<void> {
     for (const job of this.jobs) {
+      if (this.stopped) return;
       if (this.runningJobs.has(job.name)) continue;
       const now = this.clock.now();
       await this.store.db
@@ -405,6 +411,7 @@ export class Scheduler {
     for (const [kind, spec] of this.kinds) byLane.set(spec.lane, [...(byLane.get(spec.lane) ?? []), kind]);
     const now = nowIso(this.clock.now());
     for (const [lane, kinds] of byLane) {
+      if (this.stopped) return;
       const free = this.limits[lane] - this.busy(lane);
       if (free <= 0) continue;
       const mine = [...this.runningTasks.keys()];
