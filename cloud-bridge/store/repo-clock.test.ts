@@ -165,6 +165,33 @@ for (const kind of storeKinds()) {
           }>`select created_at, updated_at from terminal_commands where terminal_id = ${terminal.id}`,
         ),
       ).toEqual({ created_at: clock.iso(), updated_at: clock.iso() });
+      // A burst recorded together: a new record, and one already there answered again.
+      const firstAt = clock.iso();
+      clock.advance(7_000);
+      await repo.finishCommands(terminal.id, [
+        { key: 'idem-1', name: 'print', result: { ok: true, data: 2 } },
+        { key: 'idem-2', name: 'print', result: { ok: false } },
+      ]);
+      expect(
+        (
+          await sql<{
+            idem_key: string;
+            created_at: string;
+            updated_at: string;
+          }>`select idem_key, created_at, updated_at from terminal_commands where terminal_id = ${terminal.id} order by idem_key`.execute(
+            store.db,
+          )
+        ).rows,
+      ).toEqual([
+        { idem_key: 'idem-1', created_at: firstAt, updated_at: clock.iso() },
+        { idem_key: 'idem-2', created_at: clock.iso(), updated_at: clock.iso() },
+      ]);
+      expect(await repo.doneCommands(terminal.id, ['idem-1', 'idem-2', 'idem-3'])).toEqual(
+        new Map<string, unknown>([
+          ['idem-1', { ok: true, data: 2 }],
+          ['idem-2', { ok: false }],
+        ]),
+      );
 
       clock.advance(7_000);
       await repo.setManagerPin(shop.id, '482915');

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { KauriError } from '../../protocol/errors.js';
-import type { CommandArgsOf, CommandName } from '../../protocol/link.js';
+import type { CommandArgsOf, CommandName, CommandResultOf } from '../../protocol/link.js';
 import { money } from '../../protocol/money.js';
 import { channelOfPaymentCode, type ChannelName } from '../../protocol/payments.js';
 import { orderRef, type PaymentService } from '../orders/payments.js';
@@ -65,102 +65,96 @@ export class TerminalCommandExecutor {
 
   constructor(private readonly deps: ExecutorDeps) {}
 
-  async execute(terminal: Terminal, name: CommandName, args: unknown): Promise<unknown> {
-    switch (name) {
-      case 'checkout.create': {
-        const a = args as CommandArgsOf<'checkout.create'>;
-        money(a.amountMinor, a.currency);
-        const c = this.checkouts();
-        return c.create(terminal.merchantId, {
-          amountMinor: a.amountMinor,
-          currency: a.currency,
-          storeId: terminal.storeId,
-          terminalId: terminal.id,
-          expiresInS: a.expiresInS,
-        });
-      }
-      case 'checkout.cancel': {
-        const a = args as CommandArgsOf<'checkout.cancel'>;
-        const c = this.checkouts();
-        if ((await c.storeOf(a.checkoutId)) !== terminal.storeId)
-          throw new KauriError('not_found', 'No such checkout at this store');
-        return c.cancel(terminal.merchantId, a.checkoutId);
-      }
-      case 'payment.scan': {
-        const a = args as CommandArgsOf<'payment.scan'>;
-        const channel = channelOfPaymentCode(a.authCode);
-        if (!channel) throw new KauriError('auth_code_invalid', 'That is not a WeChat or Alipay payment code');
-        const order = await this.deps.payments.createPayment(
-          terminal.merchantId,
-          {
-            out_trade_no: a.outTradeNo,
-            amount_minor: a.amountMinor,
-            currency: a.currency,
-            channel,
-            mode: channel === 'wechat' ? 'micropay' : 'spot',
-            auth_code: a.authCode,
-            description: 'Kauri counter sale',
-          },
-          { storeId: terminal.storeId, terminalId: terminal.id },
-        );
-        return paymentView(order);
-      }
-      case 'payment.query': {
-        const a = args as CommandArgsOf<'payment.query'>;
-        return paymentView(await this.ownOrder(terminal, a.outTradeNo));
-      }
-      case 'payment.cancel': {
-        const a = args as CommandArgsOf<'payment.cancel'>;
-        let order = await this.ownOrder(terminal, a.outTradeNo);
-        // Ask the channel first: the customer may have just confirmed. Closing (for a
-        // scanned code: reversing) an order that is in fact paid would hand the money back
-        // behind the cashier's back; a paid one is shown as paid and refunded on purpose.
-        if (isOpen(order.status)) order = await this.queryChannel(order);
-        if (isPaidFamily(order.status)) return paymentView(order);
-        return paymentView(await this.deps.payments.closeOrder(order, 'terminal_cancel'));
-      }
-      case 'refund.create': {
-        const a = args as CommandArgsOf<'refund.create'>;
-        await this.checkPin(terminal, a.managerPin);
-        const order = await this.ownOrder(terminal, a.outTradeNo);
-        const { refund, order: after } = await this.deps.payments.refund(
-          terminal.merchantId,
-          order.out_trade_no,
-          {
-            out_refund_no: a.outRefundNo,
-            amount_minor: a.amountMinor,
-            reason: a.reason,
-          },
-          { cause: `terminal_refund:${terminal.id}` },
-        );
-        return { refund: refundView(refund, after), payment: paymentView(after) };
-      }
-      case 'manager.verify': {
-        const a = args as CommandArgsOf<'manager.verify'>;
-        await this.checkPin(terminal, a.managerPin);
-        this.deps.log.info({ terminal: terminal.id, purpose: a.purpose }, 'manager PIN verified');
-        return { verified: true };
-      }
-      case 'fx.estimate': {
-        const a = args as CommandArgsOf<'fx.estimate'>;
-        const fx = this.deps.fx?.();
-        const out: Record<string, unknown> = {};
-        for (const channel of ['wechat', 'alipay'] as const) {
-          out[channel] = fx
-            ? ((await fx.estimate(terminal.merchantId, channel, a.amountMinor, a.currency).catch(() => undefined)) ??
-              null)
-            : null;
-        }
-        return out;
-      }
-      case 'device.health': {
-        const a = args as CommandArgsOf<'device.health'>;
-        // Kept in the database, not in this process: HQ and the admin CLI may ask any bridge.
-        await this.deps.terminals.recordHealth(terminal.id, a.devices);
-        return { recorded: true };
-      }
-    }
+  /** Runs one command; its answer is the shape protocol/link.ts promises the counter for it. */
+  execute<N extends CommandName>(terminal: Terminal, name: N, args: CommandArgsOf<N>): Promise<CommandResultOf<N>> {
+    // One handler per command, each typed by its own arguments and answer; the lookup by a
+    // name that is only known at run time is the one place the pairing is asserted.
+    const run = this.handlers[name] as (t: Terminal, a: CommandArgsOf<N>) => Promise<CommandResultOf<N>>;
+    return run(terminal, args);
   }
+
+  private readonly handlers: {
+    [N in CommandName]: (terminal: Terminal, args: CommandArgsOf<N>) => Promise<CommandResultOf<N>>;
+  } = {
+    'checkout.create': async (terminal, a) => {
+      money(a.amountMinor, a.currency);
+      return this.checkouts().create(terminal.merchantId, {
+        amountMinor: a.amountMinor,
+        currency: a.currency,
+        storeId: terminal.storeId,
+        terminalId: terminal.id,
+        expiresInS: a.expiresInS,
+      });
+    },
+    'checkout.cancel': async (terminal, a) => {
+      const c = this.checkouts();
+      if ((await c.storeOf(a.checkoutId)) !== terminal.storeId)
+        throw new KauriError('not_found', 'No such checkout at this store');
+      return c.cancel(terminal.merchantId, a.checkoutId);
+    },
+    'payment.scan': async (terminal, a) => {
+      const channel = channelOfPaymentCode(a.authCode);
+      if (!channel) throw new KauriError('auth_code_invalid', 'That is not a WeChat or Alipay payment code');
+      const order = await this.deps.payments.createPayment(
+        terminal.merchantId,
+        {
+          out_trade_no: a.outTradeNo,
+          amount_minor: a.amountMinor,
+          currency: a.currency,
+          channel,
+          mode: channel === 'wechat' ? 'micropay' : 'spot',
+          auth_code: a.authCode,
+          description: 'Kauri counter sale',
+        },
+        { storeId: terminal.storeId, terminalId: terminal.id },
+      );
+      return paymentView(order);
+    },
+    'payment.query': async (terminal, a) => paymentView(await this.ownOrder(terminal, a.outTradeNo)),
+    'payment.cancel': async (terminal, a) => {
+      let order = await this.ownOrder(terminal, a.outTradeNo);
+      // Ask the channel first: the customer may have just confirmed. Closing (for a
+      // scanned code: reversing) an order that is in fact paid would hand the money back
+      // behind the cashier's back; a paid one is shown as paid and refunded on purpose.
+      if (isOpen(order.status)) order = await this.queryChannel(order);
+      if (isPaidFamily(order.status)) return paymentView(order);
+      return paymentView(await this.deps.payments.closeOrder(order, 'terminal_cancel'));
+    },
+    'refund.create': async (terminal, a) => {
+      await this.checkPin(terminal, a.managerPin);
+      const order = await this.ownOrder(terminal, a.outTradeNo);
+      const { refund, order: after } = await this.deps.payments.refund(
+        terminal.merchantId,
+        order.out_trade_no,
+        {
+          out_refund_no: a.outRefundNo,
+          amount_minor: a.amountMinor,
+          reason: a.reason,
+        },
+        { cause: `terminal_refund:${terminal.id}` },
+      );
+      return { refund: refundView(refund, after), payment: paymentView(after) };
+    },
+    'manager.verify': async (terminal, a) => {
+      await this.checkPin(terminal, a.managerPin);
+      this.deps.log.info({ terminal: terminal.id, purpose: a.purpose }, 'manager PIN verified');
+      return { verified: true };
+    },
+    'fx.estimate': async (terminal, a) => {
+      const fx = this.deps.fx?.();
+      const estimate = async (channel: ChannelName) =>
+        fx
+          ? ((await fx.estimate(terminal.merchantId, channel, a.amountMinor, a.currency).catch(() => undefined)) ??
+            null)
+          : null;
+      return { wechat: await estimate('wechat'), alipay: await estimate('alipay') };
+    },
+    'device.health': async (terminal, a) => {
+      // Kept in the database, not in this process: HQ and the admin CLI may ask any bridge.
+      await this.deps.terminals.recordHealth(terminal.id, a.devices);
+      return { recorded: true };
+    },
+  };
 
   private async queryChannel(order: Order): Promise<Order> {
     const channel = this.deps.channels?.()?.get(order.channel as ChannelName);

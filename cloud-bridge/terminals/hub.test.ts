@@ -212,6 +212,31 @@ describe('terminal link (bridge side)', () => {
     c.ws.close();
   });
 
+  it('answers a burst of commands in the order sent, each once, recorded before it is answered', async () => {
+    const t = await pairAt('store-a');
+    const c = await connect(wsUrl, terminalAuthorization(t.terminalId, t.secret));
+    c.ws.send(JSON.stringify({ v: 1, type: 'hello', lastSeq: await bridge.events.head() }));
+    await c.next((m) => m.type === 'welcome');
+    const keys = Array.from({ length: 1500 }, (_, i) => `burst-${String(i).padStart(4, '0')}`);
+    const command = (key: string) =>
+      JSON.stringify({ v: 1, type: 'command', key, name: 'payment.query', args: { outTradeNo: `NOPE-${key}` } });
+    // One key sent twice in the burst (a resend while the first is in flight): done once, answered twice.
+    for (const key of [...keys.slice(0, 700), keys[3]!, ...keys.slice(700)]) c.ws.send(command(key));
+    const results: Array<{ key: string; replayed?: boolean }> = [];
+    const recordedWhenAnswered: number[] = [];
+    for (let i = 0; i <= keys.length; i++) {
+      const r = (await c.next((m) => m.type === 'result', 20_000)) as { key: string; replayed?: boolean };
+      results.push(r);
+      if (r.key === keys[0] || r.key === keys[1499])
+        recordedWhenAnswered.push((await bridge.terminals.repo.doneCommands(t.terminalId, [r.key])).size);
+    }
+    expect(results.map((r) => r.key)).toEqual([...keys.slice(0, 700), keys[3], ...keys.slice(700)]);
+    expect(results.filter((r) => r.replayed).map((r) => r.key)).toEqual([keys[3]]);
+    expect(recordedWhenAnswered).toEqual([1, 1]);
+    expect(await bridge.terminals.repo.countCommands(t.terminalId)).toBe(1500);
+    c.ws.close();
+  });
+
   it("refuses a terminal of store A asking for, cancelling or refunding store B's payment", async () => {
     const account = await bridge.accounts.createChannelAccount({
       merchantId: merchant,

@@ -41,7 +41,9 @@ interface Connection {
   lastSent: number;
   replaying: boolean;
   buffered: DomainEvent[];
-  commands: Promise<void>;
+  /** Commands received and not yet answered, in the order sent. */
+  commands: CommandMessage[];
+  draining: boolean;
   alive: boolean;
 }
 
@@ -260,7 +262,8 @@ export class TerminalHub {
       lastSent: 0,
       replaying: true,
       buffered: [],
-      commands: Promise.resolve(),
+      commands: [],
+      draining: false,
       alive: true,
     };
     this.byTerminal.set(terminal.id, c);
@@ -304,10 +307,8 @@ export class TerminalHub {
           send(socket, { v: LINK_VERSION, type: 'pong', at: msg.at });
           break;
         case 'command':
-          // One at a time per counter, in the order sent: a cancel never overtakes its sale.
-          c.commands = c.commands
-            .then(() => this.command(c, msg))
-            .catch((err) => log.error({ err }, 'terminal command failed'));
+          c.commands.push(msg);
+          if (!c.draining) void this.drainCommands(c);
           break;
       }
     });
@@ -348,19 +349,67 @@ export class TerminalHub {
     for (const e of held) this.sendEvent(c, e);
   }
 
-  private async command(c: Connection, msg: CommandMessage): Promise<void> {
-    const { terminals, executor, log } = this.deps;
-    const reply = (r: { ok: boolean; data?: unknown; error?: LinkErrorBody; replayed?: boolean }) =>
-      send(c.socket, { v: LINK_VERSION, type: 'result', key: msg.key, ...r });
-    const claim = await terminals.claimCommand(c.terminal.id, msg.key, msg.name);
-    if (claim.done) {
-      reply({ ...(claim.result as { ok: boolean }), replayed: true });
-      return;
+  /**
+   * Runs a counter's commands one at a time, in the order sent (a cancel never overtakes its
+   * sale). Commands that arrive together (an outbox drained after a reconnect) are looked up
+   * in one read and their dedupe records written in one transaction: one commit for the lot
+   * instead of one per command, which had bounded a drain by the disk's fsync rate. Answers
+   * are sent only once their records are committed, as before; held answers are let go after
+   * BATCH_HOLD_MS so a slow command behind them does not delay them.
+   */
+  private async drainCommands(c: Connection): Promise<void> {
+    c.draining = true;
+    try {
+      while (c.commands.length) {
+        const batch = c.commands.splice(0, BATCH_MAX);
+        await this.commandBatch(c, batch).catch((err) => this.deps.log.error({ err }, 'terminal commands failed'));
+      }
+    } finally {
+      c.draining = false;
     }
-    let result: { ok: boolean; data?: unknown; error?: LinkErrorBody };
+  }
+
+  private async commandBatch(c: Connection, batch: CommandMessage[]): Promise<void> {
+    const { terminals } = this.deps;
+    const done = await terminals.doneCommands(
+      c.terminal.id,
+      batch.map((m) => m.key),
+    );
+    let held: Array<{ msg: CommandMessage; result: CommandAnswer; record: boolean }> = [];
+    let heldSince = 0;
+    const release = async () => {
+      const out = held;
+      held = [];
+      await terminals.finishCommands(
+        c.terminal.id,
+        out.filter((h) => h.record).map((h) => ({ key: h.msg.key, name: h.msg.name, result: h.result })),
+      );
+      for (const h of out) send(c.socket, { v: LINK_VERSION, type: 'result', key: h.msg.key, ...h.result });
+    };
+    for (const msg of batch) {
+      const before = done.get(msg.key);
+      if (before !== undefined) {
+        held.push({ msg, result: { ...(before as CommandAnswer), replayed: true }, record: false });
+      } else {
+        const result = await this.execute(c, msg);
+        // A wrong PIN or an internal failure is not recorded: the same command may be tried
+        // again and deserves a fresh answer.
+        const transient =
+          !result.ok && ['manager_pin_invalid', 'manager_pin_locked', 'internal'].includes(result.error!.code);
+        if (!transient) done.set(msg.key, result); // the same key twice in one burst: answered once, then replayed
+        held.push({ msg, result, record: !transient });
+      }
+      if (held.length === 1) heldSince = performance.now();
+      if (performance.now() - heldSince >= BATCH_HOLD_MS) await release();
+    }
+    await release();
+  }
+
+  private async execute(c: Connection, msg: CommandMessage): Promise<CommandAnswer> {
+    const { executor, log } = this.deps;
     const parsed = CommandArgs[msg.name].safeParse(msg.args);
     if (!parsed.success) {
-      result = {
+      return {
         ok: false,
         error: {
           code: 'invalid_request',
@@ -368,23 +417,28 @@ export class TerminalHub {
           zh: ERRORS.invalid_request.zh,
         },
       };
-    } else {
-      try {
-        result = { ok: true, data: await executor.execute(c.terminal, msg.name, parsed.data) };
-      } catch (err) {
-        if (!isKauriError(err))
-          log.error({ err, command: msg.name, terminal: c.terminal.id }, 'terminal command crashed');
-        result = { ok: false, error: errorBody(err) };
-      }
     }
-    // A wrong PIN or an internal failure is not recorded: the same command may be tried
-    // again and deserves a fresh answer.
-    const transient =
-      !result.ok && ['manager_pin_invalid', 'manager_pin_locked', 'internal'].includes(result.error!.code);
-    if (!transient) await terminals.finishCommand(c.terminal.id, msg.key, result, msg.name);
-    reply(result);
+    try {
+      return { ok: true, data: await executor.execute(c.terminal, msg.name, parsed.data) };
+    } catch (err) {
+      if (!isKauriError(err))
+        log.error({ err, command: msg.name, terminal: c.terminal.id }, 'terminal command crashed');
+      return { ok: false, error: errorBody(err) };
+    }
   }
 }
+
+interface CommandAnswer {
+  ok: boolean;
+  data?: unknown;
+  error?: LinkErrorBody;
+  replayed?: boolean;
+}
+
+/** Commands of one counter looked up and recorded together, at most. */
+const BATCH_MAX = 1000;
+/** How long an answer may wait for the commands behind it before it is recorded and sent. */
+const BATCH_HOLD_MS = 20;
 
 function errorBody(err: unknown): LinkErrorBody {
   if (isKauriError(err)) return { code: err.code, message: err.message, zh: err.zh };

@@ -90,6 +90,9 @@ export function newPairingCode(): string {
   return `${chars.slice(0, 5)}-${chars.slice(5)}`;
 }
 const normaliseCode = (code: string) => code.toUpperCase().replace(/[^A-Z0-9]/g, '');
+// Rows per statement when a burst of commands is looked up or recorded: well under the
+// bound-parameter limits of SQLite (32,766) and PostgreSQL (65,535) at 7 columns a row.
+const COMMAND_CHUNK = 500;
 
 export class TerminalsRepo {
   private readonly db: Kysely<Tables>;
@@ -307,6 +310,55 @@ export class TerminalsRepo {
         oc.columns(['terminal_id', 'idem_key']).doUpdateSet({ status: 'done', result: text, updated_at: now }),
       )
       .execute();
+  }
+
+  /** The stored answers of those of `keys` already done (a burst of commands is looked up in one read). */
+  async doneCommands(terminalId: string, keys: string[]): Promise<Map<string, unknown>> {
+    const done = new Map<string, unknown>();
+    for (let i = 0; i < keys.length; i += COMMAND_CHUNK) {
+      const rows = await this.db
+        .selectFrom('terminal_commands')
+        .select(['idem_key', 'status', 'result'])
+        .where('terminal_id', '=', terminalId)
+        .where('idem_key', 'in', keys.slice(i, i + COMMAND_CHUNK))
+        .execute();
+      for (const r of rows) if (r.status === 'done') done.set(r.idem_key, JSON.parse(r.result ?? 'null'));
+    }
+    return done;
+  }
+
+  /** Records the answers of a burst of commands in one transaction (one commit for the lot). */
+  async finishCommands(
+    terminalId: string,
+    answers: Array<{ key: string; name: string; result: unknown }>,
+  ): Promise<void> {
+    if (!answers.length) return;
+    const now = this.now();
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < answers.length; i += COMMAND_CHUNK) {
+        await trx
+          .insertInto('terminal_commands')
+          .values(
+            answers.slice(i, i + COMMAND_CHUNK).map((a) => ({
+              terminal_id: terminalId,
+              idem_key: a.key,
+              name: a.name,
+              status: 'done',
+              result: JSON.stringify(a.result),
+              created_at: now,
+              updated_at: now,
+            })),
+          )
+          .onConflict((oc) =>
+            oc.columns(['terminal_id', 'idem_key']).doUpdateSet((eb) => ({
+              status: 'done',
+              result: eb.ref('excluded.result'),
+              updated_at: now,
+            })),
+          )
+          .execute();
+      }
+    });
   }
 
   async countCommands(terminalId: string): Promise<number> {

@@ -134,20 +134,28 @@ export class TerminalDb {
     this.raw.close();
   }
 
+  // Statements are prepared once and kept: preparing one per call had cost more than running
+  // it when an outbox of thousands of answers is applied.
+  private readonly statements = new Map<string, Database.Statement>();
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text);
+    if (!st) this.statements.set(text, (st = this.raw.prepare(text)));
+    return st;
+  }
+
   tx<T>(fn: () => T): T {
     return this.raw.transaction(fn)();
   }
 
   // ---- settings ----
   getSetting(key: string): string | undefined {
-    return (this.raw.prepare('select value from settings where key = ?').get(key) as { value: string } | undefined)
-      ?.value;
+    return (this.sql('select value from settings where key = ?').get(key) as { value: string } | undefined)?.value;
   }
 
   setSetting(key: string, value: string): void {
-    this.raw
-      .prepare('insert into settings (key, value) values (?, ?) on conflict(key) do update set value = excluded.value')
-      .run(key, value);
+    this.sql(
+      'insert into settings (key, value) values (?, ?) on conflict(key) do update set value = excluded.value',
+    ).run(key, value);
   }
 
   get lastEventSeq(): number {
@@ -156,94 +164,94 @@ export class TerminalDb {
 
   // ---- outbox ----
   enqueue(key: string, name: string, args: unknown, ref: string | null = null): void {
-    this.raw
-      .prepare('insert into outbox (key, name, args, ref, created_at) values (?, ?, ?, ?, ?)')
-      .run(key, name, JSON.stringify(args), ref, new Date().toISOString());
+    this.sql('insert into outbox (key, name, args, ref, created_at) values (?, ?, ?, ?, ?)').run(
+      key,
+      name,
+      JSON.stringify(args),
+      ref,
+      new Date().toISOString(),
+    );
   }
 
   outbox(limit = 100_000): OutboxRow[] {
-    return this.raw.prepare('select * from outbox order by seq limit ?').all(limit) as OutboxRow[];
+    return this.sql('select * from outbox order by seq limit ?').all(limit) as OutboxRow[];
   }
 
   outboxCount(): number {
-    return (this.raw.prepare('select count(*) as n from outbox').get() as { n: number }).n;
+    return (this.sql('select count(*) as n from outbox').get() as { n: number }).n;
   }
 
   outboxEntry(key: string): OutboxRow | undefined {
-    return this.raw.prepare('select * from outbox where key = ?').get(key) as OutboxRow | undefined;
+    return this.sql('select * from outbox where key = ?').get(key) as OutboxRow | undefined;
   }
 
   /** Leaves the outbox: true if it was there (a duplicate answer finds nothing). */
   dequeue(key: string): boolean {
-    return this.raw.prepare('delete from outbox where key = ?').run(key).changes === 1;
+    return this.sql('delete from outbox where key = ?').run(key).changes === 1;
   }
 
   // ---- sales and refunds ----
   insertSale(row: SaleRow): void {
     const cols = Object.keys(row);
-    this.raw.prepare(`insert into sales (${cols.join(', ')}) values (${cols.map((c) => `@${c}`).join(', ')})`).run(row);
+    this.sql(`insert into sales (${cols.join(', ')}) values (${cols.map((c) => `@${c}`).join(', ')})`).run(row);
   }
 
   updateSale(id: string, patch: Partial<SaleRow>): SaleRow | undefined {
     const cols = Object.keys(patch).filter((k) => k !== 'id');
     if (cols.length) {
-      this.raw
-        .prepare(`update sales set ${cols.map((c) => `${c} = @${c}`).join(', ')}, updated_at = @__now where id = @__id`)
-        .run({ ...patch, __now: new Date().toISOString(), __id: id });
+      this.sql(
+        `update sales set ${cols.map((c) => `${c} = @${c}`).join(', ')}, updated_at = @__now where id = @__id`,
+      ).run({ ...patch, __now: new Date().toISOString(), __id: id });
     }
     return this.sale(id);
   }
 
   sale(id: string): SaleRow | undefined {
-    return this.raw.prepare('select * from sales where id = ?').get(id) as SaleRow | undefined;
+    return this.sql('select * from sales where id = ?').get(id) as SaleRow | undefined;
   }
 
   saleBy(column: 'out_trade_no' | 'checkout_id', value: string): SaleRow | undefined {
-    return this.raw.prepare(`select * from sales where ${column} = ?`).get(value) as SaleRow | undefined;
+    return this.sql(`select * from sales where ${column} = ?`).get(value) as SaleRow | undefined;
   }
 
   salesSince(iso: string): SaleRow[] {
-    return this.raw.prepare('select * from sales where created_at >= ? order by created_at desc').all(iso) as SaleRow[];
+    return this.sql('select * from sales where created_at >= ? order by created_at desc').all(iso) as SaleRow[];
   }
 
   insertRefund(row: RefundRow): void {
-    this.raw
-      .prepare(
-        `insert into refunds (out_refund_no, sale_id, amount_minor, currency, status, message, created_at, updated_at)
+    this.sql(
+      `insert into refunds (out_refund_no, sale_id, amount_minor, currency, status, message, created_at, updated_at)
       values (@out_refund_no, @sale_id, @amount_minor, @currency, @status, @message, @created_at, @updated_at)`,
-      )
-      .run(row);
+    ).run(row);
   }
 
   updateRefund(outRefundNo: string, status: RefundRow['status'], message: string | null = null): void {
-    this.raw
-      .prepare('update refunds set status = ?, message = coalesce(?, message), updated_at = ? where out_refund_no = ?')
-      .run(status, message, new Date().toISOString(), outRefundNo);
+    this.sql(
+      'update refunds set status = ?, message = coalesce(?, message), updated_at = ? where out_refund_no = ?',
+    ).run(status, message, new Date().toISOString(), outRefundNo);
   }
 
   refundsOf(saleId: string): RefundRow[] {
-    return this.raw.prepare('select * from refunds where sale_id = ? order by created_at').all(saleId) as RefundRow[];
+    return this.sql('select * from refunds where sale_id = ? order by created_at').all(saleId) as RefundRow[];
   }
 
   refundsSince(iso: string): RefundRow[] {
-    return this.raw.prepare('select * from refunds where created_at >= ? order by created_at').all(iso) as RefundRow[];
+    return this.sql('select * from refunds where created_at >= ? order by created_at').all(iso) as RefundRow[];
   }
 
   refund(outRefundNo: string): RefundRow | undefined {
-    return this.raw.prepare('select * from refunds where out_refund_no = ?').get(outRefundNo) as RefundRow | undefined;
+    return this.sql('select * from refunds where out_refund_no = ?').get(outRefundNo) as RefundRow | undefined;
   }
 
   // ---- receipts ----
   saveReceipt(kind: 'sale' | 'refund', ref: string, data: unknown): void {
-    this.raw
-      .prepare(
-        'insert into receipts (kind, ref, data, created_at) values (?, ?, ?, ?) on conflict(kind, ref) do nothing',
-      )
-      .run(kind, ref, JSON.stringify(data), new Date().toISOString());
+    this.sql(
+      'insert into receipts (kind, ref, data, created_at) values (?, ?, ?, ?) on conflict(kind, ref) do nothing',
+    ).run(kind, ref, JSON.stringify(data), new Date().toISOString());
   }
 
   receipt(kind: 'sale' | 'refund', ref: string): unknown {
-    const r = this.raw.prepare('select data from receipts where kind = ? and ref = ?').get(kind, ref) as
+    const r = this.sql('select data from receipts where kind = ? and ref = ?').get(kind, ref) as
       { data: string } | undefined;
     return r ? JSON.parse(r.data) : undefined;
   }
@@ -251,57 +259,51 @@ export class TerminalDb {
   // ---- what the next Z-report counts ----
   /** Settled payments no Z-report has counted yet, whichever day they began. */
   unreportedSales(): SaleRow[] {
-    return this.raw
-      .prepare(
-        `select * from sales where z_close_no is null and status in ('paid', 'partially_refunded', 'refunded') order by coalesce(paid_at, updated_at)`,
-      )
-      .all() as SaleRow[];
+    return this.sql(
+      `select * from sales where z_close_no is null and status in ('paid', 'partially_refunded', 'refunded') order by coalesce(paid_at, updated_at)`,
+    ).all() as SaleRow[];
   }
 
   /** Refunds that succeeded and no Z-report has counted yet, with their payment's channel. */
   unreportedRefunds(): Array<RefundRow & { channel: string | null }> {
-    return this.raw
-      .prepare(
-        `select r.*, s.channel from refunds r join sales s on s.id = r.sale_id
+    return this.sql(
+      `select r.*, s.channel from refunds r join sales s on s.id = r.sale_id
       where r.z_close_no is null and r.status = 'succeeded' order by r.updated_at`,
-      )
-      .all() as Array<RefundRow & { channel: string | null }>;
+    ).all() as Array<RefundRow & { channel: string | null }>;
   }
 
   /** Payments not settled either way, whichever day they began. */
   openSales(): SaleRow[] {
-    return this.raw
-      .prepare(`select * from sales where status in ('creating', 'waiting', 'pending', 'unknown') order by created_at`)
-      .all() as SaleRow[];
+    return this.sql(
+      `select * from sales where status in ('creating', 'waiting', 'pending', 'unknown') order by created_at`,
+    ).all() as SaleRow[];
   }
 
   markReported(closeNo: number, saleIds: readonly string[], refundNos: readonly string[]): void {
-    const sale = this.raw.prepare('update sales set z_close_no = ? where id = ? and z_close_no is null');
-    const refund = this.raw.prepare('update refunds set z_close_no = ? where out_refund_no = ? and z_close_no is null');
+    const sale = this.sql('update sales set z_close_no = ? where id = ? and z_close_no is null');
+    const refund = this.sql('update refunds set z_close_no = ? where out_refund_no = ? and z_close_no is null');
     for (const id of saleIds) sale.run(closeNo, id);
     for (const no of refundNos) refund.run(closeNo, no);
   }
 
   lastDayClose(): DayCloseRow | undefined {
-    return this.raw.prepare('select * from day_closes order by close_no desc limit 1').get() as DayCloseRow | undefined;
+    return this.sql('select * from day_closes order by close_no desc limit 1').get() as DayCloseRow | undefined;
   }
 
   // ---- day closes (Z-reports): one per store day, numbered per terminal ----
   dayClose(storeDay: string): DayCloseRow | undefined {
-    return this.raw.prepare('select * from day_closes where store_day = ?').get(storeDay) as DayCloseRow | undefined;
+    return this.sql('select * from day_closes where store_day = ?').get(storeDay) as DayCloseRow | undefined;
   }
 
   nextCloseNumber(): number {
-    return (this.raw.prepare('select coalesce(max(close_no), 0) + 1 as n from day_closes').get() as { n: number }).n;
+    return (this.sql('select coalesce(max(close_no), 0) + 1 as n from day_closes').get() as { n: number }).n;
   }
 
   insertDayClose(row: DayCloseRow): void {
-    this.raw
-      .prepare(
-        `insert into day_closes (close_no, store_day, generated_at, summary, journal_seq, journal_hash)
+    this.sql(
+      `insert into day_closes (close_no, store_day, generated_at, summary, journal_seq, journal_hash)
       values (@close_no, @store_day, @generated_at, @summary, @journal_seq, @journal_hash)`,
-      )
-      .run(row);
+    ).run(row);
   }
 
   // ---- journal ----
@@ -311,21 +313,26 @@ export class TerminalDb {
     const at = new Date().toISOString();
     const text = JSON.stringify(data);
     const hash = journalHash(head.hash, seq, at, kind, text);
-    this.raw
-      .prepare('insert into journal (seq, at, kind, data, prev_hash, hash) values (?, ?, ?, ?, ?, ?)')
-      .run(seq, at, kind, text, head.hash, hash);
+    this.sql('insert into journal (seq, at, kind, data, prev_hash, hash) values (?, ?, ?, ?, ?, ?)').run(
+      seq,
+      at,
+      kind,
+      text,
+      head.hash,
+      hash,
+    );
     return { seq, at, kind, data: text, prevHash: head.hash, hash };
   }
 
   journalHead(): { sequence: number; hash: string } {
-    const r = this.raw.prepare('select seq, hash from journal order by seq desc limit 1').get() as
+    const r = this.sql('select seq, hash from journal order by seq desc limit 1').get() as
       { seq: number; hash: string } | undefined;
     return r ? { sequence: r.seq, hash: r.hash } : { sequence: 0, hash: GENESIS };
   }
 
   journalEntries(): JournalEntry[] {
     return (
-      this.raw.prepare('select * from journal order by seq').all() as Array<{
+      this.sql('select * from journal order by seq').all() as Array<{
         seq: number;
         at: string;
         kind: string;
