@@ -95,6 +95,8 @@ export function withRedirectUrl(mwebUrl: string, returnUrl: string): string {
 
 /** "Revoke Order API should be called at least 15s later after the order is created" (pay.weixin.qq.com/doc/global/v2/en/4013659173). */
 export const REVERSE_NOT_BEFORE_MS = 15_000;
+/** Real milliseconds added to those 15 s for the time the order took to reach WeChat. */
+const REVERSE_MARGIN_MS = 1_000;
 
 function refusedReason(path: string, msg: string): string {
   return `WeChat refused ${path}: ${msg}`;
@@ -245,16 +247,19 @@ export class WechatChannel implements Channel {
    * /secapi/pay/reverse, again while WeChat says recall=Y; a paid order is refunded by it.
    * WeChat takes a reverse from 15 s after the order (overseas v2 Revoke Order), so an
    * earlier one (a cashier cancelling at once) first waits out the rest of those 15 s,
-   * plus a second for the time the order took to reach WeChat: the customer's money is
+   * plus a real second for the time the order took to reach WeChat: the customer's money is
    * never left taken because the reverse came too soon.
    */
   private async reverse(ctx: ChannelContext, ref: OrderRef): Promise<ChannelOutcome> {
     const path = '/secapi/pay/reverse';
     const client = this.client(ctx);
-    const notBeforeReal = ctx.clock.duration(REVERSE_NOT_BEFORE_MS + 1_000);
+    // WeChat's 15 s are protocol time; the margin for the order's trip to WeChat is real time
+    // (a network and a loaded machine do not run faster under KAURI_TIME_SCALE).
+    const windowReal = Math.max(1, ctx.clock.duration(REVERSE_NOT_BEFORE_MS));
+    const notBeforeReal = windowReal + REVERSE_MARGIN_MS;
     const ageReal = ctx.clock.now().getTime() - ref.createdAt.getTime();
     if (ageReal < notBeforeReal)
-      await ctx.clock.sleep(((notBeforeReal - ageReal) / notBeforeReal) * (REVERSE_NOT_BEFORE_MS + 1_000));
+      await ctx.clock.sleep((notBeforeReal - ageReal) * (REVERSE_NOT_BEFORE_MS / windowReal));
     let last = 'no answer';
     for (let attempt = 1; attempt <= this.reverseAttempts; attempt++) {
       if (attempt > 1) await ctx.clock.sleep(this.reverseRetryMs);
