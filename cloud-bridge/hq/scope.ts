@@ -58,6 +58,8 @@ export function scopeOfUser(
 ): Scope {
   const role: Role = user.role === 'merchant_user' ? 'merchant_admin' : (user.role as Role);
   if (!ROLES.includes(role)) throw new KauriError('forbidden', `unknown role ${user.role}`);
+  // A merchant's user without a merchant must not fall through to "every merchant".
+  if (!isHqRole(role) && !user.merchant_id) throw new KauriError('forbidden', 'this user belongs to no merchant');
   return {
     userId: user.id,
     username: user.username,
