@@ -9,6 +9,7 @@ import { wechatAccount } from '../../cloud-bridge/channels/wechat/config.js';
 import { checkSignature } from '../../cloud-bridge/channels/wechat/sign.js';
 import { NOTIFY_ACK, WechatChannel } from '../../cloud-bridge/channels/wechat/channel.js';
 import { parseWechatXml } from '../../cloud-bridge/channels/wechat/xml.js';
+import { closeWechatAgents } from '../../cloud-bridge/channels/wechat/http.js';
 import { systemClock } from '../../protocol/clock.js';
 import { startWechatSim, type WechatSim } from '../../simulators/wechat/server.js';
 import { sign as simSign, verify as simVerify } from '../../simulators/wechat/sign.js';
@@ -69,6 +70,12 @@ function expectSameShape(ours: string, name: string): void {
   for (const f of got.fields.filter((x) => want.fields.includes(x)))
     expect(got.cdata[f], `${name}: <${f}> CDATA or bare`).toBe(want.cdata[f]);
   expect(got.onePerLine, `${name}: one field per line`).toBe(want.onePerLine);
+}
+
+/** The page an mweb_url opens and the names of its parameters (the values are per order). */
+function mwebLink(url: string): { path: string; params: string[] } {
+  const u = new URL(url);
+  return { path: u.pathname, params: [...u.searchParams.keys()] };
 }
 
 const account: ChannelAccount = {
@@ -192,6 +199,16 @@ describe('the WeChat simulator, against the corpus', () => {
       }),
       'unifiedorder.answer.jsapi.xml',
     );
+    // H5 (MWEB): the published request as it stands (its openid and attach included).
+    const mweb = await send('unifiedorder.mweb.request.xml', {
+      out_trade_no: `${K01}H`,
+      notify_url: hookUrl,
+      time_expire: undefined,
+    });
+    expectSameShape(mweb, 'unifiedorder.answer.mweb.xml');
+    expect(mwebLink(simParse(Buffer.from(mweb)).mweb_url!), 'mweb_url: path and parameters').toEqual(
+      mwebLink(simParse(Buffer.from(fixture('unifiedorder.answer.mweb.xml'))).mweb_url!),
+    );
     expectSameShape(
       await send('unifiedorder.request.xml', {}, { key: 'f'.repeat(32) }),
       'unifiedorder.answer.refused.xml',
@@ -262,5 +279,67 @@ describe('the WeChat simulator, against the corpus', () => {
     );
     const old = new Date(Date.now() + 8 * 3600_000 - 20 * 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
     expectSameShape(await send('downloadbill.request.xml', { bill_date: old }), 'downloadbill.answer.no-bill.xml');
+  });
+});
+
+describe("Kauri's H5 order, against a server answering with the corpus", () => {
+  let server: Server;
+  let base = '';
+  const requests: string[] = [];
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        requests.push(body);
+        res.writeHead(200, { 'content-type': 'text/xml' }).end(fixture('unifiedorder.answer.mweb.xml'));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await closeWechatAgents();
+    await new Promise((r) => server?.close(r));
+  });
+
+  it('sends the fields of the published request and sends the payer to its mweb_url', async () => {
+    const h5: ChannelContext = {
+      ...ctx,
+      publicBaseUrl: 'https://bridge.example.nz',
+      account: { ...account, config: { ...account.config, apiBaseUrl: base } },
+    };
+    const out = await new WechatChannel().create(h5, {
+      orderId: 'pay_corpus',
+      channelOrderNo: 'K03',
+      mode: 'h5',
+      amount: { minor: 1234, currency: 'NZD' },
+      description: 'Kiwifruit boxed',
+      clientIp: '14.23.150.211',
+      returnUrl: 'https://bridge.example.nz/r/pay_corpus',
+      expiresAt: new Date(Date.now() + 900_000),
+      createdAt: new Date(),
+    });
+    const published = simParse(Buffer.from(fixture('unifiedorder.answer.mweb.xml'))).mweb_url!;
+    expect(out).toMatchObject({
+      state: 'pending',
+      redirectUrl: `${published}&redirect_url=${encodeURIComponent('https://bridge.example.nz/r/pay_corpus')}`,
+    });
+
+    const sent = simParse(Buffer.from(requests.at(-1)!));
+    const want = simParse(Buffer.from(fixture('unifiedorder.mweb.request.xml')));
+    const optional = new Set(manifest['unifiedorder.mweb.request.xml']!.optional);
+    expect(
+      Object.keys(want).filter((k) => !optional.has(k) && !(k in sent)),
+      'fields Kauri left out',
+    ).toEqual([]);
+    expect(
+      Object.keys(sent).filter((k) => !(k in want) && !optional.has(k)),
+      'fields the published request does not have',
+    ).toEqual([]);
+    expect(sent).toMatchObject({ trade_type: 'MWEB', spbill_create_ip: '14.23.150.211', fee_type: 'NZD' });
+    // The same scene as the published one, whatever the JSON's spacing.
+    expect(JSON.parse(sent.scene_info!)).toEqual(JSON.parse(want.scene_info!));
   });
 });
