@@ -6,11 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelAccount, ChannelContext } from '../../cloud-bridge/channels/channel.js';
 import { WechatClient } from '../../cloud-bridge/channels/wechat/client.js';
 import { wechatAccount } from '../../cloud-bridge/channels/wechat/config.js';
-import { checkSignature } from '../../cloud-bridge/channels/wechat/sign.js';
+import { checkSignature, jsapiPayParams } from '../../cloud-bridge/channels/wechat/sign.js';
 import { NOTIFY_ACK, WechatChannel } from '../../cloud-bridge/channels/wechat/channel.js';
 import { parseWechatXml } from '../../cloud-bridge/channels/wechat/xml.js';
 import { closeWechatAgents } from '../../cloud-bridge/channels/wechat/http.js';
 import { systemClock } from '../../protocol/clock.js';
+import { verifyJsapiParams } from '../../simulators/wechat/jsapi.js';
 import { startWechatSim, type WechatSim } from '../../simulators/wechat/server.js';
 import { sign as simSign, verify as simVerify } from '../../simulators/wechat/sign.js';
 import { buildWechatXml as simBuild, parseWechatXml as simParse } from '../../simulators/wechat/xml.js';
@@ -25,7 +26,7 @@ const DIR = new URL('../fixtures/wire/wechat/', import.meta.url);
 const KEY = '192006250b4c09247ec02edce69f6a2d'; // the demo key of WeChat's signature example
 interface Entry {
   call: string;
-  kind: 'request' | 'answer' | 'answer-fail' | 'refused' | 'notify' | 'reply' | 'bill';
+  kind: 'request' | 'answer' | 'answer-fail' | 'refused' | 'notify' | 'reply' | 'bill' | 'jsapi';
   signed: boolean;
   optional: string[];
 }
@@ -118,6 +119,24 @@ describe('the WeChat wire corpus, read by Kauri', () => {
         entry.kind === 'refused' ? 'refused' : 'answered',
       );
     }
+  });
+
+  it('jsapi.getBrandWCPayRequest.json: Kauri builds the same object, key for key in the same order', () => {
+    const published = JSON.parse(fixture('jsapi.getBrandWCPayRequest.json')) as Record<string, string>;
+    const built = jsapiPayParams(
+      {
+        appId: published.appId!,
+        timeStamp: published.timeStamp!,
+        nonceStr: published.nonceStr!,
+        prepayId: published.package!.replace(/^prepay_id=/, ''),
+        signType: 'MD5',
+      },
+      KEY,
+    );
+    expect(JSON.stringify(built, null, 2) + '\n').toBe(fixture('jsapi.getBrandWCPayRequest.json'));
+    // The simulator's wallet checks paySign over exactly these fields.
+    expect(verifyJsapiParams(published, KEY)).toBeUndefined();
+    expect(verifyJsapiParams({ ...published, package: 'prepay_id=wx0' }, KEY)).toBe('paySign does not match');
   });
 
   it('notify.payment.xml is a verified payment; notify.ack.xml is the acknowledgement Kauri sends', async () => {
