@@ -106,6 +106,21 @@ describe('the WeChat wire corpus, read by Kauri', () => {
     }
   });
 
+  it('has a reader for every file that is not XML (the XML files are all read below)', () => {
+    const readers = [
+      import.meta.url,
+      new URL('../../cloud-bridge/reconcile/convertors/wechat.test.ts', import.meta.url).href,
+      new URL('../../simulators/wechat/bill.test.ts', import.meta.url).href,
+    ]
+      .map((u) => readFileSync(new URL(u), 'utf8'))
+      .join('\n');
+    for (const n of readdirSync(DIR).filter((x) => !/\.xml$|^corpus\.json$|^SOURCES\.md$/.test(x))) {
+      const bill = /^downloadbill-all-(.+)\.csv$/.exec(n)?.[1];
+      // The bill tests name their files by layout: downloadbill-all-${layout}.csv.
+      expect(readers.includes(`'${n}'`) || (bill !== undefined && readers.includes(`'${bill}'`)), n).toBe(true);
+    }
+  });
+
   it.each(names)('%s: parsed, and its signature verifies with the demo key', (name) => {
     const entry = manifest[name]!;
     const f = parseWechatXml(fixture(name));
