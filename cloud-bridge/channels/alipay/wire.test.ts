@@ -18,7 +18,7 @@ import { closeAlipayAgents } from './index.js';
 const dir = fileURLToPath(new URL('../../../test/fixtures/wire/alipay/', import.meta.url));
 const fixture = (name: string) => readFileSync(dir + name);
 const PARTNER = '2088101122136241';
-const KEY = '760bdzec6y9goq7ctyx96ezkz78287de'; // Kaligo's published test key (protocols A3)
+const KEY = '760bdzec6y9goq7ctyx96ezkz78287de'; // Kaligo's published test key (docs/protocols/alipay.md, Signature)
 
 const SERVICE_FILES: Record<string, string> = {
   single_trade_query: 'single_trade_query.response.xml',
