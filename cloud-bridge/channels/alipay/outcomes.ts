@@ -125,7 +125,7 @@ export function spotPaid(r: Fields): ChannelOutcome {
 
 /** single_trade_query refused (is_success=F) for an online (cashier) trade. */
 export function onlineQueryRefused(error: string | undefined): ChannelOutcome {
-  // Until the customer opens the cashier the trade does not exist (protocols A1).
+  // Until the customer opens the cashier the trade does not exist (docs/protocols/alipay.md, Status words).
   if (error === 'TRADE_NOT_EXIST') return { state: 'pending', raw: { error } };
   return { state: 'unknown', reason: `single_trade_query: ${error ?? 'refused'}` };
 }

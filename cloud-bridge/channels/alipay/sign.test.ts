@@ -45,6 +45,12 @@ const VECTORS: Array<[string, string, string]> = [
     '782b6d1015549f847e2ab27d1edb65c7',
   ],
   [
+    // Kaligo's create_forex_trade_wap test URL (test/service/trade_test.rb), its published signature.
+    '_input_charset=utf-8&currency=USD&notify_url=https://example.com/notify&out_trade_no=12345&partner=2088101122136241&service=create_forex_trade_wap&subject=product_name&supplier=company_name&total_fee=350.45',
+    KALIGO,
+    'c19f42a597963f118c4f99f2fc7f716f',
+  ],
+  [
     '_input_charset=UTF-8&currency=NZD&notify_url=https://bridge.example.nz/alipay/notify&out_trade_no=NZ20240101000001&partner=2088101122136241&product_code=NEW_OVERSEAS_SELLER&return_url=https://shop.example.nz/return&service=create_forex_trade&subject=Flat white&timeout_rule=30m&total_fee=10.00',
     KALIGO,
     '2751c9e8b10c798f8d6b69833d413abf',

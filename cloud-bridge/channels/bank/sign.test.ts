@@ -10,7 +10,7 @@ import { hmacMd5, macMatches, md5Hex, parseGatewayPublicKey, rsaMd5Sign, rsaMd5V
 
 const KEY = 'Xke1a0TqZE2Q8ku943LgC425247y3zuu09vLh78S4U0142rp60h3s6egNY3j';
 
-describe('HMAC-MD5, the public PayEase vectors (protocols B3)', () => {
+describe('HMAC-MD5, the public PayEase vectors (algorithm: docs/protocols/payease-bank.md, Signatures)', () => {
   it('v_md5info of a payment request', () => {
     const data =
       '0' +
