@@ -261,6 +261,15 @@ describe('Alipay outcomes: reasons and incomplete answers', () => {
     expect(precreateOutcome({ result_code: 'FAILED' })).toMatchObject({ state: 'failed', reason: 'FAILED' });
   });
 
+  it('keeps a payment whose CNY amount is unreadable, leaving that amount out', () => {
+    for (const trans_amount_cny of ['36.855', 'abc', '36,85'])
+      expect(spotPayOutcome({ ...SPOT_PAID, trans_amount_cny })).toMatchObject({
+        state: 'paid',
+        amount: { minor: 888, currency: 'NZD' },
+        charged: undefined,
+      });
+  });
+
   it('says why a spot payment is not paid', () => {
     expect(spotPayOutcome({ result_code: 'FAILED' })).toMatchObject({ state: 'failed', reason: 'FAILED' });
     expect(spotPayOutcome({ result_code: 'UNKNOW', error: 'SYSTEM_ERROR' })).toMatchObject({
