@@ -189,6 +189,16 @@ describe('MAPI signatures at their edges', () => {
     expect(verifyParams(params, 'RSA2', rsa2, { md5Key: KALIGO })).toBe(false);
   });
 
+  it('an account without an MD5 key takes no MD5 signature, not even one anyone could compute', () => {
+    const pre = preSignString(params);
+    const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+    // MD5(pre-sign string + key) with the key missing, empty, or read as the text "undefined".
+    for (const forged of [md5(pre), md5(`${pre}undefined`), md5(`${pre}null`)]) {
+      expect(verifyPreSign(pre, 'MD5', forged, {})).toBe(false);
+      expect(verifyPreSign(pre, 'MD5', forged, { md5Key: '' })).toBe(false);
+    }
+  });
+
   it('a signature the library cannot even read is a "no", not an exception', () => {
     // A key object that is no public key makes Node's verify throw.
     const secret = createSecretKey(Buffer.from('not a public key'));
