@@ -80,13 +80,17 @@ export function registerBridgeCommands(program: Command): void {
     )
     .action(async (opts) => {
       // The bridge and its channels load only when this command runs.
-      const [{ startBridge, parseTrustProxy }, { seedDemo, DEMO_HQ_USER }, { demoChannelAccounts }, { pullRatesBeforeReady }] =
-        await Promise.all([
-          import('./bridge.js'),
-          import('./demo.js'),
-          import('./channels/index.js'),
-          import('./fx/index.js'),
-        ]);
+      const [
+        { startBridge, parseTrustProxy },
+        { seedDemo, DEMO_HQ_USER },
+        { demoChannelAccounts },
+        { pullRatesBeforeReady },
+      ] = await Promise.all([
+        import('./bridge.js'),
+        import('./demo.js'),
+        import('./channels/index.js'),
+        import('./fx/index.js'),
+      ]);
       const dataDir = dataDirOf(opts.db);
       const secretKey = resolveSecretKey(dataDir, (l) => process.stderr.write(`${l}\n`));
       const bridge = await startBridge({
@@ -153,15 +157,16 @@ async function withPeople<T>(
   fn: (deps: { accounts: AccountsRepo; audit: AuditLog; people: People; store: Store }) => Promise<T>,
 ): Promise<T> {
   const secretKey = resolveSecretKey(dataDirOf(dbUrl), (l) => process.stderr.write(`${l}\n`));
-  const [{ openStore }, { AccountsRepo }, { SecretBox }, { AuditLog }, { People }, { systemClock }] =
-    await Promise.all([
+  const [{ openStore }, { AccountsRepo }, { SecretBox }, { AuditLog }, { People }, { systemClock }] = await Promise.all(
+    [
       import('./store/db.js'),
       import('./store/accounts.js'),
       import('./store/secret-box.js'),
       import('./hq/audit.js'),
       import('./hq/people.js'),
       import('../protocol/clock.js'),
-    ]);
+    ],
+  );
   const store = await openStore(dbUrl);
   try {
     const clock = systemClock();
@@ -401,8 +406,16 @@ function registerAdminCommands(program: Command): void {
     .requiredOption('--username <name>', 'login name')
     .addOption(roleOption())
     .option('--merchant <id>', 'for merchant roles: their merchant')
-    .option('--store <id>', 'for store_manager (required) and viewer: a store of the merchant (repeat for more)', collect)
-    .option('--refund-limit <minor>', 'largest refund this user may send, in minor units (default: none of their own)', minor)
+    .option(
+      '--store <id>',
+      'for store_manager (required) and viewer: a store of the merchant (repeat for more)',
+      collect,
+    )
+    .option(
+      '--refund-limit <minor>',
+      'largest refund this user may send, in minor units (default: none of their own)',
+      minor,
+    )
     .addOption(db())
     .addOption(json())
     .action(async (o) => {
@@ -443,10 +456,16 @@ function registerAdminCommands(program: Command): void {
     });
   user
     .command('invite')
-    .description('make a one-time invitation link (valid 72 hours) with which a person sets their own name and password')
+    .description(
+      'make a one-time invitation link (valid 72 hours) with which a person sets their own name and password',
+    )
     .addOption(roleOption())
     .option('--merchant <id>', 'for merchant roles: their merchant')
-    .option('--store <id>', 'for store_manager (required) and viewer: a store of the merchant (repeat for more)', collect)
+    .option(
+      '--store <id>',
+      'for store_manager (required) and viewer: a store of the merchant (repeat for more)',
+      collect,
+    )
     .option('--refund-limit <minor>', 'largest refund the user may send, in minor units', minor)
     .option('--url <url>', 'the URL people reach the bridge at (its --public-url)', 'http://127.0.0.1:7300')
     .addOption(db())

@@ -120,7 +120,8 @@ export function registerPeopleRoutes(
   hq.delete<{ Params: { id: string } }>('/hq/api/sessions/:id', async (req) => {
     // A DELETE carries no body: the CSRF token is what matters, so no JSON content type is asked for.
     const s = await auth(req, { hq: false, totpSetup: true });
-    if (!HqSessions.csrfMatches(s, req.headers['x-csrf-token'])) throw new KauriError('forbidden', 'missing or wrong CSRF token: reload the page');
+    if (!HqSessions.csrfMatches(s, req.headers['x-csrf-token']))
+      throw new KauriError('forbidden', 'missing or wrong CSRF token: reload the page');
     await people.endSession(s.scope, req.params.id, req.ip);
     return { ok: true };
   });

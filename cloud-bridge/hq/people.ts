@@ -115,7 +115,12 @@ export class People {
           )
           .execute()
       : [];
-    return rows.map((r) => this.view(r, stores.filter((s) => s.user_id === r.id).map((s) => s.store_id)));
+    return rows.map((r) =>
+      this.view(
+        r,
+        stores.filter((s) => s.user_id === r.id).map((s) => s.store_id),
+      ),
+    );
   }
 
   private view(r: UserTable, storeIds: string[]): UserView {
@@ -229,7 +234,9 @@ export class People {
           target: id,
           ip,
           details: {
-            ...(change.storeIds !== undefined ? { storeIds: change.storeIds, before: { storeIds: target.storeIds } } : {}),
+            ...(change.storeIds !== undefined
+              ? { storeIds: change.storeIds, before: { storeIds: target.storeIds } }
+              : {}),
             ...(change.refundLimitMinor !== undefined
               ? { refundLimitMinor: change.refundLimitMinor, refundLimitBefore: target.refundLimitMinor }
               : {}),

@@ -150,8 +150,7 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
       const session = await deps.sessions.get(cookieOf(req));
       if (!session) throw new RunError('unauthorized', 'log in first');
       // A user whose role must use TOTP and has not set it up reaches only the TOTP setup.
-      if (!opts.totpSetup && !session.totpEnabled && totpRequired(session))
-        throw new KauriError('totp_setup_required');
+      if (!opts.totpSetup && !session.totpEnabled && totpRequired(session)) throw new KauriError('totp_setup_required');
       if (opts.write) {
         if (!String(req.headers['content-type'] ?? '').startsWith('application/json'))
           throw new RunError('forbidden', 'changes are JSON requests from the HQ page');
@@ -359,7 +358,8 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
       if (isHq(s.user)) return q.merchant || undefined;
       if (!s.user.merchant_id) throw new RunError('forbidden', 'this user belongs to no merchant');
       // Settlement is the merchant's whole: a user limited to some stores does not read it.
-      if (s.scope.storeIds !== null) throw new RunError('forbidden', "the settlement covers the merchant's every store");
+      if (s.scope.storeIds !== null)
+        throw new RunError('forbidden', "the settlement covers the merchant's every store");
       return s.user.merchant_id;
     };
     hq.get<{ Querystring: Record<string, string | undefined> }>('/hq/api/settlement', async (req) => {
@@ -388,8 +388,7 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
         .send(settlementCsv(rows));
     });
 
-    if (deps.payouts)
-      registerPayoutRoutes(hq, deps.payouts, auth, (req, s, entry) => audit(req, s, entry));
+    if (deps.payouts) registerPayoutRoutes(hq, deps.payouts, auth, (req, s, entry) => audit(req, s, entry));
     registerPeopleRoutes(hq, deps, auth, totpRequired);
 
     hq.get('/hq/api/stores', async (req) => {
@@ -423,7 +422,9 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
         terminals: list
           .filter(
             (t) =>
-              !t.revokedAt && stores.has(t.storeId) && (s.scope.storeIds === null || s.scope.storeIds.includes(t.storeId)),
+              !t.revokedAt &&
+              stores.has(t.storeId) &&
+              (s.scope.storeIds === null || s.scope.storeIds.includes(t.storeId)),
           )
           .map((t) => {
             const st = stores.get(t.storeId)!;

@@ -111,5 +111,11 @@ export class TotpService {
 export function totpCodeOf(otpauthUrl: string, timestamp: number): string {
   const secret = new URL(otpauthUrl).searchParams.get('secret');
   if (!secret) throw new Error('no secret in the URL');
-  return TOTP.generate({ secret: Secret.fromBase32(secret), algorithm: ALGORITHM, digits: DIGITS, period: PERIOD, timestamp });
+  return TOTP.generate({
+    secret: Secret.fromBase32(secret),
+    algorithm: ALGORITHM,
+    digits: DIGITS,
+    period: PERIOD,
+    timestamp,
+  });
 }

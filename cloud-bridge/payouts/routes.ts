@@ -114,7 +114,11 @@ export function registerPayoutRoutes(
       action: 'payout.account.set',
       merchantId: account.merchant_id,
       target: String(account.id),
-      details: { accountName: b.accountName, accountLast4: String(b.accountNumber).replace(/\D/g, '').slice(-4), schedule },
+      details: {
+        accountName: b.accountName,
+        accountLast4: String(b.accountNumber).replace(/\D/g, '').slice(-4),
+        schedule,
+      },
     });
     return { account };
   });
