@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import type { Clock } from '../../protocol/clock.js';
 import { startBridge, type Bridge, type BridgeOptions } from '../bridge.js';
 import { ChannelRegistry } from '../channels/channel.js';
-import { createTestDatabase, storeKinds, type TestDatabase } from '../../test/support/stores.js';
+import { createTestDatabase, storeKinds } from '../../test/support/stores.js';
 import { totpCodeOf } from './totp.js';
 import { INVITE_MS } from './people.js';
 
