@@ -316,6 +316,15 @@ describe.each(storeKinds())('back-office people over HTTP (%s)', (kind) => {
       'pairing_code.create',
     ])
       expect(actions).toContain(a);
+    // A store manager pairs counters of their own store only; a viewer none.
+    expect((await api.call('POST', '/hq/api/pairing-codes', mgr, { store: ids.a1code })).status).toBe(200);
+    expect((await api.call('POST', '/hq/api/pairing-codes', mgr, { store: ids.a2 })).code).toBe('forbidden');
+    expect((await api.call('POST', '/hq/api/pairing-codes', view, { store: ids.a1code })).code).toBe('forbidden');
+    const mgrStores = (await api.call('GET', '/hq/api/stores', mgr)).body.stores as Array<{ id: string }>;
+    expect(mgrStores.map((st) => st.id)).toEqual([ids.a1]);
+    // Settlement is the merchant's whole: not for a user tied to stores.
+    expect((await api.call('GET', '/hq/api/settlement', mgr)).code).toBe('forbidden');
+    expect((await api.call('GET', '/hq/api/settlement', madmin)).status).toBe(200);
     const pc = items.find((i) => i.action === 'pairing_code.create')!;
     expect(pc).toMatchObject({ actor: 'madmin', merchantId: ids.a, ip: '127.0.0.1' });
     // The pairing code itself is a credential: not in the log.

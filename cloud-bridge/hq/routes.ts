@@ -391,17 +391,19 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
     if (deps.payouts) registerPayoutRoutes(hq, deps.payouts, auth, (req, s, entry) => audit(req, s, entry));
     registerPeopleRoutes(hq, deps, auth, totpRequired);
 
+    // Pairing counters: HQ, a merchant admin (their merchant's stores), a store manager (their stores).
+    const pairs = (s: Session) => isHq(s.user) || s.scope.role === 'merchant_admin' || s.scope.role === 'store_manager';
     hq.get('/hq/api/stores', async (req) => {
       const s = await auth(req, { hq: false });
-      if (!isHq(s.user) && s.user.role !== 'merchant_admin')
-        throw new RunError('forbidden', 'only HQ and merchant admins pair terminals');
+      if (!pairs(s)) throw new RunError('forbidden', 'only HQ, merchant admins and store managers pair terminals');
       const merchants = isHq(s.user)
         ? await deps.accounts.listMerchants()
         : [(await deps.accounts.getMerchant(s.user.merchant_id!))!];
       const out = [];
       for (const m of merchants)
         for (const st of await deps.accounts.listStores(m.id))
-          out.push({ id: st.id, code: st.code, name: st.name, merchant: m.name });
+          if (s.scope.storeIds === null || s.scope.storeIds.includes(st.id))
+            out.push({ id: st.id, code: st.code, name: st.name, merchant: m.name });
       return { stores: out };
     });
     // The counters and their devices' latest health: HQ sees every merchant's, a merchant's
@@ -446,10 +448,14 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
     });
     hq.post('/hq/api/pairing-codes', async (req) => {
       const s = await auth(req, { write: true, hq: false });
-      if (!isHq(s.user) && s.user.role !== 'merchant_admin')
-        throw new RunError('forbidden', 'only HQ and merchant admins pair terminals');
+      if (!pairs(s)) throw new RunError('forbidden', 'only HQ, merchant admins and store managers pair terminals');
       const b = body(req);
       const store = str(b.store, 'store');
+      if (s.scope.storeIds !== null) {
+        const st = (await deps.accounts.getStore(store)) ?? (await deps.accounts.getStoreByCode(store));
+        if (!st || !s.scope.storeIds.includes(st.id))
+          throw new RunError('forbidden', 'a store manager pairs counters of their own stores only');
+      }
       const name =
         typeof b.terminalName === 'string' && b.terminalName.trim() ? b.terminalName.trim().slice(0, 60) : undefined;
       let made;
