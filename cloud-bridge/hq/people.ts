@@ -85,10 +85,15 @@ export class People {
   }
 
   /** The scope of a user: role and merchant from the row, stores and refund limit beside it. */
-  async scopeOf(user: Pick<User, 'id' | 'username' | 'role' | 'merchant_id'>): Promise<Scope> {
+  async scopeOf(
+    user: Pick<User, 'id' | 'username' | 'role' | 'merchant_id'> & { refund_limit_minor?: number | null },
+  ): Promise<Scope> {
+    // Every request builds its scope: a limit the caller already read saves a query.
     const [stores, row] = await Promise.all([
       this.db.selectFrom('user_stores').select('store_id').where('user_id', '=', user.id).orderBy('store_id').execute(),
-      this.db.selectFrom('users').select('refund_limit_minor').where('id', '=', user.id).executeTakeFirst(),
+      user.refund_limit_minor !== undefined
+        ? { refund_limit_minor: user.refund_limit_minor }
+        : this.db.selectFrom('users').select('refund_limit_minor').where('id', '=', user.id).executeTakeFirst(),
     ]);
     const limit = row?.refund_limit_minor;
     return scopeOfUser(user, {
