@@ -5,7 +5,7 @@ import { AccountsRepo } from '../store/accounts.js';
 import type { Store } from '../store/db.js';
 import { SecretBox } from '../store/secret-box.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../../test/support/stores.js';
-import { FREE_ATTEMPTS, HqSessions, loginDelayMs } from './sessions.js';
+import { FREE_ATTEMPTS, HqSessions, loginDelayMs, throttleClient } from './sessions.js';
 
 // HQ logins: a stranger's burst of bad passwords slows only that stranger, never locks the
 // user out from elsewhere; parallel attempts get no extra guesses (the count is atomic in the
@@ -94,6 +94,20 @@ describe.each(storeKinds())('HQ login throttle (%s)', (kind) => {
     // A success forgets the run: the next typo is not delayed.
     expect(await outcome(hq.login('wiremu', 'nope', ip))).toBe('wrong');
     expect(await outcome(hq.login('wiremu', 'nope', ip))).toBe('wrong');
+  });
+
+  it('an IPv6 client is its /64: hopping between its own addresses earns no fresh guesses', async () => {
+    const clock = handClock();
+    const hq = new HqSessions({ store, accounts, clock });
+    const from = (i: number) => `2001:db8:77:1::${(i + 1).toString(16)}`;
+    for (let i = 0; i <= FREE_ATTEMPTS; i++) expect(await outcome(hq.login('aroha', 'nope', from(i)))).toBe('wrong');
+    expect(typeof (await outcome(hq.login('aroha', 'nope', from(100))))).toBe('object');
+    expect(typeof (await outcome(hq.login('aroha', 'nope', '2001:db8:77:1:ffff:ffff:ffff:ffff')))).toBe('object');
+    // Another /64 is another client.
+    expect(await outcome(hq.login('aroha', 'correct horse battery', '2001:db8:77:2::1'))).toBe('ok');
+    expect(throttleClient('2001:db8:77:1:abcd::9')).toBe('2001:db8:77:1::/64');
+    expect(throttleClient('::ffff:203.0.113.5')).toBe('203.0.113.5');
+    expect(throttleClient('203.0.113.5')).toBe('203.0.113.5');
   });
 
   it('a run is forgotten after a quiet quarter of an hour', async () => {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import ipaddr from 'ipaddr.js';
 import { sql } from 'kysely';
 import type { Store } from '../store/db.js';
 import { nowIso } from '../store/db.js';
@@ -11,7 +12,7 @@ import { KauriError } from '../../protocol/errors.js';
 // SHA-256, so a copy of the database opens no session. Every change is a same-origin JSON
 // request carrying the session's CSRF token in a header (and the cookie is SameSite=Strict).
 //
-// Logins are throttled per (client address, user name) with growing delays, not locked: a
+// Logins are throttled per (client, user name) with growing delays, not locked: a
 // lock a stranger could trigger would keep the real user out, while a delay that only the
 // guessing client suffers leaves the user logging in from elsewhere untouched. Every attempt
 // is counted before the password is checked, in one atomic statement in the database, so a
@@ -34,6 +35,19 @@ export interface Session {
 
 function hash(token: string): string {
   return createHash('sha256').update(token).digest('hex');
+}
+
+/**
+ * Who is guessing, for the throttle. An IPv6 client is given a whole /64 by its provider (at
+ * least), so each of its addresses as its own key would give it 2^64 fresh allowances: its
+ * /64 is the client. An IPv4-mapped address is the IPv4 client it carries.
+ */
+export function throttleClient(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip;
+  const a = ipaddr.process(ip);
+  if (a.kind() === 'ipv4') return a.toString();
+  const parts = (a as ipaddr.IPv6).parts.slice(0, 4);
+  return `${new ipaddr.IPv6([...parts, 0, 0, 0, 0]).toString()}/64`;
 }
 
 /** Delay (unscaled ms) before the attempt after the nth: none for the first FREE_ATTEMPTS, then 1 s, 2 s, 4 s… up to 15 min. */
@@ -86,7 +100,7 @@ export class HqSessions {
 
   /** Checks the password; returns the new session's token (for the cookie) and CSRF token. */
   async login(username: string, password: string, client: string): Promise<{ token: string; session: Session }> {
-    const key = `${client}\n${username.toLowerCase()}`;
+    const key = `${throttleClient(client)}\n${username.toLowerCase()}`;
     const wait = await this.claim(key);
     if (wait > 0) {
       const s = Math.ceil(wait / 1000);
