@@ -96,6 +96,29 @@ describe.each(storeKinds())('HQ login throttle (%s)', (kind) => {
     expect(await outcome(hq.login('wiremu', 'nope', ip))).toBe('wrong');
   });
 
+  it('forgotten runs leave the table: names sprayed from many addresses keep no rows once quiet', async () => {
+    const clock = handClock(Date.parse('2027-03-01T00:00:00Z'));
+    const hq = new HqSessions({ store, accounts, clock });
+    const rows = async () =>
+      Number(
+        (
+          await store.db
+            .selectFrom('hq_login_throttle')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('key', 'like', '198.18.%')
+            .executeTakeFirst()
+        )?.n ?? 0,
+      );
+    for (let i = 0; i < 12; i++) await outcome(hq.login(`sprayed-${i}`, 'nope', `198.18.0.${i + 1}`));
+    expect(await rows()).toBe(12);
+    clock.advance(10 * 60_000);
+    expect(await outcome(hq.login('aroha', 'correct horse battery', '198.51.100.9'))).toBe('ok');
+    expect(await rows()).toBe(12); // not yet forgotten
+    clock.advance(6 * 60_000);
+    expect(await outcome(hq.login('aroha', 'correct horse battery', '198.51.100.9'))).toBe('ok');
+    expect(await rows()).toBe(0);
+  });
+
   it('an IPv6 client is its /64: hopping between its own addresses earns no fresh guesses', async () => {
     const clock = handClock();
     const hq = new HqSessions({ store, accounts, clock });

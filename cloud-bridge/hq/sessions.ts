@@ -113,6 +113,10 @@ export class HqSessions {
     const user = await this.deps.accounts.authenticateUser(username, password);
     if (!user) throw new RunError('unauthorized', 'wrong user name or password');
     await this.deps.store.db.deleteFrom('hq_login_throttle').where('key', '=', key).execute();
+    // Runs already forgotten are dropped too: otherwise every (address, name) ever guessed
+    // would keep its row, and a stranger spraying names could grow the table without end.
+    const quietSince = this.deps.clock.now().getTime() - this.deps.clock.duration(QUIET_MS);
+    await this.deps.store.db.deleteFrom('hq_login_throttle').where('blocked_until_ms', '<', quietSince).execute();
     const token = randomBytes(32).toString('base64url');
     const csrf = randomBytes(24).toString('base64url');
     const created = this.deps.clock.now();
