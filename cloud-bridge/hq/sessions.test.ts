@@ -5,7 +5,7 @@ import { AccountsRepo } from '../store/accounts.js';
 import type { Store } from '../store/db.js';
 import { SecretBox } from '../store/secret-box.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../../test/support/stores.js';
-import { FREE_ATTEMPTS, HqSessions, loginDelayMs } from './sessions.js';
+import { FREE_ATTEMPTS, HqSessions, loginDelayMs, throttleClient } from './sessions.js';
 import { People } from './people.js';
 import { AuditLog } from './audit.js';
 import { TotpService } from './totp.js';
@@ -103,6 +103,43 @@ describe.each(storeKinds())('HQ login throttle (%s)', (kind) => {
     // A success forgets the run: the next typo is not delayed.
     expect(await outcome(hq.login('wiremu', 'nope', ip))).toBe('wrong');
     expect(await outcome(hq.login('wiremu', 'nope', ip))).toBe('wrong');
+  });
+
+  it('forgotten runs leave the table: names sprayed from many addresses keep no rows once quiet', async () => {
+    const clock = handClock(Date.parse('2027-03-01T00:00:00Z'));
+    const hq = sessionsWith(clock);
+    const rows = async () =>
+      Number(
+        (
+          await store.db
+            .selectFrom('hq_login_throttle')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('key', 'like', '198.18.%')
+            .executeTakeFirst()
+        )?.n ?? 0,
+      );
+    for (let i = 0; i < 12; i++) await outcome(hq.login(`sprayed-${i}`, 'nope', `198.18.0.${i + 1}`));
+    expect(await rows()).toBe(12);
+    clock.advance(10 * 60_000);
+    expect(await outcome(hq.login('aroha', 'correct horse battery', '198.51.100.9'))).toBe('ok');
+    expect(await rows()).toBe(12); // not yet forgotten
+    clock.advance(6 * 60_000);
+    expect(await outcome(hq.login('aroha', 'correct horse battery', '198.51.100.9'))).toBe('ok');
+    expect(await rows()).toBe(0);
+  });
+
+  it('an IPv6 client is its /64: hopping between its own addresses earns no fresh guesses', async () => {
+    const clock = handClock();
+    const hq = sessionsWith(clock);
+    const from = (i: number) => `2001:db8:77:1::${(i + 1).toString(16)}`;
+    for (let i = 0; i <= FREE_ATTEMPTS; i++) expect(await outcome(hq.login('aroha', 'nope', from(i)))).toBe('wrong');
+    expect(typeof (await outcome(hq.login('aroha', 'nope', from(100))))).toBe('object');
+    expect(typeof (await outcome(hq.login('aroha', 'nope', '2001:db8:77:1:ffff:ffff:ffff:ffff')))).toBe('object');
+    // Another /64 is another client.
+    expect(await outcome(hq.login('aroha', 'correct horse battery', '2001:db8:77:2::1'))).toBe('ok');
+    expect(throttleClient('2001:db8:77:1:abcd::9')).toBe('2001:db8:77:1::/64');
+    expect(throttleClient('::ffff:203.0.113.5')).toBe('203.0.113.5');
+    expect(throttleClient('203.0.113.5')).toBe('203.0.113.5');
   });
 
   it('a run is forgotten after a quiet quarter of an hour', async () => {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import ipaddr from 'ipaddr.js';
 import { sql } from 'kysely';
 import type { Store } from '../store/db.js';
 import { nowIso } from '../store/db.js';
@@ -14,7 +15,7 @@ import type { TotpService } from './totp.js';
 // SHA-256, so a copy of the database opens no session. Every change is a same-origin JSON
 // request carrying the session's CSRF token in a header (and the cookie is SameSite=Strict).
 //
-// Logins are throttled per (client address, user name) with growing delays, not locked: a
+// Logins are throttled per (client, user name) with growing delays, not locked: a
 // lock a stranger could trigger would keep the real user out, while a delay that only the
 // guessing client suffers leaves the user logging in from elsewhere untouched. Every attempt
 // is counted before the password is checked, in one atomic statement in the database, so a
@@ -42,6 +43,19 @@ export interface Session {
 
 function hash(token: string): string {
   return createHash('sha256').update(token).digest('hex');
+}
+
+/**
+ * Who is guessing, for the throttle. An IPv6 client is given a whole /64 by its provider (at
+ * least), so each of its addresses as its own key would give it 2^64 fresh allowances: its
+ * /64 is the client. An IPv4-mapped address is the IPv4 client it carries.
+ */
+export function throttleClient(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip;
+  const a = ipaddr.process(ip);
+  if (a.kind() === 'ipv4') return a.toString();
+  const parts = (a as ipaddr.IPv6).parts.slice(0, 4);
+  return `${new ipaddr.IPv6([...parts, 0, 0, 0, 0]).toString()}/64`;
 }
 
 /** Delay (unscaled ms) before the attempt after the nth: none for the first FREE_ATTEMPTS, then 1 s, 2 s, 4 s… up to 15 min. */
@@ -105,7 +119,7 @@ export class HqSessions {
     client: string,
     options: { totp?: string; userAgent?: string } = {},
   ): Promise<{ token: string; session: Session }> {
-    const key = `${client}\n${username.toLowerCase()}`;
+    const key = `${throttleClient(client)}\n${username.toLowerCase()}`;
     const wait = await this.claim(key);
     if (wait > 0) {
       const s = Math.ceil(wait / 1000);
@@ -122,6 +136,10 @@ export class HqSessions {
       if (!(await this.deps.totp.verify(user.id, options.totp))) throw new KauriError('totp_invalid');
     }
     await this.deps.store.db.deleteFrom('hq_login_throttle').where('key', '=', key).execute();
+    // Runs already forgotten are dropped too: otherwise every (address, name) ever guessed
+    // would keep its row, and a stranger spraying names could grow the table without end.
+    const quietSince = this.deps.clock.now().getTime() - this.deps.clock.duration(QUIET_MS);
+    await this.deps.store.db.deleteFrom('hq_login_throttle').where('blocked_until_ms', '<', quietSince).execute();
     const token = randomBytes(32).toString('base64url');
     const csrf = randomBytes(24).toString('base64url');
     const created = this.deps.clock.now();

@@ -1,5 +1,6 @@
 import { Decimal } from 'decimal.js';
 import { format, money, type Money } from '../../protocol/money.js';
+import { inlineScript } from '../server/page-security.js';
 import type { Lang } from './user-agent.js';
 
 // The one-code pages, as pure functions from what the customer must see to HTML. The
@@ -159,7 +160,7 @@ ${amount}
 <main>
 ${body}
 </main>
-${script ? `<script>${script}</script>` : ''}
+${script ? inlineScript(script) : ''}
 </body></html>`;
 }
 

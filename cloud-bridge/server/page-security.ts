@@ -5,13 +5,45 @@ import type { FastifyInstance } from 'fastify';
 // /s, the bank payment and return pages, and anything else answering HTML). A payment page in
 // someone else's frame can be dressed up to trick the customer (clickjacking), so no page may be
 // framed; scripts and styles run only from our own origin or, inline, when their exact text
-// is one we wrote (a hash per inline block, computed from the page as sent: an injected script
-// has another hash and does not run).
+// is one the bridge wrote through inlineScript / inlineStyle / inlineHandler below. The policy
+// is made from the page as sent, but a block counts only if its hash was authored: text that
+// found its way into the page some other way (an escaping mistake) gets no hash and does not run.
 // References: CSP Level 3 (https://www.w3.org/TR/CSP3/), MDN "Content-Security-Policy",
 // OWASP "Clickjacking Defense Cheat Sheet".
 
 function sha256(text: string): string {
   return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
+}
+
+/**
+ * Hashes of the inline code the bridge has written, most recent last. A page is rendered and
+ * sent within one request, so the hashes of the last few thousand renders are all a policy
+ * needs; the oldest are forgotten so pages carrying data (one hash per page) cannot grow it.
+ */
+const authored = new Set<string>();
+const AUTHORED_KEPT = 10_000;
+
+function author(code: string): string {
+  const h = sha256(code);
+  authored.delete(h);
+  authored.add(h);
+  if (authored.size > AUTHORED_KEPT) authored.delete(authored.values().next().value!);
+  return code;
+}
+
+/** An inline <script> element whose text the page's policy allows (the caller has made `code` safe inside <script>). */
+export function inlineScript(code: string): string {
+  return `<script>${author(code)}</script>`;
+}
+
+/** An inline <style> element whose text the page's policy allows. */
+export function inlineStyle(css: string): string {
+  return `<style>${author(css)}</style>`;
+}
+
+/** The code of an event-handler attribute the page's policy allows (the caller writes it, escaped, into the attribute). */
+export function inlineHandler(code: string): string {
+  return author(code);
 }
 
 /** Inline <script> and <style> bodies, and inline event-handler attributes (Alipay's auto-submit form uses onload). */
@@ -22,6 +54,11 @@ function inlineParts(html: string): { scripts: string[]; styles: string[]; handl
     decodeEntities(m[2] ?? m[3] ?? ''),
   );
   return { scripts, styles, handlers };
+}
+
+/** The hashes of those blocks that the bridge wrote. */
+function allowed(blocks: string[]): string[] {
+  return [...new Set(blocks.map(sha256))].filter((h) => authored.has(h));
 }
 
 function decodeEntities(s: string): string {
@@ -36,16 +73,17 @@ function decodeEntities(s: string): string {
 }
 
 /**
- * The Content-Security-Policy for one HTML page. `form-action` is left out on purpose: the
+ * The Content-Security-Policy for one HTML page: its inline blocks that the bridge authored. `form-action` is left out on purpose: the
  * payment forms post to the channels' gateways, and a form's redirect chain (our /s → /c →
  * WeChat's OAuth) is checked against form-action too, which would stop a real payment.
  */
 export function pageCsp(html: string): string {
   const { scripts, styles, handlers } = inlineParts(html);
-  const scriptSrc = ["'self'", ...new Set(scripts.map(sha256))];
+  const scriptSrc = ["'self'", ...allowed(scripts)];
   // Event-handler attributes can only be allowed by hash with 'unsafe-hashes' (CSP3 §6.7.3.3).
-  if (handlers.length) scriptSrc.push("'unsafe-hashes'", ...new Set(handlers.map(sha256)));
-  const styleSrc = ["'self'", ...new Set(styles.map(sha256))];
+  const handlerHashes = allowed(handlers);
+  if (handlerHashes.length) scriptSrc.push("'unsafe-hashes'", ...handlerHashes);
+  const styleSrc = ["'self'", ...allowed(styles)];
   return [
     "default-src 'none'",
     `script-src ${scriptSrc.join(' ')}`,

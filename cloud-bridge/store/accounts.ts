@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Store } from './db.js';
 import { nowIso } from './db.js';
-import { SecretBox, hashPassword, sha256Hex, safeEqualHex, verifyPassword } from './secret-box.js';
+import { SecretBox, hashPassword, sha256Hex, safeEqualHex, unmatchableHash, verifyPassword } from './secret-box.js';
 import { newId } from '../../protocol/ids.js';
 import { KauriError } from '../../protocol/errors.js';
 import { CHANNELS, type ChannelName } from '../../protocol/payments.js';
@@ -53,12 +53,8 @@ export function checkUserShape(input: {
 
 const API_KEY_PREFIX = 'kauri_sk';
 
-let dummy: string | undefined;
-/** A hash of nothing anyone knows, made with the same cost as real ones. */
-function dummyHash(): string {
-  dummy ??= hashPassword(randomBytes(16).toString('base64url'));
-  return dummy;
-}
+/** What an unknown user name is checked against: as slow as a real hash, matched by nothing. */
+const DUMMY_HASH = unmatchableHash();
 
 /** Merchants, stores, people, API keys and channel accounts. */
 export class AccountsRepo {
@@ -249,7 +245,7 @@ export class AccountsRepo {
     const row = await this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
     // The hash runs whether or not the user exists (or is disabled): the answer's time must not
     // tell which user names exist.
-    const ok = verifyPassword(password, row?.password_hash ?? dummyHash());
+    const ok = verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
     if (!row || row.disabled_at || !ok) return undefined;
     return publicUser(row);
   }

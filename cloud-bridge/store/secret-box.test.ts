@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { SecretBox, hashPassword, verifyPassword } from './secret-box.js';
+import { SecretBox, hashPassword, unmatchableHash, verifyPassword } from './secret-box.js';
 
 describe('secret box', () => {
   it('seals and opens, never storing the clear text', () => {
@@ -22,5 +22,7 @@ describe('secret box', () => {
     expect(verifyPassword('correct horse', h)).toBe(true);
     expect(verifyPassword('wrong', h)).toBe(false);
     expect(hashPassword('correct horse')).not.toBe(h);
+    expect(verifyPassword('', unmatchableHash())).toBe(false);
+    expect(unmatchableHash()).toMatch(/^scrypt\$[\w-]{22}\$[\w-]{43}$/);
   });
 });

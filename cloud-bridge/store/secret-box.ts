@@ -48,16 +48,30 @@ export function safeEqualHex(a: string, b: string): boolean {
 }
 
 // Passwords of people (HQ and merchant users) get a slow, salted hash.
+const SCRYPT = { N: 16384, r: 8, p: 1 } as const;
+
 export function hashPassword(password: string): string {
   const salt = randomBytes(16);
-  const hash = scryptSync(password, salt, 32, { N: 16384, r: 8, p: 1 });
+  const hash = scryptSync(password, salt, 32, SCRYPT);
   return `scrypt$${salt.toString('base64url')}$${hash.toString('base64url')}`;
 }
 
+// Checked synchronously on purpose: on libuv's shared thread pool (async scrypt) a login queues
+// behind the pool's other work, and the HQ page e2e saw a login unanswered for 10 s that way (not
+// with a larger pool). The cost is the event loop held for one hash per login let through.
 export function verifyPassword(password: string, stored: string): boolean {
   const [scheme, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64url');
-  const actual = scryptSync(password, Buffer.from(salt, 'base64url'), expected.length, { N: 16384, r: 8, p: 1 });
+  const actual = scryptSync(password, Buffer.from(salt, 'base64url'), expected.length, SCRYPT);
   return timingSafeEqual(expected, actual);
+}
+
+/**
+ * A stored hash that no password matches, costing exactly what a real one costs to check (a
+ * random salt and a random "hash"): checked for user names that do not exist. Nothing is hashed
+ * to make it, so the first unknown name is no slower than the next.
+ */
+export function unmatchableHash(): string {
+  return `scrypt$${randomBytes(16).toString('base64url')}$${randomBytes(32).toString('base64url')}`;
 }

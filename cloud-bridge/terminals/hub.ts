@@ -217,7 +217,8 @@ export class TerminalHub {
               return reply.code(401).send({
                 error: {
                   code: 'unauthenticated',
-                  message: "A paired terminal's credentials are required (kauri terminal --pair CODE)",
+                  message:
+                    "A paired terminal's credentials are required: pair the counter once with a code from HQ (KAURI_PAIRING_CODE=CODE kauri terminal …)",
                 },
               });
             }

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { KauriError } from '../../protocol/errors.js';
 
 // What a store's manager PIN may be. A PIN approves refunds, so it guards money: six digits
-// at least (a million choices, with the database-kept lockout of attempts.ts), and none of
+// at least (a million choices, with the lockout counted per store in the database: repo.ts), and none of
 // the handful of PINs a thief tries first. Lists of the most used PINs are dominated by
 // one digit repeated, runs (123456, 654321) and short patterns repeated (121212, 123123).
 

@@ -54,6 +54,12 @@ describe('webhook destinations', () => {
       '::ffff:7f00:1',
       '::ffff:10.0.0.7',
       '::ffff:169.254.169.254',
+      // IPv4-compatible (::/96), in both spellings: ipaddr.js knows only the dotted one.
+      '::127.0.0.1',
+      '::7f00:1',
+      '::a9fe:a9fe',
+      '::a00:7',
+      '::808:808',
       '64:ff9b::a9fe:a9fe',
       '2002:a9fe:a9fe::1',
       '2001::1',
@@ -71,12 +77,13 @@ describe('webhook destinations', () => {
       'loop.shop.example': ['127.0.0.1'],
       'mixed.shop.example': ['203.97.78.44', '192.168.1.10'],
       'v6local.shop.example': ['::ffff:169.254.169.254'],
+      'v6compat.shop.example': ['::a9fe:a9fe'],
     });
     expect(await checkDestination(new URL('https://hooks.shop.example/k'), false, dns)).toEqual({
       address: '203.97.78.44',
       family: 4,
     });
-    for (const host of ['intranet', 'loop', 'mixed', 'v6local']) {
+    for (const host of ['intranet', 'loop', 'mixed', 'v6local', 'v6compat']) {
       const why = await refusedCode(checkDestination(new URL(`https://${host}.shop.example/k`), false, dns));
       expect(why).toMatch(
         /^webhook_url_refused: .* resolves to a private, loopback or link-local address: use a public https URL, or ask the operator/,
@@ -94,7 +101,14 @@ describe('webhook destinations', () => {
     expect(await refusedCode(checkDestination(new URL('http://hooks.shop.example/k'), false, dns))).toMatch(
       /^webhook_url_refused: webhook URLs must be https/,
     );
-    for (const u of ['https://127.0.0.1/k', 'https://[::1]/k', 'https://[::ffff:a9fe:a9fe]/k', 'https://localhost/k']) {
+    for (const u of [
+      'https://127.0.0.1/k',
+      'https://[::1]/k',
+      'https://[::ffff:a9fe:a9fe]/k',
+      'https://[::127.0.0.1]/k',
+      'https://[::a9fe:a9fe]/k',
+      'https://localhost/k',
+    ]) {
       expect(await refusedCode(checkDestination(new URL(u), false, dns)), u).toMatch(/^webhook_url_refused:/);
     }
     expect(dns.asked).toEqual([]);

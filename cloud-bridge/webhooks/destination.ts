@@ -30,14 +30,20 @@ export const systemResolver: Resolver = async (hostname) =>
 /**
  * Whether an address is an ordinary public unicast one. ipaddr.js names every special range
  * (RFC 6890 and successors); IPv4-mapped and -compatible IPv6 are judged as the IPv4 they carry.
- * Anything with a name other than "unicast" is refused: loopback, private (RFC 1918), unique
+ * Anything with a name other than "unicast" is refused (and IPv4-compatible ::/96): loopback, private (RFC 1918), unique
  * local, link-local (169.254.169.254, the cloud metadata service), carrier-grade NAT
  * (100.100.100.200, Alibaba Cloud's metadata), multicast, broadcast, unspecified, reserved,
  * NAT64/6to4/Teredo (which embed an IPv4 address that could be any of these).
  */
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
-  return ipaddr.process(address).range() === 'unicast';
+  const ip = ipaddr.process(address);
+  // ipaddr.js reads only the text form "::a.b.c.d" as the IPv4 it carries: the same address
+  // written in hex (::7f00:1, which is how a URL normalises [::127.0.0.1]) comes back as
+  // "unicast". The whole IPv4-compatible block ::/96 is deprecated (RFC 4291 §2.5.5.1) and
+  // has no public use, so it is refused whatever IPv4 address it carries.
+  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).parts.slice(0, 6).every((p) => p === 0)) return false;
+  return ip.range() === 'unicast';
 }
 
 export const REFUSED_ADVICE =

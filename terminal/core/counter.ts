@@ -20,6 +20,7 @@ import {
 } from './counter/types.js';
 import { CounterView } from './counter/view.js';
 import type { SettlementSummary } from './records.js';
+import { HOW_TO_PAIR } from './pairing-code.js';
 
 // What the cashier does, as plain Node: the screens (Electron windows or the headless
 // HTTP server) only show `snapshot()` and call these actions. The work is in the parts
@@ -98,8 +99,7 @@ export class Counter extends EventEmitter {
   start(bridgeWs?: string): void {
     const terminalId = this.db.getSetting('terminal_id');
     const secret = this.db.getSetting('terminal_secret');
-    if (!terminalId || !secret)
-      throw new KauriError('unauthenticated', 'This terminal is not paired: run kauri terminal --pair CODE once');
+    if (!terminalId || !secret) throw new KauriError('unauthenticated', `This terminal is not paired: ${HOW_TO_PAIR}`);
     const url = bridgeWs ?? this.db.getSetting('bridge_ws');
     if (!url) throw new KauriError('config_invalid', 'No bridge URL: pass --bridge ws://…/terminal');
     this.link = new LinkClient({

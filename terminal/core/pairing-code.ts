@@ -57,3 +57,7 @@ function firstLine(input: NodeJS.ReadableStream): Promise<string | undefined> {
     rl.once('close', () => finish(undefined));
   });
 }
+
+/** How to pair, as every "not paired" refusal says it: never with the code on the command line, which ps shows. */
+export const HOW_TO_PAIR =
+  'pair it once with KAURI_PAIRING_CODE=CODE kauri terminal --bridge WSURL --data DIR (or --pair - to read the code from standard input)';

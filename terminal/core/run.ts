@@ -8,6 +8,7 @@ import { systemClock } from '../../protocol/clock.js';
 import { KauriError } from '../../protocol/errors.js';
 import { parseDeviceSpec } from '../drivers/device-spec.js';
 import { Counter, pairTerminal, type CounterDevices } from './counter.js';
+import { HOW_TO_PAIR } from './pairing-code.js';
 import { startUiServer } from './ui-server.js';
 
 // `kauri terminal`: the counter core, with its screens served on loopback (headless) or
@@ -61,10 +62,7 @@ export async function runTerminal(
   }
   if (!existsSync(join(dataDir, 'terminal.db'))) {
     // Checked before anything is created: an unpaired run leaves no half-made data folder.
-    throw new KauriError(
-      'unauthenticated',
-      `The terminal in ${dataDir} is not paired: run kauri terminal --bridge WSURL --data DIR --pair CODE`,
-    );
+    throw new KauriError('unauthenticated', `The terminal in ${dataDir} is not paired: ${HOW_TO_PAIR}`);
   }
   const log = pino({ level: process.env.KAURI_LOG_LEVEL ?? 'info' }, pino.destination(2));
   const holder: { counter?: Counter } = {};
@@ -81,10 +79,7 @@ export async function runTerminal(
   holder.counter = counter;
   if (!counter.paired) {
     counter.db.close();
-    throw new KauriError(
-      'unauthenticated',
-      `The terminal in ${dataDir} is not paired: run kauri terminal --bridge WSURL --data DIR --pair CODE`,
-    );
+    throw new KauriError('unauthenticated', `The terminal in ${dataDir} is not paired: ${HOW_TO_PAIR}`);
   }
   counter.start(o.bridge);
   const ui = await startUiServer(counter, { port: o.uiPort });

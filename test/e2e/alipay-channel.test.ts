@@ -13,6 +13,7 @@ import {
   type AlipaySimProcess,
   type BridgeUnderTest,
 } from './alipay-support.js';
+import { skipUnless } from '../support/skip.js';
 
 // The bridge's Alipay client against `kauri sim alipay` over real HTTP, through the
 // merchant API: web (create_forex_trade), precreate and spot, notifies, queries, cancels,
@@ -481,7 +482,9 @@ describe('Alipay through the merchant API (sqlite)', () => {
   });
 });
 
-describe.skipIf(!pgUrl)('Alipay on PostgreSQL', () => {
+describe.skipIf(
+  skipUnless(pgUrl, 'KAURI_TEST_PG_URL is not set: the Alipay PostgreSQL tests are skipped (.ci/run sets it)'),
+)('Alipay on PostgreSQL', () => {
   let b: BridgeUnderTest;
   beforeAll(async () => {
     b = await startBridgeForAlipay(sim, 'postgres');

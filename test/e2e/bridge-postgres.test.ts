@@ -5,13 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, pgUrl, type TestDatabase } from '../support/stores.js';
 import { kauriBin, spawnKauri } from '../support/processes.js';
+import { skipUnless } from '../support/skip.js';
 
 const dbs: TestDatabase[] = [];
 afterAll(async () => {
   for (const d of dbs) await d.drop();
 });
 
-describe.skipIf(!pgUrl)('kauri bridge on PostgreSQL', () => {
+describe.skipIf(
+  skipUnless(pgUrl, 'KAURI_TEST_PG_URL is not set: the PostgreSQL bridge test is skipped (.ci/run sets it)'),
+)('kauri bridge on PostgreSQL', () => {
   it('administers a merchant and serves its API from two bridge instances on one database', async () => {
     const tdb = await createTestDatabase('postgres');
     dbs.push(tdb);
@@ -45,4 +48,3 @@ describe.skipIf(!pgUrl)('kauri bridge on PostgreSQL', () => {
     }
   });
 });
-if (!pgUrl) console.warn('KAURI_TEST_PG_URL is not set: the PostgreSQL bridge test is skipped (.ci/run sets it).');

@@ -11,6 +11,7 @@ import { LINK_SUBPROTOCOL, terminalAuthorization } from '../../protocol/link.js'
 import { wechatStatement, type FixtureRow } from '../../cloud-bridge/reconcile/fixtures.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../support/stores.js';
 import { repoRoot } from '../support/processes.js';
+import { skipUnless } from '../support/skip.js';
 
 // The HQ page in Chromium: log in, see the days, open one, resolve its differences with a
 // note, sign it off, be refused when changing it afterwards; files, settlement CSV and a
@@ -32,9 +33,9 @@ const SHOTS = process.env.KAURI_SCREENSHOTS ?? join(repoRoot, 'test-results', 'h
 const D = '2026-11-18';
 const china = (hhmm: string) => Date.parse(`${D}T${hhmm}:00+08:00`);
 
-if (!existsSync(CHROMIUM)) console.warn(`${CHROMIUM} is missing: the HQ page tests are skipped`);
-
-describe.skipIf(!existsSync(CHROMIUM)).each(storeKinds())('the HQ page (%s)', (kind) => {
+describe
+  .skipIf(skipUnless(existsSync(CHROMIUM), `${CHROMIUM} is missing: the HQ page tests are skipped`))
+  .each(storeKinds())('the HQ page (%s)', (kind) => {
   let db: TestDatabase;
   let bridge: Bridge;
   let browser: Browser;

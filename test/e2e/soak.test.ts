@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { runSoak } from '../../bench/soak.js';
 import { privatePgUnavailable } from '../../bench/private-pg.js';
+import { skipUnless } from '../support/skip.js';
 
 // The short soak: two bridges on a private PostgreSQL cluster, channel faults,
 // kill -9 of both instances in turn and a crash-restart of PostgreSQL mid-run; nothing
@@ -8,9 +9,8 @@ import { privatePgUnavailable } from '../../bench/private-pg.js';
 // The long run is `npm run bench -- soak`.
 
 const unavailable = privatePgUnavailable();
-if (unavailable) console.warn(`soak skipped: ${unavailable}`);
 
-describe.skipIf(unavailable !== undefined)('soak', () => {
+describe.skipIf(skipUnless(unavailable === undefined, `the soak is skipped: ${unavailable}`))('soak', () => {
   it('loses, invents, doubles and over-refunds nothing through faults, kill -9 and a PostgreSQL restart', async () => {
     const r = await runSoak({ seconds: 6, rate: 5, settleMs: 20_000 });
     expect(r.created).toBe(r.requested);

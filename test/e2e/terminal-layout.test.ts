@@ -12,6 +12,7 @@ import {
   waitFor,
   type CounterScreens,
 } from './terminal-support.js';
+import { skipUnless } from '../support/skip.js';
 
 // The cashier's and the customer's screens at the window sizes counters have, in both
 // languages at once, in their busiest state: a QR waiting, today's list longer than its
@@ -26,7 +27,9 @@ const SIZES = [
   { width: 1920, height: 1080 },
 ];
 
-describe.skipIf(!existsSync(CHROMIUM))('counter screen layouts', () => {
+describe.skipIf(
+  skipUnless(existsSync(CHROMIUM), `${CHROMIUM} is missing: the counter screen layout tests are skipped`),
+)('counter screen layouts', () => {
   let screens: CounterScreens;
   const shots = process.env.KAURI_LAYOUT_SHOTS ?? mkdtempSync(join(tmpdir(), 'kauri-layout-'));
 

@@ -7,6 +7,7 @@ import { createPtyPair, socatAvailable, type PtyPair } from '../../cli/devices.j
 import { freePort, spawnKauri, type KauriProcess } from '../support/processes.js';
 import type { Sim } from '../support/sim-control.js';
 import { counterAction, counterState, paymentCode, simControl, waitFor } from './terminal-support.js';
+import { skipUnless } from '../support/skip.js';
 
 // A serial payment-code scanner at the counter, end to end: the scanner hardware is the
 // far end of a socat pty pair, `kauri terminal --headless --scanner serial:…` the counter,
@@ -17,7 +18,9 @@ import { counterAction, counterState, paymentCode, simControl, waitFor } from '.
 
 const ENV = { KAURI_TIME_SCALE: '2' };
 
-describe.skipIf(!socatAvailable())('serial scanner → counter → bridge', () => {
+describe.skipIf(
+  skipUnless(socatAvailable(), 'socat is missing (apt-get install socat): the serial scanner test is skipped'),
+)('serial scanner → counter → bridge', () => {
   let dir: string;
   let wechatProc: KauriProcess;
   let wechat: Sim;

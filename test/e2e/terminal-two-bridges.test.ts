@@ -6,15 +6,16 @@ import { freePort, spawnKauri, type KauriProcess } from '../support/processes.js
 import { createTestDatabase, pgUrl, type TestDatabase } from '../support/stores.js';
 import { counterAction, counterState, simControl, waitFor } from './terminal-support.js';
 import { UA, type Sim } from './onecode-support.js';
+import { skipUnless } from '../support/skip.js';
 
 // Two bridge processes on one PostgreSQL. The counter is connected to bridge B; the
 // customer's checkout and the channel's notify go to bridge A (B's public URL is A's, as
 // behind a load balancer). The payment is settled on A, and B hears of it through
 // LISTEN/NOTIFY and tells the counter: PAID.
 
-if (!pgUrl) console.warn('KAURI_TEST_PG_URL is not set: the two-bridge counter test is skipped (.ci/run sets it)');
-
-describe.skipIf(!pgUrl)('counter with two bridges on one PostgreSQL', () => {
+describe.skipIf(
+  skipUnless(pgUrl, 'KAURI_TEST_PG_URL is not set: the two-bridge counter test is skipped (.ci/run sets it)'),
+)('counter with two bridges on one PostgreSQL', () => {
   let dir: string;
   let tdb: TestDatabase;
   let alipayProc: KauriProcess;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { openStore, type Store } from '../../cloud-bridge/store/db.js';
+import { skipUnless } from './skip.js';
 
 // The repository suite runs against both stores. PostgreSQL comes from KAURI_TEST_PG_URL
 // (which .ci/run exports); each test database is created here and dropped afterwards.
@@ -17,10 +18,8 @@ export interface TestDatabase {
 export const pgUrl = process.env.KAURI_TEST_PG_URL;
 
 export function storeKinds(): Array<'sqlite' | 'postgres'> {
-  if (!pgUrl) {
-    console.warn('KAURI_TEST_PG_URL is not set: PostgreSQL store tests are skipped (.ci/run sets it).');
+  if (skipUnless(pgUrl, 'KAURI_TEST_PG_URL is not set: the PostgreSQL store tests are skipped (.ci/run sets it)'))
     return ['sqlite'];
-  }
   return ['sqlite', 'postgres'];
 }
 

@@ -5,6 +5,7 @@ import { encodeForm } from './form.js';
 import { alipayFetch } from './http.js';
 import { responsePreSignString, signParams, verifyPreSign, type SignType } from './sign.js';
 import { parseAlipayXml, type AlipayXml } from './xml.js';
+import { inlineHandler } from '../../server/page-security.js';
 
 // One Alipay account's view of the MAPI gateway: signed links and forms for the browser
 // services, signed form POSTs for the server ones, and replies verified before they are
@@ -51,7 +52,7 @@ export class AlipayClient {
       .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
       .join('\n');
     return `<!doctype html><html><head><meta charset="${this.cfg.charset}"><title>Alipay</title></head>
-<body onload="document.forms[0].submit()"><form method="post" accept-charset="${this.cfg.charset}" action="${escapeHtml(`${this.cfg.gatewayUrl}?_input_charset=${this.cfg.charset}`)}">
+<body onload="${inlineHandler('document.forms[0].submit()')}"><form method="post" accept-charset="${this.cfg.charset}" action="${escapeHtml(`${this.cfg.gatewayUrl}?_input_charset=${this.cfg.charset}`)}">
 ${fields}
 <noscript><button type="submit">Continue to Alipay</button></noscript></form></body></html>`;
   }

@@ -5,6 +5,7 @@ import { bankAccount } from './config.js';
 import { decodeForm } from './form.js';
 import { returnStatus } from './outcomes.js';
 import { macMatches, rsaMd5Verify } from './sign.js';
+import { inlineScript, inlineStyle } from '../../server/page-security.js';
 
 // The bank channel's two browser pages, as pure functions of what the bridge passes in (the
 // bridge reads its store and serves them: cloud-bridge/server/bank-pages.ts):
@@ -18,13 +19,16 @@ export interface Page {
   html: string;
 }
 
+const STYLE =
+  'body{font-family:sans-serif;max-width:480px;margin:2em auto;padding:0 1em;overflow-wrap:anywhere}.cny{font-size:1.8em}';
+
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function page(title: string, body: string, status = 200): Page {
   return {
     status,
     html: `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title><style>body{font-family:sans-serif;max-width:480px;margin:2em auto;padding:0 1em;overflow-wrap:anywhere}.cny{font-size:1.8em}</style></head>
+<title>${esc(title)}</title>${inlineStyle(STYLE)}</head>
 <body>${body}</body></html>`,
   };
 }
@@ -60,7 +64,7 @@ export function paymentFormPage(
 ${inputs}
 <noscript><button type="submit">Continue to your bank 前往银行</button></noscript>
 </form>
-<script>document.getElementById('payease').submit();</script>`,
+${inlineScript("document.getElementById('payease').submit();")}`,
   );
 }
 
