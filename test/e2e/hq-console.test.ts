@@ -182,6 +182,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the back-office console', () => {
     if (await missingRoute(page, '/hq/api/payments')) {
       // Not on this bridge yet: the page says so and keeps working.
       await expect.poll(() => page.locator('[role=alert]').textContent()).toContain('not available yet');
+      await page.screenshot({ path: join(SHOTS, '2-payments-before-the-route.png') });
       await page.getByTestId('payments-search').fill(`${paid}-b`);
       await page.getByTestId('payments-search').press('Enter');
       await expect.poll(() => page.url()).toContain(`q=${paid}-b`);
@@ -206,6 +207,12 @@ describe.skipIf(!existsSync(CHROMIUM))('the back-office console', () => {
       await page.getByTestId('audit-table').waitFor();
       expect(await page.locator('[role=alert]').count()).toBe(0);
     }
+    await page.getByTestId('nav-users').click();
+    await page.locator('.page.users h1').waitFor();
+    await page.screenshot({ path: join(SHOTS, '8-users.png') });
+    await page.getByTestId('nav-account').click();
+    await page.locator('.page.account h1').waitFor();
+    await page.screenshot({ path: join(SHOTS, '9-account.png') });
     expect(problems).toEqual([]);
     await ctx.close();
   });

@@ -115,7 +115,7 @@ export interface UserInfo {
 export interface SessionInfo {
   id: string;
   createdAt?: string;
-  lastSeenAt?: string;
+  expiresAt?: string;
   ip?: string | null;
   userAgent?: string | null;
   current?: boolean;
@@ -222,7 +222,7 @@ export function readMe(raw: any): Me {
 
 /** An answer to a login that asks for the authenticator's code rather than refusing. */
 export function needsTotp(err: unknown): boolean {
-  return err instanceof ApiError && /totp/i.test(err.code);
+  return err instanceof ApiError && err.code === 'totp_required';
 }
 
 function remember(me: Me): Me {

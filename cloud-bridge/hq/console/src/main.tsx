@@ -131,11 +131,13 @@ const NAV: NavItem[] = [
   { path: 'account', key: 'navAccount', testid: 'nav-account', show: () => true },
 ];
 
-function Shell({ me, onOut }: { me: Me; onOut: () => void }) {
+function Shell({ me, onOut, onMe }: { me: Me; onOut: () => void; onMe: (me: Me) => void }) {
   const { t, role } = useI18n();
   const route = useRoute();
-  const section = route.parts[0] ?? '';
-  const items = NAV.filter((n) => n.show(me));
+  // A role that must use TOTP reaches only its own account page until it is set up.
+  const totpFirst = me.totpRequired && !me.totpEnabled;
+  const section = totpFirst ? 'account' : (route.parts[0] ?? '');
+  const items = NAV.filter((n) => n.show(me) && (!totpFirst || n.path === 'account'));
 
   useEffect(() => {
     if (!section) window.location.replace('#/payments');
@@ -156,7 +158,16 @@ function Shell({ me, onOut }: { me: Me; onOut: () => void }) {
       page = <Users me={me} />;
       break;
     case 'account':
-      page = <Users me={me} own />;
+      page = (
+        <>
+          {totpFirst && (
+            <p className="notice" role="status">
+              {t('totpFirst')}
+            </p>
+          )}
+          <Users me={me} own onMe={onMe} />
+        </>
+      );
       break;
     case 'developers':
       page = <Developers me={me} />;
@@ -226,7 +237,7 @@ function App() {
 
   if (!checked) return <p className="boot">{t('loading')}</p>;
   if (!me) return <Login onIn={setMe} />;
-  return <Shell me={me} onOut={() => setMe(null)} />;
+  return <Shell me={me} onOut={() => setMe(null)} onMe={setMe} />;
 }
 
 createRoot(document.getElementById('root')!).render(

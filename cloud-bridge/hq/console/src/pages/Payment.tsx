@@ -93,6 +93,8 @@ function RefundForm({ payment, onDone }: { payment: PaymentDetail; onDone: () =>
 
 export function Payment({ me, id }: { me: Me; id: string }) {
   const { t, status, channel, dateTime } = useI18n();
+  const source = (s: string) =>
+    s === 'counter' ? t('sourceCounter') : s === 'api' ? t('sourceApi') : s === 'onecode' ? t('sourceOnecode') : s;
   const [payment, error, busy, reload] = useLoad(() => api.payment(id), [id]);
   const [refunding, setRefunding] = useState(false);
   const [note, setNote] = useState<string>('');
@@ -150,14 +152,14 @@ export function Payment({ me, id }: { me: Me; id: string }) {
                 {payment.rateAt ? <small> ({dateTime(payment.rateAt)})</small> : null}
               </dd>
               <dt>{t('refunded')}</dt>
-              <dd>{formatMoney(payment.refunded) || '—'}</dd>
+              <dd>{payment.refunded?.minor ? formatMoney(payment.refunded) : '—'}</dd>
               <dt>{t('channel')}</dt>
               <dd>
                 {channel(payment.channel)} · {payment.mode}
               </dd>
               <dt>{t('source')}</dt>
               <dd>
-                {payment.source}
+                {source(payment.source)}
                 {payment.terminalId ? ` · ${payment.terminalId}` : ''}
               </dd>
               <dt>{t('store')}</dt>

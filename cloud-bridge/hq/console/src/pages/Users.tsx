@@ -70,7 +70,7 @@ function Invite({ me }: { me: Me }) {
       )}
       {(form.role === 'store_manager' || form.role === 'viewer') && (
         <Field label={t('storeIds')}>
-          <input value={form.storeIds} size={22} onChange={(e) => set('storeIds', e.target.value)} />
+          <input value={form.storeIds} placeholder="st_…, st_…" onChange={(e) => set('storeIds', e.target.value)} />
         </Field>
       )}
       {form.role === 'store_manager' && (
@@ -105,7 +105,6 @@ function UserList() {
   const [actionError, setActionError] = useState<unknown>();
   return (
     <>
-      <h2>{t('users')}</h2>
       <ErrorNote error={error ?? actionError} />
       {users && (
         <TableBox>
@@ -167,18 +166,20 @@ function Sessions() {
           <table className="list">
             <thead>
               <tr>
+                <th>{t('username')}</th>
                 <th>{t('created')}</th>
-                <th>{t('lastUsed')}</th>
+                <th>{t('expires')}</th>
                 <th>{t('ip')}</th>
-                <th>Browser</th>
+                <th>{t('browser')}</th>
                 <th></th>
               </tr>
             </thead>
             <tbody>
               {sessions.map((s) => (
                 <tr key={s.id} data-testid="session-row">
+                  <td>{s.username ?? ''}</td>
                   <td className="nowrap">{dateTime(s.createdAt)}</td>
-                  <td className="nowrap">{dateTime(s.lastSeenAt)}</td>
+                  <td className="nowrap">{dateTime(s.expiresAt)}</td>
                   <td className="mono">{s.ip ?? ''}</td>
                   <td className="ellipsis">{s.userAgent ?? ''}</td>
                   <td>
@@ -209,7 +210,7 @@ function Sessions() {
   );
 }
 
-function TwoFactor({ me }: { me: Me }) {
+function TwoFactor({ me, onMe }: { me: Me; onMe?: (me: Me) => void }) {
   const { t } = useI18n();
   const [enabled, setEnabled] = useState(me.totpEnabled);
   const [setup, setSetup] = useState<{ otpauthUrl: string; qrSvg: string } | null>(null);
@@ -255,6 +256,8 @@ function TwoFactor({ me }: { me: Me }) {
               setEnabled(!enabled);
               setSetup(null);
               setCode('');
+              // The session's own view of itself changed (a role that required it may now go on).
+              onMe?.(await api.me());
             });
           }}
         >
@@ -277,7 +280,7 @@ function TwoFactor({ me }: { me: Me }) {
 }
 
 /** `own`: the person's own account (sessions, two-factor); otherwise the admin's users page. */
-export function Users({ me, own }: { me: Me; own?: boolean }) {
+export function Users({ me, own, onMe }: { me: Me; own?: boolean; onMe?: (me: Me) => void }) {
   const { t } = useI18n();
   if (own)
     return (
@@ -285,7 +288,7 @@ export function Users({ me, own }: { me: Me; own?: boolean }) {
         <div className="page-head">
           <h1>{t('navAccount')}</h1>
         </div>
-        <TwoFactor me={me} />
+        <TwoFactor me={me} onMe={onMe} />
         <Sessions />
       </section>
     );
