@@ -196,6 +196,13 @@ describe.skipIf(!existsSync(CHROMIUM))('the back-office console', () => {
       await page.locator(`[data-testid=payments-row][data-out-trade-no="${paid}-b"]`).click();
       await expect.poll(() => page.getByTestId('payment-status').textContent()).toBe('paid');
       expect(await page.locator('.facts').textContent()).toContain('NZD 48.00');
+      // The refund goes to the server, which answers with the refund or a refusal; either is shown.
+      await page.getByTestId('payment-refund').click();
+      await page.getByTestId('refund-amount').fill('10.00');
+      await page.getByTestId('refund-reason').fill('e2e');
+      expect(await page.getByTestId('refund-after').textContent()).toBe('NZD 38.00');
+      await page.getByTestId('refund-confirm').click();
+      await page.getByTestId('refund-result').waitFor();
       await page.screenshot({ path: join(SHOTS, '3-payment-live.png') });
     }
 

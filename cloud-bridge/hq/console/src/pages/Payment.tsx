@@ -208,26 +208,30 @@ export function Payment({ me, id }: { me: Me; id: string }) {
           </div>
 
           <h2>{t('history')}</h2>
-          <TableBox>
-            <table className="list">
-              <thead>
-                <tr>
-                  <th>{t('at')}</th>
-                  <th>{t('state')}</th>
-                  <th>{t('reason')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {(payment.history ?? []).map((h, i) => (
-                  <tr key={i}>
-                    <td className="nowrap">{dateTime(h.at)}</td>
-                    <td>{status(h.state)}</td>
-                    <td>{h.reason ?? ''}</td>
+          {(payment.history ?? []).length === 0 ? (
+            <p className="empty">—</p>
+          ) : (
+            <TableBox>
+              <table className="list">
+                <thead>
+                  <tr>
+                    <th>{t('at')}</th>
+                    <th>{t('state')}</th>
+                    <th>{t('reason')}</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableBox>
+                </thead>
+                <tbody>
+                  {(payment.history ?? []).map((h, i) => (
+                    <tr key={i}>
+                      <td className="nowrap">{dateTime(h.at)}</td>
+                      <td>{status(h.state)}</td>
+                      <td>{h.reason ?? ''}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </TableBox>
+          )}
 
           <h2>{t('refunds')}</h2>
           {(payment.refunds ?? []).length === 0 ? (
@@ -301,7 +305,7 @@ export function Payment({ me, id }: { me: Me; id: string }) {
             </TableBox>
           )}
 
-          {payment.messages && (
+          {payment.messages && payment.messages.length > 0 && (
             <>
               <h2>{t('messages')}</h2>
               <pre className="raw" data-testid="payment-messages">

@@ -99,7 +99,7 @@ function Invite({ me }: { me: Me }) {
   );
 }
 
-function UserList() {
+function UserList({ me }: { me: Me }) {
   const { t, role } = useI18n();
   const [users, error, , reload] = useLoad(() => api.users(), []);
   const [actionError, setActionError] = useState<unknown>();
@@ -128,7 +128,7 @@ function UserList() {
                   <td>
                     {u.disabled || u.disabledAt ? (
                       t('disabled')
-                    ) : (
+                    ) : u.username === me.username ? null : (
                       <button
                         type="button"
                         className="small danger"
@@ -298,7 +298,7 @@ export function Users({ me, own, onMe }: { me: Me; own?: boolean; onMe?: (me: Me
         <h1>{t('navUsers')}</h1>
       </div>
       <Invite me={me} />
-      <UserList />
+      <UserList me={me} />
     </section>
   );
 }
