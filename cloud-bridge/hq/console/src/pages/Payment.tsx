@@ -38,6 +38,19 @@ function RefundForm({ payment, onDone }: { payment: PaymentDetail; onDone: () =>
     }
   }
 
+  // Once sent, the form gives way to its result: a second press must not send a second refund.
+  if (result && 'ok' in result)
+    return (
+      <div className="card refund-form">
+        <h2>{t('refund')}</h2>
+        <div data-testid="refund-result" className="result ok">
+          <p>
+            {t('refundDone')}: {formatMoney(result.ok.amount)} · {status(result.ok.status)}
+          </p>
+        </div>
+      </div>
+    );
+
   return (
     <form className="card refund-form" onSubmit={send}>
       <h2>{t('refund')}</h2>
@@ -55,7 +68,10 @@ function RefundForm({ payment, onDone }: { payment: PaymentDetail; onDone: () =>
           data-testid="refund-amount"
           inputMode="decimal"
           value={amount}
-          onChange={(e) => setAmount(e.target.value)}
+          onChange={(e) => {
+            setAmount(e.target.value);
+            setResult(null);
+          }}
           aria-invalid={!valid}
         />
       </label>
@@ -76,15 +92,9 @@ function RefundForm({ payment, onDone }: { payment: PaymentDetail; onDone: () =>
       <button data-testid="refund-confirm" type="submit" disabled={!valid || !reason.trim() || busy}>
         {t('refundConfirm')}
       </button>
-      {result && (
-        <div data-testid="refund-result" className={'ok' in result ? 'result ok' : 'result failed'}>
-          {'ok' in result ? (
-            <p>
-              {t('refundDone')}: {formatMoney(result.ok.amount)} · {status(result.ok.status)}
-            </p>
-          ) : (
-            <ErrorNote error={result.error} />
-          )}
+      {result && 'error' in result && (
+        <div data-testid="refund-result" className="result failed">
+          <ErrorNote error={result.error} />
         </div>
       )}
     </form>
