@@ -38,6 +38,10 @@ import { ReconcileService } from './reconcile/runs/service.js';
 import { installReconcileJobs, type ReconcileScheduleOptions } from './reconcile/runs/jobs.js';
 import { HqSessions } from './hq/sessions.js';
 import { registerHq } from './hq/routes.js';
+import { AuditLog } from './hq/audit.js';
+import { People } from './hq/people.js';
+import { TotpService } from './hq/totp.js';
+import type { Role } from './hq/scope.js';
 import { PayoutService } from './payouts/service.js';
 import { installPayoutJobs, type PayoutScheduleOptions } from './payouts/jobs.js';
 
@@ -78,6 +82,8 @@ export interface BridgeOptions {
   webhookResolver?: Resolver;
   /** Payouts: how often the scheduled run looks for merchants due (0: never). */
   payouts?: PayoutScheduleOptions;
+  /** The back office: roles that must sign in with TOTP, and user names exempt from it (the demo's). */
+  hq?: { requireTotp?: readonly Role[]; totpExemptUsers?: readonly string[] };
 }
 
 export type TrustProxy = boolean | string | ((address: string, hop: number) => boolean);
@@ -114,6 +120,9 @@ export interface Bridge {
   readonly webhooks: WebhookService;
   readonly reconcile: ReconcileService;
   readonly payouts: PayoutService;
+  /** The back office's audit log and people (users, invitations, sessions). */
+  readonly audit: AuditLog;
+  readonly people: People;
   readonly channels: ChannelRegistry;
   readonly log: Logger;
   readonly clock: Clock;
@@ -299,12 +308,21 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     log: log.child({ part: 'payouts' }),
   });
   installPayoutJobs(scheduler, payouts, clock, log.child({ part: 'payouts' }), options.payouts);
+  const audit = new AuditLog(store, { clock });
+  const people = new People({ store, accounts, audit, clock });
+  const totp = new TotpService({ store, box, clock });
   await registerHq(app, {
+    store,
+    people,
+    totp,
+    audit,
+    requireTotp: options.hq?.requireTotp,
+    totpExemptUsers: options.hq?.totpExemptUsers,
     accounts,
     reconcile,
     clock,
     log: log.child({ part: 'hq' }),
-    sessions: new HqSessions({ store, accounts, clock }),
+    sessions: new HqSessions({ store, accounts, clock, people, totp }),
     createPairingCode: (store, o) => terminals.createPairingCode(store, o),
     payouts,
     terminals: { list: (f) => terminals.repo.list(f), isConnected: (id) => terminals.hub.isConnected(id) },
@@ -346,6 +364,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     url,
     store,
     accounts,
+    audit,
+    people,
     orders,
     events,
     scheduler,

@@ -4,6 +4,10 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { resolveSecretKey } from './secret-key.js';
 import type { AccountsRepo } from './store/accounts.js';
+import type { AuditLog } from './hq/audit.js';
+import type { People } from './hq/people.js';
+import type { Store } from './store/db.js';
+import { ROLES, type Role } from './hq/scope.js';
 import { format, parseDecimal } from '../protocol/money.js';
 import { maxPaymentOf, parseMaxPayment } from './orders/limits.js';
 import { CHANNELS, type ChannelName } from '../protocol/payments.js';
@@ -17,6 +21,17 @@ function port(value: string): number {
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new InvalidArgumentError('a port is a whole number from 0 to 65535');
   return n;
+}
+
+function roleList(value: string): Role[] {
+  const roles = value
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
+  for (const r of roles)
+    if (!(ROLES as readonly string[]).includes(r))
+      throw new InvalidArgumentError(`unknown role "${r}" (roles: ${ROLES.join(', ')})`);
+  return roles as Role[];
 }
 
 function dataDirOf(dbUrl: string): string {
@@ -57,15 +72,25 @@ export function registerBridgeCommands(program: Command): void {
     .option('--alipay-sim-state <dir>', 'with --demo: the Alipay simulator state folder')
     .option('--bank-sim <url>', 'with --demo: the bank simulator', 'http://127.0.0.1:7303')
     .option('--bank-sim-state <dir>', 'with --demo: the bank simulator state folder')
+    .option(
+      '--require-totp <roles>',
+      'roles that must sign in to /hq with two-factor codes, comma-separated (e.g. hq_admin,hq_finance); never the --demo HQ user',
+      roleList,
+      [],
+    )
     .action(async (opts) => {
       // The bridge and its channels load only when this command runs.
-      const [{ startBridge, parseTrustProxy }, { seedDemo }, { demoChannelAccounts }, { pullRatesBeforeReady }] =
-        await Promise.all([
-          import('./bridge.js'),
-          import('./demo.js'),
-          import('./channels/index.js'),
-          import('./fx/index.js'),
-        ]);
+      const [
+        { startBridge, parseTrustProxy },
+        { seedDemo, DEMO_HQ_USER },
+        { demoChannelAccounts },
+        { pullRatesBeforeReady },
+      ] = await Promise.all([
+        import('./bridge.js'),
+        import('./demo.js'),
+        import('./channels/index.js'),
+        import('./fx/index.js'),
+      ]);
       const dataDir = dataDirOf(opts.db);
       const secretKey = resolveSecretKey(dataDir, (l) => process.stderr.write(`${l}\n`));
       const bridge = await startBridge({
@@ -77,6 +102,7 @@ export function registerBridgeCommands(program: Command): void {
         ...(opts.trustProxy !== undefined ? { trustProxy: parseTrustProxy(opts.trustProxy) } : {}),
         filesDir: opts.files ?? `${dataDir}/files`,
         metrics: { token: opts.metricsToken, listen: opts.metricsListen },
+        hq: { requireTotp: opts.requireTotp, totpExemptUsers: opts.demo ? [DEMO_HQ_USER] : [] },
       });
       const stop = async () => {
         await bridge.close();
@@ -120,6 +146,33 @@ async function withAccounts<T>(dbUrl: string, fn: (accounts: AccountsRepo) => Pr
   const store = await openStore(dbUrl);
   try {
     return await fn(new AccountsRepo(store, new SecretBox(secretKey)));
+  } finally {
+    await store.close();
+  }
+}
+
+/** The accounts, audit log and people of the database, for commands that change users. */
+async function withPeople<T>(
+  dbUrl: string,
+  fn: (deps: { accounts: AccountsRepo; audit: AuditLog; people: People; store: Store }) => Promise<T>,
+): Promise<T> {
+  const secretKey = resolveSecretKey(dataDirOf(dbUrl), (l) => process.stderr.write(`${l}\n`));
+  const [{ openStore }, { AccountsRepo }, { SecretBox }, { AuditLog }, { People }, { systemClock }] = await Promise.all(
+    [
+      import('./store/db.js'),
+      import('./store/accounts.js'),
+      import('./store/secret-box.js'),
+      import('./hq/audit.js'),
+      import('./hq/people.js'),
+      import('../protocol/clock.js'),
+    ],
+  );
+  const store = await openStore(dbUrl);
+  try {
+    const clock = systemClock();
+    const accounts = new AccountsRepo(store, new SecretBox(secretKey), { clock });
+    const audit = new AuditLog(store, { clock });
+    return await fn({ accounts, audit, people: new People({ store, accounts, audit, clock }), store });
   } finally {
     await store.close();
   }
@@ -331,28 +384,105 @@ function registerAdminCommands(program: Command): void {
     });
 
   const user = admin.command('user').description('HQ and merchant users');
+  const roleOption = () =>
+    new Option(
+      '--role <role>',
+      'hq_admin, hq_finance (every merchant); merchant_admin, store_manager, viewer (one merchant); merchant_user is the old name of merchant_admin',
+    )
+      .choices([...ROLES, 'merchant_user'])
+      .makeOptionMandatory();
+  const collect = (v: string, prev: string[] = []) => [...prev, v];
+  const minor = (v: string) => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('a whole number of minor units, 0 or more');
+    return n;
+  };
+  const aliasNote = (role: string) => {
+    if (role === 'merchant_user') process.stderr.write('note: merchant_user is now called merchant_admin\n');
+  };
   user
     .command('create')
     .description('create a user; the password is read from KAURI_NEW_PASSWORD or generated and printed')
     .requiredOption('--username <name>', 'login name')
-    .addOption(
-      new Option('--role <role>', 'role')
-        .choices(['hq_admin', 'hq_finance', 'merchant_admin', 'merchant_user'])
-        .makeOptionMandatory(),
-    )
+    .addOption(roleOption())
     .option('--merchant <id>', 'for merchant roles: their merchant')
+    .option(
+      '--store <id>',
+      'for store_manager (required) and viewer: a store of the merchant (repeat for more)',
+      collect,
+    )
+    .option(
+      '--refund-limit <minor>',
+      'largest refund this user may send, in minor units (default: none of their own)',
+      minor,
+    )
     .addOption(db())
     .addOption(json())
     .action(async (o) => {
+      aliasNote(o.role);
       const password =
         process.env.KAURI_NEW_PASSWORD ?? (await import('node:crypto')).randomBytes(12).toString('base64url');
-      const u = await withAccounts(o.db, (a) =>
-        a.createUser({ username: o.username, password, role: o.role, merchantId: o.merchant }),
+      const u = await withPeople(o.db, async ({ accounts, audit, store }) =>
+        store.db.transaction().execute(async (trx) => {
+          const created = await accounts.createUser(
+            {
+              username: o.username,
+              password,
+              role: o.role,
+              merchantId: o.merchant,
+              storeIds: o.store,
+              refundLimitMinor: o.refundLimit,
+            },
+            trx,
+          );
+          await audit.record(
+            {
+              actor: 'cli',
+              action: 'user.create',
+              merchantId: created.merchant_id,
+              target: created.id,
+              details: { username: created.username, role: created.role, storeIds: o.store ?? [] },
+            },
+            trx,
+          );
+          return created;
+        }),
       );
       print(
         { ...u, password: process.env.KAURI_NEW_PASSWORD ? undefined : password },
         o.json,
         `user ${u.username} (${u.role}) created${process.env.KAURI_NEW_PASSWORD ? '' : `; password (shown once): ${password}`}`,
+      );
+    });
+  user
+    .command('invite')
+    .description(
+      'make a one-time invitation link (valid 72 hours) with which a person sets their own name and password',
+    )
+    .addOption(roleOption())
+    .option('--merchant <id>', 'for merchant roles: their merchant')
+    .option(
+      '--store <id>',
+      'for store_manager (required) and viewer: a store of the merchant (repeat for more)',
+      collect,
+    )
+    .option('--refund-limit <minor>', 'largest refund the user may send, in minor units', minor)
+    .option('--url <url>', 'the URL people reach the bridge at (its --public-url)', 'http://127.0.0.1:7300')
+    .addOption(db())
+    .addOption(json())
+    .action(async (o) => {
+      aliasNote(o.role);
+      const inv = await withPeople(o.db, ({ people }) =>
+        people.invite(
+          'cli',
+          { role: o.role, merchantId: o.merchant, storeIds: o.store, refundLimitMinor: o.refundLimit },
+          o.url,
+        ),
+      );
+      print(
+        { id: inv.id, link: inv.link, expiresAt: inv.expiresAt },
+        o.json,
+        `invitation ${inv.id} for a ${o.role === 'merchant_user' ? 'merchant_admin' : o.role} (shown once, valid until ${inv.expiresAt}):\n${inv.link}`,
       );
     });
 }

@@ -33,6 +33,31 @@ export const ERRORS = {
     zh: '该用户从此地址登录失败次数过多，请稍候再试',
   },
   forbidden: { status: 403, en: 'Not allowed', zh: '无权操作' },
+  totp_required: {
+    status: 401,
+    en: 'Enter the code from your authenticator app',
+    zh: '请输入身份验证器应用中的验证码',
+  },
+  totp_invalid: {
+    status: 401,
+    en: 'The authenticator code is wrong or was already used',
+    zh: '验证码错误或已被使用',
+  },
+  totp_setup_required: {
+    status: 403,
+    en: 'Your role must sign in with two-factor codes: set up your authenticator app first',
+    zh: '您的角色须使用双重验证登录：请先设置身份验证器应用',
+  },
+  invite_expired: {
+    status: 410,
+    en: 'This invitation is unknown, already used or expired; ask for a new one',
+    zh: '该邀请无效、已使用或已过期，请重新申请邀请',
+  },
+  refund_limit_exceeded: {
+    status: 403,
+    en: 'The refund is more than your refund limit',
+    zh: '退款金额超过您的退款权限上限',
+  },
   terminal_revoked: { status: 403, en: 'This terminal has been revoked', zh: '此终端已被停用' },
   pairing_code_invalid: {
     status: 400,

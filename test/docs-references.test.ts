@@ -21,7 +21,13 @@ const SKIP = [
 ];
 
 /** Places outside the repository that the design used to live in. */
-const OUTSIDE = [/\.\.\/shared\b/, /\/work\/shared\b/, /(^|[^\w/])shared\/protocols\//];
+const OUTSIDE = [
+  /\.\.\/shared\b/,
+  /\/work\/shared\b/,
+  /(^|[^\w/])shared\/protocols\//,
+  // The outside protocol notes' numbered sections ("protocols A2"), which docs/protocols/ does not have.
+  /\bprotocols [A-Z]\d\b/,
+];
 /** The old design documents' names, which outside docs/ must be written as a docs/ path. */
 const BARE_DOC = /(?<![\w./-])(CONTRACTS|ARCHITECTURE|STYLE|CONVENTIONS)\.md/;
 /** An issue or ticket number, e.g. "issue 14" or "issue #8". */
@@ -111,6 +117,7 @@ describe('the repository refers only to itself', () => {
     const found = (file: string, text: string) => referenceProblems(file, text, exists).map((p) => p.what);
     expect(found('a/b.ts', `// see ../shared/${'CONTRACTS'}.md`)).toHaveLength(1);
     expect(found('a/b.ts', `// the wire facts (/work/shared/protocols/x.md)`)).toHaveLength(1);
+    expect(found('a/b.ts', `// the captured reply (${'protocols'} A2)`)).toHaveLength(1);
     expect(found('a/b.ts', `// as ${'STYLE'}.md says`)).toHaveLength(1);
     expect(found('a/b.ts', `const x = 1; // fixed in ${issue} 14`)).toHaveLength(1);
     expect(found('a/b.ts', ` * (${issue} #8: receipts)`)).toHaveLength(1);

@@ -17,6 +17,13 @@ import type { Clock } from '../../protocol/clock.js';
 import type { Terminal } from '../terminals/repo.js';
 import type { PayoutService } from '../payouts/service.js';
 import { registerPayoutRoutes } from '../payouts/routes.js';
+import { KauriError } from '../../protocol/errors.js';
+import type { Store } from '../store/db.js';
+import type { AuditEntry, AuditLog } from './audit.js';
+import type { People } from './people.js';
+import type { TotpService } from './totp.js';
+import type { Role } from './scope.js';
+import { registerPeopleRoutes } from './people-routes.js';
 
 // The back office at /hq: the console (a React app built by `npm run build` into
 // console/dist, its files under /hq/console/assets/) and the reconciliation workspace it
@@ -41,7 +48,23 @@ export interface HqDeps {
   readonly publicBaseUrl?: string;
   /** Payouts to merchants (the Payouts tab and the settlement's operator fees). */
   payouts?: PayoutService;
+  store: Store;
+  people: People;
+  totp: TotpService;
+  audit: AuditLog;
+  /** Roles that must sign in with TOTP (`kauri bridge --require-totp`); none by default. */
+  requireTotp?: readonly Role[];
+  /** User names the requirement never applies to (the demo's HQ user). */
+  totpExemptUsers?: readonly string[];
 }
+
+/** Options of the session check: a change (CSRF, JSON), HQ roles only, or reachable before a required TOTP is set up. */
+export interface AuthOptions {
+  write?: boolean;
+  hq?: boolean;
+  totpSetup?: boolean;
+}
+export type Auth = (req: FastifyRequest, opts?: AuthOptions) => Promise<Session>;
 
 function assetsDir(): string {
   const here = fileURLToPath(new URL('./assets/', import.meta.url));
@@ -160,9 +183,13 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
     });
 
     /** The session of the request, or 401; changes must carry the CSRF token and be JSON. */
-    const auth = async (req: FastifyRequest, opts: { write?: boolean; hq?: boolean } = {}): Promise<Session> => {
+    const totpRequired = (s: Session): boolean =>
+      (deps.requireTotp ?? []).includes(s.scope.role) && !(deps.totpExemptUsers ?? []).includes(s.user.username);
+    const auth: Auth = async (req, opts = {}) => {
       const session = await deps.sessions.get(cookieOf(req));
       if (!session) throw new RunError('unauthorized', 'log in first');
+      // A user whose role must use TOTP and has not set it up reaches only the TOTP setup.
+      if (!opts.totpSetup && !session.totpEnabled && totpRequired(session)) throw new KauriError('totp_setup_required');
       if (opts.write) {
         if (!String(req.headers['content-type'] ?? '').startsWith('application/json'))
           throw new RunError('forbidden', 'changes are JSON requests from the HQ page');
@@ -175,11 +202,18 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
     const who = (u: User) => u.username;
     const me = (s: Session) => ({
       username: s.user.username,
-      role: s.user.role,
+      role: s.scope.role,
       merchantId: s.user.merchant_id,
       hq: isHq(s.user),
       csrf: s.csrf,
+      user: { id: s.user.id, username: s.user.username, role: s.scope.role, merchantId: s.user.merchant_id },
+      scope: s.scope,
+      totpEnabled: s.totpEnabled,
+      totpRequired: totpRequired(s),
     });
+    /** Records a change made through this page (after it is made, when the change is not ours to wrap). */
+    const audit = (req: FastifyRequest, s: Session, entry: Omit<AuditEntry, 'actor' | 'ip'>) =>
+      deps.audit.record({ ...entry, actor: s.scope, ip: req.ip });
     const today = () => dateOfDayNumber(channelDayNumber(deps.clock.now().getTime()));
     const range = (q: Record<string, string | undefined>): { from: string; to: string } => {
       const to = q.to ? checkDay(q.to) : today();
@@ -198,17 +232,21 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
         String(b.username ?? '').slice(0, 100),
         String(b.password ?? '').slice(0, 200),
         req.ip,
+        {
+          totp: typeof b.totp === 'string' ? b.totp.slice(0, 10) : undefined,
+          userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : undefined,
+        },
       );
       setCookie(reply, req, token, 12 * 3600, deps.publicBaseUrl);
       return me(session);
     });
     hq.post('/hq/api/logout', async (req, reply) => {
-      await auth(req, { write: true, hq: false });
+      await auth(req, { write: true, hq: false, totpSetup: true });
       await deps.sessions.logout(cookieOf(req));
       setCookie(reply, req, '', 0, deps.publicBaseUrl);
       return { ok: true };
     });
-    hq.get('/hq/api/me', async (req) => me(await auth(req, { hq: false })));
+    hq.get('/hq/api/me', async (req) => me(await auth(req, { hq: false, totpSetup: true })));
 
     hq.get<{ Querystring: Record<string, string | undefined> }>('/hq/api/overview', async (req) => {
       await auth(req);
@@ -269,13 +307,21 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
         b.adjustMinor === undefined || b.adjustMinor === null || b.adjustMinor === ''
           ? undefined
           : Number(b.adjustMinor);
-      return deps.reconcile.resolve(str(b.key, 'key', 400), {
+      const key = str(b.key, 'key', 400);
+      const result = await deps.reconcile.resolve(key, {
         action: str(b.action, 'action', 20),
         note: typeof b.note === 'string' ? b.note : '',
         actor: who(s.user),
         linkedOrder: typeof b.linkedOrder === 'string' ? b.linkedOrder : undefined,
         adjustMinor: adjust,
       });
+      await audit(req, s, {
+        action: 'difference.resolve',
+        merchantId: result.merchantId,
+        target: key,
+        details: { action: b.action, note: b.note, adjustMinor: adjust ?? null, linkedOrder: b.linkedOrder ?? null },
+      });
+      return result;
     });
     hq.post<{ Params: { channel: string; day: string } }>('/hq/api/days/:channel/:day/sign-off', async (req) => {
       const s = await auth(req, { write: true });
@@ -286,6 +332,11 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
         who(s.user),
         typeof b.note === 'string' ? b.note.slice(0, 2000) : undefined,
       );
+      await audit(req, s, {
+        action: 'day.sign_off',
+        target: `${req.params.channel}/${req.params.day}`,
+        details: { note: typeof b.note === 'string' ? b.note.slice(0, 2000) : null },
+      });
       return { signOff: await deps.reconcile.signOffOf(req.params.channel, req.params.day) };
     });
     hq.post<{ Params: { channel: string; day: string } }>('/hq/api/days/:channel/:day/reconcile', async (req) => {
@@ -300,6 +351,11 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
       const run = await deps.reconcile.reconcileDay(channel, day, {
         actor: who(s.user),
         forceDownload: body(req).download === true,
+      });
+      await audit(req, s, {
+        action: 'day.reconcile',
+        target: `${channel}/${day}`,
+        details: { download: body(req).download === true },
       });
       return { summary: run.summary, merchants: run.merchants, downloads: run.downloads };
     });
@@ -316,6 +372,19 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
         refersTo: typeof b.refersTo === 'string' ? b.refersTo : undefined,
         actor: who(s.user),
       });
+      await audit(req, s, {
+        action: 'adjustment.create',
+        merchantId: String(b.merchantId),
+        target: String(id),
+        details: {
+          channel: b.channel,
+          day: b.day,
+          currency: b.currency,
+          amountMinor: Number(b.amountMinor),
+          note: b.note,
+          refersTo: b.refersTo ?? null,
+        },
+      });
       return { id };
     });
     hq.get('/hq/api/files', async (req) => {
@@ -327,6 +396,9 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
     const settlementScope = (s: Session, q: Record<string, string | undefined>): string | undefined => {
       if (isHq(s.user)) return q.merchant || undefined;
       if (!s.user.merchant_id) throw new RunError('forbidden', 'this user belongs to no merchant');
+      // Settlement is the merchant's whole: a user limited to some stores does not read it.
+      if (s.scope.storeIds !== null)
+        throw new RunError('forbidden', "the settlement covers the merchant's every store");
       return s.user.merchant_id;
     };
     hq.get<{ Querystring: Record<string, string | undefined> }>('/hq/api/settlement', async (req) => {
@@ -355,19 +427,22 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
         .send(settlementCsv(rows));
     });
 
-    if (deps.payouts) registerPayoutRoutes(hq, deps.payouts, auth);
+    if (deps.payouts) registerPayoutRoutes(hq, deps.payouts, auth, (req, s, entry) => audit(req, s, entry));
+    registerPeopleRoutes(hq, deps, auth, totpRequired);
 
+    // Pairing counters: HQ, a merchant admin (their merchant's stores), a store manager (their stores).
+    const pairs = (s: Session) => isHq(s.user) || s.scope.role === 'merchant_admin' || s.scope.role === 'store_manager';
     hq.get('/hq/api/stores', async (req) => {
       const s = await auth(req, { hq: false });
-      if (!isHq(s.user) && s.user.role !== 'merchant_admin')
-        throw new RunError('forbidden', 'only HQ and merchant admins pair terminals');
+      if (!pairs(s)) throw new RunError('forbidden', 'only HQ, merchant admins and store managers pair terminals');
       const merchants = isHq(s.user)
         ? await deps.accounts.listMerchants()
         : [(await deps.accounts.getMerchant(s.user.merchant_id!))!];
       const out = [];
       for (const m of merchants)
         for (const st of await deps.accounts.listStores(m.id))
-          out.push({ id: st.id, code: st.code, name: st.name, merchant: m.name });
+          if (s.scope.storeIds === null || s.scope.storeIds.includes(st.id))
+            out.push({ id: st.id, code: st.code, name: st.name, merchant: m.name });
       return { stores: out };
     });
     // The counters and their devices' latest health: HQ sees every merchant's, a merchant's
@@ -386,7 +461,12 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
       const list = await deps.terminals.list({ merchantId: isHq(s.user) ? undefined : s.user.merchant_id! });
       return {
         terminals: list
-          .filter((t) => !t.revokedAt && stores.has(t.storeId))
+          .filter(
+            (t) =>
+              !t.revokedAt &&
+              stores.has(t.storeId) &&
+              (s.scope.storeIds === null || s.scope.storeIds.includes(t.storeId)),
+          )
           .map((t) => {
             const st = stores.get(t.storeId)!;
             return {
@@ -407,20 +487,34 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
     });
     hq.post('/hq/api/pairing-codes', async (req) => {
       const s = await auth(req, { write: true, hq: false });
-      if (!isHq(s.user) && s.user.role !== 'merchant_admin')
-        throw new RunError('forbidden', 'only HQ and merchant admins pair terminals');
+      if (!pairs(s)) throw new RunError('forbidden', 'only HQ, merchant admins and store managers pair terminals');
       const b = body(req);
       const store = str(b.store, 'store');
+      if (s.scope.storeIds !== null) {
+        const st = (await deps.accounts.getStore(store)) ?? (await deps.accounts.getStoreByCode(store));
+        if (!st || !s.scope.storeIds.includes(st.id))
+          throw new RunError('forbidden', 'a store manager pairs counters of their own stores only');
+      }
       const name =
         typeof b.terminalName === 'string' && b.terminalName.trim() ? b.terminalName.trim().slice(0, 60) : undefined;
+      let made;
       try {
-        return await deps.createPairingCode(store, {
+        made = await deps.createPairingCode(store, {
           merchantId: isHq(s.user) ? undefined : (s.user.merchant_id ?? undefined),
           terminalName: name,
         });
       } catch (err) {
         throw new RunError('bad_argument', (err as Error).message);
       }
+      const st = await deps.accounts.getStore(made.storeId);
+      // The code itself is a credential until used: the log keeps only when and for which store.
+      await audit(req, s, {
+        action: 'pairing_code.create',
+        merchantId: st?.merchant_id ?? null,
+        target: made.storeId,
+        details: { terminalName: name ?? null, expiresAt: made.expiresAt },
+      });
+      return made;
     });
   });
 }

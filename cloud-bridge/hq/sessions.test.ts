@@ -6,6 +6,9 @@ import type { Store } from '../store/db.js';
 import { SecretBox } from '../store/secret-box.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../../test/support/stores.js';
 import { FREE_ATTEMPTS, HqSessions, loginDelayMs } from './sessions.js';
+import { People } from './people.js';
+import { AuditLog } from './audit.js';
+import { TotpService } from './totp.js';
 
 // HQ logins: a stranger's burst of bad passwords slows only that stranger, never locks the
 // user out from elsewhere; parallel attempts get no extra guesses (the count is atomic in the
@@ -47,13 +50,19 @@ describe.each(storeKinds())('HQ login throttle (%s)', (kind) => {
   let db: TestDatabase;
   let store: Store;
   let accounts: AccountsRepo;
+  let box: SecretBox;
   beforeAll(async () => {
     db = await createTestDatabase(kind);
     store = await db.open();
-    accounts = new AccountsRepo(store, new SecretBox('hq-sessions-test-key-0123456789abcdef'));
+    box = new SecretBox('hq-sessions-test-key-0123456789abcdef');
+    accounts = new AccountsRepo(store, box);
     await accounts.createUser({ username: 'aroha', password: 'correct horse battery', role: 'hq_finance' });
     await accounts.createUser({ username: 'wiremu', password: 'another good password', role: 'hq_finance' });
   });
+  const sessionsWith = (clock: Clock) => {
+    const people = new People({ store, accounts, audit: new AuditLog(store, { clock }), clock });
+    return new HqSessions({ store, accounts, clock, people, totp: new TotpService({ store, box, clock }) });
+  };
   afterAll(async () => {
     await store?.close();
     await db?.drop();
@@ -61,7 +70,7 @@ describe.each(storeKinds())('HQ login throttle (%s)', (kind) => {
 
   it('a parallel burst of bad logins from one client gets only the free guesses; the user logs in from another client meanwhile', async () => {
     const clock = handClock();
-    const hq = new HqSessions({ store, accounts, clock });
+    const hq = sessionsWith(clock);
     const burst = await Promise.all(
       Array.from({ length: 24 }, () => outcome(hq.login('aroha', 'guess', '203.0.113.66'))),
     );
@@ -78,7 +87,7 @@ describe.each(storeKinds())('HQ login throttle (%s)', (kind) => {
 
   it('each further failure doubles the wait; waiting it out lets one attempt through; success clears the run', async () => {
     const clock = handClock();
-    const hq = new HqSessions({ store, accounts, clock });
+    const hq = sessionsWith(clock);
     const ip = '203.0.113.77';
     for (let i = 0; i < FREE_ATTEMPTS; i++) expect(await outcome(hq.login('wiremu', 'nope', ip))).toBe('wrong');
     const waits: number[] = [];
@@ -98,7 +107,7 @@ describe.each(storeKinds())('HQ login throttle (%s)', (kind) => {
 
   it('a run is forgotten after a quiet quarter of an hour', async () => {
     const clock = handClock();
-    const hq = new HqSessions({ store, accounts, clock });
+    const hq = sessionsWith(clock);
     const ip = '203.0.113.88';
     for (let i = 0; i <= FREE_ATTEMPTS; i++) await outcome(hq.login('aroha', 'nope', ip));
     expect(typeof (await outcome(hq.login('aroha', 'nope', ip)))).toBe('object');

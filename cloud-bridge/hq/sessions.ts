@@ -6,6 +6,9 @@ import type { AccountsRepo, User } from '../store/accounts.js';
 import type { Clock } from '../../protocol/clock.js';
 import { RunError } from '../reconcile/runs/errors.js';
 import { KauriError } from '../../protocol/errors.js';
+import type { Scope } from './scope.js';
+import type { People } from './people.js';
+import type { TotpService } from './totp.js';
 
 // HQ page sessions. The cookie holds 256 random bits; the database keeps only their
 // SHA-256, so a copy of the database opens no session. Every change is a same-origin JSON
@@ -27,7 +30,12 @@ const MAX_DELAY_MS = 15 * 60_000;
 const QUIET_MS = 15 * 60_000;
 
 export interface Session {
+  /** The stored hash of the cookie: names the session in lists without opening it. */
+  id: string;
   user: User;
+  /** What this user may see and do, from their role, merchant, stores and refund limit. */
+  scope: Scope;
+  totpEnabled: boolean;
   csrf: string;
   expiresAt: string;
 }
@@ -43,7 +51,9 @@ export function loginDelayMs(attempts: number): number {
 }
 
 export class HqSessions {
-  constructor(private readonly deps: { store: Store; accounts: AccountsRepo; clock: Clock }) {}
+  constructor(
+    private readonly deps: { store: Store; accounts: AccountsRepo; clock: Clock; people: People; totp: TotpService },
+  ) {}
 
   /**
    * Counts an attempt for the key, atomically: answers 0 when it may go ahead, or how many ms
@@ -84,8 +94,17 @@ export class HqSessions {
     return Math.max(1, Number(row?.blocked_until_ms ?? now) - now);
   }
 
-  /** Checks the password; returns the new session's token (for the cookie) and CSRF token. */
-  async login(username: string, password: string, client: string): Promise<{ token: string; session: Session }> {
+  /**
+   * Checks the password and, for a user with two-factor sign-in on, the TOTP code; returns the
+   * new session's token (for the cookie) and CSRF token. A missing or wrong code counts as a
+   * failed attempt like a wrong password: the throttle is cleared only by a complete login.
+   */
+  async login(
+    username: string,
+    password: string,
+    client: string,
+    options: { totp?: string; userAgent?: string } = {},
+  ): Promise<{ token: string; session: Session }> {
     const key = `${client}\n${username.toLowerCase()}`;
     const wait = await this.claim(key);
     if (wait > 0) {
@@ -98,6 +117,10 @@ export class HqSessions {
     }
     const user = await this.deps.accounts.authenticateUser(username, password);
     if (!user) throw new RunError('unauthorized', 'wrong user name or password');
+    if (user.totp_enabled === 1) {
+      if (!options.totp) throw new KauriError('totp_required');
+      if (!(await this.deps.totp.verify(user.id, options.totp))) throw new KauriError('totp_invalid');
+    }
     await this.deps.store.db.deleteFrom('hq_login_throttle').where('key', '=', key).execute();
     const token = randomBytes(32).toString('base64url');
     const csrf = randomBytes(24).toString('base64url');
@@ -106,9 +129,21 @@ export class HqSessions {
     await this.deps.store.db.deleteFrom('hq_sessions').where('expires_at', '<=', nowIso(created)).execute();
     await this.deps.store.db
       .insertInto('hq_sessions')
-      .values({ id_hash: hash(token), user_id: user.id, csrf, created_at: nowIso(created), expires_at: expiresAt })
+      .values({
+        id_hash: hash(token),
+        user_id: user.id,
+        csrf,
+        created_at: nowIso(created),
+        expires_at: expiresAt,
+        ip: client.slice(0, 100),
+        user_agent: options.userAgent?.slice(0, 300) ?? null,
+      })
       .execute();
-    return { token, session: { user, csrf, expiresAt } };
+    const scope = await this.deps.people.scopeOf(user);
+    return {
+      token,
+      session: { id: hash(token), user, scope, totpEnabled: user.totp_enabled === 1, csrf, expiresAt },
+    };
   }
 
   async get(token: string | undefined): Promise<Session | undefined> {
@@ -125,19 +160,27 @@ export class HqSessions {
         'users.merchant_id as merchant_id',
         'users.created_at as created_at',
         'users.disabled_at as disabled_at',
+        'users.refund_limit_minor as refund_limit_minor',
+        'users.totp_enabled as totp_enabled',
       ])
       .where('hq_sessions.id_hash', '=', hash(token))
       .executeTakeFirst();
     if (!row || row.disabled_at || row.expires_at <= nowIso(this.deps.clock.now())) return undefined;
+    const user: User = {
+      id: row.id,
+      username: row.username,
+      role: row.role,
+      merchant_id: row.merchant_id,
+      created_at: row.created_at,
+      disabled_at: row.disabled_at,
+      refund_limit_minor: row.refund_limit_minor,
+      totp_enabled: row.totp_enabled,
+    };
     return {
-      user: {
-        id: row.id,
-        username: row.username,
-        role: row.role,
-        merchant_id: row.merchant_id,
-        created_at: row.created_at,
-        disabled_at: row.disabled_at,
-      },
+      id: hash(token),
+      user,
+      scope: await this.deps.people.scopeOf(user),
+      totpEnabled: row.totp_enabled === 1,
       csrf: row.csrf,
       expiresAt: row.expires_at,
     };

@@ -9,6 +9,12 @@ import type { PayoutService } from './service.js';
 // proposes their own merchant's bank account; a merchant's users see their own remittances.
 
 type Auth = (req: FastifyRequest, opts?: { write?: boolean; hq?: boolean }) => Promise<Session>;
+/** Writes a change to the back office's audit log (who and from where come from the request). */
+type AuditRecord = (
+  req: FastifyRequest,
+  s: Session,
+  entry: { action: string; merchantId?: string | null; target?: string | null; details?: { [k: string]: unknown } },
+) => Promise<void>;
 
 function body(req: FastifyRequest): Record<string, unknown> {
   const b = req.body;
@@ -28,10 +34,17 @@ const whole = (v: unknown, name: string): number => {
 const optionalWhole = (v: unknown, name: string) =>
   v === undefined || v === null || v === '' ? undefined : whole(v, name);
 
-export function registerPayoutRoutes(hq: FastifyInstance, payouts: PayoutService, auth: Auth): void {
+export function registerPayoutRoutes(
+  hq: FastifyInstance,
+  payouts: PayoutService,
+  auth: Auth,
+  record: AuditRecord = async () => undefined,
+): void {
   const who = (s: Session) => s.user.username;
   const ownMerchant = (s: Session): string => {
     if (!s.user.merchant_id) throw new KauriError('forbidden', 'this user belongs to no merchant');
+    // Payouts are the merchant's whole: a user limited to some stores does not read them.
+    if (s.scope.storeIds !== null) throw new KauriError('forbidden', "payouts cover the merchant's every store");
     return s.user.merchant_id;
   };
 
@@ -58,6 +71,14 @@ export function registerPayoutRoutes(hq: FastifyInstance, payouts: PayoutService
       },
       who(s),
     );
+    await record(req, s, {
+      action: 'payout.settings',
+      details: {
+        originatorName: b.originatorName ?? null,
+        coolingOffHours: b.coolingOffHours ?? null,
+        originatorAccountChanged: typeof b.originatorAccount === 'string',
+      },
+    });
     return payouts.settings();
   });
 
@@ -89,11 +110,27 @@ export function registerPayoutRoutes(hq: FastifyInstance, payouts: PayoutService
       },
       { approve: hqUser },
     );
+    await record(req, s, {
+      action: 'payout.account.set',
+      merchantId: account.merchant_id,
+      target: String(account.id),
+      details: {
+        accountName: b.accountName,
+        accountLast4: String(b.accountNumber).replace(/\D/g, '').slice(-4),
+        schedule,
+      },
+    });
     return { account };
   });
   hq.post<{ Params: { id: string } }>('/hq/api/payouts/accounts/:id/decide', async (req) => {
     const s = await auth(req, { write: true });
-    return { account: await payouts.decideAccount(req.params.id, body(req).approve === true, who(s)) };
+    const account = await payouts.decideAccount(req.params.id, body(req).approve === true, who(s));
+    await record(req, s, {
+      action: body(req).approve === true ? 'payout.account.approve' : 'payout.account.reject',
+      merchantId: account.merchant_id,
+      target: req.params.id,
+    });
+    return { account };
   });
 
   hq.get('/hq/api/payouts/fees', async (req) => {
@@ -109,6 +146,12 @@ export function registerPayoutRoutes(hq: FastifyInstance, payouts: PayoutService
       { percent: text(b.percent, 'percent', 10), fixedMinor: whole(b.fixedMinor ?? 0, 'fixedMinor') },
       who(s),
     );
+    await record(req, s, {
+      action: 'payout.fee.set',
+      merchantId: String(b.merchantId),
+      target: String(b.channel),
+      details: { percent: b.percent, fixedMinor: b.fixedMinor ?? 0 },
+    });
     return { fees: await payouts.fees() };
   });
 
@@ -118,7 +161,9 @@ export function registerPayoutRoutes(hq: FastifyInstance, payouts: PayoutService
   });
   hq.post('/hq/api/payouts/runs', async (req) => {
     const s = await auth(req, { write: true });
-    return { run: await payouts.buildRun({ actor: who(s) }) };
+    const run = await payouts.buildRun({ actor: who(s) });
+    await record(req, s, { action: 'payout.run.create', target: run ? String(run.id) : null });
+    return { run };
   });
   hq.get<{ Params: { id: string } }>('/hq/api/payouts/runs/:id', async (req) => {
     await auth(req);
@@ -128,11 +173,15 @@ export function registerPayoutRoutes(hq: FastifyInstance, payouts: PayoutService
   });
   hq.post<{ Params: { id: string } }>('/hq/api/payouts/runs/:id/approve', async (req) => {
     const s = await auth(req, { write: true });
-    return { run: await payouts.approve(req.params.id, who(s)) };
+    const run = await payouts.approve(req.params.id, who(s));
+    await record(req, s, { action: 'payout.run.approve', target: req.params.id });
+    return { run };
   });
   hq.post<{ Params: { id: string } }>('/hq/api/payouts/runs/:id/cancel', async (req) => {
     const s = await auth(req, { write: true });
-    return { run: await payouts.cancel(req.params.id, who(s)) };
+    const run = await payouts.cancel(req.params.id, who(s));
+    await record(req, s, { action: 'payout.run.cancel', target: req.params.id });
+    return { run };
   });
   hq.get<{ Params: { id: string }; Querystring: { format?: string; due?: string } }>(
     '/hq/api/payouts/runs/:id/problems',
@@ -151,6 +200,7 @@ export function registerPayoutRoutes(hq: FastifyInstance, payouts: PayoutService
       who(s),
       typeof b.dueDate === 'string' && b.dueDate ? b.dueDate : undefined,
     );
+    await record(req, s, { action: 'payout.run.file', target: req.params.id, details: { format: b.format } });
     return reply
       .type(file.contentType)
       .header('content-disposition', `attachment; filename="${file.fileName}"`)
@@ -163,7 +213,9 @@ export function registerPayoutRoutes(hq: FastifyInstance, payouts: PayoutService
     const kind = b.kind === 'ofx' ? 'ofx' : b.kind === 'csv' ? 'csv' : undefined;
     if (!kind) throw new KauriError('invalid_request', 'kind is csv or ofx');
     const content = text(b.content, 'content', 4_000_000);
-    return payouts.importStatement(Buffer.from(content, 'base64'), kind, who(s));
+    const result = await payouts.importStatement(Buffer.from(content, 'base64'), kind, who(s));
+    await record(req, s, { action: 'payout.statement.import', details: { kind } });
+    return result;
   });
 
   // Remittances: HQ sees every merchant's, a merchant's users only their own.

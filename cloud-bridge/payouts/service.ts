@@ -49,7 +49,21 @@ export interface PayoutDeps {
   files: FileStore;
   clock: Clock;
   log: Logger;
+  /** Fails at a named step (tests), to show a crash there loses or repeats nothing. */
+  crash?: (point: PayoutCrashPoint) => void;
 }
+
+/** The steps of the two writes that move money's paperwork: a statement import and a run's download. */
+export type PayoutCrashPoint =
+  | 'statement:stored'
+  | 'statement:lines'
+  | 'statement:events'
+  | 'statement:audit'
+  | 'statement:committed'
+  | 'download:stored'
+  | 'download:state'
+  | 'download:audit'
+  | 'download:committed';
 
 export type BankAccount = MerchantBankAccountTable;
 export type Run = PayoutRunTable;
@@ -114,6 +128,9 @@ export class PayoutService {
 
   private get db() {
     return payoutDb(this.deps.store);
+  }
+  private crash(point: PayoutCrashPoint): void {
+    this.deps.crash?.(point);
   }
   private now(): string {
     return nowIso(this.deps.clock.now());
@@ -650,6 +667,7 @@ export class PayoutService {
     action: string,
     actor: string,
     extra?: (trx: Trx) => Promise<void>,
+    points?: { state: PayoutCrashPoint; audit: PayoutCrashPoint },
   ): Promise<Run> {
     await this.db.transaction().execute(async (trx) => {
       const r = await trx
@@ -663,8 +681,10 @@ export class PayoutService {
         if (!run) throw new KauriError('not_found', `no payout run "${id}"`);
         throw new KauriError('payout_state', `the run is ${run.state}; this needs it ${from.join(' or ')}`);
       }
+      if (points) this.crash(points.state);
       await extra?.(trx);
       await this.audit(trx, action, { runId: id, actor, data: set });
+      if (points) this.crash(points.audit);
     });
     return (await this.run(id))!;
   }
@@ -769,6 +789,7 @@ export class PayoutService {
       kind: 'payout_file',
       meta: { runId: id, format: format.id, fileName },
     });
+    this.crash('download:stored');
     const done = await this.transition(
       id,
       ['approved'],
@@ -784,12 +805,15 @@ export class PayoutService {
       },
       'run.downloaded',
       actor,
+      undefined,
+      { state: 'download:state', audit: 'download:audit' },
     ).catch(async (err) => {
       // Downloaded by someone else meanwhile: theirs is the file.
       const again = await this.run(id);
       if (again?.state === 'downloaded' && again.format === format.id) return again;
       throw err;
     });
+    this.crash('download:committed');
     return {
       fileName: done.file_name!,
       contentType: format.contentType,
@@ -835,8 +859,13 @@ export class PayoutService {
     };
     const now = this.now();
     const today = nzDate(this.deps.clock.now());
-    const paidEvents: Array<Parameters<EventLog['appendIn']>[1]> = [];
-    const updates: Array<{ id: string; set: Partial<PayoutLineTable> }> = [];
+    const updates: Array<{
+      id: string;
+      set: Partial<PayoutLineTable>;
+      event?: Parameters<EventLog['appendIn']>[1];
+      matched?: StatementImport['matched'][number];
+      missing?: StatementImport['missing'][number];
+    }> = [];
     for (const line of open) {
       const run = byRun.get(line.run_id)!;
       const m = matchOf(line);
@@ -852,26 +881,43 @@ export class PayoutService {
             paid_at: status === 'paid' ? now : null,
             flagged_at: status === 'different' ? now : null,
           },
+          event: status === 'paid' ? await this.paidEvent(line, run, m.l.date) : undefined,
+          matched: { lineId: line.id, runNumber: run.number, status, amountMinor: -m.l.amountMinor },
         });
-        result.matched.push({ lineId: line.id, runNumber: run.number, status, amountMinor: -m.l.amountMinor });
-        if (status === 'paid') paidEvents.push(await this.paidEvent(line, run, m.l.date));
       } else if (line.bank_status !== 'different' && run.due_date && latest >= run.due_date) {
         // A debit seen earlier with another amount stays what it was; a later statement without it says nothing new.
         const flagged = businessDaysBetween(run.due_date, today) >= MISSING_AFTER_BUSINESS_DAYS;
-        updates.push({ id: line.id, set: { bank_status: 'missing', flagged_at: flagged ? now : null } });
-        result.missing.push({ lineId: line.id, runNumber: run.number, flagged });
+        updates.push({
+          id: line.id,
+          set: { bank_status: 'missing', flagged_at: flagged ? now : null },
+          missing: { lineId: line.id, runNumber: run.number, flagged },
+        });
       }
     }
     result.unmatched = debits.filter(({ i }) => !used.has(i)).length;
+    this.crash('statement:stored');
+    let paid = 0;
     await this.db.transaction().execute(async (trx) => {
-      for (const u of updates)
-        await trx
+      result.matched = [];
+      result.missing = [];
+      const events: Array<Parameters<EventLog['appendIn']>[1]> = [];
+      for (const u of updates) {
+        const r = await trx
           .updateTable('payout_lines')
           .set(u.set)
           .where('id', '=', u.id)
           .where((eb) => eb.or([eb('bank_status', 'is', null), eb('bank_status', '!=', 'paid')]))
-          .execute();
-      for (const e of paidEvents) await this.deps.events.appendIn(trx as unknown as Transaction<Database>, e);
+          .executeTakeFirst();
+        // Another import confirmed the line since it was read: it has its event already, and only one.
+        if (Number(r.numUpdatedRows) !== 1) continue;
+        if (u.matched) result.matched.push(u.matched);
+        if (u.missing) result.missing.push(u.missing);
+        if (u.event) events.push(u.event);
+      }
+      this.crash('statement:lines');
+      for (const e of events) await this.deps.events.appendIn(trx as unknown as Transaction<Database>, e);
+      paid = events.length;
+      this.crash('statement:events');
       await this.audit(trx, 'statement.imported', {
         actor,
         data: {
@@ -883,8 +929,10 @@ export class PayoutService {
           missing: result.missing.length,
         },
       });
+      this.crash('statement:audit');
     });
-    if (paidEvents.length > 0) this.deps.events.poke();
+    this.crash('statement:committed');
+    if (paid > 0) this.deps.events.poke();
     return result;
   }
 

@@ -6,7 +6,8 @@ import { newId } from '../../protocol/ids.js';
 import { KauriError } from '../../protocol/errors.js';
 import { CHANNELS, type ChannelName } from '../../protocol/payments.js';
 import type { ChannelAccount } from '../channels/channel.js';
-import type { MerchantTable, StoreTable, UserTable } from './schema.js';
+import type { Kysely } from 'kysely';
+import type { Database as Schema, MerchantTable, StoreTable, UserTable } from './schema.js';
 import { ACCOUNTS_CACHE_TTL_MS, TtlCache } from './ttl-cache.js';
 import type { Money } from '../../protocol/money.js';
 import { DEFAULT_MAX_PAYMENT } from '../orders/limits.js';
@@ -14,7 +15,41 @@ import { systemClock, type Clock } from '../../protocol/clock.js';
 
 export type Merchant = Omit<MerchantTable, 'allowed_domains'> & { allowed_domains: string[] };
 export type ShopStore = StoreTable;
-export type User = Omit<UserTable, 'password_hash'>;
+export type User = Omit<UserTable, 'password_hash' | 'totp_secret' | 'totp_last_step'>;
+
+/** A user row without its secrets (password hash, TOTP secret). */
+export function publicUser(row: UserTable): User {
+  const { password_hash: _p, totp_secret: _t, totp_last_step: _s, ...user } = row;
+  return user;
+}
+
+export const USER_ROLES = ['hq_admin', 'hq_finance', 'merchant_admin', 'store_manager', 'viewer'] as const;
+/** `merchant_user` is the old name of `merchant_admin`, still accepted where a role is typed. */
+export type UserRoleInput = UserTable['role'] | 'merchant_user';
+export const MIN_PASSWORD_LENGTH = 8;
+
+/** Checks a new user's role, merchant, stores and refund limit; answers the role as stored. */
+export function checkUserShape(input: {
+  role: string;
+  merchantId?: string | null;
+  storeIds?: readonly string[];
+  refundLimitMinor?: number | null;
+}): UserTable['role'] {
+  const role = (input.role === 'merchant_user' ? 'merchant_admin' : input.role) as UserTable['role'];
+  if (!USER_ROLES.includes(role)) throw new KauriError('invalid_request', `Unknown role "${input.role}"`);
+  const isHq = role.startsWith('hq_');
+  if (isHq && input.merchantId) throw new KauriError('invalid_request', 'HQ users belong to no merchant');
+  if (!isHq && !input.merchantId) throw new KauriError('invalid_request', 'A merchant user needs a merchant');
+  const stores = input.storeIds ?? [];
+  if (stores.length > 0 && role !== 'store_manager' && role !== 'viewer')
+    throw new KauriError('invalid_request', 'Only store managers and viewers are tied to stores');
+  if (role === 'store_manager' && stores.length === 0)
+    throw new KauriError('invalid_request', 'A store manager needs at least one store');
+  const limit = input.refundLimitMinor;
+  if (limit !== undefined && limit !== null && (!Number.isSafeInteger(limit) || limit < 0))
+    throw new KauriError('invalid_request', 'A refund limit is a whole number of minor units, zero or more');
+  return role;
+}
 
 const API_KEY_PREFIX = 'kauri_sk';
 
@@ -153,29 +188,61 @@ export class AccountsRepo {
       .execute();
   }
 
-  async createUser(input: {
-    username: string;
-    password: string;
-    role: UserTable['role'];
-    merchantId?: string;
-  }): Promise<User> {
-    const isHq = input.role.startsWith('hq_');
-    if (isHq && input.merchantId) throw new KauriError('invalid_request', 'HQ users belong to no merchant');
-    if (!isHq && !input.merchantId) throw new KauriError('invalid_request', 'A merchant user needs a merchant');
-    if (input.merchantId) await this.requireMerchant(input.merchantId);
-    if (input.password.length < 8) throw new KauriError('invalid_request', 'Passwords need at least 8 characters');
+  /**
+   * Creates a user. Store managers and viewers may be tied to stores of their merchant; the
+   * refund limit is in the minor units of the payment refunded. `db` lets a caller create the
+   * user inside its own transaction (accepting an invitation, with its audit row).
+   */
+  async createUser(
+    input: {
+      username: string;
+      password: string;
+      role: UserRoleInput;
+      merchantId?: string | null;
+      storeIds?: readonly string[];
+      refundLimitMinor?: number | null;
+    },
+    db: Kysely<Schema> = this.db,
+  ): Promise<User> {
+    const role = checkUserShape(input);
+    if (input.merchantId) await this.requireMerchant(input.merchantId, db);
+    if (input.password.length < MIN_PASSWORD_LENGTH)
+      throw new KauriError('invalid_request', `Passwords need at least ${MIN_PASSWORD_LENGTH} characters`);
+    if (!/^[^\p{Cc}\s][^\p{Cc}]{0,99}$/u.test(input.username))
+      throw new KauriError('invalid_request', 'A user name is 1–100 characters, without control characters');
+    const storeIds = [...new Set(input.storeIds ?? [])];
+    if (storeIds.length > 0) {
+      const found = await db
+        .selectFrom('stores')
+        .select('id')
+        .where('id', 'in', storeIds)
+        .where('merchant_id', '=', input.merchantId!)
+        .execute();
+      if (found.length !== storeIds.length)
+        throw new KauriError('invalid_request', "Every store must be one of the user's merchant's stores");
+    }
+    const taken = await db.selectFrom('users').select('id').where('username', '=', input.username).executeTakeFirst();
+    if (taken) throw new KauriError('conflict', `The user name "${input.username}" is taken`);
     const row: UserTable = {
       id: newId('usr'),
       username: input.username,
       password_hash: hashPassword(input.password),
-      role: input.role,
+      role,
       merchant_id: input.merchantId ?? null,
       created_at: this.now(),
       disabled_at: null,
+      refund_limit_minor: input.refundLimitMinor ?? null,
+      totp_secret: null,
+      totp_enabled: 0,
+      totp_last_step: null,
     };
-    await this.db.insertInto('users').values(row).execute();
-    const { password_hash: _ignored, ...user } = row;
-    return user;
+    await db.insertInto('users').values(row).execute();
+    if (storeIds.length > 0)
+      await db
+        .insertInto('user_stores')
+        .values(storeIds.map((store_id) => ({ user_id: row.id, store_id })))
+        .execute();
+    return publicUser(row);
   }
 
   async authenticateUser(username: string, password: string): Promise<User | undefined> {
@@ -184,8 +251,7 @@ export class AccountsRepo {
     // tell which user names exist.
     const ok = verifyPassword(password, row?.password_hash ?? dummyHash());
     if (!row || row.disabled_at || !ok) return undefined;
-    const { password_hash: _ignored, ...user } = row;
-    return user;
+    return publicUser(row);
   }
 
   /** Creates an API key; the full key is returned once and only its hash is kept. */
@@ -324,8 +390,8 @@ export class AccountsRepo {
     };
   }
 
-  private async requireMerchant(id: string): Promise<void> {
-    const m = await this.db.selectFrom('merchants').select('id').where('id', '=', id).executeTakeFirst();
+  private async requireMerchant(id: string, db: Kysely<Schema> = this.db): Promise<void> {
+    const m = await db.selectFrom('merchants').select('id').where('id', '=', id).executeTakeFirst();
     if (!m) throw new KauriError('not_found', `No merchant "${id}"`);
   }
 }

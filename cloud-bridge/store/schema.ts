@@ -32,10 +32,49 @@ export interface UserTable {
   id: string;
   username: string;
   password_hash: string;
-  role: 'hq_admin' | 'hq_finance' | 'merchant_admin' | 'merchant_user';
+  role: 'hq_admin' | 'hq_finance' | 'merchant_admin' | 'store_manager' | 'viewer';
   merchant_id: string | null; // null for HQ users
   created_at: string;
   disabled_at: string | null;
+  /** Largest refund this user may send (minor units); null: none of their own. */
+  refund_limit_minor: number | null;
+  /** The TOTP secret, sealed by the SecretBox; null until set up. */
+  totp_secret: string | null;
+  totp_enabled: number;
+  /** The last TOTP time step accepted, so a code is not taken twice. */
+  totp_last_step: number | null;
+}
+
+export interface UserStoreTable {
+  user_id: string;
+  store_id: string;
+}
+
+export interface HqInviteTable {
+  id: string;
+  token_hash: string;
+  role: string;
+  merchant_id: string | null;
+  store_ids: string; // JSON array
+  refund_limit_minor: number | null;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  used_by: string | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: string;
+  actor: string;
+  actor_id: string | null;
+  role: string | null;
+  action: string;
+  merchant_id: string | null;
+  target: string | null;
+  ip: string | null;
+  details: string; // JSON
 }
 
 export interface ApiKeyTable {
@@ -399,6 +438,8 @@ export interface HqSessionTable {
   csrf: string;
   created_at: string;
   expires_at: string;
+  ip: string | null;
+  user_agent: string | null;
 }
 
 export interface HqLoginThrottleTable {
@@ -440,4 +481,7 @@ export interface Database {
   recon_adjustments: ReconAdjustmentTable;
   hq_sessions: HqSessionTable;
   hq_login_throttle: HqLoginThrottleTable;
+  user_stores: UserStoreTable;
+  hq_invites: HqInviteTable;
+  audit_log: AuditLogTable;
 }

@@ -2,7 +2,7 @@ import type { AlipayGateway } from './gateway.js';
 import { formatMajor } from './money.js';
 import { beijingDay, dashedTime, dayStart } from './time.js';
 
-// The daily files Alipay drops on its SFTP server (protocols A5), built from the
+// The daily files Alipay drops on its SFTP server (docs/protocols/alipay.md, Files), built from the
 // simulator's own ledger: the transaction file (in-store layout, with its info line)
 // and the settlement file. Both are ready at 09:30 Beijing time on the next day.
 

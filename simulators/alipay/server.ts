@@ -23,7 +23,7 @@ export const DEFAULT_MERCHANT: Merchant = {
   name: 'Kauri Demo Shop 奇异果小店',
 };
 
-/** Alipay retries a notify 8 times within 25 h: 2m, 10m, 10m, 1h, 2h, 6h, 15h after the first (protocols A1). */
+/** Alipay retries a notify 8 times within 25 h: 2m, 10m, 10m, 1h, 2h, 6h, 15h after the first (docs/protocols/alipay.md, Notify). */
 export const NOTIFY_SCHEDULE_MS = [2 * 60, 10 * 60, 10 * 60, 3600, 2 * 3600, 6 * 3600, 15 * 3600].map((s) => s * 1000);
 
 type AlipayState = GatewayData & RuntimeState;

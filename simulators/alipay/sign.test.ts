@@ -8,7 +8,7 @@ import { parseAlipayTime, beijingDay } from './time.js';
 const KEY = '760bdzec6y9goq7ctyx96ezkz78287de';
 
 describe('simulator signing', () => {
-  it('matches the public MD5 vectors (protocols A3)', () => {
+  it('matches the public MD5 vectors (docs/protocols/alipay.md, Signature)', () => {
     expect(
       sign({ service: 'forex_rate_file', partner: '2088101122136241', sign_type: 'MD5' }, 'MD5', { md5Key: KEY }),
     ).toBe('4051af1716d522b47acff927d4fb9781');

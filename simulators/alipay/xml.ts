@@ -1,6 +1,6 @@
 import iconv from 'iconv-lite';
 
-// The MAPI XML envelope (protocols A2): <alipay><is_success>T|F</is_success>
+// The MAPI XML envelope (docs/protocols/alipay.md, Transport): <alipay><is_success>T|F</is_success>
 // [<error>…</error>] [<request><param name="…">…</param></request>]
 // [<response><NAME>…fields…</NAME></response><sign>…</sign><sign_type>…</sign_type>]</alipay>.
 //
@@ -8,7 +8,7 @@ import iconv from 'iconv-lite';
 // line, nested elements indented, e.g. the sample replies of
 // https://global.alipay.com/docs/ac/global/overseas_query and …/spot_pay), so a client that
 // only reads the compact form fails here, not in production. A gateway refusal stays on one
-// line as in the captured real reply quoted in protocols A2
+// line as in a real reply captured in the original research
 // (`<alipay><is_success>F</is_success><error>ILLEGAL_SIGN</error></alipay>`).
 // The bytes are in the request's `_input_charset`, which the declaration names.
 

@@ -5,7 +5,7 @@ import { hmacMd5, payeaseKeyText, rsaMd5Sign, rsaMd5Verify } from './sign.js';
 
 const KEY = 'Xke1a0TqZE2Q8ku943LgC425247y3zuu09vLh78S4U0142rp60h3s6egNY3j';
 
-describe('PayEase HMAC-MD5 (protocols B3 vectors)', () => {
+describe('PayEase HMAC-MD5, public vectors (algorithm: docs/protocols/payease-bank.md, Signatures)', () => {
   it('signs the request v_md5info', () => {
     const data =
       '0' +

@@ -377,8 +377,40 @@ describe('H5 (MWEB)', () => {
       biz(() => gw.unifiedOrder(M, h5({ scene_info: JSON.stringify({ h5_info: { type: 'IOS' } }) }), 'MD5')),
     ).toMatch(/^FAIL:scene_info/);
     expect(biz(() => gw.unifiedOrder(M, h5({ scene_info: '{not json' }), 'MD5'))).toMatch(/^FAIL:scene_info/);
+    expect(
+      biz(() =>
+        gw.unifiedOrder(M, h5({ scene_info: JSON.stringify({ h5_info: { type: 'Wap', wap_name: 'x' } }) }), 'MD5'),
+      ),
+    ).toMatch(/^FAIL:scene_info/);
     const answer = gw.unifiedOrder(M, h5(), 'MD5', 'https://127.0.0.1:9');
     expect(answer.mweb_url).toMatch(/^https:\/\/127\.0\.0\.1:9\/cgi-bin\/mmpayweb-bin\/checkmweb\?prepay_id=wx/);
+  });
+
+  it("takes the field table's app scenes too, and the published example's (an iOS app naming package_name)", () => {
+    const { gw } = setup();
+    const scenes = [
+      { type: 'IOS', app_name: '王者荣耀', package_name: 'com.tencent.tmgp.sgame' },
+      { type: 'IOS', app_name: 'Kauri', bundle_id: 'nz.kauri.app' },
+      { type: 'Android', app_name: 'Kauri', package_name: 'nz.kauri.app' },
+    ];
+    scenes.forEach((h5_info, i) => {
+      const answer = gw.unifiedOrder(
+        M,
+        h5({ out_trade_no: `H5APP${i}`, scene_info: JSON.stringify({ h5_info }) }),
+        'MD5',
+        'https://sim',
+      );
+      expect(answer.mweb_url, JSON.stringify(h5_info)).toMatch(/\/cgi-bin\/mmpayweb-bin\/checkmweb\?prepay_id=wx/);
+    });
+    expect(
+      biz(() =>
+        gw.unifiedOrder(
+          M,
+          h5({ out_trade_no: 'H5APPX', scene_info: '{"h5_info":{"type":"Android","app_name":"K"}}' }),
+          'MD5',
+        ),
+      ),
+    ).toMatch(/^FAIL:scene_info/);
   });
 
   it('checks the Referer against the registered H5 domains, and the 5-minute lifetime', () => {

@@ -80,14 +80,30 @@ export const MWEB_URL_LIFETIME_MS = 5 * 60_000;
 /** Where mweb_url points (WeChat's own is wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb). */
 export const MWEB_PATH = '/cgi-bin/mmpayweb-bin/checkmweb';
 
-/** scene_info for H5, read leniently as JSON: h5_info.type must be Wap, with the site's URL and name. */
-export function readH5Scene(text: string): { wap_url: string; wap_name: string } | undefined {
+/**
+ * scene_info for H5, read leniently as JSON. The H5 page's field table names three scenes: a
+ * mobile web site {"type":"Wap","wap_url","wap_name"}, an iOS app {"type":"IOS","app_name",
+ * "bundle_id"} and an Android app {"type":"Android","app_name","package_name"}; its own request
+ * example is an iOS app naming package_name, so an app scene may name either.
+ */
+export function readH5Scene(
+  text: string,
+): { type: 'Wap'; wap_url: string; wap_name: string } | { type: 'IOS' | 'Android'; app_name: string } | undefined {
+  const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
   try {
-    const v = JSON.parse(text) as { h5_info?: { type?: unknown; wap_url?: unknown; wap_name?: unknown } };
+    const v = JSON.parse(text) as { h5_info?: Record<string, unknown> };
     const h = v?.h5_info;
-    if (!h || h.type !== 'Wap' || typeof h.wap_url !== 'string' || typeof h.wap_name !== 'string') return undefined;
-    if (!h.wap_url || !h.wap_name) return undefined;
-    return { wap_url: h.wap_url, wap_name: h.wap_name };
+    if (!h || typeof h !== 'object') return undefined;
+    if (h.type === 'Wap') {
+      const wap_url = str(h.wap_url);
+      const wap_name = str(h.wap_name);
+      return wap_url && wap_name ? { type: 'Wap', wap_url, wap_name } : undefined;
+    }
+    if (h.type === 'IOS' || h.type === 'Android') {
+      const app_name = str(h.app_name);
+      return app_name && (str(h.bundle_id) || str(h.package_name)) ? { type: h.type, app_name } : undefined;
+    }
+    return undefined;
   } catch {
     return undefined;
   }
@@ -295,10 +311,13 @@ export class WechatGateway {
       );
     }
     if (tradeType === 'MWEB') {
-      // H5 needs scene_info: {"h5_info": {"type":"Wap","wap_url":…,"wap_name":…}} (H5支付 统一下单).
+      // H5 needs scene_info naming a web site or an app (H5支付 统一下单).
       need(f, 'scene_info');
       const scene = readH5Scene(f.scene_info!);
-      if (!scene) throw new ReturnError('scene_info参数格式错误 (h5_info with type Wap, wap_url and wap_name)');
+      if (!scene)
+        throw new ReturnError(
+          'scene_info参数格式错误 (h5_info: type Wap with wap_url and wap_name, or IOS/Android with app_name)',
+        );
     }
     if (!/^https?:\/\/[^?#\s]+$/.test(f.notify_url!))
       throw new ReturnError('notify_url参数格式错误 (an absolute URL without a query string)');

@@ -201,6 +201,29 @@ describe('the simulator answers as the corpus shows', () => {
     expect(Object.keys(failNotify!).sort()).toEqual(keysOf('forex_refund.notify.fail.txt'));
   });
 
+  it("the mobile cashier: the corpus request opens it, and Alipay's signed return has the fields of the corpus", async () => {
+    const { c } = client();
+    const {
+      sign: _s,
+      sign_type: _t,
+      service,
+      partner: _p,
+      _input_charset: _c,
+      ...params
+    } = Object.fromEntries(new URLSearchParams(fixtureText('create_forex_trade_wap.request.txt')));
+    const out = no('KH');
+    const trade = sim.gateway.openLink(
+      c.link(service!, { ...params, out_trade_no: out, order_gmt_create: now(), notify_url: hookUrl }),
+      sim.url,
+    );
+    expect(trade).toMatchObject({ out_trade_no: out, wap: true, return_url: params.return_url });
+    sim.gateway.simPay(trade);
+    const back = new URL(sim.gateway.returnUrl(trade)!);
+    expect(back.origin + back.pathname).toBe(params.return_url);
+    expect([...back.searchParams.keys()].sort()).toEqual(keysOf('create_forex_trade_wap.return.txt'));
+    expect(back.searchParams.get('trade_status')).toBe('TRADE_FINISHED');
+  });
+
   it('in store: the payment notify has the fields of the corpus', async () => {
     const { c } = client();
     const qr = no('KN');

@@ -6,10 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelAccount, ChannelContext } from '../../cloud-bridge/channels/channel.js';
 import { WechatClient } from '../../cloud-bridge/channels/wechat/client.js';
 import { wechatAccount } from '../../cloud-bridge/channels/wechat/config.js';
-import { checkSignature } from '../../cloud-bridge/channels/wechat/sign.js';
+import { checkSignature, jsapiPayParams } from '../../cloud-bridge/channels/wechat/sign.js';
 import { NOTIFY_ACK, WechatChannel } from '../../cloud-bridge/channels/wechat/channel.js';
 import { parseWechatXml } from '../../cloud-bridge/channels/wechat/xml.js';
+import { closeWechatAgents } from '../../cloud-bridge/channels/wechat/http.js';
 import { systemClock } from '../../protocol/clock.js';
+import { verifyJsapiParams } from '../../simulators/wechat/jsapi.js';
 import { startWechatSim, type WechatSim } from '../../simulators/wechat/server.js';
 import { sign as simSign, verify as simVerify } from '../../simulators/wechat/sign.js';
 import { buildWechatXml as simBuild, parseWechatXml as simParse } from '../../simulators/wechat/xml.js';
@@ -24,7 +26,7 @@ const DIR = new URL('../fixtures/wire/wechat/', import.meta.url);
 const KEY = '192006250b4c09247ec02edce69f6a2d'; // the demo key of WeChat's signature example
 interface Entry {
   call: string;
-  kind: 'request' | 'answer' | 'answer-fail' | 'refused' | 'notify' | 'reply' | 'bill';
+  kind: 'request' | 'answer' | 'answer-fail' | 'refused' | 'notify' | 'reply' | 'bill' | 'jsapi';
   signed: boolean;
   optional: string[];
 }
@@ -71,6 +73,12 @@ function expectSameShape(ours: string, name: string): void {
   expect(got.onePerLine, `${name}: one field per line`).toBe(want.onePerLine);
 }
 
+/** The page an mweb_url opens and the names of its parameters (the values are per order). */
+function mwebLink(url: string): { path: string; params: string[] } {
+  const u = new URL(url);
+  return { path: u.pathname, params: [...u.searchParams.keys()] };
+}
+
 const account: ChannelAccount = {
   id: 'cha_corpus',
   merchantId: 'mch_corpus',
@@ -98,6 +106,21 @@ describe('the WeChat wire corpus, read by Kauri', () => {
     }
   });
 
+  it('has a reader for every file that is not XML (the XML files are all read below)', () => {
+    const readers = [
+      import.meta.url,
+      new URL('../../cloud-bridge/reconcile/convertors/wechat.test.ts', import.meta.url).href,
+      new URL('../../simulators/wechat/bill.test.ts', import.meta.url).href,
+    ]
+      .map((u) => readFileSync(new URL(u), 'utf8'))
+      .join('\n');
+    for (const n of readdirSync(DIR).filter((x) => !/\.xml$|^corpus\.json$|^SOURCES\.md$/.test(x))) {
+      const bill = /^downloadbill-all-(.+)\.csv$/.exec(n)?.[1];
+      // The bill tests name their files by layout: downloadbill-all-${layout}.csv.
+      expect(readers.includes(`'${n}'`) || (bill !== undefined && readers.includes(`'${bill}'`)), n).toBe(true);
+    }
+  });
+
   it.each(names)('%s: parsed, and its signature verifies with the demo key', (name) => {
     const entry = manifest[name]!;
     const f = parseWechatXml(fixture(name));
@@ -111,6 +134,24 @@ describe('the WeChat wire corpus, read by Kauri', () => {
         entry.kind === 'refused' ? 'refused' : 'answered',
       );
     }
+  });
+
+  it('jsapi.getBrandWCPayRequest.json: Kauri builds the same object, key for key in the same order', () => {
+    const published = JSON.parse(fixture('jsapi.getBrandWCPayRequest.json')) as Record<string, string>;
+    const built = jsapiPayParams(
+      {
+        appId: published.appId!,
+        timeStamp: published.timeStamp!,
+        nonceStr: published.nonceStr!,
+        prepayId: published.package!.replace(/^prepay_id=/, ''),
+        signType: 'MD5',
+      },
+      KEY,
+    );
+    expect(JSON.stringify(built, null, 2) + '\n').toBe(fixture('jsapi.getBrandWCPayRequest.json'));
+    // The simulator's wallet checks paySign over exactly these fields.
+    expect(verifyJsapiParams(published, KEY)).toBeUndefined();
+    expect(verifyJsapiParams({ ...published, package: 'prepay_id=wx0' }, KEY)).toBe('paySign does not match');
   });
 
   it('notify.payment.xml is a verified payment; notify.ack.xml is the acknowledgement Kauri sends', async () => {
@@ -192,6 +233,16 @@ describe('the WeChat simulator, against the corpus', () => {
       }),
       'unifiedorder.answer.jsapi.xml',
     );
+    // H5 (MWEB): the published request as it stands (its openid and attach included).
+    const mweb = await send('unifiedorder.mweb.request.xml', {
+      out_trade_no: `${K01}H`,
+      notify_url: hookUrl,
+      time_expire: undefined,
+    });
+    expectSameShape(mweb, 'unifiedorder.answer.mweb.xml');
+    expect(mwebLink(simParse(Buffer.from(mweb)).mweb_url!), 'mweb_url: path and parameters').toEqual(
+      mwebLink(simParse(Buffer.from(fixture('unifiedorder.answer.mweb.xml'))).mweb_url!),
+    );
     expectSameShape(
       await send('unifiedorder.request.xml', {}, { key: 'f'.repeat(32) }),
       'unifiedorder.answer.refused.xml',
@@ -262,5 +313,67 @@ describe('the WeChat simulator, against the corpus', () => {
     );
     const old = new Date(Date.now() + 8 * 3600_000 - 20 * 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
     expectSameShape(await send('downloadbill.request.xml', { bill_date: old }), 'downloadbill.answer.no-bill.xml');
+  });
+});
+
+describe("Kauri's H5 order, against a server answering with the corpus", () => {
+  let server: Server;
+  let base = '';
+  const requests: string[] = [];
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        requests.push(body);
+        res.writeHead(200, { 'content-type': 'text/xml' }).end(fixture('unifiedorder.answer.mweb.xml'));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await closeWechatAgents();
+    await new Promise((r) => server?.close(r));
+  });
+
+  it('sends the fields of the published request and sends the payer to its mweb_url', async () => {
+    const h5: ChannelContext = {
+      ...ctx,
+      publicBaseUrl: 'https://bridge.example.nz',
+      account: { ...account, config: { ...account.config, apiBaseUrl: base } },
+    };
+    const out = await new WechatChannel().create(h5, {
+      orderId: 'pay_corpus',
+      channelOrderNo: 'K03',
+      mode: 'h5',
+      amount: { minor: 1234, currency: 'NZD' },
+      description: 'Kiwifruit boxed',
+      clientIp: '14.23.150.211',
+      returnUrl: 'https://bridge.example.nz/r/pay_corpus',
+      expiresAt: new Date(Date.now() + 900_000),
+      createdAt: new Date(),
+    });
+    const published = simParse(Buffer.from(fixture('unifiedorder.answer.mweb.xml'))).mweb_url!;
+    expect(out).toMatchObject({
+      state: 'pending',
+      redirectUrl: `${published}&redirect_url=${encodeURIComponent('https://bridge.example.nz/r/pay_corpus')}`,
+    });
+
+    const sent = simParse(Buffer.from(requests.at(-1)!));
+    const want = simParse(Buffer.from(fixture('unifiedorder.mweb.request.xml')));
+    const optional = new Set(manifest['unifiedorder.mweb.request.xml']!.optional);
+    expect(
+      Object.keys(want).filter((k) => !optional.has(k) && !(k in sent)),
+      'fields Kauri left out',
+    ).toEqual([]);
+    expect(
+      Object.keys(sent).filter((k) => !(k in want) && !optional.has(k)),
+      'fields the published request does not have',
+    ).toEqual([]);
+    expect(sent).toMatchObject({ trade_type: 'MWEB', spbill_create_ip: '14.23.150.211', fee_type: 'NZD' });
+    // The same scene as the published one, whatever the JSON's spacing.
+    expect(JSON.parse(sent.scene_info!)).toEqual(JSON.parse(want.scene_info!));
   });
 });

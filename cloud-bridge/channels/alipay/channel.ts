@@ -281,7 +281,7 @@ export class AlipayChannel implements Channel {
     const signType = (fields.sign_type ?? '').toUpperCase() as SignType;
     if (!SIGN_TYPES.includes(signType)) reject(`sign_type "${fields.sign_type ?? ''}" is not MD5, RSA or RSA2`);
     if (signType !== c.cfg.signType) reject(`the notify is signed ${signType} but this account uses ${c.cfg.signType}`);
-    // `_input_charset` stays in the signed fields (protocols A3, vector 4).
+    // `_input_charset` stays in the signed fields (docs/protocols/alipay.md, Signature; the Kaligo notify vector in sign.test.ts).
     if (
       !verifyParams(
         fields,
@@ -351,7 +351,7 @@ export class AlipayChannel implements Channel {
   /**
    * The legacy online files: forex_compare_file (transactions) or forex_liquidation_file
    * (settlement) for yyyyMMdd..yyyyMMdd (at most 10 days, not today), `|`-separated lines
-   * with no header (protocols A5). `empty` when Alipay has no data for the period.
+   * with no header (docs/protocols/alipay.md, Files). `empty` when Alipay has no data for the period.
    */
   async fetchLegacyFile(
     ctx: ChannelContext,

@@ -18,6 +18,7 @@ export function beijing(ms: number): { compact: string; dashed: string; day: str
 
 /** Beijing yyyy-MM-dd HH:mm:ss or yyyyMMddHHmmss → Date. */
 export function parseBeijing(s: string | undefined): Date | undefined {
+  // Stryker disable next-line ConditionalExpression: an empty or absent time fails the pattern below as well
   if (!s) return undefined;
   const m = /^(\d{4})-?(\d{2})-?(\d{2}) ?(\d{2}):?(\d{2}):?(\d{2})$/.exec(s);
   if (!m) return undefined;
@@ -71,7 +72,9 @@ export function amountOf(text: string | undefined, currency: string | undefined,
 }
 
 export function cnyOf(text: string | undefined): Money | undefined {
+  // Stryker disable next-line ConditionalExpression: parseDecimal refuses an empty or absent amount, which the catch reads as none
   if (!text) return undefined;
+  // The CNY the customer was charged is informational: an unreadable one is left out, the payment stands.
   try {
     return parseDecimal(text, 'CNY');
   } catch {
@@ -125,7 +128,7 @@ export function spotPaid(r: Fields): ChannelOutcome {
 
 /** single_trade_query refused (is_success=F) for an online (cashier) trade. */
 export function onlineQueryRefused(error: string | undefined): ChannelOutcome {
-  // Until the customer opens the cashier the trade does not exist (protocols A1).
+  // Until the customer opens the cashier the trade does not exist (docs/protocols/alipay.md, Status words).
   if (error === 'TRADE_NOT_EXIST') return { state: 'pending', raw: { error } };
   return { state: 'unknown', reason: `single_trade_query: ${error ?? 'refused'}` };
 }
@@ -230,6 +233,7 @@ export function forexRefundOutcome(
   channelRefundNo: string,
 ): RefundOutcome {
   if (isSuccess) return { state: 'processing', channelRefundId: channelRefundNo };
+  // Stryker disable next-line StringLiteral: an absent error is no uncertain code, whatever text stands in for it
   if (UNCERTAIN_ERRORS.has(error ?? '')) return { state: 'unknown', reason: `forex_refund: ${error}` };
   return { state: 'failed', reason: `forex_refund refused: ${error ?? 'unknown error'}`, raw: { error } };
 }
@@ -242,6 +246,7 @@ export function spotRefundOutcome(
   channelRefundNo: string,
 ): RefundOutcome {
   if (!isSuccess) {
+    // Stryker disable next-line StringLiteral: an absent error is no uncertain code, whatever text stands in for it
     if (UNCERTAIN_ERRORS.has(error ?? '')) return { state: 'unknown', reason: `spot refund: ${error}` };
     return { state: 'failed', reason: `spot refund refused: ${error ?? 'unknown error'}` };
   }

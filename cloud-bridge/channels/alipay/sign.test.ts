@@ -45,6 +45,12 @@ const VECTORS: Array<[string, string, string]> = [
     '782b6d1015549f847e2ab27d1edb65c7',
   ],
   [
+    // Kaligo's create_forex_trade_wap test URL (test/service/trade_test.rb), its published signature.
+    '_input_charset=utf-8&currency=USD&notify_url=https://example.com/notify&out_trade_no=12345&partner=2088101122136241&service=create_forex_trade_wap&subject=product_name&supplier=company_name&total_fee=350.45',
+    KALIGO,
+    'c19f42a597963f118c4f99f2fc7f716f',
+  ],
+  [
     '_input_charset=UTF-8&currency=NZD&notify_url=https://bridge.example.nz/alipay/notify&out_trade_no=NZ20240101000001&partner=2088101122136241&product_code=NEW_OVERSEAS_SELLER&return_url=https://shop.example.nz/return&service=create_forex_trade&subject=Flat white&timeout_rule=30m&total_fee=10.00',
     KALIGO,
     '2751c9e8b10c798f8d6b69833d413abf',
@@ -181,6 +187,16 @@ describe('MAPI signatures at their edges', () => {
     const rsa2 = signParams(params, 'RSA2', { privateKey: privateKeyFrom(rsa.privateKey) });
     expect(verifyParams(params, 'RSA2', rsa2, {})).toBe(false);
     expect(verifyParams(params, 'RSA2', rsa2, { md5Key: KALIGO })).toBe(false);
+  });
+
+  it('an account without an MD5 key takes no MD5 signature, not even one anyone could compute', () => {
+    const pre = preSignString(params);
+    const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+    // MD5(pre-sign string + key) with the key missing, empty, or read as the text "undefined".
+    for (const forged of [md5(pre), md5(`${pre}undefined`), md5(`${pre}null`)]) {
+      expect(verifyPreSign(pre, 'MD5', forged, {})).toBe(false);
+      expect(verifyPreSign(pre, 'MD5', forged, { md5Key: '' })).toBe(false);
+    }
   });
 
   it('a signature the library cannot even read is a "no", not an exception', () => {

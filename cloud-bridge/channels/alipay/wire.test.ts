@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync, createSign } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,7 @@ import { closeAlipayAgents } from './index.js';
 const dir = fileURLToPath(new URL('../../../test/fixtures/wire/alipay/', import.meta.url));
 const fixture = (name: string) => readFileSync(dir + name);
 const PARTNER = '2088101122136241';
-const KEY = '760bdzec6y9goq7ctyx96ezkz78287de'; // Kaligo's published test key (protocols A3)
+const KEY = '760bdzec6y9goq7ctyx96ezkz78287de'; // Kaligo's published test key (docs/protocols/alipay.md, Signature)
 
 const SERVICE_FILES: Record<string, string> = {
   single_trade_query: 'single_trade_query.response.xml',
@@ -105,6 +105,19 @@ const ref = (mode: OrderRef['mode'], channelOrderNo: string): OrderRef => ({
   mode,
   amount: { minor: 1250, currency: 'NZD' },
   createdAt: new Date(),
+});
+
+describe('the corpus', () => {
+  it('cites every file in SOURCES.md, and every file is read by this test or the simulator comparison', () => {
+    const sources = fixture('SOURCES.md').toString('utf8');
+    const readers =
+      readFileSync(fileURLToPath(import.meta.url), 'utf8') +
+      readFileSync(fileURLToPath(new URL('../../../test/e2e/alipay-wire.test.ts', import.meta.url)), 'utf8');
+    for (const name of readdirSync(dir).filter((n) => n !== 'SOURCES.md')) {
+      expect(sources, name).toContain(`\`${name}\``);
+      expect(readers, name).toContain(`'${name}'`);
+    }
+  });
 });
 
 describe('every Alipay answer in the corpus is read and its signature verified', () => {
@@ -203,6 +216,60 @@ describe('every Alipay answer in the corpus is read and its signature verified',
     const link = new URL(new AlipayClient(context()).link(service!, params));
     expect(link.searchParams.get('sign')).toBe(sign);
     expect(Object.fromEntries(link.searchParams)).toEqual(published);
+  });
+});
+
+describe("the mobile cashier (create_forex_trade_wap) and Alipay's signed return", () => {
+  const published = () =>
+    Object.fromEntries(new URLSearchParams(fixture('create_forex_trade_wap.request.txt').toString('utf8')));
+
+  it('the client signs the request exactly as the fixture', () => {
+    const want = published();
+    const { sign, sign_type: _t, service, partner: _p, _input_charset: _c, ...params } = want;
+    const link = new URL(new AlipayClient(context()).link(service!, params));
+    expect(link.searchParams.get('sign')).toBe(sign);
+    expect(Object.fromEntries(link.searchParams)).toEqual(want);
+  });
+
+  it('mode wap: the link Kauri makes carries the fields of the fixture', async () => {
+    const createdAt = new Date();
+    const out = await ch.create(context(), {
+      orderId: 'pay_demo',
+      channelOrderNo: 'K20261120000003',
+      mode: 'wap',
+      amount: { minor: 1250, currency: 'NZD' },
+      description: 'Flat white',
+      returnUrl: 'https://bridge.example.nz/r/pay_demo',
+      expiresAt: new Date(createdAt.getTime() + 900_000),
+      createdAt,
+    });
+    const link = new URL((out as { redirectUrl: string }).redirectUrl);
+    const got = Object.fromEntries(link.searchParams);
+    const want = published();
+    expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
+    for (const k of [
+      'service',
+      'product_code',
+      'currency',
+      'total_fee',
+      'timeout_rule',
+      'order_valid_time',
+      'return_url',
+    ])
+      expect(got[k], k).toBe(want[k]);
+    expect(got.order_gmt_create).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+  });
+
+  it("the return's signed query string is read; a changed one is refused", () => {
+    const query = Object.fromEntries(
+      new URLSearchParams(fixture('create_forex_trade_wap.return.txt').toString('utf8')),
+    );
+    expect(ch.verifyReturn(context(), query)).toEqual({
+      outTradeNo: 'K20261120000003',
+      tradeNo: '2026112021001004330000000003',
+      tradeStatus: 'TRADE_FINISHED',
+    });
+    expect(() => ch.verifyReturn(context(), { ...query, total_fee: '1.25' })).toThrow(/does not verify/);
   });
 });
 

@@ -19,6 +19,14 @@ function code(fn: () => unknown): string | undefined {
 }
 
 describe('parseAlipayXml', () => {
+  it("reads a GBK refusal with a line break after the declaration, as Kaligo's README quotes one", () => {
+    const body = iconv.encode(
+      '<?xml version="1.0" encoding="GBK"?>\n<alipay><is_success>F</is_success><error>ILLEGAL_PARTNER</error></alipay>',
+      'gbk',
+    );
+    expect(parseAlipayXml(body, 'text/xml; charset=GBK')).toMatchObject({ isSuccess: false, error: 'ILLEGAL_PARTNER' });
+  });
+
   it('reads the envelope, the response fields (as strings) and the signature', () => {
     const x = parseAlipayXml(Buffer.from(ok));
     expect(x.isSuccess).toBe(true);

@@ -10,7 +10,7 @@ import { hmacMd5, macMatches, md5Hex, parseGatewayPublicKey, rsaMd5Sign, rsaMd5V
 
 const KEY = 'Xke1a0TqZE2Q8ku943LgC425247y3zuu09vLh78S4U0142rp60h3s6egNY3j';
 
-describe('HMAC-MD5, the public PayEase vectors (protocols B3)', () => {
+describe('HMAC-MD5, the public PayEase vectors (algorithm: docs/protocols/payease-bank.md, Signatures)', () => {
   it('v_md5info of a payment request', () => {
     const data =
       '0' +
@@ -131,6 +131,12 @@ describe('bank signatures at their edges', () => {
     expect(sameHex('abcdef', undefined)).toBe(false);
     expect(macMatches(KEY, '1.000', 'E9101CD8E9AF19090B48EEC7BDCE8B38')).toBe(true);
     expect(macMatches(KEY, '1.000', undefined)).toBe(false);
+    // Only hex digits match hex digits: a character outside ASCII whose low byte is a digit's
+    // ('ɢ' is U+0262, 'b' is 0x62) is not that digit.
+    const mac = 'e9101cd8e9af19090b48eec7bdce8b38';
+    expect(macMatches(KEY, '1.000', mac.replace('b', '\u0262'))).toBe(false);
+    expect(sameHex('ab', '\u0161\u0262')).toBe(false);
+    expect(sameHex('ab', '\u0161b')).toBe(false);
     // Chinese text is hashed as GBK bytes, as the gateway hashes it.
     expect(md5Hex('招商银行')).toBe(createHash('md5').update(Buffer.from('d5d0c9ccd2f8d0d0', 'hex')).digest('hex'));
     expect(hmacMd5(KEY, '招商银行')).toBe(

@@ -127,7 +127,13 @@ const NAV: NavItem[] = [
     testid: 'nav-users',
     show: (me) => me.role === 'hq_admin' || me.role === 'merchant_admin',
   },
-  { path: 'audit', key: 'navAudit', testid: 'nav-audit', show: (me) => isHqRole(me.role) },
+  // HQ reads the whole log, a merchant admin their merchant's entries.
+  {
+    path: 'audit',
+    key: 'navAudit',
+    testid: 'nav-audit',
+    show: (me) => isHqRole(me.role) || me.role === 'merchant_admin',
+  },
   { path: 'account', key: 'navAccount', testid: 'nav-account', show: () => true },
 ];
 
