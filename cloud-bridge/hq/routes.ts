@@ -25,9 +25,11 @@ import type { TotpService } from './totp.js';
 import type { Role } from './scope.js';
 import { registerPeopleRoutes } from './people-routes.js';
 
-// The HQ workspace at /hq: one page (assets/hq.html + hq.js + hq.css, Chart.js from
-// node_modules: the machines have no internet) and its JSON API under /hq/api. HQ users
-// see everything; a merchant's users see their own merchant's settlement and nothing else.
+// The back office at /hq: the console (a React app built by `npm run build` into
+// console/dist, its files under /hq/console/assets/) and the reconciliation workspace it
+// frames at /hq/workspace (assets/hq.html + hq.js + hq.css, Chart.js from node_modules: the
+// machines have no internet), with their JSON API under /hq/api. HQ users see everything; a
+// merchant's users see their own merchant's settlement and nothing else.
 
 export interface HqDeps {
   accounts: AccountsRepo;
@@ -71,6 +73,21 @@ function assetsDir(): string {
   return fileURLToPath(new URL('../../../cloud-bridge/hq/assets/', import.meta.url));
 }
 
+/** The built console (console/dist), beside the sources also when running from dist/. */
+function consoleDir(): string {
+  const here = fileURLToPath(new URL('./console/dist/', import.meta.url));
+  if (existsSync(here)) return here;
+  return fileURLToPath(new URL('../../../cloud-bridge/hq/console/dist/', import.meta.url));
+}
+
+const CONSOLE_TYPES: Record<string, string> = {
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  svg: 'image/svg+xml',
+  png: 'image/png',
+  woff2: 'font/woff2',
+};
+
 const ASSETS: Record<string, string> = {
   'hq.js': 'text/javascript; charset=utf-8',
   'hq.css': 'text/css; charset=utf-8',
@@ -78,6 +95,8 @@ const ASSETS: Record<string, string> = {
 
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+// The workspace is framed by the console, on this origin only.
+const WORKSPACE_CSP = CSP.replace("frame-ancestors 'none'", "frame-ancestors 'self'");
 
 function cookieOf(req: FastifyRequest): string | undefined {
   const header = req.headers.cookie;
@@ -123,17 +142,37 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
 
   await app.register(async (hq) => {
     // Errors are answered by the bridge's one error boundary (server/errors.ts).
-    hq.addHook('onSend', async (_req, reply) => {
-      void reply.header('content-security-policy', CSP);
+    hq.addHook('onSend', async (req, reply) => {
+      const framed = req.routeOptions.url === '/hq/workspace';
+      void reply.header('content-security-policy', framed ? WORKSPACE_CSP : CSP);
+      if (framed) void reply.header('x-frame-options', 'SAMEORIGIN');
       void reply.header('x-content-type-options', 'nosniff');
       void reply.header('referrer-policy', 'same-origin');
       void reply.header('cache-control', 'no-store');
     });
 
-    const page = async (_req: FastifyRequest, reply: FastifyReply) =>
+    const consoleFiles = consoleDir();
+    const workspace = async (_req: FastifyRequest, reply: FastifyReply) =>
       reply.type('text/html; charset=utf-8').send(await readFile(`${dir}hq.html`));
+    // Without a built console (a checkout before `npm run build`) /hq is still the workspace,
+    // so HQ never loses reconciliation to a missing build.
+    const page = async (req: FastifyRequest, reply: FastifyReply) => {
+      const index = `${consoleFiles}index.html`;
+      if (!existsSync(index)) return workspace(req, reply);
+      return reply.type('text/html; charset=utf-8').send(await readFile(index));
+    };
     hq.get('/hq', page);
     hq.get('/hq/', page);
+    hq.get('/hq/workspace', workspace);
+    hq.get<{ Params: { name: string } }>('/hq/console/assets/:name', async (req, reply) => {
+      const name = req.params.name;
+      const type = CONSOLE_TYPES[name.split('.').pop() ?? ''];
+      // Only the build's own file names: no path separators, no dot-files.
+      if (!type || !/^[\w-]+(\.[\w-]+)*$/.test(name)) throw new RunError('not_found', 'no such asset');
+      const file = `${consoleFiles}assets/${name}`;
+      if (!existsSync(file)) throw new RunError('not_found', 'no such asset');
+      return reply.type(type).send(await readFile(file));
+    });
     hq.get<{ Params: { name: string } }>('/hq/assets/:name', async (req, reply) => {
       const name = req.params.name;
       if (name === 'chart.umd.min.js')

@@ -199,7 +199,8 @@ describe
   });
 
   async function login(page: Page, user: string, password: string): Promise<void> {
-    await page.goto(`${bridge.url}/hq`);
+    // The workspace's own address; /hq is the console, which frames it.
+    await page.goto(`${bridge.url}/hq/workspace`);
     await page.fill('#login-form input[name=username]', user);
     await page.fill('#login-form input[name=password]', password);
     await page.click('#login-form button[type=submit]');

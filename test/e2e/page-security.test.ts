@@ -117,6 +117,29 @@ describe.skipIf(skipUnless(existsSync(CHROMIUM), `${CHROMIUM} is missing: the pa
       });
     }
 
+    it("hq's reconciliation workspace: framed by the console's own origin only", async () => {
+      const workspace = `${pages.hq!}/workspace`;
+      const res = await fetch(workspace);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      expect(csp).toMatch(/frame-ancestors 'self'/);
+      expect(csp).toMatch(/script-src 'self'/);
+      expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|\*/);
+      await res.text();
+      let framed = -1;
+      const said = await cspReports(async (page) => {
+        await page.goto(`${framerUrl}?src=${encodeURIComponent(workspace)}`);
+        await expect.poll(() => page.frames().length).toBe(2);
+        const frame = page.frames()[1]!;
+        await frame.waitForLoadState('load').catch(() => undefined);
+        framed = await frame
+          .locator('[data-testid], form, input')
+          .count()
+          .catch(() => 0);
+      });
+      expect(framed).toBe(0);
+      expect(said.join('\n')).toMatch(/frame-ancestors 'self'/);
+    });
+
     it('the pages still work under their policy, reporting no violation', async () => {
       const said = await cspReports(async (page) => {
         await page.goto(pages.checkout!);

@@ -3,6 +3,8 @@
 'use strict';
 (function () {
   const $ = (id) => document.getElementById(id);
+  // Framed by the console (same origin only), which has its own bar, language and log-out.
+  if (window.top !== window.self) document.documentElement.classList.add('embedded');
   const CHANNELS = ['wechat', 'alipay', 'bank'];
   let me = null;
   let chart = null;
@@ -109,7 +111,9 @@
     $('ov-from').value = addDays(to, -14);
     $('st-to').value = addDays(to, -1);
     $('st-from').value = addDays(to, -14);
-    showTab(me.hq ? 'overview' : 'settlement');
+    // The console opens a tab by name (/hq/workspace#payouts); one this user lacks opens the default.
+    const asked = document.querySelector(`#tabs button[data-tab="${location.hash.slice(1).replace(/[^a-z]/g, '')}"]`);
+    showTab(asked && !asked.hidden ? asked.dataset.tab : me.hq ? 'overview' : 'settlement');
   }
 
   $('login-form').addEventListener('submit', async (e) => {
