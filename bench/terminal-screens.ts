@@ -24,32 +24,59 @@ import { writeSection } from './section.js';
 // sent as its source text, and tsx compiles this file keeping function names, which wraps a
 // named arrow in a `__name(…)` helper the page does not have. The page would then throw
 // before installing its listeners and record nothing.
+// Each page also keeps `__when(name, n)`: a promise for the (n+1)th mark of that name, so
+// the driver waits without polling (Playwright's waitForFunction would run its check on
+// every animation frame in the very page being timed, on a machine short of CPU).
+const WAITERS = `
+  const waiting = [];
+  window.__mark = (name) => {
+    window[name].push(performance.timeOrigin + performance.now());
+    for (const w of waiting.splice(0)) if (window[w.name].length > w.n) w.resolve(); else waiting.push(w);
+  };
+  window.__when = (name, n) => new Promise((resolve) => {
+    if (window[name].length > n) resolve(); else waiting.push({ name, n, resolve });
+  });`;
 const CASHIER_MARKS = `(() => {
   window.__charged = [];
-  window.__paid = [];
+  window.__paid = [];${WAITERS}
   addEventListener('click', (e) => {
-    if (e.target.closest('[data-testid="charge-button"]')) window.__charged.push(performance.timeOrigin + performance.now());
+    if (e.target.closest('[data-testid="charge-button"]')) window.__mark('__charged');
   }, true);
   let was = '';
   new MutationObserver(() => {
     const t = document.querySelector('[data-testid="payment-status"]')?.textContent ?? '';
-    if (t.includes('PAID') && !was.includes('PAID')) window.__paid.push(performance.timeOrigin + performance.now());
+    if (t.includes('PAID') && !was.includes('PAID')) window.__mark('__paid');
     was = t;
   }).observe(document, { subtree: true, childList: true, characterData: true });
 })();`;
 const CUSTOMER_MARKS = `(() => {
-  window.__qr = [];
+  window.__qr = [];${WAITERS}
   let last = '';
   new MutationObserver(() => {
     const src = document.querySelector('[data-testid="customer-qr"]')?.getAttribute('src') ?? '';
-    if (src && src !== last) window.__qr.push(performance.timeOrigin + performance.now());
+    if (src && src !== last) window.__mark('__qr');
     last = src;
   }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['src'] });
 })();`;
 
 const RUNS = Number(process.env.KAURI_BENCH_RUNS ?? 100);
 
-async function marks(page: Page, name: '__charged' | '__paid' | '__qr'): Promise<number[]> {
+type Mark = '__charged' | '__paid' | '__qr';
+
+/** Resolves once the page holds more than `n` marks of `name`. */
+async function when(page: Page, name: Mark, n: number, timeoutMs = 30_000): Promise<void> {
+  await Promise.race([
+    page.evaluate(([m, k]) => (window as unknown as { __when(m: string, k: number): Promise<void> }).__when(m, k), [
+      name,
+      n,
+    ] as const),
+    new Promise((_, reject) =>
+      setTimeout(() => reject(new Error(`no ${name} mark ${n + 1} within ${timeoutMs} ms`)), timeoutMs).unref(),
+    ),
+  ]);
+}
+
+async function marks(page: Page, name: Mark): Promise<number[]> {
   const list = await page.evaluate((n) => (window as unknown as Record<string, number[] | undefined>)[n], name);
   if (!Array.isArray(list)) throw new Error(`the page has no ${name} marks: its init script did not run`);
   return list;
@@ -97,9 +124,7 @@ async function measure(): Promise<{ toQr: number[]; toPaid: number[] }> {
       if (await cashier.getByTestId('done-button').isVisible()) await cashier.getByTestId('done-button').click();
       await cashier.getByTestId('amount-input').fill(`${10 + (i % 50)}.50`);
       await cashier.getByTestId('charge-button').click();
-      await customer.waitForFunction((n) => (window as unknown as { __qr: number[] }).__qr.length > n, i, {
-        timeout: 30_000,
-      });
+      await when(customer, '__qr', i);
       const clicked = await marks(cashier, '__charged');
       const shown = await marks(customer, '__qr');
       if (clicked.length !== i + 1)
@@ -114,9 +139,7 @@ async function measure(): Promise<{ toQr: number[]; toPaid: number[] }> {
       const paid = await alipay.control('/sim/pay', { qr_code: qr });
       if (paid.status !== 200) throw new Error(`/sim/pay: ${paid.status} ${JSON.stringify(paid.body)}`);
       const t1 = performance.timeOrigin + performance.now();
-      await cashier.waitForFunction((n) => (window as unknown as { __paid: number[] }).__paid.length > n, i, {
-        timeout: 30_000,
-      });
+      await when(cashier, '__paid', i);
       toPaid.push((await marks(cashier, '__paid')).at(-1)! - t1);
     }
     if (pageErrors.length) throw new Error(`errors in the pages: ${pageErrors.join('; ')}`);
