@@ -212,6 +212,27 @@ describe('terminal link (bridge side)', () => {
     c.ws.close();
   });
 
+  it('answers a question (fx.estimate, device.health) afresh each time, recording nothing', async () => {
+    const t = await pairAt('store-a');
+    const c = await connect(wsUrl, terminalAuthorization(t.terminalId, t.secret));
+    c.ws.send(JSON.stringify({ v: 1, type: 'hello', lastSeq: await bridge.events.head() }));
+    await c.next((m) => m.type === 'welcome');
+    const questions = [
+      { key: 'key-fx-0001', name: 'fx.estimate', args: { amountMinor: 1250, currency: 'NZD' } },
+      { key: 'key-health-0001', name: 'device.health', args: { devices: [] } },
+    ];
+    for (const q of questions) {
+      for (let i = 0; i < 2; i++) {
+        c.ws.send(JSON.stringify({ v: 1, type: 'command', ...q }));
+        const r = (await c.next((m) => m.type === 'result')) as { key: string; ok: boolean; replayed?: boolean };
+        expect(r).toMatchObject({ key: q.key, ok: true });
+        expect(r.replayed).toBeUndefined();
+      }
+    }
+    expect(await bridge.terminals.repo.countCommands(t.terminalId)).toBe(0);
+    c.ws.close();
+  });
+
   it('answers a burst of commands in the order sent, each once, recorded before it is answered', async () => {
     const t = await pairAt('store-a');
     const c = await connect(wsUrl, terminalAuthorization(t.terminalId, t.secret));

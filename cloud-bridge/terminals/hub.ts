@@ -15,6 +15,7 @@ import {
   parseTerminalMessage,
   type BridgeMessage,
   type CommandMessage,
+  type CommandName,
   type LinkErrorBody,
 } from '../../protocol/link.js';
 import type { DomainEvent, EventLog } from '../events/event-log.js';
@@ -374,7 +375,7 @@ export class TerminalHub {
     const { terminals } = this.deps;
     const done = await terminals.doneCommands(
       c.terminal.id,
-      batch.map((m) => m.key),
+      batch.filter((m) => !UNRECORDED.has(m.name)).map((m) => m.key),
     );
     let held: Array<{ msg: CommandMessage; result: CommandAnswer; record: boolean }> = [];
     let heldSince = 0;
@@ -394,9 +395,10 @@ export class TerminalHub {
       } else {
         const result = await this.execute(c, msg);
         // A wrong PIN or an internal failure is not recorded: the same command may be tried
-        // again and deserves a fresh answer.
+        // again and deserves a fresh answer. Nor is a question (UNRECORDED).
         const transient =
-          !result.ok && ['manager_pin_invalid', 'manager_pin_locked', 'internal'].includes(result.error!.code);
+          UNRECORDED.has(msg.name) ||
+          (!result.ok && ['manager_pin_invalid', 'manager_pin_locked', 'internal'].includes(result.error!.code));
         if (!transient) done.set(msg.key, result); // the same key twice in one burst: answered once, then replayed
         held.push({ msg, result, record: !transient });
       }
@@ -435,6 +437,13 @@ interface CommandAnswer {
   error?: LinkErrorBody;
   replayed?: boolean;
 }
+
+/**
+ * Questions a counter asks without its outbox (never sent again under the same key), whose
+ * fresh answer is as good as a recorded one: recording them cost a commit on every sale,
+ * while the sale's own checkout waited on the same disk.
+ */
+const UNRECORDED: ReadonlySet<CommandName> = new Set<CommandName>(['fx.estimate', 'device.health']);
 
 /** Commands of one counter looked up and recorded together, at most. */
 const BATCH_MAX = 1000;

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { flushSync } from 'react-dom';
 
 // The screens' only way to the counter: a state stream and a few actions. In Electron
 // the preload exposes the same two calls (window.kauri); in a browser they go over HTTP.
@@ -112,19 +113,19 @@ export function useCounterState(): { state: State | null; stale: boolean } {
   const [state, setState] = useState<State | null>(null);
   const [stale, setStale] = useState(false);
   useEffect(() => {
-    if (window.kauri)
-      return window.kauri.subscribe((s) => {
+    // A new state is drawn in the task that brought it, not in one React schedules after:
+    // on a busy machine each extra task is another wait before the QR or PAID is on screen.
+    const show = (s: State) =>
+      flushSync(() => {
         setState(s);
         setStale(false);
       });
+    if (window.kauri) return window.kauri.subscribe(show);
     let es: EventSource | undefined;
     let retry: ReturnType<typeof setTimeout> | undefined;
     const open = () => {
       es = new EventSource('/api/stream');
-      es.onmessage = (m) => {
-        setState(JSON.parse(m.data));
-        setStale(false);
-      };
+      es.onmessage = (m) => show(JSON.parse(m.data) as State);
       es.onerror = () => {
         setStale(true);
         es?.close();
