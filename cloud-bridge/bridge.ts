@@ -325,6 +325,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     sessions: new HqSessions({ store, accounts, clock, people, totp }),
     createPairingCode: (store, o) => terminals.createPairingCode(store, o),
     payouts,
+    webhooks,
     terminals: { list: (f) => terminals.repo.list(f), isConnected: (id) => terminals.hub.isConnected(id) },
     get publicBaseUrl() {
       return urlHolder.base;

@@ -7,7 +7,7 @@ import { KauriError } from '../../protocol/errors.js';
 import { CHANNELS, type ChannelName } from '../../protocol/payments.js';
 import type { ChannelAccount } from '../channels/channel.js';
 import type { Kysely } from 'kysely';
-import type { Database as Schema, MerchantTable, StoreTable, UserTable } from './schema.js';
+import type { ApiKeyTable, Database as Schema, MerchantTable, StoreTable, UserTable } from './schema.js';
 import { ACCOUNTS_CACHE_TTL_MS, TtlCache } from './ttl-cache.js';
 import type { Money } from '../../protocol/money.js';
 import { DEFAULT_MAX_PAYMENT } from '../orders/limits.js';
@@ -52,6 +52,32 @@ export function checkUserShape(input: {
 }
 
 const API_KEY_PREFIX = 'kauri_sk';
+/** How often a key's last_used_at is written at most, per key and bridge instance. */
+export const API_KEY_TOUCH_MS = 60_000;
+
+/** An API key as the back office shows it: never the secret or its hash. */
+export interface ApiKeyInfo {
+  id: string;
+  merchantId: string;
+  label: string;
+  /** The key's public part, `kauri_sk.<id>`, to tell keys apart. */
+  prefix: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+function apiKeyInfo(row: ApiKeyTable): ApiKeyInfo {
+  return {
+    id: row.id,
+    merchantId: row.merchant_id,
+    label: row.label,
+    prefix: `${API_KEY_PREFIX}.${row.id}`,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  };
+}
 
 /** What an unknown user name is checked against: as slow as a real hash, matched by nothing. */
 const DUMMY_HASH = unmatchableHash();
@@ -63,6 +89,8 @@ export class AccountsRepo {
   // account replaces the old), so by id they could be kept for ever; which one is active
   // and whether a key is revoked can change from another instance, hence the expiry.
   private readonly apiKeys: TtlCache<{ merchantId: string; secretHash: string }>;
+  /** When this instance last wrote each key's last_used_at (epoch ms). */
+  private readonly keysTouchedAt = new Map<string, number>();
   private readonly accountsById: TtlCache<ChannelAccount>;
   private readonly activeAccounts: TtlCache<ChannelAccount | undefined>;
   private readonly clock: Clock;
@@ -250,29 +278,53 @@ export class AccountsRepo {
     return publicUser(row);
   }
 
-  /** Creates an API key; the full key is returned once and only its hash is kept. */
-  async createApiKey(merchantId: string, label = 'default'): Promise<{ id: string; key: string }> {
-    await this.requireMerchant(merchantId);
+  /** Creates an API key; the full key is returned once and only its hash is kept. Inside `trx` when given. */
+  async createApiKey(
+    merchantId: string,
+    label = 'default',
+    trx?: Kysely<Schema>,
+  ): Promise<{ id: string; key: string; createdAt: string }> {
+    const db = trx ?? this.db;
+    await this.requireMerchant(merchantId, db);
     const id = newId('key');
     const secret = randomBytes(24).toString('base64url');
-    await this.db
+    const createdAt = this.now();
+    await db
       .insertInto('api_keys')
       .values({
         id,
         merchant_id: merchantId,
         label,
         secret_hash: sha256Hex(secret),
-        created_at: this.now(),
+        created_at: createdAt,
         revoked_at: null,
         last_used_at: null,
       })
       .execute();
-    return { id, key: `${API_KEY_PREFIX}.${id}.${secret}` };
+    return { id, key: `${API_KEY_PREFIX}.${id}.${secret}`, createdAt };
   }
 
-  async revokeApiKey(id: string): Promise<void> {
-    await this.db.updateTable('api_keys').set({ revoked_at: this.now() }).where('id', '=', id).execute();
+  async revokeApiKey(id: string, trx?: Kysely<Schema>): Promise<void> {
+    await (trx ?? this.db).updateTable('api_keys').set({ revoked_at: this.now() }).where('id', '=', id).execute();
     this.apiKeys.delete((k) => k === id);
+  }
+
+  /** One key as the back office lists it (never its hash), or undefined. */
+  async getApiKey(id: string): Promise<ApiKeyInfo | undefined> {
+    const row = await this.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? apiKeyInfo(row) : undefined;
+  }
+
+  /** A merchant's keys, newest first, revoked ones included. */
+  async listApiKeys(merchantId: string): Promise<ApiKeyInfo[]> {
+    const rows = await this.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('merchant_id', '=', merchantId)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
+    return rows.map(apiKeyInfo);
   }
 
   /** The merchant an API key belongs to, or undefined for an unknown, malformed or revoked key. */
@@ -289,7 +341,27 @@ export class AccountsRepo {
       this.apiKeys.set(id, known);
     }
     if (!safeEqualHex(known.secretHash, sha256Hex(secret))) return undefined;
+    this.touchApiKey(id);
     return known.merchantId;
+  }
+
+  /**
+   * Notes that a key was used, at most once a minute per key and instance, and without the
+   * request waiting for it: "last used" is for a person deciding whether a key can go, and
+   * minute precision is plenty, whereas a write per API request would not be.
+   */
+  private touchApiKey(id: string): void {
+    const now = this.clock.now().getTime();
+    const last = this.keysTouchedAt.get(id);
+    if (last !== undefined && now - last < API_KEY_TOUCH_MS) return;
+    this.keysTouchedAt.set(id, now);
+    void this.db
+      .updateTable('api_keys')
+      .set({ last_used_at: nowIso(new Date(now)) })
+      .where('id', '=', id)
+      .execute()
+      // Losing one "last used" note must never fail a payment; the next minute writes it again.
+      .catch(() => this.keysTouchedAt.delete(id));
   }
 
   async createChannelAccount(input: {

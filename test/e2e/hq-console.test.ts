@@ -12,9 +12,10 @@ import { repoRoot } from '../support/processes.js';
 
 // The back-office console at /hq in Chromium, as the demo HQ admin: log in, open payments,
 // search, open a payment, open the audit log; the language switch; the reconciliation
-// workspace framed inside it; no Content-Security-Policy violation. The bridge's back-office
-// API grows route by route: where a route is not there yet, the console must say so politely
-// rather than break, and this test checks that instead of the data. The last test drives the
+// workspace framed inside it; an API key created and revoked on the Developers page; no
+// Content-Security-Policy violation. The bridge's back-office API grows route by route: where a
+// route is not there yet, the console must say so politely rather than break, and this test
+// checks that instead of the data. The last test drives the
 // refund form and the lists with the contract's answers (docs/back-office.md) given to the
 // browser, so the console's own logic is covered before every route exists.
 
@@ -51,6 +52,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the back-office console', () => {
   let bridge: Bridge;
   let browser: Browser;
   let storeId = '';
+  let merchantId = '';
   let filesDir = '';
   const paid = `demo-${Date.now()}`;
 
@@ -121,6 +123,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the back-office console', () => {
     // and the HQ admin `hq`.
     const seed = await seedDemo(bridge.accounts, { channelAccounts: [], hqPassword: HQ_PASSWORD });
     storeId = seed.storeId;
+    merchantId = seed.merchantId;
     const account = await bridge.accounts.createChannelAccount({
       merchantId: seed.merchantId,
       channel: 'wechat',
@@ -258,6 +261,50 @@ describe.skipIf(!existsSync(CHROMIUM))('the back-office console', () => {
     expect(con.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     expect(await con.text()).toMatch(/<script type="module" crossorigin src="\/hq\/console\/assets\/[\w-]+\.js">/);
     expect((await fetch(`${bridge.url}/hq/console/assets/..%2Findex.html`)).status).toBe(404);
+    expect(problems).toEqual([]);
+    await ctx.close();
+  });
+
+  it('creates and revokes an API key against the bridge; the key is shown once', async () => {
+    const { ctx, page, problems } = await open();
+    await login(page);
+    const before = (await bridge.accounts.listApiKeys(merchantId)).length;
+    await page.goto(`${bridge.url}/hq#/developers`);
+    await page.locator('.developers input').first().fill(merchantId);
+    await page.locator('.developers button[type=submit]').first().click();
+    await expect.poll(() => page.getByTestId('apikey-row').count()).toBe(before);
+    await page.locator('.developers input').nth(1).fill('e2e till');
+    await page.getByTestId('apikey-create').click();
+    await expect
+      .poll(() => page.getByTestId('apikey-secret').textContent())
+      .toMatch(/^kauri_sk\.key_[^.]+\.[\w-]{20,}$/);
+    const key = (await page.getByTestId('apikey-secret').textContent())!;
+    expect(await bridge.accounts.merchantForApiKey(key)).toBe(merchantId);
+    const row = page.locator('[data-testid=apikey-row]', { hasText: 'e2e till' });
+    await expect.poll(() => row.count()).toBe(1);
+    expect((await page.locator('[data-testid=apikey-row]').allTextContents()).join(' ')).not.toContain(key);
+    await page.screenshot({ path: join(SHOTS, '7-developers-live.png') });
+
+    await row.getByTestId('apikey-revoke').click();
+    await expect.poll(() => row.textContent()).toContain('revoked');
+    expect(await bridge.accounts.merchantForApiKey(key)).toBeUndefined();
+    const audit = await bridge.audit.list(
+      { userId: 'x', username: 'x', role: 'hq_admin', merchantId: null, storeIds: null, refundLimitMinor: null },
+      { action: 'apikey.' },
+    );
+    expect(audit.items.map((r) => [r.action, r.actor])).toEqual([
+      ['apikey.revoke', 'hq'],
+      ['apikey.create', 'hq'],
+    ]);
+    expect(JSON.stringify(audit.items)).not.toContain(key.split('.')[2]!);
+
+    // Shown once: after a reload the page has the key's row but not the key.
+    await page.reload();
+    await page.locator('.developers input').first().fill(merchantId);
+    await page.locator('.developers button[type=submit]').first().click();
+    await expect.poll(() => page.getByTestId('apikey-row').count()).toBe(before + 1);
+    expect(await page.getByTestId('apikey-secret').count()).toBe(0);
+    expect(await page.content()).not.toContain(key.split('.')[2]!);
     expect(problems).toEqual([]);
     await ctx.close();
   });

@@ -286,7 +286,7 @@ export const api = {
   totpEnable: (code: string) => call<unknown>('POST', '/totp/enable', { code }),
   totpDisable: (code: string) => call<unknown>('POST', '/totp/disable', { code }),
 
-  // Not yet in docs/back-office.md: named after the merchant API's own routes.
+  // docs/back-office.md, "Developers": HQ names the merchant, a merchant admin's is implied.
   apiKeys: (merchant?: string) =>
     call<any>('GET', `/api-keys${queryString({ merchant })}`).then((d) => listOf<ApiKeyInfo>(d, 'keys')),
   createApiKey: (label: string, merchantId?: string) =>
