@@ -38,6 +38,7 @@ import { ReconcileService } from './reconcile/runs/service.js';
 import { installReconcileJobs, type ReconcileScheduleOptions } from './reconcile/runs/jobs.js';
 import { HqSessions } from './hq/sessions.js';
 import { registerHq } from './hq/routes.js';
+import type { BackOfficePaymentDeps } from './hq/payments-routes.js';
 import { PayoutService } from './payouts/service.js';
 import { installPayoutJobs, type PayoutScheduleOptions } from './payouts/jobs.js';
 
@@ -78,6 +79,8 @@ export interface BridgeOptions {
   webhookResolver?: Resolver;
   /** Payouts: how often the scheduled run looks for merchants due (0: never). */
   payouts?: PayoutScheduleOptions;
+  /** The back office's users' scopes (store assignments, refund limits) and its audit log. */
+  backOffice?: Pick<BackOfficePaymentDeps, 'scopeOf' | 'audit'>;
 }
 
 export type TrustProxy = boolean | string | ((address: string, hop: number) => boolean);
@@ -307,6 +310,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     sessions: new HqSessions({ store, accounts, clock }),
     createPairingCode: (store, o) => terminals.createPairingCode(store, o),
     payouts,
+    backOffice: { store, orders, payments, webhooks, ...options.backOffice },
     terminals: { list: (f) => terminals.repo.list(f), isConnected: (id) => terminals.hub.isConnected(id) },
     get publicBaseUrl() {
       return urlHolder.base;

@@ -117,6 +117,11 @@ export const ERRORS = {
   order_not_found: { status: 404, en: 'No such payment', zh: '未找到该支付' },
   invalid_transition: { status: 409, en: 'The payment cannot change to that state', zh: '该支付无法变更为此状态' },
   order_not_closable: { status: 409, en: 'The payment can no longer be closed', zh: '该支付已无法关闭' },
+  refund_limit_exceeded: {
+    status: 403,
+    en: 'This refund is above your refund limit',
+    zh: '退款金额超过您的退款限额',
+  },
   order_not_refundable: {
     status: 409,
     en: 'The payment has not been paid, so it cannot be refunded',

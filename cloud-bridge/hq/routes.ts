@@ -17,6 +17,7 @@ import type { Clock } from '../../protocol/clock.js';
 import type { Terminal } from '../terminals/repo.js';
 import type { PayoutService } from '../payouts/service.js';
 import { registerPayoutRoutes } from '../payouts/routes.js';
+import { registerBackOfficePayments, type BackOfficePaymentDeps } from './payments-routes.js';
 
 // The HQ workspace at /hq: one page (assets/hq.html + hq.js + hq.css, Chart.js from
 // node_modules: the machines have no internet) and its JSON API under /hq/api. HQ users
@@ -39,6 +40,8 @@ export interface HqDeps {
   readonly publicBaseUrl?: string;
   /** Payouts to merchants (the Payouts tab and the settlement's operator fees). */
   payouts?: PayoutService;
+  /** Payments, refunds, reports and exports of the back office (payments-routes.ts). */
+  backOffice?: BackOfficePaymentDeps;
 }
 
 function assetsDir(): string {
@@ -317,6 +320,7 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
     });
 
     if (deps.payouts) registerPayoutRoutes(hq, deps.payouts, auth);
+    if (deps.backOffice) registerBackOfficePayments(hq, deps.backOffice, auth);
 
     hq.get('/hq/api/stores', async (req) => {
       const s = await auth(req, { hq: false });
