@@ -223,10 +223,42 @@ export async function resolve(
   if (f.max !== undefined) conds.push(sql<SqlBool>`o.amount_minor <= ${f.max}`);
   if (f.flagged !== undefined) conds.push(sql<SqlBool>`o.flagged = ${f.flagged ? 1 : 0}`);
   if (f.q) {
-    // Exact matches on indexed columns: a search box answers at once on a million rows.
+    // Exact matches, each on its own index, looked up first: one OR across the columns would
+    // have the planner walk the whole table in date order instead.
     const q = f.q;
-    conds.push(sql<SqlBool>`(o.id = ${q} or o.out_trade_no = ${q} or o.channel_trade_no = ${q} or o.channel_order_no = ${q}
-      or o.checkout_id in (select c.id from checkouts c where c.reference = ${q} or c.id = ${q}))`);
+    const checkouts = await db
+      .selectFrom('checkouts')
+      .select('id')
+      .where((eb) => eb.or([eb('reference', '=', q), eb('id', '=', q)]))
+      .limit(1000)
+      .execute();
+    const found = new Set<string>();
+    const by = async (
+      col: 'id' | 'out_trade_no' | 'channel_trade_no' | 'channel_order_no' | 'checkout_id',
+      v: string[],
+    ) => {
+      if (!v.length) return;
+      for (const x of await db.selectFrom('orders').select('id').where(col, 'in', v).limit(1001).execute())
+        found.add(x.id);
+    };
+    await by('id', [q]);
+    await by('out_trade_no', [q]);
+    await by('channel_trade_no', [q]);
+    await by('channel_order_no', [q]);
+    await by(
+      'checkout_id',
+      checkouts.map((c) => c.id),
+    );
+    const rows = [...found].map((id) => ({ id }));
+    if (rows.length > 1000) bad('the search matches too many payments; narrow it');
+    if (rows.length === 0) none = true;
+    else
+      conds.push(
+        inList(
+          'o.id',
+          rows.map((x) => x.id),
+        ),
+      );
   }
 
   // The stores in play and their zones: the dates of the filter are theirs.
@@ -349,30 +381,50 @@ export function paymentRow(r: Raw): PaymentRow {
   };
 }
 
-function rowsQuery(db: Kysely<Database>) {
-  return db
-    .selectFrom('orders as o')
-    .innerJoin('merchants as m', 'm.id', 'o.merchant_id')
-    .leftJoin('stores as s', 's.id', 'o.store_id')
-    .select([
-      'o.id',
-      'o.out_trade_no',
-      'o.merchant_id',
-      'm.name as merchant_name',
-      'o.store_id',
-      's.name as store_name',
-      'o.terminal_id',
-      'o.channel',
-      'o.mode',
-      'o.status',
-      'o.amount_minor',
-      'o.currency',
-      'o.cny_charged_minor',
-      'o.refunded_minor',
-      'o.flagged',
-      'o.created_at',
-      'o.paid_at',
-    ]);
+const ORDER_COLUMNS = [
+  'o.id',
+  'o.out_trade_no',
+  'o.merchant_id',
+  'o.store_id',
+  'o.terminal_id',
+  'o.channel',
+  'o.mode',
+  'o.status',
+  'o.amount_minor',
+  'o.currency',
+  'o.cny_charged_minor',
+  'o.refunded_minor',
+  'o.flagged',
+  'o.created_at',
+  'o.paid_at',
+] as const;
+
+/**
+ * Merchants' and stores' names, looked up for the ids a page holds and kept for the next
+ * pages. The page itself reads orders alone: joined, SQLite may start from the small
+ * merchants table and then sort every matching order before it can answer the first row.
+ */
+export class Names {
+  private readonly merchants = new Map<string, string>();
+  private readonly stores = new Map<string, string>();
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async fill(rows: ReadonlyArray<{ merchant_id: string; store_id: string | null }>): Promise<void> {
+    const m = [...new Set(rows.map((r) => r.merchant_id))].filter((id) => !this.merchants.has(id));
+    const s = [...new Set(rows.map((r) => r.store_id))].filter((id): id is string => !!id && !this.stores.has(id));
+    if (m.length)
+      for (const r of await this.db.selectFrom('merchants').select(['id', 'name']).where('id', 'in', m).execute())
+        this.merchants.set(r.id, r.name);
+    if (s.length)
+      for (const r of await this.db.selectFrom('stores').select(['id', 'name']).where('id', 'in', s).execute())
+        this.stores.set(r.id, r.name);
+  }
+  merchant(id: string): string {
+    return this.merchants.get(id) ?? '';
+  }
+  store(id: string | null): string | null {
+    return id ? (this.stores.get(id) ?? null) : null;
+  }
 }
 
 /** One page of payments, newest first, and the cursor of the next (null on the last). */
@@ -381,17 +433,24 @@ export async function pagePayments(
   r: Resolved,
   cursor: Cursor | undefined,
   limit: number,
+  names: Names = new Names(db),
 ): Promise<{ items: PaymentRow[]; nextCursor: string | null }> {
   if (r.none) return { items: [], nextCursor: null };
-  const rows = (await rowsQuery(db)
+  const rows = await db
+    .selectFrom('orders as o')
+    .select(ORDER_COLUMNS)
     .where(whereAll(r))
     .where(after('o.created_at', 'o.id', cursor))
     .orderBy('o.created_at', 'desc')
     .orderBy('o.id', 'desc')
     .limit(limit + 1)
-    .execute()) as Raw[];
+    .execute();
   const more = rows.length > limit;
-  const items = rows.slice(0, limit).map(paymentRow);
+  const page = rows.slice(0, limit);
+  await names.fill(page);
+  const items = page.map((x) =>
+    paymentRow({ ...x, merchant_name: names.merchant(x.merchant_id), store_name: names.store(x.store_id) }),
+  );
   const last = items.at(-1);
   return { items, nextCursor: more && last ? encodeCursor({ at: last.createdAt, id: last.id }) : null };
 }
@@ -419,8 +478,9 @@ export async function totals(
 /** Every payment the filter matches, newest first, a page at a time (for the exports). */
 export async function* eachPayment(db: Kysely<Database>, r: Resolved, pageSize = 2000): AsyncGenerator<PaymentRow> {
   let cursor: Cursor | undefined;
+  const names = new Names(db);
   for (;;) {
-    const { items } = await pagePayments(db, r, cursor, pageSize);
+    const { items } = await pagePayments(db, r, cursor, pageSize, names);
     for (const it of items) yield it;
     if (items.length < pageSize) return;
     const last = items.at(-1)!;
@@ -450,21 +510,19 @@ export interface RefundRow {
 export async function* eachRefund(db: Kysely<Database>, r: Resolved, pageSize = 2000): AsyncGenerator<RefundRow> {
   if (r.none) return;
   let cursor: Cursor | undefined;
+  const names = new Names(db);
   for (;;) {
+    // A cross join keeps SQLite walking refunds in date order (the join condition is in the where).
     const rows = await db
       .selectFrom('refunds as r')
-      .innerJoin('orders as o', 'o.id', 'r.order_id')
-      .innerJoin('merchants as m', 'm.id', 'o.merchant_id')
-      .leftJoin('stores as s', 's.id', 'o.store_id')
+      .crossJoin('orders as o')
       .select([
         'r.id',
         'r.out_refund_no',
         'r.order_id',
         'o.out_trade_no',
         'o.merchant_id',
-        'm.name as merchant_name',
         'o.store_id',
-        's.name as store_name',
         'o.channel',
         'r.amount_minor',
         'r.currency',
@@ -474,12 +532,14 @@ export async function* eachRefund(db: Kysely<Database>, r: Resolved, pageSize = 
         'r.created_at',
         'r.updated_at',
       ])
+      .whereRef('o.id', '=', 'r.order_id')
       .where(whereAll(r))
       .where(after('r.created_at', 'r.id', cursor))
       .orderBy('r.created_at', 'desc')
       .orderBy('r.id', 'desc')
       .limit(pageSize)
       .execute();
+    await names.fill(rows);
     for (const x of rows)
       yield {
         id: x.id,
@@ -487,9 +547,9 @@ export async function* eachRefund(db: Kysely<Database>, r: Resolved, pageSize = 
         paymentId: x.order_id,
         outTradeNo: x.out_trade_no,
         merchantId: x.merchant_id,
-        merchantName: x.merchant_name,
+        merchantName: names.merchant(x.merchant_id),
         storeId: x.store_id,
-        storeName: x.store_name,
+        storeName: names.store(x.store_id),
         channel: x.channel,
         amount: { minor: Number(x.amount_minor), currency: x.currency },
         status: x.status,
