@@ -132,7 +132,7 @@ export async function seed(store: Store, rows: number): Promise<number> {
     await sql`analyze`.execute(db);
   } else {
     const at = `to_char(to_timestamp((${START} + (i / 2) * ${Math.round(step)}::bigint) / 1000.0) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-    await sql`insert into orders (${columns}) ${select(at, 'i')} from generate_series(0, ${rows - 1}) as g(i)`.execute(
+    await sql`insert into orders (${columns}) ${select(at, 'i')} from generate_series(0::bigint, ${rows - 1}) as g(i)`.execute(
       db,
     );
     await sql`vacuum analyze orders`.execute(db);
@@ -192,6 +192,8 @@ async function runStore(kind: 'sqlite' | 'postgres') {
       ['HQ, one week', 'hq', 'from=2026-11-10&to=2026-11-16'],
       ['HQ, channel + status refunded', 'hq', 'channel=alipay&status=refunded'],
       ['HQ, flagged', 'hq', 'flagged=true'],
+      ['HQ, status paid or refunded', 'hq', 'status=paid,refunded'],
+      ['merchant, status refunded', 'merchant', 'status=refunded'],
       ['HQ, amount 500.00–501.00', 'hq', 'min=50000&max=50100'],
       ['merchant, no filter', 'merchant', ''],
       ['merchant, one day, wechat', 'merchant', 'from=2026-11-20&to=2026-11-20&channel=wechat'],
