@@ -4,7 +4,17 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
-const ALL = ['cli-start', 'printer-bytes', 'payments', 'soak', 'landing', 'terminal', 'terminal-screens', 'reconcile'];
+const ALL = [
+  'cli-start',
+  'printer-bytes',
+  'payments',
+  'soak',
+  'landing',
+  'terminal',
+  'terminal-screens',
+  'reconcile',
+  'back-office',
+];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = wanted.filter((w) => !ALL.includes(w));
 if (unknown.length) {

@@ -8,7 +8,18 @@
 // csv-stringify's `escape_formulas` does the same, but it is not a dependency of Kauri and
 // these few lines are all of it that we need.
 
-export type CsvValue = string | number | boolean | null | undefined;
+export type CsvValue = string | number | boolean | null | undefined | CsvDecimal;
+
+/**
+ * A decimal amount written as a number ("-12.50"), never neutralised: money is not a float in
+ * Kauri, yet a bank-statement import wants a signed decimal, and a text "-12.50" would be
+ * written as "'-12.50". Only digits, one point and a leading minus get through.
+ */
+export class CsvDecimal {
+  constructor(readonly text: string) {
+    if (!/^-?\d+(\.\d+)?$/.test(text)) throw new TypeError(`not a decimal number: ${text}`);
+  }
+}
 
 const FORMULA_START = /^[=+\-@\t\r]/;
 const NEEDS_QUOTES = /[",\r\n]/;
@@ -17,6 +28,7 @@ const NEEDS_QUOTES = /[",\r\n]/;
 export function csvCell(v: CsvValue): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (v instanceof CsvDecimal) return v.text;
   if (FORMULA_START.test(v)) return `"'${v.replace(/"/g, '""')}"`;
   return NEEDS_QUOTES.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }

@@ -26,6 +26,7 @@ import type { Role } from './scope.js';
 import { registerPeopleRoutes } from './people-routes.js';
 import { registerDeveloperRoutes } from './developers-routes.js';
 import type { WebhookService } from '../webhooks/service.js';
+import { registerBackOfficePayments, type BackOfficePaymentDeps } from './payments-routes.js';
 
 // The back office at /hq: the console (a React app built by `npm run build` into
 // console/dist, its files under /hq/console/assets/) and the reconciliation workspace it
@@ -60,6 +61,8 @@ export interface HqDeps {
   totpExemptUsers?: readonly string[];
   /** Merchants' webhook endpoints (the Developers page); without it the webhook routes answer not_found. */
   webhooks?: Pick<WebhookService, 'getEndpoint' | 'setEndpoint'>;
+  /** Payments, refunds, reports and exports of the back office (payments-routes.ts). */
+  backOffice?: BackOfficePaymentDeps;
 }
 
 /** Options of the session check: a change (CSRF, JSON), HQ roles only, or reachable before a required TOTP is set up. */
@@ -434,6 +437,7 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
     if (deps.payouts) registerPayoutRoutes(hq, deps.payouts, auth, (req, s, entry) => audit(req, s, entry));
     registerPeopleRoutes(hq, deps, auth, totpRequired);
     registerDeveloperRoutes(hq, deps, auth);
+    if (deps.backOffice) registerBackOfficePayments(hq, deps.backOffice, auth);
 
     // Pairing counters: HQ, a merchant admin (their merchant's stores), a store manager (their stores).
     const pairs = (s: Session) => isHq(s.user) || s.scope.role === 'merchant_admin' || s.scope.role === 'store_manager';

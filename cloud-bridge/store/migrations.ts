@@ -4,7 +4,7 @@ import { m0004_terminals, m0007_terminal_health, m0012_manager_pin_attempts } fr
 import { m0005_reconcile } from '../reconcile/runs/migration.js';
 import { m0008_refund_sending, m0016_transition_guard } from '../orders/migration.js';
 import { m0009_merchant_private_webhooks } from '../webhooks/migration.js';
-import { m0010_hq_login_throttle, m0018_back_office_people } from '../hq/migration.js';
+import { m0010_hq_login_throttle, m0018_back_office_people, m0019_back_office_search } from '../hq/migration.js';
 import { m0013_payouts } from '../payouts/migration.js';
 
 // Migrations are code, applied in name order, identical on SQLite and PostgreSQL except
@@ -400,6 +400,7 @@ const ALL: Record<string, Builder> = {
   '0016_transition_guard': m0016_transition_guard,
   '0017_fx_rates_by_id': m0017_fx_rates_by_id,
   '0018_back_office_people': m0018_back_office_people,
+  '0019_back_office_search': m0019_back_office_search,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
