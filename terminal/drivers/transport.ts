@@ -1,4 +1,4 @@
-import { constants as fsc } from 'node:fs';
+import { constants as fsc, existsSync } from 'node:fs';
 import { open as fsOpen, type FileHandle } from 'node:fs/promises';
 import net from 'node:net';
 import { SerialPort } from 'serialport';
@@ -10,9 +10,13 @@ import { UsbPrinterTransport, type UsbDeviceFinder } from './usb-transport.js';
 // The transports, and the one place a SPEC picks one (openTransport, at the end).
 export type { ByteTransport, PrinterTransport, DisplayTransport } from './transport-base.js';
 
+/** How often an open serial device's file is looked for (a cheap stat). */
+const UNPLUG_CHECK_MS = 250;
+
 export class SerialTransport extends BaseTransport {
   readonly description: string;
   private port: SerialPort | undefined;
+  private watch: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly path: string,
@@ -44,9 +48,22 @@ export class SerialTransport extends BaseTransport {
     // status watchdog's writes find that out.
     port.once('close', (err?: Error) => {
       if (this.port === port) this.port = undefined;
+      this.stopWatch();
       this.emitClose(err ?? undefined);
     });
     this.port = port;
+    // A device that only sends (a scanner) never writes, and its read poller does not always
+    // wake when the device goes: a USB adapter pulled out or a pty whose socat died removes the
+    // device file, so its absence is the unplug.
+    this.watch = setInterval(() => {
+      if (this.port === port && !existsSync(this.path)) void this.close();
+    }, UNPLUG_CHECK_MS);
+    this.watch.unref();
+  }
+
+  private stopWatch(): void {
+    if (this.watch) clearInterval(this.watch);
+    this.watch = undefined;
   }
 
   async write(data: Uint8Array): Promise<void> {
@@ -68,6 +85,7 @@ export class SerialTransport extends BaseTransport {
   async close(): Promise<void> {
     const port = this.port;
     this.port = undefined;
+    this.stopWatch();
     if (!port) return;
     if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
     else port.destroy();

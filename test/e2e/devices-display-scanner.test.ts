@@ -101,6 +101,22 @@ describe('serial payment-code scanner over a pty', () => {
     await pair2.stop();
     rmSync(dir, { recursive: true, force: true });
   });
+  it('notices a device file that went away even while the other end still holds the pty', async () => {
+    // A scanner only sends, so nothing it writes can fail: when its device file is gone (a USB
+    // adapter pulled out, a pty whose link was removed) the scanner must still say so.
+    const dir = mkdtempSync(join(tmpdir(), 'kauri-scanner-gone-'));
+    const pair = await createPtyPair(join(dir, 'scanner'), join(dir, 'scanner-device'));
+    const scanner = new SerialScanner(openTransport(parseDeviceSpec(`serial:${pair.a}?baud=9600`)), undefined, 60_000);
+    const health: boolean[] = [];
+    scanner.on('health', (h) => health.push(h.connected));
+    await scanner.start();
+    expect(health).toEqual([true]);
+    rmSync(pair.a);
+    await waitFor('the scanner to notice its device file is gone', () => health.includes(false), 5_000);
+    await scanner.stop();
+    await pair.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
 });
 
 describe('kauri sim display as its own process', () => {
