@@ -142,7 +142,12 @@ export function registerStoreRoutes(hq: FastifyInstance, deps: HqDeps, auth: Aut
           merchantId,
           target: st.id,
           ip: req.ip,
-          details: { name: st.name, code: st.code, timezone: st.timezone, maxStaticAmountMinor: b.maxStaticAmountMinor },
+          details: {
+            name: st.name,
+            code: st.code,
+            timezone: st.timezone,
+            maxStaticAmountMinor: b.maxStaticAmountMinor,
+          },
         },
         trx,
       );

@@ -56,7 +56,8 @@ export const STORE_CODE = /^[A-Za-z0-9_-]{3,40}$/;
 
 /** Checks an FX markup ("0.02": a fraction below 1, up to six decimals, as the CLI takes it). */
 export function checkFxMarkup(v: string): string {
-  if (!/^0(\.\d{1,6})?$/.test(v)) throw new KauriError('invalid_request', 'The FX markup is a fraction below 1, e.g. 0.02');
+  if (!/^0(\.\d{1,6})?$/.test(v))
+    throw new KauriError('invalid_request', 'The FX markup is a fraction below 1, e.g. 0.02');
   return v;
 }
 
@@ -203,8 +204,7 @@ export class AccountsRepo {
       set.max_payment_currency = change.maxPayment.currency;
     }
     // Turning off twice keeps the first time: "off since" stays true.
-    if (change.disabled !== undefined)
-      set.disabled_at = change.disabled ? (current.disabled_at ?? this.now()) : null;
+    if (change.disabled !== undefined) set.disabled_at = change.disabled ? (current.disabled_at ?? this.now()) : null;
     if (Object.keys(set).length > 0) await db.updateTable('merchants').set(set).where('id', '=', id).execute();
     return (await this.getMerchant(id, db))!;
   }
