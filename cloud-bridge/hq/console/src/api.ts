@@ -167,7 +167,8 @@ export function whenLoggedOut(fn: () => void): void {
   onUnauthorized = fn;
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** One request to /hq/api (also used by the pages' own API modules, e.g. offices-api.ts). */
+export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (method !== 'GET') {
     headers['content-type'] = 'application/json';

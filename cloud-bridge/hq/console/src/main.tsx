@@ -10,6 +10,10 @@ import { Audit } from './pages/Audit.js';
 import { Users } from './pages/Users.js';
 import { Developers } from './pages/Developers.js';
 import { Reconciliation } from './pages/Reconciliation.js';
+import { Merchants } from './pages/Merchants.js';
+import { Merchant } from './pages/Merchant.js';
+import { Stores } from './pages/Stores.js';
+import { Store } from './pages/Store.js';
 import './styles.css';
 
 function LangSwitch() {
@@ -115,6 +119,15 @@ const NAV: NavItem[] = [
   { path: 'payments', key: 'navPayments', testid: 'nav-payments', show: () => true },
   { path: 'reports', key: 'navReports', testid: 'nav-reports', show: () => true },
   { path: 'reconciliation', key: 'navReconciliation', testid: 'nav-reconciliation', show: () => true },
+  // HQ reads every merchant (an HQ admin changes them), a merchant admin reads their own.
+  {
+    path: 'merchants',
+    key: 'navMerchants',
+    testid: 'nav-merchants',
+    show: (me) => isHqRole(me.role) || me.role === 'merchant_admin',
+  },
+  // Everyone reads the stores of their scope; a store manager only their own.
+  { path: 'stores', key: 'navStores', testid: 'nav-stores', show: () => true },
   {
     path: 'developers',
     key: 'navDevelopers',
@@ -177,6 +190,12 @@ function Shell({ me, onOut, onMe }: { me: Me; onOut: () => void; onMe: (me: Me) 
       break;
     case 'developers':
       page = <Developers me={me} />;
+      break;
+    case 'merchants':
+      page = route.parts[1] ? <Merchant me={me} id={route.parts[1]} /> : <Merchants me={me} />;
+      break;
+    case 'stores':
+      page = route.parts[1] ? <Store me={me} id={route.parts[1]} /> : <Stores me={me} />;
       break;
     case 'reconciliation':
       page = <Reconciliation me={me} tab={route.parts[1]} />;
