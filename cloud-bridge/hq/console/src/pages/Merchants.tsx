@@ -125,7 +125,7 @@ export function MerchantForm({
 }
 
 export function Merchants({ me }: { me: Me }) {
-  const { t, dateTime } = useI18n();
+  const { t } = useI18n();
   const [list, error, busy] = useLoad(() => offices.merchants(), []);
   const [creating, setCreating] = useState(false);
   const change = mayChangeMerchants(me);
@@ -155,17 +155,16 @@ export function Merchants({ me }: { me: Me }) {
               <tr>
                 <th>{t('name')}</th>
                 <th>{t('id')}</th>
-                <th>{t('allowedDomains').replace(/ \(.*\)$/, '')}</th>
-                <th>{t('fxMarkup').replace(/ \(.*\)$/, '')}</th>
-                <th className="num">{t('maxPayment').replace(/ \(.*\)$/, '')}</th>
+                <th>{t('domainsShort')}</th>
+                <th className="num">{t('fxShort')}</th>
+                <th className="num">{t('maxPaymentShort')}</th>
                 <th>{t('status')}</th>
-                <th>{t('created')}</th>
               </tr>
             </thead>
             <tbody>
               {list.length === 0 && (
                 <tr>
-                  <td colSpan={7} className="empty">
+                  <td colSpan={6} className="empty">
                     {t('nothing')}
                   </td>
                 </tr>
@@ -176,13 +175,14 @@ export function Merchants({ me }: { me: Me }) {
                   data-testid="merchant-row"
                   data-merchant-id={m.id}
                   className={m.disabledAt ? 'muted clickable' : 'clickable'}
+                  title={m.name}
                   tabIndex={0}
                   onClick={() => go(`merchants/${encodeURIComponent(m.id)}`)}
                   onKeyDown={(e) => {
                     if (e.key === 'Enter') go(`merchants/${encodeURIComponent(m.id)}`);
                   }}
                 >
-                  <td>
+                  <td className="name">
                     <a href={`#/merchants/${encodeURIComponent(m.id)}`}>{m.name}</a>
                   </td>
                   <td className="mono">{m.id}</td>
@@ -194,7 +194,6 @@ export function Merchants({ me }: { me: Me }) {
                       {m.disabledAt ? t('isOff') : t('isOn')}
                     </span>
                   </td>
-                  <td className="nowrap">{dateTime(m.createdAt)}</td>
                 </tr>
               ))}
             </tbody>

@@ -214,21 +214,13 @@ export function Store({ me, id }: { me: Me; id: string }) {
               <dl className="facts compact">
                 <dt>{t('id')}</dt>
                 <dd className="mono">{s.id}</dd>
-                <dt>
-                  {t('storeCode')
-                    .replace(/ \(.*\)$/, '')
-                    .replace(/（.*）$/, '')}
-                </dt>
+                <dt>{t('codeShort')}</dt>
                 <dd className="mono" data-testid="store-code-value">
                   {s.code}
                 </dd>
                 <dt>{t('merchant')}</dt>
                 <dd>{s.merchant}</dd>
-                <dt>
-                  {t('maxStatic')
-                    .replace(/ \(NZD\)$/, '')
-                    .replace(/（NZD）$/, '')}
-                </dt>
+                <dt>{t('maxStaticShort')}</dt>
                 <dd>{formatMoney(s.maxStaticAmount)}</dd>
               </dl>
               <StoreForm

@@ -113,7 +113,7 @@ export function StoreForm({
           onChange={(e) => set('timezone', e.target.value)}
         />
       </Field>
-      <Field label={t('maxStatic')}>
+      <Field label={`${t('maxStaticShort')} (NZD)`}>
         <input
           data-testid="store-max-static"
           inputMode="decimal"
@@ -143,7 +143,7 @@ export function StoreForm({
 }
 
 export function Stores({ me }: { me: Me }) {
-  const { t, dateTime } = useI18n();
+  const { t, shortDateTime } = useI18n();
   const [list, error, busy] = useLoad(() => offices.stores(), []);
   const [creating, setCreating] = useState(false);
   const change = mayChangeStores(me);
@@ -173,18 +173,10 @@ export function Stores({ me }: { me: Me }) {
             <thead>
               <tr>
                 <th>{t('name')}</th>
-                <th>
-                  {t('storeCode')
-                    .replace(/ \(.*\)$/, '')
-                    .replace(/（.*）$/, '')}
-                </th>
+                <th>{t('codeShort')}</th>
                 {hq && <th>{t('merchant')}</th>}
                 <th>{t('timezone')}</th>
-                <th className="num">
-                  {t('maxStatic')
-                    .replace(/ \(NZD\)$/, '')
-                    .replace(/（NZD）$/, '')}
-                </th>
+                <th className="num">{t('maxStaticShort')}</th>
                 <th>{t('pinSetAt')}</th>
                 <th>{t('created')}</th>
               </tr>
@@ -203,21 +195,22 @@ export function Stores({ me }: { me: Me }) {
                   data-testid="store-row"
                   data-store-id={s.id}
                   data-store-code={s.code}
+                  className="clickable"
                   tabIndex={0}
                   onClick={() => go(`stores/${encodeURIComponent(s.id)}`)}
                   onKeyDown={(e) => {
                     if (e.key === 'Enter') go(`stores/${encodeURIComponent(s.id)}`);
                   }}
                 >
-                  <td>
+                  <td className="name">
                     <a href={`#/stores/${encodeURIComponent(s.id)}`}>{s.name}</a>
                   </td>
                   <td className="mono">{s.code}</td>
                   {hq && <td>{s.merchant}</td>}
                   <td>{s.timezone}</td>
                   <td className="num nowrap">{formatMoney(s.maxStaticAmount)}</td>
-                  <td className="nowrap">{s.managerPinSetAt ? dateTime(s.managerPinSetAt) : t('notSet')}</td>
-                  <td className="nowrap">{dateTime(s.createdAt)}</td>
+                  <td className="nowrap">{s.managerPinSetAt ? shortDateTime(s.managerPinSetAt) : t('notSet')}</td>
+                  <td className="nowrap">{shortDateTime(s.createdAt)}</td>
                 </tr>
               ))}
             </tbody>
