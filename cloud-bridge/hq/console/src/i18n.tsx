@@ -437,6 +437,9 @@ const ERROR: Record<string, [string, string]> = {
   network: ['The bridge cannot be reached', '无法连接服务器'],
   totp_required: ['Code needed', '需要验证码'],
   totp_invalid: ['Wrong code', '验证码错误'],
+  conflict: ['Conflicts with what is there', '与现有内容冲突'],
+  merchant_disabled: ['Merchant turned off', '商户已停用'],
+  channel_account_disabled: ['Channel account turned off', '渠道账户已停用'],
 };
 
 const LANG_KEY = 'kauri.hq.lang';
