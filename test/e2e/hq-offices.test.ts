@@ -249,6 +249,16 @@ describe.skipIf(skipUnless(existsSync(CHROMIUM), `${CHROMIUM} is missing: the ba
       await page.goto(`${bridge.url}/hq#/stores/${storeId}`);
       await page.getByTestId('counter-row').waitFor();
       expect(await page.getByTestId('pin-reset').count()).toBe(0);
+      // In 中文 the same page, every word translated.
+      await page.getByTestId('lang-switch').click();
+      expect(await page.getByTestId('nav-stores').textContent()).toBe('门店');
+      expect(await page.locator('.page.store h2').allTextContents()).toEqual([
+        '贴纸（PDF）',
+        '配对新的收银终端',
+        '收银终端',
+      ]);
+      await shot(page, 'offices-4-store-zh.png');
+      await page.getByTestId('lang-switch').click();
       await page.getByTestId('counter-revoke').click();
       await expect.poll(() => page.getByTestId('counter-row').textContent()).toContain('revoked');
       const [t] = await bridge.terminals.repo.list({ storeId });
