@@ -295,6 +295,17 @@ describe.each(storeKinds())('back-office merchants routes over HTTP (%s)', (kind
     expect(refused.statusCode).toBe(403);
     expect(refused.json().error.code).toBe('merchant_disabled');
     expect((await checkout()).json().error.code).toBe('merchant_disabled');
+    // The store's printed code tells the customer, in their language, on its own page.
+    const store = (await bridge.accounts.listStores(a))[0]!;
+    const typed = await bridge.app.inject({
+      method: 'POST',
+      url: `/s/${store.code}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'amount=12.50',
+    });
+    expect(typed.statusCode).toBe(403);
+    expect(typed.headers['content-type']).toContain('text/html');
+    expect(typed.body).toContain('not taking payments here');
     expect((await auditRows('merchant.disable')).at(-1)).toMatchObject({ actor: 'root', target: a });
     const orders = await bridge.store.db.selectFrom('orders').select('id').where('merchant_id', '=', a).execute();
     expect(orders).toEqual([]);
