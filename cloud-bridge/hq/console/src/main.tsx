@@ -10,6 +10,7 @@ import { Audit } from './pages/Audit.js';
 import { Users } from './pages/Users.js';
 import { Developers } from './pages/Developers.js';
 import { Reconciliation } from './pages/Reconciliation.js';
+import { AcceptInvite } from './pages/AcceptInvite.js';
 import './styles.css';
 
 function LangSwitch() {
@@ -199,6 +200,7 @@ function Shell({ me, onOut, onMe }: { me: Me; onOut: () => void; onMe: (me: Me) 
           <button
             type="button"
             className="quiet"
+            data-testid="logout"
             onClick={() => {
               void api.logout().finally(onOut);
             }}
@@ -229,6 +231,7 @@ function App() {
   const [me, setMe] = useState<Me | null>(null);
   const [checked, setChecked] = useState(false);
   const { t } = useI18n();
+  const route = useRoute();
 
   useEffect(() => {
     whenLoggedOut(() => setMe(null));
@@ -242,6 +245,9 @@ function App() {
   }, []);
 
   if (!checked) return <p className="boot">{t('loading')}</p>;
+  // An invite link opens the account-making form, whoever (if anyone) is logged in here.
+  if (route.parts[0] === 'invite' && route.parts[1])
+    return <AcceptInvite token={route.parts[1]} onDone={() => window.location.replace('#/payments')} />;
   if (!me) return <Login onIn={setMe} />;
   return <Shell me={me} onOut={() => setMe(null)} onMe={setMe} />;
 }

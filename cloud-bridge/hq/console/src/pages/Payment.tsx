@@ -105,7 +105,10 @@ export function Payment({ me, id }: { me: Me; id: string }) {
   const { t, status, channel, dateTime } = useI18n();
   const source = (s: string) =>
     s === 'counter' ? t('sourceCounter') : s === 'api' ? t('sourceApi') : s === 'onecode' ? t('sourceOnecode') : s;
-  const [payment, error, busy, reload] = useLoad(() => api.payment(id), [id]);
+  const [loaded, error, busy, reload] = useLoad(() => api.payment(id), [id]);
+  // The last payment loaded stays in hand while another id loads or is refused: never show it
+  // (or offer its refund) under the other payment's address.
+  const payment = loaded?.id === id ? loaded : undefined;
   const [refunding, setRefunding] = useState(false);
   const [note, setNote] = useState<string>('');
   const [actionError, setActionError] = useState<unknown>();
