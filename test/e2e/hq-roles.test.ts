@@ -14,6 +14,7 @@ import { createTestDatabase, storeKinds, type TestDatabase } from '../support/st
 import { CHROMIUM, CHROMIUM_ARGS } from './onecode-support.js';
 import { startWechatSimProcess, type WechatSimProcess } from './wechat-support.js';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -208,6 +209,8 @@ describe.skipIf(skipUnless(existsSync(CHROMIUM), `${CHROMIUM} is missing: the ba
       const ids = { A: '', B: '', A1: '', A2: '', B1: '' };
       const pay: Record<'a1' | 'a2' | 'b1', { id: string; no: string; channelNo: string }> = {} as never;
       const links: { sm?: string } = {};
+      // Merchant A's webhook receiver: every payment of A has a delivery on its page.
+      let hook: Server;
 
       /** Refund rows the bridge holds for a payment. */
       const refundRows = (orderId: string) =>
@@ -222,6 +225,8 @@ describe.skipIf(skipUnless(existsSync(CHROMIUM), `${CHROMIUM} is missing: the ba
       /** Audit entries about one thing. */
       const auditOf = (target: string) =>
         bridge.store.db.selectFrom('audit_log').selectAll().where('target', '=', target).orderBy('id').execute();
+      const deliveriesOf = (merchantId: string) =>
+        bridge.store.db.selectFrom('webhook_deliveries').selectAll().where('merchant_id', '=', merchantId).execute();
       const orderStatus = async (id: string) =>
         (await bridge.store.db.selectFrom('orders').select('status').where('id', '=', id).executeTakeFirstOrThrow())
           .status;
@@ -273,14 +278,19 @@ describe.skipIf(skipUnless(existsSync(CHROMIUM), `${CHROMIUM} is missing: the ba
         });
         const keyB = (await a.createApiKey(ids.B, 'till')).key;
         await a.createUser({ username: 'aroha', password: PASSWORDS.ma, role: 'merchant_admin', merchantId: ids.A });
+        hook = createServer((req, res) => req.resume().on('end', () => res.end('ok')));
+        await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+        await bridge.webhooks.setEndpoint(ids.A, `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`);
         pay.a1 = await paid(ids.A, ids.A1, `A1-${run}`, 5000);
         pay.a2 = await paid(ids.A, ids.A2, `A2-${run}`, 8000);
         pay.b1 = await paid(ids.B, null, `B1-${run}`, 6000, keyB);
+        await waitFor("the webhook deliveries of A's payments", async () => (await deliveriesOf(ids.A)).length >= 2);
       }, 90_000);
 
       afterAll(async () => {
         await bridge?.close();
         await tb?.cleanup();
+        if (hook) await new Promise((r) => hook.close(r));
       });
 
       it('hq_admin: finds a payment of either merchant, refunds it at the channel, exports both, makes and revokes a key, invites HQ finance', async () => {
@@ -351,6 +361,14 @@ describe.skipIf(skipUnless(existsSync(CHROMIUM), `${CHROMIUM} is missing: the ba
         await findAndOpen(page, pay.a1.no);
         expect(await page.getByTestId('payment-status').textContent()).toBe('paid');
         expect(await page.getByTestId('payment-refund').count()).toBe(0);
+        // The webhook deliveries are listed, but resending them is for admins: no button, and refused by hand.
+        await expect.poll(() => page.getByTestId('delivery-row').count()).toBeGreaterThan(0);
+        expect(await page.getByTestId('delivery-resend').count()).toBe(0);
+        const delivery = (await deliveriesOf(ids.A))[0]!.id;
+        expect(await forged(page, 'POST', `/hq/api/deliveries/${delivery}/resend`, {})).toEqual({
+          status: 403,
+          code: 'forbidden',
+        });
         expect(
           await forged(page, 'POST', `/hq/api/payments/${pay.a1.id}/refunds`, { amountMinor: 100, reason: 'x' }),
         ).toEqual({ status: 403, code: 'forbidden' });
@@ -385,6 +403,16 @@ describe.skipIf(skipUnless(existsSync(CHROMIUM), `${CHROMIUM} is missing: the ba
         await expect.poll(() => orderStatus(pay.a2.id), { timeout: 15_000 }).toBe('partially_refunded');
         await page.reload();
         await expect.poll(() => page.getByTestId('payment-status').textContent()).toBe('partially refunded');
+        // Their webhook's delivery of this payment, sent again from the page.
+        const resends = (
+          await bridge.store.db.selectFrom('audit_log').select('id').where('action', '=', 'webhook.resend').execute()
+        ).length;
+        await page.getByTestId('delivery-resend').first().click();
+        await expect.poll(() => page.locator('.notice[role=status]').textContent()).toBe('Queued again.');
+        expect(
+          (await bridge.store.db.selectFrom('audit_log').select('id').where('action', '=', 'webhook.resend').execute())
+            .length,
+        ).toBe(resends + 1);
 
         // B's payment, typed by hand: the page says not found, the API the same as for no payment at all.
         await page.goto(`${base}/hq#/payments/${pay.b1.id}`);
@@ -460,6 +488,18 @@ describe.skipIf(skipUnless(existsSync(CHROMIUM), `${CHROMIUM} is missing: the ba
 
         // Above the limit: refused by the server, in words, and nothing reaches the channel.
         await findAndOpen(page, pay.a1.no);
+        await expect.poll(() => page.getByTestId('delivery-row').count()).toBeGreaterThan(0);
+        expect(await page.getByTestId('delivery-resend').count()).toBe(0);
+        const atA1 = await bridge.store.db
+          .selectFrom('webhook_deliveries as d')
+          .innerJoin('events as e', 'e.id', 'd.event_id')
+          .select('d.id')
+          .where('e.store_id', '=', ids.A1)
+          .executeTakeFirstOrThrow();
+        expect(await forged(page, 'POST', `/hq/api/deliveries/${atA1.id}/resend`, {})).toEqual({
+          status: 403,
+          code: 'forbidden',
+        });
         expect(await refundInPage(page, '30.00', 'too much')).toContain('Above your refund limit');
         expect(await page.getByTestId('refund-result').locator('[role=alert]').getAttribute('data-code')).toBe(
           'refund_limit_exceeded',
