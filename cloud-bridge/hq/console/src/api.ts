@@ -195,7 +195,8 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   if (!res.ok) {
     const e = data?.error ?? {};
     const error = new ApiError(res.status, String(e.code ?? `http_${res.status}`), String(e.message ?? res.statusText));
-    if (res.status === 401 && path !== '/login' && path !== '/me') onUnauthorized();
+    // A wrong authenticator code (turning two-factor on or off) is a 401 too, but the session lives on.
+    if (res.status === 401 && !error.code.startsWith('totp_') && path !== '/login' && path !== '/me') onUnauthorized();
     throw error;
   }
   return data as T;
@@ -281,6 +282,8 @@ export const api = {
   disableUser: (id: string) => call<unknown>('POST', `/users/${encodeURIComponent(id)}/disable`),
   invite: (body: { role: Role; merchantId?: string; storeIds?: string[]; refundLimitMinor?: number }) =>
     call<{ link: string; expiresAt: string }>('POST', '/invites', body),
+  acceptInvite: (token: string, username: string, password: string) =>
+    call<{ user: UserInfo }>('POST', '/invites/accept', { token, username, password }),
   sessions: () => call<any>('GET', '/sessions').then((d) => listOf<SessionInfo>(d, 'sessions')),
   endSession: (id: string) => call<unknown>('DELETE', `/sessions/${encodeURIComponent(id)}`),
   totpSetup: () => call<{ otpauthUrl: string; qrSvg: string }>('POST', '/totp/setup'),

@@ -14,6 +14,7 @@ import { Merchants } from './pages/Merchants.js';
 import { Merchant } from './pages/Merchant.js';
 import { Stores } from './pages/Stores.js';
 import { Store } from './pages/Store.js';
+import { AcceptInvite } from './pages/AcceptInvite.js';
 import './styles.css';
 
 function LangSwitch() {
@@ -218,6 +219,7 @@ function Shell({ me, onOut, onMe }: { me: Me; onOut: () => void; onMe: (me: Me) 
           <button
             type="button"
             className="quiet"
+            data-testid="logout"
             onClick={() => {
               void api.logout().finally(onOut);
             }}
@@ -248,6 +250,7 @@ function App() {
   const [me, setMe] = useState<Me | null>(null);
   const [checked, setChecked] = useState(false);
   const { t } = useI18n();
+  const route = useRoute();
 
   useEffect(() => {
     whenLoggedOut(() => setMe(null));
@@ -261,6 +264,9 @@ function App() {
   }, []);
 
   if (!checked) return <p className="boot">{t('loading')}</p>;
+  // An invite link opens the account-making form, whoever (if anyone) is logged in here.
+  if (route.parts[0] === 'invite' && route.parts[1])
+    return <AcceptInvite token={route.parts[1]} onDone={() => window.location.replace('#/payments')} />;
   if (!me) return <Login onIn={setMe} />;
   return <Shell me={me} onOut={() => setMe(null)} onMe={setMe} />;
 }

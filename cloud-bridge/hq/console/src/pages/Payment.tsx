@@ -105,7 +105,10 @@ export function Payment({ me, id }: { me: Me; id: string }) {
   const { t, status, channel, dateTime } = useI18n();
   const source = (s: string) =>
     s === 'counter' ? t('sourceCounter') : s === 'api' ? t('sourceApi') : s === 'onecode' ? t('sourceOnecode') : s;
-  const [payment, error, busy, reload] = useLoad(() => api.payment(id), [id]);
+  const [loaded, error, busy, reload] = useLoad(() => api.payment(id), [id]);
+  // The last payment loaded stays in hand while another id loads or is refused: never show it
+  // (or offer its refund) under the other payment's address.
+  const payment = loaded?.id === id ? loaded : undefined;
   const [refunding, setRefunding] = useState(false);
   const [note, setNote] = useState<string>('');
   const [actionError, setActionError] = useState<unknown>();
@@ -292,7 +295,7 @@ export function Payment({ me, id }: { me: Me; id: string }) {
                 </thead>
                 <tbody>
                   {payment.deliveries.map((d) => (
-                    <tr key={d.id}>
+                    <tr key={d.id} data-testid="delivery-row">
                       <td className="nowrap">{dateTime(d.at)}</td>
                       <td>{d.eventType}</td>
                       <td className="mono ellipsis" title={d.url}>
@@ -302,8 +305,14 @@ export function Payment({ me, id }: { me: Me; id: string }) {
                       <td className="num">{d.attempts}</td>
                       <td>{d.lastError ?? ''}</td>
                       <td>
-                        {me.role !== 'viewer' && (
-                          <button type="button" className="small" onClick={() => void resend(d.id)}>
+                        {/* Webhooks are the merchant's developers' business: the server lets only these resend. */}
+                        {(me.role === 'hq_admin' || me.role === 'merchant_admin') && (
+                          <button
+                            type="button"
+                            className="small"
+                            data-testid="delivery-resend"
+                            onClick={() => void resend(d.id)}
+                          >
                             {t('resend')}
                           </button>
                         )}
