@@ -320,6 +320,9 @@ describe.each(storeKinds())('back-office people over HTTP (%s)', (kind) => {
     expect((await api.call('POST', '/hq/api/pairing-codes', mgr, { store: ids.a1code })).status).toBe(200);
     expect((await api.call('POST', '/hq/api/pairing-codes', mgr, { store: ids.a2 })).code).toBe('forbidden');
     expect((await api.call('POST', '/hq/api/pairing-codes', view, { store: ids.a1code })).code).toBe('forbidden');
+    // HQ finance reads everything and changes nothing: a pairing code is a change.
+    const finance = await api.login('fin');
+    expect((await api.call('POST', '/hq/api/pairing-codes', finance, { store: ids.a1code })).code).toBe('forbidden');
     const mgrStores = (await api.call('GET', '/hq/api/stores', mgr)).body.stores as Array<{ id: string }>;
     expect(mgrStores.map((st) => st.id)).toEqual([ids.a1]);
     // Settlement is the merchant's whole: not for a user tied to stores.

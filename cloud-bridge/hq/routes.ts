@@ -454,7 +454,9 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
     if (deps.backOffice) registerBackOfficePayments(hq, deps.backOffice, auth);
 
     // Pairing counters: HQ, a merchant admin (their merchant's stores), a store manager (their stores).
-    const pairs = (s: Session) => isHq(s.user) || s.scope.role === 'merchant_admin' || s.scope.role === 'store_manager';
+    // HQ finance reads every merchant but changes none: a pairing code is a change (a credential).
+    const pairs = (s: Session) =>
+      s.scope.role === 'hq_admin' || s.scope.role === 'merchant_admin' || s.scope.role === 'store_manager';
     // GET /hq/api/stores (the stores of the session's scope) is in stores-routes.ts.
     // The counters and their devices' latest health: HQ sees every merchant's, a merchant's
     // users (any role: it is their own shops) only their own merchant's.
