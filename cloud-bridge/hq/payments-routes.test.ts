@@ -11,7 +11,6 @@ import { TestGateway } from '../orders/test-gateway.fixture.js';
 import { systemClock } from '../../protocol/clock.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../../test/support/stores.js';
 import { scopeOfUser } from './scope.js';
-import type { AuditEntry } from './audit.js';
 import { exportStream } from './exports.js';
 import { localDayStart } from './payments-query.js';
 
@@ -28,7 +27,6 @@ describe.each(storeKinds())('back-office payments (%s)', (kind) => {
   let hookUrl: string;
   const hookHits: string[] = [];
   const gateway = new TestGateway(systemClock());
-  const audited: AuditEntry[] = [];
   const extras = new Map<string, { storeIds?: string[]; refundLimitMinor?: number }>();
   const ids: Record<string, string> = {};
   const pay: Record<string, { id: string; out: string; channelOrderNo: string }> = {};
@@ -53,9 +51,6 @@ describe.each(storeKinds())('back-office payments (%s)', (kind) => {
       channels: new ChannelRegistry().register(gateway),
       fx: { pullAtStart: false },
       runJobs: false,
-      backOffice: {
-        audit: { record: async (e) => void audited.push(e) },
-      },
     });
     const a = bridge.accounts;
     ids.A = (
@@ -144,6 +139,14 @@ describe.each(storeKinds())('back-office payments (%s)', (kind) => {
     });
     return { status: res.status, json: (await res.json()) as any };
   };
+  /** The audit log as the bridge wrote it (the refund's and close's rows in their own transactions). */
+  const audited = async () =>
+    (await bridge.store.db.selectFrom('audit_log').selectAll().orderBy('id').execute()).map((r) => ({
+      action: r.action,
+      actor: { username: r.actor, role: r.role },
+      merchantId: r.merchant_id,
+      target: r.target,
+    }));
   const outs = (items: Array<{ outTradeNo: string; merchantId: string }>) =>
     items.map((i) => `${i.merchantId === ids.A ? 'A' : i.merchantId === ids.B ? 'B' : 'C'}:${i.outTradeNo}`).sort();
 
@@ -240,13 +243,13 @@ describe.each(storeKinds())('back-office payments (%s)', (kind) => {
     const detail = await get('sm', `/hq/api/payments/${pay.a1!.id}`);
     expect(detail.json).toMatchObject({ status: 'partially_refunded', refunded: { minor: 3000 } });
     expect(detail.json.refunds).toHaveLength(1);
-    expect(audited.filter((e) => e.action === 'payment.refund')).toEqual([
+    // One row: the repeated request found the refund made and changed nothing.
+    expect((await audited()).filter((e) => e.action === 'payment.refund')).toEqual([
       expect.objectContaining({
         actor: expect.objectContaining({ username: 'sm', role: 'store_manager' }),
         merchantId: ids.A,
         target: pay.a1!.id,
       }),
-      expect.objectContaining({ actor: expect.objectContaining({ username: 'sm' }), target: pay.a1!.id }),
     ]);
     // Above what is left of the payment: the flow's own refusal.
     const tooMuch = await post('ma', path, { amountMinor: 7001, reason: 'all of it' });
@@ -260,7 +263,7 @@ describe.each(storeKinds())('back-office payments (%s)', (kind) => {
     expect(closed.json.status).toBe('closed');
     const paid = await post('ma', `/hq/api/payments/${pay.a2!.id}/close`, {});
     expect([paid.status, paid.json.error.code]).toEqual([409, 'order_not_closable']);
-    expect(audited.some((e) => e.action === 'payment.close' && e.target === pay.open!.id)).toBe(true);
+    expect((await audited()).some((e) => e.action === 'payment.close' && e.target === pay.open!.id)).toBe(true);
   });
 
   it('resends a webhook delivery of the payment, with the redelivery throttle', async () => {
@@ -302,7 +305,7 @@ describe.each(storeKinds())('back-office payments (%s)', (kind) => {
     expect(hookHits).toEqual(['/hook']);
     const soon = await post('hq', '/hq/api/deliveries/whd_test1/resend', {});
     expect([soon.status, soon.json.error.code]).toEqual([429, 'rate_limited']);
-    expect(audited.filter((e) => e.action === 'webhook.resend')).toHaveLength(1);
+    expect((await audited()).filter((e) => e.action === 'webhook.resend')).toHaveLength(1);
   });
 
   it('pages across equal timestamps without skipping or repeating, and dates are store-local', async () => {
@@ -414,7 +417,7 @@ describe.each(storeKinds())('back-office payments (%s)', (kind) => {
     expect(x.some((l) => /^\d{2}\/\d{2}\/\d{4},100\.00,WeChat Pay,.*,INV-1001$/.test(l))).toBe(true);
     expect(x.some((l) => /^\d{2}\/\d{2}\/\d{4},-30\.00,WeChat Pay,WeChat Pay refund at Ponsonby/.test(l))).toBe(true);
     expect(x.some((l) => l.includes('HYPERLINK'))).toBe(false); // closed: no money came in
-    expect(audited.filter((e) => e.action.startsWith('export.')).length).toBeGreaterThanOrEqual(3);
+    expect((await audited()).filter((e) => e.action.startsWith('export.')).length).toBeGreaterThanOrEqual(3);
   });
 
   it('streams a large export a page at a time: the first bytes come before the rows are all read', async () => {

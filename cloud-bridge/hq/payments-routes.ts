@@ -37,8 +37,9 @@ export interface BackOfficePaymentDeps {
       merchantId: string,
       outTradeNo: string,
       input: { out_refund_no: string; amount_minor: number; reason?: string },
+      options?: { audit?: AuditEntry },
     ): Promise<{ refund: Refund; order: Order }>;
-    closeOrder(order: Order, cause: string): Promise<Order>;
+    closeOrder(order: Order, cause: string, audit?: AuditEntry): Promise<Order>;
   };
   /** The webhook redelivery of the merchant API, with its throttle (WebhookService.redeliver). */
   webhooks?: { redeliver(merchantId: string, id: string): Promise<unknown> };
@@ -74,8 +75,14 @@ export function registerBackOfficePayments(hq: FastifyInstance, deps: BackOffice
     const scope = deps.scopeOf ? await deps.scopeOf(session) : session.scope;
     return { session, scope };
   };
+  const entry = (scope: Scope, req: FastifyRequest, e: Omit<AuditEntry, 'actor' | 'ip'>): AuditEntry => ({
+    actor: scope,
+    ip: req.ip,
+    ...e,
+  });
+  /** For what the route does not change itself in a transaction: a resend, an export. */
   const log = (scope: Scope, req: FastifyRequest, e: Omit<AuditEntry, 'actor' | 'ip'>) =>
-    audit.record({ actor: scope, ip: req.ip, ...e });
+    audit.record(entry(scope, req, e));
 
   /** The order if the scope may read it; otherwise the same 404 as a missing one. */
   const orderInScope = async (scope: Scope, id: string): Promise<Order> => {
@@ -246,17 +253,21 @@ export function registerBackOfficePayments(hq: FastifyInstance, deps: BackOffice
       typeof key === 'string' && key.length > 0 && key.length <= 200
         ? `hq-${createHash('sha256').update(`${scope.userId}\n${order.id}\n${key}`).digest('base64url').slice(0, 32)}`
         : `hq-${randomBytes(16).toString('base64url')}`;
-    const { refund } = await deps.payments.refund(order.merchant_id, order.out_trade_no, {
-      out_refund_no: outRefundNo,
-      amount_minor: amount,
-      reason,
-    });
-    await log(scope, req, {
-      action: 'payment.refund',
-      merchantId: order.merchant_id,
-      target: order.id,
-      details: { refundId: refund.id, amountMinor: amount, currency: order.currency, reason, status: refund.status },
-    });
+    // The audit entry commits with the refund's creation, before the channel is called (the
+    // flow adds the refund's id); what the channel then says is the refund's own state.
+    const { refund } = await deps.payments.refund(
+      order.merchant_id,
+      order.out_trade_no,
+      { out_refund_no: outRefundNo, amount_minor: amount, reason },
+      {
+        audit: entry(scope, req, {
+          action: 'payment.refund',
+          merchantId: order.merchant_id,
+          target: order.id,
+          details: { amountMinor: amount, currency: order.currency, reason },
+        }),
+      },
+    );
     return reply.code(201).send(refundOut(refund));
   });
 
@@ -266,8 +277,12 @@ export function registerBackOfficePayments(hq: FastifyInstance, deps: BackOffice
     if (!canRefund(scope)) throw new KauriError('forbidden', `a ${scope.role} may not close payments`);
     if (order.status !== 'created' && order.status !== 'pending')
       throw new KauriError('order_not_closable', `The payment is ${order.status} and cannot be closed`);
-    await deps.payments.closeOrder(order, 'hq_close');
-    await log(scope, req, { action: 'payment.close', merchantId: order.merchant_id, target: order.id });
+    // Committed with the close itself (the flow adds the state the payment ended in).
+    await deps.payments.closeOrder(
+      order,
+      'hq_close',
+      entry(scope, req, { action: 'payment.close', merchantId: order.merchant_id, target: order.id }),
+    );
     return rowOf(order.id);
   });
 
