@@ -1,15 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import Fastify from 'fastify';
 import pg from 'pg';
+import { pino } from 'pino';
 import { sql } from 'kysely';
 import { openStore, type Store } from '../cloud-bridge/store/db.js';
-import { OrdersRepo } from '../cloud-bridge/store/orders-repo.js';
-import { registerBackOfficePayments } from '../cloud-bridge/hq/payments-routes.js';
-import { scopeOfUser, type Scope } from '../cloud-bridge/hq/scope.js';
-import type { Session } from '../cloud-bridge/hq/sessions.js';
-import { installErrorHandling } from '../cloud-bridge/server/errors.js';
+import { startBridge } from '../cloud-bridge/bridge.js';
 import { writeSection } from './section.js';
 
 // The back office on a million payments: the first page of the payments list for a set of
@@ -160,32 +156,45 @@ async function runStore(kind: 'sqlite' | 'postgres') {
     process.stdout.write(`${kind}: seeding ${ROWS} payments…\n`);
     const seedS = await seed(store, ROWS);
     process.stdout.write(`${kind}: seeded in ${seedS.toFixed(1)} s\n`);
-    const scopes: Record<string, Scope> = {
-      hq: scopeOfUser({ id: 'u1', username: 'hq', role: 'hq_admin', merchant_id: null }),
-      merchant: scopeOfUser({ id: 'u2', username: 'ma', role: 'merchant_admin', merchant_id: 'mch_3' }),
-      store: scopeOfUser(
-        { id: 'u3', username: 'sm', role: 'store_manager', merchant_id: 'mch_3' },
-        { storeIds: ['sto_3_1'], refundLimitMinor: 5000 },
-      ),
-    };
-    const app = Fastify({ logger: false });
-    installErrorHandling(app);
-    const auth = async (req: { headers: Record<string, unknown> }) =>
-      ({ user: { id: String(req.headers['x-who']) } }) as unknown as Session;
-    registerBackOfficePayments(
-      app,
-      {
-        store,
-        orders: new OrdersRepo(store),
-        payments: {
-          refund: () => Promise.reject(new Error('not in the benchmark')),
-          closeOrder: () => Promise.reject(new Error('not in the benchmark')),
-        },
-        scopeOf: async (s) => scopes[s.user.id]!,
-      },
-      auth as never,
-    );
-    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    // The real bridge and real users: each signs in, and its session's scope (role, merchant,
+    // store assignments, refund limit) is the one the routes read from the user's rows.
+    const files = mkdtempSync(join(tmpdir(), 'kauri-bench-bo-files-'));
+    const bridge = await startBridge({
+      dbUrl: target.url,
+      port: 0,
+      secretKey: 'bench-back-office-secret-key-0123456789',
+      filesDir: files,
+      log: pino({ level: 'silent' }),
+      fx: { pullAtStart: false },
+      runJobs: false,
+    });
+    const url = bridge.url;
+    const password = 'bench password 0123';
+    await bridge.accounts.createUser({ username: 'hq', password, role: 'hq_admin' });
+    await bridge.accounts.createUser({ username: 'ma', password, role: 'merchant_admin', merchantId: 'mch_3' });
+    await bridge.accounts.createUser({
+      username: 'sm',
+      password,
+      role: 'store_manager',
+      merchantId: 'mch_3',
+      storeIds: ['sto_3_1'],
+      refundLimitMinor: 5000,
+    });
+    const cookies: Record<string, string> = {};
+    for (const [who, username] of [
+      ['hq', 'hq'],
+      ['merchant', 'ma'],
+      ['store', 'sm'],
+    ]) {
+      const res = await fetch(`${url}/hq/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username, password }),
+      });
+      if (res.status !== 200) throw new Error(`login ${username}: ${res.status} ${await res.text()}`);
+      cookies[who!] = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+    }
+    const as = (who: string) => ({ cookie: cookies[who]! });
     const mid = Math.floor(ROWS / 2);
     const cases: Array<[string, string, string]> = [
       ['HQ, no filter', 'hq', ''],
@@ -213,7 +222,7 @@ async function runStore(kind: 'sqlite' | 'postgres') {
     for (const [what, who, query] of cases) {
       let q = query;
       if (q === 'cursor=') {
-        const first = (await (await fetch(`${url}/hq/api/payments`, { headers: { 'x-who': 'hq' } })).json()) as {
+        const first = (await (await fetch(`${url}/hq/api/payments`, { headers: as('hq') })).json()) as {
           nextCursor: string;
         };
         q = `cursor=${first.nextCursor}`;
@@ -225,7 +234,7 @@ async function runStore(kind: 'sqlite' | 'postgres') {
         const path = q.startsWith('TOTALS')
           ? `/hq/api/payments/totals?${q.slice(7)}`
           : `/hq/api/payments?totals=false&${q}`;
-        const res = await fetch(`${url}${path}`, { headers: { 'x-who': who } });
+        const res = await fetch(`${url}${path}`, { headers: as(who) });
         const body = (await res.json()) as { items?: unknown[]; totals?: Array<{ count: number }> };
         if (res.status !== 200) throw new Error(`${what}: ${res.status} ${JSON.stringify(body)}`);
         items = body.items ? body.items.length : (body.totals ?? []).reduce((n, t) => n + t.count, 0);
@@ -242,7 +251,7 @@ async function runStore(kind: 'sqlite' | 'postgres') {
     const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
     const t0 = performance.now();
     const res = await fetch(`${url}/hq/api/exports/payments.csv?from=2026-11-01&to=2026-11-30`, {
-      headers: { 'x-who': 'hq' },
+      headers: as('hq'),
     });
     let bytes = 0;
     let lines = 0;
@@ -258,7 +267,8 @@ async function runStore(kind: 'sqlite' | 'postgres') {
     process.stdout.write(
       `${kind}: export ${lines - 1} rows, ${(bytes / 1e6).toFixed(0)} MB in ${exportS.toFixed(1)} s, first byte ${firstByteMs.toFixed(0)} ms, RSS ${(rssBefore / 2 ** 20).toFixed(0)} MB before, peak ${(peak / 2 ** 20).toFixed(0)} MB\n`,
     );
-    await app.close();
+    await bridge.close();
+    rmSync(files, { recursive: true, force: true });
     return {
       kind,
       seedS,

@@ -5,7 +5,7 @@ import type { Store } from '../store/db.js';
 import type { Order, OrdersRepo, Refund } from '../store/orders-repo.js';
 import type { Session } from './sessions.js';
 import { canExport, canRead, canRefund, isHqRole, type Scope } from './scope.js';
-import type { AuditEntry, AuditLog as AuditLogService } from './audit.js';
+import type { AuditEntry, AuditLog } from './audit.js';
 import {
   decodeCursor,
   pagePayments,
@@ -24,10 +24,6 @@ import { sendExport, type ExportKind } from './exports.js';
 // reports and exports (docs/back-office.md). Every route turns the session into a Scope first;
 // a payment outside it answers 404 exactly as one that does not exist.
 
-/** The audit log (audit.ts), or a stand-in that records nothing. */
-export type AuditLog = Pick<AuditLogService, 'record'>;
-export const NO_AUDIT: AuditLog = { record: async () => undefined };
-
 export interface BackOfficePaymentDeps {
   store: Store;
   orders: Pick<OrdersRepo, 'byId' | 'history' | 'refundsOf'>;
@@ -43,9 +39,8 @@ export interface BackOfficePaymentDeps {
   };
   /** The webhook redelivery of the merchant API, with its throttle (WebhookService.redeliver). */
   webhooks?: { redeliver(merchantId: string, id: string): Promise<unknown> };
-  /** The user's scope; by default the one the session carries (store assignments, refund limit). */
-  scopeOf?(session: Session): Promise<Scope>;
-  audit?: AuditLog;
+  /** The audit log, for what is recorded after the fact (resends, exports). */
+  audit: Pick<AuditLog, 'record'>;
 }
 
 export type Auth = (req: FastifyRequest, opts?: { write?: boolean; hq?: boolean }) => Promise<Session>;
@@ -69,11 +64,11 @@ function sourceOf(o: Order): 'counter' | 'api' | 'onecode' {
 
 export function registerBackOfficePayments(hq: FastifyInstance, deps: BackOfficePaymentDeps, auth: Auth): void {
   const db = deps.store.db;
-  const audit = deps.audit ?? NO_AUDIT;
+  const audit = deps.audit;
+  /** The session and its scope (role, merchant, store assignments, refund limit: the user's rows). */
   const scopeOf = async (req: FastifyRequest, write = false): Promise<{ session: Session; scope: Scope }> => {
     const session = await auth(req, { hq: false, write });
-    const scope = deps.scopeOf ? await deps.scopeOf(session) : session.scope;
-    return { session, scope };
+    return { session, scope: session.scope };
   };
   const entry = (scope: Scope, req: FastifyRequest, e: Omit<AuditEntry, 'actor' | 'ip'>): AuditEntry => ({
     actor: scope,
