@@ -1,15 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import type { KyselyPlugin } from 'kysely';
-import { startBridge, type Bridge } from '../bridge.js';
+import type { Bridge } from '../bridge.js';
 import { ChannelRegistry } from '../channels/channel.js';
 import { TestGateway } from '../orders/test-gateway.fixture.js';
 import { systemClock } from '../../protocol/clock.js';
-import { createTestDatabase, storeKinds, type TestDatabase } from '../../test/support/stores.js';
+import { storeKinds } from '../../test/support/stores.js';
+import { openHq, type HqTest } from '../../test/support/hq-routes.js';
 import { scopeOfUser } from './scope.js';
 import { exportStream } from './exports.js';
 import { localDayStart } from './payments-query.js';
@@ -17,11 +14,8 @@ import { localDayStart } from './payments-query.js';
 // The back office's payments over HTTP, on both stores: who sees which payment, who may refund
 // how much, paging over equal timestamps, store-local dates, and streamed exports.
 
-const PASSWORD = 'correct horse battery staple';
-
 describe.each(storeKinds())('back-office payments (%s)', (kind) => {
-  let db: TestDatabase;
-  let files: string;
+  let hq: HqTest;
   let bridge: Bridge;
   let hook: Server;
   let hookUrl: string;
@@ -40,18 +34,8 @@ describe.each(storeKinds())('back-office payments (%s)', (kind) => {
     });
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
     hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`;
-    db = await createTestDatabase(kind);
-    files = mkdtempSync(join(tmpdir(), 'kauri-bo-pay-'));
-    bridge = await startBridge({
-      dbUrl: db.url,
-      port: 0,
-      secretKey: 'bo-pay-secret-key-0123456789abcdef',
-      filesDir: files,
-      log: pino({ level: 'silent' }),
-      channels: new ChannelRegistry().register(gateway),
-      fx: { pullAtStart: false },
-      runJobs: false,
-    });
+    hq = await openHq(kind, { channels: new ChannelRegistry().register(gateway) });
+    bridge = hq.bridge;
     const a = bridge.accounts;
     ids.A = (
       await a.createMerchant({ name: 'Aroha Books', allowPrivateWebhooks: true, allowedDomains: ['127.0.0.1'] })
@@ -77,7 +61,7 @@ describe.each(storeKinds())('back-office payments (%s)', (kind) => {
     extras.set('sm', { storeIds: [ids.A1], refundLimitMinor: 5000 });
     // Store assignments and the refund limit live with the user: the session's scope carries them.
     for (const [u, role, merchantId] of users)
-      await a.createUser({ username: u, password: PASSWORD, role: role as 'hq_admin', merchantId, ...extras.get(u) });
+      await hq.users([{ username: u, role: role as 'hq_admin', merchantId, ...extras.get(u) }]);
 
     const paid = async (key: string, merchant: string, store: string, out: string, amount: number, settle = true) => {
       const o = await bridge.payments.createPayment(
@@ -95,26 +79,14 @@ describe.each(storeKinds())('back-office payments (%s)', (kind) => {
     await paid('a2', 'A', 'A2', 'INV-1002', 2000);
     await paid('b1', 'B', 'B1', 'INV-1001', 7000);
     await paid('open', 'A', 'A1', '=HYPERLINK("x")', 500, false);
-    for (const u of Object.keys(Object.fromEntries(users.map((x) => [x[0], 1])))) sessions[u] = await login(u);
+    for (const u of Object.keys(Object.fromEntries(users.map((x) => [x[0], 1])))) sessions[u] = await hq.login(u);
   });
 
   afterAll(async () => {
-    await bridge?.close();
-    await db?.drop();
-    rmSync(files, { recursive: true, force: true });
+    await hq?.close();
     await new Promise((r) => hook.close(r));
   });
 
-  async function login(username: string): Promise<{ cookie: string; csrf: string }> {
-    const res = await fetch(`${bridge.url}/hq/api/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username, password: PASSWORD }),
-    });
-    expect(res.status).toBe(200);
-    const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
-    return { cookie, csrf: ((await res.json()) as { csrf: string }).csrf };
-  }
   const get = async (who: string, path: string) => {
     const res = await fetch(`${bridge.url}${path}`, { headers: { cookie: sessions[who]!.cookie } });
     const text = await res.text();
