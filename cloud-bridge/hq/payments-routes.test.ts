@@ -144,6 +144,7 @@ describe.each(storeKinds())('back-office payments (%s)', (kind) => {
     expect(row).toMatchObject({
       merchantName: 'Bellbird Cafe',
       storeName: 'Cuba St',
+      timezone: 'Pacific/Auckland',
       channel: 'wechat',
       status: 'paid',
       amount: { minor: 7000, currency: 'NZD' },
@@ -278,6 +279,32 @@ describe.each(storeKinds())('back-office payments (%s)', (kind) => {
     const soon = await post('hq', '/hq/api/deliveries/whd_test1/resend', {});
     expect([soon.status, soon.json.error.code]).toEqual([429, 'rate_limited']);
     expect((await audited()).filter((e) => e.action === 'webhook.resend')).toHaveLength(1);
+  });
+
+  it("gives each row its own store's time zone (New Zealand's without a store), as the console shows it", async () => {
+    const a = bridge.accounts;
+    const d = (await a.createMerchant({ name: 'Two Shores Ltd' })).id;
+    const syd = (await a.createStore({ merchantId: d, name: 'Darling Harbour', timezone: 'Australia/Sydney' })).id;
+    await a.createChannelAccount({ merchantId: d, channel: 'wechat', config: {}, secrets: {} });
+    const there = await bridge.payments.createPayment(
+      d,
+      { out_trade_no: 'SYD-1', amount_minor: 900, currency: 'NZD', channel: 'wechat', mode: 'native' },
+      { storeId: syd },
+    );
+    const none = await bridge.payments.createPayment(d, {
+      out_trade_no: 'API-1',
+      amount_minor: 800,
+      currency: 'NZD',
+      channel: 'wechat',
+      mode: 'native',
+    });
+    const list = await get('hq', `/hq/api/payments?merchant=${d}`);
+    expect(Object.fromEntries(list.json.items.map((i: any) => [i.outTradeNo, i.timezone]))).toEqual({
+      'SYD-1': 'Australia/Sydney',
+      'API-1': 'Pacific/Auckland',
+    });
+    expect((await get('hq', `/hq/api/payments/${there.id}`)).json.timezone).toBe('Australia/Sydney');
+    expect((await get('hq', `/hq/api/payments/${none.id}`)).json.timezone).toBe('Pacific/Auckland');
   });
 
   it('pages across equal timestamps without skipping or repeating, and dates are store-local', async () => {

@@ -98,6 +98,7 @@ export function registerBackOfficePayments(hq: FastifyInstance, deps: BackOffice
         'm.name as merchant_name',
         'o.store_id',
         's.name as store_name',
+        's.timezone as store_timezone',
         'o.terminal_id',
         'o.channel',
         'o.mode',
