@@ -33,6 +33,8 @@ const FROM_SOURCE = process.argv.includes('--from-source');
 const COMPILED = join(ROOT, 'dist/cloud-bridge/bridge.js');
 if (!FROM_SOURCE && !existsSync(COMPILED))
   throw new Error(`no ${COMPILED}: run \`npm run build\` first, or pass --from-source`);
+/** `--heap`: the bridge prints its V8 heap's peaks, and what a full collection leaves, after the export. */
+const HEAP = process.argv.includes('--heap');
 /** `--export-only`: the export alone (no list requests, and BENCHMARKS.md is not written). */
 const EXPORT_ONLY = process.argv.includes('--export-only');
 const MERCHANTS = 20;
@@ -191,7 +193,7 @@ async function runStore(kind: 'sqlite' | 'postgres') {
       process.execPath,
       FROM_SOURCE
         ? ['--import', 'tsx', script, join(ROOT, 'cloud-bridge/bridge.ts'), target.url, files, secretKey]
-        : [script, COMPILED, target.url, files, secretKey],
+        : [...(HEAP ? ['--expose-gc'] : []), script, COMPILED, target.url, files, secretKey],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -301,7 +303,7 @@ async function runStore(kind: 'sqlite' | 'postgres') {
     const exportS = (performance.now() - t0) / 1000;
     clearInterval(timer);
     peak = Math.max(peak, status('VmRSS'), status('VmHWM'));
-    if (process.argv.includes('--heap')) {
+    if (HEAP) {
       child.kill('SIGUSR1');
       await new Promise((r) => setTimeout(r, 100));
     }
