@@ -327,7 +327,14 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     payouts,
     webhooks,
     backOffice: { store, orders, payments, webhooks, audit },
-    terminals: { list: (f) => terminals.repo.list(f), isConnected: (id) => terminals.hub.isConnected(id) },
+    terminals: {
+      list: (f) => terminals.repo.list(f),
+      isConnected: (id) => terminals.hub.isConnected(id),
+      get: (id) => terminals.repo.get(id),
+      revoke: (id, merchantId) => terminals.revoke(id, merchantId),
+      setManagerPin: (storeId, pin) => terminals.repo.setManagerPin(storeId, pin),
+      managerPinsSetAt: (ids) => terminals.repo.managerPinsSetAt(ids),
+    },
     get publicBaseUrl() {
       return urlHolder.base;
     },

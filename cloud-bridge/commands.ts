@@ -249,27 +249,44 @@ function registerAdminCommands(program: Command): void {
     .option('--allow-private-webhooks', PRIVATE_WEBHOOKS_HELP)
     .option('--no-allow-private-webhooks', 'webhooks only to public https URLs (the default)')
     .addOption(maxPaymentOption())
+    .addOption(
+      new Option(
+        '--off',
+        'turn the merchant off: it starts no new payment (merchant_disabled); refunds, reconciliation and payouts carry on',
+      ).conflicts('on'),
+    )
+    .option('--on', 'turn the merchant on again')
     .addOption(db())
     .addOption(json())
     .action(async (arg: string | undefined, o) => {
       const id = arg ?? o.merchant;
+      const disabled = o.off === true ? true : o.on === true ? false : undefined;
       if (!id)
         throw new Error(
           'name the merchant: kauri admin merchant update mch_… [--max-payment AMOUNT] [--allow-private-webhooks]',
         );
       const allowPrivate = o.allowPrivateWebhooks as boolean | undefined;
       // With no setting named it changes nothing and shows the merchant's current settings.
-      const m = await withAccounts(o.db, async (a) => {
+      const m = await withPeople(o.db, async ({ accounts: a, audit, store }) => {
         if (!(await a.getMerchant(id))) return undefined;
         if (o.maxPayment) await a.setMaxPayment(id, o.maxPayment);
         if (allowPrivate !== undefined) await a.updateMerchant(id, { allowPrivateWebhooks: allowPrivate });
+        // Off and on are written with their audit row, as the back office writes them.
+        if (disabled !== undefined)
+          await store.db.transaction().execute(async (trx) => {
+            await a.updateMerchant(id, { disabled }, trx);
+            await audit.record(
+              { actor: 'cli', action: disabled ? 'merchant.disable' : 'merchant.enable', merchantId: id, target: id },
+              trx,
+            );
+          });
         return a.getMerchant(id);
       });
       if (!m) throw new Error(`no merchant "${id}"`);
       print(
         m,
         o.json,
-        `merchant ${m.id} (${m.name})${o.maxPayment !== undefined || allowPrivate !== undefined ? ' updated' : ''}: maximum per payment ${format(maxPaymentOf(m))}; webhooks ${m.allow_private_webhooks ? 'may go to private addresses and http' : 'only to public https URLs'}`,
+        `merchant ${m.id} (${m.name})${o.maxPayment !== undefined || allowPrivate !== undefined || disabled !== undefined ? ' updated' : ''}${m.disabled_at ? `: OFF since ${m.disabled_at}` : ''}: maximum per payment ${format(maxPaymentOf(m))}; webhooks ${m.allow_private_webhooks ? 'may go to private addresses and http' : 'only to public https URLs'}`,
       );
     });
   merchant
@@ -368,6 +385,40 @@ function registerAdminCommands(program: Command): void {
         `${acc.channel} account ${acc.id} set for ${acc.merchantId}`,
       );
     });
+  for (const [name, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    ca.command(name)
+      .description(
+        disabled
+          ? 'turn a channel account off: no new payment starts on it (channel_account_disabled)'
+          : 'turn a channel account on again',
+      )
+      .argument('<id>', 'channel account id (cha_…)')
+      .addOption(db())
+      .action(async (id: string, o) => {
+        const done = await withPeople(o.db, ({ accounts, audit, store }) =>
+          store.db.transaction().execute(async (trx) => {
+            const r = await accounts.setChannelAccountDisabled(id, disabled, trx);
+            if (!r) return undefined;
+            await audit.record(
+              {
+                actor: 'cli',
+                action: `channel_account.${name}`,
+                merchantId: r.merchantId,
+                target: id,
+                details: { channel: r.channel },
+              },
+              trx,
+            );
+            return r;
+          }),
+        );
+        if (!done) throw new Error(`no channel account "${id}"`);
+        process.stdout.write(`${done.channel} account ${id} of ${done.merchantId} turned ${disabled ? 'off' : 'on'}\n`);
+      });
+  }
   ca.command('list')
     .description('list channel accounts (without credentials)')
     .option('--merchant <id>', 'only this merchant')
@@ -378,8 +429,12 @@ function registerAdminCommands(program: Command): void {
       print(
         list,
         o.json,
-        list.map((x) => `${x.id}\t${x.merchantId}\t${x.channel}\t${x.active ? 'active' : 'replaced'}`).join('\n') ||
-          '(no channel accounts)',
+        list
+          .map(
+            (x) =>
+              `${x.id}\t${x.merchantId}\t${x.channel}\t${x.active ? 'active' : 'replaced'}${x.disabledAt ? `\toff since ${x.disabledAt}` : ''}`,
+          )
+          .join('\n') || '(no channel accounts)',
       );
     });
 

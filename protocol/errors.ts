@@ -165,6 +165,16 @@ export const ERRORS = {
     en: 'The merchant has no account on that payment channel',
     zh: '商户未开通该支付渠道',
   },
+  channel_account_disabled: {
+    status: 409,
+    en: "The merchant's account on that payment channel is turned off",
+    zh: '商户在该支付渠道的账户已停用',
+  },
+  merchant_disabled: {
+    status: 403,
+    en: 'This merchant is turned off and takes no new payments',
+    zh: '该商户已停用，不能发起新的支付',
+  },
   channel_timeout: { status: 504, en: 'The payment channel did not answer in time', zh: '支付渠道响应超时' },
   channel_error: { status: 502, en: 'The payment channel reported an error', zh: '支付渠道返回错误' },
   channel_rejected: { status: 402, en: 'The payment channel declined the payment', zh: '支付渠道拒绝了该支付' },

@@ -14,6 +14,8 @@ export interface ChannelAccount {
   readonly channel: ChannelName;
   readonly config: Readonly<Record<string, unknown>>;
   readonly secrets: Readonly<Record<string, string>>;
+  /** When HQ turned the account off (no new payments start on it); null or absent while on. */
+  readonly disabledAt?: string | null;
 }
 
 /** What a channel needs from the bridge for one call. */

@@ -25,6 +25,8 @@ import type { TotpService } from './totp.js';
 import type { Role } from './scope.js';
 import { registerPeopleRoutes } from './people-routes.js';
 import { registerDeveloperRoutes } from './developers-routes.js';
+import { registerMerchantRoutes } from './merchants-routes.js';
+import { registerStoreRoutes } from './stores-routes.js';
 import type { WebhookService } from '../webhooks/service.js';
 import { registerBackOfficePayments, type BackOfficePaymentDeps } from './payments-routes.js';
 
@@ -45,8 +47,18 @@ export interface HqDeps {
     storeIdOrCode: string,
     options: { merchantId?: string; terminalName?: string },
   ): Promise<{ code: string; storeId: string; expiresAt: string }>;
-  /** The counters (TerminalService.repo) and whether one is linked to this bridge instance (its hub). */
-  terminals?: { list(filter: { merchantId?: string }): Promise<Terminal[]>; isConnected(id: string): boolean };
+  /**
+   * The counters (TerminalService.repo) and whether one is linked to this bridge instance (its
+   * hub); revoking one (TerminalService.revoke) and the stores' manager PINs (TerminalsRepo).
+   */
+  terminals?: {
+    list(filter: { merchantId?: string; storeId?: string }): Promise<Terminal[]>;
+    isConnected(id: string): boolean;
+    get?(id: string): Promise<Terminal | undefined>;
+    revoke?(id: string, merchantId?: string): Promise<Terminal>;
+    setManagerPin?(storeId: string, pin: string): Promise<void>;
+    managerPinsSetAt?(storeIds: readonly string[]): Promise<Map<string, string>>;
+  };
   /** The URL people reach the bridge at: when it is https the cookie is Secure whatever the hop before us spoke. */
   readonly publicBaseUrl?: string;
   /** Payouts to merchants (the Payouts tab and the settlement's operator fees). */
@@ -450,23 +462,13 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
     if (deps.payouts) registerPayoutRoutes(hq, deps.payouts, auth, entry);
     registerPeopleRoutes(hq, deps, auth, totpRequired);
     registerDeveloperRoutes(hq, deps, auth);
+    registerMerchantRoutes(hq, deps, auth);
+    registerStoreRoutes(hq, deps, auth);
     if (deps.backOffice) registerBackOfficePayments(hq, deps.backOffice, auth);
 
     // Pairing counters: HQ, a merchant admin (their merchant's stores), a store manager (their stores).
     const pairs = (s: Session) => isHq(s.user) || s.scope.role === 'merchant_admin' || s.scope.role === 'store_manager';
-    hq.get('/hq/api/stores', async (req) => {
-      const s = await auth(req, { hq: false });
-      if (!pairs(s)) throw new RunError('forbidden', 'only HQ, merchant admins and store managers pair terminals');
-      const merchants = isHq(s.user)
-        ? await deps.accounts.listMerchants()
-        : [(await deps.accounts.getMerchant(s.user.merchant_id!))!];
-      const out = [];
-      for (const m of merchants)
-        for (const st of await deps.accounts.listStores(m.id))
-          if (s.scope.storeIds === null || s.scope.storeIds.includes(st.id))
-            out.push({ id: st.id, code: st.code, name: st.name, merchant: m.name });
-      return { stores: out };
-    });
+    // GET /hq/api/stores (the stores of the session's scope) is in stores-routes.ts.
     // The counters and their devices' latest health: HQ sees every merchant's, a merchant's
     // users (any role: it is their own shops) only their own merchant's.
     hq.get('/hq/api/terminals', async (req) => {

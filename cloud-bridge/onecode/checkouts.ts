@@ -10,7 +10,7 @@ import type { EventLog } from '../events/event-log.js';
 import type { Scheduler } from '../jobs/scheduler.js';
 import type { PaymentService } from '../orders/payments.js';
 import { isOpen, isPaidFamily } from '../orders/state-machine.js';
-import { checkMaxPayment } from '../orders/limits.js';
+import { checkMaxPayment, checkMerchantOn } from '../orders/limits.js';
 import { paymentView, type PaymentView } from '../orders/views.js';
 import type { AccountsRepo } from '../store/accounts.js';
 import type { Store } from '../store/db.js';
@@ -177,6 +177,7 @@ export class CheckoutService {
     }
     const merchant = await this.deps.accounts.getMerchant(merchantId);
     if (!merchant) throw new KauriError('not_found', `No merchant "${merchantId}"`);
+    checkMerchantOn(merchant);
     checkMaxPayment(merchant, amount);
     if (input.storeId) {
       const store = await this.deps.accounts.getStore(input.storeId);

@@ -441,6 +441,15 @@ export async function registerLandingPages(app: FastifyInstance, deps: LandingDe
           kind: 'static',
         });
       } catch (err) {
+        // A merchant HQ turned off takes nothing here: the customer is told so, on the same page.
+        if (isKauriError(err) && err.code === 'merchant_disabled')
+          return stickerPage(req, reply, store, {
+            status: 403,
+            value: raw,
+            error: zh
+              ? '本店目前不接受扫码支付，请向店员咨询'
+              : 'This shop is not taking payments here at the moment; please ask at the counter',
+          });
         // Above the merchant's maximum per payment (lower than the store's code allows): the
         // customer is told the most they can pay here, on the same page.
         if (!isKauriError(err) || err.code !== 'amount_too_large') throw err;

@@ -2,6 +2,8 @@ import { writeFileSync, renameSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CHANNELS, type ChannelName } from '../../protocol/payments.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
 import type { StickerInput } from './sticker.js';
 
 // `kauri sticker --store CODE --out FILE.pdf|FILE.png`: the store's printed one-code
@@ -13,31 +15,44 @@ export async function stickerFor(dbUrl: string, storeCode: string, baseUrl: stri
   const { openStore } = await import('../store/db.js');
   const store = await openStore(dbUrl);
   try {
-    const s = await store.db.selectFrom('stores').selectAll().where('code', '=', storeCode).executeTakeFirst();
-    if (!s)
+    const input = await stickerInputOf(store.db, { code: storeCode }, baseUrl);
+    if (!input)
       throw new Error(`no store with code "${storeCode}" in ${dbUrl.startsWith('sqlite:') ? dbUrl : 'the database'}`);
-    const m = await store.db
-      .selectFrom('merchants')
-      .select('name')
-      .where('id', '=', s.merchant_id)
-      .executeTakeFirstOrThrow();
-    const accounts = await store.db
-      .selectFrom('channel_accounts')
-      .select('channel')
-      .where('merchant_id', '=', s.merchant_id)
-      .where('active', '=', 1)
-      .execute();
-    const have = new Set(accounts.map((a) => a.channel));
-    const wallets = CHANNELS.filter((c): c is ChannelName => have.has(c));
-    return {
-      url: new URL(`/s/${encodeURIComponent(s.code)}`, baseUrl).toString(),
-      storeName: s.name,
-      merchantName: m.name,
-      wallets,
-    };
+    return input;
   } finally {
     await store.close();
   }
+}
+
+/**
+ * What a store's sticker shows, read from the bridge's database (the CLI and the back office
+ * both make stickers from it): the store by id or by code, or undefined when there is none.
+ * The wallets are those the merchant has an account on that is in force and not turned off.
+ */
+export async function stickerInputOf(
+  db: Kysely<Database>,
+  which: { id: string } | { code: string },
+  baseUrl: string,
+): Promise<StickerInput | undefined> {
+  const q = db.selectFrom('stores').selectAll();
+  const s = await ('id' in which ? q.where('id', '=', which.id) : q.where('code', '=', which.code)).executeTakeFirst();
+  if (!s) return undefined;
+  const m = await db.selectFrom('merchants').select('name').where('id', '=', s.merchant_id).executeTakeFirstOrThrow();
+  const accounts = await db
+    .selectFrom('channel_accounts')
+    .select('channel')
+    .where('merchant_id', '=', s.merchant_id)
+    .where('active', '=', 1)
+    .where('disabled_at', 'is', null)
+    .execute();
+  const have = new Set(accounts.map((a) => a.channel));
+  const wallets = CHANNELS.filter((c): c is ChannelName => have.has(c));
+  return {
+    url: new URL(`/s/${encodeURIComponent(s.code)}`, baseUrl).toString(),
+    storeName: s.name,
+    merchantName: m.name,
+    wallets,
+  };
 }
 
 export function registerStickerCommand(program: Command): void {

@@ -79,7 +79,13 @@ export async function createPayment(
     throw new KauriError('invalid_request', "Mode jsapi needs the payer's openid");
   const account = await deps.accounts.activeChannelAccount(merchantId, input.channel);
   if (!account) throw new KauriError('channel_not_configured', `This merchant has no ${input.channel} account`);
+  if (account.disabledAt)
+    throw new KauriError(
+      'channel_account_disabled',
+      `This merchant's ${input.channel} account is turned off (since ${account.disabledAt})`,
+    );
   channel.validateCreate?.(account, { mode: input.mode, amount });
+  // Also refuses a merchant HQ turned off (merchant_disabled).
   await assertWithinMaxPayment(deps.accounts, merchantId, amount);
 
   const requestHash = hashRequest({ ...input, storeId: ctx.storeId ?? null, checkoutId: ctx.checkoutId ?? null });

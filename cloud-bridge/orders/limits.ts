@@ -38,14 +38,21 @@ export function checkMaxPayment(merchant: Limited, amount: Money): void {
   }
 }
 
-/** The one line at a payment's entry point: looks the merchant up and checks the amount. */
+/** Throws `merchant_disabled` when HQ has turned the merchant off: it starts no new payment. */
+export function checkMerchantOn(merchant: Pick<Merchant, 'id' | 'disabled_at'>): void {
+  if (merchant.disabled_at)
+    throw new KauriError('merchant_disabled', `Merchant ${merchant.id} is turned off (since ${merchant.disabled_at})`);
+}
+
+/** The one line at a payment's entry point: looks the merchant up, checks it is on and checks the amount. */
 export async function assertWithinMaxPayment(
-  accounts: { getMerchant(id: string): Promise<Limited | undefined> },
+  accounts: { getMerchant(id: string): Promise<(Limited & Pick<Merchant, 'disabled_at'>) | undefined> },
   merchantId: string,
   amount: Money,
 ): Promise<void> {
   const merchant = await accounts.getMerchant(merchantId);
   if (!merchant) throw new KauriError('not_found', `No merchant "${merchantId}"`);
+  checkMerchantOn(merchant);
   checkMaxPayment(merchant, amount);
 }
 

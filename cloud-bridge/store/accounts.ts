@@ -51,6 +51,26 @@ export function checkUserShape(input: {
   return role;
 }
 
+/** A store code, as printed on its sticker and typed in URLs (/s/<code>). */
+export const STORE_CODE = /^[A-Za-z0-9_-]{3,40}$/;
+
+/** Checks an FX markup ("0.02": a fraction below 1, up to six decimals, as the CLI takes it). */
+export function checkFxMarkup(v: string): string {
+  if (!/^0(\.\d{1,6})?$/.test(v))
+    throw new KauriError('invalid_request', 'The FX markup is a fraction below 1, e.g. 0.02');
+  return v;
+}
+
+/** Checks an IANA time zone name (the runtime knows it). */
+export function checkTimezone(tz: string): string {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+  } catch {
+    throw new KauriError('invalid_request', `"${tz}" is not an IANA time zone such as Pacific/Auckland`);
+  }
+  return tz;
+}
+
 const API_KEY_PREFIX = 'kauri_sk';
 /** How often a key's last_used_at is written at most, per key and bridge instance. */
 export const API_KEY_TOUCH_MS = 60_000;
@@ -115,15 +135,21 @@ export class AccountsRepo {
     return nowIso(this.clock.now());
   }
 
-  async createMerchant(input: {
-    name: string;
-    allowedDomains?: string[];
-    fxMarkup?: string;
-    id?: string;
-    allowPrivateWebhooks?: boolean;
-    maxPayment?: Money;
-  }): Promise<Merchant> {
+  /** Creates a merchant (inside `db` when given: the back office writes its audit row with it). */
+  async createMerchant(
+    input: {
+      name: string;
+      allowedDomains?: string[];
+      fxMarkup?: string;
+      id?: string;
+      allowPrivateWebhooks?: boolean;
+      maxPayment?: Money;
+    },
+    db: Kysely<Schema> = this.db,
+  ): Promise<Merchant> {
     const max = input.maxPayment ?? DEFAULT_MAX_PAYMENT;
+    if (max.minor <= 0) throw new KauriError('invalid_request', 'The maximum per payment must be above zero');
+    if (input.fxMarkup !== undefined) checkFxMarkup(input.fxMarkup);
     const row: MerchantTable = {
       id: input.id ?? newId('mch'),
       name: input.name,
@@ -133,27 +159,54 @@ export class AccountsRepo {
       allow_private_webhooks: input.allowPrivateWebhooks ? 1 : 0,
       max_payment_minor: max.minor,
       max_payment_currency: max.currency,
+      disabled_at: null,
     };
-    await this.db.insertInto('merchants').values(row).execute();
+    await db.insertInto('merchants').values(row).execute();
     return { ...row, allowed_domains: input.allowedDomains ?? [] };
   }
 
-  async getMerchant(id: string): Promise<Merchant | undefined> {
-    const row = await this.db.selectFrom('merchants').selectAll().where('id', '=', id).executeTakeFirst();
+  async getMerchant(id: string, db: Kysely<Schema> = this.db): Promise<Merchant | undefined> {
+    const row = await db.selectFrom('merchants').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? { ...row, allowed_domains: JSON.parse(row.allowed_domains) as string[] } : undefined;
   }
 
-  /** Changes a merchant's settings; answers the merchant as it now is. */
-  async updateMerchant(id: string, change: { allowPrivateWebhooks?: boolean }): Promise<Merchant> {
-    await this.requireMerchant(id);
-    if (change.allowPrivateWebhooks !== undefined) {
-      await this.db
-        .updateTable('merchants')
-        .set({ allow_private_webhooks: change.allowPrivateWebhooks ? 1 : 0 })
-        .where('id', '=', id)
-        .execute();
+  /**
+   * Changes a merchant's settings (only those named); answers the merchant as it now is.
+   * `disabled` turns the merchant off (no new payments: merchant_disabled) or on again.
+   * Inside `db` when given, so the back office's audit row commits with the change.
+   */
+  async updateMerchant(
+    id: string,
+    change: {
+      name?: string;
+      allowedDomains?: string[];
+      fxMarkup?: string;
+      allowPrivateWebhooks?: boolean;
+      maxPayment?: Money;
+      disabled?: boolean;
+    },
+    db: Kysely<Schema> = this.db,
+  ): Promise<Merchant> {
+    const current = await this.getMerchant(id, db);
+    if (!current) throw new KauriError('not_found', `No merchant "${id}"`);
+    const set: Partial<MerchantTable> = {};
+    if (change.name !== undefined) {
+      if (!change.name.trim()) throw new KauriError('invalid_request', 'A merchant needs a name');
+      set.name = change.name.trim();
     }
-    return (await this.getMerchant(id))!;
+    if (change.allowedDomains !== undefined) set.allowed_domains = JSON.stringify(change.allowedDomains);
+    if (change.fxMarkup !== undefined) set.fx_markup = checkFxMarkup(change.fxMarkup);
+    if (change.allowPrivateWebhooks !== undefined) set.allow_private_webhooks = change.allowPrivateWebhooks ? 1 : 0;
+    if (change.maxPayment !== undefined) {
+      if (change.maxPayment.minor <= 0)
+        throw new KauriError('invalid_request', 'The maximum per payment must be above zero');
+      set.max_payment_minor = change.maxPayment.minor;
+      set.max_payment_currency = change.maxPayment.currency;
+    }
+    // Turning off twice keeps the first time: "off since" stays true.
+    if (change.disabled !== undefined) set.disabled_at = change.disabled ? (current.disabled_at ?? this.now()) : null;
+    if (Object.keys(set).length > 0) await db.updateTable('merchants').set(set).where('id', '=', id).execute();
+    return (await this.getMerchant(id, db))!;
   }
 
   async listMerchants(): Promise<Merchant[]> {
@@ -173,14 +226,25 @@ export class AccountsRepo {
     return (await this.getMerchant(merchantId))!;
   }
 
-  async createStore(input: {
-    merchantId: string;
-    name: string;
-    code?: string;
-    timezone?: string;
-    maxStaticAmountMinor?: number;
-  }): Promise<ShopStore> {
-    await this.requireMerchant(input.merchantId);
+  /** Creates a store (inside `db` when given). */
+  async createStore(
+    input: {
+      merchantId: string;
+      name: string;
+      code?: string;
+      timezone?: string;
+      maxStaticAmountMinor?: number;
+    },
+    db: Kysely<Schema> = this.db,
+  ): Promise<ShopStore> {
+    await this.requireMerchant(input.merchantId, db);
+    if (input.code !== undefined && !STORE_CODE.test(input.code))
+      throw new KauriError('invalid_request', 'A store code is 3–40 of A-Z a-z 0-9 _ -');
+    if (input.timezone !== undefined) checkTimezone(input.timezone);
+    if (input.code !== undefined) {
+      const taken = await db.selectFrom('stores').select('id').where('code', '=', input.code).executeTakeFirst();
+      if (taken) throw new KauriError('conflict', `The store code "${input.code}" is taken`);
+    }
     const row: StoreTable = {
       id: newId('sto'),
       merchant_id: input.merchantId,
@@ -191,7 +255,33 @@ export class AccountsRepo {
       currency: 'NZD',
       created_at: this.now(),
     };
-    await this.db.insertInto('stores').values(row).execute();
+    await db.insertInto('stores').values(row).execute();
+    return row;
+  }
+
+  /**
+   * Changes a store's name, time zone or the most a customer may type on its code. Its code
+   * stays: it is printed on the sticker in the shop window. Inside `db` when given.
+   */
+  async updateStore(
+    id: string,
+    change: { name?: string; timezone?: string; maxStaticAmountMinor?: number },
+    db: Kysely<Schema> = this.db,
+  ): Promise<ShopStore> {
+    const set: Partial<StoreTable> = {};
+    if (change.name !== undefined) {
+      if (!change.name.trim()) throw new KauriError('invalid_request', 'A store needs a name');
+      set.name = change.name.trim();
+    }
+    if (change.timezone !== undefined) set.timezone = checkTimezone(change.timezone);
+    if (change.maxStaticAmountMinor !== undefined) {
+      if (!Number.isSafeInteger(change.maxStaticAmountMinor) || change.maxStaticAmountMinor <= 0)
+        throw new KauriError('invalid_request', 'The most a customer may type is a whole number of cents above zero');
+      set.max_static_amount_minor = change.maxStaticAmountMinor;
+    }
+    if (Object.keys(set).length > 0) await db.updateTable('stores').set(set).where('id', '=', id).execute();
+    const row = await db.selectFrom('stores').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new KauriError('not_found', `No store "${id}"`);
     return row;
   }
 
@@ -364,18 +454,25 @@ export class AccountsRepo {
       .catch(() => this.keysTouchedAt.delete(id));
   }
 
-  async createChannelAccount(input: {
-    merchantId: string;
-    channel: ChannelName;
-    config: Record<string, unknown>;
-    secrets: Record<string, string>;
-  }): Promise<ChannelAccount> {
-    await this.requireMerchant(input.merchantId);
+  /**
+   * Sets the merchant's account on a channel, its secrets sealed by the SecretBox. Inside `db`
+   * when given (the back office's audit row commits with it), else in a transaction of its own.
+   */
+  async createChannelAccount(
+    input: {
+      merchantId: string;
+      channel: ChannelName;
+      config: Record<string, unknown>;
+      secrets: Record<string, string>;
+    },
+    db?: Kysely<Schema>,
+  ): Promise<ChannelAccount> {
+    await this.requireMerchant(input.merchantId, db);
     if (!CHANNELS.includes(input.channel))
       throw new KauriError('invalid_request', `Unknown channel "${input.channel}"`);
     const id = newId('cha');
     // One active account per merchant and channel: a new one replaces the old.
-    await this.db.transaction().execute(async (trx) => {
+    const write = async (trx: Kysely<Schema>) => {
       await trx
         .updateTable('channel_accounts')
         .set({ active: 0 })
@@ -392,9 +489,12 @@ export class AccountsRepo {
           secrets: this.box.seal(JSON.stringify(input.secrets)),
           active: 1,
           created_at: this.now(),
+          disabled_at: null,
         })
         .execute();
-    });
+    };
+    if (db) await write(db);
+    else await this.db.transaction().execute(write);
     this.activeAccounts.delete((k) => k === `${input.merchantId}\0${input.channel}`);
     return { id, merchantId: input.merchantId, channel: input.channel, config: input.config, secrets: input.secrets };
   }
@@ -411,7 +511,10 @@ export class AccountsRepo {
       .where('active', '=', 1)
       .executeTakeFirst();
     if (!row) return undefined;
-    const account = this.accountsById.get(row.id) ?? this.toAccount(row);
+    // The secrets never change, but whether the account is off does: a cached copy is reused
+    // (the channels cache what they parse by its identity) only while that still agrees.
+    const known = this.accountsById.get(row.id);
+    const account = known && (known.disabledAt ?? null) === row.disabled_at ? known : this.toAccount(row);
     this.accountsById.set(row.id, account);
     this.activeAccounts.set(key, account);
     return account;
@@ -427,19 +530,49 @@ export class AccountsRepo {
     return account;
   }
 
+  /** Channel accounts without their secrets (which are never read back out but to pay). */
   async listChannelAccounts(
     merchantId?: string,
-  ): Promise<Array<Omit<ChannelAccount, 'secrets'> & { active: boolean }>> {
-    let q = this.db.selectFrom('channel_accounts').selectAll();
+  ): Promise<
+    Array<Omit<ChannelAccount, 'secrets'> & { active: boolean; createdAt: string; disabledAt: string | null }>
+  > {
+    let q = this.db
+      .selectFrom('channel_accounts')
+      .select(['id', 'merchant_id', 'channel', 'config', 'active', 'created_at', 'disabled_at']);
     if (merchantId) q = q.where('merchant_id', '=', merchantId);
-    const rows = await q.orderBy('created_at').execute();
+    const rows = await q.orderBy('created_at').orderBy('id').execute();
     return rows.map((r) => ({
       id: r.id,
       merchantId: r.merchant_id,
       channel: r.channel as ChannelName,
       config: JSON.parse(r.config),
       active: r.active === 1,
+      createdAt: r.created_at,
+      disabledAt: r.disabled_at,
     }));
+  }
+
+  /**
+   * Turns a channel account off (no new payment starts on it: channel_account_disabled) or on
+   * again; answers its merchant and channel, or undefined when there is no such account.
+   * This instance forgets its cached copy at once; other instances within the cache's few seconds.
+   */
+  async setChannelAccountDisabled(
+    id: string,
+    disabled: boolean,
+    db: Kysely<Schema> = this.db,
+  ): Promise<{ merchantId: string; channel: ChannelName; disabledAt: string | null } | undefined> {
+    const row = await db
+      .selectFrom('channel_accounts')
+      .select(['merchant_id', 'channel', 'disabled_at'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const disabledAt = disabled ? (row.disabled_at ?? this.now()) : null;
+    await db.updateTable('channel_accounts').set({ disabled_at: disabledAt }).where('id', '=', id).execute();
+    this.accountsById.delete((k) => k === id);
+    this.activeAccounts.delete((k) => k === `${row.merchant_id}\0${row.channel}`);
+    return { merchantId: row.merchant_id, channel: row.channel as ChannelName, disabledAt };
   }
 
   private toAccount(row: {
@@ -448,6 +581,7 @@ export class AccountsRepo {
     channel: string;
     config: string;
     secrets: string;
+    disabled_at: string | null;
   }): ChannelAccount {
     return {
       id: row.id,
@@ -455,6 +589,7 @@ export class AccountsRepo {
       channel: row.channel as ChannelName,
       config: JSON.parse(row.config) as Record<string, unknown>,
       secrets: JSON.parse(this.box.open(row.secrets)) as Record<string, string>,
+      disabledAt: row.disabled_at,
     };
   }
 

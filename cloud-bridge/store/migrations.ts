@@ -383,6 +383,18 @@ const m0017_fx_rates_by_id: Builder = () => ({
   },
 });
 
+// HQ turns a merchant, or one of its channel accounts, off: no new payment starts on it (the
+// payment paths answer merchant_disabled / channel_account_disabled) while everything already
+// made (refunds, queries, reconciliation, payouts) carries on. A timestamp, not a flag, so the
+// back office can say since when; `channel_accounts.active` stays what it was (the current one
+// of its channel, as opposed to one replaced).
+const m0020_merchants_off: Builder = () => ({
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('merchants').addColumn('disabled_at', 'text').execute();
+    await db.schema.alterTable('channel_accounts').addColumn('disabled_at', 'text').execute();
+  },
+});
+
 const ALL: Record<string, Builder> = {
   '0001_core': m0001_core,
   '0002_fx': m0002_fx,
@@ -401,6 +413,7 @@ const ALL: Record<string, Builder> = {
   '0017_fx_rates_by_id': m0017_fx_rates_by_id,
   '0018_back_office_people': m0018_back_office_people,
   '0019_back_office_search': m0019_back_office_search,
+  '0020_merchants_off': m0020_merchants_off,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

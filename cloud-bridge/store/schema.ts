@@ -15,6 +15,8 @@ export interface MerchantTable {
   /** The most one payment may be, in minor units of max_payment_currency (default NZD 50,000.00). */
   max_payment_minor: number;
   max_payment_currency: string;
+  /** When HQ turned the merchant off (no new payments), or null while it is on. */
+  disabled_at: string | null;
 }
 
 export interface StoreTable {
@@ -119,6 +121,8 @@ export interface ChannelAccountTable {
   secrets: string; // AES-256-GCM sealed JSON (KAURI_SECRET_KEY)
   active: number;
   created_at: string;
+  /** When HQ turned the account off (no new payments on it), or null while it is on. */
+  disabled_at: string | null;
 }
 
 export interface OrderTable {

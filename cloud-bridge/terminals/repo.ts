@@ -384,6 +384,17 @@ export class TerminalsRepo {
       .execute();
   }
 
+  /** When each of these stores' manager PIN was last set (stores without one are absent). */
+  async managerPinsSetAt(storeIds: readonly string[]): Promise<Map<string, string>> {
+    if (storeIds.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('manager_pins')
+      .select(['store_id', 'updated_at'])
+      .where('store_id', 'in', [...storeIds])
+      .execute();
+    return new Map(rows.map((r) => [r.store_id, r.updated_at]));
+  }
+
   async checkManagerPin(storeId: string, pin: string): Promise<boolean> {
     const row = await this.db
       .selectFrom('manager_pins')

@@ -169,7 +169,8 @@ export function whenLoggedOut(fn: () => void): void {
   onUnauthorized = fn;
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** One request to /hq/api (also used by the pages' own API modules, e.g. offices-api.ts). */
+export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (method !== 'GET') {
     headers['content-type'] = 'application/json';
@@ -196,7 +197,8 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   if (!res.ok) {
     const e = data?.error ?? {};
     const error = new ApiError(res.status, String(e.code ?? `http_${res.status}`), String(e.message ?? res.statusText));
-    if (res.status === 401 && path !== '/login' && path !== '/me') onUnauthorized();
+    // A wrong authenticator code (turning two-factor on or off) is a 401 too, but the session lives on.
+    if (res.status === 401 && !error.code.startsWith('totp_') && path !== '/login' && path !== '/me') onUnauthorized();
     throw error;
   }
   return data as T;
@@ -282,6 +284,8 @@ export const api = {
   disableUser: (id: string) => call<unknown>('POST', `/users/${encodeURIComponent(id)}/disable`),
   invite: (body: { role: Role; merchantId?: string; storeIds?: string[]; refundLimitMinor?: number }) =>
     call<{ link: string; expiresAt: string }>('POST', '/invites', body),
+  acceptInvite: (token: string, username: string, password: string) =>
+    call<{ user: UserInfo }>('POST', '/invites/accept', { token, username, password }),
   sessions: () => call<any>('GET', '/sessions').then((d) => listOf<SessionInfo>(d, 'sessions')),
   endSession: (id: string) => call<unknown>('DELETE', `/sessions/${encodeURIComponent(id)}`),
   totpSetup: () => call<{ otpauthUrl: string; qrSvg: string }>('POST', '/totp/setup'),

@@ -10,6 +10,11 @@ import { Audit } from './pages/Audit.js';
 import { Users } from './pages/Users.js';
 import { Developers } from './pages/Developers.js';
 import { Reconciliation } from './pages/Reconciliation.js';
+import { Merchants } from './pages/Merchants.js';
+import { Merchant } from './pages/Merchant.js';
+import { Stores } from './pages/Stores.js';
+import { Store } from './pages/Store.js';
+import { AcceptInvite } from './pages/AcceptInvite.js';
 import './styles.css';
 
 function LangSwitch() {
@@ -115,6 +120,15 @@ const NAV: NavItem[] = [
   { path: 'payments', key: 'navPayments', testid: 'nav-payments', show: () => true },
   { path: 'reports', key: 'navReports', testid: 'nav-reports', show: () => true },
   { path: 'reconciliation', key: 'navReconciliation', testid: 'nav-reconciliation', show: () => true },
+  // HQ reads every merchant (an HQ admin changes them), a merchant admin reads their own.
+  {
+    path: 'merchants',
+    key: 'navMerchants',
+    testid: 'nav-merchants',
+    show: (me) => isHqRole(me.role) || me.role === 'merchant_admin',
+  },
+  // Everyone reads the stores of their scope; a store manager only their own.
+  { path: 'stores', key: 'navStores', testid: 'nav-stores', show: () => true },
   {
     path: 'developers',
     key: 'navDevelopers',
@@ -178,6 +192,12 @@ function Shell({ me, onOut, onMe }: { me: Me; onOut: () => void; onMe: (me: Me) 
     case 'developers':
       page = <Developers me={me} />;
       break;
+    case 'merchants':
+      page = route.parts[1] ? <Merchant me={me} id={route.parts[1]} /> : <Merchants me={me} />;
+      break;
+    case 'stores':
+      page = route.parts[1] ? <Store me={me} id={route.parts[1]} /> : <Stores me={me} />;
+      break;
     case 'reconciliation':
       page = <Reconciliation me={me} tab={route.parts[1]} />;
       break;
@@ -199,6 +219,7 @@ function Shell({ me, onOut, onMe }: { me: Me; onOut: () => void; onMe: (me: Me) 
           <button
             type="button"
             className="quiet"
+            data-testid="logout"
             onClick={() => {
               void api.logout().finally(onOut);
             }}
@@ -229,6 +250,7 @@ function App() {
   const [me, setMe] = useState<Me | null>(null);
   const [checked, setChecked] = useState(false);
   const { t } = useI18n();
+  const route = useRoute();
 
   useEffect(() => {
     whenLoggedOut(() => setMe(null));
@@ -242,6 +264,9 @@ function App() {
   }, []);
 
   if (!checked) return <p className="boot">{t('loading')}</p>;
+  // An invite link opens the account-making form, whoever (if anyone) is logged in here.
+  if (route.parts[0] === 'invite' && route.parts[1])
+    return <AcceptInvite token={route.parts[1]} onDone={() => window.location.replace('#/payments')} />;
   if (!me) return <Login onIn={setMe} />;
   return <Shell me={me} onOut={() => setMe(null)} onMe={setMe} />;
 }

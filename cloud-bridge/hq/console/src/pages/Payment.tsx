@@ -105,7 +105,10 @@ export function Payment({ me, id }: { me: Me; id: string }) {
   const { t, status, channel, dateTime } = useI18n();
   const source = (s: string) =>
     s === 'counter' ? t('sourceCounter') : s === 'api' ? t('sourceApi') : s === 'onecode' ? t('sourceOnecode') : s;
-  const [payment, error, busy, reload] = useLoad(() => api.payment(id), [id]);
+  const [loaded, error, busy, reload] = useLoad(() => api.payment(id), [id]);
+  // The last payment loaded stays in hand while another id loads or is refused: never show it
+  // (or offer its refund) under the other payment's address.
+  const payment = loaded?.id === id ? loaded : undefined;
   // Its times in its store's zone (the answer's, New Zealand's for a payment without a store).
   const tz = payment?.timezone;
   const [refunding, setRefunding] = useState(false);
@@ -252,6 +255,7 @@ export function Payment({ me, id }: { me: Me; id: string }) {
           <ListTable
             rows={payment.deliveries ?? []}
             rowKey={(d) => d.id}
+            rowProps={() => ({ 'data-testid': 'delivery-row' })}
             empty="—"
             emptyOnly
             columns={[
@@ -263,9 +267,15 @@ export function Payment({ me, id }: { me: Me; id: string }) {
               { key: 'lastError', cell: (d) => d.lastError ?? '' },
               {
                 key: '',
+                // Webhooks are the merchant's developers' business: the server lets only these resend.
                 cell: (d) =>
-                  me.role !== 'viewer' && (
-                    <button type="button" className="small" onClick={() => void resend(d.id)}>
+                  (me.role === 'hq_admin' || me.role === 'merchant_admin') && (
+                    <button
+                      type="button"
+                      className="small"
+                      data-testid="delivery-resend"
+                      onClick={() => void resend(d.id)}
+                    >
                       {t('resend')}
                     </button>
                   ),

@@ -221,7 +221,9 @@ function TwoFactor({ me, onMe }: { me: Me; onMe?: (me: Me) => void }) {
             alt={setup.otpauthUrl}
             src={`data:image/svg+xml;charset=utf-8,${encodeURIComponent(setup.qrSvg)}`}
           />
-          <code className="mono small-text">{setup.otpauthUrl}</code>
+          <code className="mono small-text" data-testid="totp-otpauth">
+            {setup.otpauthUrl}
+          </code>
         </div>
       )}
       {(setup || enabled) && (
@@ -242,6 +244,7 @@ function TwoFactor({ me, onMe }: { me: Me; onMe?: (me: Me) => void }) {
         >
           <Field label={t('totp')}>
             <input
+              data-testid="totp-code"
               inputMode="numeric"
               pattern="\d{6}"
               maxLength={6}
@@ -250,7 +253,9 @@ function TwoFactor({ me, onMe }: { me: Me; onMe?: (me: Me) => void }) {
               onChange={(e) => setCode(e.target.value.replace(/\D/g, ''))}
             />
           </Field>
-          <button type="submit">{enabled ? t('totpDisable') : t('totpEnable')}</button>
+          <button type="submit" data-testid="totp-submit">
+            {enabled ? t('totpDisable') : t('totpEnable')}
+          </button>
         </form>
       )}
       <ErrorNote error={error} />
