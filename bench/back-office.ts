@@ -1,21 +1,22 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import Fastify from 'fastify';
 import pg from 'pg';
 import { sql } from 'kysely';
 import { openStore, type Store } from '../cloud-bridge/store/db.js';
-import { OrdersRepo } from '../cloud-bridge/store/orders-repo.js';
-import { registerBackOfficePayments } from '../cloud-bridge/hq/payments-routes.js';
-import { scopeOfUser, type Scope } from '../cloud-bridge/hq/scope.js';
-import type { Session } from '../cloud-bridge/hq/sessions.js';
-import { installErrorHandling } from '../cloud-bridge/server/errors.js';
+import { AccountsRepo } from '../cloud-bridge/store/accounts.js';
+import { SecretBox } from '../cloud-bridge/store/secret-box.js';
 import { writeSection } from './section.js';
 
 // The back office on a million payments: the first page of the payments list for a set of
 // filters and searches (p95, target 200 ms) through the real routes over HTTP, and a month's
 // CSV export of every row (target 20 s, peak RSS 256 MB), on SQLite and PostgreSQL.
-// `--rows N` seeds fewer rows for a quick run; `--store sqlite|postgres` runs one store.
+// `--rows N` seeds fewer rows for a quick run; `--store sqlite|postgres` runs one store;
+// `--export-only` skips the list requests. The bridge runs in a child process
+// (back-office-bridge.ts), compiled as deployed (`--from-source`: the sources under tsx), so
+// the export's memory is measured on the bridge alone.
 // The rows are made inside the database (a recursive CTE, generate_series), a million in
 // seconds, all in one month (November 2026, New Zealand time), two by two on equal timestamps.
 
@@ -26,6 +27,16 @@ const arg = (name: string) => {
 const ROWS = Number(arg('rows') ?? 1_000_000);
 const STORES = (arg('store') ?? 'sqlite,postgres').split(',') as Array<'sqlite' | 'postgres'>;
 const RUNS = Number(arg('runs') ?? 20);
+const ROOT = join(import.meta.dirname, '..');
+/** The bridge as `kauri bridge` runs it (`npm run build` first), or with `--from-source` the sources under tsx. */
+const FROM_SOURCE = process.argv.includes('--from-source');
+const COMPILED = join(ROOT, 'dist/cloud-bridge/bridge.js');
+if (!FROM_SOURCE && !existsSync(COMPILED))
+  throw new Error(`no ${COMPILED}: run \`npm run build\` first, or pass --from-source`);
+/** `--heap`: the bridge prints its V8 heap's peaks, and what a full collection leaves, after the export. */
+const HEAP = process.argv.includes('--heap');
+/** `--export-only`: the export alone (no list requests, and BENCHMARKS.md is not written). */
+const EXPORT_ONLY = process.argv.includes('--export-only');
 const MERCHANTS = 20;
 const STORES_PER_MERCHANT = 5;
 // 2026-11-01 00:00 NZDT .. 2026-12-01 00:00 NZDT
@@ -160,32 +171,55 @@ async function runStore(kind: 'sqlite' | 'postgres') {
     process.stdout.write(`${kind}: seeding ${ROWS} payments…\n`);
     const seedS = await seed(store, ROWS);
     process.stdout.write(`${kind}: seeded in ${seedS.toFixed(1)} s\n`);
-    const scopes: Record<string, Scope> = {
-      hq: scopeOfUser({ id: 'u1', username: 'hq', role: 'hq_admin', merchant_id: null }),
-      merchant: scopeOfUser({ id: 'u2', username: 'ma', role: 'merchant_admin', merchant_id: 'mch_3' }),
-      store: scopeOfUser(
-        { id: 'u3', username: 'sm', role: 'store_manager', merchant_id: 'mch_3' },
-        { storeIds: ['sto_3_1'], refundLimitMinor: 5000 },
-      ),
-    };
-    const app = Fastify({ logger: false });
-    installErrorHandling(app);
-    const auth = async (req: { headers: Record<string, unknown> }) =>
-      ({ user: { id: String(req.headers['x-who']) } }) as unknown as Session;
-    registerBackOfficePayments(
-      app,
-      {
-        store,
-        orders: new OrdersRepo(store),
-        payments: {
-          refund: () => Promise.reject(new Error('not in the benchmark')),
-          closeOrder: () => Promise.reject(new Error('not in the benchmark')),
-        },
-        scopeOf: async (s) => scopes[s.user.id]!,
-      },
-      auth as never,
+    // The real bridge, in a child process (its memory is measured apart from this client's),
+    // and real users: each signs in, and its session's scope (role, merchant, store
+    // assignments, refund limit) is the one the routes read from the user's rows.
+    const files = mkdtempSync(join(tmpdir(), 'kauri-bench-bo-files-'));
+    const secretKey = 'bench-back-office-secret-key-0123456789';
+    const password = 'bench password 0123';
+    const accounts = new AccountsRepo(store, new SecretBox(secretKey));
+    await accounts.createUser({ username: 'hq', password, role: 'hq_admin' });
+    await accounts.createUser({ username: 'ma', password, role: 'merchant_admin', merchantId: 'mch_3' });
+    await accounts.createUser({
+      username: 'sm',
+      password,
+      role: 'store_manager',
+      merchantId: 'mch_3',
+      storeIds: ['sto_3_1'],
+      refundLimitMinor: 5000,
+    });
+    const script = join(import.meta.dirname, 'back-office-bridge.ts');
+    const child = spawn(
+      process.execPath,
+      FROM_SOURCE
+        ? ['--import', 'tsx', script, join(ROOT, 'cloud-bridge/bridge.ts'), target.url, files, secretKey]
+        : [...(HEAP ? ['--expose-gc'] : []), script, COMPILED, target.url, files, secretKey],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const stop = () => child.kill('SIGTERM');
+    process.once('exit', stop);
+    const url = await new Promise<string>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`the bridge exited (${code}) before it listened`)));
+      createInterface({ input: child.stdout! }).once('line', (line) =>
+        resolve((JSON.parse(line) as { url: string }).url),
+      );
+    });
+    const cookies: Record<string, string> = {};
+    for (const [who, username] of [
+      ['hq', 'hq'],
+      ['merchant', 'ma'],
+      ['store', 'sm'],
+    ]) {
+      const res = await fetch(`${url}/hq/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username, password }),
+      });
+      if (res.status !== 200) throw new Error(`login ${username}: ${res.status} ${await res.text()}`);
+      cookies[who!] = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+    }
+    const as = (who: string) => ({ cookie: cookies[who]! });
     const mid = Math.floor(ROWS / 2);
     const cases: Array<[string, string, string]> = [
       ['HQ, no filter', 'hq', ''],
@@ -210,10 +244,10 @@ async function runStore(kind: 'sqlite' | 'postgres') {
       ['totals: store manager, no filter', 'store', 'TOTALS'],
     ];
     const rows: Row[] = [];
-    for (const [what, who, query] of cases) {
+    for (const [what, who, query] of EXPORT_ONLY ? [] : cases) {
       let q = query;
       if (q === 'cursor=') {
-        const first = (await (await fetch(`${url}/hq/api/payments`, { headers: { 'x-who': 'hq' } })).json()) as {
+        const first = (await (await fetch(`${url}/hq/api/payments`, { headers: as('hq') })).json()) as {
           nextCursor: string;
         };
         q = `cursor=${first.nextCursor}`;
@@ -225,7 +259,7 @@ async function runStore(kind: 'sqlite' | 'postgres') {
         const path = q.startsWith('TOTALS')
           ? `/hq/api/payments/totals?${q.slice(7)}`
           : `/hq/api/payments?totals=false&${q}`;
-        const res = await fetch(`${url}${path}`, { headers: { 'x-who': who } });
+        const res = await fetch(`${url}${path}`, { headers: as(who) });
         const body = (await res.json()) as { items?: unknown[]; totals?: Array<{ count: number }> };
         if (res.status !== 200) throw new Error(`${what}: ${res.status} ${JSON.stringify(body)}`);
         items = body.items ? body.items.length : (body.totals ?? []).reduce((n, t) => n + t.count, 0);
@@ -235,14 +269,28 @@ async function runStore(kind: 'sqlite' | 'postgres') {
       process.stdout.write(`${kind}: ${what}: p95 ${p(times, 0.95).toFixed(0)} ms (${items} rows)\n`);
     }
 
-    // The month's export, every row, read as a client would; RSS sampled every 20 ms.
-    global.gc?.();
-    const rssBefore = process.memoryUsage().rss;
+    // The month's export, every row, read as a client would. The bridge's memory: its RSS
+    // (/proc/<pid>/status) sampled every 20 ms, and its high-water mark, reset just before
+    // (clear_refs 5) so it is the export's. This client's own RSS is beside it.
+    const status = (field: 'VmRSS' | 'VmHWM') =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) *
+      1024;
+    const rssBefore = status('VmRSS');
+    try {
+      writeFileSync(`/proc/${child.pid}/clear_refs`, '5');
+    } catch {
+      // Not allowed here: the high-water mark then includes the start, and the samples decide.
+    }
+    child.kill('SIGUSR2');
     let peak = rssBefore;
-    const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    let clientPeak = process.memoryUsage().rss;
+    const timer = setInterval(() => {
+      peak = Math.max(peak, status('VmRSS'));
+      clientPeak = Math.max(clientPeak, process.memoryUsage().rss);
+    }, 20);
     const t0 = performance.now();
     const res = await fetch(`${url}/hq/api/exports/payments.csv?from=2026-11-01&to=2026-11-30`, {
-      headers: { 'x-who': 'hq' },
+      headers: as('hq'),
     });
     let bytes = 0;
     let lines = 0;
@@ -254,11 +302,17 @@ async function runStore(kind: 'sqlite' | 'postgres') {
     }
     const exportS = (performance.now() - t0) / 1000;
     clearInterval(timer);
-    peak = Math.max(peak, process.memoryUsage().rss);
+    peak = Math.max(peak, status('VmRSS'), status('VmHWM'));
+    if (HEAP) {
+      child.kill('SIGUSR1');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     process.stdout.write(
-      `${kind}: export ${lines - 1} rows, ${(bytes / 1e6).toFixed(0)} MB in ${exportS.toFixed(1)} s, first byte ${firstByteMs.toFixed(0)} ms, RSS ${(rssBefore / 2 ** 20).toFixed(0)} MB before, peak ${(peak / 2 ** 20).toFixed(0)} MB\n`,
+      `${kind}: export ${lines - 1} rows, ${(bytes / 1e6).toFixed(0)} MB in ${exportS.toFixed(1)} s, first byte ${firstByteMs.toFixed(0)} ms, bridge RSS ${(rssBefore / 2 ** 20).toFixed(0)} MB before, peak ${(peak / 2 ** 20).toFixed(0)} MB (client peak ${(clientPeak / 2 ** 20).toFixed(0)} MB)\n`,
     );
-    await app.close();
+    child.kill('SIGTERM');
+    await exited;
+    rmSync(files, { recursive: true, force: true });
     return {
       kind,
       seedS,
@@ -270,6 +324,7 @@ async function runStore(kind: 'sqlite' | 'postgres') {
         firstByteMs,
         peakMb: peak / 2 ** 20,
         beforeMb: rssBefore / 2 ** 20,
+        clientPeakMb: clientPeak / 2 ** 20,
       },
     };
   } finally {
@@ -290,7 +345,7 @@ async function main() {
     '',
     `Run: \`node --expose-gc --import tsx bench/back-office.ts --rows ${ROWS}\` · ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC · ${cpu[0]?.model.split(' ').slice(0, 2).join(' ') ?? 'cpu'}, ${cpu.length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; load average ${load0.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end (a shared machine: other work runs beside it).`,
     '',
-    `${ROWS.toLocaleString('en')} payments of ${MERCHANTS} merchants and ${MERCHANTS * STORES_PER_MERCHANT} stores, all in November 2026 (New Zealand time), seeded inside the database. Each row is ${RUNS} requests over HTTP to the real routes, after two warm-up requests: the first page (50 rows) of \`GET /hq/api/payments?totals=false&…\`, or for the totals rows \`GET /hq/api/payments/totals?…\` (count and sum per currency of everything the filter matches; the rows column is then that count). The export is \`GET /hq/api/exports/payments.csv\` of the whole month, read to the end by a client in the same process; the peak RSS is that process's (server and client). Targets: first page p95 ≤ 200 ms; the export ≤ 20 s and ≤ 256 MB.`,
+    `${ROWS.toLocaleString('en')} payments of ${MERCHANTS} merchants and ${MERCHANTS * STORES_PER_MERCHANT} stores, all in November 2026 (New Zealand time), seeded inside the database. Each row is ${RUNS} requests over HTTP to the real routes, after two warm-up requests: the first page (50 rows) of \`GET /hq/api/payments?totals=false&…\`, or for the totals rows \`GET /hq/api/payments/totals?…\` (count and sum per currency of everything the filter matches; the rows column is then that count). The export is \`GET /hq/api/exports/payments.csv\` of the whole month, read to the end by this process's client from the bridge running in a child process (\`bench/back-office-bridge.ts\`, the compiled bridge of \`dist/\` as \`kauri bridge\` runs it); the bridge's peak RSS is the child's alone (its \`VmRSS\` sampled every 20 ms and its \`VmHWM\`, reset just before the export), and the client's is beside it. Targets: first page p95 ≤ 200 ms; the export ≤ 20 s and ≤ 256 MB.`,
     '',
     '| store | request | rows | p50 (ms) | p95 (ms) | max (ms) |',
     '|---|---|---:|---:|---:|---:|',
@@ -301,16 +356,16 @@ async function main() {
       ),
     ),
     '',
-    '| store | seed (s) | export rows | export MB | export (s) | first byte (ms) | RSS before (MB) | peak RSS (MB) |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| store | seed (s) | export rows | export MB | export (s) | first byte (ms) | bridge RSS before (MB) | bridge peak RSS (MB) | client peak RSS (MB) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...results.map(
       (r) =>
-        `| ${name(r.kind)} | ${r.seedS.toFixed(1)} | ${r.export.rows} | ${r.export.mb.toFixed(0)} | ${r.export.seconds.toFixed(1)} | ${r.export.firstByteMs.toFixed(0)} | ${r.export.beforeMb.toFixed(0)} | ${r.export.peakMb.toFixed(0)} |`,
+        `| ${name(r.kind)} | ${r.seedS.toFixed(1)} | ${r.export.rows} | ${r.export.mb.toFixed(0)} | ${r.export.seconds.toFixed(1)} | ${r.export.firstByteMs.toFixed(0)} | ${r.export.beforeMb.toFixed(0)} | ${r.export.peakMb.toFixed(0)} | ${r.export.clientPeakMb.toFixed(0)} |`,
     ),
   ];
   const section = lines.join('\n');
   process.stdout.write(`\n${section}\n`);
-  if (process.argv.includes('--write') || ROWS >= 1_000_000) writeSection('back-office', section);
+  if (!EXPORT_ONLY && (process.argv.includes('--write') || ROWS >= 1_000_000)) writeSection('back-office', section);
 }
 
 if (process.argv[1]?.endsWith('back-office.ts')) await main();

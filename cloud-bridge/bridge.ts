@@ -42,7 +42,6 @@ import { AuditLog } from './hq/audit.js';
 import { People } from './hq/people.js';
 import { TotpService } from './hq/totp.js';
 import type { Role } from './hq/scope.js';
-import type { BackOfficePaymentDeps } from './hq/payments-routes.js';
 import { PayoutService } from './payouts/service.js';
 import { installPayoutJobs, type PayoutScheduleOptions } from './payouts/jobs.js';
 
@@ -85,8 +84,6 @@ export interface BridgeOptions {
   payouts?: PayoutScheduleOptions;
   /** The back office: roles that must sign in with TOTP, and user names exempt from it (the demo's). */
   hq?: { requireTotp?: readonly Role[]; totpExemptUsers?: readonly string[] };
-  /** The back office's users' scopes (store assignments, refund limits) and its audit log. */
-  backOffice?: Pick<BackOfficePaymentDeps, 'scopeOf' | 'audit'>;
 }
 
 export type TrustProxy = boolean | string | ((address: string, hop: number) => boolean);
@@ -329,7 +326,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     createPairingCode: (store, o) => terminals.createPairingCode(store, o),
     payouts,
     webhooks,
-    backOffice: { store, orders, payments, webhooks, audit, ...options.backOffice },
+    backOffice: { store, orders, payments, webhooks, audit },
     terminals: {
       list: (f) => terminals.repo.list(f),
       isConnected: (id) => terminals.hub.isConnected(id),

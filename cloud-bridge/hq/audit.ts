@@ -74,6 +74,28 @@ function bound(v: string, end: boolean): string {
   throw new KauriError('bad_argument', `"${v}" is not a date (YYYY-MM-DD) or UTC time`);
 }
 
+/**
+ * The insert of one audit entry, on `db`: a transaction of the service making the change, so
+ * the change and the record of who made it commit or roll back together (SQLite and
+ * PostgreSQL alike). Returned unexecuted so a PostgreSQL writer can also send it as part of
+ * one statement (orders/commit.ts).
+ */
+export function auditInsert(db: Kysely<Database>, entry: AuditEntry, at: Date) {
+  const a = entry.actor;
+  const person = typeof a === 'string' ? undefined : a;
+  return db.insertInto('audit_log').values({
+    at: nowIso(at),
+    actor: person ? person.username : (a as string),
+    actor_id: person?.userId ?? null,
+    role: person?.role ?? null,
+    action: entry.action,
+    merchant_id: entry.merchantId ?? null,
+    target: entry.target ?? null,
+    ip: entry.ip ?? null,
+    details: JSON.stringify(entry.details ?? {}),
+  });
+}
+
 export class AuditLog {
   private readonly clock: Clock;
 
@@ -86,23 +108,7 @@ export class AuditLog {
 
   /** Appends one entry; inside `trx` when given, so it commits with the caller's change. */
   async record(entry: AuditEntry, trx?: Kysely<Database>): Promise<void> {
-    const db = trx ?? this.store.db;
-    const a = entry.actor;
-    const person = typeof a === 'string' ? undefined : a;
-    await db
-      .insertInto('audit_log')
-      .values({
-        at: nowIso(this.clock.now()),
-        actor: person ? person.username : (a as string),
-        actor_id: person?.userId ?? null,
-        role: person?.role ?? null,
-        action: entry.action,
-        merchant_id: entry.merchantId ?? null,
-        target: entry.target ?? null,
-        ip: entry.ip ?? null,
-        details: JSON.stringify(entry.details ?? {}),
-      })
-      .execute();
+    await auditInsert(trx ?? this.store.db, entry, this.clock.now()).execute();
   }
 
   /**

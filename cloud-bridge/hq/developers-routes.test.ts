@@ -1,113 +1,40 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import type { Clock } from '../../protocol/clock.js';
-import { startBridge, type Bridge } from '../bridge.js';
-import { ChannelRegistry } from '../channels/channel.js';
-import { createTestDatabase, storeKinds } from '../../test/support/stores.js';
+import type { Bridge } from '../bridge.js';
+import { storeKinds } from '../../test/support/stores.js';
+import { handClock, openHq, type HqLogin as Login, type HqTest } from '../../test/support/hq-routes.js';
 
 // The Developers routes over HTTP: API keys (list, create with the key shown once, revoke) and
 // the webhook endpoint (get, set, rotate), each refusal by its code, and the audit rows they
 // leave, which must never hold a secret.
 
-function handClock(start = Date.parse('2026-12-04T09:00:10Z')): Clock & { advance(ms: number): void } {
-  let t = start;
-  return {
-    now: () => new Date(t),
-    duration: (ms) => ms,
-    sleep: async () => undefined,
-    advance: (ms) => {
-      t += ms;
-    },
-  };
-}
-
-interface Login {
-  cookie: string;
-  csrf: string;
-}
-
-function client(bridge: Bridge) {
-  const call = async (
-    method: string,
-    url: string,
-    as?: Login,
-    payload?: unknown,
-    headers: Record<string, string> = {},
-  ) => {
-    const res = await bridge.app.inject({
-      method: method as 'GET',
-      url,
-      headers: {
-        ...(as ? { cookie: as.cookie, 'x-csrf-token': as.csrf } : {}),
-        ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...headers,
-      },
-      ...(payload !== undefined ? { payload: JSON.stringify(payload) } : {}),
-    });
-    const body = res.body ? (JSON.parse(res.body) as Record<string, any>) : {};
-    return { status: res.statusCode, body, raw: res.body, code: body.error?.code as string | undefined };
-  };
-  const login = async (username: string): Promise<Login> => {
-    const res = await bridge.app.inject({
-      method: 'POST',
-      url: '/hq/api/login',
-      headers: { 'content-type': 'application/json' },
-      payload: JSON.stringify({ username, password: 'a long password' }),
-    });
-    if (res.statusCode !== 200) throw new Error(res.body);
-    return { cookie: String(res.headers['set-cookie']).split(';')[0]!, csrf: (res.json() as { csrf: string }).csrf };
-  };
-  return { call, login };
-}
-
 describe.each(storeKinds())('back-office developers routes over HTTP (%s)', (kind) => {
   const clock = handClock();
   let bridge: Bridge;
-  let close: () => Promise<void>;
-  let api: ReturnType<typeof client>;
+  let api: HqTest;
   let a: string, b: string;
   let root: Login, fin: Login, madmin: Login, badmin: Login, mgr: Login, view: Login;
 
   beforeAll(async () => {
-    const db = await createTestDatabase(kind);
-    const files = mkdtempSync(join(tmpdir(), 'kauri-developers-'));
-    bridge = await startBridge({
-      dbUrl: db.url,
-      port: 0,
-      secretKey: 'developers-routes-secret-key-0123456789abcdef',
-      filesDir: files,
-      log: pino({ level: 'silent' }),
-      channels: new ChannelRegistry(),
-      fx: { pullAtStart: false },
-      runJobs: false,
-      clock,
-    });
-    close = async () => {
-      await bridge.close();
-      await db.drop();
-      rmSync(files, { recursive: true, force: true });
-    };
+    api = await openHq(kind, { clock });
+    bridge = api.bridge;
     const acc = bridge.accounts;
     a = (await acc.createMerchant({ name: 'Aroha Books', allowedDomains: ['aroha.co.nz'] })).id;
     b = (await acc.createMerchant({ name: 'Bellbird Cafe', allowedDomains: ['bellbird.nz'] })).id;
     const a1 = await acc.createStore({ merchantId: a, name: 'A1' });
-    const pw = 'a long password';
-    await acc.createUser({ username: 'root', password: pw, role: 'hq_admin' });
-    await acc.createUser({ username: 'fin', password: pw, role: 'hq_finance' });
-    await acc.createUser({ username: 'madmin', password: pw, role: 'merchant_admin', merchantId: a });
-    await acc.createUser({ username: 'badmin', password: pw, role: 'merchant_admin', merchantId: b });
-    await acc.createUser({ username: 'mgr', password: pw, role: 'store_manager', merchantId: a, storeIds: [a1.id] });
-    await acc.createUser({ username: 'view', password: pw, role: 'viewer', merchantId: a });
-    api = client(bridge);
+    await api.users([
+      { username: 'root', role: 'hq_admin' },
+      { username: 'fin', role: 'hq_finance' },
+      { username: 'madmin', role: 'merchant_admin', merchantId: a },
+      { username: 'badmin', role: 'merchant_admin', merchantId: b },
+      { username: 'mgr', role: 'store_manager', merchantId: a, storeIds: [a1.id] },
+      { username: 'view', role: 'viewer', merchantId: a },
+    ]);
     [root, fin, madmin, badmin, mgr, view] = await Promise.all(
       ['root', 'fin', 'madmin', 'badmin', 'mgr', 'view'].map((u) => api.login(u)),
     );
   });
   afterAll(async () => {
-    await close?.();
+    await api?.close();
   });
 
   const auditRows = (action: string) =>

@@ -126,15 +126,15 @@ export function registerDeveloperRoutes(hq: FastifyInstance, deps: HqDeps, auth:
     const merchantId = await merchantOf(s, true, b.merchantId ?? b.merchant);
     if (typeof b.url !== 'string' || b.url.length === 0 || b.url.length > 2000)
       throw new KauriError('invalid_request', 'url is required (an https URL on an allowed domain)');
-    // The service checks the URL (allowed domains, https, no private address) before it stores anything.
-    const set = await webhooks().setEndpoint(merchantId, b.url);
-    await audit.record({
+    // The service checks the URL (allowed domains, https, no private address) before it stores
+    // anything, then writes the endpoint and this audit entry in one transaction.
+    const set = await webhooks().setEndpoint(merchantId, b.url, {
       actor: s.scope,
       action: 'webhook.set',
       merchantId,
       target: merchantId,
       ip: req.ip,
-      details: { url: set.url },
+      details: { url: b.url },
     });
     return { merchantId, url: set.url, secret: set.secret };
   });
@@ -145,14 +145,13 @@ export function registerDeveloperRoutes(hq: FastifyInstance, deps: HqDeps, auth:
     const merchantId = await merchantOf(s, true, b.merchantId ?? b.merchant);
     const current = await webhooks().getEndpoint(merchantId);
     // Setting the same URL again is what makes a new secret; the old one stops signing at once.
-    const set = await webhooks().setEndpoint(merchantId, current.url);
-    await audit.record({
+    const set = await webhooks().setEndpoint(merchantId, current.url, {
       actor: s.scope,
       action: 'webhook.rotate',
       merchantId,
       target: merchantId,
       ip: req.ip,
-      details: { url: set.url },
+      details: { url: current.url },
     });
     return { merchantId, url: set.url, secret: set.secret };
   });

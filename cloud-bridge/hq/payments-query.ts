@@ -36,6 +36,8 @@ export interface PaymentRow {
   merchantName: string;
   storeId: string | null;
   storeName: string | null;
+  /** The time zone the payment's times are read in: its store's, or New Zealand's without a store. */
+  timezone: string;
   terminalId: string | null;
   channel: string;
   mode: string;
@@ -354,6 +356,7 @@ type Raw = {
   merchant_name: string;
   store_id: string | null;
   store_name: string | null;
+  store_timezone: string | null;
   terminal_id: string | null;
   channel: string;
   mode: string;
@@ -375,6 +378,7 @@ export function paymentRow(r: Raw): PaymentRow {
     merchantName: r.merchant_name,
     storeId: r.store_id,
     storeName: r.store_name,
+    timezone: r.store_timezone ?? DEFAULT_TIMEZONE,
     terminalId: r.terminal_id,
     channel: r.channel,
     mode: r.mode,
@@ -413,7 +417,7 @@ const ORDER_COLUMNS = [
  */
 export class Names {
   private readonly merchants = new Map<string, string>();
-  private readonly stores = new Map<string, string>();
+  private readonly stores = new Map<string, { name: string; timezone: string }>();
   constructor(private readonly db: Kysely<Database>) {}
 
   async fill(rows: ReadonlyArray<{ merchant_id: string; store_id: string | null }>): Promise<void> {
@@ -423,14 +427,21 @@ export class Names {
       for (const r of await this.db.selectFrom('merchants').select(['id', 'name']).where('id', 'in', m).execute())
         this.merchants.set(r.id, r.name);
     if (s.length)
-      for (const r of await this.db.selectFrom('stores').select(['id', 'name']).where('id', 'in', s).execute())
-        this.stores.set(r.id, r.name);
+      for (const r of await this.db
+        .selectFrom('stores')
+        .select(['id', 'name', 'timezone'])
+        .where('id', 'in', s)
+        .execute())
+        this.stores.set(r.id, { name: r.name, timezone: r.timezone });
   }
   merchant(id: string): string {
     return this.merchants.get(id) ?? '';
   }
   store(id: string | null): string | null {
-    return id ? (this.stores.get(id) ?? null) : null;
+    return id ? (this.stores.get(id)?.name ?? null) : null;
+  }
+  timezone(id: string | null): string | null {
+    return id ? (this.stores.get(id)?.timezone ?? null) : null;
   }
 }
 
@@ -456,7 +467,12 @@ export async function pagePayments(
   const page = rows.slice(0, limit);
   await names.fill(page);
   const items = page.map((x) =>
-    paymentRow({ ...x, merchant_name: names.merchant(x.merchant_id), store_name: names.store(x.store_id) }),
+    paymentRow({
+      ...x,
+      merchant_name: names.merchant(x.merchant_id),
+      store_name: names.store(x.store_id),
+      store_timezone: names.timezone(x.store_id),
+    }),
   );
   const last = items.at(-1);
   return { items, nextCursor: more && last ? encodeCursor({ at: last.createdAt, id: last.id }) : null };

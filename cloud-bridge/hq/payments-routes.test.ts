@@ -1,34 +1,26 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import type { KyselyPlugin } from 'kysely';
-import { startBridge, type Bridge } from '../bridge.js';
+import type { Bridge } from '../bridge.js';
 import { ChannelRegistry } from '../channels/channel.js';
 import { TestGateway } from '../orders/test-gateway.fixture.js';
 import { systemClock } from '../../protocol/clock.js';
-import { createTestDatabase, storeKinds, type TestDatabase } from '../../test/support/stores.js';
+import { storeKinds } from '../../test/support/stores.js';
+import { openHq, type HqTest } from '../../test/support/hq-routes.js';
 import { scopeOfUser } from './scope.js';
-import type { AuditEntry } from './audit.js';
 import { exportStream } from './exports.js';
 import { localDayStart } from './payments-query.js';
 
 // The back office's payments over HTTP, on both stores: who sees which payment, who may refund
 // how much, paging over equal timestamps, store-local dates, and streamed exports.
 
-const PASSWORD = 'correct horse battery staple';
-
 describe.each(storeKinds())('back-office payments (%s)', (kind) => {
-  let db: TestDatabase;
-  let files: string;
+  let hq: HqTest;
   let bridge: Bridge;
   let hook: Server;
   let hookUrl: string;
   const hookHits: string[] = [];
   const gateway = new TestGateway(systemClock());
-  const audited: AuditEntry[] = [];
   const extras = new Map<string, { storeIds?: string[]; refundLimitMinor?: number }>();
   const ids: Record<string, string> = {};
   const pay: Record<string, { id: string; out: string; channelOrderNo: string }> = {};
@@ -42,21 +34,8 @@ describe.each(storeKinds())('back-office payments (%s)', (kind) => {
     });
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
     hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`;
-    db = await createTestDatabase(kind);
-    files = mkdtempSync(join(tmpdir(), 'kauri-bo-pay-'));
-    bridge = await startBridge({
-      dbUrl: db.url,
-      port: 0,
-      secretKey: 'bo-pay-secret-key-0123456789abcdef',
-      filesDir: files,
-      log: pino({ level: 'silent' }),
-      channels: new ChannelRegistry().register(gateway),
-      fx: { pullAtStart: false },
-      runJobs: false,
-      backOffice: {
-        audit: { record: async (e) => void audited.push(e) },
-      },
-    });
+    hq = await openHq(kind, { channels: new ChannelRegistry().register(gateway) });
+    bridge = hq.bridge;
     const a = bridge.accounts;
     ids.A = (
       await a.createMerchant({ name: 'Aroha Books', allowPrivateWebhooks: true, allowedDomains: ['127.0.0.1'] })
@@ -82,7 +61,7 @@ describe.each(storeKinds())('back-office payments (%s)', (kind) => {
     extras.set('sm', { storeIds: [ids.A1], refundLimitMinor: 5000 });
     // Store assignments and the refund limit live with the user: the session's scope carries them.
     for (const [u, role, merchantId] of users)
-      await a.createUser({ username: u, password: PASSWORD, role: role as 'hq_admin', merchantId, ...extras.get(u) });
+      await hq.users([{ username: u, role: role as 'hq_admin', merchantId, ...extras.get(u) }]);
 
     const paid = async (key: string, merchant: string, store: string, out: string, amount: number, settle = true) => {
       const o = await bridge.payments.createPayment(
@@ -100,26 +79,14 @@ describe.each(storeKinds())('back-office payments (%s)', (kind) => {
     await paid('a2', 'A', 'A2', 'INV-1002', 2000);
     await paid('b1', 'B', 'B1', 'INV-1001', 7000);
     await paid('open', 'A', 'A1', '=HYPERLINK("x")', 500, false);
-    for (const u of Object.keys(Object.fromEntries(users.map((x) => [x[0], 1])))) sessions[u] = await login(u);
+    for (const u of Object.keys(Object.fromEntries(users.map((x) => [x[0], 1])))) sessions[u] = await hq.login(u);
   });
 
   afterAll(async () => {
-    await bridge?.close();
-    await db?.drop();
-    rmSync(files, { recursive: true, force: true });
+    await hq?.close();
     await new Promise((r) => hook.close(r));
   });
 
-  async function login(username: string): Promise<{ cookie: string; csrf: string }> {
-    const res = await fetch(`${bridge.url}/hq/api/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username, password: PASSWORD }),
-    });
-    expect(res.status).toBe(200);
-    const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
-    return { cookie, csrf: ((await res.json()) as { csrf: string }).csrf };
-  }
   const get = async (who: string, path: string) => {
     const res = await fetch(`${bridge.url}${path}`, { headers: { cookie: sessions[who]!.cookie } });
     const text = await res.text();
@@ -144,6 +111,14 @@ describe.each(storeKinds())('back-office payments (%s)', (kind) => {
     });
     return { status: res.status, json: (await res.json()) as any };
   };
+  /** The audit log as the bridge wrote it (the refund's and close's rows in their own transactions). */
+  const audited = async () =>
+    (await bridge.store.db.selectFrom('audit_log').selectAll().orderBy('id').execute()).map((r) => ({
+      action: r.action,
+      actor: { username: r.actor, role: r.role },
+      merchantId: r.merchant_id,
+      target: r.target,
+    }));
   const outs = (items: Array<{ outTradeNo: string; merchantId: string }>) =>
     items.map((i) => `${i.merchantId === ids.A ? 'A' : i.merchantId === ids.B ? 'B' : 'C'}:${i.outTradeNo}`).sort();
 
@@ -169,6 +144,7 @@ describe.each(storeKinds())('back-office payments (%s)', (kind) => {
     expect(row).toMatchObject({
       merchantName: 'Bellbird Cafe',
       storeName: 'Cuba St',
+      timezone: 'Pacific/Auckland',
       channel: 'wechat',
       status: 'paid',
       amount: { minor: 7000, currency: 'NZD' },
@@ -240,13 +216,13 @@ describe.each(storeKinds())('back-office payments (%s)', (kind) => {
     const detail = await get('sm', `/hq/api/payments/${pay.a1!.id}`);
     expect(detail.json).toMatchObject({ status: 'partially_refunded', refunded: { minor: 3000 } });
     expect(detail.json.refunds).toHaveLength(1);
-    expect(audited.filter((e) => e.action === 'payment.refund')).toEqual([
+    // One row: the repeated request found the refund made and changed nothing.
+    expect((await audited()).filter((e) => e.action === 'payment.refund')).toEqual([
       expect.objectContaining({
         actor: expect.objectContaining({ username: 'sm', role: 'store_manager' }),
         merchantId: ids.A,
         target: pay.a1!.id,
       }),
-      expect.objectContaining({ actor: expect.objectContaining({ username: 'sm' }), target: pay.a1!.id }),
     ]);
     // Above what is left of the payment: the flow's own refusal.
     const tooMuch = await post('ma', path, { amountMinor: 7001, reason: 'all of it' });
@@ -260,7 +236,7 @@ describe.each(storeKinds())('back-office payments (%s)', (kind) => {
     expect(closed.json.status).toBe('closed');
     const paid = await post('ma', `/hq/api/payments/${pay.a2!.id}/close`, {});
     expect([paid.status, paid.json.error.code]).toEqual([409, 'order_not_closable']);
-    expect(audited.some((e) => e.action === 'payment.close' && e.target === pay.open!.id)).toBe(true);
+    expect((await audited()).some((e) => e.action === 'payment.close' && e.target === pay.open!.id)).toBe(true);
   });
 
   it('resends a webhook delivery of the payment, with the redelivery throttle', async () => {
@@ -302,7 +278,33 @@ describe.each(storeKinds())('back-office payments (%s)', (kind) => {
     expect(hookHits).toEqual(['/hook']);
     const soon = await post('hq', '/hq/api/deliveries/whd_test1/resend', {});
     expect([soon.status, soon.json.error.code]).toEqual([429, 'rate_limited']);
-    expect(audited.filter((e) => e.action === 'webhook.resend')).toHaveLength(1);
+    expect((await audited()).filter((e) => e.action === 'webhook.resend')).toHaveLength(1);
+  });
+
+  it("gives each row its own store's time zone (New Zealand's without a store), as the console shows it", async () => {
+    const a = bridge.accounts;
+    const d = (await a.createMerchant({ name: 'Two Shores Ltd' })).id;
+    const syd = (await a.createStore({ merchantId: d, name: 'Darling Harbour', timezone: 'Australia/Sydney' })).id;
+    await a.createChannelAccount({ merchantId: d, channel: 'wechat', config: {}, secrets: {} });
+    const there = await bridge.payments.createPayment(
+      d,
+      { out_trade_no: 'SYD-1', amount_minor: 900, currency: 'NZD', channel: 'wechat', mode: 'native' },
+      { storeId: syd },
+    );
+    const none = await bridge.payments.createPayment(d, {
+      out_trade_no: 'API-1',
+      amount_minor: 800,
+      currency: 'NZD',
+      channel: 'wechat',
+      mode: 'native',
+    });
+    const list = await get('hq', `/hq/api/payments?merchant=${d}`);
+    expect(Object.fromEntries(list.json.items.map((i: any) => [i.outTradeNo, i.timezone]))).toEqual({
+      'SYD-1': 'Australia/Sydney',
+      'API-1': 'Pacific/Auckland',
+    });
+    expect((await get('hq', `/hq/api/payments/${there.id}`)).json.timezone).toBe('Australia/Sydney');
+    expect((await get('hq', `/hq/api/payments/${none.id}`)).json.timezone).toBe('Pacific/Auckland');
   });
 
   it('pages across equal timestamps without skipping or repeating, and dates are store-local', async () => {
@@ -414,7 +416,7 @@ describe.each(storeKinds())('back-office payments (%s)', (kind) => {
     expect(x.some((l) => /^\d{2}\/\d{2}\/\d{4},100\.00,WeChat Pay,.*,INV-1001$/.test(l))).toBe(true);
     expect(x.some((l) => /^\d{2}\/\d{2}\/\d{4},-30\.00,WeChat Pay,WeChat Pay refund at Ponsonby/.test(l))).toBe(true);
     expect(x.some((l) => l.includes('HYPERLINK'))).toBe(false); // closed: no money came in
-    expect(audited.filter((e) => e.action.startsWith('export.')).length).toBeGreaterThanOrEqual(3);
+    expect((await audited()).filter((e) => e.action.startsWith('export.')).length).toBeGreaterThanOrEqual(3);
   });
 
   it('streams a large export a page at a time: the first bytes come before the rows are all read', async () => {

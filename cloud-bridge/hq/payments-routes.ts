@@ -5,7 +5,7 @@ import type { Store } from '../store/db.js';
 import type { Order, OrdersRepo, Refund } from '../store/orders-repo.js';
 import type { Session } from './sessions.js';
 import { canExport, canRead, canRefund, isHqRole, type Scope } from './scope.js';
-import type { AuditEntry, AuditLog as AuditLogService } from './audit.js';
+import type { AuditEntry, AuditLog } from './audit.js';
 import {
   decodeCursor,
   pagePayments,
@@ -24,10 +24,6 @@ import { sendExport, type ExportKind } from './exports.js';
 // reports and exports (docs/back-office.md). Every route turns the session into a Scope first;
 // a payment outside it answers 404 exactly as one that does not exist.
 
-/** The audit log (audit.ts), or a stand-in that records nothing. */
-export type AuditLog = Pick<AuditLogService, 'record'>;
-export const NO_AUDIT: AuditLog = { record: async () => undefined };
-
 export interface BackOfficePaymentDeps {
   store: Store;
   orders: Pick<OrdersRepo, 'byId' | 'history' | 'refundsOf'>;
@@ -37,14 +33,14 @@ export interface BackOfficePaymentDeps {
       merchantId: string,
       outTradeNo: string,
       input: { out_refund_no: string; amount_minor: number; reason?: string },
+      options?: { audit?: AuditEntry },
     ): Promise<{ refund: Refund; order: Order }>;
-    closeOrder(order: Order, cause: string): Promise<Order>;
+    closeOrder(order: Order, cause: string, audit?: AuditEntry): Promise<Order>;
   };
   /** The webhook redelivery of the merchant API, with its throttle (WebhookService.redeliver). */
   webhooks?: { redeliver(merchantId: string, id: string): Promise<unknown> };
-  /** The user's scope; by default the one the session carries (store assignments, refund limit). */
-  scopeOf?(session: Session): Promise<Scope>;
-  audit?: AuditLog;
+  /** The audit log, for what is recorded after the fact (resends, exports). */
+  audit: Pick<AuditLog, 'record'>;
 }
 
 export type Auth = (req: FastifyRequest, opts?: { write?: boolean; hq?: boolean }) => Promise<Session>;
@@ -68,14 +64,20 @@ function sourceOf(o: Order): 'counter' | 'api' | 'onecode' {
 
 export function registerBackOfficePayments(hq: FastifyInstance, deps: BackOfficePaymentDeps, auth: Auth): void {
   const db = deps.store.db;
-  const audit = deps.audit ?? NO_AUDIT;
+  const audit = deps.audit;
+  /** The session and its scope (role, merchant, store assignments, refund limit: the user's rows). */
   const scopeOf = async (req: FastifyRequest, write = false): Promise<{ session: Session; scope: Scope }> => {
     const session = await auth(req, { hq: false, write });
-    const scope = deps.scopeOf ? await deps.scopeOf(session) : session.scope;
-    return { session, scope };
+    return { session, scope: session.scope };
   };
+  const entry = (scope: Scope, req: FastifyRequest, e: Omit<AuditEntry, 'actor' | 'ip'>): AuditEntry => ({
+    actor: scope,
+    ip: req.ip,
+    ...e,
+  });
+  /** For what the route does not change itself in a transaction: a resend, an export. */
   const log = (scope: Scope, req: FastifyRequest, e: Omit<AuditEntry, 'actor' | 'ip'>) =>
-    audit.record({ actor: scope, ip: req.ip, ...e });
+    audit.record(entry(scope, req, e));
 
   /** The order if the scope may read it; otherwise the same 404 as a missing one. */
   const orderInScope = async (scope: Scope, id: string): Promise<Order> => {
@@ -96,6 +98,7 @@ export function registerBackOfficePayments(hq: FastifyInstance, deps: BackOffice
         'm.name as merchant_name',
         'o.store_id',
         's.name as store_name',
+        's.timezone as store_timezone',
         'o.terminal_id',
         'o.channel',
         'o.mode',
@@ -246,17 +249,21 @@ export function registerBackOfficePayments(hq: FastifyInstance, deps: BackOffice
       typeof key === 'string' && key.length > 0 && key.length <= 200
         ? `hq-${createHash('sha256').update(`${scope.userId}\n${order.id}\n${key}`).digest('base64url').slice(0, 32)}`
         : `hq-${randomBytes(16).toString('base64url')}`;
-    const { refund } = await deps.payments.refund(order.merchant_id, order.out_trade_no, {
-      out_refund_no: outRefundNo,
-      amount_minor: amount,
-      reason,
-    });
-    await log(scope, req, {
-      action: 'payment.refund',
-      merchantId: order.merchant_id,
-      target: order.id,
-      details: { refundId: refund.id, amountMinor: amount, currency: order.currency, reason, status: refund.status },
-    });
+    // The audit entry commits with the refund's creation, before the channel is called (the
+    // flow adds the refund's id); what the channel then says is the refund's own state.
+    const { refund } = await deps.payments.refund(
+      order.merchant_id,
+      order.out_trade_no,
+      { out_refund_no: outRefundNo, amount_minor: amount, reason },
+      {
+        audit: entry(scope, req, {
+          action: 'payment.refund',
+          merchantId: order.merchant_id,
+          target: order.id,
+          details: { amountMinor: amount, currency: order.currency, reason },
+        }),
+      },
+    );
     return reply.code(201).send(refundOut(refund));
   });
 
@@ -266,8 +273,12 @@ export function registerBackOfficePayments(hq: FastifyInstance, deps: BackOffice
     if (!canRefund(scope)) throw new KauriError('forbidden', `a ${scope.role} may not close payments`);
     if (order.status !== 'created' && order.status !== 'pending')
       throw new KauriError('order_not_closable', `The payment is ${order.status} and cannot be closed`);
-    await deps.payments.closeOrder(order, 'hq_close');
-    await log(scope, req, { action: 'payment.close', merchantId: order.merchant_id, target: order.id });
+    // Committed with the close itself (the flow adds the state the payment ended in).
+    await deps.payments.closeOrder(
+      order,
+      'hq_close',
+      entry(scope, req, { action: 'payment.close', merchantId: order.merchant_id, target: order.id }),
+    );
     return rowOf(order.id);
   });
 

@@ -1,12 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import type { Clock } from '../../protocol/clock.js';
-import { startBridge, type Bridge, type BridgeOptions } from '../bridge.js';
-import { ChannelRegistry } from '../channels/channel.js';
-import { createTestDatabase, storeKinds } from '../../test/support/stores.js';
+import type { BridgeOptions } from '../bridge.js';
+import { storeKinds } from '../../test/support/stores.js';
+import { handClock, HQ_PASSWORD, openHq, type HqLogin as Login, type HqTest } from '../../test/support/hq-routes.js';
 import { totpCodeOf } from './totp.js';
 import { INVITE_MS } from './people.js';
 
@@ -14,83 +10,20 @@ import { INVITE_MS } from './people.js';
 // admin creating an HQ user, a store manager listing users, an invitation used or expired, a
 // wrong or replayed TOTP code, and a role that must use TOTP reaching nothing else until it does.
 
-function handClock(start = Date.parse('2026-12-04T09:00:10Z')): Clock & { advance(ms: number): void } {
-  let t = start;
-  return {
-    now: () => new Date(t),
-    duration: (ms) => ms,
-    sleep: async () => undefined,
-    advance: (ms) => {
-      t += ms;
-    },
-  };
-}
+const open = (kind: 'sqlite' | 'postgres', clock: Clock, more: Partial<BridgeOptions> = {}) =>
+  openHq(kind, { clock, publicBaseUrl: 'https://pay.example.co.nz', ...more });
 
-interface Login {
-  cookie: string;
-  csrf: string;
-}
-
-async function open(kind: 'sqlite' | 'postgres', clock: Clock, more: Partial<BridgeOptions> = {}) {
-  const db = await createTestDatabase(kind);
-  const files = mkdtempSync(join(tmpdir(), 'kauri-people-'));
-  const bridge = await startBridge({
-    dbUrl: db.url,
-    port: 0,
-    secretKey: 'people-routes-secret-key-0123456789abcdef',
-    filesDir: files,
-    log: pino({ level: 'silent' }),
-    channels: new ChannelRegistry(),
-    fx: { pullAtStart: false },
-    runJobs: false,
-    clock,
-    publicBaseUrl: 'https://pay.example.co.nz',
-    ...more,
-  });
-  return {
-    bridge,
-    close: async () => {
-      await bridge.close();
-      await db.drop();
-      rmSync(files, { recursive: true, force: true });
-    },
-  };
-}
-
-function client(bridge: Bridge) {
-  const call = async (method: string, url: string, as?: Login, payload?: unknown) => {
-    const res = await bridge.app.inject({
-      method: method as 'GET',
-      url,
-      headers: {
-        ...(as ? { cookie: as.cookie, 'x-csrf-token': as.csrf } : {}),
-        ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(payload !== undefined ? { payload: JSON.stringify(payload) } : {}),
-    });
-    const body = res.body ? (JSON.parse(res.body) as Record<string, any>) : {};
-    return { status: res.statusCode, body, code: body.error?.code as string | undefined, headers: res.headers };
-  };
-  const login = async (username: string, password = 'a long password', totp?: string): Promise<Login> => {
-    const res = await bridge.app.inject({
-      method: 'POST',
-      url: '/hq/api/login',
-      headers: { 'content-type': 'application/json' },
-      payload: JSON.stringify({ username, password, ...(totp ? { totp } : {}) }),
-    });
-    if (res.statusCode !== 200) throw Object.assign(new Error(res.body), { status: res.statusCode, body: res.json() });
-    const cookie = String(res.headers['set-cookie']).split(';')[0]!;
-    return { cookie, csrf: (res.json() as { csrf: string }).csrf };
-  };
+/** The helper's requests, and a sign-in answered as its outcome: `ok` or the error's code. */
+function client(hq: HqTest) {
   const loginCode = async (username: string, totp?: string): Promise<string> => {
     try {
-      await login(username, 'a long password', totp);
+      await hq.login(username, HQ_PASSWORD, totp);
       return 'ok';
     } catch (err) {
       return (err as { body: { error: { code: string } } }).body.error.code;
     }
   };
-  return { call, login, loginCode };
+  return { call: hq.call, login: hq.login, loginCode };
 }
 
 describe.each(storeKinds())('back-office people over HTTP (%s)', (kind) => {
@@ -109,21 +42,15 @@ describe.each(storeKinds())('back-office people over HTTP (%s)', (kind) => {
     const a2 = await acc.createStore({ merchantId: a.id, name: 'A2' });
     const b1 = await acc.createStore({ merchantId: b.id, name: 'B1' });
     ids = { a: a.id, b: b.id, a1: a1.id, a2: a2.id, b1: b1.id, a1code: a1.code };
-    const pw = 'a long password';
-    await acc.createUser({ username: 'root', password: pw, role: 'hq_admin' });
-    await acc.createUser({ username: 'fin', password: pw, role: 'hq_finance' });
-    await acc.createUser({ username: 'madmin', password: pw, role: 'merchant_admin', merchantId: a.id });
-    await acc.createUser({ username: 'badmin', password: pw, role: 'merchant_admin', merchantId: b.id });
-    await acc.createUser({
-      username: 'mgr',
-      password: pw,
-      role: 'store_manager',
-      merchantId: a.id,
-      storeIds: [a1.id],
-      refundLimitMinor: 5000,
-    });
-    await acc.createUser({ username: 'view', password: pw, role: 'viewer', merchantId: a.id });
-    api = client(env.bridge);
+    await env.users([
+      { username: 'root', role: 'hq_admin' },
+      { username: 'fin', role: 'hq_finance' },
+      { username: 'madmin', role: 'merchant_admin', merchantId: a.id },
+      { username: 'badmin', role: 'merchant_admin', merchantId: b.id },
+      { username: 'mgr', role: 'store_manager', merchantId: a.id, storeIds: [a1.id], refundLimitMinor: 5000 },
+      { username: 'view', role: 'viewer', merchantId: a.id },
+    ]);
+    api = client(env);
     root = await api.login('root');
     madmin = await api.login('madmin');
     mgr = await api.login('mgr');
@@ -352,17 +279,13 @@ describe('kauri bridge --require-totp', () => {
   let api: ReturnType<typeof client>;
   beforeAll(async () => {
     env = await open('sqlite', clock, { hq: { requireTotp: ['hq_admin', 'hq_finance'], totpExemptUsers: ['hq'] } });
-    const pw = 'a long password';
-    await env.bridge.accounts.createUser({ username: 'root', password: pw, role: 'hq_admin' });
-    await env.bridge.accounts.createUser({ username: 'hq', password: pw, role: 'hq_admin' });
     const m = await env.bridge.accounts.createMerchant({ name: 'Aroha Books' });
-    await env.bridge.accounts.createUser({
-      username: 'madmin',
-      password: pw,
-      role: 'merchant_admin',
-      merchantId: m.id,
-    });
-    api = client(env.bridge);
+    await env.users([
+      { username: 'root', role: 'hq_admin' },
+      { username: 'hq', role: 'hq_admin' },
+      { username: 'madmin', role: 'merchant_admin', merchantId: m.id },
+    ]);
+    api = client(env);
   });
   afterAll(async () => {
     await env?.close();

@@ -1,42 +1,21 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { startBridge, type Bridge } from '../bridge.js';
-import { ChannelRegistry } from '../channels/channel.js';
 import { FREE_ATTEMPTS, loginDelayMs } from './sessions.js';
-import { createTestDatabase, type TestDatabase } from '../../test/support/stores.js';
+import { openHq, type HqTest } from '../../test/support/hq-routes.js';
 
 // The HQ cookie behind a TLS-terminating proxy that the bridge is not told to trust: the
 // request reaches us over plain http, but the browser is on https, so the cookie must be Secure.
 
 describe('HQ login and session cookie', () => {
-  const open: Array<{ bridge: Bridge; db: TestDatabase; files: string }> = [];
+  const open: HqTest[] = [];
   afterEach(async () => {
-    for (const o of open.splice(0)) {
-      await o.bridge.close();
-      await o.db.drop();
-      rmSync(o.files, { recursive: true, force: true });
-    }
+    for (const o of open.splice(0)) await o.close();
   });
 
   const loginCookie = async (publicBaseUrl: string | undefined): Promise<string> => {
-    const db = await createTestDatabase('sqlite');
-    const files = mkdtempSync(join(tmpdir(), 'kauri-hq-cookie-'));
-    const bridge = await startBridge({
-      dbUrl: db.url,
-      port: 0,
-      secretKey: 'hq-cookie-secret-key-0123456789abcdef',
-      filesDir: files,
-      log: pino({ level: 'silent' }),
-      channels: new ChannelRegistry(),
-      fx: { pullAtStart: false },
-      runJobs: false,
-      ...(publicBaseUrl ? { publicBaseUrl } : {}),
-    });
-    open.push({ bridge, db, files });
-    await bridge.accounts.createUser({ username: 'aroha', password: 'correct horse battery', role: 'hq_admin' });
+    const hq = await openHq('sqlite', publicBaseUrl ? { publicBaseUrl } : {});
+    open.push(hq);
+    const bridge = hq.bridge;
+    await hq.users([{ username: 'aroha', password: 'correct horse battery', role: 'hq_admin' }]);
     const res = await fetch(`${bridge.url}/hq/api/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -54,22 +33,11 @@ describe('HQ login and session cookie', () => {
   });
 
   it('a burst of bad logins from one client leaves the real user, from another, logging in at once', async () => {
-    const db = await createTestDatabase('sqlite');
-    const files = mkdtempSync(join(tmpdir(), 'kauri-hq-burst-'));
     // Behind a trusted proxy, so each request can name its client in X-Forwarded-For.
-    const bridge = await startBridge({
-      dbUrl: db.url,
-      port: 0,
-      secretKey: 'hq-cookie-secret-key-0123456789abcdef',
-      filesDir: files,
-      log: pino({ level: 'silent' }),
-      channels: new ChannelRegistry(),
-      fx: { pullAtStart: false },
-      runJobs: false,
-      trustProxy: '127.0.0.1',
-    });
-    open.push({ bridge, db, files });
-    await bridge.accounts.createUser({ username: 'aroha', password: 'correct horse battery', role: 'hq_admin' });
+    const hq = await openHq('sqlite', { trustProxy: '127.0.0.1' });
+    open.push(hq);
+    const bridge = hq.bridge;
+    await hq.users([{ username: 'aroha', password: 'correct horse battery', role: 'hq_admin' }]);
     const login = (from: string, password: string) =>
       fetch(`${bridge.url}/hq/api/login`, {
         method: 'POST',

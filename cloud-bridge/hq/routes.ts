@@ -230,9 +230,18 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
       totpEnabled: s.totpEnabled,
       totpRequired: totpRequired(s),
     });
-    /** Records a change made through this page (after it is made, when the change is not ours to wrap). */
-    const audit = (req: FastifyRequest, s: Session, entry: Omit<AuditEntry, 'actor' | 'ip'>) =>
-      deps.audit.record({ ...entry, actor: s.scope, ip: req.ip });
+    /** The audit entry of a change made through this page: the service writes it in the change's transaction. */
+    const entry = (req: FastifyRequest, s: Session, e: Omit<AuditEntry, 'actor' | 'ip'>): AuditEntry => ({
+      ...e,
+      actor: s.scope,
+      ip: req.ip,
+    });
+    /**
+     * Records a change after it was made, for the changes whose service does not take an entry
+     * yet (sign-off, a reconciliation run, a pairing code).
+     */
+    const audit = (req: FastifyRequest, s: Session, e: Omit<AuditEntry, 'actor' | 'ip'>) =>
+      deps.audit.record(entry(req, s, e));
     const today = () => dateOfDayNumber(channelDayNumber(deps.clock.now().getTime()));
     const range = (q: Record<string, string | undefined>): { from: string; to: string } => {
       const to = q.to ? checkDay(q.to) : today();
@@ -327,20 +336,22 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
           ? undefined
           : Number(b.adjustMinor);
       const key = str(b.key, 'key', 400);
-      const result = await deps.reconcile.resolve(key, {
-        action: str(b.action, 'action', 20),
-        note: typeof b.note === 'string' ? b.note : '',
-        actor: who(s.user),
-        linkedOrder: typeof b.linkedOrder === 'string' ? b.linkedOrder : undefined,
-        adjustMinor: adjust,
-      });
-      await audit(req, s, {
-        action: 'difference.resolve',
-        merchantId: result.merchantId,
-        target: key,
-        details: { action: b.action, note: b.note, adjustMinor: adjust ?? null, linkedOrder: b.linkedOrder ?? null },
-      });
-      return result;
+      // The audit entry commits in the resolution's own transaction (the service adds the merchant).
+      return deps.reconcile.resolve(
+        key,
+        {
+          action: str(b.action, 'action', 20),
+          note: typeof b.note === 'string' ? b.note : '',
+          actor: who(s.user),
+          linkedOrder: typeof b.linkedOrder === 'string' ? b.linkedOrder : undefined,
+          adjustMinor: adjust,
+        },
+        entry(req, s, {
+          action: 'difference.resolve',
+          target: key,
+          details: { action: b.action, note: b.note, adjustMinor: adjust ?? null, linkedOrder: b.linkedOrder ?? null },
+        }),
+      );
     });
     hq.post<{ Params: { channel: string; day: string } }>('/hq/api/days/:channel/:day/sign-off', async (req) => {
       const s = await auth(req, { write: true });
@@ -381,29 +392,31 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
     hq.post('/hq/api/adjustments', async (req) => {
       const s = await auth(req, { write: true });
       const b = body(req);
-      const id = await deps.reconcile.addAdjustment({
-        channel: str(b.channel, 'channel'),
-        day: str(b.day, 'day'),
-        merchantId: str(b.merchantId, 'merchantId'),
-        currency: str(b.currency, 'currency', 3),
-        amountMinor: Number(b.amountMinor),
-        note: str(b.note, 'note', 2000),
-        refersTo: typeof b.refersTo === 'string' ? b.refersTo : undefined,
-        actor: who(s.user),
-      });
-      await audit(req, s, {
-        action: 'adjustment.create',
-        merchantId: String(b.merchantId),
-        target: String(id),
-        details: {
-          channel: b.channel,
-          day: b.day,
-          currency: b.currency,
+      // The audit entry commits with the booking (the service sets its target, the new id).
+      const id = await deps.reconcile.addAdjustment(
+        {
+          channel: str(b.channel, 'channel'),
+          day: str(b.day, 'day'),
+          merchantId: str(b.merchantId, 'merchantId'),
+          currency: str(b.currency, 'currency', 3),
           amountMinor: Number(b.amountMinor),
-          note: b.note,
-          refersTo: b.refersTo ?? null,
+          note: str(b.note, 'note', 2000),
+          refersTo: typeof b.refersTo === 'string' ? b.refersTo : undefined,
+          actor: who(s.user),
         },
-      });
+        entry(req, s, {
+          action: 'adjustment.create',
+          merchantId: String(b.merchantId),
+          details: {
+            channel: b.channel,
+            day: b.day,
+            currency: b.currency,
+            amountMinor: Number(b.amountMinor),
+            note: b.note,
+            refersTo: b.refersTo ?? null,
+          },
+        }),
+      );
       return { id };
     });
     hq.get('/hq/api/files', async (req) => {
@@ -446,7 +459,7 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
         .send(settlementCsv(rows));
     });
 
-    if (deps.payouts) registerPayoutRoutes(hq, deps.payouts, auth, (req, s, entry) => audit(req, s, entry));
+    if (deps.payouts) registerPayoutRoutes(hq, deps.payouts, auth, entry);
     registerPeopleRoutes(hq, deps, auth, totpRequired);
     registerDeveloperRoutes(hq, deps, auth);
     registerMerchantRoutes(hq, deps, auth);

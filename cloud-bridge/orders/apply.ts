@@ -4,6 +4,7 @@ import type { ChannelOutcome } from '../channels/channel.js';
 import type { RecordedMessage } from './recorder.js';
 import { decide, isEmpty } from './decide.js';
 import type { FlowContext } from './flow.js';
+import type { AuditEntry } from '../hq/audit.js';
 
 export interface ApplyOptions {
   /** The raw channel messages the outcome was read from: written in the same transaction. */
@@ -15,6 +16,11 @@ export interface ApplyOptions {
    * (its version still guards the commit: if it moved meanwhile, the order is read afresh).
    */
   known?: Order;
+  /**
+   * The back office's entry of who asked for this (a close): committed with the change when
+   * the order's state changes, its details given the state it ended in. Nothing changed, no entry.
+   */
+  audit?: AuditEntry;
 }
 
 /**
@@ -40,7 +46,13 @@ export async function applyOutcome(
       if (messages.length) await flow.writer.transaction((trx) => flow.writer.recordIn(trx, messages));
       after = order;
     } else {
-      after = await flow.writer.commit(order, decision, messages);
+      const a = options.audit && decision.to.length > 0 ? options.audit : undefined;
+      after = await flow.writer.commit(
+        order,
+        decision,
+        messages,
+        a && { ...a, details: { ...a.details, status: decision.to[decision.to.length - 1] } },
+      );
       if (!after) continue; // someone else moved the order first
     }
     flow.writer.crash('apply:committed');

@@ -10,6 +10,7 @@ import type { MessageRecorder, RecordedMessage } from './recorder.js';
 import type { Decision, DecidedTask } from './decide.js';
 import { paymentView } from './views.js';
 import { ORDER_MOVED_SQLSTATE } from './migration.js';
+import { auditInsert, type AuditEntry } from '../hq/audit.js';
 
 // The one way an order changes: everything a transition implies commits in a single
 // transaction, so a crash leaves either the whole change or none of it. Channel
@@ -170,7 +171,12 @@ export class TransitionWriter {
    * decided from. Returns the order after it, or undefined when the order moved meanwhile
    * (nothing was written; the caller reads again and decides again).
    */
-  async commit(order: Order, decision: Decision, messages: readonly RecordedMessage[]): Promise<Order | undefined> {
+  async commit(
+    order: Order,
+    decision: Decision,
+    messages: readonly RecordedMessage[],
+    audit?: AuditEntry,
+  ): Promise<Order | undefined> {
     const { orders } = this.deps;
     const patch: Partial<Order> = { ...decision.patch };
     if (decision.flag) Object.assign(patch, { flagged: true, flag_reason: decision.flag });
@@ -178,7 +184,7 @@ export class TransitionWriter {
     // cannot order; notes and reversals read what they wrote. Those commit as a transaction
     // of several statements; the rest (every create's answer, syncs, closes) as one.
     if (orders.dialect === 'postgres' && !decision.events.length && !decision.note && !decision.reverseRemainder) {
-      return this.commitAsOneStatement(order, decision, patch, messages);
+      return this.commitAsOneStatement(order, decision, patch, messages, audit);
     }
     return this.transaction(async (trx, wake) => {
       const after = await orders.advanceIn(trx, order, {
@@ -208,6 +214,7 @@ export class TransitionWriter {
       this.crash('apply:tasks', decision.cause);
       await this.recordIn(trx, messages);
       this.crash('apply:messages', decision.cause);
+      if (audit) await auditInsert(trx, audit, this.deps.clock.now()).execute();
       return current;
     });
   }
@@ -217,6 +224,7 @@ export class TransitionWriter {
     decision: Decision,
     patch: Partial<Order>,
     messages: readonly RecordedMessage[],
+    audit?: AuditEntry,
   ): Promise<Order | undefined> {
     const { orders, recorder, scheduler } = this.deps;
     const db = orders.db;
@@ -235,7 +243,8 @@ export class TransitionWriter {
     const record = recorder.recordAllQuery(messages, db);
     this.crash('apply:messages', decision.cause);
     try {
-      await this.oneStatement([history, ...tasks, record], update);
+      const logged = audit && auditInsert(db, audit, this.deps.clock.now());
+      await this.oneStatement([history, ...tasks, record, logged], update);
     } catch (err) {
       if ((err as { code?: string }).code === ORDER_MOVED_SQLSTATE) return undefined;
       throw err;

@@ -8,6 +8,7 @@ import { AUTO_REFUND_TASK, REFUND_TASK, SYNC_TASK } from './decide.js';
 import { channelContext, type FlowContext, type PaymentDeps, type PaymentHooks } from './flow.js';
 import { handleNotify, type NotifyResult } from './notify.js';
 import { autoRefund, checkRefund, refund, type RefundInput } from './refunds.js';
+import type { AuditEntry } from '../hq/audit.js';
 import { checkOrder, closeOrder, sweep, syncOrder } from './sync.js';
 
 export type { CreateContext, CreatePaymentInput } from './create.js';
@@ -81,8 +82,9 @@ export class PaymentService {
     return closeOrder(this.flow, await this.getPayment(merchantId, outTradeNo), cause);
   }
 
-  async closeOrder(order: Order, cause: string): Promise<Order> {
-    return closeOrder(this.flow, order, cause);
+  /** `audit`: the back office's entry of who closed it, committed with the close (apply.ts). */
+  async closeOrder(order: Order, cause: string, audit?: AuditEntry): Promise<Order> {
+    return closeOrder(this.flow, order, cause, audit);
   }
 
   /** Asks the channel about an open order now (the customer is waiting on a page). */
@@ -99,7 +101,7 @@ export class PaymentService {
     merchantId: string,
     outTradeNo: string,
     input: RefundInput,
-    options: { automatic?: boolean; cause?: string } = {},
+    options: { automatic?: boolean; cause?: string; audit?: AuditEntry } = {},
   ): Promise<{ refund: Refund; order: Order }> {
     return refund(this.flow, merchantId, outTradeNo, input, options);
   }

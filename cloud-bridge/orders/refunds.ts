@@ -10,6 +10,7 @@ import type { RecordedMessage } from './recorder.js';
 import type { Wakeups } from './commit.js';
 import { REFUND_TASK, type DecidedTask } from './decide.js';
 import { ask, channelFor, hashRequest, type FlowContext } from './flow.js';
+import { auditInsert, type AuditEntry } from '../hq/audit.js';
 
 // Refunds, sent exactly once. A send is a lease committed before the channel call (with the
 // task that checks on it): while it runs no one else sends or re-checks the refund. What the
@@ -38,7 +39,16 @@ export async function refund(
   merchantId: string,
   outTradeNo: string,
   input: RefundInput,
-  options: { automatic?: boolean; cause?: string } = {},
+  options: {
+    automatic?: boolean;
+    cause?: string;
+    /**
+     * The back office's entry of who asked for it: committed with the refund's creation (its
+     * details get the refund's id), before the channel is called. A repeated request that finds
+     * the refund made writes none.
+     */
+    audit?: AuditEntry;
+  } = {},
 ): Promise<{ refund: Refund; order: Order }> {
   const { deps, writer } = flow;
   if (!Number.isSafeInteger(input.amount_minor) || input.amount_minor <= 0) throw new KauriError('invalid_amount');
@@ -82,6 +92,8 @@ export async function refund(
         const after = await deps.orders.reserveRefundIn(trx, order, row, options.cause ?? 'refund_requested');
         // Should this process die during the call, the check runs once the send lease is over.
         if (after) await writer.enqueueIn(trx, wake, [recheck(id, SENDING_LEASE_MS, false)]);
+        const a = options.audit;
+        if (after && a) await auditInsert(trx, { ...a, details: { ...a.details, refundId: id } }, now).execute();
         return after;
       });
     } catch (err) {

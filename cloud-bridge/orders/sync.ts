@@ -7,13 +7,14 @@ import { applyOutcome } from './apply.js';
 import { REFUND_TASK, syncTask } from './decide.js';
 import { ask, channelFor, presentedPolicy, type FlowContext } from './flow.js';
 import { isOpen } from './state-machine.js';
+import type { AuditEntry } from '../hq/audit.js';
 
 // Finding out what became of open orders: closing, polling and the sweep.
 
 const unknown = (reason: string): ChannelOutcome => ({ state: 'unknown', reason });
 
 /** Closes an unpaid order at the channel (or reverses a presented-code one). */
-export async function closeOrder(flow: FlowContext, order: Order, cause: string): Promise<Order> {
+export async function closeOrder(flow: FlowContext, order: Order, cause: string, audit?: AuditEntry): Promise<Order> {
   if (!isOpen(order.status)) {
     if (order.status === 'closed' || order.status === 'reversed' || order.status === 'failed') return order;
     throw new KauriError('order_not_closable', `The payment is ${order.status} and cannot be closed`);
@@ -21,7 +22,7 @@ export async function closeOrder(flow: FlowContext, order: Order, cause: string)
   const messages: RecordedMessage[] = [];
   const { channel, ctx, ref } = await channelFor(flow.deps, order, messages);
   const outcome = await ask(() => channel.close(ctx, ref), unknown);
-  const after = await applyOutcome(flow, order.id, outcome, cause, { messages, syncAfterMs: 5000 });
+  const after = await applyOutcome(flow, order.id, outcome, cause, { messages, syncAfterMs: 5000, audit });
   if (isOpen(after.status)) {
     throw new KauriError(
       'channel_unavailable',

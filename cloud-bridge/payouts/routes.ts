@@ -4,17 +4,21 @@ import { isHq, type Session } from '../hq/sessions.js';
 import { BANK_FILE_FORMATS } from './formats/index.js';
 import { remittanceCsv, remittancePdf } from './remittance.js';
 import type { PayoutService } from './service.js';
+import type { AuditEntry } from '../hq/audit.js';
 
 // The HQ page's payout API under /hq/api/payouts. HQ users run everything; a merchant admin
 // proposes their own merchant's bank account; a merchant's users see their own remittances.
 
 type Auth = (req: FastifyRequest, opts?: { write?: boolean; hq?: boolean }) => Promise<Session>;
-/** Writes a change to the back office's audit log (who and from where come from the request). */
-type AuditRecord = (
+/**
+ * The back office's audit entry of a change (who and from where come from the request): the
+ * service writes it in the change's own transaction.
+ */
+type AuditOf = (
   req: FastifyRequest,
   s: Session,
   entry: { action: string; merchantId?: string | null; target?: string | null; details?: { [k: string]: unknown } },
-) => Promise<void>;
+) => AuditEntry;
 
 function body(req: FastifyRequest): Record<string, unknown> {
   const b = req.body;
@@ -34,12 +38,8 @@ const whole = (v: unknown, name: string): number => {
 const optionalWhole = (v: unknown, name: string) =>
   v === undefined || v === null || v === '' ? undefined : whole(v, name);
 
-export function registerPayoutRoutes(
-  hq: FastifyInstance,
-  payouts: PayoutService,
-  auth: Auth,
-  record: AuditRecord = async () => undefined,
-): void {
+export function registerPayoutRoutes(hq: FastifyInstance, payouts: PayoutService, auth: Auth, entry?: AuditOf): void {
+  const audit: AuditOf | (() => undefined) = entry ?? (() => undefined);
   const who = (s: Session) => s.user.username;
   const ownMerchant = (s: Session): string => {
     if (!s.user.merchant_id) throw new KauriError('forbidden', 'this user belongs to no merchant');
@@ -70,15 +70,15 @@ export function registerPayoutRoutes(
         coolingOffHours: optionalWhole(b.coolingOffHours, 'coolingOffHours'),
       },
       who(s),
+      audit(req, s, {
+        action: 'payout.settings',
+        details: {
+          originatorName: b.originatorName ?? null,
+          coolingOffHours: b.coolingOffHours ?? null,
+          originatorAccountChanged: typeof b.originatorAccount === 'string',
+        },
+      }),
     );
-    await record(req, s, {
-      action: 'payout.settings',
-      details: {
-        originatorName: b.originatorName ?? null,
-        coolingOffHours: b.coolingOffHours ?? null,
-        originatorAccountChanged: typeof b.originatorAccount === 'string',
-      },
-    });
     return payouts.settings();
   });
 
@@ -98,9 +98,10 @@ export function registerPayoutRoutes(
       throw new KauriError('forbidden', 'only HQ and merchant admins record bank accounts');
     const b = body(req);
     const schedule = text(b.schedule, 'schedule', 10);
+    const merchantId = hqUser ? text(b.merchantId, 'merchantId') : ownMerchant(s);
     const account = await payouts.setAccount(
       {
-        merchantId: hqUser ? text(b.merchantId, 'merchantId') : ownMerchant(s),
+        merchantId,
         accountNumber: text(b.accountNumber, 'accountNumber', 40),
         accountName: text(b.accountName, 'accountName', 40),
         schedule: schedule as 'daily' | 'weekly' | 'monthly',
@@ -108,28 +109,33 @@ export function registerPayoutRoutes(
         minimumMinor: optionalWhole(b.minimumMinor, 'minimumMinor') ?? 0,
         actor: who(s),
       },
-      { approve: hqUser },
-    );
-    await record(req, s, {
-      action: 'payout.account.set',
-      merchantId: account.merchant_id,
-      target: String(account.id),
-      details: {
-        accountName: b.accountName,
-        accountLast4: String(b.accountNumber).replace(/\D/g, '').slice(-4),
-        schedule,
+      {
+        approve: hqUser,
+        // The service sets the target, the new account's id.
+        audit: audit(req, s, {
+          action: 'payout.account.set',
+          merchantId,
+          details: {
+            accountName: b.accountName,
+            accountLast4: String(b.accountNumber).replace(/\D/g, '').slice(-4),
+            schedule,
+          },
+        }),
       },
-    });
+    );
     return { account };
   });
   hq.post<{ Params: { id: string } }>('/hq/api/payouts/accounts/:id/decide', async (req) => {
     const s = await auth(req, { write: true });
-    const account = await payouts.decideAccount(req.params.id, body(req).approve === true, who(s));
-    await record(req, s, {
-      action: body(req).approve === true ? 'payout.account.approve' : 'payout.account.reject',
-      merchantId: account.merchant_id,
-      target: req.params.id,
-    });
+    const account = await payouts.decideAccount(
+      req.params.id,
+      body(req).approve === true,
+      who(s),
+      audit(req, s, {
+        action: body(req).approve === true ? 'payout.account.approve' : 'payout.account.reject',
+        target: req.params.id,
+      }),
+    );
     return { account };
   });
 
@@ -145,13 +151,13 @@ export function registerPayoutRoutes(
       text(b.channel, 'channel', 10),
       { percent: text(b.percent, 'percent', 10), fixedMinor: whole(b.fixedMinor ?? 0, 'fixedMinor') },
       who(s),
+      audit(req, s, {
+        action: 'payout.fee.set',
+        merchantId: String(b.merchantId),
+        target: String(b.channel),
+        details: { percent: b.percent, fixedMinor: b.fixedMinor ?? 0 },
+      }),
     );
-    await record(req, s, {
-      action: 'payout.fee.set',
-      merchantId: String(b.merchantId),
-      target: String(b.channel),
-      details: { percent: b.percent, fixedMinor: b.fixedMinor ?? 0 },
-    });
     return { fees: await payouts.fees() };
   });
 
@@ -161,8 +167,7 @@ export function registerPayoutRoutes(
   });
   hq.post('/hq/api/payouts/runs', async (req) => {
     const s = await auth(req, { write: true });
-    const run = await payouts.buildRun({ actor: who(s) });
-    await record(req, s, { action: 'payout.run.create', target: run ? String(run.id) : null });
+    const run = await payouts.buildRun({ actor: who(s), audit: audit(req, s, { action: 'payout.run.create' }) });
     return { run };
   });
   hq.get<{ Params: { id: string } }>('/hq/api/payouts/runs/:id', async (req) => {
@@ -173,14 +178,20 @@ export function registerPayoutRoutes(
   });
   hq.post<{ Params: { id: string } }>('/hq/api/payouts/runs/:id/approve', async (req) => {
     const s = await auth(req, { write: true });
-    const run = await payouts.approve(req.params.id, who(s));
-    await record(req, s, { action: 'payout.run.approve', target: req.params.id });
+    const run = await payouts.approve(
+      req.params.id,
+      who(s),
+      audit(req, s, { action: 'payout.run.approve', target: req.params.id }),
+    );
     return { run };
   });
   hq.post<{ Params: { id: string } }>('/hq/api/payouts/runs/:id/cancel', async (req) => {
     const s = await auth(req, { write: true });
-    const run = await payouts.cancel(req.params.id, who(s));
-    await record(req, s, { action: 'payout.run.cancel', target: req.params.id });
+    const run = await payouts.cancel(
+      req.params.id,
+      who(s),
+      audit(req, s, { action: 'payout.run.cancel', target: req.params.id }),
+    );
     return { run };
   });
   hq.get<{ Params: { id: string }; Querystring: { format?: string; due?: string } }>(
@@ -199,8 +210,8 @@ export function registerPayoutRoutes(
       text(b.format, 'format', 20),
       who(s),
       typeof b.dueDate === 'string' && b.dueDate ? b.dueDate : undefined,
+      audit(req, s, { action: 'payout.run.file', target: req.params.id, details: { format: b.format } }),
     );
-    await record(req, s, { action: 'payout.run.file', target: req.params.id, details: { format: b.format } });
     return reply
       .type(file.contentType)
       .header('content-disposition', `attachment; filename="${file.fileName}"`)
@@ -213,8 +224,12 @@ export function registerPayoutRoutes(
     const kind = b.kind === 'ofx' ? 'ofx' : b.kind === 'csv' ? 'csv' : undefined;
     if (!kind) throw new KauriError('invalid_request', 'kind is csv or ofx');
     const content = text(b.content, 'content', 4_000_000);
-    const result = await payouts.importStatement(Buffer.from(content, 'base64'), kind, who(s));
-    await record(req, s, { action: 'payout.statement.import', details: { kind } });
+    const result = await payouts.importStatement(
+      Buffer.from(content, 'base64'),
+      kind,
+      who(s),
+      audit(req, s, { action: 'payout.statement.import', details: { kind } }),
+    );
     return result;
   });
 

@@ -11,6 +11,7 @@ import type { AccountsRepo } from '../store/accounts.js';
 import type { Store } from '../store/db.js';
 import type { Database } from '../store/schema.js';
 import { nowIso } from '../store/dialect.js';
+import { auditInsert, type AuditEntry } from '../hq/audit.js';
 import { checkNzAccount } from './account-number.js';
 import { BANK_FILE_FORMATS, type BankFileFormat, type PayoutBatch } from './formats/index.js';
 import { parseStatement, type StatementLine } from './statements/index.js';
@@ -153,6 +154,14 @@ export class PayoutService {
       .execute();
   }
 
+  /**
+   * The back office's audit entry of the person who asked for a change (hq/audit.ts), written
+   * in the change's own transaction beside the payout audit row.
+   */
+  private async hqAudit(trx: Trx, entry: AuditEntry | undefined): Promise<void> {
+    if (entry) await auditInsert(trx as unknown as Transaction<Database>, entry, this.deps.clock.now()).execute();
+  }
+
   // ---- settings ------------------------------------------------------------------------
 
   async settings(): Promise<{
@@ -173,6 +182,7 @@ export class PayoutService {
   async setSettings(
     s: { originatorAccount?: string; originatorName?: string; coolingOffHours?: number },
     actor: string,
+    audit?: AuditEntry,
   ): Promise<void> {
     const values: Record<string, string> = {};
     if (s.originatorAccount !== undefined) values.originator_account = validAccountNumber(s.originatorAccount);
@@ -195,6 +205,7 @@ export class PayoutService {
           .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_by: actor, updated_at: now }))
           .execute();
       await this.audit(trx, 'settings.set', { actor, data: values });
+      await this.hqAudit(trx, audit);
     });
   }
 
@@ -221,7 +232,7 @@ export class PayoutService {
    * HQ sets (`approve: true`) or a merchant admin proposes a merchant's account. A set account
    * replaces the active one; a replacement is paid only after the cooling-off period.
    */
-  async setAccount(input: AccountInput, options: { approve: boolean }): Promise<BankAccount> {
+  async setAccount(input: AccountInput, options: { approve: boolean; audit?: AuditEntry }): Promise<BankAccount> {
     const { accountNumber, accountName, scheduleDay } = await this.checkAccountInput(input);
     const id = newId('bac');
     const now = this.now();
@@ -256,6 +267,7 @@ export class PayoutService {
         },
       });
       if (options.approve) await this.activate(trx, row, input.actor, cooling);
+      await this.hqAudit(trx, options.audit && { ...options.audit, target: id });
     });
     return (await this.account(id))!;
   }
@@ -301,12 +313,13 @@ export class PayoutService {
   }
 
   /** HQ approves or rejects a merchant admin's proposal. */
-  async decideAccount(id: string, approve: boolean, actor: string): Promise<BankAccount> {
+  async decideAccount(id: string, approve: boolean, actor: string, audit?: AuditEntry): Promise<BankAccount> {
     const row = await this.account(id);
     if (!row) throw new KauriError('not_found', `no bank account proposal "${id}"`);
     if (row.state !== 'proposed') throw new KauriError('payout_state', `that account is ${row.state}, not proposed`);
     const cooling = (await this.settings()).coolingOffHours;
     await this.db.transaction().execute(async (trx) => {
+      await this.hqAudit(trx, audit && { ...audit, merchantId: row.merchant_id });
       if (approve) return this.activate(trx, row, actor, cooling);
       const r = await trx
         .updateTable('merchant_bank_accounts')
@@ -338,7 +351,13 @@ export class PayoutService {
 
   // ---- operator fees -------------------------------------------------------------------
 
-  async setFee(merchantId: string, channel: string, fee: OperatorFee, actor: string): Promise<void> {
+  async setFee(
+    merchantId: string,
+    channel: string,
+    fee: OperatorFee,
+    actor: string,
+    audit?: AuditEntry,
+  ): Promise<void> {
     if (!(await this.deps.accounts.getMerchant(merchantId)))
       throw new KauriError('not_found', `no merchant "${merchantId}"`);
     if (!['wechat', 'alipay', 'bank'].includes(channel))
@@ -366,6 +385,7 @@ export class PayoutService {
         )
         .execute();
       await this.audit(trx, 'operator_fee.set', { merchantId, actor, data: { channel, ...fee } });
+      await this.hqAudit(trx, audit);
     });
   }
 
@@ -394,7 +414,13 @@ export class PayoutService {
    * takes only the merchants whose schedule pays that day (the scheduled job); without it every
    * merchant with something waiting (the HQ button).
    */
-  async buildRun(options: { actor: string; dueOn?: string; scheduledDay?: string }): Promise<Run> {
+  async buildRun(options: {
+    actor: string;
+    dueOn?: string;
+    scheduledDay?: string;
+    /** The person's audit entry (its target is set to the new run's id). */
+    audit?: AuditEntry;
+  }): Promise<Run> {
     const nowMs = this.deps.clock.now().getTime();
     const now = nowIso(new Date(nowMs));
     const open = await this.db
@@ -577,6 +603,7 @@ export class PayoutService {
           actor: options.actor,
           data: { number, totalMinor: total, lines: lines.length, dueOn: options.dueOn ?? null },
         });
+        await this.hqAudit(trx, options.audit && { ...options.audit, target: runId });
       });
     } catch (err) {
       if (err instanceof KauriError) throw err;
@@ -668,6 +695,7 @@ export class PayoutService {
     actor: string,
     extra?: (trx: Trx) => Promise<void>,
     points?: { state: PayoutCrashPoint; audit: PayoutCrashPoint },
+    hq?: AuditEntry,
   ): Promise<Run> {
     await this.db.transaction().execute(async (trx) => {
       const r = await trx
@@ -684,13 +712,14 @@ export class PayoutService {
       if (points) this.crash(points.state);
       await extra?.(trx);
       await this.audit(trx, action, { runId: id, actor, data: set });
+      await this.hqAudit(trx, hq);
       if (points) this.crash(points.audit);
     });
     return (await this.run(id))!;
   }
 
   /** Four eyes: a second HQ user approves (the scheduler's runs by any one). */
-  async approve(id: string, actor: string): Promise<Run> {
+  async approve(id: string, actor: string, audit?: AuditEntry): Promise<Run> {
     const run = await this.run(id);
     if (!run) throw new KauriError('not_found', `no payout run "${id}"`);
     if (run.built_by === actor) throw new KauriError('payout_self_approval');
@@ -701,11 +730,14 @@ export class PayoutService {
       { state: 'approved', approved_by: actor, approved_at: this.now() },
       'run.approved',
       actor,
+      undefined,
+      undefined,
+      audit,
     );
   }
 
   /** Gives the run's days back, so the next run takes them again. */
-  async cancel(id: string, actor: string): Promise<Run> {
+  async cancel(id: string, actor: string, audit?: AuditEntry): Promise<Run> {
     return this.transition(
       id,
       ['built', 'approved'],
@@ -715,6 +747,8 @@ export class PayoutService {
       async (trx) => {
         await trx.deleteFrom('payout_items').where('run_id', '=', id).execute();
       },
+      undefined,
+      audit,
     );
   }
 
@@ -760,6 +794,7 @@ export class PayoutService {
     formatId: string,
     actor: string,
     dueDate?: string,
+    audit?: AuditEntry,
   ): Promise<{ fileName: string; contentType: string; body: Buffer }> {
     const run = await this.run(id);
     if (!run) throw new KauriError('not_found', `no payout run "${id}"`);
@@ -767,6 +802,8 @@ export class PayoutService {
     if (run.state === 'downloaded') {
       if (run.format !== format.id)
         throw new KauriError('payout_state', `the run's file was made as ${run.format}; it cannot change any more`);
+      // Nothing changes: the entry only says who took the file again.
+      if (audit) await auditInsert(this.deps.store.db, audit, this.deps.clock.now()).execute();
       return {
         fileName: run.file_name!,
         contentType: format.contentType,
@@ -807,6 +844,7 @@ export class PayoutService {
       actor,
       undefined,
       { state: 'download:state', audit: 'download:audit' },
+      audit,
     ).catch(async (err) => {
       // Downloaded by someone else meanwhile: theirs is the file.
       const again = await this.run(id);
@@ -828,7 +866,12 @@ export class PayoutService {
    * particulars and code the file gave the payment, else by payee name and amount. A line
    * confirmed paid gets its `payout.paid` event in the same transaction.
    */
-  async importStatement(body: Buffer, kind: 'csv' | 'ofx', actor: string): Promise<StatementImport> {
+  async importStatement(
+    body: Buffer,
+    kind: 'csv' | 'ofx',
+    actor: string,
+    audit?: AuditEntry,
+  ): Promise<StatementImport> {
     const parsed = parseStatement(body, kind);
     const debits = parsed.map((l, i) => ({ l, i })).filter(({ l }) => l.amountMinor < 0);
     const latest = parsed.reduce((m, l) => (l.date > m ? l.date : m), '');
@@ -929,6 +972,7 @@ export class PayoutService {
           missing: result.missing.length,
         },
       });
+      await this.hqAudit(trx, audit);
       this.crash('statement:audit');
     });
     this.crash('statement:committed');

@@ -31,9 +31,15 @@ export class WebhooksRepo {
     return this.db.transaction().execute(work);
   }
 
-  async upsertEndpoint(merchantId: string, url: string, sealedSecret: string): Promise<void> {
+  /** Sets a merchant's endpoint; on `db`, a transaction when the caller writes more with it. */
+  async upsertEndpoint(
+    merchantId: string,
+    url: string,
+    sealedSecret: string,
+    db: Kysely<Database> = this.db,
+  ): Promise<void> {
     const now = this.now();
-    await this.db
+    await db
       .insertInto('webhook_endpoints')
       .values({ merchant_id: merchantId, url, secret: sealedSecret, created_at: now, updated_at: now })
       .onConflict((oc) => oc.column('merchant_id').doUpdateSet({ url, secret: sealedSecret, updated_at: now }))

@@ -10,6 +10,7 @@ import type { Store } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import type { SecretBox } from '../store/secret-box.js';
 import { WebhooksRepo, type Delivery, type DeliveryAttempt } from './repo.js';
+import { auditInsert, type AuditEntry } from '../hq/audit.js';
 import { assertAllowedUrl } from '../onecode/checkouts.js';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, signatureHeader } from './verify-signature.js';
 import {
@@ -78,8 +79,11 @@ export class WebhookService {
     this.unsubscribe();
   }
 
-  /** Sets the merchant's webhook URL and returns a new signing secret (shown once). */
-  async setEndpoint(merchantId: string, url: string): Promise<{ url: string; secret: string }> {
+  /**
+   * Sets the merchant's webhook URL and returns a new signing secret (shown once). `audit`,
+   * the back office's entry of who set it, commits in the same transaction as the endpoint.
+   */
+  async setEndpoint(merchantId: string, url: string, audit?: AuditEntry): Promise<{ url: string; secret: string }> {
     const merchant = await this.deps.accounts.getMerchant(merchantId);
     if (!merchant) throw new KauriError('not_found', `No merchant "${merchantId}"`);
     assertWebhookUrlShape(
@@ -92,7 +96,10 @@ export class WebhookService {
     const reader = readerOf(merchantId);
     if (!(await this.deps.events.hasCursor(reader)))
       await this.deps.events.advance(reader, await this.deps.events.head());
-    await this.repo.upsertEndpoint(merchantId, url, sealed);
+    await this.repo.transaction(async (trx) => {
+      await this.repo.upsertEndpoint(merchantId, url, sealed, trx);
+      if (audit) await auditInsert(trx, audit, this.deps.clock.now()).execute();
+    });
     return { url, secret };
   }
 

@@ -3,6 +3,7 @@ import type { Clock } from '../../../protocol/clock.js';
 import { newId } from '../../../protocol/ids.js';
 import type { Store } from '../../store/db.js';
 import { nowIso } from '../../store/dialect.js';
+import { auditInsert, type AuditEntry } from '../../hq/audit.js';
 import type {
   Database,
   ReconAdjustmentTable,
@@ -222,8 +223,16 @@ export class ReconRunsRepo {
       .execute();
   }
 
-  /** A resolution's new version of a difference and (for an adjustment) its booking, together. */
-  async resolveDifference(row: NewDifference, version: number, adjustment?: NewAdjustment): Promise<void> {
+  /**
+   * A resolution's new version of a difference, (for an adjustment) its booking and the audit
+   * entry of who resolved it, together.
+   */
+  async resolveDifference(
+    row: NewDifference,
+    version: number,
+    adjustment?: NewAdjustment,
+    audit?: AuditEntry,
+  ): Promise<void> {
     const now = this.now();
     await this.db.transaction().execute(async (trx) => {
       await trx
@@ -235,15 +244,20 @@ export class ReconRunsRepo {
           .insertInto('recon_adjustments')
           .values({ ...adjustment, id: newId('adj'), created_at: now })
           .execute();
+      if (audit) await auditInsert(trx, audit, this.clock.now()).execute();
     });
   }
 
-  async addAdjustment(a: NewAdjustment): Promise<string> {
+  /** An adjustment and the audit entry of who booked it (its target the new id), together. */
+  async addAdjustment(a: NewAdjustment, audit?: AuditEntry): Promise<string> {
     const id = newId('adj');
-    await this.db
-      .insertInto('recon_adjustments')
-      .values({ ...a, id, created_at: this.now() })
-      .execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('recon_adjustments')
+        .values({ ...a, id, created_at: this.now() })
+        .execute();
+      if (audit) await auditInsert(trx, { ...audit, target: id }, this.clock.now()).execute();
+    });
     return id;
   }
 

@@ -18,6 +18,7 @@ import { platformCsv, platformRows } from './platform-source.js';
 import { csvDocument } from '../../csv.js';
 import { RunError } from './errors.js';
 import { ReconRunsRepo } from './repo.js';
+import type { AuditEntry } from '../../hq/audit.js';
 
 // Reconciliation with the database: download each merchant's statement for a channel-day
 // into the file store, match it against that merchant's orders and refunds, and keep the
@@ -681,6 +682,8 @@ export class ReconcileService {
       adjustMinor?: number;
       currency?: string;
     },
+    /** Who resolved it, for the audit log: written in the resolution's transaction (its merchant filled in). */
+    audit?: AuditEntry,
   ): Promise<DifferenceView> {
     const [prev] = await this.differences({ key });
     if (!prev) throw new RunError('not_found', `no difference ${key}`);
@@ -741,21 +744,28 @@ export class ReconcileService {
             refers_to: prev.key,
             actor: input.actor,
           },
+      audit && { ...audit, merchantId: prev.merchantId },
     );
     return (await this.differences({ key }))[0]!;
   }
 
-  /** A correction after a day was signed off: booked on an open (later) day. */
-  async addAdjustment(input: {
-    channel: string;
-    day: string;
-    merchantId: string;
-    currency: string;
-    amountMinor: number;
-    note: string;
-    refersTo?: string;
-    actor: string;
-  }): Promise<string> {
+  /**
+   * A correction after a day was signed off: booked on an open (later) day. `audit` is written
+   * in the booking's transaction, its target the new adjustment's id.
+   */
+  async addAdjustment(
+    input: {
+      channel: string;
+      day: string;
+      merchantId: string;
+      currency: string;
+      amountMinor: number;
+      note: string;
+      refersTo?: string;
+      actor: string;
+    },
+    audit?: AuditEntry,
+  ): Promise<string> {
     const channel = checkChannel(input.channel);
     checkDay(input.day);
     await this.assertOpen(channel, input.day);
@@ -770,16 +780,19 @@ export class ReconcileService {
       if (ref && ref.day >= input.day)
         throw new RunError('bad_argument', 'a correction goes on a day after the one it corrects');
     }
-    return this.repo.addAdjustment({
-      channel,
-      day: input.day,
-      merchant_id: input.merchantId,
-      currency: input.currency,
-      amount_minor: input.amountMinor,
-      note: input.note.trim(),
-      refers_to: input.refersTo ?? null,
-      actor: input.actor,
-    });
+    return this.repo.addAdjustment(
+      {
+        channel,
+        day: input.day,
+        merchant_id: input.merchantId,
+        currency: input.currency,
+        amount_minor: input.amountMinor,
+        note: input.note.trim(),
+        refers_to: input.refersTo ?? null,
+        actor: input.actor,
+      },
+      audit,
+    );
   }
 
   /** Locks a channel-day. Refused while differences are open or the day has not been reconciled. */

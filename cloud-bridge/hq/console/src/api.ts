@@ -27,6 +27,8 @@ export interface PaymentRow {
   merchantName: string;
   storeId: string | null;
   storeName: string | null;
+  /** The store's time zone (IANA), the one the payment's times are shown in. */
+  timezone?: string;
   terminalId: string | null;
   channel: string;
   mode: string;

@@ -1,4 +1,5 @@
 import { createContext, useContext, useState, type ReactNode } from 'react';
+import { formatTime } from './time.js';
 
 // English and 中文 for every word the console shows. The choice is remembered in this
 // browser; the server's own messages stay in English and are shown beside a translated title.
@@ -476,9 +477,10 @@ export interface I18n {
   channel(c: string): string;
   role(r: string): string;
   errorTitle(code: string): string;
-  dateTime(iso: string | null | undefined): string;
+  /** In `timeZone` (a store's, with its abbreviation) when given; else the browser's zone. */
+  dateTime(iso: string | null | undefined, timeZone?: string | null): string;
   /** Compact, for lists: day and minute. */
-  shortDateTime(iso: string | null | undefined): string;
+  shortDateTime(iso: string | null | undefined, timeZone?: string | null): string;
 }
 
 const Ctx = createContext<I18n | null>(null);
@@ -502,13 +504,15 @@ export function LangProvider({ children }: { children: ReactNode }) {
     channel: (c) => pick(CHANNEL, c),
     role: (r) => pick(ROLE, r),
     errorTitle: (code) => pick(ERROR, code),
-    dateTime(iso) {
+    dateTime(iso, timeZone) {
+      if (timeZone) return formatTime(iso, lang === 'zh' ? 'zh-CN' : 'en-NZ', 'long', timeZone);
       if (!iso) return '';
       const d = new Date(iso);
       if (Number.isNaN(d.getTime())) return iso;
       return d.toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-NZ', { dateStyle: 'medium', timeStyle: 'medium' });
     },
-    shortDateTime(iso) {
+    shortDateTime(iso, timeZone) {
+      if (timeZone) return formatTime(iso, lang === 'zh' ? 'zh-CN' : 'en-NZ', 'short', timeZone);
       if (!iso) return '';
       const d = new Date(iso);
       if (Number.isNaN(d.getTime())) return iso;

@@ -1,6 +1,6 @@
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useState, type HTMLAttributes, type ReactNode } from 'react';
 import { ApiError } from './api.js';
-import { useI18n } from './i18n.js';
+import { useI18n, type Key } from './i18n.js';
 
 // Small pieces every page uses: the hash route, errors shown politely, a scrolling table.
 
@@ -54,6 +54,79 @@ export function ErrorNote({ error }: { error: unknown }) {
 
 export function TableBox({ children }: { children: ReactNode }) {
   return <div className="table-box">{children}</div>;
+}
+
+/** One column of a ListTable: its header, how a row's cell reads, and its look. */
+export interface Column<T> {
+  /** The header's text key (also the column's React key), or '' for a header-less column. */
+  key: Key | '';
+  /** A header that is not one key's text (two keys joined, a literal like URL). */
+  head?: ReactNode;
+  cell(row: T): ReactNode;
+  /** Right-aligned figures: header and cells. */
+  num?: boolean;
+  /** The cells' class (`nowrap`, `mono`, `ellipsis` …). */
+  className?: string;
+  /** A cell's title (a tooltip with the whole of a cut-off value). */
+  title?(row: T): string | undefined;
+}
+
+/**
+ * The console's lists: a scrolling `table.list` of `columns` over `rows`. `rowProps` gives a
+ * row's attributes (data-testid, data-*, class, onClick); `empty` is the note shown under the
+ * table when there are no rows (none when undefined), or instead of the table with `emptyOnly`.
+ */
+export function ListTable<T>({
+  columns,
+  rows,
+  rowKey,
+  rowProps,
+  testid,
+  empty,
+  emptyOnly,
+}: {
+  columns: ReadonlyArray<Column<T>>;
+  rows: readonly T[];
+  rowKey(row: T, index: number): string | number;
+  rowProps?(row: T): HTMLAttributes<HTMLTableRowElement> & Record<`data-${string}`, string | undefined>;
+  testid?: string;
+  empty?: ReactNode;
+  emptyOnly?: boolean;
+}) {
+  const { t } = useI18n();
+  const note = rows.length === 0 && empty !== undefined ? <p className="empty">{empty}</p> : null;
+  if (note && emptyOnly) return note;
+  return (
+    <TableBox>
+      <table className="list" data-testid={testid}>
+        <thead>
+          <tr>
+            {columns.map((c, i) => (
+              <th key={c.key || i} className={c.num ? 'num' : undefined}>
+                {c.head ?? (c.key ? t(c.key) : null)}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r, n) => (
+            <tr key={rowKey(r, n)} {...rowProps?.(r)}>
+              {columns.map((c, i) => (
+                <td
+                  key={c.key || i}
+                  className={[c.num ? 'num' : '', c.className ?? ''].filter(Boolean).join(' ') || undefined}
+                  title={c.title?.(r)}
+                >
+                  {c.cell(r)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {note}
+    </TableBox>
+  );
 }
 
 export function Field({ label, children, wide }: { label: string; children: ReactNode; wide?: boolean }) {

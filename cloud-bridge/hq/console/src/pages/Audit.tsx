@@ -1,7 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, type AuditEntry, type Me } from '../api.js';
 import { useI18n } from '../i18n.js';
-import { ErrorNote, Field, TableBox } from '../ui.js';
+import { ErrorNote, Field, ListTable } from '../ui.js';
 
 // The append-only audit log: who did what, when and from where. HQ reads and filters it.
 
@@ -85,43 +85,32 @@ export function Audit(_props: { me: Me }) {
       </form>
       <ErrorNote error={error} />
       {items && (
-        <TableBox>
-          <table className="list" data-testid="audit-table">
-            <thead>
-              <tr>
-                <th>{t('at')}</th>
-                <th>{t('actor')}</th>
-                <th>{t('role')}</th>
-                <th>{t('action')}</th>
-                <th>{t('merchant')}</th>
-                <th>{t('target')}</th>
-                <th>{t('ip')}</th>
-                <th>{t('details')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((a) => (
-                <tr key={a.id} data-testid="audit-row" data-action={a.action}>
-                  <td className="nowrap">{dateTime(a.at)}</td>
-                  <td>{a.actor}</td>
-                  <td>{role(a.role)}</td>
-                  <td className="mono">{a.action}</td>
-                  <td>{a.merchantId ?? ''}</td>
-                  <td className="mono">{a.target ?? ''}</td>
-                  <td className="mono">{a.ip ?? ''}</td>
-                  <td className="mono details">
-                    {a.details === null || a.details === undefined
-                      ? ''
-                      : typeof a.details === 'string'
-                        ? a.details
-                        : JSON.stringify(a.details)}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {items.length === 0 && !busy && <p className="empty">{t('nothing')}</p>}
-        </TableBox>
+        <ListTable
+          testid="audit-table"
+          rows={items}
+          rowKey={(a) => a.id}
+          rowProps={(a) => ({ 'data-testid': 'audit-row', 'data-action': a.action })}
+          empty={busy ? undefined : t('nothing')}
+          columns={[
+            { key: 'at', className: 'nowrap', cell: (a) => dateTime(a.at) },
+            { key: 'actor', cell: (a) => a.actor },
+            { key: 'role', cell: (a) => role(a.role) },
+            { key: 'action', className: 'mono', cell: (a) => a.action },
+            { key: 'merchant', cell: (a) => a.merchantId ?? '' },
+            { key: 'target', className: 'mono', cell: (a) => a.target ?? '' },
+            { key: 'ip', className: 'mono', cell: (a) => a.ip ?? '' },
+            {
+              key: 'details',
+              className: 'mono details',
+              cell: (a) =>
+                a.details === null || a.details === undefined
+                  ? ''
+                  : typeof a.details === 'string'
+                    ? a.details
+                    : JSON.stringify(a.details),
+            },
+          ]}
+        />
       )}
       {busy && <p className="hint">{t('loading')}</p>}
       {cursor && !busy && (

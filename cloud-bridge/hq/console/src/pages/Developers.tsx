@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, isHqRole, type Me } from '../api.js';
 import { useI18n } from '../i18n.js';
-import { ErrorNote, Field, TableBox, useLoad } from '../ui.js';
+import { ErrorNote, Field, ListTable, useLoad } from '../ui.js';
 
 // API keys (the key is shown once: only its hash is kept) and the webhook endpoint. HQ works
 // on one merchant at a time, named by its id; a merchant admin on their own.
@@ -46,48 +46,38 @@ function Keys({ merchant }: { merchant?: string }) {
       )}
       <ErrorNote error={error ?? actionError} />
       {keys && (
-        <TableBox>
-          <table className="list">
-            <thead>
-              <tr>
-                <th>{t('id')}</th>
-                <th>{t('label')}</th>
-                <th>{t('created')}</th>
-                <th>{t('lastUsed')}</th>
-                <th></th>
-              </tr>
-            </thead>
-            <tbody>
-              {keys.map((k) => (
-                <tr key={k.id} data-testid="apikey-row" className={k.revokedAt ? 'muted' : undefined}>
-                  <td className="mono">{k.prefix ?? k.id}</td>
-                  <td>{k.label ?? ''}</td>
-                  <td className="nowrap">{dateTime(k.createdAt)}</td>
-                  <td className="nowrap">{k.lastUsedAt ? dateTime(k.lastUsedAt) : t('never')}</td>
-                  <td>
-                    {k.revokedAt ? (
-                      t('revoked')
-                    ) : (
-                      <button
-                        type="button"
-                        className="small danger"
-                        data-testid="apikey-revoke"
-                        onClick={() =>
-                          void api.revokeApiKey(k.id).then(
-                            () => reload(),
-                            (e: unknown) => setActionError(e),
-                          )
-                        }
-                      >
-                        {t('revoke')}
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableBox>
+        <ListTable
+          rows={keys}
+          rowKey={(k) => k.id}
+          rowProps={(k) => ({ 'data-testid': 'apikey-row', className: k.revokedAt ? 'muted' : undefined })}
+          columns={[
+            { key: 'id', className: 'mono', cell: (k) => k.prefix ?? k.id },
+            { key: 'label', cell: (k) => k.label ?? '' },
+            { key: 'created', className: 'nowrap', cell: (k) => dateTime(k.createdAt) },
+            { key: 'lastUsed', className: 'nowrap', cell: (k) => (k.lastUsedAt ? dateTime(k.lastUsedAt) : t('never')) },
+            {
+              key: '',
+              cell: (k) =>
+                k.revokedAt ? (
+                  t('revoked')
+                ) : (
+                  <button
+                    type="button"
+                    className="small danger"
+                    data-testid="apikey-revoke"
+                    onClick={() =>
+                      void api.revokeApiKey(k.id).then(
+                        () => reload(),
+                        (e: unknown) => setActionError(e),
+                      )
+                    }
+                  >
+                    {t('revoke')}
+                  </button>
+                ),
+            },
+          ]}
+        />
       )}
     </div>
   );

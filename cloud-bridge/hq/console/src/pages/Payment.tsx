@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { api, isHqRole, mayRefund, type Me, type PaymentDetail, type RefundInfo } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { formatMinor, formatMoney, parseMinor } from '../money.js';
-import { ErrorNote, TableBox, useLoad } from '../ui.js';
+import { ErrorNote, ListTable, useLoad } from '../ui.js';
 
 // One payment: its amounts, rate, history, refunds, webhook deliveries and (HQ) the channel's
 // raw messages; refund and close from here. The server decides who may do what; the buttons
@@ -109,6 +109,8 @@ export function Payment({ me, id }: { me: Me; id: string }) {
   // The last payment loaded stays in hand while another id loads or is refused: never show it
   // (or offer its refund) under the other payment's address.
   const payment = loaded?.id === id ? loaded : undefined;
+  // Its times in its store's zone (the answer's, New Zealand's for a payment without a store).
+  const tz = payment?.timezone;
   const [refunding, setRefunding] = useState(false);
   const [note, setNote] = useState<string>('');
   const [actionError, setActionError] = useState<unknown>();
@@ -162,7 +164,7 @@ export function Payment({ me, id }: { me: Me; id: string }) {
               <dt>{t('rate')}</dt>
               <dd>
                 {payment.rate ?? '—'}
-                {payment.rateAt ? <small> ({dateTime(payment.rateAt)})</small> : null}
+                {payment.rateAt ? <small> ({dateTime(payment.rateAt, tz)})</small> : null}
               </dd>
               <dt>{t('refunded')}</dt>
               <dd>{payment.refunded?.minor ? formatMoney(payment.refunded) : '—'}</dd>
@@ -186,9 +188,9 @@ export function Payment({ me, id }: { me: Me; id: string }) {
               <dt>{t('kauriId')}</dt>
               <dd className="mono">{payment.id}</dd>
               <dt>{t('created')}</dt>
-              <dd>{dateTime(payment.createdAt)}</dd>
+              <dd data-testid="payment-created">{dateTime(payment.createdAt, tz)}</dd>
               <dt>{t('paidAt')}</dt>
-              <dd>{dateTime(payment.paidAt) || '—'}</dd>
+              <dd>{dateTime(payment.paidAt, tz) || '—'}</dd>
             </dl>
             <div className="actions-col">
               {mayRefund(me.role) && REFUNDABLE.includes(payment.status) && (
@@ -221,108 +223,65 @@ export function Payment({ me, id }: { me: Me; id: string }) {
           </div>
 
           <h2>{t('history')}</h2>
-          {(payment.history ?? []).length === 0 ? (
-            <p className="empty">—</p>
-          ) : (
-            <TableBox>
-              <table className="list">
-                <thead>
-                  <tr>
-                    <th>{t('at')}</th>
-                    <th>{t('state')}</th>
-                    <th>{t('reason')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {(payment.history ?? []).map((h, i) => (
-                    <tr key={i}>
-                      <td className="nowrap">{dateTime(h.at)}</td>
-                      <td>{status(h.state)}</td>
-                      <td>{h.reason ?? ''}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableBox>
-          )}
+          <ListTable
+            rows={payment.history ?? []}
+            rowKey={(_h, i) => i}
+            empty="—"
+            emptyOnly
+            columns={[
+              { key: 'at', className: 'nowrap', cell: (h) => dateTime(h.at, tz) },
+              { key: 'state', cell: (h) => status(h.state) },
+              { key: 'reason', cell: (h) => h.reason ?? '' },
+            ]}
+          />
 
           <h2>{t('refunds')}</h2>
-          {(payment.refunds ?? []).length === 0 ? (
-            <p className="empty">—</p>
-          ) : (
-            <TableBox>
-              <table className="list">
-                <thead>
-                  <tr>
-                    <th>{t('at')}</th>
-                    <th className="num">{t('amount')}</th>
-                    <th>{t('status')}</th>
-                    <th>{t('reason')}</th>
-                    <th>{t('actor')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {payment.refunds.map((r) => (
-                    <tr key={r.id} data-testid="payment-refund-row">
-                      <td className="nowrap">{dateTime(r.createdAt ?? r.at)}</td>
-                      <td className="num">{formatMoney(r.amount)}</td>
-                      <td>{status(r.status)}</td>
-                      <td>{r.reason ?? ''}</td>
-                      <td>{r.actor ?? ''}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableBox>
-          )}
+          <ListTable
+            rows={payment.refunds ?? []}
+            rowKey={(r) => r.id}
+            rowProps={() => ({ 'data-testid': 'payment-refund-row' })}
+            empty="—"
+            emptyOnly
+            columns={[
+              { key: 'at', className: 'nowrap', cell: (r) => dateTime(r.createdAt ?? r.at, tz) },
+              { key: 'amount', num: true, cell: (r) => formatMoney(r.amount) },
+              { key: 'status', cell: (r) => status(r.status) },
+              { key: 'reason', cell: (r) => r.reason ?? '' },
+              { key: 'actor', cell: (r) => r.actor ?? '' },
+            ]}
+          />
 
           <h2>{t('deliveries')}</h2>
-          {(payment.deliveries ?? []).length === 0 ? (
-            <p className="empty">—</p>
-          ) : (
-            <TableBox>
-              <table className="list">
-                <thead>
-                  <tr>
-                    <th>{t('at')}</th>
-                    <th>{t('event')}</th>
-                    <th>URL</th>
-                    <th>{t('state')}</th>
-                    <th className="num">{t('attempts')}</th>
-                    <th>{t('lastError')}</th>
-                    <th></th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {payment.deliveries.map((d) => (
-                    <tr key={d.id} data-testid="delivery-row">
-                      <td className="nowrap">{dateTime(d.at)}</td>
-                      <td>{d.eventType}</td>
-                      <td className="mono ellipsis" title={d.url}>
-                        {d.url}
-                      </td>
-                      <td>{d.state}</td>
-                      <td className="num">{d.attempts}</td>
-                      <td>{d.lastError ?? ''}</td>
-                      <td>
-                        {/* Webhooks are the merchant's developers' business: the server lets only these resend. */}
-                        {(me.role === 'hq_admin' || me.role === 'merchant_admin') && (
-                          <button
-                            type="button"
-                            className="small"
-                            data-testid="delivery-resend"
-                            onClick={() => void resend(d.id)}
-                          >
-                            {t('resend')}
-                          </button>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableBox>
-          )}
+          <ListTable
+            rows={payment.deliveries ?? []}
+            rowKey={(d) => d.id}
+            rowProps={() => ({ 'data-testid': 'delivery-row' })}
+            empty="—"
+            emptyOnly
+            columns={[
+              { key: 'at', className: 'nowrap', cell: (d) => dateTime(d.at, tz) },
+              { key: 'event', cell: (d) => d.eventType },
+              { key: '', head: 'URL', className: 'mono ellipsis', title: (d) => d.url, cell: (d) => d.url },
+              { key: 'state', cell: (d) => d.state },
+              { key: 'attempts', num: true, cell: (d) => d.attempts },
+              { key: 'lastError', cell: (d) => d.lastError ?? '' },
+              {
+                key: '',
+                // Webhooks are the merchant's developers' business: the server lets only these resend.
+                cell: (d) =>
+                  (me.role === 'hq_admin' || me.role === 'merchant_admin') && (
+                    <button
+                      type="button"
+                      className="small"
+                      data-testid="delivery-resend"
+                      onClick={() => void resend(d.id)}
+                    >
+                      {t('resend')}
+                    </button>
+                  ),
+              },
+            ]}
+          />
 
           {payment.messages && payment.messages.length > 0 && (
             <>

@@ -1,8 +1,8 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { api, isHqRole, type Me, type PaymentPage, type PaymentRow, type StoreInfo } from '../api.js';
+import { api, isHqRole, type Me, type PaymentPage, type StoreInfo } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { formatMinor, formatMoney, parseMinor } from '../money.js';
-import { ErrorNote, Field, go, TableBox } from '../ui.js';
+import { ErrorNote, Field, go, ListTable } from '../ui.js';
 
 // Every payment in the user's scope, newest first. The filter lives in the address
 // (#/payments?q=…&status=…), so Back from a payment returns to the same list, and the export
@@ -245,53 +245,47 @@ export function Payments({ me, query }: { me: Me; query: URLSearchParams }) {
         </p>
       )}
       {page && (
-        <TableBox>
-          <table className="list">
-            <thead>
-              <tr>
-                <th>{t('created')}</th>
-                <th>{t('orderNo')}</th>
-                <th>{hq ? `${t('store')} · ${t('merchant')}` : t('store')}</th>
-                <th>{t('channel')}</th>
-                <th>{t('status')}</th>
-                <th className="num">{t('amount')}</th>
-                <th className="num">{t('charged')}</th>
-                <th className="num">{t('refunded')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.items.map((p: PaymentRow) => (
-                <tr
-                  key={p.id}
-                  data-testid="payments-row"
-                  data-out-trade-no={p.outTradeNo}
-                  className={p.flagged ? 'clickable flagged' : 'clickable'}
-                  onClick={() => go(`payments/${encodeURIComponent(p.id)}`)}
-                >
-                  <td className="nowrap">{shortDateTime(p.createdAt)}</td>
-                  <td>
-                    <a href={`#/payments/${encodeURIComponent(p.id)}`} onClick={(e) => e.stopPropagation()}>
-                      {p.outTradeNo}
-                    </a>
-                    {p.flagged && <span className="flag">⚑</span>}
-                  </td>
-                  <td>
-                    {p.storeName ?? ''}
-                    {hq && <small className="sub">{p.merchantName}</small>}
-                  </td>
-                  <td className="nowrap">{channel(p.channel)}</td>
-                  <td>
-                    <span className={`status s-${p.status}`}>{status(p.status)}</span>
-                  </td>
-                  <td className="num">{formatMoney(p.amount)}</td>
-                  <td className="num">{formatMoney(p.charged)}</td>
-                  <td className="num">{p.refunded?.minor ? formatMoney(p.refunded) : ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {page.items.length === 0 && !busy && <p className="empty">{t('nothing')}</p>}
-        </TableBox>
+        <ListTable
+          rows={page.items}
+          rowKey={(p) => p.id}
+          rowProps={(p) => ({
+            'data-testid': 'payments-row',
+            'data-out-trade-no': p.outTradeNo,
+            className: p.flagged ? 'clickable flagged' : 'clickable',
+            onClick: () => go(`payments/${encodeURIComponent(p.id)}`),
+          })}
+          empty={busy ? undefined : t('nothing')}
+          columns={[
+            // Each row in its own store's time (the zone the date filter is in).
+            { key: 'created', className: 'nowrap', cell: (p) => shortDateTime(p.createdAt, p.timezone) },
+            {
+              key: 'orderNo',
+              cell: (p) => (
+                <>
+                  <a href={`#/payments/${encodeURIComponent(p.id)}`} onClick={(e) => e.stopPropagation()}>
+                    {p.outTradeNo}
+                  </a>
+                  {p.flagged && <span className="flag">⚑</span>}
+                </>
+              ),
+            },
+            {
+              key: 'store',
+              head: hq ? `${t('store')} · ${t('merchant')}` : t('store'),
+              cell: (p) => (
+                <>
+                  {p.storeName ?? ''}
+                  {hq && <small className="sub">{p.merchantName}</small>}
+                </>
+              ),
+            },
+            { key: 'channel', className: 'nowrap', cell: (p) => channel(p.channel) },
+            { key: 'status', cell: (p) => <span className={`status s-${p.status}`}>{status(p.status)}</span> },
+            { key: 'amount', num: true, cell: (p) => formatMoney(p.amount) },
+            { key: 'charged', num: true, cell: (p) => formatMoney(p.charged) },
+            { key: 'refunded', num: true, cell: (p) => (p.refunded?.minor ? formatMoney(p.refunded) : '') },
+          ]}
+        />
       )}
       {busy && <p className="hint">{t('loading')}</p>}
       {page?.nextCursor && !busy && (

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { api, isHqRole, type Me, type Role } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { parseMinor } from '../money.js';
-import { ErrorNote, Field, TableBox, useLoad } from '../ui.js';
+import { ErrorNote, Field, ListTable, useLoad } from '../ui.js';
 
 // People: the users an admin manages and their invites (the link is shown once: there is no
 // mail server), and for everyone their own sessions and two-factor sign-in.
@@ -107,47 +107,37 @@ function UserList({ me }: { me: Me }) {
     <>
       <ErrorNote error={error ?? actionError} />
       {users && (
-        <TableBox>
-          <table className="list">
-            <thead>
-              <tr>
-                <th>{t('username')}</th>
-                <th>{t('role')}</th>
-                <th>{t('merchant')}</th>
-                <th>{t('twoFactor')}</th>
-                <th></th>
-              </tr>
-            </thead>
-            <tbody>
-              {users.map((u) => (
-                <tr key={u.id} data-testid="user-row" className={u.disabled || u.disabledAt ? 'muted' : undefined}>
-                  <td>{u.username}</td>
-                  <td>{role(u.role)}</td>
-                  <td>{u.merchantId ?? ''}</td>
-                  <td>{u.totpEnabled ? t('totpOn') : t('totpOff')}</td>
-                  <td>
-                    {u.disabled || u.disabledAt ? (
-                      t('disabled')
-                    ) : u.username === me.username ? null : (
-                      <button
-                        type="button"
-                        className="small danger"
-                        onClick={() =>
-                          void api.disableUser(u.id).then(
-                            () => reload(),
-                            (e: unknown) => setActionError(e),
-                          )
-                        }
-                      >
-                        {t('disable')}
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableBox>
+        <ListTable
+          rows={users}
+          rowKey={(u) => u.id}
+          rowProps={(u) => ({ 'data-testid': 'user-row', className: u.disabled || u.disabledAt ? 'muted' : undefined })}
+          columns={[
+            { key: 'username', cell: (u) => u.username },
+            { key: 'role', cell: (u) => role(u.role) },
+            { key: 'merchant', cell: (u) => u.merchantId ?? '' },
+            { key: 'twoFactor', cell: (u) => (u.totpEnabled ? t('totpOn') : t('totpOff')) },
+            {
+              key: '',
+              cell: (u) =>
+                u.disabled || u.disabledAt ? (
+                  t('disabled')
+                ) : u.username === me.username ? null : (
+                  <button
+                    type="button"
+                    className="small danger"
+                    onClick={() =>
+                      void api.disableUser(u.id).then(
+                        () => reload(),
+                        (e: unknown) => setActionError(e),
+                      )
+                    }
+                  >
+                    {t('disable')}
+                  </button>
+                ),
+            },
+          ]}
+        />
       )}
     </>
   );
@@ -162,49 +152,38 @@ function Sessions() {
       <h2>{t('sessions')}</h2>
       <ErrorNote error={error ?? actionError} />
       {sessions && (
-        <TableBox>
-          <table className="list">
-            <thead>
-              <tr>
-                <th>{t('username')}</th>
-                <th>{t('created')}</th>
-                <th>{t('expires')}</th>
-                <th>{t('ip')}</th>
-                <th>{t('browser')}</th>
-                <th></th>
-              </tr>
-            </thead>
-            <tbody>
-              {sessions.map((s) => (
-                <tr key={s.id} data-testid="session-row">
-                  <td>{s.username ?? ''}</td>
-                  <td className="nowrap">{dateTime(s.createdAt)}</td>
-                  <td className="nowrap">{dateTime(s.expiresAt)}</td>
-                  <td className="mono">{s.ip ?? ''}</td>
-                  <td className="ellipsis">{s.userAgent ?? ''}</td>
-                  <td>
-                    {s.current ? (
-                      t('thisSession')
-                    ) : (
-                      <button
-                        type="button"
-                        className="small"
-                        onClick={() =>
-                          void api.endSession(s.id).then(
-                            () => reload(),
-                            (e: unknown) => setActionError(e),
-                          )
-                        }
-                      >
-                        {t('end')}
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableBox>
+        <ListTable
+          rows={sessions}
+          rowKey={(x) => x.id}
+          rowProps={() => ({ 'data-testid': 'session-row' })}
+          columns={[
+            { key: 'username', cell: (x) => x.username ?? '' },
+            { key: 'created', className: 'nowrap', cell: (x) => dateTime(x.createdAt) },
+            { key: 'expires', className: 'nowrap', cell: (x) => dateTime(x.expiresAt) },
+            { key: 'ip', className: 'mono', cell: (x) => x.ip ?? '' },
+            { key: 'browser', className: 'ellipsis', cell: (x) => x.userAgent ?? '' },
+            {
+              key: '',
+              cell: (x) =>
+                x.current ? (
+                  t('thisSession')
+                ) : (
+                  <button
+                    type="button"
+                    className="small"
+                    onClick={() =>
+                      void api.endSession(x.id).then(
+                        () => reload(),
+                        (e: unknown) => setActionError(e),
+                      )
+                    }
+                  >
+                    {t('end')}
+                  </button>
+                ),
+            },
+          ]}
+        />
       )}
     </>
   );

@@ -1,0 +1,269 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { ChannelRegistry } from '../channels/channel.js';
+import { TestGateway } from '../orders/test-gateway.fixture.js';
+import { systemClock } from '../../protocol/clock.js';
+import { storeKinds } from '../../test/support/stores.js';
+import { openHq, type HqLogin, type HqTest } from '../../test/support/hq-routes.js';
+
+// A change made from the back office and its audit row commit together or not at all. The
+// failure is injected where a crash would hurt: after the change was written in its transaction,
+// at the audit insert (a trigger on audit_log that fails the insert of one action). Before the
+// audit entry went into the services' transactions, each of these left the change without a
+// record of who made it. Then, without the failure, the same request leaves both.
+
+const FAIL = 'injected failure at the audit insert';
+
+describe.each(storeKinds())('a change and its audit row commit together (%s)', (kind) => {
+  const gateway = new TestGateway(systemClock());
+  let hq: HqTest;
+  let root: HqLogin;
+  let ma: HqLogin;
+  let merchant: string;
+
+  beforeAll(async () => {
+    hq = await openHq(kind, { channels: new ChannelRegistry().register(gateway) });
+    const a = hq.bridge.accounts;
+    merchant = (await a.createMerchant({ name: 'Aroha Books', allowedDomains: ['aroha.co.nz'] })).id;
+    await a.createChannelAccount({ merchantId: merchant, channel: 'wechat', config: {}, secrets: {} });
+    await hq.users([
+      { username: 'root', role: 'hq_admin' },
+      { username: 'ma', role: 'merchant_admin', merchantId: merchant },
+    ]);
+    root = await hq.login('root');
+    ma = await hq.login('ma');
+  });
+  afterAll(async () => {
+    await hq?.close();
+  });
+
+  const db = () => hq.bridge.store.db;
+
+  /** Makes every insert of `action` into audit_log fail until the returned function is called. */
+  async function failAuditOf(action: string): Promise<() => Promise<void>> {
+    if (kind === 'sqlite') {
+      await sql
+        .raw(
+          `create trigger audit_fail before insert on audit_log when new.action = '${action}' begin select raise(abort, '${FAIL}'); end`,
+        )
+        .execute(db());
+      return async () => void (await sql.raw('drop trigger audit_fail').execute(db()));
+    }
+    await sql
+      .raw(
+        `create or replace function kauri_test_audit_fail() returns trigger language plpgsql as $$ begin raise exception '${FAIL}'; end $$`,
+      )
+      .execute(db());
+    await sql
+      .raw(
+        `create trigger audit_fail before insert on audit_log for each row when (new.action = '${action}') execute function kauri_test_audit_fail()`,
+      )
+      .execute(db());
+    return async () => void (await sql.raw('drop trigger audit_fail on audit_log').execute(db()));
+  }
+
+  const audits = async (action: string) =>
+    db().selectFrom('audit_log').selectAll().where('action', '=', action).orderBy('id').execute();
+
+  /** Runs `request` once with the audit insert failing (expecting a 500), then once without. */
+  async function crashThenSucceed<T>(action: string, request: () => Promise<T>): Promise<{ failed: T; ok: T }> {
+    const heal = await failAuditOf(action);
+    let failed: T;
+    try {
+      failed = await request();
+    } finally {
+      await heal();
+    }
+    expect(await audits(action)).toHaveLength(0);
+    const ok = await request();
+    return { failed, ok };
+  }
+
+  it('a webhook set and a secret rotation', async () => {
+    const set = () => hq.call('PUT', '/hq/api/webhook', ma, { url: 'https://aroha.co.nz/hook' });
+    const r = await crashThenSucceed('webhook.set', set);
+    expect(r.failed.status).toBe(500);
+    expect(r.ok.status).toBe(200);
+    const ep = () =>
+      db().selectFrom('webhook_endpoints').selectAll().where('merchant_id', '=', merchant).executeTakeFirst();
+    const endpoint = await ep();
+    expect(endpoint?.url).toBe('https://aroha.co.nz/hook');
+    expect(await audits('webhook.set')).toEqual([
+      expect.objectContaining({ actor: 'ma', merchant_id: merchant, target: merchant }),
+    ]);
+
+    // A rotation that fails keeps the secret that was; one that succeeds changes it and says who.
+    const rotate = () => hq.call('POST', '/hq/api/webhook/rotate', ma, {});
+    const heal = await failAuditOf('webhook.rotate');
+    try {
+      expect((await rotate()).status).toBe(500);
+    } finally {
+      await heal();
+    }
+    expect((await ep())?.secret).toBe(endpoint!.secret);
+    expect(await audits('webhook.rotate')).toHaveLength(0);
+    expect((await rotate()).status).toBe(200);
+    expect((await ep())?.secret).not.toBe(endpoint!.secret);
+    expect(await audits('webhook.rotate')).toHaveLength(1);
+  });
+
+  it('a reconciliation resolution and an adjustment', async () => {
+    const key = `wechat|2026-11-30|${merchant}|missing_on_channel|ord_x`;
+    await hq.bridge.store.db
+      .insertInto('recon_differences')
+      .values({
+        diff_key: key,
+        version: 1,
+        channel: 'wechat',
+        day: '2026-11-30',
+        merchant_id: merchant,
+        category: 'missing_on_channel',
+        kind: 'payment',
+        ref_id: 'ord_x',
+        state: 'open',
+        action: null,
+        note: null,
+        linked_order: null,
+        adjust_minor: null,
+        actor: 'system',
+        data: JSON.stringify({ channelCurrency: 'NZD' }),
+        created_at: new Date().toISOString(),
+      })
+      .execute();
+    const versions = () => db().selectFrom('recon_differences').select('version').where('diff_key', '=', key).execute();
+    const adjustments = () => db().selectFrom('recon_adjustments').selectAll().execute();
+    const resolve = () =>
+      hq.call('POST', '/hq/api/resolve', root, { key, action: 'adjust', adjustMinor: -250, note: 'fee taken twice' });
+    const r = await crashThenSucceed('difference.resolve', resolve);
+    expect(r.failed.status).toBe(500);
+    expect(r.ok.status).toBe(200);
+    // The resolution's version and its adjustment booking are there once, with the one audit row.
+    expect(await versions()).toHaveLength(2);
+    expect(await adjustments()).toHaveLength(1);
+    expect(await audits('difference.resolve')).toEqual([
+      expect.objectContaining({ actor: 'root', merchant_id: merchant, target: key }),
+    ]);
+
+    const adjust = () =>
+      hq.call('POST', '/hq/api/adjustments', root, {
+        channel: 'wechat',
+        day: '2026-12-01',
+        merchantId: merchant,
+        currency: 'NZD',
+        amountMinor: 125,
+        note: 'late correction',
+      });
+    const a = await crashThenSucceed('adjustment.create', adjust);
+    expect(a.failed.status).toBe(500);
+    expect(a.ok.status).toBe(200);
+    expect(await adjustments()).toHaveLength(2);
+    expect(await audits('adjustment.create')).toEqual([
+      expect.objectContaining({ actor: 'root', merchant_id: merchant, target: a.ok.body.id }),
+    ]);
+  });
+
+  it('payout actions: an operator fee and a bank account', async () => {
+    const fee = () =>
+      hq.call('POST', '/hq/api/payouts/fees', root, {
+        merchantId: merchant,
+        channel: 'wechat',
+        percent: '1.5',
+        fixedMinor: 10,
+      });
+    const fees = () =>
+      db()
+        .selectFrom('operator_fees' as never)
+        .selectAll()
+        .execute();
+    const payoutAudit = (action: string) =>
+      db()
+        .selectFrom('payout_audit' as never)
+        .selectAll()
+        .where('action' as never, '=', action as never)
+        .execute();
+    const f = await crashThenSucceed('payout.fee.set', fee);
+    expect(f.failed.status).toBe(500);
+    expect(f.ok.status).toBe(200);
+    expect(await fees()).toHaveLength(1);
+    // The payouts' own log rolled back with them too: one row, from the request that succeeded.
+    expect(await payoutAudit('operator_fee.set')).toHaveLength(1);
+    expect(await audits('payout.fee.set')).toHaveLength(1);
+
+    const account = () =>
+      hq.call('POST', '/hq/api/payouts/accounts', root, {
+        merchantId: merchant,
+        accountNumber: '01-0902-0068389-000',
+        accountName: 'AROHA BOOKS LTD',
+        schedule: 'daily',
+      });
+    const b = await crashThenSucceed('payout.account.set', account);
+    expect(b.failed.status).toBe(500);
+    expect(b.ok.status).toBe(200);
+    const accounts = await db()
+      .selectFrom('merchant_bank_accounts' as never)
+      .selectAll()
+      .execute();
+    expect(accounts).toHaveLength(1);
+    expect(await audits('payout.account.set')).toEqual([
+      expect.objectContaining({ actor: 'root', merchant_id: merchant, target: b.ok.body.account.id }),
+    ]);
+  });
+
+  it('a refund: its creation and its audit row commit together, before the channel is called', async () => {
+    const o = await hq.bridge.payments.createPayment(merchant, {
+      out_trade_no: 'INV-2001',
+      amount_minor: 10000,
+      currency: 'NZD',
+      channel: 'wechat',
+      mode: 'native',
+    });
+    gateway.pay(o.channel_order_no);
+    await hq.bridge.payments.checkOrder(o.id);
+    const refunds = () => db().selectFrom('refunds').selectAll().where('order_id', '=', o.id).execute();
+    const before = gateway.calls.refund;
+    const refund = () =>
+      hq.call('POST', `/hq/api/payments/${o.id}/refunds`, ma, { amountMinor: 3000, reason: 'damaged' });
+    const heal = await failAuditOf('payment.refund');
+    try {
+      expect((await refund()).status).toBe(500);
+    } finally {
+      await heal();
+    }
+    expect(await refunds()).toHaveLength(0);
+    expect(gateway.calls.refund).toBe(before);
+    expect(await audits('payment.refund')).toHaveLength(0);
+    const ok = await refund();
+    expect(ok.status).toBe(201);
+    expect(await refunds()).toHaveLength(1);
+    expect(gateway.calls.refund).toBe(before + 1);
+    const [row] = await audits('payment.refund');
+    expect(row).toMatchObject({ actor: 'ma', merchant_id: merchant, target: o.id });
+    expect(JSON.parse(row!.details)).toMatchObject({ refundId: ok.body.id, amountMinor: 3000, reason: 'damaged' });
+  });
+
+  it('a close: the closed state and its audit row commit together', async () => {
+    const o = await hq.bridge.payments.createPayment(merchant, {
+      out_trade_no: 'INV-2002',
+      amount_minor: 500,
+      currency: 'NZD',
+      channel: 'wechat',
+      mode: 'native',
+    });
+    const status = async () =>
+      (await db().selectFrom('orders').select('status').where('id', '=', o.id).executeTakeFirstOrThrow()).status;
+    const close = () => hq.call('POST', `/hq/api/payments/${o.id}/close`, root, {});
+    const heal = await failAuditOf('payment.close');
+    try {
+      expect((await close()).status).toBe(500);
+    } finally {
+      await heal();
+    }
+    expect(['created', 'pending']).toContain(await status());
+    expect(await audits('payment.close')).toHaveLength(0);
+    const ok = await close();
+    expect([ok.status, ok.body.status]).toEqual([200, 'closed']);
+    const [row] = await audits('payment.close');
+    expect(row).toMatchObject({ actor: 'root', merchant_id: merchant, target: o.id });
+    expect(JSON.parse(row!.details)).toMatchObject({ status: 'closed' });
+  });
+});
