@@ -172,7 +172,11 @@ async function fixedRate(
 interface BridgeProcess {
   url: string;
   apiKey: string;
-  stop(): Promise<{ groupCommit?: { commits: number; units: number; commitMs: number; maxCommitMs: number } }>;
+  stop(): Promise<{
+    groupCommit?: { commits: number; units: number; commitMs: number; maxCommitMs: number };
+    statements?: number;
+    orders?: number;
+  }>;
 }
 
 /** A bridge in its own process (bench/payments-bridge.ts), so the load generator never shares its event loop. */
@@ -229,7 +233,11 @@ export async function spawnBridge(
       if (child.exitCode !== null || child.signalCode !== null) return {};
       const done = next().then(
         (l) =>
-          JSON.parse(l) as { groupCommit?: { commits: number; units: number; commitMs: number; maxCommitMs: number } },
+          JSON.parse(l) as {
+            groupCommit?: { commits: number; units: number; commitMs: number; maxCommitMs: number };
+            statements?: number;
+            orders?: number;
+          },
         () => ({}),
       );
       child.kill('SIGTERM');
@@ -299,6 +307,7 @@ export async function run(
   const measures: Measure[] = [];
   const ratios: string[] = [];
   const fsyncs: string[] = [];
+  const perPayment: string[] = [];
 
   // A fresh simulator for each store's bridge and another for each ceiling row: the
   // simulator keeps every order in one JSON state file that it rewrites as it grows, so
@@ -417,6 +426,10 @@ export async function run(
       } finally {
         const stats = await bridge.stop();
         const gc = stats.groupCommit;
+        if (stats.statements !== undefined && stats.orders)
+          perPayment.push(
+            `${name}: ${(stats.statements / stats.orders).toFixed(1)} statements per payment (${stats.statements} over ${stats.orders} payments, seeding and start-up included)`,
+          );
         if (gc)
           fsyncs.push(
             `${name}: ${gc.units} writes and transactions shared ${gc.commits} commits (${(gc.units / Math.max(1, gc.commits)).toFixed(1)} per fsync); COMMIT took ${(gc.commitMs / Math.max(1, gc.commits)).toFixed(2)} ms on average, ${gc.maxCommitMs.toFixed(1)} ms at most`,
@@ -449,6 +462,14 @@ export async function run(
     ...ratios.map((r) => `- ${r}`),
     ...(fsyncs.length
       ? ['', 'Group commit over the whole run (warm-up, fixed rate and flat out):', '', ...fsyncs.map((r) => `- ${r}`)]
+      : []),
+    ...(perPayment.length
+      ? [
+          '',
+          'Statements per payment (the drivers wrapped in the bridge process):',
+          '',
+          ...perPayment.map((r) => `- ${r}`),
+        ]
       : []),
     '',
     WHERE_TIME_GOES,

@@ -6,9 +6,11 @@ import { newId } from '../../protocol/ids.js';
 import { KauriError } from '../../protocol/errors.js';
 import { CHANNELS, type ChannelName } from '../../protocol/payments.js';
 import type { ChannelAccount } from '../channels/channel.js';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { Logger } from 'pino';
 import type { ApiKeyTable, Database as Schema, MerchantTable, StoreTable, UserTable } from './schema.js';
 import { ACCOUNTS_CACHE_TTL_MS, TtlCache } from './ttl-cache.js';
+import { ACCOUNTS_CHANNEL, MerchantCache } from './merchant-cache.js';
 import type { Money } from '../../protocol/money.js';
 import { DEFAULT_MAX_PAYMENT } from '../orders/limits.js';
 import { systemClock, type Clock } from '../../protocol/clock.js';
@@ -94,6 +96,8 @@ export class AccountsRepo {
   private readonly accountsById: TtlCache<ChannelAccount>;
   private readonly activeAccounts: TtlCache<ChannelAccount | undefined>;
   private readonly clock: Clock;
+  /** Merchants, on PostgreSQL once startCaches() has its listener; read each time otherwise. */
+  private merchants: MerchantCache<Merchant>;
 
   constructor(
     private readonly store: Store,
@@ -105,6 +109,7 @@ export class AccountsRepo {
     this.apiKeys = new TtlCache(ttl);
     this.accountsById = new TtlCache(ttl * 60);
     this.activeAccounts = new TtlCache(ttl);
+    this.merchants = new MerchantCache<Merchant>(store);
   }
 
   private get db() {
@@ -139,19 +144,41 @@ export class AccountsRepo {
   }
 
   async getMerchant(id: string): Promise<Merchant | undefined> {
-    const row = await this.db.selectFrom('merchants').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? { ...row, allowed_domains: JSON.parse(row.allowed_domains) as string[] } : undefined;
+    const m = await this.merchants.get(id, async () => {
+      const row = await this.db.selectFrom('merchants').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? { ...row, allowed_domains: JSON.parse(row.allowed_domains) as string[] } : undefined;
+    });
+    // A copy: the cached one is shared by every request.
+    return m && { ...m, allowed_domains: [...m.allowed_domains] };
+  }
+
+  /**
+   * Writes a change to a merchant's row and announces it (PostgreSQL: NOTIFY in the same
+   * transaction, heard by every bridge's merchant cache when it commits).
+   */
+  private async changeMerchant(id: string, set: Partial<MerchantTable>): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('merchants').set(set).where('id', '=', id).execute();
+      if (this.store.dialect === 'postgres') await sql`select pg_notify(${ACCOUNTS_CHANNEL}, ${id})`.execute(trx);
+    });
+    this.merchants.forget(id);
+  }
+
+  /** Starts the merchant cache's listener (PostgreSQL); without it merchants are read each time. */
+  startCaches(log?: Logger): Promise<void> {
+    this.merchants = new MerchantCache<Merchant>(this.store, log);
+    return this.merchants.start();
+  }
+
+  async closeCaches(): Promise<void> {
+    await this.merchants.close();
   }
 
   /** Changes a merchant's settings; answers the merchant as it now is. */
   async updateMerchant(id: string, change: { allowPrivateWebhooks?: boolean }): Promise<Merchant> {
     await this.requireMerchant(id);
     if (change.allowPrivateWebhooks !== undefined) {
-      await this.db
-        .updateTable('merchants')
-        .set({ allow_private_webhooks: change.allowPrivateWebhooks ? 1 : 0 })
-        .where('id', '=', id)
-        .execute();
+      await this.changeMerchant(id, { allow_private_webhooks: change.allowPrivateWebhooks ? 1 : 0 });
     }
     return (await this.getMerchant(id))!;
   }
@@ -165,11 +192,7 @@ export class AccountsRepo {
   async setMaxPayment(merchantId: string, max: Money): Promise<Merchant> {
     if (max.minor <= 0) throw new KauriError('invalid_request', 'The maximum per payment must be above zero');
     await this.requireMerchant(merchantId);
-    await this.db
-      .updateTable('merchants')
-      .set({ max_payment_minor: max.minor, max_payment_currency: max.currency })
-      .where('id', '=', merchantId)
-      .execute();
+    await this.changeMerchant(merchantId, { max_payment_minor: max.minor, max_payment_currency: max.currency });
     return (await this.getMerchant(merchantId))!;
   }
 
