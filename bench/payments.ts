@@ -173,7 +173,14 @@ interface BridgeProcess {
   url: string;
   apiKey: string;
   stop(): Promise<{
-    groupCommit?: { commits: number; units: number; commitMs: number; maxCommitMs: number };
+    groupCommit?: {
+      commits: number;
+      units: number;
+      commitMs: number;
+      maxCommitMs: number;
+      syncs?: number;
+      syncMs?: number;
+    };
     statements?: number;
     orders?: number;
   }>;
@@ -234,7 +241,14 @@ export async function spawnBridge(
       const done = next().then(
         (l) =>
           JSON.parse(l) as {
-            groupCommit?: { commits: number; units: number; commitMs: number; maxCommitMs: number };
+            groupCommit?: {
+              commits: number;
+              units: number;
+              commitMs: number;
+              maxCommitMs: number;
+              syncs?: number;
+              syncMs?: number;
+            };
             statements?: number;
             orders?: number;
           },
@@ -432,7 +446,10 @@ export async function run(
           );
         if (gc)
           fsyncs.push(
-            `${name}: ${gc.units} writes and transactions shared ${gc.commits} commits (${(gc.units / Math.max(1, gc.commits)).toFixed(1)} per fsync); COMMIT took ${(gc.commitMs / Math.max(1, gc.commits)).toFixed(2)} ms on average, ${gc.maxCommitMs.toFixed(1)} ms at most`,
+            `${name}: ${gc.units} writes and transactions shared ${gc.commits} commits (${(gc.units / Math.max(1, gc.commits)).toFixed(1)} per fsync); COMMIT took ${(gc.commitMs / Math.max(1, gc.commits)).toFixed(2)} ms on average on the event loop, ${gc.maxCommitMs.toFixed(1)} ms at most` +
+              (gc.syncs
+                ? `; the WAL fsync after it, off the event loop, ${((gc.syncMs ?? 0) / gc.syncs).toFixed(2)} ms on average (${gc.syncs} fsyncs)`
+                : ''),
           );
         await db.drop();
         await sim.stop();
