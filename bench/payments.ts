@@ -387,8 +387,13 @@ export async function run(
       const filesDir = mkdtempSync(join(tmpdir(), 'kauri-bench-files-'));
       // No background jobs: each pending order would otherwise be queried every 5 s, and
       // that polling load is not what this measures.
+      // KAURI_BENCH_CPU_PROF=DIR: a CPU profile of each bridge process (node --cpu-prof) in DIR.
+      const prof = process.env.KAURI_BENCH_CPU_PROF;
       const bridge = await spawnBridge(db.url, sim.url, stateDir, filesDir, {
         env: { KAURI_PG_POOL_MAX: String(PG_POOL) },
+        nodeArgs: prof
+          ? ['--cpu-prof', '--cpu-prof-dir', prof, '--cpu-prof-name', `bridge-${kind}-${Date.now()}.cpuprofile`]
+          : [],
       });
       try {
         const prefix = `b${Date.now().toString(36)}`;
@@ -491,6 +496,8 @@ export async function run(
     '',
     WHERE_TIME_GOES,
     '',
+    EARLIER,
+    '',
     PREVIOUS,
     '',
     BEFORE,
@@ -510,6 +517,26 @@ export const WHERE_TIME_GOES = [
   "- SQLite at 19 statements was not bound by statements: the time is the fsync of `synchronous = FULL` on the event loop (COMMIT 0.5 ms on a quiet disk, 8–27 ms on average in today's loaded runs) and the HTTP and crypto work around it; group commit shares each fsync among the writes of one tick. Durability is unchanged: synchronous = FULL, a client is answered after its commit is on disk, one transaction per transition.",
   "- The 14:24 run was taken at a load average of 25 on 2 cores (other engineers' test suites): the simulator alone managed 43–100 unifiedorder/s instead of ~7,000, and the fixed 25 req/s rows could not even be sent on time, so neither its ratios (32%, 13%, 22%) nor its p99 are evidence either way; the round-trip counts above are. A run on a quiet machine is still owed: at 12:43 (load 0.26) SQLite was at 18% and PostgreSQL at 4%.",
   '- Next levers, if a quiet run still misses: on PostgreSQL, the same one-statement form for transitions with events (take the event lock with the first clause of a two-statement transaction) and the merchant read folded into the cached API key (a maximum changed by HQ must still be in force at once on every bridge, so it needs invalidation across instances, e.g. the existing LISTEN/NOTIFY); on SQLite, moving the fsync off the event loop (the connection in a worker thread, answering from there) so the process does useful work while the disk syncs.',
+].join('\n');
+
+// The run before the merchant cache, the insert-first replay check and the fsync off the event loop
+// (same day and machine, then at load 2), kept beside the new figures.
+const EARLIER = [
+  '### Before the merchant cache and the fsync off the event loop (2026-12-04 17:54 UTC, same machine, load average 2.01)',
+  '',
+  '| what | load | throughput (req/s) | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | 2xx | errors/non-2xx |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+  '| POST /api/v1/payments, WeChat NATIVE, SQLite | fixed 25 req/s | 25.1 | 9.5 | 13.3 | 35.1 | 53.2 | 250 | 0 |',
+  '| WeChat simulator alone: signed `unifiedorder` over HTTPS (the ceiling) | flat out | 3822 | 5.5 | 13.2 | 32.4 | 364 | 38256 | 0 |',
+  '| POST /api/v1/payments, WeChat NATIVE, SQLite | flat out | 326 | 92.0 | 116 | 182 | 550 | 3263 | 0 |',
+  '| POST /api/v1/payments, WeChat NATIVE, PostgreSQL (the shared server) | fixed 25 req/s | 25.1 | 14.7 | 19.2 | 26.6 | 29.3 | 250 | 0 |',
+  '| WeChat simulator alone: signed `unifiedorder` over HTTPS (the ceiling) | flat out | 2793 | 9.1 | 16.8 | 66.5 | 279 | 27954 | 0 |',
+  '| POST /api/v1/payments, WeChat NATIVE, PostgreSQL (the shared server) | flat out | 208 | 139 | 203 | 616 | 815 | 2076 | 0 |',
+  '| POST /api/v1/payments, WeChat NATIVE, PostgreSQL (a private cluster, Unix socket) | fixed 25 req/s | 25.1 | 10.3 | 14.4 | 39.8 | 65.6 | 250 | 0 |',
+  '| WeChat simulator alone: signed `unifiedorder` over HTTPS (the ceiling) | flat out | 4347 | 5.0 | 9.4 | 24.3 | 828 | 46939 | 0 |',
+  '| POST /api/v1/payments, WeChat NATIVE, PostgreSQL (a private cluster, Unix socket) | flat out | 282 | 105 | 141 | 347 | 640 | 2816 | 0 |',
+  '',
+  'Flat out as a share of the simulator alone, same run: SQLite 9% (13–17% in quieter runs of SQLite alone that day), PostgreSQL (shared) 7%, PostgreSQL (private cluster) 6%. PostgreSQL 4 round trips per payment, SQLite 14.7 statements; group commit 7.8 writes per fsync, COMMIT 1.42 ms on average on the event loop.',
 ].join('\n');
 
 // The run before the one-statement transitions, same day and machine (then quiet), kept beside the new figures.
