@@ -1,6 +1,7 @@
 // The counter as a cashier feels it, against `kauri start` in Chromium. Writes the
 // "Terminal screens" section of BENCHMARKS.md.
-//   node --import tsx bench/terminal-screens.ts        (KAURI_BENCH_RUNS=n sales, default 100)
+//   node --import tsx bench/terminal-screens.ts        (KAURI_BENCH_RUNS=n sales, default 100;
+//   KAURI_BENCH_RAW=file.json also writes every sale's figures)
 //
 // Timed inside the pages, as the people in front of them see it (the test driver's own
 // round trips are not the counter's):
@@ -11,7 +12,7 @@
 // Both pages and this process read the same wall clock (performance.timeOrigin + now()).
 // The customer pays as a phone does: the one-code URL opened with Alipay's User-Agent is
 // sent on to Alipay's QR, which the wallet then pays.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -156,6 +157,8 @@ const load0 = loadavg()[0]!;
 const started = new Date();
 const { toQr, toPaid } = await measure();
 const load1 = loadavg()[0]!;
+// Every sale's figures, for looking at the tail (which sales, how far apart) beyond p99.
+if (process.env.KAURI_BENCH_RAW) writeFileSync(process.env.KAURI_BENCH_RAW, JSON.stringify({ toQr, toPaid }));
 
 const stats = (l: number[]) => {
   const s = [...l].sort((a, b) => a - b);

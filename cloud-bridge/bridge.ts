@@ -138,6 +138,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const store = await openStore(options.dbUrl);
   const box = new SecretBox(options.secretKey);
   const accounts = new AccountsRepo(store, box, { clock });
+  await accounts.startCaches(log.child({ part: 'accounts' }));
   const orders = new OrdersRepo(store, clock);
   const events = new EventLog(store, clock);
   const scheduler = new Scheduler(store, clock, log.child({ part: 'scheduler' }));
@@ -398,6 +399,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       await terminals.close();
       await app.close();
       await channels.shutdown();
+      await accounts.closeCaches();
       await store.close();
     },
   };

@@ -8,7 +8,7 @@ import type { PaymentService } from '../orders/payments.js';
 import type { AccountsRepo } from '../store/accounts.js';
 import type { Store } from '../store/db.js';
 import { registerFxRoutes } from './routes.js';
-import { FxService, type FxOptions, type PullReport } from './service.js';
+import { FxService, QUOTED_CHANNELS, type FxOptions, type PullReport } from './service.js';
 
 export { FxService, type FxOptions, type PullReport, type QuoteView, type RateRow } from './service.js';
 
@@ -50,7 +50,7 @@ export async function installFx(
     if (report.failed.length) throw new Error(report.failed.map((f) => `${f.channel}: ${f.error}`).join('; '));
   });
   registerFxRoutes(app, { accounts: deps.accounts, fx });
-  deps.payments.setHooks({ quoteFor: (input) => fx.quoteFor(input) });
+  deps.payments.setHooks({ quoteFor: (input) => fx.quoteFor(input), quotedChannels: QUOTED_CHANNELS });
   let startReport: PullReport | undefined;
   if (deps.options?.pullAtStart !== false) {
     startReport = await fx.pullAll();

@@ -67,6 +67,9 @@ export interface QuoteView {
   expires_at: string;
 }
 
+/** The channels whose payments are charged at a quote (the bank's, in CNY); the wallets convert themselves. */
+export const QUOTED_CHANNELS: readonly ChannelName[] = ['bank'];
+
 export const DEFAULT_MAX_AGE_MS: Record<FxChannel, number> = {
   wechat: 26 * 3_600_000,
   alipay: 26 * 3_600_000,
@@ -379,7 +382,7 @@ export class FxService {
     amount: Money;
     quoteId?: string;
   }): Promise<{ quoteId: string; pay: Money; rate: string; rateTime: string } | undefined> {
-    if (input.channel !== 'bank') return undefined;
+    if (!QUOTED_CHANNELS.includes(input.channel)) return undefined;
     if (input.amount.currency === 'CNY') {
       // Already CNY: charged as is; the "quote" records that no conversion happened.
       return { quoteId: 'none', pay: input.amount, rate: '1', rateTime: nowIso(this.deps.clock.now()) };

@@ -24,8 +24,14 @@ export class CheckoutsRepo {
     return nowIso(this.clock.now());
   }
 
-  async insert(row: CheckoutRow): Promise<void> {
-    await this.db.insertInto('checkouts').values(row).execute();
+  /** Inserts a checkout, inside `trx` when given (a transaction that writes more beside it). */
+  async insert(row: CheckoutRow, trx?: Kysely<Database>): Promise<void> {
+    await (trx ?? this.db).insertInto('checkouts').values(row).execute();
+  }
+
+  /** Runs `fn` in one transaction (one commit on either store). */
+  transaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(fn);
   }
 
   async byToken(token: string): Promise<CheckoutRow | undefined> {

@@ -16,7 +16,8 @@ import type { AccountsRepo } from '../store/accounts.js';
 import type { Store } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import type { Order, OrdersRepo } from '../store/orders-repo.js';
-import type { CheckoutTable } from '../store/schema.js';
+import type { CheckoutTable, Database } from '../store/schema.js';
+import type { Kysely } from 'kysely';
 import { CheckoutsRepo } from './checkouts-repo.js';
 
 // A checkout is one amount a customer may pay with whichever wallet they have: one
@@ -56,6 +57,9 @@ export interface CreateCheckoutInput {
   reference?: string | null;
   kind?: CheckoutKind;
 }
+
+/** More writes for a new checkout's transaction (they commit with it or not at all). */
+export type AlsoWrite = (checkout: Checkout, trx: Kysely<Database>) => Promise<void>;
 
 export interface Checkout {
   id: string;
@@ -165,7 +169,12 @@ export class CheckoutService {
     return new URL(`/c/${token}`, this.deps.publicBaseUrl).toString();
   }
 
-  async create(merchantId: string, input: CreateCheckoutInput): Promise<Checkout> {
+  /**
+   * A new checkout. `alsoWrite` runs inside the checkout's own transaction: a counter's link
+   * records its command's answer there, so the checkout and its dedupe record are one
+   * commit, and neither is on disk without the other.
+   */
+  async create(merchantId: string, input: CreateCheckoutInput, alsoWrite?: AlsoWrite): Promise<Checkout> {
     const amount = money(input.amountMinor, input.currency);
     if (amount.minor <= 0) throw new KauriError('invalid_amount');
     const expiresInS = input.expiresInS ?? DEFAULT_CHECKOUT_EXPIRY_S;
@@ -218,8 +227,14 @@ export class CheckoutService {
       created_at: nowIso(now),
       updated_at: nowIso(now),
     };
-    await this.repo.insert(row);
-    return this.toCheckout(row);
+    const checkout = await this.toCheckout(row);
+    if (alsoWrite)
+      await this.repo.transaction(async (trx) => {
+        await this.repo.insert(row, trx);
+        await alsoWrite(checkout, trx);
+      });
+    else await this.repo.insert(row);
+    return checkout;
   }
 
   /** The checkout behind a token; an open one past its expiry is expired on the spot. */

@@ -89,13 +89,19 @@ export async function createPayment(
   await assertWithinMaxPayment(deps.accounts, merchantId, amount);
 
   const requestHash = hashRequest({ ...input, storeId: ctx.storeId ?? null, checkoutId: ctx.checkoutId ?? null });
-  const existing = await deps.orders.byOutTradeNo(merchantId, input.out_trade_no);
-  if (existing) return { order: sameRequest(existing, requestHash), created: false };
-
   const hooks = flow.hooks();
-  const quote = hooks.quoteFor
-    ? await hooks.quoteFor({ merchantId, channel: input.channel, amount, quoteId: input.quote_id })
-    : undefined;
+  // A replay (the same out_trade_no again) is found by the order's unique key when it is
+  // inserted, and answered from the order found then: no read before every new payment.
+  // Only a payment that takes a quote first looks before, so a replay never asks for one.
+  const quoted = !!hooks.quoteFor && (hooks.quotedChannels?.includes(input.channel) ?? true);
+  if (quoted) {
+    const existing = await deps.orders.byOutTradeNo(merchantId, input.out_trade_no);
+    if (existing) return { order: sameRequest(existing, requestHash), created: false };
+  }
+  const quote =
+    quoted && hooks.quoteFor
+      ? await hooks.quoteFor({ merchantId, channel: input.channel, amount, quoteId: input.quote_id })
+      : undefined;
   const now = deps.clock.now();
   const id = newId('pay');
   // The channel order lives as long as its caller says (a checkout passes its own, scaled
@@ -143,9 +149,10 @@ export async function createPayment(
     await writer.insertOrder(order, 'api_create', [{ ...syncTask(id, SAFETY_NET_SYNC_MS), earlier: false }]);
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
-    // Lost a race with the same out_trade_no: answer as a replay would.
-    const raced = await deps.orders.byOutTradeNo(merchantId, input.out_trade_no);
-    return { order: sameRequest(raced!, requestHash), created: false };
+    // The same out_trade_no exists (a replay, or a race with one): answer as a replay.
+    const existing = await deps.orders.byOutTradeNo(merchantId, input.out_trade_no);
+    if (!existing) throw err; // another unique key (the bridge's own ids): not a replay
+    return { order: sameRequest(existing, requestHash), created: false };
   }
   writer.crash('create:inserted');
 

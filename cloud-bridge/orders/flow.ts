@@ -50,6 +50,11 @@ export interface PaymentHooks {
       }
     | undefined
   >;
+  /**
+   * The channels whose payments quoteFor converts (it answers undefined for the others).
+   * Unset: every channel may be quoted.
+   */
+  quotedChannels?: readonly ChannelName[];
   /** Called once an order under a checkout is paid (to close the siblings). */
   onPaid?(order: Order): Promise<void>;
   /** Called once a channel answered a create: checkouts keep what the payer's browser needs (JSAPI parameters, a page). */

@@ -6,9 +6,11 @@ import { newId } from '../../protocol/ids.js';
 import { KauriError } from '../../protocol/errors.js';
 import { CHANNELS, type ChannelName } from '../../protocol/payments.js';
 import type { ChannelAccount } from '../channels/channel.js';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { Logger } from 'pino';
 import type { ApiKeyTable, Database as Schema, MerchantTable, StoreTable, UserTable } from './schema.js';
 import { ACCOUNTS_CACHE_TTL_MS, TtlCache } from './ttl-cache.js';
+import { ACCOUNTS_CHANNEL, MerchantCache } from './merchant-cache.js';
 import type { Money } from '../../protocol/money.js';
 import { DEFAULT_MAX_PAYMENT } from '../orders/limits.js';
 import { systemClock, type Clock } from '../../protocol/clock.js';
@@ -114,6 +116,8 @@ export class AccountsRepo {
   private readonly accountsById: TtlCache<ChannelAccount>;
   private readonly activeAccounts: TtlCache<ChannelAccount | undefined>;
   private readonly clock: Clock;
+  /** Merchants, on PostgreSQL once startCaches() has its listener; read each time otherwise. */
+  private merchants: MerchantCache<Merchant>;
 
   constructor(
     private readonly store: Store,
@@ -125,6 +129,7 @@ export class AccountsRepo {
     this.apiKeys = new TtlCache(ttl);
     this.accountsById = new TtlCache(ttl * 60);
     this.activeAccounts = new TtlCache(ttl);
+    this.merchants = new MerchantCache<Merchant>(store);
   }
 
   private get db() {
@@ -165,15 +170,37 @@ export class AccountsRepo {
     return { ...row, allowed_domains: input.allowedDomains ?? [] };
   }
 
-  async getMerchant(id: string, db: Kysely<Schema> = this.db): Promise<Merchant | undefined> {
-    const row = await db.selectFrom('merchants').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? { ...row, allowed_domains: JSON.parse(row.allowed_domains) as string[] } : undefined;
+  /**
+   * The merchant as it is. Outside a transaction through the merchant cache (PostgreSQL);
+   * inside one (`db` given) read in it, so a change made in it is seen and nothing is cached.
+   */
+  async getMerchant(id: string, db?: Kysely<Schema>): Promise<Merchant | undefined> {
+    const read = async (q: Kysely<Schema>) => {
+      const row = await q.selectFrom('merchants').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? { ...row, allowed_domains: JSON.parse(row.allowed_domains) as string[] } : undefined;
+    };
+    if (db) return read(db);
+    const m = await this.merchants.get(id, () => read(this.db));
+    // A copy: the cached one is shared by every request.
+    return m && { ...m, allowed_domains: [...m.allowed_domains] };
+  }
+
+  /** Starts the merchant cache's listener (PostgreSQL); without it merchants are read each time. */
+  startCaches(log?: Logger): Promise<void> {
+    this.merchants = new MerchantCache<Merchant>(this.store, log);
+    return this.merchants.start();
+  }
+
+  async closeCaches(): Promise<void> {
+    await this.merchants.close();
   }
 
   /**
    * Changes a merchant's settings (only those named); answers the merchant as it now is.
    * `disabled` turns the merchant off (no new payments: merchant_disabled) or on again.
-   * Inside `db` when given, so the back office's audit row commits with the change.
+   * Inside `db` when given, so the back office's audit row commits with the change. The
+   * change is announced in its transaction (PostgreSQL: NOTIFY, heard by every bridge's
+   * merchant cache when it commits); this bridge forgets the merchant at once as well.
    */
   async updateMerchant(
     id: string,
@@ -185,28 +212,36 @@ export class AccountsRepo {
       maxPayment?: Money;
       disabled?: boolean;
     },
-    db: Kysely<Schema> = this.db,
+    db?: Kysely<Schema>,
   ): Promise<Merchant> {
-    const current = await this.getMerchant(id, db);
-    if (!current) throw new KauriError('not_found', `No merchant "${id}"`);
-    const set: Partial<MerchantTable> = {};
-    if (change.name !== undefined) {
-      if (!change.name.trim()) throw new KauriError('invalid_request', 'A merchant needs a name');
-      set.name = change.name.trim();
-    }
-    if (change.allowedDomains !== undefined) set.allowed_domains = JSON.stringify(change.allowedDomains);
-    if (change.fxMarkup !== undefined) set.fx_markup = checkFxMarkup(change.fxMarkup);
-    if (change.allowPrivateWebhooks !== undefined) set.allow_private_webhooks = change.allowPrivateWebhooks ? 1 : 0;
-    if (change.maxPayment !== undefined) {
-      if (change.maxPayment.minor <= 0)
-        throw new KauriError('invalid_request', 'The maximum per payment must be above zero');
-      set.max_payment_minor = change.maxPayment.minor;
-      set.max_payment_currency = change.maxPayment.currency;
-    }
-    // Turning off twice keeps the first time: "off since" stays true.
-    if (change.disabled !== undefined) set.disabled_at = change.disabled ? (current.disabled_at ?? this.now()) : null;
-    if (Object.keys(set).length > 0) await db.updateTable('merchants').set(set).where('id', '=', id).execute();
-    return (await this.getMerchant(id, db))!;
+    const apply = async (trx: Kysely<Schema>): Promise<Merchant> => {
+      const current = await this.getMerchant(id, trx);
+      if (!current) throw new KauriError('not_found', `No merchant "${id}"`);
+      const set: Partial<MerchantTable> = {};
+      if (change.name !== undefined) {
+        if (!change.name.trim()) throw new KauriError('invalid_request', 'A merchant needs a name');
+        set.name = change.name.trim();
+      }
+      if (change.allowedDomains !== undefined) set.allowed_domains = JSON.stringify(change.allowedDomains);
+      if (change.fxMarkup !== undefined) set.fx_markup = checkFxMarkup(change.fxMarkup);
+      if (change.allowPrivateWebhooks !== undefined) set.allow_private_webhooks = change.allowPrivateWebhooks ? 1 : 0;
+      if (change.maxPayment !== undefined) {
+        if (change.maxPayment.minor <= 0)
+          throw new KauriError('invalid_request', 'The maximum per payment must be above zero');
+        set.max_payment_minor = change.maxPayment.minor;
+        set.max_payment_currency = change.maxPayment.currency;
+      }
+      // Turning off twice keeps the first time: "off since" stays true.
+      if (change.disabled !== undefined) set.disabled_at = change.disabled ? (current.disabled_at ?? this.now()) : null;
+      if (Object.keys(set).length > 0) {
+        await trx.updateTable('merchants').set(set).where('id', '=', id).execute();
+        if (this.store.dialect === 'postgres') await sql`select pg_notify(${ACCOUNTS_CHANNEL}, ${id})`.execute(trx);
+      }
+      return (await this.getMerchant(id, trx))!;
+    };
+    const after = db ? await apply(db) : await this.db.transaction().execute(apply);
+    this.merchants.forget(id);
+    return after;
   }
 
   async listMerchants(): Promise<Merchant[]> {
@@ -216,14 +251,7 @@ export class AccountsRepo {
 
   /** HQ's maximum for one payment of this merchant (in force at once, on every bridge). */
   async setMaxPayment(merchantId: string, max: Money): Promise<Merchant> {
-    if (max.minor <= 0) throw new KauriError('invalid_request', 'The maximum per payment must be above zero');
-    await this.requireMerchant(merchantId);
-    await this.db
-      .updateTable('merchants')
-      .set({ max_payment_minor: max.minor, max_payment_currency: max.currency })
-      .where('id', '=', merchantId)
-      .execute();
-    return (await this.getMerchant(merchantId))!;
+    return this.updateMerchant(merchantId, { maxPayment: max });
   }
 
   /** Creates a store (inside `db` when given). */

@@ -64,6 +64,37 @@ describe('SQLite group commit', () => {
     await close();
   });
 
+  it('fsyncs the WAL off the event loop and answers a write or a read only after that fsync', async () => {
+    const { db, dialect, close } = await open();
+    const raw = (dialect as unknown as { gc: { raw: SQLite.Database } }).gc.raw;
+    const stats = dialect.stats;
+    // Answered writes: each had its group's fsync done by the time it was answered.
+    const syncedWhenAnswered: boolean[] = [];
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        db
+          .insertInto('items')
+          .values({ id: 1000 + i, tag: `s${i}` })
+          .execute()
+          .then(() => syncedWhenAnswered.push(stats.syncs === stats.commits)),
+      ),
+    );
+    expect(syncedWhenAnswered.every(Boolean)).toBe(true);
+    expect(stats.syncs).toBe(stats.commits);
+    expect(stats.syncs).toBeGreaterThan(0);
+    // The connection is back at FULL between groups (NORMAL is only the group's own COMMIT).
+    expect(raw.pragma('synchronous', { simple: true })).toBe(2);
+    // A read issued while a group's fsync runs (no group open) is answered after that fsync.
+    const write = db.insertInto('items').values({ id: 2000, tag: 'r' }).execute();
+    await new Promise((r) => setImmediate(r)); // the group commits on this turn; its fsync is in flight
+    const syncsBefore = stats.syncs;
+    const read = await db.selectFrom('items').select('id').where('id', '=', 2000).execute();
+    expect(read).toEqual([{ id: 2000 }]);
+    expect(stats.syncs).toBeGreaterThan(syncsBefore);
+    await write;
+    await close();
+  });
+
   it('a failing write does not poison the others in its group', async () => {
     const { db, seen, close } = await open();
     await db.insertInto('items').values({ id: 1, tag: 'taken' }).execute();

@@ -1,3 +1,4 @@
+import { closeSync, fsync, openSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import {
   SqliteDialect,
@@ -22,6 +23,15 @@ import {
 //     neighbours' uncommitted rows, so it is answered after that group commits too.
 // This is the same idea as PostgreSQL's commit_delay and InnoDB's binlog group commit:
 // https://www.postgresql.org/docs/current/wal-configuration.html
+//
+// The fsync itself runs off the event loop. A group commits with synchronous = NORMAL (its
+// frames are written to the WAL, not yet synced), and the WAL file is then fsynced on
+// libuv's thread pool; the group's units are answered when that fsync is done, which is
+// the sync synchronous = FULL would have done inside COMMIT. Meanwhile the event loop
+// parses requests, and the next group writes. Nothing is told before it is on disk: a read
+// that may have seen rows of a group still syncing is answered after that sync too. A
+// process killed meanwhile loses nothing (the frames are in the OS's cache); a power cut
+// loses only groups nobody was answered for, exactly as with FULL.
 
 interface Group {
   readonly committed: Promise<void>;
@@ -35,9 +45,12 @@ export interface GroupCommitStats {
   commits: number;
   /** Writes and transactions that joined a group. */
   units: number;
-  /** Time spent in COMMIT (the fsync, on the event loop), total and longest, ms. */
+  /** Time spent in COMMIT on the event loop (with the WAL fsync when it cannot go off it), total and longest, ms. */
   commitMs: number;
   maxCommitMs: number;
+  /** WAL fsyncs run off the event loop, and their time (total, ms): what a unit waits for after COMMIT. */
+  syncs: number;
+  syncMs: number;
 }
 
 const STATEMENT_CACHE = 500;
@@ -49,7 +62,12 @@ class GroupCommitter {
   private group: Group | undefined;
   private commitQueued = false;
   private readonly statements = new Map<string, Database.Statement>();
-  readonly stats: GroupCommitStats = { commits: 0, units: 0, commitMs: 0, maxCommitMs: 0 };
+  readonly stats: GroupCommitStats = { commits: 0, units: 0, commitMs: 0, maxCommitMs: 0, syncs: 0, syncMs: 0 };
+  /** The WAL file (fsynced after each COMMIT off the event loop); null: no WAL, COMMIT syncs. */
+  private wal: number | null | undefined;
+  /** The latest WAL fsync still running: what a read may have seen is durable once it is done. */
+  unsynced: Promise<void> | undefined;
+  private readonly pragmas: Record<'normal' | 'full', Database.Statement>;
   // Transaction control as prepared statements (exec parses every time). Units hold the
   // lock one at a time, so one savepoint name serves them all.
   private readonly control: Record<
@@ -66,6 +84,35 @@ class GroupCommitter {
       release: raw.prepare('RELEASE gc_unit'),
       undo: raw.prepare('ROLLBACK TO gc_unit'),
     };
+    this.pragmas = {
+      normal: raw.prepare('PRAGMA synchronous = NORMAL'),
+      full: raw.prepare('PRAGMA synchronous = FULL'),
+    };
+  }
+
+  /** The WAL's file descriptor, when the database has one that this connection keeps open. */
+  private walFd(): number | null {
+    if (this.wal === undefined) {
+      this.wal = null;
+      // Only a connection at FULL in WAL mode: the fsync replaces FULL's, nothing else.
+      if (!this.raw.memory && this.raw.pragma('synchronous', { simple: true }) === 2) {
+        const mode = String(this.raw.pragma('journal_mode', { simple: true })).toLowerCase();
+        if (mode === 'wal') {
+          try {
+            // SQLite deletes the WAL only when its last connection closes: this one is open.
+            this.wal = openSync(`${this.raw.name}-wal`, 'r');
+          } catch {
+            this.wal = null;
+          }
+        }
+      }
+    }
+    return this.wal;
+  }
+
+  closeWal(): void {
+    if (typeof this.wal === 'number') closeSync(this.wal);
+    this.wal = null;
   }
 
   exec(what: keyof GroupCommitter['control']): void {
@@ -102,8 +149,16 @@ class GroupCommitter {
   /** Opens a group if none is (the caller holds the lock) and returns it. */
   join(): Group {
     if (!this.group) {
+      // The safety level cannot change inside a transaction: NORMAL for this group's COMMIT
+      // (its fsync follows off the event loop), FULL again once it is committed.
+      if (this.walFd() !== null) this.pragmas.normal.run();
       // IMMEDIATE takes the write lock now, so the COMMIT itself cannot meet SQLITE_BUSY.
-      this.exec('begin');
+      try {
+        this.exec('begin');
+      } catch (err) {
+        this.pragmas.full.run();
+        throw err;
+      }
       let resolve!: () => void;
       let reject!: (err: unknown) => void;
       const committed = new Promise<void>((res, rej) => {
@@ -135,20 +190,27 @@ class GroupCommitter {
     this.group = undefined;
     try {
       if (!g) return;
+      const wal = this.walFd();
       try {
         const t0 = performance.now();
-        this.exec('commit');
+        try {
+          this.exec('commit');
+        } finally {
+          if (wal !== null && !this.raw.inTransaction) this.pragmas.full.run();
+        }
         const ms = performance.now() - t0;
         this.stats.commits++;
         this.stats.commitMs += ms;
         if (ms > this.stats.maxCommitMs) this.stats.maxCommitMs = ms;
-        g.resolve();
+        if (wal === null) g.resolve();
+        else this.syncThenAnswer(wal, g);
       } catch (err) {
         try {
           if (this.raw.inTransaction) this.exec('rollback');
         } catch {
           /* already rolled back */
         }
+        if (wal !== null) this.pragmas.full.run();
         g.reject(err);
       }
     } finally {
@@ -156,12 +218,34 @@ class GroupCommitter {
     }
   }
 
-  /** Waits until nothing is open, for close(). */
+  /**
+   * Fsyncs the WAL on the thread pool and then answers the group. One fsync covers every
+   * frame written before it, so a later group's sync also covers an earlier one's.
+   */
+  private syncThenAnswer(wal: number, g: Group): void {
+    const t0 = performance.now();
+    const synced = new Promise<void>((resolve, reject) => fsync(wal, (err) => (err ? reject(err) : resolve())));
+    const done = synced.then(
+      () => {
+        this.stats.syncs++;
+        this.stats.syncMs += performance.now() - t0;
+        g.resolve();
+      },
+      (err: unknown) => g.reject(err),
+    );
+    this.unsynced = done;
+    void done.finally(() => {
+      if (this.unsynced === done) this.unsynced = undefined;
+    });
+  }
+
+  /** Waits until nothing is open or syncing, for close(). */
   async drain(): Promise<void> {
     await this.lock();
     const g = this.group;
     this.unlock();
     await g?.committed.catch(() => undefined);
+    await this.unsynced?.catch(() => undefined);
   }
 
   prepare(sql: string): Database.Statement {
@@ -196,9 +280,14 @@ class Unit implements DatabaseConnection {
     if (this.txn) return this.gc.run<R>(compiled);
     await this.gc.lock();
     let group: Group | undefined;
+    let unsynced: Promise<void> | undefined;
     try {
       const stmt = this.gc.prepare(compiled.sql);
-      if (stmt.readonly && !this.gc.groupOpen) return this.gc.run<R>(compiled);
+      if (stmt.readonly && !this.gc.groupOpen) {
+        // It may see a committed group whose fsync is still running: answered after it.
+        unsynced = this.gc.unsynced;
+        return this.gc.run<R>(compiled);
+      }
       if (stmt.readonly) {
         group = this.gc.join();
         return this.gc.run<R>(compiled);
@@ -217,6 +306,7 @@ class Unit implements DatabaseConnection {
       this.gc.unlock();
       // Answered once what it did, or saw, is on disk.
       if (group) await group.committed;
+      else if (unsynced) await unsynced.catch(() => undefined);
     }
   }
 
@@ -300,6 +390,7 @@ class GroupCommitDriver implements Driver {
 
   async destroy(): Promise<void> {
     await this.gc.drain();
+    this.gc.closeWal();
     this.gc.raw.close();
   }
 }

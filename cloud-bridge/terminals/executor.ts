@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { KauriError } from '../../protocol/errors.js';
 import type { CommandArgsOf, CommandName, CommandResultOf } from '../../protocol/link.js';
@@ -10,6 +11,7 @@ import type { AccountsRepo } from '../store/accounts.js';
 import { isOpen, isPaidFamily } from '../orders/state-machine.js';
 import { paymentView, refundView } from '../orders/views.js';
 import type { Order, OrdersRepo } from '../store/orders-repo.js';
+import type { Database } from '../store/schema.js';
 import type { Terminal, TerminalsRepo } from './repo.js';
 import { PIN_MAX_DIGITS, PIN_MIN_DIGITS } from './pin-policy.js';
 
@@ -18,9 +20,11 @@ import { PIN_MAX_DIGITS, PIN_MIN_DIGITS } from './pin-policy.js';
 
 /** The one-code checkouts, as the terminal needs them (cloud-bridge/onecode). */
 export interface CheckoutPort {
+  /** `record` (the command's dedupe record) is written in the checkout's own transaction. */
   create(
     merchantId: string,
     input: { amountMinor: number; currency: string; storeId: string; terminalId: string; expiresInS?: number },
+    record?: RecordAnswer,
   ): Promise<{
     id: string;
     token: string;
@@ -32,6 +36,15 @@ export interface CheckoutPort {
   /** The store of a checkout, so a terminal cannot cancel another store's. */
   storeOf(checkoutId: string): Promise<string | null | undefined>;
 }
+
+/** The answer a command will get, as data checkout.create promises, for its dedupe record. */
+type CheckoutAnswer = CommandResultOf<'checkout.create'>;
+
+/**
+ * Writes a command's dedupe record inside the transaction of the change it answers, so the
+ * change and the record are one commit (and a crash leaves both or neither).
+ */
+export type RecordAnswer = (data: unknown, trx: Kysely<Database>) => Promise<void>;
 
 /** CNY estimates for the customer screen (cloud-bridge/fx). */
 export interface FxPort {
@@ -65,26 +78,47 @@ export class TerminalCommandExecutor {
 
   constructor(private readonly deps: ExecutorDeps) {}
 
-  /** Runs one command; its answer is the shape protocol/link.ts promises the counter for it. */
-  execute<N extends CommandName>(terminal: Terminal, name: N, args: CommandArgsOf<N>): Promise<CommandResultOf<N>> {
+  /**
+   * Runs one command; its answer is the shape protocol/link.ts promises the counter for it.
+   * A command that writes in one transaction (checkout.create) calls `record` inside it, so
+   * its dedupe record commits with it; the others never call it.
+   */
+  execute<N extends CommandName>(
+    terminal: Terminal,
+    name: N,
+    args: CommandArgsOf<N>,
+    record?: RecordAnswer,
+  ): Promise<CommandResultOf<N>> {
     // One handler per command, each typed by its own arguments and answer; the lookup by a
     // name that is only known at run time is the one place the pairing is asserted.
-    const run = this.handlers[name] as (t: Terminal, a: CommandArgsOf<N>) => Promise<CommandResultOf<N>>;
-    return run(terminal, args);
+    const run = this.handlers[name] as (
+      t: Terminal,
+      a: CommandArgsOf<N>,
+      record?: RecordAnswer,
+    ) => Promise<CommandResultOf<N>>;
+    return run(terminal, args, record);
   }
 
   private readonly handlers: {
-    [N in CommandName]: (terminal: Terminal, args: CommandArgsOf<N>) => Promise<CommandResultOf<N>>;
+    [N in CommandName]: (
+      terminal: Terminal,
+      args: CommandArgsOf<N>,
+      record?: RecordAnswer,
+    ) => Promise<CommandResultOf<N>>;
   } = {
-    'checkout.create': async (terminal, a) => {
+    'checkout.create': async (terminal, a, record) => {
       money(a.amountMinor, a.currency);
-      return this.checkouts().create(terminal.merchantId, {
-        amountMinor: a.amountMinor,
-        currency: a.currency,
-        storeId: terminal.storeId,
-        terminalId: terminal.id,
-        expiresInS: a.expiresInS,
-      });
+      return this.checkouts().create(
+        terminal.merchantId,
+        {
+          amountMinor: a.amountMinor,
+          currency: a.currency,
+          storeId: terminal.storeId,
+          terminalId: terminal.id,
+          expiresInS: a.expiresInS,
+        },
+        record,
+      );
     },
     'checkout.cancel': async (terminal, a) => {
       const c = this.checkouts();
@@ -219,14 +253,25 @@ export function checkoutPortOf(service: {
       terminalId?: string | null;
       expiresInS?: number;
     },
+    alsoWrite?: (
+      c: { id: string; token: string; url: string; status: string; expiresAt: string },
+      trx: Kysely<Database>,
+    ) => Promise<void>,
   ): Promise<{ id: string; token: string; url: string; status: string; expiresAt: string }>;
   cancel(merchantId: string, idOrToken: string): Promise<{ id: string; status: string }>;
   getById(id: string): Promise<{ storeId: string | null } | undefined>;
 }): CheckoutPort {
   return {
-    async create(merchantId, input) {
-      const c = await service.create(merchantId, input);
-      return { id: c.id, token: c.token, url: c.url, status: c.status, expiresAt: c.expiresAt };
+    async create(merchantId, input, record) {
+      const answer = (c: CheckoutAnswer): CheckoutAnswer => ({
+        id: c.id,
+        token: c.token,
+        url: c.url,
+        status: c.status,
+        expiresAt: c.expiresAt,
+      });
+      const c = await service.create(merchantId, input, record && ((c, trx) => record(answer(c), trx)));
+      return answer(c);
     },
     async cancel(merchantId, checkoutId) {
       const c = await service.cancel(merchantId, checkoutId);

@@ -233,6 +233,42 @@ describe('terminal link (bridge side)', () => {
     c.ws.close();
   });
 
+  it("creates a checkout and records its command's answer in one commit, and replays that answer", async () => {
+    const t = await pairAt('store-a');
+    const c = await connect(wsUrl, terminalAuthorization(t.terminalId, t.secret));
+    c.ws.send(JSON.stringify({ v: 1, type: 'hello', lastSeq: await bridge.events.head() }));
+    await c.next((m) => m.type === 'welcome');
+    const cmd = JSON.stringify({
+      v: 1,
+      type: 'command',
+      key: 'key-checkout-0001',
+      name: 'checkout.create',
+      args: { amountMinor: 1250, currency: 'NZD' },
+    });
+    // Records written apart from the change they answer (the real method runs; only counted).
+    const repo = bridge.terminals.repo;
+    const finish = repo.finishCommands.bind(repo);
+    const recordedApart: string[] = [];
+    repo.finishCommands = async (id, answers) => {
+      recordedApart.push(...answers.map((a) => a.key));
+      return finish(id, answers);
+    };
+    c.ws.send(cmd);
+    const first = (await c.next((m) => m.type === 'result')) as { ok: boolean; data: { id: string; url: string } };
+    repo.finishCommands = finish;
+    expect(first).toMatchObject({ ok: true, data: { status: 'open' } });
+    // The checkout and its dedupe record are one transaction: one commit (one fsync) on
+    // the sale's path, where they had been two, and neither is on disk without the other.
+    expect(recordedApart).toEqual([]);
+    expect(await bridge.terminals.repo.doneCommands(t.terminalId, ['key-checkout-0001'])).toEqual(
+      new Map([['key-checkout-0001', { ok: true, data: first.data }]]),
+    );
+    c.ws.send(cmd);
+    expect(await c.next((m) => m.type === 'result')).toMatchObject({ ok: true, replayed: true, data: first.data });
+    expect(await bridge.terminals.repo.countCommands(t.terminalId)).toBe(1);
+    c.ws.close();
+  });
+
   it('answers a burst of commands in the order sent, each once, recorded before it is answered', async () => {
     const t = await pairAt('store-a');
     const c = await connect(wsUrl, terminalAuthorization(t.terminalId, t.secret));

@@ -22,7 +22,7 @@ import type { DomainEvent, EventLog } from '../events/event-log.js';
 import type { Store } from '../store/db.js';
 import type { AccountsRepo } from '../store/accounts.js';
 import type { Terminal, TerminalsRepo } from './repo.js';
-import type { TerminalCommandExecutor } from './executor.js';
+import type { RecordAnswer, TerminalCommandExecutor } from './executor.js';
 
 // The bridge's side of the terminal link. Events reach a terminal from the domain event
 // log: on connect it replays everything for its store after the sequence it says it has,
@@ -393,14 +393,30 @@ export class TerminalHub {
       if (before !== undefined) {
         held.push({ msg, result: { ...(before as CommandAnswer), replayed: true }, record: false });
       } else {
-        const result = await this.execute(c, msg);
+        // A command whose change is one transaction (checkout.create) writes its record in
+        // that transaction: one commit on the sale's path instead of two, and never a
+        // checkout on disk without the record that answers a resend of its command.
+        let recordedWithIt = false;
+        const result = await this.execute(
+          c,
+          msg,
+          UNRECORDED.has(msg.name)
+            ? undefined
+            : async (data, trx) => {
+                await terminals.recordCommands(trx, c.terminal.id, [
+                  { key: msg.key, name: msg.name, result: { ok: true, data } satisfies CommandAnswer },
+                ]);
+                recordedWithIt = true;
+              },
+        );
         // A wrong PIN or an internal failure is not recorded: the same command may be tried
         // again and deserves a fresh answer. Nor is a question (UNRECORDED).
         const transient =
           UNRECORDED.has(msg.name) ||
           (!result.ok && ['manager_pin_invalid', 'manager_pin_locked', 'internal'].includes(result.error!.code));
         if (!transient) done.set(msg.key, result); // the same key twice in one burst: answered once, then replayed
-        held.push({ msg, result, record: !transient });
+        // Recorded with its change only if that change committed (the command answered ok).
+        held.push({ msg, result, record: !transient && !(result.ok && recordedWithIt) });
       }
       if (held.length === 1) heldSince = performance.now();
       if (performance.now() - heldSince >= BATCH_HOLD_MS) await release();
@@ -408,7 +424,7 @@ export class TerminalHub {
     await release();
   }
 
-  private async execute(c: Connection, msg: CommandMessage): Promise<CommandAnswer> {
+  private async execute(c: Connection, msg: CommandMessage, record?: RecordAnswer): Promise<CommandAnswer> {
     const { executor, log } = this.deps;
     const parsed = CommandArgs[msg.name].safeParse(msg.args);
     if (!parsed.success) {
@@ -422,7 +438,7 @@ export class TerminalHub {
       };
     }
     try {
-      return { ok: true, data: await executor.execute(c.terminal, msg.name, parsed.data) };
+      return { ok: true, data: await executor.execute(c.terminal, msg.name, parsed.data, record) };
     } catch (err) {
       if (!isKauriError(err))
         log.error({ err, command: msg.name, terminal: c.terminal.id }, 'terminal command crashed');

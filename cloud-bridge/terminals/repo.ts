@@ -4,6 +4,7 @@ import { sql, type Kysely } from 'kysely';
 import { KauriError } from '../../protocol/errors.js';
 import { newId } from '../../protocol/ids.js';
 import { nowIso, type Store } from '../store/db.js';
+import type { Database } from '../store/schema.js';
 import { systemClock, type Clock } from '../../protocol/clock.js';
 import { assertStrongPin } from './pin-policy.js';
 
@@ -333,10 +334,25 @@ export class TerminalsRepo {
     answers: Array<{ key: string; name: string; result: unknown }>,
   ): Promise<void> {
     if (!answers.length) return;
+    await this.db
+      .transaction()
+      .execute((trx) => this.recordCommands(trx as unknown as Kysely<Database>, terminalId, answers));
+  }
+
+  /**
+   * Writes command answers with `trx`, a transaction of the caller's (a checkout's, so the
+   * checkout and the record of the command that made it are one commit).
+   */
+  async recordCommands(
+    trx: Kysely<Database>,
+    terminalId: string,
+    answers: Array<{ key: string; name: string; result: unknown }>,
+  ): Promise<void> {
+    const db = trx as unknown as Kysely<Tables>;
     const now = this.now();
-    await this.db.transaction().execute(async (trx) => {
+    {
       for (let i = 0; i < answers.length; i += COMMAND_CHUNK) {
-        await trx
+        await db
           .insertInto('terminal_commands')
           .values(
             answers.slice(i, i + COMMAND_CHUNK).map((a) => ({
@@ -358,7 +374,7 @@ export class TerminalsRepo {
           )
           .execute();
       }
-    });
+    }
   }
 
   async countCommands(terminalId: string): Promise<number> {

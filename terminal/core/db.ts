@@ -1,3 +1,4 @@
+import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { privateFile } from '../../protocol/private-files.js';
@@ -131,7 +132,59 @@ export class TerminalDb {
   }
 
   close(): void {
+    if (this.walFd !== undefined) closeSync(this.walFd);
+    this.walFd = undefined;
     this.raw.close();
+  }
+
+  private walFd: number | undefined;
+  private readonly syncNormal = () => this.raw.pragma('synchronous = NORMAL');
+  private readonly syncFull = () => this.raw.pragma('synchronous = FULL');
+
+  /**
+   * A transaction as durable as tx() by the time this returns, whose fsync overlaps with
+   * `meanwhile` (sending the command it queued). The commit is written to the WAL without
+   * waiting for the disk (synchronous = NORMAL): from then on it is in the database for
+   * every reader and survives this process dying. `meanwhile` runs, and then the WAL is
+   * fsynced, which is what synchronous = FULL does at COMMIT, so nobody is told before
+   * the data is on disk. Only a power cut inside that window can lose it, and then the
+   * bridge holds at most a command the counter forgot: its checkout was never shown to
+   * anyone and expires unpaid.
+   */
+  txThen<T>(fn: () => T, meanwhile: () => void): T {
+    const wal = this.wal();
+    if (wal === undefined) {
+      const r = this.tx(fn);
+      meanwhile();
+      return r;
+    }
+    this.syncNormal();
+    let r: T;
+    try {
+      r = this.tx(fn);
+    } finally {
+      this.syncFull();
+    }
+    try {
+      meanwhile();
+    } finally {
+      // The WAL holds this commit's frames (and any before it): one fsync of the file makes
+      // them all durable, exactly the sync FULL would have done inside COMMIT.
+      fsyncSync(wal);
+    }
+    return r;
+  }
+
+  /** The WAL file, kept open while the database is (SQLite deletes it only at the last close). */
+  private wal(): number | undefined {
+    if (this.walFd === undefined) {
+      try {
+        this.walFd = openSync(`${this.raw.name}-wal`, 'r');
+      } catch {
+        return undefined; // no WAL yet: the plain transaction
+      }
+    }
+    return this.walFd;
   }
 
   // Statements are prepared once and kept: preparing one per call had cost more than running
