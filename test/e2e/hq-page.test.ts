@@ -361,10 +361,18 @@ describe
     expect(await kea.textContent()).toContain('not linked to this bridge');
     expect(await kea.locator('.dev-problem').count()).toBe(0);
     await page.locator('#counters').screenshot({ path: join(SHOTS, `${kind}-7-counters.png`) });
-    await page.click('#tabs button[data-tab=terminals]');
-    await page.fill('#pair-form input[name=terminalName]', 'Counter 2');
-    await page.click('#pair-form button[type=submit]');
-    await expect.poll(() => page.textContent('#pair-result')).toMatch(/\S+ {2}\(valid until /);
+    // HQ finance changes nothing: no Terminals tab to pair a counter, and the API refuses it.
+    expect(await page.locator('#tabs button[data-tab=terminals]').isHidden()).toBe(true);
+    const refused = await page.evaluate(async () => {
+      const me = (await (await fetch('/hq/api/me')).json()) as { csrf: string };
+      const r = await fetch('/hq/api/pairing-codes', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrf },
+        body: JSON.stringify({ store: 'tui-cuba', terminalName: 'Counter 2' }),
+      });
+      return { status: r.status, body: (await r.json()) as { error?: { code?: string }; code?: string } };
+    });
+    expect(refused.status).toBe(403);
     expect(errors).toEqual([]);
     await ctx.close();
   }, 120_000);

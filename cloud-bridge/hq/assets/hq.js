@@ -105,7 +105,9 @@
     for (const b of document.querySelectorAll('.hq-only')) b.hidden = !me.hq;
     for (const b of document.querySelectorAll('.po-account-edit')) b.hidden = !(me.hq || me.role === 'merchant_admin');
     $('po-account-submit').textContent = me.hq ? 'Save account' : 'Propose account (HQ approves)';
-    for (const b of document.querySelectorAll('.pair-only')) b.hidden = !(me.hq || me.role === 'merchant_admin');
+    // HQ finance reads and changes nothing: pairing a counter is for admins and store managers.
+    const pairs = ['hq_admin', 'merchant_admin', 'store_manager'].includes(me.role);
+    for (const b of document.querySelectorAll('.pair-only')) b.hidden = !pairs;
     const to = chinaToday();
     $('ov-to').value = addDays(to, -1);
     $('ov-from').value = addDays(to, -14);
