@@ -582,6 +582,8 @@ describe.skipIf(skipUnless(existsSync(CHROMIUM), `${CHROMIUM} is missing: the ba
         expect(inv.code, inv.stderr).toBe(0);
         const { ctx, page, problems } = await acceptInvite(JSON.parse(inv.stdout).link, base, 'vera', PASSWORDS.vw);
         expect(await page.getByTestId('who').textContent()).toContain('Viewer');
+        // The store manager's refund is confirmed by the channel in the background: wait for it.
+        await expect.poll(() => orderStatus(pay.a1.id), { timeout: 15_000 }).toBe('partially_refunded');
         await findAndOpen(page, pay.a1.no);
         expect(await page.getByTestId('payment-status').textContent()).toBe('partially refunded');
         expect(await page.getByTestId('payment-refund').count()).toBe(0);
