@@ -52,10 +52,6 @@ export function ErrorNote({ error }: { error: unknown }) {
   );
 }
 
-export function TableBox({ children }: { children: ReactNode }) {
-  return <div className="table-box">{children}</div>;
-}
-
 /** One column of a ListTable: its header, how a row's cell reads, and its look. */
 export interface Column<T> {
   /** The header's text key (also the column's React key), or '' for a header-less column. */
@@ -97,7 +93,7 @@ export function ListTable<T>({
   const note = rows.length === 0 && empty !== undefined ? <p className="empty">{empty}</p> : null;
   if (note && emptyOnly) return note;
   return (
-    <TableBox>
+    <div className="table-box">
       <table className="list" data-testid={testid}>
         <thead>
           <tr>
@@ -125,7 +121,7 @@ export function ListTable<T>({
         </tbody>
       </table>
       {note}
-    </TableBox>
+    </div>
   );
 }
 
