@@ -52,6 +52,17 @@ export function ErrorNote({ error }: { error: unknown }) {
   );
 }
 
+/** A list row that opens its page, by a click or by Enter once focused (Tab reaches it). */
+export function opensOnClick(open: () => void): HTMLAttributes<HTMLTableRowElement> {
+  return {
+    tabIndex: 0,
+    onClick: open,
+    onKeyDown: (e) => {
+      if (e.key === 'Enter') open();
+    },
+  };
+}
+
 /** One column of a ListTable: its header, how a row's cell reads, and its look. */
 export interface Column<T> {
   /** The header's text key (also the column's React key), or '' for a header-less column. */

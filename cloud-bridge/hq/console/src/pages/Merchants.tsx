@@ -3,7 +3,7 @@ import type { Me } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { formatMinor, formatMoney, parseMinor } from '../money.js';
 import { offices, type MerchantInfo, type MerchantInput } from '../offices-api.js';
-import { ErrorNote, Field, ListTable, go, useLoad } from '../ui.js';
+import { ErrorNote, Field, ListTable, go, opensOnClick, useLoad } from '../ui.js';
 import { FormError, ListHead, SaveRow, useSave } from '../forms.js';
 
 // Merchants: HQ reads them all and an HQ admin creates and changes them; a merchant admin sees
@@ -133,11 +133,7 @@ export function Merchants({ me }: { me: Me }) {
             'data-merchant-id': m.id,
             className: m.disabledAt ? 'muted clickable' : 'clickable',
             title: m.name,
-            tabIndex: 0,
-            onClick: () => open(m),
-            onKeyDown: (e) => {
-              if (e.key === 'Enter') open(m);
-            },
+            ...opensOnClick(() => open(m)),
           })}
           columns={[
             {

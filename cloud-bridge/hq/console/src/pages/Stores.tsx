@@ -3,7 +3,7 @@ import { isHqRole, type Me } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { formatMinor, formatMoney, parseMinor } from '../money.js';
 import { offices, type StoreInput, type StoreRow } from '../offices-api.js';
-import { ErrorNote, Field, ListTable, go, useLoad, type Column } from '../ui.js';
+import { ErrorNote, Field, ListTable, go, opensOnClick, useLoad, type Column } from '../ui.js';
 import { FormError, ListHead, SaveRow, useSave } from '../forms.js';
 
 // Stores: everyone reads the stores of their scope (a store manager their own); HQ admins
@@ -163,11 +163,7 @@ export function Stores({ me }: { me: Me }) {
             'data-store-id': s.id,
             'data-store-code': s.code,
             className: 'clickable',
-            tabIndex: 0,
-            onClick: () => open(s),
-            onKeyDown: (e) => {
-              if (e.key === 'Enter') open(s);
-            },
+            ...opensOnClick(() => open(s)),
           })}
           columns={columns}
         />
