@@ -169,21 +169,24 @@ async function fixedRate(
   };
 }
 
+/** What the bridge process writes as its last line when stopped (bench/payments-bridge.ts). */
+interface BridgeStopReport {
+  groupCommit?: {
+    commits: number;
+    units: number;
+    commitMs: number;
+    maxCommitMs: number;
+    syncs?: number;
+    syncMs?: number;
+  };
+  statements?: number;
+  orders?: number;
+}
+
 interface BridgeProcess {
   url: string;
   apiKey: string;
-  stop(): Promise<{
-    groupCommit?: {
-      commits: number;
-      units: number;
-      commitMs: number;
-      maxCommitMs: number;
-      syncs?: number;
-      syncMs?: number;
-    };
-    statements?: number;
-    orders?: number;
-  }>;
+  stop(): Promise<BridgeStopReport>;
 }
 
 /** A bridge in its own process (bench/payments-bridge.ts), so the load generator never shares its event loop. */
@@ -239,19 +242,7 @@ export async function spawnBridge(
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return {};
       const done = next().then(
-        (l) =>
-          JSON.parse(l) as {
-            groupCommit?: {
-              commits: number;
-              units: number;
-              commitMs: number;
-              maxCommitMs: number;
-              syncs?: number;
-              syncMs?: number;
-            };
-            statements?: number;
-            orders?: number;
-          },
+        (l) => JSON.parse(l) as BridgeStopReport,
         () => ({}),
       );
       child.kill('SIGTERM');

@@ -1,13 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { startBridge, type Bridge } from '../bridge.js';
+import type { Bridge } from '../bridge.js';
 import { defaultChannels } from '../channels/index.js';
 import { SecretBox } from '../store/secret-box.js';
-import { createTestDatabase, storeKinds } from '../../test/support/stores.js';
-import { hqClient, TEST_PASSWORD, type Login } from './hq-client.fixture.js';
+import { storeKinds } from '../../test/support/stores.js';
+import { openHq, type HqLogin, type HqTest } from '../../test/support/hq-routes.js';
 
 // The Merchants routes over HTTP: HQ admins create, change and turn off merchants and set
 // their channel accounts; HQ finance and a merchant admin read (the latter their own only,
@@ -22,49 +18,30 @@ const wechatConfig = { apiBaseUrl: 'http://127.0.0.1:9', appid: 'wx2421b1c4370ec
 
 describe.each(storeKinds())('back-office merchants routes over HTTP (%s)', (kind) => {
   let bridge: Bridge;
-  let close: () => Promise<void>;
-  let api: ReturnType<typeof hqClient>;
+  let api: HqTest;
   let a: string, b: string;
-  let root: Login, fin: Login, madmin: Login, mgr: Login, view: Login;
+  let root: HqLogin, fin: HqLogin, madmin: HqLogin, mgr: HqLogin, view: HqLogin;
 
   beforeAll(async () => {
-    const db = await createTestDatabase(kind);
-    const files = mkdtempSync(join(tmpdir(), 'kauri-merchants-'));
-    bridge = await startBridge({
-      dbUrl: db.url,
-      port: 0,
-      secretKey: SECRET_KEY,
-      filesDir: files,
-      log: pino({ level: 'silent' }),
-      channels: defaultChannels(),
-      fx: { pullAtStart: false },
-      runJobs: false,
-    });
-    close = async () => {
-      await bridge.close();
-      await db.drop();
-      rmSync(files, { recursive: true, force: true });
-    };
+    api = await openHq(kind, { secretKey: SECRET_KEY, channels: defaultChannels() });
+    bridge = api.bridge;
     const acc = bridge.accounts;
     a = (await acc.createMerchant({ name: 'Aroha Books', allowedDomains: ['aroha.co.nz'] })).id;
     b = (await acc.createMerchant({ name: 'Bellbird Cafe' })).id;
     const a1 = await acc.createStore({ merchantId: a, name: 'A1' });
-    await acc.createUser({ username: 'root', password: TEST_PASSWORD, role: 'hq_admin' });
-    await acc.createUser({ username: 'fin', password: TEST_PASSWORD, role: 'hq_finance' });
-    await acc.createUser({ username: 'madmin', password: TEST_PASSWORD, role: 'merchant_admin', merchantId: a });
-    await acc.createUser({
-      username: 'mgr',
-      password: TEST_PASSWORD,
-      role: 'store_manager',
-      merchantId: a,
-      storeIds: [a1.id],
-    });
-    await acc.createUser({ username: 'view', password: TEST_PASSWORD, role: 'viewer', merchantId: a });
-    api = hqClient(bridge);
-    [root, fin, madmin, mgr, view] = await Promise.all(['root', 'fin', 'madmin', 'mgr', 'view'].map(api.login));
+    await api.users([
+      { username: 'root', role: 'hq_admin' },
+      { username: 'fin', role: 'hq_finance' },
+      { username: 'madmin', role: 'merchant_admin', merchantId: a },
+      { username: 'mgr', role: 'store_manager', merchantId: a, storeIds: [a1.id] },
+      { username: 'view', role: 'viewer', merchantId: a },
+    ]);
+    [root, fin, madmin, mgr, view] = await Promise.all(
+      ['root', 'fin', 'madmin', 'mgr', 'view'].map((u) => api.login(u)),
+    );
   });
   afterAll(async () => {
-    await close?.();
+    await api?.close();
   });
 
   const auditRows = (action: string) =>

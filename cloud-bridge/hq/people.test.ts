@@ -1,11 +1,11 @@
 import { Migrator, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Clock } from '../../protocol/clock.js';
 import { AccountsRepo } from '../store/accounts.js';
 import { openStore, type Store } from '../store/db.js';
 import { migrationProvider } from '../store/migrations.js';
 import { SecretBox } from '../store/secret-box.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../../test/support/stores.js';
+import { handClock } from '../../test/support/hq-routes.js';
 import { AuditLog } from './audit.js';
 import { canManage, INVITE_MS, People } from './people.js';
 import type { Scope } from './scope.js';
@@ -14,18 +14,6 @@ import { TotpService, totpCodeOf } from './totp.js';
 // People, invitations, TOTP and the audit log against both stores: who may manage whom, an
 // invitation good once and for 72 hours, TOTP codes not taken twice, and an audit log that the
 // database itself keeps append-only.
-
-function handClock(start = Date.parse('2026-12-04T09:00:10Z')): Clock & { advance(ms: number): void } {
-  let t = start;
-  return {
-    now: () => new Date(t),
-    duration: (ms) => ms,
-    sleep: async () => undefined,
-    advance: (ms) => {
-      t += ms;
-    },
-  };
-}
 
 async function refusal(p: Promise<unknown>): Promise<string> {
   try {

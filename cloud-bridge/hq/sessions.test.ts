@@ -5,6 +5,7 @@ import { AccountsRepo } from '../store/accounts.js';
 import type { Store } from '../store/db.js';
 import { SecretBox } from '../store/secret-box.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../../test/support/stores.js';
+import { handClock } from '../../test/support/hq-routes.js';
 import { FREE_ATTEMPTS, HqSessions, loginDelayMs, throttleClient } from './sessions.js';
 import { People } from './people.js';
 import { AuditLog } from './audit.js';
@@ -14,18 +15,8 @@ import { TotpService } from './totp.js';
 // user out from elsewhere; parallel attempts get no extra guesses (the count is atomic in the
 // database, PostgreSQL included); unknown user names cost the same hash as known ones.
 
-/** A clock the test moves by hand: delays pass without sleeping. */
-function handClock(start = Date.parse('2026-12-04T09:00:00Z')): Clock & { advance(ms: number): void } {
-  let t = start;
-  return {
-    now: () => new Date(t),
-    duration: (ms) => ms,
-    sleep: async () => undefined,
-    advance: (ms) => {
-      t += ms;
-    },
-  };
-}
+/** Where the hand clocks here start (a whole minute). */
+const START = Date.parse('2026-12-04T09:00:00Z');
 
 type Outcome = 'ok' | 'wrong' | { wait: number };
 async function outcome(p: Promise<unknown>): Promise<Outcome> {
@@ -69,7 +60,7 @@ describe.each(storeKinds())('HQ login throttle (%s)', (kind) => {
   });
 
   it('a parallel burst of bad logins from one client gets only the free guesses; the user logs in from another client meanwhile', async () => {
-    const clock = handClock();
+    const clock = handClock(START);
     const hq = sessionsWith(clock);
     const burst = await Promise.all(
       Array.from({ length: 24 }, () => outcome(hq.login('aroha', 'guess', '203.0.113.66'))),
@@ -86,7 +77,7 @@ describe.each(storeKinds())('HQ login throttle (%s)', (kind) => {
   });
 
   it('each further failure doubles the wait; waiting it out lets one attempt through; success clears the run', async () => {
-    const clock = handClock();
+    const clock = handClock(START);
     const hq = sessionsWith(clock);
     const ip = '203.0.113.77';
     for (let i = 0; i < FREE_ATTEMPTS; i++) expect(await outcome(hq.login('wiremu', 'nope', ip))).toBe('wrong');
@@ -129,7 +120,7 @@ describe.each(storeKinds())('HQ login throttle (%s)', (kind) => {
   });
 
   it('an IPv6 client is its /64: hopping between its own addresses earns no fresh guesses', async () => {
-    const clock = handClock();
+    const clock = handClock(START);
     const hq = sessionsWith(clock);
     const from = (i: number) => `2001:db8:77:1::${(i + 1).toString(16)}`;
     for (let i = 0; i <= FREE_ATTEMPTS; i++) expect(await outcome(hq.login('aroha', 'nope', from(i)))).toBe('wrong');
@@ -143,7 +134,7 @@ describe.each(storeKinds())('HQ login throttle (%s)', (kind) => {
   });
 
   it('a run is forgotten after a quiet quarter of an hour', async () => {
-    const clock = handClock();
+    const clock = handClock(START);
     const hq = sessionsWith(clock);
     const ip = '203.0.113.88';
     for (let i = 0; i <= FREE_ATTEMPTS; i++) await outcome(hq.login('aroha', 'nope', ip));

@@ -1,12 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { startBridge, type Bridge } from '../bridge.js';
-import { ChannelRegistry } from '../channels/channel.js';
-import { createTestDatabase, storeKinds } from '../../test/support/stores.js';
-import { hqClient, TEST_PASSWORD, type Login } from './hq-client.fixture.js';
+import type { Bridge } from '../bridge.js';
+import { storeKinds } from '../../test/support/stores.js';
+import { openHq, type HqLogin, type HqTest } from '../../test/support/hq-routes.js';
 
 // The Stores and counters routes over HTTP: each role reads the stores of its scope (one
 // outside it answers 404), HQ and merchant admins create and change stores and reset the
@@ -15,59 +10,38 @@ import { hqClient, TEST_PASSWORD, type Login } from './hq-client.fixture.js';
 
 describe.each(storeKinds())('back-office stores routes over HTTP (%s)', (kind) => {
   let bridge: Bridge;
-  let close: () => Promise<void>;
-  let api: ReturnType<typeof hqClient>;
+  let api: HqTest;
   let a: string, b: string, a1: string, a2: string, b1: string;
-  let root: Login, fin: Login, madmin: Login, badmin: Login, mgr: Login, view: Login;
+  let root: HqLogin, fin: HqLogin, madmin: HqLogin, badmin: HqLogin, mgr: HqLogin, view: HqLogin;
 
   beforeAll(async () => {
-    const db = await createTestDatabase(kind);
-    const files = mkdtempSync(join(tmpdir(), 'kauri-stores-'));
-    bridge = await startBridge({
-      dbUrl: db.url,
-      port: 0,
-      secretKey: 'stores-routes-secret-key-0123456789abcdef',
-      filesDir: files,
-      log: pino({ level: 'silent' }),
-      channels: new ChannelRegistry(),
-      fx: { pullAtStart: false },
-      runJobs: false,
-    });
-    close = async () => {
-      await bridge.close();
-      await db.drop();
-      rmSync(files, { recursive: true, force: true });
-    };
+    api = await openHq(kind);
+    bridge = api.bridge;
     const acc = bridge.accounts;
     a = (await acc.createMerchant({ name: 'Aroha Books' })).id;
     b = (await acc.createMerchant({ name: 'Bellbird Cafe' })).id;
     a1 = (await acc.createStore({ merchantId: a, name: 'Cuba St', code: 'aroha-cuba' })).id;
     a2 = (await acc.createStore({ merchantId: a, name: 'Lambton Quay', code: 'aroha-lambton' })).id;
     b1 = (await acc.createStore({ merchantId: b, name: 'Bellbird Ponsonby', code: 'bellbird-pons' })).id;
-    await acc.createUser({ username: 'root', password: TEST_PASSWORD, role: 'hq_admin' });
-    await acc.createUser({ username: 'fin', password: TEST_PASSWORD, role: 'hq_finance' });
-    await acc.createUser({ username: 'madmin', password: TEST_PASSWORD, role: 'merchant_admin', merchantId: a });
-    await acc.createUser({ username: 'badmin', password: TEST_PASSWORD, role: 'merchant_admin', merchantId: b });
-    await acc.createUser({
-      username: 'mgr',
-      password: TEST_PASSWORD,
-      role: 'store_manager',
-      merchantId: a,
-      storeIds: [a1],
-    });
-    await acc.createUser({ username: 'view', password: TEST_PASSWORD, role: 'viewer', merchantId: a });
-    api = hqClient(bridge);
+    await api.users([
+      { username: 'root', role: 'hq_admin' },
+      { username: 'fin', role: 'hq_finance' },
+      { username: 'madmin', role: 'merchant_admin', merchantId: a },
+      { username: 'badmin', role: 'merchant_admin', merchantId: b },
+      { username: 'mgr', role: 'store_manager', merchantId: a, storeIds: [a1] },
+      { username: 'view', role: 'viewer', merchantId: a },
+    ]);
     [root, fin, madmin, badmin, mgr, view] = await Promise.all(
-      ['root', 'fin', 'madmin', 'badmin', 'mgr', 'view'].map(api.login),
+      ['root', 'fin', 'madmin', 'badmin', 'mgr', 'view'].map((u) => api.login(u)),
     );
   });
   afterAll(async () => {
-    await close?.();
+    await api?.close();
   });
 
   const auditRows = (action: string) =>
     bridge.store.db.selectFrom('audit_log').selectAll().where('action', '=', action).orderBy('id').execute();
-  const ids = async (who: Login, query = '') =>
+  const ids = async (who: HqLogin, query = '') =>
     ((await api.call('GET', `/hq/api/stores${query}`, who)).body.stores as Array<{ id: string }>)
       .map((s) => s.id)
       .sort();

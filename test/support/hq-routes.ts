@@ -18,7 +18,7 @@ import { createTestDatabase } from './stores.js';
 //     { username: 'mgr', role: 'store_manager', merchantId: a, storeIds: [store], refundLimitMinor: 5000 },
 //   ]);                                                       // password HQ_PASSWORD unless given
 //   const root = await hq.login('root');                      // { cookie, csrf }; throws unless 200
-//   const r = await hq.call('POST', '/hq/api/x', root, { a: 1 });  // { status, body, code, raw, headers }
+//   const r = await hq.call('POST', '/hq/api/x', root, { a: 1 });  // { status, body, code, raw, rawBytes, headers }
 //   await hq.close();                                         // in afterAll: bridge, database, files
 //
 // Requests go through the app in-process (app.inject); `hq.bridge.url` is there for a real client
@@ -47,6 +47,8 @@ export interface HqResponse {
   /** The answer's error code, when it is an error. */
   code: string | undefined;
   raw: string;
+  /** The answer's bytes, for one that is not text (a PDF). */
+  rawBytes: Buffer;
   headers: Record<string, string | string[] | number | undefined>;
 }
 
@@ -128,6 +130,7 @@ export async function openHq(kind: 'sqlite' | 'postgres', options: Partial<Bridg
       body,
       code: body.error?.code as string | undefined,
       raw: res.body,
+      rawBytes: res.rawPayload,
       headers: res.headers,
     };
   };

@@ -2,7 +2,8 @@ import { StrictMode, useEffect, useState, type FormEvent } from 'react';
 import { createRoot } from 'react-dom/client';
 import { api, isHqRole, needsTotp, whenLoggedOut, type Me } from './api.js';
 import { LangProvider, useI18n, type Key } from './i18n.js';
-import { ErrorNote, useRoute } from './ui.js';
+import { Field, useRoute } from './ui.js';
+import { LoginCard } from './forms.js';
 import { Payments } from './pages/Payments.js';
 import { Payment } from './pages/Payment.js';
 import { Reports } from './pages/Reports.js';
@@ -56,56 +57,53 @@ function Login({ onIn }: { onIn: (me: Me) => void }) {
   }
 
   return (
-    <div className="login-page">
-      <form className="login card" onSubmit={submit}>
+    <LoginCard
+      head={
         <div className="login-head">
           <h1>{t('appName')}</h1>
           <LangSwitch />
         </div>
-        <label className="field wide">
-          <span>{t('username')}</span>
+      }
+      onSubmit={submit}
+      submit={{ testid: 'login-submit', label: t('login'), disabled: busy }}
+      error={error}
+    >
+      <Field label={t('username')} wide>
+        <input
+          data-testid="login-user"
+          autoComplete="username"
+          required
+          value={username}
+          onChange={(e) => setUsername(e.target.value)}
+        />
+      </Field>
+      <Field label={t('password')} wide>
+        <input
+          data-testid="login-password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
+      </Field>
+      {askTotp && (
+        <Field label={t('totp')} wide>
           <input
-            data-testid="login-user"
-            autoComplete="username"
+            data-testid="login-totp"
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            pattern="\d{6}"
+            maxLength={6}
             required
-            value={username}
-            onChange={(e) => setUsername(e.target.value)}
+            autoFocus
+            value={totp}
+            onChange={(e) => setTotp(e.target.value.replace(/\D/g, ''))}
           />
-        </label>
-        <label className="field wide">
-          <span>{t('password')}</span>
-          <input
-            data-testid="login-password"
-            type="password"
-            autoComplete="current-password"
-            required
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-          />
-        </label>
-        {askTotp && (
-          <label className="field wide">
-            <span>{t('totp')}</span>
-            <input
-              data-testid="login-totp"
-              inputMode="numeric"
-              autoComplete="one-time-code"
-              pattern="\d{6}"
-              maxLength={6}
-              required
-              autoFocus
-              value={totp}
-              onChange={(e) => setTotp(e.target.value.replace(/\D/g, ''))}
-            />
-            <small className="hint">{t('totpHint')}</small>
-          </label>
-        )}
-        <button data-testid="login-submit" type="submit" disabled={busy}>
-          {t('login')}
-        </button>
-        <ErrorNote error={error} />
-      </form>
-    </div>
+          <small className="hint">{t('totpHint')}</small>
+        </Field>
+      )}
+    </LoginCard>
   );
 }
 

@@ -52,8 +52,15 @@ export function ErrorNote({ error }: { error: unknown }) {
   );
 }
 
-export function TableBox({ children }: { children: ReactNode }) {
-  return <div className="table-box">{children}</div>;
+/** A list row that opens its page, by a click or by Enter once focused (Tab reaches it). */
+export function opensOnClick(open: () => void): HTMLAttributes<HTMLTableRowElement> {
+  return {
+    tabIndex: 0,
+    onClick: open,
+    onKeyDown: (e) => {
+      if (e.key === 'Enter') open();
+    },
+  };
 }
 
 /** One column of a ListTable: its header, how a row's cell reads, and its look. */
@@ -97,7 +104,7 @@ export function ListTable<T>({
   const note = rows.length === 0 && empty !== undefined ? <p className="empty">{empty}</p> : null;
   if (note && emptyOnly) return note;
   return (
-    <TableBox>
+    <div className="table-box">
       <table className="list" data-testid={testid}>
         <thead>
           <tr>
@@ -125,7 +132,7 @@ export function ListTable<T>({
         </tbody>
       </table>
       {note}
-    </TableBox>
+    </div>
   );
 }
 

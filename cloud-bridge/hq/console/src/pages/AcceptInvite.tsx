@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from 'react';
 import { api } from '../api.js';
 import { useI18n } from '../i18n.js';
-import { ErrorNote } from '../ui.js';
+import { Field } from '../ui.js';
+import { LoginCard } from '../forms.js';
 
 // Where an invite link lands (`/hq#/invite/<token>`): the invited person chooses their user
 // name and password, then logs in as usual. The token is the credential and is good once; the
@@ -48,49 +49,44 @@ export function AcceptInvite({ token, onDone }: { token: string; onDone: () => v
     );
 
   return (
-    <div className="login-page">
-      <form className="login card" onSubmit={submit}>
-        <h1>{t('inviteWelcome')}</h1>
-        <label className="field wide">
-          <span>{t('username')}</span>
-          <input
-            data-testid="invite-username"
-            autoComplete="username"
-            required
-            maxLength={100}
-            value={username}
-            onChange={(e) => setUsername(e.target.value)}
-          />
-        </label>
-        <label className="field wide">
-          <span>{t('newPassword')}</span>
-          <input
-            data-testid="invite-password"
-            type="password"
-            autoComplete="new-password"
-            required
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-          />
-        </label>
-        <label className="field wide">
-          <span>{t('newPasswordAgain')}</span>
-          <input
-            data-testid="invite-password-again"
-            type="password"
-            autoComplete="new-password"
-            required
-            value={again}
-            onChange={(e) => setAgain(e.target.value)}
-            aria-invalid={!same}
-          />
-        </label>
-        {!same && again !== '' && <p className="error">{t('passwordsDiffer')}</p>}
-        <button data-testid="invite-accept" type="submit" disabled={busy || !same}>
-          {t('inviteAccept')}
-        </button>
-        <ErrorNote error={error} />
-      </form>
-    </div>
+    <LoginCard
+      head={<h1>{t('inviteWelcome')}</h1>}
+      onSubmit={submit}
+      submit={{ testid: 'invite-accept', label: t('inviteAccept'), disabled: busy || !same }}
+      error={error}
+    >
+      <Field label={t('username')} wide>
+        <input
+          data-testid="invite-username"
+          autoComplete="username"
+          required
+          maxLength={100}
+          value={username}
+          onChange={(e) => setUsername(e.target.value)}
+        />
+      </Field>
+      <Field label={t('newPassword')} wide>
+        <input
+          data-testid="invite-password"
+          type="password"
+          autoComplete="new-password"
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
+      </Field>
+      <Field label={t('newPasswordAgain')} wide>
+        <input
+          data-testid="invite-password-again"
+          type="password"
+          autoComplete="new-password"
+          required
+          value={again}
+          onChange={(e) => setAgain(e.target.value)}
+          aria-invalid={!same}
+        />
+      </Field>
+      {!same && again !== '' && <p className="error">{t('passwordsDiffer')}</p>}
+    </LoginCard>
   );
 }

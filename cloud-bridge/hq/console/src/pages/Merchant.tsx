@@ -2,7 +2,8 @@ import { useState, type FormEvent } from 'react';
 import type { Me } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { offices, type ChannelAccountInfo, type ChannelName } from '../offices-api.js';
-import { ErrorNote, Field, TableBox, useLoad } from '../ui.js';
+import { ErrorNote, Field, ListTable, useLoad } from '../ui.js';
+import { FormError, SaveRow, useSave } from '../forms.js';
 import { MerchantForm, mayChangeMerchants } from './Merchants.js';
 
 // One merchant: its settings, on or off, its channel accounts and its stores. A channel
@@ -77,9 +78,7 @@ function ChannelAccountForm({
     );
   };
   const [values, setValues] = useState<Record<string, string>>(() => initial('wechat'));
-  const [error, setError] = useState<unknown>();
-  const [saved, setSaved] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const { error, setError, saved, setSaved, busy, run, touched } = useSave();
 
   async function save(e: FormEvent) {
     e.preventDefault();
@@ -94,8 +93,7 @@ function ChannelAccountForm({
       } else if (v) config[f.key] = v;
       else delete config[f.key];
     }
-    setBusy(true);
-    try {
+    await run(async () => {
       await offices.setChannelAccount(merchantId, { channel, config, secrets });
       // The secrets leave the page with the request.
       setValues((vs) =>
@@ -103,13 +101,8 @@ function ChannelAccountForm({
           Object.entries(vs).filter(([k]) => !CHANNEL_FIELDS[channel].some((f) => f.key === k && f.secret)),
         ),
       );
-      setSaved(true);
       onSaved();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
@@ -123,7 +116,7 @@ function ChannelAccountForm({
             const c = e.target.value as ChannelName;
             setChannel(c);
             setValues(initial(c));
-            setSaved(false);
+            touched();
           }}
         >
           {CHANNELS.map((c) => (
@@ -142,7 +135,7 @@ function ChannelAccountForm({
           value: values[f.key] ?? '',
           placeholder: f.placeholder,
           onChange: (e: { target: { value: string } }) => {
-            setSaved(false);
+            touched();
             setValues((vs) => ({ ...vs, [f.key]: e.target.value }));
           },
         };
@@ -171,19 +164,8 @@ function ChannelAccountForm({
         );
       })}
       <p className="hint full">{t('channelAccountHint')}</p>
-      <div className="filter-actions">
-        <button type="submit" data-testid="channel-account-save" disabled={busy}>
-          {t('save')}
-        </button>
-        {saved && (
-          <span className="hint" role="status" data-testid="channel-account-saved">
-            {t('saved')}
-          </span>
-        )}
-      </div>
-      <div className="full">
-        <ErrorNote error={error} />
-      </div>
+      <SaveRow testid="channel-account" label={t('save')} busy={busy} saved={saved} />
+      <FormError error={error} />
     </form>
   );
 }
@@ -242,60 +224,50 @@ export function Merchant({ me, id }: { me: Me; id: string }) {
           </div>
           <div className="card">
             <h2>{t('channelAccounts')}</h2>
-            <TableBox>
-              <table className="list" data-testid="channel-accounts-table">
-                <thead>
-                  <tr>
-                    <th>{t('channel')}</th>
-                    <th>{t('id')}</th>
-                    <th>{t('config')}</th>
-                    <th>{t('status')}</th>
-                    <th>{t('created')}</th>
-                    <th></th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.channelAccounts.length === 0 && (
-                    <tr>
-                      <td colSpan={6} className="empty">
-                        {t('noneYet')}
-                      </td>
-                    </tr>
-                  )}
-                  {data.channelAccounts.map((a) => (
-                    <tr
-                      key={a.id}
-                      data-testid="channel-account-row"
-                      data-channel={a.channel}
-                      className={!a.active || a.disabledAt ? 'muted' : undefined}
-                    >
-                      <td>{channel(a.channel)}</td>
-                      <td className="mono">{a.id}</td>
-                      <td className="mono small-text ellipsis">
-                        {Object.entries(a.config)
-                          .filter(([, v]) => typeof v === 'string' && v.length < 80)
-                          .map(([k, v]) => `${k}=${String(v)}`)
-                          .join(' ')}
-                      </td>
-                      <td>{!a.active ? t('replaced') : a.disabledAt ? t('isOff') : t('inUse')}</td>
-                      <td className="nowrap">{dateTime(a.createdAt)}</td>
-                      <td>
-                        {change && a.active && (
-                          <button
-                            type="button"
-                            className={a.disabledAt ? 'small' : 'small danger'}
-                            data-testid="channel-account-toggle"
-                            onClick={() => act(() => offices.setChannelAccountOn(a.id, !!a.disabledAt))}
-                          >
-                            {a.disabledAt ? t('turnOn') : t('turnOff')}
-                          </button>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableBox>
+            <ListTable
+              testid="channel-accounts-table"
+              rows={data.channelAccounts}
+              rowKey={(a) => a.id}
+              empty={t('noneYet')}
+              rowProps={(a) => ({
+                'data-testid': 'channel-account-row',
+                'data-channel': a.channel,
+                className: !a.active || a.disabledAt ? 'muted' : undefined,
+              })}
+              columns={[
+                { key: 'channel', cell: (a) => channel(a.channel) },
+                { key: 'id', className: 'mono', cell: (a) => a.id },
+                {
+                  key: 'config',
+                  className: 'mono small-text ellipsis',
+                  cell: (a) =>
+                    Object.entries(a.config)
+                      .filter(([, v]) => typeof v === 'string' && v.length < 80)
+                      .map(([k, v]) => `${k}=${String(v)}`)
+                      .join(' '),
+                },
+                {
+                  key: 'status',
+                  cell: (a) => (!a.active ? t('replaced') : a.disabledAt ? t('isOff') : t('inUse')),
+                },
+                { key: 'created', className: 'nowrap', cell: (a) => dateTime(a.createdAt) },
+                {
+                  key: '',
+                  cell: (a) =>
+                    change &&
+                    a.active && (
+                      <button
+                        type="button"
+                        className={a.disabledAt ? 'small' : 'small danger'}
+                        data-testid="channel-account-toggle"
+                        onClick={() => act(() => offices.setChannelAccountOn(a.id, !!a.disabledAt))}
+                      >
+                        {a.disabledAt ? t('turnOn') : t('turnOff')}
+                      </button>
+                    ),
+                },
+              ]}
+            />
             {change && <ChannelAccountForm merchantId={m.id} current={data.channelAccounts} onSaved={() => reload()} />}
           </div>
           <div className="card">

@@ -3,7 +3,8 @@ import type { Me } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { formatMinor, formatMoney, parseMinor } from '../money.js';
 import { offices, type MerchantInfo, type MerchantInput } from '../offices-api.js';
-import { ErrorNote, Field, TableBox, go, useLoad } from '../ui.js';
+import { ErrorNote, Field, ListTable, go, opensOnClick, useLoad } from '../ui.js';
+import { FormError, ListHead, SaveRow, useSave } from '../forms.js';
 
 // Merchants: HQ reads them all and an HQ admin creates and changes them; a merchant admin sees
 // their own (read-only). The server decides; the page only hides what the role cannot use.
@@ -27,11 +28,9 @@ export function MerchantForm({
     fxMarkup: merchant?.fxMarkup ?? '0.02',
     max: merchant ? formatMinor(merchant.maxPayment.minor, merchant.maxPayment.currency).replace(/,/g, '') : '50000.00',
   });
-  const [error, setError] = useState<unknown>();
-  const [saved, setSaved] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const { error, setError, saved, busy, run, touched } = useSave();
   const set = (k: keyof typeof form, v: string) => {
-    setSaved(false);
+    touched();
     setForm((f) => ({ ...f, [k]: v }));
   };
   const currency = merchant?.maxPayment.currency ?? 'NZD';
@@ -53,16 +52,9 @@ export function MerchantForm({
       fxMarkup: form.fxMarkup.trim(),
       maxPayment: { minor: max, currency },
     };
-    setBusy(true);
-    try {
-      const m = merchant ? await offices.updateMerchant(merchant.id, body) : await offices.createMerchant(body);
-      setSaved(true);
-      onSaved(m);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    await run(async () => {
+      onSaved(merchant ? await offices.updateMerchant(merchant.id, body) : await offices.createMerchant(body));
+    });
   }
 
   return (
@@ -106,20 +98,9 @@ export function MerchantForm({
         />
       </Field>
       {!disabled && (
-        <div className="filter-actions">
-          <button type="submit" data-testid="merchant-save" disabled={busy}>
-            {merchant ? t('save') : t('merchantCreate')}
-          </button>
-          {saved && (
-            <span className="hint" role="status" data-testid="merchant-saved">
-              {t('saved')}
-            </span>
-          )}
-        </div>
+        <SaveRow testid="merchant" label={merchant ? t('save') : t('merchantCreate')} busy={busy} saved={saved} />
       )}
-      <div className="full">
-        <ErrorNote error={error} />
-      </div>
+      <FormError error={error} />
     </form>
   );
 }
@@ -127,78 +108,53 @@ export function MerchantForm({
 export function Merchants({ me }: { me: Me }) {
   const { t } = useI18n();
   const [list, error, busy] = useLoad(() => offices.merchants(), []);
-  const [creating, setCreating] = useState(false);
-  const change = mayChangeMerchants(me);
+  const open = (m: MerchantInfo) => go(`merchants/${encodeURIComponent(m.id)}`);
 
   return (
     <section className="page merchants">
-      <div className="page-head">
-        <h1>{t('navMerchants')}</h1>
-        {change && (
-          <button type="button" data-testid="merchant-new" onClick={() => setCreating((c) => !c)}>
-            {t('merchantCreate')}
-          </button>
-        )}
-      </div>
-      {change && creating && (
-        <div className="card">
-          <h2>{t('merchantCreate')}</h2>
-          <MerchantForm onSaved={(m) => go(`merchants/${encodeURIComponent(m.id)}`)} />
-        </div>
-      )}
+      <ListHead
+        title={t('navMerchants')}
+        create={
+          mayChangeMerchants(me)
+            ? { label: t('merchantCreate'), testid: 'merchant-new', form: <MerchantForm onSaved={open} /> }
+            : undefined
+        }
+      />
       <ErrorNote error={error} />
       {busy && !list && <p className="hint">{t('loading')}</p>}
       {list && (
-        <TableBox>
-          <table className="list" data-testid="merchants-table">
-            <thead>
-              <tr>
-                <th>{t('name')}</th>
-                <th>{t('id')}</th>
-                <th>{t('domainsShort')}</th>
-                <th className="num">{t('fxShort')}</th>
-                <th className="num">{t('maxPaymentShort')}</th>
-                <th>{t('status')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.length === 0 && (
-                <tr>
-                  <td colSpan={6} className="empty">
-                    {t('nothing')}
-                  </td>
-                </tr>
-              )}
-              {list.map((m) => (
-                <tr
-                  key={m.id}
-                  data-testid="merchant-row"
-                  data-merchant-id={m.id}
-                  className={m.disabledAt ? 'muted clickable' : 'clickable'}
-                  title={m.name}
-                  tabIndex={0}
-                  onClick={() => go(`merchants/${encodeURIComponent(m.id)}`)}
-                  onKeyDown={(e) => {
-                    if (e.key === 'Enter') go(`merchants/${encodeURIComponent(m.id)}`);
-                  }}
-                >
-                  <td className="name">
-                    <a href={`#/merchants/${encodeURIComponent(m.id)}`}>{m.name}</a>
-                  </td>
-                  <td className="mono">{m.id}</td>
-                  <td className="ellipsis">{m.allowedDomains.join(', ')}</td>
-                  <td className="num">{m.fxMarkup}</td>
-                  <td className="num nowrap">{formatMoney(m.maxPayment)}</td>
-                  <td>
-                    <span className={`status ${m.disabledAt ? 's-failed' : 's-paid'}`}>
-                      {m.disabledAt ? t('isOff') : t('isOn')}
-                    </span>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableBox>
+        <ListTable
+          testid="merchants-table"
+          rows={list}
+          rowKey={(m) => m.id}
+          empty={t('nothing')}
+          rowProps={(m) => ({
+            'data-testid': 'merchant-row',
+            'data-merchant-id': m.id,
+            className: m.disabledAt ? 'muted clickable' : 'clickable',
+            title: m.name,
+            ...opensOnClick(() => open(m)),
+          })}
+          columns={[
+            {
+              key: 'name',
+              className: 'name',
+              cell: (m) => <a href={`#/merchants/${encodeURIComponent(m.id)}`}>{m.name}</a>,
+            },
+            { key: 'id', className: 'mono', cell: (m) => m.id },
+            { key: 'domainsShort', className: 'ellipsis', cell: (m) => m.allowedDomains.join(', ') },
+            { key: 'fxShort', num: true, cell: (m) => m.fxMarkup },
+            { key: 'maxPaymentShort', num: true, className: 'nowrap', cell: (m) => formatMoney(m.maxPayment) },
+            {
+              key: 'status',
+              cell: (m) => (
+                <span className={`status ${m.disabledAt ? 's-failed' : 's-paid'}`}>
+                  {m.disabledAt ? t('isOff') : t('isOn')}
+                </span>
+              ),
+            },
+          ]}
+        />
       )}
     </section>
   );

@@ -3,7 +3,7 @@ import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, T
 import { api, isHqRole, type Me, type ReportRow } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { formatMinor, formatMoney } from '../money.js';
-import { ErrorNote, Field, TableBox } from '../ui.js';
+import { ErrorNote, Field, ListTable } from '../ui.js';
 
 // Per day (or month), store and channel: count, gross, refunds and net in NZD with the CNY
 // charged, as a table and a chart of net per period and channel.
@@ -142,37 +142,22 @@ export function Reports({ me }: { me: Me }) {
       <ErrorNote error={error} />
       {rows && rows.length > 0 && <NetChart rows={rows} />}
       {rows && (
-        <TableBox>
-          <table className="list" data-testid="reports-table">
-            <thead>
-              <tr>
-                <th>{t('period')}</th>
-                <th>{t('store')}</th>
-                <th>{t('channel')}</th>
-                <th className="num">{t('count')}</th>
-                <th className="num">{t('gross')}</th>
-                <th className="num">{t('refunds')}</th>
-                <th className="num">{t('net')}</th>
-                <th className="num">{t('charged')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((r, i) => (
-                <tr key={`${r.period}-${r.storeId}-${r.channel}-${i}`}>
-                  <td>{r.period}</td>
-                  <td>{r.storeName ?? ''}</td>
-                  <td>{channel(r.channel)}</td>
-                  <td className="num">{r.count}</td>
-                  <td className="num">{formatMoney(r.gross)}</td>
-                  <td className="num">{formatMoney(r.refunds)}</td>
-                  <td className="num">{formatMoney(r.net)}</td>
-                  <td className="num">{formatMoney(r.charged)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {rows.length === 0 && <p className="empty">{t('nothing')}</p>}
-        </TableBox>
+        <ListTable
+          testid="reports-table"
+          rows={rows}
+          rowKey={(r, i) => `${r.period}-${r.storeId}-${r.channel}-${i}`}
+          empty={t('nothing')}
+          columns={[
+            { key: 'period', cell: (r) => r.period },
+            { key: 'store', cell: (r) => r.storeName ?? '' },
+            { key: 'channel', cell: (r) => channel(r.channel) },
+            { key: 'count', num: true, cell: (r) => r.count },
+            { key: 'gross', num: true, cell: (r) => formatMoney(r.gross) },
+            { key: 'refunds', num: true, cell: (r) => formatMoney(r.refunds) },
+            { key: 'net', num: true, cell: (r) => formatMoney(r.net) },
+            { key: 'charged', num: true, cell: (r) => formatMoney(r.charged) },
+          ]}
+        />
       )}
     </section>
   );

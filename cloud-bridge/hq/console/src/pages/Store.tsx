@@ -3,7 +3,7 @@ import type { Me } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { formatMoney } from '../money.js';
 import { offices, type CounterInfo, type DeviceHealth } from '../offices-api.js';
-import { ErrorNote, Field, TableBox, useLoad } from '../ui.js';
+import { ErrorNote, Field, ListTable, useLoad } from '../ui.js';
 import { StoreForm, mayChangeStores } from './Stores.js';
 
 // One store: its settings, its printed sticker, its manager PIN (reset and shown once), new
@@ -88,69 +88,55 @@ function Counters({ me, counters, onChange }: { me: Me; counters: CounterInfo[];
     <div className="card">
       <h2>{t('storeCounters')}</h2>
       <ErrorNote error={error} />
-      <TableBox>
-        <table className="list" data-testid="counters-table">
-          <thead>
-            <tr>
-              <th>{t('name')}</th>
-              <th>{t('id')}</th>
-              <th>{t('status')}</th>
-              <th>{t('lastSeen')}</th>
-              <th>{t('devices')}</th>
-              <th></th>
-            </tr>
-          </thead>
-          <tbody>
-            {counters.length === 0 && (
-              <tr>
-                <td colSpan={6} className="empty">
-                  {t('noneYet')}
-                </td>
-              </tr>
-            )}
-            {counters.map((c) => (
-              <tr
-                key={c.id}
-                data-testid="counter-row"
-                data-counter-id={c.id}
-                className={c.revokedAt ? 'muted' : undefined}
-              >
-                <td>{c.name}</td>
-                <td className="mono">{c.id}</td>
-                <td>
-                  {c.revokedAt ? (
-                    `${t('revoked')} ${dateTime(c.revokedAt)}`
-                  ) : (
-                    <span className={`status ${c.connected ? 's-paid' : 's-pending'}`}>
-                      {c.connected ? t('linked') : t('notLinked')}
-                    </span>
-                  )}
-                </td>
-                <td className="nowrap">{c.lastSeenAt ? dateTime(c.lastSeenAt) : t('never')}</td>
-                <td>{c.revokedAt ? null : <Health devices={c.health} />}</td>
-                <td>
-                  {act && !c.revokedAt && (
-                    <button
-                      type="button"
-                      className="small danger"
-                      data-testid="counter-revoke"
-                      onClick={() => {
-                        setError(undefined);
-                        offices.revokeCounter(c.id).then(
-                          () => onChange(),
-                          (e: unknown) => setError(e),
-                        );
-                      }}
-                    >
-                      {t('revoke')}
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </TableBox>
+      <ListTable
+        testid="counters-table"
+        rows={counters}
+        rowKey={(c) => c.id}
+        empty={t('noneYet')}
+        rowProps={(c) => ({
+          'data-testid': 'counter-row',
+          'data-counter-id': c.id,
+          className: c.revokedAt ? 'muted' : undefined,
+        })}
+        columns={[
+          { key: 'name', cell: (c) => c.name },
+          { key: 'id', className: 'mono', cell: (c) => c.id },
+          {
+            key: 'status',
+            cell: (c) =>
+              c.revokedAt ? (
+                `${t('revoked')} ${dateTime(c.revokedAt)}`
+              ) : (
+                <span className={`status ${c.connected ? 's-paid' : 's-pending'}`}>
+                  {c.connected ? t('linked') : t('notLinked')}
+                </span>
+              ),
+          },
+          { key: 'lastSeen', className: 'nowrap', cell: (c) => (c.lastSeenAt ? dateTime(c.lastSeenAt) : t('never')) },
+          { key: 'devices', cell: (c) => (c.revokedAt ? null : <Health devices={c.health} />) },
+          {
+            key: '',
+            cell: (c) =>
+              act &&
+              !c.revokedAt && (
+                <button
+                  type="button"
+                  className="small danger"
+                  data-testid="counter-revoke"
+                  onClick={() => {
+                    setError(undefined);
+                    offices.revokeCounter(c.id).then(
+                      () => onChange(),
+                      (e: unknown) => setError(e),
+                    );
+                  }}
+                >
+                  {t('revoke')}
+                </button>
+              ),
+          },
+        ]}
+      />
     </div>
   );
 }

@@ -3,7 +3,8 @@ import { isHqRole, type Me } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { formatMinor, formatMoney, parseMinor } from '../money.js';
 import { offices, type StoreInput, type StoreRow } from '../offices-api.js';
-import { ErrorNote, Field, TableBox, go, useLoad } from '../ui.js';
+import { ErrorNote, Field, ListTable, go, opensOnClick, useLoad, type Column } from '../ui.js';
+import { FormError, ListHead, SaveRow, useSave } from '../forms.js';
 
 // Stores: everyone reads the stores of their scope (a store manager their own); HQ admins
 // create and change any merchant's, merchant admins their merchant's.
@@ -32,11 +33,9 @@ export function StoreForm({
     timezone: store?.timezone ?? 'Pacific/Auckland',
     max: store ? formatMinor(store.maxStaticAmount.minor, store.maxStaticAmount.currency).replace(/,/g, '') : '5000.00',
   });
-  const [error, setError] = useState<unknown>();
-  const [saved, setSaved] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const { error, setError, saved, busy, run, touched } = useSave();
   const set = (k: keyof typeof form, v: string) => {
-    setSaved(false);
+    touched();
     setForm((f) => ({ ...f, [k]: v }));
   };
 
@@ -53,16 +52,9 @@ export function StoreForm({
       if (form.code.trim()) body.code = form.code.trim();
       if (hq) body.merchantId = form.merchantId || merchants?.[0]?.id;
     }
-    setBusy(true);
-    try {
-      const s = store ? await offices.updateStore(store.id, body) : await offices.createStore(body);
-      setSaved(true);
-      onSaved(s);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    await run(async () => {
+      onSaved(store ? await offices.updateStore(store.id, body) : await offices.createStore(body));
+    });
   }
 
   return (
@@ -122,22 +114,9 @@ export function StoreForm({
           onChange={(e) => set('max', e.target.value)}
         />
       </Field>
-      {!disabled && (
-        <div className="filter-actions">
-          <button type="submit" data-testid="store-save" disabled={busy}>
-            {store ? t('save') : t('storeCreate')}
-          </button>
-          {saved && (
-            <span className="hint" role="status" data-testid="store-saved">
-              {t('saved')}
-            </span>
-          )}
-        </div>
-      )}
+      {!disabled && <SaveRow testid="store" label={store ? t('save') : t('storeCreate')} busy={busy} saved={saved} />}
       {!store && <p className="hint full">{t('storeCodeHint')}</p>}
-      <div className="full">
-        <ErrorNote error={error} />
-      </div>
+      <FormError error={error} />
     </form>
   );
 }
@@ -145,77 +124,49 @@ export function StoreForm({
 export function Stores({ me }: { me: Me }) {
   const { t, shortDateTime } = useI18n();
   const [list, error, busy] = useLoad(() => offices.stores(), []);
-  const [creating, setCreating] = useState(false);
-  const change = mayChangeStores(me);
   const hq = isHqRole(me.role);
+  const open = (s: StoreRow) => go(`stores/${encodeURIComponent(s.id)}`);
+  const columns: Array<Column<StoreRow>> = [
+    { key: 'name', className: 'name', cell: (s) => <a href={`#/stores/${encodeURIComponent(s.id)}`}>{s.name}</a> },
+    { key: 'codeShort', className: 'mono', cell: (s) => s.code },
+    ...(hq ? [{ key: 'merchant', cell: (s) => s.merchant } satisfies Column<StoreRow>] : []),
+    { key: 'timezone', cell: (s) => s.timezone },
+    { key: 'maxStaticShort', num: true, className: 'nowrap', cell: (s) => formatMoney(s.maxStaticAmount) },
+    {
+      key: 'pinSetAt',
+      className: 'nowrap',
+      cell: (s) => (s.managerPinSetAt ? shortDateTime(s.managerPinSetAt) : t('notSet')),
+    },
+    { key: 'created', className: 'nowrap', cell: (s) => shortDateTime(s.createdAt) },
+  ];
 
   return (
     <section className="page stores">
-      <div className="page-head">
-        <h1>{t('navStores')}</h1>
-        {change && (
-          <button type="button" data-testid="store-new" onClick={() => setCreating((c) => !c)}>
-            {t('storeCreate')}
-          </button>
-        )}
-      </div>
-      {change && creating && (
-        <div className="card">
-          <h2>{t('storeCreate')}</h2>
-          <StoreForm me={me} onSaved={(s) => go(`stores/${encodeURIComponent(s.id)}`)} />
-        </div>
-      )}
+      <ListHead
+        title={t('navStores')}
+        create={
+          mayChangeStores(me)
+            ? { label: t('storeCreate'), testid: 'store-new', form: <StoreForm me={me} onSaved={open} /> }
+            : undefined
+        }
+      />
       <ErrorNote error={error} />
       {busy && !list && <p className="hint">{t('loading')}</p>}
       {list && (
-        <TableBox>
-          <table className="list" data-testid="stores-table">
-            <thead>
-              <tr>
-                <th>{t('name')}</th>
-                <th>{t('codeShort')}</th>
-                {hq && <th>{t('merchant')}</th>}
-                <th>{t('timezone')}</th>
-                <th className="num">{t('maxStaticShort')}</th>
-                <th>{t('pinSetAt')}</th>
-                <th>{t('created')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.length === 0 && (
-                <tr>
-                  <td colSpan={7} className="empty">
-                    {t('nothing')}
-                  </td>
-                </tr>
-              )}
-              {list.map((s) => (
-                <tr
-                  key={s.id}
-                  data-testid="store-row"
-                  data-store-id={s.id}
-                  data-store-code={s.code}
-                  className="clickable"
-                  tabIndex={0}
-                  onClick={() => go(`stores/${encodeURIComponent(s.id)}`)}
-                  onKeyDown={(e) => {
-                    if (e.key === 'Enter') go(`stores/${encodeURIComponent(s.id)}`);
-                  }}
-                >
-                  <td className="name">
-                    <a href={`#/stores/${encodeURIComponent(s.id)}`}>{s.name}</a>
-                  </td>
-                  <td className="mono">{s.code}</td>
-                  {hq && <td>{s.merchant}</td>}
-                  <td>{s.timezone}</td>
-                  <td className="num nowrap">{formatMoney(s.maxStaticAmount)}</td>
-                  <td className="nowrap">{s.managerPinSetAt ? shortDateTime(s.managerPinSetAt) : t('notSet')}</td>
-                  <td className="nowrap">{shortDateTime(s.createdAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableBox>
+        <ListTable
+          testid="stores-table"
+          rows={list}
+          rowKey={(s) => s.id}
+          empty={t('nothing')}
+          rowProps={(s) => ({
+            'data-testid': 'store-row',
+            'data-store-id': s.id,
+            'data-store-code': s.code,
+            className: 'clickable',
+            ...opensOnClick(() => open(s)),
+          })}
+          columns={columns}
+        />
       )}
     </section>
   );
