@@ -18,6 +18,11 @@ export const ERRORS = {
   unsupported_media_type: { status: 415, en: 'Unsupported content type', zh: '不支持的内容类型' },
   not_found: { status: 404, en: 'Not found', zh: '未找到' },
   rate_limited: { status: 429, en: 'Too many requests; slow down', zh: '请求过于频繁，请稍后再试' },
+  export_busy: {
+    status: 503,
+    en: 'Other exports are running; try again in a minute',
+    zh: '其他导出正在进行，请一分钟后再试',
+  },
   bad_argument: { status: 400, en: 'An argument is missing or not valid', zh: '参数缺失或无效' },
   conflict: { status: 409, en: 'That conflicts with the current state', zh: '与当前状态冲突' },
   // Authentication and authorisation

@@ -5,6 +5,7 @@ import { money, toDecimalString } from '../../protocol/money.js';
 import { CsvDecimal, csvLine, type CsvValue } from '../csv.js';
 import type { Database } from '../store/schema.js';
 import type { Scope } from './scope.js';
+import type { Exporter } from './export-workers.js';
 import {
   DEFAULT_TIMEZONE,
   eachPayment,
@@ -18,7 +19,9 @@ import {
 // The back office's CSV exports, streamed: rows are read a keyset page at a time and each
 // page is written only when the connection has taken the one before (Readable.from pulls on
 // demand), so a month of a million payments never sits in memory, and a client that goes away
-// stops the reading. Every cell goes through cloud-bridge/csv.ts.
+// stops the reading. Every cell goes through cloud-bridge/csv.ts. On a database file or
+// PostgreSQL this runs in a worker thread (export-workers.ts), memory-bounded and off the
+// event loop that answers payments.
 
 export type ExportKind = 'payments' | 'refunds' | 'xero';
 
@@ -167,36 +170,45 @@ async function* xeroCells(db: Kysely<Database>, payments: Resolved, refunds: Res
   }
 }
 
+/** The export's CSV text, a chunk (a few hundred lines) at a time; the filter is resolved first, so its errors come before any byte. */
+export async function exportSource(
+  db: Kysely<Database>,
+  scope: Scope,
+  kind: ExportKind,
+  filter: PaymentFilter,
+): Promise<AsyncGenerator<string>> {
+  if (kind === 'payments') return lines(PAYMENT_COLUMNS, paymentCells(db, await resolve(db, scope, filter)));
+  if (kind === 'refunds')
+    return lines(REFUND_COLUMNS, refundCells(db, await resolve(db, scope, filter, 'r.created_at')));
+  const f = { ...filter, currency: filter.currency ?? 'NZD' };
+  return lines(XERO_COLUMNS, xeroCells(db, await resolve(db, scope, f), await resolve(db, scope, f, 'r.created_at')));
+}
+
+/** The export read and formatted on this thread (see export-workers.ts for the worker that does it off it). */
 export async function exportStream(
   db: Kysely<Database>,
   scope: Scope,
   kind: ExportKind,
   filter: PaymentFilter,
 ): Promise<Readable> {
-  let source: AsyncGenerator<string>;
-  if (kind === 'payments') {
-    source = lines(PAYMENT_COLUMNS, paymentCells(db, await resolve(db, scope, filter)));
-  } else if (kind === 'refunds') {
-    source = lines(REFUND_COLUMNS, refundCells(db, await resolve(db, scope, filter, 'r.created_at')));
-  } else {
-    const f = { ...filter, currency: filter.currency ?? 'NZD' };
-    source = lines(
-      XERO_COLUMNS,
-      xeroCells(db, await resolve(db, scope, f), await resolve(db, scope, f, 'r.created_at')),
-    );
-  }
   // One chunk buffered ahead at most: the database is read as fast as the client reads.
-  return Readable.from(source, { objectMode: false, highWaterMark: 64 * 1024 });
+  return Readable.from(await exportSource(db, scope, kind, filter), { objectMode: false, highWaterMark: 64 * 1024 });
 }
 
 export async function sendExport(
-  db: Kysely<Database>,
+  exporter: Exporter,
   scope: Scope,
   kind: ExportKind,
   filter: PaymentFilter,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
-  const stream = await exportStream(db, scope, kind, filter);
+  const stream = await exporter.open(scope, kind, filter);
+  // A failure after the first byte (the database gone, the worker out of memory) destroys the
+  // stream: fastify then drops the connection instead of ending the chunked body, so the
+  // client sees a failed download rather than a short CSV that looks whole.
+  stream.on('error', (err: Error & { code?: string }) =>
+    reply.log.error({ kind, code: err.code, message: err.message }, 'export stopped: the download is cut short'),
+  );
   const span = [filter.from, filter.to].filter(Boolean).join('-to-');
   const name = `${kind}${span ? `-${span}` : ''}.csv`;
   return reply

@@ -19,6 +19,7 @@ import {
 import { redactForDisplay } from './redact.js';
 import { reportRows } from './reports.js';
 import { sendExport, type ExportKind } from './exports.js';
+import { ExportWorkers } from './export-workers.js';
 
 // The back office's payments: the list, a payment's page, refund, close, resend a webhook,
 // reports and exports (docs/back-office.md). Every route turns the session into a Scope first;
@@ -65,6 +66,8 @@ function sourceOf(o: Order): 'counter' | 'api' | 'onecode' {
 export function registerBackOfficePayments(hq: FastifyInstance, deps: BackOfficePaymentDeps, auth: Auth): void {
   const db = deps.store.db;
   const audit = deps.audit;
+  // This bridge's export workers (at most EXPORT_WORKERS_MAX at once).
+  const exporter = new ExportWorkers(deps.store);
   /** The session and its scope (role, merchant, store assignments, refund limit: the user's rows). */
   const scopeOf = async (req: FastifyRequest, write = false): Promise<{ session: Session; scope: Scope }> => {
     const session = await auth(req, { hq: false, write });
@@ -333,7 +336,7 @@ export function registerBackOfficePayments(hq: FastifyInstance, deps: BackOffice
         target: `${kind}.csv`,
         details: { filter },
       });
-      return sendExport(db, scope, kind, filter, reply);
+      return sendExport(exporter, scope, kind, filter, reply);
     });
   }
 }

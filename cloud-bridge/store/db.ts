@@ -1,4 +1,4 @@
-import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import type { Database as Schema } from './schema.js';
@@ -78,6 +78,32 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
     });
   }
   return store;
+}
+
+/**
+ * A read-only connection for a worker thread (the back office's exports): no migrations (the
+ * bridge that owns the database ran them), no group commit, one PostgreSQL connection.
+ * Opening it in the worker also applies this module's int8 parser there (modules are per thread).
+ */
+export async function openReader(url: string): Promise<Pick<Store, 'db' | 'dialect' | 'close'>> {
+  if (url.startsWith('sqlite:')) {
+    // The bridge keeps the file in WAL mode, so this connection reads beside its writes.
+    const raw = new SQLite(url.slice('sqlite:'.length), { readonly: true, fileMustExist: true });
+    raw.pragma('busy_timeout = 5000');
+    const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: raw }) });
+    return { db, dialect: 'sqlite', close: () => db.destroy() };
+  }
+  // Named, so an operator (and a test) can tell an export's connection in pg_stat_activity.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 1,
+    connectionTimeoutMillis: 10_000,
+    application_name: 'kauri-export',
+  });
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: 'postgres', close: () => db.destroy() };
 }
 
 export async function migrate(store: Store): Promise<void> {
