@@ -332,8 +332,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       list: (f) => terminals.repo.list(f),
       isConnected: (id) => terminals.hub.isConnected(id),
       get: (id) => terminals.repo.get(id),
-      revoke: (id, merchantId) => terminals.revoke(id, merchantId),
-      setManagerPin: (storeId, pin) => terminals.repo.setManagerPin(storeId, pin),
+      revoke: (id, merchantId, audit) => terminals.revoke(id, merchantId, audit),
+      setManagerPin: (storeId, pin, audit) => terminals.repo.setManagerPin(storeId, pin, audit),
       managerPinsSetAt: (ids) => terminals.repo.managerPinsSetAt(ids),
     },
     get publicBaseUrl() {

@@ -266,4 +266,43 @@ describe.each(storeKinds())('a change and its audit row commit together (%s)', (
     expect(row).toMatchObject({ actor: 'root', merchant_id: merchant, target: o.id });
     expect(JSON.parse(row!.details)).toMatchObject({ status: 'closed' });
   });
+
+  it('a manager PIN reset and a counter revocation: the change, its event and its audit row, or none', async () => {
+    const shop = await hq.bridge.accounts.createStore({ merchantId: merchant, name: 'Ponsonby', code: 'aroha-pons' });
+    // manager_pins belongs to the terminals' own tables, not the bridge's Database type.
+    const pinHash = async () =>
+      (await sql<{ pin_hash: string }>`select pin_hash from manager_pins where store_id = ${shop.id}`.execute(db()))
+        .rows[0]?.pin_hash;
+    const reset = () => hq.call('POST', `/hq/api/stores/${shop.id}/manager-pin`, ma, {});
+    const pin = await crashThenSucceed('manager_pin.reset', reset);
+    expect(pin.failed.status).toBe(500);
+    expect(pin.ok.status).toBe(200);
+    expect(await audits('manager_pin.reset')).toEqual([expect.objectContaining({ actor: 'ma', target: shop.id })]);
+    const kept = await pinHash();
+    expect(kept).toBeTruthy();
+    // A failed second reset leaves the PIN that was, unrecorded.
+    const heal = await failAuditOf('manager_pin.reset');
+    try {
+      expect((await reset()).status).toBe(500);
+    } finally {
+      await heal();
+    }
+    expect(await pinHash()).toBe(kept);
+    expect(await audits('manager_pin.reset')).toHaveLength(1);
+
+    const terminals = hq.bridge.terminals!;
+    const { terminal } = await terminals.repo.pair((await terminals.createPairingCode(shop.id)).code);
+    const revokedEvents = async () =>
+      (await db().selectFrom('events').select('payload').where('type', '=', 'terminal.revoked').execute()).filter((e) =>
+        e.payload.includes(terminal.id),
+      );
+    const revoke = () => hq.call('POST', `/hq/api/terminals/${terminal.id}/revoke`, ma, {});
+    const r = await crashThenSucceed('terminal.revoke', revoke);
+    expect(r.failed.status).toBe(500);
+    expect(r.ok.status).toBe(200);
+    // The failed try left no revoked mark and no event; the second left one of each and its row.
+    expect((await terminals.repo.get(terminal.id))!.revokedAt).toBeTruthy();
+    expect(await revokedEvents()).toHaveLength(1);
+    expect(await audits('terminal.revoke')).toEqual([expect.objectContaining({ actor: 'ma', target: terminal.id })]);
+  });
 });

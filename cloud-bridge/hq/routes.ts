@@ -55,8 +55,8 @@ export interface HqDeps {
     list(filter: { merchantId?: string; storeId?: string }): Promise<Terminal[]>;
     isConnected(id: string): boolean;
     get?(id: string): Promise<Terminal | undefined>;
-    revoke?(id: string, merchantId?: string): Promise<Terminal>;
-    setManagerPin?(storeId: string, pin: string): Promise<void>;
+    revoke?(id: string, merchantId?: string, audit?: AuditEntry): Promise<Terminal>;
+    setManagerPin?(storeId: string, pin: string, audit?: AuditEntry): Promise<void>;
     managerPinsSetAt?(storeIds: readonly string[]): Promise<Map<string, string>>;
   };
   /** The URL people reach the bridge at: when it is https the cookie is Secure whatever the hop before us spoke. */

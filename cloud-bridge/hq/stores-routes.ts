@@ -197,8 +197,7 @@ export function registerStoreRoutes(hq: FastifyInstance, deps: HqDeps, auth: Aut
     const st = await storeFor(s, req.params.id);
     if (!deps.terminals?.setManagerPin) throw new KauriError('not_found', 'counters are not set up on this bridge');
     const pin = newManagerPin();
-    await deps.terminals.setManagerPin(st.id, pin);
-    await audit.record({
+    await deps.terminals.setManagerPin(st.id, pin, {
       actor: s.scope,
       action: 'manager_pin.reset',
       merchantId: st.merchant_id,
@@ -220,8 +219,7 @@ export function registerStoreRoutes(hq: FastifyInstance, deps: HqDeps, auth: Aut
     const st = t ? await accounts.getStore(t.storeId) : undefined;
     if (!t || !st || !inScope(s, st)) throw new KauriError('not_found', `No terminal "${req.params.id}"`);
     if (t.revokedAt) return { counter: t };
-    const revoked = await deps.terminals.revoke(t.id, t.merchantId);
-    await audit.record({
+    const revoked = await deps.terminals.revoke(t.id, t.merchantId, {
       actor: s.scope,
       action: 'terminal.revoke',
       merchantId: t.merchantId,

@@ -7,6 +7,8 @@ import type { Clock } from '../../protocol/clock.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../../test/support/stores.js';
 import { FileStore } from '../files/file-store.js';
 import { TerminalsRepo } from '../terminals/repo.js';
+import { revokeTerminal } from '../terminals/service.js';
+import { EventLog } from '../events/event-log.js';
 import { AccountsRepo } from './accounts.js';
 import type { Store } from './db.js';
 import { SecretBox } from './secret-box.js';
@@ -213,7 +215,7 @@ for (const kind of storeKinds()) {
       expect(await repo.pinLocked(shop.id, 2)).toBe(false);
 
       clock.advance(7_000);
-      const revoked = await repo.revoke(terminal.id);
+      const revoked = await revokeTerminal(store, new EventLog(store, clock), terminal.id, { repo });
       expect(revoked.revokedAt).toBe(clock.iso());
     });
   });

@@ -7,6 +7,7 @@ import { nowIso, type Store } from '../store/db.js';
 import type { Database } from '../store/schema.js';
 import { systemClock, type Clock } from '../../protocol/clock.js';
 import { assertStrongPin } from './pin-policy.js';
+import { auditInsert, type AuditEntry } from '../hq/audit.js';
 
 // Terminals, their pairing codes and credentials, the record of their commands, and the
 // stores' manager PINs. A terminal's secret is random (256 bits), so the bridge keeps
@@ -227,17 +228,17 @@ export class TerminalsRepo {
     return (await q.orderBy('created_at').execute()).map(toTerminal);
   }
 
-  async revoke(id: string): Promise<Terminal> {
-    const now = this.now();
-    await this.db
+  /**
+   * Marks a terminal revoked inside the caller's transaction (TerminalService's revokeTerminal),
+   * so its `terminal.revoked` event and audit row commit with it.
+   */
+  async markRevoked(id: string, trx: Kysely<Database>): Promise<void> {
+    await (trx as unknown as Kysely<Tables>)
       .updateTable('terminals')
-      .set({ revoked_at: now })
+      .set({ revoked_at: this.now() })
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
       .execute();
-    const t = await this.get(id);
-    if (!t) throw new KauriError('not_found', `No terminal "${id}"`);
-    return t;
   }
 
   async touch(id: string): Promise<void> {
@@ -388,16 +389,20 @@ export class TerminalsRepo {
 
   // ---- manager PINs ----
 
-  async setManagerPin(storeId: string, pin: string): Promise<void> {
+  /** Sets a store's manager PIN (only its scrypt hash is kept); `audit` commits with it. */
+  async setManagerPin(storeId: string, pin: string, audit?: AuditEntry): Promise<void> {
     assertStrongPin(pin);
     const salt = randomBytes(16);
     const hash = `scrypt$${salt.toString('base64')}$${(await scrypt(pin, salt, 32)).toString('base64')}`;
     const now = this.now();
-    await this.db
-      .insertInto('manager_pins')
-      .values({ store_id: storeId, pin_hash: hash, updated_at: now })
-      .onConflict((oc) => oc.column('store_id').doUpdateSet({ pin_hash: hash, updated_at: now }))
-      .execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('manager_pins')
+        .values({ store_id: storeId, pin_hash: hash, updated_at: now })
+        .onConflict((oc) => oc.column('store_id').doUpdateSet({ pin_hash: hash, updated_at: now }))
+        .execute();
+      if (audit) await auditInsert(trx as unknown as Kysely<Database>, audit, this.clock.now()).execute();
+    });
   }
 
   /** When each of these stores' manager PIN was last set (stores without one are absent). */

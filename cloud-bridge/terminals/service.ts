@@ -12,6 +12,7 @@ import type { OrdersRepo } from '../store/orders-repo.js';
 import { TerminalCommandExecutor, type CheckoutPort, type FxPort } from './executor.js';
 import { TerminalHub } from './hub.js';
 import { TerminalsRepo, type Terminal } from './repo.js';
+import { auditInsert, type AuditEntry } from '../hq/audit.js';
 import { errorResponse, pairingCodeSchema, terminalSchema } from '../server/openapi-schemas.js';
 
 // Counters: pairing, credentials, revocation, and the link hub. `startBridge` builds one
@@ -78,18 +79,8 @@ export class TerminalService {
   }
 
   /** Revokes a terminal: refused from now on, and its open link (on any instance) is cut. */
-  async revoke(terminalId: string, merchantId?: string): Promise<Terminal> {
-    const t = await this.repo.get(terminalId);
-    if (!t || (merchantId && t.merchantId !== merchantId))
-      throw new KauriError('not_found', `No terminal "${terminalId}"`);
-    const revoked = await this.repo.revoke(terminalId);
-    await this.deps.events.append({
-      type: 'terminal.revoked',
-      merchantId: t.merchantId,
-      storeId: t.storeId,
-      payload: { terminalId },
-    });
-    return revoked;
+  async revoke(terminalId: string, merchantId?: string, audit?: AuditEntry): Promise<Terminal> {
+    return revokeTerminal(this.deps.store, this.deps.events, terminalId, { merchantId, audit, repo: this.repo });
   }
 
   close(): Promise<void> {
@@ -97,19 +88,34 @@ export class TerminalService {
   }
 }
 
-/** Appends the revocation event from a process that has no hub (the admin CLI). */
-export async function revokeTerminal(store: Store, events: EventLog, terminalId: string): Promise<Terminal> {
-  const repo = new TerminalsRepo(store);
+/**
+ * Revokes a terminal (the hub's service and the admin CLI alike): the revoked mark, the
+ * `terminal.revoked` event that cuts its link on every instance, and the audit row commit in one
+ * transaction, so a crash can leave neither a revoked counter whose open link is never cut nor
+ * a revocation without a record of who made it. `merchantId`: refuse another merchant's counter.
+ */
+export async function revokeTerminal(
+  store: Store,
+  events: EventLog,
+  terminalId: string,
+  options: { merchantId?: string; audit?: AuditEntry; repo?: TerminalsRepo } = {},
+): Promise<Terminal> {
+  const repo = options.repo ?? new TerminalsRepo(store);
   const t = await repo.get(terminalId);
-  if (!t) throw new KauriError('not_found', `No terminal "${terminalId}"`);
-  const revoked = await repo.revoke(terminalId);
-  await events.append({
-    type: 'terminal.revoked',
-    merchantId: t.merchantId,
-    storeId: t.storeId,
-    payload: { terminalId },
+  if (!t || (options.merchantId && t.merchantId !== options.merchantId))
+    throw new KauriError('not_found', `No terminal "${terminalId}"`);
+  await store.db.transaction().execute(async (trx) => {
+    await repo.markRevoked(terminalId, trx);
+    const event = await events.appendIn(trx, {
+      type: 'terminal.revoked',
+      merchantId: t.merchantId,
+      storeId: t.storeId,
+      payload: { terminalId },
+    });
+    if (options.audit) await auditInsert(trx, options.audit, new Date(event.createdAt)).execute();
   });
-  return revoked;
+  events.poke();
+  return (await repo.get(terminalId))!;
 }
 
 function registerTerminalApi(app: FastifyInstance, service: TerminalService): void {
