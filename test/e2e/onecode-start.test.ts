@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { Agent, request } from 'undici';
 import { verifyKauriWebhook } from '../../cloud-bridge/webhooks/verify-signature.js';
-import { freePort, spawnKauri, type KauriProcess } from '../support/processes.js';
+import { portBase, spawnKauri, type KauriProcess } from '../support/processes.js';
 import { CHROMIUM, CHROMIUM_ARGS, UA, actAsWechat, type Sim } from './onecode-support.js';
 import { skipUnless } from '../support/skip.js';
 
@@ -31,8 +31,7 @@ describe.skipIf(skipUnless(existsSync(CHROMIUM), `${CHROMIUM} is missing: the ka
 
     beforeAll(async () => {
       data = mkdtempSync(join(tmpdir(), 'kauri-onecode-start-'));
-      let base = await freePort();
-      if (base > 60_000) base = 40_000 + (base % 10_000);
+      const base = await portBase();
       kauri = await spawnKauri(['start', '--data', data, '--port-base', String(base)], {
         ready: /Press Ctrl-C to stop/,
         timeoutMs: 90_000,

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
-import { spawnKauri, freePort, kauriBin, repoRoot } from '../support/processes.js';
+import { spawnKauri, portBase, kauriBin, repoRoot } from '../support/processes.js';
 
 function kauriPids(marker: string): string[] {
   const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
@@ -16,9 +16,7 @@ function kauriPids(marker: string): string[] {
 describe('kauri start', () => {
   it('runs the system, writes endpoints.json, answers the merchant API, and leaves no process behind', async () => {
     const data = mkdtempSync(join(tmpdir(), 'kauri-start-'));
-    // a port base with room for +0…+10
-    let base = await freePort();
-    if (base > 60_000) base = 40_000 + (base % 10_000);
+    const base = await portBase();
     const kauri = await spawnKauri(['start', '--data', data, '--port-base', String(base)], {
       ready: /Press Ctrl-C to stop/,
       timeoutMs: 60_000,
@@ -70,8 +68,7 @@ describe('kauri start', () => {
 
   it('takes its bridge down and brings it back when told so at its terminal', async () => {
     const data = mkdtempSync(join(tmpdir(), 'kauri-start-'));
-    let base = await freePort();
-    if (base > 60_000) base = 40_000 + (base % 10_000);
+    const base = await portBase();
     // `script` gives kauri start a terminal of its own, in whose foreground it runs, as in a shell.
     const proc = spawn(
       'script',

@@ -1,11 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { freePort, spawnKauri, type KauriProcess } from '../support/processes.js';
+import { portBase, spawnKauri, type KauriProcess } from '../support/processes.js';
 import { CHROMIUM, CHROMIUM_ARGS } from './onecode-support.js';
 
 // jsqr is CommonJS with a `default` export: take whichever is callable.
@@ -32,24 +31,7 @@ export function readEndpoints(data: string): Endpoints {
   return JSON.parse(readFileSync(join(data, 'endpoints.json'), 'utf8')) as Endpoints;
 }
 
-/** A port base whose +0…+10 are all free right now. */
-export async function portBase(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const p = await freePort();
-    const base = 20_000 + (p % 40_000);
-    const free = await Promise.all(Array.from({ length: 11 }, (_, i) => portFree(base + i)));
-    if (free.every(Boolean)) return base;
-  }
-  throw new Error('no free run of 11 ports');
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
+export { portBase };
 
 import { simControl, type Sim } from '../support/sim-control.js';
 export { simControl };

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -134,4 +135,40 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** The kernel's ephemeral range, from which it picks every outgoing connection's local port. */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo && hi) return [lo, hi];
+  } catch {
+    /* not Linux: the IANA range */
+  }
+  return [49_152, 65_535];
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A port base whose +0…+(count-1) are all free now, for `kauri start --port-base`. It is
+ * taken below the ephemeral range: inside it, any outgoing connection of another test (to
+ * PostgreSQL, a simulator, Chromium's own) may take one of the ports between this check
+ * and the moment `kauri start` binds it.
+ */
+export async function portBase(count = 11): Promise<number> {
+  const [lo, hi] = ephemeralRange();
+  const [from, to] = lo > 12_000 ? [10_000, lo - count] : [hi + 1, 65_535 - count];
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const base = from + Math.floor(Math.random() * (to - from));
+    const free = await Promise.all(Array.from({ length: count }, (_, i) => portFree(base + i)));
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error(`no free run of ${count} ports`);
 }
