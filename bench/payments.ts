@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { Agent, request } from 'undici';
@@ -169,6 +169,36 @@ async function fixedRate(
   };
 }
 
+/** CPU time (user + system) a process has used so far, in ms, from /proc (Linux). */
+function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU time used so far by every PostgreSQL server process on this machine (backends, WAL writer, …), in ms. */
+function postgresCpuMs(): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').startsWith('postgres')) continue;
+    } catch {
+      continue;
+    }
+    const ms = processCpuMs(Number(entry));
+    if (Number.isFinite(ms)) total += ms;
+  }
+  return total;
+}
+
+// USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK).
+const CLOCK_TICKS = 100;
+
 /** What the bridge process writes as its last line when stopped (bench/payments-bridge.ts). */
 interface BridgeStopReport {
   groupCommit?: {
@@ -313,6 +343,7 @@ export async function run(
   const ratios: string[] = [];
   const fsyncs: string[] = [];
   const perPayment: string[] = [];
+  const cpuPerPayment: string[] = [];
 
   // A fresh simulator for each store's bridge and another for each ceiling row: the
   // simulator keeps every order in one JSON state file that it rewrites as it grows, so
@@ -423,6 +454,8 @@ export async function run(
           await alone.stop();
         }
         measures.push(ceiling);
+        const cpu0 = processCpuMs(bridge.pid);
+        const pg0 = kind === 'postgres' ? postgresCpuMs() : undefined;
         const flat = await load({ target: `POST /api/v1/payments, WeChat NATIVE, ${name}`, mode: 'flat out' }, url, {
           seconds,
           connections,
@@ -430,6 +463,10 @@ export async function run(
           body,
         });
         measures.push(flat);
+        const paid = flat.ok || 1;
+        const cpuLine = [`the bridge process ${((processCpuMs(bridge.pid) - cpu0) / paid).toFixed(2)} ms`];
+        if (pg0 !== undefined) cpuLine.push(`PostgreSQL's processes ${((postgresCpuMs() - pg0) / paid).toFixed(2)} ms`);
+        cpuPerPayment.push(`${name}, flat out: ${cpuLine.join(', ')} (${flat.ok} payments)`);
         ratios.push(
           `${name}: ${f(flat.rps)} payments/s against the simulator's ${f(ceiling.rps)} unifiedorder/s measured just before = **${((100 * flat.rps) / ceiling.rps).toFixed(0)}%** (target ≥ 25%)`,
         );
@@ -475,6 +512,14 @@ export async function run(
     ...ratios.map((r) => `- ${r}`),
     ...(fsyncs.length
       ? ['', 'Group commit over the whole run (warm-up, fixed rate and flat out):', '', ...fsyncs.map((r) => `- ${r}`)]
+      : []),
+    ...(cpuPerPayment.length
+      ? [
+          '',
+          'CPU time per payment while flat out (from /proc: user and system time over the row, divided by the payments it answered; less moved by other load on the machine than the rates are):',
+          '',
+          ...cpuPerPayment.map((r) => `- ${r}`),
+        ]
       : []),
     ...(perPayment.length
       ? [
