@@ -334,7 +334,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     clock,
     log: log.child({ part: 'hq' }),
     sessions: new HqSessions({ store, accounts, clock, people, totp }),
-    createPairingCode: (store, o) => terminals.createPairingCode(store, o),
+    createPairingCode: (store, o, audit) => terminals.createPairingCode(store, o, audit),
     payouts,
     webhooks,
     backOffice: { store, orders, payments, webhooks, audit },

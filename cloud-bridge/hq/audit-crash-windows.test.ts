@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { ChannelRegistry } from '../channels/channel.js';
@@ -304,5 +305,197 @@ describe.each(storeKinds())('a change and its audit row commit together (%s)', (
     expect((await terminals.repo.get(terminal.id))!.revokedAt).toBeTruthy();
     expect(await revokedEvents()).toHaveLength(1);
     expect(await audits('terminal.revoke')).toEqual([expect.objectContaining({ actor: 'ma', target: terminal.id })]);
+  });
+
+  it('a pairing code: the code and its audit row commit together', async () => {
+    const shop = await hq.bridge.accounts.createStore({ merchantId: merchant, name: 'K Road', code: 'aroha-kroad' });
+    // pairing_codes belongs to the terminals' own tables, not the bridge's Database type.
+    const codes = async () =>
+      (await sql<{ store_id: string }>`select store_id from pairing_codes where store_id = ${shop.id}`.execute(db()))
+        .rows;
+    const make = () => hq.call('POST', '/hq/api/pairing-codes', ma, { store: shop.id, terminalName: 'Till 1' });
+    const r = await crashThenSucceed('pairing_code.create', make);
+    expect(r.failed.status).toBe(500);
+    expect(r.ok.status).toBe(200);
+    expect(r.ok.body).toMatchObject({ storeId: shop.id, code: expect.any(String) });
+    // Only the code of the request that succeeded was stored: the failed one could never pair.
+    expect(await codes()).toHaveLength(1);
+    const [row] = await audits('pairing_code.create');
+    expect(row).toMatchObject({ actor: 'ma', merchant_id: merchant, target: shop.id });
+    expect(JSON.parse(row!.details)).toEqual({ terminalName: 'Till 1', expiresAt: r.ok.body.expiresAt });
+    // The log never holds the code itself.
+    expect(row!.details).not.toContain(r.ok.body.code);
+  });
+
+  it("a day's sign-off: the lock and its audit row commit together", async () => {
+    const day = '2026-11-20';
+    await db()
+      .insertInto('recon_runs')
+      .values({
+        id: 'rcr_signoff',
+        channel: 'wechat',
+        day,
+        merchant_id: merchant,
+        state: 'done',
+        file_sha256: null,
+        layout: 'empty',
+        summary: null,
+        error: null,
+        actor: 'system',
+        started_at: new Date().toISOString(),
+        finished_at: new Date().toISOString(),
+      })
+      .execute();
+    const signOffs = () => db().selectFrom('recon_signoffs').selectAll().where('day', '=', day).execute();
+    const signOff = () => hq.call('POST', `/hq/api/days/wechat/${day}/sign-off`, root, { note: 'all matched' });
+    const heal = await failAuditOf('day.sign_off');
+    try {
+      expect((await signOff()).status).toBe(500);
+    } finally {
+      await heal();
+    }
+    // Not locked: the day can still change, and nobody is recorded as having locked it.
+    expect(await signOffs()).toHaveLength(0);
+    expect(await audits('day.sign_off')).toHaveLength(0);
+    const ok = await signOff();
+    expect(ok.status).toBe(200);
+    expect(ok.body.signOff).toMatchObject({ signedBy: 'root' });
+    expect(await signOffs()).toEqual([expect.objectContaining({ signed_by: 'root', note: 'all matched' })]);
+    const [row] = await audits('day.sign_off');
+    expect(row).toMatchObject({ actor: 'root', target: `wechat/${day}` });
+    expect(JSON.parse(row!.details)).toEqual({ note: 'all matched' });
+  });
+
+  it('a reconciliation run started from HQ: its runs and its audit row commit together', async () => {
+    const day = '2026-11-21';
+    const runs = () => db().selectFrom('recon_runs').selectAll().where('day', '=', day).execute();
+    const reconcile = () => hq.call('POST', `/hq/api/days/wechat/${day}/reconcile`, root, {});
+    const heal = await failAuditOf('day.reconcile');
+    try {
+      expect((await reconcile()).status).toBe(500);
+    } finally {
+      await heal();
+    }
+    // The run did not start: no run recorded, nobody recorded as having started one.
+    expect(await runs()).toHaveLength(0);
+    expect(await audits('day.reconcile')).toHaveLength(0);
+    const ok = await reconcile();
+    expect(ok.status).toBe(200);
+    // One run per merchant on the channel, by the user its audit row names. (The test gateway
+    // has no statements: a run that found none.)
+    const after = await runs();
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.map((x) => x.actor)).toEqual(after.map(() => 'root'));
+    expect(ok.body.merchants.map((m: { runId: string }) => m.runId).sort()).toEqual(after.map((x) => x.id).sort());
+    expect(await audits('day.reconcile')).toEqual([
+      expect.objectContaining({ actor: 'root', target: `wechat/${day}` }),
+    ]);
+  });
+
+  describe('a webhook resend', () => {
+    let hook: Server;
+    const hits: string[] = [];
+    beforeAll(async () => {
+      hook = createServer((req, res) => {
+        hits.push(req.url ?? '');
+        res.writeHead(200).end('ok');
+      });
+      await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    });
+    afterAll(async () => {
+      await new Promise<void>((r) => hook.close(() => r()));
+    });
+
+    it('is sent only once its audit row is committed with the attempt it counts', async () => {
+      const a = hq.bridge.accounts;
+      const m = (await a.createMerchant({ name: 'Tui Tea', allowPrivateWebhooks: true, allowedDomains: ['127.0.0.1'] }))
+        .id;
+      await a.createChannelAccount({ merchantId: m, channel: 'wechat', config: {}, secrets: {} });
+      // The payment's events come before the webhook is set, so the fan-out never delivers them
+      // by itself: the only requests the receiver sees are this test's resends.
+      const o = await hq.bridge.payments.createPayment(m, {
+        out_trade_no: 'TUI-1',
+        amount_minor: 700,
+        currency: 'NZD',
+        channel: 'wechat',
+        mode: 'native',
+      });
+      gateway.pay(o.channel_order_no);
+      await hq.bridge.payments.checkOrder(o.id);
+      const url = `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`;
+      await hq.bridge.webhooks.setEndpoint(m, url);
+      const event = await db()
+        .selectFrom('events')
+        .select(['id', 'seq', 'type'])
+        .where('merchant_id', '=', m)
+        .orderBy('seq')
+        .executeTakeFirstOrThrow();
+      const at = new Date().toISOString();
+      await db()
+        .insertInto('webhook_deliveries')
+        .values({
+          id: 'whd_crash1',
+          merchant_id: m,
+          event_id: event.id,
+          event_seq: Number(event.seq),
+          event_type: event.type,
+          url,
+          status: 'failed',
+          attempts: 3,
+          last_status_code: 500,
+          last_error: 'HTTP 500',
+          next_attempt_at: null,
+          delivered_at: null,
+          created_at: at,
+          updated_at: at,
+        })
+        .execute();
+      const delivery = () =>
+        db().selectFrom('webhook_deliveries').selectAll().where('id', '=', 'whd_crash1').executeTakeFirstOrThrow();
+      const attempts = () =>
+        db().selectFrom('webhook_attempts').selectAll().where('delivery_id', '=', 'whd_crash1').execute();
+      const resend = () => hq.call('POST', '/hq/api/deliveries/whd_crash1/resend', root, {});
+      const heal = await failAuditOf('webhook.resend');
+      try {
+        expect((await resend()).status).toBe(500);
+      } finally {
+        await heal();
+      }
+      // Nothing was sent and nothing counted: no request the log cannot say who asked for.
+      expect(hits).toEqual([]);
+      expect((await delivery()).attempts).toBe(3);
+      expect(await attempts()).toHaveLength(0);
+      expect(await audits('webhook.resend')).toHaveLength(0);
+      const ok = await resend();
+      expect(ok.status).toBe(200);
+      expect(ok.body).toMatchObject({ id: 'whd_crash1', state: 'delivered', attempts: 4 });
+      expect(hits).toEqual(['/hook']);
+      expect(await attempts()).toEqual([expect.objectContaining({ attempt: 4, manual: 1, status_code: 200 })]);
+      expect(await audits('webhook.resend')).toEqual([
+        expect.objectContaining({ actor: 'root', merchant_id: m, target: 'whd_crash1' }),
+      ]);
+    });
+  });
+
+  it('an export: its audit row is written before the download starts, or the export does not start', async () => {
+    const exportCsv = () => hq.call('GET', '/hq/api/exports/payments.csv', ma);
+    const heal = await failAuditOf('export.payments');
+    let failed;
+    try {
+      failed = await exportCsv();
+    } finally {
+      await heal();
+    }
+    expect(failed.status).toBe(500);
+    expect(String(failed.headers['content-type'])).not.toContain('text/csv');
+    expect(failed.headers['content-disposition']).toBeUndefined();
+    expect(await audits('export.payments')).toHaveLength(0);
+    const ok = await exportCsv();
+    expect(ok.status).toBe(200);
+    expect(String(ok.headers['content-type'])).toContain('text/csv');
+    expect(ok.raw).toContain('INV-2001');
+    expect(await audits('export.payments')).toEqual([
+      expect.objectContaining({ actor: 'ma', merchant_id: merchant, target: 'payments.csv' }),
+    ]);
   });
 });

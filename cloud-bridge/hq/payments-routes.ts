@@ -38,9 +38,12 @@ export interface BackOfficePaymentDeps {
     ): Promise<{ refund: Refund; order: Order }>;
     closeOrder(order: Order, cause: string, audit?: AuditEntry): Promise<Order>;
   };
-  /** The webhook redelivery of the merchant API, with its throttle (WebhookService.redeliver). */
-  webhooks?: { redeliver(merchantId: string, id: string): Promise<unknown> };
-  /** The audit log, for what is recorded after the fact (resends, exports). */
+  /**
+   * The webhook redelivery of the merchant API, with its throttle (WebhookService.redeliver);
+   * `audit` commits with the attempt's count, before the request goes out.
+   */
+  webhooks?: { redeliver(merchantId: string, id: string, audit?: AuditEntry): Promise<unknown> };
+  /** The audit log, for the reads it records (exports), written before the read starts. */
   audit: Pick<AuditLog, 'record'>;
 }
 
@@ -78,7 +81,7 @@ export function registerBackOfficePayments(hq: FastifyInstance, deps: BackOffice
     ip: req.ip,
     ...e,
   });
-  /** For what the route does not change itself in a transaction: a resend, an export. */
+  /** For a read (an export): written before it starts, so a failed write stops it. */
   const log = (scope: Scope, req: FastifyRequest, e: Omit<AuditEntry, 'actor' | 'ip'>) =>
     audit.record(entry(scope, req, e));
 
@@ -302,8 +305,11 @@ export function registerBackOfficePayments(hq: FastifyInstance, deps: BackOffice
     if (scope.role !== 'hq_admin' && scope.role !== 'merchant_admin')
       throw new KauriError('forbidden', `a ${scope.role} may not resend webhooks`);
     if (!deps.webhooks) throw new KauriError('not_found', 'webhooks are not set up on this bridge');
-    await deps.webhooks.redeliver(d.merchant_id, d.id);
-    await log(scope, req, { action: 'webhook.resend', merchantId: d.merchant_id, target: d.id });
+    await deps.webhooks.redeliver(
+      d.merchant_id,
+      d.id,
+      entry(scope, req, { action: 'webhook.resend', merchantId: d.merchant_id, target: d.id }),
+    );
     const after = await db
       .selectFrom('webhook_deliveries')
       .select(['id', 'event_type', 'url', 'status', 'attempts', 'last_error', 'created_at', 'delivered_at'])

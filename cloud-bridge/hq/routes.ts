@@ -42,10 +42,14 @@ export interface HqDeps {
   sessions: HqSessions;
   clock: Clock;
   log: Logger;
-  /** Terminal pairing codes (TerminalService.createPairingCode). */
+  /**
+   * Terminal pairing codes (TerminalService.createPairingCode); `audit` commits with the code
+   * (its merchant, target and expiry filled in by the repository).
+   */
   createPairingCode(
     storeIdOrCode: string,
     options: { merchantId?: string; terminalName?: string },
+    audit?: AuditEntry,
   ): Promise<{ code: string; storeId: string; expiresAt: string }>;
   /**
    * The counters (TerminalService.repo) and whether one is linked to this bridge instance (its
@@ -236,12 +240,6 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
       actor: s.scope,
       ip: req.ip,
     });
-    /**
-     * Records a change after it was made, for the changes whose service does not take an entry
-     * yet (sign-off, a reconciliation run, a pairing code).
-     */
-    const audit = (req: FastifyRequest, s: Session, e: Omit<AuditEntry, 'actor' | 'ip'>) =>
-      deps.audit.record(entry(req, s, e));
     const today = () => dateOfDayNumber(channelDayNumber(deps.clock.now().getTime()));
     const range = (q: Record<string, string | undefined>): { from: string; to: string } => {
       const to = q.to ? checkDay(q.to) : today();
@@ -356,17 +354,19 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
     hq.post<{ Params: { channel: string; day: string } }>('/hq/api/days/:channel/:day/sign-off', async (req) => {
       const s = await auth(req, { write: true });
       const b = body(req);
+      const note = typeof b.note === 'string' ? b.note.slice(0, 2000) : undefined;
+      // The sign-off and its audit entry commit together.
       await deps.reconcile.signOff(
         req.params.channel,
         req.params.day,
         who(s.user),
-        typeof b.note === 'string' ? b.note.slice(0, 2000) : undefined,
+        note,
+        entry(req, s, {
+          action: 'day.sign_off',
+          target: `${req.params.channel}/${req.params.day}`,
+          details: { note: note ?? null },
+        }),
       );
-      await audit(req, s, {
-        action: 'day.sign_off',
-        target: `${req.params.channel}/${req.params.day}`,
-        details: { note: typeof b.note === 'string' ? b.note.slice(0, 2000) : null },
-      });
       return { signOff: await deps.reconcile.signOffOf(req.params.channel, req.params.day) };
     });
     hq.post<{ Params: { channel: string; day: string } }>('/hq/api/days/:channel/:day/reconcile', async (req) => {
@@ -378,14 +378,16 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
           'bad_argument',
           `${day} is not over yet in China time; its statement comes the next morning`,
         );
+      // The entry commits with the run's first record (a statement fetched before it is only
+      // kept for the next run): a run whose entry cannot be written records nothing.
       const run = await deps.reconcile.reconcileDay(channel, day, {
         actor: who(s.user),
         forceDownload: body(req).download === true,
-      });
-      await audit(req, s, {
-        action: 'day.reconcile',
-        target: `${channel}/${day}`,
-        details: { download: body(req).download === true },
+        audit: entry(req, s, {
+          action: 'day.reconcile',
+          target: `${channel}/${day}`,
+          details: { download: body(req).download === true },
+        }),
       });
       return { summary: run.summary, merchants: run.merchants, downloads: run.downloads };
     });
@@ -523,24 +525,22 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
       }
       const name =
         typeof b.terminalName === 'string' && b.terminalName.trim() ? b.terminalName.trim().slice(0, 60) : undefined;
-      let made;
       try {
-        made = await deps.createPairingCode(store, {
-          merchantId: isHq(s.user) ? undefined : (s.user.merchant_id ?? undefined),
-          terminalName: name,
-        });
+        // The code itself is a credential until used: the log keeps only when and for which
+        // store. The entry commits with the code.
+        return await deps.createPairingCode(
+          store,
+          {
+            merchantId: isHq(s.user) ? undefined : (s.user.merchant_id ?? undefined),
+            terminalName: name,
+          },
+          entry(req, s, { action: 'pairing_code.create', details: { terminalName: name ?? null } }),
+        );
       } catch (err) {
-        throw new RunError('bad_argument', (err as Error).message);
+        // A store that is not there (or not the user's) is the request's fault; a failed write is not.
+        if (err instanceof KauriError) throw new RunError('bad_argument', err.message);
+        throw err;
       }
-      const st = await deps.accounts.getStore(made.storeId);
-      // The code itself is a credential until used: the log keeps only when and for which store.
-      await audit(req, s, {
-        action: 'pairing_code.create',
-        merchantId: st?.merchant_id ?? null,
-        target: made.storeId,
-        details: { terminalName: name ?? null, expiresAt: made.expiresAt },
-      });
-      return made;
     });
   });
 }

@@ -128,31 +128,50 @@ export class TerminalsRepo {
     return { store, merchantName: m?.name ?? '' };
   }
 
-  /** A one-time code for a new counter at `store`; only its hash is kept. */
-  async createPairingCode(input: {
-    storeIdOrCode: string;
-    merchantId?: string;
-    terminalName?: string;
-    ttlMs?: number;
-  }): Promise<{ code: string; storeId: string; expiresAt: string }> {
+  /**
+   * A one-time code for a new counter at `store`; only its hash is kept. `audit` (its merchant,
+   * target and expiry filled in here, where the store is known) commits with the code.
+   */
+  async createPairingCode(
+    input: {
+      storeIdOrCode: string;
+      merchantId?: string;
+      terminalName?: string;
+      ttlMs?: number;
+    },
+    audit?: AuditEntry,
+  ): Promise<{ code: string; storeId: string; expiresAt: string }> {
     const store = await this.storeByIdOrCode(input.storeIdOrCode);
     if (!store || (input.merchantId && store.merchant_id !== input.merchantId))
       throw new KauriError('not_found', `No store "${input.storeIdOrCode}"`);
     const code = newPairingCode();
     const now = this.clock.now();
     const expiresAt = nowIso(new Date(now.getTime() + (input.ttlMs ?? 24 * 3600_000)));
-    await this.db
-      .insertInto('pairing_codes')
-      .values({
-        code_hash: sha256(normaliseCode(code)),
-        merchant_id: store.merchant_id,
-        store_id: store.id,
-        terminal_name: input.terminalName ?? `Counter ${code.slice(0, 5)}`,
-        created_at: nowIso(now),
-        expires_at: expiresAt,
-        used_at: null,
-      })
-      .execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('pairing_codes')
+        .values({
+          code_hash: sha256(normaliseCode(code)),
+          merchant_id: store.merchant_id,
+          store_id: store.id,
+          terminal_name: input.terminalName ?? `Counter ${code.slice(0, 5)}`,
+          created_at: nowIso(now),
+          expires_at: expiresAt,
+          used_at: null,
+        })
+        .execute();
+      if (audit)
+        await auditInsert(
+          trx as unknown as Kysely<Database>,
+          {
+            ...audit,
+            merchantId: store.merchant_id,
+            target: store.id,
+            details: { ...audit.details, expiresAt },
+          },
+          this.clock.now(),
+        ).execute();
+    });
     return { code, storeId: store.id, expiresAt };
   }
 

@@ -74,8 +74,13 @@ export class TerminalService {
     await this.hub.start();
   }
 
-  createPairingCode(storeIdOrCode: string, options: { merchantId?: string; terminalName?: string } = {}) {
-    return this.repo.createPairingCode({ storeIdOrCode, ...options });
+  /** `audit`, the back office's entry of who made the code, commits with it (the store's merchant filled in). */
+  createPairingCode(
+    storeIdOrCode: string,
+    options: { merchantId?: string; terminalName?: string } = {},
+    audit?: AuditEntry,
+  ) {
+    return this.repo.createPairingCode({ storeIdOrCode, ...options }, audit);
   }
 
   /** Revokes a terminal: refused from now on, and its open link (on any instance) is cut. */

@@ -3,6 +3,7 @@ import type { Clock } from '../../protocol/clock.js';
 import type { Store } from '../store/db.js';
 import { nowIso } from '../store/dialect.js';
 import type { Database, WebhookAttemptTable, WebhookDeliveryTable, WebhookEndpointTable } from '../store/schema.js';
+import { auditInsert, type AuditEntry } from '../hq/audit.js';
 
 // The webhook feature's tables (endpoints, deliveries, attempts), and only this module's
 // queries touch them. Times come from the injected clock.
@@ -97,15 +98,21 @@ export class WebhooksRepo {
       .execute();
   }
 
-  /** Counts an attempt before it is made (so a crash mid-POST still counts it); returns its number. */
-  async startAttempt(id: string, url: string): Promise<number> {
-    const claimed = await this.db
-      .updateTable('webhook_deliveries')
-      .set((eb) => ({ attempts: eb('attempts', '+', 1), url, updated_at: this.now() }))
-      .where('id', '=', id)
-      .returning('attempts')
-      .executeTakeFirstOrThrow();
-    return Number(claimed.attempts);
+  /**
+   * Counts an attempt before it is made (so a crash mid-POST still counts it); returns its
+   * number. `audit` (a resend's entry) commits with the count.
+   */
+  async startAttempt(id: string, url: string, audit?: AuditEntry): Promise<number> {
+    return this.transaction(async (trx) => {
+      const claimed = await trx
+        .updateTable('webhook_deliveries')
+        .set((eb) => ({ attempts: eb('attempts', '+', 1), url, updated_at: this.now() }))
+        .where('id', '=', id)
+        .returning('attempts')
+        .executeTakeFirstOrThrow();
+      if (audit) await auditInsert(trx, audit, this.clock.now()).execute();
+      return Number(claimed.attempts);
+    });
   }
 
   /** The attempt's record and the delivery's new state, together. */

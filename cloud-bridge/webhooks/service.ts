@@ -177,6 +177,7 @@ export class WebhookService {
   private async attempt(
     d: Delivery,
     manual: boolean,
+    audit?: AuditEntry,
   ): Promise<{ ok: boolean; attempt: number; statusCode?: number; error?: string }> {
     const ep = await this.repo.endpoint(d.merchant_id);
     if (!ep) throw new KauriError('webhook_not_set');
@@ -191,7 +192,7 @@ export class WebhookService {
       data: event.payload,
     });
     const secret = this.deps.box.open(ep.secret);
-    const attempt = await this.repo.startAttempt(d.id, ep.url);
+    const attempt = await this.repo.startAttempt(d.id, ep.url, audit);
     const started = Date.now();
     let statusCode: number | undefined;
     let error: string | undefined;
@@ -262,8 +263,16 @@ export class WebhookService {
     return { delivery, attempts: await this.repo.attemptsOf(id) };
   }
 
-  /** Sends a delivery again now (delivered or not); a failure here does not change its retry schedule. */
-  async redeliver(merchantId: string, id: string): Promise<{ delivery: Delivery; attempts: DeliveryAttempt[] }> {
+  /**
+   * Sends a delivery again now (delivered or not); a failure here does not change its retry
+   * schedule. `audit`, the back office's entry of who resent it, commits with the attempt's
+   * count before the request goes out: a resend whose entry cannot be written is not sent.
+   */
+  async redeliver(
+    merchantId: string,
+    id: string,
+    audit?: AuditEntry,
+  ): Promise<{ delivery: Delivery; attempts: DeliveryAttempt[] }> {
     const { delivery, attempts } = await this.getDelivery(merchantId, id);
     // Each redelivery is a request the bridge makes on the merchant's word: without a limit the
     // endpoint is a way to make the bridge hammer a receiver (or keep probing one).
@@ -282,7 +291,7 @@ export class WebhookService {
         `At most ${REDELIVER_PER_MINUTE} manual redeliveries a minute; wait a minute`,
       );
     }
-    await this.attempt(delivery, true);
+    await this.attempt(delivery, true, audit);
     return this.getDelivery(merchantId, id);
   }
 }

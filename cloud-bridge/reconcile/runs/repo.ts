@@ -55,12 +55,24 @@ export class ReconRunsRepo {
       .executeTakeFirst();
   }
 
-  /** Inserts a sign-off; throws if the day was signed off already (its primary key). */
-  async insertSignOff(channel: string, day: string, actor: string, note: string | null): Promise<void> {
-    await this.db
-      .insertInto('recon_signoffs')
-      .values({ channel, day, signed_by: actor, note, signed_at: this.now() })
-      .execute();
+  /**
+   * Inserts a sign-off and the audit entry of who made it, together; throws if the day was
+   * signed off already (its primary key).
+   */
+  async insertSignOff(
+    channel: string,
+    day: string,
+    actor: string,
+    note: string | null,
+    audit?: AuditEntry,
+  ): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('recon_signoffs')
+        .values({ channel, day, signed_by: actor, note, signed_at: this.now() })
+        .execute();
+      if (audit) await auditInsert(trx, audit, this.clock.now()).execute();
+    });
   }
 
   async runStates(channel: string, day: string): Promise<Array<{ merchant_id: string; state: string }>> {
@@ -126,31 +138,38 @@ export class ReconRunsRepo {
       .execute();
   }
 
-  async startRun(r: {
-    channel: string;
-    day: string;
-    merchantId: string;
-    sha256: string | null;
-    actor: string;
-  }): Promise<string> {
+  /** Records a run as started (failed until finished); `audit` commits with it. */
+  async startRun(
+    r: {
+      channel: string;
+      day: string;
+      merchantId: string;
+      sha256: string | null;
+      actor: string;
+    },
+    audit?: AuditEntry,
+  ): Promise<string> {
     const id = newId('rcr');
-    await this.db
-      .insertInto('recon_runs')
-      .values({
-        id,
-        channel: r.channel,
-        day: r.day,
-        merchant_id: r.merchantId,
-        state: 'failed',
-        file_sha256: r.sha256,
-        layout: null,
-        summary: null,
-        error: 'running',
-        actor: r.actor,
-        started_at: this.now(),
-        finished_at: null,
-      })
-      .execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('recon_runs')
+        .values({
+          id,
+          channel: r.channel,
+          day: r.day,
+          merchant_id: r.merchantId,
+          state: 'failed',
+          file_sha256: r.sha256,
+          layout: null,
+          summary: null,
+          error: 'running',
+          actor: r.actor,
+          started_at: this.now(),
+          finished_at: null,
+        })
+        .execute();
+      if (audit) await auditInsert(trx, audit, this.clock.now()).execute();
+    });
     return id;
   }
 

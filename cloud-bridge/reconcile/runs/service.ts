@@ -18,7 +18,7 @@ import { platformCsv, platformRows } from './platform-source.js';
 import { csvDocument } from '../../csv.js';
 import { RunError } from './errors.js';
 import { ReconRunsRepo } from './repo.js';
-import type { AuditEntry } from '../../hq/audit.js';
+import { auditInsert, type AuditEntry } from '../../hq/audit.js';
 
 // Reconciliation with the database: download each merchant's statement for a channel-day
 // into the file store, match it against that merchant's orders and refunds, and keep the
@@ -311,6 +311,8 @@ export class ReconcileService {
       merchantId?: string;
       statement?: { body: Buffer; fileName: string };
       forceDownload?: boolean;
+      /** Who started the run from the back office: commits with the run's first record. */
+      audit?: AuditEntry;
     } = {},
   ): Promise<DayRun> {
     checkDay(date);
@@ -338,6 +340,7 @@ export class ReconcileService {
       merchantId?: string;
       statement?: { body: Buffer; fileName: string };
       forceDownload?: boolean;
+      audit?: AuditEntry;
     },
   ): Promise<DayRun> {
     await this.assertOpen(channel, date);
@@ -349,6 +352,10 @@ export class ReconcileService {
         `a given statement belongs to one merchant, but ${accounts.length} merchants have a ${channel} account: name the merchant`,
       );
     }
+    // A day with no account on the channel records nothing but who asked.
+    if (accounts.length === 0 && options.audit)
+      await auditInsert(this.deps.store.db, options.audit, this.deps.clock.now()).execute();
+    let audit = options.audit;
     const downloads: DownloadOutcome[] = [];
     const merchants: DayRun['merchants'] = [];
     const summaries: ReconcileSummary[] = [];
@@ -379,7 +386,8 @@ export class ReconcileService {
         dl = await this.download(channel, date, account, { force: options.forceDownload });
       }
       downloads.push(dl);
-      const m = await this.runMerchant(channel, date, account.merchantId, dl, actor);
+      const m = await this.runMerchant(channel, date, account.merchantId, dl, actor, audit);
+      audit = undefined;
       merchants.push({
         merchantId: account.merchantId,
         runId: m.runId,
@@ -399,6 +407,7 @@ export class ReconcileService {
     merchantId: string,
     dl: DownloadOutcome,
     actor: string,
+    audit?: AuditEntry,
   ): Promise<{
     runId: string;
     state: 'done' | 'failed' | 'no_statement';
@@ -406,7 +415,7 @@ export class ReconcileService {
     error: string | null;
     differences: Difference[];
   }> {
-    const runId = await this.repo.startRun({ channel, day: date, merchantId, sha256: dl.sha256, actor });
+    const runId = await this.repo.startRun({ channel, day: date, merchantId, sha256: dl.sha256, actor }, audit);
     const finish = async (
       state: 'done' | 'failed' | 'no_statement',
       set: { layout?: string | null; summary?: ReconcileSummary | null; error?: string | null },
@@ -795,8 +804,11 @@ export class ReconcileService {
     );
   }
 
-  /** Locks a channel-day. Refused while differences are open or the day has not been reconciled. */
-  async signOff(channel: string, day: string, actor: string, note?: string): Promise<void> {
+  /**
+   * Locks a channel-day. Refused while differences are open or the day has not been reconciled.
+   * `audit`, the back office's entry of who signed it off, commits with the sign-off.
+   */
+  async signOff(channel: string, day: string, actor: string, note?: string, audit?: AuditEntry): Promise<void> {
     checkChannel(channel);
     checkDay(day);
     await this.assertOpen(channel, day);
@@ -810,10 +822,12 @@ export class ReconcileService {
         `${channel} ${day} still has ${open.length} open difference${open.length === 1 ? '' : 's'}: resolve them first`,
       );
     try {
-      await this.repo.insertSignOff(channel, day, actor, note?.trim() || null);
-    } catch {
+      await this.repo.insertSignOff(channel, day, actor, note?.trim() || null, audit);
+    } catch (err) {
+      // Signed off meanwhile (the primary key refused the second): say so. Any other failure
+      // (the audit entry's insert among them) is not a conflict and stays what it was.
       await this.assertOpen(channel, day);
-      throw new RunError('conflict', `could not sign off ${channel} ${day}`);
+      throw err;
     }
   }
 
