@@ -83,7 +83,7 @@ async function marks(page: Page, name: Mark): Promise<number[]> {
   return list;
 }
 
-async function measure(): Promise<{ toQr: number[]; toPaid: number[] }> {
+async function measure(): Promise<{ first: { qr: number; paid: number }; toQr: number[]; toPaid: number[] }> {
   const data = mkdtempSync(join(tmpdir(), 'kauri-bench-screens-'));
   let kauri: KauriProcess | undefined;
   let browser: Browser | undefined;
