@@ -108,8 +108,12 @@ const DUMMY_HASH = unmatchableHash();
 export class AccountsRepo {
   // Every API request reads its key and every payment its channel account (decrypting
   // the secrets): both are cached. Channel account rows never change once written (a new
-  // account replaces the old), so by id they could be kept for ever; which one is active
-  // and whether a key is revoked can change from another instance, hence the expiry.
+  // account replaces the old) but for being turned off; which one is active and whether a
+  // key is revoked can change from another instance. On PostgreSQL such a change is
+  // announced in its transaction (NOTIFY on the accounts channel) and every bridge
+  // forgets the entry when it commits, so a revoked key or a turned-off account is refused
+  // everywhere at once; the expiry is what is left when no announcement can come (SQLite,
+  // where another process such as `kauri admin` has no NOTIFY, or a listener reconnecting).
   private readonly apiKeys: TtlCache<{ merchantId: string; secretHash: string }>;
   /** When this instance last wrote each key's last_used_at (epoch ms). */
   private readonly keysTouchedAt = new Map<string, number>();
@@ -188,7 +192,26 @@ export class AccountsRepo {
   /** Starts the merchant cache's listener (PostgreSQL); without it merchants are read each time. */
   startCaches(log?: Logger): Promise<void> {
     this.merchants = new MerchantCache<Merchant>(this.store, log);
+    this.merchants.onNotice((payload) => this.forgetAnnounced(payload));
     return this.merchants.start();
+  }
+
+  /** What an announcement on the accounts channel names, forgotten from the caches here. */
+  private forgetAnnounced(payload: string): void {
+    if (payload.startsWith('key:')) {
+      const id = payload.slice('key:'.length);
+      this.apiKeys.delete((k) => k === id);
+    } else if (payload.startsWith('account:')) {
+      const id = payload.slice('account:'.length);
+      this.accountsById.delete((k) => k === id);
+    } else {
+      this.activeAccounts.delete((k) => k.startsWith(`${payload}\0`));
+    }
+  }
+
+  /** Announces a change to every bridge's caches, in the transaction making it (PostgreSQL). */
+  private async announce(db: Kysely<Schema>, payload: string): Promise<void> {
+    if (this.store.dialect === 'postgres') await sql`select pg_notify(${ACCOUNTS_CHANNEL}, ${payload})`.execute(db);
   }
 
   async closeCaches(): Promise<void> {
@@ -235,7 +258,7 @@ export class AccountsRepo {
       if (change.disabled !== undefined) set.disabled_at = change.disabled ? (current.disabled_at ?? this.now()) : null;
       if (Object.keys(set).length > 0) {
         await trx.updateTable('merchants').set(set).where('id', '=', id).execute();
-        if (this.store.dialect === 'postgres') await sql`select pg_notify(${ACCOUNTS_CHANNEL}, ${id})`.execute(trx);
+        await this.announce(trx, id);
       }
       return (await this.getMerchant(id, trx))!;
     };
@@ -422,8 +445,14 @@ export class AccountsRepo {
     return { id, key: `${API_KEY_PREFIX}.${id}.${secret}`, createdAt };
   }
 
+  /** Revokes a key (inside `trx` when given); every bridge refuses it once this commits. */
   async revokeApiKey(id: string, trx?: Kysely<Schema>): Promise<void> {
-    await (trx ?? this.db).updateTable('api_keys').set({ revoked_at: this.now() }).where('id', '=', id).execute();
+    const revoke = async (db: Kysely<Schema>) => {
+      await db.updateTable('api_keys').set({ revoked_at: this.now() }).where('id', '=', id).execute();
+      await this.announce(db, `key:${id}`);
+    };
+    if (trx) await revoke(trx);
+    else await this.db.transaction().execute(revoke);
     this.apiKeys.delete((k) => k === id);
   }
 
@@ -520,6 +549,7 @@ export class AccountsRepo {
           disabled_at: null,
         })
         .execute();
+      await this.announce(trx, input.merchantId);
     };
     if (db) await write(db);
     else await this.db.transaction().execute(write);
@@ -583,21 +613,30 @@ export class AccountsRepo {
   /**
    * Turns a channel account off (no new payment starts on it: channel_account_disabled) or on
    * again; answers its merchant and channel, or undefined when there is no such account.
-   * This instance forgets its cached copy at once; other instances within the cache's few seconds.
+   * Inside `db` when given. This instance forgets its cached copy at once; on PostgreSQL every
+   * other bridge does when the change commits (SQLite: within the cache's few seconds).
    */
   async setChannelAccountDisabled(
     id: string,
     disabled: boolean,
-    db: Kysely<Schema> = this.db,
+    db?: Kysely<Schema>,
   ): Promise<{ merchantId: string; channel: ChannelName; disabledAt: string | null } | undefined> {
-    const row = await db
-      .selectFrom('channel_accounts')
-      .select(['merchant_id', 'channel', 'disabled_at'])
-      .where('id', '=', id)
-      .executeTakeFirst();
-    if (!row) return undefined;
-    const disabledAt = disabled ? (row.disabled_at ?? this.now()) : null;
-    await db.updateTable('channel_accounts').set({ disabled_at: disabledAt }).where('id', '=', id).execute();
+    const change = async (trx: Kysely<Schema>) => {
+      const found = await trx
+        .selectFrom('channel_accounts')
+        .select(['merchant_id', 'channel', 'disabled_at'])
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (!found) return undefined;
+      const at = disabled ? (found.disabled_at ?? this.now()) : null;
+      await trx.updateTable('channel_accounts').set({ disabled_at: at }).where('id', '=', id).execute();
+      await this.announce(trx, `account:${id}`);
+      await this.announce(trx, found.merchant_id);
+      return { row: found, disabledAt: at };
+    };
+    const done = db ? await change(db) : await this.db.transaction().execute(change);
+    if (!done) return undefined;
+    const { row, disabledAt } = done;
     this.accountsById.delete((k) => k === id);
     this.activeAccounts.delete((k) => k === `${row.merchant_id}\0${row.channel}`);
     return { merchantId: row.merchant_id, channel: row.channel as ChannelName, disabledAt };

@@ -13,7 +13,11 @@ import type { Store } from './db.js';
 // On SQLite a read is a call into the same process, and another process (the admin CLI)
 // has no NOTIFY to send: nothing is cached there.
 
-/** The channel a merchant's change is announced on (its payload: the merchant id). */
+/**
+ * The channel a change to what every request reads is announced on. Its payload: a merchant
+ * id (the merchant, or one of its channel accounts, changed), `key:<id>` (an API key
+ * revoked) or `account:<id>` (a channel account turned off or on).
+ */
 export const ACCOUNTS_CHANNEL = 'kauri_accounts';
 
 export class MerchantCache<M> {
@@ -26,6 +30,7 @@ export class MerchantCache<M> {
    * was announced must not put its (possibly older) row in the cache after it.
    */
   private generation = 0;
+  private readonly noticeListeners = new Set<(payload: string) => void>();
 
   constructor(
     private readonly store: Store,
@@ -59,6 +64,12 @@ export class MerchantCache<M> {
     return row;
   }
 
+  /** Hears every announcement on the channel (other caches keyed by what it names). */
+  onNotice(listener: (payload: string) => void): () => void {
+    this.noticeListeners.add(listener);
+    return () => this.noticeListeners.delete(listener);
+  }
+
   /** Forgets one merchant here at once (the writer's own instance does not wait for its NOTIFY). */
   forget(id: string): void {
     this.generation++;
@@ -83,7 +94,9 @@ export class MerchantCache<M> {
     if (this.closed) return;
     const client = new pg.Client({ connectionString: this.store.url });
     client.on('notification', (n) => {
-      if (n.channel === ACCOUNTS_CHANNEL && n.payload) this.forget(n.payload);
+      if (n.channel !== ACCOUNTS_CHANNEL || !n.payload) return;
+      this.forget(n.payload);
+      for (const l of this.noticeListeners) l(n.payload);
     });
     const lost = (err?: Error) => {
       if (this.listener !== client) return;
