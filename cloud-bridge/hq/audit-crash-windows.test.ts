@@ -5,7 +5,8 @@ import { ChannelRegistry } from '../channels/channel.js';
 import { TestGateway } from '../orders/test-gateway.fixture.js';
 import { systemClock } from '../../protocol/clock.js';
 import { storeKinds } from '../../test/support/stores.js';
-import { openHq, type HqLogin, type HqTest } from '../../test/support/hq-routes.js';
+import { openHq, type HqLogin, type HqResponse, type HqTest } from '../../test/support/hq-routes.js';
+import { ReconRunsRepo } from '../reconcile/runs/repo.js';
 
 // A change made from the back office and its audit row commit together or not at all. The
 // failure is injected where a crash would hurt: after the change was written in its transaction,
@@ -497,5 +498,193 @@ describe.each(storeKinds())('a change and its audit row commit together (%s)', (
     expect(await audits('export.payments')).toEqual([
       expect.objectContaining({ actor: 'ma', merchant_id: merchant, target: 'payments.csv' }),
     ]);
+  });
+
+  // A download of financial data is a read: its audit row is written before the first byte, and
+  // a download whose row cannot be written sends no file at all (the payments export's rule).
+  describe('downloads of statements and remittances', () => {
+    const day = '2026-11-24';
+    let kea: string;
+    let ka: HqLogin;
+    let fin: HqLogin;
+    let keaManager: HqLogin;
+    let payoutId: string;
+
+    beforeAll(async () => {
+      const a = hq.bridge.accounts;
+      kea = (await a.createMerchant({ name: 'Kea Stationery', allowedDomains: ['kea.co.nz'] })).id;
+      await a.createChannelAccount({ merchantId: kea, channel: 'wechat', config: {}, secrets: {} });
+      const shop = await a.createStore({ merchantId: kea, name: 'Newmarket', code: 'kea-newmarket' });
+      await hq.users([
+        { username: 'ka', role: 'merchant_admin', merchantId: kea },
+        { username: 'fin', role: 'hq_finance' },
+        { username: 'keamgr', role: 'store_manager', merchantId: kea, storeIds: [shop.id] },
+      ]);
+      ka = await hq.login('ka');
+      fin = await hq.login('fin');
+      keaManager = await hq.login('keamgr');
+      await db()
+        .insertInto('recon_differences')
+        .values({
+          diff_key: `wechat|${day}|${kea}|missing_on_channel|ord_kea`,
+          version: 1,
+          channel: 'wechat',
+          day,
+          merchant_id: kea,
+          category: 'missing_on_channel',
+          kind: 'payment',
+          ref_id: 'ord_kea',
+          state: 'open',
+          action: null,
+          note: null,
+          linked_order: null,
+          adjust_minor: null,
+          actor: 'system',
+          data: JSON.stringify({ channelCurrency: 'NZD' }),
+          created_at: new Date().toISOString(),
+        })
+        .execute();
+      // A signed-off day of Kea's settled, paid out in a run that was downloaded: its remittance.
+      const repo = new ReconRunsRepo(hq.bridge.store, systemClock());
+      await repo.replaceSettlement('wechat', day, kea, 'recon-kea', [
+        {
+          currency: 'NZD',
+          payments: 2,
+          grossMinor: 12_345,
+          refunds: 0,
+          refundsMinor: 0,
+          feesMinor: 74,
+          cnyChargedMinor: 0,
+        },
+      ]);
+      await repo.insertSignOff('wechat', day, 'alice', null);
+      const payouts = hq.bridge.payouts;
+      await payouts.setSettings({ originatorAccount: '12-3140-0999993-00', originatorName: 'Kauri Ltd' }, 'alice');
+      await payouts.setAccount(
+        {
+          merchantId: kea,
+          accountNumber: '01-902-0068389-00',
+          accountName: 'KEA STATIONERY',
+          schedule: 'daily',
+          minimumMinor: 0,
+          actor: 'alice',
+        },
+        { approve: true },
+      );
+      const run = await payouts.buildRun({ actor: 'alice' });
+      await payouts.approve(run.id, 'bob');
+      await payouts.download(run.id, 'anz', 'bob', '2026-12-10');
+      const line = (await payouts.lines({ runId: run.id })).find((l) => l.merchant_id === kea);
+      payoutId = line!.id;
+    });
+
+    /**
+     * Downloads `url` once with the audit insert of `action` failing, then once without: the first
+     * must be an error with no file and no row, the second the file and one more row. Returns the
+     * second answer and the row it wrote.
+     */
+    async function downloadAudited(action: string, url: string, as: HqLogin, type: string) {
+      const before = await audits(action);
+      const heal = await failAuditOf(action);
+      let failed: HqResponse;
+      try {
+        failed = await hq.call('GET', url, as);
+      } finally {
+        await heal();
+      }
+      expect(failed.status).toBe(500);
+      expect(String(failed.headers['content-type'])).not.toContain(type);
+      expect(failed.headers['content-disposition']).toBeUndefined();
+      expect(failed.code).toBeTruthy();
+      expect(await audits(action)).toHaveLength(before.length);
+      const ok = await hq.call('GET', url, as);
+      expect(ok.status).toBe(200);
+      expect(String(ok.headers['content-type'])).toContain(type);
+      expect(String(ok.headers['content-disposition'])).toMatch(/^attachment; filename="/);
+      const after = await audits(action);
+      expect(after).toHaveLength(before.length + 1);
+      const row = after[after.length - 1]!;
+      return { failed, ok, row, details: JSON.parse(row.details) as Record<string, unknown> };
+    }
+
+    it("a day's differences.csv (HQ finance): an HQ-wide row naming the channel, day and rows", async () => {
+      const d = await downloadAudited(
+        'export.differences',
+        `/hq/api/days/wechat/${day}/differences.csv`,
+        fin,
+        'text/csv',
+      );
+      expect(d.failed.raw).not.toContain(kea);
+      expect(d.ok.raw).toContain(`${kea},open`);
+      expect(d.row).toMatchObject({ actor: 'fin', role: 'hq_finance', merchant_id: null, target: `wechat/${day}` });
+      expect(d.details).toEqual({ channel: 'wechat', day, file: `differences-wechat-${day}.csv`, rows: 1 });
+    });
+
+    it("a day's platform.csv: an HQ-wide row naming the channel and day", async () => {
+      const d = await downloadAudited('export.platform', `/hq/api/days/wechat/${day}/platform.csv`, root, 'text/csv');
+      expect(d.failed.raw).not.toContain('out_trade_no');
+      expect(d.ok.raw.split('\n')[0]).toContain('out_trade_no');
+      expect(d.row).toMatchObject({ actor: 'root', role: 'hq_admin', merchant_id: null, target: `wechat/${day}` });
+      expect(d.details).toEqual({ channel: 'wechat', day, file: `platform-wechat-${day}.csv` });
+    });
+
+    it("settlement.csv: a merchant admin's row carries their merchant; HQ's for every merchant carries none", async () => {
+      const url = `/hq/api/settlement.csv?from=${day}&to=${day}`;
+      const own = await downloadAudited('export.settlement', url, ka, 'text/csv');
+      expect(own.failed.raw).not.toContain('Kea Stationery');
+      expect(own.ok.raw).toContain('Kea Stationery');
+      expect(own.row).toMatchObject({
+        actor: 'ka',
+        merchant_id: kea,
+        target: `settlement-${day}-${day}.csv`,
+      });
+      expect(own.details).toEqual({ from: day, to: day, channel: null, rows: 1 });
+      const all = await downloadAudited('export.settlement', `${url}&channel=wechat`, root, 'text/csv');
+      expect(all.row).toMatchObject({ actor: 'root', merchant_id: null });
+      expect(all.details).toMatchObject({ channel: 'wechat', rows: expect.any(Number) });
+      // A store manager may not read the merchant's settlement: refused, and nothing recorded.
+      const before = (await audits('export.settlement')).length;
+      expect((await hq.call('GET', url, keaManager)).status).toBe(403);
+      expect(await audits('export.settlement')).toHaveLength(before);
+    });
+
+    it("a payout's remittance, CSV and PDF: a row under the payout's merchant naming the payout", async () => {
+      const base = `/hq/api/payouts/remittances/${payoutId}`;
+      const csv = await downloadAudited('export.remittance', `${base}/remittance.csv`, ka, 'text/csv');
+      expect(csv.failed.raw).not.toContain('carried_in');
+      expect(csv.ok.raw).toContain('carried_in');
+      expect(csv.row).toMatchObject({ actor: 'ka', merchant_id: kea, target: payoutId });
+      expect(csv.details).toMatchObject({ format: 'csv', file: expect.stringMatching(/^remittance-\d+-\d+\.csv$/) });
+      const pdf = await downloadAudited('export.remittance', `${base}/remittance.pdf`, fin, 'application/pdf');
+      expect(pdf.failed.rawBytes.subarray(0, 4).toString()).not.toBe('%PDF');
+      expect(pdf.ok.rawBytes.subarray(0, 4).toString()).toBe('%PDF');
+      expect(pdf.row).toMatchObject({ actor: 'fin', merchant_id: kea, target: payoutId });
+      expect(pdf.details).toMatchObject({ format: 'pdf', file: expect.stringMatching(/^remittance-\d+-\d+\.pdf$/) });
+      // Another merchant's user, or a user limited to some stores, gets no file and leaves no row.
+      expect((await hq.call('GET', `${base}/remittance.csv`, ma)).status).toBe(404);
+      expect((await hq.call('GET', `${base}/remittance.pdf`, keaManager)).status).toBe(403);
+      expect(await audits('export.remittance')).toHaveLength(2);
+    });
+
+    it("the audit list: a merchant admin reads their own merchant's downloads and no one else's", async () => {
+      const list = async (as: HqLogin) => {
+        const r = await hq.call('GET', '/hq/api/audit?action=export.&limit=200', as);
+        expect(r.status).toBe(200);
+        return r.body.items as Array<{ action: string; merchantId: string | null; actor: string }>;
+      };
+      const keaRows = await list(ka);
+      expect(keaRows.map((r) => r.action).sort()).toEqual([
+        'export.remittance',
+        'export.remittance',
+        'export.settlement',
+      ]);
+      expect(keaRows.every((r) => r.merchantId === kea)).toBe(true);
+      // HQ's remittance download is Kea's too; HQ-wide rows (differences, platform) are HQ's alone.
+      expect(keaRows.map((r) => r.actor).sort()).toEqual(['fin', 'ka', 'ka']);
+      expect((await list(ma)).filter((r) => r.merchantId !== merchant)).toEqual([]);
+      const hqRows = (await list(root)).map((r) => r.action);
+      for (const a of ['export.differences', 'export.platform', 'export.settlement', 'export.remittance'])
+        expect(hqRows).toContain(a);
+    });
   });
 });

@@ -240,6 +240,12 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
       actor: s.scope,
       ip: req.ip,
     });
+    /**
+     * A download's audit entry (a read, so no transaction to join): written before the first byte,
+     * so a file nobody is recorded as having taken is never sent; a failed write fails the request.
+     */
+    const logDownload = (req: FastifyRequest, s: Session, e: Omit<AuditEntry, 'actor' | 'ip'>) =>
+      deps.audit.record(entry(req, s, e));
     const today = () => dateOfDayNumber(channelDayNumber(deps.clock.now().getTime()));
     const range = (q: Record<string, string | undefined>): { from: string; to: string } => {
       const to = q.to ? checkDay(q.to) : today();
@@ -296,7 +302,7 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
     hq.get<{ Params: { channel: string; day: string } }>(
       '/hq/api/days/:channel/:day/differences.csv',
       async (req, reply) => {
-        await auth(req);
+        const s = await auth(req);
         const channel = checkChannel(req.params.channel);
         const day = checkDay(req.params.day);
         const list = await deps.reconcile.differences({ channel, day });
@@ -304,22 +310,36 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
           ['merchant_id', 'state', 'action', 'note', 'actor', 'at', ...DIFFERENCE_COLUMNS],
           list.map((d) => [d.merchantId, d.state, d.action, d.note, d.actor, d.at, ...differenceCsvCells(d.data)]),
         );
+        const fileName = `differences-${channel}-${day}.csv`;
+        // Every merchant on the channel: an HQ-wide entry, as the file is.
+        await logDownload(req, s, {
+          action: 'export.differences',
+          target: `${channel}/${day}`,
+          details: { channel, day, file: fileName, rows: list.length },
+        });
         return reply
           .type('text/csv; charset=utf-8')
-          .header('content-disposition', `attachment; filename="differences-${channel}-${day}.csv"`)
+          .header('content-disposition', `attachment; filename="${fileName}"`)
           .send(csv);
       },
     );
     hq.get<{ Params: { channel: string; day: string } }>(
       '/hq/api/days/:channel/:day/platform.csv',
       async (req, reply) => {
-        await auth(req);
+        const s = await auth(req);
         const channel = checkChannel(req.params.channel);
         const day = checkDay(req.params.day);
+        const csv = await deps.reconcile.platformExport(channel, day);
+        const fileName = `platform-${channel}-${day}.csv`;
+        await logDownload(req, s, {
+          action: 'export.platform',
+          target: `${channel}/${day}`,
+          details: { channel, day, file: fileName },
+        });
         return reply
           .type('text/csv; charset=utf-8')
-          .header('content-disposition', `attachment; filename="platform-${channel}-${day}.csv"`)
-          .send(await deps.reconcile.platformExport(channel, day));
+          .header('content-disposition', `attachment; filename="${fileName}"`)
+          .send(csv);
       },
     );
     hq.get<{ Querystring: { key?: string } }>('/hq/api/history', async (req) => {
@@ -449,19 +469,25 @@ export async function registerHq(app: FastifyInstance, deps: HqDeps): Promise<vo
     hq.get<{ Querystring: Record<string, string | undefined> }>('/hq/api/settlement.csv', async (req, reply) => {
       const s = await auth(req, { hq: false });
       const { from, to } = range(req.query);
-      const rows = await deps.reconcile.settlement({
-        from,
-        to,
-        merchantId: settlementScope(s, req.query),
-        channel: req.query.channel || undefined,
+      const merchantId = settlementScope(s, req.query);
+      const channel = req.query.channel || undefined;
+      const rows = await deps.reconcile.settlement({ from, to, merchantId, channel });
+      const csv = settlementCsv(rows);
+      const fileName = `settlement-${from}-${to}.csv`;
+      // The merchant it covers (null: every merchant, HQ's), so a merchant admin's audit list shows their own.
+      await logDownload(req, s, {
+        action: 'export.settlement',
+        merchantId: merchantId ?? null,
+        target: fileName,
+        details: { from, to, channel: channel ?? null, rows: rows.length },
       });
       return reply
         .type('text/csv; charset=utf-8')
-        .header('content-disposition', `attachment; filename="settlement-${from}-${to}.csv"`)
-        .send(settlementCsv(rows));
+        .header('content-disposition', `attachment; filename="${fileName}"`)
+        .send(csv);
     });
 
-    if (deps.payouts) registerPayoutRoutes(hq, deps.payouts, auth, entry);
+    if (deps.payouts) registerPayoutRoutes(hq, deps.payouts, auth, entry, logDownload);
     registerPeopleRoutes(hq, deps, auth, totpRequired);
     registerDeveloperRoutes(hq, deps, auth);
     registerMerchantRoutes(hq, deps, auth);

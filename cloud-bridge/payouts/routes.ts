@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KauriError } from '../../protocol/errors.js';
 import { isHq, type Session } from '../hq/sessions.js';
 import { BANK_FILE_FORMATS } from './formats/index.js';
-import { remittanceCsv, remittancePdf } from './remittance.js';
+import { remittanceCsv, remittancePdf, type Remittance } from './remittance.js';
 import type { PayoutService } from './service.js';
 import type { AuditEntry } from '../hq/audit.js';
 
@@ -19,6 +19,12 @@ type AuditOf = (
   s: Session,
   entry: { action: string; merchantId?: string | null; target?: string | null; details?: { [k: string]: unknown } },
 ) => AuditEntry;
+/** Writes a download's audit entry before its first byte; the download fails when it cannot. */
+type LogDownload = (
+  req: FastifyRequest,
+  s: Session,
+  entry: { action: string; merchantId?: string | null; target?: string | null; details?: { [k: string]: unknown } },
+) => Promise<void>;
 
 function body(req: FastifyRequest): Record<string, unknown> {
   const b = req.body;
@@ -38,8 +44,15 @@ const whole = (v: unknown, name: string): number => {
 const optionalWhole = (v: unknown, name: string) =>
   v === undefined || v === null || v === '' ? undefined : whole(v, name);
 
-export function registerPayoutRoutes(hq: FastifyInstance, payouts: PayoutService, auth: Auth, entry?: AuditOf): void {
+export function registerPayoutRoutes(
+  hq: FastifyInstance,
+  payouts: PayoutService,
+  auth: Auth,
+  entry?: AuditOf,
+  logDownload?: LogDownload,
+): void {
   const audit: AuditOf | (() => undefined) = entry ?? (() => undefined);
+  const logged: LogDownload = logDownload ?? (async () => undefined);
   const who = (s: Session) => s.user.username;
   const ownMerchant = (s: Session): string => {
     if (!s.user.merchant_id) throw new KauriError('forbidden', 'this user belongs to no merchant');
@@ -263,20 +276,31 @@ export function registerPayoutRoutes(hq: FastifyInstance, payouts: PayoutService
     // Another merchant's payout is "not found", not "forbidden": its id tells nothing.
     if ((own && r.line.merchant_id !== own) || r.run.state !== 'downloaded')
       throw new KauriError('not_found', 'no such payout');
-    return r;
+    return { s, r };
   };
+  /** The remittance's audit entry, under the payout's merchant so that merchant's admin reads it too. */
+  const logRemittance = (req: FastifyRequest, s: Session, r: Remittance, format: 'csv' | 'pdf', fileName: string) =>
+    logged(req, s, {
+      action: 'export.remittance',
+      merchantId: r.line.merchant_id,
+      target: r.line.id,
+      details: { format, file: fileName, runNumber: r.run.number, lineNo: r.line.line_no },
+    });
   hq.get<{ Params: { id: string } }>('/hq/api/payouts/remittances/:id/remittance.csv', async (req, reply) => {
-    const r = await remittanceOf(req);
+    const { s, r } = await remittanceOf(req);
+    const csv = remittanceCsv(r);
+    const fileName = `remittance-${r.run.number}-${r.line.line_no}.csv`;
+    await logRemittance(req, s, r, 'csv', fileName);
     return reply
       .type('text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="remittance-${r.run.number}-${r.line.line_no}.csv"`)
-      .send(remittanceCsv(r));
+      .header('content-disposition', `attachment; filename="${fileName}"`)
+      .send(csv);
   });
   hq.get<{ Params: { id: string } }>('/hq/api/payouts/remittances/:id/remittance.pdf', async (req, reply) => {
-    const r = await remittanceOf(req);
-    return reply
-      .type('application/pdf')
-      .header('content-disposition', `attachment; filename="remittance-${r.run.number}-${r.line.line_no}.pdf"`)
-      .send(await remittancePdf(r));
+    const { s, r } = await remittanceOf(req);
+    const pdf = await remittancePdf(r);
+    const fileName = `remittance-${r.run.number}-${r.line.line_no}.pdf`;
+    await logRemittance(req, s, r, 'pdf', fileName);
+    return reply.type('application/pdf').header('content-disposition', `attachment; filename="${fileName}"`).send(pdf);
   });
 }
