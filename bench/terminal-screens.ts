@@ -17,7 +17,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { spawnKauri, type KauriProcess } from '../test/support/processes.js';
-import { portBase, readEndpoints, simControl } from '../test/e2e/terminal-support.js';
+import { portBase } from '../test/support/processes.js';
+import { readEndpoints, simControl } from '../test/e2e/terminal-support.js';
 import { CHROMIUM, CHROMIUM_ARGS, UA } from '../test/e2e/onecode-support.js';
 import { writeSection } from './section.js';
 

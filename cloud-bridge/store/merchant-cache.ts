@@ -1,6 +1,6 @@
-import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Store } from './db.js';
+import { PgListener } from './pg-listener.js';
 
 // Merchants as every payment reads them (the maximum per payment), kept in memory on
 // PostgreSQL, where each read is a round trip to the server. A merchant changed anywhere
@@ -22,9 +22,7 @@ export const ACCOUNTS_CHANNEL = 'kauri_accounts';
 
 export class MerchantCache<M> {
   private readonly entries = new Map<string, M>();
-  private listener: pg.Client | undefined;
-  private closed = false;
-  private relistening: NodeJS.Timeout | undefined;
+  private listener: PgListener | undefined;
   /**
    * Bumped by every notification and every reconnect: a read that began before a change
    * was announced must not put its (possibly older) row in the cache after it.
@@ -39,14 +37,27 @@ export class MerchantCache<M> {
 
   /** True while entries may be used (PostgreSQL, listener connected). */
   get active(): boolean {
-    return this.listener !== undefined;
+    return this.listener?.connected ?? false;
   }
 
   async start(): Promise<void> {
     if (this.store.dialect !== 'postgres') return;
-    await this.listen().catch((err: Error) => {
+    this.listener = new PgListener({
+      url: this.store.url,
+      channel: ACCOUNTS_CHANNEL,
+      what: 'merchant cache listener',
+      log: this.log,
+      onNotice: (payload) => {
+        if (!payload) return;
+        this.forget(payload);
+        for (const l of this.noticeListeners) l(payload);
+      },
+      // Connected again or lost: whatever was cached may have changed unheard.
+      onUp: () => this.drop(),
+      onDown: () => this.drop(),
+    });
+    await this.listener.start().catch((err: Error) => {
       this.log?.warn({ err: err.message }, 'merchant cache listener failed to connect; reading merchants uncached');
-      this.relisten();
     });
   }
 
@@ -77,58 +88,12 @@ export class MerchantCache<M> {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    clearTimeout(this.relistening);
-    const l = this.listener;
+    await this.listener?.close();
     this.drop();
-    await l?.end().catch(() => undefined);
   }
 
   private drop(): void {
-    this.listener = undefined;
     this.generation++;
     this.entries.clear();
-  }
-
-  private async listen(): Promise<void> {
-    if (this.closed) return;
-    const client = new pg.Client({ connectionString: this.store.url });
-    client.on('notification', (n) => {
-      if (n.channel !== ACCOUNTS_CHANNEL || !n.payload) return;
-      this.forget(n.payload);
-      for (const l of this.noticeListeners) l(n.payload);
-    });
-    const lost = (err?: Error) => {
-      if (this.listener !== client) return;
-      this.log?.warn({ err: err?.message }, 'merchant cache listener lost its connection; reading uncached');
-      this.drop();
-      client.end().catch(() => undefined);
-      this.relisten();
-    };
-    client.on('error', lost);
-    client.on('end', () => lost());
-    await client.connect();
-    try {
-      await client.query(`LISTEN ${ACCOUNTS_CHANNEL}`);
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      throw err;
-    }
-    if (this.closed) {
-      await client.end().catch(() => undefined);
-      return;
-    }
-    this.generation++;
-    this.entries.clear();
-    this.listener = client;
-  }
-
-  private relisten(): void {
-    if (this.relistening || this.closed) return;
-    this.relistening = setTimeout(() => {
-      this.relistening = undefined;
-      void this.listen().catch(() => this.relisten());
-    }, 1000);
-    this.relistening.unref();
   }
 }

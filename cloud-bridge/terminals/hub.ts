@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
-import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Clock } from '../../protocol/clock.js';
 import { ERRORS, KauriError, isKauriError, type ErrorCode } from '../../protocol/errors.js';
@@ -20,6 +19,7 @@ import {
 } from '../../protocol/link.js';
 import type { DomainEvent, EventLog } from '../events/event-log.js';
 import type { Store } from '../store/db.js';
+import { PgListener } from '../store/pg-listener.js';
 import type { AccountsRepo } from '../store/accounts.js';
 import type { Terminal, TerminalsRepo } from './repo.js';
 import type { RecordAnswer, TerminalCommandExecutor } from './executor.js';
@@ -66,7 +66,7 @@ export class TerminalHub {
   private pumping = false;
   private again = false;
   private timers: NodeJS.Timeout[] = [];
-  private listener?: pg.Client;
+  private listener?: PgListener;
   private closed = false;
   private offAppend?: () => void;
   private beats = 0;
@@ -85,46 +85,33 @@ export class TerminalHub {
     this.position = await this.deps.events.head();
     this.offAppend = this.deps.events.onAppend(() => this.pump());
     const { clock } = this.deps;
-    if (this.deps.store.dialect === 'postgres') await this.listen();
+    if (this.deps.store.dialect === 'postgres') {
+      this.listener = new PgListener({
+        url: this.deps.store.url,
+        channel: 'kauri_events',
+        what: 'event listener',
+        log: this.deps.log,
+        onNotice: () => this.pump(),
+        onUp: () => this.pump(), // anything appended while we were not listening
+      });
+      // A bridge that cannot listen at start does not start (it cannot have reached its database either).
+      await this.listener.start().catch(async (err: unknown) => {
+        await this.listener?.close();
+        throw err;
+      });
+    }
     // SQLite has no NOTIFY: another process (kauri admin revoke) is heard by polling; on
     // PostgreSQL the poll is only a safety net under LISTEN.
     this.timers.push(setInterval(() => this.pump(), this.deps.store.dialect === 'postgres' ? 5000 : 500));
     this.timers.push(setInterval(() => this.heartbeat(), clock.duration(15_000)));
   }
 
-  private async listen(): Promise<void> {
-    if (this.closed) return;
-    const client = new pg.Client({ connectionString: this.deps.store.url });
-    client.on('notification', () => this.pump());
-    client.on('error', (err) => {
-      this.deps.log.warn({ err: err.message }, 'event listener lost its connection; reconnecting');
-      client.end().catch(() => undefined);
-      if (this.listener === client) this.listener = undefined;
-      this.relisten();
-    });
-    await client.connect();
-    await client.query('LISTEN kauri_events');
-    this.listener = client;
-    this.pump(); // anything appended while we were not listening
-  }
-
-  /** Connects the listener again, and keeps trying while PostgreSQL is down (a restart). */
-  private relisten(): void {
-    if (this.relistening || this.closed) return;
-    this.relistening = setTimeout(() => {
-      this.relistening = undefined;
-      void this.listen().catch(() => this.relisten());
-    }, 1000);
-    this.relistening.unref();
-  }
-  private relistening: NodeJS.Timeout | undefined;
-
   async close(): Promise<void> {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     this.offAppend?.();
     for (const c of this.byTerminal.values()) c.socket.close(1001, 'bridge stopping');
-    await this.listener?.end().catch(() => undefined);
+    await this.listener?.close();
   }
 
   /** Reads new events once for this instance and hands each to its store's terminals. */

@@ -31,8 +31,6 @@ export function readEndpoints(data: string): Endpoints {
   return JSON.parse(readFileSync(join(data, 'endpoints.json'), 'utf8')) as Endpoints;
 }
 
-export { portBase };
-
 import { simControl, type Sim } from '../support/sim-control.js';
 export { simControl };
 
