@@ -1,7 +1,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { sql } from 'kysely';
 import { newId } from '../../protocol/ids.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../../test/support/stores.js';
-import type { Store } from '../store/db.js';
+import { openStore, type Store } from '../store/db.js';
+import { PREPARED_MARK } from '../store/pg-prepared.js';
 import type { Order } from '../store/orders-repo.js';
 import type { RecordedMessage } from './recorder.js';
 import { TransitionWriter } from './commit.js';
@@ -25,15 +27,7 @@ for (const kind of storeKinds()) {
       tdb = await createTestDatabase(kind);
       store = await tdb.open();
       bridge = paymentBridge(store, new TestGateway(clock), clock);
-      const { orders, events, scheduler, recorder } = bridge;
-      writer = new TransitionWriter({
-        orders,
-        events,
-        scheduler,
-        recorder,
-        clock,
-        publicBaseUrl: 'http://bridge.test',
-      });
+      writer = writerOn(bridge);
       merchantId = (await bridge.accounts.createMerchant({ name: 'Commit Books' })).id;
       accountId = (
         await bridge.accounts.createChannelAccount({ merchantId, channel: 'wechat', config: {}, secrets: {} })
@@ -43,6 +37,10 @@ for (const kind of storeKinds()) {
       await store?.close();
       await tdb?.drop();
     });
+
+    function writerOn({ orders, events, scheduler, recorder }: ReturnType<typeof paymentBridge>) {
+      return new TransitionWriter({ orders, events, scheduler, recorder, clock, publicBaseUrl: 'http://bridge.test' });
+    }
 
     function newOrder(): Order {
       const id = newId('pay');
@@ -172,5 +170,62 @@ for (const kind of storeKinds()) {
       expect(await written(order.id)).toEqual(before);
       expect(before.order?.status).toBe('pending');
     });
+
+    if (kind === 'postgres')
+      it('sends a transition as a statement prepared once per connection, which a migration under it does not break', async () => {
+        // One connection, so what it has prepared is what pg_prepared_statements shows.
+        const saved = process.env.KAURI_PG_POOL_MAX;
+        process.env.KAURI_PG_POOL_MAX = '1';
+        const single = await openStore(tdb.url, { migrate: false });
+        if (saved === undefined) delete process.env.KAURI_PG_POOL_MAX;
+        else process.env.KAURI_PG_POOL_MAX = saved;
+        try {
+          const own = writerOn(paymentBridge(single, new TestGateway(clock), clock));
+          const prepared = async () =>
+            (
+              await sql<{
+                name: string;
+                statement: string;
+              }>`select name, statement from pg_prepared_statements`.execute(single.db)
+            ).rows;
+          const pay = async () => {
+            const order = newOrder();
+            await own.insertOrder(order, 'api_create', [{ ...syncTask(order.id, 60_000), earlier: false }]);
+            const decision = decide(
+              order,
+              { state: 'pending', qrCode: 'weixin://wxpay/3' },
+              { cause: 'channel_create', now: clock.now(), syncAfterMs: 5000 },
+            );
+            await own.commit(order, decision, messages(order.id));
+            return written(order.id);
+          };
+          expect(await prepared()).toEqual([]);
+          await pay();
+          const names = await prepared();
+          // The insert and the transition: each parsed once, under a name, marked.
+          expect(names).toHaveLength(2);
+          for (const p of names) {
+            expect(p.name).toMatch(/^kauri_[0-9a-f]{32}$/);
+            expect(p.statement.startsWith(PREPARED_MARK)).toBe(true);
+          }
+          // Reused, not prepared again, by the next payment.
+          await pay();
+          expect(await prepared()).toEqual(names);
+          // A migration while this bridge runs: PostgreSQL plans the prepared statements again
+          // by itself, and their answer has one type whatever the table's columns.
+          await sql`alter table orders add column added_later text`.execute(single.db);
+          try {
+            const after = await pay();
+            expect(after.order?.status).toBe('pending');
+            expect(after.history).toEqual(['->created', 'created>pending']);
+            expect(after.messages).toEqual(['request', 'response']);
+            expect(await prepared()).toEqual(names);
+          } finally {
+            await sql`alter table orders drop column added_later`.execute(single.db);
+          }
+        } finally {
+          await single.close();
+        }
+      });
   });
 }

@@ -11,6 +11,7 @@ import type { Decision, DecidedTask } from './decide.js';
 import { paymentView } from './views.js';
 import { ORDER_MOVED_SQLSTATE } from './migration.js';
 import { auditInsert, type AuditEntry } from '../hq/audit.js';
+import { PREPARED_MARK } from '../store/pg-prepared.js';
 
 // The one way an order changes: everything a transition implies commits in a single
 // transaction, so a crash leaves either the whole change or none of it. Channel
@@ -104,12 +105,14 @@ export class TransitionWriter {
       .filter((w): w is Compilable => w !== undefined)
       .map((w, i) => sql`${sql.raw(`w${i}`)} as (${w})`);
     const db = this.deps.orders.db;
+    // Prepared once per connection (its answer's type never changes: see pg-prepared.ts).
+    const mark = sql.raw(PREPARED_MARK);
     if (!guard) {
-      await sql`with ${sql.join(parts)} select 1`.execute(db);
+      await sql`${mark}with ${sql.join(parts)} select 1`.execute(db);
       return;
     }
     // A FROM-less select always evaluates its one row, so the check runs whatever the guard found.
-    await sql`with g as (${guard}), ${sql.join(parts)} select kauri_order_unmoved((select count(*) from g))`.execute(
+    await sql`${mark}with g as (${guard}), ${sql.join(parts)} select kauri_order_unmoved((select count(*) from g))`.execute(
       db,
     );
   }

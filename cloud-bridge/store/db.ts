@@ -7,6 +7,7 @@ import { KauriError } from '../../protocol/errors.js';
 import { GroupCommitSqliteDialect, type GroupCommitStats } from './group-commit.js';
 import { privateFile } from '../../protocol/private-files.js';
 import type { Dialect } from './dialect.js';
+import { PreparingClient } from './pg-prepared.js';
 
 export type { Dialect } from './dialect.js';
 export { nowIso } from './dialect.js';
@@ -53,7 +54,12 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
     const db = new Kysely<Schema>({ dialect });
     store = { db, dialect: 'sqlite', url, groupCommit: dialect.stats, close: () => db.destroy() };
   } else if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    const pool = new pg.Pool({ connectionString: url, max: pgPoolMax(), connectionTimeoutMillis: 10_000 });
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: pgPoolMax(),
+      connectionTimeoutMillis: 10_000,
+      Client: PreparingClient,
+    });
     // A client losing its server (a PostgreSQL restart, a failover) must not crash the
     // process: the pool drops it and connects a new one for the next query, and the query
     // that was running fails with an error its caller handles.
