@@ -176,9 +176,10 @@ for (const kind of storeKinds()) {
         // One connection, so what it has prepared is what pg_prepared_statements shows.
         const saved = process.env.KAURI_PG_POOL_MAX;
         process.env.KAURI_PG_POOL_MAX = '1';
-        const single = await openStore(tdb.url, { migrate: false });
-        if (saved === undefined) delete process.env.KAURI_PG_POOL_MAX;
-        else process.env.KAURI_PG_POOL_MAX = saved;
+        const single = await openStore(tdb.url, { migrate: false }).finally(() => {
+          if (saved === undefined) delete process.env.KAURI_PG_POOL_MAX;
+          else process.env.KAURI_PG_POOL_MAX = saved;
+        });
         try {
           const own = writerOn(paymentBridge(single, new TestGateway(clock), clock));
           const prepared = async () =>
