@@ -6,7 +6,6 @@ import type { Database } from '../store/schema.js';
 import { nowIso } from '../store/db.js';
 import type { Clock } from '../../protocol/clock.js';
 import { newId } from '../../protocol/ids.js';
-import { isUniqueViolation } from '../store/orders-repo.js';
 
 // One scheduler for everything periodic (order sync, expiry, rate pulls, statement
 // downloads) and every delayed task (query this order in 5 s, retry this webhook).
@@ -170,7 +169,7 @@ export class Scheduler {
     id: string = newId('tsk'),
   ) {
     const now = this.clock.now();
-    const runAt = options.runAt ?? new Date(now.getTime() + this.clock.duration(options.delayMs ?? 0));
+    const runAt = this.runAt(now, options);
     return (
       db
         .insertInto('tasks')
@@ -209,40 +208,24 @@ export class Scheduler {
 
   /** Queues a task; with a dedupe key, a second enqueue of the same key is a no-op. */
   async enqueue(kind: string, payload: unknown, options: EnqueueOptions = {}): Promise<string | undefined> {
-    const kindSpec = this.kinds.get(kind);
-    const now = this.clock.now();
-    const runAt = options.runAt ?? new Date(now.getTime() + this.clock.duration(options.delayMs ?? 0));
     const id = newId('tsk');
-    if (options.db) {
-      const inserted = await this.enqueueQuery(options.db, kind, payload, options, id).executeTakeFirst();
-      // The id only when this task was inserted (a brought-forward task keeps its own).
-      return inserted?.id === id ? id : undefined;
-    }
-    try {
-      await this.store.db
-        .insertInto('tasks')
-        .values({
-          id,
-          kind,
-          dedupe_key: options.dedupeKey ?? null,
-          payload: JSON.stringify(payload),
-          run_at: nowIso(runAt),
-          attempts: 0,
-          max_attempts: options.maxAttempts ?? kindSpec?.maxAttempts ?? 10,
-          status: 'queued',
-          locked_by: null,
-          locked_until: null,
-          last_error: null,
-          created_at: nowIso(now),
-          updated_at: nowIso(now),
-        })
-        .execute();
-    } catch (err) {
-      if (isUniqueViolation(err)) return undefined;
-      throw err;
-    }
-    if (runAt.getTime() <= now.getTime()) this.kick();
+    const inserted = await this.enqueueQuery(
+      options.db ?? this.store.db,
+      kind,
+      payload,
+      options,
+      id,
+    ).executeTakeFirst();
+    // The id only when this task was inserted (a brought-forward task keeps its own).
+    if (inserted?.id !== id) return undefined;
+    // In the caller's transaction, the caller wakes the scheduler once it commits.
+    const now = this.clock.now();
+    if (!options.db && this.runAt(now, options).getTime() <= now.getTime()) this.kick();
     return id;
+  }
+
+  private runAt(now: Date, options: Pick<EnqueueOptions, 'runAt' | 'delayMs'>): Date {
+    return options.runAt ?? new Date(now.getTime() + this.clock.duration(options.delayMs ?? 0));
   }
 
   start(): void {
