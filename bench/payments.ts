@@ -129,9 +129,8 @@ async function fixedRate(
   body: () => string,
 ): Promise<Measure> {
   const agent = new Agent({ connections: 64 });
-  const latencies: number[] = [];
-  // KAURI_BENCH_RAW=1: the slowest requests, with when each was sent, printed after the row.
-  const slowest: Array<{ n: number; at: number; ms: number }> = [];
+  // Each counted request: its number, when it was sent (from the row's start) and its time.
+  const answers: Array<{ n: number; at: number; ms: number }> = [];
   let ok = 0;
   let bad = 0;
   const runs: Promise<void>[] = [];
@@ -139,55 +138,44 @@ async function fixedRate(
   const leadStart = performance.now();
   const started = leadStart + (lead * 1000) / rate;
   const total = lead + Math.round(rate * seconds);
+  // Whether the request was answered with a 2xx; a lead-in request counts only if it failed.
+  const send = () =>
+    request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: body(),
+      dispatcher: agent,
+    }).then(
+      async (res) => {
+        await res.body.text();
+        return res.statusCode < 300;
+      },
+      () => false,
+    );
   for (let n = 0; n < total; n++) {
     const due = leadStart + (n * 1000) / rate;
     const now = performance.now();
     if (due > now) await new Promise((r) => setTimeout(r, due - now));
-    if (n < lead) {
-      runs.push(
-        request(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...headers },
-          body: body(),
-          dispatcher: agent,
-        }).then(
-          async (res) => {
-            await res.body.text();
-            if (res.statusCode >= 300) bad++;
-          },
-          () => void bad++,
-        ),
-      );
-      continue;
-    }
+    const t0 = performance.now();
     runs.push(
-      (async () => {
-        const t0 = performance.now();
-        try {
-          const res = await request(url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', ...headers },
-            body: body(),
-            dispatcher: agent,
-          });
-          await res.body.text();
-          if (res.statusCode < 300) ok++;
-          else bad++;
-        } catch {
-          bad++;
-        }
-        latencies.push(performance.now() - t0);
-        slowest.push({ n: n - lead, at: t0 - started, ms: performance.now() - t0 });
-      })(),
+      send().then((good) => {
+        if (!good) bad++;
+        if (n < lead) return;
+        if (good) ok++;
+        answers.push({ n: n - lead, at: t0 - started, ms: performance.now() - t0 });
+      }),
     );
   }
   await Promise.all(runs);
   const elapsed = (performance.now() - started) / 1000;
   await agent.close();
-  latencies.sort((x, y) => x - y);
+  const latencies = answers.map((a) => a.ms).sort((x, y) => x - y);
+  // KAURI_BENCH_RAW=1: the slowest requests, with when each was sent, printed after the row.
   if (process.env.KAURI_BENCH_RAW) {
-    slowest.sort((x, y) => y.ms - x.ms);
-    const list = slowest.slice(0, 8).map((s) => `#${s.n} at ${(s.at / 1000).toFixed(2)} s: ${s.ms.toFixed(1)} ms`);
+    const list = [...answers]
+      .sort((x, y) => y.ms - x.ms)
+      .slice(0, 8)
+      .map((s) => `#${s.n} at ${(s.at / 1000).toFixed(2)} s: ${s.ms.toFixed(1)} ms`);
     process.stderr.write(`${label.target}, ${label.mode}, slowest: ${list.join('; ')}\n`);
   }
   return {

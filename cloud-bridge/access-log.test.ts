@@ -1,12 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { startBridge } from './bridge.js';
 import { ChannelRegistry } from './channels/channel.js';
 import { createLogger } from './logger.js';
-import { createTestDatabase } from '../test/support/stores.js';
+import { startTestBridge } from '../test/support/bridges.js';
 
 // Each request leaves one access line when it is answered (not one on arrival as well), with
 // what an operator looks for, and never the credentials it carried.
@@ -21,17 +17,16 @@ describe('access log', () => {
         cb();
       },
     });
-    const db = await createTestDatabase('sqlite');
-    const files = mkdtempSync(join(tmpdir(), 'kauri-access-log-'));
-    const bridge = await startBridge({
-      dbUrl: db.url,
-      port: 0,
+    const { bridge, cleanup } = await startTestBridge({
+      kind: 'sqlite',
       secretKey: 'access-log-secret-key-0123456789abcdef',
-      filesDir: files,
-      log: createLogger({ level: 'info', destination: sink as never }),
-      channels: new ChannelRegistry(),
-      fx: { pullAtStart: false },
-      runJobs: false,
+      timeScale: 1,
+      bridge: {
+        log: createLogger({ level: 'info', destination: sink as never }),
+        channels: new ChannelRegistry(),
+        fx: { pullAtStart: false },
+        runJobs: false,
+      },
     });
     try {
       lines.length = 0;
@@ -50,8 +45,7 @@ describe('access log', () => {
       expect(JSON.stringify(lines)).not.toContain('topsecret-credential');
     } finally {
       await bridge.close();
-      await db.drop();
-      rmSync(files, { recursive: true, force: true });
+      await cleanup();
     }
   });
 });

@@ -64,6 +64,30 @@ describe.each(storeKinds())('a change and its audit row commit together (%s)', (
     return async () => void (await sql.raw('drop trigger audit_fail on audit_log').execute(db()));
   }
 
+  /** An open difference, as a reconciliation run leaves one: a payment of ours the channel lacks. */
+  const openDifference = (day: string, merchantId: string, orderId: string) =>
+    db()
+      .insertInto('recon_differences')
+      .values({
+        diff_key: `wechat|${day}|${merchantId}|missing_on_channel|${orderId}`,
+        version: 1,
+        channel: 'wechat',
+        day,
+        merchant_id: merchantId,
+        category: 'missing_on_channel',
+        kind: 'payment',
+        ref_id: orderId,
+        state: 'open',
+        action: null,
+        note: null,
+        linked_order: null,
+        adjust_minor: null,
+        actor: 'system',
+        data: JSON.stringify({ channelCurrency: 'NZD' }),
+        created_at: new Date().toISOString(),
+      })
+      .execute();
+
   const audits = async (action: string) =>
     db().selectFrom('audit_log').selectAll().where('action', '=', action).orderBy('id').execute();
 
@@ -111,27 +135,7 @@ describe.each(storeKinds())('a change and its audit row commit together (%s)', (
 
   it('a reconciliation resolution and an adjustment', async () => {
     const key = `wechat|2026-11-30|${merchant}|missing_on_channel|ord_x`;
-    await hq.bridge.store.db
-      .insertInto('recon_differences')
-      .values({
-        diff_key: key,
-        version: 1,
-        channel: 'wechat',
-        day: '2026-11-30',
-        merchant_id: merchant,
-        category: 'missing_on_channel',
-        kind: 'payment',
-        ref_id: 'ord_x',
-        state: 'open',
-        action: null,
-        note: null,
-        linked_order: null,
-        adjust_minor: null,
-        actor: 'system',
-        data: JSON.stringify({ channelCurrency: 'NZD' }),
-        created_at: new Date().toISOString(),
-      })
-      .execute();
+    await openDifference('2026-11-30', merchant, 'ord_x');
     const versions = () => db().selectFrom('recon_differences').select('version').where('diff_key', '=', key).execute();
     const adjustments = () => db().selectFrom('recon_adjustments').selectAll().execute();
     const resolve = () =>
@@ -523,27 +527,7 @@ describe.each(storeKinds())('a change and its audit row commit together (%s)', (
       ka = await hq.login('ka');
       fin = await hq.login('fin');
       keaManager = await hq.login('keamgr');
-      await db()
-        .insertInto('recon_differences')
-        .values({
-          diff_key: `wechat|${day}|${kea}|missing_on_channel|ord_kea`,
-          version: 1,
-          channel: 'wechat',
-          day,
-          merchant_id: kea,
-          category: 'missing_on_channel',
-          kind: 'payment',
-          ref_id: 'ord_kea',
-          state: 'open',
-          action: null,
-          note: null,
-          linked_order: null,
-          adjust_minor: null,
-          actor: 'system',
-          data: JSON.stringify({ channelCurrency: 'NZD' }),
-          created_at: new Date().toISOString(),
-        })
-        .execute();
+      await openDifference(day, kea, 'ord_kea');
       // A signed-off day of Kea's settled, paid out in a run that was downloaded: its remittance.
       const repo = new ReconRunsRepo(hq.bridge.store, systemClock());
       await repo.replaceSettlement('wechat', day, kea, 'recon-kea', [

@@ -1,5 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../test/support/stores.js';
+import { createTestDatabase, pgUrl, type TestDatabase } from '../../test/support/stores.js';
+import { waitFor } from '../../test/support/wait.js';
 import { skipUnless } from '../../test/support/skip.js';
 import { money } from '../../protocol/money.js';
 import { AccountsRepo } from './accounts.js';
@@ -15,16 +16,10 @@ const dbs: TestDatabase[] = [];
 afterAll(async () => {
   for (const d of dbs) await d.drop();
 });
-const pgUrl = process.env.KAURI_TEST_PG_URL;
 
-/** Waits until `check` holds (a notification crosses the server), at most 2 s. */
-async function eventually(check: () => Promise<boolean>): Promise<boolean> {
-  for (let i = 0; i < 100; i++) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return false;
-}
+/** Whether `check` comes to hold (a notification crosses the server) within 2 s. */
+const eventually = (check: () => Promise<boolean>) =>
+  waitFor('the change to reach the other bridge', check, 2000, 20).catch(() => false);
 
 describe('merchant cache (PostgreSQL)', () => {
   it.skipIf(skipUnless(!!pgUrl, 'KAURI_TEST_PG_URL is not set: no PostgreSQL to test against'))(

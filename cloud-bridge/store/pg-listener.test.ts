@@ -1,25 +1,20 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { createTestDatabase, type TestDatabase } from '../../test/support/stores.js';
+import { createTestDatabase, pgUrl, type TestDatabase } from '../../test/support/stores.js';
+import { waitFor } from '../../test/support/wait.js';
 import { skipUnless } from '../../test/support/skip.js';
 import { PgListener } from './pg-listener.js';
 
 // A listener whose connection is cut (PostgreSQL restarted, failed over) says so, reconnects
 // on its own and says when it hears again, so its owner can catch up on what it missed.
 
-const pgUrl = process.env.KAURI_TEST_PG_URL;
 const dbs: TestDatabase[] = [];
 afterAll(async () => {
   for (const d of dbs) await d.drop();
 });
 
-async function until(check: () => boolean, ms = 5000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end;) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return check();
-}
+/** Whether `check` comes to hold within 5 s. */
+const until = (check: () => boolean) => waitFor('the listener', check, 5000, 20).catch(() => false);
 
 describe('PostgreSQL listener', () => {
   it.skipIf(skipUnless(!!pgUrl, 'KAURI_TEST_PG_URL is not set: no PostgreSQL to test against'))(
