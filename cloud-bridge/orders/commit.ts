@@ -1,4 +1,4 @@
-import { sql, type Compilable, type Transaction } from 'kysely';
+import { sql, type OperationNodeSource, type Transaction } from 'kysely';
 import type { Clock } from '../../protocol/clock.js';
 import { newId } from '../../protocol/ids.js';
 import { nowIso } from '../store/db.js';
@@ -75,7 +75,7 @@ export class TransitionWriter {
     const { orders, scheduler } = this.deps;
     if (orders.dialect === 'postgres') {
       const db = orders.db;
-      await this.oneStatement([...orders.insertQueries(db, order, cause), ...tasks.map((t) => this.taskQuery(db, t))]);
+      await this.oneStatement([...orders.insertQueries(db, order, cause), ...tasks.map((t) => this.taskQuery(t))]);
       if (tasks.length) scheduler.kick();
       return;
     }
@@ -85,8 +85,8 @@ export class TransitionWriter {
     });
   }
 
-  private taskQuery(db: OrdersRepo['db'], t: DecidedTask) {
-    return this.deps.scheduler.enqueueQuery(db, t.kind, t.payload, {
+  private taskQuery(t: DecidedTask) {
+    return this.deps.scheduler.enqueueQuery(t.kind, t.payload, {
       dedupeKey: t.dedupeKey,
       delayMs: t.delayMs,
       earlier: t.earlier,
@@ -100,9 +100,12 @@ export class TransitionWriter {
    * to. With `guard` (the order's version-checked update), the statement fails as a whole
    * unless the guard changed exactly one row.
    */
-  private async oneStatement(writes: readonly (Compilable | undefined)[], guard?: Compilable): Promise<void> {
+  private async oneStatement(
+    writes: readonly (OperationNodeSource | undefined)[],
+    guard?: OperationNodeSource,
+  ): Promise<void> {
     const parts = writes
-      .filter((w): w is Compilable => w !== undefined)
+      .filter((w): w is OperationNodeSource => w !== undefined)
       .map((w, i) => sql`${sql.raw(`w${i}`)} as (${w})`);
     const db = this.deps.orders.db;
     // Prepared once per connection (its answer's type never changes: see pg-prepared.ts).
@@ -241,7 +244,7 @@ export class TransitionWriter {
     this.crash('apply:state', decision.cause);
     this.crash('apply:history', decision.cause);
     this.crash('apply:events', decision.cause);
-    const tasks = decision.tasks.map((t) => this.taskQuery(db, t));
+    const tasks = decision.tasks.map((t) => this.taskQuery(t));
     this.crash('apply:tasks', decision.cause);
     const record = recorder.recordAllQuery(messages, db);
     this.crash('apply:messages', decision.cause);
