@@ -20,7 +20,7 @@ import { writeSection } from './section.js';
 //   invented  paid in the bridge, not at the channel; or an order nobody asked for
 //   twice     a request that became two payments (two channel orders, two ids answered)
 //   overdrawn refunded past the amount, at the channel or in the bridge
-//   unheard   a paid payment whose payment.paid webhook never reached the merchant
+//   unheard   a paid payment whose payment.paid (or, paid late, payment.flagged) webhook never reached the merchant
 // The short run is test/e2e/soak.test.ts (npm test); the long one is `npm run bench -- soak`.
 
 export interface SoakReport {
@@ -110,8 +110,10 @@ class Receiver {
       req.on('end', () => {
         try {
           const e = verifyKauriWebhook(Buffer.concat(chunks), req.headers['kauri-signature'], this.secret);
-          if (e.type === 'payment.paid') {
-            const id = String((e.data as { id?: string }).id);
+          // A payment paid after its order closed is announced as flagged (it is refunded).
+          const data = e.data as { id?: string; status?: string };
+          if (e.type === 'payment.paid' || (e.type === 'payment.flagged' && data.status === 'paid')) {
+            const id = String(data.id);
             this.paid.set(id, (this.paid.get(id) ?? 0) + 1);
           }
           res.writeHead(200).end();

@@ -235,6 +235,16 @@ export class Scheduler {
     return id;
   }
 
+  /** Whether a task with this dedupe key was ever queued (whatever became of it). */
+  async hasTask(dedupeKey: string): Promise<boolean> {
+    const row = await this.store.db
+      .selectFrom('tasks')
+      .select('id')
+      .where('dedupe_key', '=', dedupeKey)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   private runAt(now: Date, options: Pick<EnqueueOptions, 'runAt' | 'delayMs'>): Date {
     return options.runAt ?? new Date(now.getTime() + this.clock.duration(options.delayMs ?? 0));
   }

@@ -117,14 +117,14 @@ export class CheckoutsRepo {
       .where('orders.status', 'in', ['paid', 'partially_refunded', 'refunded'])
       .where('orders.paid_at', '>', nowIso(since))
       .where((eb) =>
-        eb.or([
-          eb('checkouts.status', '=', 'open'),
-          eb.and([
-            eb('orders.flagged', '=', 0),
-            eb.or([
-              eb('checkouts.paid_order_id', 'is', null),
-              eb('checkouts.paid_order_id', '!=', eb.ref('orders.id')),
-            ]),
+        // A flagged order is HQ's to settle (a late payment is refunded automatically): it
+        // never settles an open checkout, and an extra payment is flagged once.
+        eb.and([
+          eb('orders.flagged', '=', 0),
+          eb.or([
+            eb('checkouts.status', '=', 'open'),
+            eb('checkouts.paid_order_id', 'is', null),
+            eb('checkouts.paid_order_id', '!=', eb.ref('orders.id')),
           ]),
         ]),
       )

@@ -7,6 +7,8 @@ import { startBridge, type Bridge } from '../bridge.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../../test/support/stores.js';
 import { ChannelRegistry } from '../channels/channel.js';
 import { CheckoutService, assertAllowedUrl } from './checkouts.js';
+import { money } from '../../protocol/money.js';
+import type { Order } from '../store/orders-repo.js';
 
 describe.each(storeKinds())('checkout service (%s)', (kind) => {
   let tdb: TestDatabase;
@@ -47,6 +49,47 @@ describe.each(storeKinds())('checkout service (%s)', (kind) => {
     await bridge?.close();
     await tdb?.drop();
   });
+
+  /** An order of a checkout, as the bridge stores one, with what the test says. */
+  const checkoutOrder = (checkoutId: string, accountId: string, over: Partial<Order> & Pick<Order, 'id'>): Order => {
+    const now = new Date().toISOString();
+    return {
+      merchant_id: merchantId,
+      store_id: storeId,
+      terminal_id: null,
+      checkout_id: checkoutId,
+      out_trade_no: over.id,
+      channel: 'wechat',
+      channel_account_id: accountId,
+      mode: 'h5',
+      amount_minor: 700,
+      currency: 'NZD',
+      status: 'pending',
+      refunded_minor: 0,
+      description: null,
+      channel_order_no: `K${over.id}`,
+      channel_trade_no: null,
+      qr_code: null,
+      redirect_url: null,
+      openid: null,
+      quote_id: null,
+      cny_quote_minor: null,
+      cny_charged_minor: null,
+      rate: null,
+      rate_time: null,
+      return_url: null,
+      request_hash: 'h',
+      flagged: false,
+      flag_reason: null,
+      expires_at: now,
+      created_at: now,
+      updated_at: now,
+      paid_at: null,
+      channel_paid_at: null,
+      version: 0,
+      ...over,
+    };
+  };
 
   it('creates a checkout with an unguessable token and an absolute URL, and finds it again', async () => {
     const c = await checkouts.create(merchantId, { amountMinor: 1250, currency: 'NZD', storeId, terminalId: 'trm_1' });
@@ -133,44 +176,17 @@ describe.each(storeKinds())('checkout service (%s)', (kind) => {
       config: {},
       secrets: {},
     });
-    const now = new Date().toISOString();
     await bridge.orders.insert(
-      {
+      checkoutOrder(c.id, account.id, {
         id: `pay_missed${kind}`,
-        merchant_id: merchantId,
-        store_id: storeId,
-        terminal_id: null,
-        checkout_id: c.id,
         out_trade_no: `missed-${kind}`,
-        channel: 'wechat',
-        channel_account_id: account.id,
         mode: 'jsapi',
-        amount_minor: 700,
-        currency: 'NZD',
         status: 'paid',
-        refunded_minor: 0,
-        description: null,
         channel_order_no: `KMISSED${kind}`,
         channel_trade_no: '4200',
-        qr_code: null,
-        redirect_url: null,
         openid: 'o1',
-        quote_id: null,
-        cny_quote_minor: null,
-        cny_charged_minor: null,
-        rate: null,
-        rate_time: null,
-        return_url: null,
-        request_hash: 'h',
-        flagged: false,
-        flag_reason: null,
-        expires_at: now,
-        created_at: now,
-        updated_at: now,
-        paid_at: now,
-        channel_paid_at: null,
-        version: 0,
-      },
+        paid_at: new Date().toISOString(),
+      }),
       'test',
     );
     await bridge.store.db
@@ -206,6 +222,53 @@ describe.each(storeKinds())('checkout service (%s)', (kind) => {
     expect(tasks.map((t) => JSON.parse(t.payload).orderId)).toContain(`pay_missed2${kind}`);
     await checkouts.expireDue();
     expect((await bridge.events.read(head, { types: ['payment.flagged'] })).length).toBe(1);
+  });
+
+  it('is never settled by a payment made after its order closed: that one is refunded, and the customer is told', async () => {
+    const c = await checkouts.create(merchantId, { amountMinor: 700, currency: 'NZD', storeId, expiresInS: 600 });
+    const account = await bridge.accounts.createChannelAccount({
+      merchantId,
+      channel: 'wechat',
+      config: {},
+      secrets: {},
+    });
+    const id = `pay_late${kind}`;
+    // The customer's first H5 order under the checkout; the bridge closes it while the checkout
+    // stays open (a renewed link, an HQ close), and then the wallet reports it paid after all.
+    await bridge.orders.insert(checkoutOrder(c.id, account.id, { id }), 'test');
+    await bridge.payments.apply(id, { state: 'closed', reason: 'closed' }, 'link_expired');
+    const head = await bridge.events.head();
+    const late = await bridge.payments.apply(
+      id,
+      { state: 'paid', channelTradeNo: '4200LATE', amount: money(700, 'NZD') },
+      'channel_notify',
+    );
+    expect(late).toMatchObject({ status: 'paid', flagged: true });
+    // Told as flagged, never as paid: nobody hands goods over for money that goes back.
+    expect((await bridge.events.read(head)).map((e) => e.type)).toEqual(['payment.flagged']);
+    const refunds = await bridge.store.db
+      .selectFrom('tasks')
+      .select('payload')
+      .where('kind', '=', 'refund.automatic')
+      .execute();
+    expect(refunds.map((t) => JSON.parse(t.payload).orderId)).toContain(id);
+
+    // The checkout job (every 5 s) and its expiry pass it over: the checkout stays open.
+    await checkouts.expireDue();
+    expect((await checkouts.getById(c.id))!.status).toBe('open');
+    expect((await bridge.events.read(head)).map((e) => e.type)).toEqual(['payment.flagged']);
+    await bridge.store.db
+      .updateTable('checkouts')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .where('id', '=', c.id)
+      .execute();
+    await checkouts.expireDue();
+    expect((await checkouts.getById(c.id))!.status).toBe('expired');
+    expect((await bridge.events.read(head)).map((e) => e.type)).toEqual(['payment.flagged', 'checkout.expired']);
+
+    // Back from the wallet, the customer reads that the payment is coming back to them.
+    const back = await checkouts.checkReturn(id);
+    expect(back?.state).toBe('refunding');
   });
 
   it("allows return URLs only on the merchant's domains", () => {

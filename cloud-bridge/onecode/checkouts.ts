@@ -376,7 +376,7 @@ export class CheckoutService {
     | {
         order: Order;
         checkout?: Checkout;
-        state: 'paid' | 'not_paid' | 'checking';
+        state: 'paid' | 'not_paid' | 'checking' | 'refunding';
       }
     | undefined
   > {
@@ -384,11 +384,20 @@ export class CheckoutService {
     if (!checked) return undefined;
     const { order, outcome } = checked;
     const checkout = order.checkout_id ? await this.getById(order.checkout_id) : undefined;
+    // Paid after its order closed, or a second wallet's payment: the customer paid, but the
+    // shop did not take it, and says so (the money is on its way back).
+    if (isPaidFamily(order.status) && order.flagged && (await this.refundedAutomatically(order.id)))
+      return { order, checkout, state: 'refunding' };
     if (isPaidFamily(order.status) || checkout?.status === 'paid') return { order, checkout, state: 'paid' };
     if (!isOpen(order.status)) return { order, checkout, state: 'not_paid' };
     // Open: the channel says it waits for the customer (who is here, back from the wallet),
     // or it could not say (timeout, SYSTEMERROR): then we keep asking.
     return { order, checkout, state: outcome?.state === 'pending' ? 'not_paid' : 'checking' };
+  }
+
+  private async refundedAutomatically(orderId: string): Promise<boolean> {
+    if ((await this.deps.orders.refundsOf(orderId)).some((r) => r.automatic === 1)) return true;
+    return this.deps.scheduler.hasTask(`auto-refund:${orderId}`);
   }
 
   async ordersOf(checkoutId: string): Promise<Order[]> {
@@ -421,7 +430,10 @@ export class CheckoutService {
    * refunded automatically and flagged: the customer's money always comes back.
    */
   private async onOrderPaid(order: Order): Promise<void> {
-    if (!order.checkout_id) return;
+    // A flagged order is never the checkout's payment: paid after its order was closed, it is
+    // being refunded automatically; in doubt otherwise, a person settles it. The customer
+    // pays the checkout again, and nothing is handed over for money that goes back.
+    if (!order.checkout_id || order.flagged) return;
     const claimed = await this.repo.claimPaid(order.checkout_id, order.id);
     const c = await this.getById(order.checkout_id);
     if (!c) return;
@@ -510,7 +522,7 @@ export class CheckoutService {
   private async expire(id: string): Promise<void> {
     // A payment the hook missed (the bridge stopped between the order's paid transition and
     // the checkout's) settles the checkout instead of letting it expire.
-    const paid = (await this.ordersOf(id)).find((o) => isPaidFamily(o.status));
+    const paid = (await this.ordersOf(id)).find((o) => isPaidFamily(o.status) && !o.flagged);
     if (paid) {
       await this.onOrderPaid(paid);
       return;

@@ -124,9 +124,9 @@ describe('one-code pages', () => {
     expect(onlyAlipay).toContain('pay-alipay-wap');
   });
 
-  it('the return page says PAID, NOT PAID or CHECKING in both languages, and only checking refreshes itself', () => {
-    const words = { paid: 'PAID ·', not_paid: 'NOT PAID', checking: 'CHECKING' } as const;
-    for (const state of ['paid', 'not_paid', 'checking'] as const) {
+  it('the return page says PAID, NOT PAID, CHECKING or REFUNDING in both languages, and only checking refreshes itself', () => {
+    const words = { paid: 'PAID ·', not_paid: 'NOT PAID', checking: 'CHECKING', refunding: 'REFUNDING' } as const;
+    for (const state of ['paid', 'not_paid', 'checking', 'refunding'] as const) {
       const html = returnPage({
         ...head,
         state,
@@ -137,13 +137,14 @@ describe('one-code pages', () => {
       expect(html).toContain(`data-status="${state}"`);
       expect(html).toContain(words[state]);
       expect(html.includes('http-equiv="refresh"')).toBe(state === 'checking');
-      expect(html.includes('data-testid="return-check"')).toBe(state !== 'paid');
+      expect(html.includes('data-testid="return-check"')).toBe(state === 'not_paid' || state === 'checking');
       expect(html.includes('data-testid="return-retry"')).toBe(state !== 'paid');
       expect(html.includes('https://shop.example/ok')).toBe(state === 'paid');
       expect(html).toContain('<meta name="referrer" content="no-referrer">');
     }
     expect(returnPage({ ...head, state: 'paid', checkUrl: '/r/x' })).toContain('已支付');
     expect(returnPage({ ...head, state: 'not_paid', checkUrl: '/r/x' })).toContain('Not paid');
+    expect(returnPage({ ...head, state: 'refunding', checkUrl: '/r/x' })).toContain('将自动原路退回');
   });
 
   it("the H5 step page sends only its origin as Referer and escapes WeChat's link", () => {

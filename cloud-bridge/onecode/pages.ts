@@ -331,7 +331,7 @@ export function wechatHandoffPage(p: HandoffInput): string {
   );
 }
 
-export type ReturnState = 'paid' | 'not_paid' | 'checking';
+export type ReturnState = 'paid' | 'not_paid' | 'checking' | 'refunding';
 
 const RETURN_TEXT: Record<ReturnState, { word: string; zh: string; en: string; zhMore: string; enMore: string }> = {
   paid: {
@@ -347,6 +347,14 @@ const RETURN_TEXT: Record<ReturnState, { word: string; zh: string; en: string; z
     en: 'Not paid',
     zhMore: '此次没有付款。您可以再试一次。',
     enMore: 'Nothing was paid this time. You can try again.',
+  },
+  refunding: {
+    word: 'REFUNDING',
+    zh: '将退款',
+    en: 'Being refunded',
+    zhMore: '商户未能收取这笔付款：订单已关闭，或已用其他方式支付。款项将自动原路退回。如仍需购买，请重新支付。',
+    enMore:
+      'The shop could not take this payment: the order had already closed, or was paid another way. It is being refunded to you automatically. Pay again if you still want to buy.',
   },
   checking: {
     word: 'CHECKING',
@@ -386,7 +394,7 @@ export function returnPage(p: ReturnInput): string {
 <p>${esc(firstMore)}</p>
 <p>${esc(secondMore)}</p>
 ${p.state !== 'paid' && p.retryUrl ? `<p><a class="button" data-testid="return-retry" href="${esc(p.retryUrl)}">${retry}</a></p>` : ''}
-${p.state !== 'paid' ? `<p><a class="button secondary" data-testid="return-check" href="${esc(p.checkUrl)}">${again}</a></p>` : ''}
+${p.state !== 'paid' && p.state !== 'refunding' ? `<p><a class="button secondary" data-testid="return-check" href="${esc(p.checkUrl)}">${again}</a></p>` : ''}
 ${p.state === 'paid' && p.merchantUrl ? `<p><a class="button" data-testid="return-link" href="${esc(p.merchantUrl)}">${back}</a></p>` : ''}
 </section>`,
     '',

@@ -208,7 +208,9 @@ for (const kind of storeKinds()) {
           const after = (await second.orders.byId(order.id))!;
           expect(after).toMatchObject({ status: 'refunded', refunded_minor: 1000, flagged: true });
           expect(gateway.refunds.map((r) => r.amount)).toEqual([1000]);
-          expect(await eventsOf(order.id, 'payment.paid')).toBe(1);
+          // Announced once, as flagged and not as paid: the money goes back.
+          expect(await eventsOf(order.id, 'payment.flagged')).toBe(1);
+          expect(await eventsOf(order.id, 'payment.paid')).toBe(0);
           expect(await eventsOf(order.id, 'refund.succeeded')).toBe(1);
         });
       }

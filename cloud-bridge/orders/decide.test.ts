@@ -134,7 +134,7 @@ const TABLE: Record<PaymentStatus, Record<keyof typeof OUTCOMES, Expect>> = {
   closed: {
     pending: { to: [] },
     unknown: { to: [] },
-    paid: { to: ['paid'], events: ['payment.paid', 'payment.flagged'], tasks: [AUTO_REFUND_TASK], flag: true },
+    paid: { to: ['paid'], events: ['payment.flagged'], tasks: [AUTO_REFUND_TASK], flag: true },
     paid_wrong_amount: { to: [], events: ['payment.flagged'], flag: true, refuse: true },
     paid_wrong_currency: { to: [], events: ['payment.flagged'], flag: true, refuse: true },
     closed: { to: [] },

@@ -159,13 +159,15 @@ function decideState(order: Order, outcome: ChannelOutcome, { cause, now }: Deci
       if (status === 'closed') {
         // Paid after we closed it (cancelled, expired, another wallet won): keep the payment,
         // give the money back automatically, and tell HQ — all in the commit that books it.
+        // Announced as flagged, never as paid: a merchant (or a counter) that hands over the
+        // goods on payment.paid must not do so for money that is going back.
         return {
           ...NOTHING,
           to: ['paid'],
           cause: `${cause}:late_payment`,
           data: raw ?? null,
           patch,
-          events: ['payment.paid', 'payment.flagged'],
+          events: ['payment.flagged'],
           flag: 'Paid after the order was closed; refunded automatically',
           tasks: [
             {

@@ -3,7 +3,7 @@ import { newId } from '../../../protocol/ids.js';
 import { LINK_VERSION, readEvent, type EventMessage, type LinkEvent } from '../../../protocol/link.js';
 import type { TerminalDb } from '../db.js';
 import type { LinkClient } from '../link-client.js';
-import { isActive } from '../words.js';
+import { isActive, isPaidFamily } from '../words.js';
 import { newSale, type Ledger } from './ledger.js';
 import type { ScreenState } from './types.js';
 
@@ -51,10 +51,24 @@ export class EventApplier {
       case 'payment.reversed': {
         const view = e.payload;
         let sale = db.saleBy('out_trade_no', view.out_trade_no);
+        let throughCheckout = false;
         // A checkout's channel orders are the bridge's: only the one that was paid is ours to show.
-        if (!sale && e.event === 'payment.paid' && view.checkout_id) sale = db.saleBy('checkout_id', view.checkout_id);
+        if (!sale && e.event === 'payment.paid' && view.checkout_id) {
+          sale = db.saleBy('checkout_id', view.checkout_id);
+          throughCheckout = true;
+        }
         if (!sale) return;
         if (sale.kind === 'checkout' && e.event !== 'payment.paid') return;
+        // A second wallet's payment of a checkout already paid is refunded by the bridge: the
+        // sale keeps the payment that settled it.
+        if (throughCheckout && isPaidFamily(sale.status) && sale.payment_id && sale.payment_id !== view.id) return;
+        if (e.event === 'payment.paid' && view.flagged && (throughCheckout || !isActive(sale.status))) {
+          // Flagged for HQ and never the sale's payment: a wallet paid after the sale was
+          // closed (the bridge refunds it automatically), or a checkout the bridge does not
+          // settle with a flagged order. No receipt, and the reports leave it out.
+          this.lateSeen(sale.id, view.id, e.seq);
+          return;
+        }
         ledger.applyPayment(sale, view, e.seq);
         return;
       }
@@ -100,6 +114,12 @@ export class EventApplier {
       case 'refund.failed': {
         const { refund: r, payment } = e.payload;
         const sale = db.saleBy('out_trade_no', payment.out_trade_no);
+        if (sale && payment.flagged && !isPaidFamily(sale.status) && !db.refund(r.out_refund_no)) {
+          // The refund of a payment this counter never took (a late one, above): the reports
+          // counted neither, so they count neither.
+          this.lateSeen(sale.id, payment.id, e.seq, r.out_refund_no);
+          return;
+        }
         if (db.refund(r.out_refund_no)) {
           db.updateRefund(r.out_refund_no, r.status);
           screen.notice =
@@ -126,6 +146,24 @@ export class EventApplier {
         return;
       }
     }
+  }
+
+  private lateSeen(saleId: string, paymentId: string, seq: number, outRefundNo?: string): void {
+    this.d.db.journal('sale.late_payment', { id: saleId, paymentId, seq, ...(outRefundNo ? { outRefundNo } : {}) });
+    // The customer may say they paid: the cashier sees why the sale is not paid.
+    this.d.screen.notice = outRefundNo
+      ? {
+          kind: 'info',
+          en: 'A late payment for a closed sale was refunded to the customer',
+          zh: '已关闭交易的迟到付款已退还顾客',
+          at: this.now(),
+        }
+      : {
+          kind: 'info',
+          en: 'A late payment for a closed sale arrived; it is refunded automatically',
+          zh: '已关闭交易收到迟到付款，将自动退款',
+          at: this.now(),
+        };
   }
 
   private now(): string {
