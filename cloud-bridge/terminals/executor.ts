@@ -219,8 +219,13 @@ export class TerminalCommandExecutor {
   private async checkPin(terminal: Terminal, pin: string): Promise<void> {
     const repo = this.deps.terminals;
     if (await repo.pinLocked(terminal.storeId, PIN_TRIES)) throw new KauriError('manager_pin_locked');
-    const cacheKey = createHash('sha256').update(`${terminal.storeId}\0${pin}`).digest('hex');
-    if ((this.pinsVerified.get(cacheKey) ?? 0) > Date.now()) return;
+    // Keyed by the PIN as kept too: once HQ sets a new one (on any bridge instance), the old
+    // PIN is never let through from this memory.
+    const kept = await repo.managerPinHash(terminal.storeId);
+    const cacheKey = createHash('sha256')
+      .update(`${terminal.storeId}\0${kept ?? ''}\0${pin}`)
+      .digest('hex');
+    if (kept && (this.pinsVerified.get(cacheKey) ?? 0) > Date.now()) return;
     // PINs are at least six digits now; one typed from an older habit is wrong, and the
     // cashier is told why rather than left guessing.
     if (pin.length < PIN_MIN_DIGITS) {
@@ -231,7 +236,7 @@ export class TerminalCommandExecutor {
     }
     const count = await repo.countPinAttempt(terminal.storeId, PIN_TRIES, PIN_LOCK_MS);
     if (count > PIN_TRIES) throw new KauriError('manager_pin_locked');
-    if (await repo.checkManagerPin(terminal.storeId, pin)) {
+    if (kept && (await repo.checkManagerPin(terminal.storeId, pin, kept))) {
       await repo.clearPinAttempts(terminal.storeId);
       if (this.pinsVerified.size > 1000) this.pinsVerified.clear();
       this.pinsVerified.set(cacheKey, Date.now() + PIN_CACHE_MS);

@@ -2,6 +2,9 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import type { Socket } from 'node:net';
 import pino from 'pino';
 import WebSocket from 'ws';
 import { startBridge, type Bridge } from '../bridge.js';
@@ -59,6 +62,64 @@ function connect(url: string, auth?: string): Promise<Client> {
           }),
       }),
     );
+  });
+}
+
+/**
+ * A bare WebSocket peer that reads frames as they come and never answers a close frame, as a
+ * hostile (stolen, revoked) counter would: ws's own client would answer it at once.
+ */
+function rawLink(url: string, auth: string): Promise<{ socket: Socket; frames: string[]; send(text: string): void }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host: u.hostname,
+      port: u.port,
+      path: u.pathname,
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': randomBytes(16).toString('base64'),
+        'sec-websocket-protocol': LINK_SUBPROTOCOL,
+        authorization: auth,
+      },
+    });
+    req.on('upgrade', (_res, socket) => {
+      const frames: string[] = [];
+      let buf = Buffer.alloc(0);
+      socket.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        // Server frames are unmasked; our messages are short (7- or 16-bit lengths).
+        while (buf.length >= 2) {
+          const op = buf[0]! & 0x0f;
+          let len = buf[1]! & 0x7f;
+          let off = 2;
+          if (len === 126) {
+            if (buf.length < 4) return;
+            len = buf.readUInt16BE(2);
+            off = 4;
+          }
+          if (buf.length < off + len) return;
+          const payload = buf.subarray(off, off + len);
+          frames.push(op === 8 ? `close ${payload.readUInt16BE(0)}` : payload.toString());
+          buf = buf.subarray(off + len);
+        }
+      });
+      const send = (text: string) => {
+        const payload = Buffer.from(text);
+        const mask = randomBytes(4);
+        const head =
+          payload.length < 126
+            ? Buffer.from([0x81, 0x80 | payload.length])
+            : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
+        socket.write(Buffer.concat([head, mask, Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!))]));
+      };
+      resolve({ socket, frames, send });
+    });
+    req.on('response', (res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    req.on('error', reject);
+    req.end();
   });
 }
 
@@ -371,5 +432,46 @@ describe('terminal link (bridge side)', () => {
     await bridge.terminals.revoke(t.terminalId);
     expect(await c.closed).toBe(4403);
     await expect(connect(wsUrl, auth)).rejects.toMatchObject({ status: 403 });
+  });
+
+  const checkoutCommand = (key: string, amountMinor: number) =>
+    JSON.stringify({
+      v: 1,
+      type: 'command',
+      key,
+      name: 'checkout.create',
+      args: { amountMinor, currency: 'NZD' },
+    });
+  const checkoutsOf = (terminalId: string) =>
+    bridge.store.db.selectFrom('checkouts').select('id').where('terminal_id', '=', terminalId).execute();
+
+  it('runs nothing a revoked terminal sends after its close frame, and drops a socket that never answers it', async () => {
+    const t = await pairAt('store-b');
+    const link = await rawLink(wsUrl, terminalAuthorization(t.terminalId, t.secret));
+    const dropped = new Promise<void>((r) => link.socket.on('close', () => r()));
+    link.send(JSON.stringify({ v: 1, type: 'hello', lastSeq: await bridge.events.head() }));
+    await expect.poll(() => link.frames.some((f) => f.includes('"welcome"'))).toBe(true);
+    await bridge.terminals.revoke(t.terminalId);
+    await expect.poll(() => link.frames.includes('close 4403')).toBe(true);
+    // It never answers the close frame and goes on sending commands on the same link.
+    for (let i = 0; i < 3; i++) link.send(checkoutCommand(`after-revoke-${i}`, 1000 + i));
+    const t0 = Date.now();
+    await dropped;
+    expect(Date.now() - t0).toBeLessThan(5_000); // ws alone would have waited 30 s
+    expect(await checkoutsOf(t.terminalId)).toEqual([]);
+    expect(link.frames.filter((f) => f.includes('"result"'))).toEqual([]);
+  });
+
+  it('cuts a terminal revoked where this bridge did not hear of it before running its next command', async () => {
+    const t = await pairAt('store-b');
+    const c = await connect(wsUrl, terminalAuthorization(t.terminalId, t.secret));
+    c.ws.send(JSON.stringify({ v: 1, type: 'hello', lastSeq: await bridge.events.head() }));
+    await c.next((m) => m.type === 'welcome');
+    // Revoked by another bridge instance whose event has not reached this one yet.
+    await bridge.terminals.repo.markRevoked(t.terminalId, bridge.store.db);
+    c.ws.send(checkoutCommand('after-revoke-elsewhere', 1200));
+    expect(await c.next((m) => m.type === 'bye')).toMatchObject({ error: { code: 'terminal_revoked' } });
+    expect(await c.closed).toBe(4403);
+    expect(await checkoutsOf(t.terminalId)).toEqual([]);
   });
 });

@@ -46,7 +46,13 @@ interface Connection {
   commands: CommandMessage[];
   draining: boolean;
   alive: boolean;
+  /** Cut by the bridge (revoked, replaced, a bad frame): nothing it sends is run any more. */
+  ended: boolean;
 }
+
+// How long a link the bridge has cut may take to answer its close frame before its socket is
+// dropped: ws would wait 30 s, and a peer that never answers must not keep a socket that long.
+const CLOSE_GRACE_MS = 2_000;
 
 export interface HubDeps {
   store: Store;
@@ -180,7 +186,21 @@ export class TerminalHub {
 
   private bye(c: Connection, code: ErrorCode, closeCode: number): void {
     send(c.socket, { v: LINK_VERSION, type: 'bye', error: errorBody(new KauriError(code)) });
-    c.socket.close(closeCode, code);
+    this.end(c, closeCode, code);
+  }
+
+  /**
+   * Cuts a link: what it has queued is dropped, and anything it sends from now on is ignored.
+   * ws goes on delivering messages until the peer answers the close frame, so a revoked
+   * counter that never answers would otherwise keep issuing commands.
+   */
+  private end(c: Connection, closeCode: number, reason: string): void {
+    c.ended = true;
+    c.commands.length = 0;
+    c.socket.close(closeCode, reason);
+    const drop = setTimeout(() => c.socket.terminate(), CLOSE_GRACE_MS);
+    drop.unref();
+    c.socket.once('close', () => clearTimeout(drop));
   }
 
   /** The `/terminal` WebSocket and the pairing endpoint. */
@@ -244,7 +264,7 @@ export class TerminalHub {
     const { log } = this.deps;
     const previous = this.byTerminal.get(terminal.id);
     // One link per counter: a reconnect that overtakes its own dead socket replaces it.
-    if (previous) previous.socket.close(4409, 'replaced by a newer connection');
+    if (previous) this.end(previous, 4409, 'replaced by a newer connection');
     const c: Connection = {
       terminal,
       socket,
@@ -254,6 +274,7 @@ export class TerminalHub {
       commands: [],
       draining: false,
       alive: true,
+      ended: false,
     };
     this.byTerminal.set(terminal.id, c);
     let set = this.byStore.get(terminal.storeId);
@@ -271,6 +292,7 @@ export class TerminalHub {
       void this.deps.terminals.touch(terminal.id).catch(() => undefined);
     });
     socket.on('message', (data, isBinary) => {
+      if (c.ended) return;
       c.alive = true;
       const msg = isBinary ? undefined : parseTerminalMessage(data.toString());
       if (!msg) {
@@ -279,7 +301,7 @@ export class TerminalHub {
           type: 'bye',
           error: { code: 'invalid_request', message: `Not a kauri-link v${LINK_VERSION} message` },
         });
-        socket.close(CLOSE.protocol, 'bad message');
+        this.end(c, CLOSE.protocol, 'bad message');
         return;
       }
       switch (msg.type) {
@@ -349,7 +371,7 @@ export class TerminalHub {
   private async drainCommands(c: Connection): Promise<void> {
     c.draining = true;
     try {
-      while (c.commands.length) {
+      while (c.commands.length && !c.ended) {
         const batch = c.commands.splice(0, BATCH_MAX);
         await this.commandBatch(c, batch).catch((err) => this.deps.log.error({ err }, 'terminal commands failed'));
       }
@@ -360,6 +382,12 @@ export class TerminalHub {
 
   private async commandBatch(c: Connection, batch: CommandMessage[]): Promise<void> {
     const { terminals } = this.deps;
+    // Revoked on another bridge instance, or before its event reached this one: the link is
+    // cut before any of its commands runs (one read per batch, not per command).
+    if (await terminals.isRevoked(c.terminal.id)) {
+      this.bye(c, 'terminal_revoked', CLOSE.revoked);
+      return;
+    }
     const done = await terminals.doneCommands(
       c.terminal.id,
       batch.filter((m) => !UNRECORDED.has(m.name)).map((m) => m.key),
@@ -376,6 +404,7 @@ export class TerminalHub {
       for (const h of out) send(c.socket, { v: LINK_VERSION, type: 'result', key: h.msg.key, ...h.result });
     };
     for (const msg of batch) {
+      if (c.ended) break; // cut while this batch ran: the rest is never run
       const before = done.get(msg.key);
       if (before !== undefined) {
         held.push({ msg, result: { ...(before as CommandAnswer), replayed: true }, record: false });

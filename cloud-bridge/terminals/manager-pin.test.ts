@@ -170,6 +170,23 @@ describe.each(storeKinds())('manager PIN attempts (%s)', (kind) => {
     expect(results.filter((r) => r === 'manager_pin_locked')).toHaveLength(10);
   });
 
+  it('refuses the old PIN at once once HQ sets a new one, on this bridge and on another', async () => {
+    const a = await instance();
+    const b = await instance();
+    await a.repo.clearPinAttempts(other.storeId);
+    // Both bridges have just let the PIN through (and remember that it verified)...
+    expect(await a.verify(other, PIN)).toBe('ok');
+    expect(await b.verify(other, PIN)).toBe('ok');
+    // ...when HQ replaces it (it leaked, a manager left) through one of them.
+    const next = '739164';
+    await a.repo.setManagerPin(other.storeId, next);
+    expect(await a.verify(other, PIN)).toBe('manager_pin_invalid');
+    expect(await b.verify(other, PIN)).toBe('manager_pin_invalid');
+    expect(await b.verify(other, next)).toBe('ok');
+    await a.repo.setManagerPin(other.storeId, PIN);
+    await a.repo.clearPinAttempts(other.storeId);
+  });
+
   it('unlocks a minute after the fifth attempt, not before', async () => {
     const repo = new TerminalsRepo(stores[0]!);
     const t0 = new Date('2030-01-01T00:00:00.000Z');

@@ -235,6 +235,12 @@ export class TerminalsRepo {
     return toTerminal(row);
   }
 
+  /** Whether the terminal was revoked (or never existed): its link must run nothing more. */
+  async isRevoked(id: string): Promise<boolean> {
+    const row = await this.db.selectFrom('terminals').select('revoked_at').where('id', '=', id).executeTakeFirst();
+    return !row || row.revoked_at !== null;
+  }
+
   async get(id: string): Promise<Terminal | undefined> {
     const row = await this.db.selectFrom('terminals').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toTerminal(row) : undefined;
@@ -435,14 +441,20 @@ export class TerminalsRepo {
     return new Map(rows.map((r) => [r.store_id, r.updated_at]));
   }
 
-  async checkManagerPin(storeId: string, pin: string): Promise<boolean> {
+  /** The store's manager PIN as kept (its scrypt hash), or undefined when it has none. */
+  async managerPinHash(storeId: string): Promise<string | undefined> {
     const row = await this.db
       .selectFrom('manager_pins')
       .select('pin_hash')
       .where('store_id', '=', storeId)
       .executeTakeFirst();
-    if (!row) return false;
-    const [, salt, want] = row.pin_hash.split('$');
+    return row?.pin_hash;
+  }
+
+  async checkManagerPin(storeId: string, pin: string, kept?: string): Promise<boolean> {
+    const hash = kept ?? (await this.managerPinHash(storeId));
+    if (!hash) return false;
+    const [, salt, want] = hash.split('$');
     const got = await scrypt(pin, Buffer.from(salt!, 'base64'), 32);
     return timingSafeEqual(got, Buffer.from(want!, 'base64'));
   }
