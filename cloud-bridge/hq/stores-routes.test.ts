@@ -116,6 +116,9 @@ describe.each(storeKinds())('back-office stores routes over HTTP (%s)', (kind) =
       400,
     );
     expect((await api.call('POST', '/hq/api/stores', madmin, { name: 'X', code: 'a b' })).status).toBe(400);
+    // Nor another store's id, which the pairing and checkout APIs also take for a store.
+    const asId = await api.call('POST', '/hq/api/stores', madmin, { name: 'X', code: b1 });
+    expect(asId).toMatchObject({ status: 400, code: 'invalid_request' });
   });
 
   it('a merchant admin edits their store (not its code); another merchant’s answers 404', async () => {

@@ -85,7 +85,7 @@ export function registerCheckoutApi(
         const b = req.body;
         let storeId: string | undefined;
         if (b.store) {
-          const store = (await accounts.getStoreByCode(b.store)) ?? (await accounts.getStore(b.store));
+          const store = (await accounts.getStore(b.store)) ?? (await accounts.getStoreByCode(b.store));
           if (!store || store.merchant_id !== merchant(req))
             throw new KauriError('not_found', `No store "${b.store}" for this merchant`);
           storeId = store.id;

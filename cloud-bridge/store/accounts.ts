@@ -291,6 +291,10 @@ export class AccountsRepo {
     await this.requireMerchant(input.merchantId, db);
     if (input.code !== undefined && !STORE_CODE.test(input.code))
       throw new KauriError('invalid_request', 'A store code is 3–40 of A-Z a-z 0-9 _ -');
+    // Codes and ids are looked up in one place (a pairing code "for store X"): a code shaped
+    // like a store id could stand for another merchant's store.
+    if (input.code !== undefined && /^sto_/i.test(input.code))
+      throw new KauriError('invalid_request', 'A store code may not begin with "sto_", which store ids begin with');
     if (input.timezone !== undefined) checkTimezone(input.timezone);
     if (input.code !== undefined) {
       const taken = await db.selectFrom('stores').select('id').where('code', '=', input.code).executeTakeFirst();
