@@ -35,9 +35,15 @@ describe('access log', () => {
       });
       expect(res.status).toBe(401);
       await fetch(`${bridge.url}/no/such/route`);
+      // Back from WeChat's OAuth on the one-code page: the one-time code stays out of the log.
+      await fetch(`${bridge.url}/c/AAAAAAAAAAAAAAAAAAAAAA/wechat?code=051OAUTHsecretCODE&state=xyzSTATE&lang=zh`);
       await new Promise((r) => setTimeout(r, 50)); // the logger writes asynchronously
       const access = lines.filter((l) => l.msg === 'request');
-      expect(access).toHaveLength(2);
+      expect(access).toHaveLength(3);
+      expect(access[2]).toMatchObject({
+        url: '/c/AAAAAAAAAAAAAAAAAAAAAA/wechat?code=[redacted]&state=[redacted]&lang=zh',
+      });
+      expect(JSON.stringify(lines)).not.toMatch(/051OAUTHsecretCODE|xyzSTATE/);
       expect(access[0]).toMatchObject({ method: 'GET', url: '/api/v1/payments?limit=1', status: 401 });
       expect(typeof access[0]!.ms).toBe('number');
       expect(access[1]).toMatchObject({ method: 'GET', url: '/no/such/route', status: 404 });
