@@ -500,9 +500,9 @@ export async function run(
           );
         if (gc)
           fsyncs.push(
-            `${name}: ${gc.units} writes and transactions shared ${gc.commits} commits (${(gc.units / Math.max(1, gc.commits)).toFixed(1)} per fsync); COMMIT took ${(gc.commitMs / Math.max(1, gc.commits)).toFixed(2)} ms on average on the event loop, ${gc.maxCommitMs.toFixed(1)} ms at most` +
+            `${name}: ${gc.units} writes and transactions shared ${gc.commits} commits (${(gc.units / Math.max(1, gc.commits)).toFixed(1)} per commit); COMMIT took ${(gc.commitMs / Math.max(1, gc.commits)).toFixed(2)} ms on average on the event loop, ${gc.maxCommitMs.toFixed(1)} ms at most` +
               (gc.syncs
-                ? `; the WAL fsync after it, off the event loop, ${((gc.syncMs ?? 0) / gc.syncs).toFixed(2)} ms on average (${gc.syncs} fsyncs)`
+                ? `; the WAL fsyncs after them, off the event loop, ${gc.syncs} (groups committed while one ran shared the next), ${((gc.syncMs ?? 0) / gc.syncs).toFixed(2)} ms on average`
                 : ''),
           );
         await db.drop();

@@ -95,6 +95,32 @@ describe('SQLite group commit', () => {
     await close();
   });
 
+  it('groups that commit while a WAL fsync runs share the next one, and are answered once it is done', async () => {
+    const { db, dialect, seen, close } = await open();
+    const stats = dialect.stats;
+    const before = { commits: stats.commits, syncs: stats.syncs };
+    // One write per turn of the event loop: each turn commits a group of its own, far faster
+    // than the disk flushes the WAL.
+    const answered: Array<Promise<boolean>> = [];
+    for (let i = 0; i < 40; i++) {
+      answered.push(
+        db
+          .insertInto('items')
+          .values({ id: 3000 + i, tag: `w${i}` })
+          .execute()
+          .then(() => seen(3000 + i).n === 1),
+      );
+      await new Promise((r) => setImmediate(r));
+    }
+    expect((await Promise.all(answered)).every(Boolean)).toBe(true);
+    const commits = stats.commits - before.commits;
+    const syncs = stats.syncs - before.syncs;
+    expect(commits).toBeGreaterThanOrEqual(10);
+    expect(syncs).toBeGreaterThan(0);
+    expect(syncs).toBeLessThan(commits);
+    await close();
+  });
+
   it('a failing write does not poison the others in its group', async () => {
     const { db, seen, close } = await open();
     await db.insertInto('items').values({ id: 1, tag: 'taken' }).execute();
