@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBridge, type Bridge } from '../bridge.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../../test/support/stores.js';
+import { testOrder } from '../../test/support/orders.js';
 import { ChannelRegistry } from '../channels/channel.js';
 import { CheckoutService, assertAllowedUrl } from './checkouts.js';
 import { money } from '../../protocol/money.js';
@@ -50,46 +51,19 @@ describe.each(storeKinds())('checkout service (%s)', (kind) => {
     await tdb?.drop();
   });
 
-  /** An order of a checkout, as the bridge stores one, with what the test says. */
-  const checkoutOrder = (checkoutId: string, accountId: string, over: Partial<Order> & Pick<Order, 'id'>): Order => {
-    const now = new Date().toISOString();
-    return {
+  /** An H5 order of NZD 7.00 under a checkout, waiting, with what the test says. */
+  const checkoutOrder = (checkoutId: string, accountId: string, over: Partial<Order> & Pick<Order, 'id'>): Order =>
+    testOrder({
       merchant_id: merchantId,
       store_id: storeId,
-      terminal_id: null,
       checkout_id: checkoutId,
-      out_trade_no: over.id,
-      channel: 'wechat',
       channel_account_id: accountId,
       mode: 'h5',
       amount_minor: 700,
-      currency: 'NZD',
       status: 'pending',
-      refunded_minor: 0,
-      description: null,
-      channel_order_no: `K${over.id}`,
-      channel_trade_no: null,
-      qr_code: null,
-      redirect_url: null,
-      openid: null,
-      quote_id: null,
-      cny_quote_minor: null,
-      cny_charged_minor: null,
-      rate: null,
-      rate_time: null,
-      return_url: null,
-      request_hash: 'h',
-      flagged: false,
-      flag_reason: null,
-      expires_at: now,
-      created_at: now,
-      updated_at: now,
-      paid_at: null,
-      channel_paid_at: null,
-      version: 0,
+      expires_at: new Date().toISOString(),
       ...over,
-    };
-  };
+    });
 
   it('creates a checkout with an unguessable token and an absolute URL, and finds it again', async () => {
     const c = await checkouts.create(merchantId, { amountMinor: 1250, currency: 'NZD', storeId, terminalId: 'trm_1' });

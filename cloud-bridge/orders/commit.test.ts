@@ -2,6 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { sql } from 'kysely';
 import { newId } from '../../protocol/ids.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../../test/support/stores.js';
+import { testOrder } from '../../test/support/orders.js';
 import { openStore, type Store } from '../store/db.js';
 import { PREPARED_MARK } from '../store/pg-prepared.js';
 import type { Order } from '../store/orders-repo.js';
@@ -44,43 +45,12 @@ for (const kind of storeKinds()) {
 
     function newOrder(): Order {
       const id = newId('pay');
-      const at = clock.now().toISOString();
-      return {
+      return testOrder({
         id,
         merchant_id: merchantId,
-        store_id: null,
-        terminal_id: null,
-        checkout_id: null,
-        out_trade_no: `T-${id}`,
-        channel: 'wechat',
         channel_account_id: accountId,
-        mode: 'native',
-        amount_minor: 1000,
-        currency: 'NZD',
-        status: 'created',
-        refunded_minor: 0,
-        description: null,
-        channel_order_no: id.replace(/^pay_/, 'K'),
-        channel_trade_no: null,
-        qr_code: null,
-        redirect_url: null,
-        openid: null,
-        quote_id: null,
-        cny_quote_minor: null,
-        cny_charged_minor: null,
-        rate: null,
-        rate_time: null,
-        return_url: null,
-        request_hash: 'h',
-        flagged: false,
-        flag_reason: null,
-        expires_at: null,
-        created_at: at,
-        updated_at: at,
-        paid_at: null,
-        channel_paid_at: null,
-        version: 0,
-      };
+        created_at: clock.now().toISOString(),
+      });
     }
 
     const messages = (orderId: string): RecordedMessage[] => [

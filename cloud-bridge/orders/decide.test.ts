@@ -3,6 +3,7 @@ import { PAYMENT_STATUSES, type PaymentStatus } from '../../protocol/payments.js
 import { money } from '../../protocol/money.js';
 import type { ChannelOutcome } from '../channels/channel.js';
 import type { Order } from '../store/orders-repo.js';
+import { testOrder } from '../../test/support/orders.js';
 import { AUTO_REFUND_TASK, REFUND_TASK, SYNC_TASK, decide, isEmpty, type Decision } from './decide.js';
 import { canTransition } from './state-machine.js';
 
@@ -11,43 +12,18 @@ import { canTransition } from './state-machine.js';
 const NOW = new Date('2026-12-04T01:02:03.456Z');
 
 function order(status: PaymentStatus, overrides: Partial<Order> = {}): Order {
-  return {
+  return testOrder({
     id: 'pay_1',
     merchant_id: 'mer_1',
-    store_id: null,
-    terminal_id: null,
-    checkout_id: null,
-    out_trade_no: 'T1',
-    channel: 'wechat',
     channel_account_id: 'cha_1',
-    mode: 'native',
-    amount_minor: 1000,
-    currency: 'NZD',
+    out_trade_no: 'T1',
     status,
     refunded_minor: status === 'partially_refunded' ? 400 : status === 'refunded' ? 1000 : 0,
-    description: null,
     channel_order_no: 'K1',
-    channel_trade_no: null,
-    qr_code: null,
-    redirect_url: null,
-    openid: null,
-    quote_id: null,
-    cny_quote_minor: null,
-    cny_charged_minor: null,
-    rate: null,
-    rate_time: null,
-    return_url: null,
-    request_hash: 'h',
-    flagged: false,
-    flag_reason: null,
-    expires_at: null,
     created_at: NOW.toISOString(),
-    updated_at: NOW.toISOString(),
-    paid_at: null,
-    channel_paid_at: null,
     version: 3,
     ...overrides,
-  };
+  });
 }
 
 const OUTCOMES: Record<string, ChannelOutcome> = {

@@ -2,6 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import pino from 'pino';
 import { startBridge, type Bridge } from '../bridge.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/stores.js';
+import { testOrder } from '../../test/support/orders.js';
 import { newId } from '../../protocol/ids.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,44 +38,17 @@ describe('merchant API', () => {
       config: {},
       secrets: {},
     });
-    const now = new Date().toISOString();
     await bridge.orders.insert(
-      {
+      testOrder({
         id: newId('pay'),
         merchant_id: merchantA,
-        store_id: null,
-        terminal_id: null,
-        checkout_id: null,
         out_trade_no: 'A-ORDER-1',
-        channel: 'wechat',
         channel_account_id: account.id,
-        mode: 'native',
         amount_minor: 1250,
-        currency: 'NZD',
         status: 'pending',
-        refunded_minor: 0,
-        description: null,
         channel_order_no: 'KTESTA1',
-        channel_trade_no: null,
         qr_code: 'weixin://x',
-        redirect_url: null,
-        openid: null,
-        quote_id: null,
-        cny_quote_minor: null,
-        cny_charged_minor: null,
-        rate: null,
-        rate_time: null,
-        return_url: null,
-        request_hash: 'h',
-        flagged: false,
-        flag_reason: null,
-        expires_at: null,
-        created_at: now,
-        updated_at: now,
-        paid_at: null,
-        channel_paid_at: null,
-        version: 0,
-      },
+      }),
       'test',
     );
   });

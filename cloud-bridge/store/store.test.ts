@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../../test/support/stores.js';
+import { testOrder } from '../../test/support/orders.js';
 import type { Store } from './db.js';
 import { AccountsRepo } from './accounts.js';
 import { OrdersRepo, type Order } from './orders-repo.js';
@@ -44,44 +45,14 @@ for (const kind of storeKinds()) {
 
     function newOrder(overrides: Partial<Order> = {}): Order {
       const id = newId('pay');
-      const now = new Date().toISOString();
-      return {
+      return testOrder({
         id,
         merchant_id: merchantId,
-        store_id: null,
-        terminal_id: null,
-        checkout_id: null,
-        out_trade_no: `T${id.slice(-10)}`,
-        channel: 'wechat',
         channel_account_id: accountId,
-        mode: 'native',
-        amount_minor: 1000,
-        currency: 'NZD',
+        out_trade_no: `T${id.slice(-10)}`,
         status: 'pending',
-        refunded_minor: 0,
-        description: null,
-        channel_order_no: id.replace('pay_', 'K'),
-        channel_trade_no: null,
-        qr_code: null,
-        redirect_url: null,
-        openid: null,
-        quote_id: null,
-        cny_quote_minor: null,
-        cny_charged_minor: null,
-        rate: null,
-        rate_time: null,
-        return_url: null,
-        request_hash: 'h',
-        flagged: false,
-        flag_reason: null,
-        expires_at: null,
-        created_at: now,
-        updated_at: now,
-        paid_at: null,
-        channel_paid_at: null,
-        version: 0,
         ...overrides,
-      };
+      });
     }
 
     it('keeps API keys only as hashes and refuses wrong and revoked keys', async () => {

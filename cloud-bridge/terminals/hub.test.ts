@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { startBridge, type Bridge } from '../bridge.js';
 import { ChannelRegistry } from '../channels/channel.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/stores.js';
+import { testOrder } from '../../test/support/orders.js';
 import { newId } from '../../protocol/ids.js';
 import { LINK_SUBPROTOCOL, terminalAuthorization, type BridgeMessage } from '../../protocol/link.js';
 
@@ -364,42 +365,19 @@ describe('terminal link (bridge side)', () => {
     });
     const now = new Date().toISOString();
     await bridge.orders.insert(
-      {
+      testOrder({
         id: newId('pay'),
         merchant_id: merchant,
         store_id: storeB,
-        terminal_id: null,
-        checkout_id: null,
         out_trade_no: 'B-ORDER-0001',
-        channel: 'wechat',
         channel_account_id: account.id,
         mode: 'micropay',
         amount_minor: 1250,
-        currency: 'NZD',
         status: 'paid',
-        refunded_minor: 0,
-        description: null,
         channel_order_no: 'KTESTB1',
-        channel_trade_no: null,
-        qr_code: null,
-        redirect_url: null,
-        openid: null,
-        quote_id: null,
-        cny_quote_minor: null,
-        cny_charged_minor: null,
-        rate: null,
-        rate_time: null,
-        return_url: null,
-        request_hash: 'h',
-        flagged: false,
-        flag_reason: null,
-        expires_at: null,
         created_at: now,
-        updated_at: now,
         paid_at: now,
-        channel_paid_at: null,
-        version: 0,
-      },
+      }),
       'test',
     );
     const t = await pairAt('store-a');
