@@ -15,8 +15,8 @@ import { newId } from '../../protocol/ids.js';
 
 // A task's insert is written out rather than built with Kysely's insert builder: every
 // payment queues two, and building and compiling that upsert took ~16 µs a time against
-// ~2 µs for this template (bench: a payment's whole write path is ~0.6 ms of CPU). The
-// columns are checked against TaskTable, and the values bound in the same order.
+// ~2 µs for this template, where a whole payment costs the bridge ~0.6 ms of CPU
+// (BENCHMARKS.md). The columns are checked against TaskTable, the values bound in order.
 const TASK_COLUMNS = [
   'id',
   'kind',
