@@ -245,6 +245,40 @@ describe.each(storeKinds())('checkout service (%s)', (kind) => {
     expect(back?.state).toBe('refunding');
   });
 
+  it("books a second wallet's payment of a paid checkout as one to refund, in the commit that books it", async () => {
+    const c = await checkouts.create(merchantId, { amountMinor: 700, currency: 'NZD', storeId, expiresInS: 600 });
+    const account = await bridge.accounts.createChannelAccount({
+      merchantId,
+      channel: 'wechat',
+      config: {},
+      secrets: {},
+    });
+    const first = `pay_first${kind}`;
+    const second = `pay_second${kind}`;
+    await bridge.orders.insert(checkoutOrder(c.id, account.id, { id: first }), 'test');
+    await bridge.orders.insert(checkoutOrder(c.id, account.id, { id: second }), 'test');
+    const paid = { state: 'paid', channelTradeNo: '4200FIRST', amount: money(700, 'NZD') } as const;
+    await bridge.payments.apply(first, paid, 'channel_notify');
+    expect((await checkouts.getById(c.id))!).toMatchObject({ status: 'paid', payment: { id: first } });
+    // The second wallet's order could not be closed in time, and its payment is reported too.
+    const head = await bridge.events.head();
+    const extra = await bridge.payments.apply(second, { ...paid, channelTradeNo: '4200SECOND' }, 'channel_notify');
+    expect(extra).toMatchObject({ status: 'paid', flagged: true });
+    expect((await bridge.events.read(head)).map((e) => e.type)).toEqual(['payment.flagged']);
+    const refunds = await bridge.store.db
+      .selectFrom('tasks')
+      .select('payload')
+      .where('kind', '=', 'refund.automatic')
+      .execute();
+    expect(refunds.map((t) => JSON.parse(t.payload).orderId)).toContain(second);
+    expect((await checkouts.getById(c.id))!).toMatchObject({ status: 'paid', payment: { id: first } });
+    expect((await checkouts.checkReturn(second))?.state).toBe('refunding');
+    expect((await checkouts.checkReturn(first))?.state).toBe('paid');
+    // Nothing is left for the checkout job to flag or refund a second time.
+    await checkouts.expireDue();
+    expect((await bridge.events.read(head)).map((e) => e.type)).toEqual(['payment.flagged']);
+  });
+
   it("allows return URLs only on the merchant's domains", () => {
     expect(assertAllowedUrl('https://shop.example/done', ['shop.example'], 'return_url').host).toBe('shop.example');
     expect(assertAllowedUrl('https://pay.shop.example/done', ['shop.example'], 'return_url').host).toBe(

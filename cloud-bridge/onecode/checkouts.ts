@@ -161,6 +161,10 @@ export class CheckoutService {
     });
     deps.payments.setHooks({
       onPaid: (order) => this.onOrderPaid(order),
+      paidElsewhere: async (order) => {
+        const c = order.checkout_id ? await this.repo.byId(order.checkout_id) : undefined;
+        return c?.status === 'paid' && c.paid_order_id !== order.id;
+      },
       onCreated: (order, outcome) => this.keepPresentation(order, outcome),
     });
   }

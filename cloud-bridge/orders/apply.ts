@@ -3,6 +3,7 @@ import type { Order } from '../store/orders-repo.js';
 import type { ChannelOutcome } from '../channels/channel.js';
 import type { RecordedMessage } from './recorder.js';
 import { decide, isEmpty } from './decide.js';
+import { isOpen } from './state-machine.js';
 import type { FlowContext } from './flow.js';
 import type { AuditEntry } from '../hq/audit.js';
 
@@ -40,7 +41,16 @@ export async function applyOutcome(
   for (let attempt = 0; attempt < 25; attempt++) {
     const order = attempt === 0 && options.known?.id === orderId ? options.known : await orders.byId(orderId);
     if (!order) throw new KauriError('order_not_found');
-    const decision = decide(order, outcome, { cause, now: clock.now(), syncAfterMs: options.syncAfterMs });
+    const paidElsewhere =
+      outcome.state === 'paid' && order.checkout_id !== null && isOpen(order.status)
+        ? ((await flow.hooks().paidElsewhere?.(order)) ?? false)
+        : false;
+    const decision = decide(order, outcome, {
+      cause,
+      now: clock.now(),
+      syncAfterMs: options.syncAfterMs,
+      paidElsewhere,
+    });
     let after: Order | undefined;
     if (isEmpty(decision)) {
       if (messages.length) await flow.writer.transaction((trx) => flow.writer.recordIn(trx, messages));

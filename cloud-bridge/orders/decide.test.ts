@@ -191,6 +191,41 @@ describe('decide: what a change carries', () => {
     ]);
   });
 
+  it("a second wallet's payment of a checkout another settled is booked, flagged and refunded, never announced as paid", () => {
+    const elsewhere = { cause: 'channel_notify', now: NOW, paidElsewhere: true };
+    for (const [status, to] of [
+      ['created', ['pending', 'paid']],
+      ['pending', ['paid']],
+    ] as const) {
+      const d = decide(order(status), OUTCOMES.paid!, elsewhere);
+      expect(d).toMatchObject({
+        to,
+        cause: 'channel_notify:paid_elsewhere',
+        events: ['payment.flagged'],
+        flag: 'A second wallet paid a checkout that was already paid; refunded automatically',
+        tasks: [
+          {
+            kind: AUTO_REFUND_TASK,
+            payload: { orderId: 'pay_1', reason: 'checkout already paid' },
+            dedupeKey: 'auto-refund:pay_1',
+            delayMs: 0,
+          },
+        ],
+      });
+      expect(d.patch).toMatchObject({ channel_trade_no: expect.any(String), paid_at: NOW.toISOString() });
+      expect(d.paid).toBeUndefined();
+    }
+    // Its own payment reported again changes nothing; another amount is still refused.
+    expect(decide(order('paid'), OUTCOMES.paid!, elsewhere).to).toEqual([]);
+    expect(decide(order('pending'), OUTCOMES.paid_wrong_currency!, elsewhere).refuse).toBeDefined();
+    // Without the checkout paid elsewhere, the same report is the sale's payment.
+    expect(decide(order('pending'), OUTCOMES.paid!, { cause: 'c', now: NOW })).toMatchObject({
+      to: ['paid'],
+      events: ['payment.paid'],
+      paid: true,
+    });
+  });
+
   it('pending fills only what is missing, and an unknown answer marks the cause and keeps the reason', () => {
     expect(decide(order('pending', { qr_code: 'old' }), OUTCOMES.pending!, { cause: 'c', now: NOW }).patch).toEqual({
       channel_trade_no: 'W1',

@@ -51,7 +51,17 @@ export interface DecideContext {
   readonly now: Date;
   /** When the order is still open afterwards, ask the channel again after this (unscaled ms). */
   readonly syncAfterMs?: number;
+  /** The order's checkout was already paid by another of its orders (a second wallet paid too). */
+  readonly paidElsewhere?: boolean;
 }
+
+/** The refund of a payment the shop did not take: one per order, at once. */
+const autoRefund = (orderId: string, reason: string): DecidedTask => ({
+  kind: AUTO_REFUND_TASK,
+  payload: { orderId, reason },
+  dedupeKey: `auto-refund:${orderId}`,
+  delayMs: 0,
+});
 
 const NOTHING: Omit<Decision, 'cause'> = { to: [], data: null, patch: {}, events: [], tasks: [] };
 
@@ -81,7 +91,7 @@ export function syncTask(orderId: string, delayMs: number): DecidedTask {
   return { kind: SYNC_TASK, payload: { orderId }, dedupeKey: `${SYNC_TASK}:${orderId}`, delayMs, earlier: true };
 }
 
-function decideState(order: Order, outcome: ChannelOutcome, { cause, now }: DecideContext): Decision {
+function decideState(order: Order, outcome: ChannelOutcome, { cause, now, paidElsewhere }: DecideContext): Decision {
   const status = order.status;
   const raw = 'raw' in outcome ? outcome.raw : undefined;
   switch (outcome.state) {
@@ -145,6 +155,20 @@ function decideState(order: Order, outcome: ChannelOutcome, { cause, now }: Deci
       };
       if (outcome.charged) patch.cny_charged_minor = outcome.charged.minor;
       if (outcome.rate) patch.rate = outcome.rate;
+      if ((status === 'created' || status === 'pending') && paidElsewhere) {
+        // A second wallet paid a checkout another already settled: the payment is kept and
+        // given back, as a late one is, in the commit that books it.
+        return {
+          ...NOTHING,
+          to: status === 'created' ? ['pending', 'paid'] : ['paid'],
+          cause: `${cause}:paid_elsewhere`,
+          data: raw ?? null,
+          patch,
+          events: ['payment.flagged'],
+          flag: 'A second wallet paid a checkout that was already paid; refunded automatically',
+          tasks: [autoRefund(order.id, 'checkout already paid')],
+        };
+      }
       if (status === 'created' || status === 'pending') {
         return {
           ...NOTHING,
@@ -169,14 +193,7 @@ function decideState(order: Order, outcome: ChannelOutcome, { cause, now }: Deci
           patch,
           events: ['payment.flagged'],
           flag: 'Paid after the order was closed; refunded automatically',
-          tasks: [
-            {
-              kind: AUTO_REFUND_TASK,
-              payload: { orderId: order.id, reason: 'paid after close' },
-              dedupeKey: `auto-refund:${order.id}`,
-              delayMs: 0,
-            },
-          ],
+          tasks: [autoRefund(order.id, 'paid after close')],
         };
       }
       // reversed or failed, yet the channel says paid: no state can hold this, so a person

@@ -57,6 +57,12 @@ export interface PaymentHooks {
   quotedChannels?: readonly ChannelName[];
   /** Called once an order under a checkout is paid (to close the siblings). */
   onPaid?(order: Order): Promise<void>;
+  /**
+   * Whether another order already settled this open order's checkout: asked before a paid
+   * report is decided, so a second wallet's payment is booked as one to refund (one commit,
+   * never announced as paid) rather than as the sale's.
+   */
+  paidElsewhere?(order: Order): Promise<boolean>;
   /** Called once a channel answered a create: checkouts keep what the payer's browser needs (JSAPI parameters, a page). */
   onCreated?(order: Order, outcome: ChannelOutcome): Promise<void>;
 }
