@@ -121,6 +121,28 @@ describe('SQLite group commit', () => {
     await close();
   });
 
+  it("waits for another connection's write lock off the event loop, so a holder in this process can commit", async () => {
+    const { db, dialect, close } = await open();
+    const raw = (dialect as unknown as { gc: { raw: SQLite.Database } }).gc.raw;
+    // A second bridge on the same file in this process (as an end-to-end test starts one).
+    const other = new SQLite(raw.name);
+    other.pragma('busy_timeout = 2000');
+    const second = new Kysely<T>({ dialect: new GroupCommitSqliteDialect(other) });
+    const t0 = performance.now();
+    // Both in one turn: the first opens a group and holds the write lock until it commits on a
+    // later turn; the second must wait for that without stopping the event loop.
+    const writes = [
+      db.insertInto('items').values({ id: 5000, tag: 'first' }).execute(),
+      second.insertInto('items').values({ id: 5001, tag: 'second' }).execute(),
+    ];
+    await Promise.all(writes);
+    expect(performance.now() - t0).toBeLessThan(1_000);
+    const rows = await second.selectFrom('items').select('id').where('id', '>=', 5000).orderBy('id').execute();
+    expect(rows).toEqual([{ id: 5000 }, { id: 5001 }]);
+    await second.destroy();
+    await close();
+  });
+
   it('a failing write does not poison the others in its group', async () => {
     const { db, seen, close } = await open();
     await db.insertInto('items').values({ id: 1, tag: 'taken' }).execute();

@@ -55,6 +55,11 @@ export interface GroupCommitStats {
 
 const STATEMENT_CACHE = 500;
 
+const isBusy = (err: unknown): boolean => {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+};
+
 /** The one SQLite connection, a FIFO lock over it, and the open group. */
 class GroupCommitter {
   private locked = false;
@@ -79,7 +84,13 @@ class GroupCommitter {
     Database.Statement
   >;
 
+  /** How long a write or a read waits for another connection's lock (the connection's busy_timeout). */
+  private readonly busyWaitMs: number;
+
   constructor(readonly raw: Database.Database) {
+    // The waiting is done here, off the event loop; SQLite itself answers BUSY at once.
+    this.busyWaitMs = Number(raw.pragma('busy_timeout', { simple: true })) || 5000;
+    raw.pragma('busy_timeout = 0');
     this.control = {
       begin: raw.prepare('BEGIN IMMEDIATE'),
       commit: raw.prepare('COMMIT'),
@@ -150,8 +161,11 @@ class GroupCommitter {
     return this.group !== undefined;
   }
 
-  /** Opens a group if none is (the caller holds the lock) and returns it. */
-  join(): Group {
+  /**
+   * Opens a group if none is (the caller holds the lock) and returns it; undefined when
+   * another connection holds the database's write lock (then `join` waits for it).
+   */
+  joinNow(): Group | undefined {
     if (!this.group) {
       // The safety level cannot change inside a transaction: NORMAL for this group's COMMIT
       // (its fsync follows off the event loop), FULL again once it is committed.
@@ -161,6 +175,7 @@ class GroupCommitter {
         this.exec('begin');
       } catch (err) {
         this.pragmas.full.run();
+        if (isBusy(err)) return undefined;
         throw err;
       }
       let resolve!: () => void;
@@ -176,6 +191,41 @@ class GroupCommitter {
     this.group.units++;
     this.stats.units++;
     return this.group;
+  }
+
+  /**
+   * Opens or joins a group, waiting off the event loop while another connection (a CLI on
+   * the same file, another bridge in this process) holds the write lock. SQLite's own busy
+   * wait would sleep on the event loop: every request stalls, and a holder in this same
+   * process could never commit, so the wait would run out (SQLITE_BUSY after busy_timeout).
+   */
+  async join(): Promise<Group> {
+    return this.joinNow() ?? (await this.whenFree(() => this.joinNow()));
+  }
+
+  /** A read outside any group, waiting off the event loop if the database is busy. */
+  async read<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+    const once = (): QueryResult<R> | undefined => {
+      try {
+        return this.run<R>(compiled);
+      } catch (err) {
+        if (isBusy(err)) return undefined;
+        throw err;
+      }
+    };
+    return once() ?? (await this.whenFree(once));
+  }
+
+  private async whenFree<T>(attempt: () => T | undefined): Promise<T> {
+    const deadline = performance.now() + this.busyWaitMs;
+    for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+      if (performance.now() >= deadline) {
+        throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      const done = attempt();
+      if (done !== undefined) return done;
+    }
   }
 
   /** SQLite rolled the whole transaction back by itself (disk full, I/O error): the group is lost. */
@@ -315,13 +365,13 @@ class Unit implements DatabaseConnection {
       if (stmt.readonly && !this.gc.groupOpen) {
         // It may see a committed group whose fsync is still running: answered after it.
         unsynced = this.gc.unsynced;
-        return this.gc.run<R>(compiled);
+        return await this.gc.read<R>(compiled);
       }
       if (stmt.readonly) {
-        group = this.gc.join();
+        group = this.gc.joinNow() ?? (await this.gc.join());
         return this.gc.run<R>(compiled);
       }
-      group = this.gc.join();
+      group = this.gc.joinNow() ?? (await this.gc.join());
       try {
         // A failed statement undoes only itself (SQLite's statement journal) unless
         // SQLite had to abandon the whole transaction, which checkAborted catches.
@@ -357,7 +407,7 @@ class GroupCommitDriver implements Driver {
     const unit = connection as Unit;
     await this.gc.lock();
     try {
-      unit.group = this.gc.join();
+      unit.group = this.gc.joinNow() ?? (await this.gc.join());
       this.gc.exec('savepoint');
       unit.txn = true;
     } catch (err) {
