@@ -215,6 +215,14 @@ describe('decide: what a change carries', () => {
       expect(d.patch).toMatchObject({ channel_trade_no: expect.any(String), paid_at: NOW.toISOString() });
       expect(d.paid).toBeUndefined();
     }
+    expect(decide(order('pending'), OUTCOMES.paid!, elsewhere).data).toEqual(OUTCOMES.paid!.raw);
+    // A closed order is a late payment whatever the checkout; a final one is a person's to look at.
+    expect(decide(order('closed'), OUTCOMES.paid!, elsewhere).cause).toBe('channel_notify:late_payment');
+    for (const s of ['reversed', 'failed'] as const)
+      expect(decide(order(s), OUTCOMES.paid!, elsewhere)).toMatchObject({
+        to: [],
+        note: { cause: 'paid_after_final' },
+      });
     // Its own payment reported again changes nothing; another amount is still refused.
     expect(decide(order('paid'), OUTCOMES.paid!, elsewhere).to).toEqual([]);
     expect(decide(order('pending'), OUTCOMES.paid_wrong_currency!, elsewhere).refuse).toBeDefined();
