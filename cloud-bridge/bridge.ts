@@ -61,7 +61,7 @@ import { installPayoutJobs, type PayoutScheduleOptions } from './payouts/jobs.js
 const SECRET_QUERY = /([?&](?:code|state|auth_code|token|access_token|secret|password|key)=)[^&#]*/gi;
 
 /** The request's URL as the access log keeps it. */
-export function loggedUrl(url: string): string {
+function loggedUrl(url: string): string {
   return url.includes('?') ? url.replace(SECRET_QUERY, '$1[redacted]') : url;
 }
 

@@ -65,6 +65,20 @@ describe.each(storeKinds())('checkout service (%s)', (kind) => {
       ...over,
     });
 
+  const wechatAccount = () =>
+    bridge.accounts.createChannelAccount({ merchantId, channel: 'wechat', config: {}, secrets: {} });
+  /** The orders whose automatic refund is queued (or was run). */
+  const autoRefunded = async () =>
+    (await bridge.store.db.selectFrom('tasks').select('payload').where('kind', '=', 'refund.automatic').execute()).map(
+      (t) => (JSON.parse(t.payload) as { orderId: string }).orderId,
+    );
+  const pastExpiry = (checkoutId: string) =>
+    bridge.store.db
+      .updateTable('checkouts')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .where('id', '=', checkoutId)
+      .execute();
+
   it('creates a checkout with an unguessable token and an absolute URL, and finds it again', async () => {
     const c = await checkouts.create(merchantId, { amountMinor: 1250, currency: 'NZD', storeId, terminalId: 'trm_1' });
     expect(c.status).toBe('open');
@@ -144,12 +158,7 @@ describe.each(storeKinds())('checkout service (%s)', (kind) => {
 
   it('settles a checkout whose paid order the hook missed, instead of expiring it', async () => {
     const c = await checkouts.create(merchantId, { amountMinor: 700, currency: 'NZD', storeId, expiresInS: 30 });
-    const account = await bridge.accounts.createChannelAccount({
-      merchantId,
-      channel: 'wechat',
-      config: {},
-      secrets: {},
-    });
+    const account = await wechatAccount();
     await bridge.orders.insert(
       checkoutOrder(c.id, account.id, {
         id: `pay_missed${kind}`,
@@ -163,11 +172,7 @@ describe.each(storeKinds())('checkout service (%s)', (kind) => {
       }),
       'test',
     );
-    await bridge.store.db
-      .updateTable('checkouts')
-      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
-      .where('id', '=', c.id)
-      .execute();
+    await pastExpiry(c.id);
     const head = await bridge.events.head();
     await checkouts.expireDue();
     const after = (await checkouts.getById(c.id))!;
@@ -188,24 +193,14 @@ describe.each(storeKinds())('checkout service (%s)', (kind) => {
     await checkouts.expireDue();
     expect((await bridge.orders.byId(`pay_missed2${kind}`))!.flagged).toBe(true);
     expect((await bridge.orders.byId(`pay_missed${kind}`))!.flagged).toBe(false);
-    const tasks = await bridge.store.db
-      .selectFrom('tasks')
-      .select(['kind', 'payload'])
-      .where('kind', '=', 'refund.automatic')
-      .execute();
-    expect(tasks.map((t) => JSON.parse(t.payload).orderId)).toContain(`pay_missed2${kind}`);
+    expect(await autoRefunded()).toContain(`pay_missed2${kind}`);
     await checkouts.expireDue();
     expect((await bridge.events.read(head, { types: ['payment.flagged'] })).length).toBe(1);
   });
 
   it('is never settled by a payment made after its order closed: that one is refunded, and the customer is told', async () => {
     const c = await checkouts.create(merchantId, { amountMinor: 700, currency: 'NZD', storeId, expiresInS: 600 });
-    const account = await bridge.accounts.createChannelAccount({
-      merchantId,
-      channel: 'wechat',
-      config: {},
-      secrets: {},
-    });
+    const account = await wechatAccount();
     const id = `pay_late${kind}`;
     // The customer's first H5 order under the checkout; the bridge closes it while the checkout
     // stays open (a renewed link, an HQ close), and then the wallet reports it paid after all.
@@ -220,22 +215,13 @@ describe.each(storeKinds())('checkout service (%s)', (kind) => {
     expect(late).toMatchObject({ status: 'paid', flagged: true });
     // Told as flagged, never as paid: nobody hands goods over for money that goes back.
     expect((await bridge.events.read(head)).map((e) => e.type)).toEqual(['payment.flagged']);
-    const refunds = await bridge.store.db
-      .selectFrom('tasks')
-      .select('payload')
-      .where('kind', '=', 'refund.automatic')
-      .execute();
-    expect(refunds.map((t) => JSON.parse(t.payload).orderId)).toContain(id);
+    expect(await autoRefunded()).toContain(id);
 
     // The checkout job (every 5 s) and its expiry pass it over: the checkout stays open.
     await checkouts.expireDue();
     expect((await checkouts.getById(c.id))!.status).toBe('open');
     expect((await bridge.events.read(head)).map((e) => e.type)).toEqual(['payment.flagged']);
-    await bridge.store.db
-      .updateTable('checkouts')
-      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
-      .where('id', '=', c.id)
-      .execute();
+    await pastExpiry(c.id);
     await checkouts.expireDue();
     expect((await checkouts.getById(c.id))!.status).toBe('expired');
     expect((await bridge.events.read(head)).map((e) => e.type)).toEqual(['payment.flagged', 'checkout.expired']);
@@ -247,12 +233,7 @@ describe.each(storeKinds())('checkout service (%s)', (kind) => {
 
   it("books a second wallet's payment of a paid checkout as one to refund, in the commit that books it", async () => {
     const c = await checkouts.create(merchantId, { amountMinor: 700, currency: 'NZD', storeId, expiresInS: 600 });
-    const account = await bridge.accounts.createChannelAccount({
-      merchantId,
-      channel: 'wechat',
-      config: {},
-      secrets: {},
-    });
+    const account = await wechatAccount();
     const first = `pay_first${kind}`;
     const second = `pay_second${kind}`;
     await bridge.orders.insert(checkoutOrder(c.id, account.id, { id: first }), 'test');
@@ -265,12 +246,7 @@ describe.each(storeKinds())('checkout service (%s)', (kind) => {
     const extra = await bridge.payments.apply(second, { ...paid, channelTradeNo: '4200SECOND' }, 'channel_notify');
     expect(extra).toMatchObject({ status: 'paid', flagged: true });
     expect((await bridge.events.read(head)).map((e) => e.type)).toEqual(['payment.flagged']);
-    const refunds = await bridge.store.db
-      .selectFrom('tasks')
-      .select('payload')
-      .where('kind', '=', 'refund.automatic')
-      .execute();
-    expect(refunds.map((t) => JSON.parse(t.payload).orderId)).toContain(second);
+    expect(await autoRefunded()).toContain(second);
     expect((await checkouts.getById(c.id))!).toMatchObject({ status: 'paid', payment: { id: first } });
     expect((await checkouts.checkReturn(second))?.state).toBe('refunding');
     expect((await checkouts.checkReturn(first))?.state).toBe('paid');

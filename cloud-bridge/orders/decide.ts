@@ -155,24 +155,33 @@ function decideState(order: Order, outcome: ChannelOutcome, { cause, now, paidEl
       };
       if (outcome.charged) patch.cny_charged_minor = outcome.charged.minor;
       if (outcome.rate) patch.rate = outcome.rate;
+      const toPaid: PaymentStatus[] = status === 'created' ? ['pending', 'paid'] : ['paid'];
+      // A payment the shop does not take is kept, given back automatically and told to HQ,
+      // all in the commit that books it; announced as flagged, never as paid, so a merchant
+      // (or a counter) that hands over the goods on payment.paid does not do so for money
+      // that is going back.
+      const keepAndRefund = (why: string, flag: string, reason: string): Decision => ({
+        ...NOTHING,
+        to: toPaid,
+        cause: `${cause}:${why}`,
+        data: raw ?? null,
+        patch,
+        events: ['payment.flagged'],
+        flag,
+        tasks: [autoRefund(order.id, reason)],
+      });
       if ((status === 'created' || status === 'pending') && paidElsewhere) {
-        // A second wallet paid a checkout another already settled: the payment is kept and
-        // given back, as a late one is, in the commit that books it.
-        return {
-          ...NOTHING,
-          to: status === 'created' ? ['pending', 'paid'] : ['paid'],
-          cause: `${cause}:paid_elsewhere`,
-          data: raw ?? null,
-          patch,
-          events: ['payment.flagged'],
-          flag: 'A second wallet paid a checkout that was already paid; refunded automatically',
-          tasks: [autoRefund(order.id, 'checkout already paid')],
-        };
+        // A second wallet paid a checkout another already settled.
+        return keepAndRefund(
+          'paid_elsewhere',
+          'A second wallet paid a checkout that was already paid; refunded automatically',
+          'checkout already paid',
+        );
       }
       if (status === 'created' || status === 'pending') {
         return {
           ...NOTHING,
-          to: status === 'created' ? ['pending', 'paid'] : ['paid'],
+          to: toPaid,
           cause,
           data: raw ?? null,
           patch,
@@ -181,20 +190,12 @@ function decideState(order: Order, outcome: ChannelOutcome, { cause, now, paidEl
         };
       }
       if (status === 'closed') {
-        // Paid after we closed it (cancelled, expired, another wallet won): keep the payment,
-        // give the money back automatically, and tell HQ — all in the commit that books it.
-        // Announced as flagged, never as paid: a merchant (or a counter) that hands over the
-        // goods on payment.paid must not do so for money that is going back.
-        return {
-          ...NOTHING,
-          to: ['paid'],
-          cause: `${cause}:late_payment`,
-          data: raw ?? null,
-          patch,
-          events: ['payment.flagged'],
-          flag: 'Paid after the order was closed; refunded automatically',
-          tasks: [autoRefund(order.id, 'paid after close')],
-        };
+        // Paid after we closed it (cancelled, expired, another wallet won).
+        return keepAndRefund(
+          'late_payment',
+          'Paid after the order was closed; refunded automatically',
+          'paid after close',
+        );
       }
       // reversed or failed, yet the channel says paid: no state can hold this, so a person
       // must look (the money is with the channel, never lost from sight).

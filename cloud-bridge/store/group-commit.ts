@@ -203,17 +203,19 @@ class GroupCommitter {
     return this.joinNow() ?? (await this.whenFree(() => this.joinNow()));
   }
 
-  /** A read outside any group, waiting off the event loop if the database is busy. */
+  /** A read outside any group; undefined when the database is busy (then `read` waits). */
+  readNow<R>(compiled: CompiledQuery): QueryResult<R> | undefined {
+    try {
+      return this.run<R>(compiled);
+    } catch (err) {
+      if (isBusy(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** A read outside any group, waiting off the event loop while the database is busy. */
   async read<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    const once = (): QueryResult<R> | undefined => {
-      try {
-        return this.run<R>(compiled);
-      } catch (err) {
-        if (isBusy(err)) return undefined;
-        throw err;
-      }
-    };
-    return once() ?? (await this.whenFree(once));
+    return this.readNow<R>(compiled) ?? (await this.whenFree(() => this.readNow<R>(compiled)));
   }
 
   private async whenFree<T>(attempt: () => T | undefined): Promise<T> {
@@ -365,7 +367,7 @@ class Unit implements DatabaseConnection {
       if (stmt.readonly && !this.gc.groupOpen) {
         // It may see a committed group whose fsync is still running: answered after it.
         unsynced = this.gc.unsynced;
-        return await this.gc.read<R>(compiled);
+        return this.gc.readNow<R>(compiled) ?? (await this.gc.read<R>(compiled));
       }
       if (stmt.readonly) {
         group = this.gc.joinNow() ?? (await this.gc.join());
