@@ -99,6 +99,12 @@ export interface RefundRequest {
   readonly channelRefundNo: string;
   readonly amount: Money;
   readonly reason?: string;
+  /**
+   * What this order's earlier refunds that have not failed add up to, in the order's currency.
+   * A channel that converts (the bank, in CNY) rounds each part from the running total, so the
+   * parts add up to exactly what was paid however the order is split.
+   */
+  readonly refundedBefore?: Money;
 }
 
 export type RefundOutcome =

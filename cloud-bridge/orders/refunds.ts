@@ -5,7 +5,7 @@ import { money } from '../../protocol/money.js';
 import { nowIso } from '../store/db.js';
 import type { Database } from '../store/schema.js';
 import { isUniqueViolation, RetryRefund, type Order, type Refund } from '../store/orders-repo.js';
-import type { RefundOutcome } from '../channels/channel.js';
+import type { OrderRef, RefundOutcome, RefundRequest } from '../channels/channel.js';
 import type { RecordedMessage } from './recorder.js';
 import type { Wakeups } from './commit.js';
 import { REFUND_TASK, type DecidedTask } from './decide.js';
@@ -115,21 +115,36 @@ function sendingLease(flow: FlowContext, now: Date): Pick<Refund, 'sending_until
   };
 }
 
+/**
+ * What the channel is asked for a refund: with what the order's earlier refunds that have not
+ * failed add up to, earlier meaning created before it (ties by id, so of two refunds reserved
+ * at once exactly one counts the other).
+ */
+async function refundRequest(flow: FlowContext, refund: Refund, order: OrderRef): Promise<RefundRequest> {
+  const earlier = (await flow.deps.orders.refundsOf(refund.order_id)).filter(
+    (r) =>
+      r.status !== 'failed' &&
+      (r.created_at < refund.created_at || (r.created_at === refund.created_at && r.id < refund.id)),
+  );
+  return {
+    order,
+    channelRefundNo: refund.channel_refund_no,
+    amount: money(refund.amount_minor, refund.currency),
+    reason: refund.reason ?? undefined,
+    refundedBefore: money(
+      earlier.reduce((sum, r) => sum + r.amount_minor, 0),
+      refund.currency,
+    ),
+  };
+}
+
 /** Sends a refund whose send lease this process holds, and applies the answer. */
 async function send(flow: FlowContext, refund: Refund): Promise<Refund> {
   const order = (await flow.deps.orders.byId(refund.order_id))!;
   const messages: RecordedMessage[] = [];
   const { channel, ctx, ref } = await channelFor(flow.deps, order, messages);
-  const outcome = await ask(
-    () =>
-      channel.refund(ctx, {
-        order: ref,
-        channelRefundNo: refund.channel_refund_no,
-        amount: money(refund.amount_minor, refund.currency),
-        reason: refund.reason ?? undefined,
-      }),
-    unknown,
-  );
+  const req = await refundRequest(flow, refund, ref);
+  const outcome = await ask(() => channel.refund(ctx, req), unknown);
   flow.writer.crash('refund:answered');
   return applyRefundOutcome(flow, refund.id, outcome, messages, { sendEnded: true });
 }
@@ -208,12 +223,7 @@ export async function checkRefund(flow: FlowContext, refundId: string): Promise<
   const order = (await deps.orders.byId(refund.order_id))!;
   const messages: RecordedMessage[] = [];
   const { channel, ctx, ref } = await channelFor(deps, order, messages);
-  const req = {
-    order: ref,
-    channelRefundNo: refund.channel_refund_no,
-    amount: money(refund.amount_minor, refund.currency),
-    reason: refund.reason ?? undefined,
-  };
+  const req = await refundRequest(flow, refund, ref);
   if (channel.refundListLagMs === undefined) {
     // The channel keys refunds by our number: asking again (or sending again) is safe.
     const outcome = await ask(

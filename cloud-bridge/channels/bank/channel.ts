@@ -179,15 +179,18 @@ export class BankChannel implements Channel {
 
   async refund(ctx: ChannelContext, req: RefundRequest): Promise<RefundOutcome> {
     const a = bankAccount(ctx.account);
-    let cny = refundCny(req.amount, req.order.amount, req.order.payAmount);
+    let cny = refundCny(req.amount, req.order.amount, req.order.payAmount, req.refundedBefore);
     if (req.order.payAmount && cny.minor < req.order.payAmount.minor) {
-      // Partial refunds are rounded each; never ask for more than the gateway still holds.
+      // A second guard, should our own record of earlier refunds be short of the gateway's:
+      // never ask for more than the gateway still holds.
       const list = await this.refundList(ctx, a, req).catch(() => undefined);
       if (list) {
         const before = list.reduce((sum, r) => sum + parseDecimal(r.refamount, 'CNY').minor, 0);
         cny = money(Math.max(0, Math.min(cny.minor, req.order.payAmount.minor - before)), 'CNY');
       }
     }
+    // Nothing of it left at the gateway: asking for 0.00 would only be refused.
+    if (cny.minor <= 0) return { state: 'failed', reason: 'nothing of this payment is left to refund at the gateway' };
     const amount = toDecimalString(cny);
     const oprt = 'kauri';
     // Our refund number leads v_refreason: the refund list has no other field to find it by.
