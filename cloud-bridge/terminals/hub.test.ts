@@ -331,6 +331,69 @@ describe('terminal link (bridge side)', () => {
     c.ws.close();
   });
 
+  it('makes one checkout of a checkout.create sent again on a new link while the first run is still going', async () => {
+    const t = await pairAt('store-a');
+    const auth = terminalAuthorization(t.terminalId, t.secret);
+    const key = 'key-checkout-reconnect';
+    const cmd = JSON.stringify({
+      v: 1,
+      type: 'command',
+      key,
+      name: 'checkout.create',
+      args: { amountMinor: 4200, currency: 'NZD' },
+    });
+    // The first run stalls before it writes (its merchant read), as on a slow database.
+    const accounts = bridge.accounts;
+    const getMerchant = accounts.getMerchant.bind(accounts);
+    let firstRead: () => void = () => {};
+    const firstReading = new Promise<void>((r) => (firstRead = r));
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    accounts.getMerchant = async (...a) => {
+      if (calls++ === 0) {
+        firstRead();
+        await held;
+      }
+      return getMerchant(...a);
+    };
+    try {
+      const first = await connect(wsUrl, auth);
+      first.ws.send(JSON.stringify({ v: 1, type: 'hello', lastSeq: await bridge.events.head() }));
+      await first.next((m) => m.type === 'welcome');
+      first.ws.send(cmd);
+      await firstReading;
+      // The counter's link drops; it reconnects and its outbox sends the command again.
+      const second = await connect(wsUrl, auth);
+      second.ws.send(JSON.stringify({ v: 1, type: 'hello', lastSeq: await bridge.events.head() }));
+      await second.next((m) => m.type === 'welcome');
+      second.ws.send(cmd);
+      const answer = (await second.next((m) => m.type === 'result')) as { ok: boolean; data: { id: string } };
+      expect(answer.ok).toBe(true);
+      release();
+      // The first run finishes after the second: it must add nothing and change no record.
+      const db = bridge.store.db;
+      const checkouts = async () =>
+        db.selectFrom('checkouts').select('id').where('terminal_id', '=', t.terminalId).execute();
+      for (let i = 0; i < 100 && calls < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await checkouts()).toEqual([{ id: answer.data.id }]);
+      expect(await bridge.terminals.repo.doneCommands(t.terminalId, [key])).toEqual(
+        new Map([[key, { ok: true, data: answer.data }]]),
+      );
+      // And a third send is answered with that one checkout.
+      second.ws.send(cmd);
+      expect(await second.next((m) => m.type === 'result')).toMatchObject({
+        replayed: true,
+        data: { id: answer.data.id },
+      });
+      second.ws.close();
+    } finally {
+      release();
+      accounts.getMerchant = getMerchant;
+    }
+  });
+
   it('answers a burst of commands in the order sent, each once, recorded before it is answered', async () => {
     const t = await pairAt('store-a');
     const c = await connect(wsUrl, terminalAuthorization(t.terminalId, t.secret));

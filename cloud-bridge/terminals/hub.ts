@@ -409,35 +409,70 @@ export class TerminalHub {
       if (before !== undefined) {
         held.push({ msg, result: { ...(before as CommandAnswer), replayed: true }, record: false });
       } else {
-        // A command whose change is one transaction (checkout.create) writes its record in
-        // that transaction: one commit on the sale's path instead of two, and never a
-        // checkout on disk without the record that answers a resend of its command.
-        let recordedWithIt = false;
-        const result = await this.execute(
-          c,
-          msg,
-          UNRECORDED.has(msg.name)
-            ? undefined
-            : async (data, trx) => {
-                await terminals.recordCommands(trx, c.terminal.id, [
-                  { key: msg.key, name: msg.name, result: { ok: true, data } satisfies CommandAnswer },
-                ]);
-                recordedWithIt = true;
-              },
-        );
-        // A wrong PIN or an internal failure is not recorded: the same command may be tried
-        // again and deserves a fresh answer. Nor is a question (UNRECORDED).
-        const transient =
-          UNRECORDED.has(msg.name) ||
-          (!result.ok && ['manager_pin_invalid', 'manager_pin_locked', 'internal'].includes(result.error!.code));
-        if (!transient) done.set(msg.key, result); // the same key twice in one burst: answered once, then replayed
-        // Recorded with its change only if that change committed (the command answered ok).
-        held.push({ msg, result, record: !transient && !(result.ok && recordedWithIt) });
+        const { result, record, answered } = await this.runCommand(c, msg);
+        if (answered) done.set(msg.key, answered); // the same key twice in one burst: answered once, then replayed
+        held.push({ msg, result, record });
       }
       if (held.length === 1) heldSince = performance.now();
       if (performance.now() - heldSince >= BATCH_HOLD_MS) await release();
     }
     await release();
+  }
+
+  /**
+   * Runs one command not yet done: its answer, whether that answer is still to be recorded,
+   * and the answer a repeat of the same key should get (none for an answer worth a fresh try).
+   */
+  private async runCommand(
+    c: Connection,
+    msg: CommandMessage,
+  ): Promise<{ result: CommandAnswer; record: boolean; answered?: CommandAnswer }> {
+    const { terminals } = this.deps;
+    // A command whose change is one transaction (checkout.create) writes its record in that
+    // transaction: one commit on the sale's path instead of two, and never a checkout on disk
+    // without the record that answers a resend of its command.
+    let recordedWithIt = false;
+    let recordedElsewhere = false;
+    const result = await this.execute(
+      c,
+      msg,
+      UNRECORDED.has(msg.name)
+        ? undefined
+        : async (data, trx) => {
+            const answer = { ok: true, data } satisfies CommandAnswer;
+            if (
+              !(await terminals.recordCommandOnce(trx, c.terminal.id, { key: msg.key, name: msg.name, result: answer }))
+            ) {
+              // Done meanwhile by another run of the same command (a counter that reconnected
+              // and sent it again while it ran): this run's change is undone.
+              recordedElsewhere = true;
+              throw new KauriError('idempotency_conflict', 'This command was carried out by another run of it');
+            }
+            recordedWithIt = true;
+          },
+    );
+    if (recordedElsewhere) {
+      // The other run's answer, as a resend after it would have had. Its record committed
+      // before this run's insert could see it, or joins this read's commit (SQLite).
+      const other = (await terminals.doneCommands(c.terminal.id, [msg.key])).get(msg.key) as CommandAnswer | undefined;
+      if (other) return { result: { ...other, replayed: true }, record: false, answered: other };
+      const busy = new KauriError(
+        'internal',
+        'The command is still being carried out; it will be answered when sent again',
+      );
+      return { result: { ok: false, error: errorBody(busy) }, record: false };
+    }
+    // A wrong PIN or an internal failure is not recorded: the same command may be tried
+    // again and deserves a fresh answer. Nor is a question (UNRECORDED).
+    const transient =
+      UNRECORDED.has(msg.name) ||
+      (!result.ok && ['manager_pin_invalid', 'manager_pin_locked', 'internal'].includes(result.error!.code));
+    // Recorded with its change only if that change committed (the command answered ok).
+    return {
+      result,
+      record: !transient && !(result.ok && recordedWithIt),
+      answered: transient ? undefined : result,
+    };
   }
 
   private async execute(c: Connection, msg: CommandMessage, record?: RecordAnswer): Promise<CommandAnswer> {

@@ -403,6 +403,34 @@ export class TerminalsRepo {
     }
   }
 
+  /**
+   * Writes the answer of a command whose change commits with it (checkout.create), unless the
+   * command is recorded already: false then, and the caller rolls its change back. The same
+   * command run twice at once (a counter that reconnected and sent it again while the first
+   * run was still going, on this bridge or another) makes one checkout, not two.
+   */
+  async recordCommandOnce(
+    trx: Kysely<Database>,
+    terminalId: string,
+    answer: { key: string; name: string; result: unknown },
+  ): Promise<boolean> {
+    const now = this.now();
+    const r = await (trx as unknown as Kysely<Tables>)
+      .insertInto('terminal_commands')
+      .values({
+        terminal_id: terminalId,
+        idem_key: answer.key,
+        name: answer.name,
+        status: 'done',
+        result: JSON.stringify(answer.result),
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.columns(['terminal_id', 'idem_key']).doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
   async countCommands(terminalId: string): Promise<number> {
     const r = await this.db
       .selectFrom('terminal_commands')
