@@ -341,6 +341,29 @@ async function load(
   };
 }
 
+/** Bridge processes started one after another (each seeds the demo merchant; at once they would race). */
+async function spawnMore<T>(n: number, start: () => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let k = 0; k < n; k++) out.push(await start());
+  return out;
+}
+
+/** Rows measured at once against several processes, as one: rates and counts add up; each percentile is the worst of the processes'. */
+function combined(label: { target: string; mode: string }, parts: Measure[]): Measure {
+  const sum = (k: 'rps' | 'ok' | 'bad') => parts.reduce((a, p) => a + p[k], 0);
+  const worst = (k: 'p50' | 'p90' | 'p99' | 'max') => Math.max(...parts.map((p) => p[k]));
+  return {
+    ...label,
+    rps: sum('rps'),
+    ok: sum('ok'),
+    bad: sum('bad'),
+    p50: worst('p50'),
+    p90: worst('p90'),
+    p99: worst('p99'),
+    max: worst('max'),
+  };
+}
+
 async function pgReachable(): Promise<boolean> {
   const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
   try {
@@ -491,6 +514,63 @@ export async function run(
         ratios.push(
           `${name}: ${f(flat.rps)} payments/s against the simulator's ${f(ceiling.rps)} unifiedorder/s measured just before = **${((100 * flat.rps) / ceiling.rps).toFixed(0)}%** (target ≥ 25%)`,
         );
+        // KAURI_BENCH_BRIDGES=N (N > 1): one more flat-out row with N bridge processes on the
+        // same store and simulator, the load spread evenly over them (instances share nothing
+        // but the database). It shows what more processes buy on this machine's cores.
+        const processes = Number(process.env.KAURI_BENCH_BRIDGES ?? 1);
+        if (processes > 1) {
+          log(`payments API on ${name}: ${processes} bridge processes flat out…`);
+          const more = await spawnMore(processes - 1, () =>
+            spawnBridge(db.url, sim.url, stateDir, filesDir, { env: { KAURI_PG_POOL_MAX: String(PG_POOL) } }),
+          );
+          try {
+            const each = [{ url, headers, pid: bridge.pid }].concat(
+              more.map((m) => ({
+                url: `${m.url}/api/v1/payments`,
+                headers: { authorization: `Bearer ${m.apiKey}` },
+                pid: m.pid,
+              })),
+            );
+            for (const e of each.slice(1))
+              await load({ target: 'warm-up', mode: '' }, e.url, {
+                seconds: 2,
+                connections: 4,
+                headers: e.headers,
+                body,
+              });
+            const cpuBefore = each.map((e) => processCpuMs(e.pid));
+            const pgBefore = kind === 'postgres' ? postgresCpuMs() : undefined;
+            const label = {
+              target: `POST /api/v1/payments, WeChat NATIVE, ${name}, ${processes} bridge processes`,
+              mode: 'flat out',
+            };
+            const parts = await Promise.all(
+              each.map((e) =>
+                load(label, e.url, {
+                  seconds,
+                  connections: Math.ceil(connections / processes),
+                  headers: e.headers,
+                  body,
+                }),
+              ),
+            );
+            const together = combined(label, parts);
+            measures.push(together);
+            const n = together.ok || 1;
+            const bridgesMs = each.reduce((sum, e, k) => sum + processCpuMs(e.pid) - cpuBefore[k]!, 0);
+            const line = [`the ${processes} bridge processes together ${(bridgesMs / n).toFixed(2)} ms`];
+            if (pgBefore !== undefined)
+              line.push(`PostgreSQL's processes ${((postgresCpuMs() - pgBefore) / n).toFixed(2)} ms`);
+            cpuPerPayment.push(
+              `${name}, ${processes} bridge processes, flat out: ${line.join(', ')} (${together.ok} payments)`,
+            );
+            ratios.push(
+              `${name}, ${processes} bridge processes: ${f(together.rps)} payments/s = **${((100 * together.rps) / ceiling.rps).toFixed(0)}%** of the same ceiling (one process: ${((100 * flat.rps) / ceiling.rps).toFixed(0)}%)`,
+            );
+          } finally {
+            for (const m of more) await m.stop();
+          }
+        }
       } finally {
         const stats = await bridge.stop();
         const gc = stats.groupCommit;
