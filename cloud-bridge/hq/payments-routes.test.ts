@@ -479,4 +479,52 @@ describe.each(storeKinds())('back-office payments (%s)', (kind) => {
     expect(http.text.trimEnd().split('\n')).toHaveLength(n + 1);
     expect(http.headers.get('content-length')).toBeNull();
   });
+
+  // Last: these add refunds and a payment that the lists and exports above do not expect.
+  it("caps what one user refunds of a payment in all at the user's limit, not each part of it", async () => {
+    // sm (limit 5000) refunded 3000 of a1 above; parts under the limit stop at the limit.
+    const path = `/hq/api/payments/${pay.a1!.id}/refunds`;
+    const upTo = await post('sm', path, { amountMinor: 2000, reason: 'second part' });
+    expect(upTo.status).toBe(201);
+    const past = await post('sm', path, { amountMinor: 1, reason: 'third part' });
+    expect([past.status, past.json.error.code]).toEqual([403, 'refund_limit_exceeded']);
+    expect(past.json.error.message).toContain('5000 minor units you have already refunded');
+    const before = gateway.calls.refund;
+    // Another user's refunds are theirs: a merchant admin without a limit still refunds.
+    expect((await post('ma', path, { amountMinor: 100, reason: 'by the admin' })).status).toBe(201);
+    expect(gateway.calls.refund).toBe(before + 1);
+    const detail = await get('ma', `/hq/api/payments/${pay.a1!.id}`);
+    expect(detail.json.refunded).toMatchObject({ minor: 5100 });
+    const rows = await bridge.store.db
+      .selectFrom('refunds')
+      .select(['requested_by', 'amount_minor'])
+      .where('order_id', '=', pay.a1!.id)
+      .orderBy('created_at')
+      .execute();
+    expect(rows.map((r) => Number(r.amount_minor))).toEqual([3000, 2000, 100]);
+    expect(new Set(rows.slice(0, 2).map((r) => r.requested_by)).size).toBe(1);
+    expect(rows[2]!.requested_by).not.toBe(rows[0]!.requested_by);
+  });
+
+  it('lets no two parts sent at once take a user past the limit', async () => {
+    // sm's limit is 5000; a2 is in A2, outside sm's stores, so a fresh payment in A1.
+    const o = await bridge.payments.createPayment(
+      ids.A!,
+      { out_trade_no: 'INV-LIMIT', amount_minor: 9000, currency: 'NZD', channel: 'wechat', mode: 'native' },
+      { storeId: ids.A1 },
+    );
+    gateway.pay(o.channel_order_no);
+    await bridge.payments.checkOrder(o.id);
+    const path = `/hq/api/payments/${o.id}/refunds`;
+    const answers = await Promise.all(
+      [1, 2, 3].map((i) => post('sm', path, { amountMinor: 2000, reason: `part ${i}` })),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 201, 403]);
+    const refunded = await bridge.store.db
+      .selectFrom('refunds')
+      .select('amount_minor')
+      .where('order_id', '=', o.id)
+      .execute();
+    expect(refunded.reduce((sum, r) => sum + Number(r.amount_minor), 0)).toBe(4000);
+  });
 });

@@ -34,7 +34,7 @@ export interface BackOfficePaymentDeps {
       merchantId: string,
       outTradeNo: string,
       input: { out_refund_no: string; amount_minor: number; reason?: string },
-      options?: { audit?: AuditEntry },
+      options?: { audit?: AuditEntry; requester?: { userId: string; limitMinor: number | null } },
     ): Promise<{ refund: Refund; order: Order }>;
     closeOrder(order: Order, cause: string, audit?: AuditEntry): Promise<Order>;
   };
@@ -262,6 +262,7 @@ export function registerBackOfficePayments(hq: FastifyInstance, deps: BackOffice
       order.out_trade_no,
       { out_refund_no: outRefundNo, amount_minor: amount, reason },
       {
+        requester: { userId: scope.userId, limitMinor: scope.refundLimitMinor },
         audit: entry(scope, req, {
           action: 'payment.refund',
           merchantId: order.merchant_id,

@@ -101,7 +101,7 @@ export class PaymentService {
     merchantId: string,
     outTradeNo: string,
     input: RefundInput,
-    options: { automatic?: boolean; cause?: string; audit?: AuditEntry } = {},
+    options: Parameters<typeof refund>[4] = {},
   ): Promise<{ refund: Refund; order: Order }> {
     return refund(this.flow, merchantId, outTradeNo, input, options);
   }

@@ -48,6 +48,13 @@ export async function refund(
      * the refund made writes none.
      */
     audit?: AuditEntry;
+    /**
+     * The back-office user asking, and the most that user may refund of one payment in all
+     * (null: no limit). Checked in the transaction that reserves the refund, against the
+     * user's earlier refunds of the payment that have not failed, so parts under the limit
+     * add up to no more than one refund may.
+     */
+    requester?: { userId: string; limitMinor: number | null };
   } = {},
 ): Promise<{ refund: Refund; order: Order }> {
   const { deps, writer } = flow;
@@ -85,10 +92,12 @@ export async function refund(
       updated_at: nowIso(now),
       ...sendingLease(flow, now),
       send_attempts: 1,
+      requested_by: options.requester?.userId ?? null,
     };
     let reserved: Order | undefined;
     try {
       reserved = await writer.transaction(async (trx, wake) => {
+        if (options.requester) await withinLimit(trx, order.id, options.requester, input.amount_minor);
         const after = await deps.orders.reserveRefundIn(trx, order, row, options.cause ?? 'refund_requested');
         // Should this process die during the call, the check runs once the send lease is over.
         if (after) await writer.enqueueIn(trx, wake, [recheck(id, SENDING_LEASE_MS, false)]);
@@ -106,6 +115,33 @@ export async function refund(
     return { refund: sent, order: (await deps.orders.byId(order.id))! };
   }
   throw new KauriError('internal', 'The payment is changing too fast to refund; try again');
+}
+
+/** Refuses a refund that takes what this user has refunded of the payment past the user's limit. */
+async function withinLimit(
+  trx: Transaction<Database>,
+  orderId: string,
+  requester: { userId: string; limitMinor: number | null },
+  amountMinor: number,
+): Promise<void> {
+  const limit = requester.limitMinor;
+  if (limit === null) return;
+  const row = await trx
+    .selectFrom('refunds')
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<number | string>('amount_minor'), eb.lit(0)).as('total'))
+    .where('order_id', '=', orderId)
+    .where('requested_by', '=', requester.userId)
+    .where('status', '!=', 'failed')
+    .executeTakeFirstOrThrow();
+  const before = Number(row.total);
+  if (before + amountMinor > limit)
+    throw new KauriError(
+      'refund_limit_exceeded',
+      before > 0
+        ? `with the ${before} minor units you have already refunded of this payment, this refund is above your limit of ${limit}; ask your merchant's admin`
+        : `this refund is above your limit of ${limit} minor units; ask your merchant's admin`,
+      { details: { limitMinor: limit, refundedByYouMinor: before } },
+    );
 }
 
 function sendingLease(flow: FlowContext, now: Date): Pick<Refund, 'sending_until' | 'last_sent_at'> {

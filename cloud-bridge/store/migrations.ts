@@ -395,6 +395,15 @@ const m0020_merchants_off: Builder = () => ({
   },
 });
 
+// Who in the back office asked for a refund (null: the merchant API, a counter, the bridge
+// itself). A user's refund limit caps what that user has refunded of one payment in all, so
+// splitting a refund into parts under the limit gets no further than one refund would.
+const m0021_refund_requester: Builder = () => ({
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('refunds').addColumn('requested_by', 'text').execute();
+  },
+});
+
 const ALL: Record<string, Builder> = {
   '0001_core': m0001_core,
   '0002_fx': m0002_fx,
@@ -414,6 +423,7 @@ const ALL: Record<string, Builder> = {
   '0018_back_office_people': m0018_back_office_people,
   '0019_back_office_search': m0019_back_office_search,
   '0020_merchants_off': m0020_merchants_off,
+  '0021_refund_requester': m0021_refund_requester,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

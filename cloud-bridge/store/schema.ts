@@ -193,6 +193,8 @@ export interface RefundTable {
   sending_until?: string | null;
   last_sent_at?: string | null;
   send_attempts?: number;
+  /** The back-office user who asked for it, if one did (migration 0021). */
+  requested_by?: string | null;
 }
 
 export interface ChannelMessageTable {
