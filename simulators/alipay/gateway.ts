@@ -332,6 +332,8 @@ export class AlipayGateway {
       const valid = Number(x.order_valid_time);
       if (created === undefined || !Number.isInteger(valid) || valid <= 0)
         throw new GatewayError('ILLEGAL_ARGUMENT', 'order_gmt_create / order_valid_time malformed');
+      // "Maximum is 21600, unit is second" (the create_forex_trade argument table).
+      if (valid > 21_600) throw new GatewayError('ILLEGAL_ARGUMENT', 'order_valid_time is at most 21600 seconds');
       if (this.clock.nowMs() > created + valid * 1000) {
         return {
           type: 'html',
@@ -656,7 +658,7 @@ export class AlipayGateway {
     if (t && (t.fingerprint !== fp || t.kind !== 'precreate')) {
       return this.xml(p, 'alipay', {
         out_trade_no: x.out_trade_no,
-        result_code: 'FAILED',
+        result_code: 'FAIL',
         error: 'TRADE_HAS_SUCCESS_OR_CLOSE',
         detail_error_code: 'DUPLICATE_OUT_TRADE_NO',
         detail_error_des: 'out_trade_no was used for another order',
@@ -665,7 +667,7 @@ export class AlipayGateway {
     if (t && t.status !== 'WAIT_BUYER_PAY') {
       return this.xml(p, 'alipay', {
         out_trade_no: x.out_trade_no,
-        result_code: 'FAILED',
+        result_code: 'FAIL',
         error: 'TRADE_HAS_SUCCESS_OR_CLOSE',
         detail_error_code: t.status,
       });
@@ -688,7 +690,7 @@ export class AlipayGateway {
       return this.xml(
         p,
         'alipay',
-        { out_trade_no: t.out_trade_no, result_code: 'UNKNOW', error: 'SYSTEM_ERROR' },
+        { out_trade_no: t.out_trade_no, result_code: 'UNKNOWN', error: 'SYSTEM_ERROR' },
         req.fault,
       );
     return this.xml(
@@ -847,7 +849,7 @@ export class AlipayGateway {
     if (!p.params.out_trade_no && !p.params.trade_no)
       throw new GatewayError('ILLEGAL_ARGUMENT', 'give out_trade_no or trade_no');
     if (fault?.kind === 'unknown')
-      return this.xml(p, 'alipay', { result_code: 'UNKNOW', error: 'SYSTEM_ERROR' }, fault);
+      return this.xml(p, 'alipay', { result_code: 'UNKNOWN', error: 'SYSTEM_ERROR' }, fault);
     const t = this.find(p.merchant.partner, p.params.out_trade_no, p.params.trade_no);
     if (!t)
       return this.xml(
@@ -855,7 +857,7 @@ export class AlipayGateway {
         'alipay',
         {
           out_trade_no: p.params.out_trade_no,
-          result_code: 'FAILED',
+          result_code: 'FAIL',
           detail_error_code: 'TRADE_NOT_EXIST',
           error: 'TRADE_NOT_EXIST',
         },
@@ -917,7 +919,7 @@ export class AlipayGateway {
     if (!p.params.timestamp || parseAlipayTime(p.params.timestamp) === undefined)
       throw new GatewayError('ILLEGAL_ARGUMENT', 'timestamp is missing or malformed');
     if (fault?.kind === 'unknown')
-      return this.xml(p, 'alipay', { result_code: 'UNKNOW', retry_flag: 'Y', error: 'SYSTEM_ERROR' }, fault);
+      return this.xml(p, 'alipay', { result_code: 'UNKNOWN', retry_flag: 'Y', error: 'SYSTEM_ERROR' }, fault);
     const t = this.find(p.merchant.partner, p.params.out_trade_no, p.params.trade_no);
     if (!t)
       return this.xml(
@@ -925,7 +927,7 @@ export class AlipayGateway {
         'alipay',
         {
           out_trade_no: p.params.out_trade_no,
-          result_code: 'FAILED',
+          result_code: 'FAIL',
           retry_flag: 'N',
           error: 'TRADE_NOT_EXIST',
           detail_error_code: 'TRADE_NOT_EXIST',
@@ -936,7 +938,7 @@ export class AlipayGateway {
       return this.xml(
         p,
         'alipay',
-        { out_trade_no: t.out_trade_no, result_code: 'FAILED', retry_flag: 'N', error: 'TRADE_NOT_SUPPORT' },
+        { out_trade_no: t.out_trade_no, result_code: 'FAIL', retry_flag: 'N', error: 'TRADE_NOT_SUPPORT' },
         fault,
       );
     const now = this.clock.nowMs();
@@ -950,7 +952,7 @@ export class AlipayGateway {
             {
               out_trade_no: t.out_trade_no,
               trade_no: t.trade_no,
-              result_code: 'FAILED',
+              result_code: 'FAIL',
               retry_flag: 'N',
               error: 'REASON_TRADE_BEEN_FINISHED',
             },
@@ -964,7 +966,7 @@ export class AlipayGateway {
             {
               out_trade_no: t.out_trade_no,
               trade_no: t.trade_no,
-              result_code: 'FAILED',
+              result_code: 'FAIL',
               retry_flag: 'N',
               error: 'TRADE_HAS_REFUND',
             },

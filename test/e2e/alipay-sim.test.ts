@@ -127,7 +127,34 @@ describe('the gateway refuses bad input and changes nothing', () => {
     expect(await res.text()).toContain('ILLEGAL_SIGN');
     expect(await sim.trade('BADWEB')).toBeUndefined();
   });
+
+  it('a create_forex_trade link asking for an order_valid_time above 21600 s is refused', async () => {
+    const link = (out: string, valid: string) =>
+      signed({
+        _input_charset: 'UTF-8',
+        partner: PARTNER,
+        service: 'create_forex_trade',
+        out_trade_no: out,
+        subject: 'x',
+        total_fee: '1.00',
+        currency: 'NZD',
+        product_code: 'NEW_OVERSEAS_SELLER',
+        order_gmt_create: beijingNow(),
+        order_valid_time: valid,
+      });
+    const over = await fetch(`${sim.url}/gateway.do?${form(link('LONGWEB', '21601'))}`, { redirect: 'manual' });
+    expect(over.status).toBe(400);
+    expect(await over.text()).toContain('order_valid_time is at most 21600 seconds');
+    expect(await sim.trade('LONGWEB')).toBeUndefined();
+    const within = await fetch(`${sim.url}/gateway.do?${form(link('SIXHOURS', '21600'))}`, { redirect: 'manual' });
+    expect(within.status).toBe(302);
+  });
 });
+
+/** Now as yyyy-MM-dd HH:mm:ss in Beijing time (GMT+8), as order_gmt_create is written. */
+function beijingNow(): string {
+  return new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 19).replace('T', ' ');
+}
 
 describe('notifies', () => {
   let hook: Server;

@@ -40,6 +40,9 @@ import {
 } from './outcomes.js';
 import type { AlipayXml } from './xml.js';
 
+/** create_forex_trade's order_valid_time: "Maximum is 21600, unit is second" (Alipay's cross-border guide). */
+const MAX_ORDER_VALID_S = 21_600;
+
 export { parseRateFile, timeoutRuleFor } from './outcomes.js';
 
 // Alipay cross-border (MAPI `service=` API) behind the one Channel interface:
@@ -107,7 +110,8 @@ export class AlipayChannel implements Channel {
           timeout_rule: timeoutRuleFor(lifetime),
           // The link itself stops opening when the order expires, so a closed order is not paid later.
           order_gmt_create: beijing(req.createdAt.getTime()).dashed,
-          order_valid_time: String(Math.floor(lifetime / 1000)),
+          // At most 21600 s, the published maximum; a longer-lived order's link stops opening first.
+          order_valid_time: String(Math.min(MAX_ORDER_VALID_S, Math.floor(lifetime / 1000))),
         };
         // No call to Alipay yet: the trade exists once the customer opens the cashier.
         return { state: 'pending', redirectUrl: c.link(service, params), page: { html: c.form(service, params) } };

@@ -255,10 +255,22 @@ describe('Alipay outcomes: reasons and incomplete answers', () => {
       reason: 'precreate result missing',
     });
     expect(precreateOutcome({ result_code: 'UNKNOW' })).toMatchObject({ reason: 'precreate result UNKNOW' });
+    // A refusal naming a trade already paid (or a system error) may hide a payment: asked, never failed.
     expect(precreateOutcome({ result_code: 'FAILED', error: 'TRADE_HAS_SUCCESS' })).toMatchObject({
-      reason: 'TRADE_HAS_SUCCESS',
+      state: 'unknown',
+      reason: 'precreate result FAILED (TRADE_HAS_SUCCESS)',
     });
+    expect(precreateOutcome({ result_code: 'FAIL', detail_error_code: 'TRADE_HAS_SUCCESS' }).state).toBe('unknown');
+    expect(precreateOutcome({ result_code: 'FAIL', detail_error_code: 'SYSTEM_ERROR' }).state).toBe('unknown');
+    expect(precreateOutcome({ result_code: 'FAIL', error: 'TRADE_SUCCESS' }).state).toBe('unknown');
     expect(precreateOutcome({ result_code: 'FAILED' })).toMatchObject({ state: 'failed', reason: 'FAILED' });
+    // Alipay's own word for a refused pre-order (its SDK's response definition): FAIL.
+    expect(precreateOutcome({ result_code: 'FAIL', detail_error_code: 'TOTAL_FEE_EXCEED' })).toMatchObject({
+      state: 'failed',
+      reason: 'TOTAL_FEE_EXCEED',
+    });
+    expect(precreateOutcome({ result_code: 'FAIL' })).toMatchObject({ state: 'failed', reason: 'FAIL' });
+    expect(precreateOutcome({ result_code: 'UNKNOWN' }).state).toBe('unknown');
   });
 
   it('keeps a payment whose CNY amount is unreadable, leaving that amount out', () => {
@@ -346,6 +358,19 @@ describe('Alipay outcomes: reasons and incomplete answers', () => {
     });
     expect(cancelOutcome({ result_code: 'UNKNOW' }, false)).toMatchObject({
       outcome: { reason: 'cancel result UNKNOW' },
+    });
+    // Alipay's own words for a cancel (its SDK's response definition): SUCCESS / FAIL / UNKNOWN.
+    expect(
+      cancelOutcome({ result_code: 'FAIL', retry_flag: 'N', detail_error_code: 'TRADE_NOT_EXIST' }, false),
+    ).toMatchObject({ outcome: { state: 'closed', reason: 'no such trade at Alipay' } });
+    expect(
+      cancelOutcome({ result_code: 'FAIL', retry_flag: 'N', error: 'REASON_TRADE_BEEN_FINISHED' }, false),
+    ).toMatchObject({ ask: true, ifStillPending: { state: 'unknown' } });
+    expect(cancelOutcome({ result_code: 'FAIL', retry_flag: 'Y' }, false)).toMatchObject({
+      outcome: { state: 'unknown' },
+    });
+    expect(cancelOutcome({ result_code: 'UNKNOWN', retry_flag: 'Y' }, false)).toMatchObject({
+      outcome: { state: 'unknown', reason: 'cancel result UNKNOWN' },
     });
     expect(cancelOutcome({}, true)).toMatchObject({ outcome: { state: 'unknown', reason: 'cancel result missing' } });
   });

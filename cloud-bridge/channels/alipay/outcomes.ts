@@ -92,12 +92,30 @@ export function gatewayRefusal(error: string | undefined, service: string): Chan
   return { state: 'failed', reason: `${service} refused: ${code}`, raw: { error: code } };
 }
 
+/**
+ * Whether an alipay.acquire.* answer says the call failed. Alipay's own definitions of
+ * alipay.acquire.precreate, .query and .cancel name the codes SUCCESS / FAIL / UNKNOWN (a captured
+ * precreate refusal reads FAIL too); FAILED and UNKNOW are the overseas spot services' words.
+ * Both spellings are read as a refusal, so neither family's answer is taken for an uncertain one.
+ */
+const refused = (code: string | undefined): boolean => code === 'FAIL' || code === 'FAILED';
+
+/** A refusal that may hide a trade already paid, or says nothing about the trade: ask, never assume. */
+const refusalUncertain = (r: Fields): boolean =>
+  [r.error, r.detail_error_code].some(
+    (c) => c !== undefined && (UNCERTAIN_ERRORS.has(c) || c.startsWith('TRADE_HAS_SUCCESS') || c === 'TRADE_SUCCESS'),
+  );
+
 /** alipay.acquire.precreate's answer (is_success=T). */
 export function precreateOutcome(r: Fields): ChannelOutcome {
   if (r.result_code === 'SUCCESS' && r.qr_code) return { state: 'pending', qrCode: r.qr_code, raw: r };
-  if (r.result_code === 'FAILED')
-    return { state: 'failed', reason: r.detail_error_code ?? r.error ?? 'FAILED', raw: r };
-  return { state: 'unknown', reason: `precreate result ${r.result_code ?? 'missing'}`, raw: r };
+  if (refused(r.result_code) && !refusalUncertain(r))
+    return { state: 'failed', reason: r.detail_error_code ?? r.error ?? r.result_code!, raw: r };
+  return {
+    state: 'unknown',
+    reason: `precreate result ${r.result_code ?? 'missing'}${r.detail_error_code || r.error ? ` (${r.detail_error_code ?? r.error})` : ''}`,
+    raw: r,
+  };
 }
 
 /** alipay.acquire.overseas.spot.pay's answer (is_success=T). */
@@ -218,7 +236,7 @@ export function cancelOutcome(
     reason: `cancel result ${r.result_code ?? 'missing'} ${r.error ?? ''}`.trim(),
     raw: r,
   };
-  if (r.result_code === 'FAILED' && r.retry_flag !== 'Y') {
+  if (refused(r.result_code) && r.retry_flag !== 'Y') {
     if (r.error === 'TRADE_NOT_EXIST' || r.detail_error_code === 'TRADE_NOT_EXIST')
       return { outcome: { state: spot ? 'reversed' : 'closed', reason: 'no such trade at Alipay', raw: r } };
     return { ask: true, ifStillPending: uncertain };

@@ -203,6 +203,33 @@ describe('every Alipay answer in the corpus is read and its signature verified',
     expect(rates).toEqual([expect.objectContaining({ currency: 'USD', cnyPerUnit: '6.5487' })]);
   });
 
+  it("refusals in Alipay's own words (FAIL): a cancel of no trade closes; a precreate of a paid trade asks", async () => {
+    const ctx = context();
+    const serve = async <T>(file: string, call: () => Promise<T>) => {
+      override = { body: fixture(file), type: 'text/xml; charset=UTF-8' };
+      try {
+        return await call();
+      } finally {
+        override = undefined;
+      }
+    };
+    expect(
+      await serve('cancel.fail.response.xml', () => ch.close(ctx, ref('precreate', 'K20181026207448'))),
+    ).toMatchObject({ state: 'closed', reason: 'no such trade at Alipay' });
+    const created = await serve('precreate.fail.response.xml', () =>
+      ch.create(ctx, {
+        orderId: 'pay_wire',
+        channelOrderNo: 'K20181026207447',
+        mode: 'precreate',
+        amount: { minor: 450, currency: 'NZD' },
+        description: 'Flat white',
+        expiresAt: new Date(Date.now() + 900_000),
+        createdAt: new Date(),
+      }),
+    );
+    expect(created).toMatchObject({ state: 'unknown', reason: 'precreate result FAIL (TRADE_HAS_SUCCESS)' });
+  });
+
   it('the gateway refusal (compact, GBK) is an is_success=F, not an outcome', async () => {
     const xml = await new AlipayClient(context()).call('no_such_service', {});
     expect(xml).toMatchObject({ isSuccess: false, error: 'ILLEGAL_SIGN' });
@@ -229,6 +256,27 @@ describe("the mobile cashier (create_forex_trade_wap) and Alipay's signed return
     const link = new URL(new AlipayClient(context()).link(service!, params));
     expect(link.searchParams.get('sign')).toBe(sign);
     expect(Object.fromEntries(link.searchParams)).toEqual(want);
+  });
+
+  it('order_valid_time stays within the published maximum (21600 s) for an order that lives longer', async () => {
+    const createdAt = new Date();
+    const link = async (hours: number, mode: 'web' | 'wap') => {
+      const out = await ch.create(context(), {
+        orderId: 'pay_wire',
+        channelOrderNo: 'K20261120000009',
+        mode,
+        amount: { minor: 1250, currency: 'NZD' },
+        description: 'Flat white',
+        returnUrl: 'https://bridge.example.nz/r/pay_wire',
+        expiresAt: new Date(createdAt.getTime() + hours * 3600_000),
+        createdAt,
+      });
+      return new URL((out as { redirectUrl: string }).redirectUrl).searchParams.get('order_valid_time');
+    };
+    // A one-code checkout may live 24 h; its link asks for no more than Alipay takes.
+    expect(await link(8, 'web')).toBe('21600');
+    expect(await link(24, 'wap')).toBe('21600');
+    expect(await link(2, 'web')).toBe('7200');
   });
 
   it('mode wap: the link Kauri makes carries the fields of the fixture', async () => {
