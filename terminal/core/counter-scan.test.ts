@@ -108,4 +108,20 @@ describe('the scan field', () => {
     vi.setSystemTime(Date.now() + 31_000);
     expect((await counter.snapshot()).scanError).toBeNull();
   });
+
+  it('does not call a code refused for its amount a duplicate when it is scanned again with one', async () => {
+    const code = '134567890123456789';
+    const refusal = (amount: string) => {
+      try {
+        counter.scan(code, amount);
+      } catch (e) {
+        return (e as { code: string }).code;
+      }
+      return 'started';
+    };
+    expect(refusal('')).toBe('invalid_amount');
+    // Keyed now, and scanned again at once: taken as a scan (here refused only for being offline).
+    expect(refusal('9.99')).not.toBe('scan_duplicate');
+    expect((await counter.snapshot()).scanError?.en).not.toMatch(/just scanned/);
+  });
 });

@@ -248,6 +248,10 @@ export class Counter extends EventEmitter {
       this.changed();
       throw err;
     }
+    this.scans.took(verdict.code);
+    // The amount keyed is spent on this customer: a serial scanner's next code (the next
+    // customer's) is charged only for an amount keyed for it.
+    this.keyedAmount = '';
     const outTradeNo = `K${newId()}`;
     const sale = newSale({
       id: newId('sale'),

@@ -36,8 +36,16 @@ export class ScanFilter {
         zh: '该付款码刚刚已扫描，已忽略',
       };
     }
-    this.seen.set(code, t);
     return { ok: true, code, channel };
+  }
+
+  /**
+   * Marks a code as taken: a payment started from it. Only then is it a duplicate when it
+   * comes again, so a code refused for something else (no amount keyed yet, a payment
+   * already on screen) can be scanned again at once when that is put right.
+   */
+  took(code: string): void {
+    this.seen.set(code, this.now());
   }
 }
 

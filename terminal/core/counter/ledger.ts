@@ -7,6 +7,9 @@ import type { RefundRecord, SaleRecord, StoreInfo } from '../records.js';
 import { isPaidFamily } from '../words.js';
 import type { CounterDevices } from './types.js';
 
+/** How far a paid sale has been refunded: an answer's view never moves a sale down this. */
+const refundRank = (s: SaleRow['status']): number => (s === 'refunded' ? 2 : s === 'partially_refunded' ? 1 : 0);
+
 // The counter's sales and refunds as the bridge reports them, and the store they belong
 // to: what every other part reads and what both the answers to commands and the events
 // write through (applyPayment), so a payment is taken in one way whichever way it arrives.
@@ -72,10 +75,21 @@ export class Ledger {
       .filter((s) => storeDay(s.created_at, tz) === today);
   }
 
-  /** Takes the bridge's view of a payment into the sale (never back from paid). */
+  /**
+   * Takes the bridge's view of a payment into the sale (never back from paid). `seq` is the
+   * event's number; without it the view comes from a command's answer, which may be older than
+   * events applied since (a replayed answer, recorded when the command first ran): such a view
+   * never takes a refund back nor lowers what was refunded. Only an event (in order) does.
+   */
   applyPayment(sale: SaleRow, view: LinkPaymentView, seq?: number): void {
     const status = saleStatusOf(view.status);
     if (isPaidFamily(sale.status) && !isPaidFamily(status)) return;
+    if (
+      seq === undefined &&
+      isPaidFamily(sale.status) &&
+      (refundRank(status) < refundRank(sale.status) || (view.refunded_minor ?? 0) < sale.refunded_minor)
+    )
+      return;
     const wasPaid = isPaidFamily(sale.status);
     const patch: Partial<SaleRow> = {
       status,

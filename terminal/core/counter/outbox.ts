@@ -238,8 +238,12 @@ export class Outbox {
           };
           return;
         }
-        const status = d.refund.status as RefundRow['status'];
-        db.updateRefund(outRefundNo, status);
+        // Settled already by its event (the answer was lost and is now replayed from the
+        // bridge's record, which still says processing): the event's word stands.
+        const before = db.refund(outRefundNo)?.status;
+        const settled = before === 'succeeded' || before === 'failed';
+        const status = settled ? before : (d.refund.status as RefundRow['status']);
+        if (!settled) db.updateRefund(outRefundNo, status);
         const sale = db.saleBy('out_trade_no', d.payment.out_trade_no);
         if (sale) ledger.applyPayment(sale, d.payment);
         const r = db.refund(outRefundNo);

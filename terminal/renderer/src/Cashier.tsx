@@ -49,6 +49,12 @@ export function Cashier() {
   useEffect(() => {
     void act('amount', { amount });
   }, [amount]);
+  // A payment started from the keyed amount spends it (the counter forgets it too), however it
+  // started: Charge, the scan field, or a serial scanner that the screen did not see.
+  const startedId = state?.current?.active ? state.current.id : undefined;
+  useEffect(() => {
+    if (startedId) setAmount('');
+  }, [startedId]);
   const scanRef = useRef<HTMLInputElement>(null);
   const refundAmountRef = useRef<HTMLInputElement>(null);
   // A receipt scanned into the scan field (or by a serial scanner) picks the sale to refund.
