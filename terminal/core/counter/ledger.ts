@@ -65,7 +65,7 @@ export class Ledger {
       .reduce((a, r) => a + r.amount_minor, 0);
   }
 
-  /** The sales begun on the store's day today. */
+  /** The sales begun on the store's trading day today. */
   todaySales(): SaleRow[] {
     const tz = this.storeInfo().timeZone;
     const now = this.clock.now();
@@ -197,14 +197,35 @@ export function saleStatusOf(bridgeStatus: string): SaleStatus {
   }
 }
 
-/** YYYY-MM-DD of an instant in the store's time zone. */
+/**
+ * The hour (store time) at which a trading day begins. A shop that trades past midnight
+ * closes the day after it: a Z pressed at 00:20 on Tuesday closes Monday, so Tuesday can
+ * still be closed on Tuesday evening.
+ */
+export const TRADING_DAY_STARTS_HOUR = 4;
+
+/**
+ * The store's trading day (YYYY-MM-DD) an instant falls in: the date in the store's time zone,
+ * or the day before it until TRADING_DAY_STARTS_HOUR.
+ */
 export function storeDay(iso: string, timeZone: string): string {
   let f = dayFormats.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      hourCycle: 'h23',
+    });
     dayFormats.set(timeZone, f);
   }
-  return f.format(new Date(iso));
+  const parts = Object.fromEntries(f.formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
+  const date = `${parts.year}-${parts.month}-${parts.day}`;
+  if (Number(parts.hour) >= TRADING_DAY_STARTS_HOUR) return date;
+  // Calendar arithmetic on the date alone (noon UTC: no time zone can move it a day).
+  return new Date(Date.parse(`${date}T12:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
 }
 // A formatter costs far more to make than to use, and today's list asks one per sale.
 const dayFormats = new Map<string, Intl.DateTimeFormat>();
