@@ -3,6 +3,8 @@ import type { Channel } from '../codes.js';
 import type { PlatformRow } from '../platform-csv.js';
 import { csvDocument } from '../../csv.js';
 import { channelDayStartMs, dayNumberOf, DAY_MS } from '../time.js';
+import { money, type Money } from '../../../protocol/money.js';
+import { refundCny } from '../../channels/bank/amounts.js';
 
 // The platform side of a channel-day, read from the database instead of a CSV: one
 // merchant's orders and refunds on one channel around the day. An order's time is the
@@ -45,6 +47,8 @@ export async function platformRows(store: Store, o: PlatformSourceOptions): Prom
       'paid_at',
       'channel_paid_at',
       'created_at',
+      'cny_charged_minor',
+      'cny_quote_minor',
     ])
     .where('merchant_id', '=', o.merchantId)
     .where('channel', '=', o.channel)
@@ -58,6 +62,8 @@ export async function platformRows(store: Store, o: PlatformSourceOptions): Prom
     // Undated (never paid here) orders are kept when created near the day: the statement
     // may show them paid (a lost notify), which is a status mismatch.
     if (Number.isNaN(t) ? Date.parse(r.created_at) < start - DAY_MS : t < lo || t >= hi) continue;
+    // The bank takes CNY only, and its statement says what it took: the CNY charged.
+    const paidCny = o.channel === 'bank' ? cnyPaid(r) : undefined;
     out.push({
       orderId: r.id,
       outTradeNo: r.channel_order_no,
@@ -65,8 +71,8 @@ export async function platformRows(store: Store, o: PlatformSourceOptions): Prom
       channel: o.channel,
       channelTradeNo: r.channel_trade_no,
       kind: 'payment',
-      amountMinor: Number(r.amount_minor),
-      currency: r.currency,
+      amountMinor: paidCny ? paidCny.minor : Number(r.amount_minor),
+      currency: paidCny ? paidCny.currency : r.currency,
       status: r.status,
       paidAt: Number.isNaN(t) ? null : new Date(t).toISOString(),
       carriedSuspense: o.carried?.has(r.channel_order_no) ?? false,
@@ -83,17 +89,36 @@ export async function platformRows(store: Store, o: PlatformSourceOptions): Prom
       'refunds.currency as currency',
       'refunds.status as status',
       'refunds.created_at as created_at',
+      'refunds.order_id as order_id',
       'orders.channel_order_no as channel_order_no',
+      'orders.amount_minor as order_amount_minor',
+      'orders.currency as order_currency',
+      'orders.cny_charged_minor as cny_charged_minor',
+      'orders.cny_quote_minor as cny_quote_minor',
     ])
     .where('refunds.merchant_id', '=', o.merchantId)
     .where('orders.channel', '=', o.channel)
     .where('refunds.created_at', '>=', iso(lo))
     .where('refunds.created_at', '<', iso(hi))
     .execute();
+  const bankRefunds =
+    o.channel === 'bank' ? await refundsOfOrders(store, [...new Set(refunds.map((r) => r.order_id))]) : [];
   for (const r of refunds) {
     // Bank refunds are matched on the bank's refund id (BANK-STATEMENT.md); one the bank
     // never answered has none and cannot be on its statement.
     if (o.channel === 'bank' && !r.channel_refund_id) continue;
+    // In CNY, as the bridge asked the bank for it: the running total's CNY less the CNY of the
+    // order's earlier refunds (that did not fail), so the parts add up to what was paid.
+    const paid = o.channel === 'bank' ? cnyPaid(r) : undefined;
+    const asked =
+      paid && r.order_currency !== 'CNY'
+        ? refundCny(
+            money(Number(r.amount_minor), r.currency),
+            money(Number(r.order_amount_minor), r.order_currency),
+            paid,
+            money(refundedBefore(bankRefunds, r), r.currency),
+          )
+        : undefined;
     const key = o.channel === 'bank' ? r.channel_refund_id! : r.channel_refund_no;
     out.push({
       orderId: r.id,
@@ -102,14 +127,57 @@ export async function platformRows(store: Store, o: PlatformSourceOptions): Prom
       channel: o.channel,
       channelTradeNo: o.channel === 'bank' ? r.channel_refund_id : r.channel_refund_id,
       kind: 'refund',
-      amountMinor: Number(r.amount_minor),
-      currency: r.currency,
+      amountMinor: asked ? asked.minor : Number(r.amount_minor),
+      currency: asked ? asked.currency : r.currency,
       status: r.status,
       paidAt: new Date(Date.parse(r.created_at)).toISOString(),
       carriedSuspense: o.carried?.has(key) ?? false,
     });
   }
   return out;
+}
+
+/** What a bank payment was charged in CNY (the quote, until the bank said what it took). */
+function cnyPaid(r: { cny_charged_minor: number | null; cny_quote_minor: number | null }): Money | undefined {
+  const fen = r.cny_charged_minor ?? r.cny_quote_minor;
+  return fen === null || fen === undefined ? undefined : money(Number(fen), 'CNY');
+}
+
+interface RefundOfOrder {
+  id: string;
+  order_id: string;
+  amount_minor: number;
+  status: string;
+  created_at: string;
+}
+
+/** Every refund of these orders, whatever its day: a part's CNY depends on the parts before it. */
+async function refundsOfOrders(store: Store, orderIds: string[]): Promise<RefundOfOrder[]> {
+  const out: RefundOfOrder[] = [];
+  for (let i = 0; i < orderIds.length; i += 500) {
+    const rows = await store.db
+      .selectFrom('refunds')
+      .select(['id', 'order_id', 'amount_minor', 'status', 'created_at'])
+      .where('order_id', 'in', orderIds.slice(i, i + 500))
+      .execute();
+    out.push(...rows.map((r) => ({ ...r, amount_minor: Number(r.amount_minor) })));
+  }
+  return out;
+}
+
+/** What the order's refunds created before this one (ties by id) and not failed add up to, as the bridge counted when it asked. */
+function refundedBefore(
+  all: readonly RefundOfOrder[],
+  r: { id: string; order_id: string; created_at: string },
+): number {
+  return all
+    .filter(
+      (x) =>
+        x.order_id === r.order_id &&
+        x.status !== 'failed' &&
+        (x.created_at < r.created_at || (x.created_at === r.created_at && x.id < r.id)),
+    )
+    .reduce((sum, x) => sum + x.amount_minor, 0);
 }
 
 /** The platform orders CSV of docs/CONTRACTS.md, for the HQ export and for `--platform` files. */
