@@ -109,7 +109,6 @@ export class Ledger {
 
   private readonly currencies: string[] = [];
   private readonly currencyIndex = new Map<string, number>();
-  private readonly channelNet = new Map<number, number>();
   private firstStatementCurrency = -1;
   statementRows = 0;
   private readonly dayStart: number;
@@ -160,8 +159,6 @@ export class Ledger {
   ): void {
     this.statementRows++;
     if (this.firstStatementCurrency < 0) this.firstStatementCurrency = cur;
-    const sign = channelSign(status);
-    if (sign !== 0) this.channelNet.set(cur, (this.channelNet.get(cur) ?? 0) + sign * amountMinor);
     const i = this.entry(kind, buf, ks, ke);
     const prev = this.cStatus[i]!;
     if (prev !== EMPTY) {
@@ -364,6 +361,17 @@ export class Ledger {
     let platformRows = 0;
     const chSide = { status: 0, amountMinor: 0, currency: '' };
     const plSide = { status: 0, amountMinor: 0, currency: '' };
+    // What moved at the channel, from each id's last state: a payment cancelled later the same
+    // day, or a refund first listed in progress and then done, counts once, as it ended.
+    // Repeated rows (duplicates) count as often as the file lists them.
+    const channelNet = new Map<number, number>();
+    for (let i = 0; i < this.n; i++) {
+      if (this.cStatus[i] === EMPTY) continue;
+      const sign = channelSign(this.cStatus[i]!);
+      if (sign === 0) continue;
+      const cur = this.cCur[i]!;
+      channelNet.set(cur, (channelNet.get(cur) ?? 0) + sign * this.amount(this.cAmount, i, 0) * this.cCount[i]!);
+    }
     for (let i = 0; i < this.n; i++) {
       const hasC = this.cStatus[i] !== EMPTY;
       const hasP = this.pStatus[i] !== EMPTY;
@@ -419,7 +427,7 @@ export class Ledger {
         statementRows: this.statementRows,
         platformRows,
         ...counts,
-        totals: { channelMinor: this.channelNet.get(code) ?? 0, platformMinor: platformNet.get(code) ?? 0, currency },
+        totals: { channelMinor: channelNet.get(code) ?? 0, platformMinor: platformNet.get(code) ?? 0, currency },
       },
       differences,
       refs,

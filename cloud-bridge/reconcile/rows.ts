@@ -31,6 +31,11 @@ export interface StandardBillRow {
   rate: string | null;
   /** The channel's fee in minor units of `currency` (rounded half up from the file's precision). */
   feeMinor: number | null;
+  /**
+   * The fee as the file gives it, in millionths of a unit of `currency` (WeChat gives five
+   * decimals): a day's fees are added up from these and rounded once, as the file's own total is.
+   */
+  feeMicro: number | null;
   /** ISO 8601, China time. */
   channelTime: string;
   /** YYYY-MM-DD, China time. */
@@ -106,12 +111,13 @@ export function materialize(channel: Channel, r: StatementRowScratch): StandardB
     cnyChargedMinor: Number.isNaN(r.cnyMinor) ? null : r.cnyMinor,
     rate: rateText(r),
     feeMinor: Number.isNaN(r.feeMicro) ? null : roundMicroToMinor(r.feeMicro, exp),
+    feeMicro: Number.isNaN(r.feeMicro) ? null : r.feeMicro,
     channelTime: formatChinaTime(r.timeMs),
     channelDay: dateOfDayNumber(channelDayNumber(r.timeMs)),
   };
 }
 
-function roundMicroToMinor(micro: number, exp: number): number {
+export function roundMicroToMinor(micro: number, exp: number): number {
   const d = 10 ** (6 - exp);
   const abs = Math.abs(micro);
   const q = Math.floor(abs / d);

@@ -68,6 +68,7 @@ describe('WeChat downloadbill convertor', () => {
       cnyChargedMinor: 5321,
       rate: '4.312',
       feeMinor: 7,
+      feeMicro: 74_040,
       channelTime: '2026-11-20T10:00:00+08:00',
       channelDay: '2026-11-20',
     });

@@ -13,6 +13,8 @@ import { DEFAULT_WINDOW_MINUTES, reconcileStreams, type ReconcileResult } from '
 import { ReconcileError } from '../errors.js';
 import { Ledger, type Difference, type ReconcileSummary } from '../ledger.js';
 import { convertStatement } from '../parse.js';
+import { currencyExponent } from '../money.js';
+import { roundMicroToMinor, type StandardBillRow } from '../rows.js';
 import { dayNumberOf, dateOfDayNumber } from '../time.js';
 import { platformCsv, platformRows } from './platform-source.js';
 import { csvDocument } from '../../csv.js';
@@ -505,46 +507,75 @@ export class ReconcileService {
     return { summary, differences, layout: 'empty' };
   }
 
-  /** What the channel will pay each merchant for the day: the statement's rows, per currency. */
+  /**
+   * What the channel will pay each merchant for the day: the statement's rows, per currency,
+   * each payment as it ended (one cancelled the same day, its fee returned, adds nothing), and
+   * the fees added up exactly as the file gives them and rounded once per currency, as the
+   * file's own fee total is.
+   */
   private async settlementOf(channel: Channel, date: string, sha256: string, name: string): Promise<SettlementLine[]> {
-    const lines = new Map<string, SettlementLine>();
     const rows = convertStatement(channel, this.deps.files.stream(sha256), { date, file: name });
     // A row the statement repeats is one payment (the matcher reports it as a duplicate).
     const seen = new Set<string>();
+    const payments = new Map<string, { paid?: StandardBillRow; cancelled: boolean }>();
+    const refunds: StandardBillRow[] = [];
     for (;;) {
       const r = await rows.next();
       if (r.done) break;
       const row = r.value;
-      const id = `${row.kind}|${row.kind === 'payment' ? row.channelTradeNo || row.outTradeNo : row.channelRefundNo || row.outRefundNo}|${row.status}`;
+      const ref =
+        row.kind === 'payment' ? row.channelTradeNo || row.outTradeNo : row.channelRefundNo || row.outRefundNo;
+      const id = `${row.kind}|${ref}|${row.status}`;
       if (seen.has(id)) continue;
       seen.add(id);
-      let l = lines.get(row.currency);
+      if (row.kind === 'payment') {
+        const p = payments.get(ref ?? '') ?? { cancelled: false };
+        if (row.status === 'paid') p.paid ??= row;
+        else if (row.status === 'revoked') p.cancelled = true;
+        payments.set(ref ?? '', p);
+      } else if (row.status === 'refund_succeeded') refunds.push(row);
+    }
+    const lines = new Map<string, SettlementLine & { feeMicro: number }>();
+    const line = (currency: string) => {
+      let l = lines.get(currency);
       if (!l)
         lines.set(
-          row.currency,
+          currency,
           (l = {
-            currency: row.currency,
+            currency,
             payments: 0,
             grossMinor: 0,
             refunds: 0,
             refundsMinor: 0,
             feesMinor: 0,
             cnyChargedMinor: 0,
+            feeMicro: 0,
           }),
         );
-      if (row.kind === 'payment' && row.status === 'paid') {
-        l.payments++;
-        l.grossMinor += row.amountMinor;
-        l.cnyChargedMinor += row.cnyChargedMinor ?? 0;
-        l.feesMinor += row.feeMinor ?? 0;
-      } else if (row.kind === 'refund' && row.status === 'refund_succeeded') {
-        l.refunds++;
-        l.refundsMinor += row.amountMinor;
-        // A refund gives back its share of the fee where the channel says so (a negative fee).
-        l.feesMinor += row.feeMinor ?? 0;
-      }
+      return l;
+    };
+    const fee = (row: StandardBillRow) =>
+      row.feeMicro ?? (row.feeMinor ?? 0) * 10 ** (6 - currencyExponent(row.currency));
+    for (const { paid, cancelled } of payments.values()) {
+      if (!paid) continue;
+      const l = line(paid.currency); // a day whose only payment went back still shows, at zero
+      if (cancelled) continue;
+      l.payments++;
+      l.grossMinor += paid.amountMinor;
+      l.cnyChargedMinor += paid.cnyChargedMinor ?? 0;
+      l.feeMicro += fee(paid);
     }
-    return [...lines.values()];
+    for (const row of refunds) {
+      const l = line(row.currency);
+      l.refunds++;
+      l.refundsMinor += row.amountMinor;
+      // A refund gives back its share of the fee where the channel says so (a negative fee).
+      l.feeMicro += fee(row);
+    }
+    return [...lines.values()].map(({ feeMicro, ...l }) => ({
+      ...l,
+      feesMinor: roundMicroToMinor(feeMicro, currencyExponent(l.currency)),
+    }));
   }
 
   private async recordSettlement(
