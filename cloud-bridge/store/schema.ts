@@ -393,7 +393,8 @@ export interface ReconDifferenceTable {
   kind: string;
   ref_id: string;
   state: 'open' | 'resolved' | 'cleared';
-  action: 'accept' | 'adjust' | 'refund' | 'link' | null;
+  /** HQ's resolution, or 'carried': suspense handed over to the next day's run. */
+  action: 'accept' | 'adjust' | 'refund' | 'link' | 'carried' | null;
   note: string | null;
   linked_order: string | null;
   adjust_minor: number | null;

@@ -226,8 +226,9 @@ export class ReconRunsRepo {
   /** Every version of the matching differences, by key then version. */
   async differenceVersions(
     filter: { channel?: string; day?: string; merchantId?: string; key?: string } = {},
+    db: Kysely<Database> = this.db,
   ): Promise<DifferenceRow[]> {
-    let q = this.db.selectFrom('recon_differences').selectAll();
+    let q = db.selectFrom('recon_differences').selectAll();
     if (filter.channel) q = q.where('channel', '=', filter.channel);
     if (filter.day) q = q.where('day', '=', filter.day);
     if (filter.merchantId) q = q.where('merchant_id', '=', filter.merchantId);
@@ -235,8 +236,8 @@ export class ReconRunsRepo {
     return q.orderBy('diff_key').orderBy('version').execute();
   }
 
-  async addDifferenceVersion(row: NewDifference, version: number): Promise<void> {
-    await this.db
+  async addDifferenceVersion(row: NewDifference, version: number, db: Kysely<Database> = this.db): Promise<void> {
+    await db
       .insertInto('recon_differences')
       .values({ ...row, version, created_at: this.now() })
       .execute();

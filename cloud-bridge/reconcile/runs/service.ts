@@ -4,7 +4,8 @@ import type { AccountsRepo } from '../../store/accounts.js';
 import type { ChannelAccount, ChannelContext, ChannelRegistry } from '../../channels/channel.js';
 import type { FileStore } from '../../files/file-store.js';
 import type { Clock } from '../../../protocol/clock.js';
-import type { Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database } from '../../store/schema.js';
 import type { ReconDifferenceTable } from '../../store/schema.js';
 
 type DiffRow = Selectable<ReconDifferenceTable>;
@@ -21,6 +22,7 @@ import { csvDocument } from '../../csv.js';
 import { RunError } from './errors.js';
 import { ReconRunsRepo } from './repo.js';
 import { auditInsert, type AuditEntry } from '../../hq/audit.js';
+import { isUniqueViolation } from '../../store/orders-repo.js';
 
 // Reconciliation with the database: download each merchant's statement for a channel-day
 // into the file store, match it against that merchant's orders and refunds, and keep the
@@ -66,6 +68,11 @@ export interface DayRun {
 
 export type ResolveAction = 'accept' | 'adjust' | 'refund' | 'link';
 
+/** The action of the version that hands a suspense item over to the next day's run. */
+const CARRIED = 'carried';
+/** What a version of a difference did: HQ's resolution, or the bridge handing suspense over to the next day. */
+export type DifferenceAction = ResolveAction | typeof CARRIED;
+
 export interface DifferenceView {
   key: string;
   version: number;
@@ -76,7 +83,7 @@ export interface DifferenceView {
   kind: string;
   id: string;
   state: 'open' | 'resolved' | 'cleared';
-  action: ResolveAction | null;
+  action: DifferenceAction | null;
   note: string | null;
   linkedOrder: string | null;
   adjustMinor: number | null;
@@ -468,9 +475,29 @@ export class ReconcileService {
       if (err instanceof ReconcileError) throw new RunError('statement_rejected', msg);
       throw err;
     }
-    await this.recordDifferences(channel, date, merchantId, result.differences, runId);
-    await this.clearCarried(channel, date, merchantId, carried, result.differences);
-    await this.recordSettlement(channel, date, merchantId, runId, settlement);
+    try {
+      // Another bridge instance may be recording the same day at this moment (the morning
+      // schedule on one, "Reconcile again" on another): a version number taken under us is
+      // read again and the step retried. Each step compares with what is recorded, so the
+      // second run adds only what the first did not.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          // One transaction: the other run sees all of this run's versions or none of them.
+          await this.deps.store.db.transaction().execute(async (trx) => {
+            await this.recordDifferences(channel, date, merchantId, result.differences, runId, trx);
+            await this.clearCarried(channel, date, merchantId, carried, result.differences, trx);
+          });
+          await this.recordSettlement(channel, date, merchantId, runId, settlement);
+          break;
+        } catch (err) {
+          if (!isUniqueViolation(err) || attempt >= 5) throw err;
+        }
+      }
+    } catch (err) {
+      // The run never stays "running": it failed, and says why.
+      await finish('failed', { error: (err as Error).message });
+      throw err;
+    }
     await finish('done', { layout: result.layout, summary: result.summary });
     return { runId, state: 'done', summary: result.summary, error: null, differences: result.differences };
   }
@@ -591,8 +618,9 @@ export class ReconcileService {
   /** The latest version of every difference of a channel-day (all merchants, or one). */
   async differences(
     filter: { channel?: string; day?: string; merchantId?: string; key?: string } = {},
+    db?: Kysely<Database>,
   ): Promise<DifferenceView[]> {
-    const rows = await this.repo.differenceVersions(filter);
+    const rows = await this.repo.differenceVersions(filter, db);
     const latest = new Map<string, DifferenceView>();
     for (const r of rows) latest.set(r.diff_key, view(r));
     return [...latest.values()];
@@ -606,8 +634,9 @@ export class ReconcileService {
   private async addVersion(
     prev: DifferenceView | undefined,
     row: Omit<ReconDifferenceTable, 'seq' | 'version' | 'created_at'>,
+    db?: Kysely<Database>,
   ): Promise<void> {
-    await this.repo.addDifferenceVersion(row, (prev?.version ?? 0) + 1);
+    await this.repo.addDifferenceVersion(row, (prev?.version ?? 0) + 1, db);
   }
 
   private async recordDifferences(
@@ -616,8 +645,9 @@ export class ReconcileService {
     merchantId: string,
     found: Difference[],
     runId: string,
+    db?: Kysely<Database>,
   ): Promise<void> {
-    const current = new Map((await this.differences({ channel, day: date, merchantId })).map((d) => [d.key, d]));
+    const current = new Map((await this.differences({ channel, day: date, merchantId }, db)).map((d) => [d.key, d]));
     const seen = new Set<string>();
     for (const d of found) {
       const key = diffKey(channel, date, merchantId, d);
@@ -627,49 +657,65 @@ export class ReconcileService {
       // Unchanged: nothing to record. Changed since it was resolved (the channel sent a
       // corrected file): open again, so HQ looks at it once more.
       if (prev && prev.state !== 'cleared' && JSON.stringify(prev.data) === data) continue;
-      await this.addVersion(prev, {
-        diff_key: key,
-        channel,
-        day: date,
-        merchant_id: merchantId,
-        category: d.category,
-        kind: d.kind,
-        ref_id: d.id,
-        state: 'open',
-        action: null,
-        note: !prev
-          ? `found by run ${runId}`
-          : prev.state === 'resolved'
-            ? `changed since it was resolved (run ${runId})`
-            : `found again by run ${runId}`,
-        linked_order: null,
-        adjust_minor: null,
-        actor: 'system',
-        data,
-      });
+      // Still in suspense, and the next day's run has taken it over (found it on its
+      // statement, or made it a difference of its own): that day's word stands.
+      if (prev && prev.action === CARRIED && d.category === 'suspense') continue;
+      await this.addVersion(
+        prev,
+        {
+          diff_key: key,
+          channel,
+          day: date,
+          merchant_id: merchantId,
+          category: d.category,
+          kind: d.kind,
+          ref_id: d.id,
+          state: 'open',
+          action: null,
+          note: !prev
+            ? `found by run ${runId}`
+            : prev.state === 'resolved'
+              ? `changed since it was resolved (run ${runId})`
+              : `found again by run ${runId}`,
+          linked_order: null,
+          adjust_minor: null,
+          actor: 'system',
+          data,
+        },
+        db,
+      );
     }
     for (const prev of current.values()) {
       if (seen.has(prev.key) || prev.state !== 'open') continue;
-      await this.addVersion(prev, {
-        diff_key: prev.key,
-        channel,
-        day: date,
-        merchant_id: merchantId,
-        category: prev.category,
-        kind: prev.kind,
-        ref_id: prev.id,
-        state: 'cleared',
-        action: null,
-        note: `no longer found by run ${runId}`,
-        linked_order: null,
-        adjust_minor: null,
-        actor: 'system',
-        data: JSON.stringify(prev.data),
-      });
+      await this.addVersion(
+        prev,
+        {
+          diff_key: prev.key,
+          channel,
+          day: date,
+          merchant_id: merchantId,
+          category: prev.category,
+          kind: prev.kind,
+          ref_id: prev.id,
+          state: 'cleared',
+          action: null,
+          note: `no longer found by run ${runId}`,
+          linked_order: null,
+          adjust_minor: null,
+          actor: 'system',
+          data: JSON.stringify(prev.data),
+        },
+        db,
+      );
     }
   }
 
-  /** The day before's open suspense items, by the id they are matched on. */
+  /**
+   * The day before's suspense items, by the id they are matched on, whatever became of them
+   * since: still open, taken over by an earlier run of this day, or accepted by HQ so the day
+   * before could be signed off. Each is looked for on this day's statement every time this
+   * day is reconciled, so a re-run finds what the first run found.
+   */
   private async carriedSuspense(
     channel: Channel,
     date: string,
@@ -677,7 +723,7 @@ export class ReconcileService {
   ): Promise<Map<string, DifferenceView>> {
     const before = dateOfDayNumber(dayNumberOf(date) - 1);
     const list = await this.differences({ channel, day: before, merchantId });
-    return new Map(list.filter((d) => d.category === 'suspense' && d.state === 'open').map((d) => [d.id, d]));
+    return new Map(list.filter((d) => d.category === 'suspense').map((d) => [d.id, d]));
   }
 
   /** Suspense of the day before is settled by this day's statement: found there, or now a difference of this day. */
@@ -687,27 +733,34 @@ export class ReconcileService {
     merchantId: string,
     carried: Map<string, DifferenceView>,
     found: Difference[],
+    db?: Kysely<Database>,
   ): Promise<void> {
     for (const s of carried.values()) {
+      // Taken over once is enough; one HQ accepted keeps HQ's word.
+      if (s.state !== 'open') continue;
       const now = found.find((d) => d.id === s.id && d.kind === s.kind);
-      await this.addVersion(s, {
-        diff_key: s.key,
-        channel,
-        day: s.day,
-        merchant_id: merchantId,
-        category: s.category,
-        kind: s.kind,
-        ref_id: s.id,
-        state: 'cleared',
-        action: null,
-        note: now
-          ? `not on ${date}'s statement either: now a ${now.category} difference of ${date}`
-          : `found on ${date}'s statement`,
-        linked_order: null,
-        adjust_minor: null,
-        actor: 'system',
-        data: JSON.stringify(s.data),
-      });
+      await this.addVersion(
+        s,
+        {
+          diff_key: s.key,
+          channel,
+          day: s.day,
+          merchant_id: merchantId,
+          category: s.category,
+          kind: s.kind,
+          ref_id: s.id,
+          state: 'cleared',
+          action: CARRIED,
+          note: now
+            ? `not on ${date}'s statement either: now a ${now.category} difference of ${date}`
+            : `found on ${date}'s statement`,
+          linked_order: null,
+          adjust_minor: null,
+          actor: 'system',
+          data: JSON.stringify(s.data),
+        },
+        db,
+      );
     }
   }
 
