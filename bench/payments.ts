@@ -461,6 +461,7 @@ export async function run(
           ? ['--cpu-prof', '--cpu-prof-dir', prof, '--cpu-prof-name', `bridge-${kind}-${Date.now()}.cpuprofile`]
           : [],
       });
+      let extraStatements = 0;
       try {
         const prefix = `b${Date.now().toString(36)}`;
         let i = 0;
@@ -568,16 +569,19 @@ export async function run(
               `${name}, ${processes} bridge processes: ${f(together.rps)} payments/s = **${((100 * together.rps) / ceiling.rps).toFixed(0)}%** of the same ceiling (one process: ${((100 * flat.rps) / ceiling.rps).toFixed(0)}%)`,
             );
           } finally {
-            for (const m of more) await m.stop();
+            // Their statements count with the first process's: the orders counted are all of theirs.
+            for (const m of more) extraStatements += (await m.stop()).statements ?? 0;
           }
         }
       } finally {
         const stats = await bridge.stop();
         const gc = stats.groupCommit;
-        if (stats.statements !== undefined && stats.orders)
+        if (stats.statements !== undefined && stats.orders) {
+          const all = stats.statements + extraStatements;
           perPayment.push(
-            `${name}: ${(stats.statements / stats.orders).toFixed(1)} statements per payment (${stats.statements} over ${stats.orders} payments, seeding and start-up included)`,
+            `${name}: ${(all / stats.orders).toFixed(1)} statements per payment (${all} over ${stats.orders} payments, seeding and start-up included)`,
           );
+        }
         if (gc)
           fsyncs.push(
             `${name}: ${gc.units} writes and transactions shared ${gc.commits} commits (${(gc.units / Math.max(1, gc.commits)).toFixed(1)} per commit); COMMIT took ${(gc.commitMs / Math.max(1, gc.commits)).toFixed(2)} ms on average on the event loop, ${gc.maxCommitMs.toFixed(1)} ms at most` +
@@ -649,6 +653,12 @@ const f = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
 const PROFILE_FINDINGS =
   "- Where the bridge's CPU goes now (`KAURI_BENCH_CPU_PROF=DIR`: node --cpu-prof of the bridge process over a whole run, 20:27 UTC; shares of its busy time, idle left out): on SQLite the statements themselves (inside better-sqlite3) ~22%, Kysely building and compiling queries ~11%, socket writes ~6%, **the ulid package's id generator ~6%** (it asked the CSPRNG for one byte per character, sixteen calls per id: now drawn from a 4 KiB pool of the same CSPRNG, `protocol/ids.ts`, after this run), GC ~3.5%, the rest spread thin (XML, undici, pino's redaction, fastify, zod ≤ 3% each); the fsync no longer shows. On PostgreSQL `writev` is ~30% (the kernel's loopback TCP work for the pg sockets, the HTTP answers and the HTTPS calls to the simulator, charged to the sender), Kysely ~8%, the id generator ~4%. Next levers: fewer, smaller writes per payment on PostgreSQL (one statement for both transitions is not possible while the channel call sits between them; pipelining the answer's statement with the HTTP reply, or Kysely's compiled queries cached per shape), and on SQLite Kysely's per-query building (prepared query shapes), since the disk no longer holds the event loop.";
 export const WHERE_TIME_GOES = [
+  "What changed on 2026-12-05 (06:45–08:05 UTC, a later session, on a machine of the earlier runs' speed again: the simulator alone 3,300–4,800 unifiedorder/s), and what it showed:",
+  '',
+  "- **Two bridge processes on one store** (`KAURI_BENCH_BRIDGES=2`, a new row: the load spread evenly over two bridges on the same database and simulator, as two instances share nothing but the database) **gain nothing on two cores.** Two full runs: SQLite 13% and 14% of the simulator against 16% and 15% with one process; PostgreSQL (shared) 12% and 12% against 12% and 12%; private cluster 9% and 9% against 11% and 9%. The two processes together spend 10–30% more CPU per payment than one (SQLite 1.72 and 1.86 ms against 1.30 and 1.68 ms; PostgreSQL's bridges 2.04–2.19 ms against 1.41–1.89 ms): the second process runs on the cores the simulator, the load generator and PostgreSQL already use, and on SQLite the two take turns at the file's write lock, the waiting one polling on timers (p99 363–367 ms flat out). So the flat-out share is bound by this machine's two cores, not by the one event loop: more processes pay only where there are more cores, and the ≥ 25% target is not shown here.",
+  "- **A CPU profile of the bridge flat out in steady state** (the last 9 s of the row, start-up left out): SQLite's statements 35% of its busy time (13.5–14 statements a payment: the order, its update, two history rows, two tasks, the raw messages, the merchant, four savepoint statements and per group BEGIN, COMMIT and two pragmas), Kysely 10%, the WeChat call's XML, signature and TLS about 12%, socket writes 6%. Partial indexes on `orders` were weighed again: the two columns still null at creation (`checkout_id`, `channel_trade_no`) would spare two of eleven b-tree inserts, about 1% of a payment; not done.",
+  '- **Two full runs of this code** (the table above is the second): flat out SQLite 16% and 15%, PostgreSQL (shared) 12% and 12%, private cluster 11% and 9%; fixed 25 req/s p99 SQLite 23.7 and 20.8 ms, PostgreSQL (shared) 17.3 and 32.7 ms, private cluster 28.9 and 21.1 ms: p99 ≤ 30 ms in five rows of six on this slower machine.',
+  '',
   'What changed on 2026-12-05 (04:15–05:10 UTC, a later session on another machine of the same kind, nothing else running), and what it did:',
   '',
   "- **This machine is about twice as fast**: the simulator alone answers 9,300–10,300 unifiedorder/s here against 4,400–4,900 on the earlier runs' machine, and the bridge's CPU per payment is 0.51–0.61 ms against 1.28–1.71 ms. Compare shares, not rates, across the two.",
