@@ -263,6 +263,8 @@ describe('Alipay outcomes: reasons and incomplete answers', () => {
     expect(precreateOutcome({ result_code: 'FAIL', detail_error_code: 'TRADE_HAS_SUCCESS' }).state).toBe('unknown');
     expect(precreateOutcome({ result_code: 'FAIL', detail_error_code: 'SYSTEM_ERROR' }).state).toBe('unknown');
     expect(precreateOutcome({ result_code: 'FAIL', error: 'TRADE_SUCCESS' }).state).toBe('unknown');
+    // The simulator's own word for an out_trade_no already paid or closed.
+    expect(precreateOutcome({ result_code: 'FAIL', error: 'TRADE_HAS_SUCCESS_OR_CLOSE' }).state).toBe('unknown');
     expect(precreateOutcome({ result_code: 'FAILED' })).toMatchObject({ state: 'failed', reason: 'FAILED' });
     // Alipay's own word for a refused pre-order (its SDK's response definition): FAIL.
     expect(precreateOutcome({ result_code: 'FAIL', detail_error_code: 'TOTAL_FEE_EXCEED' })).toMatchObject({
