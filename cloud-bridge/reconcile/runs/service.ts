@@ -686,7 +686,11 @@ export class ReconcileService {
       );
     }
     for (const prev of current.values()) {
-      if (seen.has(prev.key) || prev.state !== 'open') continue;
+      // Not found any more: an open difference is cleared, and so is suspense the next day
+      // had taken over (a corrected statement of this day has it), so the next day stops
+      // looking for it.
+      if (seen.has(prev.key) || !(prev.state === 'open' || (prev.state === 'cleared' && prev.action === CARRIED)))
+        continue;
       await this.addVersion(
         prev,
         {
@@ -711,10 +715,10 @@ export class ReconcileService {
   }
 
   /**
-   * The day before's suspense items, by the id they are matched on, whatever became of them
-   * since: still open, taken over by an earlier run of this day, or accepted by HQ so the day
-   * before could be signed off. Each is looked for on this day's statement every time this
-   * day is reconciled, so a re-run finds what the first run found.
+   * The day before's suspense items, by the id they are matched on: still open, taken over by
+   * an earlier run of this day, or accepted by HQ so the day before could be signed off (not
+   * those a corrected statement of that day no longer has). Each is looked for on this day's
+   * statement every time this day is reconciled, so a re-run finds what the first run found.
    */
   private async carriedSuspense(
     channel: Channel,
@@ -723,7 +727,11 @@ export class ReconcileService {
   ): Promise<Map<string, DifferenceView>> {
     const before = dateOfDayNumber(dayNumberOf(date) - 1);
     const list = await this.differences({ channel, day: before, merchantId });
-    return new Map(list.filter((d) => d.category === 'suspense').map((d) => [d.id, d]));
+    return new Map(
+      list
+        .filter((d) => d.category === 'suspense' && (d.state !== 'cleared' || d.action === CARRIED))
+        .map((d) => [d.id, d]),
+    );
   }
 
   /** Suspense of the day before is settled by this day's statement: found there, or now a difference of this day. */

@@ -118,4 +118,36 @@ describe.each(storeKinds())('suspense carried to the next day (%s)', (kind) => {
     const r1 = await h.service.reconcileDay('wechat', D1, { statement: sD1 });
     expect(r1.summary.platformOnly).toBe(1);
   }, 30_000);
+
+  it('stops looking for it on D+1 once a corrected statement of D has it', async () => {
+    h = await harness(kind, 'wechat');
+    await h.order({ id: 'ord_a', channelOrderNo: 'KA', amountMinor: 500, status: 'paid', paidAtMs: china(D, '12:00') });
+    await h.order({
+      id: 'ord_b',
+      channelOrderNo: 'KB',
+      amountMinor: 500,
+      status: 'paid',
+      paidAtMs: china(D1, '12:00'),
+    });
+    await h.order({
+      id: 'ord_late',
+      channelOrderNo: 'KLATE',
+      amountMinor: 4200,
+      status: 'paid',
+      paidAtMs: china(D, '23:55'),
+    });
+    const sD = { body: Buffer.from(wechatStatement([other('KA', D)])), fileName: 'd.csv' };
+    const sD1 = { body: Buffer.from(wechatStatement([other('KB', D1)])), fileName: 'd1.csv' };
+    await h.service.reconcileDay('wechat', D, { statement: sD });
+    expect((await h.service.reconcileDay('wechat', D1, { statement: sD1 })).summary.platformOnly).toBe(1);
+    // WeChat sends D's statement again, corrected: the 42.00 was booked on D after all.
+    const late = { ...other('KLATE', D), amountMinor: 4200, timeMs: china(D, '23:55') };
+    const corrected = { body: Buffer.from(wechatStatement([other('KA', D), late])), fileName: 'd-corrected.csv' };
+    expect((await h.service.reconcileDay('wechat', D, { statement: corrected })).summary).toMatchObject({
+      matched: 2,
+      suspense: 0,
+    });
+    expect((await h.service.reconcileDay('wechat', D1, { statement: sD1 })).summary.platformOnly).toBe(0);
+    expect((await h.service.differences({ channel: 'wechat' })).filter((d) => d.state === 'open')).toEqual([]);
+  }, 30_000);
 });
