@@ -19,6 +19,33 @@ const other = (no: string, day: string) => ({
   timeMs: china(day, '12:00'),
 });
 
+/**
+ * Day D's orders: KA, which D's statement has, and KLATE, paid at 23:55 China time, which it
+ * does not (suspense on D); and (unless told not to) KB on D+1, which D+1's statement has.
+ */
+async function twoDays(h: Harness, o: { nextDay?: boolean } = {}) {
+  await h.order({ id: 'ord_a', channelOrderNo: 'KA', amountMinor: 500, status: 'paid', paidAtMs: china(D, '12:00') });
+  if (o.nextDay !== false)
+    await h.order({
+      id: 'ord_b',
+      channelOrderNo: 'KB',
+      amountMinor: 500,
+      status: 'paid',
+      paidAtMs: china(D1, '12:00'),
+    });
+  await h.order({
+    id: 'ord_late',
+    channelOrderNo: 'KLATE',
+    amountMinor: 4200,
+    status: 'paid',
+    paidAtMs: china(D, '23:55'),
+  });
+  return {
+    sD: { body: Buffer.from(wechatStatement([other('KA', D)])), fileName: 'd.csv' },
+    sD1: { body: Buffer.from(wechatStatement([other('KB', D1)])), fileName: 'd1.csv' },
+  };
+}
+
 describe.each(storeKinds())('suspense carried to the next day (%s)', (kind) => {
   let h: Harness | undefined;
   afterEach(async () => {
@@ -28,23 +55,7 @@ describe.each(storeKinds())('suspense carried to the next day (%s)', (kind) => {
 
   it('a payment missing at the channel stays a difference of D+1 when D+1 is reconciled again', async () => {
     h = await harness(kind, 'wechat');
-    await h.order({ id: 'ord_a', channelOrderNo: 'KA', amountMinor: 500, status: 'paid', paidAtMs: china(D, '12:00') });
-    await h.order({
-      id: 'ord_b',
-      channelOrderNo: 'KB',
-      amountMinor: 500,
-      status: 'paid',
-      paidAtMs: china(D1, '12:00'),
-    });
-    await h.order({
-      id: 'ord_late',
-      channelOrderNo: 'KLATE',
-      amountMinor: 4200,
-      status: 'paid',
-      paidAtMs: china(D, '23:55'),
-    });
-    const sD = { body: Buffer.from(wechatStatement([other('KA', D)])), fileName: 'd.csv' };
-    const sD1 = { body: Buffer.from(wechatStatement([other('KB', D1)])), fileName: 'd1.csv' };
+    const { sD, sD1 } = await twoDays(h);
 
     const r0 = await h.service.reconcileDay('wechat', D, { statement: sD });
     expect(r0.summary.suspense).toBe(1);
@@ -62,15 +73,7 @@ describe.each(storeKinds())('suspense carried to the next day (%s)', (kind) => {
 
   it('re-running D after D+1 settled its suspense does not reopen it on D', async () => {
     h = await harness(kind, 'wechat');
-    await h.order({ id: 'ord_a', channelOrderNo: 'KA', amountMinor: 500, status: 'paid', paidAtMs: china(D, '12:00') });
-    await h.order({
-      id: 'ord_late',
-      channelOrderNo: 'KLATE',
-      amountMinor: 4200,
-      status: 'paid',
-      paidAtMs: china(D, '23:55'),
-    });
-    const sD = { body: Buffer.from(wechatStatement([other('KA', D)])), fileName: 'd.csv' };
+    const { sD } = await twoDays(h, { nextDay: false });
     // WeChat booked it just after midnight: it is on D+1's statement, so all is well.
     const late = { ...other('KLATE', D1), amountMinor: 4200, timeMs: china(D1, '00:01') };
     const sD1 = { body: Buffer.from(wechatStatement([late])), fileName: 'd1.csv' };
@@ -85,23 +88,7 @@ describe.each(storeKinds())('suspense carried to the next day (%s)', (kind) => {
   }, 30_000);
   it('a suspense item resolved so D could be signed off is still looked for on D+1', async () => {
     h = await harness(kind, 'wechat');
-    await h.order({ id: 'ord_a', channelOrderNo: 'KA', amountMinor: 500, status: 'paid', paidAtMs: china(D, '12:00') });
-    await h.order({
-      id: 'ord_b',
-      channelOrderNo: 'KB',
-      amountMinor: 500,
-      status: 'paid',
-      paidAtMs: china(D1, '12:00'),
-    });
-    await h.order({
-      id: 'ord_late',
-      channelOrderNo: 'KLATE',
-      amountMinor: 4200,
-      status: 'paid',
-      paidAtMs: china(D, '23:55'),
-    });
-    const sD = { body: Buffer.from(wechatStatement([other('KA', D)])), fileName: 'd.csv' };
-    const sD1 = { body: Buffer.from(wechatStatement([other('KB', D1)])), fileName: 'd1.csv' };
+    const { sD, sD1 } = await twoDays(h);
     await h.service.reconcileDay('wechat', D, { statement: sD });
     // Finance closes D (sign-off needs nothing open): the suspense item is accepted as
     // "expected on tomorrow's statement".
@@ -121,23 +108,7 @@ describe.each(storeKinds())('suspense carried to the next day (%s)', (kind) => {
 
   it('stops looking for it on D+1 once a corrected statement of D has it', async () => {
     h = await harness(kind, 'wechat');
-    await h.order({ id: 'ord_a', channelOrderNo: 'KA', amountMinor: 500, status: 'paid', paidAtMs: china(D, '12:00') });
-    await h.order({
-      id: 'ord_b',
-      channelOrderNo: 'KB',
-      amountMinor: 500,
-      status: 'paid',
-      paidAtMs: china(D1, '12:00'),
-    });
-    await h.order({
-      id: 'ord_late',
-      channelOrderNo: 'KLATE',
-      amountMinor: 4200,
-      status: 'paid',
-      paidAtMs: china(D, '23:55'),
-    });
-    const sD = { body: Buffer.from(wechatStatement([other('KA', D)])), fileName: 'd.csv' };
-    const sD1 = { body: Buffer.from(wechatStatement([other('KB', D1)])), fileName: 'd1.csv' };
+    const { sD, sD1 } = await twoDays(h);
     await h.service.reconcileDay('wechat', D, { statement: sD });
     expect((await h.service.reconcileDay('wechat', D1, { statement: sD1 })).summary.platformOnly).toBe(1);
     // WeChat sends D's statement again, corrected: the 42.00 was booked on D after all.
