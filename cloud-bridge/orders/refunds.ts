@@ -11,6 +11,7 @@ import type { Wakeups } from './commit.js';
 import { REFUND_TASK, type DecidedTask } from './decide.js';
 import { ask, channelFor, hashRequest, type FlowContext } from './flow.js';
 import { auditInsert, type AuditEntry } from '../hq/audit.js';
+import { refundedBefore } from './earlier-refunds.js';
 
 // Refunds, sent exactly once. A send is a lease committed before the channel call (with the
 // task that checks on it): while it runs no one else sends or re-checks the refund. What the
@@ -151,26 +152,15 @@ function sendingLease(flow: FlowContext, now: Date): Pick<Refund, 'sending_until
   };
 }
 
-/**
- * What the channel is asked for a refund: with what the order's earlier refunds that have not
- * failed add up to, earlier meaning created before it (ties by id, so of two refunds reserved
- * at once exactly one counts the other).
- */
+/** What the channel is asked for a refund: with what the order's earlier refunds add up to (`refundedBefore`). */
 async function refundRequest(flow: FlowContext, refund: Refund, order: OrderRef): Promise<RefundRequest> {
-  const earlier = (await flow.deps.orders.refundsOf(refund.order_id)).filter(
-    (r) =>
-      r.status !== 'failed' &&
-      (r.created_at < refund.created_at || (r.created_at === refund.created_at && r.id < refund.id)),
-  );
+  const all = await flow.deps.orders.refundsOf(refund.order_id);
   return {
     order,
     channelRefundNo: refund.channel_refund_no,
     amount: money(refund.amount_minor, refund.currency),
     reason: refund.reason ?? undefined,
-    refundedBefore: money(
-      earlier.reduce((sum, r) => sum + r.amount_minor, 0),
-      refund.currency,
-    ),
+    refundedBefore: money(refundedBefore(all, refund), refund.currency),
   };
 }
 

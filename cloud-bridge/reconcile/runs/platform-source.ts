@@ -5,6 +5,7 @@ import { csvDocument } from '../../csv.js';
 import { channelDayStartMs, dayNumberOf, DAY_MS } from '../time.js';
 import { money, type Money } from '../../../protocol/money.js';
 import { refundCny } from '../../channels/bank/amounts.js';
+import { refundedBefore, type RefundOfPayment } from '../../orders/earlier-refunds.js';
 
 // The platform side of a channel-day, read from the database instead of a CSV: one
 // merchant's orders and refunds on one channel around the day. An order's time is the
@@ -143,17 +144,9 @@ function cnyPaid(r: { cny_charged_minor: number | null; cny_quote_minor: number 
   return fen === null || fen === undefined ? undefined : money(Number(fen), 'CNY');
 }
 
-interface RefundOfOrder {
-  id: string;
-  order_id: string;
-  amount_minor: number;
-  status: string;
-  created_at: string;
-}
-
 /** Every refund of these orders, whatever its day: a part's CNY depends on the parts before it. */
-async function refundsOfOrders(store: Store, orderIds: string[]): Promise<RefundOfOrder[]> {
-  const out: RefundOfOrder[] = [];
+async function refundsOfOrders(store: Store, orderIds: string[]): Promise<RefundOfPayment[]> {
+  const out: RefundOfPayment[] = [];
   for (let i = 0; i < orderIds.length; i += 500) {
     const rows = await store.db
       .selectFrom('refunds')
@@ -163,21 +156,6 @@ async function refundsOfOrders(store: Store, orderIds: string[]): Promise<Refund
     out.push(...rows.map((r) => ({ ...r, amount_minor: Number(r.amount_minor) })));
   }
   return out;
-}
-
-/** What the order's refunds created before this one (ties by id) and not failed add up to, as the bridge counted when it asked. */
-function refundedBefore(
-  all: readonly RefundOfOrder[],
-  r: { id: string; order_id: string; created_at: string },
-): number {
-  return all
-    .filter(
-      (x) =>
-        x.order_id === r.order_id &&
-        x.status !== 'failed' &&
-        (x.created_at < r.created_at || (x.created_at === r.created_at && x.id < r.id)),
-    )
-    .reduce((sum, x) => sum + x.amount_minor, 0);
 }
 
 /** The platform orders CSV of docs/CONTRACTS.md, for the HQ export and for `--platform` files. */
